@@ -1,0 +1,115 @@
+//! The AWS adapter: the only module that imports `aws_sdk_*`.
+//!
+//! `Aws::connect` loads the standard credential chain once (profile, environment,
+//! SSO, instance role) with the endpoint override when one is given (the sandbox),
+//! and hands out per-region service clients. Every SDK error is mapped once, here,
+//! into `AwsError`, keeping the service's error code and message.
+
+mod error;
+
+pub use error::AwsError;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::time::Duration;
+
+/// Where AWS calls go: the standard endpoints, or an override such as the sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTarget {
+    /// Endpoint override (`--endpoint-url` / `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+    /// Shared-config profile (`--profile` / `AWS_PROFILE`).
+    pub profile: Option<String>,
+}
+
+/// A connection to AWS (or the sandbox): shared configuration, per-region clients.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    base: SdkConfig,
+    target: AwsTarget,
+}
+
+/// How many attempts a throttled or transient call gets before it is an error.
+const MAX_ATTEMPTS: u32 = 10;
+
+impl Aws {
+    /// Load the credential chain and configuration once.
+    pub async fn connect(target: AwsTarget) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(5)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(profile) = &target.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &target.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        // A region is needed to build the config; every client sets its own below.
+        let base = loader.region(Region::new("us-east-1")).load().await;
+        Aws { base, target }
+    }
+
+    pub fn target(&self) -> &AwsTarget {
+        &self.target
+    }
+
+    /// The shared configuration, pinned to one region.
+    pub fn config(&self, region: &str) -> SdkConfig {
+        self.base
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+
+    pub fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.config(region))
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.config(region))
+    }
+
+    pub fn autoscaling(&self, region: &str) -> aws_sdk_autoscaling::Client {
+        aws_sdk_autoscaling::Client::new(&self.config(region))
+    }
+
+    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.config(region))
+    }
+
+    /// Route 53 is global; its API lives in us-east-1.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::new(&self.config("us-east-1"))
+    }
+
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.config(region))
+    }
+
+    pub fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config(region))
+    }
+
+    pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.config(region))
+    }
+
+    /// S3, path-style when an endpoint override is set (the sandbox has no bucket DNS).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config(region))
+            .force_path_style(self.target.endpoint_url.is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}

@@ -1,0 +1,8 @@
+//! Typed CloudFormation: values and intrinsics, templates, and the resource types
+//! generated from AWS's registry schemas (`src/cfn/generated/`, by `cargo xtask codegen`).
+
+pub mod template;
+pub mod value;
+
+pub use template::{Handle, Options, Output, Parameter, Resource, ResourceEntry, Template};
+pub use value::{Intrinsic, Value};

@@ -1,0 +1,246 @@
+//! The command line, as clap types. Parsing only: no behaviour lives here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Multi-region, active-active infrastructure as code for one web service on AWS",
+    long_about = "strata builds every region of a web service from one typed stack definition \
+(stacks/*.toml), wires latency and failover DNS between the regions, and rolls changes out \
+one region at a time with health gates and automatic rollback.",
+    after_long_help = strata::exit_code::HELP_TABLE,
+    after_help = strata::exit_code::HELP_TABLE
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Send every AWS call to this endpoint (e.g. the sandbox). Also read from AWS_ENDPOINT_URL.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS shared-config profile to use. Also read from AWS_PROFILE.
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Output format: human (progress bars on a terminal) or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// More detail (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a stack file's syntax and meaning; no AWS call.
+    Validate(FileArg),
+    /// Write the CloudFormation templates (one per region, one global) for a stack.
+    Synth(SynthArgs),
+    /// Run the policies, the high-availability checks and the availability estimate.
+    Check(FileArg),
+    /// Show what a deploy would change, per region, from CloudFormation change sets.
+    Plan(PlanArgs),
+    /// Roll a stack out, one region (or wave) at a time, with health gates.
+    Deploy(DeployArgs),
+    /// Bring regions back to the template they ran before the last deploy.
+    Rollback(RollbackArgs),
+    /// One table of every region: stack, version, capacity, health, replication.
+    Status(FileArg),
+    /// Baked AMIs: bake, copy across regions, prune.
+    #[command(subcommand)]
+    Ami(AmiCommand),
+    /// Disaster recovery: failover, rebuild, drill.
+    #[command(subcommand)]
+    Dr(DrCommand),
+    /// Delete every stack of a definition (global first, then regions in reverse order).
+    Destroy(DestroyArgs),
+    /// Break a stack's deploy lock whose holder died.
+    Unlock(UnlockArgs),
+    /// The local AWS sandbox (moto in server mode).
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// The stack definition, e.g. stacks/example.toml.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    pub file: PathBuf,
+    /// Directory to write the templates to.
+    #[arg(short = 'o', long = "out", default_value = "cdk.out")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    pub file: PathBuf,
+    /// Only these regions (repeatable).
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OpsArgs {
+    /// The directly responsible individual (default: git / CI user, then AWS caller identity).
+    #[arg(long, env = "STRATA_DRI")]
+    pub dri: Option<String>,
+    /// Deploy outside the definition's deploy windows, for this recorded reason.
+    #[arg(long, value_name = "REASON")]
+    pub outside_window: Option<String>,
+    /// Break the lock held by this lock id before taking it.
+    #[arg(long, value_name = "LOCK_ID")]
+    pub force_unlock: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    pub file: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// What to do when a region fails (default: the definition's `rollout.on_failure`).
+    #[arg(long, value_enum)]
+    pub on_failure: Option<OnFailureArg>,
+    /// Override the bake time of the definition (e.g. "0s" in a sandbox).
+    #[arg(long)]
+    pub bake: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnFailureArg {
+    RollbackRegion,
+    RollbackAll,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    pub file: PathBuf,
+    /// Only this region (repeatable); default: every region.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    #[arg(short, long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    pub file: PathBuf,
+    /// Only this region (repeatable); default: every region and the global stack.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    #[arg(short, long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    pub file: PathBuf,
+    /// The lock id printed by the refused command (required unless --any).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AmiCommand {
+    /// Create an image from a builder instance and wait until it is available.
+    Bake {
+        #[arg(long)]
+        instance: String,
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Copy the definition's source AMI into every region of the stack, at once.
+    Copy {
+        file: PathBuf,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        source_region: Option<String>,
+    },
+    /// Deregister old copies (and snapshots), keeping the newest N and every one in use.
+    Prune {
+        file: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        keep: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrCommand {
+    /// Take a failed region out of service (through Route 53 only) and scale the survivors.
+    Failover {
+        file: PathBuf,
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        ops: OpsArgs,
+    },
+    /// Rebuild a lost region from the definition and put it back into service.
+    Rebuild {
+        file: PathBuf,
+        #[arg(long)]
+        region: String,
+        /// The surviving region to copy the AMI from.
+        #[arg(long)]
+        from: Option<String>,
+        #[command(flatten)]
+        ops: OpsArgs,
+    },
+    /// A chaos game: deploy, break a region, fail over, rebuild; report recovery times.
+    Drill {
+        file: PathBuf,
+        /// The region to break (default: the second region of the rollout).
+        #[arg(long)]
+        region: Option<String>,
+        /// Run against a real AWS account: its id must be named here on purpose.
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Create the venv (pinned moto[server]) if needed, start moto, wait until it answers.
+    Up,
+    /// Stop the sandbox this project started.
+    Down,
+    /// Say whether the sandbox runs, and where.
+    Status,
+    /// Print the environment lines that point strata and the AWS CLI at the sandbox.
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

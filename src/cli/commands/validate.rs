@@ -1,0 +1,8 @@
+//! `strata validate`.
+
+use super::{not_built, Outcome};
+use crate::cli::args::{FileArg, GlobalArgs};
+
+pub async fn run(_global: &GlobalArgs, _args: FileArg) -> Outcome {
+    not_built("validate")
+}

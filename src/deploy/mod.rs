@@ -1,0 +1,1 @@
+//! deploy stage (placeholder module, filled by its issue).

@@ -1,0 +1,36 @@
+//! The process exit codes strata documents, shared by the binary and the tests.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success (including "nothing to change") |
+//! | 1 | deploy failed; the failed region(s) were rolled back automatically |
+//! | 2 | invalid input: stack file, flags, or a command not built yet |
+//! | 3 | policy violation: a mandatory rule failed, nothing was changed |
+//! | 4 | rollback failed: a region needs a human (see `runbooks/`) |
+//! | 5 | the stack's deploy lock is held by someone else |
+//! | 6 | refused by an operations rule (deploy window, missing DRI) |
+//! | 7 | AWS or environment error (endpoint unreachable, credentials, sandbox) |
+//! | 130 | interrupted (Ctrl-C) before anything was left half-done |
+
+pub const SUCCESS: i32 = 0;
+pub const DEPLOY_FAILED_ROLLED_BACK: i32 = 1;
+pub const INVALID_INPUT: i32 = 2;
+pub const POLICY_VIOLATION: i32 = 3;
+pub const ROLLBACK_FAILED: i32 = 4;
+pub const LOCKED: i32 = 5;
+pub const REFUSED: i32 = 6;
+pub const ENVIRONMENT: i32 = 7;
+pub const INTERRUPTED: i32 = 130;
+
+/// The exit-code table, as printed by `strata --help`.
+pub const HELP_TABLE: &str = "\
+Exit codes:
+  0    success (including \"nothing to change\")
+  1    deploy failed; the failed region(s) were rolled back automatically
+  2    invalid input: stack file, flags, or a command not built yet
+  3    policy violation: a mandatory rule failed, nothing was changed
+  4    rollback failed: a region needs a human (see runbooks/)
+  5    the stack's deploy lock is held by someone else
+  6    refused by an operations rule (deploy window, missing DRI)
+  7    AWS or environment error (endpoint unreachable, credentials, sandbox)
+  130  interrupted (Ctrl-C)";

@@ -1,0 +1,17 @@
+//! strata: one typed stack definition, built into identical regional AWS stacks,
+//! wired together with latency / failover DNS, and rolled out one region at a time.
+//!
+//! The library is a pipeline of stages whose types are the interface:
+//! `stack` (load + validate) -> `synth` (templates) -> `policy` -> `plan` -> `deploy`.
+//! Only `aws` talks to AWS; the library never prints, it emits `events`.
+
+pub mod aws;
+pub mod cfn;
+pub mod deploy;
+pub mod events;
+pub mod exit_code;
+pub mod plan;
+pub mod policy;
+pub mod sandbox;
+pub mod stack;
+pub mod synth;

@@ -1,0 +1,25 @@
+//! The `strata` binary: parse the command line, run one command, exit with its code.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(strata::exit_code::ENVIRONMENT);
+        }
+    };
+    let code = match runtime.block_on(cli::commands::run(cli)) {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            failure.code
+        }
+    };
+    drop(runtime);
+    std::process::exit(code);
+}

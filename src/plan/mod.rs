@@ -1,0 +1,1 @@
+//! plan stage (placeholder module, filled by its issue).

@@ -1,0 +1,1 @@
+//! policy stage (placeholder module, filled by its issue).

@@ -1,0 +1,1 @@
+//! sandbox stage (placeholder module, filled by its issue).

@@ -1,0 +1,486 @@
+//! The typed stack definition: what a `stacks/*.toml` file says, as Rust types.
+//!
+//! These types are the interface between `stack::load` and every later stage
+//! (synth, policy, plan, deploy). Serde rejects unknown fields everywhere; the
+//! semantic rules live in `stack::validate`. Field docs here are the reference
+//! for `docs/stack-reference.md`.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole stack definition, as read from one TOML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackDef {
+    /// Application name and environment.
+    pub app: App,
+    /// Public DNS name, hosted zone and the routed names.
+    pub dns: Dns,
+    /// The regions the service runs in, each a full regional build.
+    pub regions: Vec<Region>,
+    /// Order of the rollout, bake time, what to do on failure.
+    pub rollout: Rollout,
+    /// The compute tier: instances behind the load balancer.
+    pub compute: Compute,
+    /// The baked AMI the instances launch from.
+    pub ami: Ami,
+    /// DynamoDB tables.
+    #[serde(default)]
+    pub tables: Vec<Table>,
+    /// SQS queues (each with its dead-letter queue).
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    /// Object storage (one bucket per region).
+    #[serde(default)]
+    pub storage: Storage,
+    /// The global edge (CloudFront).
+    #[serde(default)]
+    pub edge: Edge,
+    /// The capacity model used by the N+1 check.
+    pub capacity: CapacityModel,
+    /// CloudWatch alarm thresholds the rollout watches.
+    #[serde(default)]
+    pub alarms: Alarms,
+    /// Availability figures and the required minimum.
+    #[serde(default)]
+    pub availability: Availability,
+    /// Policy settings: rules made advisory, with the reason.
+    #[serde(default)]
+    pub policy: Policy,
+    /// Team operations: responsible person, deploy windows.
+    #[serde(default)]
+    pub operations: Operations,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// Application name: lowercase letters, digits and '-', 1-32 characters.
+    pub name: String,
+    /// Environment, e.g. "production" or "staging": same character rules as `name`.
+    pub environment: String,
+    /// Whether this environment is production (stricter operations rules).
+    #[serde(default)]
+    pub production: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// The public DNS name users reach, e.g. "shop.example.com".
+    pub domain: String,
+    /// The Route 53 hosted zone the names live in, e.g. "example.com".
+    pub hosted_zone: String,
+    /// Hosted zone id, if the zone already exists (otherwise looked up by name).
+    #[serde(default)]
+    pub hosted_zone_id: Option<String>,
+    /// The latency-routed origin name CloudFront points at.
+    /// Default: "origin." + domain.
+    #[serde(default)]
+    pub origin_name: Option<String>,
+    /// The failover-routed name, used when regions have failover roles.
+    /// Default: "failover." + domain.
+    #[serde(default)]
+    pub failover_name: Option<String>,
+    /// ACM certificate for the regional load balancers' HTTPS listener.
+    /// Without it the load balancer listens on plain HTTP.
+    #[serde(default)]
+    pub certificate_arn: Option<String>,
+}
+
+impl Dns {
+    pub fn origin_name(&self) -> String {
+        self.origin_name
+            .clone()
+            .unwrap_or_else(|| format!("origin.{}", self.domain))
+    }
+    pub fn failover_name(&self) -> String {
+        self.failover_name
+            .clone()
+            .unwrap_or_else(|| format!("failover.{}", self.domain))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Region {
+    /// AWS region name, e.g. "us-east-1".
+    pub name: String,
+    /// The VPC's IPv4 CIDR, /16 to /24, not overlapping any other region's.
+    pub cidr: String,
+    /// Availability Zones to span: two or more, each in this region.
+    pub azs: Vec<String>,
+    /// Failover role, where failover routing is used: "primary" or "secondary".
+    /// Every region is always a latency-routing member.
+    #[serde(default)]
+    pub failover: Option<FailoverRole>,
+    /// Per-region override of the compute tier's capacity.
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailoverRole {
+    Primary,
+    Secondary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// Waves of regions, deployed one wave at a time; each region exactly once.
+    /// Give either `waves` or `order` (one region per wave).
+    #[serde(default)]
+    pub waves: Option<Vec<Vec<String>>>,
+    /// Region order, one region per wave.
+    #[serde(default)]
+    pub order: Option<Vec<String>>,
+    /// How long to watch a region after its health gate passed, e.g. "5m", "30s".
+    #[serde(default = "default_bake")]
+    pub bake: String,
+    /// How long a region may take to pass its health gate, e.g. "10m".
+    #[serde(default = "default_gate_timeout")]
+    pub gate_timeout: String,
+    /// What to do when a region fails: roll back that region only, or all regions done.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+fn default_bake() -> String {
+    "60s".to_string()
+}
+fn default_gate_timeout() -> String {
+    "10m".to_string()
+}
+
+impl Rollout {
+    /// The waves, whichever way they were written (validation guarantees one form).
+    pub fn waves(&self) -> Vec<Vec<String>> {
+        match (&self.waves, &self.order) {
+            (Some(w), _) => w.clone(),
+            (None, Some(o)) => o.iter().map(|r| vec![r.clone()]).collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFailure {
+    /// Roll back the failed region and stop.
+    #[default]
+    RollbackRegion,
+    /// Roll back the failed region and every region already done, in reverse order.
+    RollbackAll,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compute {
+    /// EC2 instance type, e.g. "t3.micro".
+    pub instance_type: String,
+    /// Port the application listens on.
+    pub app_port: u16,
+    /// Path of the health check, starting with '/'.
+    pub health_check_path: String,
+    /// Target average CPU utilisation (percent) for target-tracking scaling.
+    #[serde(default = "default_cpu_target")]
+    pub scaling_cpu_target: f64,
+    /// Seconds the ASG waits before trusting ELB health checks of a new instance.
+    #[serde(default = "default_grace")]
+    pub health_check_grace_seconds: u32,
+    /// Default capacity of every region (a region may override it).
+    pub capacity: Capacity,
+    /// Root volume size in GiB.
+    #[serde(default = "default_volume")]
+    pub root_volume_gib: u32,
+}
+
+fn default_cpu_target() -> f64 {
+    50.0
+}
+fn default_grace() -> u32 {
+    120
+}
+fn default_volume() -> u32 {
+    20
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ami {
+    /// The source AMI id, "ami-" and 8 or 17 hex digits.
+    pub id: String,
+    /// The region the AMI was baked in; must be one of the stack's regions.
+    pub build_region: String,
+    /// Encrypt the regional copies.
+    #[serde(default)]
+    pub encrypted: bool,
+    /// KMS key for encrypted copies (default: the account's EBS key).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// Table name suffix; the physical name is "<app>-<env>-<name>".
+    pub name: String,
+    pub partition_key: Key,
+    #[serde(default)]
+    pub sort_key: Option<Key>,
+    #[serde(default)]
+    pub billing: Billing,
+    /// Read capacity units (provisioned billing only).
+    #[serde(default)]
+    pub read_capacity: Option<u32>,
+    /// Write capacity units (provisioned billing only).
+    #[serde(default)]
+    pub write_capacity: Option<u32>,
+    /// Replicate to every region (a global table). Default true.
+    #[serde(default = "yes")]
+    pub global: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: KeyType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Billing {
+    #[default]
+    OnDemand,
+    Provisioned,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    /// Queue name suffix; the physical name is "<app>-<env>-<name>".
+    pub name: String,
+    /// Receives before a message moves to the dead-letter queue.
+    #[serde(default = "default_max_receive")]
+    pub max_receive_count: u32,
+    /// Visibility timeout in seconds.
+    #[serde(default = "default_visibility")]
+    pub visibility_timeout_seconds: u32,
+    /// How long the dead-letter queue keeps messages (seconds, max 1209600).
+    #[serde(default = "default_dlq_retention")]
+    pub dead_letter_retention_seconds: u32,
+}
+
+fn default_max_receive() -> u32 {
+    5
+}
+fn default_visibility() -> u32 {
+    30
+}
+fn default_dlq_retention() -> u32 {
+    1_209_600
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// Create the per-region bucket.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Replicate every bucket to every other region's bucket.
+    #[serde(default = "yes")]
+    pub replication: bool,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            enabled: true,
+            replication: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edge {
+    /// Put a CloudFront distribution in front of the latency-routed origin.
+    #[serde(default = "yes")]
+    pub cloudfront: bool,
+    /// ACM certificate (us-east-1) for the public name on CloudFront.
+    #[serde(default)]
+    pub certificate_arn: Option<String>,
+    /// CloudFront price class.
+    #[serde(default = "default_price_class")]
+    pub price_class: String,
+}
+
+fn default_price_class() -> String {
+    "PriceClass_100".to_string()
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            cloudfront: true,
+            certificate_arn: None,
+            price_class: default_price_class(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityModel {
+    /// Peak requests per second for the whole service.
+    pub peak_rps: u32,
+    /// Requests per second one instance carries.
+    pub rps_per_instance: u32,
+    /// Failures the deployment must survive at peak: "az" or "region" (region implies az).
+    #[serde(default)]
+    pub tolerate: Tolerate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tolerate {
+    Az,
+    #[default]
+    Region,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alarms {
+    /// Load balancer 5xx responses per minute that raise the alarm.
+    #[serde(default = "default_5xx")]
+    pub http_5xx_per_minute: u32,
+    /// Unhealthy targets that raise the alarm.
+    #[serde(default = "one")]
+    pub unhealthy_hosts: u32,
+    /// Global table replication latency (milliseconds) that raises the alarm.
+    #[serde(default = "default_repl")]
+    pub replication_latency_ms: u32,
+}
+
+fn default_5xx() -> u32 {
+    50
+}
+fn one() -> u32 {
+    1
+}
+fn default_repl() -> u32 {
+    60_000
+}
+
+impl Default for Alarms {
+    fn default() -> Self {
+        Alarms {
+            http_5xx_per_minute: default_5xx(),
+            unhealthy_hosts: one(),
+            replication_latency_ms: default_repl(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    /// Minimum availability of the whole service, in percent (e.g. 99.99).
+    #[serde(default)]
+    pub minimum: Option<f64>,
+    /// Per-component availability overrides, in percent, by component name
+    /// (see `strata check` and docs/stack-reference.md for the names and defaults).
+    #[serde(default)]
+    pub components: std::collections::BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Rules made advisory: reported, but they do not stop a deploy.
+    #[serde(default)]
+    pub advisory: Vec<AdvisoryRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisoryRule {
+    /// The rule's name, as `strata check` prints it.
+    pub rule: String,
+    /// Why it is acceptable here; printed with every report.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operations {
+    /// Refuse mutating commands without a responsible person (`--dri`).
+    #[serde(default)]
+    pub require_dri: bool,
+    /// Deploy windows (UTC). Empty: any time.
+    #[serde(default)]
+    pub windows: Vec<DeployWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployWindow {
+    /// Days, as "mon".."sun".
+    pub days: Vec<String>,
+    /// First UTC hour of the window (0-23).
+    pub start_hour: u8,
+    /// UTC hour the window ends (1-24, exclusive).
+    pub end_hour: u8,
+}
+
+impl StackDef {
+    /// The stack's base name, "<app>-<environment>".
+    pub fn stack_name(&self) -> String {
+        format!("{}-{}", self.app.name, self.app.environment)
+    }
+
+    /// The CloudFormation stack name of one region's stack.
+    pub fn region_stack_name(&self, region: &str) -> String {
+        format!("{}-{}", self.stack_name(), region)
+    }
+
+    /// The CloudFormation stack name of the global stack (deployed in us-east-1).
+    pub fn global_stack_name(&self) -> String {
+        format!("{}-global", self.stack_name())
+    }
+
+    pub fn region(&self, name: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.name == name)
+    }
+
+    /// A region's capacity: its override or the compute default.
+    pub fn capacity_of(&self, region: &Region) -> Capacity {
+        region.capacity.unwrap_or(self.compute.capacity)
+    }
+}
+
+/// The region the global stack (CloudFront, public DNS alias) is deployed in.
+pub const GLOBAL_REGION: &str = "us-east-1";

@@ -1,0 +1,1 @@
+//! synth stage (placeholder module, filled by its issue).
