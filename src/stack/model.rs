@@ -73,6 +73,10 @@ pub struct Dns {
     /// Hosted zone id, if the zone already exists (otherwise looked up by name).
     #[serde(default)]
     pub hosted_zone_id: Option<String>,
+    /// Let strata create and own the hosted zone (a `<app>-<env>-dns` stack in
+    /// us-east-1, deployed before any region). Default false: the zone must exist.
+    #[serde(default)]
+    pub manage_zone: bool,
     /// The latency-routed origin name CloudFront points at.
     /// Default: "origin." + domain.
     #[serde(default)]

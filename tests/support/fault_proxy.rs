@@ -1,0 +1,1 @@
+//! Test support: fault_proxy (filled by its owner).

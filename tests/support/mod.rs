@@ -1,0 +1,8 @@
+//! Shared test support. Each piece has one file; a test binary includes this module
+//! with `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+pub mod cfn_lint;
+pub mod cli;
+pub mod fault_proxy;
+pub mod sandbox;

@@ -1,0 +1,1 @@
+//! Test support: sandbox (filled by its owner).
