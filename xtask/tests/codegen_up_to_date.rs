@@ -39,6 +39,11 @@ fn generation_is_deterministic_and_rustfmt_stable() {
     assert_eq!(a, b);
     for f in &a {
         let again = codegen::rustfmt(&f.contents, &root).expect("rustfmt runs");
-        assert_eq!(again, f.contents, "{} is not rustfmt-stable", f.path.display());
+        assert_eq!(
+            again,
+            f.contents,
+            "{} is not rustfmt-stable",
+            f.path.display()
+        );
     }
 }
