@@ -753,7 +753,8 @@ fn render_struct(o: &mut String, s: &StructDef) {
     writeln!(o, "\nimpl {} {{", s.name).unwrap();
     writeln!(
         o,
-        "/// A `{}` with its required properties; every optional one is `None`.",
+        "/// `{}` from its required properties, in the schema's `required` order; every \
+         optional one is `None`.",
         s.name
     )
     .unwrap();
