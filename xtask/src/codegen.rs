@@ -855,19 +855,28 @@ fn escape_doc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// `[text](url)` -> `text`.
+/// `[text](url)` -> `text`; brackets that are not a link stay.
 fn strip_links(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(open) = rest.find('[') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find("](") else { break };
-        let Some(end) = after[close + 2..].find(')') else {
-            break;
-        };
         out.push_str(&rest[..open]);
-        out.push_str(&after[..close]);
-        rest = &after[close + 2 + end + 1..];
+        let after = &rest[open + 1..];
+        let link = after.find(']').and_then(|close| {
+            let url = after[close + 1..].strip_prefix('(')?;
+            let end = url.find(')')?;
+            Some((close, close + 2 + end + 1))
+        });
+        match link {
+            Some((close, consumed)) => {
+                out.push_str(&after[..close]);
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push('[');
+                rest = after;
+            }
+        }
     }
     out.push_str(rest);
     out
@@ -921,6 +930,8 @@ mod tests {
             c,
             "Specifies a tag. See Tags for &lt;b&gt;more&lt;/b&gt; and a\\[0\\]."
         );
+        let tagged = clean_doc("[HTTPS only] The policy. See [Policies](https://x.y/p) here.");
+        assert_eq!(tagged, "\\[HTTPS only\\] The policy. See Policies here.");
         let bare = clean_doc("see https://example.com/x.");
         assert_eq!(bare, "see <https://example.com/x>.");
         let long = "Word. ".repeat(200);

@@ -2255,9 +2255,9 @@ pub mod nat_gateway {
             skip_serializing_if = "Option::is_none"
         )]
         pub secondary_allocation_ids: Option<Vec<Value<String>>>,
-        /// Private NAT gateway only\] The number of secondary private IPv4 addresses you want to
-        /// assign to the NAT gateway. For more information about secondary addresses, see \[Create
-        /// a NAT gateway in the *Amazon Virtual Private Cloud User Guide*.
+        /// \[Private NAT gateway only\] The number of secondary private IPv4 addresses you want to
+        /// assign to the NAT gateway. For more information about secondary addresses, see Create a
+        /// NAT gateway in the *Amazon Virtual Private Cloud User Guide*.
         #[serde(
             rename = "SecondaryPrivateIpAddressCount",
             skip_serializing_if = "Option::is_none"

@@ -50,8 +50,8 @@ pub mod listener {
         /// specify a protocol for a Gateway Load Balancer.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<ListenerProtocol>>,
-        /// HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers
-        /// are supported. For more information, see \[Security policies in the *Application Load
+        /// \[HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers
+        /// are supported. For more information, see Security policies in the *Application Load
         /// Balancers Guide* and Security policies in the *Network Load Balancers Guide*.
         #[serde(rename = "SslPolicy", skip_serializing_if = "Option::is_none")]
         pub ssl_policy: Option<Value<String>>,
