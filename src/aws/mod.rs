@@ -6,6 +6,7 @@
 //! into `AwsError`, keeping the service's error code and message.
 
 mod error;
+pub mod lock_stack;
 
 pub use error::AwsError;
 
