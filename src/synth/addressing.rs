@@ -45,12 +45,12 @@ pub fn subnets(cidr: &str, azs: usize) -> Result<Vec<AzSubnets>, AddressingError
     if azs == 0 {
         return Err(AddressingError::NoAz);
     }
-    let net: Ipv4Net = cidr.parse().map_err(|e: ipnet::AddrParseError| {
-        AddressingError::Malformed {
-            cidr: cidr.to_string(),
-            reason: e.to_string(),
-        }
-    })?;
+    let net: Ipv4Net =
+        cidr.parse()
+            .map_err(|e: ipnet::AddrParseError| AddressingError::Malformed {
+                cidr: cidr.to_string(),
+                reason: e.to_string(),
+            })?;
     let net = net.trunc();
     let blocks = (2 * azs).next_power_of_two();
     let extra_bits = blocks.trailing_zeros() as u8;
@@ -118,7 +118,10 @@ mod tests {
         let s = subnets("192.168.1.0/24", 8).unwrap();
         assert!(s.iter().all(|a| a.public.prefix_len() == 28));
         let err = subnets("192.168.1.0/24", 9).unwrap_err();
-        assert!(matches!(err, AddressingError::TooSmall { prefix: 29, .. }), "{err}");
+        assert!(
+            matches!(err, AddressingError::TooSmall { prefix: 29, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -127,6 +130,9 @@ mod tests {
             subnets("10.0.0.0/33", 2),
             Err(AddressingError::Malformed { .. })
         ));
-        assert!(matches!(subnets("10.0.0.0/16", 0), Err(AddressingError::NoAz)));
+        assert!(matches!(
+            subnets("10.0.0.0/16", 0),
+            Err(AddressingError::NoAz)
+        ));
     }
 }

@@ -4,11 +4,13 @@
 //! deploy can find them; the `AlarmNames` output lists them.
 
 use super::context::RegionCtx;
-use super::lit::{int, s, some};
+use super::lit::{int, opt, s, some};
 use super::load_balancer::LoadBalancer;
 use super::{naming, tags};
 use crate::cfn::gen::cloudwatch;
-use crate::cfn::gen::cloudwatch::alarm::Dimension;
+use crate::cfn::gen::cloudwatch::alarm::{
+    AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Dimension,
+};
 use crate::cfn::{Handle, Template, Value};
 
 pub struct Alarms {
@@ -20,23 +22,33 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
     let limits = &ctx.def.alarms;
     let mut all = Vec::new();
 
-    let mut http_5xx = alarm(ctx, format!("{prefix}-alb-5xx"), "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count");
+    let mut http_5xx = alarm(
+        ctx,
+        format!("{prefix}-alb-5xx"),
+        "AWS/ApplicationELB",
+        "HTTPCode_ELB_5XX_Count",
+    );
     http_5xx.alarm_description = some("Load balancer 5xx responses per minute");
-    http_5xx.statistic = some("Sum");
+    http_5xx.statistic = opt(AlarmStatistic::Sum);
     http_5xx.threshold = Some(Value::Lit(f64::from(limits.http_5xx_per_minute)));
     http_5xx.dimensions = Some(vec![Dimension::new(
-        s("LoadBalancer"),
         lb.alb.load_balancer_full_name(),
+        s("LoadBalancer"),
     )]);
     all.push(t.add("Alb5xxAlarm", http_5xx));
 
-    let mut unhealthy = alarm(ctx, format!("{prefix}-unhealthy-hosts"), "AWS/ApplicationELB", "UnHealthyHostCount");
+    let mut unhealthy = alarm(
+        ctx,
+        format!("{prefix}-unhealthy-hosts"),
+        "AWS/ApplicationELB",
+        "UnHealthyHostCount",
+    );
     unhealthy.alarm_description = some("Unhealthy targets behind the load balancer");
-    unhealthy.statistic = some("Maximum");
+    unhealthy.statistic = opt(AlarmStatistic::Maximum);
     unhealthy.threshold = Some(Value::Lit(f64::from(limits.unhealthy_hosts)));
     unhealthy.dimensions = Some(vec![
-        Dimension::new(s("LoadBalancer"), lb.alb.load_balancer_full_name()),
-        Dimension::new(s("TargetGroup"), lb.target_group.target_group_full_name()),
+        Dimension::new(lb.alb.load_balancer_full_name(), s("LoadBalancer")),
+        Dimension::new(lb.target_group.target_group_full_name(), s("TargetGroup")),
     ]);
     all.push(t.add("UnhealthyHostsAlarm", unhealthy));
 
@@ -54,11 +66,11 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
                     "Replication latency of {table_name} from {} to {} (ms)",
                     ctx.region.name, other.name
                 ));
-                lag.statistic = some("Average");
+                lag.statistic = opt(AlarmStatistic::Average);
                 lag.threshold = Some(Value::Lit(f64::from(limits.replication_latency_ms)));
                 lag.dimensions = Some(vec![
-                    Dimension::new(s("TableName"), s(table_name.as_str())),
-                    Dimension::new(s("ReceivingRegion"), s(other.name.as_str())),
+                    Dimension::new(s(table_name.as_str()), s("TableName")),
+                    Dimension::new(s(other.name.as_str()), s("ReceivingRegion")),
                 ]);
                 all.push(t.add(
                     format!(
@@ -83,8 +95,8 @@ fn alarm(ctx: &RegionCtx, name: String, namespace: &str, metric: &str) -> cloudw
     a.metric_name = some(metric);
     a.period = Some(int(60));
     a.evaluation_periods = Some(int(1));
-    a.comparison_operator = some("GreaterThanOrEqualToThreshold");
-    a.treat_missing_data = some("notBreaching");
+    a.comparison_operator = opt(AlarmComparisonOperator::GreaterThanOrEqualToThreshold);
+    a.treat_missing_data = opt(AlarmTreatMissingData::NotBreaching);
     a.tags = Some(tags::standard(ctx));
     a
 }

@@ -6,7 +6,7 @@
 
 use super::context::RegionCtx;
 use super::data::Data;
-use super::lit::{int, s, some, sub, yes};
+use super::lit::{int, opt, s, some, sub, yes};
 use super::load_balancer::LoadBalancer;
 use super::network::Network;
 use super::security::SecurityGroups;
@@ -59,11 +59,11 @@ pub fn add(
     );
 
     let mut metadata = ec2::launch_template::MetadataOptions::default();
-    metadata.http_tokens = some("required");
-    metadata.http_endpoint = some("enabled");
+    metadata.http_tokens = opt(ec2::launch_template::MetadataOptionsHttpTokens::Required);
+    metadata.http_endpoint = opt(ec2::launch_template::MetadataOptionsHttpEndpoint::Enabled);
     metadata.http_put_response_hop_limit = Some(int(1));
     let mut ebs = ec2::launch_template::Ebs::default();
-    ebs.volume_type = some("gp3");
+    ebs.volume_type = opt(ec2::launch_template::EbsVolumeType::Gp3);
     ebs.volume_size = Some(int(compute.root_volume_gib));
     ebs.encrypted = Some(yes(true));
     ebs.delete_on_termination = Some(yes(true));
@@ -74,15 +74,18 @@ pub fn add(
     instance_profile.arn = Some(profile.arn());
     let mut monitoring = ec2::launch_template::Monitoring::default();
     monitoring.enabled = Some(yes(true));
-    let tag_specs = ["instance", "volume"]
-        .into_iter()
-        .map(|kind| {
-            let mut spec = ec2::launch_template::TagSpecification::default();
-            spec.resource_type = some(kind);
-            spec.tags = Some(tags::named(ctx, &stack));
-            spec
-        })
-        .collect();
+    let tag_specs = [
+        ec2::launch_template::TagSpecificationResourceType::Instance,
+        ec2::launch_template::TagSpecificationResourceType::Volume,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let mut spec = ec2::launch_template::TagSpecification::default();
+        spec.resource_type = opt(kind);
+        spec.tags = Some(tags::named(ctx, &stack));
+        spec
+    })
+    .collect();
 
     let mut lt_data = ec2::launch_template::LaunchTemplateData::default();
     lt_data.image_id = Some(ami);
@@ -107,7 +110,7 @@ pub fn add(
     asg.desired_capacity = some(capacity.desired.to_string());
     asg.launch_template = Some(spec);
     asg.vpc_zone_identifier = Some(net.private_subnets.iter().map(|h| h.ref_()).collect());
-    asg.target_group_arns = Some(vec![lb.target_group.ref_()]);
+    asg.target_group_ar_ns = Some(vec![lb.target_group.ref_()]);
     asg.health_check_type = some("ELB");
     asg.health_check_grace_period = Some(int(compute.health_check_grace_seconds));
     asg.tags = Some(tags::asg(ctx, &stack));
@@ -120,16 +123,17 @@ pub fn add(
         },
     );
 
-    let mut metric = autoscaling::scaling_policy::PredefinedMetricSpecification::new(s(
-        "ASGAverageCPUUtilization",
-    ));
+    let mut metric = autoscaling::scaling_policy::PredefinedMetricSpecification::new(
+        autoscaling::scaling_policy::PredefinedMetricSpecificationPredefinedMetricType::AsgAverageCpuUtilization,
+    );
     metric.resource_label = None;
     let mut tracking = autoscaling::scaling_policy::TargetTrackingConfiguration::new(
         crate::cfn::Value::Lit(compute.scaling_cpu_target),
     );
     tracking.predefined_metric_specification = Some(metric);
     let mut policy = autoscaling::ScalingPolicy::new(asg.ref_());
-    policy.policy_type = some("TargetTrackingScaling");
+    policy.policy_type =
+        opt(autoscaling::scaling_policy::ScalingPolicyPolicyType::TargetTrackingScaling);
     policy.target_tracking_configuration = Some(tracking);
     t.add("CpuScalingPolicy", policy);
 

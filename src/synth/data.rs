@@ -5,7 +5,7 @@
 //! dead-letter queue with a redrive policy; both use SQS-managed encryption.
 
 use super::context::RegionCtx;
-use super::lit::{int, s, some, yes};
+use super::lit::{int, opt, s, some, yes};
 use super::{naming, tags};
 use crate::cfn::gen::{dynamodb, sqs};
 use crate::cfn::{Handle, Options, Template, Value};
@@ -73,24 +73,41 @@ fn retain() -> Options {
     }
 }
 
-fn keys(table: &Table) -> Vec<(&Key, &'static str)> {
-    std::iter::once((&table.partition_key, "HASH"))
-        .chain(table.sort_key.iter().map(|k| (k, "RANGE")))
+/// The key attributes, each with whether it is the partition (HASH) key.
+fn keys(table: &Table) -> Vec<(&Key, bool)> {
+    std::iter::once((&table.partition_key, true))
+        .chain(table.sort_key.iter().map(|k| (k, false)))
         .collect()
 }
 
-fn attribute_type(kind: KeyType) -> &'static str {
-    match kind {
-        KeyType::S => "S",
-        KeyType::N => "N",
-        KeyType::B => "B",
-    }
+/// A key attribute's type (the two table modules each generate the same enums).
+macro_rules! attribute_type {
+    ($enum:ty, $kind:expr) => {{
+        type A = $enum;
+        match $kind {
+            KeyType::S => A::S,
+            KeyType::N => A::N,
+            KeyType::B => A::B,
+        }
+    }};
+}
+
+/// A key's role: the partition key is HASH, the sort key RANGE.
+macro_rules! key_type {
+    ($enum:ty, $partition:expr) => {{
+        type K = $enum;
+        if $partition {
+            K::Hash
+        } else {
+            K::Range
+        }
+    }};
 }
 
 fn global_table(ctx: &RegionCtx, table: &Table) -> dynamodb::GlobalTable {
     use dynamodb::global_table as gt;
     let provisioned = table.billing == Billing::Provisioned;
-    let replicas = ctx
+    let replicas: Vec<gt::ReplicaSpecification> = ctx
         .def
         .regions
         .iter()
@@ -113,18 +130,28 @@ fn global_table(ctx: &RegionCtx, table: &Table) -> dynamodb::GlobalTable {
     g.attribute_definitions = Some(
         keys(table)
             .into_iter()
-            .map(|(k, _)| gt::AttributeDefinition::new(s(k.name.as_str()), s(attribute_type(k.kind))))
+            .map(|(k, _)| {
+                gt::AttributeDefinition::new(
+                    s(k.name.as_str()),
+                    attribute_type!(gt::AttributeDefinitionAttributeType, k.kind),
+                )
+            })
             .collect(),
     );
     g.key_schema = Some(
         keys(table)
             .into_iter()
-            .map(|(k, role)| gt::KeySchema::new(s(k.name.as_str()), s(role)))
+            .map(|(k, partition)| {
+                gt::KeySchema::new(
+                    key_type!(gt::KeySchemaKeyType, partition),
+                    s(k.name.as_str()),
+                )
+            })
             .collect(),
     );
     if provisioned {
         let write = i64::from(table.write_capacity.unwrap_or(1));
-        g.billing_mode = some("PROVISIONED");
+        g.billing_mode = opt(gt::GlobalTableBillingMode::Provisioned);
         let mut settings = gt::WriteProvisionedThroughputSettings::default();
         settings.write_capacity_auto_scaling_settings = Some(gt::CapacityAutoScalingSettings::new(
             int(write),
@@ -133,10 +160,12 @@ fn global_table(ctx: &RegionCtx, table: &Table) -> dynamodb::GlobalTable {
         ));
         g.write_provisioned_throughput_settings = Some(settings);
     } else {
-        g.billing_mode = some("PAY_PER_REQUEST");
+        g.billing_mode = opt(gt::GlobalTableBillingMode::PayPerRequest);
     }
-    g.sse_specification = Some(gt::SSESpecification::new(yes(true)));
-    g.stream_specification = Some(gt::StreamSpecification::new(s("NEW_AND_OLD_IMAGES")));
+    g.sse_specification = Some(gt::SseSpecification::new(yes(true)));
+    g.stream_specification = Some(gt::StreamSpecification::new(
+        gt::StreamSpecificationStreamViewType::NewAndOldImages,
+    ));
     g
 }
 
@@ -145,31 +174,43 @@ fn regional_table(ctx: &RegionCtx, table: &Table) -> dynamodb::Table {
     let mut d = dynamodb::Table::new(
         keys(table)
             .into_iter()
-            .map(|(k, role)| tb::KeySchema::new(s(k.name.as_str()), s(role)))
-            .collect(),
+            .map(|(k, partition)| {
+                tb::KeySchema::new(
+                    s(if partition { "HASH" } else { "RANGE" }),
+                    s(k.name.as_str()),
+                )
+            })
+            .collect::<Vec<_>>(),
     );
     d.table_name = some(naming::table_name(ctx.def, &table.name));
     d.attribute_definitions = Some(
         keys(table)
             .into_iter()
-            .map(|(k, _)| tb::AttributeDefinition::new(s(k.name.as_str()), s(attribute_type(k.kind))))
+            .map(|(k, _)| {
+                tb::AttributeDefinition::new(
+                    s(k.name.as_str()),
+                    attribute_type!(tb::AttributeDefinitionAttributeType, k.kind),
+                )
+            })
             .collect(),
     );
     match table.billing {
         Billing::Provisioned => {
-            d.billing_mode = some("PROVISIONED");
+            d.billing_mode = opt(tb::TableBillingMode::Provisioned);
             d.provisioned_throughput = Some(tb::ProvisionedThroughput::new(
                 int(table.write_capacity.unwrap_or(1)),
                 int(table.read_capacity.unwrap_or(1)),
             ));
         }
-        Billing::OnDemand => d.billing_mode = some("PAY_PER_REQUEST"),
+        Billing::OnDemand => d.billing_mode = opt(tb::TableBillingMode::PayPerRequest),
     }
     let mut pitr = tb::PointInTimeRecoverySpecification::default();
     pitr.point_in_time_recovery_enabled = Some(yes(true));
     d.point_in_time_recovery_specification = Some(pitr);
-    d.sse_specification = Some(tb::SSESpecification::new(yes(true)));
-    d.stream_specification = Some(tb::StreamSpecification::new(s("NEW_AND_OLD_IMAGES")));
+    d.sse_specification = Some(tb::SseSpecification::new(yes(true)));
+    d.stream_specification = Some(tb::StreamSpecification::new(
+        tb::StreamSpecificationStreamViewType::NewAndOldImages,
+    ));
     d.tags = Some(tags::standard(ctx));
     d
 }

@@ -5,7 +5,7 @@
 //! `HostedZoneName` (or by `dns.hosted_zone_id` when the definition gives one).
 
 use super::context::{fqdn, latency_name, RegionCtx};
-use super::lit::{int, s, some, yes};
+use super::lit::{int, opt, s, some, yes};
 use super::load_balancer::LoadBalancer;
 use super::tags;
 use crate::cfn::gen::route53;
@@ -14,11 +14,12 @@ use crate::stack::{FailoverRole, StackDef};
 
 pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Handle<route53::HealthCheck> {
     let https = ctx.https();
-    let mut config = route53::health_check::HealthCheckConfig::new(s(if https {
-        "HTTPS"
+    use route53::health_check::{HealthCheckHealthCheckConfig, HealthCheckHealthCheckConfigType};
+    let mut config = HealthCheckHealthCheckConfig::new(if https {
+        HealthCheckHealthCheckConfigType::Https
     } else {
-        "HTTP"
-    }));
+        HealthCheckHealthCheckConfigType::Http
+    });
     config.fully_qualified_domain_name = Some(lb.alb.dns_name());
     config.port = Some(int(if https { 443 } else { 80 }));
     config.resource_path = some(ctx.def.compute.health_check_path.as_str());
@@ -37,9 +38,9 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Handle<route
         t.add("LatencyRecord", latency);
         if let Some(role) = ctx.region.failover {
             let mut failover = alias_record(ctx, lb, &ctx.def.dns.failover_name(), &hc);
-            failover.failover = some(match role {
-                FailoverRole::Primary => "PRIMARY",
-                FailoverRole::Secondary => "SECONDARY",
+            failover.failover = opt(match role {
+                FailoverRole::Primary => route53::record_set::Failover::Primary,
+                FailoverRole::Secondary => route53::record_set::Failover::Secondary,
             });
             t.add("FailoverRecord", failover);
         }

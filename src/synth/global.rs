@@ -9,11 +9,23 @@
 
 use super::context::fqdn;
 use super::dns::set_zone;
-use super::lit::{int, s, some, yes};
+use super::lit::{int, opt, s, some, yes};
 use super::tags;
 use crate::cfn::gen::{cloudfront, route53};
 use crate::cfn::{Template, Value};
 use crate::stack::{StackDef, GLOBAL_REGION};
+
+pub use cloudfront::distribution::DistributionConfigPriceClass as PriceClass;
+
+/// The CloudFront price class a definition names (`edge.price_class`).
+pub fn price_class(name: &str) -> Option<PriceClass> {
+    match name {
+        "PriceClass_100" => Some(PriceClass::PriceClass100),
+        "PriceClass_200" => Some(PriceClass::PriceClass200),
+        "PriceClass_All" => Some(PriceClass::PriceClassAll),
+        _ => None,
+    }
+}
 
 /// The hosted zone id of every CloudFront distribution, for alias records.
 pub const CLOUDFRONT_HOSTED_ZONE_ID: &str = "Z2FDTNDATAQYW2";
@@ -30,7 +42,7 @@ const FORWARDED_HEADERS: [&str; 5] = [
 /// The longest a response may be cached, even if the origin asks for more.
 const MAX_TTL_SECONDS: f64 = 86_400.0;
 
-pub fn template(def: &StackDef) -> Template {
+pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     use cloudfront::distribution as cf;
     let mut t = Template::new(format!(
         "strata: {} global edge (CloudFront in front of {})",
@@ -55,7 +67,10 @@ pub fn template(def: &StackDef) -> Template {
     let mut forwarded = cf::ForwardedValues::new(yes(true));
     forwarded.headers = Some(FORWARDED_HEADERS.iter().map(|h| s(*h)).collect());
     forwarded.cookies = Some(cf::Cookies::new(s("all")));
-    let mut behavior = cf::DefaultCacheBehavior::new(s(ORIGIN_ID), s("redirect-to-https"));
+    let mut behavior = cf::DefaultCacheBehavior::new(
+        s(ORIGIN_ID),
+        cf::DefaultCacheBehaviorViewerProtocolPolicy::RedirectToHttps,
+    );
     behavior.allowed_methods = Some(
         ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
             .into_iter()
@@ -73,8 +88,9 @@ pub fn template(def: &StackDef) -> Template {
     match &def.edge.certificate_arn {
         Some(arn) => {
             viewer.acm_certificate_arn = some(arn.as_str());
-            viewer.ssl_support_method = some("sni-only");
-            viewer.minimum_protocol_version = some("TLSv1.2_2021");
+            viewer.ssl_support_method = opt(cf::ViewerCertificateSslSupportMethod::SniOnly);
+            viewer.minimum_protocol_version =
+                opt(cf::ViewerCertificateMinimumProtocolVersion::TlSv122021);
         }
         None => viewer.cloud_front_default_certificate = Some(yes(true)),
     }
@@ -83,8 +99,8 @@ pub fn template(def: &StackDef) -> Template {
     config.comment = some(format!("{} edge", def.stack_name()));
     config.origins = Some(vec![origin]);
     config.viewer_certificate = Some(viewer);
-    config.price_class = some(def.edge.price_class.as_str());
-    config.http_version = some("http2");
+    config.price_class = opt(price_class);
+    config.http_version = opt(cf::DistributionConfigHttpVersion::Http2);
     config.ipv6_enabled = Some(yes(false));
     if def.edge.certificate_arn.is_some() {
         config.aliases = Some(vec![s(def.dns.domain.as_str())]);

@@ -2,7 +2,6 @@
 //! templates they build.
 
 use crate::cfn::{Intrinsic, Value};
-use serde_json::Value as Json;
 
 /// A literal string.
 pub fn s(v: impl Into<String>) -> Value<String> {
@@ -29,7 +28,7 @@ pub fn sub(template: impl Into<String>) -> Value<String> {
     Value::Expr(Intrinsic::sub(template))
 }
 
-/// The value as template JSON, for free-form JSON properties (policy documents).
-pub fn json<T: serde::Serialize>(v: &Value<T>) -> Json {
-    v.to_json()
+/// An optional literal of any property type (generated enums included).
+pub fn opt<T>(v: T) -> Option<Value<T>> {
+    Some(Value::Lit(v))
 }

@@ -4,13 +4,19 @@
 //! plain HTTP otherwise.
 
 use super::context::RegionCtx;
-use super::lit::{int, s, some, yes};
+use super::lit::{int, opt, some, yes};
 use super::network::Network;
 use super::security::SecurityGroups;
 use super::tags;
 use crate::cfn::gen::elasticloadbalancingv2 as elb;
 use crate::cfn::{Handle, Template};
-use elb::listener::{Action, Certificate, RedirectConfig};
+use elb::listener::{
+    Action, ActionType, Certificate, ListenerProtocol, RedirectConfig, RedirectConfigStatusCode,
+};
+use elb::load_balancer::{LoadBalancerIpAddressType, LoadBalancerScheme, LoadBalancerType};
+use elb::target_group::{
+    TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
+};
 
 /// TLS policy of the HTTPS listener: TLS 1.3 and 1.2 only.
 pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -24,9 +30,9 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
     let compute = &ctx.def.compute;
 
     let mut alb = elb::LoadBalancer::default();
-    alb.r#type = some("application");
-    alb.scheme = some("internet-facing");
-    alb.ip_address_type = some("ipv4");
+    alb.type_ = opt(LoadBalancerType::Application);
+    alb.scheme = opt(LoadBalancerScheme::InternetFacing);
+    alb.ip_address_type = opt(LoadBalancerIpAddressType::Ipv4);
     alb.subnets = Some(net.public_subnets.iter().map(|h| h.ref_()).collect());
     alb.security_groups = Some(vec![sgs.alb.group_id()]);
     alb.load_balancer_attributes = Some(vec![
@@ -39,10 +45,10 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
     let mut tg = elb::TargetGroup::default();
     tg.vpc_id = Some(net.vpc.ref_());
     tg.port = Some(int(compute.app_port));
-    tg.protocol = some("HTTP");
-    tg.target_type = some("instance");
+    tg.protocol = opt(TargetGroupProtocol::Http);
+    tg.target_type = opt(TargetGroupTargetType::Instance);
     tg.health_check_enabled = Some(yes(true));
-    tg.health_check_protocol = some("HTTP");
+    tg.health_check_protocol = opt(TargetGroupHealthCheckProtocol::Http);
     tg.health_check_path = some(compute.health_check_path.as_str());
     tg.health_check_interval_seconds = Some(int(15));
     tg.health_check_timeout_seconds = Some(int(5));
@@ -59,7 +65,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
     let target_group = t.add("TargetGroup", tg);
 
     let forward = {
-        let mut a = Action::new(s("forward"));
+        let mut a = Action::new(ActionType::Forward);
         a.target_group_arn = Some(target_group.ref_());
         a
     };
@@ -67,27 +73,27 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
         Some(cert) => {
             let mut https = elb::Listener::new(alb.ref_(), vec![forward]);
             https.port = Some(int(443));
-            https.protocol = some("HTTPS");
+            https.protocol = opt(ListenerProtocol::Https);
             https.ssl_policy = some(SSL_POLICY);
             let mut c = Certificate::default();
             c.certificate_arn = some(cert.as_str());
             https.certificates = Some(vec![c]);
             t.add("HttpsListener", https);
 
-            let mut redirect = RedirectConfig::new(s("HTTP_301"));
+            let mut redirect = RedirectConfig::new(RedirectConfigStatusCode::Http301);
             redirect.protocol = some("HTTPS");
             redirect.port = some("443");
-            let mut a = Action::new(s("redirect"));
+            let mut a = Action::new(ActionType::Redirect);
             a.redirect_config = Some(redirect);
             let mut http = elb::Listener::new(alb.ref_(), vec![a]);
             http.port = Some(int(80));
-            http.protocol = some("HTTP");
+            http.protocol = opt(ListenerProtocol::Http);
             t.add("HttpListener", http);
         }
         None => {
             let mut http = elb::Listener::new(alb.ref_(), vec![forward]);
             http.port = Some(int(80));
-            http.protocol = some("HTTP");
+            http.protocol = opt(ListenerProtocol::Http);
             t.add("HttpListener", http);
         }
     }

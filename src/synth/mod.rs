@@ -100,6 +100,8 @@ pub enum SynthError {
         #[source]
         source: AddressingError,
     },
+    #[error("stack {stack}: edge.price_class `{value}` is not PriceClass_100, PriceClass_200 or PriceClass_All")]
+    PriceClass { stack: String, value: String },
     #[error("stack {stack} has no region")]
     NoRegion { stack: String },
 }
@@ -137,9 +139,19 @@ pub fn try_synthesize(def: &StackDef, phase: Phase) -> Result<Synthesized, Synth
             })
         })
         .collect::<Result<Vec<_>, SynthError>>()?;
+    let global = if def.edge.cloudfront {
+        let price_class =
+            global::price_class(&def.edge.price_class).ok_or_else(|| SynthError::PriceClass {
+                stack: def.stack_name(),
+                value: def.edge.price_class.clone(),
+            })?;
+        Some(global::template(def, price_class))
+    } else {
+        None
+    };
     Ok(Synthesized {
         regions,
-        global: def.edge.cloudfront.then(|| global::template(def)),
+        global,
         zone: def.dns.manage_zone.then(|| zone::template(def)),
     })
 }

@@ -55,7 +55,10 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
         public.tags = Some(tags::of(
             ctx.def,
             &ctx.region.name,
-            &[("Name", &format!("{stack}-public-{az}")), ("tier", "public")],
+            &[
+                ("Name", &format!("{stack}-public-{az}")),
+                ("tier", "public"),
+            ],
         ));
         let public = t.add(format!("PublicSubnet{id}"), public);
         t.add(
@@ -70,7 +73,10 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
         private.tags = Some(tags::of(
             ctx.def,
             &ctx.region.name,
-            &[("Name", &format!("{stack}-private-{az}")), ("tier", "private")],
+            &[
+                ("Name", &format!("{stack}-private-{az}")),
+                ("tier", "private"),
+            ],
         ));
         let private = t.add(format!("PrivateSubnet{id}"), private);
 

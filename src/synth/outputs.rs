@@ -27,7 +27,11 @@ pub struct Parts<'a> {
 }
 
 pub fn add(t: &mut Template, p: &Parts) {
-    t.output(names::ALB_DNS_NAME, "The load balancer's DNS name", &p.lb.alb.dns_name());
+    t.output(
+        names::ALB_DNS_NAME,
+        "The load balancer's DNS name",
+        &p.lb.alb.dns_name(),
+    );
     t.output(
         names::ALB_HOSTED_ZONE_ID,
         "The load balancer's canonical hosted zone id (for alias records)",
@@ -38,7 +42,11 @@ pub fn add(t: &mut Template, p: &Parts) {
         "The load balancer's full name (CloudWatch dimension)",
         &p.lb.alb.load_balancer_full_name(),
     );
-    t.output(names::ASG_NAME, "The Auto Scaling group's name", &p.compute.asg.ref_::<String>());
+    t.output(
+        names::ASG_NAME,
+        "The Auto Scaling group's name",
+        &p.compute.asg.ref_::<String>(),
+    );
     t.output(
         names::TARGET_GROUP_ARN,
         "The target group's ARN",
@@ -50,11 +58,19 @@ pub fn add(t: &mut Template, p: &Parts) {
         &p.health.ref_::<String>(),
     );
     if let Some(bucket) = p.bucket {
-        t.output(names::BUCKET_NAME, "This region's bucket", &bucket.ref_::<String>());
+        t.output(
+            names::BUCKET_NAME,
+            "This region's bucket",
+            &bucket.ref_::<String>(),
+        );
     }
     let alarm_names: Value<String> = Intrinsic::join(
         ",",
-        p.alarms.all.iter().map(|a| a.ref_::<String>().to_json()).collect(),
+        p.alarms
+            .all
+            .iter()
+            .map(|a| a.ref_::<String>().to_json())
+            .collect(),
     )
     .into();
     t.output(

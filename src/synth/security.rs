@@ -34,7 +34,8 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network) -> SecurityGroups {
         "{stack} instances: app port {app_port} from the load balancer only"
     )));
     instances.vpc_id = Some(net.vpc.ref_());
-    instances.security_group_egress = Some(vec![tcp_egress_cidr(443, "0.0.0.0/0", "HTTPS to AWS APIs")]);
+    instances.security_group_egress =
+        Some(vec![tcp_egress_cidr(443, "0.0.0.0/0", "HTTPS to AWS APIs")]);
     instances.tags = Some(tags::named(ctx, &format!("{stack}-instances")));
     let instances = t.add("InstanceSecurityGroup", instances);
 

@@ -5,7 +5,7 @@
 
 use super::compute::assume_role;
 use super::context::RegionCtx;
-use super::lit::{int, s, some, yes};
+use super::lit::{int, opt, s, some, yes};
 use super::{naming, tags};
 use crate::cfn::gen::{iam, s3};
 use crate::cfn::{Handle, Intrinsic, Template};
@@ -20,8 +20,11 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
 
     let mut bucket = s3::Bucket::default();
     bucket.bucket_name = some(name.as_str());
-    bucket.versioning_configuration = Some(b::VersioningConfiguration::new(s("Enabled")));
-    let mut by_default = b::ServerSideEncryptionByDefault::new(s("AES256"));
+    bucket.versioning_configuration = Some(b::VersioningConfiguration::new(
+        b::VersioningConfigurationStatus::Enabled,
+    ));
+    let mut by_default =
+        b::ServerSideEncryptionByDefault::new(b::ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
     by_default.kms_master_key_id = None;
     let mut rule = b::ServerSideEncryptionRule::default();
     rule.server_side_encryption_by_default = Some(by_default);
@@ -33,7 +36,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
     block.restrict_public_buckets = Some(yes(true));
     bucket.public_access_block_configuration = Some(block);
     let mut owner = b::OwnershipControlsRule::default();
-    owner.object_ownership = some("BucketOwnerEnforced");
+    owner.object_ownership = opt(b::OwnershipControlsRuleObjectOwnership::BucketOwnerEnforced);
     bucket.ownership_controls = Some(b::OwnershipControls::new(vec![owner]));
     let destinations: Vec<String> = ctx
         .other_regions()
@@ -41,13 +44,13 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
         .collect();
     if ctx.wired() && ctx.def.storage.replication && !destinations.is_empty() {
         let role = replication_role(t, ctx, &name, &destinations);
-        let rules = destinations
+        let rules: Vec<b::ReplicationRule> = destinations
             .iter()
             .zip(1..)
             .map(|(dest, priority)| {
                 let mut r = b::ReplicationRule::new(
                     b::ReplicationDestination::new(s(format!("arn:aws:s3:::{dest}"))),
-                    s("Enabled"),
+                    b::ReplicationRuleStatus::Enabled,
                 );
                 r.id = some(format!("to-{dest}"));
                 r.priority = Some(int(priority));
@@ -55,7 +58,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
                 filter.prefix = some("");
                 r.filter = Some(filter);
                 let mut markers = b::DeleteMarkerReplication::default();
-                markers.status = some("Enabled");
+                markers.status = opt(b::DeleteMarkerReplicationStatus::Enabled);
                 r.delete_marker_replication = Some(markers);
                 r
             })

@@ -45,7 +45,10 @@ macro_rules! key_value_tags {
     ($($t:ty),* $(,)?) => {$(
         impl TagType for $t {
             fn make(key: String, value: String) -> Self {
-                <$t>::new(Value::Lit(key), Value::Lit(value))
+                Self {
+                    key: Value::Lit(key),
+                    value: Value::Lit(value),
+                }
             }
         }
     )*};
@@ -91,9 +94,9 @@ pub fn asg(ctx: &RegionCtx, name: &str) -> Vec<gen::autoscaling::auto_scaling_gr
         .chain(pairs(ctx.def, &ctx.region.name))
         .map(|(k, v)| {
             gen::autoscaling::auto_scaling_group::TagProperty::new(
+                Value::Lit(v),
                 Value::Lit(k),
                 Value::Lit(true),
-                Value::Lit(v),
             )
         })
         .collect()

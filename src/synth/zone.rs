@@ -21,6 +21,10 @@ pub fn template(def: &StackDef) -> Template {
     zone.hosted_zone_config = Some(config);
     zone.hosted_zone_tags = Some(tags::of(def, GLOBAL_REGION, &[]));
     let zone = t.add("HostedZone", zone);
-    t.output("HostedZoneId", "The hosted zone's id", &zone.ref_::<String>());
+    t.output(
+        "HostedZoneId",
+        "The hosted zone's id",
+        &zone.ref_::<String>(),
+    );
     t
 }
