@@ -7,3 +7,4 @@ pub mod cli;
 pub mod fault_proxy;
 pub mod sandbox;
 pub mod aws;
+pub mod stacks;
