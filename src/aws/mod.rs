@@ -5,7 +5,10 @@
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
 //! into `AwsError`, keeping the service's error code and message.
 
+pub mod ec2_images;
 mod error;
+pub mod health_reads;
+pub mod stack_info;
 
 pub use error::AwsError;
 
