@@ -15,4 +15,5 @@ pub mod plan;
 pub mod policy;
 pub mod sandbox;
 pub mod stack;
+pub mod status;
 pub mod synth;

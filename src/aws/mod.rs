@@ -63,6 +63,19 @@ impl Aws {
         Aws { base, target }
     }
 
+    /// The same connection with fewer attempts per call: for read-only views that
+    /// must answer quickly when a region does not (e.g. `strata status`).
+    pub fn with_max_attempts(&self, attempts: u32) -> Aws {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(2));
+        Aws {
+            base: self.base.to_builder().retry_config(retry).build(),
+            target: self.target.clone(),
+        }
+    }
+
     pub fn target(&self) -> &AwsTarget {
         &self.target
     }
