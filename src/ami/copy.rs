@@ -2,7 +2,8 @@
 //! all the other regions at the same time. A copy is found again by its tags
 //! (`strata:source-ami` + `strata:stack`), or by its deterministic name when a run
 //! died between CopyImage and tagging, and is reused — pending or available —
-//! never copied twice.
+//! never copied twice. With `ami.encrypted` the source region gets an encrypted
+//! copy too, so every region launches from an encrypted image.
 
 use super::{
     wait, AmiError, RegionAmis, WaitPolicy, TAG_COPIED_AT, TAG_SOURCE_AMI, TAG_SOURCE_REGION,
@@ -54,7 +55,8 @@ fn client_token(stack: &str, source: &AmiSource, region: &str) -> String {
 
 /// Copy (or find) the source AMI in every region of the stack and wait until every
 /// copy is available, with the default wait bound. Returns region -> AMI id for
-/// every region of the stack (the source region maps to the source AMI).
+/// every region of the stack (the source region maps to the source AMI, or to its
+/// encrypted copy when `ami.encrypted`).
 pub async fn ensure_copies(
     aws: &Aws,
     def: &StackDef,
@@ -101,11 +103,13 @@ pub async fn ensure_copies_with(
         },
     };
 
+    // The source region keeps the source image, unless copies are encrypted: then
+    // it gets an (encrypted) copy of its own like every other region.
     let targets: Vec<&str> = def
         .regions
         .iter()
         .map(|r| r.name.as_str())
-        .filter(|r| *r != source.region)
+        .filter(|r| *r != source.region || plan.encryption.encrypted)
         .collect();
     let results = futures::future::join_all(
         targets
@@ -115,7 +119,7 @@ pub async fn ensure_copies_with(
     .await;
 
     let mut done = RegionAmis::new();
-    if def.region(&source.region).is_some() {
+    if def.region(&source.region).is_some() && !plan.encryption.encrypted {
         done.insert(source.region.clone(), source.image_id.clone());
     }
     let mut failed = BTreeMap::new();
