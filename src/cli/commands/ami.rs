@@ -2,7 +2,8 @@
 //! (one line per region: an updating bar on a terminal, plain lines otherwise,
 //! JSON lines with `--output json`; always on stderr, results on stdout).
 
-use super::{stack_file, Failure, Outcome};
+use super::validate::load_stack;
+use super::{Failure, Outcome};
 use crate::cli::args::{AmiCommand, GlobalArgs, OutputFormat};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use is_terminal::IsTerminal;
@@ -33,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
             source,
             source_region,
         } => {
-            let def = stack_file::load(&file)?;
+            let def = load_stack(global, &file)?;
             let mut src = AmiSource::from_def(&def);
             if let Some(id) = source {
                 src.image_id = id;
@@ -44,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
             copy(global, &aws, &events, &def, &src).await
         }
         AmiCommand::Prune { file, keep } => {
-            let def = stack_file::load(&file)?;
+            let def = load_stack(global, &file)?;
             prune(global, &aws, &events, &def, keep).await
         }
     };

@@ -12,7 +12,6 @@ mod dr;
 mod plan;
 mod rollback;
 mod sandbox;
-mod stack_file;
 mod status;
 mod synth;
 mod unlock;

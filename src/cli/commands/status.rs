@@ -1,13 +1,14 @@
 //! `strata status`: one table (or one JSON document) of every region of a stack.
 
-use super::{stack_file, Outcome};
+use super::validate::load_stack;
+use super::Outcome;
 use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
 use strata::aws::{Aws, AwsTarget};
 use strata::exit_code;
 use strata::status::{self, RegionState, RegionStatus, StatusOptions};
 
 pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
-    let def = stack_file::load(&args.file)?;
+    let def = load_stack(global, &args.file)?;
     let aws = Aws::connect(AwsTarget {
         endpoint_url: global.endpoint_url.clone(),
         profile: global.profile.clone(),
