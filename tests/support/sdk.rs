@@ -47,3 +47,11 @@ pub fn ec2(region: &str) -> aws_sdk_ec2::Client {
 pub fn cloudformation(region: &str) -> aws_sdk_cloudformation::Client {
     aws_sdk_cloudformation::Client::new(&config(region))
 }
+
+/// S3, path-style (the sandbox has no bucket DNS).
+pub fn s3(region: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&config(region))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
