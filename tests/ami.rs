@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use strata::exit_code;
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::{cli, sandbox, sdk};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -386,4 +387,62 @@ fn prune_keeps_the_newest_and_every_image_in_use() {
             "snapshot {snap} of a pruned copy remains"
         );
     }
+}
+
+#[test]
+fn a_failed_copy_is_reported_by_region_and_the_rerun_copies_only_that_region() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sandbox::unique("fail");
+    let stack = format!("{app}-test");
+    let source = bake(&sandbox::unique("shop-fail"));
+    let file = stack_file(&dir, &app, &source, false);
+
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let rule = proxy.add(
+        Rule::new(Fault::error(400, "InvalidRequest", "injected copy failure"))
+            .region("ap-southeast-2")
+            .action("CopyImage"),
+    );
+    let args = ["--output", "json", "ami", "copy", file.to_str().unwrap()];
+    let run = cli::strata_at(&proxy.url(), &args);
+    run.expect_code(exit_code::ENVIRONMENT);
+    assert!(proxy.fired(rule) >= 1);
+    let out = &run.json_lines()[0];
+    assert!(
+        out["failed"]["ap-southeast-2"]
+            .as_str()
+            .is_some_and(|e| e.contains("injected copy failure")),
+        "{run}"
+    );
+    assert!(out["failed"].get("eu-west-1").is_none(), "{run}");
+    assert!(
+        run.stderr.contains("AMI copy failed in ap-southeast-2"),
+        "{run}"
+    );
+    let eu = out["regions"]["eu-west-1"]
+        .as_str()
+        .expect("eu-west-1 copied")
+        .to_string();
+    assert!(stack_images("ap-southeast-2", &stack).is_empty());
+
+    // Fixed: the rerun copies ap-southeast-2 only and reuses eu-west-1's copy.
+    proxy.clear_rules();
+    proxy.clear_calls();
+    let rerun = cli::strata_at(&proxy.url(), &args);
+    rerun.expect_code(exit_code::SUCCESS);
+    assert_eq!(regions_of(&rerun)["eu-west-1"], eu);
+    assert_eq!(
+        proxy.count(Some("ap-southeast-2"), Some("ec2"), Some("CopyImage")),
+        1
+    );
+    assert_eq!(
+        proxy.count(Some("eu-west-1"), Some("ec2"), Some("CopyImage")),
+        0
+    );
+
+    // And a third run copies nothing at all.
+    proxy.clear_calls();
+    cli::strata_at(&proxy.url(), &args).expect_code(exit_code::SUCCESS);
+    assert_eq!(proxy.count(None, Some("ec2"), Some("CopyImage")), 0);
 }

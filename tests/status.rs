@@ -7,6 +7,7 @@ mod support;
 use serde_json::Value;
 use std::path::PathBuf;
 use strata::exit_code;
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::{cli, sandbox, sdk};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -310,4 +311,46 @@ fn a_deployed_region_shows_version_ami_capacity_health_and_replication() {
     ] {
         assert!(row.contains(cell), "{cell} missing in {row:?}\n{run}");
     }
+}
+
+#[test]
+fn a_region_that_does_not_answer_shows_unreachable_and_the_rest_still_shows() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sandbox::unique("dark");
+    let file = stack_file(&dir, &app);
+    deploy_region_by_hand("eu-west-1", &format!("{app}-test-eu-west-1"), &app);
+
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let dropped = proxy.add(Rule::new(Fault::Drop).region("ap-southeast-2"));
+
+    let run = cli::strata_at(
+        &proxy.url(),
+        &["--output", "json", "status", file.to_str().unwrap()],
+    );
+    run.expect_code(exit_code::SUCCESS);
+    assert!(proxy.fired(dropped) >= 1);
+    let status: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    assert_eq!(
+        region(&status, "ap-southeast-2")["state"],
+        "unreachable",
+        "{status:#}"
+    );
+    assert_eq!(region(&status, "eu-west-1")["state"], "deployed");
+    assert_eq!(region(&status, "eu-west-1")["version"], "shop-2.3.0");
+    assert_eq!(region(&status, "eu-west-1")["asg"]["in_service"], 2);
+    assert_eq!(region(&status, "us-east-1")["state"], "not-deployed");
+
+    let run = cli::strata_at(&proxy.url(), &["status", file.to_str().unwrap()]);
+    run.expect_code(exit_code::SUCCESS);
+    let row = |r: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(r))
+            .unwrap_or_else(|| panic!("no {r} row\n{run}"))
+            .to_string()
+    };
+    assert!(row("ap-southeast-2").contains("unreachable"), "{run}");
+    assert!(row("eu-west-1").contains("shop-2.3.0"), "{run}");
+    assert!(row("us-east-1").contains("not deployed"), "{run}");
 }
