@@ -354,3 +354,31 @@ fn a_region_that_does_not_answer_shows_unreachable_and_the_rest_still_shows() {
     assert!(row("eu-west-1").contains("shop-2.3.0"), "{run}");
     assert!(row("us-east-1").contains("not deployed"), "{run}");
 }
+
+#[test]
+fn a_region_that_hangs_is_cut_off_by_the_region_timeout() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let file = stack_file(&dir, &sandbox::unique("hang"));
+
+    let proxy = FaultProxy::in_front_of_sandbox();
+    proxy.add(Rule::new(Fault::Delay(std::time::Duration::from_secs(600))).region("eu-west-1"));
+
+    let run = cli::strata_at(
+        &proxy.url(),
+        &["--output", "json", "status", file.to_str().unwrap()],
+    );
+    run.expect_code(exit_code::SUCCESS);
+    let status: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    let eu = region(&status, "eu-west-1");
+    assert_eq!(eu["state"], "unreachable", "{status:#}");
+    assert!(
+        eu["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no answer within")),
+        "{status:#}"
+    );
+    for r in ["us-east-1", "ap-southeast-2"] {
+        assert_eq!(region(&status, r)["state"], "not-deployed");
+    }
+}
