@@ -446,3 +446,72 @@ fn a_failed_copy_is_reported_by_region_and_the_rerun_copies_only_that_region() {
     cli::strata_at(&proxy.url(), &args).expect_code(exit_code::SUCCESS);
     assert_eq!(proxy.count(None, Some("ec2"), Some("CopyImage")), 0);
 }
+
+#[test]
+fn a_copy_still_pending_at_the_timeout_fails_by_region_and_the_rerun_reuses_it() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sandbox::unique("slow");
+    let stack = format!("{app}-test");
+    let source = bake(&sandbox::unique("shop-slow"));
+    let file = stack_file(&dir, &app, &source, false);
+    let args = [
+        "--output",
+        "json",
+        "ami",
+        "copy",
+        file.to_str().unwrap(),
+        "--timeout",
+        "5s",
+    ];
+
+    // ap-southeast-2's images stay "pending" for as long as the rule holds.
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let pending = Fault::rewrite(
+        "<imageState>available</imageState>",
+        "<imageState>pending</imageState>",
+    );
+    let rule = proxy.add(
+        Rule::new(pending.clone())
+            .region("ap-southeast-2")
+            .action("DescribeImages"),
+    );
+    let run = cli::strata_at(&proxy.url(), &args);
+    run.expect_code(exit_code::ENVIRONMENT);
+    let out = &run.json_lines()[0];
+    assert!(
+        out["failed"]["ap-southeast-2"]
+            .as_str()
+            .is_some_and(|e| e.contains("still pending")),
+        "{run}"
+    );
+    assert!(out["regions"]["eu-west-1"].is_string(), "{run}");
+    let started = stack_images("ap-southeast-2", &stack);
+    assert_eq!(started.len(), 1, "the copy was started once: {started:?}");
+
+    // The copy is still pending when the next run looks, then becomes available:
+    // the run waits for that copy instead of starting another.
+    proxy.remove(rule);
+    proxy.add(
+        Rule::new(pending)
+            .region("ap-southeast-2")
+            .action("DescribeImages")
+            .times(2),
+    );
+    proxy.clear_calls();
+    let rerun = cli::strata_at(&proxy.url(), &args);
+    rerun.expect_code(exit_code::SUCCESS);
+    assert_eq!(
+        proxy.count(None, Some("ec2"), Some("CopyImage")),
+        0,
+        "{rerun}"
+    );
+    assert_eq!(
+        Some(&regions_of(&rerun)["ap-southeast-2"]),
+        started.keys().next()
+    );
+    assert!(
+        rerun.stderr.contains("(pending)"),
+        "reused while pending\n{rerun}"
+    );
+}
