@@ -7,4 +7,5 @@ pub mod cli;
 pub mod fault_proxy;
 pub mod sandbox;
 pub mod aws;
+pub mod sdk;
 pub mod stacks;
