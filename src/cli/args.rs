@@ -90,6 +90,10 @@ pub struct SynthArgs {
     /// Directory to write the templates to.
     #[arg(short = 'o', long = "out", default_value = "cdk.out")]
     pub out: PathBuf,
+    /// Which cross-region references the regional templates carry: `build` (none:
+    /// a region's first creation) or `wired` (replication and DNS records).
+    #[arg(long, default_value = "wired", value_parser = ["build", "wired"])]
+    pub phase: String,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +181,9 @@ pub enum AmiCommand {
         region: String,
         #[arg(long)]
         name: String,
+        /// Give up waiting for the image after this long (e.g. "30m").
+        #[arg(long, default_value = "30m")]
+        timeout: String,
     },
     /// Copy the definition's source AMI into every region of the stack, at once.
     Copy {
@@ -185,6 +192,10 @@ pub enum AmiCommand {
         source: Option<String>,
         #[arg(long)]
         source_region: Option<String>,
+        /// Give up waiting for the copies after this long (e.g. "1h"); a region whose
+        /// copy is not available by then is reported as failed.
+        #[arg(long, default_value = "1h")]
+        timeout: String,
     },
     /// Deregister old copies (and snapshots), keeping the newest N and every one in use.
     Prune {
