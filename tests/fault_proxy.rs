@@ -488,3 +488,37 @@ async fn targets_can_be_reported_unhealthy_in_one_region() {
         1
     );
 }
+
+#[test]
+fn wait_for_sees_a_call_made_by_another_thread() {
+    let _moto = support::sandbox::shared();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    assert!(!proxy.wait_for(None, None, Some("ListStacks"), Duration::from_millis(50)));
+    let url = proxy.url();
+    let caller = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let conf = aws_sdk_cloudformation::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("sa-east-1"))
+                .endpoint_url(url)
+                .credentials_provider(credentials())
+                .build();
+            aws_sdk_cloudformation::Client::from_conf(conf)
+                .list_stacks()
+                .send()
+                .await
+                .unwrap();
+        });
+    });
+    assert!(proxy.wait_for(
+        Some("sa-east-1"),
+        Some("cloudformation"),
+        Some("List*"),
+        Duration::from_secs(60)
+    ));
+    caller.join().unwrap();
+}
