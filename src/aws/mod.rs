@@ -8,6 +8,7 @@
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
+pub mod lock_stack;
 pub mod stack_info;
 
 pub use error::AwsError;
