@@ -586,7 +586,7 @@ fn render_all(resources: &[ResourceModel]) -> Vec<(String, String)> {
     }
     let mut files = Vec::new();
     for (service, rs) in &by_service {
-        files.push((format!("{service}.rs"), render_service(service, rs)));
+        files.push((format!("{service}.rs"), render_service(rs)));
     }
     files.push(("mod.rs".to_string(), render_mod(&by_service)));
     files
@@ -660,7 +660,7 @@ fn render_mod(by_service: &BTreeMap<&str, Vec<&ResourceModel>>) -> String {
     o
 }
 
-fn render_service(service: &str, rs: &[&ResourceModel]) -> String {
+fn render_service(rs: &[&ResourceModel]) -> String {
     let mut o = String::new();
     let prefix = rs[0]
         .type_name
@@ -676,7 +676,6 @@ fn render_service(service: &str, rs: &[&ResourceModel]) -> String {
         o.push('\n');
         render_resource(&mut o, r);
     }
-    let _ = service;
     o
 }
 
