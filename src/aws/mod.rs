@@ -5,7 +5,11 @@
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
 //! into `AwsError`, keeping the service's error code and message.
 
+pub mod ec2_images;
 mod error;
+pub mod health_reads;
+pub mod lock_stack;
+pub mod stack_info;
 
 pub use error::AwsError;
 
@@ -58,6 +62,19 @@ impl Aws {
         // A region is needed to build the config; every client sets its own below.
         let base = loader.region(Region::new("us-east-1")).load().await;
         Aws { base, target }
+    }
+
+    /// The same connection with fewer attempts per call: for read-only views that
+    /// must answer quickly when a region does not (e.g. `strata status`).
+    pub fn with_max_attempts(&self, attempts: u32) -> Aws {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(2));
+        Aws {
+            base: self.base.to_builder().retry_config(retry).build(),
+            target: self.target.clone(),
+        }
     }
 
     pub fn target(&self) -> &AwsTarget {

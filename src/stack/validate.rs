@@ -13,22 +13,99 @@ use std::collections::HashMap;
 
 /// Every problem in the definition; empty when it is valid.
 pub fn validate(def: &StackDef) -> Vec<Problem> {
+    validate_parts(&Parts {
+        app: Some(&def.app),
+        dns: Some(&def.dns),
+        regions: Some(&def.regions),
+        rollout: Some(&def.rollout),
+        compute: Some(&def.compute),
+        ami: Some(&def.ami),
+        tables: Some(&def.tables),
+        queues: Some(&def.queues),
+        storage: Some(&def.storage),
+        edge: Some(&def.edge),
+        capacity: Some(&def.capacity),
+        alarms: Some(&def.alarms),
+        availability: Some(&def.availability),
+        policy: Some(&def.policy),
+        operations: Some(&def.operations),
+    })
+}
+
+/// The sections of a definition that were read; `None` for a section whose
+/// structure was wrong (already reported). Checks whose inputs are all present
+/// run, so meaning problems are reported alongside structural ones.
+#[derive(Default)]
+pub struct Parts<'a> {
+    pub app: Option<&'a App>,
+    pub dns: Option<&'a Dns>,
+    pub regions: Option<&'a [Region]>,
+    pub rollout: Option<&'a Rollout>,
+    pub compute: Option<&'a Compute>,
+    pub ami: Option<&'a Ami>,
+    pub tables: Option<&'a [Table]>,
+    pub queues: Option<&'a [Queue]>,
+    pub storage: Option<&'a Storage>,
+    pub edge: Option<&'a Edge>,
+    pub capacity: Option<&'a CapacityModel>,
+    pub alarms: Option<&'a Alarms>,
+    pub availability: Option<&'a Availability>,
+    pub policy: Option<&'a Policy>,
+    pub operations: Option<&'a Operations>,
+}
+
+/// Every problem in the sections that were read.
+pub fn validate_parts(parts: &Parts<'_>) -> Vec<Problem> {
     let mut c = Checks::default();
-    c.app(&def.app);
-    c.dns(&def.dns);
-    c.regions(def);
-    c.failover(def);
-    c.rollout(def);
-    c.compute(&def.compute);
-    c.ami(def);
-    c.tables(&def.tables);
-    c.queues(&def.queues);
-    c.storage_and_edge(def);
-    c.capacity_model(def);
-    c.alarms(&def.alarms);
-    c.availability(&def.availability);
-    c.policy(&def.policy);
-    c.operations(&def.operations);
+    let regions = parts.regions;
+    if let Some(app) = parts.app {
+        c.app(app);
+    }
+    if let Some(dns) = parts.dns {
+        c.dns(dns);
+    }
+    if let Some(regions) = regions {
+        c.regions(regions);
+        c.failover(regions);
+    }
+    if let (Some(rollout), Some(regions)) = (parts.rollout, regions) {
+        c.rollout(rollout, regions);
+    } else if let Some(rollout) = parts.rollout {
+        c.durations(rollout);
+    }
+    if let Some(compute) = parts.compute {
+        c.compute(compute);
+    }
+    if let Some(ami) = parts.ami {
+        c.ami(ami, regions);
+    }
+    if let Some(tables) = parts.tables {
+        c.tables(tables);
+    }
+    if let Some(queues) = parts.queues {
+        c.queues(queues);
+    }
+    if let Some(storage) = parts.storage {
+        c.storage(storage);
+    }
+    if let Some(edge) = parts.edge {
+        c.edge(edge);
+    }
+    if let Some(capacity) = parts.capacity {
+        c.capacity_model(capacity, regions);
+    }
+    if let Some(alarms) = parts.alarms {
+        c.alarms(alarms);
+    }
+    if let Some(availability) = parts.availability {
+        c.availability(availability);
+    }
+    if let Some(policy) = parts.policy {
+        c.policy(policy);
+    }
+    if let Some(operations) = parts.operations {
+        c.operations(operations);
+    }
     c.problems
 }
 
@@ -59,7 +136,10 @@ impl Checks {
             if value.trim().is_empty() {
                 self.bad(path, format!("app {field} is empty"));
             } else if !is_simple_name(value) {
-                self.bad(path, format!("app {field} `{value}` has characters or a length that is not allowed"));
+                self.bad(
+                    path,
+                    format!("app {field} `{value}` has characters or a length that is not allowed"),
+                );
             }
         }
     }
@@ -85,7 +165,10 @@ impl Checks {
         }
         let domain = normalize_dns(&dns.domain);
         if dns.origin_name.is_some() && normalize_dns(&dns.origin_name()) == domain {
-            self.bad(p("dns.origin_name"), "the origin name must differ from the public domain");
+            self.bad(
+                p("dns.origin_name"),
+                "the origin name must differ from the public domain",
+            );
         }
         if dns.failover_name.is_some() {
             let failover = normalize_dns(&dns.failover_name());
@@ -98,8 +181,15 @@ impl Checks {
         }
         if let Some(id) = &dns.hosted_zone_id {
             let bare = id.strip_prefix("/hostedzone/").unwrap_or(id);
-            if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
-                self.bad(p("dns.hosted_zone_id"), format!("`{id}` is not a hosted zone id"));
+            if bare.is_empty()
+                || !bare
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            {
+                self.bad(
+                    p("dns.hosted_zone_id"),
+                    format!("`{id}` is not a hosted zone id"),
+                );
             } else if dns.manage_zone {
                 self.bad_with(
                     p("dns.hosted_zone_id"),
@@ -110,7 +200,10 @@ impl Checks {
         }
         if let Some(arn) = &dns.certificate_arn {
             if !is_acm_arn(arn, None) {
-                self.bad(p("dns.certificate_arn"), format!("`{arn}` is not an ACM certificate ARN"));
+                self.bad(
+                    p("dns.certificate_arn"),
+                    format!("`{arn}` is not an ACM certificate ARN"),
+                );
             }
         }
     }
@@ -141,20 +234,23 @@ impl Checks {
         true
     }
 
-    fn regions(&mut self, def: &StackDef) {
-        if def.regions.is_empty() {
+    fn regions(&mut self, regions: &[Region]) {
+        if regions.is_empty() {
             self.bad(p("regions"), "the stack has no regions");
             return;
         }
         let mut first_seen: HashMap<&str, usize> = HashMap::new();
         let mut nets: Vec<(usize, Ipv4Net)> = Vec::new();
-        for (i, r) in def.regions.iter().enumerate() {
+        for (i, r) in regions.iter().enumerate() {
             let base = p("regions").index(i);
             let name_known = self.region_name(base.key("name"), &r.name);
             if let Some(first) = first_seen.get(r.name.as_str()) {
                 self.bad(
                     base.key("name"),
-                    format!("region `{}` is listed twice (also regions[{first}])", r.name),
+                    format!(
+                        "region `{}` is listed twice (also regions[{first}])",
+                        r.name
+                    ),
                 );
             } else {
                 first_seen.insert(&r.name, i);
@@ -183,7 +279,10 @@ impl Checks {
                     );
                 }
                 if let Some(first) = seen_az.get(az.as_str()) {
-                    self.bad(path, format!("Availability Zone `{az}` is listed twice (also azs[{first}])"));
+                    self.bad(
+                        path,
+                        format!("Availability Zone `{az}` is listed twice (also azs[{first}])"),
+                    );
                 } else {
                     seen_az.insert(az, k);
                 }
@@ -199,7 +298,7 @@ impl Checks {
                         p("regions").index(*j).key("cidr"),
                         format!(
                             "{net_j} overlaps {net_i} of regions[{i}] ({})",
-                            def.regions[*i].name
+                            regions[*i].name
                         ),
                     );
                 }
@@ -235,7 +334,10 @@ impl Checks {
         if !(16..=24).contains(&net.prefix_len()) {
             self.bad(
                 path,
-                format!("`{text}` is a /{} network; a VPC here is /16 to /24", net.prefix_len()),
+                format!(
+                    "`{text}` is a /{} network; a VPC here is /16 to /24",
+                    net.prefix_len()
+                ),
             );
             return None;
         }
@@ -257,20 +359,25 @@ impl Checks {
         if cap.min > cap.desired {
             self.bad(
                 path.key("min"),
-                format!("min ({}) is greater than desired ({})", cap.min, cap.desired),
+                format!(
+                    "min ({}) is greater than desired ({})",
+                    cap.min, cap.desired
+                ),
             );
         }
         if cap.desired > cap.max {
             self.bad(
                 path.key("max"),
-                format!("desired ({}) is greater than max ({})", cap.desired, cap.max),
+                format!(
+                    "desired ({}) is greater than max ({})",
+                    cap.desired, cap.max
+                ),
             );
         }
     }
 
-    fn failover(&mut self, def: &StackDef) {
-        let roles: Vec<(usize, FailoverRole)> = def
-            .regions
+    fn failover(&mut self, regions: &[Region]) {
+        let roles: Vec<(usize, FailoverRole)> = regions
             .iter()
             .enumerate()
             .filter_map(|(i, r)| r.failover.map(|f| (i, f)))
@@ -278,7 +385,8 @@ impl Checks {
         if roles.is_empty() {
             return;
         }
-        let help = "exactly one region with failover = \"primary\" and one or more with \"secondary\"";
+        let help =
+            "exactly one region with failover = \"primary\" and one or more with \"secondary\"";
         let primaries: Vec<usize> = roles
             .iter()
             .filter(|(_, f)| *f == FailoverRole::Primary)
@@ -297,7 +405,7 @@ impl Checks {
                         p("regions").index(*extra).key("failover"),
                         format!(
                             "a second failover primary (`{}`; `{}` is already primary)",
-                            def.regions[*extra].name, def.regions[*first].name
+                            regions[*extra].name, regions[*first].name
                         ),
                         help,
                     );
@@ -313,8 +421,7 @@ impl Checks {
         }
     }
 
-    fn rollout(&mut self, def: &StackDef) {
-        let r = &def.rollout;
+    fn rollout(&mut self, r: &Rollout, regions: &[Region]) {
         let (waves, base): (Vec<Vec<String>>, FieldPath) = match (&r.waves, &r.order) {
             (Some(_), Some(_)) => {
                 self.bad_with(
@@ -333,7 +440,10 @@ impl Checks {
                 (Vec::new(), p("rollout"))
             }
             (Some(w), None) => (w.clone(), p("rollout.waves")),
-            (None, Some(o)) => (o.iter().map(|x| vec![x.clone()]).collect(), p("rollout.order")),
+            (None, Some(o)) => (
+                o.iter().map(|x| vec![x.clone()]).collect(),
+                p("rollout.order"),
+            ),
         };
         let is_order = r.waves.is_none() && r.order.is_some();
         if r.waves.is_some() != r.order.is_some() {
@@ -346,20 +456,26 @@ impl Checks {
                     self.bad(base.index(w), format!("wave {} is empty", w + 1));
                 }
                 for (k, name) in wave.iter().enumerate() {
-                    let path = if is_order { base.index(w) } else { base.index(w).index(k) };
-                    if def.region(name).is_none() {
+                    let path = if is_order {
+                        base.index(w)
+                    } else {
+                        base.index(w).index(k)
+                    };
+                    if !regions.iter().any(|x| x.name == *name) {
                         self.bad_with(
                             path,
                             format!("the rollout names `{name}`, which is not one of the stack's regions"),
-                            format!("the stack's regions: {}", region_list(def)),
+                            format!("the stack's regions: {}", region_list(regions)),
                         );
                     } else if seen.insert(name.as_str(), ()).is_some() {
-                        self.bad(path, format!("region `{name}` appears twice in the rollout"));
+                        self.bad(
+                            path,
+                            format!("region `{name}` appears twice in the rollout"),
+                        );
                     }
                 }
             }
-            let missing: Vec<&str> = def
-                .regions
+            let missing: Vec<&str> = regions
                 .iter()
                 .map(|x| x.name.as_str())
                 .filter(|n| !seen.contains_key(n))
@@ -371,13 +487,18 @@ impl Checks {
                 );
             }
         }
+        self.durations(r);
+    }
+
+    fn durations(&mut self, r: &Rollout) {
         for (field, text) in [("bake", &r.bake), ("gate_timeout", &r.gate_timeout)] {
             let path = p("rollout").key(field);
             match parse_duration(text) {
                 Err(e) => self.bad_with(path, e.to_string(), DURATION_HELP),
-                Ok(d) if field == "gate_timeout" && d.is_zero() => {
-                    self.bad(path, "gate_timeout is 0; a region needs time to pass its health gate")
-                }
+                Ok(d) if field == "gate_timeout" && d.is_zero() => self.bad(
+                    path,
+                    "gate_timeout is 0; a region needs time to pass its health gate",
+                ),
                 Ok(_) => {}
             }
         }
@@ -390,13 +511,20 @@ impl Checks {
                 !family.is_empty()
                     && !size.is_empty()
                     && family.starts_with(|ch: char| ch.is_ascii_lowercase())
-                    && family.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-                    && size.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                    && family
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                    && size
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
             }
             None => false,
         };
         if !shape_ok {
-            self.bad(p("compute.instance_type"), format!("`{it}` is not an EC2 instance type"));
+            self.bad(
+                p("compute.instance_type"),
+                format!("`{it}` is not an EC2 instance type"),
+            );
         }
         if c.app_port == 0 {
             self.bad(p("compute.app_port"), "app_port is 0");
@@ -410,7 +538,10 @@ impl Checks {
         }
         let t = c.scaling_cpu_target;
         if !(t > 0.0 && t <= 100.0) {
-            self.bad(p("compute.scaling_cpu_target"), format!("{t} is not a CPU percentage"));
+            self.bad(
+                p("compute.scaling_cpu_target"),
+                format!("{t} is not a CPU percentage"),
+            );
         }
         if !(8..=16384).contains(&c.root_volume_gib) {
             self.bad(
@@ -421,20 +552,27 @@ impl Checks {
         self.capacity(p("compute.capacity"), &c.capacity);
     }
 
-    fn ami(&mut self, def: &StackDef) {
-        let a = &def.ami;
+    fn ami(&mut self, a: &Ami, regions: Option<&[Region]>) {
         if !is_ami_id(&a.id) {
             self.bad(p("ami.id"), format!("`{}` is not an AMI id", a.id));
         }
-        if def.region(&a.build_region).is_none() {
-            self.bad_with(
-                p("ami.build_region"),
-                format!("the AMI's build region `{}` is not one of the stack's regions", a.build_region),
-                format!("one of: {}", region_list(def)),
-            );
+        if let Some(regions) = regions {
+            if !regions.iter().any(|r| r.name == a.build_region) {
+                self.bad_with(
+                    p("ami.build_region"),
+                    format!(
+                        "the AMI's build region `{}` is not one of the stack's regions",
+                        a.build_region
+                    ),
+                    format!("one of: {}", region_list(regions)),
+                );
+            }
         }
         if a.kms_key_id.is_some() && !a.encrypted {
-            self.bad(p("ami.kms_key_id"), "kms_key_id is set but encrypted = false");
+            self.bad(
+                p("ami.kms_key_id"),
+                "kms_key_id is set but encrypted = false",
+            );
         }
     }
 
@@ -444,7 +582,10 @@ impl Checks {
             let base = p("tables").index(i);
             self.resource_name(base.key("name"), "table", &t.name, true, &mut seen, i);
             if t.partition_key.name.trim().is_empty() {
-                self.bad(base.key("partition_key").key("name"), "partition key name is empty");
+                self.bad(
+                    base.key("partition_key").key("name"),
+                    "partition key name is empty",
+                );
             }
             if let Some(sk) = &t.sort_key {
                 if sk.name.trim().is_empty() {
@@ -458,11 +599,17 @@ impl Checks {
             }
             match t.billing {
                 Billing::Provisioned => {
-                    for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
+                    for (field, v) in [
+                        ("read_capacity", t.read_capacity),
+                        ("write_capacity", t.write_capacity),
+                    ] {
                         match v {
                             None => self.bad_with(
                                 base.key("billing"),
-                                format!("table `{}` has provisioned billing but no {field}", t.name),
+                                format!(
+                                    "table `{}` has provisioned billing but no {field}",
+                                    t.name
+                                ),
                                 "give read_capacity and write_capacity (whole numbers above 0), \
                                  or billing = \"on-demand\"",
                             ),
@@ -472,11 +619,17 @@ impl Checks {
                     }
                 }
                 Billing::OnDemand => {
-                    for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
+                    for (field, v) in [
+                        ("read_capacity", t.read_capacity),
+                        ("write_capacity", t.write_capacity),
+                    ] {
                         if v.is_some() {
                             self.bad(
                                 base.key(field),
-                                format!("{field} is set but table `{}` is billed on demand", t.name),
+                                format!(
+                                    "{field} is set but table `{}` is billed on demand",
+                                    t.name
+                                ),
                             );
                         }
                     }
@@ -491,18 +644,27 @@ impl Checks {
             let base = p("queues").index(i);
             self.resource_name(base.key("name"), "queue", &q.name, false, &mut seen, i);
             if !(1..=1000).contains(&q.max_receive_count) {
-                self.bad(base.key("max_receive_count"), format!("{} is outside 1..1000", q.max_receive_count));
+                self.bad(
+                    base.key("max_receive_count"),
+                    format!("{} is outside 1..1000", q.max_receive_count),
+                );
             }
             if q.visibility_timeout_seconds > 43_200 {
                 self.bad(
                     base.key("visibility_timeout_seconds"),
-                    format!("{} seconds is more than 12 hours", q.visibility_timeout_seconds),
+                    format!(
+                        "{} seconds is more than 12 hours",
+                        q.visibility_timeout_seconds
+                    ),
                 );
             }
             if !(60..=1_209_600).contains(&q.dead_letter_retention_seconds) {
                 self.bad(
                     base.key("dead_letter_retention_seconds"),
-                    format!("{} seconds is outside 60..1209600", q.dead_letter_retention_seconds),
+                    format!(
+                        "{} seconds is outside 60..1209600",
+                        q.dead_letter_retention_seconds
+                    ),
                 );
             }
         }
@@ -528,23 +690,32 @@ impl Checks {
             self.bad(path.clone(), format!("{what} name `{name}` is not allowed"));
         }
         if let Some(first) = seen.get(name) {
-            self.bad(path, format!("{what} `{name}` is defined twice (also [{first}])"));
+            self.bad(
+                path,
+                format!("{what} `{name}` is defined twice (also [{first}])"),
+            );
         } else {
             seen.insert(name, index);
         }
     }
 
-    fn storage_and_edge(&mut self, def: &StackDef) {
-        if def.storage.replication && !def.storage.enabled {
+    fn storage(&mut self, storage: &Storage) {
+        if storage.replication && !storage.enabled {
             self.bad_with(
                 p("storage.replication"),
                 "replication = true but storage is disabled",
                 "set enabled = true, or replication = false",
             );
         }
-        let e = &def.edge;
-        if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.price_class.as_str()) {
-            self.bad(p("edge.price_class"), format!("`{}` is not a CloudFront price class", e.price_class));
+    }
+
+    fn edge(&mut self, e: &Edge) {
+        if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.price_class.as_str())
+        {
+            self.bad(
+                p("edge.price_class"),
+                format!("`{}` is not a CloudFront price class", e.price_class),
+            );
         }
         if let Some(arn) = &e.certificate_arn {
             if !is_acm_arn(arn, Some("us-east-1")) {
@@ -557,18 +728,21 @@ impl Checks {
         }
     }
 
-    fn capacity_model(&mut self, def: &StackDef) {
-        let c = &def.capacity;
+    fn capacity_model(&mut self, c: &CapacityModel, regions: Option<&[Region]>) {
         if c.peak_rps == 0 {
             self.bad(p("capacity.peak_rps"), "peak_rps is 0");
         }
         if c.rps_per_instance == 0 {
             self.bad(p("capacity.rps_per_instance"), "rps_per_instance is 0");
         }
-        if c.tolerate == Tolerate::Region && def.regions.len() < 2 {
+        let region_count = regions.map_or(usize::MAX, <[Region]>::len);
+        if c.tolerate == Tolerate::Region && region_count < 2 {
             self.bad_with(
                 p("capacity.tolerate"),
-                format!("surviving the loss of a region needs at least two regions; the stack has {}", def.regions.len()),
+                format!(
+                    "surviving the loss of a region needs at least two regions; the stack has {}",
+                    region_count
+                ),
                 "add a region, or tolerate = \"az\"",
             );
         }
@@ -589,7 +763,10 @@ impl Checks {
     fn availability(&mut self, a: &Availability) {
         if let Some(m) = a.minimum {
             if !is_percentage(m) {
-                self.bad(p("availability.minimum"), format!("{m} is not a percentage between 0 and 100"));
+                self.bad(
+                    p("availability.minimum"),
+                    format!("{m} is not a percentage between 0 and 100"),
+                );
             }
         }
         for (name, v) in &a.components {
@@ -629,20 +806,32 @@ impl Checks {
                 if !DAYS.contains(&day.as_str()) {
                     self.bad(base.key("days").index(k), format!("`{day}` is not a day"));
                 } else if seen.contains(&day.as_str()) {
-                    self.bad(base.key("days").index(k), format!("`{day}` is listed twice"));
+                    self.bad(
+                        base.key("days").index(k),
+                        format!("`{day}` is listed twice"),
+                    );
                 } else {
                     seen.push(day);
                 }
             }
             if w.start_hour > 23 {
-                self.bad(base.key("start_hour"), format!("start_hour {} is not an hour 0-23", w.start_hour));
+                self.bad(
+                    base.key("start_hour"),
+                    format!("start_hour {} is not an hour 0-23", w.start_hour),
+                );
             }
             if !(1..=24).contains(&w.end_hour) {
-                self.bad(base.key("end_hour"), format!("end_hour {} is not an hour 1-24", w.end_hour));
+                self.bad(
+                    base.key("end_hour"),
+                    format!("end_hour {} is not an hour 1-24", w.end_hour),
+                );
             } else if w.start_hour <= 23 && w.start_hour >= w.end_hour {
                 self.bad(
                     base.key("end_hour"),
-                    format!("the window ends (hour {}) before it starts (hour {})", w.end_hour, w.start_hour),
+                    format!(
+                        "the window ends (hour {}) before it starts (hour {})",
+                        w.end_hour, w.start_hour
+                    ),
                 );
             }
         }
@@ -654,7 +843,8 @@ fn is_simple_name(s: &str) -> bool {
     (1..=32).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn normalize_dns(s: &str) -> String {
@@ -671,7 +861,9 @@ pub fn is_ami_id(id: &str) -> bool {
     match id.strip_prefix("ami-") {
         Some(hex) => {
             (hex.len() == 8 || hex.len() == 17)
-                && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
         }
         None => false,
     }
@@ -692,8 +884,8 @@ fn is_percentage(v: f64) -> bool {
     v > 0.0 && v < 100.0
 }
 
-fn region_list(def: &StackDef) -> String {
-    let names: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();
+fn region_list(regions: &[Region]) -> String {
+    let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
     quoted(&names)
 }
 

@@ -4,6 +4,10 @@ use super::args::{Cli, Command, GlobalArgs};
 use strata::exit_code;
 
 mod ami;
+mod common;
+
+pub use common::connect;
+pub use validate::load_stack;
 mod check;
 mod completions;
 mod deploy;
