@@ -25,7 +25,9 @@ mod tags;
 mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
+pub use compute::AMI_PARAMETER;
 pub use context::home_region;
+pub use outputs::names as output_names;
 
 use crate::cfn::Template;
 use crate::stack::StackDef;
