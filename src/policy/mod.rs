@@ -1,1 +1,2 @@
-//! policy stage (placeholder module, filled by its issue).
+//! The policy stage (placeholder while it is being built).
+pub mod guard;
