@@ -25,8 +25,8 @@ fn run_tests_file(rule_name: &str, problems: &mut Vec<String>) -> Vec<String> {
         .join(format!("{rule_name}_tests.yaml"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (every rule needs a tests file)", path.display()));
-    let cases: Vec<Case> = serde_yaml::from_str(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cases: Vec<Case> =
+        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut statuses = Vec::new();
     for case in &cases {
         let json = serde_json::to_string(&case.input).expect("yaml input converts to json");
@@ -38,7 +38,11 @@ fn run_tests_file(rule_name: &str, problems: &mut Vec<String>) -> Vec<String> {
             }
         };
         for (name, expected) in &case.expectations.rules {
-            assert_eq!(name, rule_name, "{}: a tests file checks its own rule", case.name);
+            assert_eq!(
+                name, rule_name,
+                "{}: a tests file checks its own rule",
+                case.name
+            );
             if got.word() != expected {
                 problems.push(format!(
                     "{rule_name} / {:?}: expected {expected}, got {got:?}",
@@ -73,13 +77,17 @@ fn every_policy_file_is_embedded_and_every_rule_named_after_its_file() {
         .unwrap()
         .filter_map(|e| {
             let p = e.unwrap().path();
-            (p.extension()? == "guard").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+            (p.extension()? == "guard")
+                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
         })
         .collect();
     on_disk.sort();
     let mut embedded: Vec<String> = guard::RULES.iter().map(|r| r.name.to_string()).collect();
     embedded.sort();
-    assert_eq!(on_disk, embedded, "policies/*.guard and guard::RULES must list the same rules");
+    assert_eq!(
+        on_disk, embedded,
+        "policies/*.guard and guard::RULES must list the same rules"
+    );
     for rule in guard::RULES {
         assert!(
             rule.source.contains(&format!("rule {} ", rule.name)),

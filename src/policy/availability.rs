@@ -13,14 +13,30 @@ use std::collections::BTreeMap;
 
 /// The default availability of each component, in percent, with what it stands for.
 pub const DEFAULTS: &[(&str, f64, &str)] = &[
-    ("instance", 99.5, "one EC2 instance (EC2 instance-level SLA)"),
+    (
+        "instance",
+        99.5,
+        "one EC2 instance (EC2 instance-level SLA)",
+    ),
     ("az", 99.9, "one Availability Zone as a whole"),
     ("nat", 99.9, "one NAT gateway (the zone's egress)"),
-    ("alb", 99.99, "the regional Application Load Balancer (ELB SLA)"),
+    (
+        "alb",
+        99.99,
+        "the regional Application Load Balancer (ELB SLA)",
+    ),
     ("region", 99.95, "region-wide failure of shared services"),
-    ("dynamodb", 99.99, "DynamoDB in one region (regional table SLA)"),
+    (
+        "dynamodb",
+        99.99,
+        "DynamoDB in one region (regional table SLA)",
+    ),
     ("route53", 100.0, "Route 53 DNS (SLA 100%)"),
-    ("cloudfront", 99.9, "the CloudFront distribution (SLA 99.9%)"),
+    (
+        "cloudfront",
+        99.999,
+        "the CloudFront edge network (a failure is partial: one edge, not all)",
+    ),
 ];
 
 /// Seconds in the 365-day year the downtime figures use.
@@ -41,9 +57,7 @@ pub struct Components(BTreeMap<String, f64>);
 
 impl Components {
     /// Defaults overridden by `overrides` (percent by component name).
-    pub fn with_overrides(
-        overrides: &BTreeMap<String, f64>,
-    ) -> (Components, Vec<ComponentError>) {
+    pub fn with_overrides(overrides: &BTreeMap<String, f64>) -> (Components, Vec<ComponentError>) {
         let mut map: BTreeMap<String, f64> = DEFAULTS
             .iter()
             .map(|(n, p, _)| (n.to_string(), p / 100.0))
@@ -144,9 +158,7 @@ impl Estimate {
 /// `n` instances spread evenly over `azs` zones (the first zones get one more).
 pub fn spread(n: u32, azs: usize) -> Vec<u32> {
     let azs = azs.max(1) as u32;
-    (0..azs)
-        .map(|i| n / azs + u32::from(i < n % azs))
-        .collect()
+    (0..azs).map(|i| n / azs + u32::from(i < n % azs)).collect()
 }
 
 /// Estimate the planned topology's availability.
@@ -224,7 +236,10 @@ mod tests {
         assert!((nines(0.999) - 3.0).abs() < 1e-9);
         // 99% = 3.65 days, 99.9% = 8.76 hours, 99.99% = 52.6 minutes, 99.999% = 5 minutes.
         assert_eq!(format_downtime(yearly_downtime_seconds(0.99)), "3d 15h 36m");
-        assert_eq!(format_downtime(yearly_downtime_seconds(0.999)), "8h 45m 36s");
+        assert_eq!(
+            format_downtime(yearly_downtime_seconds(0.999)),
+            "8h 45m 36s"
+        );
         assert_eq!(format_downtime(yearly_downtime_seconds(0.9999)), "52m 34s");
         assert_eq!(format_downtime(yearly_downtime_seconds(0.99999)), "5m 15s");
     }
@@ -244,7 +259,10 @@ mod tests {
         o.insert("nat".to_string(), 120.0);
         let (c, errors) = Components::with_overrides(&o);
         assert!(close(c.get("alb"), 0.99));
-        assert!(close(c.get("nat"), 0.999), "the out-of-range override is not applied");
+        assert!(
+            close(c.get("nat"), 0.999),
+            "the out-of-range override is not applied"
+        );
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].to_string().contains("\"albb\""));
         assert!(errors[1].to_string().contains("nat"));

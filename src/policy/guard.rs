@@ -190,8 +190,7 @@ fn parse_report(name: &str, template: &str, report: &str) -> Result<GuardStatus,
         template: template.to_string(),
         message,
     };
-    let doc: Json =
-        serde_json::from_str(report).map_err(|e| bad(format!("{e} in {report:?}")))?;
+    let doc: Json = serde_json::from_str(report).map_err(|e| bad(format!("{e} in {report:?}")))?;
     let names = |key: &str| -> BTreeSet<String> {
         doc.get(key)
             .and_then(Json::as_array)

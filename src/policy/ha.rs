@@ -67,7 +67,11 @@ pub fn multi_az(def: &StackDef) -> Vec<Finding> {
                     "multi_az",
                     Some(&r.name),
                     None,
-                    format!("region {} spans {} Availability Zone(s)", r.name, distinct.len()),
+                    format!(
+                        "region {} spans {} Availability Zone(s)",
+                        r.name,
+                        distinct.len()
+                    ),
                     format!("list two or more AZs of {} in its `azs`", r.name),
                 )
             })
@@ -91,7 +95,11 @@ pub fn nat_per_az(def: &StackDef, templates: &[TemplateJson]) -> Vec<Finding> {
             .collect();
         let literal = nat_azs.iter().all(|az| !az.starts_with("GetAZs["));
         let missing: Vec<&String> = if literal {
-            region.azs.iter().filter(|az| !nat_azs.contains(*az)).collect()
+            region
+                .azs
+                .iter()
+                .filter(|az| !nat_azs.contains(*az))
+                .collect()
         } else {
             Vec::new()
         };
@@ -101,7 +109,11 @@ pub fn nat_per_az(def: &StackDef, templates: &[TemplateJson]) -> Vec<Finding> {
             } else {
                 format!(
                     "; none in {}",
-                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             };
             out.push(finding(
@@ -254,7 +266,10 @@ pub fn asg_max_allows_scale_out(def: &StackDef, templates: &[TemplateJson]) -> V
             let max = asg.get("MaxSize").and_then(number);
             let desired = asg.get("DesiredCapacity").and_then(number);
             let problem = match max {
-                None => Some("MaxSize is not a literal number, so the scale-out cannot be checked".to_string()),
+                None => Some(
+                    "MaxSize is not a literal number, so the scale-out cannot be checked"
+                        .to_string(),
+                ),
                 Some(m) if m < u64::from(planned.max) => Some(format!(
                     "MaxSize {m} is below the max {} the N+1 plan counts on",
                     planned.max
@@ -344,4 +359,177 @@ pub fn failover_roles_complete(def: &StackDef) -> Vec<Finding> {
         "give exactly one region failover = \"primary\" and one or more failover = \"secondary\""
             .to_string(),
     )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::Capacity;
+
+    /// The N+1 worked example: 3 regions x 2 AZs, peak 6000 rps, 500 rps per
+    /// instance, so 12 instances must survive.
+    fn three_regions_two_azs(max: u32, tolerate: Tolerate) -> StackDef {
+        let mut def = crate::stack::load_str(
+            include_str!("../../stacks/example.toml"),
+            "stacks/example.toml",
+        )
+        .expect("the example loads");
+        def.capacity.peak_rps = 6000;
+        def.capacity.rps_per_instance = 500;
+        def.capacity.tolerate = tolerate;
+        def.compute.capacity = Capacity {
+            min: 2,
+            desired: 2,
+            max,
+        };
+        assert_eq!(def.regions.len(), 3);
+        assert!(def
+            .regions
+            .iter()
+            .all(|r| r.azs.len() == 2 && r.capacity.is_none()));
+        def
+    }
+
+    #[test]
+    fn largest_az_holds_ceil_of_max_over_azs() {
+        assert_eq!(after_az_loss(12, 2), 6);
+        assert_eq!(after_az_loss(11, 2), 5); // 6 + 5: the 6 are lost
+        assert_eq!(after_az_loss(9, 3), 6);
+        assert_eq!(after_az_loss(8, 3), 5); // 3 + 3 + 2: a 3 is lost
+        assert_eq!(after_az_loss(5, 1), 0);
+    }
+
+    #[test]
+    fn region_loss_max_12_passes_one_region_and_one_az_each_lost_leaves_2x6x500_6000_rps() {
+        let n = n_plus_one(&three_regions_two_azs(12, Tolerate::Region));
+        assert_eq!(n.lost_region.as_deref(), Some("us-east-1"));
+        assert_eq!(n.surviving_instances, 12);
+        assert_eq!(n.surviving_rps, 6000);
+        assert!(n.passes());
+        assert!(capacity_n_plus_1(&three_regions_two_azs(12, Tolerate::Region)).is_empty());
+    }
+
+    #[test]
+    fn region_loss_max_11_fails_2x5x500_is_5000_rps_and_the_fix_says_max_12() {
+        let def = three_regions_two_azs(11, Tolerate::Region);
+        let n = n_plus_one(&def);
+        assert_eq!(n.surviving_instances, 10);
+        assert_eq!(n.surviving_rps, 5000);
+        assert_eq!(n.needed_instances, 12);
+        assert_eq!(n.needed_max_per_region, Some(12));
+        let found = capacity_n_plus_1(&def);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "capacity_n_plus_1");
+        assert!(
+            found[0].message.contains("5000 rps < peak 6000 rps"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0].message.contains("us-east-1 lost"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0].fix.starts_with("needs max >= 12 in each region"),
+            "{}",
+            found[0].fix
+        );
+    }
+
+    #[test]
+    fn region_loss_max_13_passes_13_minus_ceil_13_over_2_is_6_per_region() {
+        let n = n_plus_one(&three_regions_two_azs(13, Tolerate::Region));
+        assert_eq!(n.surviving_instances, 12);
+        assert!(n.passes());
+    }
+
+    #[test]
+    fn region_loss_max_6_fails_badly_2x3x500_is_3000_rps() {
+        let n = n_plus_one(&three_regions_two_azs(6, Tolerate::Region));
+        assert_eq!(n.surviving_rps, 3000);
+        assert!(!n.passes());
+    }
+
+    #[test]
+    fn az_loss_only_max_8_passes_3x4x500_is_6000_rps_and_max_7_fails_3x3x500_is_4500() {
+        let pass = n_plus_one(&three_regions_two_azs(8, Tolerate::Az));
+        assert_eq!(pass.lost_region, None);
+        assert_eq!(pass.surviving_rps, 6000);
+        assert!(pass.passes());
+        let def = three_regions_two_azs(7, Tolerate::Az);
+        let fail = n_plus_one(&def);
+        assert_eq!(fail.surviving_rps, 4500);
+        assert!(!fail.passes());
+        assert!(capacity_n_plus_1(&def)[0]
+            .fix
+            .starts_with("needs max >= 8 in each region"));
+    }
+
+    #[test]
+    fn the_largest_region_is_the_one_whose_loss_hurts_most() {
+        // us-west-2 runs max 20 (10 after its AZ loss): losing it leaves
+        // us-east-1 and eu-west-1 with 6 + 6 = 12 instances = 6000 rps: passes.
+        let mut def = three_regions_two_azs(12, Tolerate::Region);
+        def.regions[1].capacity = Some(Capacity {
+            min: 2,
+            desired: 2,
+            max: 20,
+        });
+        let n = n_plus_one(&def);
+        assert_eq!(n.lost_region.as_deref(), Some("us-west-2"));
+        assert_eq!(n.surviving_instances, 12);
+        assert!(n.passes());
+        // With us-east-1 at max 10 instead, losing us-west-2 leaves 5 + 6 = 11: fails.
+        def.regions[0].capacity = Some(Capacity {
+            min: 2,
+            desired: 2,
+            max: 10,
+        });
+        assert!(!n_plus_one(&def).passes());
+    }
+
+    #[test]
+    fn single_az_survivors_cannot_be_fixed_by_max_alone() {
+        let mut def = three_regions_two_azs(12, Tolerate::Region);
+        for r in &mut def.regions {
+            r.azs.truncate(1);
+        }
+        let found = capacity_n_plus_1(&def);
+        assert!(found[0].fix.contains("two or more AZs"), "{}", found[0].fix);
+    }
+
+    #[test]
+    fn one_region_tolerating_region_failure_is_reported() {
+        let mut def = three_regions_two_azs(12, Tolerate::Region);
+        def.regions.truncate(1);
+        let found = multi_region(&def);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("1 region(s)"));
+        def.capacity.tolerate = Tolerate::Az;
+        assert!(multi_region(&def).is_empty());
+    }
+
+    #[test]
+    fn failover_roles_need_one_primary_and_a_secondary() {
+        let mut def = three_regions_two_azs(12, Tolerate::Region);
+        assert!(failover_roles_complete(&def).is_empty());
+        def.regions[2].failover = Some(FailoverRole::Primary);
+        assert!(failover_roles_complete(&def)[0]
+            .message
+            .contains("2 primary region(s) (us-east-1, eu-west-1)"));
+        for r in &mut def.regions {
+            r.failover = Some(FailoverRole::Secondary);
+        }
+        assert!(failover_roles_complete(&def)[0]
+            .message
+            .contains("0 primary"));
+        for r in &mut def.regions {
+            r.failover = None;
+        }
+        assert!(
+            failover_roles_complete(&def).is_empty(),
+            "latency-only stacks need no roles"
+        );
+    }
 }

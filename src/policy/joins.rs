@@ -19,16 +19,17 @@ pub fn nat_routes_stay_in_az(template: &Json) -> Vec<JoinFinding> {
             continue;
         };
         // Routes that do not name their NAT or table by Ref are the guard part's to report.
-        let (Some(nat_id), Some(table_id)) = (
-            target(nat_ref),
-            route.get("RouteTableId").and_then(target),
-        ) else {
+        let (Some(nat_id), Some(table_id)) =
+            (target(nat_ref), route.get("RouteTableId").and_then(target))
+        else {
             continue;
         };
         let Some(nat) = resource(template, nat_id, "AWS::EC2::NatGateway") else {
             out.push((
                 route_id.to_string(),
-                format!("NAT route points at {nat_id}, which is not a NAT gateway of this template"),
+                format!(
+                    "NAT route points at {nat_id}, which is not a NAT gateway of this template"
+                ),
             ));
             continue;
         };
@@ -141,7 +142,11 @@ mod tests {
         let found = nat_routes_stay_in_az(&two_az_network("TableA"));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, "RouteA");
-        assert!(found[0].1.contains("PrivateB (eu-west-1b)"), "{}", found[0].1);
+        assert!(
+            found[0].1.contains("PrivateB (eu-west-1b)"),
+            "{}",
+            found[0].1
+        );
     }
 
     #[test]

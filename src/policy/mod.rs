@@ -15,7 +15,6 @@ pub use view::TemplateJson;
 
 use crate::exit_code;
 use crate::stack::{AdvisoryRule, StackDef};
-use crate::synth::Synthesized;
 use availability::{Components, Estimate};
 use serde::Serialize;
 
@@ -164,40 +163,6 @@ pub fn rule_names() -> Vec<(&'static str, RuleKind)> {
         .collect()
 }
 
-/// Run every check over a definition and its synthesized templates.
-pub fn check(def: &StackDef, synthesized: &Synthesized) -> PolicyReport {
-    check_templates(def, &templates_of(synthesized))
-}
-
-/// The synthesized templates as JSON, named by region, "global" and "zone".
-pub fn templates_of(synthesized: &Synthesized) -> Vec<TemplateJson> {
-    let json = |t: &crate::cfn::Template| {
-        serde_json::to_value(t).expect("a template always serializes")
-    };
-    let mut out: Vec<TemplateJson> = synthesized
-        .regions
-        .iter()
-        .map(|r| TemplateJson {
-            name: r.region.clone(),
-            region: Some(r.region.clone()),
-            json: json(&r.template),
-        })
-        .collect();
-    out.push(TemplateJson {
-        name: "global".into(),
-        region: Some(crate::stack::GLOBAL_REGION.into()),
-        json: json(&synthesized.global),
-    });
-    if let Some(zone) = &synthesized.zone {
-        out.push(TemplateJson {
-            name: "zone".into(),
-            region: Some(crate::stack::GLOBAL_REGION.into()),
-            json: json(zone),
-        });
-    }
-    out
-}
-
 /// Run every check over a definition and its templates as JSON.
 pub fn check_templates(def: &StackDef, templates: &[TemplateJson]) -> PolicyReport {
     let mut findings = Vec::new();
@@ -257,8 +222,11 @@ pub fn check_templates(def: &StackDef, templates: &[TemplateJson]) -> PolicyRepo
     // The availability estimate.
     let (components, errors) = Components::with_overrides(&def.availability.components);
     for e in errors {
-        findings.push(builtin("availability_components", e.to_string(),
-            "use the component names and percentages listed in docs/policy.md".into()));
+        findings.push(builtin(
+            "availability_components",
+            e.to_string(),
+            "use the component names and percentages listed in docs/policy.md".into(),
+        ));
     }
     let estimate = availability::estimate(def, &components);
     if !estimate.meets_minimum() {
@@ -284,7 +252,10 @@ pub fn check_templates(def: &StackDef, templates: &[TemplateJson]) -> PolicyRepo
         if !names.iter().any(|(n, _)| *n == a.rule) {
             findings.push(builtin(
                 "advisory_rule_known",
-                format!("[[policy.advisory]] names {:?}, which is not a rule", a.rule),
+                format!(
+                    "[[policy.advisory]] names {:?}, which is not a rule",
+                    a.rule
+                ),
                 "use a rule name as `strata check` prints it".into(),
             ));
         }
