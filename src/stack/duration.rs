@@ -23,6 +23,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     if text.trim().is_empty() {
         return Err(fail("it is empty"));
     }
+    if text.chars().any(char::is_whitespace) {
+        return Err(fail("it contains a space"));
+    }
     let mut total: u64 = 0;
     let mut digits = String::new();
     let mut last_rank = 0u8;

@@ -460,9 +460,11 @@ impl Checks {
                 Billing::Provisioned => {
                     for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
                         match v {
-                            None => self.bad(
+                            None => self.bad_with(
                                 base.key("billing"),
                                 format!("table `{}` has provisioned billing but no {field}", t.name),
+                                "give read_capacity and write_capacity (whole numbers above 0), \
+                                 or billing = \"on-demand\"",
                             ),
                             Some(0) => self.bad(base.key(field), format!("{field} is 0")),
                             Some(_) => {}
