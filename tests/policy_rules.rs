@@ -97,3 +97,40 @@ fn every_policy_file_is_embedded_and_every_rule_named_after_its_file() {
         );
     }
 }
+
+#[test]
+fn a_rule_that_does_not_parse_is_an_engine_error_not_a_pass() {
+    let broken = guard::GuardRule {
+        name: "broken",
+        source: "rule broken { Resources.* ==== }",
+        why: "",
+        fix: "",
+    };
+    let template = r#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}}}"#;
+    assert!(guard::evaluate(&broken, "t", template).is_err());
+}
+
+#[test]
+fn a_report_larger_than_8_kib_is_read_whole() {
+    // 60 unencrypted buckets, each with a long tag: the engine's report runs to
+    // tens of KiB; every bucket must still be named.
+    let buckets: serde_json::Map<String, serde_json::Value> = (0..60)
+        .map(|i| {
+            (
+                format!("Bucket{i}"),
+                serde_json::json!({"Type": "AWS::S3::Bucket",
+                    "Properties": {"Tags": [{"Key": "note", "Value": "x".repeat(200)}]}}),
+            )
+        })
+        .collect();
+    let template = serde_json::json!({ "Resources": buckets }).to_string();
+    let rule = guard::rule("bucket_encrypted").unwrap();
+    match guard::evaluate(rule, "big", &template).unwrap() {
+        guard::GuardStatus::Fail(failures) => {
+            let named: std::collections::BTreeSet<_> =
+                failures.iter().filter_map(|f| f.resource.clone()).collect();
+            assert_eq!(named.len(), 60);
+        }
+        other => panic!("expected FAIL, got {other:?}"),
+    }
+}

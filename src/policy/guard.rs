@@ -1,8 +1,14 @@
 //! The cfn-guard rules of `policies/*.guard`, embedded in the binary and evaluated
 //! in-process by the `cfn-guard` crate against one template's JSON.
 
+use cfn_guard::commands::validate::{OutputFormatType, ShowSummaryType};
+use cfn_guard::commands::Executable;
+use cfn_guard::utils::reader::{ReadBuffer, Reader};
+use cfn_guard::utils::writer::{WriteBuffer, Writer};
+use cfn_guard::CommandBuilder;
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
+use std::io::Cursor;
 
 /// One rule file of `policies/`, embedded at compile time (the binary works anywhere).
 #[derive(Debug, Clone, Copy)]
@@ -158,28 +164,61 @@ impl GuardStatus {
 
 /// Evaluate one rule file against one template (JSON text), in-process.
 ///
+/// Uses cfn-guard's `validate` command in payload mode with structured JSON output,
+/// written to memory. (`cfn_guard::run_checks` is not used: it returns only the
+/// unflushed tail of its `BufWriter`, so a report over 8 KiB comes back cut.)
 /// `template` names the template in errors (e.g. "us-east-1").
 pub fn evaluate(
     rule: &GuardRule,
     template: &str,
     template_json: &str,
 ) -> Result<GuardStatus, GuardError> {
-    let report = cfn_guard::run_checks(
-        cfn_guard::ValidateInput {
-            content: template_json,
-            file_name: template,
-        },
-        cfn_guard::ValidateInput {
-            content: rule.source,
-            file_name: rule.name,
-        },
-        false,
-    )
-    .map_err(|e| GuardError::Engine {
+    let engine = |message: String| GuardError::Engine {
         rule: rule.name.to_string(),
         template: template.to_string(),
-        message: e.to_string(),
+        message,
+    };
+    let payload = serde_json::json!({ "rules": [rule.source], "data": [template_json] });
+    let command = cfn_guard::ValidateBuilder::default()
+        .payload(true)
+        .structured(true)
+        .output_format(OutputFormatType::JSON)
+        .show_summary(vec![ShowSummaryType::None])
+        .try_build()
+        .map_err(|e| engine(e.to_string()))?;
+    let mut reader = Reader::new(ReadBuffer::Cursor(Cursor::new(
+        payload.to_string().into_bytes(),
+    )));
+    let mut writer =
+        Writer::new_with_err(WriteBuffer::Vec(Vec::new()), WriteBuffer::Vec(Vec::new()))
+            .map_err(|e| engine(e.to_string()))?;
+    let code = command
+        .execute(&mut writer, &mut reader)
+        .map_err(|e| engine(e.to_string()))?;
+    // cfn-guard's exit codes: 0 pass, 19 a rule failed, 5 an error (e.g. a rule file
+    // that does not parse, reported on the error stream, which is discarded here).
+    if code == 5 {
+        return Err(engine(
+            "the rule file or the template could not be read (cfn-guard exit 5)".into(),
+        ));
+    }
+    let out = writer.into_string().map_err(|e| engine(e.to_string()))?;
+    // Structured output: one report per (data, rules) pair; here exactly one.
+    let reports: Json = serde_json::from_str(&out).map_err(|e| GuardError::Report {
+        rule: rule.name.to_string(),
+        template: template.to_string(),
+        message: format!("{e}"),
     })?;
+    let report = match reports.as_array().map(Vec::as_slice) {
+        Some([one]) => one.to_string(),
+        _ => {
+            return Err(GuardError::Report {
+                rule: rule.name.to_string(),
+                template: template.to_string(),
+                message: format!("expected one report, got {reports}"),
+            })
+        }
+    };
     parse_report(rule.name, template, &report)
 }
 

@@ -15,6 +15,7 @@ pub use view::TemplateJson;
 
 use crate::exit_code;
 use crate::stack::{AdvisoryRule, StackDef};
+use crate::synth::Synthesized;
 use availability::{Components, Estimate};
 use serde::Serialize;
 
@@ -161,6 +162,39 @@ pub fn rule_names() -> Vec<(&'static str, RuleKind)> {
                 .map(|(r, _)| (*r, RuleKind::Builtin)),
         )
         .collect()
+}
+
+/// Run every check over a definition and its synthesized templates.
+///
+/// Pass the `synth::Phase::Wired` synthesis: it is the complete topology (bucket
+/// replication, routed records); the `Build` phase omits them on purpose.
+pub fn check(def: &StackDef, synthesized: &Synthesized) -> PolicyReport {
+    check_templates(def, &templates_of(synthesized))
+}
+
+/// The synthesized templates as JSON, named by region, "global" and "zone".
+pub fn templates_of(synthesized: &Synthesized) -> Vec<TemplateJson> {
+    let json =
+        |t: &crate::cfn::Template| serde_json::to_value(t).expect("a template always serializes");
+    let mut out: Vec<TemplateJson> = synthesized
+        .regions
+        .iter()
+        .map(|r| TemplateJson {
+            name: r.region.clone(),
+            region: Some(r.region.clone()),
+            json: json(&r.template),
+        })
+        .collect();
+    for (name, template) in [("global", &synthesized.global), ("zone", &synthesized.zone)] {
+        if let Some(t) = template {
+            out.push(TemplateJson {
+                name: name.into(),
+                region: Some(crate::stack::GLOBAL_REGION.into()),
+                json: json(t),
+            });
+        }
+    }
+    out
 }
 
 /// Run every check over a definition and its templates as JSON.
