@@ -7,7 +7,6 @@ use cfn_guard::utils::reader::{ReadBuffer, Reader};
 use cfn_guard::utils::writer::{WriteBuffer, Writer};
 use cfn_guard::CommandBuilder;
 use serde_json::Value as Json;
-use std::collections::BTreeSet;
 use std::io::Cursor;
 
 /// One rule file of `policies/`, embedded at compile time (the binary works anywhere).
@@ -123,12 +122,6 @@ pub enum GuardError {
         template: String,
         message: String,
     },
-    #[error("guard rule {rule} on template {template}: unreadable engine report: {message}")]
-    Report {
-        rule: String,
-        template: String,
-        message: String,
-    },
 }
 
 /// One failure reported by the guard engine.
@@ -163,22 +156,38 @@ impl GuardStatus {
 }
 
 /// Evaluate one rule file against one template (JSON text), in-process.
-///
-/// Uses cfn-guard's `validate` command in payload mode with structured JSON output,
-/// written to memory. (`cfn_guard::run_checks` is not used: it returns only the
-/// unflushed tail of its `BufWriter`, so a report over 8 KiB comes back cut.)
 /// `template` names the template in errors (e.g. "us-east-1").
 pub fn evaluate(
     rule: &GuardRule,
     template: &str,
     template_json: &str,
 ) -> Result<GuardStatus, GuardError> {
+    let mut all = evaluate_all(&[rule], &[(template, template_json)])?;
+    Ok(all.remove(0).remove(0))
+}
+
+/// Evaluate every rule against every template (name, JSON text) in one engine run:
+/// each rule file is parsed once and each template once. The result is indexed
+/// `[template][rule]`.
+///
+/// Uses cfn-guard's `validate` command in payload mode with structured JSON output,
+/// written to memory. (`cfn_guard::run_checks` is not used: it returns only the
+/// unflushed tail of its `BufWriter`, so a report over 8 KiB comes back cut.)
+pub fn evaluate_all(
+    rules: &[&GuardRule],
+    templates: &[(&str, &str)],
+) -> Result<Vec<Vec<GuardStatus>>, GuardError> {
+    let all_rules = || rules.iter().map(|r| r.name).collect::<Vec<_>>().join(", ");
+    let all_templates = || templates.iter().map(|t| t.0).collect::<Vec<_>>().join(", ");
     let engine = |message: String| GuardError::Engine {
-        rule: rule.name.to_string(),
-        template: template.to_string(),
+        rule: all_rules(),
+        template: all_templates(),
         message,
     };
-    let payload = serde_json::json!({ "rules": [rule.source], "data": [template_json] });
+    let payload = serde_json::json!({
+        "rules": rules.iter().map(|r| r.source).collect::<Vec<_>>(),
+        "data": templates.iter().map(|t| t.1).collect::<Vec<_>>(),
+    });
     let command = cfn_guard::ValidateBuilder::default()
         .payload(true)
         .structured(true)
@@ -192,56 +201,48 @@ pub fn evaluate(
     let mut writer =
         Writer::new_with_err(WriteBuffer::Vec(Vec::new()), WriteBuffer::Vec(Vec::new()))
             .map_err(|e| engine(e.to_string()))?;
+    // cfn-guard's exit codes: 0 pass, 19 a rule failed, 5 an error. A rule file
+    // that does not parse is reported on the (discarded) error stream and left
+    // out of the reports, so it is caught below as a rule with no outcome.
     let code = command
         .execute(&mut writer, &mut reader)
         .map_err(|e| engine(e.to_string()))?;
-    // cfn-guard's exit codes: 0 pass, 19 a rule failed, 5 an error (e.g. a rule file
-    // that does not parse, reported on the error stream, which is discarded here).
-    if code == 5 {
-        return Err(engine(
-            "the rule file or the template could not be read (cfn-guard exit 5)".into(),
-        ));
-    }
     let out = writer.into_string().map_err(|e| engine(e.to_string()))?;
-    // Structured output: one report per (data, rules) pair; here exactly one.
-    let reports: Json = serde_json::from_str(&out).map_err(|e| GuardError::Report {
-        rule: rule.name.to_string(),
-        template: template.to_string(),
-        message: format!("{e}"),
-    })?;
-    let report = match reports.as_array().map(Vec::as_slice) {
-        Some([one]) => one.to_string(),
-        _ => {
-            return Err(GuardError::Report {
-                rule: rule.name.to_string(),
-                template: template.to_string(),
-                message: format!("expected one report, got {reports}"),
-            })
-        }
-    };
-    parse_report(rule.name, template, &report)
+    let reports: Json = serde_json::from_str(&out)
+        .map_err(|e| engine(format!("unreadable engine report (exit {code}): {e}")))?;
+    let reports = reports
+        .as_array()
+        .filter(|a| a.len() == templates.len())
+        .ok_or_else(|| {
+            engine(format!(
+                "expected {} reports (exit {code})",
+                templates.len()
+            ))
+        })?;
+    templates
+        .iter()
+        .zip(reports)
+        .map(|((template, _), report)| {
+            rules
+                .iter()
+                .map(|rule| status_of(rule.name, template, report))
+                .collect()
+        })
+        .collect()
 }
 
-/// Read the engine's JSON report of one rule file into a status for rule `name`.
-fn parse_report(name: &str, template: &str, report: &str) -> Result<GuardStatus, GuardError> {
-    let bad = |message: String| GuardError::Report {
-        rule: name.to_string(),
-        template: template.to_string(),
-        message,
-    };
-    let doc: Json = serde_json::from_str(report).map_err(|e| bad(format!("{e} in {report:?}")))?;
-    let names = |key: &str| -> BTreeSet<String> {
-        doc.get(key)
+/// The status of rule `name` in the engine's report for one template, which
+/// combines every rule file: failing rules in `not_compliant`, the others listed
+/// by name in `compliant` or `not_applicable`.
+fn status_of(name: &str, template: &str, report: &Json) -> Result<GuardStatus, GuardError> {
+    let listed = |key: &str| {
+        report
+            .get(key)
             .and_then(Json::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(name)))
     };
     let mut failures = Vec::new();
-    for entry in doc
+    for entry in report
         .get("not_compliant")
         .and_then(Json::as_array)
         .into_iter()
@@ -250,11 +251,9 @@ fn parse_report(name: &str, template: &str, report: &str) -> Result<GuardStatus,
         let Some(rule_report) = entry.get("Rule") else {
             continue;
         };
-        let rule_name = rule_report
-            .get("name")
-            .and_then(Json::as_str)
-            .unwrap_or(name)
-            .to_string();
+        if rule_report.get("name").and_then(Json::as_str) != Some(name) {
+            continue;
+        }
         let mut found: Vec<(Option<String>, String)> = Vec::new();
         collect_clauses(rule_report, &mut found);
         if found.is_empty() {
@@ -274,11 +273,11 @@ fn parse_report(name: &str, template: &str, report: &str) -> Result<GuardStatus,
             } else if explained.contains(&resource) {
                 continue;
             } else {
-                let fix = rule(&rule_name).map_or("", |r| r.fix);
-                format!("does not satisfy {rule_name}: {fix}")
+                let fix = rule(name).map_or("", |r| r.fix);
+                format!("does not satisfy {name}: {fix}")
             };
             let failure = GuardFailure {
-                rule: rule_name.clone(),
+                rule: name.to_string(),
                 resource,
                 message,
             };
@@ -288,15 +287,17 @@ fn parse_report(name: &str, template: &str, report: &str) -> Result<GuardStatus,
         }
     }
     if !failures.is_empty() {
-        return Ok(GuardStatus::Fail(failures));
-    }
-    match doc.get("status").and_then(Json::as_str) {
-        Some("FAIL") => Err(bad("status FAIL without a failing rule".into())),
-        _ if names("compliant").contains(name) => Ok(GuardStatus::Pass),
-        _ if names("not_applicable").contains(name) => Ok(GuardStatus::Skip),
-        Some("PASS") => Ok(GuardStatus::Pass),
-        Some("SKIP") => Ok(GuardStatus::Skip),
-        other => Err(bad(format!("unexpected status {other:?}"))),
+        Ok(GuardStatus::Fail(failures))
+    } else if listed("compliant") {
+        Ok(GuardStatus::Pass)
+    } else if listed("not_applicable") {
+        Ok(GuardStatus::Skip)
+    } else {
+        Err(GuardError::Engine {
+            rule: name.to_string(),
+            template: template.to_string(),
+            message: "the engine reported no outcome for the rule (does its file parse?)".into(),
+        })
     }
 }
 

@@ -202,27 +202,51 @@ pub fn check_templates(def: &StackDef, templates: &[TemplateJson]) -> PolicyRepo
     let mut findings = Vec::new();
     let mut skipped: Vec<&str> = Vec::new();
 
-    // Guard rules, each over every template (the JSON text made once per template).
+    // Guard rules: every applicable rule over every template, in one engine run.
+    let applicable: Vec<&guard::GuardRule> = guard::RULES
+        .iter()
+        .filter(|r| r.name != "bucket_replicated" || def.regions.len() >= 2)
+        .collect();
+    skipped.extend(
+        guard::RULES
+            .iter()
+            .filter(|r| !applicable.iter().any(|a| a.name == r.name))
+            .map(|r| r.name),
+    );
     let texts: Vec<String> = templates.iter().map(|t| t.json.to_string()).collect();
-    for rule in guard::RULES {
-        if rule.name == "bucket_replicated" && def.regions.len() < 2 {
-            skipped.push(rule.name);
-            continue;
+    let inputs: Vec<(&str, &str)> = templates
+        .iter()
+        .zip(&texts)
+        .map(|(t, text)| (t.name.as_str(), text.as_str()))
+        .collect();
+    let outcomes = match guard::evaluate_all(&applicable, &inputs) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            // Never a silent pass: every guard rule fails with the engine's error.
+            for rule in &applicable {
+                findings.push(Finding::mandatory(
+                    rule.name,
+                    None,
+                    None,
+                    format!("the guard engine failed: {e}"),
+                    rule.why.to_string(),
+                    "report this as a strata bug".to_string(),
+                ));
+            }
+            vec![vec![guard::GuardStatus::Skip; applicable.len()]; templates.len()]
         }
+    };
+    for (index, rule) in applicable.iter().enumerate() {
         let mut applied = false;
-        for (t, text) in templates.iter().zip(&texts) {
-            match guard::evaluate(rule, &t.name, text) {
-                Ok(guard::GuardStatus::Pass) => applied = true,
-                Ok(guard::GuardStatus::Skip) => {}
-                Ok(guard::GuardStatus::Fail(failures)) => {
+        for (t_index, t) in templates.iter().enumerate() {
+            match outcomes[t_index][index].clone() {
+                guard::GuardStatus::Pass => applied = true,
+                guard::GuardStatus::Skip => {}
+                guard::GuardStatus::Fail(failures) => {
                     applied = true;
                     for f in failures {
                         findings.push(guard_finding(rule, t, f.resource, f.message));
                     }
-                }
-                Err(e) => {
-                    applied = true;
-                    findings.push(guard_finding(rule, t, None, e.to_string()));
                 }
             }
         }
