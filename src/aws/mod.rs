@@ -5,7 +5,10 @@
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
 //! into `AwsError`, keeping the service's error code and message.
 
+mod cloud;
 mod error;
+
+pub use cloud::CloudApi;
 
 pub use error::AwsError;
 
