@@ -41,8 +41,6 @@ pub async fn rollback<C: Cloud>(
             };
             match ops::execute(cloud, events, Phase::Rollback, &cs, 0, timing).await {
                 Ok(()) => {
-                    // Executed change sets are gone in AWS; the sandbox keeps them.
-                    cloud.delete_change_set(region, stack, PREVIOUS_CHANGE_SET).await?;
                     outcome = Outcome::RolledBack;
                     events.emit(Some(region), Phase::Rollback, EventKind::PhaseDone {
                         detail: format!("{stack} is back on its previous version"),
