@@ -166,6 +166,18 @@ impl Rollout {
             (None, None) => Vec::new(),
         }
     }
+
+    /// The bake time (validated by `stack::load`).
+    pub fn bake_duration(&self) -> Result<std::time::Duration, super::duration::DurationError> {
+        super::duration::parse_duration(&self.bake)
+    }
+
+    /// The health-gate timeout (validated by `stack::load`).
+    pub fn gate_timeout_duration(
+        &self,
+    ) -> Result<std::time::Duration, super::duration::DurationError> {
+        super::duration::parse_duration(&self.gate_timeout)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

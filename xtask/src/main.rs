@@ -1,1 +1,41 @@
-fn main() {}
+//! `cargo xtask <task>`: development tasks for strata.
+//!
+//! - `codegen`: regenerate `src/cfn/generated/` from `schemas/registry/`.
+//! - `codegen --check`: exit 1 if the generated files are stale.
+
+use anyhow::{bail, Result};
+use xtask::codegen;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = codegen::workspace_root();
+    match args.as_slice() {
+        ["codegen"] => {
+            let files = codegen::generate(&root)?;
+            let written = codegen::write(&root, &files)?;
+            let lines: usize = files.iter().map(|f| f.contents.lines().count()).sum();
+            eprintln!(
+                "{} files, {lines} lines; {} changed",
+                files.len(),
+                written.len()
+            );
+            for p in written {
+                eprintln!("  wrote {}", p.display());
+            }
+            Ok(())
+        }
+        ["codegen", "--check"] => {
+            let files = codegen::generate(&root)?;
+            let stale = codegen::stale_files(&root, &files)?;
+            if stale.is_empty() {
+                return Ok(());
+            }
+            for p in &stale {
+                eprintln!("  stale: {}", p.display());
+            }
+            bail!("generated code is stale: run `cargo xtask codegen`");
+        }
+        _ => bail!("usage: cargo xtask codegen [--check]"),
+    }
+}

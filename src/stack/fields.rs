@@ -1,0 +1,134 @@
+//! What each field of a stack file allows, in words: the `help` of a diagnostic.
+//! The same texts are the "rule" column of `docs/stack-reference.md`.
+
+use super::source_map::{FieldPath, Segment};
+
+/// The sections a stack file may have, for "unknown section" help.
+pub const SECTIONS: &str = "[app], [dns], [[regions]], [rollout], [compute], [ami], [[tables]], \
+[[queues]], [storage], [edge], [capacity], [alarms], [availability], [policy], [operations]";
+
+/// Help for the field at `path` (array indices ignored), if there is a rule to state.
+pub fn help_for(path: &FieldPath) -> Option<&'static str> {
+    let pattern: Vec<&str> = path
+        .0
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Key(k) => Some(k.as_str()),
+            Segment::Index(_) => None,
+        })
+        .collect();
+    let text = match pattern.as_slice() {
+        ["app"] => "a table with `name` and `environment`",
+        ["app", "name"] | ["app", "environment"] => {
+            "a string of lowercase letters, digits and '-', 1-32 characters, starting with a letter"
+        }
+        ["app", "production"] => "true or false (default false)",
+        ["dns"] => "a table with `domain` and `hosted_zone`",
+        ["dns", "domain"] => "a DNS name inside `hosted_zone`, e.g. \"shop.example.com\"",
+        ["dns", "hosted_zone"] => "the Route 53 zone name, e.g. \"example.com\"",
+        ["dns", "hosted_zone_id"] => "a Route 53 zone id such as \"Z0123456789ABCDEFGHIJ\"",
+        ["dns", "manage_zone"] => "true or false (default false)",
+        ["dns", "origin_name"] | ["dns", "failover_name"] => {
+            "a DNS name inside `hosted_zone`, different from `domain`"
+        }
+        ["dns", "certificate_arn"] | ["edge", "certificate_arn"] => {
+            "an ACM certificate ARN, \"arn:aws:acm:<region>:<account>:certificate/<id>\""
+        }
+        ["regions"] => "one [[regions]] table per region, each with `name`, `cidr` and `azs`",
+        ["regions", "name"] => "an AWS region name such as \"us-east-1\", each region once",
+        ["regions", "cidr"] => {
+            "an IPv4 network \"a.b.c.d/n\" with n from 16 to 24, not overlapping another region's"
+        }
+        ["regions", "azs"] => {
+            "two or more distinct Availability Zones of the region, e.g. [\"us-east-1a\", \"us-east-1b\"]"
+        }
+        ["regions", "failover"] => "\"primary\" or \"secondary\" (omit for latency routing only)",
+        ["regions", "capacity"] | ["compute", "capacity"] => {
+            "a table { min, desired, max } of whole numbers with min <= desired <= max and max >= 1"
+        }
+        ["regions", "capacity", _] | ["compute", "capacity", _] => {
+            "a whole number, with min <= desired <= max"
+        }
+        ["rollout"] => "a table with `order` or `waves`",
+        ["rollout", "order"] => "an array of the stack's region names, each exactly once",
+        ["rollout", "waves"] => {
+            "an array of non-empty arrays of region names, each region in exactly one wave"
+        }
+        ["rollout", "bake"] | ["rollout", "gate_timeout"] => {
+            "a duration: a whole number followed by s, m or h, e.g. \"90s\", \"5m\", \"1h30m\""
+        }
+        ["rollout", "on_failure"] => "\"rollback-region\" or \"rollback-all\"",
+        ["compute"] => "a table with `instance_type`, `app_port`, `health_check_path` and `capacity`",
+        ["compute", "instance_type"] => "an EC2 instance type such as \"t3.micro\"",
+        ["compute", "app_port"] => "a port number from 1 to 65535",
+        ["compute", "health_check_path"] => "a URL path starting with '/', e.g. \"/health\"",
+        ["compute", "scaling_cpu_target"] => "a percentage above 0 and at most 100 (default 50)",
+        ["compute", "health_check_grace_seconds"] => "a whole number of seconds (default 120)",
+        ["compute", "root_volume_gib"] => "a whole number of GiB from 8 to 16384 (default 20)",
+        ["ami"] => "a table with `id` and `build_region`",
+        ["ami", "id"] => "\"ami-\" followed by 8 or 17 lowercase hex digits",
+        ["ami", "build_region"] => "one of the stack's regions",
+        ["ami", "encrypted"] => "true or false (default false)",
+        ["ami", "kms_key_id"] => "a KMS key id or ARN, only with `encrypted = true`",
+        ["tables"] => "one [[tables]] table per DynamoDB table",
+        ["tables", "name"] | ["queues", "name"] => {
+            "letters, digits, '-', '_' (and '.' for tables), 1-64 characters, unique"
+        }
+        ["tables", "partition_key"] | ["tables", "sort_key"] => {
+            "a table { name = \"...\", type = \"S\" | \"N\" | \"B\" }"
+        }
+        ["tables", _, "type"] => "\"S\" (string), \"N\" (number) or \"B\" (binary)",
+        ["tables", "billing"] => "\"on-demand\" (default) or \"provisioned\"",
+        ["tables", "read_capacity"] | ["tables", "write_capacity"] => {
+            "a whole number above 0, only with billing = \"provisioned\""
+        }
+        ["tables", "global"] => "true (default: a replica in every region) or false",
+        ["queues"] => "one [[queues]] table per queue",
+        ["queues", "max_receive_count"] => "a whole number from 1 to 1000 (default 5)",
+        ["queues", "visibility_timeout_seconds"] => "seconds, 0 to 43200 (default 30)",
+        ["queues", "dead_letter_retention_seconds"] => {
+            "seconds, 60 to 1209600 (default 1209600, 14 days)"
+        }
+        ["storage", _] => "true or false (default true)",
+        ["edge", "cloudfront"] => "true (default) or false",
+        ["edge", "price_class"] => "\"PriceClass_100\" (default), \"PriceClass_200\" or \"PriceClass_All\"",
+        ["capacity"] => "a table with `peak_rps` and `rps_per_instance`",
+        ["capacity", "peak_rps"] | ["capacity", "rps_per_instance"] => {
+            "a whole number of requests per second, above 0"
+        }
+        ["capacity", "tolerate"] => "\"region\" (default: lose one region and one AZ) or \"az\"",
+        ["alarms", _] => "a whole number above 0",
+        ["availability", "minimum"] | ["availability", "components", _] => {
+            "a percentage above 0 and below 100, e.g. 99.99"
+        }
+        ["availability", "components"] => "a table of component name = percentage",
+        ["policy", "advisory"] => "an array of { rule = \"...\", reason = \"...\" }",
+        ["policy", "advisory", _] => "a non-empty string",
+        ["operations", "require_dri"] => "true or false (default false)",
+        ["operations", "windows"] => "an array of { days, start_hour, end_hour }",
+        ["operations", "windows", "days"] => {
+            "an array of distinct days \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\""
+        }
+        ["operations", "windows", "start_hour"] => "a UTC hour from 0 to 23, before end_hour",
+        ["operations", "windows", "end_hour"] => "a UTC hour from 1 to 24, after start_hour",
+        _ => return None,
+    };
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_do_not_matter() {
+        assert_eq!(
+            help_for(&FieldPath::parse("regions[2].cidr")),
+            help_for(&FieldPath::parse("regions.cidr"))
+        );
+        assert!(help_for(&FieldPath::parse("tables[0].sort_key.type"))
+            .unwrap()
+            .contains("\"S\""));
+        assert_eq!(help_for(&FieldPath::parse("nothing")), None);
+    }
+}

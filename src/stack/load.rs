@@ -1,0 +1,385 @@
+//! `stack::load`: read a stack file into a validated `StackDef`, or every problem
+//! in it as located diagnostics.
+//!
+//! Three passes, each reporting all it finds: TOML syntax (one error, it stops
+//! the parser), structure (each section, and each element of `[[regions]]`,
+//! `[[tables]]`, `[[queues]]`, read on its own so a mistake in one does not hide
+//! the others), then meaning (`stack::validate`). No AWS call.
+
+use super::diag::{Diagnostic, Problem};
+use super::fields::{help_for, SECTIONS};
+use super::model::*;
+use super::source_map::{location_in_text, FieldPath, Segment, SourceMap};
+use super::validate::validate;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// Why a stack file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read stack file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} has {} problem(s):\n{}", file, diagnostics.len(), render(diagnostics))]
+    Invalid {
+        file: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl LoadError {
+    /// The located problems (empty for an I/O error).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            LoadError::Io { .. } => &[],
+            LoadError::Invalid { diagnostics, .. } => diagnostics,
+        }
+    }
+}
+
+fn render(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Read and validate the stack file at `path`.
+pub fn load(path: &Path) -> Result<StackDef, LoadError> {
+    let src = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_str(&src, &path.display().to_string())
+}
+
+/// Validate a stack definition given as text; `file` names it in diagnostics.
+pub fn load_str(src: &str, file: &str) -> Result<StackDef, LoadError> {
+    let invalid = |diagnostics| LoadError::Invalid {
+        file: file.to_string(),
+        diagnostics,
+    };
+    let map = match SourceMap::parse(src) {
+        Ok(map) => map,
+        Err(e) => return Err(invalid(vec![syntax_diagnostic(src, file, &e)])),
+    };
+    let table: toml::Table = match toml::from_str(src) {
+        Ok(t) => t,
+        Err(e) => {
+            let loc = location_in_text(src, e.span().map(|s| s.start).unwrap_or(0));
+            return Err(invalid(vec![Diagnostic {
+                file: file.to_string(),
+                line: loc.line,
+                column: loc.column,
+                path: String::new(),
+                message: e.message().trim().to_string(),
+                help: "see docs/stack-reference.md for the file format".to_string(),
+            }]));
+        }
+    };
+    let (def, mut problems) = read_structure(table);
+    if let Some(def) = &def {
+        problems.extend(validate(def));
+    }
+    if problems.is_empty() {
+        if let Some(def) = def {
+            return Ok(def);
+        }
+    }
+    Err(invalid(locate(&map, file, problems)))
+}
+
+/// Turn problems into diagnostics, in file order.
+fn locate(map: &SourceMap, file: &str, problems: Vec<Problem>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = problems
+        .into_iter()
+        .map(|p| {
+            let loc = map.locate(&p.path, p.target);
+            Diagnostic {
+                file: file.to_string(),
+                line: loc.line,
+                column: loc.column,
+                path: p.path.to_string(),
+                message: p.message,
+                help: p.help,
+            }
+        })
+        .collect();
+    out.sort_by_key(|d| (d.line, d.column));
+    out
+}
+
+fn syntax_diagnostic(src: &str, file: &str, e: &toml_edit::TomlError) -> Diagnostic {
+    let loc = location_in_text(src, e.span().map(|s| s.start).unwrap_or(0));
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Diagnostic {
+        file: file.to_string(),
+        line: loc.line,
+        column: loc.column,
+        path: String::new(),
+        message: format!("TOML syntax: {message}"),
+        help: "see docs/stack-reference.md for the file format".to_string(),
+    }
+}
+
+/// Read every section separately; the definition only if all of them are sound.
+fn read_structure(mut table: toml::Table) -> (Option<StackDef>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut sections = Sections {
+        table: &mut table,
+        problems: &mut problems,
+    };
+    let app = sections.required::<App>("app");
+    let dns = sections.required::<Dns>("dns");
+    let regions = sections.array::<Region>("regions", true);
+    let rollout = sections.required::<Rollout>("rollout");
+    let compute = sections.required::<Compute>("compute");
+    let ami = sections.required::<Ami>("ami");
+    let tables = sections.array::<Table>("tables", false);
+    let queues = sections.array::<Queue>("queues", false);
+    let storage = sections.optional::<Storage>("storage");
+    let edge = sections.optional::<Edge>("edge");
+    let capacity = sections.required::<CapacityModel>("capacity");
+    let alarms = sections.optional::<Alarms>("alarms");
+    let availability = sections.optional::<Availability>("availability");
+    let policy = sections.optional::<Policy>("policy");
+    let operations = sections.optional::<Operations>("operations");
+    for key in table.keys() {
+        problems.push(Problem::key(
+            FieldPath::root().key(key),
+            format!("unknown section `{key}`"),
+            format!("allowed sections: {SECTIONS}"),
+        ));
+    }
+    let def = (|| {
+        Some(StackDef {
+            app: app?,
+            dns: dns?,
+            regions: regions?,
+            rollout: rollout?,
+            compute: compute?,
+            ami: ami?,
+            tables: tables?,
+            queues: queues?,
+            storage: storage?,
+            edge: edge?,
+            capacity: capacity?,
+            alarms: alarms?,
+            availability: availability?,
+            policy: policy?,
+            operations: operations?,
+        })
+    })();
+    if problems.is_empty() {
+        (def, problems)
+    } else {
+        (None, problems)
+    }
+}
+
+/// Takes sections out of the top-level table, recording problems as it goes.
+struct Sections<'a> {
+    table: &'a mut toml::Table,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Sections<'_> {
+    fn required<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        let path = FieldPath::root().key(key);
+        match self.table.remove(key) {
+            Some(value) => self.read(value, &path),
+            None => {
+                self.problems.push(Problem::value(
+                    FieldPath::root(),
+                    format!("missing section [{key}]"),
+                    help_for(&path).unwrap_or(""),
+                ));
+                None
+            }
+        }
+    }
+
+    fn optional<T: DeserializeOwned + Default>(&mut self, key: &str) -> Option<T> {
+        let path = FieldPath::root().key(key);
+        match self.table.remove(key) {
+            Some(value) => self.read(value, &path),
+            None => Some(T::default()),
+        }
+    }
+
+    fn array<T: DeserializeOwned>(&mut self, key: &str, required: bool) -> Option<Vec<T>> {
+        let path = FieldPath::root().key(key);
+        let value = match self.table.remove(key) {
+            Some(value) => value,
+            None if required => {
+                self.problems.push(Problem::value(
+                    FieldPath::root(),
+                    format!("missing [[{key}]]"),
+                    help_for(&path).unwrap_or(""),
+                ));
+                return None;
+            }
+            None => return Some(Vec::new()),
+        };
+        let toml::Value::Array(items) = value else {
+            self.problems.push(Problem::value(
+                path,
+                format!("`{key}` must be an array of tables, written [[{key}]]"),
+                help_for(&FieldPath::root().key(key)).unwrap_or(""),
+            ));
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.into_iter().enumerate() {
+            match self.read(item, &path.index(i)) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn read<T: DeserializeOwned>(&mut self, value: toml::Value, base: &FieldPath) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let inner = base.join(&convert_path(e.path()));
+                self.problems
+                    .push(structural_problem(inner, e.inner().message()));
+                None
+            }
+        }
+    }
+}
+
+fn convert_path(path: &serde_path_to_error::Path) -> FieldPath {
+    use serde_path_to_error::Segment as S;
+    FieldPath(
+        path.iter()
+            .filter_map(|s| match s {
+                S::Seq { index } => Some(Segment::Index(*index)),
+                S::Map { key } => Some(Segment::Key(key.clone())),
+                S::Enum { .. } | S::Unknown => None,
+            })
+            .collect(),
+    )
+}
+
+/// Rephrase a serde error into what is wrong and what is allowed.
+fn structural_problem(path: FieldPath, raw: &str) -> Problem {
+    let raw = raw.trim();
+    let field_help = help_for(&path).unwrap_or("").to_string();
+    if let Some(rest) = raw.strip_prefix("unknown field ") {
+        let (name, expected) = split_expected(rest);
+        let parent = FieldPath(path.0[..path.0.len().saturating_sub(1)].to_vec());
+        let help = match expected {
+            Some(list) => format!("allowed in [{parent}]: {list}"),
+            None => format!("[{parent}] takes no fields"),
+        };
+        return Problem::key(path, format!("unknown field {name}"), help);
+    }
+    if let Some(rest) = raw.strip_prefix("missing field ") {
+        let missing = rest.trim_matches('`');
+        let help = help_for(&path.key(missing))
+            .map(|h| format!("`{missing}` is required: {h}"))
+            .unwrap_or_else(|| format!("`{missing}` is required"));
+        return Problem::value(path, format!("missing field `{missing}`"), help);
+    }
+    if let Some(rest) = raw.strip_prefix("unknown variant ") {
+        let (name, expected) = split_expected(rest);
+        let help = expected
+            .map(|l| format!("allowed: {l}"))
+            .unwrap_or(field_help);
+        return Problem::value(path, format!("{name} is not an allowed value"), help);
+    }
+    if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let expected = plain_type(expected);
+        let help = if field_help.is_empty() {
+            expected.clone()
+        } else {
+            field_help
+        };
+        return Problem::value(path, format!("expected {expected}, found {found}"), help);
+    }
+    if let Some(rest) = raw.strip_prefix("invalid value: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let help = if field_help.is_empty() {
+            plain_type(expected)
+        } else {
+            field_help
+        };
+        return Problem::value(path, format!("{found} is out of range"), help);
+    }
+    Problem::value(path, raw.to_string(), field_help)
+}
+
+/// "`x`, expected one of `a`, `b`" -> ("`x`", Some("`a`, `b`")).
+fn split_expected(rest: &str) -> (&str, Option<String>) {
+    match rest.split_once(", expected ") {
+        Some((name, list)) => {
+            let list = list.strip_prefix("one of ").unwrap_or(list);
+            (name, Some(list.to_string()))
+        }
+        None => match rest.split_once(", there are no fields") {
+            Some((name, _)) => (name, None),
+            None => (rest, None),
+        },
+    }
+}
+
+fn plain_type(expected: &str) -> String {
+    let e = expected.trim();
+    let plain = match e {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
+        "i8" | "i16" | "i32" | "i64" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a string" => "a string",
+        "a sequence" => "an array",
+        "a borrowed string" => "a string",
+        "a map" => "a table",
+        _ if e.starts_with("struct ") => "a table",
+        _ if e.starts_with("enum ") => "a string",
+        _ => return e.to_string(),
+    };
+    plain.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::source_map::Target;
+
+    #[test]
+    fn plain_types_read_like_a_user_would_say_them() {
+        assert_eq!(plain_type("u32"), "a whole number");
+        assert_eq!(plain_type("struct Capacity"), "a table");
+        assert_eq!(plain_type("a sequence"), "an array");
+    }
+
+    #[test]
+    fn unknown_field_points_at_the_key_and_lists_what_is_allowed() {
+        let p = structural_problem(
+            FieldPath::parse("app.nme"),
+            "unknown field `nme`, expected one of `name`, `environment`, `production`",
+        );
+        assert_eq!(p.target, Target::Key);
+        assert_eq!(p.message, "unknown field `nme`");
+        assert_eq!(
+            p.help,
+            "allowed in [app]: `name`, `environment`, `production`"
+        );
+    }
+}

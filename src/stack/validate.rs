@@ -1,0 +1,769 @@
+//! Semantic checks of a `StackDef` that deserialized cleanly. Collects every
+//! problem (never stops at the first), each tied to the field path it is about.
+//! Pure: no I/O, no AWS.
+
+use super::diag::Problem;
+use super::duration::{parse_duration, DURATION_HELP};
+use super::fields::help_for;
+use super::model::*;
+use super::regions;
+use super::source_map::FieldPath;
+use ipnet::Ipv4Net;
+use std::collections::HashMap;
+
+/// Every problem in the definition; empty when it is valid.
+pub fn validate(def: &StackDef) -> Vec<Problem> {
+    let mut c = Checks::default();
+    c.app(&def.app);
+    c.dns(&def.dns);
+    c.regions(def);
+    c.failover(def);
+    c.rollout(def);
+    c.compute(&def.compute);
+    c.ami(def);
+    c.tables(&def.tables);
+    c.queues(&def.queues);
+    c.storage_and_edge(def);
+    c.capacity_model(def);
+    c.alarms(&def.alarms);
+    c.availability(&def.availability);
+    c.policy(&def.policy);
+    c.operations(&def.operations);
+    c.problems
+}
+
+#[derive(Default)]
+struct Checks {
+    problems: Vec<Problem>,
+}
+
+fn p(text: &str) -> FieldPath {
+    FieldPath::parse(text)
+}
+
+impl Checks {
+    /// A problem at `path` whose help is the field's rule.
+    fn bad(&mut self, path: FieldPath, message: impl Into<String>) {
+        let help = help_for(&path).unwrap_or("");
+        self.problems.push(Problem::value(path, message, help));
+    }
+
+    /// A problem at `path` with a specific help text.
+    fn bad_with(&mut self, path: FieldPath, message: impl Into<String>, help: impl Into<String>) {
+        self.problems.push(Problem::value(path, message, help));
+    }
+
+    fn app(&mut self, app: &App) {
+        for (field, value) in [("name", &app.name), ("environment", &app.environment)] {
+            let path = p("app").key(field);
+            if value.trim().is_empty() {
+                self.bad(path, format!("app {field} is empty"));
+            } else if !is_simple_name(value) {
+                self.bad(path, format!("app {field} `{value}` has characters or a length that is not allowed"));
+            }
+        }
+    }
+
+    fn dns(&mut self, dns: &Dns) {
+        let zone = normalize_dns(&dns.hosted_zone);
+        let zone_ok = self.dns_name(p("dns.hosted_zone"), "hosted zone", &dns.hosted_zone);
+        let names = [
+            ("domain", Some(&dns.domain)),
+            ("origin_name", dns.origin_name.as_ref()),
+            ("failover_name", dns.failover_name.as_ref()),
+        ];
+        for (field, value) in names {
+            let Some(value) = value else { continue };
+            let path = p("dns").key(field);
+            if self.dns_name(path.clone(), field, value) && zone_ok && !in_zone(value, &zone) {
+                self.bad_with(
+                    path,
+                    format!("`{value}` is outside the hosted zone `{zone}`"),
+                    format!("a name equal to `{zone}` or ending in `.{zone}`"),
+                );
+            }
+        }
+        let domain = normalize_dns(&dns.domain);
+        if dns.origin_name.is_some() && normalize_dns(&dns.origin_name()) == domain {
+            self.bad(p("dns.origin_name"), "the origin name must differ from the public domain");
+        }
+        if dns.failover_name.is_some() {
+            let failover = normalize_dns(&dns.failover_name());
+            if failover == domain || failover == normalize_dns(&dns.origin_name()) {
+                self.bad(
+                    p("dns.failover_name"),
+                    "the failover name must differ from the public domain and the origin name",
+                );
+            }
+        }
+        if let Some(id) = &dns.hosted_zone_id {
+            let bare = id.strip_prefix("/hostedzone/").unwrap_or(id);
+            if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+                self.bad(p("dns.hosted_zone_id"), format!("`{id}` is not a hosted zone id"));
+            } else if dns.manage_zone {
+                self.bad_with(
+                    p("dns.hosted_zone_id"),
+                    "hosted_zone_id is set but manage_zone = true (strata creates the zone)",
+                    "either manage_zone = true without hosted_zone_id, or the id of an existing zone",
+                );
+            }
+        }
+        if let Some(arn) = &dns.certificate_arn {
+            if !is_acm_arn(arn, None) {
+                self.bad(p("dns.certificate_arn"), format!("`{arn}` is not an ACM certificate ARN"));
+            }
+        }
+    }
+
+    /// Check a DNS name's shape; true when it is well formed.
+    fn dns_name(&mut self, path: FieldPath, what: &str, value: &str) -> bool {
+        let name = normalize_dns(value);
+        if name.is_empty() {
+            self.bad(path, format!("{what} is empty"));
+            return false;
+        }
+        let labels_ok = name.len() <= 253
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !labels_ok || !name.contains('.') {
+            self.bad_with(
+                path,
+                format!("`{value}` is not a DNS name"),
+                "dot-separated labels of letters, digits and '-', e.g. \"shop.example.com\"",
+            );
+            return false;
+        }
+        true
+    }
+
+    fn regions(&mut self, def: &StackDef) {
+        if def.regions.is_empty() {
+            self.bad(p("regions"), "the stack has no regions");
+            return;
+        }
+        let mut first_seen: HashMap<&str, usize> = HashMap::new();
+        let mut nets: Vec<(usize, Ipv4Net)> = Vec::new();
+        for (i, r) in def.regions.iter().enumerate() {
+            let base = p("regions").index(i);
+            let name_known = self.region_name(base.key("name"), &r.name);
+            if let Some(first) = first_seen.get(r.name.as_str()) {
+                self.bad(
+                    base.key("name"),
+                    format!("region `{}` is listed twice (also regions[{first}])", r.name),
+                );
+            } else {
+                first_seen.insert(&r.name, i);
+            }
+            if let Some(net) = self.cidr(base.key("cidr"), &r.cidr) {
+                nets.push((i, net));
+            }
+            if r.azs.len() < 2 {
+                self.bad(
+                    base.key("azs"),
+                    format!(
+                        "region `{}` has {} Availability Zone(s); at least two are needed",
+                        r.name,
+                        r.azs.len()
+                    ),
+                );
+            }
+            let mut seen_az: HashMap<&str, usize> = HashMap::new();
+            for (k, az) in r.azs.iter().enumerate() {
+                let path = base.key("azs").index(k);
+                if name_known && !regions::az_in_region(az, &r.name) {
+                    self.bad_with(
+                        path.clone(),
+                        format!("`{az}` is not an Availability Zone of {}", r.name),
+                        format!("the region name plus one letter, e.g. \"{}a\"", r.name),
+                    );
+                }
+                if let Some(first) = seen_az.get(az.as_str()) {
+                    self.bad(path, format!("Availability Zone `{az}` is listed twice (also azs[{first}])"));
+                } else {
+                    seen_az.insert(az, k);
+                }
+            }
+            if let Some(cap) = &r.capacity {
+                self.capacity(base.key("capacity"), cap);
+            }
+        }
+        for (a, (i, net_i)) in nets.iter().enumerate() {
+            for (j, net_j) in nets.iter().skip(a + 1) {
+                if net_i.contains(&net_j.network()) || net_j.contains(&net_i.network()) {
+                    self.bad(
+                        p("regions").index(*j).key("cidr"),
+                        format!(
+                            "{net_j} overlaps {net_i} of regions[{i}] ({})",
+                            def.regions[*i].name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Check a region name; true when it is a known region.
+    fn region_name(&mut self, path: FieldPath, name: &str) -> bool {
+        if name.trim().is_empty() {
+            self.bad(path, "region name is empty");
+            return false;
+        }
+        if regions::is_known(name) {
+            return true;
+        }
+        let help = match regions::suggest(name) {
+            Some(s) => format!("did you mean \"{s}\"? (known regions are listed in docs/stack-reference.md)"),
+            None => "an AWS region name such as \"us-east-1\" (known regions are listed in docs/stack-reference.md)".to_string(),
+        };
+        self.bad_with(path, format!("unknown region `{name}`"), help);
+        false
+    }
+
+    fn cidr(&mut self, path: FieldPath, text: &str) -> Option<Ipv4Net> {
+        let net: Ipv4Net = match text.parse() {
+            Ok(n) => n,
+            Err(_) => {
+                self.bad(path, format!("`{text}` is not an IPv4 CIDR"));
+                return None;
+            }
+        };
+        if !(16..=24).contains(&net.prefix_len()) {
+            self.bad(
+                path,
+                format!("`{text}` is a /{} network; a VPC here is /16 to /24", net.prefix_len()),
+            );
+            return None;
+        }
+        if net.addr() != net.network() {
+            self.bad_with(
+                path,
+                format!("`{text}` has host bits set"),
+                format!("the network address: did you mean \"{}\"?", net.trunc()),
+            );
+            return None;
+        }
+        Some(net)
+    }
+
+    fn capacity(&mut self, path: FieldPath, cap: &Capacity) {
+        if cap.max == 0 {
+            self.bad(path.key("max"), "max is 0; at least one instance is needed");
+        }
+        if cap.min > cap.desired {
+            self.bad(
+                path.key("min"),
+                format!("min ({}) is greater than desired ({})", cap.min, cap.desired),
+            );
+        }
+        if cap.desired > cap.max {
+            self.bad(
+                path.key("max"),
+                format!("desired ({}) is greater than max ({})", cap.desired, cap.max),
+            );
+        }
+    }
+
+    fn failover(&mut self, def: &StackDef) {
+        let roles: Vec<(usize, FailoverRole)> = def
+            .regions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.failover.map(|f| (i, f)))
+            .collect();
+        if roles.is_empty() {
+            return;
+        }
+        let help = "exactly one region with failover = \"primary\" and one or more with \"secondary\"";
+        let primaries: Vec<usize> = roles
+            .iter()
+            .filter(|(_, f)| *f == FailoverRole::Primary)
+            .map(|(i, _)| *i)
+            .collect();
+        let secondaries = roles.len() - primaries.len();
+        match primaries.as_slice() {
+            [] => self.bad_with(
+                p("regions").index(roles[0].0).key("failover"),
+                "failover roles are set but no region is the primary",
+                help,
+            ),
+            [first, rest @ ..] => {
+                for extra in rest {
+                    self.bad_with(
+                        p("regions").index(*extra).key("failover"),
+                        format!(
+                            "a second failover primary (`{}`; `{}` is already primary)",
+                            def.regions[*extra].name, def.regions[*first].name
+                        ),
+                        help,
+                    );
+                }
+                if secondaries == 0 {
+                    self.bad_with(
+                        p("regions").index(*first).key("failover"),
+                        "a failover primary without any secondary",
+                        help,
+                    );
+                }
+            }
+        }
+    }
+
+    fn rollout(&mut self, def: &StackDef) {
+        let r = &def.rollout;
+        let (waves, base): (Vec<Vec<String>>, FieldPath) = match (&r.waves, &r.order) {
+            (Some(_), Some(_)) => {
+                self.bad_with(
+                    p("rollout.order"),
+                    "both `order` and `waves` are given",
+                    "give one of them: `order` (one region per wave) or `waves`",
+                );
+                (Vec::new(), p("rollout"))
+            }
+            (None, None) => {
+                self.bad_with(
+                    p("rollout"),
+                    "the rollout has neither `order` nor `waves`",
+                    "give `order = [\"us-east-1\", ...]` or `waves = [[...], [...]]`",
+                );
+                (Vec::new(), p("rollout"))
+            }
+            (Some(w), None) => (w.clone(), p("rollout.waves")),
+            (None, Some(o)) => (o.iter().map(|x| vec![x.clone()]).collect(), p("rollout.order")),
+        };
+        let is_order = r.waves.is_none() && r.order.is_some();
+        if r.waves.is_some() != r.order.is_some() {
+            if waves.is_empty() {
+                self.bad(base.clone(), "the rollout is empty");
+            }
+            let mut seen: HashMap<&str, ()> = HashMap::new();
+            for (w, wave) in waves.iter().enumerate() {
+                if wave.is_empty() && !is_order {
+                    self.bad(base.index(w), format!("wave {} is empty", w + 1));
+                }
+                for (k, name) in wave.iter().enumerate() {
+                    let path = if is_order { base.index(w) } else { base.index(w).index(k) };
+                    if def.region(name).is_none() {
+                        self.bad_with(
+                            path,
+                            format!("the rollout names `{name}`, which is not one of the stack's regions"),
+                            format!("the stack's regions: {}", region_list(def)),
+                        );
+                    } else if seen.insert(name.as_str(), ()).is_some() {
+                        self.bad(path, format!("region `{name}` appears twice in the rollout"));
+                    }
+                }
+            }
+            let missing: Vec<&str> = def
+                .regions
+                .iter()
+                .map(|x| x.name.as_str())
+                .filter(|n| !seen.contains_key(n))
+                .collect();
+            if !missing.is_empty() {
+                self.bad(
+                    base,
+                    format!("the rollout misses region(s) {}", quoted(&missing)),
+                );
+            }
+        }
+        for (field, text) in [("bake", &r.bake), ("gate_timeout", &r.gate_timeout)] {
+            let path = p("rollout").key(field);
+            match parse_duration(text) {
+                Err(e) => self.bad_with(path, e.to_string(), DURATION_HELP),
+                Ok(d) if field == "gate_timeout" && d.is_zero() => {
+                    self.bad(path, "gate_timeout is 0; a region needs time to pass its health gate")
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn compute(&mut self, c: &Compute) {
+        let it = &c.instance_type;
+        let shape_ok = match it.split_once('.') {
+            Some((family, size)) => {
+                !family.is_empty()
+                    && !size.is_empty()
+                    && family.starts_with(|ch: char| ch.is_ascii_lowercase())
+                    && family.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                    && size.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            }
+            None => false,
+        };
+        if !shape_ok {
+            self.bad(p("compute.instance_type"), format!("`{it}` is not an EC2 instance type"));
+        }
+        if c.app_port == 0 {
+            self.bad(p("compute.app_port"), "app_port is 0");
+        }
+        let hc = &c.health_check_path;
+        if !hc.starts_with('/') || hc.chars().any(char::is_whitespace) {
+            self.bad(
+                p("compute.health_check_path"),
+                format!("health check path `{hc}` does not start with '/' or contains spaces"),
+            );
+        }
+        let t = c.scaling_cpu_target;
+        if !(t > 0.0 && t <= 100.0) {
+            self.bad(p("compute.scaling_cpu_target"), format!("{t} is not a CPU percentage"));
+        }
+        if !(8..=16384).contains(&c.root_volume_gib) {
+            self.bad(
+                p("compute.root_volume_gib"),
+                format!("{} GiB is outside 8..16384", c.root_volume_gib),
+            );
+        }
+        self.capacity(p("compute.capacity"), &c.capacity);
+    }
+
+    fn ami(&mut self, def: &StackDef) {
+        let a = &def.ami;
+        if !is_ami_id(&a.id) {
+            self.bad(p("ami.id"), format!("`{}` is not an AMI id", a.id));
+        }
+        if def.region(&a.build_region).is_none() {
+            self.bad_with(
+                p("ami.build_region"),
+                format!("the AMI's build region `{}` is not one of the stack's regions", a.build_region),
+                format!("one of: {}", region_list(def)),
+            );
+        }
+        if a.kms_key_id.is_some() && !a.encrypted {
+            self.bad(p("ami.kms_key_id"), "kms_key_id is set but encrypted = false");
+        }
+    }
+
+    fn tables(&mut self, tables: &[Table]) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, t) in tables.iter().enumerate() {
+            let base = p("tables").index(i);
+            self.resource_name(base.key("name"), "table", &t.name, true, &mut seen, i);
+            if t.partition_key.name.trim().is_empty() {
+                self.bad(base.key("partition_key").key("name"), "partition key name is empty");
+            }
+            if let Some(sk) = &t.sort_key {
+                if sk.name.trim().is_empty() {
+                    self.bad(base.key("sort_key").key("name"), "sort key name is empty");
+                } else if sk.name == t.partition_key.name {
+                    self.bad(
+                        base.key("sort_key").key("name"),
+                        format!("sort key `{}` is also the partition key", sk.name),
+                    );
+                }
+            }
+            match t.billing {
+                Billing::Provisioned => {
+                    for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
+                        match v {
+                            None => self.bad_with(
+                                base.key("billing"),
+                                format!("table `{}` has provisioned billing but no {field}", t.name),
+                                "give read_capacity and write_capacity (whole numbers above 0), \
+                                 or billing = \"on-demand\"",
+                            ),
+                            Some(0) => self.bad(base.key(field), format!("{field} is 0")),
+                            Some(_) => {}
+                        }
+                    }
+                }
+                Billing::OnDemand => {
+                    for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
+                        if v.is_some() {
+                            self.bad(
+                                base.key(field),
+                                format!("{field} is set but table `{}` is billed on demand", t.name),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn queues(&mut self, queues: &[Queue]) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, q) in queues.iter().enumerate() {
+            let base = p("queues").index(i);
+            self.resource_name(base.key("name"), "queue", &q.name, false, &mut seen, i);
+            if !(1..=1000).contains(&q.max_receive_count) {
+                self.bad(base.key("max_receive_count"), format!("{} is outside 1..1000", q.max_receive_count));
+            }
+            if q.visibility_timeout_seconds > 43_200 {
+                self.bad(
+                    base.key("visibility_timeout_seconds"),
+                    format!("{} seconds is more than 12 hours", q.visibility_timeout_seconds),
+                );
+            }
+            if !(60..=1_209_600).contains(&q.dead_letter_retention_seconds) {
+                self.bad(
+                    base.key("dead_letter_retention_seconds"),
+                    format!("{} seconds is outside 60..1209600", q.dead_letter_retention_seconds),
+                );
+            }
+        }
+    }
+
+    fn resource_name<'a>(
+        &mut self,
+        path: FieldPath,
+        what: &str,
+        name: &'a str,
+        dots: bool,
+        seen: &mut HashMap<&'a str, usize>,
+        index: usize,
+    ) {
+        if name.trim().is_empty() {
+            self.bad(path, format!("{what} name is empty"));
+            return;
+        }
+        let chars_ok = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || (dots && c == '.'));
+        if !chars_ok || name.len() > 64 {
+            self.bad(path.clone(), format!("{what} name `{name}` is not allowed"));
+        }
+        if let Some(first) = seen.get(name) {
+            self.bad(path, format!("{what} `{name}` is defined twice (also [{first}])"));
+        } else {
+            seen.insert(name, index);
+        }
+    }
+
+    fn storage_and_edge(&mut self, def: &StackDef) {
+        if def.storage.replication && !def.storage.enabled {
+            self.bad_with(
+                p("storage.replication"),
+                "replication = true but storage is disabled",
+                "set enabled = true, or replication = false",
+            );
+        }
+        let e = &def.edge;
+        if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.price_class.as_str()) {
+            self.bad(p("edge.price_class"), format!("`{}` is not a CloudFront price class", e.price_class));
+        }
+        if let Some(arn) = &e.certificate_arn {
+            if !is_acm_arn(arn, Some("us-east-1")) {
+                self.bad_with(
+                    p("edge.certificate_arn"),
+                    format!("`{arn}` is not an ACM certificate ARN in us-east-1"),
+                    "CloudFront only uses certificates from us-east-1: \"arn:aws:acm:us-east-1:<account>:certificate/<id>\"",
+                );
+            }
+        }
+    }
+
+    fn capacity_model(&mut self, def: &StackDef) {
+        let c = &def.capacity;
+        if c.peak_rps == 0 {
+            self.bad(p("capacity.peak_rps"), "peak_rps is 0");
+        }
+        if c.rps_per_instance == 0 {
+            self.bad(p("capacity.rps_per_instance"), "rps_per_instance is 0");
+        }
+        if c.tolerate == Tolerate::Region && def.regions.len() < 2 {
+            self.bad_with(
+                p("capacity.tolerate"),
+                format!("surviving the loss of a region needs at least two regions; the stack has {}", def.regions.len()),
+                "add a region, or tolerate = \"az\"",
+            );
+        }
+    }
+
+    fn alarms(&mut self, a: &Alarms) {
+        for (field, v) in [
+            ("http_5xx_per_minute", a.http_5xx_per_minute),
+            ("unhealthy_hosts", a.unhealthy_hosts),
+            ("replication_latency_ms", a.replication_latency_ms),
+        ] {
+            if v == 0 {
+                self.bad(p("alarms").key(field), format!("{field} is 0"));
+            }
+        }
+    }
+
+    fn availability(&mut self, a: &Availability) {
+        if let Some(m) = a.minimum {
+            if !is_percentage(m) {
+                self.bad(p("availability.minimum"), format!("{m} is not a percentage between 0 and 100"));
+            }
+        }
+        for (name, v) in &a.components {
+            if !is_percentage(*v) {
+                self.bad(
+                    p("availability.components").key(name),
+                    format!("{name} = {v} is not a percentage between 0 and 100"),
+                );
+            }
+        }
+    }
+
+    fn policy(&mut self, policy: &Policy) {
+        for (i, rule) in policy.advisory.iter().enumerate() {
+            let base = p("policy.advisory").index(i);
+            if rule.rule.trim().is_empty() {
+                self.bad(base.key("rule"), "advisory rule name is empty");
+            }
+            if rule.reason.trim().is_empty() {
+                self.bad(
+                    base.key("reason"),
+                    format!("advisory rule `{}` has no reason", rule.rule),
+                );
+            }
+        }
+    }
+
+    fn operations(&mut self, ops: &Operations) {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        for (i, w) in ops.windows.iter().enumerate() {
+            let base = p("operations.windows").index(i);
+            if w.days.is_empty() {
+                self.bad(base.key("days"), "a deploy window with no days");
+            }
+            let mut seen: Vec<&str> = Vec::new();
+            for (k, day) in w.days.iter().enumerate() {
+                if !DAYS.contains(&day.as_str()) {
+                    self.bad(base.key("days").index(k), format!("`{day}` is not a day"));
+                } else if seen.contains(&day.as_str()) {
+                    self.bad(base.key("days").index(k), format!("`{day}` is listed twice"));
+                } else {
+                    seen.push(day);
+                }
+            }
+            if w.start_hour > 23 {
+                self.bad(base.key("start_hour"), format!("start_hour {} is not an hour 0-23", w.start_hour));
+            }
+            if !(1..=24).contains(&w.end_hour) {
+                self.bad(base.key("end_hour"), format!("end_hour {} is not an hour 1-24", w.end_hour));
+            } else if w.start_hour <= 23 && w.start_hour >= w.end_hour {
+                self.bad(
+                    base.key("end_hour"),
+                    format!("the window ends (hour {}) before it starts (hour {})", w.end_hour, w.start_hour),
+                );
+            }
+        }
+    }
+}
+
+/// Lowercase letters, digits and '-', 1-32 characters, starting with a letter, not ending in '-'.
+fn is_simple_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && !s.ends_with('-')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn normalize_dns(s: &str) -> String {
+    s.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn in_zone(name: &str, zone: &str) -> bool {
+    let name = normalize_dns(name);
+    name == zone || name.ends_with(&format!(".{zone}"))
+}
+
+/// "ami-" and 8 or 17 lowercase hex digits.
+pub fn is_ami_id(id: &str) -> bool {
+    match id.strip_prefix("ami-") {
+        Some(hex) => {
+            (hex.len() == 8 || hex.len() == 17)
+                && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        }
+        None => false,
+    }
+}
+
+fn is_acm_arn(arn: &str, region: Option<&str>) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "acm"
+        && region.is_none_or(|r| parts[3] == r)
+        && !parts[3].is_empty()
+        && parts[5].starts_with("certificate/")
+}
+
+fn is_percentage(v: f64) -> bool {
+    v > 0.0 && v < 100.0
+}
+
+fn region_list(def: &StackDef) -> String {
+    let names: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();
+    quoted(&names)
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(a: &str, b: &str) -> bool {
+        let a: Ipv4Net = a.parse().unwrap();
+        let b: Ipv4Net = b.parse().unwrap();
+        a.contains(&b.network()) || b.contains(&a.network())
+    }
+
+    #[test]
+    fn cidr_overlap_is_detected_both_ways() {
+        assert!(nets("10.0.0.0/16", "10.0.0.0/16"));
+        assert!(nets("10.0.0.0/16", "10.0.128.0/20"));
+        assert!(nets("10.0.128.0/20", "10.0.0.0/16"));
+        assert!(!nets("10.0.0.0/16", "10.1.0.0/16"));
+        assert!(!nets("10.0.0.0/24", "10.0.1.0/24"));
+    }
+
+    #[test]
+    fn cidr_checks_prefix_and_host_bits() {
+        let mut c = Checks::default();
+        assert!(c.cidr(p("x"), "10.0.0.0/16").is_some());
+        assert!(c.cidr(p("x"), "10.0.0.0/24").is_some());
+        assert!(c.problems.is_empty());
+        assert!(c.cidr(p("x"), "10.0.0.0/8").is_none());
+        assert!(c.cidr(p("x"), "10.0.0.0/28").is_none());
+        assert!(c.cidr(p("x"), "10.0.0.1/16").is_none());
+        assert!(c.cidr(p("x"), "10.0.0/16").is_none());
+        assert_eq!(c.problems.len(), 4);
+        assert!(c.problems[2].help.contains("10.0.0.0/16"));
+    }
+
+    #[test]
+    fn ami_ids() {
+        assert!(is_ami_id("ami-0123abcd"));
+        assert!(is_ami_id("ami-0123456789abcdef0"));
+        assert!(!is_ami_id("ami-0123ABCD"));
+        assert!(!is_ami_id("ami-123"));
+        assert!(!is_ami_id("0123456789abcdef0"));
+    }
+
+    #[test]
+    fn names_and_zones() {
+        assert!(is_simple_name("shop"));
+        assert!(is_simple_name("shop-2"));
+        assert!(!is_simple_name("Shop"));
+        assert!(!is_simple_name("-shop"));
+        assert!(!is_simple_name("shop_"));
+        assert!(in_zone("shop.example.com.", "example.com"));
+        assert!(in_zone("example.com", "example.com"));
+        assert!(!in_zone("shopexample.com", "example.com"));
+    }
+
+    #[test]
+    fn acm_arns() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+        assert!(is_acm_arn(arn, Some("us-east-1")));
+        assert!(!is_acm_arn(arn, Some("eu-west-1")));
+        assert!(!is_acm_arn("arn:aws:iam::123:role/x", None));
+    }
+}

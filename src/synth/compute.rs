@@ -1,0 +1,241 @@
+//! The compute tier: a launch template from the region's AMI (a template parameter
+//! filled at deploy time) with IMDSv2 and an encrypted gp3 root volume, an instance
+//! role of least privilege (this stack's tables, queues and bucket only), and an
+//! Auto Scaling group over the private subnets with ELB health checks, a rolling
+//! update that keeps capacity in service, and target-tracking on CPU.
+
+use super::context::RegionCtx;
+use super::data::Data;
+use super::lit::{int, opt, s, some, sub, yes};
+use super::load_balancer::LoadBalancer;
+use super::network::Network;
+use super::security::SecurityGroups;
+use super::{naming, tags};
+use crate::cfn::gen::{autoscaling, ec2, iam, s3};
+use crate::cfn::{Handle, Options, Parameter, Template};
+use serde_json::{json, Value as Json};
+
+/// The template parameter that carries the region's AMI id.
+pub const AMI_PARAMETER: &str = "AmiId";
+
+pub struct Compute {
+    pub asg: Handle<autoscaling::AutoScalingGroup>,
+}
+
+pub fn add(
+    t: &mut Template,
+    ctx: &RegionCtx,
+    net: &Network,
+    sgs: &SecurityGroups,
+    lb: &LoadBalancer,
+    data: &Data,
+    bucket: Option<&Handle<s3::Bucket>>,
+) -> Compute {
+    let stack = ctx.def.stack_name();
+    let compute = &ctx.def.compute;
+    let ami = t.parameter(
+        AMI_PARAMETER,
+        Parameter {
+            kind: "AWS::EC2::Image::Id".into(),
+            description: Some(format!(
+                "The AMI the instances launch from: the copy in {} of the stack's baked AMI",
+                ctx.region.name
+            )),
+            default: None,
+            allowed_pattern: None,
+            no_echo: None,
+        },
+    );
+
+    let mut role = iam::Role::new(assume_role("ec2.amazonaws.com"));
+    role.description = some(format!("{stack} instances in {}", ctx.region.name));
+    role.policies = instance_policy(ctx, data, bucket)
+        .map(|doc| vec![iam::role::Policy::new(s("least-privilege"), doc)]);
+    role.tags = Some(tags::standard(ctx));
+    let role = t.add("InstanceRole", role);
+    let profile = t.add(
+        "InstanceProfile",
+        iam::InstanceProfile::new(vec![role.ref_()]),
+    );
+
+    let mut metadata = ec2::launch_template::MetadataOptions::default();
+    metadata.http_tokens = opt(ec2::launch_template::MetadataOptionsHttpTokens::Required);
+    metadata.http_endpoint = opt(ec2::launch_template::MetadataOptionsHttpEndpoint::Enabled);
+    metadata.http_put_response_hop_limit = Some(int(1));
+    let mut ebs = ec2::launch_template::Ebs::default();
+    ebs.volume_type = opt(ec2::launch_template::EbsVolumeType::Gp3);
+    ebs.volume_size = Some(int(compute.root_volume_gib));
+    ebs.encrypted = Some(yes(true));
+    ebs.delete_on_termination = Some(yes(true));
+    let mut root = ec2::launch_template::BlockDeviceMapping::default();
+    root.device_name = some("/dev/xvda");
+    root.ebs = Some(ebs);
+    let mut instance_profile = ec2::launch_template::IamInstanceProfile::default();
+    instance_profile.arn = Some(profile.arn());
+    let mut monitoring = ec2::launch_template::Monitoring::default();
+    monitoring.enabled = Some(yes(true));
+    let tag_specs = [
+        ec2::launch_template::TagSpecificationResourceType::Instance,
+        ec2::launch_template::TagSpecificationResourceType::Volume,
+    ]
+    .into_iter()
+    .map(|kind| {
+        let mut spec = ec2::launch_template::TagSpecification::default();
+        spec.resource_type = opt(kind);
+        spec.tags = Some(tags::named(ctx, &stack));
+        spec
+    })
+    .collect();
+
+    let mut lt_data = ec2::launch_template::LaunchTemplateData::default();
+    lt_data.image_id = Some(ami);
+    lt_data.instance_type = some(compute.instance_type.as_str());
+    lt_data.metadata_options = Some(metadata);
+    lt_data.block_device_mappings = Some(vec![root]);
+    lt_data.iam_instance_profile = Some(instance_profile);
+    lt_data.security_group_ids = Some(vec![sgs.instances.group_id()]);
+    lt_data.monitoring = Some(monitoring);
+    lt_data.tag_specifications = Some(tag_specs);
+    let launch_template = t.add("LaunchTemplate", ec2::LaunchTemplate::new(lt_data));
+
+    let capacity = ctx.def.capacity_of(ctx.region);
+    let mut spec = autoscaling::auto_scaling_group::LaunchTemplateSpecification::new(
+        launch_template.latest_version_number(),
+    );
+    spec.launch_template_id = Some(launch_template.ref_());
+    let mut asg = autoscaling::AutoScalingGroup::new(
+        s(capacity.min.to_string()),
+        s(capacity.max.to_string()),
+    );
+    asg.desired_capacity = some(capacity.desired.to_string());
+    asg.launch_template = Some(spec);
+    asg.vpc_zone_identifier = Some(net.private_subnets.iter().map(|h| h.ref_()).collect());
+    asg.target_group_ar_ns = Some(vec![lb.target_group.ref_()]);
+    asg.health_check_type = some("ELB");
+    asg.health_check_grace_period = Some(int(compute.health_check_grace_seconds));
+    asg.tags = Some(tags::asg(ctx, &stack));
+    let asg = t.add_with(
+        "AutoScalingGroup",
+        asg,
+        Options {
+            update_policy: Some(rolling_update(capacity.desired, capacity.max)),
+            ..Options::default()
+        },
+    );
+
+    let mut metric = autoscaling::scaling_policy::PredefinedMetricSpecification::new(
+        autoscaling::scaling_policy::PredefinedMetricSpecificationPredefinedMetricType::AsgAverageCpuUtilization,
+    );
+    metric.resource_label = None;
+    let mut tracking = autoscaling::scaling_policy::TargetTrackingConfiguration::new(
+        crate::cfn::Value::Lit(compute.scaling_cpu_target),
+    );
+    tracking.predefined_metric_specification = Some(metric);
+    let mut policy = autoscaling::ScalingPolicy::new(asg.ref_());
+    policy.policy_type =
+        opt(autoscaling::scaling_policy::ScalingPolicyPolicyType::TargetTrackingScaling);
+    policy.target_tracking_configuration = Some(tracking);
+    t.add("CpuScalingPolicy", policy);
+
+    Compute { asg }
+}
+
+/// `AutoScalingRollingUpdate` that replaces one instance at a time and keeps the
+/// desired capacity in service (CloudFormation wants `MinInstancesInService`
+/// below `MaxSize`, so it is `desired`, or `max - 1` when `desired == max`).
+pub fn rolling_update(desired: u32, max: u32) -> Json {
+    let keep = desired.min(max.saturating_sub(1));
+    json!({
+        "AutoScalingRollingUpdate": {
+            "MinInstancesInService": keep.to_string(),
+            "MaxBatchSize": "1",
+            "PauseTime": "PT5M",
+            "WaitOnResourceSignals": false,
+            "SuspendProcesses": [
+                "HealthCheck",
+                "ReplaceUnhealthy",
+                "AZRebalance",
+                "AlarmNotification",
+                "ScheduledActions"
+            ]
+        }
+    })
+}
+
+/// A trust policy letting one AWS service assume the role.
+pub fn assume_role(service: &str) -> Json {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// The instances' permissions: this stack's tables (in this region), queues and
+/// bucket, and nothing else (`None` when the stack has none of them).
+fn instance_policy(
+    ctx: &RegionCtx,
+    data: &Data,
+    bucket: Option<&Handle<s3::Bucket>>,
+) -> Option<Json> {
+    let mut statements = Vec::new();
+    if !ctx.def.tables.is_empty() {
+        let resources: Vec<Json> = ctx
+            .def
+            .tables
+            .iter()
+            .flat_map(|table| {
+                let name = naming::table_name(ctx.def, &table.name);
+                let arn = format!(
+                    "arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{name}"
+                );
+                [sub(arn.clone()).to_json(), sub(format!("{arn}/index/*")).to_json()]
+            })
+            .collect();
+        statements.push(json!({
+            "Sid": "Tables",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
+                "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"
+            ],
+            "Resource": resources
+        }));
+    }
+    if !data.queues.is_empty() {
+        let resources: Vec<Json> = data
+            .queues
+            .iter()
+            .flat_map(|q| [q.queue.arn().to_json(), q.dead_letter.arn().to_json()])
+            .collect();
+        statements.push(json!({
+            "Sid": "Queues",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"
+            ],
+            "Resource": resources
+        }));
+    }
+    if let Some(bucket) = bucket {
+        let arn = bucket.arn();
+        statements.push(json!({
+            "Sid": "BucketList",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [arn.to_json()]
+        }));
+        statements.push(json!({
+            "Sid": "BucketObjects",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": [crate::cfn::Intrinsic::join("", vec![arn.to_json(), json!("/*")]).to_json()]
+        }));
+    }
+    (!statements.is_empty()).then(|| json!({ "Version": "2012-10-17", "Statement": statements }))
+}

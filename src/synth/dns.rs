@@ -1,0 +1,77 @@
+//! Route 53 for one region: a health check on the region's load balancer (both
+//! phases), and in the wired phase the region's latency record (an alias to the
+//! load balancer, evaluating target health, with the health check) and, where the
+//! region has a failover role, its failover record. Records name the zone by
+//! `HostedZoneName` (or by `dns.hosted_zone_id` when the definition gives one).
+
+use super::context::{fqdn, latency_name, RegionCtx};
+use super::lit::{int, opt, s, some, yes};
+use super::load_balancer::LoadBalancer;
+use super::tags;
+use crate::cfn::gen::route53;
+use crate::cfn::{Handle, Template};
+use crate::stack::{FailoverRole, StackDef};
+
+pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Handle<route53::HealthCheck> {
+    let https = ctx.https();
+    use route53::health_check::{HealthCheckHealthCheckConfig, HealthCheckHealthCheckConfigType};
+    let mut config = HealthCheckHealthCheckConfig::new(if https {
+        HealthCheckHealthCheckConfigType::Https
+    } else {
+        HealthCheckHealthCheckConfigType::Http
+    });
+    config.fully_qualified_domain_name = Some(lb.alb.dns_name());
+    config.port = Some(int(if https { 443 } else { 80 }));
+    config.resource_path = some(ctx.def.compute.health_check_path.as_str());
+    config.request_interval = Some(int(30));
+    config.failure_threshold = Some(int(3));
+    let mut hc = route53::HealthCheck::new(config);
+    hc.health_check_tags = Some(tags::named(
+        ctx,
+        &format!("{}-{}", ctx.def.stack_name(), ctx.region.name),
+    ));
+    let hc = t.add("HealthCheck", hc);
+
+    if ctx.wired() {
+        let mut latency = alias_record(ctx, lb, &latency_name(ctx.def), &hc);
+        latency.region = some(ctx.region.name.as_str());
+        t.add("LatencyRecord", latency);
+        if let Some(role) = ctx.region.failover {
+            let mut failover = alias_record(ctx, lb, &ctx.def.dns.failover_name(), &hc);
+            failover.failover = opt(match role {
+                FailoverRole::Primary => route53::record_set::Failover::Primary,
+                FailoverRole::Secondary => route53::record_set::Failover::Secondary,
+            });
+            t.add("FailoverRecord", failover);
+        }
+    }
+    hc
+}
+
+/// An A record aliasing `name` to this region's load balancer, identified by the
+/// region, with the region's health check.
+fn alias_record(
+    ctx: &RegionCtx,
+    lb: &LoadBalancer,
+    name: &str,
+    hc: &Handle<route53::HealthCheck>,
+) -> route53::RecordSet {
+    let mut target =
+        route53::record_set::AliasTarget::new(lb.alb.canonical_hosted_zone_id(), lb.alb.dns_name());
+    target.evaluate_target_health = Some(yes(true));
+    let mut r = route53::RecordSet::new(s("A"), s(fqdn(name)));
+    set_zone(ctx.def, &mut r);
+    r.alias_target = Some(target);
+    r.set_identifier = some(ctx.region.name.as_str());
+    r.health_check_id = Some(hc.ref_());
+    r
+}
+
+/// Point a record at the stack's hosted zone: by id when the definition gives
+/// one, by name otherwise (the name needs no lookup, so a managed zone works too).
+pub fn set_zone(def: &StackDef, r: &mut route53::RecordSet) {
+    match &def.dns.hosted_zone_id {
+        Some(id) => r.hosted_zone_id = some(id.as_str()),
+        None => r.hosted_zone_name = some(fqdn(&def.dns.hosted_zone)),
+    }
+}

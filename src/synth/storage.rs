@@ -1,0 +1,139 @@
+//! The region's bucket: deterministically named, versioned, encrypted (SSE-S3),
+//! public access blocked, objects owned by the bucket owner, TLS-only; in the wired
+//! phase (with `storage.replication`) it replicates to every other region's bucket
+//! through its own replication role.
+
+use super::compute::assume_role;
+use super::context::RegionCtx;
+use super::lit::{int, opt, s, some, yes};
+use super::{naming, tags};
+use crate::cfn::gen::{iam, s3};
+use crate::cfn::{Handle, Intrinsic, Template};
+use serde_json::{json, Value as Json};
+
+pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
+    if !ctx.def.storage.enabled {
+        return None;
+    }
+    use s3::bucket as b;
+    let name = naming::bucket_name(ctx.def, &ctx.region.name);
+
+    let mut bucket = s3::Bucket::default();
+    bucket.bucket_name = some(name.as_str());
+    bucket.versioning_configuration = Some(b::VersioningConfiguration::new(
+        b::VersioningConfigurationStatus::Enabled,
+    ));
+    let mut by_default =
+        b::ServerSideEncryptionByDefault::new(b::ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
+    by_default.kms_master_key_id = None;
+    let mut rule = b::ServerSideEncryptionRule::default();
+    rule.server_side_encryption_by_default = Some(by_default);
+    bucket.bucket_encryption = Some(b::BucketEncryption::new(vec![rule]));
+    let mut block = b::PublicAccessBlockConfiguration::default();
+    block.block_public_acls = Some(yes(true));
+    block.block_public_policy = Some(yes(true));
+    block.ignore_public_acls = Some(yes(true));
+    block.restrict_public_buckets = Some(yes(true));
+    bucket.public_access_block_configuration = Some(block);
+    let mut owner = b::OwnershipControlsRule::default();
+    owner.object_ownership = opt(b::OwnershipControlsRuleObjectOwnership::BucketOwnerEnforced);
+    bucket.ownership_controls = Some(b::OwnershipControls::new(vec![owner]));
+    let destinations: Vec<String> = ctx
+        .other_regions()
+        .map(|r| naming::bucket_name(ctx.def, &r.name))
+        .collect();
+    if ctx.wired() && ctx.def.storage.replication && !destinations.is_empty() {
+        let role = replication_role(t, ctx, &name, &destinations);
+        let rules: Vec<b::ReplicationRule> = destinations
+            .iter()
+            .zip(1..)
+            .map(|(dest, priority)| {
+                let mut r = b::ReplicationRule::new(
+                    b::ReplicationDestination::new(s(format!("arn:aws:s3:::{dest}"))),
+                    b::ReplicationRuleStatus::Enabled,
+                );
+                r.id = some(format!("to-{dest}"));
+                r.priority = Some(int(priority));
+                let mut filter = b::ReplicationRuleFilter::default();
+                filter.prefix = some("");
+                r.filter = Some(filter);
+                let mut markers = b::DeleteMarkerReplication::default();
+                markers.status = opt(b::DeleteMarkerReplicationStatus::Enabled);
+                r.delete_marker_replication = Some(markers);
+                r
+            })
+            .collect();
+        bucket.replication_configuration =
+            Some(b::ReplicationConfiguration::new(role.arn(), rules));
+    }
+    bucket.tags = Some(tags::standard(ctx));
+    let bucket = t.add("Bucket", bucket);
+
+    let arn = bucket.arn().to_json();
+    let objects = Intrinsic::join("", vec![arn.clone(), json!("/*")]).to_json();
+    t.add(
+        "BucketPolicy",
+        s3::BucketPolicy::new(
+            bucket.ref_(),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [arn, objects],
+                    "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+                }]
+            }),
+        ),
+    );
+    Some(bucket)
+}
+
+/// The role S3 assumes to copy this region's objects into the other buckets.
+fn replication_role(
+    t: &mut Template,
+    ctx: &RegionCtx,
+    source: &str,
+    destinations: &[String],
+) -> Handle<iam::Role> {
+    let dest_objects: Vec<Json> = destinations
+        .iter()
+        .map(|d| json!(format!("arn:aws:s3:::{d}/*")))
+        .collect();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadSourceConfiguration",
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": [format!("arn:aws:s3:::{source}")]
+            },
+            {
+                "Sid": "ReadSourceObjects",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionTagging"
+                ],
+                "Resource": [format!("arn:aws:s3:::{source}/*")]
+            },
+            {
+                "Sid": "WriteDestinations",
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags"],
+                "Resource": dest_objects
+            }
+        ]
+    });
+    let mut role = iam::Role::new(assume_role("s3.amazonaws.com"));
+    role.description = some(format!(
+        "S3 replication of {source} to the other regions' buckets"
+    ));
+    role.policies = Some(vec![iam::role::Policy::new(s("replicate"), policy)]);
+    role.tags = Some(tags::standard(ctx));
+    t.add("ReplicationRole", role)
+}

@@ -1,0 +1,30 @@
+//! The managed hosted zone's template (when `dns.manage_zone`): deployed first, in
+//! us-east-1, so that every record (which names the zone by `HostedZoneName`) finds it.
+
+use super::context::fqdn;
+use super::lit::some;
+use super::tags;
+use crate::cfn::gen::route53;
+use crate::cfn::Template;
+use crate::stack::{StackDef, GLOBAL_REGION};
+
+pub fn template(def: &StackDef) -> Template {
+    let mut t = Template::new(format!(
+        "strata: {} hosted zone {}",
+        def.stack_name(),
+        def.dns.hosted_zone
+    ));
+    let mut zone = route53::HostedZone::default();
+    zone.name = some(fqdn(&def.dns.hosted_zone));
+    let mut config = route53::hosted_zone::HostedZoneConfig::default();
+    config.comment = some(format!("managed by strata for {}", def.stack_name()));
+    zone.hosted_zone_config = Some(config);
+    zone.hosted_zone_tags = Some(tags::of(def, GLOBAL_REGION, &[]));
+    let zone = t.add("HostedZone", zone);
+    t.output(
+        "HostedZoneId",
+        "The hosted zone's id",
+        &zone.ref_::<String>(),
+    );
+    t
+}
