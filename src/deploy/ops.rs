@@ -347,6 +347,10 @@ pub async fn delete<C: Cloud>(
     stack: &str,
     timing: &Timing,
 ) -> Result<(), DeployError> {
+    // AWS drops a deleted stack's change sets; the sandbox keeps them and shows
+    // them on a new stack of the same name: delete ours first.
+    let _ = clean_change_sets(cloud, region, stack).await;
+    let _ = drop_change_set(cloud, region, stack, &plan::previous_change_set(stack)).await;
     let mut attempt = 0;
     loop {
         attempt += 1;

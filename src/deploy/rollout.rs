@@ -138,7 +138,8 @@ async fn plan_all<C: Cloud>(
     .await;
     for (e, p) in entries.iter_mut().zip(prepared) {
         let (p, wiring) = p?;
-        e.needs_wiring = wiring && p.action != StackAction::NoChange;
+        // Wired later even when the build template is already there (a resumed run).
+        e.needs_wiring = wiring;
         e.plan = Some(RegionPlan {
             region: e.desired.region.clone(),
             stack_name: e.desired.stack_name.clone(),
