@@ -19,8 +19,11 @@ fn main() {
     let text = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml"))
         .expect("example stack");
     let file = dir.path().join("bench.toml");
-    std::fs::write(&file, text.replace("cloudfront = true", "cloudfront = false"))
-        .expect("write stack");
+    std::fs::write(
+        &file,
+        text.replace("cloudfront = true", "cloudfront = false"),
+    )
+    .expect("write stack");
     let proxy = FaultProxy::in_front_of_sandbox();
     let args = [
         "--output",
@@ -31,7 +34,10 @@ fn main() {
         "--bake",
         "0s",
     ];
-    println!("{:<12} {:>8}  {:<12} {:>6} {:>9}", "run", "wall s", "region", "calls", "mutating");
+    println!(
+        "{:<12} {:>8}  {:<12} {:>6} {:>9}",
+        "run", "wall s", "region", "calls", "mutating"
+    );
     for run in ["cold", "no-change"] {
         proxy.clear_calls();
         let started = Instant::now();

@@ -110,8 +110,16 @@ pub async fn read<C: Cloud>(
             detail: if unhealthy.is_empty() {
                 format!("{} healthy", targets.len())
             } else {
-                let list: Vec<_> = unhealthy.iter().map(|(id, s)| format!("{id} {s}")).collect();
-                format!("{} of {} not healthy: {}", unhealthy.len(), targets.len(), list.join(", "))
+                let list: Vec<_> = unhealthy
+                    .iter()
+                    .map(|(id, s)| format!("{id} {s}"))
+                    .collect();
+                format!(
+                    "{} of {} not healthy: {}",
+                    unhealthy.len(),
+                    targets.len(),
+                    list.join(", ")
+                )
             },
         });
     }
@@ -131,7 +139,11 @@ pub async fn read<C: Cloud>(
             detail: if reports.is_empty() {
                 "no observations (counted as healthy)".into()
             } else {
-                format!("{}/{} checkers report success", reports.len() - failing, reports.len())
+                format!(
+                    "{}/{} checkers report success",
+                    reports.len() - failing,
+                    reports.len()
+                )
             },
         });
     }
@@ -152,7 +164,11 @@ pub async fn read<C: Cloud>(
             });
             return Ok(out);
         };
-        let firing: Vec<_> = states.iter().filter(|(_, s)| s == "ALARM").map(|(n, _)| n.clone()).collect();
+        let firing: Vec<_> = states
+            .iter()
+            .filter(|(_, s)| s == "ALARM")
+            .map(|(n, _)| n.clone())
+            .collect();
         out.push(Reading {
             signal: "alarms".into(),
             known: true,

@@ -58,7 +58,10 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
         });
         let stop_now = if render::can_prompt() {
             tokio::task::spawn_blocking(move || {
-                ask(&renderer, "\nStop the rollout after the current step? (Ctrl-C again: stop now)")
+                ask(
+                    &renderer,
+                    "\nStop the rollout after the current step? (Ctrl-C again: stop now)",
+                )
             })
             .await
             .unwrap_or(true)

@@ -43,10 +43,16 @@ pub async fn prepare(
     }
     let mut timing = Timing::default();
     let invalid = |e: String| Failure::new(exit_code::INVALID_INPUT, e);
-    timing.gate_timeout = def.rollout.gate_timeout_duration().map_err(|e| invalid(e.to_string()))?;
+    timing.gate_timeout = def
+        .rollout
+        .gate_timeout_duration()
+        .map_err(|e| invalid(e.to_string()))?;
     timing.bake = match bake {
         Some(b) => parse_duration(b).map_err(|e| invalid(format!("--bake: {e}")))?,
-        None => def.rollout.bake_duration().map_err(|e| invalid(e.to_string()))?,
+        None => def
+            .rollout
+            .bake_duration()
+            .map_err(|e| invalid(e.to_string()))?,
     };
     // Seam: the policy check (`strata::policy`) runs here once it lands; a
     // mandatory violation fails with exit code 3 before anything is planned.
@@ -58,7 +64,9 @@ pub async fn prepare(
     })
     .await;
     let cloud = CloudApi::new(aws);
-    let renderer = Renderer::new(Mode::detect(global.output == crate::cli::args::OutputFormat::Json));
+    let renderer = Renderer::new(Mode::detect(
+        global.output == crate::cli::args::OutputFormat::Json,
+    ));
     let events = renderer.events();
     let amis = preflight::resolve_amis(&cloud, &events, &def)
         .await
