@@ -12,7 +12,7 @@ use strata::stack::OnFailure;
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
     require_yes(args.yes, "deploy")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[]).await?;
+    let ctx = rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[], true).await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone(), ctx.renderer.clone());
     let now = time::OffsetDateTime::now_utc();

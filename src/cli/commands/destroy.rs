@@ -10,7 +10,7 @@ use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
     require_yes(args.yes, "destroy")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions).await?;
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
     // stacks() is zone, waves, global: reversed it is global, regions reversed, zone.
     let stacks: Vec<_> = ctx
         .desired

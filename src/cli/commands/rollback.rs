@@ -10,7 +10,7 @@ use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: RollbackArgs) -> Outcome {
     require_yes(args.yes, "rollback")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions).await?;
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
     let stacks: Vec<_> = ctx
         .desired
         .stacks()
