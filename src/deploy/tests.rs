@@ -280,3 +280,25 @@ async fn a_declined_plan_leaves_nothing_behind() {
     assert!(fake.with(|s| s.stacks.is_empty()));
     assert!(fake.executed().is_empty());
 }
+
+#[tokio::test]
+async fn a_stop_request_ends_the_rollout_before_the_next_stack_with_nothing_half_done() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    let s = settings(OnFailure::RollbackRegion);
+    s.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = fake.executed().len();
+    let report = deploy(&fake, &Events::discard(), &desired(3, false), &s, |_| true)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Interrupted);
+    assert_eq!(report.exit_code(), crate::exit_code::INTERRUPTED);
+    assert_eq!(
+        fake.executed().len(),
+        before,
+        "a stack was changed after the stop"
+    );
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "2");
+    }
+}
