@@ -411,3 +411,31 @@ fn deploy_without_yes_off_a_terminal_refuses_before_any_aws_call() {
     run.expect_code(strata::exit_code::INVALID_INPUT);
     assert!(run.stderr.contains("--yes"), "{run:?}");
 }
+
+#[test]
+fn destroy_removes_every_stack_and_a_second_destroy_finds_nothing() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, _) = deployed_v2(&proxy, dir.path());
+    proxy.clear_calls();
+    let run = strata(&proxy, &["destroy", v2.to_str().unwrap(), "--yes"]);
+    run.expect_code(0);
+    let deleted: Vec<String> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.key.action == "DeleteStack" && c.fault.is_none())
+        .map(|c| c.key.region)
+        .collect();
+    // Regions in reverse rollout order, then the zone (in us-east-1).
+    assert_eq!(deleted.first().map(String::as_str), Some("eu-west-1"));
+    assert_eq!(deleted.last().map(String::as_str), Some("us-east-1"));
+    assert!(plan_actions(&proxy, &v2).iter().all(|(_, a)| a == "create"));
+    let again = strata(&proxy, &["destroy", v2.to_str().unwrap(), "--yes"]);
+    again.expect_code(0);
+    assert!(summary(&again)["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["result"] == "absent"));
+}
