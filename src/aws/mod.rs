@@ -5,11 +5,14 @@
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
 //! into `AwsError`, keeping the service's error code and message.
 
+mod cloud;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
 pub mod lock_stack;
 pub mod stack_info;
+
+pub use cloud::CloudApi;
 
 pub use error::AwsError;
 

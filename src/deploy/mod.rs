@@ -1,1 +1,29 @@
-//! deploy stage (placeholder module, filled by its issue).
+//! Deploy stage: carry out a plan region by region with health gates, put regions
+//! back on failure, roll back on demand, destroy.
+//!
+//! Everything here talks to AWS through the `Cloud` trait (`aws::CloudApi` in the
+//! binary, an in-memory fake in the unit tests) and reports through `events`.
+
+pub mod cloud;
+mod error;
+mod health;
+mod ops;
+pub mod preflight;
+mod report;
+mod rollback;
+mod rollout;
+mod wait;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+pub use error::DeployError;
+pub use health::{Reading, Signals};
+pub use report::{Outcome, Report, StackReport, StackResult};
+pub use rollback::{destroy, rollback};
+pub use rollout::{
+    deploy, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY, TAG_DEPLOYMENT_ID, TAG_VERSION,
+};
+pub use wait::Timing;

@@ -1,1 +1,105 @@
-//! plan stage (placeholder module, filled by its issue).
+//! Plan stage: what a deploy would do to every stack, decided before anything changes.
+//!
+//! Pure types and logic only. `deploy` fills a `Plan` from CloudFormation change
+//! sets (through its `Cloud` trait) and then carries it out; `strata plan` prints it.
+
+mod desired;
+mod diff;
+mod from_synth;
+mod id;
+
+pub use desired::{Desired, DesiredStack, StackRole};
+pub use diff::{decide, local_changes, merge_replacement, replaces};
+pub use from_synth::desired;
+pub use id::{
+    change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
+    PREVIOUS_PREFIX,
+};
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Everything a deploy would change, in rollout order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub deployment_id: String,
+    /// The version every stack will carry (`strata:version` tag).
+    pub version: String,
+    /// The zone stack, deployed first when the definition manages the zone.
+    pub zone: Option<RegionPlan>,
+    pub waves: Vec<Vec<RegionPlan>>,
+    /// The global stack, deployed last.
+    pub global: Option<RegionPlan>,
+}
+
+impl Plan {
+    /// Every stack plan, in rollout order (zone, waves, global).
+    pub fn stacks(&self) -> impl Iterator<Item = &RegionPlan> {
+        self.zone
+            .iter()
+            .chain(self.waves.iter().flatten())
+            .chain(self.global.iter())
+    }
+
+    /// True when no stack has anything to do.
+    pub fn is_no_change(&self) -> bool {
+        self.stacks().all(|s| s.action == StackAction::NoChange)
+    }
+}
+
+/// What happens to one stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionPlan {
+    pub region: String,
+    pub stack_name: String,
+    pub role: StackRole,
+    pub action: StackAction,
+    pub changes: Vec<ResourceChange>,
+    /// What the stack ran before this deploy (None for a new stack).
+    #[serde(skip)]
+    pub previous: Option<Deployed>,
+    /// The change set holding this plan, while it exists.
+    pub change_set: Option<ChangeSetRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StackAction {
+    Create,
+    Update,
+    NoChange,
+}
+
+/// One resource that a change set adds, modifies or removes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceChange {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub action: ChangeAction,
+    /// True when the change replaces the resource (a new physical resource).
+    pub replaces: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeAction {
+    Add,
+    Modify,
+    Remove,
+}
+
+/// What is deployed in a stack: enough to put it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployed {
+    pub template_body: String,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A change set that exists in CloudFormation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeSetRef {
+    pub region: String,
+    pub stack_name: String,
+    pub name: String,
+}

@@ -1,0 +1,508 @@
+//! `CloudApi`: the deploy's `Cloud` trait implemented with the AWS SDK.
+
+use super::{Aws, AwsError};
+use crate::deploy::cloud::{
+    ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud, StackEvent,
+    StackResource, StackState,
+};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
+use std::collections::BTreeMap;
+
+/// The deploy's calls against AWS (or the sandbox).
+#[derive(Debug, Clone)]
+pub struct CloudApi {
+    aws: Aws,
+}
+
+impl CloudApi {
+    pub fn new(aws: Aws) -> Self {
+        CloudApi { aws }
+    }
+}
+
+const CFN: &str = "cloudformation";
+
+fn params(p: &BTreeMap<String, String>) -> Vec<Parameter> {
+    p.iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+fn tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
+    t.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn capabilities() -> Vec<Capability> {
+    vec![
+        Capability::CapabilityIam,
+        Capability::CapabilityNamedIam,
+        Capability::CapabilityAutoExpand,
+    ]
+}
+
+/// "Stack with id X does not exist" / "ChangeSet [X] does not exist".
+fn is_missing(e: &AwsError) -> bool {
+    e.message.contains("does not exist") || e.code == "ChangeSetNotFound"
+}
+
+impl Cloud for CloudApi {
+    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError> {
+        let out = match self
+            .aws
+            .cloudformation(region)
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = AwsError::from_sdk(CFN, "DescribeStacks", region, e);
+                return if is_missing(&e) { Ok(None) } else { Err(e) };
+            }
+        };
+        let Some(s) = out.stacks().first() else {
+            return Ok(None);
+        };
+        let status = s
+            .stack_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        if status == "DELETE_COMPLETE" {
+            return Ok(None);
+        }
+        Ok(Some(StackState {
+            status,
+            status_reason: s.stack_status_reason().map(str::to_string),
+            parameters: s
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_string(),
+                        p.parameter_value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+            tags: s
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+            outputs: s
+                .outputs()
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o.output_key()?.to_string(),
+                        o.output_value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+        }))
+    }
+
+    async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError> {
+        let out = self
+            .aws
+            .cloudformation(region)
+            .get_template()
+            .stack_name(stack)
+            .template_stage(TemplateStage::Original)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CFN, "GetTemplate", region, e))?;
+        Ok(out.template_body().unwrap_or_default().to_string())
+    }
+
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError> {
+        let kind = match req.kind {
+            ChangeSetKind::Create => ChangeSetType::Create,
+            ChangeSetKind::Update => ChangeSetType::Update,
+        };
+        self.aws
+            .cloudformation(&req.region)
+            .create_change_set()
+            .stack_name(&req.stack_name)
+            .change_set_name(&req.name)
+            .change_set_type(kind)
+            .template_body(&req.template_body)
+            .set_parameters(Some(params(&req.parameters)))
+            .set_tags(Some(tags(&req.tags)))
+            .set_capabilities(Some(capabilities()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CFN, "CreateChangeSet", &req.region, e))?;
+        Ok(())
+    }
+
+    async fn change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<ChangeSetState>, AwsError> {
+        let client = self.aws.cloudformation(region);
+        let mut changes = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = match client
+                .describe_change_set()
+                .stack_name(stack)
+                .change_set_name(name)
+                .set_next_token(token.clone())
+                .send()
+                .await
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    let e = AwsError::from_sdk(CFN, "DescribeChangeSet", region, e);
+                    return if is_missing(&e) { Ok(None) } else { Err(e) };
+                }
+            };
+            for c in out.changes() {
+                if let Some(r) = c.resource_change() {
+                    changes.push(ChangeSetChange {
+                        logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                        resource_type: r.resource_type().unwrap_or_default().to_string(),
+                        action: r
+                            .action()
+                            .map(|a| a.as_str().to_string())
+                            .unwrap_or_default(),
+                        replacement: r.replacement().map(|r| r.as_str().to_string()),
+                    });
+                }
+            }
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(Some(ChangeSetState {
+                    status: out
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    execution_status: out.execution_status().map(|s| s.as_str().to_string()),
+                    status_reason: out.status_reason().map(str::to_string),
+                    changes,
+                }));
+            }
+        }
+    }
+
+    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError> {
+        let out = match self
+            .aws
+            .cloudformation(region)
+            .list_change_sets()
+            .stack_name(stack)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = AwsError::from_sdk(CFN, "ListChangeSets", region, e);
+                return if is_missing(&e) { Ok(vec![]) } else { Err(e) };
+            }
+        };
+        Ok(out
+            .summaries()
+            .iter()
+            .filter(|s| s.stack_name().is_none_or(|n| n == stack))
+            .filter_map(|s| s.change_set_name().map(str::to_string))
+            .collect())
+    }
+
+    async fn delete_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        match self
+            .aws
+            .cloudformation(region)
+            .delete_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = AwsError::from_sdk(CFN, "DeleteChangeSet", region, e);
+                if is_missing(&e) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn execute_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        self.aws
+            .cloudformation(region)
+            .execute_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CFN, "ExecuteChangeSet", region, e))?;
+        Ok(())
+    }
+
+    async fn update_stack(
+        &self,
+        region: &str,
+        stack: &str,
+        template_body: &str,
+        parameters: &BTreeMap<String, String>,
+        stack_tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.aws
+            .cloudformation(region)
+            .update_stack()
+            .stack_name(stack)
+            .template_body(template_body)
+            .set_parameters(Some(params(parameters)))
+            .set_tags(Some(tags(stack_tags)))
+            .set_capabilities(Some(capabilities()))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CFN, "UpdateStack", region, e))?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError> {
+        // The sandbox deletes synchronously and may refuse with DependencyViolation
+        // (resources released out of order); a few tries get it through.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self
+                .aws
+                .cloudformation(region)
+                .delete_stack()
+                .stack_name(stack)
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let e = AwsError::from_sdk(CFN, "DeleteStack", region, e);
+                    if e.code != "DependencyViolation" || tries >= 5 {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500 * tries)).await;
+                }
+            }
+        }
+    }
+
+    async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError> {
+        let out = self
+            .aws
+            .cloudformation(region)
+            .describe_stack_events()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CFN, "DescribeStackEvents", region, e))?;
+        Ok(out
+            .stack_events()
+            .iter()
+            .map(|e| StackEvent {
+                event_id: e.event_id().unwrap_or_default().to_string(),
+                logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+                resource_type: e.resource_type().unwrap_or_default().to_string(),
+                status: e
+                    .resource_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                reason: e.resource_status_reason().map(str::to_string),
+                timestamp: e.timestamp().map(|t| t.secs()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError> {
+        let out = self
+            .aws
+            .cloudformation(region)
+            .describe_stack_resources()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CFN, "DescribeStackResources", region, e))?;
+        Ok(out
+            .stack_resources()
+            .iter()
+            .map(|r| StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                resource_type: r.resource_type().unwrap_or_default().to_string(),
+                physical_id: r.physical_resource_id().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    async fn asg_capacity(&self, region: &str, asg: &str) -> Result<(u32, u32), AwsError> {
+        let out = self
+            .aws
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(asg)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
+            })?;
+        let Some(g) = out.auto_scaling_groups().first() else {
+            return Ok((0, 0));
+        };
+        let in_service = g
+            .instances()
+            .iter()
+            .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+            .count() as u32;
+        Ok((in_service, g.desired_capacity().unwrap_or(0).max(0) as u32))
+    }
+
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group_arn: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        let out = self
+            .aws
+            .elbv2(region)
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("elasticloadbalancing", "DescribeTargetHealth", region, e)
+            })?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                (
+                    d.target()
+                        .map(|t| t.id().unwrap_or_default().to_string())
+                        .unwrap_or_default(),
+                    d.target_health()
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+
+    async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError> {
+        let out = self
+            .aws
+            .route53()
+            .get_health_check_status()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheckStatus", "us-east-1", e))?;
+        Ok(out
+            .health_check_observations()
+            .iter()
+            .filter_map(|o| {
+                o.status_report()
+                    .and_then(|r| r.status())
+                    .map(str::to_string)
+            })
+            .collect())
+    }
+
+    async fn alarm_states(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+        let client = self.aws.cloudwatch(region);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .describe_alarms()
+                .alarm_name_prefix(prefix)
+                .set_next_token(token.clone())
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(aws_smithy_runtime_api::client::result::SdkError::ServiceError(se))
+                    if se.raw().status().as_u16() == 404
+                        && self.aws.target().endpoint_url.is_some() =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => {
+                    return Err(AwsError::from_sdk(
+                        "cloudwatch",
+                        "DescribeAlarms",
+                        region,
+                        e,
+                    ))
+                }
+            };
+            out.extend(page.metric_alarms().iter().map(|a| {
+                (
+                    a.alarm_name().unwrap_or_default().to_string(),
+                    a.state_value()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            }));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_images()
+            .owners("self")
+            .filters(
+                Filter::builder()
+                    .name("tag:strata:source-ami")
+                    .values(source_ami)
+                    .build(),
+            )
+            .filters(Filter::builder().name("state").values("available").build())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeImages", region, e))?;
+        Ok(out
+            .images()
+            .first()
+            .and_then(|i| i.image_id())
+            .map(str::to_string))
+    }
+}

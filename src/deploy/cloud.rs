@@ -1,0 +1,142 @@
+//! `Cloud`: the few CloudFormation and health calls the deploy needs, as a trait.
+//!
+//! `aws::CloudApi` implements it against AWS (or the sandbox); the unit tests
+//! implement it with an in-memory fake to check ordering and rollback decisions.
+
+use crate::aws::AwsError;
+use std::collections::BTreeMap;
+
+/// A stack as CloudFormation describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackState {
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Create or update, for a change set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSetKind {
+    Create,
+    Update,
+}
+
+/// Everything a change set is created from.
+#[derive(Debug, Clone)]
+pub struct ChangeSetRequest {
+    pub region: String,
+    pub stack_name: String,
+    pub name: String,
+    pub kind: ChangeSetKind,
+    pub template_body: String,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One change of a change set, as CloudFormation reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetChange {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// "Add", "Modify", "Remove" (also "Import", "Dynamic").
+    pub action: String,
+    /// "True", "False", "Conditional", or None when the service does not say.
+    pub replacement: Option<String>,
+}
+
+/// A change set as CloudFormation describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetState {
+    /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED …
+    pub status: String,
+    pub execution_status: Option<String>,
+    pub status_reason: Option<String>,
+    pub changes: Vec<ChangeSetChange>,
+}
+
+/// One stack event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub event_id: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub timestamp: i64,
+}
+
+/// One resource of a deployed stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: String,
+}
+
+/// The calls the deploy makes. Every method is one AWS call (or one paginated list).
+#[allow(async_fn_in_trait)]
+pub trait Cloud: Sync {
+    /// DescribeStacks; None when the stack does not exist.
+    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError>;
+    /// GetTemplate (the original template body).
+    async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError>;
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError>;
+    /// DescribeChangeSet; None when it does not exist.
+    async fn change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<ChangeSetState>, AwsError>;
+    /// ListChangeSets: the names of the stack's change sets.
+    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError>;
+    async fn delete_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError>;
+    async fn execute_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError>;
+    /// UpdateStack with a whole template (used to put a stack back).
+    async fn update_stack(
+        &self,
+        region: &str,
+        stack: &str,
+        template_body: &str,
+        parameters: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError>;
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError>;
+    /// DescribeStackEvents, newest first (first page is enough while polling).
+    async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError>;
+    /// DescribeStackResources.
+    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError>;
+    /// DescribeAutoScalingGroups: (instances InService, desired capacity).
+    async fn asg_capacity(&self, region: &str, asg: &str) -> Result<(u32, u32), AwsError>;
+    /// DescribeTargetHealth: (target id, state) for every registered target.
+    async fn target_health(
+        &self,
+        region: &str,
+        target_group_arn: &str,
+    ) -> Result<Vec<(String, String)>, AwsError>;
+    /// GetHealthCheckStatus: the checkers' reports (empty: no observations).
+    async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError>;
+    /// DescribeAlarms of the alarms whose names start with `prefix`: (name, state).
+    /// None when the endpoint cannot answer the call at all (moto 5.2.5 does not
+    /// speak the CBOR protocol of current CloudWatch SDKs and answers 404).
+    async fn alarm_states(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError>;
+    /// DescribeImages: an available image in the region tagged `strata:source-ami=<source>`.
+    async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError>;
+}

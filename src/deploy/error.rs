@@ -1,0 +1,53 @@
+//! `DeployError`: why a deploy step failed, with the region and stack.
+
+use crate::aws::AwsError;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(
+        "stack {stack} in {region} is {status}: it needs a human, see runbooks/stuck-stack.md"
+    )]
+    Stuck {
+        region: String,
+        stack: String,
+        status: String,
+    },
+    #[error("stack {stack} in {region} did not settle within {waited:?} (still {status})")]
+    Timeout {
+        region: String,
+        stack: String,
+        status: String,
+        waited: Duration,
+    },
+    #[error("change set {name} of {stack} in {region} failed: {reason}")]
+    ChangeSetFailed {
+        region: String,
+        stack: String,
+        name: String,
+        reason: String,
+    },
+    #[error("stack {stack} in {region} ended {status}: {reason}")]
+    StackFailed {
+        region: String,
+        stack: String,
+        status: String,
+        reason: String,
+    },
+    #[error("health gate of {stack} in {region} failed: {reason}")]
+    GateFailed {
+        region: String,
+        stack: String,
+        reason: String,
+    },
+    #[error("bake of {stack} in {region} failed: {reason}")]
+    BakeFailed {
+        region: String,
+        stack: String,
+        reason: String,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}

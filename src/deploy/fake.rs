@@ -1,0 +1,323 @@
+//! An in-memory `Cloud` for the unit tests: stacks, change sets, health, faults,
+//! and a log of every call.
+
+use super::cloud::*;
+use crate::aws::AwsError;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone)]
+pub struct FakeStack {
+    pub status: String,
+    pub template: String,
+    pub params: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+struct FakeChangeSet {
+    req: ChangeSetRequest,
+    executed: bool,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub stacks: BTreeMap<(String, String), FakeStack>,
+    change_sets: BTreeMap<(String, String, String), FakeChangeSet>,
+    /// "region Action" for every call, in order.
+    pub calls: Vec<String>,
+    /// Regions where executing a change set fails (CloudFormation rolls back).
+    pub fail_execute: HashSet<String>,
+    /// Regions whose targets are unhealthy.
+    pub unhealthy: HashSet<String>,
+    /// Regions whose alarm is in ALARM.
+    pub alarm: HashSet<String>,
+}
+
+#[derive(Default)]
+pub struct Fake(pub Mutex<State>);
+
+const MUTATING: &[&str] = &[
+    "CreateChangeSet",
+    "DeleteChangeSet",
+    "ExecuteChangeSet",
+    "UpdateStack",
+    "DeleteStack",
+];
+
+impl Fake {
+    pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.0.lock().unwrap())
+    }
+
+    fn call(&self, region: &str, action: &str) {
+        self.with(|s| s.calls.push(format!("{region} {action}")));
+    }
+
+    /// The mutating calls made so far.
+    pub fn mutating(&self) -> Vec<String> {
+        self.with(|s| {
+            s.calls
+                .iter()
+                .filter(|c| MUTATING.iter().any(|m| c.ends_with(m)))
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// The regions where a change set was executed, in order.
+    pub fn executed(&self) -> Vec<String> {
+        self.with(|s| {
+            s.calls
+                .iter()
+                .filter(|c| c.ends_with("ExecuteChangeSet"))
+                .map(|c| c.split(' ').next().unwrap().to_string())
+                .collect()
+        })
+    }
+
+    pub fn stack(&self, region: &str, name: &str) -> Option<FakeStack> {
+        self.with(|s| s.stacks.get(&(region.into(), name.into())).cloned())
+    }
+}
+
+fn missing(what: &str, region: &str) -> AwsError {
+    AwsError {
+        service: "cloudformation",
+        operation: "fake",
+        region: region.into(),
+        code: "ValidationError".into(),
+        message: format!("{what} does not exist"),
+    }
+}
+
+impl Cloud for Fake {
+    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError> {
+        self.call(region, "DescribeStacks");
+        Ok(Fake::stack(self, region, stack).map(|s| StackState {
+            status: s.status,
+            status_reason: None,
+            parameters: s.params,
+            tags: s.tags,
+            outputs: BTreeMap::new(),
+        }))
+    }
+
+    async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError> {
+        self.call(region, "GetTemplate");
+        Fake::stack(self, region, stack)
+            .map(|s| s.template)
+            .ok_or_else(|| missing(stack, region))
+    }
+
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError> {
+        self.call(&req.region, "CreateChangeSet");
+        self.with(|s| {
+            let key = (req.region.clone(), req.stack_name.clone());
+            if req.kind == ChangeSetKind::Create {
+                s.stacks.insert(
+                    key,
+                    FakeStack {
+                        status: "REVIEW_IN_PROGRESS".into(),
+                        template: "{}".into(),
+                        params: BTreeMap::new(),
+                        tags: req.tags.clone(),
+                    },
+                );
+            }
+            s.change_sets.insert(
+                (req.region.clone(), req.stack_name.clone(), req.name.clone()),
+                FakeChangeSet {
+                    req: req.clone(),
+                    executed: false,
+                },
+            );
+        });
+        Ok(())
+    }
+
+    async fn change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<ChangeSetState>, AwsError> {
+        self.call(region, "DescribeChangeSet");
+        Ok(self.with(|s| {
+            s.change_sets
+                .get(&(region.into(), stack.into(), name.into()))
+                .map(|c| ChangeSetState {
+                    status: "CREATE_COMPLETE".into(),
+                    execution_status: Some(
+                        if c.executed {
+                            "EXECUTE_COMPLETE"
+                        } else {
+                            "AVAILABLE"
+                        }
+                        .into(),
+                    ),
+                    status_reason: None,
+                    changes: vec![],
+                })
+        }))
+    }
+
+    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError> {
+        self.call(region, "ListChangeSets");
+        Ok(self.with(|s| {
+            s.change_sets
+                .keys()
+                .filter(|(r, st, _)| r == region && st == stack)
+                .map(|(_, _, n)| n.clone())
+                .collect()
+        }))
+    }
+
+    async fn delete_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        self.call(region, "DeleteChangeSet");
+        self.with(|s| {
+            s.change_sets
+                .remove(&(region.into(), stack.into(), name.into()))
+        });
+        Ok(())
+    }
+
+    async fn execute_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
+        self.call(region, "ExecuteChangeSet");
+        self.with(|s| {
+            let cs = s
+                .change_sets
+                .get_mut(&(region.into(), stack.into(), name.into()))
+                .ok_or_else(|| missing(name, region))?;
+            cs.executed = true;
+            let req = cs.req.clone();
+            let fail = s.fail_execute.contains(region);
+            let st = s
+                .stacks
+                .get_mut(&(region.into(), stack.into()))
+                .ok_or_else(|| missing(stack, region))?;
+            match (req.kind, fail) {
+                (ChangeSetKind::Create, true) => st.status = "ROLLBACK_COMPLETE".into(),
+                (ChangeSetKind::Update, true) => st.status = "UPDATE_ROLLBACK_COMPLETE".into(),
+                (kind, false) => {
+                    st.status = if kind == ChangeSetKind::Create {
+                        "CREATE_COMPLETE"
+                    } else {
+                        "UPDATE_COMPLETE"
+                    }
+                    .into();
+                    st.template = req.template_body;
+                    st.params = req.parameters;
+                    st.tags = req.tags;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn update_stack(
+        &self,
+        region: &str,
+        stack: &str,
+        template_body: &str,
+        parameters: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.call(region, "UpdateStack");
+        self.with(|s| {
+            let st = s
+                .stacks
+                .get_mut(&(region.into(), stack.into()))
+                .ok_or_else(|| missing(stack, region))?;
+            st.status = "UPDATE_COMPLETE".into();
+            st.template = template_body.into();
+            st.params = parameters.clone();
+            st.tags = tags.clone();
+            Ok(())
+        })
+    }
+
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError> {
+        self.call(region, "DeleteStack");
+        self.with(|s| {
+            s.stacks.remove(&(region.into(), stack.into()));
+            s.change_sets
+                .retain(|(r, st, _), _| !(r == region && st == stack));
+        });
+        Ok(())
+    }
+
+    async fn events(&self, region: &str, _stack: &str) -> Result<Vec<StackEvent>, AwsError> {
+        self.call(region, "DescribeStackEvents");
+        Ok(vec![])
+    }
+
+    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError> {
+        self.call(region, "DescribeStackResources");
+        let r = |t: &str, id: &str| StackResource {
+            logical_id: id.into(),
+            resource_type: t.into(),
+            physical_id: format!("{id}-{stack}"),
+        };
+        Ok(vec![
+            r("AWS::AutoScaling::AutoScalingGroup", "Asg"),
+            r("AWS::ElasticLoadBalancingV2::TargetGroup", "Tg"),
+        ])
+    }
+
+    async fn asg_capacity(&self, region: &str, _asg: &str) -> Result<(u32, u32), AwsError> {
+        self.call(region, "DescribeAutoScalingGroups");
+        Ok((2, 2))
+    }
+
+    async fn target_health(
+        &self,
+        region: &str,
+        _tg: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        self.call(region, "DescribeTargetHealth");
+        let state = if self.with(|s| s.unhealthy.contains(region)) {
+            "unhealthy"
+        } else {
+            "healthy"
+        };
+        Ok(vec![
+            ("i-1".into(), state.into()),
+            ("i-2".into(), "healthy".into()),
+        ])
+    }
+
+    async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, AwsError> {
+        self.call("us-east-1", "GetHealthCheckStatus");
+        Ok(vec![])
+    }
+
+    async fn alarm_states(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+        self.call(region, "DescribeAlarms");
+        let state = if self.with(|s| s.alarm.contains(region)) {
+            "ALARM"
+        } else {
+            "OK"
+        };
+        Ok(Some(vec![(format!("{prefix}5xx"), state.into())]))
+    }
+
+    async fn ami_copy(&self, region: &str, _source: &str) -> Result<Option<String>, AwsError> {
+        self.call(region, "DescribeImages");
+        Ok(None)
+    }
+}

@@ -1,0 +1,83 @@
+//! `Report`: what a deploy, rollback or destroy did, region by region, and its exit code.
+
+use crate::exit_code;
+use crate::plan::StackRole;
+use serde::Serialize;
+
+/// How the whole run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every stack runs the new version.
+    Deployed,
+    /// Nothing to change; no mutating call was made.
+    NoChange,
+    /// A region failed and was put back (and the regions done too, with rollback-all).
+    RolledBack,
+    /// Putting a region back failed: a human is needed.
+    RollbackFailed,
+    /// Stopped on request at a safe point.
+    Interrupted,
+    /// The confirmation was declined; the change sets were deleted.
+    Declined,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Deployed | Outcome::NoChange | Outcome::Declined => exit_code::SUCCESS,
+            Outcome::RolledBack => exit_code::DEPLOY_FAILED_ROLLED_BACK,
+            Outcome::RollbackFailed => exit_code::ROLLBACK_FAILED,
+            Outcome::Interrupted => exit_code::INTERRUPTED,
+        }
+    }
+}
+
+/// What happened to one stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StackResult {
+    Created,
+    Updated,
+    Unchanged,
+    /// Put back on the version it ran before.
+    RolledBack,
+    /// A stack created by this run, deleted again.
+    Removed,
+    /// Not touched by this run.
+    NotStarted,
+    /// The attempt to put it back failed.
+    RollbackFailed,
+    /// `strata rollback` found no kept previous version.
+    NothingToRollBack,
+    Destroyed,
+    Absent,
+}
+
+/// One stack's line in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackReport {
+    pub region: String,
+    pub stack: String,
+    pub role: StackRole,
+    pub result: StackResult,
+    /// The version it runs now (`strata:version`), if known.
+    pub version: Option<String>,
+}
+
+/// The final summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub deployment_id: String,
+    pub version: String,
+    pub outcome: Outcome,
+    pub stacks: Vec<StackReport>,
+    /// The failure that stopped the rollout, if any.
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn exit_code(&self) -> i32 {
+        self.outcome.exit_code()
+    }
+}

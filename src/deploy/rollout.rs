@@ -1,0 +1,618 @@
+//! The rollout: settle, plan, confirm, then zone, regions wave by wave with gates,
+//! the wiring pass, and the global stack; on failure put things back.
+
+use super::cloud::Cloud;
+use super::error::DeployError;
+use super::health;
+use super::ops;
+use super::report::{Outcome, Report, StackReport, StackResult};
+use super::wait::Timing;
+use crate::events::{EventKind, Events, Phase};
+use crate::plan::{Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
+use crate::stack::OnFailure;
+use futures::future::join_all;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Tag keys of the deploy record.
+pub const TAG_DEPLOYMENT_ID: &str = "strata:deployment-id";
+pub const TAG_VERSION: &str = "strata:version";
+pub const TAG_DEPLOYED_BY: &str = "strata:deployed-by";
+pub const TAG_DEPLOYED_AT: &str = "strata:deployed-at";
+
+/// How a deploy runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub deployment_id: String,
+    pub deployed_by: String,
+    /// RFC 3339 time of the deploy.
+    pub deployed_at: String,
+    pub on_failure: OnFailure,
+    pub timing: Timing,
+    /// Set (by Ctrl-C) to stop at the next safe point.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Settings {
+    fn tags(&self, version: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_DEPLOYMENT_ID.into(), self.deployment_id.clone()),
+            (TAG_VERSION.into(), version.into()),
+            (TAG_DEPLOYED_BY.into(), self.deployed_by.clone()),
+            (TAG_DEPLOYED_AT.into(), self.deployed_at.clone()),
+        ])
+    }
+
+    fn change_set(&self, stack: &str, pass: &str) -> String {
+        crate::plan::change_set_name(&self.deployment_id, stack, pass)
+    }
+}
+
+/// One stack through the rollout.
+struct Entry {
+    desired: DesiredStack,
+    deployed: Option<Deployed>,
+    plan: Option<RegionPlan>,
+    result: StackResult,
+    /// Deployed with its build template; needs the wiring pass.
+    needs_wiring: bool,
+}
+
+impl Entry {
+    fn version(&self, new_version: &str) -> Option<String> {
+        match self.result {
+            StackResult::Created | StackResult::Updated => Some(new_version.to_string()),
+            StackResult::Removed | StackResult::Destroyed | StackResult::Absent => None,
+            _ => self
+                .deployed
+                .as_ref()
+                .and_then(|d| d.tags.get(TAG_VERSION).cloned()),
+        }
+    }
+}
+
+/// Read what every stack runs, in parallel, finishing what an earlier run left.
+async fn settle_all<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    stacks: &[DesiredStack],
+    timing: &Timing,
+) -> Result<Vec<Option<Deployed>>, DeployError> {
+    let settled = join_all(stacks.iter().map(|s| async move {
+        let deployed = ops::settle(cloud, events, &s.region, &s.stack_name, timing).await?;
+        if deployed.is_some() {
+            ops::clean_change_sets(cloud, &s.region, &s.stack_name).await?;
+        }
+        Ok::<_, DeployError>(deployed)
+    }))
+    .await;
+    settled.into_iter().collect()
+}
+
+/// The target of a stack in the first pass: its build template while the stack is
+/// being built (some region does not exist yet), its final template otherwise.
+fn first_pass_target(s: &DesiredStack, building: bool) -> (DesiredStack, bool) {
+    match (
+        &s.build_template_body,
+        building && s.role == StackRole::Region,
+    ) {
+        (Some(build), true) if *build != s.template_body => {
+            let mut t = s.clone();
+            t.template_body = build.clone();
+            (t, true)
+        }
+        _ => (s.clone(), false),
+    }
+}
+
+/// Plan every stack (in parallel): decide locally, create change sets where needed.
+async fn plan_all<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    settings: &Settings,
+    version: &str,
+    building: bool,
+) -> Result<(), DeployError> {
+    let tags = settings.tags(version);
+    let prepared = join_all(entries.iter().map(|e| {
+        let (target, wiring) = first_pass_target(&e.desired, building);
+        let name = settings.change_set(&target.stack_name, "");
+        let tags = &tags;
+        async move {
+            let p = ops::prepare(
+                cloud,
+                events,
+                &target.region,
+                &target.stack_name,
+                &name,
+                &target,
+                e.deployed.as_ref(),
+                tags,
+                &settings.timing,
+            )
+            .await?;
+            Ok::<_, DeployError>((p, wiring))
+        }
+    }))
+    .await;
+    for (e, p) in entries.iter_mut().zip(prepared) {
+        let (p, wiring) = p?;
+        // Wired later even when the build template is already there (a resumed run).
+        e.needs_wiring = wiring;
+        e.plan = Some(RegionPlan {
+            region: e.desired.region.clone(),
+            stack_name: e.desired.stack_name.clone(),
+            role: e.desired.role,
+            action: p.action,
+            changes: p.changes,
+            previous: e.deployed.clone(),
+            change_set: p.change_set,
+        });
+    }
+    Ok(())
+}
+
+fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
+    let plan_of = |role: StackRole| {
+        entries
+            .iter()
+            .find(|e| e.desired.role == role)
+            .and_then(|e| e.plan.clone())
+    };
+    let mut waves = Vec::new();
+    for wave in &desired.waves {
+        waves.push(
+            wave.iter()
+                .filter_map(|d| {
+                    entries
+                        .iter()
+                        .find(|e| {
+                            e.desired.stack_name == d.stack_name && e.desired.region == d.region
+                        })
+                        .and_then(|e| e.plan.clone())
+                })
+                .collect(),
+        );
+    }
+    Plan {
+        deployment_id: deployment_id.into(),
+        version: desired.version.clone(),
+        zone: plan_of(StackRole::Zone),
+        waves,
+        global: plan_of(StackRole::Global),
+    }
+}
+
+/// Plan only: create the change sets, read them, delete them. Nothing changes.
+pub async fn plan<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    desired: &Desired,
+    settings: &Settings,
+) -> Result<Plan, DeployError> {
+    let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();
+    let deployed = join_all(stacks.iter().map(|s| async move {
+        match cloud.stack(&s.region, &s.stack_name).await? {
+            None => Ok::<_, DeployError>(None),
+            Some(st) if st.status == "REVIEW_IN_PROGRESS" => Ok(None),
+            Some(st) => Ok(Some(Deployed {
+                template_body: cloud.template(&s.region, &s.stack_name).await?,
+                parameters: st.parameters,
+                tags: st.tags,
+            })),
+        }
+    }))
+    .await;
+    let mut entries = Vec::new();
+    for (s, d) in stacks.into_iter().zip(deployed) {
+        entries.push(Entry {
+            desired: s,
+            deployed: d?,
+            plan: None,
+            result: StackResult::NotStarted,
+            needs_wiring: false,
+        });
+    }
+    let building = entries
+        .iter()
+        .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
+    let planned = plan_all(
+        cloud,
+        events,
+        &mut entries,
+        settings,
+        &desired.version,
+        building,
+    )
+    .await;
+    let plan = assemble(&entries, desired, &settings.deployment_id);
+    discard_change_sets(cloud, &entries).await;
+    planned?;
+    Ok(plan)
+}
+
+/// Delete the change sets this run created and did not execute; a stack that a
+/// CREATE change set made (REVIEW_IN_PROGRESS, no resources) is deleted too.
+async fn discard_change_sets<C: Cloud>(cloud: &C, entries: &[Entry]) {
+    join_all(
+        entries
+            .iter()
+            .filter(|e| e.result == StackResult::NotStarted)
+            .filter_map(|e| {
+                let cs = e.plan.as_ref()?.change_set.clone()?;
+                let created = e.deployed.is_none();
+                Some(async move {
+                    let _ = cloud
+                        .delete_change_set(&cs.region, &cs.stack_name, &cs.name)
+                        .await;
+                    if created {
+                        if let Ok(Some(s)) = cloud.stack(&cs.region, &cs.stack_name).await {
+                            if s.status == "REVIEW_IN_PROGRESS" {
+                                let _ = cloud.delete_stack(&cs.region, &cs.stack_name).await;
+                            }
+                        }
+                    }
+                })
+            }),
+    )
+    .await;
+}
+
+/// Deploy: settle, plan, confirm, roll out, put back on failure.
+///
+/// `confirm` sees the plan and answers whether to go on (the binary asks the user
+/// or honours `--yes`). Errors before the rollout started changed nothing but the
+/// change sets, which are deleted again.
+pub async fn deploy<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    desired: &Desired,
+    settings: &Settings,
+    confirm: impl FnOnce(&Plan) -> bool,
+) -> Result<Report, DeployError> {
+    let timing = &settings.timing;
+    let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();
+    for s in &stacks {
+        events.emit(
+            Some(&s.region),
+            Phase::Preflight,
+            EventKind::PhaseStarted {
+                detail: format!("reading {}", s.stack_name),
+            },
+        );
+    }
+    let deployed = settle_all(cloud, events, &stacks, timing).await?;
+    let mut entries: Vec<Entry> = stacks
+        .into_iter()
+        .zip(deployed)
+        .map(|(desired, deployed)| Entry {
+            desired,
+            deployed,
+            plan: None,
+            result: StackResult::NotStarted,
+            needs_wiring: false,
+        })
+        .collect();
+    let building = entries
+        .iter()
+        .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
+    if let Err(e) = plan_all(
+        cloud,
+        events,
+        &mut entries,
+        settings,
+        &desired.version,
+        building,
+    )
+    .await
+    {
+        discard_change_sets(cloud, &entries).await;
+        return Err(e);
+    }
+    let plan = assemble(&entries, desired, &settings.deployment_id);
+    let report = |entries: &[Entry], outcome: Outcome, error: Option<String>| Report {
+        deployment_id: settings.deployment_id.clone(),
+        version: desired.version.clone(),
+        outcome,
+        error,
+        stacks: entries
+            .iter()
+            .map(|e| StackReport {
+                region: e.desired.region.clone(),
+                stack: e.desired.stack_name.clone(),
+                role: e.desired.role,
+                result: e.result,
+                version: e.version(&desired.version),
+            })
+            .collect(),
+    };
+    if plan.is_no_change() {
+        for e in &mut entries {
+            e.result = StackResult::Unchanged;
+        }
+        events.info(
+            None,
+            Phase::Done,
+            "nothing to change: every stack is up to date",
+        );
+        return Ok(report(&entries, Outcome::NoChange, None));
+    }
+    if !confirm(&plan) {
+        discard_change_sets(cloud, &entries).await;
+        return Ok(report(&entries, Outcome::Declined, None));
+    }
+
+    // First pass, in rollout order (entries are already zone, waves, global).
+    let global_at = entries
+        .iter()
+        .position(|e| e.desired.role == StackRole::Global);
+    let first_pass: Vec<usize> = (0..entries.len())
+        .filter(|i| Some(*i) != global_at)
+        .collect();
+    let mut done: Vec<usize> = Vec::new();
+    for i in first_pass {
+        if let Some(out) = step(
+            cloud,
+            events,
+            &mut entries,
+            i,
+            settings,
+            &mut done,
+            Phase::Execute,
+            None,
+            &desired.version,
+        )
+        .await
+        {
+            discard_change_sets(cloud, &entries).await;
+            return Ok(report(&entries, out.0, out.1));
+        }
+    }
+    // Wiring pass: stacks created from their build template get their final one.
+    let wiring: Vec<usize> = (0..entries.len())
+        .filter(|i| entries[*i].needs_wiring)
+        .collect();
+    for i in wiring {
+        if let Some(out) = step(
+            cloud,
+            events,
+            &mut entries,
+            i,
+            settings,
+            &mut done,
+            Phase::Wire,
+            Some("-wire"),
+            &desired.version,
+        )
+        .await
+        {
+            discard_change_sets(cloud, &entries).await;
+            return Ok(report(&entries, out.0, out.1));
+        }
+    }
+    if let Some(g) = global_at {
+        if let Some(out) = step(
+            cloud,
+            events,
+            &mut entries,
+            g,
+            settings,
+            &mut done,
+            Phase::Global,
+            None,
+            &desired.version,
+        )
+        .await
+        {
+            discard_change_sets(cloud, &entries).await;
+            return Ok(report(&entries, out.0, out.1));
+        }
+    }
+    events.info(None, Phase::Done, format!("deployed {}", desired.version));
+    Ok(report(&entries, Outcome::Deployed, None))
+}
+
+/// Roll one stack out; on failure put it (and with rollback-all, the stacks done)
+/// back and return how the run ends.
+#[allow(clippy::too_many_arguments)]
+async fn step<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    i: usize,
+    settings: &Settings,
+    done: &mut Vec<usize>,
+    phase: Phase,
+    wire_pass: Option<&str>,
+    version: &str,
+) -> Option<(Outcome, Option<String>)> {
+    if settings.stop.load(Ordering::SeqCst) {
+        events.info(
+            None,
+            phase,
+            "stopped on request before the next region; nothing is half-done",
+        );
+        return Some((Outcome::Interrupted, None));
+    }
+    let timing = &settings.timing;
+    let region = entries[i].desired.region.clone();
+    let stack = entries[i].desired.stack_name.clone();
+    // The wiring pass plans against the stack as the first pass left it.
+    let before = if let Some(pass) = wire_pass {
+        let deployed = match ops::settle(cloud, events, &region, &stack, timing).await {
+            Ok(d) => d,
+            Err(e) => return Some(fail(cloud, events, entries, i, settings, done, e).await),
+        };
+        let target = entries[i].desired.clone();
+        match ops::prepare(
+            cloud,
+            events,
+            &region,
+            &stack,
+            &settings.change_set(&stack, pass),
+            &target,
+            deployed.as_ref(),
+            &settings.tags(version),
+            timing,
+        )
+        .await
+        {
+            Ok(p) => {
+                if let Some(plan) = entries[i].plan.as_mut() {
+                    plan.change_set = p.change_set;
+                    plan.action = p.action;
+                    plan.changes = p.changes;
+                }
+            }
+            Err(e) => return Some(fail(cloud, events, entries, i, settings, done, e).await),
+        }
+        deployed
+    } else {
+        entries[i].deployed.clone()
+    };
+    let Some(plan) = entries[i].plan.clone() else {
+        return None;
+    };
+    if plan.action == StackAction::NoChange {
+        if wire_pass.is_none() {
+            entries[i].result = StackResult::Unchanged;
+        }
+        events.emit(
+            Some(&region),
+            phase,
+            EventKind::PhaseDone {
+                detail: "no change".into(),
+            },
+        );
+        return None;
+    }
+    let Some(cs) = plan.change_set.clone() else {
+        return None;
+    };
+    events.emit(
+        Some(&region),
+        phase,
+        EventKind::PhaseStarted {
+            detail: format!(
+                "executing {} on {stack} ({} changes)",
+                cs.name,
+                plan.changes.len()
+            ),
+        },
+    );
+    let total = plan.changes.len() as u64;
+    let result = async {
+        ops::execute(cloud, events, phase, &cs, total, timing).await?;
+        if entries[i].desired.role == StackRole::Region {
+            events.emit(
+                Some(&region),
+                Phase::Gate,
+                EventKind::PhaseStarted {
+                    detail: "health gate".into(),
+                },
+            );
+            let signals = health::gate(cloud, events, &region, &stack, timing).await?;
+            events.emit(
+                Some(&region),
+                Phase::Bake,
+                EventKind::PhaseStarted {
+                    detail: format!("baking for {}s", timing.bake.as_secs()),
+                },
+            );
+            health::bake(cloud, events, &region, &stack, &signals, timing).await?;
+        }
+        if let Some(prev) = &before {
+            ops::keep_previous(cloud, events, &region, &stack, prev, timing).await?;
+        }
+        Ok::<_, DeployError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        // The stack's "before" is what the failed step must go back to.
+        let original = entries[i].deployed.clone();
+        entries[i].deployed = before;
+        let out = fail(cloud, events, entries, i, settings, done, e).await;
+        if wire_pass.is_some() && entries[i].result == StackResult::RolledBack {
+            entries[i].deployed = original;
+        }
+        return Some(out);
+    }
+    if wire_pass.is_none() {
+        entries[i].result = if plan.action == StackAction::Create {
+            StackResult::Created
+        } else {
+            StackResult::Updated
+        };
+    }
+    if !done.contains(&i) {
+        done.push(i);
+    }
+    events.emit(
+        Some(&region),
+        Phase::Done,
+        EventKind::PhaseDone {
+            detail: format!("{stack} runs the new version"),
+        },
+    );
+    None
+}
+
+/// A stack failed: put it back, then (rollback-all) the stacks done, in reverse order.
+async fn fail<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    i: usize,
+    settings: &Settings,
+    done: &mut Vec<usize>,
+    error: DeployError,
+) -> (Outcome, Option<String>) {
+    let region = entries[i].desired.region.clone();
+    events.emit(
+        Some(&region),
+        Phase::Rollback,
+        EventKind::Failed {
+            error: error.to_string(),
+        },
+    );
+    if matches!(error, DeployError::Stuck { .. }) {
+        entries[i].result = StackResult::RollbackFailed;
+        return (Outcome::RollbackFailed, Some(error.to_string()));
+    }
+    let mut outcome = Outcome::RolledBack;
+    let mut to_restore = vec![i];
+    if settings.on_failure == OnFailure::RollbackAll {
+        to_restore.extend(done.iter().rev().copied().filter(|d| *d != i));
+    }
+    for j in to_restore {
+        let e = &entries[j];
+        let r = ops::restore(
+            cloud,
+            events,
+            &e.desired.region,
+            &e.desired.stack_name,
+            e.deployed.as_ref(),
+            &settings.timing,
+        )
+        .await;
+        let e = &mut entries[j];
+        e.result = match (r, e.deployed.is_some()) {
+            (Ok(()), true) => StackResult::RolledBack,
+            (Ok(()), false) => StackResult::Removed,
+            (Err(re), _) => {
+                events.emit(
+                    Some(&e.desired.region),
+                    Phase::Rollback,
+                    EventKind::Failed {
+                        error: re.to_string(),
+                    },
+                );
+                outcome = Outcome::RollbackFailed;
+                StackResult::RollbackFailed
+            }
+        };
+    }
+    (outcome, Some(error.to_string()))
+}

@@ -1,0 +1,49 @@
+//! `Desired`: what should be deployed, per stack, in rollout order (built from synth).
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Which kind of stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StackRole {
+    Zone,
+    Region,
+    Global,
+}
+
+/// One stack as it should be.
+#[derive(Debug, Clone)]
+pub struct DesiredStack {
+    pub region: String,
+    pub stack_name: String,
+    pub role: StackRole,
+    /// The final (wired) template body, JSON.
+    pub template_body: String,
+    /// The template for the first creation when it differs from the final one
+    /// (`synth::Phase::Build`: no cross-region references yet).
+    pub build_template_body: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    /// Per logical id, the property paths ("/properties/CidrBlock") whose change
+    /// replaces the resource.
+    pub create_only: BTreeMap<String, Vec<String>>,
+}
+
+/// Every stack of a definition, in rollout order, with the deploy settings.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub zone: Option<DesiredStack>,
+    pub waves: Vec<Vec<DesiredStack>>,
+    pub global: Option<DesiredStack>,
+    /// `strata:version`: AMI id and a short hash of the definition.
+    pub version: String,
+}
+
+impl Desired {
+    pub fn stacks(&self) -> impl Iterator<Item = &DesiredStack> {
+        self.zone
+            .iter()
+            .chain(self.waves.iter().flatten())
+            .chain(self.global.iter())
+    }
+}
