@@ -160,6 +160,13 @@ impl LockStore for CfnLockStore<'_> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.error(AwsError::from_sdk("cloudformation", "DeleteStack", region, e)))
+            .map_err(|e| {
+                self.error(AwsError::from_sdk(
+                    "cloudformation",
+                    "DeleteStack",
+                    region,
+                    e,
+                ))
+            })
     }
 }

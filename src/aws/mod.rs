@@ -133,3 +133,16 @@ impl Aws {
         aws_sdk_s3::Client::from_conf(conf)
     }
 }
+
+impl Aws {
+    /// The caller's identity ARN (STS GetCallerIdentity), for the deploy record.
+    pub async fn caller_identity(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts("us-east-1")
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+        Ok(out.arn().unwrap_or("unknown").to_string())
+    }
+}

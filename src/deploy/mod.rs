@@ -24,6 +24,7 @@ pub use health::{Reading, Signals};
 pub use report::{Outcome, Report, StackReport, StackResult};
 pub use rollback::{destroy, rollback};
 pub use rollout::{
-    deploy, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY, TAG_DEPLOYMENT_ID, TAG_VERSION,
+    deploy, nothing_to_change, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY, TAG_DEPLOYMENT_ID,
+    TAG_OUTSIDE_WINDOW, TAG_VERSION,
 };
 pub use wait::Timing;

@@ -20,6 +20,8 @@ pub const TAG_DEPLOYMENT_ID: &str = "strata:deployment-id";
 pub const TAG_VERSION: &str = "strata:version";
 pub const TAG_DEPLOYED_BY: &str = "strata:deployed-by";
 pub const TAG_DEPLOYED_AT: &str = "strata:deployed-at";
+/// Set when a deploy ran outside the deploy windows: the reason given.
+pub const TAG_OUTSIDE_WINDOW: &str = "strata:outside-window";
 
 /// How a deploy runs.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct Settings {
     pub deployed_by: String,
     /// RFC 3339 time of the deploy.
     pub deployed_at: String,
+    /// The recorded reason for deploying outside the definition's deploy windows.
+    pub outside_window: Option<String>,
     pub on_failure: OnFailure,
     pub timing: Timing,
     /// Set (by Ctrl-C) to stop at the next safe point.
@@ -36,12 +40,16 @@ pub struct Settings {
 
 impl Settings {
     fn tags(&self, version: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut tags = BTreeMap::from([
             (TAG_DEPLOYMENT_ID.into(), self.deployment_id.clone()),
             (TAG_VERSION.into(), version.into()),
             (TAG_DEPLOYED_BY.into(), self.deployed_by.clone()),
             (TAG_DEPLOYED_AT.into(), self.deployed_at.clone()),
-        ])
+        ]);
+        if let Some(reason) = &self.outside_window {
+            tags.insert(TAG_OUTSIDE_WINDOW.into(), reason.clone());
+        }
+        tags
     }
 
     fn change_set(&self, stack: &str, pass: &str) -> String {
@@ -183,6 +191,58 @@ fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
         waves,
         global: plan_of(StackRole::Global),
     }
+}
+
+/// When every stack is settled and runs exactly what is desired, the no-change
+/// report; decided with read-only calls, so a deploy with nothing to change says
+/// so without taking the lock or making any mutating call.
+pub async fn nothing_to_change<C: Cloud>(
+    cloud: &C,
+    desired: &Desired,
+    deployment_id: &str,
+) -> Result<Option<Report>, DeployError> {
+    let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();
+    let checks = join_all(stacks.iter().map(|s| async move {
+        let Some(st) = cloud.stack(&s.region, &s.stack_name).await? else {
+            return Ok::<_, DeployError>(None);
+        };
+        if !matches!(
+            st.status.as_str(),
+            "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE"
+        ) {
+            return Ok(None);
+        }
+        let deployed = Deployed {
+            template_body: cloud.template(&s.region, &s.stack_name).await?,
+            parameters: st.parameters,
+            tags: st.tags,
+        };
+        if crate::plan::decide(s, Some(&deployed)) != StackAction::NoChange {
+            return Ok(None);
+        }
+        Ok(Some(StackReport {
+            region: s.region.clone(),
+            stack: s.stack_name.clone(),
+            role: s.role,
+            result: StackResult::Unchanged,
+            version: deployed.tags.get(TAG_VERSION).cloned(),
+        }))
+    }))
+    .await;
+    let mut reports = Vec::new();
+    for c in checks {
+        match c? {
+            Some(r) => reports.push(r),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(Report {
+        deployment_id: deployment_id.to_string(),
+        version: desired.version.clone(),
+        outcome: Outcome::NoChange,
+        stacks: reports,
+        error: None,
+    }))
 }
 
 /// Plan only: create the change sets, read them, delete them. Nothing changes.

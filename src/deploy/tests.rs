@@ -48,6 +48,7 @@ fn settings(on_failure: OnFailure) -> Settings {
     Settings {
         deployment_id: "d1".into(),
         deployed_by: "tester".into(),
+        outside_window: None,
         deployed_at: "2026-11-25T00:00:00Z".into(),
         on_failure,
         timing: Timing {

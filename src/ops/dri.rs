@@ -88,7 +88,11 @@ mod tests {
 
     #[test]
     fn explicit_flag_wins_over_everything() {
-        let d = resolve_local(Some("alice"), |_| Some("ci-bot".into()), || Some("git".into()));
+        let d = resolve_local(
+            Some("alice"),
+            |_| Some("ci-bot".into()),
+            || Some("git".into()),
+        );
         assert_eq!(
             d,
             Some(Dri {

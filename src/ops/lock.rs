@@ -91,7 +91,7 @@ pub enum LockError {
     #[error("the deploy lock is held by {}", .holder.describe(OffsetDateTime::now_utc()))]
     Held {
         holder: LockInfo,
-        /// Regions where the holder's record was seen.
+        /// The region where the holder's record was met.
         regions: Vec<String>,
     },
     #[error("could not reach a majority of regions to take the deploy lock ({reached} of {needed} needed): {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
@@ -127,28 +127,32 @@ pub fn voters<'a>(regions: &'a [String], exclude: Option<&str>) -> Vec<&'a str> 
 }
 
 /// Take the lock in a majority of `voters`, or take nothing.
+///
+/// Records are created one region at a time in a fixed (sorted) order, so two
+/// contenders always meet at the first reachable region and cannot split the
+/// regions between them: the one that loses there is refused at once.
 pub async fn acquire<S: LockStore>(
     store: &S,
     voters: &[&str],
     info: LockInfo,
 ) -> Result<LockGuard, LockError> {
     let needed = voters.len() / 2 + 1;
-    let attempts = futures::future::join_all(voters.iter().map(|r| store.try_create(r, &info))).await;
-    let mut held = Vec::new();
-    let mut other: Option<(LockInfo, Vec<String>)> = None;
+    let mut order: Vec<&str> = voters.to_vec();
+    order.sort_unstable();
+    let mut held: Vec<String> = Vec::new();
     let mut errors = Vec::new();
-    for (region, result) in voters.iter().zip(attempts) {
-        match result {
+    let mut refused: Option<(LockInfo, String)> = None;
+    for region in order {
+        match store.try_create(region, &info).await {
             Ok(None) => held.push(region.to_string()),
-            Ok(Some(holder)) => match &mut other {
-                Some((h, regions)) if h.id == holder.id => regions.push(region.to_string()),
-                Some(_) => {}
-                None => other = Some((holder, vec![region.to_string()])),
-            },
+            Ok(Some(holder)) => {
+                refused = Some((holder, region.to_string()));
+                break;
+            }
             Err(e) => errors.push(e),
         }
     }
-    if held.len() >= needed {
+    if refused.is_none() && held.len() >= needed {
         let unreachable = errors.into_iter().map(|e| e.region).collect();
         return Ok(LockGuard {
             info,
@@ -156,12 +160,15 @@ pub async fn acquire<S: LockStore>(
             unreachable,
         });
     }
-    // No majority: undo what was taken, so a competing holder can win.
+    // No majority: undo what was taken, so that the competing holder can win.
     for region in &held {
         let _ = store.delete(region).await;
     }
-    match other {
-        Some((holder, regions)) => Err(LockError::Held { holder, regions }),
+    match refused {
+        Some((holder, region)) => Err(LockError::Held {
+            holder,
+            regions: vec![region],
+        }),
         None => Err(LockError::NoQuorum {
             reached: held.len(),
             needed,
@@ -263,19 +270,25 @@ mod tests {
     const R: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
     }
 
     #[test]
     fn second_holder_is_refused_and_told_who_holds_it() {
         rt().block_on(async {
             let store = Fake::default();
-            let a = acquire(&store, &R, LockInfo::new("alice", "deploy")).await.unwrap();
-            let err = acquire(&store, &R, LockInfo::new("bob", "deploy")).await.unwrap_err();
+            let a = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .unwrap();
+            let err = acquire(&store, &R, LockInfo::new("bob", "deploy"))
+                .await
+                .unwrap_err();
             match err {
                 LockError::Held { holder, regions } => {
                     assert_eq!(holder.holder, "alice");
-                    assert_eq!(regions.len(), 3);
+                    assert_eq!(regions, vec!["eu-west-1"], "met at the first region in order");
                 }
                 other => panic!("unexpected {other:?}"),
             }
@@ -283,7 +296,9 @@ mod tests {
             assert_eq!(store.records.lock().unwrap().len(), 3);
             assert!(release(&store, &a).await.is_empty());
             assert!(store.records.lock().unwrap().is_empty());
-            acquire(&store, &R, LockInfo::new("bob", "deploy")).await.unwrap();
+            acquire(&store, &R, LockInfo::new("bob", "deploy"))
+                .await
+                .unwrap();
         });
     }
 
@@ -294,8 +309,10 @@ mod tests {
                 down: ["us-east-1".to_string()].into(),
                 ..Default::default()
             };
-            let g = acquire(&store, &R, LockInfo::new("oncall", "dr failover")).await.unwrap();
-            assert_eq!(g.regions, vec!["us-west-2", "eu-west-1"]);
+            let g = acquire(&store, &R, LockInfo::new("oncall", "dr failover"))
+                .await
+                .unwrap();
+            assert_eq!(g.regions, vec!["eu-west-1", "us-west-2"]);
             assert_eq!(g.unreachable, vec!["us-east-1"]);
         });
     }
@@ -313,7 +330,9 @@ mod tests {
                 .lock()
                 .unwrap()
                 .insert("us-west-2".into(), LockInfo::new("ghost", "deploy"));
-            let err = acquire(&store, &R, LockInfo::new("alice", "deploy")).await.unwrap_err();
+            let err = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .unwrap_err();
             assert!(matches!(err, LockError::Held { ref holder, .. } if holder.holder == "ghost"));
             let m = store.records.lock().unwrap();
             assert_eq!(m.len(), 1, "alice's us-east-1 record was undone");
@@ -323,7 +342,10 @@ mod tests {
     #[test]
     fn dr_commands_exclude_the_failed_region_from_the_vote() {
         let regions: Vec<String> = R.iter().map(|s| s.to_string()).collect();
-        assert_eq!(voters(&regions, Some("us-east-1")), vec!["us-west-2", "eu-west-1"]);
+        assert_eq!(
+            voters(&regions, Some("us-east-1")),
+            vec!["us-west-2", "eu-west-1"]
+        );
         assert_eq!(voters(&regions, None).len(), 3);
     }
 

@@ -2,4 +2,5 @@
 
 pub mod dri;
 pub mod lock;
+pub mod rules;
 pub mod window;

@@ -42,7 +42,11 @@ pub fn check(windows: &[DeployWindow], now: OffsetDateTime) -> WindowVerdict {
     let now = now.to_offset(time::UtcOffset::UTC);
     let hour = now.hour();
     for (index, w) in windows.iter().enumerate() {
-        let day_ok = w.days.iter().filter_map(|d| parse_day(d)).any(|d| d == now.weekday());
+        let day_ok = w
+            .days
+            .iter()
+            .filter_map(|d| parse_day(d))
+            .any(|d| d == now.weekday());
         if day_ok && hour >= w.start_hour && hour < w.end_hour {
             return WindowVerdict::Inside { index };
         }
@@ -95,7 +99,10 @@ mod tests {
         // 2026-11-25 is a Wednesday.
         assert!(check(&w, datetime!(2026-11-25 09:00 UTC)).allows());
         assert!(check(&w, datetime!(2026-11-25 16:59 UTC)).allows());
-        assert!(!check(&w, datetime!(2026-11-25 17:00 UTC)).allows(), "end hour is exclusive");
+        assert!(
+            !check(&w, datetime!(2026-11-25 17:00 UTC)).allows(),
+            "end hour is exclusive"
+        );
         assert!(!check(&w, datetime!(2026-11-25 08:59 UTC)).allows());
         // Friday is not in the window.
         let v = check(&w, datetime!(2026-11-27 10:00 UTC));

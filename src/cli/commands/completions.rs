@@ -15,6 +15,11 @@ pub async fn man(_global: &GlobalArgs) -> Outcome {
     let cmd = Cli::command();
     clap_mangen::Man::new(cmd)
         .render(&mut std::io::stdout())
-        .map_err(|e| super::Failure::new(exit_code::ENVIRONMENT, format!("cannot write the man page: {e}")))?;
+        .map_err(|e| {
+            super::Failure::new(
+                exit_code::ENVIRONMENT,
+                format!("cannot write the man page: {e}"),
+            )
+        })?;
     Ok(exit_code::SUCCESS)
 }

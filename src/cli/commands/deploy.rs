@@ -1,6 +1,6 @@
 //! `strata deploy`: preflight, plan, confirm, roll out with gates, summary.
 
-use super::rollout_ctx::{self, ask, dri, require_yes};
+use super::rollout_ctx::{self, ask, require_yes, Intent};
 use super::Outcome;
 use crate::cli::args::{DeployArgs, GlobalArgs, OnFailureArg};
 use crate::cli::render::{self, Renderer};
@@ -12,13 +12,45 @@ use strata::stack::OnFailure;
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
     require_yes(args.yes, "deploy")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[], true).await?;
+    let intent = Intent::Change {
+        ops: &args.ops,
+        windows: true,
+    };
+    let mut ctx =
+        rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[], true, intent).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let deployment_id = strata::plan::deployment_id(now);
+    // Nothing to change: say so without the lock or any mutating call.
+    if let Some(report) = deploy::nothing_to_change(&ctx.cloud, &ctx.desired, &deployment_id)
+        .await
+        .map_err(rollout_ctx::environment)?
+    {
+        render::show_summary(&ctx.renderer, &report);
+        return Ok(report.exit_code());
+    }
+    let guard = ctx.lock(&args.file, "deploy", &args.ops, None).await?;
+    let result = locked(&mut ctx, &args, deployment_id, now).await;
+    ctx.unlock(guard).await;
+    result
+}
+
+/// The deploy proper, under the lock: AMI copies, plan, confirm, roll out.
+async fn locked(
+    ctx: &mut rollout_ctx::Ctx,
+    args: &DeployArgs,
+    deployment_id: String,
+    now: time::OffsetDateTime,
+) -> Outcome {
+    ctx.copy_amis().await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone(), ctx.renderer.clone());
-    let now = time::OffsetDateTime::now_utc();
     let settings = Settings {
-        deployment_id: strata::plan::deployment_id(now),
-        deployed_by: dri(args.ops.dri.as_deref()),
+        deployment_id,
+        deployed_by: ctx.dri(),
+        outside_window: ctx
+            .accountable
+            .as_ref()
+            .and_then(|a| a.outside_window.clone()),
         deployed_at: now
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),

@@ -1,7 +1,7 @@
 //! `strata destroy`: delete the global stack, the regions in reverse rollout order,
 //! then the zone.
 
-use super::rollout_ctx::{self, ask, require_yes};
+use super::rollout_ctx::{self, ask, require_yes, Intent};
 use super::Outcome;
 use crate::cli::args::{DestroyArgs, GlobalArgs};
 use crate::cli::render;
@@ -10,7 +10,18 @@ use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
     require_yes(args.yes, "destroy")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
+    let intent = Intent::Change {
+        ops: &args.ops,
+        windows: true,
+    };
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false, intent).await?;
+    let guard = ctx.lock(&args.file, "destroy", &args.ops, None).await?;
+    let result = locked(&ctx, &args).await;
+    ctx.unlock(guard).await;
+    result
+}
+
+async fn locked(ctx: &rollout_ctx::Ctx, args: &DestroyArgs) -> Outcome {
     // stacks() is zone, waves, global: reversed it is global, regions reversed, zone.
     let stacks: Vec<_> = ctx
         .desired

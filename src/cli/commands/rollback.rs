@@ -1,7 +1,7 @@
 //! `strata rollback`: execute the kept `strata-previous` change set of each region,
 //! in reverse rollout order.
 
-use super::rollout_ctx::{self, ask, require_yes};
+use super::rollout_ctx::{self, ask, require_yes, Intent};
 use super::Outcome;
 use crate::cli::args::{GlobalArgs, RollbackArgs};
 use crate::cli::render;
@@ -10,7 +10,18 @@ use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: RollbackArgs) -> Outcome {
     require_yes(args.yes, "rollback")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
+    let intent = Intent::Change {
+        ops: &args.ops,
+        windows: false,
+    };
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false, intent).await?;
+    let guard = ctx.lock(&args.file, "rollback", &args.ops, None).await?;
+    let result = locked(&ctx, &args).await;
+    ctx.unlock(guard).await;
+    result
+}
+
+async fn locked(ctx: &rollout_ctx::Ctx, args: &RollbackArgs) -> Outcome {
     let stacks: Vec<_> = ctx
         .desired
         .stacks()

@@ -1,26 +1,48 @@
-//! What plan, deploy, rollback and destroy share: load the definition, synthesize
-//! both phases, connect, resolve AMIs, build the desired state, set up rendering.
+//! What plan, deploy, rollback and destroy share: load the definition, apply the
+//! operations rules (responsible person, deploy windows), synthesize both phases,
+//! connect, resolve AMIs, build the desired state, set up rendering; and, for the
+//! commands that change stacks, the deploy lock and the AMI copies.
 
 use super::{validate::load_stack, Failure};
-use crate::cli::args::GlobalArgs;
+use crate::cli::args::{GlobalArgs, OpsArgs};
 use crate::cli::render::{Mode, Renderer};
 use std::path::Path;
 use std::sync::Arc;
+use strata::aws::lock_stack::CfnLockStore;
 use strata::aws::{Aws, AwsTarget, CloudApi};
 use strata::deploy::{preflight, DeployError, Timing};
 use strata::events::Events;
 use strata::exit_code;
+use strata::ops::dri::{self, Dri, DriSource};
+use strata::ops::lock::{self, LockError, LockGuard, LockInfo};
+use strata::ops::rules::{self, Accountability};
 use strata::plan::{self, Desired};
 use strata::stack::{duration::parse_duration, StackDef};
-use strata::synth::{self, Phase};
+use strata::synth::{self, Phase, Synthesized};
 
 pub struct Ctx {
     pub def: StackDef,
     pub desired: Desired,
     pub cloud: CloudApi,
+    pub aws: Aws,
+    /// Who answers for a changing command, and any outside-window reason.
+    pub accountable: Option<Accountability>,
+    build: Synthesized,
+    wired: Synthesized,
+    text: String,
+    regions: Vec<String>,
     pub renderer: Arc<Renderer>,
     pub events: Events,
     pub timing: Timing,
+}
+
+/// What a command is about to do, for the operations rules and the lock.
+pub enum Intent<'a> {
+    /// Read only (plan): no rules, no lock.
+    Read,
+    /// Changes stacks: a responsible person always, the deploy windows when
+    /// `windows` (deploy, destroy; not the repair command rollback).
+    Change { ops: &'a OpsArgs, windows: bool },
 }
 
 /// Everything before the first AWS call that changes anything.
@@ -30,8 +52,25 @@ pub async fn prepare(
     bake: Option<&str>,
     regions: &[String],
     check_policy: bool,
+    intent: Intent<'_>,
 ) -> Result<Ctx, Failure> {
     let def = load_stack(global, file)?;
+    let mut accountable = match intent {
+        Intent::Read => None,
+        Intent::Change { ops, windows } => {
+            let person =
+                dri::resolve_local(ops.dri.as_deref(), |k| std::env::var(k).ok(), dri::git_user);
+            let checked = rules::check(
+                &def,
+                person,
+                ops.outside_window.as_deref(),
+                windows,
+                time::OffsetDateTime::now_utc(),
+            )
+            .map_err(|e| Failure::new(exit_code::REFUSED, e.to_string()))?;
+            Some(checked)
+        }
+    };
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::new(exit_code::INVALID_INPUT, format!("{}: {e}", file.display())))?;
     for r in regions {
@@ -87,7 +126,18 @@ pub async fn prepare(
         profile: global.profile.clone(),
     })
     .await;
-    let cloud = CloudApi::new(aws);
+    if let Some(a) = accountable.as_mut() {
+        if a.dri.source == DriSource::AwsIdentity {
+            // Nobody named: the AWS caller identity answers for it.
+            if let Ok(arn) = aws.caller_identity().await {
+                a.dri = Dri {
+                    name: arn,
+                    source: DriSource::AwsIdentity,
+                };
+            }
+        }
+    }
+    let cloud = CloudApi::new(aws.clone());
     let renderer = Renderer::new(Mode::detect(
         global.output == crate::cli::args::OutputFormat::Json,
     ));
@@ -95,7 +145,25 @@ pub async fn prepare(
     let amis = preflight::resolve_amis(&cloud, &events, &def)
         .await
         .map_err(environment)?;
-    let mut desired = plan::desired(&def, &build, &wired, &amis, &text);
+    let desired = only_regions(plan::desired(&def, &build, &wired, &amis, &text), regions);
+    Ok(Ctx {
+        def,
+        desired,
+        cloud,
+        aws,
+        accountable,
+        build,
+        wired,
+        text,
+        regions: regions.to_vec(),
+        renderer,
+        events,
+        timing,
+    })
+}
+
+/// Keep only the named regions' stacks (all when none are named).
+fn only_regions(mut desired: Desired, regions: &[String]) -> Desired {
     if !regions.is_empty() {
         for wave in &mut desired.waves {
             wave.retain(|s| regions.contains(&s.region));
@@ -104,14 +172,106 @@ pub async fn prepare(
         desired.zone = None;
         desired.global = None;
     }
-    Ok(Ctx {
-        def,
-        desired,
-        cloud,
-        renderer,
-        events,
-        timing,
-    })
+    desired
+}
+
+impl Ctx {
+    /// The responsible person's name, for the deploy record and the lock.
+    pub fn dri(&self) -> String {
+        self.accountable
+            .as_ref()
+            .map(|a| a.dri.name.clone())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// Copy the source AMI into every region (all at once, idempotent) and point
+    /// every region's template at its copy. A copy that fails stops the deploy
+    /// before any stack changes.
+    pub async fn copy_amis(&mut self) -> Result<(), Failure> {
+        let source = strata::ami::AmiSource::from_def(&self.def);
+        let amis = strata::ami::ensure_copies(&self.aws, &self.def, &source, &self.events)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    exit_code::ENVIRONMENT,
+                    format!("AMI copies are not ready, nothing was deployed: {e}"),
+                )
+            })?;
+        self.desired = only_regions(
+            plan::desired(&self.def, &self.build, &self.wired, &amis, &self.text),
+            &self.regions,
+        );
+        Ok(())
+    }
+
+    /// Take the stack's deploy lock (a majority of its regions, `exclude` not
+    /// voting), breaking the lock `--force-unlock ID` names first. Refused: exit 5
+    /// naming the holder and the command that breaks a dead holder's lock.
+    pub async fn lock(
+        &self,
+        file: &Path,
+        command: &str,
+        ops: &OpsArgs,
+        exclude: Option<&str>,
+    ) -> Result<LockGuard, Failure> {
+        let store = CfnLockStore::new(&self.aws, &self.def.stack_name());
+        let all: Vec<String> = self.def.regions.iter().map(|r| r.name.clone()).collect();
+        let voters = lock::voters(&all, exclude);
+        if let Some(id) = &ops.force_unlock {
+            let out = lock::unlock(&store, &voters, Some(id)).await;
+            for (region, h) in &out.removed {
+                self.events.warn(
+                    Some(region),
+                    strata::events::Phase::Preflight,
+                    format!(
+                        "broke the lock of {} (--force-unlock)",
+                        h.describe(time::OffsetDateTime::now_utc())
+                    ),
+                );
+            }
+        }
+        match lock::acquire(&store, &voters, LockInfo::new(&self.dri(), command)).await {
+            Ok(guard) => {
+                for region in &guard.unreachable {
+                    self.events.warn(
+                        Some(region),
+                        strata::events::Phase::Preflight,
+                        "unreachable while taking the deploy lock; a majority of regions holds it",
+                    );
+                }
+                Ok(guard)
+            }
+            Err(e @ LockError::Held { .. }) => {
+                let id = match &e {
+                    LockError::Held { holder, .. } => holder.id.clone(),
+                    LockError::NoQuorum { .. } => String::new(),
+                };
+                Err(Failure::new(
+                    exit_code::LOCKED,
+                    format!(
+                        "{e}. If that run is dead, break its lock with `strata unlock {} --id {id}`",
+                        file.display()
+                    ),
+                ))
+            }
+            Err(e) => Err(Failure::new(exit_code::ENVIRONMENT, e.to_string())),
+        }
+    }
+
+    /// Release the lock (every exit path of a changing command calls this).
+    pub async fn unlock(&self, guard: LockGuard) {
+        let store = CfnLockStore::new(&self.aws, &self.def.stack_name());
+        for e in lock::release(&store, &guard).await {
+            self.events.warn(
+                Some(&e.region),
+                strata::events::Phase::Done,
+                format!(
+                    "could not release the deploy lock ({}); run `strata unlock` for this stack",
+                    e.message
+                ),
+            );
+        }
+    }
 }
 
 /// A deploy error before or outside the rollout, as the command's failure.
@@ -122,22 +282,6 @@ pub fn environment(e: DeployError) -> Failure {
         _ => exit_code::ENVIRONMENT,
     };
     Failure::new(code, e.to_string())
-}
-
-/// The directly responsible individual: --dri / STRATA_DRI, git user, $USER.
-pub fn dri(flag: Option<&str>) -> String {
-    if let Some(d) = flag.filter(|d| !d.is_empty()) {
-        return d.to_string();
-    }
-    let git = std::process::Command::new("git")
-        .args(["config", "user.name"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty());
-    git.or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Refuse before any AWS call when a confirmation is needed and nobody can give it.

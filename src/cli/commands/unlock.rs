@@ -23,7 +23,10 @@ pub async fn run(global: &GlobalArgs, args: UnlockArgs) -> Outcome {
             println!("{region}: removed the lock of {}", h.describe(now));
         }
         for (region, h) in &out.kept {
-            println!("{region}: kept the lock of {} (another id)", h.describe(now));
+            println!(
+                "{region}: kept the lock of {} (another id)",
+                h.describe(now)
+            );
         }
     }
     if out.errors.is_empty() {
