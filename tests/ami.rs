@@ -257,10 +257,10 @@ fn a_missing_source_ami_is_invalid_input_and_copies_nothing() {
     let _moto = sandbox::shared();
     let dir = tempfile::tempdir().unwrap();
     let app = sandbox::unique("nosrc");
-    let file = stack_file(&dir, &app, "ami-0123456789abcdef0", false);
+    let file = stack_file(&dir, &app, "ami-00000000000dead00", false);
     let run = copy(&file, &[]);
     run.expect_code(exit_code::INVALID_INPUT);
-    assert!(run.stderr.contains("ami-0123456789abcdef0"), "{run}");
+    assert!(run.stderr.contains("ami-00000000000dead00"), "{run}");
     for region in REGIONS {
         assert!(stack_images(region, &format!("{app}-test")).is_empty());
     }

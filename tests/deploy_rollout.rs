@@ -12,8 +12,9 @@ use support::sandbox;
 
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
-/// The example stack without CloudFront (the sandbox cannot create a distribution
-/// from a template), with the given desired capacity and a short gate timeout.
+/// The example stack without CloudFront (fewer resources per run; the full stack is
+/// deployed in `sandbox_fidelity.rs`), with the given desired capacity and a short
+/// gate timeout.
 fn fixture(dir: &Path, name: &str, desired: u32) -> PathBuf {
     let text = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
     let text = text

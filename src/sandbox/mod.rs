@@ -7,6 +7,7 @@
 //! in time; nothing here prints. See `docs/sandbox.md`.
 
 mod error;
+pub mod extension;
 pub mod http;
 mod process;
 mod state;
@@ -188,10 +189,11 @@ pub fn start(cfg: &SandboxConfig) -> Result<Moto, SandboxError> {
     let python = ensure_venv(cfg)?;
     std::fs::create_dir_all(&cfg.dir)
         .map_err(|e| SandboxError::io("cannot create directory", &cfg.dir, e))?;
+    let ext = extension::write(&cfg.dir)?;
     let mut port = 0;
     for _ in 0..PORT_ATTEMPTS {
         port = free_port()?;
-        match start_on(cfg, &python, port)? {
+        match start_on(cfg, &python, &ext, port)? {
             Some(moto) => return Ok(moto),
             None => continue, // the port was taken between picking and binding
         }
@@ -212,10 +214,15 @@ fn free_port() -> Result<u16, SandboxError> {
 }
 
 /// Start moto on `port`; `Ok(None)` when the port turned out to be in use.
-fn start_on(cfg: &SandboxConfig, python: &Path, port: u16) -> Result<Option<Moto>, SandboxError> {
+fn start_on(
+    cfg: &SandboxConfig,
+    python: &Path,
+    ext: &extension::Files,
+    port: u16,
+) -> Result<Option<Moto>, SandboxError> {
     let log = cfg.log_file(port);
     let _ = std::fs::remove_file(&log);
-    let mut child = process::spawn_moto(python, port, &log, cfg.die_with_parent)?;
+    let mut child = process::spawn_moto(python, ext, port, &log, cfg.die_with_parent)?;
     let pid = child.id();
     let deadline = Instant::now() + cfg.start_timeout;
     let listening = format!("Running on http://127.0.0.1:{port}");

@@ -1,7 +1,7 @@
 //! Child processes for the sandbox: bounded commands (venv, pip), spawning moto
 //! (detached, or tied to the parent's life), liveness checks and stopping by pid.
 
-use super::SandboxError;
+use super::{extension, SandboxError};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
@@ -104,13 +104,16 @@ fn tail_since(path: &Path, from: u64, lines: usize) -> String {
     }
 }
 
-/// Spawn moto's server on `port`, output to `log`. The child gets its own session
+/// Spawn moto's server on `port` through strata's entry point (`ext.script`, which
+/// runs `moto.server` after registering its additions) with `MOTO_AMIS_PATH` set to
+/// `ext.amis`, output to `log`. The child gets its own session
 /// (Ctrl-C in the caller's terminal does not reach it). With `die_with_parent` it
 /// also gets SIGKILL when this process ends: the spawn then happens on a thread
 /// that never exits, because Linux delivers the parent-death signal when the
 /// spawning *thread* ends.
 pub fn spawn_moto(
     python: &Path,
+    ext: &extension::Files,
     port: u16,
     log: &Path,
     die_with_parent: bool,
@@ -120,18 +123,13 @@ pub fn spawn_moto(
         .try_clone()
         .map_err(|e| SandboxError::io("cannot open log file", log, e))?;
     let mut cmd = Command::new(python);
-    cmd.args([
-        "-m",
-        "moto.server",
-        "-H",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-    ])
-    .env("PYTHONUNBUFFERED", "1")
-    .stdin(Stdio::null())
-    .stdout(out)
-    .stderr(err);
+    cmd.arg(&ext.script)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("PYTHONUNBUFFERED", "1")
+        .env("MOTO_AMIS_PATH", &ext.amis)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs between fork and exec and only calls
     // async-signal-safe functions (setsid, prctl, getppid, _exit).
@@ -201,7 +199,15 @@ pub fn is_moto(pid: u32, port: u16) -> bool {
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     let port = port.to_string();
-    args.iter().any(|a| a == "moto.server") && args.windows(2).any(|w| w[0] == "-p" && w[1] == port)
+    // strata's entry point (`.../moto_strata.py`); `moto.server` for a moto started
+    // by a strata from before the entry point existed.
+    let server = |a: &String| {
+        a == "moto.server"
+            || Path::new(a)
+                .file_name()
+                .is_some_and(|f| f == extension::SCRIPT_NAME)
+    };
+    args.iter().any(server) && args.windows(2).any(|w| w[0] == "-p" && w[1] == port)
 }
 
 /// Stop `pid`: SIGTERM, then SIGKILL after `grace`. Returns once it is gone.

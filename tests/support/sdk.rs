@@ -55,3 +55,8 @@ pub fn s3(region: &str) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
+
+/// Route 53 (global; moto serves it from any region).
+pub fn route53() -> aws_sdk_route53::Client {
+    aws_sdk_route53::Client::new(&config("us-east-1"))
+}

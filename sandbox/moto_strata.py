@@ -1,0 +1,221 @@
+"""strata's moto entry point: moto's own server plus one CloudFormation model.
+
+moto 5.2.5 accepts ``AWS::CloudFront::Distribution`` in a CloudFormation template
+but creates nothing for it, so ``Ref``/``Fn::GetAtt`` on it fail ("instance of
+Fn::GetAtt references undefined resource"). This file registers a CloudFormation
+model for that type, backed by moto's own CloudFront backend (the distribution
+is then visible through the CloudFront API too), and runs ``moto.server.main``
+with the same arguments ``python -m moto.server`` takes.
+
+What it models (a sandbox shim, not CloudFront): create, update and delete of
+the distribution with the CloudFormation property shapes mapped onto the
+CloudFront API's ``{Quantity, Items}`` shapes; ``Ref`` = distribution id;
+``Fn::GetAtt`` ``DomainName`` and ``Id``; the stack's ``Tags`` on the
+distribution's ARN. Nothing is validated beyond what moto's CloudFront backend
+checks (the default cache behaviour's origin must exist).
+
+It also rebuilds a stack's Outputs after ExecuteChangeSet (see
+``refresh_outputs_after_change_sets``) and keeps moto's base AMIs loaded when ``MOTO_AMIS_PATH`` (strata's
+``sandbox/amis.json``) is set; see ``keep_default_amis``.
+"""
+
+import sys
+
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudfront.models import cloudfront_backends
+from moto.core.common_models import CloudFormationModel
+from moto.utilities.utils import get_partition
+
+
+def _items(values):
+    """A CloudFormation list as the CloudFront API's {Quantity, Items}."""
+    values = list(values or [])
+    return {"Quantity": len(values), "Items": values}
+
+
+def _origin(origin):
+    origin = dict(origin)
+    custom = origin.get("CustomOriginConfig")
+    if custom is not None:
+        custom = dict(custom)
+        custom["OriginSslProtocols"] = _items(custom.pop("OriginSSLProtocols", []))
+        origin["CustomOriginConfig"] = custom
+    if "OriginCustomHeaders" in origin:
+        origin["CustomHeaders"] = _items(origin.pop("OriginCustomHeaders"))
+    return origin
+
+
+def _behaviour(behaviour):
+    behaviour = dict(behaviour)
+    allowed = behaviour.pop("AllowedMethods", ["GET", "HEAD"])
+    cached = behaviour.pop("CachedMethods", ["GET", "HEAD"])
+    behaviour["AllowedMethods"] = {
+        "Items": list(allowed),
+        "CachedMethods": {"Items": list(cached)},
+    }
+    forwarded = behaviour.get("ForwardedValues")
+    if forwarded is not None:
+        forwarded = dict(forwarded)
+        if "Headers" in forwarded:
+            forwarded["Headers"] = _items(forwarded["Headers"])
+        if "QueryStringCacheKeys" in forwarded:
+            forwarded["QueryStringCacheKeys"] = _items(forwarded["QueryStringCacheKeys"])
+        behaviour["ForwardedValues"] = forwarded
+    for key in ("TrustedSigners", "TrustedKeyGroups"):
+        if key in behaviour:
+            behaviour[key] = _items(behaviour[key])
+    return behaviour
+
+
+def api_config(cfn_config, caller_reference):
+    """A CloudFormation DistributionConfig as the dict moto's backend takes."""
+    cfg = dict(cfn_config)
+    cfg["CallerReference"] = caller_reference
+    cfg["Origins"] = _items(_origin(o) for o in cfg.get("Origins", []))
+    cfg["DefaultCacheBehavior"] = _behaviour(cfg.get("DefaultCacheBehavior", {}))
+    if "CacheBehaviors" in cfg:
+        cfg["CacheBehaviors"] = _items(_behaviour(b) for b in cfg["CacheBehaviors"])
+    if "Aliases" in cfg:
+        cfg["Aliases"] = _items(cfg["Aliases"])
+    if "IPV6Enabled" in cfg:
+        cfg["IsIPV6Enabled"] = cfg.pop("IPV6Enabled")
+    if "CustomErrorResponses" in cfg:
+        cfg["CustomErrorResponses"] = _items(cfg["CustomErrorResponses"])
+    geo = cfg.get("Restrictions", {}).get("GeoRestriction")
+    if geo is not None:
+        geo = dict(geo)
+        geo["Items"] = list(geo.pop("Locations", []))
+        cfg["Restrictions"] = {"GeoRestriction": geo}
+    return cfg
+
+
+def _backend(account_id, region_name):
+    return cloudfront_backends[account_id][get_partition(region_name)]
+
+
+class StrataCloudFrontDistribution(CloudFormationModel):
+    """``AWS::CloudFront::Distribution`` for moto's CloudFormation."""
+
+    # moto's model registry files every model under its service, taken from the
+    # second part of the module name ("moto.<service>....").
+    __module__ = "moto.cloudfront.strata"
+
+    def __init__(self, distribution, caller_reference):
+        self.distribution = distribution
+        self.caller_reference = caller_reference
+
+    @property
+    def physical_resource_id(self):
+        return self.distribution.distribution_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CloudFront::Distribution"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in ("DomainName", "Id")
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "DomainName":
+            return self.distribution.domain_name
+        if attribute_name == "Id":
+            return self.distribution.distribution_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        props = cloudformation_json.get("Properties", {})
+        caller_reference = f"{kwargs.get('StackId', '')}/{kwargs.get('LogicalId', resource_name)}"
+        config = api_config(props.get("DistributionConfig", {}), caller_reference)
+        dist, _, _ = _backend(account_id, region_name).create_distribution(
+            config, list(props.get("Tags", []))
+        )
+        return cls(dist, caller_reference)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        props = cloudformation_json.get("Properties", {})
+        backend = _backend(account_id, region_name)
+        ref = original_resource.caller_reference
+        config = api_config(props.get("DistributionConfig", {}), ref)
+        dist, _, _ = backend.update_distribution(
+            config, original_resource.physical_resource_id, True
+        )
+        backend.tagger.delete_all_tags_for_resource(dist.arn)
+        backend.tagger.tag_resource(dist.arn, list(props.get("Tags", [])))
+        return cls(dist, ref)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name
+    ):
+        backend = _backend(account_id, region_name)
+        dist = backend.distributions.get(resource_name)
+        if dist is not None:
+            backend.tagger.delete_all_tags_for_resource(dist.arn)
+            backend.delete_distribution(resource_name, True)
+
+    def delete(self, account_id, region_name):
+        self.delete_from_cloudformation_json(
+            self.physical_resource_id, {}, account_id, region_name
+        )
+
+    def is_created(self):
+        return True
+
+
+def keep_default_amis():
+    """With MOTO_AMIS_PATH set, moto loads only that file into each region's EC2
+    backend. Put moto's 44 base images (``ec2/resources/amis.json``) back in front,
+    so code that looks for an Amazon-owned image still finds one. (moto's per-region
+    ``latest_amis`` stay unloaded, as always with MOTO_AMIS_PATH.)"""
+    import os
+
+    if "MOTO_AMIS_PATH" not in os.environ:
+        return
+    from moto.ec2.models import amis
+    from moto.utilities.utils import load_resource
+
+    ours = {a["ami_id"] for a in amis.AMIS}
+    defaults = [a for a in load_resource("ec2/resources/amis.json") if a["ami_id"] not in ours]
+    amis.AMIS[:0] = defaults
+
+
+def refresh_outputs_after_change_sets():
+    """moto 5.2.5 builds a stack's Outputs when the stack is created (from the
+    change set's empty placeholder, for a CREATE change set) and again on
+    UpdateStack, but not when a change set is executed: a stack deployed through
+    change sets (as strata deploys) has no Outputs. Rebuild them from the executed
+    template, as CloudFormation reports them."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def execute_and_refresh(self, change_set_name, stack_name=None):
+        execute(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+        )
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_and_refresh
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    keep_default_amis()
+    refresh_outputs_after_change_sets()
+
+    main(sys.argv[1:])
