@@ -5,6 +5,7 @@
 //! `stack` (load + validate) -> `synth` (templates) -> `policy` -> `plan` -> `deploy`.
 //! Only `aws` talks to AWS; the library never prints, it emits `events`.
 
+pub mod ami;
 pub mod aws;
 pub mod cfn;
 pub mod deploy;
@@ -14,4 +15,5 @@ pub mod plan;
 pub mod policy;
 pub mod sandbox;
 pub mod stack;
+pub mod status;
 pub mod synth;

@@ -6,7 +6,10 @@
 //! into `AwsError`, keeping the service's error code and message.
 
 mod cloud;
+pub mod ec2_images;
 mod error;
+pub mod health_reads;
+pub mod stack_info;
 
 pub use cloud::CloudApi;
 
@@ -61,6 +64,19 @@ impl Aws {
         // A region is needed to build the config; every client sets its own below.
         let base = loader.region(Region::new("us-east-1")).load().await;
         Aws { base, target }
+    }
+
+    /// The same connection with fewer attempts per call: for read-only views that
+    /// must answer quickly when a region does not (e.g. `strata status`).
+    pub fn with_max_attempts(&self, attempts: u32) -> Aws {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(2));
+        Aws {
+            base: self.base.to_builder().retry_config(retry).build(),
+            target: self.target.clone(),
+        }
     }
 
     pub fn target(&self) -> &AwsTarget {

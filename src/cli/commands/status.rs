@@ -1,8 +1,128 @@
-//! `strata status`.
+//! `strata status`: one table (or one JSON document) of every region of a stack.
 
-use super::{not_built, Outcome};
-use crate::cli::args::{FileArg, GlobalArgs};
+use super::validate::load_stack;
+use super::Outcome;
+use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
+use strata::aws::{Aws, AwsTarget};
+use strata::exit_code;
+use strata::status::{self, RegionState, RegionStatus, StatusOptions};
 
-pub async fn run(_global: &GlobalArgs, _args: FileArg) -> Outcome {
-    not_built("status")
+pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
+    let def = load_stack(global, &args.file)?;
+    let aws = Aws::connect(AwsTarget {
+        endpoint_url: global.endpoint_url.clone(),
+        profile: global.profile.clone(),
+    })
+    .await;
+    let report = status::read(&aws, &def, &StatusOptions::default()).await;
+    match global.output {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        ),
+        OutputFormat::Human => print!("{}", table(&report.regions)),
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+const HEADER: [&str; 10] = [
+    "REGION",
+    "STACK",
+    "VERSION",
+    "AMI",
+    "DEPLOYED",
+    "BY",
+    "ASG",
+    "TARGETS",
+    "HEALTHCHECK",
+    "REPLICATION",
+];
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
+fn row(r: &RegionStatus) -> [String; 10] {
+    let dash = || "-".to_string();
+    let stack = match &r.state {
+        RegionState::Deployed => opt(&r.stack_status),
+        RegionState::NotDeployed => "not deployed".into(),
+        RegionState::Unreachable { .. } => "unreachable".into(),
+        RegionState::Error { .. } => "error".into(),
+    };
+    [
+        r.region.clone(),
+        stack,
+        opt(&r.version),
+        opt(&r.ami),
+        opt(&r.deployed_at),
+        opt(&r.deployed_by),
+        r.asg
+            .map(|a| format!("{}/{}", a.in_service, a.desired))
+            .unwrap_or_else(dash),
+        r.targets
+            .map(|t| format!("{}/{} healthy", t.healthy, t.total))
+            .unwrap_or_else(dash),
+        r.health_check
+            .as_ref()
+            .map(|h| {
+                format!(
+                    "{} {}/{}",
+                    if h.healthy { "healthy" } else { "unhealthy" },
+                    h.healthy_observations,
+                    h.observations
+                )
+            })
+            .unwrap_or_else(dash),
+        r.replication
+            .as_ref()
+            .map(|p| {
+                if p.configured {
+                    format!("{} rule(s)", p.destinations.len())
+                } else {
+                    "none".into()
+                }
+            })
+            .unwrap_or_else(dash),
+    ]
+}
+
+/// The table, columns padded to their widest cell, then the notes for regions with
+/// problems.
+fn table(regions: &[RegionStatus]) -> String {
+    let rows: Vec<[String; 10]> = regions.iter().map(row).collect();
+    let mut widths = HEADER.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        s.truncate(s.trim_end().len());
+        s.push('\n');
+        s
+    };
+    let mut out = line(HEADER.map(String::from).to_vec());
+    for r in rows {
+        out.push_str(&line(r.to_vec()));
+    }
+    for r in regions {
+        match &r.state {
+            RegionState::Unreachable { reason } | RegionState::Error { reason } => {
+                out.push_str(&format!("{}: {reason}\n", r.region))
+            }
+            _ => {}
+        }
+        for p in &r.problems {
+            out.push_str(&format!("{}: {p}\n", r.region));
+        }
+    }
+    out
 }

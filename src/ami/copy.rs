@@ -1,0 +1,300 @@
+//! `ensure_copies`: the stack's source AMI in every region of the stack, copied into
+//! all the other regions at the same time. A copy is found again by its tags
+//! (`strata:source-ami` + `strata:stack`), or by its deterministic name when a run
+//! died between CopyImage and tagging, and is reused — pending or available —
+//! never copied twice. With `ami.encrypted` the source region gets an encrypted
+//! copy too, so every region launches from an encrypted image.
+
+use super::{
+    wait, AmiError, RegionAmis, WaitPolicy, TAG_COPIED_AT, TAG_SOURCE_AMI, TAG_SOURCE_REGION,
+    TAG_STACK, TAG_VERSION,
+};
+use crate::aws::ec2_images::{self, CopyEncryption, ImageInfo};
+use crate::aws::Aws;
+use crate::events::{EventKind, Events, Phase};
+use crate::stack::StackDef;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
+
+/// The image every region's copy is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmiSource {
+    pub image_id: String,
+    pub region: String,
+}
+
+impl AmiSource {
+    /// The definition's `[ami]` id and build region.
+    pub fn from_def(def: &StackDef) -> Self {
+        AmiSource {
+            image_id: def.ami.id.clone(),
+            region: def.ami.build_region.clone(),
+        }
+    }
+}
+
+/// States of an existing copy that make it reusable.
+fn reusable(img: &ImageInfo) -> bool {
+    matches!(img.state.as_str(), "available" | "pending")
+}
+
+/// The copy's name: deterministic, so a retry finds an untagged copy too.
+fn copy_name(stack: &str, source: &AmiSource) -> String {
+    format!("{stack}-{}-from-{}", source.image_id, source.region)
+}
+
+/// CopyImage's idempotency token (at most 64 ASCII characters).
+fn client_token(stack: &str, source: &AmiSource, region: &str) -> String {
+    let digest = Sha256::digest(format!(
+        "{stack}|{}|{}|{region}",
+        source.image_id, source.region
+    ));
+    format!("strata-{}", &hex::encode(digest)[..40])
+}
+
+/// Copy (or find) the source AMI in every region of the stack and wait until every
+/// copy is available, with the default wait bound. Returns region -> AMI id for
+/// every region of the stack (the source region maps to the source AMI, or to its
+/// encrypted copy when `ami.encrypted`).
+pub async fn ensure_copies(
+    aws: &Aws,
+    def: &StackDef,
+    source: &AmiSource,
+    events: &Events,
+) -> Result<RegionAmis, AmiError> {
+    ensure_copies_with(aws, def, source, events, &WaitPolicy::copy_default()).await
+}
+
+/// `ensure_copies` with an explicit wait policy.
+pub async fn ensure_copies_with(
+    aws: &Aws,
+    def: &StackDef,
+    source: &AmiSource,
+    events: &Events,
+    policy: &WaitPolicy,
+) -> Result<RegionAmis, AmiError> {
+    let src = ec2_images::describe_image(aws, &source.region, &source.image_id)
+        .await?
+        .ok_or_else(|| AmiError::SourceNotFound {
+            image_id: source.image_id.clone(),
+            region: source.region.clone(),
+        })?;
+    if src.state != "available" {
+        return Err(AmiError::SourceNotAvailable {
+            image_id: src.id,
+            region: source.region.clone(),
+            state: src.state,
+        });
+    }
+    let version = src
+        .tags
+        .get(TAG_VERSION)
+        .cloned()
+        .or(src.name.clone())
+        .unwrap_or_else(|| source.image_id.clone());
+    let plan = CopyPlan {
+        stack: def.stack_name(),
+        source: source.clone(),
+        version,
+        encryption: CopyEncryption {
+            encrypted: def.ami.encrypted,
+            kms_key_id: def.ami.kms_key_id.clone(),
+        },
+    };
+
+    // The source region keeps the source image, unless copies are encrypted: then
+    // it gets an (encrypted) copy of its own like every other region.
+    let targets: Vec<&str> = def
+        .regions
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|r| *r != source.region || plan.encryption.encrypted)
+        .collect();
+    let results = futures::future::join_all(
+        targets
+            .iter()
+            .map(|region| copy_one(aws, &plan, region, policy, events)),
+    )
+    .await;
+
+    let mut done = RegionAmis::new();
+    if def.region(&source.region).is_some() && !plan.encryption.encrypted {
+        done.insert(source.region.clone(), source.image_id.clone());
+    }
+    let mut failed = BTreeMap::new();
+    for (region, result) in targets.iter().zip(results) {
+        match result {
+            Ok(id) => {
+                done.insert(region.to_string(), id);
+            }
+            Err(e) => {
+                events.emit(
+                    Some(region),
+                    Phase::AmiCopy,
+                    EventKind::Failed {
+                        error: e.to_string(),
+                    },
+                );
+                failed.insert(region.to_string(), e.to_string());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(done)
+    } else {
+        Err(AmiError::CopiesFailed { failed, done })
+    }
+}
+
+/// What every region's copy shares.
+struct CopyPlan {
+    stack: String,
+    source: AmiSource,
+    version: String,
+    encryption: CopyEncryption,
+}
+
+impl CopyPlan {
+    /// The tags that identify a copy (the lookup key).
+    fn identity_tags(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_SOURCE_AMI.to_string(), self.source.image_id.clone()),
+            (TAG_STACK.to_string(), self.stack.clone()),
+        ])
+    }
+
+    fn all_tags(&self, copied_at: &str) -> BTreeMap<String, String> {
+        let mut tags = self.identity_tags();
+        tags.insert(TAG_SOURCE_REGION.into(), self.source.region.clone());
+        tags.insert(TAG_VERSION.into(), self.version.clone());
+        tags.insert(TAG_COPIED_AT.into(), copied_at.to_string());
+        tags.insert("Name".into(), format!("{} {}", self.stack, self.version));
+        tags
+    }
+}
+
+/// One region: find or start the copy, then wait for it.
+async fn copy_one(
+    aws: &Aws,
+    plan: &CopyPlan,
+    region: &str,
+    policy: &WaitPolicy,
+    events: &Events,
+) -> Result<String, AmiError> {
+    events.emit(
+        Some(region),
+        Phase::AmiCopy,
+        EventKind::PhaseStarted {
+            detail: format!(
+                "{} from {} into {region}",
+                plan.source.image_id, plan.source.region
+            ),
+        },
+    );
+    let image_id = match find_existing(aws, plan, region).await? {
+        Some(img) => {
+            events.info(
+                Some(region),
+                Phase::AmiCopy,
+                format!("reusing {} ({})", img.id, img.state),
+            );
+            img.id
+        }
+        None => {
+            let copied_at = time::OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .unwrap_or_default();
+            let tags = plan.all_tags(&copied_at);
+            let id = ec2_images::copy_image(
+                aws,
+                region,
+                &plan.source.region,
+                &plan.source.image_id,
+                &copy_name(&plan.stack, &plan.source),
+                &client_token(&plan.stack, &plan.source, region),
+                &plan.encryption,
+                &tags,
+            )
+            .await?;
+            // Tag again: some endpoints ignore tag specifications on CopyImage.
+            ec2_images::tag_resource(aws, region, &id, &tags).await?;
+            events.info(Some(region), Phase::AmiCopy, format!("copying into {id}"));
+            id
+        }
+    };
+    wait::until_available(aws, region, &image_id, policy, |state, waited| {
+        events.info(
+            Some(region),
+            Phase::AmiCopy,
+            format!("{image_id} {state} ({}s)", waited.as_secs()),
+        )
+    })
+    .await?;
+    events.emit(
+        Some(region),
+        Phase::AmiCopy,
+        EventKind::PhaseDone {
+            detail: format!("{image_id} available"),
+        },
+    );
+    Ok(image_id)
+}
+
+/// An existing copy in `region`: by tags, else by name (then tagged now).
+async fn find_existing(
+    aws: &Aws,
+    plan: &CopyPlan,
+    region: &str,
+) -> Result<Option<ImageInfo>, AmiError> {
+    let mut tagged = ec2_images::find_own_images_by_tags(aws, region, &plan.identity_tags())
+        .await?
+        .into_iter()
+        .filter(reusable)
+        .collect::<Vec<_>>();
+    // Prefer an available copy, then the oldest (the first one made).
+    tagged.sort_by_key(|i| (i.state != "available", i.creation_date.clone()));
+    if let Some(img) = tagged.into_iter().next() {
+        return Ok(Some(img));
+    }
+    let named =
+        ec2_images::find_own_images_by_name(aws, region, &copy_name(&plan.stack, &plan.source))
+            .await?
+            .into_iter()
+            .find(reusable);
+    if let Some(img) = &named {
+        let copied_at = img.creation_date.clone().unwrap_or_default();
+        ec2_images::tag_resource(aws, region, &img.id, &plan.all_tags(&copied_at)).await?;
+    }
+    Ok(named)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_token_is_stable_per_region_and_within_limits() {
+        let s = AmiSource {
+            image_id: "ami-0123456789abcdef0".into(),
+            region: "us-east-1".into(),
+        };
+        let a = client_token("shop-prod", &s, "eu-west-1");
+        assert_eq!(a, client_token("shop-prod", &s, "eu-west-1"));
+        assert_ne!(a, client_token("shop-prod", &s, "ap-southeast-2"));
+        assert!(a.len() <= 64 && a.is_ascii());
+    }
+
+    #[test]
+    fn copy_name_is_a_valid_ami_name() {
+        let s = AmiSource {
+            image_id: "ami-0123456789abcdef0".into(),
+            region: "us-east-1".into(),
+        };
+        let n = copy_name("shop-prod", &s);
+        assert!((3..=128).contains(&n.len()));
+        assert!(n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "()[] ./-'@_".contains(c)));
+    }
+}

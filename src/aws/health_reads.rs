@@ -1,0 +1,137 @@
+//! Read-only health reads for `strata status`: ASG capacity, target health,
+//! Route 53 health check status, S3 bucket replication.
+
+use super::{Aws, AwsError};
+
+/// An Auto Scaling group's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsgCapacity {
+    pub in_service: u32,
+    pub desired: u32,
+}
+
+/// DescribeAutoScalingGroups for one group; `None` when it does not exist.
+pub async fn asg_capacity(
+    aws: &Aws,
+    region: &str,
+    asg_name: &str,
+) -> Result<Option<AsgCapacity>, AwsError> {
+    let out = aws
+        .autoscaling(region)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(asg_name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
+    Ok(out.auto_scaling_groups().first().map(|g| AsgCapacity {
+        in_service: g
+            .instances()
+            .iter()
+            .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+            .count() as u32,
+        desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+    }))
+}
+
+/// Healthy targets out of all registered targets of a target group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetCounts {
+    pub healthy: u32,
+    pub total: u32,
+}
+
+/// DescribeTargetHealth.
+pub async fn target_health(
+    aws: &Aws,
+    region: &str,
+    target_group_arn: &str,
+) -> Result<TargetCounts, AwsError> {
+    let out = aws
+        .elbv2(region)
+        .describe_target_health()
+        .target_group_arn(target_group_arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("elbv2", "DescribeTargetHealth", region, e))?;
+    let descs = out.target_health_descriptions();
+    Ok(TargetCounts {
+        healthy: descs
+            .iter()
+            .filter(|d| {
+                d.target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str())
+                    == Some("healthy")
+            })
+            .count() as u32,
+        total: descs.len() as u32,
+    })
+}
+
+/// Route 53 health checker observations: how many checkers report success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCheckStatus {
+    pub healthy_observations: u32,
+    pub observations: u32,
+}
+
+/// GetHealthCheckStatus (Route 53 is global; the call goes to us-east-1).
+pub async fn health_check_status(
+    aws: &Aws,
+    health_check_id: &str,
+) -> Result<HealthCheckStatus, AwsError> {
+    let out = aws
+        .route53()
+        .get_health_check_status()
+        .health_check_id(health_check_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheckStatus", "us-east-1", e))?;
+    let obs = out.health_check_observations();
+    Ok(HealthCheckStatus {
+        healthy_observations: obs
+            .iter()
+            .filter(|o| {
+                o.status_report()
+                    .and_then(|r| r.status())
+                    .is_some_and(|s| s.starts_with("Success"))
+            })
+            .count() as u32,
+        observations: obs.len() as u32,
+    })
+}
+
+/// GetBucketReplication: the destination bucket ARNs of the bucket's rules, or
+/// `None` when the bucket has no replication configuration.
+pub async fn bucket_replication(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+) -> Result<Option<Vec<String>>, AwsError> {
+    match aws
+        .s3(region)
+        .get_bucket_replication()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(
+            out.replication_configuration()
+                .map(|c| {
+                    c.rules()
+                        .iter()
+                        .filter_map(|r| r.destination().map(|d| d.bucket().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )),
+        Err(e) => {
+            let err = AwsError::from_sdk("s3", "GetBucketReplication", region, e);
+            if err.code == "ReplicationConfigurationNotFoundError" {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! `status`: one view of every region of a stack — stack status, deployed version
+//! and AMI (from the deploy's stack tags and the `AmiId` parameter), who deployed
+//! when, ASG capacity, healthy targets, the Route 53 health check and bucket
+//! replication. Regions are read in parallel, each bounded by a timeout; a region
+//! that does not answer is `Unreachable` and the others still report.
+
+use crate::aws::health_reads::{self, AsgCapacity, HealthCheckStatus, TargetCounts};
+use crate::aws::{stack_info, Aws, AwsError};
+use crate::stack::StackDef;
+use serde::Serialize;
+use std::time::Duration;
+
+/// Stack tags written by the deploy.
+pub const TAG_DEPLOYMENT_ID: &str = "strata:deployment-id";
+pub const TAG_VERSION: &str = "strata:version";
+pub const TAG_DEPLOYED_BY: &str = "strata:deployed-by";
+pub const TAG_DEPLOYED_AT: &str = "strata:deployed-at";
+
+/// How the status is read.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusOptions {
+    /// The most one region may take to answer before it is shown as unreachable.
+    pub region_timeout: Duration,
+    /// Attempts per AWS call (few: a silent region should not stall the view).
+    pub max_attempts: u32,
+}
+
+impl Default for StatusOptions {
+    fn default() -> Self {
+        StatusOptions {
+            region_timeout: Duration::from_secs(15),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// Whether a region could be read and has a stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum RegionState {
+    /// The region's stack exists.
+    Deployed,
+    /// The region answered; it has no stack.
+    NotDeployed,
+    /// The region did not answer in time (or at all).
+    Unreachable { reason: String },
+    /// The region answered with an error.
+    Error { reason: String },
+}
+
+/// One read of a deployed region; `None` fields were not available (see `problems`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionStatus {
+    pub region: String,
+    pub stack_name: String,
+    #[serde(flatten)]
+    pub state: RegionState,
+    pub stack_status: Option<String>,
+    pub version: Option<String>,
+    pub ami: Option<String>,
+    pub deployment_id: Option<String>,
+    pub deployed_at: Option<String>,
+    pub deployed_by: Option<String>,
+    pub asg: Option<AsgView>,
+    pub targets: Option<TargetView>,
+    pub health_check: Option<HealthCheckView>,
+    pub replication: Option<ReplicationView>,
+    /// Reads that failed for a region that otherwise answered.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AsgView {
+    pub in_service: u32,
+    pub desired: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TargetView {
+    pub healthy: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheckView {
+    pub id: String,
+    /// Route 53 counts a check healthy when more than 18% of its checkers say so.
+    pub healthy: bool,
+    pub healthy_observations: u32,
+    pub observations: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplicationView {
+    pub bucket: String,
+    pub configured: bool,
+    /// Destination bucket ARNs of the replication rules.
+    pub destinations: Vec<String>,
+}
+
+/// The status of every region of the stack, in the definition's region order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackStatus {
+    pub stack: String,
+    pub regions: Vec<RegionStatus>,
+}
+
+/// Read every region at once.
+pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatus {
+    let aws = aws.with_max_attempts(opts.max_attempts);
+    let regions = futures::future::join_all(def.regions.iter().map(|r| {
+        let aws = &aws;
+        async move {
+            let stack_name = def.region_stack_name(&r.name);
+            match tokio::time::timeout(opts.region_timeout, read_region(aws, &r.name, &stack_name))
+                .await
+            {
+                Ok(status) => status,
+                Err(_) => RegionStatus::empty(
+                    &r.name,
+                    &stack_name,
+                    RegionState::Unreachable {
+                        reason: format!("no answer within {}s", opts.region_timeout.as_secs_f64()),
+                    },
+                ),
+            }
+        }
+    }))
+    .await;
+    StackStatus {
+        stack: def.stack_name(),
+        regions,
+    }
+}
+
+impl RegionStatus {
+    fn empty(region: &str, stack_name: &str, state: RegionState) -> Self {
+        RegionStatus {
+            region: region.to_string(),
+            stack_name: stack_name.to_string(),
+            state,
+            stack_status: None,
+            version: None,
+            ami: None,
+            deployment_id: None,
+            deployed_at: None,
+            deployed_by: None,
+            asg: None,
+            targets: None,
+            health_check: None,
+            replication: None,
+            problems: Vec::new(),
+        }
+    }
+}
+
+fn state_of(err: &AwsError) -> RegionState {
+    if err.is_unreachable() {
+        RegionState::Unreachable {
+            reason: err.to_string(),
+        }
+    } else {
+        RegionState::Error {
+            reason: err.to_string(),
+        }
+    }
+}
+
+async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus {
+    let stack = match stack_info::describe_stack(aws, region, stack_name).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return RegionStatus::empty(region, stack_name, RegionState::NotDeployed),
+        Err(e) => return RegionStatus::empty(region, stack_name, state_of(&e)),
+    };
+    let mut st = RegionStatus::empty(region, stack_name, RegionState::Deployed);
+    st.stack_status = Some(stack.status.clone());
+    st.version = stack.tags.get(TAG_VERSION).cloned();
+    st.deployment_id = stack.tags.get(TAG_DEPLOYMENT_ID).cloned();
+    st.deployed_at = stack.tags.get(TAG_DEPLOYED_AT).cloned();
+    st.deployed_by = stack.tags.get(TAG_DEPLOYED_BY).cloned();
+    st.ami = stack.parameters.get("AmiId").cloned();
+
+    let out = |k: &str| stack.outputs.get(k).cloned();
+    let asg = async {
+        match out("AsgName") {
+            Some(name) => Some(health_reads::asg_capacity(aws, region, &name).await),
+            None => None,
+        }
+    };
+    let targets = async {
+        match out("TargetGroupArn") {
+            Some(arn) => Some(health_reads::target_health(aws, region, &arn).await),
+            None => None,
+        }
+    };
+    let check = async {
+        match out("HealthCheckId") {
+            Some(id) => Some((
+                id.clone(),
+                health_reads::health_check_status(aws, &id).await,
+            )),
+            None => None,
+        }
+    };
+    let repl = async {
+        match out("BucketName") {
+            Some(b) => Some((
+                b.clone(),
+                health_reads::bucket_replication(aws, region, &b).await,
+            )),
+            None => None,
+        }
+    };
+    let (asg, targets, check, repl) = tokio::join!(asg, targets, check, repl);
+
+    match asg {
+        Some(Ok(Some(AsgCapacity {
+            in_service,
+            desired,
+        }))) => {
+            st.asg = Some(AsgView {
+                in_service,
+                desired,
+            })
+        }
+        Some(Ok(None)) => st.problems.push("the stack's ASG does not exist".into()),
+        Some(Err(e)) => st.problems.push(e.to_string()),
+        None => {}
+    }
+    match targets {
+        Some(Ok(TargetCounts { healthy, total })) => {
+            st.targets = Some(TargetView { healthy, total })
+        }
+        Some(Err(e)) => st.problems.push(e.to_string()),
+        None => {}
+    }
+    match check {
+        Some((
+            id,
+            Ok(HealthCheckStatus {
+                healthy_observations,
+                observations,
+            }),
+        )) => {
+            st.health_check = Some(HealthCheckView {
+                id,
+                // Route 53's rule: healthy when more than 18% of checkers report healthy.
+                healthy: observations > 0 && healthy_observations * 100 > observations * 18,
+                healthy_observations,
+                observations,
+            })
+        }
+        Some((_, Err(e))) => st.problems.push(e.to_string()),
+        None => {}
+    }
+    match repl {
+        Some((bucket, Ok(dest))) => {
+            st.replication = Some(ReplicationView {
+                bucket,
+                configured: dest.is_some(),
+                destinations: dest.unwrap_or_default(),
+            })
+        }
+        Some((_, Err(e))) => st.problems.push(e.to_string()),
+        None => {}
+    }
+    st
+}
