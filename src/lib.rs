@@ -11,6 +11,7 @@ pub mod cfn;
 pub mod deploy;
 pub mod events;
 pub mod exit_code;
+pub mod ops;
 pub mod plan;
 pub mod policy;
 pub mod sandbox;

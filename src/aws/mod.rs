@@ -9,6 +9,7 @@ mod cloud;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
+pub mod lock_stack;
 pub mod stack_info;
 
 pub use cloud::CloudApi;

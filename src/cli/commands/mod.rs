@@ -4,6 +4,9 @@ use super::args::{Cli, Command, GlobalArgs};
 use strata::exit_code;
 
 mod ami;
+mod common;
+
+pub use common::{connect, load_definition};
 mod check;
 mod completions;
 mod deploy;
