@@ -8,6 +8,7 @@ pub mod cloud;
 mod error;
 mod health;
 mod ops;
+pub mod preflight;
 mod report;
 mod rollback;
 mod rollout;

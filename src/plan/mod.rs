@@ -5,9 +5,11 @@
 
 mod desired;
 mod diff;
+mod from_synth;
 mod id;
 
 pub use desired::{Desired, DesiredStack, StackRole};
+pub use from_synth::desired;
 pub use diff::{decide, local_changes, merge_replacement, replaces};
 pub use id::{definition_hash, deployment_id, CHANGE_SET_PREFIX, PREVIOUS_CHANGE_SET};
 

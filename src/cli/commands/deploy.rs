@@ -1,8 +1,73 @@
-//! `strata deploy`.
+//! `strata deploy`: preflight, plan, confirm, roll out with gates, summary.
 
-use super::{not_built, Outcome};
-use crate::cli::args::{DeployArgs, GlobalArgs};
+use super::rollout_ctx::{self, ask, dri, require_yes};
+use super::Outcome;
+use crate::cli::args::{DeployArgs, GlobalArgs, OnFailureArg};
+use crate::cli::render::{self, Renderer};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use strata::deploy::{self, Settings};
+use strata::exit_code;
+use strata::stack::OnFailure;
 
-pub async fn run(_global: &GlobalArgs, _args: DeployArgs) -> Outcome {
-    not_built("deploy")
+pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
+    require_yes(args.yes, "deploy")?;
+    let ctx = rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[]).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_ctrl_c(stop.clone(), ctx.renderer.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let settings = Settings {
+        deployment_id: strata::plan::deployment_id(now),
+        deployed_by: dri(args.ops.dri.as_deref()),
+        deployed_at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        on_failure: match args.on_failure {
+            Some(OnFailureArg::RollbackAll) => OnFailure::RollbackAll,
+            Some(OnFailureArg::RollbackRegion) => OnFailure::RollbackRegion,
+            None => ctx.def.rollout.on_failure,
+        },
+        timing: ctx.timing,
+        stop,
+    };
+    let renderer = ctx.renderer.clone();
+    let yes = args.yes;
+    let report = deploy::deploy(&ctx.cloud, &ctx.events, &ctx.desired, &settings, |plan| {
+        render::show_plan(&renderer, plan);
+        yes || ask(&renderer, "Deploy this plan?")
+    })
+    .await
+    .map_err(rollout_ctx::environment)?;
+    render::show_summary(&ctx.renderer, &report);
+    Ok(report.exit_code())
+}
+
+/// Ctrl-C: the first press asks on a terminal (elsewhere it just stops) and stops
+/// the rollout at the next safe point (between regions, nothing half-done); a
+/// second press exits at once with 130 (the same command finishes the job later).
+fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        let second = tokio::spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: run the same command again to finish");
+                std::process::exit(exit_code::INTERRUPTED);
+            }
+        });
+        let stop_now = if render::can_prompt() {
+            tokio::task::spawn_blocking(move || {
+                ask(&renderer, "\nStop the rollout after the current step? (Ctrl-C again: stop now)")
+            })
+            .await
+            .unwrap_or(true)
+        } else {
+            true
+        };
+        if stop_now {
+            stop.store(true, Ordering::SeqCst);
+        }
+        let _ = second;
+    });
 }

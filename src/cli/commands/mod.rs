@@ -14,6 +14,7 @@ mod destroy;
 mod dr;
 mod plan;
 mod rollback;
+mod rollout_ctx;
 mod sandbox;
 mod status;
 mod synth;

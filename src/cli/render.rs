@@ -1,0 +1,212 @@
+//! Rendering events, plans and summaries: indicatif lines per region on a terminal,
+//! one JSON object per line otherwise (or with `--output json`).
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use strata::deploy::{Report, StackResult};
+use strata::events::{Event, EventKind, EventSink, Events};
+use strata::plan::{ChangeAction, Plan, StackAction};
+
+/// How this run shows things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A terminal: progress lines, human text, prompts allowed.
+    Terminal,
+    /// JSON lines: `--output json` or stdout is not a terminal.
+    Json,
+}
+
+impl Mode {
+    pub fn detect(json: bool) -> Mode {
+        if json || !std::io::stdout().is_terminal() {
+            Mode::Json
+        } else {
+            Mode::Terminal
+        }
+    }
+}
+
+/// True when a question can be asked and answered.
+pub fn can_prompt() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// The event sink of the binary.
+pub struct Renderer {
+    mode: Mode,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
+    multi: MultiProgress,
+}
+
+impl Renderer {
+    pub fn new(mode: Mode) -> Arc<Renderer> {
+        let multi = match mode {
+            Mode::Terminal => MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            Mode::Json => MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+        };
+        Arc::new(Renderer {
+            mode,
+            bars: Mutex::new(BTreeMap::new()),
+            multi,
+        })
+    }
+
+    pub fn events(self: &Arc<Self>) -> Events {
+        Events::new(self.clone())
+    }
+
+    /// Print a line of text (above the bars on a terminal).
+    pub fn line(&self, text: &str) {
+        match self.mode {
+            Mode::Terminal => {
+                let _ = self.multi.println(text);
+            }
+            Mode::Json => println!("{text}"),
+        }
+    }
+
+    /// Stop the bars (before a prompt or the summary).
+    pub fn finish(&self) {
+        for bar in self.bars.lock().expect("bars").values() {
+            bar.finish();
+        }
+    }
+
+    fn bar(&self, region: &str) -> ProgressBar {
+        let mut bars = self.bars.lock().expect("bars");
+        bars.entry(region.to_string())
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix:>16.bold} {spinner} {msg} [{elapsed}]")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(region.to_string());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                bar
+            })
+            .clone()
+    }
+}
+
+impl EventSink for Renderer {
+    fn emit(&self, e: Event) {
+        if self.mode == Mode::Json {
+            if let Ok(line) = serde_json::to_string(&e) {
+                println!("{line}");
+            }
+            return;
+        }
+        let region = e.region.clone().unwrap_or_else(|| "strata".into());
+        let phase = serde_json::to_value(e.phase)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let bar = self.bar(&region);
+        match &e.kind {
+            EventKind::PhaseStarted { detail } => bar.set_message(format!("{phase}: {detail}")),
+            EventKind::Progress { done, total } => {
+                bar.set_message(format!("{phase}: {done}/{total} resources"))
+            }
+            EventKind::PhaseDone { detail } => bar.set_message(format!("{phase}: {detail}")),
+            EventKind::Resource {
+                logical_id,
+                resource_type,
+                status,
+                reason,
+            } => {
+                let why = reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                let _ = self.multi.println(format!(
+                    "  {region:>16}  {status:<22} {logical_id} {resource_type}{why}"
+                ));
+            }
+            EventKind::Health { signal, ok, detail } => {
+                let mark = if *ok { "ok  " } else { "WAIT" };
+                let _ = self
+                    .multi
+                    .println(format!("  {region:>16}  {phase} {mark} {signal}: {detail}"));
+            }
+            EventKind::Info { message } => {
+                let _ = self.multi.println(format!("  {region:>16}  {message}"));
+            }
+            EventKind::Warning { message } => {
+                let _ = self.multi.println(format!("  {region:>16}  warning: {message}"));
+            }
+            EventKind::Failed { error } => {
+                bar.set_message(format!("{phase}: FAILED"));
+                let _ = self.multi.println(format!("  {region:>16}  FAILED: {error}"));
+            }
+        }
+    }
+}
+
+/// The plan as text: one block per stack, resources with +, ~, - and REPLACES.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = format!("Plan {} (version {}):\n", plan.deployment_id, plan.version);
+    for s in plan.stacks() {
+        let what = match s.action {
+            StackAction::Create => "create",
+            StackAction::Update => "update",
+            StackAction::NoChange => "no change",
+        };
+        out.push_str(&format!("  {} ({}): {what}\n", s.stack_name, s.region));
+        for c in &s.changes {
+            let sign = match c.action {
+                ChangeAction::Add => "+",
+                ChangeAction::Modify => "~",
+                ChangeAction::Remove => "-",
+            };
+            let replaces = if c.replaces { "  REPLACES" } else { "" };
+            out.push_str(&format!(
+                "      {sign} {} {}{replaces}\n",
+                c.logical_id, c.resource_type
+            ));
+        }
+    }
+    if plan.is_no_change() {
+        out.push_str("Nothing to change.\n");
+    }
+    out
+}
+
+/// Show the plan: text on a terminal, `{"plan": …}` otherwise.
+pub fn show_plan(r: &Renderer, plan: &Plan) {
+    match r.mode {
+        Mode::Terminal => r.line(plan_text(plan).trim_end()),
+        Mode::Json => println!("{}", serde_json::json!({ "plan": plan })),
+    }
+}
+
+/// Show the final summary: which region runs which version.
+pub fn show_summary(r: &Renderer, report: &Report) {
+    r.finish();
+    match r.mode {
+        Mode::Json => println!("{}", serde_json::json!({ "summary": report })),
+        Mode::Terminal => {
+            let mut out = format!("\nResult: {:?}\n", report.outcome);
+            for s in &report.stacks {
+                let result = serde_json::to_value(s.result)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "  {:<16} {:<28} {:<20} {}\n",
+                    s.region,
+                    s.stack,
+                    result,
+                    s.version.as_deref().unwrap_or("-")
+                ));
+            }
+            if let Some(e) = &report.error {
+                out.push_str(&format!("  cause: {e}\n"));
+            }
+            if report.stacks.iter().any(|s| s.result == StackResult::RollbackFailed) {
+                out.push_str("  a stack needs a human: see runbooks/stuck-stack.md\n");
+            }
+            eprint!("{out}");
+        }
+    }
+}
