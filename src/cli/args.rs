@@ -90,6 +90,10 @@ pub struct SynthArgs {
     /// Directory to write the templates to.
     #[arg(short = 'o', long = "out", default_value = "cdk.out")]
     pub out: PathBuf,
+    /// Which cross-region references the regional templates carry: `build` (none:
+    /// a region's first creation) or `wired` (replication and DNS records).
+    #[arg(long, default_value = "wired", value_parser = ["build", "wired"])]
+    pub phase: String,
 }
 
 #[derive(Debug, Args)]

@@ -96,7 +96,13 @@ pub fn add(
     lt_data.security_group_ids = Some(vec![sgs.instances.group_id()]);
     lt_data.monitoring = Some(monitoring);
     lt_data.tag_specifications = Some(tag_specs);
-    let launch_template = t.add("LaunchTemplate", ec2::LaunchTemplate::new(lt_data));
+    let mut lt = ec2::LaunchTemplate::new(lt_data);
+    let mut own_tags = ec2::launch_template::LaunchTemplateTagSpecification::default();
+    own_tags.resource_type =
+        opt(ec2::launch_template::LaunchTemplateTagSpecificationResourceType::LaunchTemplate);
+    own_tags.tags = Some(tags::standard(ctx));
+    lt.tag_specifications = Some(vec![own_tags]);
+    let launch_template = t.add("LaunchTemplate", lt);
 
     let capacity = ctx.def.capacity_of(ctx.region);
     let mut spec = autoscaling::auto_scaling_group::LaunchTemplateSpecification::new(

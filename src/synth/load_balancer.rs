@@ -78,6 +78,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
             let mut c = Certificate::default();
             c.certificate_arn = some(cert.as_str());
             https.certificates = Some(vec![c]);
+            https.tags = Some(tags::standard(ctx));
             t.add("HttpsListener", https);
 
             let mut redirect = RedirectConfig::new(RedirectConfigStatusCode::Http301);
@@ -88,12 +89,14 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
             let mut http = elb::Listener::new(alb.ref_(), vec![a]);
             http.port = Some(int(80));
             http.protocol = opt(ListenerProtocol::Http);
+            http.tags = Some(tags::standard(ctx));
             t.add("HttpListener", http);
         }
         None => {
             let mut http = elb::Listener::new(alb.ref_(), vec![forward]);
             http.port = Some(int(80));
             http.protocol = opt(ListenerProtocol::Http);
+            http.tags = Some(tags::standard(ctx));
             t.add("HttpListener", http);
         }
     }

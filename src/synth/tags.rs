@@ -72,6 +72,8 @@ key_value_tags!(
     gen::route53::hosted_zone::HostedZoneTag,
     gen::cloudfront::distribution::Tag,
     gen::cloudwatch::alarm::Tag,
+    gen::elasticloadbalancingv2::target_group::Tag,
+    gen::elasticloadbalancingv2::listener::Tag,
 );
 
 impl TagType for gen::elasticloadbalancingv2::load_balancer::Tag {
@@ -79,12 +81,6 @@ impl TagType for gen::elasticloadbalancingv2::load_balancer::Tag {
         let mut t = Self::new(Value::Lit(key));
         t.value = Some(Value::Lit(value));
         t
-    }
-}
-
-impl TagType for gen::elasticloadbalancingv2::target_group::Tag {
-    fn make(key: String, value: String) -> Self {
-        Self::new(Value::Lit(key), Value::Lit(value))
     }
 }
 

@@ -6,3 +6,4 @@ pub mod cfn_lint;
 pub mod cli;
 pub mod fault_proxy;
 pub mod sandbox;
+pub mod stacks;

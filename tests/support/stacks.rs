@@ -1,0 +1,120 @@
+//! Test support: stacks — generated stack definitions (TOML text) of any size,
+//! for tests and benchmarks that need more regions or AZs than the examples.
+
+/// Commercial regions in the order generated stacks use them (us-east-1 first,
+/// so the global stack's region is also the first of the rollout).
+pub const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-2",
+    "us-east-2",
+    "us-west-1",
+    "eu-central-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ca-central-1",
+    "sa-east-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "ap-east-2",
+    "ap-southeast-5",
+    "ap-southeast-7",
+];
+
+/// Region `i` of a generated stack: a real region while there are any, then a
+/// made-up name (such a stack does not pass `stack::validate`, only synthesis).
+pub fn region_name(i: usize) -> String {
+    REGIONS
+        .get(i)
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| format!("xx-synthetic-{}", i + 1))
+}
+
+/// A full stack (table, queue, storage, CloudFront, certificates, failover roles)
+/// over `regions` regions of `azs` AZs each; region `i` gets `10.i.0.0/16`.
+pub fn stack_toml(regions: usize, azs: usize) -> String {
+    assert!(regions >= 1 && regions <= 250 && (2..=26).contains(&azs));
+    let mut s = String::from(
+        r#"[app]
+name = "gen"
+environment = "test"
+
+[dns]
+domain = "api.example.org"
+hosted_zone = "example.org"
+manage_zone = true
+certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000001"
+
+"#,
+    );
+    let names: Vec<String> = (0..regions).map(region_name).collect();
+    for (i, name) in names.iter().enumerate() {
+        let zones: Vec<String> = (0..azs)
+            .map(|z| format!("\"{name}{}\"", (b'a' + z as u8) as char))
+            .collect();
+        s.push_str(&format!(
+            "[[regions]]\nname = \"{name}\"\ncidr = \"10.{i}.0.0/16\"\nazs = [{}]\nfailover = \"{}\"\n\n",
+            zones.join(", "),
+            if i == 0 { "primary" } else { "secondary" }
+        ));
+    }
+    let order: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    s.push_str(&format!(
+        r#"[rollout]
+order = [{}]
+
+[compute]
+instance_type = "t3.small"
+app_port = 8080
+health_check_path = "/healthz"
+capacity = {{ min = 3, desired = 3, max = 6 }}
+
+[ami]
+id = "ami-0123456789abcdef0"
+build_region = "{}"
+
+[[tables]]
+name = "sessions"
+partition_key = {{ name = "id", type = "S" }}
+
+[[tables]]
+name = "local-cache"
+partition_key = {{ name = "key", type = "S" }}
+billing = "provisioned"
+read_capacity = 5
+write_capacity = 5
+global = false
+
+[[queues]]
+name = "writes"
+
+[edge]
+certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000002"
+
+[capacity]
+peak_rps = 1000
+rps_per_instance = 200
+"#,
+        order.join(", "),
+        names[0]
+    ));
+    s
+}
