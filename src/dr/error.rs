@@ -39,6 +39,8 @@ pub enum DrError {
         #[source]
         source: AwsError,
     },
+    #[error("{message}")]
+    Locked { message: String },
     #[error("{step} in {region}: {message}")]
     Step {
         step: &'static str,

@@ -12,6 +12,7 @@ pub mod capacity;
 pub mod dns;
 mod error;
 pub mod failover;
+pub mod lock;
 pub mod restore;
 
 pub use error::DrError;
