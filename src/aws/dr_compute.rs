@@ -118,3 +118,14 @@ pub async fn delete_load_balancer(aws: &Aws, region: &str, arn: &str) -> Result<
         .map_err(|e| AwsError::from_sdk("elbv2", "DeleteLoadBalancer", region, e))?;
     Ok(())
 }
+
+/// GetCallerIdentity: the account the credentials belong to.
+pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
+    let out = aws
+        .sts("us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+    Ok(out.account().unwrap_or_default().to_string())
+}

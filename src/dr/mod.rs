@@ -10,9 +10,11 @@
 
 pub mod capacity;
 pub mod dns;
+pub mod drill;
 mod error;
 pub mod failover;
 pub mod lock;
+pub mod rebuild;
 pub mod restore;
 
 pub use error::DrError;

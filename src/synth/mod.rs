@@ -27,6 +27,7 @@ mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use context::{home_region, latency_name};
+pub use compute::AMI_PARAMETER;
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;
