@@ -276,14 +276,29 @@ impl Cloud for CloudApi {
     }
 
     async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError> {
-        self.aws
-            .cloudformation(region)
-            .delete_stack()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(CFN, "DeleteStack", region, e))?;
-        Ok(())
+        // The sandbox deletes synchronously and may refuse with DependencyViolation
+        // (resources released out of order); a few tries get it through.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self
+                .aws
+                .cloudformation(region)
+                .delete_stack()
+                .stack_name(stack)
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let e = AwsError::from_sdk(CFN, "DeleteStack", region, e);
+                    if e.code != "DependencyViolation" || tries >= 5 {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500 * tries)).await;
+                }
+            }
+        }
     }
 
     async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError> {
@@ -401,29 +416,39 @@ impl Cloud for CloudApi {
     async fn alarm_states(
         &self,
         region: &str,
-        names: &[String],
-    ) -> Result<Vec<(String, String)>, AwsError> {
-        if names.is_empty() {
-            return Ok(vec![]);
-        }
-        let out = self
-            .aws
-            .cloudwatch(region)
-            .describe_alarms()
-            .set_alarm_names(Some(names.to_vec()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("cloudwatch", "DescribeAlarms", region, e))?;
-        Ok(out
-            .metric_alarms()
-            .iter()
-            .map(|a| {
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+        let client = self.aws.cloudwatch(region);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .describe_alarms()
+                .alarm_name_prefix(prefix)
+                .set_next_token(token.clone())
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(aws_smithy_runtime_api::client::result::SdkError::ServiceError(se))
+                    if se.raw().status().as_u16() == 404
+                        && self.aws.target().endpoint_url.is_some() =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(AwsError::from_sdk("cloudwatch", "DescribeAlarms", region, e)),
+            };
+            out.extend(page.metric_alarms().iter().map(|a| {
                 (
                     a.alarm_name().unwrap_or_default().to_string(),
                     a.state_value().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 )
-            })
-            .collect())
+            }));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(Some(out));
+            }
+        }
     }
 
     async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError> {

@@ -7,7 +7,7 @@ use super::wait::{self, Timing};
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{
     self, ChangeAction, ChangeSetRef, Deployed, ResourceChange, StackAction, CHANGE_SET_PREFIX,
-    PREVIOUS_CHANGE_SET,
+    PREVIOUS_PREFIX,
 };
 use std::collections::BTreeMap;
 
@@ -72,9 +72,22 @@ pub async fn clean_change_sets<C: Cloud>(
     stack: &str,
 ) -> Result<(), DeployError> {
     for name in cloud.change_sets(region, stack).await? {
-        if name.starts_with(CHANGE_SET_PREFIX) && name != PREVIOUS_CHANGE_SET {
+        if name.starts_with(CHANGE_SET_PREFIX) && !name.starts_with(PREVIOUS_PREFIX) {
             cloud.delete_change_set(region, stack, &name).await?;
         }
+    }
+    Ok(())
+}
+
+/// Delete a change set if it exists (the sandbox answers 500 to deleting a missing one).
+pub async fn drop_change_set<C: Cloud>(
+    cloud: &C,
+    region: &str,
+    stack: &str,
+    name: &str,
+) -> Result<(), DeployError> {
+    if cloud.change_set(region, stack, name).await?.is_some() {
+        cloud.delete_change_set(region, stack, name).await?;
     }
     Ok(())
 }
@@ -194,9 +207,7 @@ pub async fn execute<C: Cloud>(
     cloud.execute_change_set(region, stack, &cs.name).await?;
     let state = wait::stack(cloud, events, phase, region, stack, timing, seen, total).await?;
     // AWS removes an executed change set; the sandbox keeps it: do not leave it behind.
-    if cloud.change_set(region, stack, &cs.name).await?.is_some() {
-        cloud.delete_change_set(region, stack, &cs.name).await?;
-    }
+    drop_change_set(cloud, region, stack, &cs.name).await?;
     match state {
         Some(s) if s.status == "CREATE_COMPLETE" || s.status == "UPDATE_COMPLETE" => Ok(()),
         Some(s) => Err(DeployError::StackFailed {
@@ -287,7 +298,7 @@ pub async fn restore<C: Cloud>(
         }
     }
     // The kept previous change set was computed against the version now gone.
-    cloud.delete_change_set(region, stack, PREVIOUS_CHANGE_SET).await?;
+    drop_change_set(cloud, region, stack, &plan::previous_change_set(stack)).await?;
     events.emit(
         Some(region),
         Phase::Rollback,
@@ -309,19 +320,20 @@ pub async fn keep_previous<C: Cloud>(
     previous: &Deployed,
     timing: &Timing,
 ) -> Result<(), DeployError> {
-    cloud.delete_change_set(region, stack, PREVIOUS_CHANGE_SET).await?;
+    let name = plan::previous_change_set(stack);
+    drop_change_set(cloud, region, stack, &name).await?;
     cloud
         .create_change_set(&ChangeSetRequest {
             region: region.into(),
             stack_name: stack.into(),
-            name: PREVIOUS_CHANGE_SET.into(),
+            name: name.clone(),
             kind: ChangeSetKind::Update,
             template_body: previous.template_body.clone(),
             parameters: previous.parameters.clone(),
             tags: previous.tags.clone(),
         })
         .await?;
-    wait::change_set(cloud, events, region, stack, PREVIOUS_CHANGE_SET, timing).await?;
+    wait::change_set(cloud, events, region, stack, &name, timing).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::report::{Outcome, Report, StackReport, StackResult};
 use super::rollout::TAG_VERSION;
 use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
-use crate::plan::{ChangeSetRef, DesiredStack, PREVIOUS_CHANGE_SET};
+use crate::plan::{previous_change_set, ChangeSetRef, DesiredStack};
 
 /// Bring each stack back to the version it ran before its last successful update,
 /// in the order given (the caller passes reverse rollout order). A stack without a
@@ -23,7 +23,8 @@ pub async fn rollback<C: Cloud>(
     let mut error = None;
     for s in stacks {
         let (region, stack) = (s.region.as_str(), s.stack_name.as_str());
-        let cs = cloud.change_set(region, stack, PREVIOUS_CHANGE_SET).await?;
+        let previous = previous_change_set(stack);
+        let cs = cloud.change_set(region, stack, &previous).await?;
         let available = cs.as_ref().is_some_and(|c| {
             c.status == "CREATE_COMPLETE" && c.execution_status.as_deref() == Some("AVAILABLE")
         });
@@ -32,12 +33,12 @@ pub async fn rollback<C: Cloud>(
             StackResult::NothingToRollBack
         } else {
             events.emit(Some(region), Phase::Rollback, EventKind::PhaseStarted {
-                detail: format!("executing {PREVIOUS_CHANGE_SET} on {stack}"),
+                detail: format!("executing {previous} on {stack}"),
             });
             let cs = ChangeSetRef {
                 region: region.into(),
                 stack_name: stack.into(),
-                name: PREVIOUS_CHANGE_SET.into(),
+                name: previous.clone(),
             };
             match ops::execute(cloud, events, Phase::Rollback, &cs, 0, timing).await {
                 Ok(()) => {

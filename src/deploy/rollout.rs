@@ -9,7 +9,7 @@ use super::report::{Outcome, Report, StackReport, StackResult};
 use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{
-    Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole, CHANGE_SET_PREFIX,
+    Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole,
 };
 use crate::stack::OnFailure;
 use futures::future::join_all;
@@ -46,8 +46,8 @@ impl Settings {
         ])
     }
 
-    fn change_set(&self, pass: &str) -> String {
-        format!("{CHANGE_SET_PREFIX}{}{pass}", self.deployment_id)
+    fn change_set(&self, stack: &str, pass: &str) -> String {
+        crate::plan::change_set_name(&self.deployment_id, stack, pass)
     }
 }
 
@@ -114,18 +114,18 @@ async fn plan_all<C: Cloud>(
     version: &str,
     building: bool,
 ) -> Result<(), DeployError> {
-    let name = settings.change_set("");
     let tags = settings.tags(version);
     let prepared = join_all(entries.iter().map(|e| {
         let (target, wiring) = first_pass_target(&e.desired, building);
-        let (name, tags) = (&name, &tags);
+        let name = settings.change_set(&target.stack_name, "");
+        let tags = &tags;
         async move {
             let p = ops::prepare(
                 cloud,
                 events,
                 &target.region,
                 &target.stack_name,
-                name,
+                &name,
                 &target,
                 e.deployed.as_ref(),
                 tags,
@@ -370,7 +370,7 @@ async fn step<C: Cloud>(
         };
         let target = entries[i].desired.clone();
         match ops::prepare(
-            cloud, events, &region, &stack, &settings.change_set(pass), &target,
+            cloud, events, &region, &stack, &settings.change_set(&stack, pass), &target,
             deployed.as_ref(), &settings.tags(version), timing,
         )
         .await

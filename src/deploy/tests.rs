@@ -3,7 +3,7 @@
 use super::fake::Fake;
 use super::*;
 use crate::events::Events;
-use crate::plan::{Desired, DesiredStack, StackRole, PREVIOUS_CHANGE_SET};
+use crate::plan::{Desired, DesiredStack, StackRole};
 use crate::stack::OnFailure;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -190,7 +190,6 @@ async fn rollback_on_demand_executes_the_kept_previous_version() {
         .await
         .unwrap();
     assert!(again.stacks.iter().all(|s| s.result == StackResult::NothingToRollBack));
-    let _ = PREVIOUS_CHANGE_SET;
 }
 
 #[tokio::test]

@@ -5,9 +5,20 @@ use sha2::{Digest, Sha256};
 /// Every change set strata creates is named with this prefix.
 pub const CHANGE_SET_PREFIX: &str = "strata-";
 
-/// The change set kept after a successful update, holding the template and
-/// parameters the stack ran before; `strata rollback` executes it.
-pub const PREVIOUS_CHANGE_SET: &str = "strata-previous";
+/// Prefix of the change set kept after a successful update, holding the template
+/// and parameters the stack ran before; `strata rollback` executes it.
+pub const PREVIOUS_PREFIX: &str = "strata-previous-";
+
+/// The kept previous version of a stack: `strata-previous-<stack>`. Named after the
+/// stack because the sandbox looks change sets up by name across a whole region.
+pub fn previous_change_set(stack: &str) -> String {
+    format!("{PREVIOUS_PREFIX}{stack}")
+}
+
+/// The change set of one deploy for one stack: `strata-<deployment id>-<stack><pass>`.
+pub fn change_set_name(deployment_id: &str, stack: &str, pass: &str) -> String {
+    format!("{CHANGE_SET_PREFIX}{deployment_id}-{stack}{pass}")
+}
 
 /// A new deployment id, e.g. "d20261125t010203-3fa9" (also the change-set suffix).
 pub fn deployment_id(now: time::OffsetDateTime) -> String {
@@ -29,8 +40,10 @@ mod tests {
     #[test]
     fn deployment_ids_are_valid_change_set_names() {
         let id = deployment_id(time::macros::datetime!(2026-11-25 01:02:03 UTC));
-        let name = format!("{CHANGE_SET_PREFIX}{id}");
+        let name = change_set_name(&id, "shop-prod-us-east-1", "-wire");
         assert!(name.starts_with("strata-d20261125t010203-"));
+        assert!(name.ends_with("-shop-prod-us-east-1-wire"));
+        assert!(name.len() <= 128);
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     }
 

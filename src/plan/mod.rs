@@ -11,7 +11,10 @@ mod id;
 pub use desired::{Desired, DesiredStack, StackRole};
 pub use from_synth::desired;
 pub use diff::{decide, local_changes, merge_replacement, replaces};
-pub use id::{definition_hash, deployment_id, CHANGE_SET_PREFIX, PREVIOUS_CHANGE_SET};
+pub use id::{
+    change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
+    PREVIOUS_PREFIX,
+};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

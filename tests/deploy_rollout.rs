@@ -1,0 +1,326 @@
+//! End-to-end tests of `strata plan / deploy / rollback` against the sandbox, through
+//! the fault proxy: rollout order, no-change runs, rollback on execute / gate / bake
+//! failures, throttling, kill -9 and resume, rollback on demand.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use support::cli::{self, Run};
+use support::fault_proxy::{Fault, FaultProxy, Rule};
+use support::sandbox;
+
+const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+
+/// The example stack without CloudFront (the sandbox cannot create a distribution
+/// from a template), with the given desired capacity and a short gate timeout.
+fn fixture(dir: &Path, name: &str, desired: u32) -> PathBuf {
+    let text = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
+    let text = text
+        .replace("cloudfront = true", "cloudfront = false")
+        .replace(
+            "capacity = { min = 2, desired = 2, max = 4 }",
+            &format!("capacity = {{ min = 2, desired = {desired}, max = 4 }}"),
+        )
+        .replace("gate_timeout = \"10m\"", "gate_timeout = \"2s\"");
+    assert!(text.contains(&format!("desired = {desired}")));
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn strata(proxy: &FaultProxy, args: &[&str]) -> Run {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    cli::strata_at(&proxy.url(), &all)
+}
+
+fn deploy(proxy: &FaultProxy, file: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["deploy", file.to_str().unwrap(), "--yes", "--bake", "0s"];
+    args.extend_from_slice(extra);
+    strata(proxy, &args)
+}
+
+/// The final summary object of a run.
+fn summary(run: &Run) -> Value {
+    run.json_lines()
+        .into_iter()
+        .find_map(|v| v.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary line\n{run:?}"))
+}
+
+/// Each region stack's result in the summary.
+fn results(run: &Run) -> Vec<(String, String)> {
+    summary(run)["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["role"] == "region")
+        .map(|s| (s["region"].as_str().unwrap().to_string(), s["result"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn result_of(run: &Run, region: &str) -> String {
+    results(run).into_iter().find(|(r, _)| r == region).unwrap().1
+}
+
+/// The plan's action per region stack, from `strata plan`.
+fn plan_actions(proxy: &FaultProxy, file: &Path) -> Vec<(String, String)> {
+    let run = strata(proxy, &["plan", file.to_str().unwrap()]);
+    run.expect_code(0);
+    let plan = run
+        .json_lines()
+        .into_iter()
+        .find_map(|v| v.get("plan").cloned())
+        .unwrap_or_else(|| panic!("no plan line\n{run:?}"));
+    plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.as_array().unwrap().clone())
+        .map(|s| (s["region"].as_str().unwrap().to_string(), s["action"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The regions where a change set was executed, in order.
+fn executed_regions(proxy: &FaultProxy) -> Vec<String> {
+    proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.key.action == "ExecuteChangeSet" && c.fault.is_none())
+        .map(|c| c.key.region)
+        .collect()
+}
+
+fn no_change(proxy: &FaultProxy, file: &Path) -> bool {
+    plan_actions(proxy, file).iter().all(|(_, a)| a == "no-change")
+}
+
+#[test]
+fn plan_then_deploy_from_nothing_then_a_change_rolls_out_in_order_then_nothing_changes() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = fixture(dir.path(), "v2.toml", 2);
+    let v3 = fixture(dir.path(), "v3.toml", 3);
+    let proxy = FaultProxy::in_front_of_sandbox();
+
+    let planned = plan_actions(&proxy, &v2);
+    assert_eq!(planned.len(), 3);
+    assert!(planned.iter().all(|(_, a)| a == "create"), "{planned:?}");
+    assert!(proxy.count(None, None, Some("ExecuteChangeSet")) == 0, "plan executed something");
+
+    let cold = deploy(&proxy, &v2, &[]);
+    cold.expect_code(0);
+    assert_eq!(summary(&cold)["outcome"], "deployed");
+    assert!(results(&cold).iter().all(|(_, r)| r == "created"), "{cold:?}");
+    assert!(no_change(&proxy, &v2), "after the cold deploy the plan still shows changes");
+
+    proxy.clear_calls();
+    let change = deploy(&proxy, &v3, &[]);
+    change.expect_code(0);
+    assert!(results(&change).iter().all(|(_, r)| r == "updated"), "{change:?}");
+    assert_eq!(executed_regions(&proxy), REGIONS, "regions not rolled out in the definition's order");
+
+    proxy.clear_calls();
+    let again = deploy(&proxy, &v3, &[]);
+    again.expect_code(0);
+    assert_eq!(summary(&again)["outcome"], "no-change");
+    assert!(
+        proxy.mutating_calls().is_empty(),
+        "a deploy with nothing to change made mutating calls: {:?}",
+        proxy.mutating_calls()
+    );
+}
+
+/// Deploy v2 from nothing; return the fixture paths (v2, v3).
+fn deployed_v2(proxy: &FaultProxy, dir: &Path) -> (PathBuf, PathBuf) {
+    let v2 = fixture(dir, "v2.toml", 2);
+    let v3 = fixture(dir, "v3.toml", 3);
+    deploy(proxy, &v2, &[]).expect_code(0);
+    (v2, v3)
+}
+
+/// Region 2 failed: it is back on v2, region 3 was not touched, region 1 runs v3.
+fn assert_region_two_rolled_back(proxy: &FaultProxy, run: &Run, v2: &Path, v3: &Path) {
+    run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
+    assert_eq!(summary(run)["outcome"], "rolled-back");
+    assert_eq!(result_of(run, "us-east-1"), "updated");
+    assert_eq!(result_of(run, "us-west-2"), "rolled-back");
+    assert_eq!(result_of(run, "eu-west-1"), "not-started");
+    assert!(
+        !executed_regions(proxy).contains(&"eu-west-1".to_string()),
+        "region 3 was touched"
+    );
+    let against_v2 = plan_actions(proxy, v2);
+    assert_eq!(
+        against_v2,
+        [
+            ("us-east-1".to_string(), "update".to_string()),
+            ("us-west-2".to_string(), "no-change".to_string()),
+            ("eu-west-1".to_string(), "no-change".to_string()),
+        ]
+    );
+    let against_v3 = plan_actions(proxy, v3);
+    assert_eq!(against_v3[0].1, "no-change", "region 1 does not run v3");
+}
+
+#[test]
+fn execute_failing_in_region_two_rolls_it_back_and_stops() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, v3) = deployed_v2(&proxy, dir.path());
+    proxy.clear_calls();
+    proxy.add(
+        Rule::new(Fault::error(400, "ValidationError", "injected: execute refused"))
+            .region("us-west-2")
+            .action("ExecuteChangeSet"),
+    );
+    let run = deploy(&proxy, &v3, &[]);
+    proxy.clear_rules();
+    assert_region_two_rolled_back(&proxy, &run, &v2, &v3);
+}
+
+#[test]
+fn gate_failing_in_region_two_puts_its_previous_template_back() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, v3) = deployed_v2(&proxy, dir.path());
+    proxy.clear_calls();
+    proxy.add(
+        Rule::new(Fault::rewrite("<State>healthy</State>", "<State>unhealthy</State>"))
+            .region("us-west-2")
+            .action("DescribeTargetHealth"),
+    );
+    let run = deploy(&proxy, &v3, &[]);
+    proxy.clear_rules();
+    assert_region_two_rolled_back(&proxy, &run, &v2, &v3);
+    assert!(run.stdout.contains("health gate"), "{run:?}");
+}
+
+/// The sandbox cannot report alarms to the current CloudWatch SDK (docs/deploy.md),
+/// so the failure in bake is a signal that turns bad after the gate passed.
+#[test]
+fn failure_in_bake_of_region_two_with_rollback_all_puts_every_region_back() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, v3) = deployed_v2(&proxy, dir.path());
+    proxy.clear_calls();
+    // The gate's read of the targets passes; every read after it (the bake) fails.
+    proxy.add(
+        Rule::new(Fault::Delay(std::time::Duration::ZERO))
+            .region("us-west-2")
+            .action("DescribeTargetHealth")
+            .times(1),
+    );
+    proxy.add(
+        Rule::new(Fault::rewrite("<State>healthy</State>", "<State>unhealthy</State>"))
+            .region("us-west-2")
+            .action("DescribeTargetHealth"),
+    );
+    let args = ["deploy", v3.to_str().unwrap(), "--yes", "--bake", "2s", "--on-failure", "rollback-all"];
+    let run = strata(&proxy, &args);
+    proxy.clear_rules();
+    run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
+    assert!(run.stdout.contains("bake of shop-prod-us-west-2"), "{run:?}");
+    assert_eq!(result_of(&run, "us-east-1"), "rolled-back");
+    assert_eq!(result_of(&run, "us-west-2"), "rolled-back");
+    assert_eq!(result_of(&run, "eu-west-1"), "not-started");
+    assert!(no_change(&proxy, &v2), "not every region is back on v2");
+}
+
+#[test]
+fn thirty_percent_throttling_still_converges_without_duplicates() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = fixture(dir.path(), "v2.toml", 2);
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let rule = proxy.add(Rule::new(Fault::Throttle).probability(0.3));
+    let run = deploy(&proxy, &v2, &[]);
+    assert!(proxy.fired(rule) > 10, "the throttling rule hardly fired");
+    proxy.clear_rules();
+    run.expect_code(0);
+    assert!(no_change(&proxy, &v2));
+    // One VPC of the stack per region (the sandbox's default VPC aside).
+    for (region, cidr) in REGIONS.iter().zip(["10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16"]) {
+        assert_eq!(vpcs_with_cidr(region, cidr), 1, "{region}");
+    }
+}
+
+/// The number of VPCs with this CIDR in the region, asked of moto directly.
+fn vpcs_with_cidr(region: &str, cidr: &str) -> usize {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=00"
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-H", &format!("Authorization: {auth}"), "-d"])
+        .arg(format!("Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=cidr&Filter.1.Value.1={cidr}"))
+        .arg(sandbox::endpoint())
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).matches("<vpcId>").count()
+}
+
+#[test]
+fn kill_dash_nine_during_region_two_then_the_same_command_converges() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = fixture(dir.path(), "v2.toml", 2);
+    let proxy = FaultProxy::in_front_of_sandbox();
+    // Hold region 2's execution long enough to kill the process while it waits.
+    proxy.add(
+        Rule::new(Fault::Delay(std::time::Duration::from_secs(30)))
+            .region("us-west-2")
+            .action("ExecuteChangeSet")
+            .times(1),
+    );
+    let mut cmd = cli::command_at(&proxy.url());
+    cmd.args(["--output", "json", "deploy", v2.to_str().unwrap(), "--yes", "--bake", "0s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    while proxy.count(Some("us-west-2"), None, Some("ExecuteChangeSet")) == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(child.try_wait().unwrap().is_none(), "the deploy ended before region 2");
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    proxy.clear_rules();
+
+    let rerun = deploy(&proxy, &v2, &[]);
+    rerun.expect_code(0);
+    assert!(no_change(&proxy, &v2), "the rerun did not converge");
+    proxy.clear_calls();
+    deploy(&proxy, &v2, &[]).expect_code(0);
+    assert!(proxy.mutating_calls().is_empty(), "{:?}", proxy.mutating_calls());
+}
+
+#[test]
+fn rollback_on_demand_brings_back_the_previous_version() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, v3) = deployed_v2(&proxy, dir.path());
+    deploy(&proxy, &v3, &[]).expect_code(0);
+    let one = strata(&proxy, &["rollback", v3.to_str().unwrap(), "--region", "us-west-2", "--yes"]);
+    one.expect_code(0);
+    assert_eq!(
+        plan_actions(&proxy, &v2),
+        [
+            ("us-east-1".to_string(), "update".to_string()),
+            ("us-west-2".to_string(), "no-change".to_string()),
+            ("eu-west-1".to_string(), "update".to_string()),
+        ]
+    );
+    strata(&proxy, &["rollback", v3.to_str().unwrap(), "--yes"]).expect_code(0);
+    assert!(no_change(&proxy, &v2), "not every region is back on v2");
+}
+
+#[test]
+fn deploy_without_yes_off_a_terminal_refuses_before_any_aws_call() {
+    let run = cli::strata_at(cli::UNREACHABLE_ENDPOINT, &["deploy", "stacks/example.toml"]);
+    run.expect_code(strata::exit_code::INVALID_INPUT);
+    assert!(run.stderr.contains("--yes"), "{run:?}");
+}
