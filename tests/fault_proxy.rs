@@ -336,7 +336,10 @@ async fn error_shapes_fit_ec2_json_and_rest_protocols() {
     assert_eq!(counts[&key("eu-central-1", "dynamodb", "ListTables")], 1);
     // Route 53 is global, but with an endpoint override the SDK signs it with the
     // client's own region: that is the region the proxy sees.
-    assert_eq!(counts[&key("eu-central-1", "route53", "ListHostedZones")], 1);
+    assert_eq!(
+        counts[&key("eu-central-1", "route53", "ListHostedZones")],
+        1
+    );
     assert_eq!(
         counts[&key(
             "eu-central-1",
@@ -370,4 +373,152 @@ fn mutating_means_not_describe_list_get_validate_estimate() {
         assert_eq!(key("r", "s", action).is_mutating(), mutating, "{action}");
     }
     assert!(!key("unknown", "moto-api", "POST /moto-api/reset").is_mutating());
+}
+
+#[tokio::test]
+async fn targets_can_be_reported_unhealthy_in_one_region() {
+    use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthStateEnum};
+    let _moto = support::sandbox::shared();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let config = |region: &str| {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(proxy.url())
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials()),
+            )
+            .retry_config(retry(1))
+            .build()
+    };
+    // One healthy target per region, built in moto through the proxy.
+    let mut groups = Vec::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        let conf = config(region);
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.0.1.0/24")
+            .availability_zone(format!("{region}a"))
+            .send()
+            .await
+            .unwrap();
+        let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+        let images = ec2.describe_images().owners("amazon").send().await.unwrap();
+        let ami = images.images()[0].image_id().unwrap().to_string();
+        let run = ec2
+            .run_instances()
+            .image_id(ami)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+        let instance = run.instances()[0].instance_id().unwrap().to_string();
+        let tg = elb
+            .create_target_group()
+            .name(support::sandbox::unique("tg"))
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap();
+        let tg = tg.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        elb.register_targets()
+            .target_group_arn(&tg)
+            .targets(TargetDescription::builder().id(instance).build())
+            .send()
+            .await
+            .unwrap();
+        groups.push((elb, tg));
+    }
+
+    proxy.add(
+        Rule::new(Fault::rewrite(
+            "<State>healthy</State>",
+            "<State>unhealthy</State>",
+        ))
+        .region("eu-west-1")
+        .action("DescribeTargetHealth"),
+    );
+    let mut states = Vec::new();
+    for (elb, tg) in &groups {
+        let health = elb
+            .describe_target_health()
+            .target_group_arn(tg)
+            .send()
+            .await
+            .unwrap();
+        let desc = &health.target_health_descriptions()[0];
+        states.push(desc.target_health().unwrap().state().unwrap().clone());
+    }
+    assert_eq!(
+        states,
+        vec![
+            TargetHealthStateEnum::Healthy,
+            TargetHealthStateEnum::Unhealthy
+        ]
+    );
+    assert_eq!(
+        proxy.count(
+            Some("eu-west-1"),
+            Some("elasticloadbalancing"),
+            Some("DescribeTargetHealth")
+        ),
+        1
+    );
+    let mutating = proxy.mutating_calls();
+    assert_eq!(mutating[&key("eu-west-1", "ec2", "RunInstances")], 1);
+    assert_eq!(
+        mutating[&key("us-east-1", "elasticloadbalancing", "RegisterTargets")],
+        1
+    );
+}
+
+#[test]
+fn wait_for_sees_a_call_made_by_another_thread() {
+    let _moto = support::sandbox::shared();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    assert!(!proxy.wait_for(None, None, Some("ListStacks"), Duration::from_millis(50)));
+    let url = proxy.url();
+    let caller = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let conf = aws_sdk_cloudformation::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("sa-east-1"))
+                .endpoint_url(url)
+                .credentials_provider(credentials())
+                .build();
+            aws_sdk_cloudformation::Client::from_conf(conf)
+                .list_stacks()
+                .send()
+                .await
+                .unwrap();
+        });
+    });
+    assert!(proxy.wait_for(
+        Some("sa-east-1"),
+        Some("cloudformation"),
+        Some("List*"),
+        Duration::from_secs(60)
+    ));
+    caller.join().unwrap();
 }

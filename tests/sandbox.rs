@@ -277,3 +277,46 @@ fn the_harness_moto_resets_under_an_exclusive_guard() {
     assert!(strata::sandbox::ping(support::sandbox::port()));
     assert_ne!(support::sandbox::unique("s"), support::sandbox::unique("s"));
 }
+
+#[test]
+fn the_harness_moto_dies_with_its_test_process() {
+    const CHILD: &str = "STRATA_TEST_CHILD_STARTS_MOTO";
+    if std::env::var_os(CHILD).is_some() {
+        // In the child test process: start moto, say where, wait to be killed.
+        let moto = support::sandbox::moto();
+        println!("MOTO {} {}", moto.pid, moto.port);
+        std::io::Write::flush(&mut std::io::stdout()).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(600));
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_harness_moto_dies_with_its_test_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let line = std::io::BufRead::lines(stdout)
+        .map(|l| l.unwrap())
+        .find_map(|l| l.split_once("MOTO ").map(|(_, rest)| rest.to_string()))
+        .expect("the child reports its moto");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (pid, port): (u32, u16) = (fields[0].parse().unwrap(), fields[1].parse().unwrap());
+    assert!(strata::sandbox::is_moto(pid, port));
+    assert!(strata::sandbox::ping(port));
+
+    child.kill().unwrap(); // SIGKILL: no destructor, no atexit runs in the child
+    child.wait().unwrap();
+    // The kernel delivers the parent-death signal at once; allow for reaping.
+    let gone = (0..300).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        !strata::sandbox::is_moto(pid, port)
+    });
+    assert!(gone, "moto {pid} outlived its test process");
+}

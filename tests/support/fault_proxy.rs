@@ -421,6 +421,29 @@ impl FaultProxy {
             .count() as u64
     }
 
+    /// Block until a request matching region / service / action (None = any; `*`
+    /// in the action) has been seen, at most `limit`; whether one was. For tests
+    /// that act at a precise point of a run, e.g. kill strata once region 2's
+    /// `ExecuteChangeSet` went out.
+    pub fn wait_for(
+        &self,
+        region: Option<&str>,
+        service: Option<&str>,
+        action: Option<&str>,
+        limit: Duration,
+    ) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if self.count(region, service, action) > 0 {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Mutating requests per (region, service, action) — see [`CallKey::is_mutating`].
     pub fn mutating_calls(&self) -> BTreeMap<CallKey, u64> {
         self.counts()
