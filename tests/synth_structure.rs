@@ -790,3 +790,31 @@ fn an_unsynthesizable_definition_is_an_error_not_a_panic() {
         .to_string()
         .contains("PriceClass_42"));
 }
+
+#[test]
+fn bucket_names_are_deterministic_valid_and_distinct_even_for_long_names() {
+    let def = load_file("example.toml");
+    let hash = naming::short_hash("shop-prod");
+    assert_eq!(
+        naming::bucket_name(&def, "us-east-1"),
+        format!("shop-prod-us-east-1-{hash}")
+    );
+    let mut long = def.clone();
+    long.app.name = "a".repeat(32);
+    long.app.environment = "e".repeat(32);
+    let names: BTreeSet<String> = ["ap-southeast-2", "ap-southeast-3"]
+        .iter()
+        .map(|r| naming::bucket_name(&long, r))
+        .collect();
+    assert_eq!(names.len(), 2);
+    for n in &names {
+        assert!(n.len() <= 63, "{n} is {} characters", n.len());
+        assert!(n
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+        assert!(!n.contains("--") && !n.starts_with('-'), "{n}");
+        assert!(n.ends_with(&naming::short_hash(&long.stack_name())));
+    }
+    assert_eq!(naming::table_name(&def, "orders"), "shop-prod-orders");
+    assert_eq!(naming::queue_name(&def, "writes"), "shop-prod-writes");
+}

@@ -9,7 +9,7 @@ use super::{
     wait, AmiError, RegionAmis, WaitPolicy, TAG_COPIED_AT, TAG_SOURCE_AMI, TAG_SOURCE_REGION,
     TAG_STACK, TAG_VERSION,
 };
-use crate::aws::ec2_images::{self, CopyEncryption, ImageInfo};
+use crate::aws::ec2_images::{self, CopyEncryption, CopyRequest, ImageInfo};
 use crate::aws::Aws;
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
@@ -206,15 +206,19 @@ async fn copy_one(
                 .format(&Rfc3339)
                 .unwrap_or_default();
             let tags = plan.all_tags(&copied_at);
+            let name = copy_name(&plan.stack, &plan.source);
+            let token = client_token(&plan.stack, &plan.source, region);
             let id = ec2_images::copy_image(
                 aws,
-                region,
-                &plan.source.region,
-                &plan.source.image_id,
-                &copy_name(&plan.stack, &plan.source),
-                &client_token(&plan.stack, &plan.source, region),
-                &plan.encryption,
-                &tags,
+                &CopyRequest {
+                    region,
+                    source_region: &plan.source.region,
+                    source_image_id: &plan.source.image_id,
+                    name: &name,
+                    client_token: &token,
+                    encryption: &plan.encryption,
+                    tags: &tags,
+                },
             )
             .await?;
             // Tag again: some endpoints ignore tag specifications on CopyImage.

@@ -147,36 +147,42 @@ pub async fn find_own_images_by_name(
     Ok(out.images().iter().map(image_from_sdk).collect())
 }
 
-/// CopyImage into `region`, tagged at creation, with an idempotency token.
-pub async fn copy_image(
-    aws: &Aws,
-    region: &str,
-    source_region: &str,
-    source_image_id: &str,
-    name: &str,
-    client_token: &str,
-    encryption: &CopyEncryption,
-    tags: &BTreeMap<String, String>,
-) -> Result<String, AwsError> {
-    let mut req = aws
+/// One CopyImage call.
+#[derive(Debug, Clone)]
+pub struct CopyRequest<'a> {
+    /// The region the copy is made in.
+    pub region: &'a str,
+    pub source_region: &'a str,
+    pub source_image_id: &'a str,
+    pub name: &'a str,
+    /// Idempotency token (at most 64 ASCII characters).
+    pub client_token: &'a str,
+    pub encryption: &'a CopyEncryption,
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// CopyImage, tagged at creation, with an idempotency token; returns the new id.
+pub async fn copy_image(aws: &Aws, req: &CopyRequest<'_>) -> Result<String, AwsError> {
+    let region = req.region;
+    let mut call = aws
         .ec2(region)
         .copy_image()
-        .source_region(source_region)
-        .source_image_id(source_image_id)
-        .name(name)
-        .client_token(client_token)
+        .source_region(req.source_region)
+        .source_image_id(req.source_image_id)
+        .name(req.name)
+        .client_token(req.client_token)
         .tag_specifications(
             TagSpecification::builder()
                 .resource_type(ResourceType::Image)
-                .set_tags(Some(tags_to_sdk(tags)))
+                .set_tags(Some(tags_to_sdk(req.tags)))
                 .build(),
         );
-    if encryption.encrypted {
-        req = req
+    if req.encryption.encrypted {
+        call = call
             .encrypted(true)
-            .set_kms_key_id(encryption.kms_key_id.clone());
+            .set_kms_key_id(req.encryption.kms_key_id.clone());
     }
-    let out = req
+    let out = call
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("ec2", "CopyImage", region, e))?;

@@ -181,6 +181,9 @@ pub enum AmiCommand {
         region: String,
         #[arg(long)]
         name: String,
+        /// Give up waiting for the image after this long (e.g. "30m").
+        #[arg(long, default_value = "30m")]
+        timeout: String,
     },
     /// Copy the definition's source AMI into every region of the stack, at once.
     Copy {
@@ -189,6 +192,10 @@ pub enum AmiCommand {
         source: Option<String>,
         #[arg(long)]
         source_region: Option<String>,
+        /// Give up waiting for the copies after this long (e.g. "1h"); a region whose
+        /// copy is not available by then is reported as failed.
+        #[arg(long, default_value = "1h")]
+        timeout: String,
     },
     /// Deregister old copies (and snapshots), keeping the newest N and every one in use.
     Prune {

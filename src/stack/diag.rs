@@ -87,7 +87,13 @@ mod tests {
             d.to_string(),
             "stacks/x.toml:3:8: error: app name is empty\n  = help: lowercase letters, digits and '-', 1-32 characters"
         );
-        let bare = Diagnostic { help: String::new(), ..d };
-        assert_eq!(bare.to_string(), "stacks/x.toml:3:8: error: app name is empty");
+        let bare = Diagnostic {
+            help: String::new(),
+            ..d
+        };
+        assert_eq!(
+            bare.to_string(),
+            "stacks/x.toml:3:8: error: app name is empty"
+        );
     }
 }

@@ -47,7 +47,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             return Err(fail("units must appear once each, in the order h, m, s"));
         }
         last_rank = rank;
-        let n: u64 = digits.parse().map_err(|_| fail("the number is too large"))?;
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| fail("the number is too large"))?;
         total = n
             .checked_mul(secs)
             .and_then(|v| total.checked_add(v))
@@ -100,11 +102,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "5", "m", "5 m", "5x", "1.5m", "-5s", "5s1m", "1m1m", "5min"] {
+        for bad in [
+            "", "5", "m", "5 m", "5x", "1.5m", "-5s", "5s1m", "1m1m", "5min",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
         let e = parse_duration("10q").unwrap_err();
-        assert_eq!(e.to_string(), "`10q` is not a duration: `q` is not a unit (s, m or h)");
+        assert_eq!(
+            e.to_string(),
+            "`10q` is not a duration: `q` is not a unit (s, m or h)"
+        );
         assert!(parse_duration("99999999999999999999s").is_err());
     }
 

@@ -131,4 +131,66 @@ mod tests {
             .contains("\"S\""));
         assert_eq!(help_for(&FieldPath::parse("nothing")), None);
     }
+
+    /// Every field path of a definition, arrays of tables written `name[]`.
+    fn leaf_paths(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+        match value {
+            toml::Value::Table(t) if prefix != "availability.components" => {
+                for (k, v) in t {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaf_paths(&path, v, out);
+                }
+            }
+            toml::Value::Array(items) if items.iter().any(|i| i.is_table()) => {
+                // Top-level arrays of tables are documented by their `[[name]]` heading.
+                if prefix.contains('.') {
+                    out.push(prefix.to_string());
+                }
+                for item in items {
+                    leaf_paths(&format!("{prefix}[]"), item, out);
+                }
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_reference_documents_every_field() {
+        use crate::stack::model::*;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(root.join("docs/stack-reference.md")).unwrap();
+        let mut def = crate::stack::load(&root.join("stacks/example.toml")).unwrap();
+        // Fill every optional field so it shows up in the serialized form.
+        def.dns.hosted_zone_id = Some("Z1".into());
+        def.dns.origin_name = Some("o.example.com".into());
+        def.dns.failover_name = Some("f.example.com".into());
+        def.dns.certificate_arn = Some("arn".into());
+        def.regions[0].capacity = Some(def.compute.capacity);
+        def.rollout.waves = Some(vec![vec!["us-east-1".into()]]);
+        def.ami.kms_key_id = Some("k".into());
+        def.tables[0].read_capacity = Some(1);
+        def.tables[0].write_capacity = Some(1);
+        def.edge.certificate_arn = Some("arn".into());
+        def.availability.components.insert("alb".into(), 99.99);
+        def.policy.advisory.push(AdvisoryRule {
+            rule: "r".into(),
+            reason: "x".into(),
+        });
+        let value = toml::Value::try_from(&def).unwrap();
+        let mut paths = Vec::new();
+        leaf_paths("", &value, &mut paths);
+        let missing: Vec<&String> = paths
+            .iter()
+            .filter(|p| !doc.contains(&format!("`{p}`")))
+            .collect();
+        assert!(paths.len() > 60, "{paths:?}");
+        assert!(
+            missing.is_empty(),
+            "docs/stack-reference.md lacks {missing:?}"
+        );
+    }
 }

@@ -382,4 +382,106 @@ mod tests {
             "allowed in [app]: `name`, `environment`, `production`"
         );
     }
+
+    fn example(name: &str) -> StackDef {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("stacks")
+            .join(name);
+        load(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The seeds' N+1 rule: lose the largest region, and in each remaining region
+    /// its largest AZ (instances spread evenly: it holds ceil(max / azs)); the
+    /// remaining max capacity must still carry peak load.
+    fn survives_n_plus_one(def: &StackDef) -> bool {
+        let after_az_loss: Vec<u64> = def
+            .regions
+            .iter()
+            .map(|r| {
+                let max = u64::from(def.capacity_of(r).max);
+                let azs = r.azs.len() as u64;
+                max - max.div_ceil(azs)
+            })
+            .collect();
+        let largest = def
+            .regions
+            .iter()
+            .map(|r| def.capacity_of(r).max)
+            .max()
+            .unwrap_or(0);
+        let lost = def
+            .regions
+            .iter()
+            .position(|r| def.capacity_of(r).max == largest)
+            .unwrap_or(0);
+        let remaining: u64 = after_az_loss
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != lost)
+            .map(|(_, n)| n)
+            .sum();
+        remaining * u64::from(def.capacity.rps_per_instance) >= u64::from(def.capacity.peak_rps)
+    }
+
+    #[test]
+    fn example_stacks_load_and_pass_n_plus_one() {
+        for name in ["example.toml", "staging.toml", "four-region.toml"] {
+            let def = example(name);
+            assert!(survives_n_plus_one(&def), "{name} fails N+1");
+        }
+    }
+
+    #[test]
+    fn example_is_the_whole_system_of_the_brief() {
+        let def = example("example.toml");
+        let names: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["us-east-1", "us-west-2", "eu-west-1"]);
+        assert!(def.regions.iter().all(|r| r.azs.len() == 2));
+        assert_eq!(def.regions[0].failover, Some(FailoverRole::Primary));
+        assert_eq!(def.rollout.waves().len(), 3);
+        assert_eq!(
+            def.rollout.bake_duration().unwrap(),
+            std::time::Duration::from_secs(60)
+        );
+        assert!(def.dns.manage_zone && def.edge.cloudfront && def.storage.replication);
+        assert!(def.tables[0].global && def.tables[0].sort_key.is_some());
+        assert_eq!(def.queues.len(), 1);
+        assert_eq!(def.compute.capacity.desired, 2);
+    }
+
+    #[test]
+    fn four_region_keeps_waves_and_overrides() {
+        let def = example("four-region.toml");
+        assert_eq!(def.regions.len(), 4);
+        assert!(def.regions.iter().all(|r| r.azs.len() == 3));
+        assert_eq!(def.rollout.waves()[2], ["eu-west-1", "eu-central-1"]);
+        let eu = def.region("eu-west-1").unwrap();
+        assert_eq!(def.capacity_of(eu).max, 9);
+        assert_eq!(def.capacity_of(&def.regions[0]).max, 6);
+    }
+
+    #[test]
+    fn a_definition_failing_n_plus_one_is_detected_by_the_helper() {
+        let mut def = example("example.toml");
+        def.capacity.peak_rps = 401;
+        assert!(!survives_n_plus_one(&def));
+    }
+
+    #[test]
+    fn load_str_labels_diagnostics_with_the_given_name() {
+        let err = load_str("[app]\nname = 1\n", "inline.toml").unwrap_err();
+        let diags = err.diagnostics();
+        assert!(diags.iter().all(|d| d.file == "inline.toml"));
+        assert!(diags
+            .iter()
+            .any(|d| d.path == "app.name" && d.line == 2 && d.column == 8));
+        assert!(err.to_string().starts_with("inline.toml has "));
+    }
+
+    #[test]
+    fn io_errors_name_the_file() {
+        let err = load(Path::new("/nonexistent/stack.toml")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/stack.toml"));
+        assert!(err.diagnostics().is_empty());
+    }
 }

@@ -270,7 +270,10 @@ waves = [["us-east-1"], ["us-west-2"]]
             ]
         );
         assert_eq!(p.to_string(), "regions[1].azs[0]");
-        assert_eq!(FieldPath::parse("rollout.waves[1][0]").to_string(), "rollout.waves[1][0]");
+        assert_eq!(
+            FieldPath::parse("rollout.waves[1][0]").to_string(),
+            "rollout.waves[1][0]"
+        );
     }
 
     #[test]
@@ -304,7 +307,13 @@ waves = [["us-east-1"], ["us-west-2"]]
     fn columns_count_characters_not_bytes() {
         let src = "name = \"é\" \nx = 1\n";
         // The closing quote is at byte 10: column 10 (counting bytes would say 11).
-        assert_eq!(location_in_text(src, 10), Location { line: 1, column: 10 });
+        assert_eq!(
+            location_in_text(src, 10),
+            Location {
+                line: 1,
+                column: 10
+            }
+        );
         assert_eq!(location_in_text(src, 13), Location { line: 2, column: 1 });
         let map = SourceMap::parse("a = \"é\"\nb = 2\n").unwrap();
         let loc = map.locate(&FieldPath::parse("b"), Target::Value);

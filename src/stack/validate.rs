@@ -59,7 +59,10 @@ impl Checks {
             if value.trim().is_empty() {
                 self.bad(path, format!("app {field} is empty"));
             } else if !is_simple_name(value) {
-                self.bad(path, format!("app {field} `{value}` has characters or a length that is not allowed"));
+                self.bad(
+                    path,
+                    format!("app {field} `{value}` has characters or a length that is not allowed"),
+                );
             }
         }
     }
@@ -85,7 +88,10 @@ impl Checks {
         }
         let domain = normalize_dns(&dns.domain);
         if dns.origin_name.is_some() && normalize_dns(&dns.origin_name()) == domain {
-            self.bad(p("dns.origin_name"), "the origin name must differ from the public domain");
+            self.bad(
+                p("dns.origin_name"),
+                "the origin name must differ from the public domain",
+            );
         }
         if dns.failover_name.is_some() {
             let failover = normalize_dns(&dns.failover_name());
@@ -98,8 +104,15 @@ impl Checks {
         }
         if let Some(id) = &dns.hosted_zone_id {
             let bare = id.strip_prefix("/hostedzone/").unwrap_or(id);
-            if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
-                self.bad(p("dns.hosted_zone_id"), format!("`{id}` is not a hosted zone id"));
+            if bare.is_empty()
+                || !bare
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            {
+                self.bad(
+                    p("dns.hosted_zone_id"),
+                    format!("`{id}` is not a hosted zone id"),
+                );
             } else if dns.manage_zone {
                 self.bad_with(
                     p("dns.hosted_zone_id"),
@@ -110,7 +123,10 @@ impl Checks {
         }
         if let Some(arn) = &dns.certificate_arn {
             if !is_acm_arn(arn, None) {
-                self.bad(p("dns.certificate_arn"), format!("`{arn}` is not an ACM certificate ARN"));
+                self.bad(
+                    p("dns.certificate_arn"),
+                    format!("`{arn}` is not an ACM certificate ARN"),
+                );
             }
         }
     }
@@ -154,7 +170,10 @@ impl Checks {
             if let Some(first) = first_seen.get(r.name.as_str()) {
                 self.bad(
                     base.key("name"),
-                    format!("region `{}` is listed twice (also regions[{first}])", r.name),
+                    format!(
+                        "region `{}` is listed twice (also regions[{first}])",
+                        r.name
+                    ),
                 );
             } else {
                 first_seen.insert(&r.name, i);
@@ -183,7 +202,10 @@ impl Checks {
                     );
                 }
                 if let Some(first) = seen_az.get(az.as_str()) {
-                    self.bad(path, format!("Availability Zone `{az}` is listed twice (also azs[{first}])"));
+                    self.bad(
+                        path,
+                        format!("Availability Zone `{az}` is listed twice (also azs[{first}])"),
+                    );
                 } else {
                     seen_az.insert(az, k);
                 }
@@ -235,7 +257,10 @@ impl Checks {
         if !(16..=24).contains(&net.prefix_len()) {
             self.bad(
                 path,
-                format!("`{text}` is a /{} network; a VPC here is /16 to /24", net.prefix_len()),
+                format!(
+                    "`{text}` is a /{} network; a VPC here is /16 to /24",
+                    net.prefix_len()
+                ),
             );
             return None;
         }
@@ -257,13 +282,19 @@ impl Checks {
         if cap.min > cap.desired {
             self.bad(
                 path.key("min"),
-                format!("min ({}) is greater than desired ({})", cap.min, cap.desired),
+                format!(
+                    "min ({}) is greater than desired ({})",
+                    cap.min, cap.desired
+                ),
             );
         }
         if cap.desired > cap.max {
             self.bad(
                 path.key("max"),
-                format!("desired ({}) is greater than max ({})", cap.desired, cap.max),
+                format!(
+                    "desired ({}) is greater than max ({})",
+                    cap.desired, cap.max
+                ),
             );
         }
     }
@@ -278,7 +309,8 @@ impl Checks {
         if roles.is_empty() {
             return;
         }
-        let help = "exactly one region with failover = \"primary\" and one or more with \"secondary\"";
+        let help =
+            "exactly one region with failover = \"primary\" and one or more with \"secondary\"";
         let primaries: Vec<usize> = roles
             .iter()
             .filter(|(_, f)| *f == FailoverRole::Primary)
@@ -333,7 +365,10 @@ impl Checks {
                 (Vec::new(), p("rollout"))
             }
             (Some(w), None) => (w.clone(), p("rollout.waves")),
-            (None, Some(o)) => (o.iter().map(|x| vec![x.clone()]).collect(), p("rollout.order")),
+            (None, Some(o)) => (
+                o.iter().map(|x| vec![x.clone()]).collect(),
+                p("rollout.order"),
+            ),
         };
         let is_order = r.waves.is_none() && r.order.is_some();
         if r.waves.is_some() != r.order.is_some() {
@@ -346,7 +381,11 @@ impl Checks {
                     self.bad(base.index(w), format!("wave {} is empty", w + 1));
                 }
                 for (k, name) in wave.iter().enumerate() {
-                    let path = if is_order { base.index(w) } else { base.index(w).index(k) };
+                    let path = if is_order {
+                        base.index(w)
+                    } else {
+                        base.index(w).index(k)
+                    };
                     if def.region(name).is_none() {
                         self.bad_with(
                             path,
@@ -354,7 +393,10 @@ impl Checks {
                             format!("the stack's regions: {}", region_list(def)),
                         );
                     } else if seen.insert(name.as_str(), ()).is_some() {
-                        self.bad(path, format!("region `{name}` appears twice in the rollout"));
+                        self.bad(
+                            path,
+                            format!("region `{name}` appears twice in the rollout"),
+                        );
                     }
                 }
             }
@@ -375,9 +417,10 @@ impl Checks {
             let path = p("rollout").key(field);
             match parse_duration(text) {
                 Err(e) => self.bad_with(path, e.to_string(), DURATION_HELP),
-                Ok(d) if field == "gate_timeout" && d.is_zero() => {
-                    self.bad(path, "gate_timeout is 0; a region needs time to pass its health gate")
-                }
+                Ok(d) if field == "gate_timeout" && d.is_zero() => self.bad(
+                    path,
+                    "gate_timeout is 0; a region needs time to pass its health gate",
+                ),
                 Ok(_) => {}
             }
         }
@@ -390,13 +433,20 @@ impl Checks {
                 !family.is_empty()
                     && !size.is_empty()
                     && family.starts_with(|ch: char| ch.is_ascii_lowercase())
-                    && family.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-                    && size.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                    && family
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                    && size
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
             }
             None => false,
         };
         if !shape_ok {
-            self.bad(p("compute.instance_type"), format!("`{it}` is not an EC2 instance type"));
+            self.bad(
+                p("compute.instance_type"),
+                format!("`{it}` is not an EC2 instance type"),
+            );
         }
         if c.app_port == 0 {
             self.bad(p("compute.app_port"), "app_port is 0");
@@ -410,7 +460,10 @@ impl Checks {
         }
         let t = c.scaling_cpu_target;
         if !(t > 0.0 && t <= 100.0) {
-            self.bad(p("compute.scaling_cpu_target"), format!("{t} is not a CPU percentage"));
+            self.bad(
+                p("compute.scaling_cpu_target"),
+                format!("{t} is not a CPU percentage"),
+            );
         }
         if !(8..=16384).contains(&c.root_volume_gib) {
             self.bad(
@@ -429,12 +482,18 @@ impl Checks {
         if def.region(&a.build_region).is_none() {
             self.bad_with(
                 p("ami.build_region"),
-                format!("the AMI's build region `{}` is not one of the stack's regions", a.build_region),
+                format!(
+                    "the AMI's build region `{}` is not one of the stack's regions",
+                    a.build_region
+                ),
                 format!("one of: {}", region_list(def)),
             );
         }
         if a.kms_key_id.is_some() && !a.encrypted {
-            self.bad(p("ami.kms_key_id"), "kms_key_id is set but encrypted = false");
+            self.bad(
+                p("ami.kms_key_id"),
+                "kms_key_id is set but encrypted = false",
+            );
         }
     }
 
@@ -444,7 +503,10 @@ impl Checks {
             let base = p("tables").index(i);
             self.resource_name(base.key("name"), "table", &t.name, true, &mut seen, i);
             if t.partition_key.name.trim().is_empty() {
-                self.bad(base.key("partition_key").key("name"), "partition key name is empty");
+                self.bad(
+                    base.key("partition_key").key("name"),
+                    "partition key name is empty",
+                );
             }
             if let Some(sk) = &t.sort_key {
                 if sk.name.trim().is_empty() {
@@ -458,11 +520,17 @@ impl Checks {
             }
             match t.billing {
                 Billing::Provisioned => {
-                    for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
+                    for (field, v) in [
+                        ("read_capacity", t.read_capacity),
+                        ("write_capacity", t.write_capacity),
+                    ] {
                         match v {
                             None => self.bad_with(
                                 base.key("billing"),
-                                format!("table `{}` has provisioned billing but no {field}", t.name),
+                                format!(
+                                    "table `{}` has provisioned billing but no {field}",
+                                    t.name
+                                ),
                                 "give read_capacity and write_capacity (whole numbers above 0), \
                                  or billing = \"on-demand\"",
                             ),
@@ -472,11 +540,17 @@ impl Checks {
                     }
                 }
                 Billing::OnDemand => {
-                    for (field, v) in [("read_capacity", t.read_capacity), ("write_capacity", t.write_capacity)] {
+                    for (field, v) in [
+                        ("read_capacity", t.read_capacity),
+                        ("write_capacity", t.write_capacity),
+                    ] {
                         if v.is_some() {
                             self.bad(
                                 base.key(field),
-                                format!("{field} is set but table `{}` is billed on demand", t.name),
+                                format!(
+                                    "{field} is set but table `{}` is billed on demand",
+                                    t.name
+                                ),
                             );
                         }
                     }
@@ -491,18 +565,27 @@ impl Checks {
             let base = p("queues").index(i);
             self.resource_name(base.key("name"), "queue", &q.name, false, &mut seen, i);
             if !(1..=1000).contains(&q.max_receive_count) {
-                self.bad(base.key("max_receive_count"), format!("{} is outside 1..1000", q.max_receive_count));
+                self.bad(
+                    base.key("max_receive_count"),
+                    format!("{} is outside 1..1000", q.max_receive_count),
+                );
             }
             if q.visibility_timeout_seconds > 43_200 {
                 self.bad(
                     base.key("visibility_timeout_seconds"),
-                    format!("{} seconds is more than 12 hours", q.visibility_timeout_seconds),
+                    format!(
+                        "{} seconds is more than 12 hours",
+                        q.visibility_timeout_seconds
+                    ),
                 );
             }
             if !(60..=1_209_600).contains(&q.dead_letter_retention_seconds) {
                 self.bad(
                     base.key("dead_letter_retention_seconds"),
-                    format!("{} seconds is outside 60..1209600", q.dead_letter_retention_seconds),
+                    format!(
+                        "{} seconds is outside 60..1209600",
+                        q.dead_letter_retention_seconds
+                    ),
                 );
             }
         }
@@ -528,7 +611,10 @@ impl Checks {
             self.bad(path.clone(), format!("{what} name `{name}` is not allowed"));
         }
         if let Some(first) = seen.get(name) {
-            self.bad(path, format!("{what} `{name}` is defined twice (also [{first}])"));
+            self.bad(
+                path,
+                format!("{what} `{name}` is defined twice (also [{first}])"),
+            );
         } else {
             seen.insert(name, index);
         }
@@ -543,8 +629,12 @@ impl Checks {
             );
         }
         let e = &def.edge;
-        if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.price_class.as_str()) {
-            self.bad(p("edge.price_class"), format!("`{}` is not a CloudFront price class", e.price_class));
+        if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.price_class.as_str())
+        {
+            self.bad(
+                p("edge.price_class"),
+                format!("`{}` is not a CloudFront price class", e.price_class),
+            );
         }
         if let Some(arn) = &e.certificate_arn {
             if !is_acm_arn(arn, Some("us-east-1")) {
@@ -568,7 +658,10 @@ impl Checks {
         if c.tolerate == Tolerate::Region && def.regions.len() < 2 {
             self.bad_with(
                 p("capacity.tolerate"),
-                format!("surviving the loss of a region needs at least two regions; the stack has {}", def.regions.len()),
+                format!(
+                    "surviving the loss of a region needs at least two regions; the stack has {}",
+                    def.regions.len()
+                ),
                 "add a region, or tolerate = \"az\"",
             );
         }
@@ -589,7 +682,10 @@ impl Checks {
     fn availability(&mut self, a: &Availability) {
         if let Some(m) = a.minimum {
             if !is_percentage(m) {
-                self.bad(p("availability.minimum"), format!("{m} is not a percentage between 0 and 100"));
+                self.bad(
+                    p("availability.minimum"),
+                    format!("{m} is not a percentage between 0 and 100"),
+                );
             }
         }
         for (name, v) in &a.components {
@@ -629,20 +725,32 @@ impl Checks {
                 if !DAYS.contains(&day.as_str()) {
                     self.bad(base.key("days").index(k), format!("`{day}` is not a day"));
                 } else if seen.contains(&day.as_str()) {
-                    self.bad(base.key("days").index(k), format!("`{day}` is listed twice"));
+                    self.bad(
+                        base.key("days").index(k),
+                        format!("`{day}` is listed twice"),
+                    );
                 } else {
                     seen.push(day);
                 }
             }
             if w.start_hour > 23 {
-                self.bad(base.key("start_hour"), format!("start_hour {} is not an hour 0-23", w.start_hour));
+                self.bad(
+                    base.key("start_hour"),
+                    format!("start_hour {} is not an hour 0-23", w.start_hour),
+                );
             }
             if !(1..=24).contains(&w.end_hour) {
-                self.bad(base.key("end_hour"), format!("end_hour {} is not an hour 1-24", w.end_hour));
+                self.bad(
+                    base.key("end_hour"),
+                    format!("end_hour {} is not an hour 1-24", w.end_hour),
+                );
             } else if w.start_hour <= 23 && w.start_hour >= w.end_hour {
                 self.bad(
                     base.key("end_hour"),
-                    format!("the window ends (hour {}) before it starts (hour {})", w.end_hour, w.start_hour),
+                    format!(
+                        "the window ends (hour {}) before it starts (hour {})",
+                        w.end_hour, w.start_hour
+                    ),
                 );
             }
         }
@@ -654,7 +762,8 @@ fn is_simple_name(s: &str) -> bool {
     (1..=32).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn normalize_dns(s: &str) -> String {
@@ -671,7 +780,9 @@ pub fn is_ami_id(id: &str) -> bool {
     match id.strip_prefix("ami-") {
         Some(hex) => {
             (hex.len() == 8 || hex.len() == 17)
-                && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
         }
         None => false,
     }

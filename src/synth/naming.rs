@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn clashing_or_empty_suffixes_fall_back_to_positions() {
-        let r = region("eu-west-1", &["eu-west-1", "x-a", "y.a"]);
+        let r = region("eu-west-1", &["eu-west-1", "eu-west-1-a", "eu-west-1a"]);
         assert_eq!(az_suffixes(&r), ["Az1", "Az2", "Az3"]);
     }
 

@@ -6,4 +6,6 @@ pub mod cfn_lint;
 pub mod cli;
 pub mod fault_proxy;
 pub mod sandbox;
+pub mod aws;
+pub mod sdk;
 pub mod stacks;

@@ -51,9 +51,7 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
             .with_context(|| format!("{} has no typeName", file.display()))?
             .to_string();
         patches::apply(&tn, &mut schema)?;
-        resources.push(
-            build_resource(&tn, &schema).with_context(|| format!("generating {tn}"))?,
-        );
+        resources.push(build_resource(&tn, &schema).with_context(|| format!("generating {tn}"))?);
     }
     let mut files = Vec::new();
     for (path, src) in render_all(&resources) {
@@ -123,8 +121,8 @@ fn load_schemas(dir: &Path) -> Result<Vec<(PathBuf, Json)>> {
         .map(|p| {
             let text =
                 std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            let json = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", p.display()))?;
+            let json =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
             Ok((p, json))
         })
         .collect()
@@ -292,7 +290,9 @@ fn build_resource(tn: &str, schema: &Json) -> Result<ResourceModel> {
     pointers.extend(string_list(schema.get(patches::EXTRA_ATTRIBUTES)));
     let mut seen = BTreeSet::new();
     for p in &pointers {
-        let Some(attr) = b.attribute(p)? else { continue };
+        let Some(attr) = b.attribute(p)? else {
+            continue;
+        };
         if !seen.insert(attr.method.clone()) {
             bail!("two attributes map to the accessor {}", attr.method);
         }
@@ -323,7 +323,11 @@ fn build_resource(tn: &str, schema: &Json) -> Result<ResourceModel> {
 
 fn string_list(v: Option<&Json>) -> Vec<String> {
     v.and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -359,7 +363,10 @@ impl Builder<'_> {
     fn ty_of(&mut self, s: &Json, hint: &str) -> Result<Ty> {
         let (def, s) = self.deref(s)?;
         let s = s.clone();
-        let hint = def.as_deref().map(type_name).unwrap_or_else(|| hint.to_string());
+        let hint = def
+            .as_deref()
+            .map(type_name)
+            .unwrap_or_else(|| hint.to_string());
         let types: Vec<&str> = match s.get("type") {
             Some(Json::String(t)) => vec![t.as_str()],
             Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
@@ -415,11 +422,8 @@ impl Builder<'_> {
             let ty = self
                 .ty_of(p, &format!("{name}{}", type_name(json_name)))
                 .with_context(|| format!("{name}.{json_name}"))?;
-            let doc = description(p).or_else(|| {
-                self.deref(p)
-                    .ok()
-                    .and_then(|(_, d)| description(d))
-            });
+            let doc =
+                description(p).or_else(|| self.deref(p).ok().and_then(|(_, d)| description(d)));
             fields.push(Field {
                 rust,
                 json: json_name.clone(),
@@ -523,7 +527,10 @@ impl Builder<'_> {
 /// The values of a string enum (`enum`, or a lone `const`).
 fn string_enum(s: &Json) -> Option<Vec<String>> {
     let values: Vec<String> = match (s.get("enum"), s.get("const")) {
-        (Some(Json::Array(vs)), _) => vs.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        (Some(Json::Array(vs)), _) => vs
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
         (None, Some(Json::String(c))) => vec![c.clone()],
         _ => return None,
     };
@@ -645,7 +652,11 @@ fn render_mod(by_service: &BTreeMap<&str, Vec<&ResourceModel>>) -> String {
 
 fn render_service(service: &str, rs: &[&ResourceModel]) -> String {
     let mut o = String::new();
-    let prefix = rs[0].type_name.rsplit_once("::").map(|(p, _)| p).unwrap_or("");
+    let prefix = rs[0]
+        .type_name
+        .rsplit_once("::")
+        .map(|(p, _)| p)
+        .unwrap_or("");
     writeln!(o, "{HEADER}").unwrap();
     writeln!(o, "//! `{prefix}` resource types.\n").unwrap();
     for r in rs {
@@ -742,7 +753,8 @@ fn render_struct(o: &mut String, s: &StructDef) {
     writeln!(o, "\nimpl {} {{", s.name).unwrap();
     writeln!(
         o,
-        "/// A `{}` with its required properties; every optional one is `None`.",
+        "/// `{}` from its required properties, in the schema's `required` order; every \
+         optional one is `None`.",
         s.name
     )
     .unwrap();
@@ -843,17 +855,28 @@ fn escape_doc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// `[text](url)` -> `text`.
+/// `[text](url)` -> `text`; brackets that are not a link stay.
 fn strip_links(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(open) = rest.find('[') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find("](") else { break };
-        let Some(end) = after[close + 2..].find(')') else { break };
         out.push_str(&rest[..open]);
-        out.push_str(&after[..close]);
-        rest = &after[close + 2 + end + 1..];
+        let after = &rest[open + 1..];
+        let link = after.find(']').and_then(|close| {
+            let url = after[close + 1..].strip_prefix('(')?;
+            let end = url.find(')')?;
+            Some((close, close + 2 + end + 1))
+        });
+        match link {
+            Some((close, consumed)) => {
+                out.push_str(&after[..close]);
+                rest = &after[consumed..];
+            }
+            None => {
+                out.push('[');
+                rest = after;
+            }
+        }
     }
     out.push_str(rest);
     out
@@ -903,7 +926,12 @@ mod tests {
         let d = "Specifies a tag. See [Tags](https://docs.aws.amazon.com/tags.html) for \
                  <b>more</b> and a[0].\n Second paragraph.";
         let c = clean_doc(d);
-        assert_eq!(c, "Specifies a tag. See Tags for &lt;b&gt;more&lt;/b&gt; and a\\[0\\].");
+        assert_eq!(
+            c,
+            "Specifies a tag. See Tags for &lt;b&gt;more&lt;/b&gt; and a\\[0\\]."
+        );
+        let tagged = clean_doc("[HTTPS only] The policy. See [Policies](https://x.y/p) here.");
+        assert_eq!(tagged, "\\[HTTPS only\\] The policy. See Policies here.");
         let bare = clean_doc("see https://example.com/x.");
         assert_eq!(bare, "see <https://example.com/x>.");
         let long = "Word. ".repeat(200);
@@ -963,7 +991,10 @@ mod tests {
         assert_eq!(ty("doc"), "serde_json::Value");
         assert_eq!(ty("labels"), "BTreeMap<String, Value<String>>");
         assert_eq!(ty("inline"), "ThingInline");
-        assert!(thing.fields.iter().all(|f| f.json != "Arn"), "read-only is no field");
+        assert!(
+            thing.fields.iter().all(|f| f.json != "Arn"),
+            "read-only is no field"
+        );
         assert_eq!(m.attributes.len(), 1);
         assert_eq!(m.attributes[0].method, "arn");
         assert_eq!(m.create_only, ["/properties/Name"]);
@@ -973,13 +1004,17 @@ mod tests {
         let mut out = String::new();
         render_struct(&mut out, thing);
         assert!(
-            out.contains("pub fn new(count: impl Into<Value<i64>>, name: impl Into<Value<String>>)"),
+            out.contains(
+                "pub fn new(count: impl Into<Value<i64>>, name: impl Into<Value<String>>)"
+            ),
             "{out}"
         );
         let tag = m.structs.iter().find(|s| s.name == "Tag").unwrap();
         let mut out = String::new();
         render_struct(&mut out, tag);
-        assert!(out.contains("pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>)"));
+        assert!(out.contains(
+            "pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>)"
+        ));
     }
 
     #[test]

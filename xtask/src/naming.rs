@@ -6,11 +6,11 @@
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-    "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
-    "try", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final",
-    "macro", "override", "priv", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// A type name: `VPCGatewayAttachment` -> `VpcGatewayAttachment`.
@@ -72,12 +72,18 @@ mod tests {
         assert_eq!(field_name("DNSName"), "dns_name");
         assert_eq!(field_name("Ipv6CidrBlock"), "ipv6_cidr_block");
         assert_eq!(attribute_method("Endpoint.Address"), "endpoint_address");
-        assert_eq!(attribute_method("CanonicalHostedZoneID"), "canonical_hosted_zone_id");
+        assert_eq!(
+            attribute_method("CanonicalHostedZoneID"),
+            "canonical_hosted_zone_id"
+        );
     }
 
     #[test]
     fn variants_are_identifiers() {
-        assert_eq!(variant_name("dualstack-without-public-ipv4", 0), "DualstackWithoutPublicIpv4");
+        assert_eq!(
+            variant_name("dualstack-without-public-ipv4", 0),
+            "DualstackWithoutPublicIpv4"
+        );
         assert_eq!(variant_name("HTTP", 0), "Http");
         assert_eq!(variant_name("1", 0), "V1");
         assert_eq!(variant_name("*", 3), "Value3");

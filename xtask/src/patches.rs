@@ -109,7 +109,11 @@ fn add_extra_attributes(s: &mut Json, pointers: &[&str]) -> Result<()> {
     let read_only: Vec<String> = s
         .get("readOnlyProperties")
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     for p in pointers {
         if read_only.iter().any(|r| r == p) {
@@ -122,7 +126,9 @@ fn add_extra_attributes(s: &mut Json, pointers: &[&str]) -> Result<()> {
         .context("schema is not an object")?
         .entry(EXTRA_ATTRIBUTES)
         .or_insert_with(|| json!([]));
-    let list = list.as_array_mut().context("extra attributes is not a list")?;
+    let list = list
+        .as_array_mut()
+        .context("extra attributes is not a list")?;
     list.extend(pointers.iter().map(|p| json!(p)));
     Ok(())
 }

@@ -241,7 +241,7 @@ pub mod auto_scaling_group {
     }
 
     impl AutoScalingGroup {
-        /// A `AutoScalingGroup` with its required properties; every optional one is `None`.
+        /// `AutoScalingGroup` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(min_size: impl Into<Value<String>>, max_size: impl Into<Value<String>>) -> Self {
             Self {
                 auto_scaling_group_name: None,
@@ -343,7 +343,7 @@ pub mod auto_scaling_group {
     }
 
     impl AvailabilityZoneImpairmentPolicy {
-        /// A `AvailabilityZoneImpairmentPolicy` with its required properties; every optional one is `None`.
+        /// `AvailabilityZoneImpairmentPolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             impaired_zone_health_check_behavior: impl Into<
                 Value<AvailabilityZoneImpairmentPolicyImpairedZoneHealthCheckBehavior>,
@@ -400,7 +400,7 @@ pub mod auto_scaling_group {
     }
 
     impl CapacityReservationSpecification {
-        /// A `CapacityReservationSpecification` with its required properties; every optional one is `None`.
+        /// `CapacityReservationSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             capacity_reservation_preference: impl Into<
                 Value<CapacityReservationSpecificationCapacityReservationPreference>,
@@ -454,7 +454,7 @@ pub mod auto_scaling_group {
     }
 
     impl DistributionSegment {
-        /// A `DistributionSegment` with its required properties; every optional one is `None`.
+        /// `DistributionSegment` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             target_capacity_types: impl Into<Vec<Value<DistributionSegmentTargetCapacityTypes>>>,
         ) -> Self {
@@ -651,7 +651,7 @@ pub mod auto_scaling_group {
     }
 
     impl InstanceRequirements {
-        /// A `InstanceRequirements` with its required properties; every optional one is `None`.
+        /// `InstanceRequirements` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             memory_mi_b: impl Into<MemoryMiBRequest>,
             v_cpu_count: impl Into<VCpuCountRequest>,
@@ -756,7 +756,7 @@ pub mod auto_scaling_group {
     }
 
     impl LaunchTemplate {
-        /// A `LaunchTemplate` with its required properties; every optional one is `None`.
+        /// `LaunchTemplate` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(launch_template_specification: impl Into<LaunchTemplateSpecification>) -> Self {
             Self {
                 launch_template_specification: launch_template_specification.into(),
@@ -820,7 +820,7 @@ pub mod auto_scaling_group {
     }
 
     impl LaunchTemplateSpecification {
-        /// A `LaunchTemplateSpecification` with its required properties; every optional one is `None`.
+        /// `LaunchTemplateSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(version: impl Into<Value<String>>) -> Self {
             Self {
                 launch_template_id: None,
@@ -875,7 +875,7 @@ pub mod auto_scaling_group {
     }
 
     impl LifecycleHookSpecification {
-        /// A `LifecycleHookSpecification` with its required properties; every optional one is `None`.
+        /// `LifecycleHookSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             lifecycle_hook_name: impl Into<Value<String>>,
             lifecycle_transition: impl Into<Value<String>>,
@@ -934,7 +934,7 @@ pub mod auto_scaling_group {
     }
 
     impl MetricsCollection {
-        /// A `MetricsCollection` with its required properties; every optional one is `None`.
+        /// `MetricsCollection` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(granularity: impl Into<Value<String>>) -> Self {
             Self {
                 granularity: granularity.into(),
@@ -960,7 +960,7 @@ pub mod auto_scaling_group {
     }
 
     impl MixedInstancesPolicy {
-        /// A `MixedInstancesPolicy` with its required properties; every optional one is `None`.
+        /// `MixedInstancesPolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(launch_template: impl Into<LaunchTemplate>) -> Self {
             Self {
                 instances_distribution: None,
@@ -1010,7 +1010,7 @@ pub mod auto_scaling_group {
     }
 
     impl NotificationConfiguration {
-        /// A `NotificationConfiguration` with its required properties; every optional one is `None`.
+        /// `NotificationConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(topic_arn: impl Into<serde_json::Value>) -> Self {
             Self {
                 notification_types: None,
@@ -1064,7 +1064,7 @@ pub mod auto_scaling_group {
     }
 
     impl TagProperty {
-        /// A `TagProperty` with its required properties; every optional one is `None`.
+        /// `TagProperty` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             value: impl Into<Value<String>>,
             key: impl Into<Value<String>>,
@@ -1103,7 +1103,7 @@ pub mod auto_scaling_group {
     }
 
     impl TrafficSourceIdentifier {
-        /// A `TrafficSourceIdentifier` with its required properties; every optional one is `None`.
+        /// `TrafficSourceIdentifier` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(identifier: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
             Self {
                 identifier: identifier.into(),
@@ -1498,7 +1498,7 @@ pub mod scaling_policy {
     }
 
     impl ScalingPolicy {
-        /// A `ScalingPolicy` with its required properties; every optional one is `None`.
+        /// `ScalingPolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(auto_scaling_group_name: impl Into<Value<String>>) -> Self {
             Self {
                 adjustment_type: None,
@@ -1545,7 +1545,7 @@ pub mod scaling_policy {
     }
 
     impl Metric {
-        /// A `Metric` with its required properties; every optional one is `None`.
+        /// `Metric` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             metric_name: impl Into<Value<String>>,
             namespace: impl Into<Value<String>>,
@@ -1573,7 +1573,7 @@ pub mod scaling_policy {
     }
 
     impl MetricDataQuery {
-        /// A `MetricDataQuery` with its required properties; every optional one is `None`.
+        /// `MetricDataQuery` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             Self {
                 expression: None,
@@ -1594,7 +1594,7 @@ pub mod scaling_policy {
     }
 
     impl MetricDimension {
-        /// A `MetricDimension` with its required properties; every optional one is `None`.
+        /// `MetricDimension` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             Self {
                 name: name.into(),
@@ -1614,7 +1614,7 @@ pub mod scaling_policy {
     }
 
     impl MetricStat {
-        /// A `MetricStat` with its required properties; every optional one is `None`.
+        /// `MetricStat` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(stat: impl Into<Value<String>>, metric: impl Into<Metric>) -> Self {
             Self {
                 metric: metric.into(),
@@ -1633,7 +1633,7 @@ pub mod scaling_policy {
     }
 
     impl PredefinedMetricSpecification {
-        /// A `PredefinedMetricSpecification` with its required properties; every optional one is `None`.
+        /// `PredefinedMetricSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             predefined_metric_type: impl Into<Value<PredefinedMetricSpecificationPredefinedMetricType>>,
         ) -> Self {
@@ -1666,7 +1666,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingConfiguration {
-        /// A `PredictiveScalingConfiguration` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             metric_specifications: impl Into<Vec<PredictiveScalingMetricSpecification>>,
         ) -> Self {
@@ -1687,7 +1687,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingCustomizedCapacityMetric {
-        /// A `PredictiveScalingCustomizedCapacityMetric` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingCustomizedCapacityMetric` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(metric_data_queries: impl Into<Vec<MetricDataQuery>>) -> Self {
             Self {
                 metric_data_queries: metric_data_queries.into(),
@@ -1702,7 +1702,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingCustomizedLoadMetric {
-        /// A `PredictiveScalingCustomizedLoadMetric` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingCustomizedLoadMetric` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(metric_data_queries: impl Into<Vec<MetricDataQuery>>) -> Self {
             Self {
                 metric_data_queries: metric_data_queries.into(),
@@ -1717,7 +1717,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingCustomizedScalingMetric {
-        /// A `PredictiveScalingCustomizedScalingMetric` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingCustomizedScalingMetric` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(metric_data_queries: impl Into<Vec<MetricDataQuery>>) -> Self {
             Self {
                 metric_data_queries: metric_data_queries.into(),
@@ -1765,7 +1765,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingMetricSpecification {
-        /// A `PredictiveScalingMetricSpecification` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingMetricSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(target_value: impl Into<Value<f64>>) -> Self {
             Self {
                 customized_capacity_metric_specification: None,
@@ -1789,7 +1789,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPredefinedLoadMetric {
-        /// A `PredictiveScalingPredefinedLoadMetric` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingPredefinedLoadMetric` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             predefined_metric_type: impl Into<
                 Value<PredictiveScalingPredefinedLoadMetricPredefinedMetricType>,
@@ -1812,7 +1812,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPredefinedMetricPair {
-        /// A `PredictiveScalingPredefinedMetricPair` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingPredefinedMetricPair` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             predefined_metric_type: impl Into<
                 Value<PredictiveScalingPredefinedMetricPairPredefinedMetricType>,
@@ -1835,7 +1835,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPredefinedScalingMetric {
-        /// A `PredictiveScalingPredefinedScalingMetric` with its required properties; every optional one is `None`.
+        /// `PredictiveScalingPredefinedScalingMetric` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             predefined_metric_type: impl Into<
                 Value<PredictiveScalingPredefinedScalingMetricPredefinedMetricType>,
@@ -1865,7 +1865,7 @@ pub mod scaling_policy {
     }
 
     impl StepAdjustment {
-        /// A `StepAdjustment` with its required properties; every optional one is `None`.
+        /// `StepAdjustment` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(scaling_adjustment: impl Into<Value<i64>>) -> Self {
             Self {
                 metric_interval_lower_bound: None,
@@ -1894,7 +1894,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingConfiguration {
-        /// A `TargetTrackingConfiguration` with its required properties; every optional one is `None`.
+        /// `TargetTrackingConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(target_value: impl Into<Value<f64>>) -> Self {
             Self {
                 customized_metric_specification: None,
@@ -1922,7 +1922,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingMetricDataQuery {
-        /// A `TargetTrackingMetricDataQuery` with its required properties; every optional one is `None`.
+        /// `TargetTrackingMetricDataQuery` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             Self {
                 expression: None,
@@ -1948,7 +1948,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingMetricStat {
-        /// A `TargetTrackingMetricStat` with its required properties; every optional one is `None`.
+        /// `TargetTrackingMetricStat` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(stat: impl Into<Value<String>>, metric: impl Into<Metric>) -> Self {
             Self {
                 metric: metric.into(),

@@ -22,7 +22,7 @@ pub mod distribution {
     }
 
     impl Distribution {
-        /// A `Distribution` with its required properties; every optional one is `None`.
+        /// `Distribution` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(distribution_config: impl Into<DistributionConfig>) -> Self {
             Self {
                 distribution_config: distribution_config.into(),
@@ -147,7 +147,7 @@ pub mod distribution {
     }
 
     impl CacheBehavior {
-        /// A `CacheBehavior` with its required properties; every optional one is `None`.
+        /// `CacheBehavior` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             path_pattern: impl Into<Value<String>>,
             target_origin_id: impl Into<Value<String>>,
@@ -194,7 +194,7 @@ pub mod distribution {
     }
 
     impl CacheTagConfig {
-        /// A `CacheTagConfig` with its required properties; every optional one is `None`.
+        /// `CacheTagConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(header_name: impl Into<Value<String>>) -> Self {
             Self {
                 header_name: header_name.into(),
@@ -211,7 +211,7 @@ pub mod distribution {
     }
 
     impl ConnectionFunctionAssociation {
-        /// A `ConnectionFunctionAssociation` with its required properties; every optional one is `None`.
+        /// `ConnectionFunctionAssociation` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             Self { id: id.into() }
         }
@@ -232,7 +232,7 @@ pub mod distribution {
     }
 
     impl Cookies {
-        /// A `Cookies` with its required properties; every optional one is `None`.
+        /// `Cookies` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(forward: impl Into<Value<String>>) -> Self {
             Self {
                 forward: forward.into(),
@@ -270,7 +270,7 @@ pub mod distribution {
     }
 
     impl CustomErrorResponse {
-        /// A `CustomErrorResponse` with its required properties; every optional one is `None`.
+        /// `CustomErrorResponse` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(error_code: impl Into<Value<i64>>) -> Self {
             Self {
                 error_caching_min_ttl: None,
@@ -327,7 +327,7 @@ pub mod distribution {
     }
 
     impl CustomOriginConfig {
-        /// A `CustomOriginConfig` with its required properties; every optional one is `None`.
+        /// `CustomOriginConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(origin_protocol_policy: impl Into<Value<String>>) -> Self {
             Self {
                 http_port: None,
@@ -456,7 +456,7 @@ pub mod distribution {
     }
 
     impl DefaultCacheBehavior {
-        /// A `DefaultCacheBehavior` with its required properties; every optional one is `None`.
+        /// `DefaultCacheBehavior` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             target_origin_id: impl Into<Value<String>>,
             viewer_protocol_policy: impl Into<Value<DefaultCacheBehaviorViewerProtocolPolicy>>,
@@ -606,7 +606,7 @@ pub mod distribution {
     }
 
     impl DistributionConfig {
-        /// A `DistributionConfig` with its required properties; every optional one is `None`.
+        /// `DistributionConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             enabled: impl Into<Value<bool>>,
             default_cache_behavior: impl Into<DefaultCacheBehavior>,
@@ -682,7 +682,7 @@ pub mod distribution {
     }
 
     impl ForwardedValues {
-        /// A `ForwardedValues` with its required properties; every optional one is `None`.
+        /// `ForwardedValues` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(query_string: impl Into<Value<bool>>) -> Self {
             Self {
                 cookies: None,
@@ -723,7 +723,7 @@ pub mod distribution {
     }
 
     impl GeoRestriction {
-        /// A `GeoRestriction` with its required properties; every optional one is `None`.
+        /// `GeoRestriction` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(restriction_type: impl Into<Value<GeoRestrictionRestrictionType>>) -> Self {
             Self {
                 locations: None,
@@ -744,7 +744,7 @@ pub mod distribution {
     }
 
     impl GrpcConfig {
-        /// A `GrpcConfig` with its required properties; every optional one is `None`.
+        /// `GrpcConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 enabled: enabled.into(),
@@ -796,7 +796,7 @@ pub mod distribution {
     }
 
     impl LegacyCustomOrigin {
-        /// A `LegacyCustomOrigin` with its required properties; every optional one is `None`.
+        /// `LegacyCustomOrigin` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             dns_name: impl Into<Value<String>>,
             origin_protocol_policy: impl Into<Value<String>>,
@@ -829,7 +829,7 @@ pub mod distribution {
     }
 
     impl LegacyS3Origin {
-        /// A `LegacyS3Origin` with its required properties; every optional one is `None`.
+        /// `LegacyS3Origin` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(dns_name: impl Into<Value<String>>) -> Self {
             Self {
                 dns_name: dns_name.into(),
@@ -923,7 +923,7 @@ pub mod distribution {
     }
 
     impl Origin {
-        /// A `Origin` with its required properties; every optional one is `None`.
+        /// `Origin` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(domain_name: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
             Self {
                 connection_attempts: None,
@@ -957,7 +957,7 @@ pub mod distribution {
     }
 
     impl OriginCustomHeader {
-        /// A `OriginCustomHeader` with its required properties; every optional one is `None`.
+        /// `OriginCustomHeader` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             header_value: impl Into<Value<String>>,
             header_name: impl Into<Value<String>>,
@@ -991,7 +991,7 @@ pub mod distribution {
     }
 
     impl OriginGroup {
-        /// A `OriginGroup` with its required properties; every optional one is `None`.
+        /// `OriginGroup` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             id: impl Into<Value<String>>,
             failover_criteria: impl Into<OriginGroupFailoverCriteria>,
@@ -1018,7 +1018,7 @@ pub mod distribution {
     }
 
     impl OriginGroupFailoverCriteria {
-        /// A `OriginGroupFailoverCriteria` with its required properties; every optional one is `None`.
+        /// `OriginGroupFailoverCriteria` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status_codes: impl Into<StatusCodes>) -> Self {
             Self {
                 status_codes: status_codes.into(),
@@ -1035,7 +1035,7 @@ pub mod distribution {
     }
 
     impl OriginGroupMember {
-        /// A `OriginGroupMember` with its required properties; every optional one is `None`.
+        /// `OriginGroupMember` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(origin_id: impl Into<Value<String>>) -> Self {
             Self {
                 origin_id: origin_id.into(),
@@ -1055,7 +1055,7 @@ pub mod distribution {
     }
 
     impl OriginGroupMembers {
-        /// A `OriginGroupMembers` with its required properties; every optional one is `None`.
+        /// `OriginGroupMembers` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             quantity: impl Into<Value<i64>>,
             items: impl Into<Vec<OriginGroupMember>>,
@@ -1079,7 +1079,7 @@ pub mod distribution {
     }
 
     impl OriginGroups {
-        /// A `OriginGroups` with its required properties; every optional one is `None`.
+        /// `OriginGroups` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(quantity: impl Into<Value<i64>>) -> Self {
             Self {
                 items: None,
@@ -1098,7 +1098,7 @@ pub mod distribution {
     }
 
     impl OriginMtlsConfig {
-        /// A `OriginMtlsConfig` with its required properties; every optional one is `None`.
+        /// `OriginMtlsConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(client_certificate_arn: impl Into<Value<String>>) -> Self {
             Self {
                 client_certificate_arn: client_certificate_arn.into(),
@@ -1131,7 +1131,7 @@ pub mod distribution {
     }
 
     impl ParameterDefinition {
-        /// A `ParameterDefinition` with its required properties; every optional one is `None`.
+        /// `ParameterDefinition` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             name: impl Into<Value<String>>,
             definition: impl Into<ParameterDefinitionDefinition>,
@@ -1161,7 +1161,7 @@ pub mod distribution {
     }
 
     impl ParameterDefinitionDefinitionStringSchema {
-        /// A `ParameterDefinitionDefinitionStringSchema` with its required properties; every optional one is `None`.
+        /// `ParameterDefinitionDefinitionStringSchema` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(required: impl Into<Value<bool>>) -> Self {
             Self {
                 comment: None,
@@ -1183,7 +1183,7 @@ pub mod distribution {
     }
 
     impl Restrictions {
-        /// A `Restrictions` with its required properties; every optional one is `None`.
+        /// `Restrictions` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(geo_restriction: impl Into<GeoRestriction>) -> Self {
             Self {
                 geo_restriction: geo_restriction.into(),
@@ -1224,7 +1224,7 @@ pub mod distribution {
     }
 
     impl StatusCodes {
-        /// A `StatusCodes` with its required properties; every optional one is `None`.
+        /// `StatusCodes` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(quantity: impl Into<Value<i64>>, items: impl Into<Vec<Value<i64>>>) -> Self {
             Self {
                 items: items.into(),
@@ -1245,7 +1245,7 @@ pub mod distribution {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -1275,7 +1275,7 @@ pub mod distribution {
     }
 
     impl TrustStoreConfig {
-        /// A `TrustStoreConfig` with its required properties; every optional one is `None`.
+        /// `TrustStoreConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(trust_store_id: impl Into<Value<String>>) -> Self {
             Self {
                 advertise_trust_store_ca_names: None,
@@ -1355,7 +1355,7 @@ pub mod distribution {
     }
 
     impl VpcOriginConfig {
-        /// A `VpcOriginConfig` with its required properties; every optional one is `None`.
+        /// `VpcOriginConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(vpc_origin_id: impl Into<Value<String>>) -> Self {
             Self {
                 origin_keepalive_timeout: None,

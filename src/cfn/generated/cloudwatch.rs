@@ -190,7 +190,7 @@ pub mod alarm {
     }
 
     impl AlarmTagsPropagation {
-        /// A `AlarmTagsPropagation` with its required properties; every optional one is `None`.
+        /// `AlarmTagsPropagation` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 enabled: enabled.into(),
@@ -215,7 +215,7 @@ pub mod alarm {
     }
 
     impl Dimension {
-        /// A `Dimension` with its required properties; every optional one is `None`.
+        /// `Dimension` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             Self {
                 name: name.into(),
@@ -311,7 +311,7 @@ pub mod alarm {
     }
 
     impl MetricDataQuery {
-        /// A `MetricDataQuery` with its required properties; every optional one is `None`.
+        /// `MetricDataQuery` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             Self {
                 account_id: None,
@@ -348,7 +348,7 @@ pub mod alarm {
     }
 
     impl MetricStat {
-        /// A `MetricStat` with its required properties; every optional one is `None`.
+        /// `MetricStat` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             stat: impl Into<Value<String>>,
             period: impl Into<Value<i64>>,
@@ -377,7 +377,7 @@ pub mod alarm {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),

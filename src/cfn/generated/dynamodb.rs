@@ -92,7 +92,7 @@ pub mod global_table {
     }
 
     impl GlobalTable {
-        /// A `GlobalTable` with its required properties; every optional one is `None`.
+        /// `GlobalTable` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(replicas: impl Into<Vec<ReplicaSpecification>>) -> Self {
             Self {
                 attribute_definitions: None,
@@ -128,7 +128,7 @@ pub mod global_table {
     }
 
     impl AttributeDefinition {
-        /// A `AttributeDefinition` with its required properties; every optional one is `None`.
+        /// `AttributeDefinition` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             attribute_name: impl Into<Value<String>>,
             attribute_type: impl Into<Value<AttributeDefinitionAttributeType>>,
@@ -153,7 +153,7 @@ pub mod global_table {
     }
 
     impl CapacityAutoScalingSettings {
-        /// A `CapacityAutoScalingSettings` with its required properties; every optional one is `None`.
+        /// `CapacityAutoScalingSettings` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             min_capacity: impl Into<Value<i64>>,
             max_capacity: impl Into<Value<i64>>,
@@ -180,7 +180,7 @@ pub mod global_table {
     }
 
     impl ContributorInsightsSpecification {
-        /// A `ContributorInsightsSpecification` with its required properties; every optional one is `None`.
+        /// `ContributorInsightsSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 enabled: enabled.into(),
@@ -228,7 +228,7 @@ pub mod global_table {
     }
 
     impl GlobalSecondaryIndex {
-        /// A `GlobalSecondaryIndex` with its required properties; every optional one is `None`.
+        /// `GlobalSecondaryIndex` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             index_name: impl Into<Value<String>>,
             projection: impl Into<Projection>,
@@ -256,7 +256,7 @@ pub mod global_table {
     }
 
     impl GlobalSecondaryIndexKeySchema {
-        /// A `GlobalSecondaryIndexKeySchema` with its required properties; every optional one is `None`.
+        /// `GlobalSecondaryIndexKeySchema` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             key_type: impl Into<Value<GlobalSecondaryIndexKeySchemaKeyType>>,
             attribute_name: impl Into<Value<String>>,
@@ -283,7 +283,7 @@ pub mod global_table {
     }
 
     impl KeySchema {
-        /// A `KeySchema` with its required properties; every optional one is `None`.
+        /// `KeySchema` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             key_type: impl Into<Value<KeySchemaKeyType>>,
             attribute_name: impl Into<Value<String>>,
@@ -308,7 +308,7 @@ pub mod global_table {
     }
 
     impl KinesisStreamSpecification {
-        /// A `KinesisStreamSpecification` with its required properties; every optional one is `None`.
+        /// `KinesisStreamSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(stream_arn: impl Into<Value<String>>) -> Self {
             Self {
                 approximate_creation_date_time_precision: None,
@@ -328,7 +328,7 @@ pub mod global_table {
     }
 
     impl LocalSecondaryIndex {
-        /// A `LocalSecondaryIndex` with its required properties; every optional one is `None`.
+        /// `LocalSecondaryIndex` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             index_name: impl Into<Value<String>>,
             projection: impl Into<Projection>,
@@ -406,7 +406,7 @@ pub mod global_table {
     }
 
     impl ReplicaGlobalSecondaryIndexSpecification {
-        /// A `ReplicaGlobalSecondaryIndexSpecification` with its required properties; every optional one is `None`.
+        /// `ReplicaGlobalSecondaryIndexSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(index_name: impl Into<Value<String>>) -> Self {
             Self {
                 contributor_insights_specification: None,
@@ -483,7 +483,7 @@ pub mod global_table {
     }
 
     impl ReplicaSpecification {
-        /// A `ReplicaSpecification` with its required properties; every optional one is `None`.
+        /// `ReplicaSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(region: impl Into<Value<String>>) -> Self {
             Self {
                 contributor_insights_specification: None,
@@ -512,7 +512,7 @@ pub mod global_table {
     }
 
     impl ReplicaSseSpecification {
-        /// A `ReplicaSseSpecification` with its required properties; every optional one is `None`.
+        /// `ReplicaSseSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(kms_master_key_id: impl Into<Value<String>>) -> Self {
             Self {
                 kms_master_key_id: kms_master_key_id.into(),
@@ -535,7 +535,7 @@ pub mod global_table {
     }
 
     impl ResourcePolicy {
-        /// A `ResourcePolicy` with its required properties; every optional one is `None`.
+        /// `ResourcePolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(policy_document: impl Into<serde_json::Value>) -> Self {
             Self {
                 policy_document: policy_document.into(),
@@ -552,7 +552,7 @@ pub mod global_table {
     }
 
     impl SearchSchemaElement {
-        /// A `SearchSchemaElement` with its required properties; every optional one is `None`.
+        /// `SearchSchemaElement` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             attribute_name: impl Into<Value<String>>,
             search_schema_element_type: impl Into<Value<SearchSchemaElementSearchSchemaElementType>>,
@@ -573,7 +573,7 @@ pub mod global_table {
     }
 
     impl SseSpecification {
-        /// A `SseSpecification` with its required properties; every optional one is `None`.
+        /// `SseSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(sse_enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 sse_enabled: sse_enabled.into(),
@@ -589,7 +589,7 @@ pub mod global_table {
     }
 
     impl StreamSpecification {
-        /// A `StreamSpecification` with its required properties; every optional one is `None`.
+        /// `StreamSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(stream_view_type: impl Into<Value<StreamSpecificationStreamViewType>>) -> Self {
             Self {
                 stream_view_type: stream_view_type.into(),
@@ -606,7 +606,7 @@ pub mod global_table {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -628,7 +628,7 @@ pub mod global_table {
     }
 
     impl TargetTrackingScalingPolicyConfiguration {
-        /// A `TargetTrackingScalingPolicyConfiguration` with its required properties; every optional one is `None`.
+        /// `TargetTrackingScalingPolicyConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(target_value: impl Into<Value<f64>>) -> Self {
             Self {
                 disable_scale_in: None,
@@ -648,7 +648,7 @@ pub mod global_table {
     }
 
     impl TimeToLiveSpecification {
-        /// A `TimeToLiveSpecification` with its required properties; every optional one is `None`.
+        /// `TimeToLiveSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 attribute_name: None,
@@ -664,7 +664,7 @@ pub mod global_table {
     }
 
     impl VectorAttribute {
-        /// A `VectorAttribute` with its required properties; every optional one is `None`.
+        /// `VectorAttribute` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(attribute_name: impl Into<Value<String>>) -> Self {
             Self {
                 attribute_name: attribute_name.into(),
@@ -689,7 +689,7 @@ pub mod global_table {
     }
 
     impl VectorIndex {
-        /// A `VectorIndex` with its required properties; every optional one is `None`.
+        /// `VectorIndex` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             index_name: impl Into<Value<String>>,
             vector_attribute: impl Into<VectorAttribute>,
@@ -1093,7 +1093,7 @@ pub mod table {
     }
 
     impl Table {
-        /// A `Table` with its required properties; every optional one is `None`.
+        /// `Table` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(key_schema: impl Into<Vec<KeySchema>>) -> Self {
             Self {
                 attribute_definitions: None,
@@ -1133,7 +1133,7 @@ pub mod table {
     }
 
     impl AttributeDefinition {
-        /// A `AttributeDefinition` with its required properties; every optional one is `None`.
+        /// `AttributeDefinition` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             attribute_name: impl Into<Value<String>>,
             attribute_type: impl Into<Value<AttributeDefinitionAttributeType>>,
@@ -1161,7 +1161,7 @@ pub mod table {
     }
 
     impl ContributorInsightsSpecification {
-        /// A `ContributorInsightsSpecification` with its required properties; every optional one is `None`.
+        /// `ContributorInsightsSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 enabled: enabled.into(),
@@ -1228,7 +1228,7 @@ pub mod table {
     }
 
     impl GlobalSecondaryIndex {
-        /// A `GlobalSecondaryIndex` with its required properties; every optional one is `None`.
+        /// `GlobalSecondaryIndex` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             index_name: impl Into<Value<String>>,
             projection: impl Into<Projection>,
@@ -1255,7 +1255,7 @@ pub mod table {
     }
 
     impl GlobalSecondaryIndexKeySchema {
-        /// A `GlobalSecondaryIndexKeySchema` with its required properties; every optional one is `None`.
+        /// `GlobalSecondaryIndexKeySchema` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             key_type: impl Into<Value<String>>,
             attribute_name: impl Into<Value<String>>,
@@ -1289,7 +1289,7 @@ pub mod table {
     }
 
     impl ImportSourceSpecification {
-        /// A `ImportSourceSpecification` with its required properties; every optional one is `None`.
+        /// `ImportSourceSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             s3_bucket_source: impl Into<S3BucketSource>,
             input_format: impl Into<Value<String>>,
@@ -1322,7 +1322,7 @@ pub mod table {
     }
 
     impl KeySchema {
-        /// A `KeySchema` with its required properties; every optional one is `None`.
+        /// `KeySchema` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             key_type: impl Into<Value<String>>,
             attribute_name: impl Into<Value<String>>,
@@ -1350,7 +1350,7 @@ pub mod table {
     }
 
     impl KinesisStreamSpecification {
-        /// A `KinesisStreamSpecification` with its required properties; every optional one is `None`.
+        /// `KinesisStreamSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(stream_arn: impl Into<Value<String>>) -> Self {
             Self {
                 approximate_creation_date_time_precision: None,
@@ -1377,7 +1377,7 @@ pub mod table {
     }
 
     impl LocalSecondaryIndex {
-        /// A `LocalSecondaryIndex` with its required properties; every optional one is `None`.
+        /// `LocalSecondaryIndex` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             index_name: impl Into<Value<String>>,
             projection: impl Into<Projection>,
@@ -1462,7 +1462,7 @@ pub mod table {
     }
 
     impl ProvisionedThroughput {
-        /// A `ProvisionedThroughput` with its required properties; every optional one is `None`.
+        /// `ProvisionedThroughput` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             write_capacity_units: impl Into<Value<i64>>,
             read_capacity_units: impl Into<Value<i64>>,
@@ -1485,7 +1485,7 @@ pub mod table {
     }
 
     impl ResourcePolicy {
-        /// A `ResourcePolicy` with its required properties; every optional one is `None`.
+        /// `ResourcePolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(policy_document: impl Into<serde_json::Value>) -> Self {
             Self {
                 policy_document: policy_document.into(),
@@ -1509,7 +1509,7 @@ pub mod table {
     }
 
     impl S3BucketSource {
-        /// A `S3BucketSource` with its required properties; every optional one is `None`.
+        /// `S3BucketSource` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(s3_bucket: impl Into<Value<String>>) -> Self {
             Self {
                 s3_bucket: s3_bucket.into(),
@@ -1528,7 +1528,7 @@ pub mod table {
     }
 
     impl SearchSchemaElement {
-        /// A `SearchSchemaElement` with its required properties; every optional one is `None`.
+        /// `SearchSchemaElement` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             attribute_name: impl Into<Value<String>>,
             search_schema_element_type: impl Into<Value<SearchSchemaElementSearchSchemaElementType>>,
@@ -1561,7 +1561,7 @@ pub mod table {
     }
 
     impl SseSpecification {
-        /// A `SseSpecification` with its required properties; every optional one is `None`.
+        /// `SseSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(sse_enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 kms_master_key_id: None,
@@ -1591,7 +1591,7 @@ pub mod table {
     }
 
     impl StreamSpecification {
-        /// A `StreamSpecification` with its required properties; every optional one is `None`.
+        /// `StreamSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(stream_view_type: impl Into<Value<StreamSpecificationStreamViewType>>) -> Self {
             Self {
                 resource_policy: None,
@@ -1616,7 +1616,7 @@ pub mod table {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -1638,7 +1638,7 @@ pub mod table {
     }
 
     impl TimeToLiveSpecification {
-        /// A `TimeToLiveSpecification` with its required properties; every optional one is `None`.
+        /// `TimeToLiveSpecification` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 attribute_name: None,
@@ -1654,7 +1654,7 @@ pub mod table {
     }
 
     impl VectorAttribute {
-        /// A `VectorAttribute` with its required properties; every optional one is `None`.
+        /// `VectorAttribute` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(attribute_name: impl Into<Value<String>>) -> Self {
             Self {
                 attribute_name: attribute_name.into(),
@@ -1682,7 +1682,7 @@ pub mod table {
     }
 
     impl VectorIndex {
-        /// A `VectorIndex` with its required properties; every optional one is `None`.
+        /// `VectorIndex` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             index_name: impl Into<Value<String>>,
             vector_attribute: impl Into<VectorAttribute>,

@@ -69,7 +69,7 @@ pub mod eip {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -128,7 +128,7 @@ pub mod internet_gateway {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -175,7 +175,7 @@ pub mod launch_template {
     }
 
     impl LaunchTemplate {
-        /// A `LaunchTemplate` with its required properties; every optional one is `None`.
+        /// `LaunchTemplate` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(launch_template_data: impl Into<LaunchTemplateData>) -> Self {
             Self {
                 launch_template_data: launch_template_data.into(),
@@ -1182,7 +1182,7 @@ pub mod launch_template {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -2255,9 +2255,9 @@ pub mod nat_gateway {
             skip_serializing_if = "Option::is_none"
         )]
         pub secondary_allocation_ids: Option<Vec<Value<String>>>,
-        /// Private NAT gateway only\] The number of secondary private IPv4 addresses you want to
-        /// assign to the NAT gateway. For more information about secondary addresses, see \[Create
-        /// a NAT gateway in the *Amazon Virtual Private Cloud User Guide*.
+        /// \[Private NAT gateway only\] The number of secondary private IPv4 addresses you want to
+        /// assign to the NAT gateway. For more information about secondary addresses, see Create a
+        /// NAT gateway in the *Amazon Virtual Private Cloud User Guide*.
         #[serde(
             rename = "SecondaryPrivateIpAddressCount",
             skip_serializing_if = "Option::is_none"
@@ -2303,7 +2303,7 @@ pub mod nat_gateway {
     }
 
     impl AvailabilityZoneAddress {
-        /// A `AvailabilityZoneAddress` with its required properties; every optional one is `None`.
+        /// `AvailabilityZoneAddress` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(allocation_ids: impl Into<Vec<Value<String>>>) -> Self {
             Self {
                 allocation_ids: allocation_ids.into(),
@@ -2325,7 +2325,7 @@ pub mod nat_gateway {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -2482,7 +2482,7 @@ pub mod route {
     }
 
     impl Route {
-        /// A `Route` with its required properties; every optional one is `None`.
+        /// `Route` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(route_table_id: impl Into<Value<String>>) -> Self {
             Self {
                 carrier_gateway_id: None,
@@ -2543,7 +2543,7 @@ pub mod route_table {
     }
 
     impl RouteTable {
-        /// A `RouteTable` with its required properties; every optional one is `None`.
+        /// `RouteTable` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             Self {
                 tags: None,
@@ -2564,7 +2564,7 @@ pub mod route_table {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -2624,7 +2624,7 @@ pub mod security_group {
     }
 
     impl SecurityGroup {
-        /// A `SecurityGroup` with its required properties; every optional one is `None`.
+        /// `SecurityGroup` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(group_description: impl Into<Value<String>>) -> Self {
             Self {
                 group_description: group_description.into(),
@@ -2664,7 +2664,7 @@ pub mod security_group {
     }
 
     impl Egress {
-        /// A `Egress` with its required properties; every optional one is `None`.
+        /// `Egress` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(ip_protocol: impl Into<Value<String>>) -> Self {
             Self {
                 cidr_ip: None,
@@ -2713,7 +2713,7 @@ pub mod security_group {
     }
 
     impl Ingress {
-        /// A `Ingress` with its required properties; every optional one is `None`.
+        /// `Ingress` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(ip_protocol: impl Into<Value<String>>) -> Self {
             Self {
                 cidr_ip: None,
@@ -2739,7 +2739,7 @@ pub mod security_group {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -2842,7 +2842,7 @@ pub mod security_group_ingress {
     }
 
     impl SecurityGroupIngress {
-        /// A `SecurityGroupIngress` with its required properties; every optional one is `None`.
+        /// `SecurityGroupIngress` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(ip_protocol: impl Into<Value<String>>) -> Self {
             Self {
                 cidr_ip: None,
@@ -2969,7 +2969,7 @@ pub mod subnet {
     }
 
     impl Subnet {
-        /// A `Subnet` with its required properties; every optional one is `None`.
+        /// `Subnet` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             Self {
                 assign_ipv6_address_on_creation: None,
@@ -3024,7 +3024,7 @@ pub mod subnet {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -3110,7 +3110,7 @@ pub mod subnet_route_table_association {
     }
 
     impl SubnetRouteTableAssociation {
-        /// A `SubnetRouteTableAssociation` with its required properties; every optional one is `None`.
+        /// `SubnetRouteTableAssociation` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             route_table_id: impl Into<Value<String>>,
             subnet_id: impl Into<Value<String>>,
@@ -3197,7 +3197,7 @@ pub mod vpc {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -3677,7 +3677,7 @@ pub mod vpc_gateway_attachment {
     }
 
     impl VpcGatewayAttachment {
-        /// A `VpcGatewayAttachment` with its required properties; every optional one is `None`.
+        /// `VpcGatewayAttachment` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             Self {
                 internet_gateway_id: None,

@@ -50,8 +50,8 @@ pub mod listener {
         /// specify a protocol for a Gateway Load Balancer.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<ListenerProtocol>>,
-        /// HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers
-        /// are supported. For more information, see \[Security policies in the *Application Load
+        /// \[HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers
+        /// are supported. For more information, see Security policies in the *Application Load
         /// Balancers Guide* and Security policies in the *Network Load Balancers Guide*.
         #[serde(rename = "SslPolicy", skip_serializing_if = "Option::is_none")]
         pub ssl_policy: Option<Value<String>>,
@@ -60,7 +60,7 @@ pub mod listener {
     }
 
     impl Listener {
-        /// A `Listener` with its required properties; every optional one is `None`.
+        /// `Listener` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             load_balancer_arn: impl Into<Value<String>>,
             default_actions: impl Into<Vec<Action>>,
@@ -134,7 +134,7 @@ pub mod listener {
     }
 
     impl Action {
-        /// A `Action` with its required properties; every optional one is `None`.
+        /// `Action` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(type_: impl Into<Value<ActionType>>) -> Self {
             Self {
                 authenticate_cognito_config: None,
@@ -191,7 +191,7 @@ pub mod listener {
     }
 
     impl AuthenticateCognitoConfig {
-        /// A `AuthenticateCognitoConfig` with its required properties; every optional one is `None`.
+        /// `AuthenticateCognitoConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             user_pool_client_id: impl Into<Value<String>>,
             user_pool_domain: impl Into<Value<String>>,
@@ -273,7 +273,7 @@ pub mod listener {
     }
 
     impl AuthenticateOidcConfig {
-        /// A `AuthenticateOidcConfig` with its required properties; every optional one is `None`.
+        /// `AuthenticateOidcConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             token_endpoint: impl Into<Value<String>>,
             issuer: impl Into<Value<String>>,
@@ -322,7 +322,7 @@ pub mod listener {
     }
 
     impl FixedResponseConfig {
-        /// A `FixedResponseConfig` with its required properties; every optional one is `None`.
+        /// `FixedResponseConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status_code: impl Into<Value<String>>) -> Self {
             Self {
                 content_type: None,
@@ -366,7 +366,7 @@ pub mod listener {
     }
 
     impl JwtValidationActionAdditionalClaim {
-        /// A `JwtValidationActionAdditionalClaim` with its required properties; every optional one is `None`.
+        /// `JwtValidationActionAdditionalClaim` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             format: impl Into<Value<JwtValidationActionAdditionalClaimFormat>>,
             name: impl Into<Value<String>>,
@@ -391,7 +391,7 @@ pub mod listener {
     }
 
     impl JwtValidationConfig {
-        /// A `JwtValidationConfig` with its required properties; every optional one is `None`.
+        /// `JwtValidationConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             jwks_endpoint: impl Into<Value<String>>,
             issuer: impl Into<Value<String>>,
@@ -471,7 +471,7 @@ pub mod listener {
     }
 
     impl RedirectConfig {
-        /// A `RedirectConfig` with its required properties; every optional one is `None`.
+        /// `RedirectConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status_code: impl Into<Value<RedirectConfigStatusCode>>) -> Self {
             Self {
                 host: None,
@@ -496,7 +496,7 @@ pub mod listener {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -722,7 +722,7 @@ pub mod listener_rule {
     }
 
     impl ListenerRule {
-        /// A `ListenerRule` with its required properties; every optional one is `None`.
+        /// `ListenerRule` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             actions: impl Into<Vec<Action>>,
             priority: impl Into<Value<i64>>,
@@ -793,7 +793,7 @@ pub mod listener_rule {
     }
 
     impl Action {
-        /// A `Action` with its required properties; every optional one is `None`.
+        /// `Action` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(type_: impl Into<Value<ActionType>>) -> Self {
             Self {
                 authenticate_cognito_config: None,
@@ -850,7 +850,7 @@ pub mod listener_rule {
     }
 
     impl AuthenticateCognitoConfig {
-        /// A `AuthenticateCognitoConfig` with its required properties; every optional one is `None`.
+        /// `AuthenticateCognitoConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             user_pool_client_id: impl Into<Value<String>>,
             user_pool_domain: impl Into<Value<String>>,
@@ -932,7 +932,7 @@ pub mod listener_rule {
     }
 
     impl AuthenticateOidcConfig {
-        /// A `AuthenticateOidcConfig` with its required properties; every optional one is `None`.
+        /// `AuthenticateOidcConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             token_endpoint: impl Into<Value<String>>,
             issuer: impl Into<Value<String>>,
@@ -972,7 +972,7 @@ pub mod listener_rule {
     }
 
     impl FixedResponseConfig {
-        /// A `FixedResponseConfig` with its required properties; every optional one is `None`.
+        /// `FixedResponseConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status_code: impl Into<Value<String>>) -> Self {
             Self {
                 content_type: None,
@@ -1057,7 +1057,7 @@ pub mod listener_rule {
     }
 
     impl JwtValidationActionAdditionalClaim {
-        /// A `JwtValidationActionAdditionalClaim` with its required properties; every optional one is `None`.
+        /// `JwtValidationActionAdditionalClaim` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             format: impl Into<Value<JwtValidationActionAdditionalClaimFormat>>,
             name: impl Into<Value<String>>,
@@ -1082,7 +1082,7 @@ pub mod listener_rule {
     }
 
     impl JwtValidationConfig {
-        /// A `JwtValidationConfig` with its required properties; every optional one is `None`.
+        /// `JwtValidationConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             jwks_endpoint: impl Into<Value<String>>,
             issuer: impl Into<Value<String>>,
@@ -1159,7 +1159,7 @@ pub mod listener_rule {
     }
 
     impl RedirectConfig {
-        /// A `RedirectConfig` with its required properties; every optional one is `None`.
+        /// `RedirectConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status_code: impl Into<Value<RedirectConfigStatusCode>>) -> Self {
             Self {
                 host: None,
@@ -1188,7 +1188,7 @@ pub mod listener_rule {
     }
 
     impl RewriteConfig {
-        /// A `RewriteConfig` with its required properties; every optional one is `None`.
+        /// `RewriteConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(regex: impl Into<Value<String>>, replace: impl Into<Value<String>>) -> Self {
             Self {
                 regex: regex.into(),
@@ -1204,7 +1204,7 @@ pub mod listener_rule {
     }
 
     impl RewriteConfigObject {
-        /// A `RewriteConfigObject` with its required properties; every optional one is `None`.
+        /// `RewriteConfigObject` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(rewrites: impl Into<Vec<RewriteConfig>>) -> Self {
             Self {
                 rewrites: rewrites.into(),
@@ -1278,7 +1278,7 @@ pub mod listener_rule {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -1326,7 +1326,7 @@ pub mod listener_rule {
     }
 
     impl Transform {
-        /// A `Transform` with its required properties; every optional one is `None`.
+        /// `Transform` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(type_: impl Into<Value<TransformType>>) -> Self {
             Self {
                 host_header_rewrite_config: None,
@@ -1584,7 +1584,7 @@ pub mod load_balancer {
     }
 
     impl MinimumLoadBalancerCapacity {
-        /// A `MinimumLoadBalancerCapacity` with its required properties; every optional one is `None`.
+        /// `MinimumLoadBalancerCapacity` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(capacity_units: impl Into<Value<i64>>) -> Self {
             Self {
                 capacity_units: capacity_units.into(),
@@ -1619,7 +1619,7 @@ pub mod load_balancer {
     }
 
     impl SubnetMapping {
-        /// A `SubnetMapping` with its required properties; every optional one is `None`.
+        /// `SubnetMapping` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(subnet_id: impl Into<Value<String>>) -> Self {
             Self {
                 allocation_id: None,
@@ -1643,7 +1643,7 @@ pub mod load_balancer {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -1888,7 +1888,7 @@ pub mod target_group {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -1922,7 +1922,7 @@ pub mod target_group {
     }
 
     impl TargetDescription {
-        /// A `TargetDescription` with its required properties; every optional one is `None`.
+        /// `TargetDescription` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             Self {
                 availability_zone: None,

@@ -33,7 +33,7 @@ pub mod instance_profile {
     }
 
     impl InstanceProfile {
-        /// A `InstanceProfile` with its required properties; every optional one is `None`.
+        /// `InstanceProfile` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(roles: impl Into<Vec<Value<String>>>) -> Self {
             Self {
                 instance_profile_name: None,
@@ -86,7 +86,7 @@ pub mod policy {
     }
 
     impl Policy {
-        /// A `Policy` with its required properties; every optional one is `None`.
+        /// `Policy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             policy_document: impl Into<serde_json::Value>,
             policy_name: impl Into<Value<String>>,
@@ -166,7 +166,7 @@ pub mod role {
     }
 
     impl Role {
-        /// A `Role` with its required properties; every optional one is `None`.
+        /// `Role` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(assume_role_policy_document: impl Into<serde_json::Value>) -> Self {
             Self {
                 assume_role_policy_document: assume_role_policy_document.into(),
@@ -195,7 +195,7 @@ pub mod role {
     }
 
     impl Policy {
-        /// A `Policy` with its required properties; every optional one is `None`.
+        /// `Policy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             policy_name: impl Into<Value<String>>,
             policy_document: impl Into<serde_json::Value>,
@@ -226,7 +226,7 @@ pub mod role {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),

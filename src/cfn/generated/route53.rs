@@ -23,7 +23,7 @@ pub mod health_check {
     }
 
     impl HealthCheck {
-        /// A `HealthCheck` with its required properties; every optional one is `None`.
+        /// `HealthCheck` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(health_check_config: impl Into<HealthCheckHealthCheckConfig>) -> Self {
             Self {
                 health_check_config: health_check_config.into(),
@@ -47,7 +47,7 @@ pub mod health_check {
     }
 
     impl AlarmIdentifier {
-        /// A `AlarmIdentifier` with its required properties; every optional one is `None`.
+        /// `AlarmIdentifier` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             name: impl Into<Value<String>>,
             region: impl Into<Value<AlarmIdentifierRegion>>,
@@ -108,7 +108,7 @@ pub mod health_check {
     }
 
     impl HealthCheckHealthCheckConfig {
-        /// A `HealthCheckHealthCheckConfig` with its required properties; every optional one is `None`.
+        /// `HealthCheckHealthCheckConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(type_: impl Into<Value<HealthCheckHealthCheckConfigType>>) -> Self {
             Self {
                 alarm_identifier: None,
@@ -144,7 +144,7 @@ pub mod health_check {
     }
 
     impl HealthCheckTag {
-        /// A `HealthCheckTag` with its required properties; every optional one is `None`.
+        /// `HealthCheckTag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -420,7 +420,7 @@ pub mod hosted_zone {
     }
 
     impl HostedZoneTag {
-        /// A `HostedZoneTag` with its required properties; every optional one is `None`.
+        /// `HostedZoneTag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -439,7 +439,7 @@ pub mod hosted_zone {
     }
 
     impl QueryLoggingConfig {
-        /// A `QueryLoggingConfig` with its required properties; every optional one is `None`.
+        /// `QueryLoggingConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(cloud_watch_logs_log_group_arn: impl Into<Value<String>>) -> Self {
             Self {
                 cloud_watch_logs_log_group_arn: cloud_watch_logs_log_group_arn.into(),
@@ -461,7 +461,7 @@ pub mod hosted_zone {
     }
 
     impl Vpc {
-        /// A `Vpc` with its required properties; every optional one is `None`.
+        /// `Vpc` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(vpc_id: impl Into<Value<String>>, vpc_region: impl Into<Value<String>>) -> Self {
             Self {
                 vpc_id: vpc_id.into(),
@@ -574,7 +574,7 @@ pub mod record_set {
     }
 
     impl RecordSet {
-        /// A `RecordSet` with its required properties; every optional one is `None`.
+        /// `RecordSet` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(type_: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             Self {
                 alias_target: None,
@@ -617,7 +617,7 @@ pub mod record_set {
     }
 
     impl AliasTarget {
-        /// A `AliasTarget` with its required properties; every optional one is `None`.
+        /// `AliasTarget` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             hosted_zone_id: impl Into<Value<String>>,
             dns_name: impl Into<Value<String>>,
@@ -641,7 +641,7 @@ pub mod record_set {
     }
 
     impl CidrRoutingConfig {
-        /// A `CidrRoutingConfig` with its required properties; every optional one is `None`.
+        /// `CidrRoutingConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             collection_id: impl Into<Value<String>>,
             location_name: impl Into<Value<String>>,
@@ -666,7 +666,7 @@ pub mod record_set {
     }
 
     impl Coordinates {
-        /// A `Coordinates` with its required properties; every optional one is `None`.
+        /// `Coordinates` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             longitude: impl Into<Value<String>>,
             latitude: impl Into<Value<String>>,
@@ -764,7 +764,7 @@ pub mod record_set_group {
     }
 
     impl AliasTarget {
-        /// A `AliasTarget` with its required properties; every optional one is `None`.
+        /// `AliasTarget` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             hosted_zone_id: impl Into<Value<String>>,
             dns_name: impl Into<Value<String>>,
@@ -786,7 +786,7 @@ pub mod record_set_group {
     }
 
     impl CidrRoutingConfig {
-        /// A `CidrRoutingConfig` with its required properties; every optional one is `None`.
+        /// `CidrRoutingConfig` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             collection_id: impl Into<Value<String>>,
             location_name: impl Into<Value<String>>,
@@ -807,7 +807,7 @@ pub mod record_set_group {
     }
 
     impl Coordinates {
-        /// A `Coordinates` with its required properties; every optional one is `None`.
+        /// `Coordinates` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             latitude: impl Into<Value<String>>,
             longitude: impl Into<Value<String>>,
@@ -881,7 +881,7 @@ pub mod record_set_group {
     }
 
     impl RecordSet {
-        /// A `RecordSet` with its required properties; every optional one is `None`.
+        /// `RecordSet` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(type_: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             Self {
                 alias_target: None,

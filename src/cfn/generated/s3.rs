@@ -176,7 +176,7 @@ pub mod bucket {
     }
 
     impl AbortIncompleteMultipartUpload {
-        /// A `AbortIncompleteMultipartUpload` with its required properties; every optional one is `None`.
+        /// `AbortIncompleteMultipartUpload` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(days_after_initiation: impl Into<Value<i64>>) -> Self {
             Self {
                 days_after_initiation: days_after_initiation.into(),
@@ -194,7 +194,7 @@ pub mod bucket {
     }
 
     impl AccelerateConfiguration {
-        /// A `AccelerateConfiguration` with its required properties; every optional one is `None`.
+        /// `AccelerateConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             acceleration_status: impl Into<Value<AccelerateConfigurationAccelerationStatus>>,
         ) -> Self {
@@ -217,7 +217,7 @@ pub mod bucket {
     }
 
     impl AccessControlTranslation {
-        /// A `AccessControlTranslation` with its required properties; every optional one is `None`.
+        /// `AccessControlTranslation` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(owner: impl Into<Value<AccessControlTranslationOwner>>) -> Self {
             Self {
                 owner: owner.into(),
@@ -245,7 +245,7 @@ pub mod bucket {
     }
 
     impl AnalyticsConfiguration {
-        /// A `AnalyticsConfiguration` with its required properties; every optional one is `None`.
+        /// `AnalyticsConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             storage_class_analysis: impl Into<StorageClassAnalysis>,
             id: impl Into<Value<String>>,
@@ -290,7 +290,7 @@ pub mod bucket {
     }
 
     impl AnnotationTableConfiguration {
-        /// A `AnnotationTableConfiguration` with its required properties; every optional one is `None`.
+        /// `AnnotationTableConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             configuration_state: impl Into<Value<AnnotationTableConfigurationConfigurationState>>,
         ) -> Self {
@@ -330,7 +330,7 @@ pub mod bucket {
     }
 
     impl BucketEncryption {
-        /// A `BucketEncryption` with its required properties; every optional one is `None`.
+        /// `BucketEncryption` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             server_side_encryption_configuration: impl Into<Vec<ServerSideEncryptionRule>>,
         ) -> Self {
@@ -352,7 +352,7 @@ pub mod bucket {
     }
 
     impl CorsConfiguration {
-        /// A `CorsConfiguration` with its required properties; every optional one is `None`.
+        /// `CorsConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(cors_rules: impl Into<Vec<CorsRule>>) -> Self {
             Self {
                 cors_rules: cors_rules.into(),
@@ -388,7 +388,7 @@ pub mod bucket {
     }
 
     impl CorsRule {
-        /// A `CorsRule` with its required properties; every optional one is `None`.
+        /// `CorsRule` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             allowed_methods: impl Into<Vec<Value<CorsRuleAllowedMethods>>>,
             allowed_origins: impl Into<Vec<Value<String>>>,
@@ -417,7 +417,7 @@ pub mod bucket {
     }
 
     impl DataExport {
-        /// A `DataExport` with its required properties; every optional one is `None`.
+        /// `DataExport` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             destination: impl Into<Destination>,
             output_schema_version: impl Into<Value<DataExportOutputSchemaVersion>>,
@@ -503,7 +503,7 @@ pub mod bucket {
     }
 
     impl Destination {
-        /// A `Destination` with its required properties; every optional one is `None`.
+        /// `Destination` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             bucket_arn: impl Into<Value<String>>,
             format: impl Into<Value<DestinationFormat>>,
@@ -530,7 +530,7 @@ pub mod bucket {
     }
 
     impl EncryptionConfiguration {
-        /// A `EncryptionConfiguration` with its required properties; every optional one is `None`.
+        /// `EncryptionConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(replica_kms_key_id: impl Into<Value<String>>) -> Self {
             Self {
                 replica_kms_key_id: replica_kms_key_id.into(),
@@ -548,7 +548,7 @@ pub mod bucket {
     }
 
     impl EventBridgeConfiguration {
-        /// A `EventBridgeConfiguration` with its required properties; every optional one is `None`.
+        /// `EventBridgeConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(event_bridge_enabled: impl Into<Value<bool>>) -> Self {
             Self {
                 event_bridge_enabled: event_bridge_enabled.into(),
@@ -574,7 +574,7 @@ pub mod bucket {
     }
 
     impl FilterRule {
-        /// A `FilterRule` with its required properties; every optional one is `None`.
+        /// `FilterRule` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             Self {
                 name: name.into(),
@@ -607,7 +607,7 @@ pub mod bucket {
     }
 
     impl IntelligentTieringConfiguration {
-        /// A `IntelligentTieringConfiguration` with its required properties; every optional one is `None`.
+        /// `IntelligentTieringConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             id: impl Into<Value<String>>,
             status: impl Into<Value<IntelligentTieringConfigurationStatus>>,
@@ -655,7 +655,7 @@ pub mod bucket {
     }
 
     impl InventoryConfiguration {
-        /// A `InventoryConfiguration` with its required properties; every optional one is `None`.
+        /// `InventoryConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             destination: impl Into<Destination>,
             enabled: impl Into<Value<bool>>,
@@ -697,7 +697,7 @@ pub mod bucket {
     }
 
     impl InventoryTableConfiguration {
-        /// A `InventoryTableConfiguration` with its required properties; every optional one is `None`.
+        /// `InventoryTableConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             configuration_state: impl Into<Value<InventoryTableConfigurationConfigurationState>>,
         ) -> Self {
@@ -732,7 +732,7 @@ pub mod bucket {
     }
 
     impl JournalTableConfiguration {
-        /// A `JournalTableConfiguration` with its required properties; every optional one is `None`.
+        /// `JournalTableConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(record_expiration: impl Into<RecordExpiration>) -> Self {
             Self {
                 encryption_configuration: None,
@@ -762,7 +762,7 @@ pub mod bucket {
     }
 
     impl LambdaConfiguration {
-        /// A `LambdaConfiguration` with its required properties; every optional one is `None`.
+        /// `LambdaConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(function: impl Into<Value<String>>, event: impl Into<Value<String>>) -> Self {
             Self {
                 event: event.into(),
@@ -790,7 +790,7 @@ pub mod bucket {
     }
 
     impl LifecycleConfiguration {
-        /// A `LifecycleConfiguration` with its required properties; every optional one is `None`.
+        /// `LifecycleConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(rules: impl Into<Vec<Rule>>) -> Self {
             Self {
                 rules: rules.into(),
@@ -852,7 +852,7 @@ pub mod bucket {
     }
 
     impl MetadataConfiguration {
-        /// A `MetadataConfiguration` with its required properties; every optional one is `None`.
+        /// `MetadataConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(journal_table_configuration: impl Into<JournalTableConfiguration>) -> Self {
             Self {
                 annotation_table_configuration: None,
@@ -884,7 +884,7 @@ pub mod bucket {
     }
 
     impl MetadataDestination {
-        /// A `MetadataDestination` with its required properties; every optional one is `None`.
+        /// `MetadataDestination` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             table_bucket_type: impl Into<Value<MetadataDestinationTableBucketType>>,
         ) -> Self {
@@ -910,7 +910,7 @@ pub mod bucket {
     }
 
     impl MetadataTableConfiguration {
-        /// A `MetadataTableConfiguration` with its required properties; every optional one is `None`.
+        /// `MetadataTableConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(s3_tables_destination: impl Into<S3TablesDestination>) -> Self {
             Self {
                 s3_tables_destination: s3_tables_destination.into(),
@@ -936,7 +936,7 @@ pub mod bucket {
     }
 
     impl MetadataTableEncryptionConfiguration {
-        /// A `MetadataTableEncryptionConfiguration` with its required properties; every optional one is `None`.
+        /// `MetadataTableEncryptionConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             sse_algorithm: impl Into<Value<MetadataTableEncryptionConfigurationSseAlgorithm>>,
         ) -> Self {
@@ -961,7 +961,7 @@ pub mod bucket {
     }
 
     impl Metrics {
-        /// A `Metrics` with its required properties; every optional one is `None`.
+        /// `Metrics` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status: impl Into<Value<MetricsStatus>>) -> Self {
             Self {
                 event_threshold: None,
@@ -995,7 +995,7 @@ pub mod bucket {
     }
 
     impl MetricsConfiguration {
-        /// A `MetricsConfiguration` with its required properties; every optional one is `None`.
+        /// `MetricsConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             Self {
                 access_point_arn: None,
@@ -1029,7 +1029,7 @@ pub mod bucket {
     }
 
     impl NoncurrentVersionExpiration {
-        /// A `NoncurrentVersionExpiration` with its required properties; every optional one is `None`.
+        /// `NoncurrentVersionExpiration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(noncurrent_days: impl Into<Value<i64>>) -> Self {
             Self {
                 newer_noncurrent_versions: None,
@@ -1064,7 +1064,7 @@ pub mod bucket {
     }
 
     impl NoncurrentVersionTransition {
-        /// A `NoncurrentVersionTransition` with its required properties; every optional one is `None`.
+        /// `NoncurrentVersionTransition` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             storage_class: impl Into<Value<NoncurrentVersionTransitionStorageClass>>,
             transition_in_days: impl Into<Value<i64>>,
@@ -1119,7 +1119,7 @@ pub mod bucket {
     }
 
     impl NotificationFilter {
-        /// A `NotificationFilter` with its required properties; every optional one is `None`.
+        /// `NotificationFilter` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(s3_key: impl Into<S3KeyFilter>) -> Self {
             Self {
                 s3_key: s3_key.into(),
@@ -1167,7 +1167,7 @@ pub mod bucket {
     }
 
     impl OwnershipControls {
-        /// A `OwnershipControls` with its required properties; every optional one is `None`.
+        /// `OwnershipControls` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(rules: impl Into<Vec<OwnershipControlsRule>>) -> Self {
             Self {
                 rules: rules.into(),
@@ -1237,7 +1237,7 @@ pub mod bucket {
     }
 
     impl QueueConfiguration {
-        /// A `QueueConfiguration` with its required properties; every optional one is `None`.
+        /// `QueueConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(event: impl Into<Value<String>>, queue: impl Into<Value<String>>) -> Self {
             Self {
                 event: event.into(),
@@ -1263,7 +1263,7 @@ pub mod bucket {
     }
 
     impl RecordExpiration {
-        /// A `RecordExpiration` with its required properties; every optional one is `None`.
+        /// `RecordExpiration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(expiration: impl Into<Value<RecordExpirationExpiration>>) -> Self {
             Self {
                 days: None,
@@ -1286,7 +1286,7 @@ pub mod bucket {
     }
 
     impl RedirectAllRequestsTo {
-        /// A `RedirectAllRequestsTo` with its required properties; every optional one is `None`.
+        /// `RedirectAllRequestsTo` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(host_name: impl Into<Value<String>>) -> Self {
             Self {
                 host_name: host_name.into(),
@@ -1336,7 +1336,7 @@ pub mod bucket {
     }
 
     impl ReplicaModifications {
-        /// A `ReplicaModifications` with its required properties; every optional one is `None`.
+        /// `ReplicaModifications` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status: impl Into<Value<ReplicaModificationsStatus>>) -> Self {
             Self {
                 status: status.into(),
@@ -1362,7 +1362,7 @@ pub mod bucket {
     }
 
     impl ReplicationConfiguration {
-        /// A `ReplicationConfiguration` with its required properties; every optional one is `None`.
+        /// `ReplicationConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(role: impl Into<Value<String>>, rules: impl Into<Vec<ReplicationRule>>) -> Self {
             Self {
                 role: role.into(),
@@ -1417,7 +1417,7 @@ pub mod bucket {
     }
 
     impl ReplicationDestination {
-        /// A `ReplicationDestination` with its required properties; every optional one is `None`.
+        /// `ReplicationDestination` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(bucket: impl Into<Value<String>>) -> Self {
             Self {
                 access_control_translation: None,
@@ -1486,7 +1486,7 @@ pub mod bucket {
     }
 
     impl ReplicationRule {
-        /// A `ReplicationRule` with its required properties; every optional one is `None`.
+        /// `ReplicationRule` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             destination: impl Into<ReplicationDestination>,
             status: impl Into<Value<ReplicationRuleStatus>>,
@@ -1552,7 +1552,7 @@ pub mod bucket {
     }
 
     impl ReplicationTime {
-        /// A `ReplicationTime` with its required properties; every optional one is `None`.
+        /// `ReplicationTime` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             status: impl Into<Value<ReplicationTimeStatus>>,
             time: impl Into<ReplicationTimeValue>,
@@ -1574,7 +1574,7 @@ pub mod bucket {
     }
 
     impl ReplicationTimeValue {
-        /// A `ReplicationTimeValue` with its required properties; every optional one is `None`.
+        /// `ReplicationTimeValue` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(minutes: impl Into<Value<i64>>) -> Self {
             Self {
                 minutes: minutes.into(),
@@ -1604,7 +1604,7 @@ pub mod bucket {
     }
 
     impl RoutingRule {
-        /// A `RoutingRule` with its required properties; every optional one is `None`.
+        /// `RoutingRule` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(redirect_rule: impl Into<RedirectRule>) -> Self {
             Self {
                 redirect_rule: redirect_rule.into(),
@@ -1748,7 +1748,7 @@ pub mod bucket {
     }
 
     impl Rule {
-        /// A `Rule` with its required properties; every optional one is `None`.
+        /// `Rule` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status: impl Into<Value<RuleStatus>>) -> Self {
             Self {
                 abort_incomplete_multipart_upload: None,
@@ -1783,7 +1783,7 @@ pub mod bucket {
     }
 
     impl S3KeyFilter {
-        /// A `S3KeyFilter` with its required properties; every optional one is `None`.
+        /// `S3KeyFilter` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(rules: impl Into<Vec<FilterRule>>) -> Self {
             Self {
                 rules: rules.into(),
@@ -1819,7 +1819,7 @@ pub mod bucket {
     }
 
     impl S3TablesDestination {
-        /// A `S3TablesDestination` with its required properties; every optional one is `None`.
+        /// `S3TablesDestination` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             table_bucket_arn: impl Into<Value<String>>,
             table_name: impl Into<Value<String>>,
@@ -1848,7 +1848,7 @@ pub mod bucket {
     }
 
     impl ServerSideEncryptionByDefault {
-        /// A `ServerSideEncryptionByDefault` with its required properties; every optional one is `None`.
+        /// `ServerSideEncryptionByDefault` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             sse_algorithm: impl Into<Value<ServerSideEncryptionByDefaultSseAlgorithm>>,
         ) -> Self {
@@ -1919,7 +1919,7 @@ pub mod bucket {
     }
 
     impl SseKmsEncryptedObjects {
-        /// A `SseKmsEncryptedObjects` with its required properties; every optional one is `None`.
+        /// `SseKmsEncryptedObjects` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status: impl Into<Value<SseKmsEncryptedObjectsStatus>>) -> Self {
             Self {
                 status: status.into(),
@@ -1949,7 +1949,7 @@ pub mod bucket {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -1972,7 +1972,7 @@ pub mod bucket {
     }
 
     impl TagFilter {
-        /// A `TagFilter` with its required properties; every optional one is `None`.
+        /// `TagFilter` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -2000,7 +2000,7 @@ pub mod bucket {
     }
 
     impl Tiering {
-        /// A `Tiering` with its required properties; every optional one is `None`.
+        /// `Tiering` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             access_tier: impl Into<Value<TieringAccessTier>>,
             days: impl Into<Value<i64>>,
@@ -2032,7 +2032,7 @@ pub mod bucket {
     }
 
     impl TopicConfiguration {
-        /// A `TopicConfiguration` with its required properties; every optional one is `None`.
+        /// `TopicConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(event: impl Into<Value<String>>, topic: impl Into<Value<String>>) -> Self {
             Self {
                 event: event.into(),
@@ -2063,7 +2063,7 @@ pub mod bucket {
     }
 
     impl Transition {
-        /// A `Transition` with its required properties; every optional one is `None`.
+        /// `Transition` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(storage_class: impl Into<Value<TransitionStorageClass>>) -> Self {
             Self {
                 storage_class: storage_class.into(),
@@ -2083,7 +2083,7 @@ pub mod bucket {
     }
 
     impl VersioningConfiguration {
-        /// A `VersioningConfiguration` with its required properties; every optional one is `None`.
+        /// `VersioningConfiguration` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(status: impl Into<Value<VersioningConfigurationStatus>>) -> Self {
             Self {
                 status: status.into(),
@@ -2916,7 +2916,7 @@ pub mod bucket_policy {
     }
 
     impl BucketPolicy {
-        /// A `BucketPolicy` with its required properties; every optional one is `None`.
+        /// `BucketPolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             bucket: impl Into<Value<String>>,
             policy_document: impl Into<serde_json::Value>,

@@ -123,7 +123,7 @@ pub mod queue {
     }
 
     impl Tag {
-        /// A `Tag` with its required properties; every optional one is `None`.
+        /// `Tag` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
             Self {
                 key: key.into(),
@@ -179,7 +179,7 @@ pub mod queue_policy {
     }
 
     impl QueuePolicy {
-        /// A `QueuePolicy` with its required properties; every optional one is `None`.
+        /// `QueuePolicy` from its required properties, in the schema's `required` order; every optional one is `None`.
         pub fn new(
             policy_document: impl Into<serde_json::Value>,
             queues: impl Into<Vec<Value<String>>>,

@@ -28,12 +28,18 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
             instance,
             region,
             name,
-        } => bake(global, &aws, &events, instance, region, name).await,
+            timeout,
+        } => {
+            let policy = wait_policy(WaitPolicy::bake_default(), &timeout)?;
+            bake(global, &aws, &events, &policy, instance, region, name).await
+        }
         AmiCommand::Copy {
             file,
             source,
             source_region,
+            timeout,
         } => {
+            let policy = wait_policy(WaitPolicy::copy_default(), &timeout)?;
             let def = load_stack(global, &file)?;
             let mut src = AmiSource::from_def(&def);
             if let Some(id) = source {
@@ -42,7 +48,7 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
             if let Some(r) = source_region {
                 src.region = r;
             }
-            copy(global, &aws, &events, &def, &src).await
+            copy(global, &aws, &events, &policy, &def, &src).await
         }
         AmiCommand::Prune { file, keep } => {
             let def = load_stack(global, &file)?;
@@ -57,6 +63,7 @@ async fn bake(
     global: &GlobalArgs,
     aws: &Aws,
     events: &Events,
+    policy: &WaitPolicy,
     instance_id: String,
     region: String,
     name: String,
@@ -66,7 +73,7 @@ async fn bake(
         instance_id,
         name,
     };
-    let baked = ami::bake(aws, &req, &WaitPolicy::bake_default(), events)
+    let baked = ami::bake(aws, &req, policy, events)
         .await
         .map_err(failure)?;
     match global.output {
@@ -80,10 +87,11 @@ async fn copy(
     global: &GlobalArgs,
     aws: &Aws,
     events: &Events,
+    policy: &WaitPolicy,
     def: &strata::stack::StackDef,
     source: &AmiSource,
 ) -> Outcome {
-    let (done, failed) = match ami::ensure_copies(aws, def, source, events).await {
+    let (done, failed) = match ami::ensure_copies_with(aws, def, source, events, policy).await {
         Ok(done) => (done, Default::default()),
         Err(AmiError::CopiesFailed { failed, done }) => (done, failed),
         Err(e) => return Err(failure(e)),
@@ -165,6 +173,17 @@ async fn prune(
             format!("prune failed in {}", failed.join(", ")),
         ))
     }
+}
+
+/// `base` with its bound replaced by the `--timeout` value.
+fn wait_policy(base: WaitPolicy, timeout: &str) -> Result<WaitPolicy, Failure> {
+    let max_wait = strata::stack::duration::parse_duration(timeout).map_err(|e| {
+        Failure::new(
+            exit_code::INVALID_INPUT,
+            format!("--timeout {timeout:?}: {e}"),
+        )
+    })?;
+    Ok(WaitPolicy { max_wait, ..base })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {

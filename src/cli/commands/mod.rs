@@ -6,7 +6,8 @@ use strata::exit_code;
 mod ami;
 mod common;
 
-pub use common::{connect, load_definition};
+pub use common::connect;
+pub use validate::load_stack;
 mod check;
 mod completions;
 mod deploy;

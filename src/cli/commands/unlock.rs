@@ -7,7 +7,7 @@ use strata::exit_code;
 use strata::ops::lock;
 
 pub async fn run(global: &GlobalArgs, args: UnlockArgs) -> Outcome {
-    let def = super::load_definition(&args.file)?;
+    let def = super::load_stack(global, &args.file)?;
     let aws = super::connect(global).await;
     let store = CfnLockStore::new(&aws, &def.stack_name());
     let regions: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();

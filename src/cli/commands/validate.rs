@@ -66,14 +66,22 @@ fn summary(file: &str, def: &StackDef) -> String {
         "  app        {} ({}{})",
         def.app.name,
         def.app.environment,
-        if def.app.production { ", production" } else { "" }
+        if def.app.production {
+            ", production"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
         "  dns        {} in zone {}{}; origin {}",
         dns.domain,
         dns.hosted_zone,
-        if dns.manage_zone { " (managed by strata)" } else { "" },
+        if dns.manage_zone {
+            " (managed by strata)"
+        } else {
+            ""
+        },
         dns.origin_name()
     );
     let _ = writeln!(s, "  regions    {}", def.regions.len());
@@ -96,12 +104,7 @@ fn summary(file: &str, def: &StackDef) -> String {
             cap.max
         );
     }
-    let waves: Vec<String> = def
-        .rollout
-        .waves()
-        .iter()
-        .map(|w| w.join(" + "))
-        .collect();
+    let waves: Vec<String> = def.rollout.waves().iter().map(|w| w.join(" + ")).collect();
     let _ = writeln!(s, "  rollout    {}", waves.join(" -> "));
     let _ = writeln!(
         s,
@@ -119,7 +122,11 @@ fn summary(file: &str, def: &StackDef) -> String {
         "  compute    {} on port {}, health check {}, scale at {}% CPU",
         c.instance_type, c.app_port, c.health_check_path, c.scaling_cpu_target
     );
-    let _ = writeln!(s, "  ami        {} (built in {})", def.ami.id, def.ami.build_region);
+    let _ = writeln!(
+        s,
+        "  ami        {} (built in {})",
+        def.ami.id, def.ami.build_region
+    );
     let tables: Vec<String> = def
         .tables
         .iter()
@@ -143,7 +150,12 @@ fn summary(file: &str, def: &StackDef) -> String {
     let queues: Vec<String> = def
         .queues
         .iter()
-        .map(|q| format!("{} (+ dead-letter queue after {} receives)", q.name, q.max_receive_count))
+        .map(|q| {
+            format!(
+                "{} (+ dead-letter queue after {} receives)",
+                q.name, q.max_receive_count
+            )
+        })
         .collect();
     let _ = writeln!(s, "  queues     {}", none_or(&queues));
     let storage = match (def.storage.enabled, def.storage.replication) {
@@ -153,7 +165,11 @@ fn summary(file: &str, def: &StackDef) -> String {
     };
     let _ = writeln!(s, "  storage    {storage}");
     let edge = if def.edge.cloudfront {
-        format!("CloudFront ({}) in front of {}", def.edge.price_class, dns.origin_name())
+        format!(
+            "CloudFront ({}) in front of {}",
+            def.edge.price_class,
+            dns.origin_name()
+        )
     } else {
         "no CloudFront; the domain points at the latency-routed origin".to_string()
     };

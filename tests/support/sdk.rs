@@ -1,0 +1,57 @@
+//! Test support: AWS SDK configuration pointed at this test binary's moto, for tests
+//! that arrange or read back state directly (start an instance, create a stack,
+//! list images), and a runtime to drive those calls from plain `#[test]`s.
+
+use super::sandbox;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use std::future::Future;
+use std::sync::OnceLock;
+
+/// Run one future to completion on a shared runtime.
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime")
+    })
+    .block_on(f)
+}
+
+/// SDK configuration for `region`, fake credentials, every call to moto.
+pub fn config(region: &str) -> SdkConfig {
+    let endpoint = sandbox::endpoint();
+    block_on(async move {
+        aws_config::defaults(BehaviorVersion::latest())
+            .credentials_provider(Credentials::new(
+                strata::sandbox::FAKE_ACCESS_KEY_ID,
+                strata::sandbox::FAKE_SECRET_ACCESS_KEY,
+                None,
+                None,
+                "strata-tests",
+            ))
+            .endpoint_url(endpoint)
+            .region(Region::new(region.to_string()))
+            .load()
+            .await
+    })
+}
+
+pub fn ec2(region: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&config(region))
+}
+
+pub fn cloudformation(region: &str) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(&config(region))
+}
+
+/// S3, path-style (the sandbox has no bucket DNS).
+pub fn s3(region: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&config(region))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
