@@ -26,8 +26,8 @@ mod tags;
 mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
-pub use context::{home_region, latency_name};
 pub use compute::AMI_PARAMETER;
+pub use context::{home_region, latency_name};
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;
