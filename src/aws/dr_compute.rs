@@ -59,8 +59,8 @@ pub struct LoadBalancerView {
     pub healthy_targets: u32,
 }
 
-/// The load balancer whose DNS name is `dns_name` (case-insensitive), with the
-/// healthy targets of all its target groups; `None` when no such load balancer exists.
+/// The load balancer whose DNS name (case-insensitive) or ARN is `dns_name`, with
+/// the healthy targets of all its target groups; `None` when no such load balancer exists.
 pub async fn load_balancer_by_dns(
     aws: &Aws,
     region: &str,
@@ -77,7 +77,9 @@ pub async fn load_balancer_by_dns(
             .await
             .map_err(|e| AwsError::from_sdk("elbv2", "DescribeLoadBalancers", region, e))?;
         for lb in out.load_balancers() {
-            if lb.dns_name().map(str::to_ascii_lowercase).as_deref() != Some(want.as_str()) {
+            let by_dns =
+                lb.dns_name().map(str::to_ascii_lowercase).as_deref() == Some(want.as_str());
+            if !by_dns && lb.load_balancer_arn() != Some(dns_name) {
                 continue;
             }
             let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
@@ -97,7 +99,7 @@ pub async fn load_balancer_by_dns(
             }
             return Ok(Some(LoadBalancerView {
                 arn,
-                dns_name: want,
+                dns_name: lb.dns_name().unwrap_or_default().to_ascii_lowercase(),
                 healthy_targets: healthy,
             }));
         }

@@ -230,11 +230,13 @@ impl<'a> Checker<'a> {
     }
 
     async fn record(&mut self, r: &RecordView) -> (bool, String) {
+        let mut why = "no health check".to_string();
         if let Some(id) = &r.health_check_id {
-            let (ok, why) = self.check(id).await;
+            let (ok, check_why) = self.check(id).await;
             if !ok {
-                return (false, why);
+                return (false, check_why);
             }
+            why = check_why;
         }
         if r.evaluate_target_health {
             if let (Some(dns), Some(region)) = (&r.alias_dns_name, &r.set_identifier) {
@@ -244,7 +246,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        (true, "healthy".into())
+        (true, why)
     }
 }
 

@@ -138,22 +138,7 @@ pub async fn drill(
 
     // 2. Break the region: delete its load balancer.
     let broken_at = Instant::now();
-    let stack = describe_stack(aws, region, &def.region_stack_name(region))
-        .await
-        .map_err(DrError::aws("reading the stack", region))?
-        .ok_or_else(|| DrError::NoStack {
-            stack: def.region_stack_name(region),
-            region: region.into(),
-        })?;
-    let dns_name = stack
-        .outputs
-        .get(output_names::ALB_DNS_NAME)
-        .cloned()
-        .ok_or_else(|| DrError::NoOutput {
-            stack: stack.name.clone(),
-            region: region.into(),
-            output: output_names::ALB_DNS_NAME.into(),
-        })?;
+    let dns_name = super::stack_refs::load_balancer(aws, def, region).await?;
     if let Some(lb) = load_balancer_by_dns(aws, region, &dns_name)
         .await
         .map_err(DrError::aws("finding the load balancer", region))?

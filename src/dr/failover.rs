@@ -7,11 +7,9 @@ use super::dns::{never_healthy, routed_names, zone_id};
 use super::DrError;
 use crate::aws::dr_compute::{asg_limits, set_asg_limits, AsgLimits};
 use crate::aws::route53_records::{health_check, record_sets, set_calculated};
-use crate::aws::stack_info::describe_stack;
 use crate::aws::Aws;
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
-use crate::synth::output_names;
 use futures::future::join_all;
 use serde::Serialize;
 
@@ -223,24 +221,9 @@ pub async fn failover(
     })
 }
 
-/// The Auto Scaling group name of a region's stack (its `AsgName` output).
+/// The Auto Scaling group name of a region's stack.
 pub async fn asg_name(aws: &Aws, def: &StackDef, region: &str) -> Result<String, DrError> {
-    let stack = def.region_stack_name(region);
-    let info = describe_stack(aws, region, &stack)
-        .await
-        .map_err(DrError::aws("reading the stack", region))?
-        .ok_or_else(|| DrError::NoStack {
-            stack: stack.clone(),
-            region: region.to_string(),
-        })?;
-    info.outputs
-        .get(output_names::ASG_NAME)
-        .cloned()
-        .ok_or(DrError::NoOutput {
-            stack,
-            region: region.to_string(),
-            output: output_names::ASG_NAME.into(),
-        })
+    super::stack_refs::asg(aws, def, region).await
 }
 
 async fn scale_survivor(

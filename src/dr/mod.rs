@@ -16,5 +16,6 @@ pub mod failover;
 pub mod lock;
 pub mod rebuild;
 pub mod restore;
+pub mod stack_refs;
 
 pub use error::DrError;

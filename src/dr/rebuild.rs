@@ -19,7 +19,7 @@ use crate::deploy::{self, Outcome, Settings};
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{self, Desired};
 use crate::stack::StackDef;
-use crate::synth::{self, output_names};
+use crate::synth;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -188,13 +188,18 @@ async fn wrecked(
     if WRECKED.contains(&state.status.as_str()) {
         return Ok(Some(format!("{name} is {}", state.status)));
     }
-    if let Some(dns) = state.outputs.get(output_names::ALB_DNS_NAME) {
-        let lb = load_balancer_by_dns(aws, region, dns)
+    let lb = match super::stack_refs::load_balancer(aws, def, region).await {
+        Ok(key) => load_balancer_by_dns(aws, region, &key)
             .await
-            .map_err(DrError::aws("reading the load balancer", region))?;
-        if lb.is_none() {
-            return Ok(Some(format!("the load balancer {dns} of {name} is gone")));
-        }
+            .map_err(DrError::aws("reading the load balancer", region))?
+            .map(|_| ())
+            .ok_or(key),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(what) = lb {
+        return Ok(Some(format!(
+            "the load balancer of {name} is gone ({what})"
+        )));
     }
     Ok(None)
 }

@@ -7,11 +7,9 @@ use super::failover::{asg_name, serving_checks_of, Scaled};
 use super::DrError;
 use crate::aws::dr_compute::{asg_limits, set_asg_limits, AsgLimits};
 use crate::aws::route53_records::{health_check, set_calculated};
-use crate::aws::stack_info::describe_stack;
 use crate::aws::Aws;
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
-use crate::synth::output_names;
 use crate::synth::serving_check::IN_SERVICE_THRESHOLD;
 use futures::future::join_all;
 use serde::Serialize;
@@ -32,23 +30,7 @@ pub async fn restore(
     region: &str,
     events: &Events,
 ) -> Result<RestoreReport, DrError> {
-    let stack = def.region_stack_name(region);
-    let info = describe_stack(aws, region, &stack)
-        .await
-        .map_err(DrError::aws("reading the stack", region))?
-        .ok_or_else(|| DrError::NoStack {
-            stack: stack.clone(),
-            region: region.to_string(),
-        })?;
-    let endpoint = info
-        .outputs
-        .get(output_names::HEALTH_CHECK_ID)
-        .cloned()
-        .ok_or_else(|| DrError::NoOutput {
-            stack: stack.clone(),
-            region: region.to_string(),
-            output: output_names::HEALTH_CHECK_ID.into(),
-        })?;
+    let endpoint = super::stack_refs::endpoint_check(aws, def, region).await?;
     let zone = zone_id(aws, def).await?;
     let mut serving = Vec::new();
     for (id, names) in serving_checks_of(aws, def, &zone, region).await? {
