@@ -56,6 +56,8 @@ pub async fn set_asg_limits(
 pub struct LoadBalancerView {
     pub arn: String,
     pub dns_name: String,
+    /// The hosted zone id alias records use for it.
+    pub canonical_zone_id: String,
     pub healthy_targets: u32,
 }
 
@@ -100,6 +102,10 @@ pub async fn load_balancer_by_dns(
             return Ok(Some(LoadBalancerView {
                 arn,
                 dns_name: lb.dns_name().unwrap_or_default().to_ascii_lowercase(),
+                canonical_zone_id: lb
+                    .canonical_hosted_zone_id()
+                    .unwrap_or_default()
+                    .to_string(),
                 healthy_targets: healthy,
             }));
         }

@@ -182,3 +182,68 @@ pub async fn set_calculated(
     req.send().await.map_err(err("UpdateHealthCheck"))?;
     Ok(())
 }
+
+/// An alias A record as strata's templates make it.
+#[derive(Debug, Clone)]
+pub struct AliasRecord {
+    pub name: String,
+    pub set_identifier: String,
+    /// Latency routing region, or None.
+    pub region: Option<String>,
+    /// "PRIMARY" / "SECONDARY", or None.
+    pub failover: Option<String>,
+    pub alias_dns_name: String,
+    pub alias_zone_id: String,
+    pub health_check_id: String,
+}
+
+/// ChangeResourceRecordSets UPSERT of one alias record (evaluating target health).
+pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(), AwsError> {
+    use aws_sdk_route53::types::{
+        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet,
+        ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
+    };
+    let build = |what: &str, e: aws_sdk_route53::error::BuildError| AwsError {
+        service: R53,
+        operation: "ChangeResourceRecordSets",
+        region: R53_REGION.into(),
+        code: "ConstructionFailure".into(),
+        message: format!("{what}: {e}"),
+    };
+    let target = AliasTarget::builder()
+        .dns_name(&r.alias_dns_name)
+        .hosted_zone_id(&r.alias_zone_id)
+        .evaluate_target_health(true)
+        .build()
+        .map_err(|e| build("alias target", e))?;
+    let mut set = ResourceRecordSet::builder()
+        .name(&r.name)
+        .r#type(RrType::A)
+        .set_identifier(&r.set_identifier)
+        .alias_target(target)
+        .health_check_id(&r.health_check_id);
+    if let Some(region) = &r.region {
+        set = set.region(ResourceRecordSetRegion::from(region.as_str()));
+    }
+    if let Some(f) = &r.failover {
+        set = set.failover(ResourceRecordSetFailover::from(f.as_str()));
+    }
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set.build().map_err(|e| build("record set", e))?)
+        .build()
+        .map_err(|e| build("change", e))?;
+    let batch = ChangeBatch::builder()
+        .changes(change)
+        .comment("strata dr: re-create a record deleted outside CloudFormation")
+        .build()
+        .map_err(|e| build("change batch", e))?;
+    aws.route53()
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(err("ChangeResourceRecordSets"))?;
+    Ok(())
+}

@@ -15,6 +15,7 @@ mod error;
 pub mod failover;
 pub mod lock;
 pub mod rebuild;
+pub mod records;
 pub mod restore;
 pub mod stack_refs;
 

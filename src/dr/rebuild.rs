@@ -5,7 +5,7 @@
 //! load balancer gone); 4. deploy the region's stack through the deploy library
 //! (build template, health gate, wiring); 5. re-apply every region's wiring
 //! (replication to the rebuilt bucket, records) — a no-op where nothing changed;
-//! 6. put the region back into DNS and scale the others back (`restore`).
+//! 6. re-create records deleted outside CloudFormation (`records::repair`); 7. put the region back into DNS and scale the others back (`restore`).
 
 use super::restore::{restore, RestoreReport};
 use super::DrError;
@@ -48,6 +48,8 @@ pub struct RebuildReport {
     pub deleted_stack: Option<String>,
     pub region_deploy: Outcome,
     pub wiring_deploy: Outcome,
+    /// Records of other regions found missing and re-created ("name region").
+    pub repaired_records: Vec<String>,
     pub restore: RestoreReport,
 }
 
@@ -382,6 +384,10 @@ pub async fn rebuild(
     )
     .await?;
 
+    step(events, region, "checking every region's records");
+    let zone = super::dns::zone_id(aws, def).await?;
+    let repaired_records = super::records::repair(aws, def, &zone, None, events).await?;
+
     step(
         events,
         region,
@@ -396,6 +402,7 @@ pub async fn rebuild(
         deleted_stack: deleted,
         region_deploy,
         wiring_deploy,
+        repaired_records,
         restore: restored,
     })
 }
