@@ -35,7 +35,13 @@ fn commands(markdown: &str) -> Vec<Vec<String>> {
     out
 }
 
-fn run_runbook(name: &str, before: impl FnOnce(&str)) -> Vec<Vec<String>> {
+/// Deploy, run `before`, run the runbook's commands, run `after` (all under one
+/// exclusive sandbox).
+fn run_runbook(
+    name: &str,
+    before: impl FnOnce(&str),
+    after: impl FnOnce(&str),
+) -> Vec<Vec<String>> {
     let _moto = sandbox::exclusive();
     let dir = tempfile::tempdir().expect("tempdir");
     let stack = dr_stack::write(dir.path());
@@ -69,6 +75,7 @@ fn run_runbook(name: &str, before: impl FnOnce(&str)) -> Vec<Vec<String>> {
             cmd.join(" ")
         );
     }
+    after(&file);
     cmds
 }
 
@@ -97,47 +104,62 @@ fn dns_answers(file: &str) -> serde_json::Value {
 
 #[test]
 fn region_failover_runbook_runs() {
-    let cmds = run_runbook("region-failover.md", |_| {});
+    // The runbook fails over, verifies, then undoes (its Undo block runs the
+    // rebuild): at the end every region answers again.
+    let cmds = run_runbook(
+        "region-failover.md",
+        |_| {},
+        |file| {
+            let dns = dns_answers(file);
+            let latency = &dns["names"][0];
+            assert_eq!(
+                latency["answers"].as_array().expect("answers").len(),
+                3,
+                "{dns}"
+            );
+        },
+    );
     assert!(cmds.iter().any(|c| c[..2] == ["dr", "failover"]));
 }
 
 #[test]
 fn region_rebuild_runbook_runs_end_to_end() {
-    let mut file_seen = String::new();
-    let cmds = run_runbook("region-rebuild.md", |file| {
-        break_region(file, "us-west-2");
-        file_seen = file.to_string();
-    });
+    let cmds = run_runbook(
+        "region-rebuild.md",
+        |file| break_region(file, "us-west-2"),
+        |file| {
+            // The region is back: every latency answer includes it again, all healthy.
+            let dns = dns_answers(file);
+            for n in dns["names"].as_array().expect("names") {
+                if !n["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("failover.")
+                {
+                    assert_eq!(n["answers"].as_array().expect("answers").len(), 3, "{dns}");
+                }
+                for r in n["records"].as_array().expect("records") {
+                    assert_eq!(r["healthy"], true, "{dns}");
+                }
+            }
+        },
+    );
     assert!(cmds.iter().any(|c| c[..2] == ["dr", "rebuild"]));
-    // The region is back: every latency answer includes it again, all healthy.
-    let dns = dns_answers(&file_seen);
-    for n in dns["names"].as_array().expect("names") {
-        if !n["name"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("failover.")
-        {
-            assert_eq!(n["answers"].as_array().expect("answers").len(), 3, "{dns}");
-        }
-        for r in n["records"].as_array().expect("records") {
-            assert_eq!(r["healthy"], true, "{dns}");
-        }
-    }
 }
 
 #[test]
 fn failed_deploy_rollback_runbook_runs() {
-    run_runbook("failed-deploy-rollback.md", |_| {});
+    run_runbook("failed-deploy-rollback.md", |_| {}, |_| {});
 }
 
 #[test]
 fn az_loss_runbook_runs() {
-    run_runbook("az-loss.md", |_| {});
+    run_runbook("az-loss.md", |_| {}, |_| {});
 }
 
 #[test]
 fn stuck_stack_runbook_runs() {
-    run_runbook("stuck-stack.md", |_| {});
+    run_runbook("stuck-stack.md", |_| {}, |_| {});
 }
 
 #[test]
