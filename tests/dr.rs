@@ -195,3 +195,11 @@ fn drill_passes_for_the_example_stack() {
         report["phases"]
     );
 }
+
+#[test]
+fn drill_refuses_a_real_account_unless_it_is_named() {
+    let example = sandbox::repo_dir().join("stacks").join("example.toml");
+    let run = support::cli::strata(&["dr", "drill", example.to_str().expect("utf-8 path")]);
+    run.expect_code(strata::exit_code::REFUSED);
+    assert!(run.stderr.contains("--account"), "{run}");
+}

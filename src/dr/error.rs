@@ -37,7 +37,7 @@ pub enum DrError {
         step: &'static str,
         region: String,
         #[source]
-        source: AwsError,
+        source: Box<AwsError>,
     },
     #[error("{message}")]
     Locked { message: String },
@@ -56,7 +56,7 @@ impl DrError {
         move |source| DrError::Aws {
             step,
             region,
-            source,
+            source: Box::new(source),
         }
     }
 }

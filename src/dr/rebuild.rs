@@ -1,11 +1,16 @@
 //! `rebuild`: recreate a lost region from the definition and put it back into
 //! service. Each step reads what is there first, so running it again resumes:
-//! 1. pick a surviving source region; 2. copy the AMI the source runs into the
-//! region; 3. delete the region's stack when it is wrecked (failed state, or its
-//! load balancer gone); 4. deploy the region's stack through the deploy library
-//! (build template, health gate, wiring); 5. re-apply every region's wiring
-//! (replication to the rebuilt bucket, records) — a no-op where nothing changed;
-//! 6. re-create records deleted outside CloudFormation (`records::repair`); 7. put the region back into DNS and scale the others back (`restore`).
+//!
+//! 1. pick a surviving source region;
+//! 2. copy the AMI the source runs into the region;
+//! 3. delete the region's stack when it is wrecked (failed state, or its load
+//!    balancer gone);
+//! 4. deploy the region's stack through the deploy library (build template,
+//!    health gate, wiring);
+//! 5. re-apply every region's wiring (replication to the rebuilt bucket, records),
+//!    a no-op where nothing changed;
+//! 6. re-create records deleted outside CloudFormation (`records::repair`);
+//! 7. put the region back into DNS and scale the others back (`restore`).
 
 use super::restore::{restore, RestoreReport};
 use super::DrError;

@@ -182,17 +182,19 @@ async fn dns(global: &GlobalArgs, file: &Path) -> Outcome {
 /// Deploy settings for the deploys a rebuild or drill runs.
 fn settings(def: &StackDef, bake: Option<&str>, dri_name: &str) -> Result<Settings, Failure> {
     let invalid = |e: String| Failure::new(exit_code::INVALID_INPUT, e);
-    let mut timing = Timing::default();
-    timing.gate_timeout = def
-        .rollout
-        .gate_timeout_duration()
-        .map_err(|e| invalid(e.to_string()))?;
-    timing.bake = match bake {
-        Some(b) => parse_duration(b).map_err(|e| invalid(format!("--bake: {e}")))?,
-        None => def
+    let timing = Timing {
+        gate_timeout: def
             .rollout
-            .bake_duration()
+            .gate_timeout_duration()
             .map_err(|e| invalid(e.to_string()))?,
+        bake: match bake {
+            Some(b) => parse_duration(b).map_err(|e| invalid(format!("--bake: {e}")))?,
+            None => def
+                .rollout
+                .bake_duration()
+                .map_err(|e| invalid(e.to_string()))?,
+        },
+        ..Timing::default()
     };
     let now = time::OffsetDateTime::now_utc();
     Ok(Settings {
