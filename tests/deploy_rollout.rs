@@ -56,12 +56,21 @@ fn results(run: &Run) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .filter(|s| s["role"] == "region")
-        .map(|s| (s["region"].as_str().unwrap().to_string(), s["result"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                s["region"].as_str().unwrap().to_string(),
+                s["result"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
 fn result_of(run: &Run, region: &str) -> String {
-    results(run).into_iter().find(|(r, _)| r == region).unwrap().1
+    results(run)
+        .into_iter()
+        .find(|(r, _)| r == region)
+        .unwrap()
+        .1
 }
 
 /// The plan's action per region stack, from `strata plan`.
@@ -78,7 +87,12 @@ fn plan_actions(proxy: &FaultProxy, file: &Path) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .flat_map(|w| w.as_array().unwrap().clone())
-        .map(|s| (s["region"].as_str().unwrap().to_string(), s["action"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                s["region"].as_str().unwrap().to_string(),
+                s["action"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -93,7 +107,9 @@ fn executed_regions(proxy: &FaultProxy) -> Vec<String> {
 }
 
 fn no_change(proxy: &FaultProxy, file: &Path) -> bool {
-    plan_actions(proxy, file).iter().all(|(_, a)| a == "no-change")
+    plan_actions(proxy, file)
+        .iter()
+        .all(|(_, a)| a == "no-change")
 }
 
 #[test]
@@ -107,19 +123,35 @@ fn plan_then_deploy_from_nothing_then_a_change_rolls_out_in_order_then_nothing_c
     let planned = plan_actions(&proxy, &v2);
     assert_eq!(planned.len(), 3);
     assert!(planned.iter().all(|(_, a)| a == "create"), "{planned:?}");
-    assert!(proxy.count(None, None, Some("ExecuteChangeSet")) == 0, "plan executed something");
+    assert!(
+        proxy.count(None, None, Some("ExecuteChangeSet")) == 0,
+        "plan executed something"
+    );
 
     let cold = deploy(&proxy, &v2, &[]);
     cold.expect_code(0);
     assert_eq!(summary(&cold)["outcome"], "deployed");
-    assert!(results(&cold).iter().all(|(_, r)| r == "created"), "{cold:?}");
-    assert!(no_change(&proxy, &v2), "after the cold deploy the plan still shows changes");
+    assert!(
+        results(&cold).iter().all(|(_, r)| r == "created"),
+        "{cold:?}"
+    );
+    assert!(
+        no_change(&proxy, &v2),
+        "after the cold deploy the plan still shows changes"
+    );
 
     proxy.clear_calls();
     let change = deploy(&proxy, &v3, &[]);
     change.expect_code(0);
-    assert!(results(&change).iter().all(|(_, r)| r == "updated"), "{change:?}");
-    assert_eq!(executed_regions(&proxy), REGIONS, "regions not rolled out in the definition's order");
+    assert!(
+        results(&change).iter().all(|(_, r)| r == "updated"),
+        "{change:?}"
+    );
+    assert_eq!(
+        executed_regions(&proxy),
+        REGIONS,
+        "regions not rolled out in the definition's order"
+    );
 
     proxy.clear_calls();
     let again = deploy(&proxy, &v3, &[]);
@@ -172,9 +204,13 @@ fn execute_failing_in_region_two_rolls_it_back_and_stops() {
     let (v2, v3) = deployed_v2(&proxy, dir.path());
     proxy.clear_calls();
     proxy.add(
-        Rule::new(Fault::error(400, "ValidationError", "injected: execute refused"))
-            .region("us-west-2")
-            .action("ExecuteChangeSet"),
+        Rule::new(Fault::error(
+            400,
+            "ValidationError",
+            "injected: execute refused",
+        ))
+        .region("us-west-2")
+        .action("ExecuteChangeSet"),
     );
     let run = deploy(&proxy, &v3, &[]);
     proxy.clear_rules();
@@ -189,9 +225,12 @@ fn gate_failing_in_region_two_puts_its_previous_template_back() {
     let (v2, v3) = deployed_v2(&proxy, dir.path());
     proxy.clear_calls();
     proxy.add(
-        Rule::new(Fault::rewrite("<State>healthy</State>", "<State>unhealthy</State>"))
-            .region("us-west-2")
-            .action("DescribeTargetHealth"),
+        Rule::new(Fault::rewrite(
+            "<State>healthy</State>",
+            "<State>unhealthy</State>",
+        ))
+        .region("us-west-2")
+        .action("DescribeTargetHealth"),
     );
     let run = deploy(&proxy, &v3, &[]);
     proxy.clear_rules();
@@ -216,15 +255,29 @@ fn failure_in_bake_of_region_two_with_rollback_all_puts_every_region_back() {
             .times(1),
     );
     proxy.add(
-        Rule::new(Fault::rewrite("<State>healthy</State>", "<State>unhealthy</State>"))
-            .region("us-west-2")
-            .action("DescribeTargetHealth"),
+        Rule::new(Fault::rewrite(
+            "<State>healthy</State>",
+            "<State>unhealthy</State>",
+        ))
+        .region("us-west-2")
+        .action("DescribeTargetHealth"),
     );
-    let args = ["deploy", v3.to_str().unwrap(), "--yes", "--bake", "2s", "--on-failure", "rollback-all"];
+    let args = [
+        "deploy",
+        v3.to_str().unwrap(),
+        "--yes",
+        "--bake",
+        "2s",
+        "--on-failure",
+        "rollback-all",
+    ];
     let run = strata(&proxy, &args);
     proxy.clear_rules();
     run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
-    assert!(run.stdout.contains("bake of shop-prod-us-west-2"), "{run:?}");
+    assert!(
+        run.stdout.contains("bake of shop-prod-us-west-2"),
+        "{run:?}"
+    );
     assert_eq!(result_of(&run, "us-east-1"), "rolled-back");
     assert_eq!(result_of(&run, "us-west-2"), "rolled-back");
     assert_eq!(result_of(&run, "eu-west-1"), "not-started");
@@ -244,7 +297,10 @@ fn thirty_percent_throttling_still_converges_without_duplicates() {
     run.expect_code(0);
     assert!(no_change(&proxy, &v2));
     // One VPC of the stack per region (the sandbox's default VPC aside).
-    for (region, cidr) in REGIONS.iter().zip(["10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16"]) {
+    for (region, cidr) in REGIONS
+        .iter()
+        .zip(["10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16"])
+    {
         assert_eq!(vpcs_with_cidr(region, cidr), 1, "{region}");
     }
 }
@@ -256,11 +312,15 @@ fn vpcs_with_cidr(region: &str, cidr: &str) -> usize {
     );
     let out = std::process::Command::new("curl")
         .args(["-s", "-H", &format!("Authorization: {auth}"), "-d"])
-        .arg(format!("Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=cidr&Filter.1.Value.1={cidr}"))
+        .arg(format!(
+            "Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=cidr&Filter.1.Value.1={cidr}"
+        ))
         .arg(sandbox::endpoint())
         .output()
         .expect("curl runs");
-    String::from_utf8_lossy(&out.stdout).matches("<vpcId>").count()
+    String::from_utf8_lossy(&out.stdout)
+        .matches("<vpcId>")
+        .count()
 }
 
 #[test]
@@ -277,13 +337,24 @@ fn kill_dash_nine_during_region_two_then_the_same_command_converges() {
             .times(1),
     );
     let mut cmd = cli::command_at(&proxy.url());
-    cmd.args(["--output", "json", "deploy", v2.to_str().unwrap(), "--yes", "--bake", "0s"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+    cmd.args([
+        "--output",
+        "json",
+        "deploy",
+        v2.to_str().unwrap(),
+        "--yes",
+        "--bake",
+        "0s",
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     while proxy.count(Some("us-west-2"), None, Some("ExecuteChangeSet")) == 0 {
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(child.try_wait().unwrap().is_none(), "the deploy ended before region 2");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the deploy ended before region 2"
+        );
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -294,7 +365,11 @@ fn kill_dash_nine_during_region_two_then_the_same_command_converges() {
     assert!(no_change(&proxy, &v2), "the rerun did not converge");
     proxy.clear_calls();
     deploy(&proxy, &v2, &[]).expect_code(0);
-    assert!(proxy.mutating_calls().is_empty(), "{:?}", proxy.mutating_calls());
+    assert!(
+        proxy.mutating_calls().is_empty(),
+        "{:?}",
+        proxy.mutating_calls()
+    );
 }
 
 #[test]
@@ -304,7 +379,16 @@ fn rollback_on_demand_brings_back_the_previous_version() {
     let proxy = FaultProxy::in_front_of_sandbox();
     let (v2, v3) = deployed_v2(&proxy, dir.path());
     deploy(&proxy, &v3, &[]).expect_code(0);
-    let one = strata(&proxy, &["rollback", v3.to_str().unwrap(), "--region", "us-west-2", "--yes"]);
+    let one = strata(
+        &proxy,
+        &[
+            "rollback",
+            v3.to_str().unwrap(),
+            "--region",
+            "us-west-2",
+            "--yes",
+        ],
+    );
     one.expect_code(0);
     assert_eq!(
         plan_actions(&proxy, &v2),
@@ -320,7 +404,38 @@ fn rollback_on_demand_brings_back_the_previous_version() {
 
 #[test]
 fn deploy_without_yes_off_a_terminal_refuses_before_any_aws_call() {
-    let run = cli::strata_at(cli::UNREACHABLE_ENDPOINT, &["deploy", "stacks/example.toml"]);
+    let run = cli::strata_at(
+        cli::UNREACHABLE_ENDPOINT,
+        &["deploy", "stacks/example.toml"],
+    );
     run.expect_code(strata::exit_code::INVALID_INPUT);
     assert!(run.stderr.contains("--yes"), "{run:?}");
+}
+
+#[test]
+fn destroy_removes_every_stack_and_a_second_destroy_finds_nothing() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, _) = deployed_v2(&proxy, dir.path());
+    proxy.clear_calls();
+    let run = strata(&proxy, &["destroy", v2.to_str().unwrap(), "--yes"]);
+    run.expect_code(0);
+    let deleted: Vec<String> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.key.action == "DeleteStack" && c.fault.is_none())
+        .map(|c| c.key.region)
+        .collect();
+    // Regions in reverse rollout order, then the zone (in us-east-1).
+    assert_eq!(deleted.first().map(String::as_str), Some("eu-west-1"));
+    assert_eq!(deleted.last().map(String::as_str), Some("us-east-1"));
+    assert!(plan_actions(&proxy, &v2).iter().all(|(_, a)| a == "create"));
+    let again = strata(&proxy, &["destroy", v2.to_str().unwrap(), "--yes"]);
+    again.expect_code(0);
+    assert!(summary(&again)["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["result"] == "absent"));
 }

@@ -351,6 +351,19 @@ fn semantic_problems_in_different_sections_are_all_reported() {
 }
 
 #[test]
+fn meaning_problems_are_reported_alongside_a_structural_one() {
+    assert_all_reported(
+        "many_mixed",
+        &[
+            (7, 10, "`shop.example.net` is outside the hosted zone"),
+            (17, 8, "10.0.0.0/16 overlaps 10.0.0.0/16 of regions[0]"),
+            (26, 1, "unknown field `cpus`"),
+            (31, 6, "`ami-0123` is not an AMI id"),
+        ],
+    );
+}
+
+#[test]
 fn human_output_shows_every_problem_with_help_then_a_count() {
     let (_listener, url) = fake_aws();
     let file = fixture("many_semantic");

@@ -5,9 +5,7 @@ use crate::deploy::cloud::{
     ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud, StackEvent,
     StackResource, StackState,
 };
-use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetType, Parameter, Tag, TemplateStage,
-};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
 use std::collections::BTreeMap;
 
 /// The deploy's calls against AWS (or the sandbox).
@@ -26,7 +24,12 @@ const CFN: &str = "cloudformation";
 
 fn params(p: &BTreeMap<String, String>) -> Vec<Parameter> {
     p.iter()
-        .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
         .collect()
 }
 
@@ -91,7 +94,12 @@ impl Cloud for CloudApi {
             tags: s
                 .tags()
                 .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
                 .collect(),
             outputs: s
                 .outputs()
@@ -169,7 +177,10 @@ impl Cloud for CloudApi {
                     changes.push(ChangeSetChange {
                         logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
                         resource_type: r.resource_type().unwrap_or_default().to_string(),
-                        action: r.action().map(|a| a.as_str().to_string()).unwrap_or_default(),
+                        action: r
+                            .action()
+                            .map(|a| a.as_str().to_string())
+                            .unwrap_or_default(),
                         replacement: r.replacement().map(|r| r.as_str().to_string()),
                     });
                 }
@@ -177,7 +188,10 @@ impl Cloud for CloudApi {
             token = out.next_token().map(str::to_string);
             if token.is_none() {
                 return Ok(Some(ChangeSetState {
-                    status: out.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    status: out
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                     execution_status: out.execution_status().map(|s| s.as_str().to_string()),
                     status_reason: out.status_reason().map(str::to_string),
                     changes,
@@ -381,13 +395,17 @@ impl Cloud for CloudApi {
             .target_group_arn(target_group_arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("elasticloadbalancing", "DescribeTargetHealth", region, e))?;
+            .map_err(|e| {
+                AwsError::from_sdk("elasticloadbalancing", "DescribeTargetHealth", region, e)
+            })?;
         Ok(out
             .target_health_descriptions()
             .iter()
             .map(|d| {
                 (
-                    d.target().map(|t| t.id().unwrap_or_default().to_string()).unwrap_or_default(),
+                    d.target()
+                        .map(|t| t.id().unwrap_or_default().to_string())
+                        .unwrap_or_default(),
                     d.target_health()
                         .and_then(|h| h.state())
                         .map(|s| s.as_str().to_string())
@@ -409,7 +427,11 @@ impl Cloud for CloudApi {
         Ok(out
             .health_check_observations()
             .iter()
-            .filter_map(|o| o.status_report().and_then(|r| r.status()).map(str::to_string))
+            .filter_map(|o| {
+                o.status_report()
+                    .and_then(|r| r.status())
+                    .map(str::to_string)
+            })
             .collect())
     }
 
@@ -436,12 +458,21 @@ impl Cloud for CloudApi {
                 {
                     return Ok(None);
                 }
-                Err(e) => return Err(AwsError::from_sdk("cloudwatch", "DescribeAlarms", region, e)),
+                Err(e) => {
+                    return Err(AwsError::from_sdk(
+                        "cloudwatch",
+                        "DescribeAlarms",
+                        region,
+                        e,
+                    ))
+                }
             };
             out.extend(page.metric_alarms().iter().map(|a| {
                 (
                     a.alarm_name().unwrap_or_default().to_string(),
-                    a.state_value().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    a.state_value()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                 )
             }));
             token = page.next_token().map(str::to_string);
@@ -468,6 +499,10 @@ impl Cloud for CloudApi {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ec2", "DescribeImages", region, e))?;
-        Ok(out.images().first().and_then(|i| i.image_id()).map(str::to_string))
+        Ok(out
+            .images()
+            .first()
+            .and_then(|i| i.image_id())
+            .map(str::to_string))
     }
 }

@@ -269,31 +269,6 @@ pub async fn launch_template_image_ids(
     }
 }
 
-/// RunInstances of one instance (the builder instance of a bake, in tests and
-/// sandboxes); returns the instance id.
-pub async fn run_one_instance(
-    aws: &Aws,
-    region: &str,
-    image_id: &str,
-    instance_type: &str,
-) -> Result<String, AwsError> {
-    let out = aws
-        .ec2(region)
-        .run_instances()
-        .image_id(image_id)
-        .instance_type(instance_type.into())
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("ec2", "RunInstances", region, e))?;
-    out.instances()
-        .first()
-        .and_then(|i| i.instance_id())
-        .map(str::to_string)
-        .ok_or_else(|| missing("RunInstances", region, "InstanceId"))
-}
-
 fn missing(operation: &'static str, region: &str, field: &str) -> AwsError {
     AwsError {
         service: "ec2",

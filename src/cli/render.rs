@@ -118,7 +118,10 @@ impl EventSink for Renderer {
                 status,
                 reason,
             } => {
-                let why = reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                let why = reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
                 let _ = self.multi.println(format!(
                     "  {region:>16}  {status:<22} {logical_id} {resource_type}{why}"
                 ));
@@ -133,11 +136,15 @@ impl EventSink for Renderer {
                 let _ = self.multi.println(format!("  {region:>16}  {message}"));
             }
             EventKind::Warning { message } => {
-                let _ = self.multi.println(format!("  {region:>16}  warning: {message}"));
+                let _ = self
+                    .multi
+                    .println(format!("  {region:>16}  warning: {message}"));
             }
             EventKind::Failed { error } => {
                 bar.set_message(format!("{phase}: FAILED"));
-                let _ = self.multi.println(format!("  {region:>16}  FAILED: {error}"));
+                let _ = self
+                    .multi
+                    .println(format!("  {region:>16}  FAILED: {error}"));
             }
         }
     }
@@ -203,7 +210,11 @@ pub fn show_summary(r: &Renderer, report: &Report) {
             if let Some(e) = &report.error {
                 out.push_str(&format!("  cause: {e}\n"));
             }
-            if report.stacks.iter().any(|s| s.result == StackResult::RollbackFailed) {
+            if report
+                .stacks
+                .iter()
+                .any(|s| s.result == StackResult::RollbackFailed)
+            {
                 out.push_str("  a stack needs a human: see runbooks/stuck-stack.md\n");
             }
             eprint!("{out}");

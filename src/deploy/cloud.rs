@@ -93,8 +93,12 @@ pub trait Cloud: Sync {
     ) -> Result<Option<ChangeSetState>, AwsError>;
     /// ListChangeSets: the names of the stack's change sets.
     async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError>;
-    async fn delete_change_set(&self, region: &str, stack: &str, name: &str)
-        -> Result<(), AwsError>;
+    async fn delete_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError>;
     async fn execute_change_set(
         &self,
         region: &str,

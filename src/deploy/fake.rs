@@ -148,7 +148,14 @@ impl Cloud for Fake {
                 .get(&(region.into(), stack.into(), name.into()))
                 .map(|c| ChangeSetState {
                     status: "CREATE_COMPLETE".into(),
-                    execution_status: Some(if c.executed { "EXECUTE_COMPLETE" } else { "AVAILABLE" }.into()),
+                    execution_status: Some(
+                        if c.executed {
+                            "EXECUTE_COMPLETE"
+                        } else {
+                            "AVAILABLE"
+                        }
+                        .into(),
+                    ),
                     status_reason: None,
                     changes: vec![],
                 })
@@ -166,13 +173,26 @@ impl Cloud for Fake {
         }))
     }
 
-    async fn delete_change_set(&self, region: &str, stack: &str, name: &str) -> Result<(), AwsError> {
+    async fn delete_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
         self.call(region, "DeleteChangeSet");
-        self.with(|s| s.change_sets.remove(&(region.into(), stack.into(), name.into())));
+        self.with(|s| {
+            s.change_sets
+                .remove(&(region.into(), stack.into(), name.into()))
+        });
         Ok(())
     }
 
-    async fn execute_change_set(&self, region: &str, stack: &str, name: &str) -> Result<(), AwsError> {
+    async fn execute_change_set(
+        &self,
+        region: &str,
+        stack: &str,
+        name: &str,
+    ) -> Result<(), AwsError> {
         self.call(region, "ExecuteChangeSet");
         self.with(|s| {
             let cs = s
@@ -182,12 +202,20 @@ impl Cloud for Fake {
             cs.executed = true;
             let req = cs.req.clone();
             let fail = s.fail_execute.contains(region);
-            let st = s.stacks.get_mut(&(region.into(), stack.into())).ok_or_else(|| missing(stack, region))?;
+            let st = s
+                .stacks
+                .get_mut(&(region.into(), stack.into()))
+                .ok_or_else(|| missing(stack, region))?;
             match (req.kind, fail) {
                 (ChangeSetKind::Create, true) => st.status = "ROLLBACK_COMPLETE".into(),
                 (ChangeSetKind::Update, true) => st.status = "UPDATE_ROLLBACK_COMPLETE".into(),
                 (kind, false) => {
-                    st.status = if kind == ChangeSetKind::Create { "CREATE_COMPLETE" } else { "UPDATE_COMPLETE" }.into();
+                    st.status = if kind == ChangeSetKind::Create {
+                        "CREATE_COMPLETE"
+                    } else {
+                        "UPDATE_COMPLETE"
+                    }
+                    .into();
                     st.template = req.template_body;
                     st.params = req.parameters;
                     st.tags = req.tags;
@@ -207,7 +235,10 @@ impl Cloud for Fake {
     ) -> Result<(), AwsError> {
         self.call(region, "UpdateStack");
         self.with(|s| {
-            let st = s.stacks.get_mut(&(region.into(), stack.into())).ok_or_else(|| missing(stack, region))?;
+            let st = s
+                .stacks
+                .get_mut(&(region.into(), stack.into()))
+                .ok_or_else(|| missing(stack, region))?;
             st.status = "UPDATE_COMPLETE".into();
             st.template = template_body.into();
             st.params = parameters.clone();
@@ -220,7 +251,8 @@ impl Cloud for Fake {
         self.call(region, "DeleteStack");
         self.with(|s| {
             s.stacks.remove(&(region.into(), stack.into()));
-            s.change_sets.retain(|(r, st, _), _| !(r == region && st == stack));
+            s.change_sets
+                .retain(|(r, st, _), _| !(r == region && st == stack));
         });
         Ok(())
     }
@@ -248,10 +280,21 @@ impl Cloud for Fake {
         Ok((2, 2))
     }
 
-    async fn target_health(&self, region: &str, _tg: &str) -> Result<Vec<(String, String)>, AwsError> {
+    async fn target_health(
+        &self,
+        region: &str,
+        _tg: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
         self.call(region, "DescribeTargetHealth");
-        let state = if self.with(|s| s.unhealthy.contains(region)) { "unhealthy" } else { "healthy" };
-        Ok(vec![("i-1".into(), state.into()), ("i-2".into(), "healthy".into())])
+        let state = if self.with(|s| s.unhealthy.contains(region)) {
+            "unhealthy"
+        } else {
+            "healthy"
+        };
+        Ok(vec![
+            ("i-1".into(), state.into()),
+            ("i-2".into(), "healthy".into()),
+        ])
     }
 
     async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, AwsError> {
@@ -259,9 +302,17 @@ impl Cloud for Fake {
         Ok(vec![])
     }
 
-    async fn alarm_states(&self, region: &str, prefix: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    async fn alarm_states(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
         self.call(region, "DescribeAlarms");
-        let state = if self.with(|s| s.alarm.contains(region)) { "ALARM" } else { "OK" };
+        let state = if self.with(|s| s.alarm.contains(region)) {
+            "ALARM"
+        } else {
+            "OK"
+        };
         Ok(Some(vec![(format!("{prefix}5xx"), state.into())]))
     }
 

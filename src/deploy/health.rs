@@ -32,6 +32,19 @@ pub struct Reading {
     pub signal: String,
     pub ok: bool,
     pub detail: String,
+    /// False when the signal could not be read (a throttled or failed call): the
+    /// gate keeps waiting, the bake does not fail on it.
+    pub known: bool,
+}
+
+/// A signal whose read failed.
+fn unread(signal: String, e: impl std::fmt::Display) -> Reading {
+    Reading {
+        signal,
+        ok: false,
+        detail: format!("could not be read: {e}"),
+        known: false,
+    }
 }
 
 pub async fn discover<C: Cloud>(
@@ -65,53 +78,100 @@ pub async fn read<C: Cloud>(
 ) -> Result<Vec<Reading>, DeployError> {
     let mut out = Vec::new();
     for asg in &signals.asgs {
-        let (in_service, desired) = cloud.asg_capacity(region, asg).await?;
+        let signal = format!("asg {asg}");
+        let (in_service, desired) = match cloud.asg_capacity(region, asg).await {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(unread(signal, e));
+                continue;
+            }
+        };
         out.push(Reading {
-            signal: format!("asg {asg}"),
+            signal,
             ok: in_service >= desired,
             detail: format!("{in_service}/{desired} InService"),
+            known: true,
         });
     }
     for tg in &signals.target_groups {
-        let targets = cloud.target_health(region, tg).await?;
-        let unhealthy: Vec<_> = targets.iter().filter(|(_, s)| s != "healthy").collect();
         let name = tg.rsplit(':').next().unwrap_or(tg);
+        let targets = match cloud.target_health(region, tg).await {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(unread(format!("targets {name}"), e));
+                continue;
+            }
+        };
+        let unhealthy: Vec<_> = targets.iter().filter(|(_, s)| s != "healthy").collect();
         out.push(Reading {
+            known: true,
             signal: format!("targets {name}"),
             ok: unhealthy.is_empty(),
             detail: if unhealthy.is_empty() {
                 format!("{} healthy", targets.len())
             } else {
-                let list: Vec<_> = unhealthy.iter().map(|(id, s)| format!("{id} {s}")).collect();
-                format!("{} of {} not healthy: {}", unhealthy.len(), targets.len(), list.join(", "))
+                let list: Vec<_> = unhealthy
+                    .iter()
+                    .map(|(id, s)| format!("{id} {s}"))
+                    .collect();
+                format!(
+                    "{} of {} not healthy: {}",
+                    unhealthy.len(),
+                    targets.len(),
+                    list.join(", ")
+                )
             },
         });
     }
     for hc in &signals.health_checks {
-        let reports = cloud.health_check_reports(hc).await?;
+        let reports = match cloud.health_check_reports(hc).await {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(unread(format!("health-check {hc}"), e));
+                continue;
+            }
+        };
         let failing = reports.iter().filter(|r| !r.starts_with("Success")).count();
         out.push(Reading {
+            known: true,
             signal: format!("health-check {hc}"),
             ok: failing == 0,
             detail: if reports.is_empty() {
                 "no observations (counted as healthy)".into()
             } else {
-                format!("{}/{} checkers report success", reports.len() - failing, reports.len())
+                format!(
+                    "{}/{} checkers report success",
+                    reports.len() - failing,
+                    reports.len()
+                )
             },
         });
     }
     {
-        let Some(states) = cloud.alarm_states(region, &signals.alarm_prefix).await? else {
+        let states = match cloud.alarm_states(region, &signals.alarm_prefix).await {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(unread("alarms".into(), e));
+                return Ok(out);
+            }
+        };
+        let Some(states) = states else {
             out.push(Reading {
                 signal: "alarms".into(),
+                known: true,
                 ok: true,
                 detail: "cannot be read from this endpoint (not gated on)".into(),
             });
             return Ok(out);
         };
-        let firing: Vec<_> = states.iter().filter(|(_, s)| s == "ALARM").map(|(n, _)| n.clone()).collect();
+        let firing: Vec<_> = states
+            .iter()
+            .filter(|(_, s)| s == "ALARM")
+            .map(|(n, _)| n.clone())
+            .collect();
         out.push(Reading {
             signal: "alarms".into(),
+            known: true,
             ok: firing.is_empty(),
             detail: if firing.is_empty() {
                 format!("{} alarms, none in ALARM", states.len())
@@ -149,10 +209,10 @@ impl Reporter {
     }
 }
 
-fn failing(readings: &[Reading]) -> Option<String> {
+fn failing(readings: &[Reading], only_known: bool) -> Option<String> {
     let bad: Vec<_> = readings
         .iter()
-        .filter(|r| !r.ok)
+        .filter(|r| !r.ok && (r.known || !only_known))
         .map(|r| format!("{}: {}", r.signal, r.detail))
         .collect();
     (!bad.is_empty()).then(|| bad.join("; "))
@@ -174,7 +234,7 @@ pub async fn gate<C: Cloud>(
     loop {
         let readings = read(cloud, region, &signals).await?;
         reporter.report(events, region, Phase::Gate, &readings);
-        match failing(&readings) {
+        match failing(&readings, false) {
             None => return Ok(signals),
             Some(reason) if started.elapsed() >= timing.gate_timeout => {
                 return Err(DeployError::GateFailed {
@@ -212,7 +272,7 @@ pub async fn bake<C: Cloud>(
         tokio::time::sleep(backoff.step().min(left)).await;
         let readings = read(cloud, region, signals).await?;
         reporter.report(events, region, Phase::Bake, &readings);
-        if let Some(reason) = failing(&readings) {
+        if let Some(reason) = failing(&readings, true) {
             return Err(DeployError::BakeFailed {
                 region: region.into(),
                 stack: stack.into(),

@@ -14,7 +14,6 @@ mod rollback;
 mod rollout;
 mod wait;
 
-
 #[cfg(test)]
 mod fake;
 #[cfg(test)]

@@ -33,11 +33,23 @@ pub async fn settle<C: Cloud>(
             events.info(
                 Some(region),
                 Phase::Preflight,
-                format!("{stack} is {}: waiting for it (an earlier run left it)", s.status),
+                format!(
+                    "{stack} is {}: waiting for it (an earlier run left it)",
+                    s.status
+                ),
             );
             let seen = wait::seen_events(cloud, region, stack).await?;
-            state = wait::stack(cloud, events, Phase::Preflight, region, stack, timing, seen, 0)
-                .await?;
+            state = wait::stack(
+                cloud,
+                events,
+                Phase::Preflight,
+                region,
+                stack,
+                timing,
+                seen,
+                0,
+            )
+            .await?;
         }
     }
     let Some(s) = state else { return Ok(None) };
@@ -150,7 +162,9 @@ pub async fn prepare<C: Cloud>(
     if cs.status == "FAILED" {
         let reason = cs.status_reason.unwrap_or_default();
         if reason.contains("didn't contain changes") || reason.contains("No updates") {
-            cloud.delete_change_set(region, stack, change_set_name).await?;
+            cloud
+                .delete_change_set(region, stack, change_set_name)
+                .await?;
             return Ok(Prepared {
                 action: StackAction::NoChange,
                 changes: vec![],
@@ -203,7 +217,9 @@ pub async fn execute<C: Cloud>(
     timing: &Timing,
 ) -> Result<(), DeployError> {
     let (region, stack) = (cs.region.as_str(), cs.stack_name.as_str());
-    let seen = wait::seen_events(cloud, region, stack).await.unwrap_or_default();
+    let seen = wait::seen_events(cloud, region, stack)
+        .await
+        .unwrap_or_default();
     cloud.execute_change_set(region, stack, &cs.name).await?;
     let state = wait::stack(cloud, events, phase, region, stack, timing, seen, total).await?;
     // AWS removes an executed change set; the sandbox keeps it: do not leave it behind.
@@ -248,7 +264,17 @@ pub async fn restore<C: Cloud>(
     let mut state = cloud.stack(region, stack).await?;
     if state.as_ref().is_some_and(|s| wait::in_progress(&s.status)) {
         let seen = wait::seen_events(cloud, region, stack).await?;
-        state = wait::stack(cloud, events, Phase::Rollback, region, stack, timing, seen, 0).await?;
+        state = wait::stack(
+            cloud,
+            events,
+            Phase::Rollback,
+            region,
+            stack,
+            timing,
+            seen,
+            0,
+        )
+        .await?;
     }
     let Some(state) = state else {
         return Ok(());
@@ -281,10 +307,25 @@ pub async fn restore<C: Cloud>(
     if plan::decide(&target, Some(&current)) != StackAction::NoChange {
         let seen = wait::seen_events(cloud, region, stack).await?;
         cloud
-            .update_stack(region, stack, &previous.template_body, &previous.parameters, &previous.tags)
+            .update_stack(
+                region,
+                stack,
+                &previous.template_body,
+                &previous.parameters,
+                &previous.tags,
+            )
             .await?;
-        let after =
-            wait::stack(cloud, events, Phase::Rollback, region, stack, timing, seen, 0).await?;
+        let after = wait::stack(
+            cloud,
+            events,
+            Phase::Rollback,
+            region,
+            stack,
+            timing,
+            seen,
+            0,
+        )
+        .await?;
         match after {
             Some(s) if s.status == "UPDATE_COMPLETE" => {}
             Some(s) => {
@@ -347,10 +388,16 @@ pub async fn delete<C: Cloud>(
     stack: &str,
     timing: &Timing,
 ) -> Result<(), DeployError> {
+    // AWS drops a deleted stack's change sets; the sandbox keeps them and shows
+    // them on a new stack of the same name: delete ours first.
+    let _ = clean_change_sets(cloud, region, stack).await;
+    let _ = drop_change_set(cloud, region, stack, &plan::previous_change_set(stack)).await;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let seen = wait::seen_events(cloud, region, stack).await.unwrap_or_default();
+        let seen = wait::seen_events(cloud, region, stack)
+            .await
+            .unwrap_or_default();
         cloud.delete_stack(region, stack).await?;
         match wait::stack(cloud, events, phase, region, stack, timing, seen, 0).await? {
             None => return Ok(()),

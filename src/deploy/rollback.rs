@@ -29,12 +29,20 @@ pub async fn rollback<C: Cloud>(
             c.status == "CREATE_COMPLETE" && c.execution_status.as_deref() == Some("AVAILABLE")
         });
         let result = if !available {
-            events.info(Some(region), Phase::Rollback, format!("{stack}: no previous version kept; left as it is"));
+            events.info(
+                Some(region),
+                Phase::Rollback,
+                format!("{stack}: no previous version kept; left as it is"),
+            );
             StackResult::NothingToRollBack
         } else {
-            events.emit(Some(region), Phase::Rollback, EventKind::PhaseStarted {
-                detail: format!("executing {previous} on {stack}"),
-            });
+            events.emit(
+                Some(region),
+                Phase::Rollback,
+                EventKind::PhaseStarted {
+                    detail: format!("executing {previous} on {stack}"),
+                },
+            );
             let cs = ChangeSetRef {
                 region: region.into(),
                 stack_name: stack.into(),
@@ -43,13 +51,23 @@ pub async fn rollback<C: Cloud>(
             match ops::execute(cloud, events, Phase::Rollback, &cs, 0, timing).await {
                 Ok(()) => {
                     outcome = Outcome::RolledBack;
-                    events.emit(Some(region), Phase::Rollback, EventKind::PhaseDone {
-                        detail: format!("{stack} is back on its previous version"),
-                    });
+                    events.emit(
+                        Some(region),
+                        Phase::Rollback,
+                        EventKind::PhaseDone {
+                            detail: format!("{stack} is back on its previous version"),
+                        },
+                    );
                     StackResult::RolledBack
                 }
                 Err(e) => {
-                    events.emit(Some(region), Phase::Rollback, EventKind::Failed { error: e.to_string() });
+                    events.emit(
+                        Some(region),
+                        Phase::Rollback,
+                        EventKind::Failed {
+                            error: e.to_string(),
+                        },
+                    );
                     error = Some(e.to_string());
                     outcome = Outcome::RollbackFailed;
                     reports.push(stack_report(cloud, s, StackResult::RollbackFailed).await);
@@ -95,13 +113,21 @@ pub async fn destroy<C: Cloud>(
         let (region, stack) = (s.region.as_str(), s.stack_name.as_str());
         let exists = cloud.stack(region, stack).await?.is_some();
         let result = if exists {
-            events.emit(Some(region), Phase::Destroy, EventKind::PhaseStarted {
-                detail: format!("deleting {stack}"),
-            });
+            events.emit(
+                Some(region),
+                Phase::Destroy,
+                EventKind::PhaseStarted {
+                    detail: format!("deleting {stack}"),
+                },
+            );
             ops::delete(cloud, events, Phase::Destroy, region, stack, timing).await?;
-            events.emit(Some(region), Phase::Destroy, EventKind::PhaseDone {
-                detail: format!("{stack} deleted"),
-            });
+            events.emit(
+                Some(region),
+                Phase::Destroy,
+                EventKind::PhaseDone {
+                    detail: format!("{stack} deleted"),
+                },
+            );
             StackResult::Destroyed
         } else {
             StackResult::Absent

@@ -8,9 +8,7 @@ use super::ops;
 use super::report::{Outcome, Report, StackReport, StackResult};
 use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
-use crate::plan::{
-    Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole,
-};
+use crate::plan::{Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
 use crate::stack::OnFailure;
 use futures::future::join_all;
 use std::collections::BTreeMap;
@@ -95,7 +93,10 @@ async fn settle_all<C: Cloud>(
 /// The target of a stack in the first pass: its build template while the stack is
 /// being built (some region does not exist yet), its final template otherwise.
 fn first_pass_target(s: &DesiredStack, building: bool) -> (DesiredStack, bool) {
-    match (&s.build_template_body, building && s.role == StackRole::Region) {
+    match (
+        &s.build_template_body,
+        building && s.role == StackRole::Region,
+    ) {
         (Some(build), true) if *build != s.template_body => {
             let mut t = s.clone();
             t.template_body = build.clone();
@@ -138,7 +139,8 @@ async fn plan_all<C: Cloud>(
     .await;
     for (e, p) in entries.iter_mut().zip(prepared) {
         let (p, wiring) = p?;
-        e.needs_wiring = wiring && p.action != StackAction::NoChange;
+        // Wired later even when the build template is already there (a resumed run).
+        e.needs_wiring = wiring;
         e.plan = Some(RegionPlan {
             region: e.desired.region.clone(),
             stack_name: e.desired.stack_name.clone(),
@@ -166,7 +168,9 @@ fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
                 .filter_map(|d| {
                     entries
                         .iter()
-                        .find(|e| e.desired.stack_name == d.stack_name && e.desired.region == d.region)
+                        .find(|e| {
+                            e.desired.stack_name == d.stack_name && e.desired.region == d.region
+                        })
                         .and_then(|e| e.plan.clone())
                 })
                 .collect(),
@@ -214,7 +218,15 @@ pub async fn plan<C: Cloud>(
     let building = entries
         .iter()
         .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
-    let planned = plan_all(cloud, events, &mut entries, settings, &desired.version, building).await;
+    let planned = plan_all(
+        cloud,
+        events,
+        &mut entries,
+        settings,
+        &desired.version,
+        building,
+    )
+    .await;
     let plan = assemble(&entries, desired, &settings.deployment_id);
     discard_change_sets(cloud, &entries).await;
     planned?;
@@ -224,20 +236,27 @@ pub async fn plan<C: Cloud>(
 /// Delete the change sets this run created and did not execute; a stack that a
 /// CREATE change set made (REVIEW_IN_PROGRESS, no resources) is deleted too.
 async fn discard_change_sets<C: Cloud>(cloud: &C, entries: &[Entry]) {
-    join_all(entries.iter().filter(|e| e.result == StackResult::NotStarted).filter_map(|e| {
-        let cs = e.plan.as_ref()?.change_set.clone()?;
-        let created = e.deployed.is_none();
-        Some(async move {
-            let _ = cloud.delete_change_set(&cs.region, &cs.stack_name, &cs.name).await;
-            if created {
-                if let Ok(Some(s)) = cloud.stack(&cs.region, &cs.stack_name).await {
-                    if s.status == "REVIEW_IN_PROGRESS" {
-                        let _ = cloud.delete_stack(&cs.region, &cs.stack_name).await;
+    join_all(
+        entries
+            .iter()
+            .filter(|e| e.result == StackResult::NotStarted)
+            .filter_map(|e| {
+                let cs = e.plan.as_ref()?.change_set.clone()?;
+                let created = e.deployed.is_none();
+                Some(async move {
+                    let _ = cloud
+                        .delete_change_set(&cs.region, &cs.stack_name, &cs.name)
+                        .await;
+                    if created {
+                        if let Ok(Some(s)) = cloud.stack(&cs.region, &cs.stack_name).await {
+                            if s.status == "REVIEW_IN_PROGRESS" {
+                                let _ = cloud.delete_stack(&cs.region, &cs.stack_name).await;
+                            }
+                        }
                     }
-                }
-            }
-        })
-    }))
+                })
+            }),
+    )
     .await;
 }
 
@@ -279,7 +298,15 @@ pub async fn deploy<C: Cloud>(
     let building = entries
         .iter()
         .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
-    if let Err(e) = plan_all(cloud, events, &mut entries, settings, &desired.version, building).await
+    if let Err(e) = plan_all(
+        cloud,
+        events,
+        &mut entries,
+        settings,
+        &desired.version,
+        building,
+    )
+    .await
     {
         discard_change_sets(cloud, &entries).await;
         return Err(e);
@@ -305,7 +332,11 @@ pub async fn deploy<C: Cloud>(
         for e in &mut entries {
             e.result = StackResult::Unchanged;
         }
-        events.info(None, Phase::Done, "nothing to change: every stack is up to date");
+        events.info(
+            None,
+            Phase::Done,
+            "nothing to change: every stack is up to date",
+        );
         return Ok(report(&entries, Outcome::NoChange, None));
     }
     if !confirm(&plan) {
@@ -314,25 +345,67 @@ pub async fn deploy<C: Cloud>(
     }
 
     // First pass, in rollout order (entries are already zone, waves, global).
-    let global_at = entries.iter().position(|e| e.desired.role == StackRole::Global);
-    let first_pass: Vec<usize> = (0..entries.len()).filter(|i| Some(*i) != global_at).collect();
+    let global_at = entries
+        .iter()
+        .position(|e| e.desired.role == StackRole::Global);
+    let first_pass: Vec<usize> = (0..entries.len())
+        .filter(|i| Some(*i) != global_at)
+        .collect();
     let mut done: Vec<usize> = Vec::new();
     for i in first_pass {
-        if let Some(out) = step(cloud, events, &mut entries, i, settings, &mut done, Phase::Execute, None, &desired.version).await {
+        if let Some(out) = step(
+            cloud,
+            events,
+            &mut entries,
+            i,
+            settings,
+            &mut done,
+            Phase::Execute,
+            None,
+            &desired.version,
+        )
+        .await
+        {
             discard_change_sets(cloud, &entries).await;
             return Ok(report(&entries, out.0, out.1));
         }
     }
     // Wiring pass: stacks created from their build template get their final one.
-    let wiring: Vec<usize> = (0..entries.len()).filter(|i| entries[*i].needs_wiring).collect();
+    let wiring: Vec<usize> = (0..entries.len())
+        .filter(|i| entries[*i].needs_wiring)
+        .collect();
     for i in wiring {
-        if let Some(out) = step(cloud, events, &mut entries, i, settings, &mut done, Phase::Wire, Some("-wire"), &desired.version).await {
+        if let Some(out) = step(
+            cloud,
+            events,
+            &mut entries,
+            i,
+            settings,
+            &mut done,
+            Phase::Wire,
+            Some("-wire"),
+            &desired.version,
+        )
+        .await
+        {
             discard_change_sets(cloud, &entries).await;
             return Ok(report(&entries, out.0, out.1));
         }
     }
     if let Some(g) = global_at {
-        if let Some(out) = step(cloud, events, &mut entries, g, settings, &mut done, Phase::Global, None, &desired.version).await {
+        if let Some(out) = step(
+            cloud,
+            events,
+            &mut entries,
+            g,
+            settings,
+            &mut done,
+            Phase::Global,
+            None,
+            &desired.version,
+        )
+        .await
+        {
             discard_change_sets(cloud, &entries).await;
             return Ok(report(&entries, out.0, out.1));
         }
@@ -356,7 +429,11 @@ async fn step<C: Cloud>(
     version: &str,
 ) -> Option<(Outcome, Option<String>)> {
     if settings.stop.load(Ordering::SeqCst) {
-        events.info(None, phase, "stopped on request before the next region; nothing is half-done");
+        events.info(
+            None,
+            phase,
+            "stopped on request before the next region; nothing is half-done",
+        );
         return Some((Outcome::Interrupted, None));
     }
     let timing = &settings.timing;
@@ -370,8 +447,15 @@ async fn step<C: Cloud>(
         };
         let target = entries[i].desired.clone();
         match ops::prepare(
-            cloud, events, &region, &stack, &settings.change_set(&stack, pass), &target,
-            deployed.as_ref(), &settings.tags(version), timing,
+            cloud,
+            events,
+            &region,
+            &stack,
+            &settings.change_set(&stack, pass),
+            &target,
+            deployed.as_ref(),
+            &settings.tags(version),
+            timing,
         )
         .await
         {
@@ -395,7 +479,13 @@ async fn step<C: Cloud>(
         if wire_pass.is_none() {
             entries[i].result = StackResult::Unchanged;
         }
-        events.emit(Some(&region), phase, EventKind::PhaseDone { detail: "no change".into() });
+        events.emit(
+            Some(&region),
+            phase,
+            EventKind::PhaseDone {
+                detail: "no change".into(),
+            },
+        );
         return None;
     }
     let Some(cs) = plan.change_set.clone() else {
@@ -405,18 +495,32 @@ async fn step<C: Cloud>(
         Some(&region),
         phase,
         EventKind::PhaseStarted {
-            detail: format!("executing {} on {stack} ({} changes)", cs.name, plan.changes.len()),
+            detail: format!(
+                "executing {} on {stack} ({} changes)",
+                cs.name,
+                plan.changes.len()
+            ),
         },
     );
     let total = plan.changes.len() as u64;
     let result = async {
         ops::execute(cloud, events, phase, &cs, total, timing).await?;
         if entries[i].desired.role == StackRole::Region {
-            events.emit(Some(&region), Phase::Gate, EventKind::PhaseStarted { detail: "health gate".into() });
+            events.emit(
+                Some(&region),
+                Phase::Gate,
+                EventKind::PhaseStarted {
+                    detail: "health gate".into(),
+                },
+            );
             let signals = health::gate(cloud, events, &region, &stack, timing).await?;
-            events.emit(Some(&region), Phase::Bake, EventKind::PhaseStarted {
-                detail: format!("baking for {}s", timing.bake.as_secs()),
-            });
+            events.emit(
+                Some(&region),
+                Phase::Bake,
+                EventKind::PhaseStarted {
+                    detail: format!("baking for {}s", timing.bake.as_secs()),
+                },
+            );
             health::bake(cloud, events, &region, &stack, &signals, timing).await?;
         }
         if let Some(prev) = &before {
@@ -445,7 +549,13 @@ async fn step<C: Cloud>(
     if !done.contains(&i) {
         done.push(i);
     }
-    events.emit(Some(&region), Phase::Done, EventKind::PhaseDone { detail: format!("{stack} runs the new version") });
+    events.emit(
+        Some(&region),
+        Phase::Done,
+        EventKind::PhaseDone {
+            detail: format!("{stack} runs the new version"),
+        },
+    );
     None
 }
 
@@ -460,7 +570,13 @@ async fn fail<C: Cloud>(
     error: DeployError,
 ) -> (Outcome, Option<String>) {
     let region = entries[i].desired.region.clone();
-    events.emit(Some(&region), Phase::Rollback, EventKind::Failed { error: error.to_string() });
+    events.emit(
+        Some(&region),
+        Phase::Rollback,
+        EventKind::Failed {
+            error: error.to_string(),
+        },
+    );
     if matches!(error, DeployError::Stuck { .. }) {
         entries[i].result = StackResult::RollbackFailed;
         return (Outcome::RollbackFailed, Some(error.to_string()));
@@ -486,7 +602,13 @@ async fn fail<C: Cloud>(
             (Ok(()), true) => StackResult::RolledBack,
             (Ok(()), false) => StackResult::Removed,
             (Err(re), _) => {
-                events.emit(Some(&e.desired.region), Phase::Rollback, EventKind::Failed { error: re.to_string() });
+                events.emit(
+                    Some(&e.desired.region),
+                    Phase::Rollback,
+                    EventKind::Failed {
+                        error: re.to_string(),
+                    },
+                );
                 outcome = Outcome::RollbackFailed;
                 StackResult::RollbackFailed
             }

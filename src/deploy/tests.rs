@@ -69,9 +69,17 @@ async fn run(fake: &Fake, d: &Desired, on_failure: OnFailure) -> Report {
 }
 
 fn capacity_of(fake: &Fake, region: &str) -> String {
-    let t: serde_json::Value =
-        serde_json::from_str(&fake.stack(region, &format!("app-prod-{region}")).unwrap().template).unwrap();
-    t["Resources"]["Asg"]["Properties"]["DesiredCapacity"].as_str().unwrap().to_string()
+    let t: serde_json::Value = serde_json::from_str(
+        &fake
+            .stack(region, &format!("app-prod-{region}"))
+            .unwrap()
+            .template,
+    )
+    .unwrap();
+    t["Resources"]["Asg"]["Properties"]["DesiredCapacity"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -79,14 +87,24 @@ async fn cold_deploy_goes_region_by_region_then_global_and_a_rerun_makes_no_muta
     let fake = Fake::default();
     let report = run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
     assert_eq!(report.outcome, Outcome::Deployed);
-    assert_eq!(fake.executed(), ["us-east-1", "eu-west-1", "ap-southeast-2", "us-east-1"]);
-    assert!(report.stacks.iter().all(|s| s.result == StackResult::Created));
+    assert_eq!(
+        fake.executed(),
+        ["us-east-1", "eu-west-1", "ap-southeast-2", "us-east-1"]
+    );
+    assert!(report
+        .stacks
+        .iter()
+        .all(|s| s.result == StackResult::Created));
     assert!(fake.stack("us-east-1", "app-prod-global").is_some());
 
     let before = fake.mutating().len();
     let again = run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
     assert_eq!(again.outcome, Outcome::NoChange);
-    assert_eq!(fake.mutating().len(), before, "a no-change deploy made a mutating call");
+    assert_eq!(
+        fake.mutating().len(),
+        before,
+        "a no-change deploy made a mutating call"
+    );
 }
 
 #[tokio::test]
@@ -97,7 +115,15 @@ async fn first_build_uses_build_templates_then_wires_each_region() {
     // three builds, three wirings, then the global stack.
     assert_eq!(
         fake.executed(),
-        ["us-east-1", "eu-west-1", "ap-southeast-2", "us-east-1", "eu-west-1", "ap-southeast-2", "us-east-1"]
+        [
+            "us-east-1",
+            "eu-west-1",
+            "ap-southeast-2",
+            "us-east-1",
+            "eu-west-1",
+            "ap-southeast-2",
+            "us-east-1"
+        ]
     );
     for r in REGIONS {
         assert_eq!(capacity_of(&fake, r), "2");
@@ -111,17 +137,32 @@ async fn gate_failure_in_region_two_puts_it_back_and_leaves_region_three_untouch
     fake.with(|s| s.unhealthy.insert("eu-west-1".into()));
     let report = run(&fake, &desired(3, false), OnFailure::RollbackRegion).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
-    assert_eq!(report.exit_code(), crate::exit_code::DEPLOY_FAILED_ROLLED_BACK);
+    assert_eq!(
+        report.exit_code(),
+        crate::exit_code::DEPLOY_FAILED_ROLLED_BACK
+    );
     assert_eq!(capacity_of(&fake, "us-east-1"), "3");
     assert_eq!(capacity_of(&fake, "eu-west-1"), "2");
     assert_eq!(capacity_of(&fake, "ap-southeast-2"), "2");
-    let ap = fake.mutating().into_iter().filter(|c| c.starts_with("ap-southeast-2 ExecuteChangeSet")).count();
+    let ap = fake
+        .mutating()
+        .into_iter()
+        .filter(|c| c.starts_with("ap-southeast-2 ExecuteChangeSet"))
+        .count();
     assert_eq!(ap, 1, "region three was executed by the failed deploy");
-    let by_region: BTreeMap<_, _> = report.stacks.iter().filter(|s| s.role == StackRole::Region).map(|s| (s.region.as_str(), s.result)).collect();
+    let by_region: BTreeMap<_, _> = report
+        .stacks
+        .iter()
+        .filter(|s| s.role == StackRole::Region)
+        .map(|s| (s.region.as_str(), s.result))
+        .collect();
     assert_eq!(by_region["us-east-1"], StackResult::Updated);
     assert_eq!(by_region["eu-west-1"], StackResult::RolledBack);
     assert_eq!(by_region["ap-southeast-2"], StackResult::NotStarted);
-    assert_eq!(fake.stack("eu-west-1", "app-prod-eu-west-1").unwrap().tags["strata:version"], "ami-1-2");
+    assert_eq!(
+        fake.stack("eu-west-1", "app-prod-eu-west-1").unwrap().tags["strata:version"],
+        "ami-1-2"
+    );
 }
 
 #[tokio::test]
@@ -153,7 +194,9 @@ async fn failed_execution_waits_for_cloudformation_and_a_failed_creation_is_remo
     assert_eq!(report.outcome, Outcome::RolledBack);
     assert!(cold.stack("eu-west-1", "app-prod-eu-west-1").is_none());
     assert!(cold.stack("us-east-1", "app-prod-us-east-1").is_some());
-    assert!(cold.stack("ap-southeast-2", "app-prod-ap-southeast-2").is_none());
+    assert!(cold
+        .stack("ap-southeast-2", "app-prod-ap-southeast-2")
+        .is_none());
 }
 
 #[tokio::test]
@@ -161,12 +204,20 @@ async fn a_stack_left_in_update_rollback_failed_needs_a_human() {
     let fake = Fake::default();
     run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
     fake.with(|s| {
-        s.stacks.get_mut(&("eu-west-1".into(), "app-prod-eu-west-1".into())).unwrap().status =
-            "UPDATE_ROLLBACK_FAILED".into()
+        s.stacks
+            .get_mut(&("eu-west-1".into(), "app-prod-eu-west-1".into()))
+            .unwrap()
+            .status = "UPDATE_ROLLBACK_FAILED".into()
     });
-    let err = deploy(&fake, &Events::discard(), &desired(3, false), &settings(OnFailure::RollbackRegion), |_| true)
-        .await
-        .unwrap_err();
+    let err = deploy(
+        &fake,
+        &Events::discard(),
+        &desired(3, false),
+        &settings(OnFailure::RollbackRegion),
+        |_| true,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, DeployError::Stuck { .. }));
     assert!(err.to_string().contains("runbooks/stuck-stack.md"));
 }
@@ -176,29 +227,78 @@ async fn rollback_on_demand_executes_the_kept_previous_version() {
     let fake = Fake::default();
     run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
     run(&fake, &desired(3, false), OnFailure::RollbackRegion).await;
-    let stacks: Vec<DesiredStack> = desired(3, false).waves.into_iter().flatten().rev().collect();
-    let report = rollback(&fake, &Events::discard(), &stacks, &settings(OnFailure::RollbackRegion).timing)
-        .await
-        .unwrap();
+    let stacks: Vec<DesiredStack> = desired(3, false)
+        .waves
+        .into_iter()
+        .flatten()
+        .rev()
+        .collect();
+    let report = rollback(
+        &fake,
+        &Events::discard(),
+        &stacks,
+        &settings(OnFailure::RollbackRegion).timing,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.outcome, Outcome::RolledBack);
     for r in REGIONS {
         assert_eq!(capacity_of(&fake, r), "2");
-        assert!(fake.with(|s| s.calls.iter().any(|c| c == &format!("{r} ExecuteChangeSet"))));
+        assert!(fake.with(|s| s
+            .calls
+            .iter()
+            .any(|c| c == &format!("{r} ExecuteChangeSet"))));
     }
     // The kept version was used up.
-    let again = rollback(&fake, &Events::discard(), &stacks, &settings(OnFailure::RollbackRegion).timing)
-        .await
-        .unwrap();
-    assert!(again.stacks.iter().all(|s| s.result == StackResult::NothingToRollBack));
+    let again = rollback(
+        &fake,
+        &Events::discard(),
+        &stacks,
+        &settings(OnFailure::RollbackRegion).timing,
+    )
+    .await
+    .unwrap();
+    assert!(again
+        .stacks
+        .iter()
+        .all(|s| s.result == StackResult::NothingToRollBack));
 }
 
 #[tokio::test]
 async fn a_declined_plan_leaves_nothing_behind() {
     let fake = Fake::default();
-    let report = deploy(&fake, &Events::discard(), &desired(2, false), &settings(OnFailure::RollbackRegion), |_| false)
-        .await
-        .unwrap();
+    let report = deploy(
+        &fake,
+        &Events::discard(),
+        &desired(2, false),
+        &settings(OnFailure::RollbackRegion),
+        |_| false,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.outcome, Outcome::Declined);
     assert!(fake.with(|s| s.stacks.is_empty()));
     assert!(fake.executed().is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_request_ends_the_rollout_before_the_next_stack_with_nothing_half_done() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    let s = settings(OnFailure::RollbackRegion);
+    s.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let before = fake.executed().len();
+    let report = deploy(&fake, &Events::discard(), &desired(3, false), &s, |_| true)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Interrupted);
+    assert_eq!(report.exit_code(), crate::exit_code::INTERRUPTED);
+    assert_eq!(
+        fake.executed().len(),
+        before,
+        "a stack was changed after the stop"
+    );
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "2");
+    }
 }

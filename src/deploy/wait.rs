@@ -174,7 +174,12 @@ pub async fn stack<C: Cloud>(
                         waited: started.elapsed(),
                     });
                 }
-                beat.tick(events, region, phase, &format!("waiting for {stack}: {}", s.status));
+                beat.tick(
+                    events,
+                    region,
+                    phase,
+                    &format!("waiting for {stack}: {}", s.status),
+                );
             }
         }
     }
@@ -204,7 +209,12 @@ pub async fn change_set<C: Cloud>(
                         waited: started.elapsed(),
                     });
                 }
-                beat.tick(events, region, Phase::Plan, &format!("creating change set {name}"));
+                beat.tick(
+                    events,
+                    region,
+                    Phase::Plan,
+                    &format!("creating change set {name}"),
+                );
                 tokio::time::sleep(backoff.step()).await;
             }
             _ => return Ok(cs),

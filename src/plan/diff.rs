@@ -50,7 +50,12 @@ pub fn local_changes(
 ) -> Vec<ResourceChange> {
     let old = resources(old_body);
     let new = resources(new_body);
-    let type_of = |r: &Json| r.get("Type").and_then(Json::as_str).unwrap_or("").to_string();
+    let type_of = |r: &Json| {
+        r.get("Type")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let mut out = Vec::new();
     for (id, n) in &new {
         match old.get(id) {
@@ -127,7 +132,10 @@ mod tests {
             role: StackRole::Region,
             template_body: body.to_string(),
             build_template_body: None,
-            parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             create_only: BTreeMap::new(),
         }
     }
@@ -135,7 +143,10 @@ mod tests {
     fn deployed(body: &str, params: &[(&str, &str)]) -> Deployed {
         Deployed {
             template_body: body.into(),
-            parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             tags: BTreeMap::new(),
         }
     }
@@ -145,8 +156,14 @@ mod tests {
         let t = json!({"Resources": {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}}});
         let d = desired(&t, &[("AmiId", "ami-1")]);
         let pretty = serde_json::to_string_pretty(&t).unwrap();
-        assert_eq!(decide(&d, Some(&deployed(&pretty, &[("AmiId", "ami-1")]))), StackAction::NoChange);
-        assert_eq!(decide(&d, Some(&deployed(&pretty, &[("AmiId", "ami-2")]))), StackAction::Update);
+        assert_eq!(
+            decide(&d, Some(&deployed(&pretty, &[("AmiId", "ami-1")]))),
+            StackAction::NoChange
+        );
+        assert_eq!(
+            decide(&d, Some(&deployed(&pretty, &[("AmiId", "ami-2")]))),
+            StackAction::Update
+        );
         assert_eq!(decide(&d, None), StackAction::Create);
     }
 
@@ -160,7 +177,8 @@ mod tests {
             "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.1.0.0/16", "Tags": []}},
             "Asg": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {"DesiredCapacity": "3"}},
             "New": {"Type": "AWS::SQS::Queue"}}});
-        let create_only = BTreeMap::from([("Vpc".to_string(), vec!["/properties/CidrBlock".to_string()])]);
+        let create_only =
+            BTreeMap::from([("Vpc".to_string(), vec!["/properties/CidrBlock".to_string()])]);
         let changes = local_changes(&old.to_string(), &new.to_string(), &create_only);
         let find = |id: &str| changes.iter().find(|c| c.logical_id == id).unwrap().clone();
         assert!(find("Vpc").replaces);

@@ -11,7 +11,12 @@ fn create_only(t: &Template) -> BTreeMap<String, Vec<String>> {
     t.resources
         .iter()
         .filter(|(_, r)| !r.create_only.is_empty())
-        .map(|(id, r)| (id.clone(), r.create_only.iter().map(|p| p.to_string()).collect()))
+        .map(|(id, r)| {
+            (
+                id.clone(),
+                r.create_only.iter().map(|p| p.to_string()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -35,7 +40,10 @@ pub fn desired(
         let b = build.regions.iter().find(|r| r.region == name);
         let mut parameters = BTreeMap::new();
         if w.template.parameters.contains_key(synth_ami_parameter()) {
-            let ami = amis.get(name).cloned().unwrap_or_else(|| def.ami.id.clone());
+            let ami = amis
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| def.ami.id.clone());
             parameters.insert(synth_ami_parameter().to_string(), ami);
         }
         let wired_body = body(&w.template);
@@ -90,18 +98,28 @@ mod tests {
 
     #[test]
     fn the_example_gives_zone_three_waves_in_order_and_global_with_ami_parameters() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/example.toml")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/example.toml"))
+                .unwrap();
         let def = crate::stack::load_str(&text, "example.toml").unwrap();
         let build = synth::synthesize(&def, synth::Phase::Build);
         let wired = synth::synthesize(&def, synth::Phase::Wired);
         let amis = BTreeMap::from([("us-west-2".to_string(), "ami-copy".to_string())]);
         let d = desired(&def, &build, &wired, &amis, &text);
-        let order: Vec<_> = d.waves.iter().flatten().map(|s| s.region.as_str()).collect();
+        let order: Vec<_> = d
+            .waves
+            .iter()
+            .flatten()
+            .map(|s| s.region.as_str())
+            .collect();
         assert_eq!(order, ["us-east-1", "us-west-2", "eu-west-1"]);
         assert!(d.zone.is_some() && d.global.is_some());
         assert_eq!(d.waves[1][0].parameters["AmiId"], "ami-copy");
         assert_eq!(d.waves[0][0].parameters["AmiId"], def.ami.id);
-        assert!(d.waves[0][0].build_template_body.is_some(), "build and wired templates differ");
+        assert!(
+            d.waves[0][0].build_template_body.is_some(),
+            "build and wired templates differ"
+        );
         assert!(d.version.starts_with(&def.ami.id));
     }
 }

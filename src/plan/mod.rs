@@ -9,8 +9,8 @@ mod from_synth;
 mod id;
 
 pub use desired::{Desired, DesiredStack, StackRole};
-pub use from_synth::desired;
 pub use diff::{decide, local_changes, merge_replacement, replaces};
+pub use from_synth::desired;
 pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
     PREVIOUS_PREFIX,

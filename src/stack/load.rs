@@ -4,13 +4,14 @@
 //! Three passes, each reporting all it finds: TOML syntax (one error, it stops
 //! the parser), structure (each section, and each element of `[[regions]]`,
 //! `[[tables]]`, `[[queues]]`, read on its own so a mistake in one does not hide
-//! the others), then meaning (`stack::validate`). No AWS call.
+//! the others), then meaning (`stack::validate`) of every section that was read
+//! (a check that needs a section whose structure was wrong is skipped). No AWS call.
 
 use super::diag::{Diagnostic, Problem};
 use super::fields::{help_for, SECTIONS};
 use super::model::*;
 use super::source_map::{location_in_text, FieldPath, Segment, SourceMap};
-use super::validate::validate;
+use super::validate::{validate_parts, Parts};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
@@ -81,16 +82,12 @@ pub fn load_str(src: &str, file: &str) -> Result<StackDef, LoadError> {
             }]));
         }
     };
-    let (def, mut problems) = read_structure(table);
-    if let Some(def) = &def {
-        problems.extend(validate(def));
+    let (sections, mut problems) = read_structure(table);
+    problems.extend(validate_parts(&sections.parts()));
+    match sections.into_def() {
+        Some(def) if problems.is_empty() => Ok(def),
+        _ => Err(invalid(locate(&map, file, problems))),
     }
-    if problems.is_empty() {
-        if let Some(def) = def {
-            return Ok(def);
-        }
-    }
-    Err(invalid(locate(&map, file, problems)))
 }
 
 /// Turn problems into diagnostics, in file order.
@@ -132,28 +129,92 @@ fn syntax_diagnostic(src: &str, file: &str, e: &toml_edit::TomlError) -> Diagnos
     }
 }
 
-/// Read every section separately; the definition only if all of them are sound.
-fn read_structure(mut table: toml::Table) -> (Option<StackDef>, Vec<Problem>) {
+/// Every section as read: `None` where its structure was wrong.
+struct Read {
+    app: Option<App>,
+    dns: Option<Dns>,
+    regions: Option<Vec<Region>>,
+    rollout: Option<Rollout>,
+    compute: Option<Compute>,
+    ami: Option<Ami>,
+    tables: Option<Vec<Table>>,
+    queues: Option<Vec<Queue>>,
+    storage: Option<Storage>,
+    edge: Option<Edge>,
+    capacity: Option<CapacityModel>,
+    alarms: Option<Alarms>,
+    availability: Option<Availability>,
+    policy: Option<Policy>,
+    operations: Option<Operations>,
+}
+
+impl Read {
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            app: self.app.as_ref(),
+            dns: self.dns.as_ref(),
+            regions: self.regions.as_deref(),
+            rollout: self.rollout.as_ref(),
+            compute: self.compute.as_ref(),
+            ami: self.ami.as_ref(),
+            tables: self.tables.as_deref(),
+            queues: self.queues.as_deref(),
+            storage: self.storage.as_ref(),
+            edge: self.edge.as_ref(),
+            capacity: self.capacity.as_ref(),
+            alarms: self.alarms.as_ref(),
+            availability: self.availability.as_ref(),
+            policy: self.policy.as_ref(),
+            operations: self.operations.as_ref(),
+        }
+    }
+
+    /// The definition, if every section was read.
+    fn into_def(self) -> Option<StackDef> {
+        Some(StackDef {
+            app: self.app?,
+            dns: self.dns?,
+            regions: self.regions?,
+            rollout: self.rollout?,
+            compute: self.compute?,
+            ami: self.ami?,
+            tables: self.tables?,
+            queues: self.queues?,
+            storage: self.storage?,
+            edge: self.edge?,
+            capacity: self.capacity?,
+            alarms: self.alarms?,
+            availability: self.availability?,
+            policy: self.policy?,
+            operations: self.operations?,
+        })
+    }
+}
+
+/// Read every section on its own, recording each structural problem.
+fn read_structure(mut table: toml::Table) -> (Read, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut sections = Sections {
         table: &mut table,
         problems: &mut problems,
     };
-    let app = sections.required::<App>("app");
-    let dns = sections.required::<Dns>("dns");
-    let regions = sections.array::<Region>("regions", true);
-    let rollout = sections.required::<Rollout>("rollout");
-    let compute = sections.required::<Compute>("compute");
-    let ami = sections.required::<Ami>("ami");
-    let tables = sections.array::<Table>("tables", false);
-    let queues = sections.array::<Queue>("queues", false);
-    let storage = sections.optional::<Storage>("storage");
-    let edge = sections.optional::<Edge>("edge");
-    let capacity = sections.required::<CapacityModel>("capacity");
-    let alarms = sections.optional::<Alarms>("alarms");
-    let availability = sections.optional::<Availability>("availability");
-    let policy = sections.optional::<Policy>("policy");
-    let operations = sections.optional::<Operations>("operations");
+    let read = Read {
+        app: sections.required("app"),
+        dns: sections.required("dns"),
+        regions: sections.array("regions", true),
+        rollout: sections.required("rollout"),
+        compute: sections.required("compute"),
+        ami: sections.required("ami"),
+        tables: sections.array("tables", false),
+        queues: sections.array("queues", false),
+        storage: sections.optional("storage"),
+        edge: sections.optional("edge"),
+        capacity: sections.required("capacity"),
+        alarms: sections.optional("alarms"),
+        availability: sections.optional("availability"),
+        policy: sections.optional("policy"),
+        operations: sections.optional("operations"),
+    };
     for key in table.keys() {
         problems.push(Problem::key(
             FieldPath::root().key(key),
@@ -161,30 +222,7 @@ fn read_structure(mut table: toml::Table) -> (Option<StackDef>, Vec<Problem>) {
             format!("allowed sections: {SECTIONS}"),
         ));
     }
-    let def = (|| {
-        Some(StackDef {
-            app: app?,
-            dns: dns?,
-            regions: regions?,
-            rollout: rollout?,
-            compute: compute?,
-            ami: ami?,
-            tables: tables?,
-            queues: queues?,
-            storage: storage?,
-            edge: edge?,
-            capacity: capacity?,
-            alarms: alarms?,
-            availability: availability?,
-            policy: policy?,
-            operations: operations?,
-        })
-    })();
-    if problems.is_empty() {
-        (def, problems)
-    } else {
-        (None, problems)
-    }
+    (read, problems)
 }
 
 /// Takes sections out of the top-level table, recording problems as it goes.

@@ -13,22 +13,99 @@ use std::collections::HashMap;
 
 /// Every problem in the definition; empty when it is valid.
 pub fn validate(def: &StackDef) -> Vec<Problem> {
+    validate_parts(&Parts {
+        app: Some(&def.app),
+        dns: Some(&def.dns),
+        regions: Some(&def.regions),
+        rollout: Some(&def.rollout),
+        compute: Some(&def.compute),
+        ami: Some(&def.ami),
+        tables: Some(&def.tables),
+        queues: Some(&def.queues),
+        storage: Some(&def.storage),
+        edge: Some(&def.edge),
+        capacity: Some(&def.capacity),
+        alarms: Some(&def.alarms),
+        availability: Some(&def.availability),
+        policy: Some(&def.policy),
+        operations: Some(&def.operations),
+    })
+}
+
+/// The sections of a definition that were read; `None` for a section whose
+/// structure was wrong (already reported). Checks whose inputs are all present
+/// run, so meaning problems are reported alongside structural ones.
+#[derive(Default)]
+pub struct Parts<'a> {
+    pub app: Option<&'a App>,
+    pub dns: Option<&'a Dns>,
+    pub regions: Option<&'a [Region]>,
+    pub rollout: Option<&'a Rollout>,
+    pub compute: Option<&'a Compute>,
+    pub ami: Option<&'a Ami>,
+    pub tables: Option<&'a [Table]>,
+    pub queues: Option<&'a [Queue]>,
+    pub storage: Option<&'a Storage>,
+    pub edge: Option<&'a Edge>,
+    pub capacity: Option<&'a CapacityModel>,
+    pub alarms: Option<&'a Alarms>,
+    pub availability: Option<&'a Availability>,
+    pub policy: Option<&'a Policy>,
+    pub operations: Option<&'a Operations>,
+}
+
+/// Every problem in the sections that were read.
+pub fn validate_parts(parts: &Parts<'_>) -> Vec<Problem> {
     let mut c = Checks::default();
-    c.app(&def.app);
-    c.dns(&def.dns);
-    c.regions(def);
-    c.failover(def);
-    c.rollout(def);
-    c.compute(&def.compute);
-    c.ami(def);
-    c.tables(&def.tables);
-    c.queues(&def.queues);
-    c.storage_and_edge(def);
-    c.capacity_model(def);
-    c.alarms(&def.alarms);
-    c.availability(&def.availability);
-    c.policy(&def.policy);
-    c.operations(&def.operations);
+    let regions = parts.regions;
+    if let Some(app) = parts.app {
+        c.app(app);
+    }
+    if let Some(dns) = parts.dns {
+        c.dns(dns);
+    }
+    if let Some(regions) = regions {
+        c.regions(regions);
+        c.failover(regions);
+    }
+    if let (Some(rollout), Some(regions)) = (parts.rollout, regions) {
+        c.rollout(rollout, regions);
+    } else if let Some(rollout) = parts.rollout {
+        c.durations(rollout);
+    }
+    if let Some(compute) = parts.compute {
+        c.compute(compute);
+    }
+    if let Some(ami) = parts.ami {
+        c.ami(ami, regions);
+    }
+    if let Some(tables) = parts.tables {
+        c.tables(tables);
+    }
+    if let Some(queues) = parts.queues {
+        c.queues(queues);
+    }
+    if let Some(storage) = parts.storage {
+        c.storage(storage);
+    }
+    if let Some(edge) = parts.edge {
+        c.edge(edge);
+    }
+    if let Some(capacity) = parts.capacity {
+        c.capacity_model(capacity, regions);
+    }
+    if let Some(alarms) = parts.alarms {
+        c.alarms(alarms);
+    }
+    if let Some(availability) = parts.availability {
+        c.availability(availability);
+    }
+    if let Some(policy) = parts.policy {
+        c.policy(policy);
+    }
+    if let Some(operations) = parts.operations {
+        c.operations(operations);
+    }
     c.problems
 }
 
@@ -157,14 +234,14 @@ impl Checks {
         true
     }
 
-    fn regions(&mut self, def: &StackDef) {
-        if def.regions.is_empty() {
+    fn regions(&mut self, regions: &[Region]) {
+        if regions.is_empty() {
             self.bad(p("regions"), "the stack has no regions");
             return;
         }
         let mut first_seen: HashMap<&str, usize> = HashMap::new();
         let mut nets: Vec<(usize, Ipv4Net)> = Vec::new();
-        for (i, r) in def.regions.iter().enumerate() {
+        for (i, r) in regions.iter().enumerate() {
             let base = p("regions").index(i);
             let name_known = self.region_name(base.key("name"), &r.name);
             if let Some(first) = first_seen.get(r.name.as_str()) {
@@ -221,7 +298,7 @@ impl Checks {
                         p("regions").index(*j).key("cidr"),
                         format!(
                             "{net_j} overlaps {net_i} of regions[{i}] ({})",
-                            def.regions[*i].name
+                            regions[*i].name
                         ),
                     );
                 }
@@ -299,9 +376,8 @@ impl Checks {
         }
     }
 
-    fn failover(&mut self, def: &StackDef) {
-        let roles: Vec<(usize, FailoverRole)> = def
-            .regions
+    fn failover(&mut self, regions: &[Region]) {
+        let roles: Vec<(usize, FailoverRole)> = regions
             .iter()
             .enumerate()
             .filter_map(|(i, r)| r.failover.map(|f| (i, f)))
@@ -329,7 +405,7 @@ impl Checks {
                         p("regions").index(*extra).key("failover"),
                         format!(
                             "a second failover primary (`{}`; `{}` is already primary)",
-                            def.regions[*extra].name, def.regions[*first].name
+                            regions[*extra].name, regions[*first].name
                         ),
                         help,
                     );
@@ -345,8 +421,7 @@ impl Checks {
         }
     }
 
-    fn rollout(&mut self, def: &StackDef) {
-        let r = &def.rollout;
+    fn rollout(&mut self, r: &Rollout, regions: &[Region]) {
         let (waves, base): (Vec<Vec<String>>, FieldPath) = match (&r.waves, &r.order) {
             (Some(_), Some(_)) => {
                 self.bad_with(
@@ -386,11 +461,11 @@ impl Checks {
                     } else {
                         base.index(w).index(k)
                     };
-                    if def.region(name).is_none() {
+                    if !regions.iter().any(|x| x.name == *name) {
                         self.bad_with(
                             path,
                             format!("the rollout names `{name}`, which is not one of the stack's regions"),
-                            format!("the stack's regions: {}", region_list(def)),
+                            format!("the stack's regions: {}", region_list(regions)),
                         );
                     } else if seen.insert(name.as_str(), ()).is_some() {
                         self.bad(
@@ -400,8 +475,7 @@ impl Checks {
                     }
                 }
             }
-            let missing: Vec<&str> = def
-                .regions
+            let missing: Vec<&str> = regions
                 .iter()
                 .map(|x| x.name.as_str())
                 .filter(|n| !seen.contains_key(n))
@@ -413,6 +487,10 @@ impl Checks {
                 );
             }
         }
+        self.durations(r);
+    }
+
+    fn durations(&mut self, r: &Rollout) {
         for (field, text) in [("bake", &r.bake), ("gate_timeout", &r.gate_timeout)] {
             let path = p("rollout").key(field);
             match parse_duration(text) {
@@ -474,20 +552,21 @@ impl Checks {
         self.capacity(p("compute.capacity"), &c.capacity);
     }
 
-    fn ami(&mut self, def: &StackDef) {
-        let a = &def.ami;
+    fn ami(&mut self, a: &Ami, regions: Option<&[Region]>) {
         if !is_ami_id(&a.id) {
             self.bad(p("ami.id"), format!("`{}` is not an AMI id", a.id));
         }
-        if def.region(&a.build_region).is_none() {
-            self.bad_with(
-                p("ami.build_region"),
-                format!(
-                    "the AMI's build region `{}` is not one of the stack's regions",
-                    a.build_region
-                ),
-                format!("one of: {}", region_list(def)),
-            );
+        if let Some(regions) = regions {
+            if !regions.iter().any(|r| r.name == a.build_region) {
+                self.bad_with(
+                    p("ami.build_region"),
+                    format!(
+                        "the AMI's build region `{}` is not one of the stack's regions",
+                        a.build_region
+                    ),
+                    format!("one of: {}", region_list(regions)),
+                );
+            }
         }
         if a.kms_key_id.is_some() && !a.encrypted {
             self.bad(
@@ -620,15 +699,17 @@ impl Checks {
         }
     }
 
-    fn storage_and_edge(&mut self, def: &StackDef) {
-        if def.storage.replication && !def.storage.enabled {
+    fn storage(&mut self, storage: &Storage) {
+        if storage.replication && !storage.enabled {
             self.bad_with(
                 p("storage.replication"),
                 "replication = true but storage is disabled",
                 "set enabled = true, or replication = false",
             );
         }
-        let e = &def.edge;
+    }
+
+    fn edge(&mut self, e: &Edge) {
         if !["PriceClass_100", "PriceClass_200", "PriceClass_All"].contains(&e.price_class.as_str())
         {
             self.bad(
@@ -647,20 +728,20 @@ impl Checks {
         }
     }
 
-    fn capacity_model(&mut self, def: &StackDef) {
-        let c = &def.capacity;
+    fn capacity_model(&mut self, c: &CapacityModel, regions: Option<&[Region]>) {
         if c.peak_rps == 0 {
             self.bad(p("capacity.peak_rps"), "peak_rps is 0");
         }
         if c.rps_per_instance == 0 {
             self.bad(p("capacity.rps_per_instance"), "rps_per_instance is 0");
         }
-        if c.tolerate == Tolerate::Region && def.regions.len() < 2 {
+        let region_count = regions.map_or(usize::MAX, <[Region]>::len);
+        if c.tolerate == Tolerate::Region && region_count < 2 {
             self.bad_with(
                 p("capacity.tolerate"),
                 format!(
                     "surviving the loss of a region needs at least two regions; the stack has {}",
-                    def.regions.len()
+                    region_count
                 ),
                 "add a region, or tolerate = \"az\"",
             );
@@ -803,8 +884,8 @@ fn is_percentage(v: f64) -> bool {
     v > 0.0 && v < 100.0
 }
 
-fn region_list(def: &StackDef) -> String {
-    let names: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();
+fn region_list(regions: &[Region]) -> String {
+    let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
     quoted(&names)
 }
 

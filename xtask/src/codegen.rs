@@ -586,7 +586,7 @@ fn render_all(resources: &[ResourceModel]) -> Vec<(String, String)> {
     }
     let mut files = Vec::new();
     for (service, rs) in &by_service {
-        files.push((format!("{service}.rs"), render_service(service, rs)));
+        files.push((format!("{service}.rs"), render_service(rs)));
     }
     files.push(("mod.rs".to_string(), render_mod(&by_service)));
     files
@@ -620,6 +620,16 @@ fn render_mod(by_service: &BTreeMap<&str, Vec<&ResourceModel>>) -> String {
     }
     let mut all: Vec<&ResourceModel> = by_service.values().flatten().copied().collect();
     all.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+    writeln!(
+        o,
+        "\n/// Serialize an optional property, leaving it out when unset.\n\
+         fn opt<M: serde::ser::SerializeMap, T: serde::Serialize>(\n\
+             m: &mut M, key: &'static str, value: &Option<T>,\n\
+         ) -> Result<(), M::Error> {{\n\
+             match value {{ Some(v) => m.serialize_entry(key, v), None => Ok(()) }}\n\
+         }}"
+    )
+    .unwrap();
     writeln!(o, "\n/// Every generated resource type name, sorted.").unwrap();
     writeln!(o, "pub const TYPES: &[&str] = &[").unwrap();
     for r in &all {
@@ -650,7 +660,7 @@ fn render_mod(by_service: &BTreeMap<&str, Vec<&ResourceModel>>) -> String {
     o
 }
 
-fn render_service(service: &str, rs: &[&ResourceModel]) -> String {
+fn render_service(rs: &[&ResourceModel]) -> String {
     let mut o = String::new();
     let prefix = rs[0]
         .type_name
@@ -666,7 +676,6 @@ fn render_service(service: &str, rs: &[&ResourceModel]) -> String {
         o.push('\n');
         render_resource(&mut o, r);
     }
-    let _ = service;
     o
 }
 
@@ -679,7 +688,15 @@ fn render_resource(o: &mut String, r: &ResourceModel) {
     if uses_value {
         writeln!(o, "use crate::cfn::Value;").unwrap();
     }
-    writeln!(o, "use serde::Serialize;").unwrap();
+    let any_optional = fields.clone().any(|f| !f.required);
+    if any_optional {
+        writeln!(o, "use super::super::opt;").unwrap();
+    }
+    writeln!(
+        o,
+        "use serde::ser::{{Serialize, SerializeMap, Serializer}};"
+    )
+    .unwrap();
     if uses_map {
         writeln!(o, "use std::collections::BTreeMap;").unwrap();
     }
@@ -726,27 +743,21 @@ fn render_struct(o: &mut String, s: &StructDef) {
             .collect()
     };
     if required.is_empty() {
-        writeln!(o, "#[derive(Debug, Clone, Default, PartialEq, Serialize)]").unwrap();
+        writeln!(o, "#[derive(Debug, Clone, Default, PartialEq)]").unwrap();
     } else {
-        writeln!(o, "#[derive(Debug, Clone, PartialEq, Serialize)]").unwrap();
+        writeln!(o, "#[derive(Debug, Clone, PartialEq)]").unwrap();
     }
     writeln!(o, "pub struct {} {{", s.name).unwrap();
     for f in &s.fields {
-        write_doc(o, "", f.doc.as_deref());
+        write_doc(o, &format!("`{}`", f.json), f.doc.as_deref());
         if f.required {
-            writeln!(o, "#[serde(rename = {:?})]", f.json).unwrap();
             writeln!(o, "pub {}: {},", f.rust, f.ty.render()).unwrap();
         } else {
-            writeln!(
-                o,
-                "#[serde(rename = {:?}, skip_serializing_if = \"Option::is_none\")]",
-                f.json
-            )
-            .unwrap();
             writeln!(o, "pub {}: Option<{}>,", f.rust, f.ty.render()).unwrap();
         }
     }
     writeln!(o, "}}").unwrap();
+    render_struct_serialize(o, s);
     if required.is_empty() {
         return;
     }
@@ -777,18 +788,51 @@ fn render_struct(o: &mut String, s: &StructDef) {
     writeln!(o, "}}\n}}\n}}").unwrap();
 }
 
-fn render_enum(o: &mut String, e: &EnumDef) {
-    write_doc(o, "", e.doc.as_deref());
+/// Serialize as a JSON object keyed by the schema's property names, in schema
+/// order, leaving out unset optional properties. Written out rather than derived:
+/// `serde_derive` over ~400 structs cost more build time than all the rest of the
+/// library (see docs/codegen.md).
+fn render_struct_serialize(o: &mut String, s: &StructDef) {
+    writeln!(o, "\nimpl Serialize for {} {{", s.name).unwrap();
     writeln!(
         o,
-        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]"
+        "fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{"
     )
     .unwrap();
+    writeln!(o, "let mut m = s.serialize_map(None)?;").unwrap();
+    for f in &s.fields {
+        if f.required {
+            writeln!(o, "m.serialize_entry({:?}, &self.{})?;", f.json, f.rust).unwrap();
+        } else {
+            writeln!(o, "opt(&mut m, {:?}, &self.{})?;", f.json, f.rust).unwrap();
+        }
+    }
+    writeln!(o, "m.end()\n}}\n}}").unwrap();
+}
+
+fn render_enum(o: &mut String, e: &EnumDef) {
+    write_doc(o, "", e.doc.as_deref());
+    writeln!(o, "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]").unwrap();
     writeln!(o, "pub enum {} {{", e.name).unwrap();
     for (ident, value) in &e.variants {
-        writeln!(o, "#[serde(rename = {value:?})]\n{ident},").unwrap();
+        writeln!(o, "/// `{}`", value.replace('`', "'")).unwrap();
+        writeln!(o, "{ident},").unwrap();
     }
     writeln!(o, "}}").unwrap();
+    writeln!(o, "\nimpl {} {{", e.name).unwrap();
+    writeln!(o, "/// The value as CloudFormation spells it.").unwrap();
+    writeln!(o, "pub fn as_str(self) -> &'static str {{ match self {{").unwrap();
+    for (ident, value) in &e.variants {
+        writeln!(o, "Self::{ident} => {value:?},").unwrap();
+    }
+    writeln!(o, "}} }}\n}}").unwrap();
+    writeln!(
+        o,
+        "\nimpl Serialize for {n} {{ fn serialize<S: Serializer>(&self, s: S) -> \
+         Result<S::Ok, S::Error> {{ s.serialize_str(self.as_str()) }} }}",
+        n = e.name
+    )
+    .unwrap();
     writeln!(
         o,
         "\nimpl From<{n}> for Value<{n}> {{ fn from(v: {n}) -> Self {{ Value::Lit(v) }} }}",
@@ -798,7 +842,7 @@ fn render_enum(o: &mut String, e: &EnumDef) {
 }
 
 /// Maximum characters of a description kept in a doc comment.
-const DOC_LIMIT: usize = 400;
+const DOC_LIMIT: usize = 240;
 /// Doc lines are wrapped at this many characters of text.
 const DOC_WIDTH: usize = 88;
 

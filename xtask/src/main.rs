@@ -2,9 +2,11 @@
 //!
 //! - `codegen`: regenerate `src/cfn/generated/` from `schemas/registry/`.
 //! - `codegen --check`: exit 1 if the generated files are stale.
+//! - `vendor-schemas DIR VERSION WHEEL_SHA256`: re-vendor `schemas/` from an unpacked
+//!   cfn-lint wheel (see docs/codegen.md).
 
 use anyhow::{bail, Result};
-use xtask::codegen;
+use xtask::{codegen, vendor};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +38,26 @@ fn main() -> Result<()> {
             }
             bail!("generated code is stale: run `cargo xtask codegen`");
         }
-        _ => bail!("usage: cargo xtask codegen [--check]"),
+        ["vendor-schemas", dir, version, wheel_sha256] => {
+            let today = String::from_utf8(
+                std::process::Command::new("date")
+                    .args(["-u", "+%F"])
+                    .output()?
+                    .stdout,
+            )?;
+            vendor::vendor(
+                &root,
+                std::path::Path::new(dir),
+                version,
+                wheel_sha256,
+                today.trim(),
+            )?;
+            eprintln!("vendored {} schemas", vendor::VENDORED_TYPES.len());
+            Ok(())
+        }
+        _ => bail!(
+            "usage: cargo xtask codegen [--check]\n       \
+             cargo xtask vendor-schemas DIR VERSION WHEEL_SHA256"
+        ),
     }
 }

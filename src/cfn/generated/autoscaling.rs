@@ -9,235 +9,232 @@ pub use self::scaling_policy::ScalingPolicy;
 /// instances that are treated as a logical grouping for the purposes of automatic scaling
 /// and management.
 pub mod auto_scaling_group {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The ``AWS::AutoScaling::AutoScalingGroup`` resource defines an Amazon EC2 Auto Scaling
     /// group, which is a collection of Amazon EC2 instances that are treated as a logical
     /// grouping for the purposes of automatic scaling and management.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AutoScalingGroup {
-        /// The name of the Auto Scaling group. This name must be unique per Region per account.
-        #[serde(
-            rename = "AutoScalingGroupName",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AutoScalingGroupName`: The name of the Auto Scaling group. This name must be unique per
+        /// Region per account.
         pub auto_scaling_group_name: Option<Value<String>>,
-        /// The EC2 instance capacity distribution across Availability Zones for the Auto Scaling
-        /// group.
-        #[serde(
-            rename = "AvailabilityZoneDistribution",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AvailabilityZoneDistribution`: The EC2 instance capacity distribution across
+        /// Availability Zones for the Auto Scaling group.
         pub availability_zone_distribution: Option<AvailabilityZoneDistribution>,
-        /// The Availability Zone IDs where the Auto Scaling group can launch instances.
-        #[serde(
-            rename = "AvailabilityZoneIds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AvailabilityZoneIds`: The Availability Zone IDs where the Auto Scaling group can launch
+        /// instances.
         pub availability_zone_ids: Option<Vec<Value<String>>>,
-        /// The Availability Zone impairment policy for the Auto Scaling group.
-        #[serde(
-            rename = "AvailabilityZoneImpairmentPolicy",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AvailabilityZoneImpairmentPolicy`: The Availability Zone impairment policy for the Auto
+        /// Scaling group.
         pub availability_zone_impairment_policy: Option<AvailabilityZoneImpairmentPolicy>,
-        /// A list of Availability Zones where instances in the Auto Scaling group can be created.
-        /// Used for launching into the default VPC subnet in each Availability Zone when not using
-        /// the ``VPCZoneIdentifier`` property, or for attaching a network interface when an
-        /// existing network interface ID is specified in a launch template.
-        #[serde(rename = "AvailabilityZones", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZones`: A list of Availability Zones where instances in the Auto Scaling
+        /// group can be created.
         pub availability_zones: Option<Vec<Value<String>>>,
-        /// Indicates whether Capacity Rebalancing is enabled. Otherwise, Capacity Rebalancing is
-        /// disabled. When you turn on Capacity Rebalancing, Amazon EC2 Auto Scaling attempts to
-        /// launch a Spot Instance whenever Amazon EC2 notifies that a Spot Instance is at an
-        /// elevated risk of interruption. After launching a new instance, it then terminates an old
-        /// instance.
-        #[serde(rename = "CapacityRebalance", skip_serializing_if = "Option::is_none")]
+        /// `CapacityRebalance`: Indicates whether Capacity Rebalancing is enabled. Otherwise,
+        /// Capacity Rebalancing is disabled.
         pub capacity_rebalance: Option<Value<bool>>,
-        /// The capacity reservation specification for the Auto Scaling group.
-        #[serde(
-            rename = "CapacityReservationSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationSpecification`: The capacity reservation specification for the Auto
+        /// Scaling group.
         pub capacity_reservation_specification: Option<CapacityReservationSpecification>,
-        /// Reserved.
-        #[serde(rename = "Context", skip_serializing_if = "Option::is_none")]
+        /// `Context`: Reserved.
         pub context: Option<Value<String>>,
-        /// *Only needed if you use simple scaling policies.*
-        #[serde(rename = "Cooldown", skip_serializing_if = "Option::is_none")]
+        /// `Cooldown`: *Only needed if you use simple scaling policies.*
         pub cooldown: Option<Value<String>>,
-        /// The amount of time, in seconds, until a new instance is considered to have finished
-        /// initializing and resource consumption to become stable after it enters the ``InService``
-        /// state.
-        #[serde(
-            rename = "DefaultInstanceWarmup",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DefaultInstanceWarmup`: The amount of time, in seconds, until a new instance is
+        /// considered to have finished initializing and resource consumption to become stable after
+        /// it enters the ``InService`` state.
         pub default_instance_warmup: Option<Value<i64>>,
-        /// The deletion protection setting for the Auto Scaling group.
-        #[serde(rename = "DeletionProtection", skip_serializing_if = "Option::is_none")]
+        /// `DeletionProtection`: The deletion protection setting for the Auto Scaling group.
         pub deletion_protection: Option<Value<AutoScalingGroupDeletionProtection>>,
-        /// The desired capacity is the initial capacity of the Auto Scaling group at the time of
-        /// its creation and the capacity it attempts to maintain. It can scale beyond this capacity
-        /// if you configure automatic scaling.
-        #[serde(rename = "DesiredCapacity", skip_serializing_if = "Option::is_none")]
+        /// `DesiredCapacity`: The desired capacity is the initial capacity of the Auto Scaling
+        /// group at the time of its creation and the capacity it attempts to maintain. It can scale
+        /// beyond this capacity if you configure automatic scaling.
         pub desired_capacity: Option<Value<String>>,
-        /// The unit of measurement for the value specified for desired capacity. Amazon EC2 Auto
-        /// Scaling supports ``DesiredCapacityType`` for attribute-based instance type selection
-        /// only. For more information, see Create a mixed instances group using attribute-based
-        /// instance type selection in the *Amazon EC2 Auto Scaling User Guide*.
-        #[serde(
-            rename = "DesiredCapacityType",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DesiredCapacityType`: The unit of measurement for the value specified for desired
+        /// capacity. Amazon EC2 Auto Scaling supports ``DesiredCapacityType`` for attribute-based
+        /// instance type selection only.
         pub desired_capacity_type: Option<Value<String>>,
-        /// The amount of time, in seconds, that Amazon EC2 Auto Scaling waits before checking the
-        /// health status of an EC2 instance that has come into service and marking it unhealthy due
-        /// to a failed health check. This is useful if your instances do not immediately pass their
-        /// health checks after they enter the ``InService`` state.
-        #[serde(
-            rename = "HealthCheckGracePeriod",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HealthCheckGracePeriod`: The amount of time, in seconds, that Amazon EC2 Auto Scaling
+        /// waits before checking the health status of an EC2 instance that has come into service
+        /// and marking it unhealthy due to a failed health check.
         pub health_check_grace_period: Option<Value<i64>>,
-        /// A comma-separated value string of one or more health check types.
-        #[serde(rename = "HealthCheckType", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckType`: A comma-separated value string of one or more health check types.
         pub health_check_type: Option<Value<String>>,
-        /// The ID of the instance used to base the launch configuration on. For more information,
-        /// see Create an Auto Scaling group using an EC2 instance in the *Amazon EC2 Auto Scaling
-        /// User Guide*.
-        #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
-        pub instance_id: Option<Value<String>>,
-        /// The instance lifecycle policy for the Auto Scaling group.
-        #[serde(
-            rename = "InstanceLifecyclePolicy",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub instance_lifecycle_policy: Option<InstanceLifecyclePolicy>,
-        /// An instance maintenance policy. For more information, see Set instance maintenance
-        /// policy in the *Amazon EC2 Auto Scaling User Guide*.
-        #[serde(
-            rename = "InstanceMaintenancePolicy",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub instance_maintenance_policy: Option<InstanceMaintenancePolicy>,
-        /// The name of the launch configuration to use to launch instances.
-        #[serde(
-            rename = "LaunchConfigurationName",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub launch_configuration_name: Option<Value<String>>,
-        /// Information used to specify the launch template and version to use to launch instances.
-        /// You can alternatively associate a launch template to the Auto Scaling group by
-        /// specifying a ``MixedInstancesPolicy``. For more information about creating launch
-        /// templates, see Create a launch template for an Auto Scaling group in the *Amazon EC2
+        /// `InstanceId`: The ID of the instance used to base the launch configuration on. For more
+        /// information, see Create an Auto Scaling group using an EC2 instance in the *Amazon EC2
         /// Auto Scaling User Guide*.
-        #[serde(rename = "LaunchTemplate", skip_serializing_if = "Option::is_none")]
+        pub instance_id: Option<Value<String>>,
+        /// `InstanceLifecyclePolicy`: The instance lifecycle policy for the Auto Scaling group.
+        pub instance_lifecycle_policy: Option<InstanceLifecyclePolicy>,
+        /// `InstanceMaintenancePolicy`: An instance maintenance policy. For more information, see
+        /// Set instance maintenance policy in the *Amazon EC2 Auto Scaling User Guide*.
+        pub instance_maintenance_policy: Option<InstanceMaintenancePolicy>,
+        /// `LaunchConfigurationName`: The name of the launch configuration to use to launch
+        /// instances.
+        pub launch_configuration_name: Option<Value<String>>,
+        /// `LaunchTemplate`: Information used to specify the launch template and version to use to
+        /// launch instances. You can alternatively associate a launch template to the Auto Scaling
+        /// group by specifying a ``MixedInstancesPolicy``.
         pub launch_template: Option<LaunchTemplateSpecification>,
-        /// One or more lifecycle hooks to add to the Auto Scaling group before instances are
-        /// launched.
-        #[serde(
-            rename = "LifecycleHookSpecificationList",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LifecycleHookSpecificationList`: One or more lifecycle hooks to add to the Auto Scaling
+        /// group before instances are launched.
         pub lifecycle_hook_specification_list: Option<Vec<LifecycleHookSpecification>>,
-        /// A list of Classic Load Balancers associated with this Auto Scaling group. For
-        /// Application Load Balancers, Network Load Balancers, and Gateway Load Balancers, specify
-        /// the ``TargetGroupARNs`` property instead.
-        #[serde(rename = "LoadBalancerNames", skip_serializing_if = "Option::is_none")]
+        /// `LoadBalancerNames`: A list of Classic Load Balancers associated with this Auto Scaling
+        /// group. For Application Load Balancers, Network Load Balancers, and Gateway Load
+        /// Balancers, specify the ``TargetGroupARNs`` property instead.
         pub load_balancer_names: Option<Vec<Value<String>>>,
-        /// The maximum amount of time, in seconds, that an instance can be in service. The default
-        /// is null. If specified, the value must be either 0 or a number equal to or greater than
-        /// 86,400 seconds (1 day). For more information, see Replace Auto Scaling instances based
-        /// on maximum instance lifetime in the *Amazon EC2 Auto Scaling User Guide*.
-        #[serde(
-            rename = "MaxInstanceLifetime",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxInstanceLifetime`: The maximum amount of time, in seconds, that an instance can be
+        /// in service. The default is null. If specified, the value must be either 0 or a number
+        /// equal to or greater than 86,400 seconds (1 day).
         pub max_instance_lifetime: Option<Value<i64>>,
-        /// The maximum size of the group.
-        #[serde(rename = "MaxSize")]
+        /// `MaxSize`: The maximum size of the group.
         pub max_size: Value<String>,
-        /// Enables the monitoring of group metrics of an Auto Scaling group. By default, these
-        /// metrics are disabled.
-        #[serde(rename = "MetricsCollection", skip_serializing_if = "Option::is_none")]
+        /// `MetricsCollection`: Enables the monitoring of group metrics of an Auto Scaling group.
+        /// By default, these metrics are disabled.
         pub metrics_collection: Option<Vec<MetricsCollection>>,
-        /// The minimum size of the group.
-        #[serde(rename = "MinSize")]
+        /// `MinSize`: The minimum size of the group.
         pub min_size: Value<String>,
-        /// An embedded object that specifies a mixed instances policy.
-        #[serde(
-            rename = "MixedInstancesPolicy",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MixedInstancesPolicy`: An embedded object that specifies a mixed instances policy.
         pub mixed_instances_policy: Option<MixedInstancesPolicy>,
-        /// Indicates whether newly launched instances are protected from termination by Amazon EC2
-        /// Auto Scaling when scaling in. For more information about preventing instances from
-        /// terminating on scale in, see Use instance scale-in protection in the *Amazon EC2 Auto
-        /// Scaling User Guide*.
-        #[serde(
-            rename = "NewInstancesProtectedFromScaleIn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NewInstancesProtectedFromScaleIn`: Indicates whether newly launched instances are
+        /// protected from termination by Amazon EC2 Auto Scaling when scaling in.
         pub new_instances_protected_from_scale_in: Option<Value<bool>>,
-        #[serde(
-            rename = "NotificationConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NotificationConfiguration`
         pub notification_configuration: Option<NotificationConfiguration>,
-        /// Configures an Auto Scaling group to send notifications when specified events take place.
-        #[serde(
-            rename = "NotificationConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NotificationConfigurations`: Configures an Auto Scaling group to send notifications
+        /// when specified events take place.
         pub notification_configurations: Option<Vec<NotificationConfiguration>>,
-        /// The name of the placement group into which to launch your instances. For more
-        /// information, see Placement groups in the *Amazon EC2 User Guide*.
-        #[serde(rename = "PlacementGroup", skip_serializing_if = "Option::is_none")]
+        /// `PlacementGroup`: The name of the placement group into which to launch your instances.
+        /// For more information, see Placement groups in the *Amazon EC2 User Guide*.
         pub placement_group: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the service-linked role that the Auto Scaling group
-        /// uses to call other AWS service on your behalf. By default, Amazon EC2 Auto Scaling uses
-        /// a service-linked role named ``AWSServiceRoleForAutoScaling``, which it creates if it
-        /// does not exist. For more information, see Service-linked roles in the *Amazon EC2 Auto
-        /// Scaling User Guide*.
-        #[serde(
-            rename = "ServiceLinkedRoleARN",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ServiceLinkedRoleARN`: The Amazon Resource Name (ARN) of the service-linked role that
+        /// the Auto Scaling group uses to call other AWS service on your behalf.
         pub service_linked_role_arn: Option<Value<String>>,
-        #[serde(
-            rename = "SkipZonalShiftValidation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SkipZonalShiftValidation`
         pub skip_zonal_shift_validation: Option<Value<bool>>,
-        /// One or more tags. You can tag your Auto Scaling group and propagate the tags to the
-        /// Amazon EC2 instances it launches. Tags are not propagated to Amazon EBS volumes. To add
-        /// tags to Amazon EBS volumes, specify the tags in a launch template but use caution.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: One or more tags. You can tag your Auto Scaling group and propagate the tags to
+        /// the Amazon EC2 instances it launches. Tags are not propagated to Amazon EBS volumes.
         pub tags: Option<Vec<TagProperty>>,
-        /// The Amazon Resource Names (ARN) of the Elastic Load Balancing target groups to associate
-        /// with the Auto Scaling group. Instances are registered as targets with the target groups.
-        /// The target groups receive incoming traffic and route requests to one or more registered
-        /// targets.
-        #[serde(rename = "TargetGroupARNs", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroupARNs`: The Amazon Resource Names (ARN) of the Elastic Load Balancing target
+        /// groups to associate with the Auto Scaling group. Instances are registered as targets
+        /// with the target groups.
         pub target_group_ar_ns: Option<Vec<Value<String>>>,
-        /// A policy or a list of policies that are used to select the instance to terminate. These
-        /// policies are executed in the order that you list them. For more information, see
-        /// Configure termination policies for Amazon EC2 Auto Scaling in the *Amazon EC2 Auto
-        /// Scaling User Guide*.
-        #[serde(
-            rename = "TerminationPolicies",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TerminationPolicies`: A policy or a list of policies that are used to select the
+        /// instance to terminate. These policies are executed in the order that you list them.
         pub termination_policies: Option<Vec<Value<String>>>,
-        /// The traffic sources associated with this Auto Scaling group.
-        #[serde(rename = "TrafficSources", skip_serializing_if = "Option::is_none")]
+        /// `TrafficSources`: The traffic sources associated with this Auto Scaling group.
         pub traffic_sources: Option<Vec<TrafficSourceIdentifier>>,
-        /// A list of subnet IDs for a virtual private cloud (VPC) where instances in the Auto
-        /// Scaling group can be created.
-        #[serde(rename = "VPCZoneIdentifier", skip_serializing_if = "Option::is_none")]
+        /// `VPCZoneIdentifier`: A list of subnet IDs for a virtual private cloud (VPC) where
+        /// instances in the Auto Scaling group can be created.
         pub vpc_zone_identifier: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for AutoScalingGroup {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AutoScalingGroupName",
+                &self.auto_scaling_group_name,
+            )?;
+            opt(
+                &mut m,
+                "AvailabilityZoneDistribution",
+                &self.availability_zone_distribution,
+            )?;
+            opt(&mut m, "AvailabilityZoneIds", &self.availability_zone_ids)?;
+            opt(
+                &mut m,
+                "AvailabilityZoneImpairmentPolicy",
+                &self.availability_zone_impairment_policy,
+            )?;
+            opt(&mut m, "AvailabilityZones", &self.availability_zones)?;
+            opt(&mut m, "CapacityRebalance", &self.capacity_rebalance)?;
+            opt(
+                &mut m,
+                "CapacityReservationSpecification",
+                &self.capacity_reservation_specification,
+            )?;
+            opt(&mut m, "Context", &self.context)?;
+            opt(&mut m, "Cooldown", &self.cooldown)?;
+            opt(
+                &mut m,
+                "DefaultInstanceWarmup",
+                &self.default_instance_warmup,
+            )?;
+            opt(&mut m, "DeletionProtection", &self.deletion_protection)?;
+            opt(&mut m, "DesiredCapacity", &self.desired_capacity)?;
+            opt(&mut m, "DesiredCapacityType", &self.desired_capacity_type)?;
+            opt(
+                &mut m,
+                "HealthCheckGracePeriod",
+                &self.health_check_grace_period,
+            )?;
+            opt(&mut m, "HealthCheckType", &self.health_check_type)?;
+            opt(&mut m, "InstanceId", &self.instance_id)?;
+            opt(
+                &mut m,
+                "InstanceLifecyclePolicy",
+                &self.instance_lifecycle_policy,
+            )?;
+            opt(
+                &mut m,
+                "InstanceMaintenancePolicy",
+                &self.instance_maintenance_policy,
+            )?;
+            opt(
+                &mut m,
+                "LaunchConfigurationName",
+                &self.launch_configuration_name,
+            )?;
+            opt(&mut m, "LaunchTemplate", &self.launch_template)?;
+            opt(
+                &mut m,
+                "LifecycleHookSpecificationList",
+                &self.lifecycle_hook_specification_list,
+            )?;
+            opt(&mut m, "LoadBalancerNames", &self.load_balancer_names)?;
+            opt(&mut m, "MaxInstanceLifetime", &self.max_instance_lifetime)?;
+            m.serialize_entry("MaxSize", &self.max_size)?;
+            opt(&mut m, "MetricsCollection", &self.metrics_collection)?;
+            m.serialize_entry("MinSize", &self.min_size)?;
+            opt(&mut m, "MixedInstancesPolicy", &self.mixed_instances_policy)?;
+            opt(
+                &mut m,
+                "NewInstancesProtectedFromScaleIn",
+                &self.new_instances_protected_from_scale_in,
+            )?;
+            opt(
+                &mut m,
+                "NotificationConfiguration",
+                &self.notification_configuration,
+            )?;
+            opt(
+                &mut m,
+                "NotificationConfigurations",
+                &self.notification_configurations,
+            )?;
+            opt(&mut m, "PlacementGroup", &self.placement_group)?;
+            opt(
+                &mut m,
+                "ServiceLinkedRoleARN",
+                &self.service_linked_role_arn,
+            )?;
+            opt(
+                &mut m,
+                "SkipZonalShiftValidation",
+                &self.skip_zonal_shift_validation,
+            )?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "TargetGroupARNs", &self.target_group_ar_ns)?;
+            opt(&mut m, "TerminationPolicies", &self.termination_policies)?;
+            opt(&mut m, "TrafficSources", &self.traffic_sources)?;
+            opt(&mut m, "VPCZoneIdentifier", &self.vpc_zone_identifier)?;
+            m.end()
+        }
     }
 
     impl AutoScalingGroup {
@@ -288,58 +285,88 @@ pub mod auto_scaling_group {
 
     /// ``AcceleratorCountRequest`` is a property of the ``InstanceRequirements`` property of
     /// the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that
-    /// describes the minimum and maximum number of accelerators for an instance type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// describes the minimum and maximum number of accelerators for an …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct AcceleratorCountRequest {
-        /// The maximum value.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum value.
         pub max: Option<Value<i64>>,
-        /// The minimum value.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum value.
         pub min: Option<Value<i64>>,
+    }
+
+    impl Serialize for AcceleratorCountRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// ``AcceleratorTotalMemoryMiBRequest`` is a property of the ``InstanceRequirements``
     /// property of the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type
-    /// that describes the minimum and maximum total memory size for the accelerators for an
-    /// instance type, in MiB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// that describes the minimum and maximum total memory size for the …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct AcceleratorTotalMemoryMiBRequest {
-        /// The memory maximum in MiB.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The memory maximum in MiB.
         pub max: Option<Value<i64>>,
-        /// The memory minimum in MiB.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The memory minimum in MiB.
         pub min: Option<Value<i64>>,
+    }
+
+    impl Serialize for AcceleratorTotalMemoryMiBRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// ``AvailabilityZoneDistribution`` is a property of the AWS::AutoScaling::AutoScalingGroup
     /// resource.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct AvailabilityZoneDistribution {
-        /// If launches fail in an Availability Zone, the following strategies are available. The
-        /// default is ``balanced-best-effort``.
-        #[serde(
-            rename = "CapacityDistributionStrategy",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityDistributionStrategy`: If launches fail in an Availability Zone, the following
+        /// strategies are available. The default is ``balanced-best-effort``.
         pub capacity_distribution_strategy:
             Option<Value<AvailabilityZoneDistributionCapacityDistributionStrategy>>,
     }
 
+    impl Serialize for AvailabilityZoneDistribution {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "CapacityDistributionStrategy",
+                &self.capacity_distribution_strategy,
+            )?;
+            m.end()
+        }
+    }
+
     /// Describes an Availability Zone impairment policy.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AvailabilityZoneImpairmentPolicy {
-        /// Specifies the health check behavior for the impaired Availability Zone in an active
-        /// zonal shift. If you select ``Replace unhealthy``, instances that appear unhealthy will
-        /// be replaced in all Availability Zones. If you select ``Ignore unhealthy``, instances
-        /// will not be replaced in the Availability Zone with the active zonal shift.
-        #[serde(rename = "ImpairedZoneHealthCheckBehavior")]
+        /// `ImpairedZoneHealthCheckBehavior`: Specifies the health check behavior for the impaired
+        /// Availability Zone in an active zonal shift. If you select ``Replace unhealthy``,
+        /// instances that appear unhealthy will be replaced in all Availability Zones.
         pub impaired_zone_health_check_behavior:
             Value<AvailabilityZoneImpairmentPolicyImpairedZoneHealthCheckBehavior>,
-        /// If ``true``, enable zonal shift for your Auto Scaling group.
-        #[serde(rename = "ZonalShiftEnabled")]
+        /// `ZonalShiftEnabled`: If ``true``, enable zonal shift for your Auto Scaling group.
         pub zonal_shift_enabled: Value<bool>,
+    }
+
+    impl Serialize for AvailabilityZoneImpairmentPolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry(
+                "ImpairedZoneHealthCheckBehavior",
+                &self.impaired_zone_health_check_behavior,
+            )?;
+            m.serialize_entry("ZonalShiftEnabled", &self.zonal_shift_enabled)?;
+            m.end()
+        }
     }
 
     impl AvailabilityZoneImpairmentPolicy {
@@ -359,44 +386,69 @@ pub mod auto_scaling_group {
 
     /// ``BaselineEbsBandwidthMbpsRequest`` is a property of the ``InstanceRequirements``
     /// property of the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type
-    /// that describes the minimum and maximum baseline bandwidth performance for an instance
-    /// type, in Mbps.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// that describes the minimum and maximum baseline bandwidth …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct BaselineEbsBandwidthMbpsRequest {
-        /// The maximum value in Mbps.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum value in Mbps.
         pub max: Option<Value<i64>>,
-        /// The minimum value in Mbps.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum value in Mbps.
         pub min: Option<Value<i64>>,
     }
 
+    impl Serialize for BaselineEbsBandwidthMbpsRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// The baseline performance to consider, using an instance family as a baseline reference.
-    /// The instance family establishes the lowest acceptable level of performance. Auto Scaling
-    /// uses this baseline to guide instance type selection, but there is no guarantee that the
-    /// selected instance types will always exceed the baseline for every application.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// The instance family establishes the lowest acceptable level of performance.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct BaselinePerformanceFactorsRequest {
-        /// The CPU performance to consider, using an instance family as the baseline reference.
-        #[serde(rename = "Cpu", skip_serializing_if = "Option::is_none")]
+        /// `Cpu`: The CPU performance to consider, using an instance family as the baseline
+        /// reference.
         pub cpu: Option<CpuPerformanceFactorRequest>,
+    }
+
+    impl Serialize for BaselinePerformanceFactorsRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Cpu", &self.cpu)?;
+            m.end()
+        }
     }
 
     /// Describes the Capacity Reservation preference and targeting options. If you specify
     /// ``open`` or ``none`` for ``CapacityReservationPreference``, do not specify a
     /// ``CapacityReservationTarget``.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CapacityReservationSpecification {
-        /// The capacity reservation preference. The following options are available:
-        #[serde(rename = "CapacityReservationPreference")]
+        /// `CapacityReservationPreference`: The capacity reservation preference. The following
+        /// options are available:
         pub capacity_reservation_preference:
             Value<CapacityReservationSpecificationCapacityReservationPreference>,
-        /// Describes a target Capacity Reservation or Capacity Reservation resource group.
-        #[serde(
-            rename = "CapacityReservationTarget",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationTarget`: Describes a target Capacity Reservation or Capacity
+        /// Reservation resource group.
         pub capacity_reservation_target: Option<CapacityReservationTarget>,
+    }
+
+    impl Serialize for CapacityReservationSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry(
+                "CapacityReservationPreference",
+                &self.capacity_reservation_preference,
+            )?;
+            opt(
+                &mut m,
+                "CapacityReservationTarget",
+                &self.capacity_reservation_target,
+            )?;
+            m.end()
+        }
     }
 
     impl CapacityReservationSpecification {
@@ -415,42 +467,66 @@ pub mod auto_scaling_group {
 
     /// The target for the Capacity Reservation. Specify Capacity Reservations IDs or Capacity
     /// Reservation resource group ARNs.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CapacityReservationTarget {
-        /// The Capacity Reservation IDs to launch instances into.
-        #[serde(
-            rename = "CapacityReservationIds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationIds`: The Capacity Reservation IDs to launch instances into.
         pub capacity_reservation_ids: Option<Vec<Value<String>>>,
-        /// The resource group ARNs of the Capacity Reservation to launch instances into.
-        #[serde(
-            rename = "CapacityReservationResourceGroupArns",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationResourceGroupArns`: The resource group ARNs of the Capacity
+        /// Reservation to launch instances into.
         pub capacity_reservation_resource_group_arns: Option<Vec<Value<String>>>,
     }
 
+    impl Serialize for CapacityReservationTarget {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "CapacityReservationIds",
+                &self.capacity_reservation_ids,
+            )?;
+            opt(
+                &mut m,
+                "CapacityReservationResourceGroupArns",
+                &self.capacity_reservation_resource_group_arns,
+            )?;
+            m.end()
+        }
+    }
+
     /// The CPU performance to consider, using an instance family as the baseline reference.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CpuPerformanceFactorRequest {
-        /// Specify an instance family to use as the baseline reference for CPU performance. All
-        /// instance types that match your specified attributes will be compared against the CPU
-        /// performance of the referenced instance family, regardless of CPU manufacturer or
-        /// architecture differences.
-        #[serde(rename = "References", skip_serializing_if = "Option::is_none")]
+        /// `References`: Specify an instance family to use as the baseline reference for CPU
+        /// performance. All instance types that match your specified attributes will be compared
+        /// against the CPU performance of the referenced instance family, regardless of CPU …
         pub references: Option<Vec<PerformanceFactorReferenceRequest>>,
+    }
+
+    impl Serialize for CpuPerformanceFactorRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "References", &self.references)?;
+            m.end()
+        }
     }
 
     /// Use this structure to specify the capacity types that Amazon EC2 Auto Scaling
     /// prioritizes when it launches instances.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct DistributionSegment {
-        /// The capacity types to prioritize, in order. Amazon EC2 Auto Scaling attempts to launch
-        /// instances in the priority order of the capacity types, and within each capacity type, in
-        /// the order of instance types listed in your launch template ``Overrides``.
-        #[serde(rename = "TargetCapacityTypes")]
+        /// `TargetCapacityTypes`: The capacity types to prioritize, in order. Amazon EC2 Auto
+        /// Scaling attempts to launch instances in the priority order of the capacity types, and
+        /// within each capacity type, in the order of instance types listed in your launch template
+        /// …
         pub target_capacity_types: Vec<Value<DistributionSegmentTargetCapacityTypes>>,
+    }
+
+    impl Serialize for DistributionSegment {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("TargetCapacityTypes", &self.target_capacity_types)?;
+            m.end()
+        }
     }
 
     impl DistributionSegment {
@@ -465,189 +541,196 @@ pub mod auto_scaling_group {
     }
 
     /// The instance lifecycle policy for the Auto Scaling group. This policy controls instance
-    /// behavior when an instance transitions through its lifecycle states. Configure retention
-    /// triggers to specify when instances should move to a ``Retained`` state instead of
-    /// automatic termination.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// behavior when an instance transitions through its lifecycle states.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InstanceLifecyclePolicy {
-        /// Specifies the conditions that trigger instance retention behavior. These triggers
-        /// determine when instances should move to a ``Retained`` state instead of automatic
-        /// termination. This allows you to maintain control over instance management when
-        /// lifecycles transition and operations fail.
-        #[serde(rename = "RetentionTriggers", skip_serializing_if = "Option::is_none")]
+        /// `RetentionTriggers`: Specifies the conditions that trigger instance retention behavior.
+        /// These triggers determine when instances should move to a ``Retained`` state instead of
+        /// automatic termination.
         pub retention_triggers: Option<RetentionTriggers>,
+    }
+
+    impl Serialize for InstanceLifecyclePolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "RetentionTriggers", &self.retention_triggers)?;
+            m.end()
+        }
     }
 
     /// ``InstanceMaintenancePolicy`` is a property of the AWS::AutoScaling::AutoScalingGroup
     /// resource.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InstanceMaintenancePolicy {
-        /// Specifies the upper threshold as a percentage of the desired capacity of the Auto
-        /// Scaling group. It represents the maximum percentage of the group that can be in service
-        /// and healthy, or pending, to support your workload when replacing instances. Value range
-        /// is 100 to 200. To clear a previously set value, specify a value of ``-1``.
-        #[serde(
-            rename = "MaxHealthyPercentage",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxHealthyPercentage`: Specifies the upper threshold as a percentage of the desired
+        /// capacity of the Auto Scaling group.
         pub max_healthy_percentage: Option<Value<i64>>,
-        /// Specifies the lower threshold as a percentage of the desired capacity of the Auto
-        /// Scaling group. It represents the minimum percentage of the group to keep in service,
-        /// healthy, and ready to use to support your workload when replacing instances. Value range
-        /// is 0 to 100. To clear a previously set value, specify a value of ``-1``.
-        #[serde(
-            rename = "MinHealthyPercentage",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MinHealthyPercentage`: Specifies the lower threshold as a percentage of the desired
+        /// capacity of the Auto Scaling group.
         pub min_healthy_percentage: Option<Value<i64>>,
     }
 
+    impl Serialize for InstanceMaintenancePolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "MaxHealthyPercentage", &self.max_healthy_percentage)?;
+            opt(&mut m, "MinHealthyPercentage", &self.min_healthy_percentage)?;
+            m.end()
+        }
+    }
+
     /// The attributes for the instance types for a mixed instances policy. Amazon EC2 Auto
-    /// Scaling uses your specified requirements to identify instance types. Then, it uses your
-    /// On-Demand and Spot allocation strategies to launch instances from these instance types.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// Scaling uses your specified requirements to identify instance types.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct InstanceRequirements {
-        /// The minimum and maximum number of accelerators (GPUs, FPGAs, or AWS Inferentia chips)
-        /// for an instance type.
-        #[serde(rename = "AcceleratorCount", skip_serializing_if = "Option::is_none")]
+        /// `AcceleratorCount`: The minimum and maximum number of accelerators (GPUs, FPGAs, or AWS
+        /// Inferentia chips) for an instance type.
         pub accelerator_count: Option<AcceleratorCountRequest>,
-        /// Indicates whether instance types must have accelerators by specific manufacturers.
-        #[serde(
-            rename = "AcceleratorManufacturers",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AcceleratorManufacturers`: Indicates whether instance types must have accelerators by
+        /// specific manufacturers.
         pub accelerator_manufacturers:
             Option<Vec<Value<InstanceRequirementsAcceleratorManufacturers>>>,
-        /// Lists the accelerators that must be on an instance type.
-        #[serde(rename = "AcceleratorNames", skip_serializing_if = "Option::is_none")]
+        /// `AcceleratorNames`: Lists the accelerators that must be on an instance type.
         pub accelerator_names: Option<Vec<Value<InstanceRequirementsAcceleratorNames>>>,
-        /// The minimum and maximum total memory size for the accelerators on an instance type, in
-        /// MiB.
-        #[serde(
-            rename = "AcceleratorTotalMemoryMiB",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AcceleratorTotalMemoryMiB`: The minimum and maximum total memory size for the
+        /// accelerators on an instance type, in MiB.
         pub accelerator_total_memory_mi_b: Option<AcceleratorTotalMemoryMiBRequest>,
-        /// Lists the accelerator types that must be on an instance type.
-        #[serde(rename = "AcceleratorTypes", skip_serializing_if = "Option::is_none")]
+        /// `AcceleratorTypes`: Lists the accelerator types that must be on an instance type.
         pub accelerator_types: Option<Vec<Value<InstanceRequirementsAcceleratorTypes>>>,
-        /// The instance types to apply your specified attributes against. All other instance types
-        /// are ignored, even if they match your specified attributes.
-        #[serde(
-            rename = "AllowedInstanceTypes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AllowedInstanceTypes`: The instance types to apply your specified attributes against.
+        /// All other instance types are ignored, even if they match your specified attributes.
         pub allowed_instance_types: Option<Vec<Value<String>>>,
-        /// Indicates whether bare metal instance types are included, excluded, or required.
-        #[serde(rename = "BareMetal", skip_serializing_if = "Option::is_none")]
+        /// `BareMetal`: Indicates whether bare metal instance types are included, excluded, or
+        /// required.
         pub bare_metal: Option<Value<InstanceRequirementsBareMetal>>,
-        /// The minimum and maximum baseline bandwidth performance for an instance type, in Mbps.
-        /// For more information, see Amazon EBS–optimized instances in the *Amazon EC2 User Guide*.
-        #[serde(
-            rename = "BaselineEbsBandwidthMbps",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `BaselineEbsBandwidthMbps`: The minimum and maximum baseline bandwidth performance for
+        /// an instance type, in Mbps. For more information, see Amazon EBS–optimized instances in
+        /// the *Amazon EC2 User Guide*.
         pub baseline_ebs_bandwidth_mbps: Option<BaselineEbsBandwidthMbpsRequest>,
-        /// The baseline performance factors for the instance requirements.
-        #[serde(
-            rename = "BaselinePerformanceFactors",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `BaselinePerformanceFactors`: The baseline performance factors for the instance
+        /// requirements.
         pub baseline_performance_factors: Option<BaselinePerformanceFactorsRequest>,
-        /// Indicates whether burstable performance instance types are included, excluded, or
-        /// required. For more information, see Burstable performance instances in the *Amazon EC2
-        /// User Guide*.
-        #[serde(
-            rename = "BurstablePerformance",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `BurstablePerformance`: Indicates whether burstable performance instance types are
+        /// included, excluded, or required. For more information, see Burstable performance
+        /// instances in the *Amazon EC2 User Guide*.
         pub burstable_performance: Option<Value<InstanceRequirementsBurstablePerformance>>,
-        /// Lists which specific CPU manufacturers to include.
-        #[serde(rename = "CpuManufacturers", skip_serializing_if = "Option::is_none")]
+        /// `CpuManufacturers`: Lists which specific CPU manufacturers to include.
         pub cpu_manufacturers: Option<Vec<Value<InstanceRequirementsCpuManufacturers>>>,
-        /// The instance types to exclude. You can use strings with one or more wild cards,
-        /// represented by an asterisk (``*``), to exclude an instance family, type, size, or
-        /// generation. The following are examples: ``m5.8xlarge``, ``c5*.*``, ``m5a.*``, ``r*``,
-        /// ``*3*``.
-        #[serde(
-            rename = "ExcludedInstanceTypes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ExcludedInstanceTypes`: The instance types to exclude. You can use strings with one or
+        /// more wild cards, represented by an asterisk (``*``), to exclude an instance family,
+        /// type, size, or generation.
         pub excluded_instance_types: Option<Vec<Value<String>>>,
-        /// Indicates whether current or previous generation instance types are included.
-        #[serde(
-            rename = "InstanceGenerations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceGenerations`: Indicates whether current or previous generation instance types
+        /// are included.
         pub instance_generations: Option<Vec<Value<InstanceRequirementsInstanceGenerations>>>,
-        /// Indicates whether instance types with instance store volumes are included, excluded, or
-        /// required. For more information, see Amazon EC2 instance store in the *Amazon EC2 User
-        /// Guide*.
-        #[serde(rename = "LocalStorage", skip_serializing_if = "Option::is_none")]
+        /// `LocalStorage`: Indicates whether instance types with instance store volumes are
+        /// included, excluded, or required. For more information, see Amazon EC2 instance store in
+        /// the *Amazon EC2 User Guide*.
         pub local_storage: Option<Value<InstanceRequirementsLocalStorage>>,
-        /// Indicates the type of local storage that is required.
-        #[serde(rename = "LocalStorageTypes", skip_serializing_if = "Option::is_none")]
+        /// `LocalStorageTypes`: Indicates the type of local storage that is required.
         pub local_storage_types: Option<Vec<Value<InstanceRequirementsLocalStorageTypes>>>,
-        /// \[Price protection\] The price protection threshold for Spot Instances, as a percentage
-        /// of an identified On-Demand price. The identified On-Demand price is the price of the
-        /// lowest priced current generation C, M, or R instance type with your specified
-        /// attributes.
-        #[serde(
-            rename = "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxSpotPriceAsPercentageOfOptimalOnDemandPrice`: \[Price protection\] The price
+        /// protection threshold for Spot Instances, as a percentage of an identified On-Demand
+        /// price.
         pub max_spot_price_as_percentage_of_optimal_on_demand_price: Option<Value<i64>>,
-        /// The minimum and maximum amount of memory per vCPU for an instance type, in GiB.
-        #[serde(rename = "MemoryGiBPerVCpu", skip_serializing_if = "Option::is_none")]
+        /// `MemoryGiBPerVCpu`: The minimum and maximum amount of memory per vCPU for an instance
+        /// type, in GiB.
         pub memory_gi_b_per_v_cpu: Option<MemoryGiBPerVCpuRequest>,
-        /// The minimum and maximum instance memory size for an instance type, in MiB.
-        #[serde(rename = "MemoryMiB")]
+        /// `MemoryMiB`: The minimum and maximum instance memory size for an instance type, in MiB.
         pub memory_mi_b: MemoryMiBRequest,
-        /// The minimum and maximum amount of network bandwidth, in gigabits per second (Gbps).
-        #[serde(
-            rename = "NetworkBandwidthGbps",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NetworkBandwidthGbps`: The minimum and maximum amount of network bandwidth, in gigabits
+        /// per second (Gbps).
         pub network_bandwidth_gbps: Option<NetworkBandwidthGbpsRequest>,
-        /// The minimum and maximum number of network interfaces for an instance type.
-        #[serde(
-            rename = "NetworkInterfaceCount",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NetworkInterfaceCount`: The minimum and maximum number of network interfaces for an
+        /// instance type.
         pub network_interface_count: Option<NetworkInterfaceCountRequest>,
-        /// \[Price protection\] The price protection threshold for On-Demand Instances, as a
-        /// percentage higher than an identified On-Demand price. The identified On-Demand price is
-        /// the price of the lowest priced current generation C, M, or R instance type with your
-        /// specified attributes.
-        #[serde(
-            rename = "OnDemandMaxPricePercentageOverLowestPrice",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnDemandMaxPricePercentageOverLowestPrice`: \[Price protection\] The price protection
+        /// threshold for On-Demand Instances, as a percentage higher than an identified On-Demand
+        /// price.
         pub on_demand_max_price_percentage_over_lowest_price: Option<Value<i64>>,
-        /// Indicates whether instance types must provide On-Demand Instance hibernation support.
-        #[serde(
-            rename = "RequireHibernateSupport",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RequireHibernateSupport`: Indicates whether instance types must provide On-Demand
+        /// Instance hibernation support.
         pub require_hibernate_support: Option<Value<bool>>,
-        /// \[Price protection\] The price protection threshold for Spot Instances, as a percentage
-        /// higher than an identified Spot price. The identified Spot price is the price of the
-        /// lowest priced current generation C, M, or R instance type with your specified
-        /// attributes.
-        #[serde(
-            rename = "SpotMaxPricePercentageOverLowestPrice",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SpotMaxPricePercentageOverLowestPrice`: \[Price protection\] The price protection
+        /// threshold for Spot Instances, as a percentage higher than an identified Spot price.
         pub spot_max_price_percentage_over_lowest_price: Option<Value<i64>>,
-        /// The minimum and maximum total local storage size for an instance type, in GB.
-        #[serde(
-            rename = "TotalLocalStorageGB",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TotalLocalStorageGB`: The minimum and maximum total local storage size for an instance
+        /// type, in GB.
         pub total_local_storage_gb: Option<TotalLocalStorageGbRequest>,
-        /// The minimum and maximum number of vCPUs for an instance type.
-        #[serde(rename = "VCpuCount")]
+        /// `VCpuCount`: The minimum and maximum number of vCPUs for an instance type.
         pub v_cpu_count: VCpuCountRequest,
+    }
+
+    impl Serialize for InstanceRequirements {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AcceleratorCount", &self.accelerator_count)?;
+            opt(
+                &mut m,
+                "AcceleratorManufacturers",
+                &self.accelerator_manufacturers,
+            )?;
+            opt(&mut m, "AcceleratorNames", &self.accelerator_names)?;
+            opt(
+                &mut m,
+                "AcceleratorTotalMemoryMiB",
+                &self.accelerator_total_memory_mi_b,
+            )?;
+            opt(&mut m, "AcceleratorTypes", &self.accelerator_types)?;
+            opt(&mut m, "AllowedInstanceTypes", &self.allowed_instance_types)?;
+            opt(&mut m, "BareMetal", &self.bare_metal)?;
+            opt(
+                &mut m,
+                "BaselineEbsBandwidthMbps",
+                &self.baseline_ebs_bandwidth_mbps,
+            )?;
+            opt(
+                &mut m,
+                "BaselinePerformanceFactors",
+                &self.baseline_performance_factors,
+            )?;
+            opt(&mut m, "BurstablePerformance", &self.burstable_performance)?;
+            opt(&mut m, "CpuManufacturers", &self.cpu_manufacturers)?;
+            opt(
+                &mut m,
+                "ExcludedInstanceTypes",
+                &self.excluded_instance_types,
+            )?;
+            opt(&mut m, "InstanceGenerations", &self.instance_generations)?;
+            opt(&mut m, "LocalStorage", &self.local_storage)?;
+            opt(&mut m, "LocalStorageTypes", &self.local_storage_types)?;
+            opt(
+                &mut m,
+                "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice",
+                &self.max_spot_price_as_percentage_of_optimal_on_demand_price,
+            )?;
+            opt(&mut m, "MemoryGiBPerVCpu", &self.memory_gi_b_per_v_cpu)?;
+            m.serialize_entry("MemoryMiB", &self.memory_mi_b)?;
+            opt(&mut m, "NetworkBandwidthGbps", &self.network_bandwidth_gbps)?;
+            opt(
+                &mut m,
+                "NetworkInterfaceCount",
+                &self.network_interface_count,
+            )?;
+            opt(
+                &mut m,
+                "OnDemandMaxPricePercentageOverLowestPrice",
+                &self.on_demand_max_price_percentage_over_lowest_price,
+            )?;
+            opt(
+                &mut m,
+                "RequireHibernateSupport",
+                &self.require_hibernate_support,
+            )?;
+            opt(
+                &mut m,
+                "SpotMaxPricePercentageOverLowestPrice",
+                &self.spot_max_price_percentage_over_lowest_price,
+            )?;
+            opt(&mut m, "TotalLocalStorageGB", &self.total_local_storage_gb)?;
+            m.serialize_entry("VCpuCount", &self.v_cpu_count)?;
+            m.end()
+        }
     }
 
     impl InstanceRequirements {
@@ -689,70 +772,89 @@ pub mod auto_scaling_group {
     /// Use this structure to specify the distribution of On-Demand Instances and Spot Instances
     /// and the allocation strategies used to fulfill On-Demand and Spot capacities for a mixed
     /// instances policy.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InstancesDistribution {
-        /// The Distribution Segments configuration. Each segment contains an ordered list of
-        /// capacity types to prioritize.
-        #[serde(
-            rename = "DistributionSegments",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DistributionSegments`: The Distribution Segments configuration. Each segment contains
+        /// an ordered list of capacity types to prioritize.
         pub distribution_segments: Option<Vec<DistributionSegment>>,
-        /// The allocation strategy to apply to your On-Demand Instances when they are launched.
-        /// Possible instance types are determined by the launch template overrides that you
-        /// specify.
-        #[serde(
-            rename = "OnDemandAllocationStrategy",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnDemandAllocationStrategy`: The allocation strategy to apply to your On-Demand
+        /// Instances when they are launched. Possible instance types are determined by the launch
+        /// template overrides that you specify.
         pub on_demand_allocation_strategy: Option<Value<String>>,
-        /// The minimum amount of the Auto Scaling group's capacity that must be fulfilled by
-        /// On-Demand Instances. This base portion is launched first as your group scales.
-        #[serde(
-            rename = "OnDemandBaseCapacity",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnDemandBaseCapacity`: The minimum amount of the Auto Scaling group's capacity that
+        /// must be fulfilled by On-Demand Instances. This base portion is launched first as your
+        /// group scales.
         pub on_demand_base_capacity: Option<Value<i64>>,
-        /// Controls the percentages of On-Demand Instances and Spot Instances for your additional
-        /// capacity beyond ``OnDemandBaseCapacity``. Expressed as a number (for example, 20
-        /// specifies 20% On-Demand Instances, 80% Spot Instances). If set to 100, only On-Demand
-        /// Instances are used.
-        #[serde(
-            rename = "OnDemandPercentageAboveBaseCapacity",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnDemandPercentageAboveBaseCapacity`: Controls the percentages of On-Demand Instances
+        /// and Spot Instances for your additional capacity beyond ``OnDemandBaseCapacity``.
+        /// Expressed as a number (for example, 20 specifies 20% On-Demand Instances, 80% Spot
+        /// Instances).
         pub on_demand_percentage_above_base_capacity: Option<Value<i64>>,
-        /// The allocation strategy to apply to your Spot Instances when they are launched. Possible
-        /// instance types are determined by the launch template overrides that you specify.
-        #[serde(
-            rename = "SpotAllocationStrategy",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SpotAllocationStrategy`: The allocation strategy to apply to your Spot Instances when
+        /// they are launched. Possible instance types are determined by the launch template
+        /// overrides that you specify.
         pub spot_allocation_strategy: Option<Value<String>>,
-        /// The number of Spot Instance pools across which to allocate your Spot Instances. The Spot
-        /// pools are determined from the different instance types in the overrides. Valid only when
-        /// the ``SpotAllocationStrategy`` is ``lowest-price``. Value must be in the range of 1–20.
-        #[serde(rename = "SpotInstancePools", skip_serializing_if = "Option::is_none")]
+        /// `SpotInstancePools`: The number of Spot Instance pools across which to allocate your
+        /// Spot Instances. The Spot pools are determined from the different instance types in the
+        /// overrides. Valid only when the ``SpotAllocationStrategy`` is ``lowest-price``.
         pub spot_instance_pools: Option<Value<i64>>,
-        /// The maximum price per unit hour that you are willing to pay for a Spot Instance. If your
-        /// maximum price is lower than the Spot price for the instance types that you selected,
-        /// your Spot Instances are not launched. We do not recommend specifying a maximum price
-        /// because it can lead to increased interruptions. When Spot Instances launch, you pay the
-        /// current Spot price.
-        #[serde(rename = "SpotMaxPrice", skip_serializing_if = "Option::is_none")]
+        /// `SpotMaxPrice`: The maximum price per unit hour that you are willing to pay for a Spot
+        /// Instance. If your maximum price is lower than the Spot price for the instance types that
+        /// you selected, your Spot Instances are not launched.
         pub spot_max_price: Option<Value<String>>,
+    }
+
+    impl Serialize for InstancesDistribution {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DistributionSegments", &self.distribution_segments)?;
+            opt(
+                &mut m,
+                "OnDemandAllocationStrategy",
+                &self.on_demand_allocation_strategy,
+            )?;
+            opt(
+                &mut m,
+                "OnDemandBaseCapacity",
+                &self.on_demand_base_capacity,
+            )?;
+            opt(
+                &mut m,
+                "OnDemandPercentageAboveBaseCapacity",
+                &self.on_demand_percentage_above_base_capacity,
+            )?;
+            opt(
+                &mut m,
+                "SpotAllocationStrategy",
+                &self.spot_allocation_strategy,
+            )?;
+            opt(&mut m, "SpotInstancePools", &self.spot_instance_pools)?;
+            opt(&mut m, "SpotMaxPrice", &self.spot_max_price)?;
+            m.end()
+        }
     }
 
     /// Use this structure to specify the launch templates and instance types (overrides) for a
     /// mixed instances policy.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LaunchTemplate {
-        /// The launch template.
-        #[serde(rename = "LaunchTemplateSpecification")]
+        /// `LaunchTemplateSpecification`: The launch template.
         pub launch_template_specification: LaunchTemplateSpecification,
-        /// Any properties that you specify override the same properties in the launch template.
-        #[serde(rename = "Overrides", skip_serializing_if = "Option::is_none")]
+        /// `Overrides`: Any properties that you specify override the same properties in the launch
+        /// template.
         pub overrides: Option<Vec<LaunchTemplateOverrides>>,
+    }
+
+    impl Serialize for LaunchTemplate {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry(
+                "LaunchTemplateSpecification",
+                &self.launch_template_specification,
+            )?;
+            opt(&mut m, "Overrides", &self.overrides)?;
+            m.end()
+        }
     }
 
     impl LaunchTemplate {
@@ -767,56 +869,66 @@ pub mod auto_scaling_group {
 
     /// Use this structure to let Amazon EC2 Auto Scaling do the following when the Auto Scaling
     /// group has a mixed instances policy:
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LaunchTemplateOverrides {
-        /// The ID of the Amazon Machine Image (AMI) to use for instances launched with this
-        /// override. When using Instance Refresh with ``ReplaceRootVolume`` strategy, this
+        /// `ImageId`: The ID of the Amazon Machine Image (AMI) to use for instances launched with
+        /// this override. When using Instance Refresh with ``ReplaceRootVolume`` strategy, this
         /// specifies the AMI for root volume replacement operations.
-        #[serde(rename = "ImageId", skip_serializing_if = "Option::is_none")]
         pub image_id: Option<Value<String>>,
-        /// The instance requirements. Amazon EC2 Auto Scaling uses your specified requirements to
-        /// identify instance types. Then, it uses your On-Demand and Spot allocation strategies to
-        /// launch instances from these instance types.
-        #[serde(
-            rename = "InstanceRequirements",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceRequirements`: The instance requirements. Amazon EC2 Auto Scaling uses your
+        /// specified requirements to identify instance types. Then, it uses your On-Demand and Spot
+        /// allocation strategies to launch instances from these instance types.
         pub instance_requirements: Option<InstanceRequirements>,
-        /// The instance type, such as ``m3.xlarge``. You must specify an instance type that is
-        /// supported in your requested Region and Availability Zones. For more information, see
-        /// Instance types in the *Amazon EC2 User Guide*.
-        #[serde(rename = "InstanceType", skip_serializing_if = "Option::is_none")]
+        /// `InstanceType`: The instance type, such as ``m3.xlarge``. You must specify an instance
+        /// type that is supported in your requested Region and Availability Zones. For more
+        /// information, see Instance types in the *Amazon EC2 User Guide*.
         pub instance_type: Option<Value<String>>,
-        /// Provides a launch template for the specified instance type or set of instance
-        /// requirements. For example, some instance types might require a launch template with a
-        /// different AMI. If not provided, Amazon EC2 Auto Scaling uses the launch template that's
-        /// specified in the ``LaunchTemplate`` definition.
-        #[serde(
-            rename = "LaunchTemplateSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LaunchTemplateSpecification`: Provides a launch template for the specified instance
+        /// type or set of instance requirements. For example, some instance types might require a
+        /// launch template with a different AMI.
         pub launch_template_specification: Option<LaunchTemplateSpecification>,
-        /// If you provide a list of instance types to use, you can specify the number of capacity
-        /// units provided by each instance type in terms of virtual CPUs, memory, storage,
-        /// throughput, or other relative performance characteristic. When a Spot or On-Demand
-        /// Instance is launched, the capacity units count toward the desired capacity.
-        #[serde(rename = "WeightedCapacity", skip_serializing_if = "Option::is_none")]
+        /// `WeightedCapacity`: If you provide a list of instance types to use, you can specify the
+        /// number of capacity units provided by each instance type in terms of virtual CPUs,
+        /// memory, storage, throughput, or other relative performance characteristic.
         pub weighted_capacity: Option<Value<String>>,
+    }
+
+    impl Serialize for LaunchTemplateOverrides {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ImageId", &self.image_id)?;
+            opt(&mut m, "InstanceRequirements", &self.instance_requirements)?;
+            opt(&mut m, "InstanceType", &self.instance_type)?;
+            opt(
+                &mut m,
+                "LaunchTemplateSpecification",
+                &self.launch_template_specification,
+            )?;
+            opt(&mut m, "WeightedCapacity", &self.weighted_capacity)?;
+            m.end()
+        }
     }
 
     /// Specifies a launch template to use when provisioning EC2 instances for an Auto Scaling
     /// group.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LaunchTemplateSpecification {
-        /// The ID of the launch template.
-        #[serde(rename = "LaunchTemplateId", skip_serializing_if = "Option::is_none")]
+        /// `LaunchTemplateId`: The ID of the launch template.
         pub launch_template_id: Option<Value<String>>,
-        /// The name of the launch template.
-        #[serde(rename = "LaunchTemplateName", skip_serializing_if = "Option::is_none")]
+        /// `LaunchTemplateName`: The name of the launch template.
         pub launch_template_name: Option<Value<String>>,
-        /// The version number of the launch template.
-        #[serde(rename = "Version")]
+        /// `Version`: The version number of the launch template.
         pub version: Value<String>,
+    }
+
+    impl Serialize for LaunchTemplateSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "LaunchTemplateId", &self.launch_template_id)?;
+            opt(&mut m, "LaunchTemplateName", &self.launch_template_name)?;
+            m.serialize_entry("Version", &self.version)?;
+            m.end()
+        }
     }
 
     impl LaunchTemplateSpecification {
@@ -832,46 +944,49 @@ pub mod auto_scaling_group {
 
     /// ``LifecycleHookSpecification`` specifies a lifecycle hook for the
     /// ``LifecycleHookSpecificationList`` property of the AWS::AutoScaling::AutoScalingGroup
-    /// resource. A lifecycle hook specifies actions to perform when Amazon EC2 Auto Scaling
-    /// launches or terminates instances.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// resource.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LifecycleHookSpecification {
-        /// The action the Auto Scaling group takes when the lifecycle hook timeout elapses or if an
-        /// unexpected failure occurs. The default value is ``ABANDON``.
-        #[serde(rename = "DefaultResult", skip_serializing_if = "Option::is_none")]
+        /// `DefaultResult`: The action the Auto Scaling group takes when the lifecycle hook timeout
+        /// elapses or if an unexpected failure occurs. The default value is ``ABANDON``.
         pub default_result: Option<Value<String>>,
-        /// The maximum time, in seconds, that can elapse before the lifecycle hook times out. The
-        /// range is from ``30`` to ``7200`` seconds. The default value is ``3600`` seconds (1
-        /// hour).
-        #[serde(rename = "HeartbeatTimeout", skip_serializing_if = "Option::is_none")]
+        /// `HeartbeatTimeout`: The maximum time, in seconds, that can elapse before the lifecycle
+        /// hook times out. The range is from ``30`` to ``7200`` seconds. The default value is
+        /// ``3600`` seconds (1 hour).
         pub heartbeat_timeout: Option<Value<i64>>,
-        /// The name of the lifecycle hook.
-        #[serde(rename = "LifecycleHookName")]
+        /// `LifecycleHookName`: The name of the lifecycle hook.
         pub lifecycle_hook_name: Value<String>,
-        /// The lifecycle transition. For Auto Scaling groups, there are two major lifecycle
-        /// transitions.
-        #[serde(rename = "LifecycleTransition")]
+        /// `LifecycleTransition`: The lifecycle transition. For Auto Scaling groups, there are two
+        /// major lifecycle transitions.
         pub lifecycle_transition: Value<String>,
-        /// Additional information that you want to include any time Amazon EC2 Auto Scaling sends a
-        /// message to the notification target.
-        #[serde(
-            rename = "NotificationMetadata",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NotificationMetadata`: Additional information that you want to include any time Amazon
+        /// EC2 Auto Scaling sends a message to the notification target.
         pub notification_metadata: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the notification target that Amazon EC2 Auto Scaling
-        /// sends notifications to when an instance is in a wait state for the lifecycle hook. You
-        /// can specify an Amazon SNS topic or an Amazon SQS queue.
-        #[serde(
-            rename = "NotificationTargetARN",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NotificationTargetARN`: The Amazon Resource Name (ARN) of the notification target that
+        /// Amazon EC2 Auto Scaling sends notifications to when an instance is in a wait state for
+        /// the lifecycle hook. You can specify an Amazon SNS topic or an Amazon SQS queue.
         pub notification_target_arn: Option<Value<String>>,
-        /// The ARN of the IAM role that allows the Auto Scaling group to publish to the specified
-        /// notification target. For information about creating this role, see Prepare to add a
-        /// lifecycle hook to your Auto Scaling group in the *Amazon EC2 Auto Scaling User Guide*.
-        #[serde(rename = "RoleARN", skip_serializing_if = "Option::is_none")]
+        /// `RoleARN`: The ARN of the IAM role that allows the Auto Scaling group to publish to the
+        /// specified notification target.
         pub role_arn: Option<Value<String>>,
+    }
+
+    impl Serialize for LifecycleHookSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DefaultResult", &self.default_result)?;
+            opt(&mut m, "HeartbeatTimeout", &self.heartbeat_timeout)?;
+            m.serialize_entry("LifecycleHookName", &self.lifecycle_hook_name)?;
+            m.serialize_entry("LifecycleTransition", &self.lifecycle_transition)?;
+            opt(&mut m, "NotificationMetadata", &self.notification_metadata)?;
+            opt(
+                &mut m,
+                "NotificationTargetARN",
+                &self.notification_target_arn,
+            )?;
+            opt(&mut m, "RoleARN", &self.role_arn)?;
+            m.end()
+        }
     }
 
     impl LifecycleHookSpecification {
@@ -894,43 +1009,63 @@ pub mod auto_scaling_group {
 
     /// ``MemoryGiBPerVCpuRequest`` is a property of the ``InstanceRequirements`` property of
     /// the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that
-    /// describes the minimum and maximum amount of memory per vCPU for an instance type, in
-    /// GiB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// describes the minimum and maximum amount of memory per vCPU for an …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MemoryGiBPerVCpuRequest {
-        /// The memory maximum in GiB.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The memory maximum in GiB.
         pub max: Option<Value<f64>>,
-        /// The memory minimum in GiB.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The memory minimum in GiB.
         pub min: Option<Value<f64>>,
+    }
+
+    impl Serialize for MemoryGiBPerVCpuRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// ``MemoryMiBRequest`` is a property of the ``InstanceRequirements`` property of the
     /// AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that describes
-    /// the minimum and maximum instance memory size for an instance type, in MiB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// the minimum and maximum instance memory size for an instance type, …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MemoryMiBRequest {
-        /// The memory maximum in MiB.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The memory maximum in MiB.
         pub max: Option<Value<i64>>,
-        /// The memory minimum in MiB.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The memory minimum in MiB.
         pub min: Option<Value<i64>>,
+    }
+
+    impl Serialize for MemoryMiBRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// ``MetricsCollection`` is a property of the AWS::AutoScaling::AutoScalingGroup resource
     /// that describes the group metrics that an Amazon EC2 Auto Scaling group sends to Amazon
-    /// CloudWatch. These metrics describe the group rather than any of its instances.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// CloudWatch.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricsCollection {
-        /// The frequency at which Amazon EC2 Auto Scaling sends aggregated data to CloudWatch. The
-        /// only valid value is ``1Minute``.
-        #[serde(rename = "Granularity")]
+        /// `Granularity`: The frequency at which Amazon EC2 Auto Scaling sends aggregated data to
+        /// CloudWatch. The only valid value is ``1Minute``.
         pub granularity: Value<String>,
-        /// Identifies the metrics to enable.
-        #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
+        /// `Metrics`: Identifies the metrics to enable.
         pub metrics: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for MetricsCollection {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Granularity", &self.granularity)?;
+            opt(&mut m, "Metrics", &self.metrics)?;
+            m.end()
+        }
     }
 
     impl MetricsCollection {
@@ -945,18 +1080,26 @@ pub mod auto_scaling_group {
 
     /// Use this structure to launch multiple instance types and On-Demand Instances and Spot
     /// Instances within a single Auto Scaling group.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MixedInstancesPolicy {
-        /// The instances distribution.
-        #[serde(
-            rename = "InstancesDistribution",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstancesDistribution`: The instances distribution.
         pub instances_distribution: Option<InstancesDistribution>,
-        /// One or more launch templates and the instance types (overrides) that are used to launch
-        /// EC2 instances to fulfill the configured capacities.
-        #[serde(rename = "LaunchTemplate")]
+        /// `LaunchTemplate`: One or more launch templates and the instance types (overrides) that
+        /// are used to launch EC2 instances to fulfill the configured capacities.
         pub launch_template: LaunchTemplate,
+    }
+
+    impl Serialize for MixedInstancesPolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "InstancesDistribution",
+                &self.instances_distribution,
+            )?;
+            m.serialize_entry("LaunchTemplate", &self.launch_template)?;
+            m.end()
+        }
     }
 
     impl MixedInstancesPolicy {
@@ -971,42 +1114,63 @@ pub mod auto_scaling_group {
 
     /// ``NetworkBandwidthGbpsRequest`` is a property of the ``InstanceRequirements`` property
     /// of the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that
-    /// describes the minimum and maximum network bandwidth for an instance type, in Gbps.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// describes the minimum and maximum network bandwidth for an instance …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NetworkBandwidthGbpsRequest {
-        /// The maximum amount of network bandwidth, in gigabits per second (Gbps).
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum amount of network bandwidth, in gigabits per second (Gbps).
         pub max: Option<Value<f64>>,
-        /// The minimum amount of network bandwidth, in gigabits per second (Gbps).
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum amount of network bandwidth, in gigabits per second (Gbps).
         pub min: Option<Value<f64>>,
+    }
+
+    impl Serialize for NetworkBandwidthGbpsRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// ``NetworkInterfaceCountRequest`` is a property of the ``InstanceRequirements`` property
     /// of the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that
-    /// describes the minimum and maximum number of network interfaces for an instance type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// describes the minimum and maximum number of network interfaces for …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NetworkInterfaceCountRequest {
-        /// The maximum number of network interfaces.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum number of network interfaces.
         pub max: Option<Value<i64>>,
-        /// The minimum number of network interfaces.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum number of network interfaces.
         pub min: Option<Value<i64>>,
+    }
+
+    impl Serialize for NetworkInterfaceCountRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// A structure that specifies an Amazon SNS notification configuration for the
     /// ``NotificationConfigurations`` property of the AWS::AutoScaling::AutoScalingGroup
     /// resource.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct NotificationConfiguration {
-        /// A list of event types that send a notification. Event types can include any of the
-        /// following types.
-        #[serde(rename = "NotificationTypes", skip_serializing_if = "Option::is_none")]
+        /// `NotificationTypes`: A list of event types that send a notification. Event types can
+        /// include any of the following types.
         pub notification_types: Option<Vec<Value<String>>>,
-        /// The Amazon Resource Name (ARN) of the Amazon SNS topic.
-        #[serde(rename = "TopicARN")]
+        /// `TopicARN`: The Amazon Resource Name (ARN) of the Amazon SNS topic.
         pub topic_arn: serde_json::Value,
+    }
+
+    impl Serialize for NotificationConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "NotificationTypes", &self.notification_types)?;
+            m.serialize_entry("TopicARN", &self.topic_arn)?;
+            m.end()
+        }
     }
 
     impl NotificationConfiguration {
@@ -1021,46 +1185,61 @@ pub mod auto_scaling_group {
 
     /// Specify an instance family to use as the baseline reference for CPU performance. All
     /// instance types that All instance types that match your specified attributes will be
-    /// compared against the CPU performance of the referenced instance family, regardless of
-    /// CPU manufacturer or architecture differences.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// compared against the CPU performance of the referenced instance …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PerformanceFactorReferenceRequest {
-        /// The instance family to use as a baseline reference.
-        #[serde(rename = "InstanceFamily", skip_serializing_if = "Option::is_none")]
+        /// `InstanceFamily`: The instance family to use as a baseline reference.
         pub instance_family: Option<Value<String>>,
+    }
+
+    impl Serialize for PerformanceFactorReferenceRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "InstanceFamily", &self.instance_family)?;
+            m.end()
+        }
     }
 
     /// Defines the specific triggers that cause instances to be retained in a Retained state
     /// rather than terminated. Each trigger corresponds to a different failure scenario during
-    /// the instance lifecycle. This allows fine-grained control over when to preserve instances
-    /// for manual intervention.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// the instance lifecycle.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct RetentionTriggers {
-        /// Specifies the action when a termination lifecycle hook is abandoned due to failure,
-        /// timeout, or explicit abandonment (calling CompleteLifecycleAction).
-        #[serde(
-            rename = "TerminateHookAbandon",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TerminateHookAbandon`: Specifies the action when a termination lifecycle hook is
+        /// abandoned due to failure, timeout, or explicit abandonment (calling
+        /// CompleteLifecycleAction).
         pub terminate_hook_abandon: Option<Value<RetentionTriggersTerminateHookAbandon>>,
+    }
+
+    impl Serialize for RetentionTriggers {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "TerminateHookAbandon", &self.terminate_hook_abandon)?;
+            m.end()
+        }
     }
 
     /// A structure that specifies a tag for the ``Tags`` property of
     /// AWS::AutoScaling::AutoScalingGroup resource.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TagProperty {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// Set to ``true`` if you want CloudFormation to copy the tag to EC2 instances that are
-        /// launched as part of the Auto Scaling group. Set to ``false`` if you want the tag
-        /// attached only to the Auto Scaling group and not copied to any instances launched as part
-        /// of the Auto Scaling group.
-        #[serde(rename = "PropagateAtLaunch")]
+        /// `PropagateAtLaunch`: Set to ``true`` if you want CloudFormation to copy the tag to EC2
+        /// instances that are launched as part of the Auto Scaling group.
         pub propagate_at_launch: Value<bool>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for TagProperty {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("PropagateAtLaunch", &self.propagate_at_launch)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl TagProperty {
@@ -1080,26 +1259,40 @@ pub mod auto_scaling_group {
 
     /// ``TotalLocalStorageGBRequest`` is a property of the ``InstanceRequirements`` property of
     /// the AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that
-    /// describes the minimum and maximum total local storage size for an instance type, in GB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// describes the minimum and maximum total local storage size for an …
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TotalLocalStorageGbRequest {
-        /// The storage maximum in GB.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The storage maximum in GB.
         pub max: Option<Value<f64>>,
-        /// The storage minimum in GB.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The storage minimum in GB.
         pub min: Option<Value<f64>>,
     }
 
+    impl Serialize for TotalLocalStorageGbRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// Identifying information for a traffic source.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TrafficSourceIdentifier {
-        /// Identifies the traffic source.
-        #[serde(rename = "Identifier")]
+        /// `Identifier`: Identifies the traffic source.
         pub identifier: Value<String>,
-        /// Provides additional context for the value of ``Identifier``.
-        #[serde(rename = "Type")]
+        /// `Type`: Provides additional context for the value of ``Identifier``.
         pub type_: Value<String>,
+    }
+
+    impl Serialize for TrafficSourceIdentifier {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Identifier", &self.identifier)?;
+            m.serialize_entry("Type", &self.type_)?;
+            m.end()
+        }
     }
 
     impl TrafficSourceIdentifier {
@@ -1115,25 +1308,49 @@ pub mod auto_scaling_group {
     /// ``VCpuCountRequest`` is a property of the ``InstanceRequirements`` property of the
     /// AWS::AutoScaling::AutoScalingGroup LaunchTemplateOverrides property type that describes
     /// the minimum and maximum number of vCPUs for an instance type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct VCpuCountRequest {
-        /// The maximum number of vCPUs.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum number of vCPUs.
         pub max: Option<Value<i64>>,
-        /// The minimum number of vCPUs.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum number of vCPUs.
         pub min: Option<Value<i64>>,
     }
 
+    impl Serialize for VCpuCountRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// The deletion protection setting for the Auto Scaling group.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AutoScalingGroupDeletionProtection {
-        #[serde(rename = "none")]
+        /// `none`
         None,
-        #[serde(rename = "prevent-all-deletion")]
+        /// `prevent-all-deletion`
         PreventAllDeletion,
-        #[serde(rename = "prevent-force-deletion")]
+        /// `prevent-force-deletion`
         PreventForceDeletion,
+    }
+
+    impl AutoScalingGroupDeletionProtection {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::None => "none",
+                Self::PreventAllDeletion => "prevent-all-deletion",
+                Self::PreventForceDeletion => "prevent-force-deletion",
+            }
+        }
+    }
+
+    impl Serialize for AutoScalingGroupDeletionProtection {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AutoScalingGroupDeletionProtection> for Value<AutoScalingGroupDeletionProtection> {
@@ -1144,14 +1361,31 @@ pub mod auto_scaling_group {
 
     /// If launches fail in an Availability Zone, the following strategies are available. The
     /// default is ``balanced-best-effort``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AvailabilityZoneDistributionCapacityDistributionStrategy {
-        #[serde(rename = "balanced-best-effort")]
+        /// `balanced-best-effort`
         BalancedBestEffort,
-        #[serde(rename = "balanced-only")]
+        /// `balanced-only`
         BalancedOnly,
-        #[serde(rename = "reservations-then-balanced")]
+        /// `reservations-then-balanced`
         ReservationsThenBalanced,
+    }
+
+    impl AvailabilityZoneDistributionCapacityDistributionStrategy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::BalancedBestEffort => "balanced-best-effort",
+                Self::BalancedOnly => "balanced-only",
+                Self::ReservationsThenBalanced => "reservations-then-balanced",
+            }
+        }
+    }
+
+    impl Serialize for AvailabilityZoneDistributionCapacityDistributionStrategy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AvailabilityZoneDistributionCapacityDistributionStrategy>
@@ -1164,14 +1398,29 @@ pub mod auto_scaling_group {
 
     /// Specifies the health check behavior for the impaired Availability Zone in an active
     /// zonal shift. If you select ``Replace unhealthy``, instances that appear unhealthy will
-    /// be replaced in all Availability Zones. If you select ``Ignore unhealthy``, instances
-    /// will not be replaced in the Availability Zone with the active zonal shift.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// be replaced in all Availability Zones.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AvailabilityZoneImpairmentPolicyImpairedZoneHealthCheckBehavior {
-        #[serde(rename = "IgnoreUnhealthy")]
+        /// `IgnoreUnhealthy`
         IgnoreUnhealthy,
-        #[serde(rename = "ReplaceUnhealthy")]
+        /// `ReplaceUnhealthy`
         ReplaceUnhealthy,
+    }
+
+    impl AvailabilityZoneImpairmentPolicyImpairedZoneHealthCheckBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::IgnoreUnhealthy => "IgnoreUnhealthy",
+                Self::ReplaceUnhealthy => "ReplaceUnhealthy",
+            }
+        }
+    }
+
+    impl Serialize for AvailabilityZoneImpairmentPolicyImpairedZoneHealthCheckBehavior {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AvailabilityZoneImpairmentPolicyImpairedZoneHealthCheckBehavior>
@@ -1183,16 +1432,34 @@ pub mod auto_scaling_group {
     }
 
     /// The capacity reservation preference. The following options are available:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CapacityReservationSpecificationCapacityReservationPreference {
-        #[serde(rename = "capacity-reservations-first")]
+        /// `capacity-reservations-first`
         CapacityReservationsFirst,
-        #[serde(rename = "capacity-reservations-only")]
+        /// `capacity-reservations-only`
         CapacityReservationsOnly,
-        #[serde(rename = "default")]
+        /// `default`
         Default,
-        #[serde(rename = "none")]
+        /// `none`
         None,
+    }
+
+    impl CapacityReservationSpecificationCapacityReservationPreference {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::CapacityReservationsFirst => "capacity-reservations-first",
+                Self::CapacityReservationsOnly => "capacity-reservations-only",
+                Self::Default => "default",
+                Self::None => "none",
+            }
+        }
+    }
+
+    impl Serialize for CapacityReservationSpecificationCapacityReservationPreference {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CapacityReservationSpecificationCapacityReservationPreference>
@@ -1203,16 +1470,34 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DistributionSegmentTargetCapacityTypes {
-        #[serde(rename = "on-demand-capacity-reservation")]
+        /// `on-demand-capacity-reservation`
         OnDemandCapacityReservation,
-        #[serde(rename = "capacity-block")]
+        /// `capacity-block`
         CapacityBlock,
-        #[serde(rename = "interruptible-capacity-reservation")]
+        /// `interruptible-capacity-reservation`
         InterruptibleCapacityReservation,
-        #[serde(rename = "on-demand")]
+        /// `on-demand`
         OnDemand,
+    }
+
+    impl DistributionSegmentTargetCapacityTypes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::OnDemandCapacityReservation => "on-demand-capacity-reservation",
+                Self::CapacityBlock => "capacity-block",
+                Self::InterruptibleCapacityReservation => "interruptible-capacity-reservation",
+                Self::OnDemand => "on-demand",
+            }
+        }
+    }
+
+    impl Serialize for DistributionSegmentTargetCapacityTypes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DistributionSegmentTargetCapacityTypes>
@@ -1223,16 +1508,34 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsAcceleratorManufacturers {
-        #[serde(rename = "amazon-web-services")]
+        /// `amazon-web-services`
         AmazonWebServices,
-        #[serde(rename = "amd")]
+        /// `amd`
         Amd,
-        #[serde(rename = "nvidia")]
+        /// `nvidia`
         Nvidia,
-        #[serde(rename = "xilinx")]
+        /// `xilinx`
         Xilinx,
+    }
+
+    impl InstanceRequirementsAcceleratorManufacturers {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AmazonWebServices => "amazon-web-services",
+                Self::Amd => "amd",
+                Self::Nvidia => "nvidia",
+                Self::Xilinx => "xilinx",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsAcceleratorManufacturers {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsAcceleratorManufacturers>
@@ -1243,22 +1546,43 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsAcceleratorNames {
-        #[serde(rename = "a100")]
+        /// `a100`
         A100,
-        #[serde(rename = "k80")]
+        /// `k80`
         K80,
-        #[serde(rename = "m60")]
+        /// `m60`
         M60,
-        #[serde(rename = "radeon-pro-v520")]
+        /// `radeon-pro-v520`
         RadeonProV520,
-        #[serde(rename = "t4")]
+        /// `t4`
         T4,
-        #[serde(rename = "v100")]
+        /// `v100`
         V100,
-        #[serde(rename = "vu9p")]
+        /// `vu9p`
         Vu9p,
+    }
+
+    impl InstanceRequirementsAcceleratorNames {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::A100 => "a100",
+                Self::K80 => "k80",
+                Self::M60 => "m60",
+                Self::RadeonProV520 => "radeon-pro-v520",
+                Self::T4 => "t4",
+                Self::V100 => "v100",
+                Self::Vu9p => "vu9p",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsAcceleratorNames {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsAcceleratorNames> for Value<InstanceRequirementsAcceleratorNames> {
@@ -1267,14 +1591,31 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsAcceleratorTypes {
-        #[serde(rename = "fpga")]
+        /// `fpga`
         Fpga,
-        #[serde(rename = "gpu")]
+        /// `gpu`
         Gpu,
-        #[serde(rename = "inference")]
+        /// `inference`
         Inference,
+    }
+
+    impl InstanceRequirementsAcceleratorTypes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Fpga => "fpga",
+                Self::Gpu => "gpu",
+                Self::Inference => "inference",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsAcceleratorTypes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsAcceleratorTypes> for Value<InstanceRequirementsAcceleratorTypes> {
@@ -1284,14 +1625,31 @@ pub mod auto_scaling_group {
     }
 
     /// Indicates whether bare metal instance types are included, excluded, or required.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsBareMetal {
-        #[serde(rename = "excluded")]
+        /// `excluded`
         Excluded,
-        #[serde(rename = "included")]
+        /// `included`
         Included,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl InstanceRequirementsBareMetal {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Excluded => "excluded",
+                Self::Included => "included",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsBareMetal {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsBareMetal> for Value<InstanceRequirementsBareMetal> {
@@ -1303,14 +1661,31 @@ pub mod auto_scaling_group {
     /// Indicates whether burstable performance instance types are included, excluded, or
     /// required. For more information, see Burstable performance instances in the *Amazon EC2
     /// User Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsBurstablePerformance {
-        #[serde(rename = "excluded")]
+        /// `excluded`
         Excluded,
-        #[serde(rename = "included")]
+        /// `included`
         Included,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl InstanceRequirementsBurstablePerformance {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Excluded => "excluded",
+                Self::Included => "included",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsBurstablePerformance {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsBurstablePerformance>
@@ -1321,16 +1696,34 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsCpuManufacturers {
-        #[serde(rename = "amazon-web-services")]
+        /// `amazon-web-services`
         AmazonWebServices,
-        #[serde(rename = "amd")]
+        /// `amd`
         Amd,
-        #[serde(rename = "apple")]
+        /// `apple`
         Apple,
-        #[serde(rename = "intel")]
+        /// `intel`
         Intel,
+    }
+
+    impl InstanceRequirementsCpuManufacturers {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AmazonWebServices => "amazon-web-services",
+                Self::Amd => "amd",
+                Self::Apple => "apple",
+                Self::Intel => "intel",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsCpuManufacturers {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsCpuManufacturers> for Value<InstanceRequirementsCpuManufacturers> {
@@ -1339,12 +1732,28 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsInstanceGenerations {
-        #[serde(rename = "current")]
+        /// `current`
         Current,
-        #[serde(rename = "previous")]
+        /// `previous`
         Previous,
+    }
+
+    impl InstanceRequirementsInstanceGenerations {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Current => "current",
+                Self::Previous => "previous",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsInstanceGenerations {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsInstanceGenerations>
@@ -1358,14 +1767,31 @@ pub mod auto_scaling_group {
     /// Indicates whether instance types with instance store volumes are included, excluded, or
     /// required. For more information, see Amazon EC2 instance store in the *Amazon EC2 User
     /// Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsLocalStorage {
-        #[serde(rename = "excluded")]
+        /// `excluded`
         Excluded,
-        #[serde(rename = "included")]
+        /// `included`
         Included,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl InstanceRequirementsLocalStorage {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Excluded => "excluded",
+                Self::Included => "included",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsLocalStorage {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsLocalStorage> for Value<InstanceRequirementsLocalStorage> {
@@ -1374,12 +1800,28 @@ pub mod auto_scaling_group {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsLocalStorageTypes {
-        #[serde(rename = "hdd")]
+        /// `hdd`
         Hdd,
-        #[serde(rename = "ssd")]
+        /// `ssd`
         Ssd,
+    }
+
+    impl InstanceRequirementsLocalStorageTypes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hdd => "hdd",
+                Self::Ssd => "ssd",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsLocalStorageTypes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsLocalStorageTypes> for Value<InstanceRequirementsLocalStorageTypes> {
@@ -1390,12 +1832,28 @@ pub mod auto_scaling_group {
 
     /// Specifies the action when a termination lifecycle hook is abandoned due to failure,
     /// timeout, or explicit abandonment (calling CompleteLifecycleAction).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RetentionTriggersTerminateHookAbandon {
-        #[serde(rename = "retain")]
+        /// `retain`
         Retain,
-        #[serde(rename = "terminate")]
+        /// `terminate`
         Terminate,
+    }
+
+    impl RetentionTriggersTerminateHookAbandon {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Retain => "retain",
+                Self::Terminate => "terminate",
+            }
+        }
+    }
+
+    impl Serialize for RetentionTriggersTerminateHookAbandon {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RetentionTriggersTerminateHookAbandon> for Value<RetentionTriggersTerminateHookAbandon> {
@@ -1423,78 +1881,92 @@ pub mod auto_scaling_group {
 /// specifies an Amazon EC2 Auto Scaling scaling policy so that the Auto Scaling group can
 /// scale the number of instances available for your application.
 pub mod scaling_policy {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The AWS::AutoScaling::ScalingPolicy resource specifies an Amazon EC2 Auto Scaling
     /// scaling policy so that the Auto Scaling group can scale the number of instances
     /// available for your application.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ScalingPolicy {
-        /// Specifies how the scaling adjustment is interpreted. The valid values are
-        /// ChangeInCapacity, ExactCapacity, and PercentChangeInCapacity.
-        #[serde(rename = "AdjustmentType", skip_serializing_if = "Option::is_none")]
+        /// `AdjustmentType`: Specifies how the scaling adjustment is interpreted. The valid values
+        /// are ChangeInCapacity, ExactCapacity, and PercentChangeInCapacity.
         pub adjustment_type: Option<Value<ScalingPolicyAdjustmentType>>,
-        /// The name of the Auto Scaling group.
-        #[serde(rename = "AutoScalingGroupName")]
+        /// `AutoScalingGroupName`: The name of the Auto Scaling group.
         pub auto_scaling_group_name: Value<String>,
-        /// The duration of the policy's cooldown period, in seconds. When a cooldown period is
-        /// specified here, it overrides the default cooldown period defined for the Auto Scaling
-        /// group.
-        #[serde(rename = "Cooldown", skip_serializing_if = "Option::is_none")]
+        /// `Cooldown`: The duration of the policy's cooldown period, in seconds. When a cooldown
+        /// period is specified here, it overrides the default cooldown period defined for the Auto
+        /// Scaling group.
         pub cooldown: Option<Value<String>>,
-        /// The estimated time, in seconds, until a newly launched instance can contribute to the
-        /// CloudWatch metrics. If not provided, the default is to use the value from the default
-        /// cooldown period for the Auto Scaling group. Valid only if the policy type is
-        /// TargetTrackingScaling or StepScaling.
-        #[serde(
-            rename = "EstimatedInstanceWarmup",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EstimatedInstanceWarmup`: The estimated time, in seconds, until a newly launched
+        /// instance can contribute to the CloudWatch metrics. If not provided, the default is to
+        /// use the value from the default cooldown period for the Auto Scaling group.
         pub estimated_instance_warmup: Option<Value<i64>>,
-        /// The aggregation type for the CloudWatch metrics. The valid values are Minimum, Maximum,
-        /// and Average. If the aggregation type is null, the value is treated as Average. Valid
-        /// only if the policy type is StepScaling.
-        #[serde(
-            rename = "MetricAggregationType",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MetricAggregationType`: The aggregation type for the CloudWatch metrics. The valid
+        /// values are Minimum, Maximum, and Average. If the aggregation type is null, the value is
+        /// treated as Average. Valid only if the policy type is StepScaling.
         pub metric_aggregation_type: Option<Value<ScalingPolicyMetricAggregationType>>,
-        /// The minimum value to scale by when the adjustment type is PercentChangeInCapacity. For
-        /// example, suppose that you create a step scaling policy to scale out an Auto Scaling
-        /// group by 25 percent and you specify a MinAdjustmentMagnitude of 2. If the group has 4
-        /// instances and the scaling policy is performed, 25 percent of 4 is 1.
-        #[serde(
-            rename = "MinAdjustmentMagnitude",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MinAdjustmentMagnitude`: The minimum value to scale by when the adjustment type is
+        /// PercentChangeInCapacity. For example, suppose that you create a step scaling policy to
+        /// scale out an Auto Scaling group by 25 percent and you specify a MinAdjustmentMagnitude
+        /// of 2.
         pub min_adjustment_magnitude: Option<Value<i64>>,
-        /// One of the following policy types: TargetTrackingScaling, StepScaling, SimpleScaling
-        /// (default), PredictiveScaling
-        #[serde(rename = "PolicyType", skip_serializing_if = "Option::is_none")]
+        /// `PolicyType`: One of the following policy types: TargetTrackingScaling, StepScaling,
+        /// SimpleScaling (default), PredictiveScaling
         pub policy_type: Option<Value<ScalingPolicyPolicyType>>,
-        /// A predictive scaling policy. Includes support for predefined metrics only.
-        #[serde(
-            rename = "PredictiveScalingConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PredictiveScalingConfiguration`: A predictive scaling policy. Includes support for
+        /// predefined metrics only.
         pub predictive_scaling_configuration: Option<PredictiveScalingConfiguration>,
-        /// The amount by which to scale, based on the specified adjustment type. A positive value
-        /// adds to the current capacity while a negative number removes from the current capacity.
-        /// For exact capacity, you must specify a positive value. Required if the policy type is
-        /// SimpleScaling. (Not used with any other policy type.)
-        #[serde(rename = "ScalingAdjustment", skip_serializing_if = "Option::is_none")]
+        /// `ScalingAdjustment`: The amount by which to scale, based on the specified adjustment
+        /// type. A positive value adds to the current capacity while a negative number removes from
+        /// the current capacity. For exact capacity, you must specify a positive value.
         pub scaling_adjustment: Option<Value<i64>>,
-        /// A set of adjustments that enable you to scale based on the size of the alarm breach.
-        /// Required if the policy type is StepScaling. (Not used with any other policy type.)
-        #[serde(rename = "StepAdjustments", skip_serializing_if = "Option::is_none")]
+        /// `StepAdjustments`: A set of adjustments that enable you to scale based on the size of
+        /// the alarm breach. Required if the policy type is StepScaling. (Not used with any other
+        /// policy type.)
         pub step_adjustments: Option<Vec<StepAdjustment>>,
-        /// A target tracking scaling policy. Includes support for predefined or customized metrics.
-        #[serde(
-            rename = "TargetTrackingConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TargetTrackingConfiguration`: A target tracking scaling policy. Includes support for
+        /// predefined or customized metrics.
         pub target_tracking_configuration: Option<TargetTrackingConfiguration>,
+    }
+
+    impl Serialize for ScalingPolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AdjustmentType", &self.adjustment_type)?;
+            m.serialize_entry("AutoScalingGroupName", &self.auto_scaling_group_name)?;
+            opt(&mut m, "Cooldown", &self.cooldown)?;
+            opt(
+                &mut m,
+                "EstimatedInstanceWarmup",
+                &self.estimated_instance_warmup,
+            )?;
+            opt(
+                &mut m,
+                "MetricAggregationType",
+                &self.metric_aggregation_type,
+            )?;
+            opt(
+                &mut m,
+                "MinAdjustmentMagnitude",
+                &self.min_adjustment_magnitude,
+            )?;
+            opt(&mut m, "PolicyType", &self.policy_type)?;
+            opt(
+                &mut m,
+                "PredictiveScalingConfiguration",
+                &self.predictive_scaling_configuration,
+            )?;
+            opt(&mut m, "ScalingAdjustment", &self.scaling_adjustment)?;
+            opt(&mut m, "StepAdjustments", &self.step_adjustments)?;
+            opt(
+                &mut m,
+                "TargetTrackingConfiguration",
+                &self.target_tracking_configuration,
+            )?;
+            m.end()
+        }
     }
 
     impl ScalingPolicy {
@@ -1516,32 +1988,56 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CustomizedMetricSpecification {
-        #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
+        /// `Dimensions`
         pub dimensions: Option<Vec<MetricDimension>>,
-        #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
+        /// `MetricName`
         pub metric_name: Option<Value<String>>,
-        #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
+        /// `Metrics`
         pub metrics: Option<Vec<TargetTrackingMetricDataQuery>>,
-        #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
+        /// `Namespace`
         pub namespace: Option<Value<String>>,
-        #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
+        /// `Period`
         pub period: Option<Value<i64>>,
-        #[serde(rename = "Statistic", skip_serializing_if = "Option::is_none")]
+        /// `Statistic`
         pub statistic: Option<Value<CustomizedMetricSpecificationStatistic>>,
-        #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
+        /// `Unit`
         pub unit: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for CustomizedMetricSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Dimensions", &self.dimensions)?;
+            opt(&mut m, "MetricName", &self.metric_name)?;
+            opt(&mut m, "Metrics", &self.metrics)?;
+            opt(&mut m, "Namespace", &self.namespace)?;
+            opt(&mut m, "Period", &self.period)?;
+            opt(&mut m, "Statistic", &self.statistic)?;
+            opt(&mut m, "Unit", &self.unit)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Metric {
-        #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
+        /// `Dimensions`
         pub dimensions: Option<Vec<MetricDimension>>,
-        #[serde(rename = "MetricName")]
+        /// `MetricName`
         pub metric_name: Value<String>,
-        #[serde(rename = "Namespace")]
+        /// `Namespace`
         pub namespace: Value<String>,
+    }
+
+    impl Serialize for Metric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Dimensions", &self.dimensions)?;
+            m.serialize_entry("MetricName", &self.metric_name)?;
+            m.serialize_entry("Namespace", &self.namespace)?;
+            m.end()
+        }
     }
 
     impl Metric {
@@ -1558,18 +2054,30 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricDataQuery {
-        #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
+        /// `Expression`
         pub expression: Option<Value<String>>,
-        #[serde(rename = "Id")]
+        /// `Id`
         pub id: Value<String>,
-        #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
+        /// `Label`
         pub label: Option<Value<String>>,
-        #[serde(rename = "MetricStat", skip_serializing_if = "Option::is_none")]
+        /// `MetricStat`
         pub metric_stat: Option<MetricStat>,
-        #[serde(rename = "ReturnData", skip_serializing_if = "Option::is_none")]
+        /// `ReturnData`
         pub return_data: Option<Value<bool>>,
+    }
+
+    impl Serialize for MetricDataQuery {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Expression", &self.expression)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Label", &self.label)?;
+            opt(&mut m, "MetricStat", &self.metric_stat)?;
+            opt(&mut m, "ReturnData", &self.return_data)?;
+            m.end()
+        }
     }
 
     impl MetricDataQuery {
@@ -1585,12 +2093,21 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricDimension {
-        #[serde(rename = "Name")]
+        /// `Name`
         pub name: Value<String>,
-        #[serde(rename = "Value")]
+        /// `Value`
         pub value: Value<String>,
+    }
+
+    impl Serialize for MetricDimension {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl MetricDimension {
@@ -1603,14 +2120,24 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricStat {
-        #[serde(rename = "Metric")]
+        /// `Metric`
         pub metric: Metric,
-        #[serde(rename = "Stat")]
+        /// `Stat`
         pub stat: Value<String>,
-        #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
+        /// `Unit`
         pub unit: Option<Value<String>>,
+    }
+
+    impl Serialize for MetricStat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Metric", &self.metric)?;
+            m.serialize_entry("Stat", &self.stat)?;
+            opt(&mut m, "Unit", &self.unit)?;
+            m.end()
+        }
     }
 
     impl MetricStat {
@@ -1624,12 +2151,21 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredefinedMetricSpecification {
-        #[serde(rename = "PredefinedMetricType")]
+        /// `PredefinedMetricType`
         pub predefined_metric_type: Value<PredefinedMetricSpecificationPredefinedMetricType>,
-        #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
+        /// `ResourceLabel`
         pub resource_label: Option<Value<String>>,
+    }
+
+    impl Serialize for PredefinedMetricSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PredefinedMetricType", &self.predefined_metric_type)?;
+            opt(&mut m, "ResourceLabel", &self.resource_label)?;
+            m.end()
+        }
     }
 
     impl PredefinedMetricSpecification {
@@ -1644,25 +2180,35 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingConfiguration {
-        #[serde(
-            rename = "MaxCapacityBreachBehavior",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxCapacityBreachBehavior`
         pub max_capacity_breach_behavior:
             Option<Value<PredictiveScalingConfigurationMaxCapacityBreachBehavior>>,
-        #[serde(rename = "MaxCapacityBuffer", skip_serializing_if = "Option::is_none")]
+        /// `MaxCapacityBuffer`
         pub max_capacity_buffer: Option<Value<i64>>,
-        #[serde(rename = "MetricSpecifications")]
+        /// `MetricSpecifications`
         pub metric_specifications: Vec<PredictiveScalingMetricSpecification>,
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// `Mode`
         pub mode: Option<Value<PredictiveScalingConfigurationMode>>,
-        #[serde(
-            rename = "SchedulingBufferTime",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SchedulingBufferTime`
         pub scheduling_buffer_time: Option<Value<i64>>,
+    }
+
+    impl Serialize for PredictiveScalingConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "MaxCapacityBreachBehavior",
+                &self.max_capacity_breach_behavior,
+            )?;
+            opt(&mut m, "MaxCapacityBuffer", &self.max_capacity_buffer)?;
+            m.serialize_entry("MetricSpecifications", &self.metric_specifications)?;
+            opt(&mut m, "Mode", &self.mode)?;
+            opt(&mut m, "SchedulingBufferTime", &self.scheduling_buffer_time)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingConfiguration {
@@ -1680,10 +2226,18 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingCustomizedCapacityMetric {
-        #[serde(rename = "MetricDataQueries")]
+        /// `MetricDataQueries`
         pub metric_data_queries: Vec<MetricDataQuery>,
+    }
+
+    impl Serialize for PredictiveScalingCustomizedCapacityMetric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("MetricDataQueries", &self.metric_data_queries)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingCustomizedCapacityMetric {
@@ -1695,10 +2249,18 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingCustomizedLoadMetric {
-        #[serde(rename = "MetricDataQueries")]
+        /// `MetricDataQueries`
         pub metric_data_queries: Vec<MetricDataQuery>,
+    }
+
+    impl Serialize for PredictiveScalingCustomizedLoadMetric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("MetricDataQueries", &self.metric_data_queries)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingCustomizedLoadMetric {
@@ -1710,10 +2272,18 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingCustomizedScalingMetric {
-        #[serde(rename = "MetricDataQueries")]
+        /// `MetricDataQueries`
         pub metric_data_queries: Vec<MetricDataQuery>,
+    }
+
+    impl Serialize for PredictiveScalingCustomizedScalingMetric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("MetricDataQueries", &self.metric_data_queries)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingCustomizedScalingMetric {
@@ -1725,43 +2295,63 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingMetricSpecification {
-        #[serde(
-            rename = "CustomizedCapacityMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CustomizedCapacityMetricSpecification`
         pub customized_capacity_metric_specification:
             Option<PredictiveScalingCustomizedCapacityMetric>,
-        #[serde(
-            rename = "CustomizedLoadMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CustomizedLoadMetricSpecification`
         pub customized_load_metric_specification: Option<PredictiveScalingCustomizedLoadMetric>,
-        #[serde(
-            rename = "CustomizedScalingMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CustomizedScalingMetricSpecification`
         pub customized_scaling_metric_specification:
             Option<PredictiveScalingCustomizedScalingMetric>,
-        #[serde(
-            rename = "PredefinedLoadMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PredefinedLoadMetricSpecification`
         pub predefined_load_metric_specification: Option<PredictiveScalingPredefinedLoadMetric>,
-        #[serde(
-            rename = "PredefinedMetricPairSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PredefinedMetricPairSpecification`
         pub predefined_metric_pair_specification: Option<PredictiveScalingPredefinedMetricPair>,
-        #[serde(
-            rename = "PredefinedScalingMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PredefinedScalingMetricSpecification`
         pub predefined_scaling_metric_specification:
             Option<PredictiveScalingPredefinedScalingMetric>,
-        #[serde(rename = "TargetValue")]
+        /// `TargetValue`
         pub target_value: Value<f64>,
+    }
+
+    impl Serialize for PredictiveScalingMetricSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "CustomizedCapacityMetricSpecification",
+                &self.customized_capacity_metric_specification,
+            )?;
+            opt(
+                &mut m,
+                "CustomizedLoadMetricSpecification",
+                &self.customized_load_metric_specification,
+            )?;
+            opt(
+                &mut m,
+                "CustomizedScalingMetricSpecification",
+                &self.customized_scaling_metric_specification,
+            )?;
+            opt(
+                &mut m,
+                "PredefinedLoadMetricSpecification",
+                &self.predefined_load_metric_specification,
+            )?;
+            opt(
+                &mut m,
+                "PredefinedMetricPairSpecification",
+                &self.predefined_metric_pair_specification,
+            )?;
+            opt(
+                &mut m,
+                "PredefinedScalingMetricSpecification",
+                &self.predefined_scaling_metric_specification,
+            )?;
+            m.serialize_entry("TargetValue", &self.target_value)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingMetricSpecification {
@@ -1779,13 +2369,22 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingPredefinedLoadMetric {
-        #[serde(rename = "PredefinedMetricType")]
+        /// `PredefinedMetricType`
         pub predefined_metric_type:
             Value<PredictiveScalingPredefinedLoadMetricPredefinedMetricType>,
-        #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
+        /// `ResourceLabel`
         pub resource_label: Option<Value<String>>,
+    }
+
+    impl Serialize for PredictiveScalingPredefinedLoadMetric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PredefinedMetricType", &self.predefined_metric_type)?;
+            opt(&mut m, "ResourceLabel", &self.resource_label)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingPredefinedLoadMetric {
@@ -1802,13 +2401,22 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingPredefinedMetricPair {
-        #[serde(rename = "PredefinedMetricType")]
+        /// `PredefinedMetricType`
         pub predefined_metric_type:
             Value<PredictiveScalingPredefinedMetricPairPredefinedMetricType>,
-        #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
+        /// `ResourceLabel`
         pub resource_label: Option<Value<String>>,
+    }
+
+    impl Serialize for PredictiveScalingPredefinedMetricPair {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PredefinedMetricType", &self.predefined_metric_type)?;
+            opt(&mut m, "ResourceLabel", &self.resource_label)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingPredefinedMetricPair {
@@ -1825,13 +2433,22 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct PredictiveScalingPredefinedScalingMetric {
-        #[serde(rename = "PredefinedMetricType")]
+        /// `PredefinedMetricType`
         pub predefined_metric_type:
             Value<PredictiveScalingPredefinedScalingMetricPredefinedMetricType>,
-        #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
+        /// `ResourceLabel`
         pub resource_label: Option<Value<String>>,
+    }
+
+    impl Serialize for PredictiveScalingPredefinedScalingMetric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PredefinedMetricType", &self.predefined_metric_type)?;
+            opt(&mut m, "ResourceLabel", &self.resource_label)?;
+            m.end()
+        }
     }
 
     impl PredictiveScalingPredefinedScalingMetric {
@@ -1848,20 +2465,32 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct StepAdjustment {
-        #[serde(
-            rename = "MetricIntervalLowerBound",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MetricIntervalLowerBound`
         pub metric_interval_lower_bound: Option<Value<f64>>,
-        #[serde(
-            rename = "MetricIntervalUpperBound",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MetricIntervalUpperBound`
         pub metric_interval_upper_bound: Option<Value<f64>>,
-        #[serde(rename = "ScalingAdjustment")]
+        /// `ScalingAdjustment`
         pub scaling_adjustment: Value<i64>,
+    }
+
+    impl Serialize for StepAdjustment {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "MetricIntervalLowerBound",
+                &self.metric_interval_lower_bound,
+            )?;
+            opt(
+                &mut m,
+                "MetricIntervalUpperBound",
+                &self.metric_interval_upper_bound,
+            )?;
+            m.serialize_entry("ScalingAdjustment", &self.scaling_adjustment)?;
+            m.end()
+        }
     }
 
     impl StepAdjustment {
@@ -1875,22 +2504,35 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TargetTrackingConfiguration {
-        #[serde(
-            rename = "CustomizedMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CustomizedMetricSpecification`
         pub customized_metric_specification: Option<CustomizedMetricSpecification>,
-        #[serde(rename = "DisableScaleIn", skip_serializing_if = "Option::is_none")]
+        /// `DisableScaleIn`
         pub disable_scale_in: Option<Value<bool>>,
-        #[serde(
-            rename = "PredefinedMetricSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PredefinedMetricSpecification`
         pub predefined_metric_specification: Option<PredefinedMetricSpecification>,
-        #[serde(rename = "TargetValue")]
+        /// `TargetValue`
         pub target_value: Value<f64>,
+    }
+
+    impl Serialize for TargetTrackingConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "CustomizedMetricSpecification",
+                &self.customized_metric_specification,
+            )?;
+            opt(&mut m, "DisableScaleIn", &self.disable_scale_in)?;
+            opt(
+                &mut m,
+                "PredefinedMetricSpecification",
+                &self.predefined_metric_specification,
+            )?;
+            m.serialize_entry("TargetValue", &self.target_value)?;
+            m.end()
+        }
     }
 
     impl TargetTrackingConfiguration {
@@ -1905,20 +2547,33 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TargetTrackingMetricDataQuery {
-        #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
+        /// `Expression`
         pub expression: Option<Value<String>>,
-        #[serde(rename = "Id")]
+        /// `Id`
         pub id: Value<String>,
-        #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
+        /// `Label`
         pub label: Option<Value<String>>,
-        #[serde(rename = "MetricStat", skip_serializing_if = "Option::is_none")]
+        /// `MetricStat`
         pub metric_stat: Option<TargetTrackingMetricStat>,
-        #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
+        /// `Period`
         pub period: Option<Value<i64>>,
-        #[serde(rename = "ReturnData", skip_serializing_if = "Option::is_none")]
+        /// `ReturnData`
         pub return_data: Option<Value<bool>>,
+    }
+
+    impl Serialize for TargetTrackingMetricDataQuery {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Expression", &self.expression)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Label", &self.label)?;
+            opt(&mut m, "MetricStat", &self.metric_stat)?;
+            opt(&mut m, "Period", &self.period)?;
+            opt(&mut m, "ReturnData", &self.return_data)?;
+            m.end()
+        }
     }
 
     impl TargetTrackingMetricDataQuery {
@@ -1935,16 +2590,27 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TargetTrackingMetricStat {
-        #[serde(rename = "Metric")]
+        /// `Metric`
         pub metric: Metric,
-        #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
+        /// `Period`
         pub period: Option<Value<i64>>,
-        #[serde(rename = "Stat")]
+        /// `Stat`
         pub stat: Value<String>,
-        #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
+        /// `Unit`
         pub unit: Option<Value<String>>,
+    }
+
+    impl Serialize for TargetTrackingMetricStat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Metric", &self.metric)?;
+            opt(&mut m, "Period", &self.period)?;
+            m.serialize_entry("Stat", &self.stat)?;
+            opt(&mut m, "Unit", &self.unit)?;
+            m.end()
+        }
     }
 
     impl TargetTrackingMetricStat {
@@ -1959,18 +2625,37 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CustomizedMetricSpecificationStatistic {
-        #[serde(rename = "Average")]
+        /// `Average`
         Average,
-        #[serde(rename = "Maximum")]
+        /// `Maximum`
         Maximum,
-        #[serde(rename = "Minimum")]
+        /// `Minimum`
         Minimum,
-        #[serde(rename = "SampleCount")]
+        /// `SampleCount`
         SampleCount,
-        #[serde(rename = "Sum")]
+        /// `Sum`
         Sum,
+    }
+
+    impl CustomizedMetricSpecificationStatistic {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Average => "Average",
+                Self::Maximum => "Maximum",
+                Self::Minimum => "Minimum",
+                Self::SampleCount => "SampleCount",
+                Self::Sum => "Sum",
+            }
+        }
+    }
+
+    impl Serialize for CustomizedMetricSpecificationStatistic {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CustomizedMetricSpecificationStatistic>
@@ -1981,16 +2666,34 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PredefinedMetricSpecificationPredefinedMetricType {
-        #[serde(rename = "ALBRequestCountPerTarget")]
+        /// `ALBRequestCountPerTarget`
         AlbRequestCountPerTarget,
-        #[serde(rename = "ASGAverageCPUUtilization")]
+        /// `ASGAverageCPUUtilization`
         AsgAverageCpuUtilization,
-        #[serde(rename = "ASGAverageNetworkIn")]
+        /// `ASGAverageNetworkIn`
         AsgAverageNetworkIn,
-        #[serde(rename = "ASGAverageNetworkOut")]
+        /// `ASGAverageNetworkOut`
         AsgAverageNetworkOut,
+    }
+
+    impl PredefinedMetricSpecificationPredefinedMetricType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
+                Self::AsgAverageCpuUtilization => "ASGAverageCPUUtilization",
+                Self::AsgAverageNetworkIn => "ASGAverageNetworkIn",
+                Self::AsgAverageNetworkOut => "ASGAverageNetworkOut",
+            }
+        }
+    }
+
+    impl Serialize for PredefinedMetricSpecificationPredefinedMetricType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PredefinedMetricSpecificationPredefinedMetricType>
@@ -2001,12 +2704,28 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PredictiveScalingConfigurationMaxCapacityBreachBehavior {
-        #[serde(rename = "HonorMaxCapacity")]
+        /// `HonorMaxCapacity`
         HonorMaxCapacity,
-        #[serde(rename = "IncreaseMaxCapacity")]
+        /// `IncreaseMaxCapacity`
         IncreaseMaxCapacity,
+    }
+
+    impl PredictiveScalingConfigurationMaxCapacityBreachBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::HonorMaxCapacity => "HonorMaxCapacity",
+                Self::IncreaseMaxCapacity => "IncreaseMaxCapacity",
+            }
+        }
+    }
+
+    impl Serialize for PredictiveScalingConfigurationMaxCapacityBreachBehavior {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PredictiveScalingConfigurationMaxCapacityBreachBehavior>
@@ -2017,12 +2736,28 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PredictiveScalingConfigurationMode {
-        #[serde(rename = "ForecastAndScale")]
+        /// `ForecastAndScale`
         ForecastAndScale,
-        #[serde(rename = "ForecastOnly")]
+        /// `ForecastOnly`
         ForecastOnly,
+    }
+
+    impl PredictiveScalingConfigurationMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ForecastAndScale => "ForecastAndScale",
+                Self::ForecastOnly => "ForecastOnly",
+            }
+        }
+    }
+
+    impl Serialize for PredictiveScalingConfigurationMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PredictiveScalingConfigurationMode> for Value<PredictiveScalingConfigurationMode> {
@@ -2031,16 +2766,34 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PredictiveScalingPredefinedLoadMetricPredefinedMetricType {
-        #[serde(rename = "ALBTargetGroupRequestCount")]
+        /// `ALBTargetGroupRequestCount`
         AlbTargetGroupRequestCount,
-        #[serde(rename = "ASGTotalCPUUtilization")]
+        /// `ASGTotalCPUUtilization`
         AsgTotalCpuUtilization,
-        #[serde(rename = "ASGTotalNetworkIn")]
+        /// `ASGTotalNetworkIn`
         AsgTotalNetworkIn,
-        #[serde(rename = "ASGTotalNetworkOut")]
+        /// `ASGTotalNetworkOut`
         AsgTotalNetworkOut,
+    }
+
+    impl PredictiveScalingPredefinedLoadMetricPredefinedMetricType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AlbTargetGroupRequestCount => "ALBTargetGroupRequestCount",
+                Self::AsgTotalCpuUtilization => "ASGTotalCPUUtilization",
+                Self::AsgTotalNetworkIn => "ASGTotalNetworkIn",
+                Self::AsgTotalNetworkOut => "ASGTotalNetworkOut",
+            }
+        }
+    }
+
+    impl Serialize for PredictiveScalingPredefinedLoadMetricPredefinedMetricType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PredictiveScalingPredefinedLoadMetricPredefinedMetricType>
@@ -2051,16 +2804,34 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PredictiveScalingPredefinedMetricPairPredefinedMetricType {
-        #[serde(rename = "ALBRequestCount")]
+        /// `ALBRequestCount`
         AlbRequestCount,
-        #[serde(rename = "ASGCPUUtilization")]
+        /// `ASGCPUUtilization`
         AsgcpuUtilization,
-        #[serde(rename = "ASGNetworkIn")]
+        /// `ASGNetworkIn`
         AsgNetworkIn,
-        #[serde(rename = "ASGNetworkOut")]
+        /// `ASGNetworkOut`
         AsgNetworkOut,
+    }
+
+    impl PredictiveScalingPredefinedMetricPairPredefinedMetricType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AlbRequestCount => "ALBRequestCount",
+                Self::AsgcpuUtilization => "ASGCPUUtilization",
+                Self::AsgNetworkIn => "ASGNetworkIn",
+                Self::AsgNetworkOut => "ASGNetworkOut",
+            }
+        }
+    }
+
+    impl Serialize for PredictiveScalingPredefinedMetricPairPredefinedMetricType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PredictiveScalingPredefinedMetricPairPredefinedMetricType>
@@ -2071,16 +2842,34 @@ pub mod scaling_policy {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PredictiveScalingPredefinedScalingMetricPredefinedMetricType {
-        #[serde(rename = "ALBRequestCountPerTarget")]
+        /// `ALBRequestCountPerTarget`
         AlbRequestCountPerTarget,
-        #[serde(rename = "ASGAverageCPUUtilization")]
+        /// `ASGAverageCPUUtilization`
         AsgAverageCpuUtilization,
-        #[serde(rename = "ASGAverageNetworkIn")]
+        /// `ASGAverageNetworkIn`
         AsgAverageNetworkIn,
-        #[serde(rename = "ASGAverageNetworkOut")]
+        /// `ASGAverageNetworkOut`
         AsgAverageNetworkOut,
+    }
+
+    impl PredictiveScalingPredefinedScalingMetricPredefinedMetricType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
+                Self::AsgAverageCpuUtilization => "ASGAverageCPUUtilization",
+                Self::AsgAverageNetworkIn => "ASGAverageNetworkIn",
+                Self::AsgAverageNetworkOut => "ASGAverageNetworkOut",
+            }
+        }
+    }
+
+    impl Serialize for PredictiveScalingPredefinedScalingMetricPredefinedMetricType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PredictiveScalingPredefinedScalingMetricPredefinedMetricType>
@@ -2093,14 +2882,31 @@ pub mod scaling_policy {
 
     /// Specifies how the scaling adjustment is interpreted. The valid values are
     /// ChangeInCapacity, ExactCapacity, and PercentChangeInCapacity.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ScalingPolicyAdjustmentType {
-        #[serde(rename = "ChangeInCapacity")]
+        /// `ChangeInCapacity`
         ChangeInCapacity,
-        #[serde(rename = "ExactCapacity")]
+        /// `ExactCapacity`
         ExactCapacity,
-        #[serde(rename = "PercentChangeInCapacity")]
+        /// `PercentChangeInCapacity`
         PercentChangeInCapacity,
+    }
+
+    impl ScalingPolicyAdjustmentType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ChangeInCapacity => "ChangeInCapacity",
+                Self::ExactCapacity => "ExactCapacity",
+                Self::PercentChangeInCapacity => "PercentChangeInCapacity",
+            }
+        }
+    }
+
+    impl Serialize for ScalingPolicyAdjustmentType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ScalingPolicyAdjustmentType> for Value<ScalingPolicyAdjustmentType> {
@@ -2112,14 +2918,31 @@ pub mod scaling_policy {
     /// The aggregation type for the CloudWatch metrics. The valid values are Minimum, Maximum,
     /// and Average. If the aggregation type is null, the value is treated as Average. Valid
     /// only if the policy type is StepScaling.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ScalingPolicyMetricAggregationType {
-        #[serde(rename = "Average")]
+        /// `Average`
         Average,
-        #[serde(rename = "Maximum")]
+        /// `Maximum`
         Maximum,
-        #[serde(rename = "Minimum")]
+        /// `Minimum`
         Minimum,
+    }
+
+    impl ScalingPolicyMetricAggregationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Average => "Average",
+                Self::Maximum => "Maximum",
+                Self::Minimum => "Minimum",
+            }
+        }
+    }
+
+    impl Serialize for ScalingPolicyMetricAggregationType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ScalingPolicyMetricAggregationType> for Value<ScalingPolicyMetricAggregationType> {
@@ -2130,16 +2953,34 @@ pub mod scaling_policy {
 
     /// One of the following policy types: TargetTrackingScaling, StepScaling, SimpleScaling
     /// (default), PredictiveScaling
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ScalingPolicyPolicyType {
-        #[serde(rename = "PredictiveScaling")]
+        /// `PredictiveScaling`
         PredictiveScaling,
-        #[serde(rename = "SimpleScaling")]
+        /// `SimpleScaling`
         SimpleScaling,
-        #[serde(rename = "StepScaling")]
+        /// `StepScaling`
         StepScaling,
-        #[serde(rename = "TargetTrackingScaling")]
+        /// `TargetTrackingScaling`
         TargetTrackingScaling,
+    }
+
+    impl ScalingPolicyPolicyType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::PredictiveScaling => "PredictiveScaling",
+                Self::SimpleScaling => "SimpleScaling",
+                Self::StepScaling => "StepScaling",
+                Self::TargetTrackingScaling => "TargetTrackingScaling",
+            }
+        }
+    }
+
+    impl Serialize for ScalingPolicyPolicyType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ScalingPolicyPolicyType> for Value<ScalingPolicyPolicyType> {

@@ -6,19 +6,27 @@ pub use self::distribution::Distribution;
 /// `AWS::CloudFront::Distribution`: A distribution tells CloudFront where you want content
 /// to be delivered from, and the details about how to track and manage content delivery.
 pub mod distribution {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// A distribution tells CloudFront where you want content to be delivered from, and the
     /// details about how to track and manage content delivery.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Distribution {
-        /// The distribution's configuration.
-        #[serde(rename = "DistributionConfig")]
+        /// `DistributionConfig`: The distribution's configuration.
         pub distribution_config: DistributionConfig,
-        /// A complex type that contains zero or more ``Tag`` elements.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: A complex type that contains zero or more ``Tag`` elements.
         pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Serialize for Distribution {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("DistributionConfig", &self.distribution_config)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
     }
 
     impl Distribution {
@@ -32,118 +40,130 @@ pub mod distribution {
     }
 
     /// A complex type that describes how CloudFront processes requests.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CacheBehavior {
-        /// A complex type that controls which HTTP methods CloudFront processes and forwards to
-        /// your Amazon S3 bucket or your custom origin. There are three choices:
-        #[serde(rename = "AllowedMethods", skip_serializing_if = "Option::is_none")]
+        /// `AllowedMethods`: A complex type that controls which HTTP methods CloudFront processes
+        /// and forwards to your Amazon S3 bucket or your custom origin. There are three choices:
         pub allowed_methods: Option<Vec<Value<String>>>,
-        /// The unique identifier of the cache policy that is attached to this cache behavior. For
-        /// more information, see Creating cache policies or Using the managed cache policies in the
-        /// *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "CachePolicyId", skip_serializing_if = "Option::is_none")]
+        /// `CachePolicyId`: The unique identifier of the cache policy that is attached to this
+        /// cache behavior. For more information, see Creating cache policies or Using the managed
+        /// cache policies in the *Amazon CloudFront Developer Guide*.
         pub cache_policy_id: Option<Value<String>>,
-        /// A complex type that controls whether CloudFront caches the response to requests using
-        /// the specified HTTP methods. There are two choices:
-        #[serde(rename = "CachedMethods", skip_serializing_if = "Option::is_none")]
+        /// `CachedMethods`: A complex type that controls whether CloudFront caches the response to
+        /// requests using the specified HTTP methods. There are two choices:
         pub cached_methods: Option<Vec<Value<String>>>,
-        /// Whether you want CloudFront to automatically compress certain files for this cache
-        /// behavior. If so, specify true; if not, specify false. For more information, see Serving
-        /// Compressed Files in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "Compress", skip_serializing_if = "Option::is_none")]
+        /// `Compress`: Whether you want CloudFront to automatically compress certain files for this
+        /// cache behavior. If so, specify true; if not, specify false. For more information, see
+        /// Serving Compressed Files in the *Amazon CloudFront Developer Guide*.
         pub compress: Option<Value<bool>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "DefaultTTL", skip_serializing_if = "Option::is_none")]
+        /// `DefaultTTL`: This field only supports standard distributions. You can't specify this
+        /// field for multi-tenant distributions. For more information, see Unsupported features for
+        /// SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
         pub default_ttl: Option<Value<f64>>,
-        /// The value of ``ID`` for the field-level encryption configuration that you want
-        /// CloudFront to use for encrypting specific fields of data for this cache behavior.
-        #[serde(
-            rename = "FieldLevelEncryptionId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FieldLevelEncryptionId`: The value of ``ID`` for the field-level encryption
+        /// configuration that you want CloudFront to use for encrypting specific fields of data for
+        /// this cache behavior.
         pub field_level_encryption_id: Option<Value<String>>,
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field. For more information, see Working with policies in the
-        /// *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "ForwardedValues", skip_serializing_if = "Option::is_none")]
+        /// `ForwardedValues`: This field is deprecated. We recommend that you use a cache policy or
+        /// an origin request policy instead of this field. For more information, see Working with
+        /// policies in the *Amazon CloudFront Developer Guide*.
         pub forwarded_values: Option<ForwardedValues>,
-        /// A list of CloudFront functions that are associated with this cache behavior. CloudFront
-        /// functions must be published to the ``LIVE`` stage to associate them with a cache
-        /// behavior.
-        #[serde(
-            rename = "FunctionAssociations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FunctionAssociations`: A list of CloudFront functions that are associated with this
+        /// cache behavior. CloudFront functions must be published to the ``LIVE`` stage to
+        /// associate them with a cache behavior.
         pub function_associations: Option<Vec<FunctionAssociation>>,
-        /// The gRPC configuration for your cache behavior.
-        #[serde(rename = "GrpcConfig", skip_serializing_if = "Option::is_none")]
+        /// `GrpcConfig`: The gRPC configuration for your cache behavior.
         pub grpc_config: Option<GrpcConfig>,
-        /// A complex type that contains zero or more Lambda@Edge function associations for a cache
-        /// behavior.
-        #[serde(
-            rename = "LambdaFunctionAssociations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LambdaFunctionAssociations`: A complex type that contains zero or more Lambda@Edge
+        /// function associations for a cache behavior.
         pub lambda_function_associations: Option<Vec<LambdaFunctionAssociation>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
+        /// `MaxTTL`: This field only supports standard distributions. You can't specify this field
+        /// for multi-tenant distributions. For more information, see Unsupported features for SaaS
         /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "MaxTTL", skip_serializing_if = "Option::is_none")]
         pub max_ttl: Option<Value<f64>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
+        /// `MinTTL`: This field only supports standard distributions. You can't specify this field
+        /// for multi-tenant distributions. For more information, see Unsupported features for SaaS
         /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "MinTTL", skip_serializing_if = "Option::is_none")]
         pub min_ttl: Option<Value<f64>>,
-        /// The unique identifier of the origin request policy that is attached to this cache
-        /// behavior. For more information, see Creating origin request policies or Using the
-        /// managed origin request policies in the *Amazon CloudFront Developer Guide*.
-        #[serde(
-            rename = "OriginRequestPolicyId",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub origin_request_policy_id: Option<Value<String>>,
-        /// The pattern (for example, ``images/*.jpg``) that specifies which requests to apply the
-        /// behavior to. When CloudFront receives a viewer request, the requested path is compared
-        /// with path patterns in the order in which cache behaviors are listed in the distribution.
-        #[serde(rename = "PathPattern")]
-        pub path_pattern: Value<String>,
-        /// The Amazon Resource Name (ARN) of the real-time log configuration that is attached to
-        /// this cache behavior. For more information, see Real-time logs in the *Amazon CloudFront
+        /// `OriginRequestPolicyId`: The unique identifier of the origin request policy that is
+        /// attached to this cache behavior. For more information, see Creating origin request
+        /// policies or Using the managed origin request policies in the *Amazon CloudFront
         /// Developer Guide*.
-        #[serde(
-            rename = "RealtimeLogConfigArn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        pub origin_request_policy_id: Option<Value<String>>,
+        /// `PathPattern`: The pattern (for example, ``images/*.jpg``) that specifies which requests
+        /// to apply the behavior to.
+        pub path_pattern: Value<String>,
+        /// `RealtimeLogConfigArn`: The Amazon Resource Name (ARN) of the real-time log
+        /// configuration that is attached to this cache behavior. For more information, see
+        /// Real-time logs in the *Amazon CloudFront Developer Guide*.
         pub realtime_log_config_arn: Option<Value<String>>,
-        /// The identifier for a response headers policy.
-        #[serde(
-            rename = "ResponseHeadersPolicyId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ResponseHeadersPolicyId`: The identifier for a response headers policy.
         pub response_headers_policy_id: Option<Value<String>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "SmoothStreaming", skip_serializing_if = "Option::is_none")]
+        /// `SmoothStreaming`: This field only supports standard distributions. You can't specify
+        /// this field for multi-tenant distributions. For more information, see Unsupported
+        /// features for SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer
+        /// Guide*.
         pub smooth_streaming: Option<Value<bool>>,
-        /// The value of ``ID`` for the origin that you want CloudFront to route requests to when
-        /// they match this cache behavior.
-        #[serde(rename = "TargetOriginId")]
+        /// `TargetOriginId`: The value of ``ID`` for the origin that you want CloudFront to route
+        /// requests to when they match this cache behavior.
         pub target_origin_id: Value<String>,
-        /// A list of key groups that CloudFront can use to validate signed URLs or signed cookies.
-        #[serde(rename = "TrustedKeyGroups", skip_serializing_if = "Option::is_none")]
+        /// `TrustedKeyGroups`: A list of key groups that CloudFront can use to validate signed URLs
+        /// or signed cookies.
         pub trusted_key_groups: Option<Vec<Value<String>>>,
-        /// We recommend using ``TrustedKeyGroups`` instead of ``TrustedSigners``.
-        #[serde(rename = "TrustedSigners", skip_serializing_if = "Option::is_none")]
+        /// `TrustedSigners`: We recommend using ``TrustedKeyGroups`` instead of ``TrustedSigners``.
         pub trusted_signers: Option<Vec<Value<String>>>,
-        /// The protocol that viewers can use to access the files in the origin specified by
-        /// ``TargetOriginId`` when a request matches the path pattern in ``PathPattern``. You can
-        /// specify the following options:
-        #[serde(rename = "ViewerProtocolPolicy")]
+        /// `ViewerProtocolPolicy`: The protocol that viewers can use to access the files in the
+        /// origin specified by ``TargetOriginId`` when a request matches the path pattern in
+        /// ``PathPattern``. You can specify the following options:
         pub viewer_protocol_policy: Value<String>,
+    }
+
+    impl Serialize for CacheBehavior {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AllowedMethods", &self.allowed_methods)?;
+            opt(&mut m, "CachePolicyId", &self.cache_policy_id)?;
+            opt(&mut m, "CachedMethods", &self.cached_methods)?;
+            opt(&mut m, "Compress", &self.compress)?;
+            opt(&mut m, "DefaultTTL", &self.default_ttl)?;
+            opt(
+                &mut m,
+                "FieldLevelEncryptionId",
+                &self.field_level_encryption_id,
+            )?;
+            opt(&mut m, "ForwardedValues", &self.forwarded_values)?;
+            opt(&mut m, "FunctionAssociations", &self.function_associations)?;
+            opt(&mut m, "GrpcConfig", &self.grpc_config)?;
+            opt(
+                &mut m,
+                "LambdaFunctionAssociations",
+                &self.lambda_function_associations,
+            )?;
+            opt(&mut m, "MaxTTL", &self.max_ttl)?;
+            opt(&mut m, "MinTTL", &self.min_ttl)?;
+            opt(
+                &mut m,
+                "OriginRequestPolicyId",
+                &self.origin_request_policy_id,
+            )?;
+            m.serialize_entry("PathPattern", &self.path_pattern)?;
+            opt(
+                &mut m,
+                "RealtimeLogConfigArn",
+                &self.realtime_log_config_arn,
+            )?;
+            opt(
+                &mut m,
+                "ResponseHeadersPolicyId",
+                &self.response_headers_policy_id,
+            )?;
+            opt(&mut m, "SmoothStreaming", &self.smooth_streaming)?;
+            m.serialize_entry("TargetOriginId", &self.target_origin_id)?;
+            opt(&mut m, "TrustedKeyGroups", &self.trusted_key_groups)?;
+            opt(&mut m, "TrustedSigners", &self.trusted_signers)?;
+            m.serialize_entry("ViewerProtocolPolicy", &self.viewer_protocol_policy)?;
+            m.end()
+        }
     }
 
     impl CacheBehavior {
@@ -180,17 +200,20 @@ pub mod distribution {
     }
 
     /// A complex type that specifies the HTTP header name from which CloudFront extracts cache
-    /// tags from origin responses. When you add ``CacheTagConfig`` to a distribution,
-    /// CloudFront reads the specified header from origin responses, parses the comma-separated
-    /// tag values, and stores them with the cached object. You can then invalidate cached
-    /// objects by tag using the ``CreateInvalidation`` API.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// tags from origin responses.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CacheTagConfig {
-        /// The name of the HTTP header that your origin includes in responses. CloudFront uses this
-        /// header to extract cache tags. The header value must contain comma-separated tag values
-        /// (for example, ``product:electronics, category:tv, brand:example``).
-        #[serde(rename = "HeaderName")]
+        /// `HeaderName`: The name of the HTTP header that your origin includes in responses.
+        /// CloudFront uses this header to extract cache tags.
         pub header_name: Value<String>,
+    }
+
+    impl Serialize for CacheTagConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("HeaderName", &self.header_name)?;
+            m.end()
+        }
     }
 
     impl CacheTagConfig {
@@ -203,11 +226,18 @@ pub mod distribution {
     }
 
     /// A connection function association.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ConnectionFunctionAssociation {
-        /// The association's ID.
-        #[serde(rename = "Id")]
+        /// `Id`: The association's ID.
         pub id: Value<String>,
+    }
+
+    impl Serialize for ConnectionFunctionAssociation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Id", &self.id)?;
+            m.end()
+        }
     }
 
     impl ConnectionFunctionAssociation {
@@ -219,16 +249,23 @@ pub mod distribution {
 
     /// This field is deprecated. We recommend that you use a cache policy or an origin request
     /// policy instead of this field.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Cookies {
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field.
-        #[serde(rename = "Forward")]
+        /// `Forward`: This field is deprecated. We recommend that you use a cache policy or an
+        /// origin request policy instead of this field.
         pub forward: Value<String>,
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field.
-        #[serde(rename = "WhitelistedNames", skip_serializing_if = "Option::is_none")]
+        /// `WhitelistedNames`: This field is deprecated. We recommend that you use a cache policy
+        /// or an origin request policy instead of this field.
         pub whitelisted_names: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for Cookies {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Forward", &self.forward)?;
+            opt(&mut m, "WhitelistedNames", &self.whitelisted_names)?;
+            m.end()
+        }
     }
 
     impl Cookies {
@@ -242,31 +279,32 @@ pub mod distribution {
     }
 
     /// A complex type that controls:
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CustomErrorResponse {
-        /// The minimum amount of time, in seconds, that you want CloudFront to cache the HTTP
-        /// status code specified in ``ErrorCode``. When this time period has elapsed, CloudFront
-        /// queries your origin to see whether the problem that caused the error has been resolved
-        /// and the requested object is now available.
-        #[serde(rename = "ErrorCachingMinTTL", skip_serializing_if = "Option::is_none")]
+        /// `ErrorCachingMinTTL`: The minimum amount of time, in seconds, that you want CloudFront
+        /// to cache the HTTP status code specified in ``ErrorCode``.
         pub error_caching_min_ttl: Option<Value<f64>>,
-        /// The HTTP status code for which you want to specify a custom error page and/or a caching
-        /// duration.
-        #[serde(rename = "ErrorCode")]
+        /// `ErrorCode`: The HTTP status code for which you want to specify a custom error page
+        /// and/or a caching duration.
         pub error_code: Value<i64>,
-        /// The HTTP status code that you want CloudFront to return to the viewer along with the
-        /// custom error page. There are a variety of reasons that you might want CloudFront to
-        /// return a status code different from the status code that your origin returned to
-        /// CloudFront, for example:
-        #[serde(rename = "ResponseCode", skip_serializing_if = "Option::is_none")]
+        /// `ResponseCode`: The HTTP status code that you want CloudFront to return to the viewer
+        /// along with the custom error page.
         pub response_code: Option<Value<i64>>,
-        /// The path to the custom error page that you want CloudFront to return to a viewer when
-        /// your origin returns the HTTP status code specified by ``ErrorCode``, for example,
-        /// ``/4xx-errors/403-forbidden.html``. If you want to store your objects and your custom
-        /// error pages in different locations, your distribution must include a cache behavior for
-        /// which the following is true:
-        #[serde(rename = "ResponsePagePath", skip_serializing_if = "Option::is_none")]
+        /// `ResponsePagePath`: The path to the custom error page that you want CloudFront to return
+        /// to a viewer when your origin returns the HTTP status code specified by ``ErrorCode``,
+        /// for example, ``/4xx-errors/403-forbidden.html``.
         pub response_page_path: Option<Value<String>>,
+    }
+
+    impl Serialize for CustomErrorResponse {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ErrorCachingMinTTL", &self.error_caching_min_ttl)?;
+            m.serialize_entry("ErrorCode", &self.error_code)?;
+            opt(&mut m, "ResponseCode", &self.response_code)?;
+            opt(&mut m, "ResponsePagePath", &self.response_page_path)?;
+            m.end()
+        }
     }
 
     impl CustomErrorResponse {
@@ -284,46 +322,54 @@ pub mod distribution {
     /// A custom origin. A custom origin is any origin that is *not* an Amazon S3 bucket, with
     /// one exception. An Amazon S3 bucket that is configured with static website hosting*is* a
     /// custom origin.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CustomOriginConfig {
-        /// The HTTP port that CloudFront uses to connect to the origin. Specify the HTTP port that
-        /// the origin listens on.
-        #[serde(rename = "HTTPPort", skip_serializing_if = "Option::is_none")]
+        /// `HTTPPort`: The HTTP port that CloudFront uses to connect to the origin. Specify the
+        /// HTTP port that the origin listens on.
         pub http_port: Option<Value<i64>>,
-        /// The HTTPS port that CloudFront uses to connect to the origin. Specify the HTTPS port
-        /// that the origin listens on.
-        #[serde(rename = "HTTPSPort", skip_serializing_if = "Option::is_none")]
+        /// `HTTPSPort`: The HTTPS port that CloudFront uses to connect to the origin. Specify the
+        /// HTTPS port that the origin listens on.
         pub https_port: Option<Value<i64>>,
-        /// Specifies which IP protocol CloudFront uses when connecting to your origin. If your
-        /// origin uses both IPv4 and IPv6 protocols, you can choose ``dualstack`` to help optimize
-        /// reliability.
-        #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+        /// `IpAddressType`: Specifies which IP protocol CloudFront uses when connecting to your
+        /// origin. If your origin uses both IPv4 and IPv6 protocols, you can choose ``dualstack``
+        /// to help optimize reliability.
         pub ip_address_type: Option<Value<CustomOriginConfigIpAddressType>>,
-        /// Specifies how long, in seconds, CloudFront persists its connection to the origin. The
-        /// minimum timeout is 1 second, the maximum is 300 seconds, and the default (if you don't
-        /// specify otherwise) is 5 seconds.
-        #[serde(
-            rename = "OriginKeepaliveTimeout",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginKeepaliveTimeout`: Specifies how long, in seconds, CloudFront persists its
+        /// connection to the origin. The minimum timeout is 1 second, the maximum is 300 seconds,
+        /// and the default (if you don't specify otherwise) is 5 seconds.
         pub origin_keepalive_timeout: Option<Value<i64>>,
-        /// Configures mutual TLS authentication between CloudFront and your origin server.
-        #[serde(rename = "OriginMtlsConfig", skip_serializing_if = "Option::is_none")]
+        /// `OriginMtlsConfig`: Configures mutual TLS authentication between CloudFront and your
+        /// origin server.
         pub origin_mtls_config: Option<OriginMtlsConfig>,
-        /// Specifies the protocol (HTTP or HTTPS) that CloudFront uses to connect to the origin.
-        /// Valid values are:
-        #[serde(rename = "OriginProtocolPolicy")]
+        /// `OriginProtocolPolicy`: Specifies the protocol (HTTP or HTTPS) that CloudFront uses to
+        /// connect to the origin. Valid values are:
         pub origin_protocol_policy: Value<String>,
-        /// Specifies how long, in seconds, CloudFront waits for a response from the origin. This is
-        /// also known as the *origin response timeout*. The minimum timeout is 1 second, the
-        /// maximum is 120 seconds, and the default (if you don't specify otherwise) is 30 seconds.
-        #[serde(rename = "OriginReadTimeout", skip_serializing_if = "Option::is_none")]
+        /// `OriginReadTimeout`: Specifies how long, in seconds, CloudFront waits for a response
+        /// from the origin. This is also known as the *origin response timeout*.
         pub origin_read_timeout: Option<Value<i64>>,
-        /// Specifies the minimum SSL/TLS protocol that CloudFront uses when connecting to your
-        /// origin over HTTPS. Valid values include ``SSLv3``, ``TLSv1``, ``TLSv1.1``, and
-        /// ``TLSv1.2``.
-        #[serde(rename = "OriginSSLProtocols", skip_serializing_if = "Option::is_none")]
+        /// `OriginSSLProtocols`: Specifies the minimum SSL/TLS protocol that CloudFront uses when
+        /// connecting to your origin over HTTPS. Valid values include ``SSLv3``, ``TLSv1``,
+        /// ``TLSv1.1``, and ``TLSv1.2``.
         pub origin_ssl_protocols: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for CustomOriginConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "HTTPPort", &self.http_port)?;
+            opt(&mut m, "HTTPSPort", &self.https_port)?;
+            opt(&mut m, "IpAddressType", &self.ip_address_type)?;
+            opt(
+                &mut m,
+                "OriginKeepaliveTimeout",
+                &self.origin_keepalive_timeout,
+            )?;
+            opt(&mut m, "OriginMtlsConfig", &self.origin_mtls_config)?;
+            m.serialize_entry("OriginProtocolPolicy", &self.origin_protocol_policy)?;
+            opt(&mut m, "OriginReadTimeout", &self.origin_read_timeout)?;
+            opt(&mut m, "OriginSSLProtocols", &self.origin_ssl_protocols)?;
+            m.end()
+        }
     }
 
     impl CustomOriginConfig {
@@ -344,115 +390,125 @@ pub mod distribution {
 
     /// A complex type that describes the default cache behavior if you don't specify a
     /// ``CacheBehavior`` element or if request URLs don't match any of the values of
-    /// ``PathPattern`` in ``CacheBehavior`` elements. You must create exactly one default cache
-    /// behavior.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// ``PathPattern`` in ``CacheBehavior`` elements.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct DefaultCacheBehavior {
-        /// A complex type that controls which HTTP methods CloudFront processes and forwards to
-        /// your Amazon S3 bucket or your custom origin. There are three choices:
-        #[serde(rename = "AllowedMethods", skip_serializing_if = "Option::is_none")]
+        /// `AllowedMethods`: A complex type that controls which HTTP methods CloudFront processes
+        /// and forwards to your Amazon S3 bucket or your custom origin. There are three choices:
         pub allowed_methods: Option<Vec<Value<String>>>,
-        /// The unique identifier of the cache policy that is attached to the default cache
-        /// behavior. For more information, see Creating cache policies or Using the managed cache
-        /// policies in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "CachePolicyId", skip_serializing_if = "Option::is_none")]
+        /// `CachePolicyId`: The unique identifier of the cache policy that is attached to the
+        /// default cache behavior. For more information, see Creating cache policies or Using the
+        /// managed cache policies in the *Amazon CloudFront Developer Guide*.
         pub cache_policy_id: Option<Value<String>>,
-        /// A complex type that controls whether CloudFront caches the response to requests using
-        /// the specified HTTP methods. There are two choices:
-        #[serde(rename = "CachedMethods", skip_serializing_if = "Option::is_none")]
+        /// `CachedMethods`: A complex type that controls whether CloudFront caches the response to
+        /// requests using the specified HTTP methods. There are two choices:
         pub cached_methods: Option<Vec<Value<String>>>,
-        /// Whether you want CloudFront to automatically compress certain files for this cache
-        /// behavior. If so, specify ``true``; if not, specify ``false``. For more information, see
-        /// Serving Compressed Files in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "Compress", skip_serializing_if = "Option::is_none")]
+        /// `Compress`: Whether you want CloudFront to automatically compress certain files for this
+        /// cache behavior. If so, specify ``true``; if not, specify ``false``. For more
+        /// information, see Serving Compressed Files in the *Amazon CloudFront Developer Guide*.
         pub compress: Option<Value<bool>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "DefaultTTL", skip_serializing_if = "Option::is_none")]
+        /// `DefaultTTL`: This field only supports standard distributions. You can't specify this
+        /// field for multi-tenant distributions. For more information, see Unsupported features for
+        /// SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
         pub default_ttl: Option<Value<f64>>,
-        /// The value of ``ID`` for the field-level encryption configuration that you want
-        /// CloudFront to use for encrypting specific fields of data for the default cache behavior.
-        #[serde(
-            rename = "FieldLevelEncryptionId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FieldLevelEncryptionId`: The value of ``ID`` for the field-level encryption
+        /// configuration that you want CloudFront to use for encrypting specific fields of data for
+        /// the default cache behavior.
         pub field_level_encryption_id: Option<Value<String>>,
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field. For more information, see Working with policies in the
-        /// *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "ForwardedValues", skip_serializing_if = "Option::is_none")]
+        /// `ForwardedValues`: This field is deprecated. We recommend that you use a cache policy or
+        /// an origin request policy instead of this field. For more information, see Working with
+        /// policies in the *Amazon CloudFront Developer Guide*.
         pub forwarded_values: Option<ForwardedValues>,
-        /// A list of CloudFront functions that are associated with this cache behavior. Your
-        /// functions must be published to the ``LIVE`` stage to associate them with a cache
-        /// behavior.
-        #[serde(
-            rename = "FunctionAssociations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FunctionAssociations`: A list of CloudFront functions that are associated with this
+        /// cache behavior. Your functions must be published to the ``LIVE`` stage to associate them
+        /// with a cache behavior.
         pub function_associations: Option<Vec<FunctionAssociation>>,
-        /// The gRPC configuration for your cache behavior.
-        #[serde(rename = "GrpcConfig", skip_serializing_if = "Option::is_none")]
+        /// `GrpcConfig`: The gRPC configuration for your cache behavior.
         pub grpc_config: Option<GrpcConfig>,
-        /// A complex type that contains zero or more Lambda@Edge function associations for a cache
-        /// behavior.
-        #[serde(
-            rename = "LambdaFunctionAssociations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LambdaFunctionAssociations`: A complex type that contains zero or more Lambda@Edge
+        /// function associations for a cache behavior.
         pub lambda_function_associations: Option<Vec<LambdaFunctionAssociation>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
+        /// `MaxTTL`: This field only supports standard distributions. You can't specify this field
+        /// for multi-tenant distributions. For more information, see Unsupported features for SaaS
         /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "MaxTTL", skip_serializing_if = "Option::is_none")]
         pub max_ttl: Option<Value<f64>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
+        /// `MinTTL`: This field only supports standard distributions. You can't specify this field
+        /// for multi-tenant distributions. For more information, see Unsupported features for SaaS
         /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "MinTTL", skip_serializing_if = "Option::is_none")]
         pub min_ttl: Option<Value<f64>>,
-        /// The unique identifier of the origin request policy that is attached to the default cache
-        /// behavior. For more information, see Creating origin request policies or Using the
-        /// managed origin request policies in the *Amazon CloudFront Developer Guide*.
-        #[serde(
-            rename = "OriginRequestPolicyId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginRequestPolicyId`: The unique identifier of the origin request policy that is
+        /// attached to the default cache behavior.
         pub origin_request_policy_id: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the real-time log configuration that is attached to
-        /// this cache behavior. For more information, see Real-time logs in the *Amazon CloudFront
-        /// Developer Guide*.
-        #[serde(
-            rename = "RealtimeLogConfigArn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RealtimeLogConfigArn`: The Amazon Resource Name (ARN) of the real-time log
+        /// configuration that is attached to this cache behavior. For more information, see
+        /// Real-time logs in the *Amazon CloudFront Developer Guide*.
         pub realtime_log_config_arn: Option<Value<String>>,
-        /// The identifier for a response headers policy.
-        #[serde(
-            rename = "ResponseHeadersPolicyId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ResponseHeadersPolicyId`: The identifier for a response headers policy.
         pub response_headers_policy_id: Option<Value<String>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "SmoothStreaming", skip_serializing_if = "Option::is_none")]
+        /// `SmoothStreaming`: This field only supports standard distributions. You can't specify
+        /// this field for multi-tenant distributions. For more information, see Unsupported
+        /// features for SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer
+        /// Guide*.
         pub smooth_streaming: Option<Value<bool>>,
-        /// The value of ``ID`` for the origin that you want CloudFront to route requests to when
-        /// they use the default cache behavior.
-        #[serde(rename = "TargetOriginId")]
+        /// `TargetOriginId`: The value of ``ID`` for the origin that you want CloudFront to route
+        /// requests to when they use the default cache behavior.
         pub target_origin_id: Value<String>,
-        /// A list of key groups that CloudFront can use to validate signed URLs or signed cookies.
-        #[serde(rename = "TrustedKeyGroups", skip_serializing_if = "Option::is_none")]
+        /// `TrustedKeyGroups`: A list of key groups that CloudFront can use to validate signed URLs
+        /// or signed cookies.
         pub trusted_key_groups: Option<Vec<Value<String>>>,
-        /// We recommend using ``TrustedKeyGroups`` instead of ``TrustedSigners``.
-        #[serde(rename = "TrustedSigners", skip_serializing_if = "Option::is_none")]
+        /// `TrustedSigners`: We recommend using ``TrustedKeyGroups`` instead of ``TrustedSigners``.
         pub trusted_signers: Option<Vec<Value<String>>>,
-        /// The protocol that viewers can use to access the files in the origin specified by
-        /// ``TargetOriginId`` when a request matches the path pattern in ``PathPattern``. You can
-        /// specify the following options:
-        #[serde(rename = "ViewerProtocolPolicy")]
+        /// `ViewerProtocolPolicy`: The protocol that viewers can use to access the files in the
+        /// origin specified by ``TargetOriginId`` when a request matches the path pattern in
+        /// ``PathPattern``. You can specify the following options:
         pub viewer_protocol_policy: Value<DefaultCacheBehaviorViewerProtocolPolicy>,
+    }
+
+    impl Serialize for DefaultCacheBehavior {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AllowedMethods", &self.allowed_methods)?;
+            opt(&mut m, "CachePolicyId", &self.cache_policy_id)?;
+            opt(&mut m, "CachedMethods", &self.cached_methods)?;
+            opt(&mut m, "Compress", &self.compress)?;
+            opt(&mut m, "DefaultTTL", &self.default_ttl)?;
+            opt(
+                &mut m,
+                "FieldLevelEncryptionId",
+                &self.field_level_encryption_id,
+            )?;
+            opt(&mut m, "ForwardedValues", &self.forwarded_values)?;
+            opt(&mut m, "FunctionAssociations", &self.function_associations)?;
+            opt(&mut m, "GrpcConfig", &self.grpc_config)?;
+            opt(
+                &mut m,
+                "LambdaFunctionAssociations",
+                &self.lambda_function_associations,
+            )?;
+            opt(&mut m, "MaxTTL", &self.max_ttl)?;
+            opt(&mut m, "MinTTL", &self.min_ttl)?;
+            opt(
+                &mut m,
+                "OriginRequestPolicyId",
+                &self.origin_request_policy_id,
+            )?;
+            opt(
+                &mut m,
+                "RealtimeLogConfigArn",
+                &self.realtime_log_config_arn,
+            )?;
+            opt(
+                &mut m,
+                "ResponseHeadersPolicyId",
+                &self.response_headers_policy_id,
+            )?;
+            opt(&mut m, "SmoothStreaming", &self.smooth_streaming)?;
+            m.serialize_entry("TargetOriginId", &self.target_origin_id)?;
+            opt(&mut m, "TrustedKeyGroups", &self.trusted_key_groups)?;
+            opt(&mut m, "TrustedSigners", &self.trusted_signers)?;
+            m.serialize_entry("ViewerProtocolPolicy", &self.viewer_protocol_policy)?;
+            m.end()
+        }
     }
 
     impl DefaultCacheBehavior {
@@ -487,122 +543,131 @@ pub mod distribution {
     }
 
     /// A distribution configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct DistributionConfig {
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
+        /// `Aliases`: This field only supports standard distributions. You can't specify this field
+        /// for multi-tenant distributions. For more information, see Unsupported features for SaaS
         /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
         pub aliases: Option<Vec<Value<String>>>,
-        /// To use this field for a multi-tenant distribution, use a connection group instead. For
-        /// more information, see ConnectionGroup.
-        #[serde(rename = "AnycastIpListId", skip_serializing_if = "Option::is_none")]
+        /// `AnycastIpListId`: To use this field for a multi-tenant distribution, use a connection
+        /// group instead. For more information, see ConnectionGroup.
         pub anycast_ip_list_id: Option<Value<String>>,
-        /// An alias for the CF distribution's domain name.
-        #[serde(rename = "CNAMEs", skip_serializing_if = "Option::is_none")]
+        /// `CNAMEs`: An alias for the CF distribution's domain name.
         pub cnam_es: Option<Vec<Value<String>>>,
-        /// A complex type that contains zero or more ``CacheBehavior`` elements.
-        #[serde(rename = "CacheBehaviors", skip_serializing_if = "Option::is_none")]
+        /// `CacheBehaviors`: A complex type that contains zero or more ``CacheBehavior`` elements.
         pub cache_behaviors: Option<Vec<CacheBehavior>>,
-        /// Configuration for cache tag extraction from origin responses. When specified, CloudFront
-        /// reads the header named in ``HeaderName`` from origin responses and stores the
-        /// comma-separated values as cache tags on the object.
-        #[serde(rename = "CacheTagConfig", skip_serializing_if = "Option::is_none")]
+        /// `CacheTagConfig`: Configuration for cache tag extraction from origin responses. When
+        /// specified, CloudFront reads the header named in ``HeaderName`` from origin responses and
+        /// stores the comma-separated values as cache tags on the object.
         pub cache_tag_config: Option<CacheTagConfig>,
-        /// A comment to describe the distribution. The comment cannot be longer than 128
+        /// `Comment`: A comment to describe the distribution. The comment cannot be longer than 128
         /// characters.
-        #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
-        /// The distribution's connection function association.
-        #[serde(
-            rename = "ConnectionFunctionAssociation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ConnectionFunctionAssociation`: The distribution's connection function association.
         pub connection_function_association: Option<ConnectionFunctionAssociation>,
-        /// This field specifies whether the connection mode is through a standard distribution
-        /// (direct) or a multi-tenant distribution with distribution tenants (tenant-only).
-        #[serde(rename = "ConnectionMode", skip_serializing_if = "Option::is_none")]
+        /// `ConnectionMode`: This field specifies whether the connection mode is through a standard
+        /// distribution (direct) or a multi-tenant distribution with distribution tenants
+        /// (tenant-only).
         pub connection_mode: Option<Value<ConnectionMode>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(
-            rename = "ContinuousDeploymentPolicyId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ContinuousDeploymentPolicyId`: This field only supports standard distributions. You
+        /// can't specify this field for multi-tenant distributions. For more information, see
+        /// Unsupported features for SaaS Manager for Amazon CloudFront in the *Amazon CloudFront
+        /// Developer Guide*.
         pub continuous_deployment_policy_id: Option<Value<String>>,
-        /// A complex type that controls the following:
-        #[serde(
-            rename = "CustomErrorResponses",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CustomErrorResponses`: A complex type that controls the following:
         pub custom_error_responses: Option<Vec<CustomErrorResponse>>,
-        /// The user-defined HTTP server that serves as the origin for content that CF distributes.
-        #[serde(rename = "CustomOrigin", skip_serializing_if = "Option::is_none")]
+        /// `CustomOrigin`: The user-defined HTTP server that serves as the origin for content that
+        /// CF distributes.
         pub custom_origin: Option<LegacyCustomOrigin>,
-        /// A complex type that describes the default cache behavior if you don't specify a
-        /// ``CacheBehavior`` element or if files don't match any of the values of ``PathPattern``
-        /// in ``CacheBehavior`` elements. You must create exactly one default cache behavior.
-        #[serde(rename = "DefaultCacheBehavior")]
+        /// `DefaultCacheBehavior`: A complex type that describes the default cache behavior if you
+        /// don't specify a ``CacheBehavior`` element or if files don't match any of the values of
+        /// ``PathPattern`` in ``CacheBehavior`` elements.
         pub default_cache_behavior: DefaultCacheBehavior,
-        /// When a viewer requests the root URL for your distribution, the default root object is
-        /// the object that you want CloudFront to request from your origin. For example, if your
-        /// root URL is ``https://www.example.com``, you can specify CloudFront to return the
-        /// ``index.html`` file as the default root object.
-        #[serde(rename = "DefaultRootObject", skip_serializing_if = "Option::is_none")]
+        /// `DefaultRootObject`: When a viewer requests the root URL for your distribution, the
+        /// default root object is the object that you want CloudFront to request from your origin.
         pub default_root_object: Option<Value<String>>,
-        /// From this field, you can enable or disable the selected distribution.
-        #[serde(rename = "Enabled")]
+        /// `Enabled`: From this field, you can enable or disable the selected distribution.
         pub enabled: Value<bool>,
-        /// (Optional) Specify the HTTP version(s) that you want viewers to use to communicate with
-        /// CF. The default value for new distributions is ``http1.1``.
-        #[serde(rename = "HttpVersion", skip_serializing_if = "Option::is_none")]
+        /// `HttpVersion`: (Optional) Specify the HTTP version(s) that you want viewers to use to
+        /// communicate with CF. The default value for new distributions is ``http1.1``.
         pub http_version: Option<Value<DistributionConfigHttpVersion>>,
-        /// To use this field for a multi-tenant distribution, use a connection group instead. For
-        /// more information, see ConnectionGroup.
-        #[serde(rename = "IPV6Enabled", skip_serializing_if = "Option::is_none")]
+        /// `IPV6Enabled`: To use this field for a multi-tenant distribution, use a connection group
+        /// instead. For more information, see ConnectionGroup.
         pub ipv6_enabled: Option<Value<bool>>,
-        /// A complex type that controls whether access logs are written for the distribution.
-        #[serde(rename = "Logging", skip_serializing_if = "Option::is_none")]
+        /// `Logging`: A complex type that controls whether access logs are written for the
+        /// distribution.
         pub logging: Option<Logging>,
-        /// A complex type that contains information about origin groups for this distribution.
-        #[serde(rename = "OriginGroups", skip_serializing_if = "Option::is_none")]
+        /// `OriginGroups`: A complex type that contains information about origin groups for this
+        /// distribution.
         pub origin_groups: Option<OriginGroups>,
-        /// A complex type that contains information about origins for this distribution.
-        #[serde(rename = "Origins", skip_serializing_if = "Option::is_none")]
+        /// `Origins`: A complex type that contains information about origins for this distribution.
         pub origins: Option<Vec<Origin>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "PriceClass", skip_serializing_if = "Option::is_none")]
+        /// `PriceClass`: This field only supports standard distributions. You can't specify this
+        /// field for multi-tenant distributions. For more information, see Unsupported features for
+        /// SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
         pub price_class: Option<Value<DistributionConfigPriceClass>>,
-        /// A complex type that identifies ways in which you want to restrict distribution of your
-        /// content.
-        #[serde(rename = "Restrictions", skip_serializing_if = "Option::is_none")]
+        /// `Restrictions`: A complex type that identifies ways in which you want to restrict
+        /// distribution of your content.
         pub restrictions: Option<Restrictions>,
-        /// The origin as an S3 bucket.
-        #[serde(rename = "S3Origin", skip_serializing_if = "Option::is_none")]
+        /// `S3Origin`: The origin as an S3 bucket.
         pub s3_origin: Option<LegacyS3Origin>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
+        /// `Staging`: This field only supports standard distributions. You can't specify this field
+        /// for multi-tenant distributions. For more information, see Unsupported features for SaaS
         /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "Staging", skip_serializing_if = "Option::is_none")]
         pub staging: Option<Value<bool>>,
-        /// This field only supports multi-tenant distributions. You can't specify this field for
-        /// standard distributions. For more information, see Unsupported features for SaaS Manager
-        /// for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "TenantConfig", skip_serializing_if = "Option::is_none")]
+        /// `TenantConfig`: This field only supports multi-tenant distributions. You can't specify
+        /// this field for standard distributions. For more information, see Unsupported features
+        /// for SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
         pub tenant_config: Option<DistributionConfigTenantConfig>,
-        /// A complex type that determines the distribution's SSL/TLS configuration for
-        /// communicating with viewers.
-        #[serde(rename = "ViewerCertificate", skip_serializing_if = "Option::is_none")]
+        /// `ViewerCertificate`: A complex type that determines the distribution's SSL/TLS
+        /// configuration for communicating with viewers.
         pub viewer_certificate: Option<ViewerCertificate>,
-        /// The distribution's viewer mTLS configuration.
-        #[serde(rename = "ViewerMtlsConfig", skip_serializing_if = "Option::is_none")]
+        /// `ViewerMtlsConfig`: The distribution's viewer mTLS configuration.
         pub viewer_mtls_config: Option<ViewerMtlsConfig>,
-        /// Multi-tenant distributions only support WAF V2 web ACLs.
-        #[serde(rename = "WebACLId", skip_serializing_if = "Option::is_none")]
+        /// `WebACLId`: Multi-tenant distributions only support WAF V2 web ACLs.
         pub web_acl_id: Option<Value<String>>,
+    }
+
+    impl Serialize for DistributionConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Aliases", &self.aliases)?;
+            opt(&mut m, "AnycastIpListId", &self.anycast_ip_list_id)?;
+            opt(&mut m, "CNAMEs", &self.cnam_es)?;
+            opt(&mut m, "CacheBehaviors", &self.cache_behaviors)?;
+            opt(&mut m, "CacheTagConfig", &self.cache_tag_config)?;
+            opt(&mut m, "Comment", &self.comment)?;
+            opt(
+                &mut m,
+                "ConnectionFunctionAssociation",
+                &self.connection_function_association,
+            )?;
+            opt(&mut m, "ConnectionMode", &self.connection_mode)?;
+            opt(
+                &mut m,
+                "ContinuousDeploymentPolicyId",
+                &self.continuous_deployment_policy_id,
+            )?;
+            opt(&mut m, "CustomErrorResponses", &self.custom_error_responses)?;
+            opt(&mut m, "CustomOrigin", &self.custom_origin)?;
+            m.serialize_entry("DefaultCacheBehavior", &self.default_cache_behavior)?;
+            opt(&mut m, "DefaultRootObject", &self.default_root_object)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            opt(&mut m, "HttpVersion", &self.http_version)?;
+            opt(&mut m, "IPV6Enabled", &self.ipv6_enabled)?;
+            opt(&mut m, "Logging", &self.logging)?;
+            opt(&mut m, "OriginGroups", &self.origin_groups)?;
+            opt(&mut m, "Origins", &self.origins)?;
+            opt(&mut m, "PriceClass", &self.price_class)?;
+            opt(&mut m, "Restrictions", &self.restrictions)?;
+            opt(&mut m, "S3Origin", &self.s3_origin)?;
+            opt(&mut m, "Staging", &self.staging)?;
+            opt(&mut m, "TenantConfig", &self.tenant_config)?;
+            opt(&mut m, "ViewerCertificate", &self.viewer_certificate)?;
+            opt(&mut m, "ViewerMtlsConfig", &self.viewer_mtls_config)?;
+            opt(&mut m, "WebACLId", &self.web_acl_id)?;
+            m.end()
+        }
     }
 
     impl DistributionConfig {
@@ -646,39 +711,52 @@ pub mod distribution {
     /// This field only supports multi-tenant distributions. You can't specify this field for
     /// standard distributions. For more information, see Unsupported features for SaaS Manager
     /// for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct DistributionConfigTenantConfig {
-        #[serde(
-            rename = "ParameterDefinitions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ParameterDefinitions`
         pub parameter_definitions: Option<Vec<ParameterDefinition>>,
+    }
+
+    impl Serialize for DistributionConfigTenantConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ParameterDefinitions", &self.parameter_definitions)?;
+            m.end()
+        }
     }
 
     /// This field only supports standard distributions. You can't specify this field for
     /// multi-tenant distributions. For more information, see Unsupported features for SaaS
     /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ForwardedValues {
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field.
-        #[serde(rename = "Cookies", skip_serializing_if = "Option::is_none")]
+        /// `Cookies`: This field is deprecated. We recommend that you use a cache policy or an
+        /// origin request policy instead of this field.
         pub cookies: Option<Cookies>,
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field.
-        #[serde(rename = "Headers", skip_serializing_if = "Option::is_none")]
+        /// `Headers`: This field is deprecated. We recommend that you use a cache policy or an
+        /// origin request policy instead of this field.
         pub headers: Option<Vec<Value<String>>>,
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field.
-        #[serde(rename = "QueryString")]
+        /// `QueryString`: This field is deprecated. We recommend that you use a cache policy or an
+        /// origin request policy instead of this field.
         pub query_string: Value<bool>,
-        /// This field is deprecated. We recommend that you use a cache policy or an origin request
-        /// policy instead of this field.
-        #[serde(
-            rename = "QueryStringCacheKeys",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `QueryStringCacheKeys`: This field is deprecated. We recommend that you use a cache
+        /// policy or an origin request policy instead of this field.
         pub query_string_cache_keys: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for ForwardedValues {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Cookies", &self.cookies)?;
+            opt(&mut m, "Headers", &self.headers)?;
+            m.serialize_entry("QueryString", &self.query_string)?;
+            opt(
+                &mut m,
+                "QueryStringCacheKeys",
+                &self.query_string_cache_keys,
+            )?;
+            m.end()
+        }
     }
 
     impl ForwardedValues {
@@ -695,31 +773,45 @@ pub mod distribution {
 
     /// A CloudFront function that is associated with a cache behavior in a CloudFront
     /// distribution.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct FunctionAssociation {
-        /// The event type of the function, either ``viewer-request`` or ``viewer-response``. You
-        /// cannot use origin-facing event types (``origin-request`` and ``origin-response``) with a
-        /// CloudFront function.
-        #[serde(rename = "EventType", skip_serializing_if = "Option::is_none")]
+        /// `EventType`: The event type of the function, either ``viewer-request`` or
+        /// ``viewer-response``. You cannot use origin-facing event types (``origin-request`` and
+        /// ``origin-response``) with a CloudFront function.
         pub event_type: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the function.
-        #[serde(rename = "FunctionARN", skip_serializing_if = "Option::is_none")]
+        /// `FunctionARN`: The Amazon Resource Name (ARN) of the function.
         pub function_arn: Option<Value<String>>,
     }
 
+    impl Serialize for FunctionAssociation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "EventType", &self.event_type)?;
+            opt(&mut m, "FunctionARN", &self.function_arn)?;
+            m.end()
+        }
+    }
+
     /// A complex type that controls the countries in which your content is distributed. CF
-    /// determines the location of your users using ``MaxMind`` GeoIP databases. To disable geo
-    /// restriction, remove the Restrictions property from your stack template.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// determines the location of your users using ``MaxMind`` GeoIP databases.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GeoRestriction {
-        /// A complex type that contains a ``Location`` element for each country in which you want
-        /// CloudFront either to distribute your content (``whitelist``) or not distribute your
-        /// content (``blacklist``).
-        #[serde(rename = "Locations", skip_serializing_if = "Option::is_none")]
+        /// `Locations`: A complex type that contains a ``Location`` element for each country in
+        /// which you want CloudFront either to distribute your content (``whitelist``) or not
+        /// distribute your content (``blacklist``).
         pub locations: Option<Vec<Value<GeoRestrictionLocations>>>,
-        /// The method that you want to use to restrict distribution of your content by country:
-        #[serde(rename = "RestrictionType")]
+        /// `RestrictionType`: The method that you want to use to restrict distribution of your
+        /// content by country:
         pub restriction_type: Value<GeoRestrictionRestrictionType>,
+    }
+
+    impl Serialize for GeoRestriction {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Locations", &self.locations)?;
+            m.serialize_entry("RestrictionType", &self.restriction_type)?;
+            m.end()
+        }
     }
 
     impl GeoRestriction {
@@ -733,14 +825,20 @@ pub mod distribution {
     }
 
     /// Amazon CloudFront supports gRPC, an open-source remote procedure call (RPC) framework
-    /// built on HTTP/2. gRPC offers bi-directional streaming and binary protocol that buffers
-    /// payloads, making it suitable for applications that require low latency communications.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// built on HTTP/2.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GrpcConfig {
-        /// Enables your CloudFront distribution to receive gRPC requests and to proxy them directly
-        /// to your origins.
-        #[serde(rename = "Enabled")]
+        /// `Enabled`: Enables your CloudFront distribution to receive gRPC requests and to proxy
+        /// them directly to your origins.
         pub enabled: Value<bool>,
+    }
+
+    impl Serialize for GrpcConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            m.end()
+        }
     }
 
     impl GrpcConfig {
@@ -753,46 +851,61 @@ pub mod distribution {
     }
 
     /// A complex type that contains a Lambda@Edge function association.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LambdaFunctionAssociation {
-        /// Specifies the event type that triggers a Lambda@Edge function invocation. You can
-        /// specify the following values:
-        #[serde(rename = "EventType", skip_serializing_if = "Option::is_none")]
+        /// `EventType`: Specifies the event type that triggers a Lambda@Edge function invocation.
+        /// You can specify the following values:
         pub event_type: Option<Value<String>>,
-        /// A flag that allows a Lambda@Edge function to have read access to the body content. For
-        /// more information, see Accessing the Request Body by Choosing the Include Body Option in
-        /// the Amazon CloudFront Developer Guide.
-        #[serde(rename = "IncludeBody", skip_serializing_if = "Option::is_none")]
+        /// `IncludeBody`: A flag that allows a Lambda@Edge function to have read access to the body
+        /// content. For more information, see Accessing the Request Body by Choosing the Include
+        /// Body Option in the Amazon CloudFront Developer Guide.
         pub include_body: Option<Value<bool>>,
-        /// The ARN of the Lambda@Edge function. You must specify the ARN of a function version; you
-        /// can't specify an alias or $LATEST.
-        #[serde(rename = "LambdaFunctionARN", skip_serializing_if = "Option::is_none")]
+        /// `LambdaFunctionARN`: The ARN of the Lambda@Edge function. You must specify the ARN of a
+        /// function version; you can't specify an alias or $LATEST.
         pub lambda_function_arn: Option<Value<String>>,
+    }
+
+    impl Serialize for LambdaFunctionAssociation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "EventType", &self.event_type)?;
+            opt(&mut m, "IncludeBody", &self.include_body)?;
+            opt(&mut m, "LambdaFunctionARN", &self.lambda_function_arn)?;
+            m.end()
+        }
     }
 
     /// A custom origin. A custom origin is any origin that is *not* an S3 bucket, with one
     /// exception. An S3 bucket that is configured with static website hosting*is* a custom
     /// origin.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LegacyCustomOrigin {
-        /// The domain name assigned to your CF distribution.
-        #[serde(rename = "DNSName")]
+        /// `DNSName`: The domain name assigned to your CF distribution.
         pub dns_name: Value<String>,
-        /// The HTTP port that CF uses to connect to the origin. Specify the HTTP port that the
-        /// origin listens on.
-        #[serde(rename = "HTTPPort", skip_serializing_if = "Option::is_none")]
+        /// `HTTPPort`: The HTTP port that CF uses to connect to the origin. Specify the HTTP port
+        /// that the origin listens on.
         pub http_port: Option<Value<i64>>,
-        /// The HTTPS port that CF uses to connect to the origin. Specify the HTTPS port that the
-        /// origin listens on.
-        #[serde(rename = "HTTPSPort", skip_serializing_if = "Option::is_none")]
+        /// `HTTPSPort`: The HTTPS port that CF uses to connect to the origin. Specify the HTTPS
+        /// port that the origin listens on.
         pub https_port: Option<Value<i64>>,
-        /// Specifies the protocol (HTTP or HTTPS) that CF uses to connect to the origin.
-        #[serde(rename = "OriginProtocolPolicy")]
+        /// `OriginProtocolPolicy`: Specifies the protocol (HTTP or HTTPS) that CF uses to connect
+        /// to the origin.
         pub origin_protocol_policy: Value<String>,
-        /// The minimum SSL/TLS protocol version that CF uses when communicating with your origin
-        /// server over HTTPs.
-        #[serde(rename = "OriginSSLProtocols")]
+        /// `OriginSSLProtocols`: The minimum SSL/TLS protocol version that CF uses when
+        /// communicating with your origin server over HTTPs.
         pub origin_ssl_protocols: Vec<Value<String>>,
+    }
+
+    impl Serialize for LegacyCustomOrigin {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("DNSName", &self.dns_name)?;
+            opt(&mut m, "HTTPPort", &self.http_port)?;
+            opt(&mut m, "HTTPSPort", &self.https_port)?;
+            m.serialize_entry("OriginProtocolPolicy", &self.origin_protocol_policy)?;
+            m.serialize_entry("OriginSSLProtocols", &self.origin_ssl_protocols)?;
+            m.end()
+        }
     }
 
     impl LegacyCustomOrigin {
@@ -813,19 +926,23 @@ pub mod distribution {
     }
 
     /// The origin as an S3 bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LegacyS3Origin {
-        /// The domain name assigned to your CF distribution.
-        #[serde(rename = "DNSName")]
+        /// `DNSName`: The domain name assigned to your CF distribution.
         pub dns_name: Value<String>,
-        /// The CF origin access identity to associate with the distribution. Use an origin access
-        /// identity to configure the distribution so that end users can only access objects in an
-        /// S3 through CF.
-        #[serde(
-            rename = "OriginAccessIdentity",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginAccessIdentity`: The CF origin access identity to associate with the
+        /// distribution. Use an origin access identity to configure the distribution so that end
+        /// users can only access objects in an S3 through CF.
         pub origin_access_identity: Option<Value<String>>,
+    }
+
+    impl Serialize for LegacyS3Origin {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("DNSName", &self.dns_name)?;
+            opt(&mut m, "OriginAccessIdentity", &self.origin_access_identity)?;
+            m.end()
+        }
     }
 
     impl LegacyS3Origin {
@@ -839,87 +956,97 @@ pub mod distribution {
     }
 
     /// A complex type that specifies whether access logs are written for the distribution.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Logging {
-        /// The Amazon S3 bucket to store the access logs in, for example,
+        /// `Bucket`: The Amazon S3 bucket to store the access logs in, for example,
         /// ``amzn-s3-demo-bucket.s3.amazonaws.com``.
-        #[serde(rename = "Bucket", skip_serializing_if = "Option::is_none")]
         pub bucket: Option<Value<String>>,
-        /// Specifies whether you want CloudFront to include cookies in access logs, specify
-        /// ``true`` for ``IncludeCookies``. If you choose to include cookies in logs, CloudFront
-        /// logs all cookies regardless of how you configure the cache behaviors for this
-        /// distribution.
-        #[serde(rename = "IncludeCookies", skip_serializing_if = "Option::is_none")]
+        /// `IncludeCookies`: Specifies whether you want CloudFront to include cookies in access
+        /// logs, specify ``true`` for ``IncludeCookies``.
         pub include_cookies: Option<Value<bool>>,
-        /// An optional string that you want CloudFront to prefix to the access log ``filenames``
-        /// for this distribution, for example, ``myprefix/``. If you want to enable logging, but
-        /// you don't want to specify a prefix, you still must include an empty ``Prefix`` element
-        /// in the ``Logging`` element.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: An optional string that you want CloudFront to prefix to the access log
+        /// ``filenames`` for this distribution, for example, ``myprefix/``.
         pub prefix: Option<Value<String>>,
     }
 
+    impl Serialize for Logging {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Bucket", &self.bucket)?;
+            opt(&mut m, "IncludeCookies", &self.include_cookies)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            m.end()
+        }
+    }
+
     /// An origin.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Origin {
-        /// The number of times that CloudFront attempts to connect to the origin. The minimum
-        /// number is 1, the maximum is 3, and the default (if you don't specify otherwise) is 3.
-        #[serde(rename = "ConnectionAttempts", skip_serializing_if = "Option::is_none")]
+        /// `ConnectionAttempts`: The number of times that CloudFront attempts to connect to the
+        /// origin. The minimum number is 1, the maximum is 3, and the default (if you don't specify
+        /// otherwise) is 3.
         pub connection_attempts: Option<Value<i64>>,
-        /// The number of seconds that CloudFront waits when trying to establish a connection to the
-        /// origin. The minimum timeout is 1 second, the maximum is 10 seconds, and the default (if
-        /// you don't specify otherwise) is 10 seconds.
-        #[serde(rename = "ConnectionTimeout", skip_serializing_if = "Option::is_none")]
+        /// `ConnectionTimeout`: The number of seconds that CloudFront waits when trying to
+        /// establish a connection to the origin. The minimum timeout is 1 second, the maximum is 10
+        /// seconds, and the default (if you don't specify otherwise) is 10 seconds.
         pub connection_timeout: Option<Value<i64>>,
-        /// Use this type to specify an origin that is not an Amazon S3 bucket, with one exception.
-        /// If the Amazon S3 bucket is configured with static website hosting, use this type. If the
-        /// Amazon S3 bucket is not configured with static website hosting, use the
-        /// ``S3OriginConfig`` type instead.
-        #[serde(rename = "CustomOriginConfig", skip_serializing_if = "Option::is_none")]
+        /// `CustomOriginConfig`: Use this type to specify an origin that is not an Amazon S3
+        /// bucket, with one exception. If the Amazon S3 bucket is configured with static website
+        /// hosting, use this type.
         pub custom_origin_config: Option<CustomOriginConfig>,
-        /// The domain name for the origin.
-        #[serde(rename = "DomainName")]
+        /// `DomainName`: The domain name for the origin.
         pub domain_name: Value<String>,
-        /// A unique identifier for the origin. This value must be unique within the distribution.
-        #[serde(rename = "Id")]
+        /// `Id`: A unique identifier for the origin. This value must be unique within the
+        /// distribution.
         pub id: Value<String>,
-        /// The unique identifier of an origin access control for this origin.
-        #[serde(
-            rename = "OriginAccessControlId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginAccessControlId`: The unique identifier of an origin access control for this
+        /// origin.
         pub origin_access_control_id: Option<Value<String>>,
-        /// A list of HTTP header names and values that CloudFront adds to the requests that it
-        /// sends to the origin.
-        #[serde(
-            rename = "OriginCustomHeaders",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginCustomHeaders`: A list of HTTP header names and values that CloudFront adds to
+        /// the requests that it sends to the origin.
         pub origin_custom_headers: Option<Vec<OriginCustomHeader>>,
-        /// An optional path that CloudFront appends to the origin domain name when CloudFront
-        /// requests content from the origin.
-        #[serde(rename = "OriginPath", skip_serializing_if = "Option::is_none")]
+        /// `OriginPath`: An optional path that CloudFront appends to the origin domain name when
+        /// CloudFront requests content from the origin.
         pub origin_path: Option<Value<String>>,
-        /// CloudFront Origin Shield. Using Origin Shield can help reduce the load on your origin.
-        #[serde(rename = "OriginShield", skip_serializing_if = "Option::is_none")]
+        /// `OriginShield`: CloudFront Origin Shield. Using Origin Shield can help reduce the load
+        /// on your origin.
         pub origin_shield: Option<OriginShield>,
-        /// The time (in seconds) that a request from CloudFront to the origin can stay open and
-        /// wait for a response. If the complete response isn't received from the origin by this
-        /// time, CloudFront ends the connection.
-        #[serde(
-            rename = "ResponseCompletionTimeout",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ResponseCompletionTimeout`: The time (in seconds) that a request from CloudFront to the
+        /// origin can stay open and wait for a response. If the complete response isn't received
+        /// from the origin by this time, CloudFront ends the connection.
         pub response_completion_timeout: Option<Value<i64>>,
-        /// Use this type to specify an origin that is an Amazon S3 bucket that is not configured
-        /// with static website hosting. To specify any other type of origin, including an Amazon S3
-        /// bucket that is configured with static website hosting, use the ``CustomOriginConfig``
-        /// type instead.
-        #[serde(rename = "S3OriginConfig", skip_serializing_if = "Option::is_none")]
+        /// `S3OriginConfig`: Use this type to specify an origin that is an Amazon S3 bucket that is
+        /// not configured with static website hosting.
         pub s3_origin_config: Option<S3OriginConfig>,
-        /// The VPC origin configuration.
-        #[serde(rename = "VpcOriginConfig", skip_serializing_if = "Option::is_none")]
+        /// `VpcOriginConfig`: The VPC origin configuration.
         pub vpc_origin_config: Option<VpcOriginConfig>,
+    }
+
+    impl Serialize for Origin {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ConnectionAttempts", &self.connection_attempts)?;
+            opt(&mut m, "ConnectionTimeout", &self.connection_timeout)?;
+            opt(&mut m, "CustomOriginConfig", &self.custom_origin_config)?;
+            m.serialize_entry("DomainName", &self.domain_name)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(
+                &mut m,
+                "OriginAccessControlId",
+                &self.origin_access_control_id,
+            )?;
+            opt(&mut m, "OriginCustomHeaders", &self.origin_custom_headers)?;
+            opt(&mut m, "OriginPath", &self.origin_path)?;
+            opt(&mut m, "OriginShield", &self.origin_shield)?;
+            opt(
+                &mut m,
+                "ResponseCompletionTimeout",
+                &self.response_completion_timeout,
+            )?;
+            opt(&mut m, "S3OriginConfig", &self.s3_origin_config)?;
+            opt(&mut m, "VpcOriginConfig", &self.vpc_origin_config)?;
+            m.end()
+        }
     }
 
     impl Origin {
@@ -944,16 +1071,23 @@ pub mod distribution {
 
     /// A complex type that contains ``HeaderName`` and ``HeaderValue`` elements, if any, for
     /// this distribution.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginCustomHeader {
-        /// The name of a header that you want CloudFront to send to your origin. For more
-        /// information, see Adding Custom Headers to Origin Requests in the *Amazon CloudFront
+        /// `HeaderName`: The name of a header that you want CloudFront to send to your origin. For
+        /// more information, see Adding Custom Headers to Origin Requests in the *Amazon CloudFront
         /// Developer Guide*.
-        #[serde(rename = "HeaderName")]
         pub header_name: Value<String>,
-        /// The value for the header that you specified in the ``HeaderName`` field.
-        #[serde(rename = "HeaderValue")]
+        /// `HeaderValue`: The value for the header that you specified in the ``HeaderName`` field.
         pub header_value: Value<String>,
+    }
+
+    impl Serialize for OriginCustomHeader {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("HeaderName", &self.header_name)?;
+            m.serialize_entry("HeaderValue", &self.header_value)?;
+            m.end()
+        }
     }
 
     impl OriginCustomHeader {
@@ -972,22 +1106,30 @@ pub mod distribution {
     /// An origin group includes two origins (a primary origin and a secondary origin to
     /// failover to) and a failover criteria that you specify. You create an origin group to
     /// support origin failover in CloudFront.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginGroup {
-        /// A complex type that contains information about the failover criteria for an origin
-        /// group.
-        #[serde(rename = "FailoverCriteria")]
+        /// `FailoverCriteria`: A complex type that contains information about the failover criteria
+        /// for an origin group.
         pub failover_criteria: OriginGroupFailoverCriteria,
-        /// The origin group's ID.
-        #[serde(rename = "Id")]
+        /// `Id`: The origin group's ID.
         pub id: Value<String>,
-        /// A complex type that contains information about the origins in an origin group.
-        #[serde(rename = "Members")]
+        /// `Members`: A complex type that contains information about the origins in an origin
+        /// group.
         pub members: OriginGroupMembers,
-        /// The selection criteria for the origin group. For more information, see Create an origin
-        /// group in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "SelectionCriteria", skip_serializing_if = "Option::is_none")]
+        /// `SelectionCriteria`: The selection criteria for the origin group. For more information,
+        /// see Create an origin group in the *Amazon CloudFront Developer Guide*.
         pub selection_criteria: Option<Value<OriginGroupSelectionCriteria>>,
+    }
+
+    impl Serialize for OriginGroup {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("FailoverCriteria", &self.failover_criteria)?;
+            m.serialize_entry("Id", &self.id)?;
+            m.serialize_entry("Members", &self.members)?;
+            opt(&mut m, "SelectionCriteria", &self.selection_criteria)?;
+            m.end()
+        }
     }
 
     impl OriginGroup {
@@ -1009,12 +1151,19 @@ pub mod distribution {
     /// A complex data type that includes information about the failover criteria for an origin
     /// group, including the status codes for which CloudFront will failover from the primary
     /// origin to the second origin.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginGroupFailoverCriteria {
-        /// The status codes that, when returned from the primary origin, will trigger CloudFront to
-        /// failover to the second origin.
-        #[serde(rename = "StatusCodes")]
+        /// `StatusCodes`: The status codes that, when returned from the primary origin, will
+        /// trigger CloudFront to failover to the second origin.
         pub status_codes: StatusCodes,
+    }
+
+    impl Serialize for OriginGroupFailoverCriteria {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("StatusCodes", &self.status_codes)?;
+            m.end()
+        }
     }
 
     impl OriginGroupFailoverCriteria {
@@ -1027,11 +1176,18 @@ pub mod distribution {
     }
 
     /// An origin in an origin group.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginGroupMember {
-        /// The ID for an origin in an origin group.
-        #[serde(rename = "OriginId")]
+        /// `OriginId`: The ID for an origin in an origin group.
         pub origin_id: Value<String>,
+    }
+
+    impl Serialize for OriginGroupMember {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("OriginId", &self.origin_id)?;
+            m.end()
+        }
     }
 
     impl OriginGroupMember {
@@ -1044,14 +1200,21 @@ pub mod distribution {
     }
 
     /// A complex data type for the origins included in an origin group.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginGroupMembers {
-        /// Items (origins) in an origin group.
-        #[serde(rename = "Items")]
+        /// `Items`: Items (origins) in an origin group.
         pub items: Vec<OriginGroupMember>,
-        /// The number of origins in an origin group.
-        #[serde(rename = "Quantity")]
+        /// `Quantity`: The number of origins in an origin group.
         pub quantity: Value<i64>,
+    }
+
+    impl Serialize for OriginGroupMembers {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Items", &self.items)?;
+            m.serialize_entry("Quantity", &self.quantity)?;
+            m.end()
+        }
     }
 
     impl OriginGroupMembers {
@@ -1068,14 +1231,21 @@ pub mod distribution {
     }
 
     /// A complex data type for the origin groups specified for a distribution.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginGroups {
-        /// The items (origin groups) in a distribution.
-        #[serde(rename = "Items", skip_serializing_if = "Option::is_none")]
+        /// `Items`: The items (origin groups) in a distribution.
         pub items: Option<Vec<OriginGroup>>,
-        /// The number of origin groups.
-        #[serde(rename = "Quantity")]
+        /// `Quantity`: The number of origin groups.
         pub quantity: Value<i64>,
+    }
+
+    impl Serialize for OriginGroups {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Items", &self.items)?;
+            m.serialize_entry("Quantity", &self.quantity)?;
+            m.end()
+        }
     }
 
     impl OriginGroups {
@@ -1089,12 +1259,20 @@ pub mod distribution {
     }
 
     /// Configures mutual TLS authentication between CloudFront and your origin server.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OriginMtlsConfig {
-        /// The Amazon Resource Name (ARN) of the client certificate stored in AWS Certificate
-        /// Manager (ACM) that CloudFront uses to authenticate with your origin using Mutual TLS.
-        #[serde(rename = "ClientCertificateArn")]
+        /// `ClientCertificateArn`: The Amazon Resource Name (ARN) of the client certificate stored
+        /// in AWS Certificate Manager (ACM) that CloudFront uses to authenticate with your origin
+        /// using Mutual TLS.
         pub client_certificate_arn: Value<String>,
+    }
+
+    impl Serialize for OriginMtlsConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("ClientCertificateArn", &self.client_certificate_arn)?;
+            m.end()
+        }
     }
 
     impl OriginMtlsConfig {
@@ -1107,27 +1285,41 @@ pub mod distribution {
     }
 
     /// CloudFront Origin Shield.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct OriginShield {
-        /// A flag that specifies whether Origin Shield is enabled.
-        #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
+        /// `Enabled`: A flag that specifies whether Origin Shield is enabled.
         pub enabled: Option<Value<bool>>,
-        /// The AWS-Region for Origin Shield.
-        #[serde(rename = "OriginShieldRegion", skip_serializing_if = "Option::is_none")]
+        /// `OriginShieldRegion`: The AWS-Region for Origin Shield.
         pub origin_shield_region: Option<Value<String>>,
+    }
+
+    impl Serialize for OriginShield {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Enabled", &self.enabled)?;
+            opt(&mut m, "OriginShieldRegion", &self.origin_shield_region)?;
+            m.end()
+        }
     }
 
     /// A list of parameter values to add to the resource. A parameter is specified as a
     /// key-value pair. A valid parameter value must exist for any parameter that is marked as
     /// required in the multi-tenant distribution.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ParameterDefinition {
-        /// The value that you assigned to the parameter.
-        #[serde(rename = "Definition")]
+        /// `Definition`: The value that you assigned to the parameter.
         pub definition: ParameterDefinitionDefinition,
-        /// The name of the parameter.
-        #[serde(rename = "Name")]
+        /// `Name`: The name of the parameter.
         pub name: Value<String>,
+    }
+
+    impl Serialize for ParameterDefinition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Definition", &self.definition)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.end()
+        }
     }
 
     impl ParameterDefinition {
@@ -1144,20 +1336,38 @@ pub mod distribution {
     }
 
     /// The value that you assigned to the parameter.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ParameterDefinitionDefinition {
-        #[serde(rename = "StringSchema", skip_serializing_if = "Option::is_none")]
+        /// `StringSchema`
         pub string_schema: Option<ParameterDefinitionDefinitionStringSchema>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for ParameterDefinitionDefinition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "StringSchema", &self.string_schema)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ParameterDefinitionDefinitionStringSchema {
-        #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+        /// `Comment`
         pub comment: Option<Value<String>>,
-        #[serde(rename = "DefaultValue", skip_serializing_if = "Option::is_none")]
+        /// `DefaultValue`
         pub default_value: Option<Value<String>>,
-        #[serde(rename = "Required")]
+        /// `Required`
         pub required: Value<bool>,
+    }
+
+    impl Serialize for ParameterDefinitionDefinitionStringSchema {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Comment", &self.comment)?;
+            opt(&mut m, "DefaultValue", &self.default_value)?;
+            m.serialize_entry("Required", &self.required)?;
+            m.end()
+        }
     }
 
     impl ParameterDefinitionDefinitionStringSchema {
@@ -1173,13 +1383,19 @@ pub mod distribution {
 
     /// A complex type that identifies ways in which you want to restrict distribution of your
     /// content.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Restrictions {
-        /// A complex type that controls the countries in which your content is distributed. CF
-        /// determines the location of your users using ``MaxMind`` GeoIP databases. To disable geo
-        /// restriction, remove the Restrictions property from your stack template.
-        #[serde(rename = "GeoRestriction")]
+        /// `GeoRestriction`: A complex type that controls the countries in which your content is
+        /// distributed. CF determines the location of your users using ``MaxMind`` GeoIP databases.
         pub geo_restriction: GeoRestriction,
+    }
+
+    impl Serialize for Restrictions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("GeoRestriction", &self.geo_restriction)?;
+            m.end()
+        }
     }
 
     impl Restrictions {
@@ -1194,33 +1410,43 @@ pub mod distribution {
     /// A complex type that contains information about the Amazon S3 origin. If the origin is a
     /// custom origin or an S3 bucket that is configured as a website endpoint, use the
     /// ``CustomOriginConfig`` element instead.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct S3OriginConfig {
-        /// If you're using origin access control (OAC) instead of origin access identity, specify
-        /// an empty ``OriginAccessIdentity`` element. For more information, see Restricting access
-        /// to an in the *Amazon CloudFront Developer Guide*.
-        #[serde(
-            rename = "OriginAccessIdentity",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginAccessIdentity`: If you're using origin access control (OAC) instead of origin
+        /// access identity, specify an empty ``OriginAccessIdentity`` element. For more
+        /// information, see Restricting access to an in the *Amazon CloudFront Developer Guide*.
         pub origin_access_identity: Option<Value<String>>,
-        /// Specifies how long, in seconds, CloudFront waits for a response from the origin. This is
-        /// also known as the *origin response timeout*. The minimum timeout is 1 second, the
-        /// maximum is 120 seconds, and the default (if you don't specify otherwise) is 30 seconds.
-        #[serde(rename = "OriginReadTimeout", skip_serializing_if = "Option::is_none")]
+        /// `OriginReadTimeout`: Specifies how long, in seconds, CloudFront waits for a response
+        /// from the origin. This is also known as the *origin response timeout*.
         pub origin_read_timeout: Option<Value<i64>>,
+    }
+
+    impl Serialize for S3OriginConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "OriginAccessIdentity", &self.origin_access_identity)?;
+            opt(&mut m, "OriginReadTimeout", &self.origin_read_timeout)?;
+            m.end()
+        }
     }
 
     /// A complex data type for the status codes that you specify that, when returned by a
     /// primary origin, trigger CloudFront to failover to a second origin.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct StatusCodes {
-        /// The items (status codes) for an origin group.
-        #[serde(rename = "Items")]
+        /// `Items`: The items (status codes) for an origin group.
         pub items: Vec<Value<i64>>,
-        /// The number of status codes.
-        #[serde(rename = "Quantity")]
+        /// `Quantity`: The number of status codes.
         pub quantity: Value<i64>,
+    }
+
+    impl Serialize for StatusCodes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Items", &self.items)?;
+            m.serialize_entry("Quantity", &self.quantity)?;
+            m.end()
+        }
     }
 
     impl StatusCodes {
@@ -1234,14 +1460,21 @@ pub mod distribution {
     }
 
     /// A complex type that contains ``Tag`` key and ``Tag`` value.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// A string that contains ``Tag`` key.
-        #[serde(rename = "Key")]
+        /// `Key`: A string that contains ``Tag`` key.
         pub key: Value<String>,
-        /// A string that contains an optional ``Tag`` value.
-        #[serde(rename = "Value")]
+        /// `Value`: A string that contains an optional ``Tag`` value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1255,23 +1488,33 @@ pub mod distribution {
     }
 
     /// A trust store configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TrustStoreConfig {
-        /// The configuration to use to advertise trust store CA names.
-        #[serde(
-            rename = "AdvertiseTrustStoreCaNames",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AdvertiseTrustStoreCaNames`: The configuration to use to advertise trust store CA
+        /// names.
         pub advertise_trust_store_ca_names: Option<Value<bool>>,
-        /// The configuration to use to ignore certificate expiration.
-        #[serde(
-            rename = "IgnoreCertificateExpiry",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `IgnoreCertificateExpiry`: The configuration to use to ignore certificate expiration.
         pub ignore_certificate_expiry: Option<Value<bool>>,
-        /// The trust store ID.
-        #[serde(rename = "TrustStoreId")]
+        /// `TrustStoreId`: The trust store ID.
         pub trust_store_id: Value<String>,
+    }
+
+    impl Serialize for TrustStoreConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AdvertiseTrustStoreCaNames",
+                &self.advertise_trust_store_ca_names,
+            )?;
+            opt(
+                &mut m,
+                "IgnoreCertificateExpiry",
+                &self.ignore_certificate_expiry,
+            )?;
+            m.serialize_entry("TrustStoreId", &self.trust_store_id)?;
+            m.end()
+        }
     }
 
     impl TrustStoreConfig {
@@ -1287,71 +1530,96 @@ pub mod distribution {
 
     /// A complex type that determines the distribution's SSL/TLS configuration for
     /// communicating with viewers.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ViewerCertificate {
-        /// In CloudFormation, this field name is ``AcmCertificateArn``. Note the different
-        /// capitalization.
-        #[serde(rename = "AcmCertificateArn", skip_serializing_if = "Option::is_none")]
+        /// `AcmCertificateArn`: In CloudFormation, this field name is ``AcmCertificateArn``. Note
+        /// the different capitalization.
         pub acm_certificate_arn: Option<Value<String>>,
-        /// If the distribution uses the CloudFront domain name such as
-        /// ``d111111abcdef8.cloudfront.net``, set this field to ``true``.
-        #[serde(
-            rename = "CloudFrontDefaultCertificate",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CloudFrontDefaultCertificate`: If the distribution uses the CloudFront domain name such
+        /// as ``d111111abcdef8.cloudfront.net``, set this field to ``true``.
         pub cloud_front_default_certificate: Option<Value<bool>>,
-        /// This field only supports standard distributions. You can't specify this field for
-        /// multi-tenant distributions. For more information, see Unsupported features for SaaS
-        /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-        #[serde(rename = "IamCertificateId", skip_serializing_if = "Option::is_none")]
+        /// `IamCertificateId`: This field only supports standard distributions. You can't specify
+        /// this field for multi-tenant distributions. For more information, see Unsupported
+        /// features for SaaS Manager for Amazon CloudFront in the *Amazon CloudFront Developer
+        /// Guide*.
         pub iam_certificate_id: Option<Value<String>>,
-        /// If the distribution uses ``Aliases`` (alternate domain names or CNAMEs), specify the
-        /// security policy that you want CloudFront to use for HTTPS connections with viewers. The
-        /// security policy determines two settings:
-        #[serde(
-            rename = "MinimumProtocolVersion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MinimumProtocolVersion`: If the distribution uses ``Aliases`` (alternate domain names
+        /// or CNAMEs), specify the security policy that you want CloudFront to use for HTTPS
+        /// connections with viewers. The security policy determines two settings:
         pub minimum_protocol_version: Option<Value<ViewerCertificateMinimumProtocolVersion>>,
-        /// In CloudFormation, this field name is ``SslSupportMethod``. Note the different
-        /// capitalization.
-        #[serde(rename = "SslSupportMethod", skip_serializing_if = "Option::is_none")]
+        /// `SslSupportMethod`: In CloudFormation, this field name is ``SslSupportMethod``. Note the
+        /// different capitalization.
         pub ssl_support_method: Option<Value<ViewerCertificateSslSupportMethod>>,
     }
 
+    impl Serialize for ViewerCertificate {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AcmCertificateArn", &self.acm_certificate_arn)?;
+            opt(
+                &mut m,
+                "CloudFrontDefaultCertificate",
+                &self.cloud_front_default_certificate,
+            )?;
+            opt(&mut m, "IamCertificateId", &self.iam_certificate_id)?;
+            opt(
+                &mut m,
+                "MinimumProtocolVersion",
+                &self.minimum_protocol_version,
+            )?;
+            opt(&mut m, "SslSupportMethod", &self.ssl_support_method)?;
+            m.end()
+        }
+    }
+
     /// A viewer mTLS configuration.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ViewerMtlsConfig {
-        /// The viewer mTLS mode.
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// `Mode`: The viewer mTLS mode.
         pub mode: Option<Value<ViewerMtlsMode>>,
-        /// The trust store configuration associated with the viewer mTLS configuration.
-        #[serde(rename = "TrustStoreConfig", skip_serializing_if = "Option::is_none")]
+        /// `TrustStoreConfig`: The trust store configuration associated with the viewer mTLS
+        /// configuration.
         pub trust_store_config: Option<TrustStoreConfig>,
     }
 
+    impl Serialize for ViewerMtlsConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Mode", &self.mode)?;
+            opt(&mut m, "TrustStoreConfig", &self.trust_store_config)?;
+            m.end()
+        }
+    }
+
     /// An Amazon CloudFront VPC origin configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VpcOriginConfig {
-        /// Specifies how long, in seconds, CloudFront persists its connection to the origin. The
-        /// minimum timeout is 1 second, the maximum is 300 seconds, and the default (if you don't
-        /// specify otherwise) is 5 seconds.
-        #[serde(
-            rename = "OriginKeepaliveTimeout",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OriginKeepaliveTimeout`: Specifies how long, in seconds, CloudFront persists its
+        /// connection to the origin. The minimum timeout is 1 second, the maximum is 300 seconds,
+        /// and the default (if you don't specify otherwise) is 5 seconds.
         pub origin_keepalive_timeout: Option<Value<i64>>,
-        /// Specifies how long, in seconds, CloudFront waits for a response from the origin. This is
-        /// also known as the *origin response timeout*. The minimum timeout is 1 second, the
-        /// maximum is 120 seconds, and the default (if you don't specify otherwise) is 30 seconds.
-        #[serde(rename = "OriginReadTimeout", skip_serializing_if = "Option::is_none")]
+        /// `OriginReadTimeout`: Specifies how long, in seconds, CloudFront waits for a response
+        /// from the origin. This is also known as the *origin response timeout*.
         pub origin_read_timeout: Option<Value<i64>>,
-        /// The account ID of the AWS-account that owns the VPC origin.
-        #[serde(rename = "OwnerAccountId", skip_serializing_if = "Option::is_none")]
+        /// `OwnerAccountId`: The account ID of the AWS-account that owns the VPC origin.
         pub owner_account_id: Option<Value<String>>,
-        /// The VPC origin ID.
-        #[serde(rename = "VpcOriginId")]
+        /// `VpcOriginId`: The VPC origin ID.
         pub vpc_origin_id: Value<String>,
+    }
+
+    impl Serialize for VpcOriginConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "OriginKeepaliveTimeout",
+                &self.origin_keepalive_timeout,
+            )?;
+            opt(&mut m, "OriginReadTimeout", &self.origin_read_timeout)?;
+            opt(&mut m, "OwnerAccountId", &self.owner_account_id)?;
+            m.serialize_entry("VpcOriginId", &self.vpc_origin_id)?;
+            m.end()
+        }
     }
 
     impl VpcOriginConfig {
@@ -1366,12 +1634,28 @@ pub mod distribution {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ConnectionMode {
-        #[serde(rename = "direct")]
+        /// `direct`
         Direct,
-        #[serde(rename = "tenant-only")]
+        /// `tenant-only`
         TenantOnly,
+    }
+
+    impl ConnectionMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Direct => "direct",
+                Self::TenantOnly => "tenant-only",
+            }
+        }
+    }
+
+    impl Serialize for ConnectionMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ConnectionMode> for Value<ConnectionMode> {
@@ -1383,14 +1667,31 @@ pub mod distribution {
     /// Specifies which IP protocol CloudFront uses when connecting to your origin. If your
     /// origin uses both IPv4 and IPv6 protocols, you can choose ``dualstack`` to help optimize
     /// reliability.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CustomOriginConfigIpAddressType {
-        #[serde(rename = "ipv4")]
+        /// `ipv4`
         Ipv4,
-        #[serde(rename = "ipv6")]
+        /// `ipv6`
         Ipv6,
-        #[serde(rename = "dualstack")]
+        /// `dualstack`
         Dualstack,
+    }
+
+    impl CustomOriginConfigIpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Ipv4 => "ipv4",
+                Self::Ipv6 => "ipv6",
+                Self::Dualstack => "dualstack",
+            }
+        }
+    }
+
+    impl Serialize for CustomOriginConfigIpAddressType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CustomOriginConfigIpAddressType> for Value<CustomOriginConfigIpAddressType> {
@@ -1402,14 +1703,31 @@ pub mod distribution {
     /// The protocol that viewers can use to access the files in the origin specified by
     /// ``TargetOriginId`` when a request matches the path pattern in ``PathPattern``. You can
     /// specify the following options:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DefaultCacheBehaviorViewerProtocolPolicy {
-        #[serde(rename = "allow-all")]
+        /// `allow-all`
         AllowAll,
-        #[serde(rename = "https-only")]
+        /// `https-only`
         HttpsOnly,
-        #[serde(rename = "redirect-to-https")]
+        /// `redirect-to-https`
         RedirectToHttps,
+    }
+
+    impl DefaultCacheBehaviorViewerProtocolPolicy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AllowAll => "allow-all",
+                Self::HttpsOnly => "https-only",
+                Self::RedirectToHttps => "redirect-to-https",
+            }
+        }
+    }
+
+    impl Serialize for DefaultCacheBehaviorViewerProtocolPolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DefaultCacheBehaviorViewerProtocolPolicy>
@@ -1422,16 +1740,34 @@ pub mod distribution {
 
     /// (Optional) Specify the HTTP version(s) that you want viewers to use to communicate with
     /// CF. The default value for new distributions is ``http1.1``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DistributionConfigHttpVersion {
-        #[serde(rename = "http1.1")]
+        /// `http1.1`
         Http11,
-        #[serde(rename = "http2")]
+        /// `http2`
         Http2,
-        #[serde(rename = "http2and3")]
+        /// `http2and3`
         Http2and3,
-        #[serde(rename = "http3")]
+        /// `http3`
         Http3,
+    }
+
+    impl DistributionConfigHttpVersion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Http11 => "http1.1",
+                Self::Http2 => "http2",
+                Self::Http2and3 => "http2and3",
+                Self::Http3 => "http3",
+            }
+        }
+    }
+
+    impl Serialize for DistributionConfigHttpVersion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DistributionConfigHttpVersion> for Value<DistributionConfigHttpVersion> {
@@ -1443,16 +1779,34 @@ pub mod distribution {
     /// This field only supports standard distributions. You can't specify this field for
     /// multi-tenant distributions. For more information, see Unsupported features for SaaS
     /// Manager for Amazon CloudFront in the *Amazon CloudFront Developer Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DistributionConfigPriceClass {
-        #[serde(rename = "None")]
+        /// `None`
         None,
-        #[serde(rename = "PriceClass_100")]
+        /// `PriceClass_100`
         PriceClass100,
-        #[serde(rename = "PriceClass_200")]
+        /// `PriceClass_200`
         PriceClass200,
-        #[serde(rename = "PriceClass_All")]
+        /// `PriceClass_All`
         PriceClassAll,
+    }
+
+    impl DistributionConfigPriceClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::None => "None",
+                Self::PriceClass100 => "PriceClass_100",
+                Self::PriceClass200 => "PriceClass_200",
+                Self::PriceClassAll => "PriceClass_All",
+            }
+        }
+    }
+
+    impl Serialize for DistributionConfigPriceClass {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DistributionConfigPriceClass> for Value<DistributionConfigPriceClass> {
@@ -1461,506 +1815,769 @@ pub mod distribution {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum GeoRestrictionLocations {
-        #[serde(rename = "AD")]
+        /// `AD`
         Ad,
-        #[serde(rename = "AE")]
+        /// `AE`
         Ae,
-        #[serde(rename = "AF")]
+        /// `AF`
         Af,
-        #[serde(rename = "AG")]
+        /// `AG`
         Ag,
-        #[serde(rename = "AI")]
+        /// `AI`
         Ai,
-        #[serde(rename = "AL")]
+        /// `AL`
         Al,
-        #[serde(rename = "AM")]
+        /// `AM`
         Am,
-        #[serde(rename = "AO")]
+        /// `AO`
         Ao,
-        #[serde(rename = "AQ")]
+        /// `AQ`
         Aq,
-        #[serde(rename = "AR")]
+        /// `AR`
         Ar,
-        #[serde(rename = "AS")]
+        /// `AS`
         As,
-        #[serde(rename = "AT")]
+        /// `AT`
         At,
-        #[serde(rename = "AU")]
+        /// `AU`
         Au,
-        #[serde(rename = "AW")]
+        /// `AW`
         Aw,
-        #[serde(rename = "AX")]
+        /// `AX`
         Ax,
-        #[serde(rename = "AZ")]
+        /// `AZ`
         Az,
-        #[serde(rename = "BA")]
+        /// `BA`
         Ba,
-        #[serde(rename = "BB")]
+        /// `BB`
         Bb,
-        #[serde(rename = "BD")]
+        /// `BD`
         Bd,
-        #[serde(rename = "BE")]
+        /// `BE`
         Be,
-        #[serde(rename = "BF")]
+        /// `BF`
         Bf,
-        #[serde(rename = "BG")]
+        /// `BG`
         Bg,
-        #[serde(rename = "BH")]
+        /// `BH`
         Bh,
-        #[serde(rename = "BI")]
+        /// `BI`
         Bi,
-        #[serde(rename = "BJ")]
+        /// `BJ`
         Bj,
-        #[serde(rename = "BL")]
+        /// `BL`
         Bl,
-        #[serde(rename = "BM")]
+        /// `BM`
         Bm,
-        #[serde(rename = "BN")]
+        /// `BN`
         Bn,
-        #[serde(rename = "BO")]
+        /// `BO`
         Bo,
-        #[serde(rename = "BQ")]
+        /// `BQ`
         Bq,
-        #[serde(rename = "BR")]
+        /// `BR`
         Br,
-        #[serde(rename = "BS")]
+        /// `BS`
         Bs,
-        #[serde(rename = "BT")]
+        /// `BT`
         Bt,
-        #[serde(rename = "BV")]
+        /// `BV`
         Bv,
-        #[serde(rename = "BW")]
+        /// `BW`
         Bw,
-        #[serde(rename = "BY")]
+        /// `BY`
         By,
-        #[serde(rename = "BZ")]
+        /// `BZ`
         Bz,
-        #[serde(rename = "CA")]
+        /// `CA`
         Ca,
-        #[serde(rename = "CC")]
+        /// `CC`
         Cc,
-        #[serde(rename = "CD")]
+        /// `CD`
         Cd,
-        #[serde(rename = "CF")]
+        /// `CF`
         Cf,
-        #[serde(rename = "CG")]
+        /// `CG`
         Cg,
-        #[serde(rename = "CH")]
+        /// `CH`
         Ch,
-        #[serde(rename = "CI")]
+        /// `CI`
         Ci,
-        #[serde(rename = "CK")]
+        /// `CK`
         Ck,
-        #[serde(rename = "CL")]
+        /// `CL`
         Cl,
-        #[serde(rename = "CM")]
+        /// `CM`
         Cm,
-        #[serde(rename = "CN")]
+        /// `CN`
         Cn,
-        #[serde(rename = "CO")]
+        /// `CO`
         Co,
-        #[serde(rename = "CR")]
+        /// `CR`
         Cr,
-        #[serde(rename = "CU")]
+        /// `CU`
         Cu,
-        #[serde(rename = "CV")]
+        /// `CV`
         Cv,
-        #[serde(rename = "CW")]
+        /// `CW`
         Cw,
-        #[serde(rename = "CX")]
+        /// `CX`
         Cx,
-        #[serde(rename = "CY")]
+        /// `CY`
         Cy,
-        #[serde(rename = "CZ")]
+        /// `CZ`
         Cz,
-        #[serde(rename = "DE")]
+        /// `DE`
         De,
-        #[serde(rename = "DJ")]
+        /// `DJ`
         Dj,
-        #[serde(rename = "DK")]
+        /// `DK`
         Dk,
-        #[serde(rename = "DM")]
+        /// `DM`
         Dm,
-        #[serde(rename = "DO")]
+        /// `DO`
         Do,
-        #[serde(rename = "DZ")]
+        /// `DZ`
         Dz,
-        #[serde(rename = "EC")]
+        /// `EC`
         Ec,
-        #[serde(rename = "EE")]
+        /// `EE`
         Ee,
-        #[serde(rename = "EG")]
+        /// `EG`
         Eg,
-        #[serde(rename = "EH")]
+        /// `EH`
         Eh,
-        #[serde(rename = "ER")]
+        /// `ER`
         Er,
-        #[serde(rename = "ES")]
+        /// `ES`
         Es,
-        #[serde(rename = "ET")]
+        /// `ET`
         Et,
-        #[serde(rename = "FI")]
+        /// `FI`
         Fi,
-        #[serde(rename = "FJ")]
+        /// `FJ`
         Fj,
-        #[serde(rename = "FK")]
+        /// `FK`
         Fk,
-        #[serde(rename = "FM")]
+        /// `FM`
         Fm,
-        #[serde(rename = "FO")]
+        /// `FO`
         Fo,
-        #[serde(rename = "FR")]
+        /// `FR`
         Fr,
-        #[serde(rename = "GA")]
+        /// `GA`
         Ga,
-        #[serde(rename = "GB")]
+        /// `GB`
         Gb,
-        #[serde(rename = "GD")]
+        /// `GD`
         Gd,
-        #[serde(rename = "GE")]
+        /// `GE`
         Ge,
-        #[serde(rename = "GF")]
+        /// `GF`
         Gf,
-        #[serde(rename = "GG")]
+        /// `GG`
         Gg,
-        #[serde(rename = "GH")]
+        /// `GH`
         Gh,
-        #[serde(rename = "GI")]
+        /// `GI`
         Gi,
-        #[serde(rename = "GL")]
+        /// `GL`
         Gl,
-        #[serde(rename = "GM")]
+        /// `GM`
         Gm,
-        #[serde(rename = "GN")]
+        /// `GN`
         Gn,
-        #[serde(rename = "GP")]
+        /// `GP`
         Gp,
-        #[serde(rename = "GQ")]
+        /// `GQ`
         Gq,
-        #[serde(rename = "GR")]
+        /// `GR`
         Gr,
-        #[serde(rename = "GS")]
+        /// `GS`
         Gs,
-        #[serde(rename = "GT")]
+        /// `GT`
         Gt,
-        #[serde(rename = "GU")]
+        /// `GU`
         Gu,
-        #[serde(rename = "GW")]
+        /// `GW`
         Gw,
-        #[serde(rename = "GY")]
+        /// `GY`
         Gy,
-        #[serde(rename = "HK")]
+        /// `HK`
         Hk,
-        #[serde(rename = "HM")]
+        /// `HM`
         Hm,
-        #[serde(rename = "HN")]
+        /// `HN`
         Hn,
-        #[serde(rename = "HR")]
+        /// `HR`
         Hr,
-        #[serde(rename = "HT")]
+        /// `HT`
         Ht,
-        #[serde(rename = "HU")]
+        /// `HU`
         Hu,
-        #[serde(rename = "ID")]
+        /// `ID`
         Id,
-        #[serde(rename = "IE")]
+        /// `IE`
         Ie,
-        #[serde(rename = "IL")]
+        /// `IL`
         Il,
-        #[serde(rename = "IM")]
+        /// `IM`
         Im,
-        #[serde(rename = "IN")]
+        /// `IN`
         In,
-        #[serde(rename = "IO")]
+        /// `IO`
         Io,
-        #[serde(rename = "IQ")]
+        /// `IQ`
         Iq,
-        #[serde(rename = "IR")]
+        /// `IR`
         Ir,
-        #[serde(rename = "IS")]
+        /// `IS`
         Is,
-        #[serde(rename = "IT")]
+        /// `IT`
         It,
-        #[serde(rename = "JE")]
+        /// `JE`
         Je,
-        #[serde(rename = "JM")]
+        /// `JM`
         Jm,
-        #[serde(rename = "JO")]
+        /// `JO`
         Jo,
-        #[serde(rename = "JP")]
+        /// `JP`
         Jp,
-        #[serde(rename = "KE")]
+        /// `KE`
         Ke,
-        #[serde(rename = "KG")]
+        /// `KG`
         Kg,
-        #[serde(rename = "KH")]
+        /// `KH`
         Kh,
-        #[serde(rename = "KI")]
+        /// `KI`
         Ki,
-        #[serde(rename = "KM")]
+        /// `KM`
         Km,
-        #[serde(rename = "KN")]
+        /// `KN`
         Kn,
-        #[serde(rename = "KP")]
+        /// `KP`
         Kp,
-        #[serde(rename = "KR")]
+        /// `KR`
         Kr,
-        #[serde(rename = "KW")]
+        /// `KW`
         Kw,
-        #[serde(rename = "KY")]
+        /// `KY`
         Ky,
-        #[serde(rename = "KZ")]
+        /// `KZ`
         Kz,
-        #[serde(rename = "LA")]
+        /// `LA`
         La,
-        #[serde(rename = "LB")]
+        /// `LB`
         Lb,
-        #[serde(rename = "LC")]
+        /// `LC`
         Lc,
-        #[serde(rename = "LI")]
+        /// `LI`
         Li,
-        #[serde(rename = "LK")]
+        /// `LK`
         Lk,
-        #[serde(rename = "LR")]
+        /// `LR`
         Lr,
-        #[serde(rename = "LS")]
+        /// `LS`
         Ls,
-        #[serde(rename = "LT")]
+        /// `LT`
         Lt,
-        #[serde(rename = "LU")]
+        /// `LU`
         Lu,
-        #[serde(rename = "LV")]
+        /// `LV`
         Lv,
-        #[serde(rename = "LY")]
+        /// `LY`
         Ly,
-        #[serde(rename = "MA")]
+        /// `MA`
         Ma,
-        #[serde(rename = "MC")]
+        /// `MC`
         Mc,
-        #[serde(rename = "MD")]
+        /// `MD`
         Md,
-        #[serde(rename = "ME")]
+        /// `ME`
         Me,
-        #[serde(rename = "MF")]
+        /// `MF`
         Mf,
-        #[serde(rename = "MG")]
+        /// `MG`
         Mg,
-        #[serde(rename = "MH")]
+        /// `MH`
         Mh,
-        #[serde(rename = "MK")]
+        /// `MK`
         Mk,
-        #[serde(rename = "ML")]
+        /// `ML`
         Ml,
-        #[serde(rename = "MM")]
+        /// `MM`
         Mm,
-        #[serde(rename = "MN")]
+        /// `MN`
         Mn,
-        #[serde(rename = "MO")]
+        /// `MO`
         Mo,
-        #[serde(rename = "MP")]
+        /// `MP`
         Mp,
-        #[serde(rename = "MQ")]
+        /// `MQ`
         Mq,
-        #[serde(rename = "MR")]
+        /// `MR`
         Mr,
-        #[serde(rename = "MS")]
+        /// `MS`
         Ms,
-        #[serde(rename = "MT")]
+        /// `MT`
         Mt,
-        #[serde(rename = "MU")]
+        /// `MU`
         Mu,
-        #[serde(rename = "MV")]
+        /// `MV`
         Mv,
-        #[serde(rename = "MW")]
+        /// `MW`
         Mw,
-        #[serde(rename = "MX")]
+        /// `MX`
         Mx,
-        #[serde(rename = "MY")]
+        /// `MY`
         My,
-        #[serde(rename = "MZ")]
+        /// `MZ`
         Mz,
-        #[serde(rename = "NA")]
+        /// `NA`
         Na,
-        #[serde(rename = "NC")]
+        /// `NC`
         Nc,
-        #[serde(rename = "NE")]
+        /// `NE`
         Ne,
-        #[serde(rename = "NF")]
+        /// `NF`
         Nf,
-        #[serde(rename = "NG")]
+        /// `NG`
         Ng,
-        #[serde(rename = "NI")]
+        /// `NI`
         Ni,
-        #[serde(rename = "NL")]
+        /// `NL`
         Nl,
-        #[serde(rename = "NO")]
+        /// `NO`
         No,
-        #[serde(rename = "NP")]
+        /// `NP`
         Np,
-        #[serde(rename = "NR")]
+        /// `NR`
         Nr,
-        #[serde(rename = "NU")]
+        /// `NU`
         Nu,
-        #[serde(rename = "NZ")]
+        /// `NZ`
         Nz,
-        #[serde(rename = "OM")]
+        /// `OM`
         Om,
-        #[serde(rename = "PA")]
+        /// `PA`
         Pa,
-        #[serde(rename = "PE")]
+        /// `PE`
         Pe,
-        #[serde(rename = "PF")]
+        /// `PF`
         Pf,
-        #[serde(rename = "PG")]
+        /// `PG`
         Pg,
-        #[serde(rename = "PH")]
+        /// `PH`
         Ph,
-        #[serde(rename = "PK")]
+        /// `PK`
         Pk,
-        #[serde(rename = "PL")]
+        /// `PL`
         Pl,
-        #[serde(rename = "PM")]
+        /// `PM`
         Pm,
-        #[serde(rename = "PN")]
+        /// `PN`
         Pn,
-        #[serde(rename = "PR")]
+        /// `PR`
         Pr,
-        #[serde(rename = "PS")]
+        /// `PS`
         Ps,
-        #[serde(rename = "PT")]
+        /// `PT`
         Pt,
-        #[serde(rename = "PW")]
+        /// `PW`
         Pw,
-        #[serde(rename = "PY")]
+        /// `PY`
         Py,
-        #[serde(rename = "QA")]
+        /// `QA`
         Qa,
-        #[serde(rename = "RE")]
+        /// `RE`
         Re,
-        #[serde(rename = "RO")]
+        /// `RO`
         Ro,
-        #[serde(rename = "RS")]
+        /// `RS`
         Rs,
-        #[serde(rename = "RU")]
+        /// `RU`
         Ru,
-        #[serde(rename = "RW")]
+        /// `RW`
         Rw,
-        #[serde(rename = "SA")]
+        /// `SA`
         Sa,
-        #[serde(rename = "SB")]
+        /// `SB`
         Sb,
-        #[serde(rename = "SC")]
+        /// `SC`
         Sc,
-        #[serde(rename = "SD")]
+        /// `SD`
         Sd,
-        #[serde(rename = "SE")]
+        /// `SE`
         Se,
-        #[serde(rename = "SG")]
+        /// `SG`
         Sg,
-        #[serde(rename = "SH")]
+        /// `SH`
         Sh,
-        #[serde(rename = "SI")]
+        /// `SI`
         Si,
-        #[serde(rename = "SJ")]
+        /// `SJ`
         Sj,
-        #[serde(rename = "SK")]
+        /// `SK`
         Sk,
-        #[serde(rename = "SL")]
+        /// `SL`
         Sl,
-        #[serde(rename = "SM")]
+        /// `SM`
         Sm,
-        #[serde(rename = "SN")]
+        /// `SN`
         Sn,
-        #[serde(rename = "SO")]
+        /// `SO`
         So,
-        #[serde(rename = "SR")]
+        /// `SR`
         Sr,
-        #[serde(rename = "SS")]
+        /// `SS`
         Ss,
-        #[serde(rename = "ST")]
+        /// `ST`
         St,
-        #[serde(rename = "SV")]
+        /// `SV`
         Sv,
-        #[serde(rename = "SX")]
+        /// `SX`
         Sx,
-        #[serde(rename = "SY")]
+        /// `SY`
         Sy,
-        #[serde(rename = "SZ")]
+        /// `SZ`
         Sz,
-        #[serde(rename = "TC")]
+        /// `TC`
         Tc,
-        #[serde(rename = "TD")]
+        /// `TD`
         Td,
-        #[serde(rename = "TF")]
+        /// `TF`
         Tf,
-        #[serde(rename = "TG")]
+        /// `TG`
         Tg,
-        #[serde(rename = "TH")]
+        /// `TH`
         Th,
-        #[serde(rename = "TJ")]
+        /// `TJ`
         Tj,
-        #[serde(rename = "TK")]
+        /// `TK`
         Tk,
-        #[serde(rename = "TL")]
+        /// `TL`
         Tl,
-        #[serde(rename = "TM")]
+        /// `TM`
         Tm,
-        #[serde(rename = "TN")]
+        /// `TN`
         Tn,
-        #[serde(rename = "TO")]
+        /// `TO`
         To,
-        #[serde(rename = "TR")]
+        /// `TR`
         Tr,
-        #[serde(rename = "TT")]
+        /// `TT`
         Tt,
-        #[serde(rename = "TV")]
+        /// `TV`
         Tv,
-        #[serde(rename = "TW")]
+        /// `TW`
         Tw,
-        #[serde(rename = "TZ")]
+        /// `TZ`
         Tz,
-        #[serde(rename = "UA")]
+        /// `UA`
         Ua,
-        #[serde(rename = "UG")]
+        /// `UG`
         Ug,
-        #[serde(rename = "UM")]
+        /// `UM`
         Um,
-        #[serde(rename = "US")]
+        /// `US`
         Us,
-        #[serde(rename = "UY")]
+        /// `UY`
         Uy,
-        #[serde(rename = "UZ")]
+        /// `UZ`
         Uz,
-        #[serde(rename = "VA")]
+        /// `VA`
         Va,
-        #[serde(rename = "VC")]
+        /// `VC`
         Vc,
-        #[serde(rename = "VE")]
+        /// `VE`
         Ve,
-        #[serde(rename = "VG")]
+        /// `VG`
         Vg,
-        #[serde(rename = "VI")]
+        /// `VI`
         Vi,
-        #[serde(rename = "VN")]
+        /// `VN`
         Vn,
-        #[serde(rename = "VU")]
+        /// `VU`
         Vu,
-        #[serde(rename = "WF")]
+        /// `WF`
         Wf,
-        #[serde(rename = "WS")]
+        /// `WS`
         Ws,
-        #[serde(rename = "YE")]
+        /// `YE`
         Ye,
-        #[serde(rename = "YT")]
+        /// `YT`
         Yt,
-        #[serde(rename = "ZA")]
+        /// `ZA`
         Za,
-        #[serde(rename = "ZM")]
+        /// `ZM`
         Zm,
-        #[serde(rename = "ZW")]
+        /// `ZW`
         Zw,
+    }
+
+    impl GeoRestrictionLocations {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Ad => "AD",
+                Self::Ae => "AE",
+                Self::Af => "AF",
+                Self::Ag => "AG",
+                Self::Ai => "AI",
+                Self::Al => "AL",
+                Self::Am => "AM",
+                Self::Ao => "AO",
+                Self::Aq => "AQ",
+                Self::Ar => "AR",
+                Self::As => "AS",
+                Self::At => "AT",
+                Self::Au => "AU",
+                Self::Aw => "AW",
+                Self::Ax => "AX",
+                Self::Az => "AZ",
+                Self::Ba => "BA",
+                Self::Bb => "BB",
+                Self::Bd => "BD",
+                Self::Be => "BE",
+                Self::Bf => "BF",
+                Self::Bg => "BG",
+                Self::Bh => "BH",
+                Self::Bi => "BI",
+                Self::Bj => "BJ",
+                Self::Bl => "BL",
+                Self::Bm => "BM",
+                Self::Bn => "BN",
+                Self::Bo => "BO",
+                Self::Bq => "BQ",
+                Self::Br => "BR",
+                Self::Bs => "BS",
+                Self::Bt => "BT",
+                Self::Bv => "BV",
+                Self::Bw => "BW",
+                Self::By => "BY",
+                Self::Bz => "BZ",
+                Self::Ca => "CA",
+                Self::Cc => "CC",
+                Self::Cd => "CD",
+                Self::Cf => "CF",
+                Self::Cg => "CG",
+                Self::Ch => "CH",
+                Self::Ci => "CI",
+                Self::Ck => "CK",
+                Self::Cl => "CL",
+                Self::Cm => "CM",
+                Self::Cn => "CN",
+                Self::Co => "CO",
+                Self::Cr => "CR",
+                Self::Cu => "CU",
+                Self::Cv => "CV",
+                Self::Cw => "CW",
+                Self::Cx => "CX",
+                Self::Cy => "CY",
+                Self::Cz => "CZ",
+                Self::De => "DE",
+                Self::Dj => "DJ",
+                Self::Dk => "DK",
+                Self::Dm => "DM",
+                Self::Do => "DO",
+                Self::Dz => "DZ",
+                Self::Ec => "EC",
+                Self::Ee => "EE",
+                Self::Eg => "EG",
+                Self::Eh => "EH",
+                Self::Er => "ER",
+                Self::Es => "ES",
+                Self::Et => "ET",
+                Self::Fi => "FI",
+                Self::Fj => "FJ",
+                Self::Fk => "FK",
+                Self::Fm => "FM",
+                Self::Fo => "FO",
+                Self::Fr => "FR",
+                Self::Ga => "GA",
+                Self::Gb => "GB",
+                Self::Gd => "GD",
+                Self::Ge => "GE",
+                Self::Gf => "GF",
+                Self::Gg => "GG",
+                Self::Gh => "GH",
+                Self::Gi => "GI",
+                Self::Gl => "GL",
+                Self::Gm => "GM",
+                Self::Gn => "GN",
+                Self::Gp => "GP",
+                Self::Gq => "GQ",
+                Self::Gr => "GR",
+                Self::Gs => "GS",
+                Self::Gt => "GT",
+                Self::Gu => "GU",
+                Self::Gw => "GW",
+                Self::Gy => "GY",
+                Self::Hk => "HK",
+                Self::Hm => "HM",
+                Self::Hn => "HN",
+                Self::Hr => "HR",
+                Self::Ht => "HT",
+                Self::Hu => "HU",
+                Self::Id => "ID",
+                Self::Ie => "IE",
+                Self::Il => "IL",
+                Self::Im => "IM",
+                Self::In => "IN",
+                Self::Io => "IO",
+                Self::Iq => "IQ",
+                Self::Ir => "IR",
+                Self::Is => "IS",
+                Self::It => "IT",
+                Self::Je => "JE",
+                Self::Jm => "JM",
+                Self::Jo => "JO",
+                Self::Jp => "JP",
+                Self::Ke => "KE",
+                Self::Kg => "KG",
+                Self::Kh => "KH",
+                Self::Ki => "KI",
+                Self::Km => "KM",
+                Self::Kn => "KN",
+                Self::Kp => "KP",
+                Self::Kr => "KR",
+                Self::Kw => "KW",
+                Self::Ky => "KY",
+                Self::Kz => "KZ",
+                Self::La => "LA",
+                Self::Lb => "LB",
+                Self::Lc => "LC",
+                Self::Li => "LI",
+                Self::Lk => "LK",
+                Self::Lr => "LR",
+                Self::Ls => "LS",
+                Self::Lt => "LT",
+                Self::Lu => "LU",
+                Self::Lv => "LV",
+                Self::Ly => "LY",
+                Self::Ma => "MA",
+                Self::Mc => "MC",
+                Self::Md => "MD",
+                Self::Me => "ME",
+                Self::Mf => "MF",
+                Self::Mg => "MG",
+                Self::Mh => "MH",
+                Self::Mk => "MK",
+                Self::Ml => "ML",
+                Self::Mm => "MM",
+                Self::Mn => "MN",
+                Self::Mo => "MO",
+                Self::Mp => "MP",
+                Self::Mq => "MQ",
+                Self::Mr => "MR",
+                Self::Ms => "MS",
+                Self::Mt => "MT",
+                Self::Mu => "MU",
+                Self::Mv => "MV",
+                Self::Mw => "MW",
+                Self::Mx => "MX",
+                Self::My => "MY",
+                Self::Mz => "MZ",
+                Self::Na => "NA",
+                Self::Nc => "NC",
+                Self::Ne => "NE",
+                Self::Nf => "NF",
+                Self::Ng => "NG",
+                Self::Ni => "NI",
+                Self::Nl => "NL",
+                Self::No => "NO",
+                Self::Np => "NP",
+                Self::Nr => "NR",
+                Self::Nu => "NU",
+                Self::Nz => "NZ",
+                Self::Om => "OM",
+                Self::Pa => "PA",
+                Self::Pe => "PE",
+                Self::Pf => "PF",
+                Self::Pg => "PG",
+                Self::Ph => "PH",
+                Self::Pk => "PK",
+                Self::Pl => "PL",
+                Self::Pm => "PM",
+                Self::Pn => "PN",
+                Self::Pr => "PR",
+                Self::Ps => "PS",
+                Self::Pt => "PT",
+                Self::Pw => "PW",
+                Self::Py => "PY",
+                Self::Qa => "QA",
+                Self::Re => "RE",
+                Self::Ro => "RO",
+                Self::Rs => "RS",
+                Self::Ru => "RU",
+                Self::Rw => "RW",
+                Self::Sa => "SA",
+                Self::Sb => "SB",
+                Self::Sc => "SC",
+                Self::Sd => "SD",
+                Self::Se => "SE",
+                Self::Sg => "SG",
+                Self::Sh => "SH",
+                Self::Si => "SI",
+                Self::Sj => "SJ",
+                Self::Sk => "SK",
+                Self::Sl => "SL",
+                Self::Sm => "SM",
+                Self::Sn => "SN",
+                Self::So => "SO",
+                Self::Sr => "SR",
+                Self::Ss => "SS",
+                Self::St => "ST",
+                Self::Sv => "SV",
+                Self::Sx => "SX",
+                Self::Sy => "SY",
+                Self::Sz => "SZ",
+                Self::Tc => "TC",
+                Self::Td => "TD",
+                Self::Tf => "TF",
+                Self::Tg => "TG",
+                Self::Th => "TH",
+                Self::Tj => "TJ",
+                Self::Tk => "TK",
+                Self::Tl => "TL",
+                Self::Tm => "TM",
+                Self::Tn => "TN",
+                Self::To => "TO",
+                Self::Tr => "TR",
+                Self::Tt => "TT",
+                Self::Tv => "TV",
+                Self::Tw => "TW",
+                Self::Tz => "TZ",
+                Self::Ua => "UA",
+                Self::Ug => "UG",
+                Self::Um => "UM",
+                Self::Us => "US",
+                Self::Uy => "UY",
+                Self::Uz => "UZ",
+                Self::Va => "VA",
+                Self::Vc => "VC",
+                Self::Ve => "VE",
+                Self::Vg => "VG",
+                Self::Vi => "VI",
+                Self::Vn => "VN",
+                Self::Vu => "VU",
+                Self::Wf => "WF",
+                Self::Ws => "WS",
+                Self::Ye => "YE",
+                Self::Yt => "YT",
+                Self::Za => "ZA",
+                Self::Zm => "ZM",
+                Self::Zw => "ZW",
+            }
+        }
+    }
+
+    impl Serialize for GeoRestrictionLocations {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<GeoRestrictionLocations> for Value<GeoRestrictionLocations> {
@@ -1970,14 +2587,31 @@ pub mod distribution {
     }
 
     /// The method that you want to use to restrict distribution of your content by country:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum GeoRestrictionRestrictionType {
-        #[serde(rename = "blacklist")]
+        /// `blacklist`
         Blacklist,
-        #[serde(rename = "none")]
+        /// `none`
         None,
-        #[serde(rename = "whitelist")]
+        /// `whitelist`
         Whitelist,
+    }
+
+    impl GeoRestrictionRestrictionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Blacklist => "blacklist",
+                Self::None => "none",
+                Self::Whitelist => "whitelist",
+            }
+        }
+    }
+
+    impl Serialize for GeoRestrictionRestrictionType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<GeoRestrictionRestrictionType> for Value<GeoRestrictionRestrictionType> {
@@ -1986,12 +2620,28 @@ pub mod distribution {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum OriginGroupSelectionCriteria {
-        #[serde(rename = "default")]
+        /// `default`
         Default,
-        #[serde(rename = "media-quality-based")]
+        /// `media-quality-based`
         MediaQualityBased,
+    }
+
+    impl OriginGroupSelectionCriteria {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Default => "default",
+                Self::MediaQualityBased => "media-quality-based",
+            }
+        }
+    }
+
+    impl Serialize for OriginGroupSelectionCriteria {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<OriginGroupSelectionCriteria> for Value<OriginGroupSelectionCriteria> {
@@ -2003,26 +2653,49 @@ pub mod distribution {
     /// If the distribution uses ``Aliases`` (alternate domain names or CNAMEs), specify the
     /// security policy that you want CloudFront to use for HTTPS connections with viewers. The
     /// security policy determines two settings:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ViewerCertificateMinimumProtocolVersion {
-        #[serde(rename = "SSLv3")]
+        /// `SSLv3`
         SsLv3,
-        #[serde(rename = "TLSv1")]
+        /// `TLSv1`
         TlSv1,
-        #[serde(rename = "TLSv1.1_2016")]
+        /// `TLSv1.1_2016`
         TlSv112016,
-        #[serde(rename = "TLSv1.2_2018")]
+        /// `TLSv1.2_2018`
         TlSv122018,
-        #[serde(rename = "TLSv1.2_2019")]
+        /// `TLSv1.2_2019`
         TlSv122019,
-        #[serde(rename = "TLSv1.2_2021")]
+        /// `TLSv1.2_2021`
         TlSv122021,
-        #[serde(rename = "TLSv1.2_2025")]
+        /// `TLSv1.2_2025`
         TlSv122025,
-        #[serde(rename = "TLSv1.3_2025")]
+        /// `TLSv1.3_2025`
         TlSv132025,
-        #[serde(rename = "TLSv1_2016")]
+        /// `TLSv1_2016`
         TlSv12016,
+    }
+
+    impl ViewerCertificateMinimumProtocolVersion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::SsLv3 => "SSLv3",
+                Self::TlSv1 => "TLSv1",
+                Self::TlSv112016 => "TLSv1.1_2016",
+                Self::TlSv122018 => "TLSv1.2_2018",
+                Self::TlSv122019 => "TLSv1.2_2019",
+                Self::TlSv122021 => "TLSv1.2_2021",
+                Self::TlSv122025 => "TLSv1.2_2025",
+                Self::TlSv132025 => "TLSv1.3_2025",
+                Self::TlSv12016 => "TLSv1_2016",
+            }
+        }
+    }
+
+    impl Serialize for ViewerCertificateMinimumProtocolVersion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ViewerCertificateMinimumProtocolVersion>
@@ -2035,14 +2708,31 @@ pub mod distribution {
 
     /// In CloudFormation, this field name is ``SslSupportMethod``. Note the different
     /// capitalization.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ViewerCertificateSslSupportMethod {
-        #[serde(rename = "sni-only")]
+        /// `sni-only`
         SniOnly,
-        #[serde(rename = "static-ip")]
+        /// `static-ip`
         StaticIp,
-        #[serde(rename = "vip")]
+        /// `vip`
         Vip,
+    }
+
+    impl ViewerCertificateSslSupportMethod {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::SniOnly => "sni-only",
+                Self::StaticIp => "static-ip",
+                Self::Vip => "vip",
+            }
+        }
+    }
+
+    impl Serialize for ViewerCertificateSslSupportMethod {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ViewerCertificateSslSupportMethod> for Value<ViewerCertificateSslSupportMethod> {
@@ -2051,14 +2741,31 @@ pub mod distribution {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ViewerMtlsMode {
-        #[serde(rename = "required")]
+        /// `required`
         Required,
-        #[serde(rename = "optional")]
+        /// `optional`
         Optional,
-        #[serde(rename = "passthrough")]
+        /// `passthrough`
         Passthrough,
+    }
+
+    impl ViewerMtlsMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Required => "required",
+                Self::Optional => "optional",
+                Self::Passthrough => "passthrough",
+            }
+        }
+    }
+
+    impl Serialize for ViewerMtlsMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ViewerMtlsMode> for Value<ViewerMtlsMode> {

@@ -6,187 +6,209 @@ pub use self::alarm::Alarm;
 /// `AWS::CloudWatch::Alarm`: The ``AWS::CloudWatch::Alarm`` type specifies an alarm and
 /// associates it with the specified metric or metric math expression.
 pub mod alarm {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The ``AWS::CloudWatch::Alarm`` type specifies an alarm and associates it with the
     /// specified metric or metric math expression.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Alarm {
-        #[serde(
-            rename = "ActionConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ActionConfiguration`
         pub action_configuration: Option<ActionConfiguration>,
-        /// Indicates whether actions should be executed during any changes to the alarm state. The
-        /// default is TRUE.
-        #[serde(rename = "ActionsEnabled", skip_serializing_if = "Option::is_none")]
+        /// `ActionsEnabled`: Indicates whether actions should be executed during any changes to the
+        /// alarm state. The default is TRUE.
         pub actions_enabled: Option<Value<bool>>,
-        /// The list of actions to execute when this alarm transitions into an ALARM state from any
-        /// other state. Specify each action as an Amazon Resource Name (ARN). For more information
-        /// about creating alarms and the actions that you can specify, see PutMetricAlarm in the
-        /// *API Reference*.
-        #[serde(rename = "AlarmActions", skip_serializing_if = "Option::is_none")]
+        /// `AlarmActions`: The list of actions to execute when this alarm transitions into an ALARM
+        /// state from any other state. Specify each action as an Amazon Resource Name (ARN).
         pub alarm_actions: Option<Vec<Value<String>>>,
-        /// The description of the alarm.
-        #[serde(rename = "AlarmDescription", skip_serializing_if = "Option::is_none")]
+        /// `AlarmDescription`: The description of the alarm.
         pub alarm_description: Option<Value<String>>,
-        /// The name of the alarm. If you don't specify a name, CFN generates a unique physical ID
-        /// and uses that ID for the alarm name.
-        #[serde(rename = "AlarmName", skip_serializing_if = "Option::is_none")]
+        /// `AlarmName`: The name of the alarm. If you don't specify a name, CFN generates a unique
+        /// physical ID and uses that ID for the alarm name.
         pub alarm_name: Option<Value<String>>,
-        /// The arithmetic operation to use when comparing the specified statistic and threshold.
-        /// The specified statistic value is used as the first operand.
-        #[serde(rename = "ComparisonOperator", skip_serializing_if = "Option::is_none")]
+        /// `ComparisonOperator`: The arithmetic operation to use when comparing the specified
+        /// statistic and threshold. The specified statistic value is used as the first operand.
         pub comparison_operator: Option<Value<AlarmComparisonOperator>>,
-        /// The number of datapoints that must be breaching to trigger the alarm. This is used only
-        /// if you are setting an "M out of N" alarm. In that case, this value is the M, and the
-        /// value that you set for ``EvaluationPeriods`` is the N value. For more information, see
-        /// Evaluating an Alarm in the *User Guide*.
-        #[serde(rename = "DatapointsToAlarm", skip_serializing_if = "Option::is_none")]
+        /// `DatapointsToAlarm`: The number of datapoints that must be breaching to trigger the
+        /// alarm. This is used only if you are setting an "M out of N" alarm. In that case, this
+        /// value is the M, and the value that you set for ``EvaluationPeriods`` is the N value.
         pub datapoints_to_alarm: Option<Value<i64>>,
-        /// The dimensions for the metric associated with the alarm. For an alarm based on a math
-        /// expression, you can't specify ``Dimensions``. Instead, you use ``Metrics``.
-        #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
+        /// `Dimensions`: The dimensions for the metric associated with the alarm. For an alarm
+        /// based on a math expression, you can't specify ``Dimensions``. Instead, you use
+        /// ``Metrics``.
         pub dimensions: Option<Vec<Dimension>>,
-        /// Used only for alarms based on percentiles. If ``ignore``, the alarm state does not
-        /// change during periods with too few data points to be statistically significant. If
-        /// ``evaluate`` or this parameter is not used, the alarm is always evaluated and possibly
-        /// changes state no matter how many data points are available.
-        #[serde(
-            rename = "EvaluateLowSampleCountPercentile",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EvaluateLowSampleCountPercentile`: Used only for alarms based on percentiles. If
+        /// ``ignore``, the alarm state does not change during periods with too few data points to
+        /// be statistically significant.
         pub evaluate_low_sample_count_percentile: Option<Value<String>>,
-        /// The evaluation criteria for the alarm.
-        #[serde(rename = "EvaluationCriteria", skip_serializing_if = "Option::is_none")]
+        /// `EvaluationCriteria`: The evaluation criteria for the alarm.
         pub evaluation_criteria: Option<EvaluationCriteria>,
-        /// The frequency, in seconds, at which the alarm is evaluated.
-        #[serde(rename = "EvaluationInterval", skip_serializing_if = "Option::is_none")]
+        /// `EvaluationInterval`: The frequency, in seconds, at which the alarm is evaluated.
         pub evaluation_interval: Option<Value<i64>>,
-        /// The number of periods over which data is compared to the specified threshold. If you are
-        /// setting an alarm that requires that a number of consecutive data points be breaching to
-        /// trigger the alarm, this value specifies that number. If you are setting an "M out of N"
-        /// alarm, this value is the N, and ``DatapointsToAlarm`` is the M.
-        #[serde(rename = "EvaluationPeriods", skip_serializing_if = "Option::is_none")]
+        /// `EvaluationPeriods`: The number of periods over which data is compared to the specified
+        /// threshold. If you are setting an alarm that requires that a number of consecutive data
+        /// points be breaching to trigger the alarm, this value specifies that number.
         pub evaluation_periods: Option<Value<i64>>,
-        /// The evaluation window that the alarm uses to select the range of metric data that it
-        /// evaluates. This is either a sliding window or a wall clock window. For more information,
-        /// see Alarm evaluation windows in the *CloudWatch User Guide*.
-        #[serde(rename = "EvaluationWindow", skip_serializing_if = "Option::is_none")]
+        /// `EvaluationWindow`: The evaluation window that the alarm uses to select the range of
+        /// metric data that it evaluates. This is either a sliding window or a wall clock window.
+        /// For more information, see Alarm evaluation windows in the *CloudWatch User Guide*.
         pub evaluation_window: Option<EvaluationWindow>,
-        /// The percentile statistic for the metric associated with the alarm. Specify a value
-        /// between p0.0 and p100.
-        #[serde(rename = "ExtendedStatistic", skip_serializing_if = "Option::is_none")]
+        /// `ExtendedStatistic`: The percentile statistic for the metric associated with the alarm.
+        /// Specify a value between p0.0 and p100.
         pub extended_statistic: Option<Value<String>>,
-        /// The actions to execute when this alarm transitions to the ``INSUFFICIENT_DATA`` state
-        /// from any other state. Each action is specified as an Amazon Resource Name (ARN).
-        #[serde(
-            rename = "InsufficientDataActions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InsufficientDataActions`: The actions to execute when this alarm transitions to the
+        /// ``INSUFFICIENT_DATA`` state from any other state. Each action is specified as an Amazon
+        /// Resource Name (ARN).
         pub insufficient_data_actions: Option<Vec<Value<String>>>,
-        /// The name of the metric associated with the alarm. This is required for an alarm based on
-        /// a metric. For an alarm based on a math expression, you use ``Metrics`` instead and you
-        /// can't specify ``MetricName``.
-        #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
+        /// `MetricName`: The name of the metric associated with the alarm. This is required for an
+        /// alarm based on a metric. For an alarm based on a math expression, you use ``Metrics``
+        /// instead and you can't specify ``MetricName``.
         pub metric_name: Option<Value<String>>,
-        /// An array that enables you to create an alarm based on the result of a metric math
-        /// expression. Each item in the array either retrieves a metric or performs a math
+        /// `Metrics`: An array that enables you to create an alarm based on the result of a metric
+        /// math expression. Each item in the array either retrieves a metric or performs a math
         /// expression.
-        #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
         pub metrics: Option<Vec<MetricDataQuery>>,
-        /// The namespace of the metric associated with the alarm. This is required for an alarm
-        /// based on a metric. For an alarm based on a math expression, you can't specify
+        /// `Namespace`: The namespace of the metric associated with the alarm. This is required for
+        /// an alarm based on a metric. For an alarm based on a math expression, you can't specify
         /// ``Namespace`` and you use ``Metrics`` instead.
-        #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
-        /// The actions to execute when this alarm transitions to the ``OK`` state from any other
-        /// state. Each action is specified as an Amazon Resource Name (ARN).
-        #[serde(rename = "OKActions", skip_serializing_if = "Option::is_none")]
+        /// `OKActions`: The actions to execute when this alarm transitions to the ``OK`` state from
+        /// any other state. Each action is specified as an Amazon Resource Name (ARN).
         pub ok_actions: Option<Vec<Value<String>>>,
-        /// The period, in seconds, over which the statistic is applied. This is required for an
-        /// alarm based on a metric. Valid values are 10, 20, 30, 60, and any multiple of 60.
-        #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
+        /// `Period`: The period, in seconds, over which the statistic is applied. This is required
+        /// for an alarm based on a metric. Valid values are 10, 20, 30, 60, and any multiple of 60.
         pub period: Option<Value<i64>>,
-        /// The statistic for the metric associated with the alarm, other than percentile. For
-        /// percentile statistics, use ``ExtendedStatistic``.
-        #[serde(rename = "Statistic", skip_serializing_if = "Option::is_none")]
+        /// `Statistic`: The statistic for the metric associated with the alarm, other than
+        /// percentile. For percentile statistics, use ``ExtendedStatistic``.
         pub statistic: Option<Value<AlarmStatistic>>,
-        /// A list of key-value pairs to associate with the alarm. You can associate as many as 50
-        /// tags with an alarm. To be able to associate tags with the alarm when you create the
-        /// alarm, you must have the ``cloudwatch:TagResource`` permission.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: A list of key-value pairs to associate with the alarm. You can associate as many
+        /// as 50 tags with an alarm. To be able to associate tags with the alarm when you create
+        /// the alarm, you must have the ``cloudwatch:TagResource`` permission.
         pub tags: Option<Vec<Tag>>,
-        /// The value to compare with the specified statistic.
-        #[serde(rename = "Threshold", skip_serializing_if = "Option::is_none")]
+        /// `Threshold`: The value to compare with the specified statistic.
         pub threshold: Option<Value<f64>>,
-        /// In an alarm based on an anomaly detection model, this is the ID of the
-        /// ``ANOMALY_DETECTION_BAND`` function used as the threshold for the alarm.
-        #[serde(rename = "ThresholdMetricId", skip_serializing_if = "Option::is_none")]
+        /// `ThresholdMetricId`: In an alarm based on an anomaly detection model, this is the ID of
+        /// the ``ANOMALY_DETECTION_BAND`` function used as the threshold for the alarm.
         pub threshold_metric_id: Option<Value<String>>,
-        /// Sets how this alarm is to handle missing data points. Valid values are ``breaching``,
-        /// ``notBreaching``, ``ignore``, and ``missing``. For more information, see Configuring How
-        /// Alarms Treat Missing Data in the *Amazon User Guide*.
-        #[serde(rename = "TreatMissingData", skip_serializing_if = "Option::is_none")]
+        /// `TreatMissingData`: Sets how this alarm is to handle missing data points. Valid values
+        /// are ``breaching``, ``notBreaching``, ``ignore``, and ``missing``. For more information,
+        /// see Configuring How Alarms Treat Missing Data in the *Amazon User Guide*.
         pub treat_missing_data: Option<Value<AlarmTreatMissingData>>,
-        /// The unit of the metric associated with the alarm. Specify this only if you are creating
-        /// an alarm based on a single metric. Do not specify this if you are specifying a
+        /// `Unit`: The unit of the metric associated with the alarm. Specify this only if you are
+        /// creating an alarm based on a single metric. Do not specify this if you are specifying a
         /// ``Metrics`` array.
-        #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
         pub unit: Option<Value<AlarmUnit>>,
-        /// The warm-up configuration for the alarm. A warm-up period delays alarm evaluation after
-        /// you create or update the alarm. During the warm-up period, the alarm stays in
-        /// ``INSUFFICIENT_DATA`` and does not perform alarm actions.
-        #[serde(
-            rename = "WarmUpConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WarmUpConfiguration`: The warm-up configuration for the alarm. A warm-up period delays
+        /// alarm evaluation after you create or update the alarm. During the warm-up period, the
+        /// alarm stays in ``INSUFFICIENT_DATA`` and does not perform alarm actions.
         pub warm_up_configuration: Option<WarmUpConfiguration>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for Alarm {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ActionConfiguration", &self.action_configuration)?;
+            opt(&mut m, "ActionsEnabled", &self.actions_enabled)?;
+            opt(&mut m, "AlarmActions", &self.alarm_actions)?;
+            opt(&mut m, "AlarmDescription", &self.alarm_description)?;
+            opt(&mut m, "AlarmName", &self.alarm_name)?;
+            opt(&mut m, "ComparisonOperator", &self.comparison_operator)?;
+            opt(&mut m, "DatapointsToAlarm", &self.datapoints_to_alarm)?;
+            opt(&mut m, "Dimensions", &self.dimensions)?;
+            opt(
+                &mut m,
+                "EvaluateLowSampleCountPercentile",
+                &self.evaluate_low_sample_count_percentile,
+            )?;
+            opt(&mut m, "EvaluationCriteria", &self.evaluation_criteria)?;
+            opt(&mut m, "EvaluationInterval", &self.evaluation_interval)?;
+            opt(&mut m, "EvaluationPeriods", &self.evaluation_periods)?;
+            opt(&mut m, "EvaluationWindow", &self.evaluation_window)?;
+            opt(&mut m, "ExtendedStatistic", &self.extended_statistic)?;
+            opt(
+                &mut m,
+                "InsufficientDataActions",
+                &self.insufficient_data_actions,
+            )?;
+            opt(&mut m, "MetricName", &self.metric_name)?;
+            opt(&mut m, "Metrics", &self.metrics)?;
+            opt(&mut m, "Namespace", &self.namespace)?;
+            opt(&mut m, "OKActions", &self.ok_actions)?;
+            opt(&mut m, "Period", &self.period)?;
+            opt(&mut m, "Statistic", &self.statistic)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "Threshold", &self.threshold)?;
+            opt(&mut m, "ThresholdMetricId", &self.threshold_metric_id)?;
+            opt(&mut m, "TreatMissingData", &self.treat_missing_data)?;
+            opt(&mut m, "Unit", &self.unit)?;
+            opt(&mut m, "WarmUpConfiguration", &self.warm_up_configuration)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ActionConfiguration {
-        /// Whether the alarm's tags are included in its action notifications and state-change
-        /// events.
-        #[serde(
-            rename = "AlarmTagsPropagation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AlarmTagsPropagation`: Whether the alarm's tags are included in its action
+        /// notifications and state-change events.
         pub alarm_tags_propagation: Option<AlarmTagsPropagation>,
+    }
+
+    impl Serialize for ActionConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AlarmTagsPropagation", &self.alarm_tags_propagation)?;
+            m.end()
+        }
     }
 
     /// Contains the configuration that determines how a PromQL alarm evaluates its
     /// contributors, including the query to run and the durations that define when contributors
     /// transition between states.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct AlarmPromQlCriteria {
-        /// The duration, in seconds, that a contributor must be continuously breaching before it
-        /// transitions to the ``ALARM`` state.
-        #[serde(rename = "PendingPeriod", skip_serializing_if = "Option::is_none")]
+        /// `PendingPeriod`: The duration, in seconds, that a contributor must be continuously
+        /// breaching before it transitions to the ``ALARM`` state.
         pub pending_period: Option<Value<i64>>,
-        /// The PromQL query that the alarm evaluates. The query must return a result of vector
-        /// type. Each entry in the vector result represents an alarm contributor.
-        #[serde(rename = "Query", skip_serializing_if = "Option::is_none")]
+        /// `Query`: The PromQL query that the alarm evaluates. The query must return a result of
+        /// vector type. Each entry in the vector result represents an alarm contributor.
         pub query: Option<Value<String>>,
-        /// The duration, in seconds, that a contributor must continuously not be breaching before
-        /// it transitions back to the ``OK`` state.
-        #[serde(rename = "RecoveryPeriod", skip_serializing_if = "Option::is_none")]
+        /// `RecoveryPeriod`: The duration, in seconds, that a contributor must continuously not be
+        /// breaching before it transitions back to the ``OK`` state.
         pub recovery_period: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for AlarmPromQlCriteria {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "PendingPeriod", &self.pending_period)?;
+            opt(&mut m, "Query", &self.query)?;
+            opt(&mut m, "RecoveryPeriod", &self.recovery_period)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AlarmTagsPropagation {
-        /// Whether the alarm's tags are included in its action notifications and state-change
-        /// events.
-        #[serde(rename = "Enabled")]
+        /// `Enabled`: Whether the alarm's tags are included in its action notifications and
+        /// state-change events.
         pub enabled: Value<bool>,
-        /// The tag keys to leave out. Cannot be specified together with IncludedTagKeys.
-        #[serde(rename = "ExcludedTagKeys", skip_serializing_if = "Option::is_none")]
+        /// `ExcludedTagKeys`: The tag keys to leave out. Cannot be specified together with
+        /// IncludedTagKeys.
         pub excluded_tag_keys: Option<Vec<Value<String>>>,
-        /// The only tag keys to include. Cannot be specified together with ExcludedTagKeys.
-        #[serde(rename = "IncludedTagKeys", skip_serializing_if = "Option::is_none")]
+        /// `IncludedTagKeys`: The only tag keys to include. Cannot be specified together with
+        /// ExcludedTagKeys.
         pub included_tag_keys: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for AlarmTagsPropagation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            opt(&mut m, "ExcludedTagKeys", &self.excluded_tag_keys)?;
+            opt(&mut m, "IncludedTagKeys", &self.included_tag_keys)?;
+            m.end()
+        }
     }
 
     impl AlarmTagsPropagation {
@@ -203,15 +225,22 @@ pub mod alarm {
     /// Dimension is an embedded property of the ``AWS::CloudWatch::Alarm`` type. Dimensions are
     /// name/value pairs that can be associated with a CW metric. You can specify a maximum of
     /// 30 dimensions for a given metric.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Dimension {
-        /// The name of the dimension, from 1–255 characters in length. This dimension name must
-        /// have been included when the metric was published.
-        #[serde(rename = "Name")]
+        /// `Name`: The name of the dimension, from 1–255 characters in length. This dimension name
+        /// must have been included when the metric was published.
         pub name: Value<String>,
-        /// The value for the dimension, from 1–255 characters in length.
-        #[serde(rename = "Value")]
+        /// `Value`: The value for the dimension, from 1–255 characters in length.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Dimension {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Dimension {
@@ -226,88 +255,110 @@ pub mod alarm {
 
     /// The evaluation criteria for an alarm. This is a union type that currently supports
     /// ``PromQLCriteria``.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct EvaluationCriteria {
-        /// The PromQL criteria for the alarm evaluation.
-        #[serde(rename = "PromQLCriteria", skip_serializing_if = "Option::is_none")]
+        /// `PromQLCriteria`: The PromQL criteria for the alarm evaluation.
         pub prom_ql_criteria: Option<AlarmPromQlCriteria>,
+    }
+
+    impl Serialize for EvaluationCriteria {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "PromQLCriteria", &self.prom_ql_criteria)?;
+            m.end()
+        }
     }
 
     /// The evaluation window that an alarm uses to select the range of metric data that it
     /// evaluates each time it runs. This is a union type. Set exactly one of its members,
-    /// ``SlidingWindow`` or ``WallClockWindow``. If you don't set ``EvaluationWindow``, the
-    /// alarm uses a ``SlidingWindow`` by default.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// ``SlidingWindow`` or ``WallClockWindow``.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct EvaluationWindow {
-        /// A sliding window, which advances each time the alarm is evaluated, forming a rolling
-        /// time window. This is the default evaluation window.
-        #[serde(rename = "SlidingWindow", skip_serializing_if = "Option::is_none")]
+        /// `SlidingWindow`: A sliding window, which advances each time the alarm is evaluated,
+        /// forming a rolling time window. This is the default evaluation window.
         pub sliding_window: Option<serde_json::Value>,
-        /// A wall clock window, which aligns the evaluated range to fixed clock boundaries that
-        /// match the alarm's period, such as the top of the hour, midnight, or the start of the
-        /// calendar week.
-        #[serde(rename = "WallClockWindow", skip_serializing_if = "Option::is_none")]
+        /// `WallClockWindow`: A wall clock window, which aligns the evaluated range to fixed clock
+        /// boundaries that match the alarm's period, such as the top of the hour, midnight, or the
+        /// start of the calendar week.
         pub wall_clock_window: Option<WallClockWindow>,
+    }
+
+    impl Serialize for EvaluationWindow {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "SlidingWindow", &self.sliding_window)?;
+            opt(&mut m, "WallClockWindow", &self.wall_clock_window)?;
+            m.end()
+        }
     }
 
     /// The ``Metric`` property type represents a specific metric. ``Metric`` is a property of
     /// the MetricStat property type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Metric {
-        /// The metric dimensions that you want to be used for the metric that the alarm will watch.
-        #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
+        /// `Dimensions`: The metric dimensions that you want to be used for the metric that the
+        /// alarm will watch.
         pub dimensions: Option<Vec<Dimension>>,
-        /// The name of the metric that you want the alarm to watch. This is a required field.
-        #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
+        /// `MetricName`: The name of the metric that you want the alarm to watch. This is a
+        /// required field.
         pub metric_name: Option<Value<String>>,
-        /// The namespace of the metric that the alarm will watch.
-        #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
+        /// `Namespace`: The namespace of the metric that the alarm will watch.
         pub namespace: Option<Value<String>>,
+    }
+
+    impl Serialize for Metric {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Dimensions", &self.dimensions)?;
+            opt(&mut m, "MetricName", &self.metric_name)?;
+            opt(&mut m, "Namespace", &self.namespace)?;
+            m.end()
+        }
     }
 
     /// The ``MetricDataQuery`` property type specifies the metric data to return, and whether
     /// this call is just retrieving a batch set of data for one metric, or is performing a math
     /// expression on metric data.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricDataQuery {
-        /// The ID of the account where the metrics are located, if this is a cross-account alarm.
-        #[serde(rename = "AccountId", skip_serializing_if = "Option::is_none")]
+        /// `AccountId`: The ID of the account where the metrics are located, if this is a
+        /// cross-account alarm.
         pub account_id: Option<Value<String>>,
-        /// The math expression to be performed on the returned data, if this object is performing a
-        /// math expression. This expression can use the ``Id`` of the other metrics to refer to
-        /// those metrics, and can also use the ``Id`` of other expressions to use the result of
-        /// those expressions. For more information about metric math expressions, see Metric Math
-        /// Syntax and Functions in the *User Guide*.
-        #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
+        /// `Expression`: The math expression to be performed on the returned data, if this object
+        /// is performing a math expression.
         pub expression: Option<Value<String>>,
-        /// A short name used to tie this object to the results in the response. This name must be
-        /// unique within a single call to ``GetMetricData``. If you are performing math expressions
-        /// on this set of data, this name represents that data and can serve as a variable in the
-        /// mathematical expression. The valid characters are letters, numbers, and underscore. The
-        /// first character must be a lowercase letter.
-        #[serde(rename = "Id")]
+        /// `Id`: A short name used to tie this object to the results in the response. This name
+        /// must be unique within a single call to ``GetMetricData``.
         pub id: Value<String>,
-        /// A human-readable label for this metric or expression. This is especially useful if this
-        /// is an expression, so that you know what the value represents. If the metric or
-        /// expression is shown in a CW dashboard widget, the label is shown. If ``Label`` is
-        /// omitted, CW generates a default.
-        #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
+        /// `Label`: A human-readable label for this metric or expression. This is especially useful
+        /// if this is an expression, so that you know what the value represents. If the metric or
+        /// expression is shown in a CW dashboard widget, the label is shown.
         pub label: Option<Value<String>>,
-        /// The metric to be returned, along with statistics, period, and units. Use this parameter
-        /// only if this object is retrieving a metric and not performing a math expression on
-        /// returned data.
-        #[serde(rename = "MetricStat", skip_serializing_if = "Option::is_none")]
+        /// `MetricStat`: The metric to be returned, along with statistics, period, and units. Use
+        /// this parameter only if this object is retrieving a metric and not performing a math
+        /// expression on returned data.
         pub metric_stat: Option<MetricStat>,
-        /// The granularity, in seconds, of the returned data points. For metrics with regular
-        /// resolution, a period can be as short as one minute (60 seconds) and must be a multiple
-        /// of 60. For high-resolution metrics that are collected at intervals of less than one
-        /// minute, the period can be 1, 5, 10, 20, 30, 60, or any multiple of 60.
-        #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
+        /// `Period`: The granularity, in seconds, of the returned data points. For metrics with
+        /// regular resolution, a period can be as short as one minute (60 seconds) and must be a
+        /// multiple of 60.
         pub period: Option<Value<i64>>,
-        /// This option indicates whether to return the timestamps and raw data values of this
-        /// metric.
-        #[serde(rename = "ReturnData", skip_serializing_if = "Option::is_none")]
+        /// `ReturnData`: This option indicates whether to return the timestamps and raw data values
+        /// of this metric.
         pub return_data: Option<Value<bool>>,
+    }
+
+    impl Serialize for MetricDataQuery {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AccountId", &self.account_id)?;
+            opt(&mut m, "Expression", &self.expression)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Label", &self.label)?;
+            opt(&mut m, "MetricStat", &self.metric_stat)?;
+            opt(&mut m, "Period", &self.period)?;
+            opt(&mut m, "ReturnData", &self.return_data)?;
+            m.end()
+        }
     }
 
     impl MetricDataQuery {
@@ -327,24 +378,30 @@ pub mod alarm {
 
     /// This structure defines the metric to be returned, along with the statistics, period, and
     /// units.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricStat {
-        /// The metric to return, including the metric name, namespace, and dimensions.
-        #[serde(rename = "Metric")]
+        /// `Metric`: The metric to return, including the metric name, namespace, and dimensions.
         pub metric: Metric,
-        /// The granularity, in seconds, of the returned data points. For metrics with regular
-        /// resolution, a period can be as short as one minute (60 seconds) and must be a multiple
-        /// of 60. For high-resolution metrics that are collected at intervals of less than one
-        /// minute, the period can be 1, 5, 10, 20, 30, 60, or any multiple of 60.
-        #[serde(rename = "Period")]
+        /// `Period`: The granularity, in seconds, of the returned data points. For metrics with
+        /// regular resolution, a period can be as short as one minute (60 seconds) and must be a
+        /// multiple of 60.
         pub period: Value<i64>,
-        /// The statistic to return. It can include any CW statistic or extended statistic. For a
-        /// list of valid values, see the table in Statistics in the *User Guide*.
-        #[serde(rename = "Stat")]
+        /// `Stat`: The statistic to return. It can include any CW statistic or extended statistic.
+        /// For a list of valid values, see the table in Statistics in the *User Guide*.
         pub stat: Value<String>,
-        /// The unit to use for the returned data points.
-        #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
+        /// `Unit`: The unit to use for the returned data points.
         pub unit: Option<Value<MetricStatUnit>>,
+    }
+
+    impl Serialize for MetricStat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Metric", &self.metric)?;
+            m.serialize_entry("Period", &self.period)?;
+            m.serialize_entry("Stat", &self.stat)?;
+            opt(&mut m, "Unit", &self.unit)?;
+            m.end()
+        }
     }
 
     impl MetricStat {
@@ -365,15 +422,22 @@ pub mod alarm {
 
     /// One of the key-value pairs associated with the alarm. Tags can help you organize and
     /// categorize your resources.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// A string that you can use to assign a value. The combination of tag keys and values can
-        /// help you organize and categorize your resources.
-        #[serde(rename = "Key")]
+        /// `Key`: A string that you can use to assign a value. The combination of tag keys and
+        /// values can help you organize and categorize your resources.
         pub key: Value<String>,
-        /// The value for the specified tag key.
-        #[serde(rename = "Value")]
+        /// `Value`: The value for the specified tag key.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -389,59 +453,93 @@ pub mod alarm {
     /// An evaluation window that aligns the evaluated range to fixed clock boundaries that
     /// match the alarm's period, such as the top of the hour, midnight, or the start of the
     /// calendar week, optionally in a specific time zone.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WallClockWindow {
-        /// The time zone to use when the alarm aligns the evaluation window to clock boundaries.
-        /// You can specify an IANA time zone name (for example, ``America/New_York``), a fixed UTC
-        /// offset (for example, ``+05:30``), or an offset-prefixed identifier (for example,
-        /// ``UTC+05:30``). The offset must be aligned to a multiple of 5 minutes. If you don't
-        /// specify a time zone, CloudWatch uses ``UTC``.
-        #[serde(rename = "Timezone", skip_serializing_if = "Option::is_none")]
+        /// `Timezone`: The time zone to use when the alarm aligns the evaluation window to clock
+        /// boundaries.
         pub timezone: Option<Value<String>>,
+    }
+
+    impl Serialize for WallClockWindow {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Timezone", &self.timezone)?;
+            m.end()
+        }
     }
 
     /// The configuration settings that define the warm-up behavior for an alarm. Use these
     /// settings to delay alarm evaluation after you create or update the alarm, which reduces
     /// alarm noise while a new resource or service starts publishing data.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WarmUpConfiguration {
-        /// Specifies whether the alarm waits for the full warm-up period before it starts to
-        /// evaluate. The default is ``false``. If ``true``, the alarm waits the entire
-        /// ``WarmUpPeriodDurationInMinutes`` before it starts to evaluate, even if metric data
-        /// arrives earlier. If ``false``, the alarm ends the warm-up period early.
-        #[serde(
-            rename = "OnlyStartEvaluatingAfterWarmUpPeriodEnds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnlyStartEvaluatingAfterWarmUpPeriodEnds`: Specifies whether the alarm waits for the
+        /// full warm-up period before it starts to evaluate. The default is ``false``.
         pub only_start_evaluating_after_warm_up_period_ends: Option<Value<bool>>,
-        /// The length of the warm-up period, in minutes. After you create or update the alarm, the
-        /// alarm stays in ``INSUFFICIENT_DATA`` for this duration. During this time, the alarm does
-        /// not perform alarm actions.
-        #[serde(
-            rename = "WarmUpPeriodDurationInMinutes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WarmUpPeriodDurationInMinutes`: The length of the warm-up period, in minutes. After you
+        /// create or update the alarm, the alarm stays in ``INSUFFICIENT_DATA`` for this duration.
+        /// During this time, the alarm does not perform alarm actions.
         pub warm_up_period_duration_in_minutes: Option<Value<i64>>,
+    }
+
+    impl Serialize for WarmUpConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "OnlyStartEvaluatingAfterWarmUpPeriodEnds",
+                &self.only_start_evaluating_after_warm_up_period_ends,
+            )?;
+            opt(
+                &mut m,
+                "WarmUpPeriodDurationInMinutes",
+                &self.warm_up_period_duration_in_minutes,
+            )?;
+            m.end()
+        }
     }
 
     /// The arithmetic operation to use when comparing the specified statistic and threshold.
     /// The specified statistic value is used as the first operand.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AlarmComparisonOperator {
-        #[serde(rename = "GreaterThanOrEqualToThreshold")]
+        /// `GreaterThanOrEqualToThreshold`
         GreaterThanOrEqualToThreshold,
-        #[serde(rename = "GreaterThanThreshold")]
+        /// `GreaterThanThreshold`
         GreaterThanThreshold,
-        #[serde(rename = "GreaterThanUpperThreshold")]
+        /// `GreaterThanUpperThreshold`
         GreaterThanUpperThreshold,
-        #[serde(rename = "LessThanLowerOrGreaterThanUpperThreshold")]
+        /// `LessThanLowerOrGreaterThanUpperThreshold`
         LessThanLowerOrGreaterThanUpperThreshold,
-        #[serde(rename = "LessThanLowerThreshold")]
+        /// `LessThanLowerThreshold`
         LessThanLowerThreshold,
-        #[serde(rename = "LessThanOrEqualToThreshold")]
+        /// `LessThanOrEqualToThreshold`
         LessThanOrEqualToThreshold,
-        #[serde(rename = "LessThanThreshold")]
+        /// `LessThanThreshold`
         LessThanThreshold,
+    }
+
+    impl AlarmComparisonOperator {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::GreaterThanOrEqualToThreshold => "GreaterThanOrEqualToThreshold",
+                Self::GreaterThanThreshold => "GreaterThanThreshold",
+                Self::GreaterThanUpperThreshold => "GreaterThanUpperThreshold",
+                Self::LessThanLowerOrGreaterThanUpperThreshold => {
+                    "LessThanLowerOrGreaterThanUpperThreshold"
+                }
+                Self::LessThanLowerThreshold => "LessThanLowerThreshold",
+                Self::LessThanOrEqualToThreshold => "LessThanOrEqualToThreshold",
+                Self::LessThanThreshold => "LessThanThreshold",
+            }
+        }
+    }
+
+    impl Serialize for AlarmComparisonOperator {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AlarmComparisonOperator> for Value<AlarmComparisonOperator> {
@@ -452,18 +550,37 @@ pub mod alarm {
 
     /// The statistic for the metric associated with the alarm, other than percentile. For
     /// percentile statistics, use ``ExtendedStatistic``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AlarmStatistic {
-        #[serde(rename = "Average")]
+        /// `Average`
         Average,
-        #[serde(rename = "Maximum")]
+        /// `Maximum`
         Maximum,
-        #[serde(rename = "Minimum")]
+        /// `Minimum`
         Minimum,
-        #[serde(rename = "SampleCount")]
+        /// `SampleCount`
         SampleCount,
-        #[serde(rename = "Sum")]
+        /// `Sum`
         Sum,
+    }
+
+    impl AlarmStatistic {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Average => "Average",
+                Self::Maximum => "Maximum",
+                Self::Minimum => "Minimum",
+                Self::SampleCount => "SampleCount",
+                Self::Sum => "Sum",
+            }
+        }
+    }
+
+    impl Serialize for AlarmStatistic {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AlarmStatistic> for Value<AlarmStatistic> {
@@ -475,16 +592,34 @@ pub mod alarm {
     /// Sets how this alarm is to handle missing data points. Valid values are ``breaching``,
     /// ``notBreaching``, ``ignore``, and ``missing``. For more information, see Configuring How
     /// Alarms Treat Missing Data in the *Amazon User Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AlarmTreatMissingData {
-        #[serde(rename = "breaching")]
+        /// `breaching`
         Breaching,
-        #[serde(rename = "ignore")]
+        /// `ignore`
         Ignore,
-        #[serde(rename = "missing")]
+        /// `missing`
         Missing,
-        #[serde(rename = "notBreaching")]
+        /// `notBreaching`
         NotBreaching,
+    }
+
+    impl AlarmTreatMissingData {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Breaching => "breaching",
+                Self::Ignore => "ignore",
+                Self::Missing => "missing",
+                Self::NotBreaching => "notBreaching",
+            }
+        }
+    }
+
+    impl Serialize for AlarmTreatMissingData {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AlarmTreatMissingData> for Value<AlarmTreatMissingData> {
@@ -496,62 +631,103 @@ pub mod alarm {
     /// The unit of the metric associated with the alarm. Specify this only if you are creating
     /// an alarm based on a single metric. Do not specify this if you are specifying a
     /// ``Metrics`` array.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AlarmUnit {
-        #[serde(rename = "Bits")]
+        /// `Bits`
         Bits,
-        #[serde(rename = "Bits/Second")]
+        /// `Bits/Second`
         BitsSecond,
-        #[serde(rename = "Bytes")]
+        /// `Bytes`
         Bytes,
-        #[serde(rename = "Bytes/Second")]
+        /// `Bytes/Second`
         BytesSecond,
-        #[serde(rename = "Count")]
+        /// `Count`
         Count,
-        #[serde(rename = "Count/Second")]
+        /// `Count/Second`
         CountSecond,
-        #[serde(rename = "Gigabits")]
+        /// `Gigabits`
         Gigabits,
-        #[serde(rename = "Gigabits/Second")]
+        /// `Gigabits/Second`
         GigabitsSecond,
-        #[serde(rename = "Gigabytes")]
+        /// `Gigabytes`
         Gigabytes,
-        #[serde(rename = "Gigabytes/Second")]
+        /// `Gigabytes/Second`
         GigabytesSecond,
-        #[serde(rename = "Kilobits")]
+        /// `Kilobits`
         Kilobits,
-        #[serde(rename = "Kilobits/Second")]
+        /// `Kilobits/Second`
         KilobitsSecond,
-        #[serde(rename = "Kilobytes")]
+        /// `Kilobytes`
         Kilobytes,
-        #[serde(rename = "Kilobytes/Second")]
+        /// `Kilobytes/Second`
         KilobytesSecond,
-        #[serde(rename = "Megabits")]
+        /// `Megabits`
         Megabits,
-        #[serde(rename = "Megabits/Second")]
+        /// `Megabits/Second`
         MegabitsSecond,
-        #[serde(rename = "Megabytes")]
+        /// `Megabytes`
         Megabytes,
-        #[serde(rename = "Megabytes/Second")]
+        /// `Megabytes/Second`
         MegabytesSecond,
-        #[serde(rename = "Microseconds")]
+        /// `Microseconds`
         Microseconds,
-        #[serde(rename = "Milliseconds")]
+        /// `Milliseconds`
         Milliseconds,
-        #[serde(rename = "None")]
+        /// `None`
         None,
-        #[serde(rename = "Percent")]
+        /// `Percent`
         Percent,
-        #[serde(rename = "Seconds")]
+        /// `Seconds`
         Seconds,
-        #[serde(rename = "Terabits")]
+        /// `Terabits`
         Terabits,
-        #[serde(rename = "Terabits/Second")]
+        /// `Terabits/Second`
         TerabitsSecond,
-        #[serde(rename = "Terabytes")]
+        /// `Terabytes`
         Terabytes,
-        #[serde(rename = "Terabytes/Second")]
+        /// `Terabytes/Second`
         TerabytesSecond,
+    }
+
+    impl AlarmUnit {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Bits => "Bits",
+                Self::BitsSecond => "Bits/Second",
+                Self::Bytes => "Bytes",
+                Self::BytesSecond => "Bytes/Second",
+                Self::Count => "Count",
+                Self::CountSecond => "Count/Second",
+                Self::Gigabits => "Gigabits",
+                Self::GigabitsSecond => "Gigabits/Second",
+                Self::Gigabytes => "Gigabytes",
+                Self::GigabytesSecond => "Gigabytes/Second",
+                Self::Kilobits => "Kilobits",
+                Self::KilobitsSecond => "Kilobits/Second",
+                Self::Kilobytes => "Kilobytes",
+                Self::KilobytesSecond => "Kilobytes/Second",
+                Self::Megabits => "Megabits",
+                Self::MegabitsSecond => "Megabits/Second",
+                Self::Megabytes => "Megabytes",
+                Self::MegabytesSecond => "Megabytes/Second",
+                Self::Microseconds => "Microseconds",
+                Self::Milliseconds => "Milliseconds",
+                Self::None => "None",
+                Self::Percent => "Percent",
+                Self::Seconds => "Seconds",
+                Self::Terabits => "Terabits",
+                Self::TerabitsSecond => "Terabits/Second",
+                Self::Terabytes => "Terabytes",
+                Self::TerabytesSecond => "Terabytes/Second",
+            }
+        }
+    }
+
+    impl Serialize for AlarmUnit {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AlarmUnit> for Value<AlarmUnit> {
@@ -561,62 +737,103 @@ pub mod alarm {
     }
 
     /// The unit to use for the returned data points.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetricStatUnit {
-        #[serde(rename = "Bits")]
+        /// `Bits`
         Bits,
-        #[serde(rename = "Bits/Second")]
+        /// `Bits/Second`
         BitsSecond,
-        #[serde(rename = "Bytes")]
+        /// `Bytes`
         Bytes,
-        #[serde(rename = "Bytes/Second")]
+        /// `Bytes/Second`
         BytesSecond,
-        #[serde(rename = "Count")]
+        /// `Count`
         Count,
-        #[serde(rename = "Count/Second")]
+        /// `Count/Second`
         CountSecond,
-        #[serde(rename = "Gigabits")]
+        /// `Gigabits`
         Gigabits,
-        #[serde(rename = "Gigabits/Second")]
+        /// `Gigabits/Second`
         GigabitsSecond,
-        #[serde(rename = "Gigabytes")]
+        /// `Gigabytes`
         Gigabytes,
-        #[serde(rename = "Gigabytes/Second")]
+        /// `Gigabytes/Second`
         GigabytesSecond,
-        #[serde(rename = "Kilobits")]
+        /// `Kilobits`
         Kilobits,
-        #[serde(rename = "Kilobits/Second")]
+        /// `Kilobits/Second`
         KilobitsSecond,
-        #[serde(rename = "Kilobytes")]
+        /// `Kilobytes`
         Kilobytes,
-        #[serde(rename = "Kilobytes/Second")]
+        /// `Kilobytes/Second`
         KilobytesSecond,
-        #[serde(rename = "Megabits")]
+        /// `Megabits`
         Megabits,
-        #[serde(rename = "Megabits/Second")]
+        /// `Megabits/Second`
         MegabitsSecond,
-        #[serde(rename = "Megabytes")]
+        /// `Megabytes`
         Megabytes,
-        #[serde(rename = "Megabytes/Second")]
+        /// `Megabytes/Second`
         MegabytesSecond,
-        #[serde(rename = "Microseconds")]
+        /// `Microseconds`
         Microseconds,
-        #[serde(rename = "Milliseconds")]
+        /// `Milliseconds`
         Milliseconds,
-        #[serde(rename = "None")]
+        /// `None`
         None,
-        #[serde(rename = "Percent")]
+        /// `Percent`
         Percent,
-        #[serde(rename = "Seconds")]
+        /// `Seconds`
         Seconds,
-        #[serde(rename = "Terabits")]
+        /// `Terabits`
         Terabits,
-        #[serde(rename = "Terabits/Second")]
+        /// `Terabits/Second`
         TerabitsSecond,
-        #[serde(rename = "Terabytes")]
+        /// `Terabytes`
         Terabytes,
-        #[serde(rename = "Terabytes/Second")]
+        /// `Terabytes/Second`
         TerabytesSecond,
+    }
+
+    impl MetricStatUnit {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Bits => "Bits",
+                Self::BitsSecond => "Bits/Second",
+                Self::Bytes => "Bytes",
+                Self::BytesSecond => "Bytes/Second",
+                Self::Count => "Count",
+                Self::CountSecond => "Count/Second",
+                Self::Gigabits => "Gigabits",
+                Self::GigabitsSecond => "Gigabits/Second",
+                Self::Gigabytes => "Gigabytes",
+                Self::GigabytesSecond => "Gigabytes/Second",
+                Self::Kilobits => "Kilobits",
+                Self::KilobitsSecond => "Kilobits/Second",
+                Self::Kilobytes => "Kilobytes",
+                Self::KilobytesSecond => "Kilobytes/Second",
+                Self::Megabits => "Megabits",
+                Self::MegabitsSecond => "Megabits/Second",
+                Self::Megabytes => "Megabytes",
+                Self::MegabytesSecond => "Megabytes/Second",
+                Self::Microseconds => "Microseconds",
+                Self::Milliseconds => "Milliseconds",
+                Self::None => "None",
+                Self::Percent => "Percent",
+                Self::Seconds => "Seconds",
+                Self::Terabits => "Terabits",
+                Self::TerabitsSecond => "Terabits/Second",
+                Self::Terabytes => "Terabytes",
+                Self::TerabytesSecond => "Terabytes/Second",
+            }
+        }
+    }
+
+    impl Serialize for MetricStatUnit {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetricStatUnit> for Value<MetricStatUnit> {

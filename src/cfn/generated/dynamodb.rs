@@ -7,88 +7,116 @@ pub use self::table::Table;
 /// `AWS::DynamoDB::GlobalTable`: Version: None. Resource Type definition for
 /// AWS::DynamoDB::GlobalTable
 pub mod global_table {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Version: None. Resource Type definition for AWS::DynamoDB::GlobalTable
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GlobalTable {
-        #[serde(
-            rename = "AttributeDefinitions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AttributeDefinitions`
         pub attribute_definitions: Option<Vec<AttributeDefinition>>,
-        #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+        /// `BillingMode`
         pub billing_mode: Option<Value<GlobalTableBillingMode>>,
-        #[serde(
-            rename = "GlobalSecondaryIndexes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GlobalSecondaryIndexes`
         pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
-        #[serde(
-            rename = "GlobalTableSourceArn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GlobalTableSourceArn`
         pub global_table_source_arn: Option<Value<String>>,
-        #[serde(
-            rename = "GlobalTableWitnesses",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GlobalTableWitnesses`
         pub global_table_witnesses: Option<Vec<GlobalTableWitness>>,
-        #[serde(rename = "KeySchema", skip_serializing_if = "Option::is_none")]
+        /// `KeySchema`
         pub key_schema: Option<Vec<KeySchema>>,
-        #[serde(
-            rename = "LocalSecondaryIndexes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LocalSecondaryIndexes`
         pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
-        #[serde(
-            rename = "MultiRegionConsistency",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MultiRegionConsistency`
         pub multi_region_consistency: Option<Value<GlobalTableMultiRegionConsistency>>,
-        #[serde(
-            rename = "ReadOnDemandThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadOnDemandThroughputSettings`
         pub read_on_demand_throughput_settings: Option<ReadOnDemandThroughputSettings>,
-        #[serde(
-            rename = "ReadProvisionedThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadProvisionedThroughputSettings`
         pub read_provisioned_throughput_settings: Option<GlobalReadProvisionedThroughputSettings>,
-        #[serde(rename = "Replicas")]
+        /// `Replicas`
         pub replicas: Vec<ReplicaSpecification>,
-        #[serde(rename = "SSESpecification", skip_serializing_if = "Option::is_none")]
+        /// `SSESpecification`
         pub sse_specification: Option<SseSpecification>,
-        #[serde(
-            rename = "StreamSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `StreamSpecification`
         pub stream_specification: Option<StreamSpecification>,
-        #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
+        /// `TableName`
         pub table_name: Option<Value<String>>,
-        #[serde(rename = "TableType", skip_serializing_if = "Option::is_none")]
+        /// `TableType`
         pub table_type: Option<Value<GlobalTableTableType>>,
-        #[serde(
-            rename = "TimeToLiveSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TimeToLiveSpecification`
         pub time_to_live_specification: Option<TimeToLiveSpecification>,
-        #[serde(rename = "VectorIndexes", skip_serializing_if = "Option::is_none")]
+        /// `VectorIndexes`
         pub vector_indexes: Option<Vec<VectorIndex>>,
-        #[serde(rename = "WarmThroughput", skip_serializing_if = "Option::is_none")]
+        /// `WarmThroughput`
         pub warm_throughput: Option<WarmThroughput>,
-        #[serde(
-            rename = "WriteOnDemandThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteOnDemandThroughputSettings`
         pub write_on_demand_throughput_settings: Option<WriteOnDemandThroughputSettings>,
-        #[serde(
-            rename = "WriteProvisionedThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteProvisionedThroughputSettings`
         pub write_provisioned_throughput_settings: Option<WriteProvisionedThroughputSettings>,
+    }
+
+    impl Serialize for GlobalTable {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AttributeDefinitions", &self.attribute_definitions)?;
+            opt(&mut m, "BillingMode", &self.billing_mode)?;
+            opt(
+                &mut m,
+                "GlobalSecondaryIndexes",
+                &self.global_secondary_indexes,
+            )?;
+            opt(
+                &mut m,
+                "GlobalTableSourceArn",
+                &self.global_table_source_arn,
+            )?;
+            opt(&mut m, "GlobalTableWitnesses", &self.global_table_witnesses)?;
+            opt(&mut m, "KeySchema", &self.key_schema)?;
+            opt(
+                &mut m,
+                "LocalSecondaryIndexes",
+                &self.local_secondary_indexes,
+            )?;
+            opt(
+                &mut m,
+                "MultiRegionConsistency",
+                &self.multi_region_consistency,
+            )?;
+            opt(
+                &mut m,
+                "ReadOnDemandThroughputSettings",
+                &self.read_on_demand_throughput_settings,
+            )?;
+            opt(
+                &mut m,
+                "ReadProvisionedThroughputSettings",
+                &self.read_provisioned_throughput_settings,
+            )?;
+            m.serialize_entry("Replicas", &self.replicas)?;
+            opt(&mut m, "SSESpecification", &self.sse_specification)?;
+            opt(&mut m, "StreamSpecification", &self.stream_specification)?;
+            opt(&mut m, "TableName", &self.table_name)?;
+            opt(&mut m, "TableType", &self.table_type)?;
+            opt(
+                &mut m,
+                "TimeToLiveSpecification",
+                &self.time_to_live_specification,
+            )?;
+            opt(&mut m, "VectorIndexes", &self.vector_indexes)?;
+            opt(&mut m, "WarmThroughput", &self.warm_throughput)?;
+            opt(
+                &mut m,
+                "WriteOnDemandThroughputSettings",
+                &self.write_on_demand_throughput_settings,
+            )?;
+            opt(
+                &mut m,
+                "WriteProvisionedThroughputSettings",
+                &self.write_provisioned_throughput_settings,
+            )?;
+            m.end()
+        }
     }
 
     impl GlobalTable {
@@ -119,12 +147,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AttributeDefinition {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "AttributeType")]
+        /// `AttributeType`
         pub attribute_type: Value<AttributeDefinitionAttributeType>,
+    }
+
+    impl Serialize for AttributeDefinition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("AttributeType", &self.attribute_type)?;
+            m.end()
+        }
     }
 
     impl AttributeDefinition {
@@ -140,16 +177,30 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CapacityAutoScalingSettings {
-        #[serde(rename = "MaxCapacity")]
+        /// `MaxCapacity`
         pub max_capacity: Value<i64>,
-        #[serde(rename = "MinCapacity")]
+        /// `MinCapacity`
         pub min_capacity: Value<i64>,
-        #[serde(rename = "SeedCapacity", skip_serializing_if = "Option::is_none")]
+        /// `SeedCapacity`
         pub seed_capacity: Option<Value<i64>>,
-        #[serde(rename = "TargetTrackingScalingPolicyConfiguration")]
+        /// `TargetTrackingScalingPolicyConfiguration`
         pub target_tracking_scaling_policy_configuration: TargetTrackingScalingPolicyConfiguration,
+    }
+
+    impl Serialize for CapacityAutoScalingSettings {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("MaxCapacity", &self.max_capacity)?;
+            m.serialize_entry("MinCapacity", &self.min_capacity)?;
+            opt(&mut m, "SeedCapacity", &self.seed_capacity)?;
+            m.serialize_entry(
+                "TargetTrackingScalingPolicyConfiguration",
+                &self.target_tracking_scaling_policy_configuration,
+            )?;
+            m.end()
+        }
     }
 
     impl CapacityAutoScalingSettings {
@@ -171,12 +222,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ContributorInsightsSpecification {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         pub enabled: Value<bool>,
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// `Mode`
         pub mode: Option<Value<ContributorInsightsSpecificationMode>>,
+    }
+
+    impl Serialize for ContributorInsightsSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            opt(&mut m, "Mode", &self.mode)?;
+            m.end()
+        }
     }
 
     impl ContributorInsightsSpecification {
@@ -189,42 +249,69 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct GlobalReadProvisionedThroughputSettings {
-        #[serde(rename = "ReadCapacityUnits", skip_serializing_if = "Option::is_none")]
+        /// `ReadCapacityUnits`
         pub read_capacity_units: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for GlobalReadProvisionedThroughputSettings {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ReadCapacityUnits", &self.read_capacity_units)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GlobalSecondaryIndex {
-        #[serde(rename = "IndexName")]
+        /// `IndexName`
         pub index_name: Value<String>,
-        #[serde(rename = "KeySchema")]
+        /// `KeySchema`
         pub key_schema: Vec<GlobalSecondaryIndexKeySchema>,
-        #[serde(rename = "Projection")]
+        /// `Projection`
         pub projection: Projection,
-        #[serde(
-            rename = "ReadOnDemandThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadOnDemandThroughputSettings`
         pub read_on_demand_throughput_settings: Option<ReadOnDemandThroughputSettings>,
-        #[serde(
-            rename = "ReadProvisionedThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadProvisionedThroughputSettings`
         pub read_provisioned_throughput_settings: Option<GlobalReadProvisionedThroughputSettings>,
-        #[serde(rename = "WarmThroughput", skip_serializing_if = "Option::is_none")]
+        /// `WarmThroughput`
         pub warm_throughput: Option<WarmThroughput>,
-        #[serde(
-            rename = "WriteOnDemandThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteOnDemandThroughputSettings`
         pub write_on_demand_throughput_settings: Option<WriteOnDemandThroughputSettings>,
-        #[serde(
-            rename = "WriteProvisionedThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteProvisionedThroughputSettings`
         pub write_provisioned_throughput_settings: Option<WriteProvisionedThroughputSettings>,
+    }
+
+    impl Serialize for GlobalSecondaryIndex {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            m.serialize_entry("KeySchema", &self.key_schema)?;
+            m.serialize_entry("Projection", &self.projection)?;
+            opt(
+                &mut m,
+                "ReadOnDemandThroughputSettings",
+                &self.read_on_demand_throughput_settings,
+            )?;
+            opt(
+                &mut m,
+                "ReadProvisionedThroughputSettings",
+                &self.read_provisioned_throughput_settings,
+            )?;
+            opt(&mut m, "WarmThroughput", &self.warm_throughput)?;
+            opt(
+                &mut m,
+                "WriteOnDemandThroughputSettings",
+                &self.write_on_demand_throughput_settings,
+            )?;
+            opt(
+                &mut m,
+                "WriteProvisionedThroughputSettings",
+                &self.write_provisioned_throughput_settings,
+            )?;
+            m.end()
+        }
     }
 
     impl GlobalSecondaryIndex {
@@ -247,12 +334,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GlobalSecondaryIndexKeySchema {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "KeyType")]
+        /// `KeyType`
         pub key_type: Value<GlobalSecondaryIndexKeySchemaKeyType>,
+    }
+
+    impl Serialize for GlobalSecondaryIndexKeySchema {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("KeyType", &self.key_type)?;
+            m.end()
+        }
     }
 
     impl GlobalSecondaryIndexKeySchema {
@@ -268,18 +364,35 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct GlobalTableWitness {
-        #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
+        /// `Region`
         pub region: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for GlobalTableWitness {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Region", &self.region)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct KeySchema {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "KeyType")]
+        /// `KeyType`
         pub key_type: Value<KeySchemaKeyType>,
+    }
+
+    impl Serialize for KeySchema {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("KeyType", &self.key_type)?;
+            m.end()
+        }
     }
 
     impl KeySchema {
@@ -295,16 +408,26 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct KinesisStreamSpecification {
-        #[serde(
-            rename = "ApproximateCreationDateTimePrecision",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ApproximateCreationDateTimePrecision`
         pub approximate_creation_date_time_precision:
             Option<Value<KinesisStreamSpecificationApproximateCreationDateTimePrecision>>,
-        #[serde(rename = "StreamArn")]
+        /// `StreamArn`
         pub stream_arn: Value<String>,
+    }
+
+    impl Serialize for KinesisStreamSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ApproximateCreationDateTimePrecision",
+                &self.approximate_creation_date_time_precision,
+            )?;
+            m.serialize_entry("StreamArn", &self.stream_arn)?;
+            m.end()
+        }
     }
 
     impl KinesisStreamSpecification {
@@ -317,14 +440,24 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LocalSecondaryIndex {
-        #[serde(rename = "IndexName")]
+        /// `IndexName`
         pub index_name: Value<String>,
-        #[serde(rename = "KeySchema")]
+        /// `KeySchema`
         pub key_schema: Vec<KeySchema>,
-        #[serde(rename = "Projection")]
+        /// `Projection`
         pub projection: Projection,
+    }
+
+    impl Serialize for LocalSecondaryIndex {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            m.serialize_entry("KeySchema", &self.key_schema)?;
+            m.serialize_entry("Projection", &self.projection)?;
+            m.end()
+        }
     }
 
     impl LocalSecondaryIndex {
@@ -342,67 +475,116 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PointInTimeRecoverySpecification {
-        #[serde(
-            rename = "PointInTimeRecoveryEnabled",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PointInTimeRecoveryEnabled`
         pub point_in_time_recovery_enabled: Option<Value<bool>>,
-        #[serde(
-            rename = "RecoveryPeriodInDays",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RecoveryPeriodInDays`
         pub recovery_period_in_days: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for PointInTimeRecoverySpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "PointInTimeRecoveryEnabled",
+                &self.point_in_time_recovery_enabled,
+            )?;
+            opt(
+                &mut m,
+                "RecoveryPeriodInDays",
+                &self.recovery_period_in_days,
+            )?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Projection {
-        #[serde(rename = "NonKeyAttributes", skip_serializing_if = "Option::is_none")]
+        /// `NonKeyAttributes`
         pub non_key_attributes: Option<Vec<Value<String>>>,
-        #[serde(rename = "ProjectionType", skip_serializing_if = "Option::is_none")]
+        /// `ProjectionType`
         pub projection_type: Option<Value<ProjectionProjectionType>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for Projection {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "NonKeyAttributes", &self.non_key_attributes)?;
+            opt(&mut m, "ProjectionType", &self.projection_type)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ReadOnDemandThroughputSettings {
-        #[serde(
-            rename = "MaxReadRequestUnits",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxReadRequestUnits`
         pub max_read_request_units: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for ReadOnDemandThroughputSettings {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "MaxReadRequestUnits", &self.max_read_request_units)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ReadProvisionedThroughputSettings {
-        #[serde(
-            rename = "ReadCapacityAutoScalingSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadCapacityAutoScalingSettings`
         pub read_capacity_auto_scaling_settings: Option<CapacityAutoScalingSettings>,
-        #[serde(rename = "ReadCapacityUnits", skip_serializing_if = "Option::is_none")]
+        /// `ReadCapacityUnits`
         pub read_capacity_units: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for ReadProvisionedThroughputSettings {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ReadCapacityAutoScalingSettings",
+                &self.read_capacity_auto_scaling_settings,
+            )?;
+            opt(&mut m, "ReadCapacityUnits", &self.read_capacity_units)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicaGlobalSecondaryIndexSpecification {
-        #[serde(
-            rename = "ContributorInsightsSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ContributorInsightsSpecification`
         pub contributor_insights_specification: Option<ContributorInsightsSpecification>,
-        #[serde(rename = "IndexName")]
+        /// `IndexName`
         pub index_name: Value<String>,
-        #[serde(
-            rename = "ReadOnDemandThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadOnDemandThroughputSettings`
         pub read_on_demand_throughput_settings: Option<ReadOnDemandThroughputSettings>,
-        #[serde(
-            rename = "ReadProvisionedThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadProvisionedThroughputSettings`
         pub read_provisioned_throughput_settings: Option<ReadProvisionedThroughputSettings>,
+    }
+
+    impl Serialize for ReplicaGlobalSecondaryIndexSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ContributorInsightsSpecification",
+                &self.contributor_insights_specification,
+            )?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            opt(
+                &mut m,
+                "ReadOnDemandThroughputSettings",
+                &self.read_on_demand_throughput_settings,
+            )?;
+            opt(
+                &mut m,
+                "ReadProvisionedThroughputSettings",
+                &self.read_provisioned_throughput_settings,
+            )?;
+            m.end()
+        }
     }
 
     impl ReplicaGlobalSecondaryIndexSpecification {
@@ -417,69 +599,101 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicaSpecification {
-        #[serde(
-            rename = "ContributorInsightsSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ContributorInsightsSpecification`
         pub contributor_insights_specification: Option<ContributorInsightsSpecification>,
-        #[serde(
-            rename = "DeletionProtectionEnabled",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DeletionProtectionEnabled`
         pub deletion_protection_enabled: Option<Value<bool>>,
-        #[serde(
-            rename = "DisassociationProtectionEnabled",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DisassociationProtectionEnabled`
         pub disassociation_protection_enabled: Option<Value<bool>>,
-        #[serde(
-            rename = "GlobalSecondaryIndexes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GlobalSecondaryIndexes`
         pub global_secondary_indexes: Option<Vec<ReplicaGlobalSecondaryIndexSpecification>>,
-        #[serde(
-            rename = "GlobalTableSettingsReplicationMode",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GlobalTableSettingsReplicationMode`
         pub global_table_settings_replication_mode:
             Option<Value<ReplicaSpecificationGlobalTableSettingsReplicationMode>>,
-        #[serde(
-            rename = "KinesisStreamSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `KinesisStreamSpecification`
         pub kinesis_stream_specification: Option<KinesisStreamSpecification>,
-        #[serde(
-            rename = "PointInTimeRecoverySpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PointInTimeRecoverySpecification`
         pub point_in_time_recovery_specification: Option<PointInTimeRecoverySpecification>,
-        #[serde(
-            rename = "ReadOnDemandThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadOnDemandThroughputSettings`
         pub read_on_demand_throughput_settings: Option<ReadOnDemandThroughputSettings>,
-        #[serde(
-            rename = "ReadProvisionedThroughputSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReadProvisionedThroughputSettings`
         pub read_provisioned_throughput_settings: Option<ReadProvisionedThroughputSettings>,
-        #[serde(rename = "Region")]
+        /// `Region`
         pub region: Value<String>,
-        #[serde(
-            rename = "ReplicaStreamSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReplicaStreamSpecification`
         pub replica_stream_specification: Option<ReplicaStreamSpecification>,
-        #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+        /// `ResourcePolicy`
         pub resource_policy: Option<ResourcePolicy>,
-        #[serde(rename = "SSESpecification", skip_serializing_if = "Option::is_none")]
+        /// `SSESpecification`
         pub sse_specification: Option<ReplicaSseSpecification>,
-        #[serde(rename = "TableClass", skip_serializing_if = "Option::is_none")]
+        /// `TableClass`
         pub table_class: Option<Value<String>>,
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`
         pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Serialize for ReplicaSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ContributorInsightsSpecification",
+                &self.contributor_insights_specification,
+            )?;
+            opt(
+                &mut m,
+                "DeletionProtectionEnabled",
+                &self.deletion_protection_enabled,
+            )?;
+            opt(
+                &mut m,
+                "DisassociationProtectionEnabled",
+                &self.disassociation_protection_enabled,
+            )?;
+            opt(
+                &mut m,
+                "GlobalSecondaryIndexes",
+                &self.global_secondary_indexes,
+            )?;
+            opt(
+                &mut m,
+                "GlobalTableSettingsReplicationMode",
+                &self.global_table_settings_replication_mode,
+            )?;
+            opt(
+                &mut m,
+                "KinesisStreamSpecification",
+                &self.kinesis_stream_specification,
+            )?;
+            opt(
+                &mut m,
+                "PointInTimeRecoverySpecification",
+                &self.point_in_time_recovery_specification,
+            )?;
+            opt(
+                &mut m,
+                "ReadOnDemandThroughputSettings",
+                &self.read_on_demand_throughput_settings,
+            )?;
+            opt(
+                &mut m,
+                "ReadProvisionedThroughputSettings",
+                &self.read_provisioned_throughput_settings,
+            )?;
+            m.serialize_entry("Region", &self.region)?;
+            opt(
+                &mut m,
+                "ReplicaStreamSpecification",
+                &self.replica_stream_specification,
+            )?;
+            opt(&mut m, "ResourcePolicy", &self.resource_policy)?;
+            opt(&mut m, "SSESpecification", &self.sse_specification)?;
+            opt(&mut m, "TableClass", &self.table_class)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
     }
 
     impl ReplicaSpecification {
@@ -505,10 +719,18 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicaSseSpecification {
-        #[serde(rename = "KMSMasterKeyId")]
+        /// `KMSMasterKeyId`
         pub kms_master_key_id: Value<String>,
+    }
+
+    impl Serialize for ReplicaSseSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("KMSMasterKeyId", &self.kms_master_key_id)?;
+            m.end()
+        }
     }
 
     impl ReplicaSseSpecification {
@@ -520,18 +742,35 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ReplicaStreamSpecification {
-        #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+        /// `ResourcePolicy`
         pub resource_policy: Option<ResourcePolicy>,
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`
         pub tags: Option<Vec<Tag>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for ReplicaStreamSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ResourcePolicy", &self.resource_policy)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ResourcePolicy {
-        #[serde(rename = "PolicyDocument")]
+        /// `PolicyDocument`
         pub policy_document: serde_json::Value,
+    }
+
+    impl Serialize for ResourcePolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PolicyDocument", &self.policy_document)?;
+            m.end()
+        }
     }
 
     impl ResourcePolicy {
@@ -543,12 +782,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SearchSchemaElement {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "SearchSchemaElementType")]
+        /// `SearchSchemaElementType`
         pub search_schema_element_type: Value<SearchSchemaElementSearchSchemaElementType>,
+    }
+
+    impl Serialize for SearchSchemaElement {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("SearchSchemaElementType", &self.search_schema_element_type)?;
+            m.end()
+        }
     }
 
     impl SearchSchemaElement {
@@ -564,12 +812,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SseSpecification {
-        #[serde(rename = "SSEEnabled")]
+        /// `SSEEnabled`
         pub sse_enabled: Value<bool>,
-        #[serde(rename = "SSEType", skip_serializing_if = "Option::is_none")]
+        /// `SSEType`
         pub sse_type: Option<Value<SseSpecificationSseType>>,
+    }
+
+    impl Serialize for SseSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("SSEEnabled", &self.sse_enabled)?;
+            opt(&mut m, "SSEType", &self.sse_type)?;
+            m.end()
+        }
     }
 
     impl SseSpecification {
@@ -582,10 +839,18 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct StreamSpecification {
-        #[serde(rename = "StreamViewType")]
+        /// `StreamViewType`
         pub stream_view_type: Value<StreamSpecificationStreamViewType>,
+    }
+
+    impl Serialize for StreamSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("StreamViewType", &self.stream_view_type)?;
+            m.end()
+        }
     }
 
     impl StreamSpecification {
@@ -597,12 +862,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        #[serde(rename = "Key")]
+        /// `Key`
         pub key: Value<String>,
-        #[serde(rename = "Value")]
+        /// `Value`
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -615,16 +889,27 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TargetTrackingScalingPolicyConfiguration {
-        #[serde(rename = "DisableScaleIn", skip_serializing_if = "Option::is_none")]
+        /// `DisableScaleIn`
         pub disable_scale_in: Option<Value<bool>>,
-        #[serde(rename = "ScaleInCooldown", skip_serializing_if = "Option::is_none")]
+        /// `ScaleInCooldown`
         pub scale_in_cooldown: Option<Value<i64>>,
-        #[serde(rename = "ScaleOutCooldown", skip_serializing_if = "Option::is_none")]
+        /// `ScaleOutCooldown`
         pub scale_out_cooldown: Option<Value<i64>>,
-        #[serde(rename = "TargetValue")]
+        /// `TargetValue`
         pub target_value: Value<f64>,
+    }
+
+    impl Serialize for TargetTrackingScalingPolicyConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DisableScaleIn", &self.disable_scale_in)?;
+            opt(&mut m, "ScaleInCooldown", &self.scale_in_cooldown)?;
+            opt(&mut m, "ScaleOutCooldown", &self.scale_out_cooldown)?;
+            m.serialize_entry("TargetValue", &self.target_value)?;
+            m.end()
+        }
     }
 
     impl TargetTrackingScalingPolicyConfiguration {
@@ -639,12 +924,21 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TimeToLiveSpecification {
-        #[serde(rename = "AttributeName", skip_serializing_if = "Option::is_none")]
+        /// `AttributeName`
         pub attribute_name: Option<Value<String>>,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         pub enabled: Value<bool>,
+    }
+
+    impl Serialize for TimeToLiveSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AttributeName", &self.attribute_name)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            m.end()
+        }
     }
 
     impl TimeToLiveSpecification {
@@ -657,10 +951,18 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VectorAttribute {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
+    }
+
+    impl Serialize for VectorAttribute {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.end()
+        }
     }
 
     impl VectorAttribute {
@@ -672,20 +974,33 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VectorIndex {
-        #[serde(rename = "Dimensions")]
+        /// `Dimensions`
         pub dimensions: Value<i64>,
-        #[serde(rename = "DistanceFunction")]
+        /// `DistanceFunction`
         pub distance_function: Value<VectorIndexDistanceFunction>,
-        #[serde(rename = "IndexName")]
+        /// `IndexName`
         pub index_name: Value<String>,
-        #[serde(rename = "Projection")]
+        /// `Projection`
         pub projection: Projection,
-        #[serde(rename = "SearchSchema", skip_serializing_if = "Option::is_none")]
+        /// `SearchSchema`
         pub search_schema: Option<Vec<SearchSchemaElement>>,
-        #[serde(rename = "VectorAttribute")]
+        /// `VectorAttribute`
         pub vector_attribute: VectorAttribute,
+    }
+
+    impl Serialize for VectorIndex {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Dimensions", &self.dimensions)?;
+            m.serialize_entry("DistanceFunction", &self.distance_function)?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            m.serialize_entry("Projection", &self.projection)?;
+            opt(&mut m, "SearchSchema", &self.search_schema)?;
+            m.serialize_entry("VectorAttribute", &self.vector_attribute)?;
+            m.end()
+        }
     }
 
     impl VectorIndex {
@@ -708,43 +1023,84 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WarmThroughput {
-        #[serde(rename = "ReadUnitsPerSecond", skip_serializing_if = "Option::is_none")]
+        /// `ReadUnitsPerSecond`
         pub read_units_per_second: Option<Value<i64>>,
-        #[serde(
-            rename = "WriteUnitsPerSecond",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteUnitsPerSecond`
         pub write_units_per_second: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for WarmThroughput {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ReadUnitsPerSecond", &self.read_units_per_second)?;
+            opt(&mut m, "WriteUnitsPerSecond", &self.write_units_per_second)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WriteOnDemandThroughputSettings {
-        #[serde(
-            rename = "MaxWriteRequestUnits",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxWriteRequestUnits`
         pub max_write_request_units: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for WriteOnDemandThroughputSettings {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "MaxWriteRequestUnits",
+                &self.max_write_request_units,
+            )?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WriteProvisionedThroughputSettings {
-        #[serde(
-            rename = "WriteCapacityAutoScalingSettings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteCapacityAutoScalingSettings`
         pub write_capacity_auto_scaling_settings: Option<CapacityAutoScalingSettings>,
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    impl Serialize for WriteProvisionedThroughputSettings {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "WriteCapacityAutoScalingSettings",
+                &self.write_capacity_auto_scaling_settings,
+            )?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AttributeDefinitionAttributeType {
-        #[serde(rename = "B")]
+        /// `B`
         B,
-        #[serde(rename = "N")]
+        /// `N`
         N,
-        #[serde(rename = "S")]
+        /// `S`
         S,
+    }
+
+    impl AttributeDefinitionAttributeType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::B => "B",
+                Self::N => "N",
+                Self::S => "S",
+            }
+        }
+    }
+
+    impl Serialize for AttributeDefinitionAttributeType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AttributeDefinitionAttributeType> for Value<AttributeDefinitionAttributeType> {
@@ -753,12 +1109,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ContributorInsightsSpecificationMode {
-        #[serde(rename = "ACCESSED_AND_THROTTLED_KEYS")]
+        /// `ACCESSED_AND_THROTTLED_KEYS`
         AccessedAndThrottledKeys,
-        #[serde(rename = "THROTTLED_KEYS")]
+        /// `THROTTLED_KEYS`
         ThrottledKeys,
+    }
+
+    impl ContributorInsightsSpecificationMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AccessedAndThrottledKeys => "ACCESSED_AND_THROTTLED_KEYS",
+                Self::ThrottledKeys => "THROTTLED_KEYS",
+            }
+        }
+    }
+
+    impl Serialize for ContributorInsightsSpecificationMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ContributorInsightsSpecificationMode> for Value<ContributorInsightsSpecificationMode> {
@@ -767,12 +1139,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum GlobalSecondaryIndexKeySchemaKeyType {
-        #[serde(rename = "HASH")]
+        /// `HASH`
         Hash,
-        #[serde(rename = "RANGE")]
+        /// `RANGE`
         Range,
+    }
+
+    impl GlobalSecondaryIndexKeySchemaKeyType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hash => "HASH",
+                Self::Range => "RANGE",
+            }
+        }
+    }
+
+    impl Serialize for GlobalSecondaryIndexKeySchemaKeyType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<GlobalSecondaryIndexKeySchemaKeyType> for Value<GlobalSecondaryIndexKeySchemaKeyType> {
@@ -781,12 +1169,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum GlobalTableBillingMode {
-        #[serde(rename = "PAY_PER_REQUEST")]
+        /// `PAY_PER_REQUEST`
         PayPerRequest,
-        #[serde(rename = "PROVISIONED")]
+        /// `PROVISIONED`
         Provisioned,
+    }
+
+    impl GlobalTableBillingMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::PayPerRequest => "PAY_PER_REQUEST",
+                Self::Provisioned => "PROVISIONED",
+            }
+        }
+    }
+
+    impl Serialize for GlobalTableBillingMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<GlobalTableBillingMode> for Value<GlobalTableBillingMode> {
@@ -795,12 +1199,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum GlobalTableMultiRegionConsistency {
-        #[serde(rename = "EVENTUAL")]
+        /// `EVENTUAL`
         Eventual,
-        #[serde(rename = "STRONG")]
+        /// `STRONG`
         Strong,
+    }
+
+    impl GlobalTableMultiRegionConsistency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Eventual => "EVENTUAL",
+                Self::Strong => "STRONG",
+            }
+        }
+    }
+
+    impl Serialize for GlobalTableMultiRegionConsistency {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<GlobalTableMultiRegionConsistency> for Value<GlobalTableMultiRegionConsistency> {
@@ -809,12 +1229,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum GlobalTableTableType {
-        #[serde(rename = "GlobalTableReplica")]
+        /// `GlobalTableReplica`
         GlobalTableReplica,
-        #[serde(rename = "Regional")]
+        /// `Regional`
         Regional,
+    }
+
+    impl GlobalTableTableType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::GlobalTableReplica => "GlobalTableReplica",
+                Self::Regional => "Regional",
+            }
+        }
+    }
+
+    impl Serialize for GlobalTableTableType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<GlobalTableTableType> for Value<GlobalTableTableType> {
@@ -823,12 +1259,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum KeySchemaKeyType {
-        #[serde(rename = "HASH")]
+        /// `HASH`
         Hash,
-        #[serde(rename = "RANGE")]
+        /// `RANGE`
         Range,
+    }
+
+    impl KeySchemaKeyType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hash => "HASH",
+                Self::Range => "RANGE",
+            }
+        }
+    }
+
+    impl Serialize for KeySchemaKeyType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<KeySchemaKeyType> for Value<KeySchemaKeyType> {
@@ -837,12 +1289,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum KinesisStreamSpecificationApproximateCreationDateTimePrecision {
-        #[serde(rename = "MICROSECOND")]
+        /// `MICROSECOND`
         Microsecond,
-        #[serde(rename = "MILLISECOND")]
+        /// `MILLISECOND`
         Millisecond,
+    }
+
+    impl KinesisStreamSpecificationApproximateCreationDateTimePrecision {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Microsecond => "MICROSECOND",
+                Self::Millisecond => "MILLISECOND",
+            }
+        }
+    }
+
+    impl Serialize for KinesisStreamSpecificationApproximateCreationDateTimePrecision {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<KinesisStreamSpecificationApproximateCreationDateTimePrecision>
@@ -853,14 +1321,31 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ProjectionProjectionType {
-        #[serde(rename = "ALL")]
+        /// `ALL`
         All,
-        #[serde(rename = "INCLUDE")]
+        /// `INCLUDE`
         Include,
-        #[serde(rename = "KEYS_ONLY")]
+        /// `KEYS_ONLY`
         KeysOnly,
+    }
+
+    impl ProjectionProjectionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::All => "ALL",
+                Self::Include => "INCLUDE",
+                Self::KeysOnly => "KEYS_ONLY",
+            }
+        }
+    }
+
+    impl Serialize for ProjectionProjectionType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ProjectionProjectionType> for Value<ProjectionProjectionType> {
@@ -869,12 +1354,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ReplicaSpecificationGlobalTableSettingsReplicationMode {
-        #[serde(rename = "ENABLED")]
+        /// `ENABLED`
         Enabled,
-        #[serde(rename = "DISABLED")]
+        /// `DISABLED`
         Disabled,
+    }
+
+    impl ReplicaSpecificationGlobalTableSettingsReplicationMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "ENABLED",
+                Self::Disabled => "DISABLED",
+            }
+        }
+    }
+
+    impl Serialize for ReplicaSpecificationGlobalTableSettingsReplicationMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ReplicaSpecificationGlobalTableSettingsReplicationMode>
@@ -885,12 +1386,28 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SearchSchemaElementSearchSchemaElementType {
-        #[serde(rename = "HASH")]
+        /// `HASH`
         Hash,
-        #[serde(rename = "INLINE_FILTER")]
+        /// `INLINE_FILTER`
         InlineFilter,
+    }
+
+    impl SearchSchemaElementSearchSchemaElementType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hash => "HASH",
+                Self::InlineFilter => "INLINE_FILTER",
+            }
+        }
+    }
+
+    impl Serialize for SearchSchemaElementSearchSchemaElementType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SearchSchemaElementSearchSchemaElementType>
@@ -901,10 +1418,25 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SseSpecificationSseType {
-        #[serde(rename = "KMS")]
+        /// `KMS`
         Kms,
+    }
+
+    impl SseSpecificationSseType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Kms => "KMS",
+            }
+        }
+    }
+
+    impl Serialize for SseSpecificationSseType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SseSpecificationSseType> for Value<SseSpecificationSseType> {
@@ -913,16 +1445,34 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum StreamSpecificationStreamViewType {
-        #[serde(rename = "KEYS_ONLY")]
+        /// `KEYS_ONLY`
         KeysOnly,
-        #[serde(rename = "NEW_AND_OLD_IMAGES")]
+        /// `NEW_AND_OLD_IMAGES`
         NewAndOldImages,
-        #[serde(rename = "NEW_IMAGE")]
+        /// `NEW_IMAGE`
         NewImage,
-        #[serde(rename = "OLD_IMAGE")]
+        /// `OLD_IMAGE`
         OldImage,
+    }
+
+    impl StreamSpecificationStreamViewType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::KeysOnly => "KEYS_ONLY",
+                Self::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+                Self::NewImage => "NEW_IMAGE",
+                Self::OldImage => "OLD_IMAGE",
+            }
+        }
+    }
+
+    impl Serialize for StreamSpecificationStreamViewType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<StreamSpecificationStreamViewType> for Value<StreamSpecificationStreamViewType> {
@@ -931,14 +1481,31 @@ pub mod global_table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VectorIndexDistanceFunction {
-        #[serde(rename = "COSINE")]
+        /// `COSINE`
         Cosine,
-        #[serde(rename = "DOT_PRODUCT")]
+        /// `DOT_PRODUCT`
         DotProduct,
-        #[serde(rename = "EUCLIDEAN")]
+        /// `EUCLIDEAN`
         Euclidean,
+    }
+
+    impl VectorIndexDistanceFunction {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Cosine => "COSINE",
+                Self::DotProduct => "DOT_PRODUCT",
+                Self::Euclidean => "EUCLIDEAN",
+            }
+        }
+    }
+
+    impl Serialize for VectorIndexDistanceFunction {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VectorIndexDistanceFunction> for Value<VectorIndexDistanceFunction> {
@@ -972,124 +1539,142 @@ pub mod global_table {
 /// `AWS::DynamoDB::Table`: The ``AWS::DynamoDB::Table`` resource creates a DDB table. For
 /// more information, see CreateTable in the *API Reference*.
 pub mod table {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The ``AWS::DynamoDB::Table`` resource creates a DDB table. For more information, see
     /// CreateTable in the *API Reference*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Table {
-        /// A list of attributes that describe the key schema for the table and indexes.
-        #[serde(
-            rename = "AttributeDefinitions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AttributeDefinitions`: A list of attributes that describe the key schema for the table
+        /// and indexes.
         pub attribute_definitions: Option<Vec<AttributeDefinition>>,
-        /// Specify how you are charged for read and write throughput and how you manage capacity.
-        #[serde(rename = "BillingMode", skip_serializing_if = "Option::is_none")]
+        /// `BillingMode`: Specify how you are charged for read and write throughput and how you
+        /// manage capacity.
         pub billing_mode: Option<Value<TableBillingMode>>,
-        /// The settings used to specify whether to enable CloudWatch Contributor Insights for the
-        /// table and define which events to monitor.
-        #[serde(
-            rename = "ContributorInsightsSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ContributorInsightsSpecification`: The settings used to specify whether to enable
+        /// CloudWatch Contributor Insights for the table and define which events to monitor.
         pub contributor_insights_specification: Option<ContributorInsightsSpecification>,
-        /// Determines if a table is protected from deletion. When enabled, the table cannot be
-        /// deleted by any user or process. This setting is disabled by default. For more
-        /// information, see Using deletion protection in the *Developer Guide*.
-        #[serde(
-            rename = "DeletionProtectionEnabled",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DeletionProtectionEnabled`: Determines if a table is protected from deletion. When
+        /// enabled, the table cannot be deleted by any user or process. This setting is disabled by
+        /// default. For more information, see Using deletion protection in the *Developer Guide*.
         pub deletion_protection_enabled: Option<Value<bool>>,
-        /// Global secondary indexes to be created on the table. You can create up to 20 global
-        /// secondary indexes.
-        #[serde(
-            rename = "GlobalSecondaryIndexes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GlobalSecondaryIndexes`: Global secondary indexes to be created on the table. You can
+        /// create up to 20 global secondary indexes.
         pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
-        /// Specifies the properties of data being imported from the S3 bucket source to the" table.
-        #[serde(
-            rename = "ImportSourceSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ImportSourceSpecification`: Specifies the properties of data being imported from the S3
+        /// bucket source to the" table.
         pub import_source_specification: Option<ImportSourceSpecification>,
-        /// Specifies the attributes that make up the primary key for the table. The attributes in
-        /// the ``KeySchema`` property must also be defined in the ``AttributeDefinitions``
-        /// property.
-        #[serde(rename = "KeySchema")]
+        /// `KeySchema`: Specifies the attributes that make up the primary key for the table. The
+        /// attributes in the ``KeySchema`` property must also be defined in the
+        /// ``AttributeDefinitions`` property.
         pub key_schema: Vec<KeySchema>,
-        /// The Kinesis Data Streams configuration for the specified table.
-        #[serde(
-            rename = "KinesisStreamSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `KinesisStreamSpecification`: The Kinesis Data Streams configuration for the specified
+        /// table.
         pub kinesis_stream_specification: Option<KinesisStreamSpecification>,
-        /// Local secondary indexes to be created on the table. You can create up to 5 local
-        /// secondary indexes. Each index is scoped to a given hash key value. The size of each hash
-        /// key can be up to 10 gigabytes.
-        #[serde(
-            rename = "LocalSecondaryIndexes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LocalSecondaryIndexes`: Local secondary indexes to be created on the table. You can
+        /// create up to 5 local secondary indexes. Each index is scoped to a given hash key value.
+        /// The size of each hash key can be up to 10 gigabytes.
         pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
-        /// Sets the maximum number of read and write units for the specified on-demand table. If
-        /// you use this property, you must specify ``MaxReadRequestUnits``,
+        /// `OnDemandThroughput`: Sets the maximum number of read and write units for the specified
+        /// on-demand table. If you use this property, you must specify ``MaxReadRequestUnits``,
         /// ``MaxWriteRequestUnits``, or both.
-        #[serde(rename = "OnDemandThroughput", skip_serializing_if = "Option::is_none")]
         pub on_demand_throughput: Option<OnDemandThroughput>,
-        /// The settings used to enable point in time recovery.
-        #[serde(
-            rename = "PointInTimeRecoverySpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PointInTimeRecoverySpecification`: The settings used to enable point in time recovery.
         pub point_in_time_recovery_specification: Option<PointInTimeRecoverySpecification>,
-        /// Throughput for the specified table, which consists of values for ``ReadCapacityUnits``
-        /// and ``WriteCapacityUnits``. For more information about the contents of a provisioned
-        /// throughput structure, see Amazon DynamoDB Table ProvisionedThroughput.
-        #[serde(
-            rename = "ProvisionedThroughput",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ProvisionedThroughput`: Throughput for the specified table, which consists of values
+        /// for ``ReadCapacityUnits`` and ``WriteCapacityUnits``.
         pub provisioned_throughput: Option<ProvisionedThroughput>,
-        /// An AWS resource-based policy document in JSON format that will be attached to the table.
-        #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+        /// `ResourcePolicy`: An AWS resource-based policy document in JSON format that will be
+        /// attached to the table.
         pub resource_policy: Option<ResourcePolicy>,
-        /// Specifies the settings to enable server-side encryption.
-        #[serde(rename = "SSESpecification", skip_serializing_if = "Option::is_none")]
+        /// `SSESpecification`: Specifies the settings to enable server-side encryption.
         pub sse_specification: Option<SseSpecification>,
-        /// The settings for the DDB table stream, which captures changes to items stored in the
-        /// table. Including this property in your CFNlong template automatically enables streaming.
-        #[serde(
-            rename = "StreamSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `StreamSpecification`: The settings for the DDB table stream, which captures changes to
+        /// items stored in the table. Including this property in your CFNlong template
+        /// automatically enables streaming.
         pub stream_specification: Option<StreamSpecification>,
-        /// The table class of the new table. Valid values are ``STANDARD`` and
+        /// `TableClass`: The table class of the new table. Valid values are ``STANDARD`` and
         /// ``STANDARD_INFREQUENT_ACCESS``.
-        #[serde(rename = "TableClass", skip_serializing_if = "Option::is_none")]
         pub table_class: Option<Value<TableTableClass>>,
-        /// A name for the table. If you don't specify a name, CFNlong generates a unique physical
-        /// ID and uses that ID for the table name. For more information, see Name Type.
-        #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
+        /// `TableName`: A name for the table. If you don't specify a name, CFNlong generates a
+        /// unique physical ID and uses that ID for the table name. For more information, see Name
+        /// Type.
         pub table_name: Option<Value<String>>,
-        /// An array of key-value pairs to apply to this resource.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: An array of key-value pairs to apply to this resource.
         pub tags: Option<Vec<Tag>>,
-        /// Specifies the Time to Live (TTL) settings for the table.
-        #[serde(
-            rename = "TimeToLiveSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TimeToLiveSpecification`: Specifies the Time to Live (TTL) settings for the table.
         pub time_to_live_specification: Option<TimeToLiveSpecification>,
-        #[serde(rename = "VectorIndexes", skip_serializing_if = "Option::is_none")]
+        /// `VectorIndexes`
         pub vector_indexes: Option<Vec<VectorIndex>>,
-        /// Represents the warm throughput (in read units per second and write units per second) for
-        /// creating a table.
-        #[serde(rename = "WarmThroughput", skip_serializing_if = "Option::is_none")]
+        /// `WarmThroughput`: Represents the warm throughput (in read units per second and write
+        /// units per second) for creating a table.
         pub warm_throughput: Option<WarmThroughput>,
+    }
+
+    impl Serialize for Table {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AttributeDefinitions", &self.attribute_definitions)?;
+            opt(&mut m, "BillingMode", &self.billing_mode)?;
+            opt(
+                &mut m,
+                "ContributorInsightsSpecification",
+                &self.contributor_insights_specification,
+            )?;
+            opt(
+                &mut m,
+                "DeletionProtectionEnabled",
+                &self.deletion_protection_enabled,
+            )?;
+            opt(
+                &mut m,
+                "GlobalSecondaryIndexes",
+                &self.global_secondary_indexes,
+            )?;
+            opt(
+                &mut m,
+                "ImportSourceSpecification",
+                &self.import_source_specification,
+            )?;
+            m.serialize_entry("KeySchema", &self.key_schema)?;
+            opt(
+                &mut m,
+                "KinesisStreamSpecification",
+                &self.kinesis_stream_specification,
+            )?;
+            opt(
+                &mut m,
+                "LocalSecondaryIndexes",
+                &self.local_secondary_indexes,
+            )?;
+            opt(&mut m, "OnDemandThroughput", &self.on_demand_throughput)?;
+            opt(
+                &mut m,
+                "PointInTimeRecoverySpecification",
+                &self.point_in_time_recovery_specification,
+            )?;
+            opt(
+                &mut m,
+                "ProvisionedThroughput",
+                &self.provisioned_throughput,
+            )?;
+            opt(&mut m, "ResourcePolicy", &self.resource_policy)?;
+            opt(&mut m, "SSESpecification", &self.sse_specification)?;
+            opt(&mut m, "StreamSpecification", &self.stream_specification)?;
+            opt(&mut m, "TableClass", &self.table_class)?;
+            opt(&mut m, "TableName", &self.table_name)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(
+                &mut m,
+                "TimeToLiveSpecification",
+                &self.time_to_live_specification,
+            )?;
+            opt(&mut m, "VectorIndexes", &self.vector_indexes)?;
+            opt(&mut m, "WarmThroughput", &self.warm_throughput)?;
+            m.end()
+        }
     }
 
     impl Table {
@@ -1122,14 +1707,21 @@ pub mod table {
     }
 
     /// Represents an attribute for describing the schema for the table and indexes.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AttributeDefinition {
-        /// A name for the attribute.
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`: A name for the attribute.
         pub attribute_name: Value<String>,
-        /// The data type for the attribute, where:
-        #[serde(rename = "AttributeType")]
+        /// `AttributeType`: The data type for the attribute, where:
         pub attribute_type: Value<AttributeDefinitionAttributeType>,
+    }
+
+    impl Serialize for AttributeDefinition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("AttributeType", &self.attribute_type)?;
+            m.end()
+        }
     }
 
     impl AttributeDefinition {
@@ -1146,18 +1738,24 @@ pub mod table {
     }
 
     /// Configures contributor insights settings for a table or one of its indexes.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ContributorInsightsSpecification {
-        /// Indicates whether CloudWatch Contributor Insights are to be enabled (true) or disabled
-        /// (false).
-        #[serde(rename = "Enabled")]
+        /// `Enabled`: Indicates whether CloudWatch Contributor Insights are to be enabled (true) or
+        /// disabled (false).
         pub enabled: Value<bool>,
-        /// Specifies the CloudWatch Contributor Insights mode for a table. Valid values are
+        /// `Mode`: Specifies the CloudWatch Contributor Insights mode for a table. Valid values are
         /// ``ACCESSED_AND_THROTTLED_KEYS`` (tracks all access and throttled events) or
-        /// ``THROTTLED_KEYS`` (tracks only throttled events). This setting determines what type of
-        /// contributor insights data is collected for the table.
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// ``THROTTLED_KEYS`` (tracks only throttled events).
         pub mode: Option<Value<ContributorInsightsSpecificationMode>>,
+    }
+
+    impl Serialize for ContributorInsightsSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            opt(&mut m, "Mode", &self.mode)?;
+            m.end()
+        }
     }
 
     impl ContributorInsightsSpecification {
@@ -1172,59 +1770,74 @@ pub mod table {
 
     /// The options for imported source files in CSV format. The values are Delimiter and
     /// HeaderList.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Csv {
-        /// The delimiter used for separating items in the CSV file being imported.
-        #[serde(rename = "Delimiter", skip_serializing_if = "Option::is_none")]
+        /// `Delimiter`: The delimiter used for separating items in the CSV file being imported.
         pub delimiter: Option<Value<String>>,
-        /// List of the headers used to specify a common header for all source CSV files being
-        /// imported. If this field is specified then the first line of each CSV file is treated as
-        /// data instead of the header. If this field is not specified the the first line of each
-        /// CSV file is treated as the header.
-        #[serde(rename = "HeaderList", skip_serializing_if = "Option::is_none")]
+        /// `HeaderList`: List of the headers used to specify a common header for all source CSV
+        /// files being imported. If this field is specified then the first line of each CSV file is
+        /// treated as data instead of the header.
         pub header_list: Option<Vec<Value<String>>>,
     }
 
+    impl Serialize for Csv {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Delimiter", &self.delimiter)?;
+            opt(&mut m, "HeaderList", &self.header_list)?;
+            m.end()
+        }
+    }
+
     /// Represents the properties of a global secondary index.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GlobalSecondaryIndex {
-        /// The settings used to specify whether to enable CloudWatch Contributor Insights for the
-        /// global table and define which events to monitor.
-        #[serde(
-            rename = "ContributorInsightsSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ContributorInsightsSpecification`: The settings used to specify whether to enable
+        /// CloudWatch Contributor Insights for the global table and define which events to monitor.
         pub contributor_insights_specification: Option<ContributorInsightsSpecification>,
-        /// The name of the global secondary index. The name must be unique among all other indexes
-        /// on this table.
-        #[serde(rename = "IndexName")]
+        /// `IndexName`: The name of the global secondary index. The name must be unique among all
+        /// other indexes on this table.
         pub index_name: Value<String>,
-        #[serde(rename = "KeySchema")]
+        /// `KeySchema`
         pub key_schema: Vec<GlobalSecondaryIndexKeySchema>,
-        /// The maximum number of read and write units for the specified global secondary index. If
-        /// you use this parameter, you must specify ``MaxReadRequestUnits``,
-        /// ``MaxWriteRequestUnits``, or both. You must use either ``OnDemandThroughput`` or
-        /// ``ProvisionedThroughput`` based on your table's capacity mode.
-        #[serde(rename = "OnDemandThroughput", skip_serializing_if = "Option::is_none")]
+        /// `OnDemandThroughput`: The maximum number of read and write units for the specified
+        /// global secondary index. If you use this parameter, you must specify
+        /// ``MaxReadRequestUnits``, ``MaxWriteRequestUnits``, or both.
         pub on_demand_throughput: Option<OnDemandThroughput>,
-        /// Represents attributes that are copied (projected) from the table into the global
-        /// secondary index. These are in addition to the primary key attributes and index key
-        /// attributes, which are automatically projected.
-        #[serde(rename = "Projection")]
+        /// `Projection`: Represents attributes that are copied (projected) from the table into the
+        /// global secondary index. These are in addition to the primary key attributes and index
+        /// key attributes, which are automatically projected.
         pub projection: Projection,
-        /// Represents the provisioned throughput settings for the specified global secondary index.
-        /// You must use either ``OnDemandThroughput`` or ``ProvisionedThroughput`` based on your
-        /// table's capacity mode.
-        #[serde(
-            rename = "ProvisionedThroughput",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ProvisionedThroughput`: Represents the provisioned throughput settings for the
+        /// specified global secondary index. You must use either ``OnDemandThroughput`` or
+        /// ``ProvisionedThroughput`` based on your table's capacity mode.
         pub provisioned_throughput: Option<ProvisionedThroughput>,
-        /// Represents the warm throughput value (in read units per second and write units per
-        /// second) for the specified secondary index. If you use this parameter, you must specify
-        /// ``ReadUnitsPerSecond``, ``WriteUnitsPerSecond``, or both.
-        #[serde(rename = "WarmThroughput", skip_serializing_if = "Option::is_none")]
+        /// `WarmThroughput`: Represents the warm throughput value (in read units per second and
+        /// write units per second) for the specified secondary index. If you use this parameter,
+        /// you must specify ``ReadUnitsPerSecond``, ``WriteUnitsPerSecond``, or both.
         pub warm_throughput: Option<WarmThroughput>,
+    }
+
+    impl Serialize for GlobalSecondaryIndex {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ContributorInsightsSpecification",
+                &self.contributor_insights_specification,
+            )?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            m.serialize_entry("KeySchema", &self.key_schema)?;
+            opt(&mut m, "OnDemandThroughput", &self.on_demand_throughput)?;
+            m.serialize_entry("Projection", &self.projection)?;
+            opt(
+                &mut m,
+                "ProvisionedThroughput",
+                &self.provisioned_throughput,
+            )?;
+            opt(&mut m, "WarmThroughput", &self.warm_throughput)?;
+            m.end()
+        }
     }
 
     impl GlobalSecondaryIndex {
@@ -1246,12 +1859,21 @@ pub mod table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct GlobalSecondaryIndexKeySchema {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "KeyType")]
+        /// `KeyType`
         pub key_type: Value<String>,
+    }
+
+    impl Serialize for GlobalSecondaryIndexKeySchema {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("KeyType", &self.key_type)?;
+            m.end()
+        }
     }
 
     impl GlobalSecondaryIndexKeySchema {
@@ -1268,24 +1890,29 @@ pub mod table {
     }
 
     /// Specifies the properties of data being imported from the S3 bucket source to the table.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ImportSourceSpecification {
-        /// Type of compression to be used on the input coming from the imported table.
-        #[serde(
-            rename = "InputCompressionType",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InputCompressionType`: Type of compression to be used on the input coming from the
+        /// imported table.
         pub input_compression_type: Option<Value<String>>,
-        /// The format of the source data. Valid values for ``ImportFormat`` are ``CSV``,
-        /// ``DYNAMODB_JSON`` or ``ION``.
-        #[serde(rename = "InputFormat")]
+        /// `InputFormat`: The format of the source data. Valid values for ``ImportFormat`` are
+        /// ``CSV``, ``DYNAMODB_JSON`` or ``ION``.
         pub input_format: Value<String>,
-        /// Additional properties that specify how the input is formatted,
-        #[serde(rename = "InputFormatOptions", skip_serializing_if = "Option::is_none")]
+        /// `InputFormatOptions`: Additional properties that specify how the input is formatted,
         pub input_format_options: Option<InputFormatOptions>,
-        /// The S3 bucket that provides the source for the import.
-        #[serde(rename = "S3BucketSource")]
+        /// `S3BucketSource`: The S3 bucket that provides the source for the import.
         pub s3_bucket_source: S3BucketSource,
+    }
+
+    impl Serialize for ImportSourceSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "InputCompressionType", &self.input_compression_type)?;
+            m.serialize_entry("InputFormat", &self.input_format)?;
+            opt(&mut m, "InputFormatOptions", &self.input_format_options)?;
+            m.serialize_entry("S3BucketSource", &self.s3_bucket_source)?;
+            m.end()
+        }
     }
 
     impl ImportSourceSpecification {
@@ -1305,20 +1932,36 @@ pub mod table {
 
     /// The format options for the data that was imported into the target table. There is one
     /// value, CsvOption.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InputFormatOptions {
-        /// The options for imported source files in CSV format. The values are Delimiter and
+        /// `Csv`: The options for imported source files in CSV format. The values are Delimiter and
         /// HeaderList.
-        #[serde(rename = "Csv", skip_serializing_if = "Option::is_none")]
         pub csv: Option<Csv>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for InputFormatOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Csv", &self.csv)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct KeySchema {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "KeyType")]
+        /// `KeyType`
         pub key_type: Value<String>,
+    }
+
+    impl Serialize for KeySchema {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("KeyType", &self.key_type)?;
+            m.end()
+        }
     }
 
     impl KeySchema {
@@ -1335,18 +1978,27 @@ pub mod table {
     }
 
     /// The Kinesis Data Streams configuration for the specified table.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct KinesisStreamSpecification {
-        /// The precision for the time and date that the stream was created.
-        #[serde(
-            rename = "ApproximateCreationDateTimePrecision",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ApproximateCreationDateTimePrecision`: The precision for the time and date that the
+        /// stream was created.
         pub approximate_creation_date_time_precision:
             Option<Value<KinesisStreamSpecificationApproximateCreationDateTimePrecision>>,
-        /// The ARN for a specific Kinesis data stream.
-        #[serde(rename = "StreamArn")]
+        /// `StreamArn`: The ARN for a specific Kinesis data stream.
         pub stream_arn: Value<String>,
+    }
+
+    impl Serialize for KinesisStreamSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ApproximateCreationDateTimePrecision",
+                &self.approximate_creation_date_time_precision,
+            )?;
+            m.serialize_entry("StreamArn", &self.stream_arn)?;
+            m.end()
+        }
     }
 
     impl KinesisStreamSpecification {
@@ -1361,19 +2013,27 @@ pub mod table {
 
     /// Represents the properties of a local secondary index. A local secondary index can only
     /// be created when its parent table is created.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LocalSecondaryIndex {
-        /// The name of the local secondary index. The name must be unique among all other indexes
-        /// on this table.
-        #[serde(rename = "IndexName")]
+        /// `IndexName`: The name of the local secondary index. The name must be unique among all
+        /// other indexes on this table.
         pub index_name: Value<String>,
-        #[serde(rename = "KeySchema")]
+        /// `KeySchema`
         pub key_schema: Vec<KeySchema>,
-        /// Represents attributes that are copied (projected) from the table into the local
-        /// secondary index. These are in addition to the primary key attributes and index key
+        /// `Projection`: Represents attributes that are copied (projected) from the table into the
+        /// local secondary index. These are in addition to the primary key attributes and index key
         /// attributes, which are automatically projected.
-        #[serde(rename = "Projection")]
         pub projection: Projection,
+    }
+
+    impl Serialize for LocalSecondaryIndex {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            m.serialize_entry("KeySchema", &self.key_schema)?;
+            m.serialize_entry("Projection", &self.projection)?;
+            m.end()
+        }
     }
 
     impl LocalSecondaryIndex {
@@ -1394,71 +2054,99 @@ pub mod table {
     /// Sets the maximum number of read and write units for the specified on-demand table. If
     /// you use this property, you must specify ``MaxReadRequestUnits``,
     /// ``MaxWriteRequestUnits``, or both.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct OnDemandThroughput {
-        /// Maximum number of read request units for the specified table.
-        #[serde(
-            rename = "MaxReadRequestUnits",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxReadRequestUnits`: Maximum number of read request units for the specified table.
         pub max_read_request_units: Option<Value<i64>>,
-        /// Maximum number of write request units for the specified table.
-        #[serde(
-            rename = "MaxWriteRequestUnits",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxWriteRequestUnits`: Maximum number of write request units for the specified table.
         pub max_write_request_units: Option<Value<i64>>,
     }
 
+    impl Serialize for OnDemandThroughput {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "MaxReadRequestUnits", &self.max_read_request_units)?;
+            opt(
+                &mut m,
+                "MaxWriteRequestUnits",
+                &self.max_write_request_units,
+            )?;
+            m.end()
+        }
+    }
+
     /// The settings used to enable point in time recovery.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PointInTimeRecoverySpecification {
-        /// Indicates whether point in time recovery is enabled (true) or disabled (false) on the
-        /// table.
-        #[serde(
-            rename = "PointInTimeRecoveryEnabled",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PointInTimeRecoveryEnabled`: Indicates whether point in time recovery is enabled (true)
+        /// or disabled (false) on the table.
         pub point_in_time_recovery_enabled: Option<Value<bool>>,
-        /// The number of preceding days for which continuous backups are taken and maintained. Your
-        /// table data is only recoverable to any point-in-time from within the configured recovery
-        /// period. This parameter is optional. If no value is provided, the value will default to
-        /// 35.
-        #[serde(
-            rename = "RecoveryPeriodInDays",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RecoveryPeriodInDays`: The number of preceding days for which continuous backups are
+        /// taken and maintained. Your table data is only recoverable to any point-in-time from
+        /// within the configured recovery period. This parameter is optional.
         pub recovery_period_in_days: Option<Value<i64>>,
+    }
+
+    impl Serialize for PointInTimeRecoverySpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "PointInTimeRecoveryEnabled",
+                &self.point_in_time_recovery_enabled,
+            )?;
+            opt(
+                &mut m,
+                "RecoveryPeriodInDays",
+                &self.recovery_period_in_days,
+            )?;
+            m.end()
+        }
     }
 
     /// Represents attributes that are copied (projected) from the table into an index. These
     /// are in addition to the primary key attributes and index key attributes, which are
     /// automatically projected.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Projection {
-        /// Represents the non-key attribute names which will be projected into the index.
-        #[serde(rename = "NonKeyAttributes", skip_serializing_if = "Option::is_none")]
+        /// `NonKeyAttributes`: Represents the non-key attribute names which will be projected into
+        /// the index.
         pub non_key_attributes: Option<Vec<Value<String>>>,
-        /// The set of attributes that are projected into the index:
-        #[serde(rename = "ProjectionType", skip_serializing_if = "Option::is_none")]
+        /// `ProjectionType`: The set of attributes that are projected into the index:
         pub projection_type: Option<Value<ProjectionProjectionType>>,
+    }
+
+    impl Serialize for Projection {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "NonKeyAttributes", &self.non_key_attributes)?;
+            opt(&mut m, "ProjectionType", &self.projection_type)?;
+            m.end()
+        }
     }
 
     /// Throughput for the specified table, which consists of values for ``ReadCapacityUnits``
     /// and ``WriteCapacityUnits``. For more information about the contents of a provisioned
     /// throughput structure, see Table ProvisionedThroughput.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ProvisionedThroughput {
-        /// The maximum number of strongly consistent reads consumed per second before DynamoDB
+        /// `ReadCapacityUnits`: The maximum number of strongly consistent reads consumed per second
+        /// before DynamoDB returns a ``ThrottlingException``. For more information, see Specifying
+        /// Read and Write Requirements in the *Amazon DynamoDB Developer Guide*.
+        pub read_capacity_units: Value<i64>,
+        /// `WriteCapacityUnits`: The maximum number of writes consumed per second before DynamoDB
         /// returns a ``ThrottlingException``. For more information, see Specifying Read and Write
         /// Requirements in the *Amazon DynamoDB Developer Guide*.
-        #[serde(rename = "ReadCapacityUnits")]
-        pub read_capacity_units: Value<i64>,
-        /// The maximum number of writes consumed per second before DynamoDB returns a
-        /// ``ThrottlingException``. For more information, see Specifying Read and Write
-        /// Requirements in the *Amazon DynamoDB Developer Guide*.
-        #[serde(rename = "WriteCapacityUnits")]
         pub write_capacity_units: Value<i64>,
+    }
+
+    impl Serialize for ProvisionedThroughput {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("ReadCapacityUnits", &self.read_capacity_units)?;
+            m.serialize_entry("WriteCapacityUnits", &self.write_capacity_units)?;
+            m.end()
+        }
     }
 
     impl ProvisionedThroughput {
@@ -1475,13 +2163,19 @@ pub mod table {
     }
 
     /// Creates or updates a resource-based policy document that contains the permissions for
-    /// DDB resources, such as a table, its indexes, and stream. Resource-based policies let you
-    /// define access permissions by specifying who has access to each resource, and the actions
-    /// they are allowed to perform on each resource.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// DDB resources, such as a table, its indexes, and stream.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ResourcePolicy {
-        #[serde(rename = "PolicyDocument")]
+        /// `PolicyDocument`
         pub policy_document: serde_json::Value,
+    }
+
+    impl Serialize for ResourcePolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PolicyDocument", &self.policy_document)?;
+            m.end()
+        }
     }
 
     impl ResourcePolicy {
@@ -1494,18 +2188,25 @@ pub mod table {
     }
 
     /// The S3 bucket that is being imported from.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct S3BucketSource {
-        /// The S3 bucket that is being imported from.
-        #[serde(rename = "S3Bucket")]
+        /// `S3Bucket`: The S3 bucket that is being imported from.
         pub s3_bucket: Value<String>,
-        /// The account number of the S3 bucket that is being imported from. If the bucket is owned
-        /// by the requester this is optional.
-        #[serde(rename = "S3BucketOwner", skip_serializing_if = "Option::is_none")]
+        /// `S3BucketOwner`: The account number of the S3 bucket that is being imported from. If the
+        /// bucket is owned by the requester this is optional.
         pub s3_bucket_owner: Option<Value<String>>,
-        /// The key prefix shared by all S3 Objects that are being imported.
-        #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
+        /// `S3KeyPrefix`: The key prefix shared by all S3 Objects that are being imported.
         pub s3_key_prefix: Option<Value<String>>,
+    }
+
+    impl Serialize for S3BucketSource {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("S3Bucket", &self.s3_bucket)?;
+            opt(&mut m, "S3BucketOwner", &self.s3_bucket_owner)?;
+            opt(&mut m, "S3KeyPrefix", &self.s3_key_prefix)?;
+            m.end()
+        }
     }
 
     impl S3BucketSource {
@@ -1519,12 +2220,21 @@ pub mod table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SearchSchemaElement {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
-        #[serde(rename = "SearchSchemaElementType")]
+        /// `SearchSchemaElementType`
         pub search_schema_element_type: Value<SearchSchemaElementSearchSchemaElementType>,
+    }
+
+    impl Serialize for SearchSchemaElement {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.serialize_entry("SearchSchemaElementType", &self.search_schema_element_type)?;
+            m.end()
+        }
     }
 
     impl SearchSchemaElement {
@@ -1541,23 +2251,27 @@ pub mod table {
     }
 
     /// Represents the settings used to enable server-side encryption.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SseSpecification {
-        /// The KMS key that should be used for the KMS encryption. To specify a key, use its key
-        /// ID, Amazon Resource Name (ARN), alias name, or alias ARN. Note that you should only
-        /// provide this parameter if the key is different from the default DynamoDB key
-        /// ``alias/aws/dynamodb``.
-        #[serde(rename = "KMSMasterKeyId", skip_serializing_if = "Option::is_none")]
+        /// `KMSMasterKeyId`: The KMS key that should be used for the KMS encryption. To specify a
+        /// key, use its key ID, Amazon Resource Name (ARN), alias name, or alias ARN.
         pub kms_master_key_id: Option<Value<String>>,
-        /// Indicates whether server-side encryption is done using an AWS managed key or an AWS
-        /// owned key. If enabled (true), server-side encryption type is set to ``KMS`` and an AWS
-        /// managed key is used (KMS charges apply). If disabled (false) or not specified,
-        /// server-side encryption is set to AWS owned key.
-        #[serde(rename = "SSEEnabled")]
+        /// `SSEEnabled`: Indicates whether server-side encryption is done using an AWS managed key
+        /// or an AWS owned key. If enabled (true), server-side encryption type is set to ``KMS``
+        /// and an AWS managed key is used (KMS charges apply).
         pub sse_enabled: Value<bool>,
-        /// Server-side encryption type. The only supported value is:
-        #[serde(rename = "SSEType", skip_serializing_if = "Option::is_none")]
+        /// `SSEType`: Server-side encryption type. The only supported value is:
         pub sse_type: Option<Value<SseSpecificationSseType>>,
+    }
+
+    impl Serialize for SseSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "KMSMasterKeyId", &self.kms_master_key_id)?;
+            m.serialize_entry("SSEEnabled", &self.sse_enabled)?;
+            opt(&mut m, "SSEType", &self.sse_type)?;
+            m.end()
+        }
     }
 
     impl SseSpecification {
@@ -1572,22 +2286,28 @@ pub mod table {
     }
 
     /// Represents the DynamoDB Streams configuration for a table in DynamoDB.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct StreamSpecification {
-        /// Creates or updates a resource-based policy document that contains the permissions for
-        /// DDB resources, such as a table's streams. Resource-based policies let you define access
-        /// permissions by specifying who has access to each resource, and the actions they are
-        /// allowed to perform on each resource.
-        #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
+        /// `ResourcePolicy`: Creates or updates a resource-based policy document that contains the
+        /// permissions for DDB resources, such as a table's streams.
         pub resource_policy: Option<ResourcePolicy>,
-        /// When an item in the table is modified, ``StreamViewType`` determines what information is
-        /// written to the stream for this table. Valid values for ``StreamViewType`` are:
-        #[serde(rename = "StreamViewType")]
+        /// `StreamViewType`: When an item in the table is modified, ``StreamViewType`` determines
+        /// what information is written to the stream for this table. Valid values for
+        /// ``StreamViewType`` are:
         pub stream_view_type: Value<StreamSpecificationStreamViewType>,
-        /// Specifies the tags to apply to the DDB stream. Stream tags are independent of table
-        /// tags.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: Specifies the tags to apply to the DDB stream. Stream tags are independent of
+        /// table tags.
         pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Serialize for StreamSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ResourcePolicy", &self.resource_policy)?;
+            m.serialize_entry("StreamViewType", &self.stream_view_type)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
     }
 
     impl StreamSpecification {
@@ -1603,16 +2323,23 @@ pub mod table {
 
     /// Describes a tag. A tag is a key-value pair. You can add up to 50 tags to a single
     /// DynamoDB table.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The key of the tag. Tag keys are case sensitive. Each DynamoDB table can only have up to
-        /// one tag with the same key. If you try to add an existing tag (same key), the existing
-        /// tag value will be updated to the new value.
-        #[serde(rename = "Key")]
+        /// `Key`: The key of the tag. Tag keys are case sensitive. Each DynamoDB table can only
+        /// have up to one tag with the same key. If you try to add an existing tag (same key), the
+        /// existing tag value will be updated to the new value.
         pub key: Value<String>,
-        /// The value of the tag. Tag values are case-sensitive and can be null.
-        #[serde(rename = "Value")]
+        /// `Value`: The value of the tag. Tag values are case-sensitive and can be null.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1627,14 +2354,23 @@ pub mod table {
 
     /// Represents the settings used to enable or disable Time to Live (TTL) for the specified
     /// table.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TimeToLiveSpecification {
-        /// The name of the TTL attribute used to store the expiration time for items in the table.
-        #[serde(rename = "AttributeName", skip_serializing_if = "Option::is_none")]
+        /// `AttributeName`: The name of the TTL attribute used to store the expiration time for
+        /// items in the table.
         pub attribute_name: Option<Value<String>>,
-        /// Indicates whether TTL is to be enabled (true) or disabled (false) on the table.
-        #[serde(rename = "Enabled")]
+        /// `Enabled`: Indicates whether TTL is to be enabled (true) or disabled (false) on the
+        /// table.
         pub enabled: Value<bool>,
+    }
+
+    impl Serialize for TimeToLiveSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AttributeName", &self.attribute_name)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            m.end()
+        }
     }
 
     impl TimeToLiveSpecification {
@@ -1647,10 +2383,18 @@ pub mod table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VectorAttribute {
-        #[serde(rename = "AttributeName")]
+        /// `AttributeName`
         pub attribute_name: Value<String>,
+    }
+
+    impl Serialize for VectorAttribute {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AttributeName", &self.attribute_name)?;
+            m.end()
+        }
     }
 
     impl VectorAttribute {
@@ -1662,23 +2406,35 @@ pub mod table {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VectorIndex {
-        #[serde(rename = "Dimensions")]
+        /// `Dimensions`
         pub dimensions: Value<i64>,
-        #[serde(rename = "DistanceFunction")]
+        /// `DistanceFunction`
         pub distance_function: Value<VectorIndexDistanceFunction>,
-        #[serde(rename = "IndexName")]
+        /// `IndexName`
         pub index_name: Value<String>,
-        /// Represents attributes that are copied (projected) from the table into an index. These
-        /// are in addition to the primary key attributes and index key attributes, which are
-        /// automatically projected.
-        #[serde(rename = "Projection")]
+        /// `Projection`: Represents attributes that are copied (projected) from the table into an
+        /// index. These are in addition to the primary key attributes and index key attributes,
+        /// which are automatically projected.
         pub projection: Projection,
-        #[serde(rename = "SearchSchema", skip_serializing_if = "Option::is_none")]
+        /// `SearchSchema`
         pub search_schema: Option<Vec<SearchSchemaElement>>,
-        #[serde(rename = "VectorAttribute")]
+        /// `VectorAttribute`
         pub vector_attribute: VectorAttribute,
+    }
+
+    impl Serialize for VectorIndex {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Dimensions", &self.dimensions)?;
+            m.serialize_entry("DistanceFunction", &self.distance_function)?;
+            m.serialize_entry("IndexName", &self.index_name)?;
+            m.serialize_entry("Projection", &self.projection)?;
+            opt(&mut m, "SearchSchema", &self.search_schema)?;
+            m.serialize_entry("VectorAttribute", &self.vector_attribute)?;
+            m.end()
+        }
     }
 
     impl VectorIndex {
@@ -1702,30 +2458,52 @@ pub mod table {
     }
 
     /// Provides visibility into the number of read and write operations your table or secondary
-    /// index can instantaneously support. The settings can be modified using the
-    /// ``UpdateTable`` operation to meet the throughput requirements of an upcoming peak event.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// index can instantaneously support.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WarmThroughput {
-        /// Represents the number of read operations your base table can instantaneously support.
-        #[serde(rename = "ReadUnitsPerSecond", skip_serializing_if = "Option::is_none")]
+        /// `ReadUnitsPerSecond`: Represents the number of read operations your base table can
+        /// instantaneously support.
         pub read_units_per_second: Option<Value<i64>>,
-        /// Represents the number of write operations your base table can instantaneously support.
-        #[serde(
-            rename = "WriteUnitsPerSecond",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WriteUnitsPerSecond`: Represents the number of write operations your base table can
+        /// instantaneously support.
         pub write_units_per_second: Option<Value<i64>>,
     }
 
+    impl Serialize for WarmThroughput {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ReadUnitsPerSecond", &self.read_units_per_second)?;
+            opt(&mut m, "WriteUnitsPerSecond", &self.write_units_per_second)?;
+            m.end()
+        }
+    }
+
     /// The data type for the attribute, where:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AttributeDefinitionAttributeType {
-        #[serde(rename = "B")]
+        /// `B`
         B,
-        #[serde(rename = "N")]
+        /// `N`
         N,
-        #[serde(rename = "S")]
+        /// `S`
         S,
+    }
+
+    impl AttributeDefinitionAttributeType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::B => "B",
+                Self::N => "N",
+                Self::S => "S",
+            }
+        }
+    }
+
+    impl Serialize for AttributeDefinitionAttributeType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AttributeDefinitionAttributeType> for Value<AttributeDefinitionAttributeType> {
@@ -1736,14 +2514,29 @@ pub mod table {
 
     /// Specifies the CloudWatch Contributor Insights mode for a table. Valid values are
     /// ``ACCESSED_AND_THROTTLED_KEYS`` (tracks all access and throttled events) or
-    /// ``THROTTLED_KEYS`` (tracks only throttled events). This setting determines what type of
-    /// contributor insights data is collected for the table.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// ``THROTTLED_KEYS`` (tracks only throttled events).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ContributorInsightsSpecificationMode {
-        #[serde(rename = "ACCESSED_AND_THROTTLED_KEYS")]
+        /// `ACCESSED_AND_THROTTLED_KEYS`
         AccessedAndThrottledKeys,
-        #[serde(rename = "THROTTLED_KEYS")]
+        /// `THROTTLED_KEYS`
         ThrottledKeys,
+    }
+
+    impl ContributorInsightsSpecificationMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AccessedAndThrottledKeys => "ACCESSED_AND_THROTTLED_KEYS",
+                Self::ThrottledKeys => "THROTTLED_KEYS",
+            }
+        }
+    }
+
+    impl Serialize for ContributorInsightsSpecificationMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ContributorInsightsSpecificationMode> for Value<ContributorInsightsSpecificationMode> {
@@ -1753,12 +2546,28 @@ pub mod table {
     }
 
     /// The precision for the time and date that the stream was created.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum KinesisStreamSpecificationApproximateCreationDateTimePrecision {
-        #[serde(rename = "MICROSECOND")]
+        /// `MICROSECOND`
         Microsecond,
-        #[serde(rename = "MILLISECOND")]
+        /// `MILLISECOND`
         Millisecond,
+    }
+
+    impl KinesisStreamSpecificationApproximateCreationDateTimePrecision {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Microsecond => "MICROSECOND",
+                Self::Millisecond => "MILLISECOND",
+            }
+        }
+    }
+
+    impl Serialize for KinesisStreamSpecificationApproximateCreationDateTimePrecision {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<KinesisStreamSpecificationApproximateCreationDateTimePrecision>
@@ -1770,14 +2579,31 @@ pub mod table {
     }
 
     /// The set of attributes that are projected into the index:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ProjectionProjectionType {
-        #[serde(rename = "ALL")]
+        /// `ALL`
         All,
-        #[serde(rename = "INCLUDE")]
+        /// `INCLUDE`
         Include,
-        #[serde(rename = "KEYS_ONLY")]
+        /// `KEYS_ONLY`
         KeysOnly,
+    }
+
+    impl ProjectionProjectionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::All => "ALL",
+                Self::Include => "INCLUDE",
+                Self::KeysOnly => "KEYS_ONLY",
+            }
+        }
+    }
+
+    impl Serialize for ProjectionProjectionType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ProjectionProjectionType> for Value<ProjectionProjectionType> {
@@ -1786,12 +2612,28 @@ pub mod table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SearchSchemaElementSearchSchemaElementType {
-        #[serde(rename = "HASH")]
+        /// `HASH`
         Hash,
-        #[serde(rename = "INLINE_FILTER")]
+        /// `INLINE_FILTER`
         InlineFilter,
+    }
+
+    impl SearchSchemaElementSearchSchemaElementType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hash => "HASH",
+                Self::InlineFilter => "INLINE_FILTER",
+            }
+        }
+    }
+
+    impl Serialize for SearchSchemaElementSearchSchemaElementType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SearchSchemaElementSearchSchemaElementType>
@@ -1803,10 +2645,25 @@ pub mod table {
     }
 
     /// Server-side encryption type. The only supported value is:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SseSpecificationSseType {
-        #[serde(rename = "KMS")]
+        /// `KMS`
         Kms,
+    }
+
+    impl SseSpecificationSseType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Kms => "KMS",
+            }
+        }
+    }
+
+    impl Serialize for SseSpecificationSseType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SseSpecificationSseType> for Value<SseSpecificationSseType> {
@@ -1817,16 +2674,34 @@ pub mod table {
 
     /// When an item in the table is modified, ``StreamViewType`` determines what information is
     /// written to the stream for this table. Valid values for ``StreamViewType`` are:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum StreamSpecificationStreamViewType {
-        #[serde(rename = "KEYS_ONLY")]
+        /// `KEYS_ONLY`
         KeysOnly,
-        #[serde(rename = "NEW_AND_OLD_IMAGES")]
+        /// `NEW_AND_OLD_IMAGES`
         NewAndOldImages,
-        #[serde(rename = "NEW_IMAGE")]
+        /// `NEW_IMAGE`
         NewImage,
-        #[serde(rename = "OLD_IMAGE")]
+        /// `OLD_IMAGE`
         OldImage,
+    }
+
+    impl StreamSpecificationStreamViewType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::KeysOnly => "KEYS_ONLY",
+                Self::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+                Self::NewImage => "NEW_IMAGE",
+                Self::OldImage => "OLD_IMAGE",
+            }
+        }
+    }
+
+    impl Serialize for StreamSpecificationStreamViewType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<StreamSpecificationStreamViewType> for Value<StreamSpecificationStreamViewType> {
@@ -1836,12 +2711,28 @@ pub mod table {
     }
 
     /// Specify how you are charged for read and write throughput and how you manage capacity.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TableBillingMode {
-        #[serde(rename = "PAY_PER_REQUEST")]
+        /// `PAY_PER_REQUEST`
         PayPerRequest,
-        #[serde(rename = "PROVISIONED")]
+        /// `PROVISIONED`
         Provisioned,
+    }
+
+    impl TableBillingMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::PayPerRequest => "PAY_PER_REQUEST",
+                Self::Provisioned => "PROVISIONED",
+            }
+        }
+    }
+
+    impl Serialize for TableBillingMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TableBillingMode> for Value<TableBillingMode> {
@@ -1852,12 +2743,28 @@ pub mod table {
 
     /// The table class of the new table. Valid values are ``STANDARD`` and
     /// ``STANDARD_INFREQUENT_ACCESS``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TableTableClass {
-        #[serde(rename = "STANDARD")]
+        /// `STANDARD`
         Standard,
-        #[serde(rename = "STANDARD_INFREQUENT_ACCESS")]
+        /// `STANDARD_INFREQUENT_ACCESS`
         StandardInfrequentAccess,
+    }
+
+    impl TableTableClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Standard => "STANDARD",
+                Self::StandardInfrequentAccess => "STANDARD_INFREQUENT_ACCESS",
+            }
+        }
+    }
+
+    impl Serialize for TableTableClass {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TableTableClass> for Value<TableTableClass> {
@@ -1866,14 +2773,31 @@ pub mod table {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VectorIndexDistanceFunction {
-        #[serde(rename = "COSINE")]
+        /// `COSINE`
         Cosine,
-        #[serde(rename = "DOT_PRODUCT")]
+        /// `DOT_PRODUCT`
         DotProduct,
-        #[serde(rename = "EUCLIDEAN")]
+        /// `EUCLIDEAN`
         Euclidean,
+    }
+
+    impl VectorIndexDistanceFunction {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Cosine => "COSINE",
+                Self::DotProduct => "DOT_PRODUCT",
+                Self::Euclidean => "EUCLIDEAN",
+            }
+        }
+    }
+
+    impl Serialize for VectorIndexDistanceFunction {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VectorIndexDistanceFunction> for Value<VectorIndexDistanceFunction> {

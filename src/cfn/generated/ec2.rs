@@ -17,55 +17,70 @@ pub use self::vpc_gateway_attachment::VpcGatewayAttachment;
 /// `AWS::EC2::EIP`: Specifies an Elastic IP (EIP) address and can, optionally, associate it
 /// with an Amazon EC2 instance.
 pub mod eip {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies an Elastic IP (EIP) address and can, optionally, associate it with an Amazon
     /// EC2 instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Eip {
-        /// An Elastic IP address or a carrier IP address in a Wavelength Zone.
-        #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
+        /// `Address`: An Elastic IP address or a carrier IP address in a Wavelength Zone.
         pub address: Option<Value<String>>,
-        /// The network (``vpc``).
-        #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
+        /// `Domain`: The network (``vpc``).
         pub domain: Option<Value<String>>,
-        /// The ID of the instance.
-        #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+        /// `InstanceId`: The ID of the instance.
         pub instance_id: Option<Value<String>>,
-        /// The ID of an IPAM pool which has an Amazon-provided or BYOIP public IPv4 CIDR
-        /// provisioned to it. For more information, see Allocate sequential Elastic IP addresses
-        /// from an IPAM pool in the *Amazon VPC IPAM User Guide*.
-        #[serde(rename = "IpamPoolId", skip_serializing_if = "Option::is_none")]
+        /// `IpamPoolId`: The ID of an IPAM pool which has an Amazon-provided or BYOIP public IPv4
+        /// CIDR provisioned to it. For more information, see Allocate sequential Elastic IP
+        /// addresses from an IPAM pool in the *Amazon VPC IPAM User Guide*.
         pub ipam_pool_id: Option<Value<String>>,
-        /// A unique set of Availability Zones, Local Zones, or Wavelength Zones from which AWS
-        /// advertises IP addresses. Use this parameter to limit the IP address to this location. IP
-        /// addresses cannot move between network border groups.
-        #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
+        /// `NetworkBorderGroup`: A unique set of Availability Zones, Local Zones, or Wavelength
+        /// Zones from which AWS advertises IP addresses. Use this parameter to limit the IP address
+        /// to this location. IP addresses cannot move between network border groups.
         pub network_border_group: Option<Value<String>>,
-        /// The ID of an address pool that you own. Use this parameter to let Amazon EC2 select an
-        /// address from the address pool.
-        #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
+        /// `PublicIpv4Pool`: The ID of an address pool that you own. Use this parameter to let
+        /// Amazon EC2 select an address from the address pool.
         pub public_ipv4_pool: Option<Value<String>>,
-        /// Any tags assigned to the Elastic IP address.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: Any tags assigned to the Elastic IP address.
         pub tags: Option<Vec<Tag>>,
-        /// The Elastic IP address you are accepting for transfer. You can only accept one
-        /// transferred address. For more information on Elastic IP address transfers, see Transfer
-        /// Elastic IP addresses in the *Amazon Virtual Private Cloud User Guide*.
-        #[serde(rename = "TransferAddress", skip_serializing_if = "Option::is_none")]
+        /// `TransferAddress`: The Elastic IP address you are accepting for transfer. You can only
+        /// accept one transferred address. For more information on Elastic IP address transfers,
+        /// see Transfer Elastic IP addresses in the *Amazon Virtual Private Cloud User Guide*.
         pub transfer_address: Option<Value<String>>,
     }
 
+    impl Serialize for Eip {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Address", &self.address)?;
+            opt(&mut m, "Domain", &self.domain)?;
+            opt(&mut m, "InstanceId", &self.instance_id)?;
+            opt(&mut m, "IpamPoolId", &self.ipam_pool_id)?;
+            opt(&mut m, "NetworkBorderGroup", &self.network_border_group)?;
+            opt(&mut m, "PublicIpv4Pool", &self.public_ipv4_pool)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "TransferAddress", &self.transfer_address)?;
+            m.end()
+        }
+    }
+
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -104,27 +119,42 @@ pub mod eip {
 /// `AWS::EC2::InternetGateway`: Allocates an internet gateway for use with a VPC. After
 /// creating the Internet gateway, you then attach it to a VPC.
 pub mod internet_gateway {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Allocates an internet gateway for use with a VPC. After creating the Internet gateway,
     /// you then attach it to a VPC.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InternetGateway {
-        /// Any tags to assign to the internet gateway.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: Any tags to assign to the internet gateway.
         pub tags: Option<Vec<Tag>>,
     }
 
+    impl Serialize for InternetGateway {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
+    }
+
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -153,25 +183,33 @@ pub mod internet_gateway {
 
 /// `AWS::EC2::LaunchTemplate`: Specifies the properties for creating a launch template.
 pub mod launch_template {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies the properties for creating a launch template.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LaunchTemplate {
-        /// The information for the launch template.
-        #[serde(rename = "LaunchTemplateData")]
+        /// `LaunchTemplateData`: The information for the launch template.
         pub launch_template_data: LaunchTemplateData,
-        /// A name for the launch template.
-        #[serde(rename = "LaunchTemplateName", skip_serializing_if = "Option::is_none")]
+        /// `LaunchTemplateName`: A name for the launch template.
         pub launch_template_name: Option<Value<String>>,
-        /// The tags to apply to the launch template on creation. To tag the launch template, the
-        /// resource type must be ``launch-template``.
-        #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+        /// `TagSpecifications`: The tags to apply to the launch template on creation. To tag the
+        /// launch template, the resource type must be ``launch-template``.
         pub tag_specifications: Option<Vec<LaunchTemplateTagSpecification>>,
-        /// A description for the first version of the launch template.
-        #[serde(rename = "VersionDescription", skip_serializing_if = "Option::is_none")]
+        /// `VersionDescription`: A description for the first version of the launch template.
         pub version_description: Option<Value<String>>,
+    }
+
+    impl Serialize for LaunchTemplate {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("LaunchTemplateData", &self.launch_template_data)?;
+            opt(&mut m, "LaunchTemplateName", &self.launch_template_name)?;
+            opt(&mut m, "TagSpecifications", &self.tag_specifications)?;
+            opt(&mut m, "VersionDescription", &self.version_description)?;
+            m.end()
+        }
     }
 
     impl LaunchTemplate {
@@ -188,997 +226,1276 @@ pub mod launch_template {
 
     /// The minimum and maximum number of accelerators (GPUs, FPGAs, or AWS Inferentia chips) on
     /// an instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct AcceleratorCount {
-        /// The maximum number of accelerators. To specify no maximum limit, omit this parameter. To
-        /// exclude accelerator-enabled instance types, set ``Max`` to ``0``.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum number of accelerators. To specify no maximum limit, omit this
+        /// parameter. To exclude accelerator-enabled instance types, set ``Max`` to ``0``.
         pub max: Option<Value<i64>>,
-        /// The minimum number of accelerators. To specify no minimum limit, omit this parameter.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum number of accelerators. To specify no minimum limit, omit this
+        /// parameter.
         pub min: Option<Value<i64>>,
     }
 
+    impl Serialize for AcceleratorCount {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum amount of total accelerator memory, in MiB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct AcceleratorTotalMemoryMiB {
-        /// The maximum amount of accelerator memory, in MiB. To specify no maximum limit, omit this
-        /// parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum amount of accelerator memory, in MiB. To specify no maximum limit,
+        /// omit this parameter.
         pub max: Option<Value<i64>>,
-        /// The minimum amount of accelerator memory, in MiB. To specify no minimum limit, omit this
-        /// parameter.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum amount of accelerator memory, in MiB. To specify no minimum limit,
+        /// omit this parameter.
         pub min: Option<Value<i64>>,
+    }
+
+    impl Serialize for AcceleratorTotalMemoryMiB {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// The minimum and maximum baseline bandwidth to Amazon EBS, in Mbps. For more information,
     /// see Amazon EBS–optimized instances in the *Amazon EC2 User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct BaselineEbsBandwidthMbps {
-        /// The maximum baseline bandwidth, in Mbps. To specify no maximum limit, omit this
+        /// `Max`: The maximum baseline bandwidth, in Mbps. To specify no maximum limit, omit this
         /// parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
         pub max: Option<Value<i64>>,
-        /// The minimum baseline bandwidth, in Mbps. To specify no minimum limit, omit this
+        /// `Min`: The minimum baseline bandwidth, in Mbps. To specify no minimum limit, omit this
         /// parameter.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
         pub min: Option<Value<i64>>,
     }
 
+    impl Serialize for BaselineEbsBandwidthMbps {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// The baseline performance to consider, using an instance family as a baseline reference.
-    /// The instance family establishes the lowest acceptable level of performance. Amazon EC2
-    /// uses this baseline to guide instance type selection, but there is no guarantee that the
-    /// selected instance types will always exceed the baseline for every application.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// The instance family establishes the lowest acceptable level of performance.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct BaselinePerformanceFactors {
-        /// The CPU performance to consider, using an instance family as the baseline reference.
-        #[serde(rename = "Cpu", skip_serializing_if = "Option::is_none")]
+        /// `Cpu`: The CPU performance to consider, using an instance family as the baseline
+        /// reference.
         pub cpu: Option<Cpu>,
+    }
+
+    impl Serialize for BaselinePerformanceFactors {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Cpu", &self.cpu)?;
+            m.end()
+        }
     }
 
     /// Specifies a block device mapping for a launch template. You must specify ``DeviceName``
     /// plus exactly one of the following properties: ``Ebs``, ``NoDevice``, or ``VirtualName``.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct BlockDeviceMapping {
-        /// The device name (for example, /dev/sdh or xvdh).
-        #[serde(rename = "DeviceName", skip_serializing_if = "Option::is_none")]
+        /// `DeviceName`: The device name (for example, /dev/sdh or xvdh).
         pub device_name: Option<Value<String>>,
-        /// Parameters used to automatically set up EBS volumes when the instance is launched.
-        #[serde(rename = "Ebs", skip_serializing_if = "Option::is_none")]
+        /// `Ebs`: Parameters used to automatically set up EBS volumes when the instance is
+        /// launched.
         pub ebs: Option<Ebs>,
-        /// To omit the device from the block device mapping, specify an empty string.
-        #[serde(rename = "NoDevice", skip_serializing_if = "Option::is_none")]
+        /// `NoDevice`: To omit the device from the block device mapping, specify an empty string.
         pub no_device: Option<Value<String>>,
-        /// The virtual device name (ephemeralN). Instance store volumes are numbered starting from
-        /// 0. An instance type with 2 available instance store volumes can specify mappings for
-        /// ephemeral0 and ephemeral1. The number of available instance store volumes depends on the
-        /// instance type. After you connect to the instance, you must mount the volume.
-        #[serde(rename = "VirtualName", skip_serializing_if = "Option::is_none")]
+        /// `VirtualName`: The virtual device name (ephemeralN). Instance store volumes are numbered
+        /// starting from 0. An instance type with 2 available instance store volumes can specify
+        /// mappings for ephemeral0 and ephemeral1.
         pub virtual_name: Option<Value<String>>,
+    }
+
+    impl Serialize for BlockDeviceMapping {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DeviceName", &self.device_name)?;
+            opt(&mut m, "Ebs", &self.ebs)?;
+            opt(&mut m, "NoDevice", &self.no_device)?;
+            opt(&mut m, "VirtualName", &self.virtual_name)?;
+            m.end()
+        }
     }
 
     /// Specifies an instance's Capacity Reservation targeting option. You can specify only one
     /// option at a time.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CapacityReservationSpecification {
-        /// Indicates the instance's Capacity Reservation preferences. Possible preferences include:
-        #[serde(
-            rename = "CapacityReservationPreference",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationPreference`: Indicates the instance's Capacity Reservation
+        /// preferences. Possible preferences include:
         pub capacity_reservation_preference:
             Option<Value<CapacityReservationSpecificationCapacityReservationPreference>>,
-        /// Information about the target Capacity Reservation or Capacity Reservation group.
-        #[serde(
-            rename = "CapacityReservationTarget",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationTarget`: Information about the target Capacity Reservation or
+        /// Capacity Reservation group.
         pub capacity_reservation_target: Option<CapacityReservationTarget>,
     }
 
+    impl Serialize for CapacityReservationSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "CapacityReservationPreference",
+                &self.capacity_reservation_preference,
+            )?;
+            opt(
+                &mut m,
+                "CapacityReservationTarget",
+                &self.capacity_reservation_target,
+            )?;
+            m.end()
+        }
+    }
+
     /// Specifies a target Capacity Reservation.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CapacityReservationTarget {
-        /// The ID of the Capacity Reservation in which to run the instance.
-        #[serde(
-            rename = "CapacityReservationId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationId`: The ID of the Capacity Reservation in which to run the
+        /// instance.
         pub capacity_reservation_id: Option<Value<String>>,
-        /// The ARN of the Capacity Reservation resource group in which to run the instance.
-        #[serde(
-            rename = "CapacityReservationResourceGroupArn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationResourceGroupArn`: The ARN of the Capacity Reservation resource
+        /// group in which to run the instance.
         pub capacity_reservation_resource_group_arn: Option<Value<String>>,
+    }
+
+    impl Serialize for CapacityReservationTarget {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "CapacityReservationId",
+                &self.capacity_reservation_id,
+            )?;
+            opt(
+                &mut m,
+                "CapacityReservationResourceGroupArn",
+                &self.capacity_reservation_resource_group_arn,
+            )?;
+            m.end()
+        }
     }
 
     /// A security group connection tracking specification that enables you to set the idle
     /// timeout for connection tracking on an Elastic network interface. For more information,
     /// see Connection tracking timeouts in the *Amazon EC2 User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ConnectionTrackingSpecification {
-        /// Timeout (in seconds) for idle TCP connections in an established state. Min: 60 seconds.
-        /// Max: 432000 seconds (5 days). Default: 350 seconds for Nitro v6 instance types
-        /// (excluding P6e-GB200); 432000 seconds for all other instance types (including
-        /// P6e-GB200). Recommended: Less than 432000 seconds.
-        #[serde(
-            rename = "TcpEstablishedTimeout",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TcpEstablishedTimeout`: Timeout (in seconds) for idle TCP connections in an established
+        /// state. Min: 60 seconds. Max: 432000 seconds (5 days).
         pub tcp_established_timeout: Option<Value<i64>>,
-        /// Timeout (in seconds) for idle UDP flows classified as streams which have seen more than
-        /// one request-response transaction. Min: 60 seconds. Max: 180 seconds (3 minutes).
-        /// Default: 180 seconds.
-        #[serde(rename = "UdpStreamTimeout", skip_serializing_if = "Option::is_none")]
+        /// `UdpStreamTimeout`: Timeout (in seconds) for idle UDP flows classified as streams which
+        /// have seen more than one request-response transaction. Min: 60 seconds. Max: 180 seconds
+        /// (3 minutes). Default: 180 seconds.
         pub udp_stream_timeout: Option<Value<i64>>,
-        /// Timeout (in seconds) for idle UDP flows that have seen traffic only in a single
-        /// direction or a single request-response transaction. Min: 30 seconds. Max: 60 seconds.
-        /// Default: 30 seconds.
-        #[serde(rename = "UdpTimeout", skip_serializing_if = "Option::is_none")]
+        /// `UdpTimeout`: Timeout (in seconds) for idle UDP flows that have seen traffic only in a
+        /// single direction or a single request-response transaction. Min: 30 seconds. Max: 60
+        /// seconds. Default: 30 seconds.
         pub udp_timeout: Option<Value<i64>>,
+    }
+
+    impl Serialize for ConnectionTrackingSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "TcpEstablishedTimeout",
+                &self.tcp_established_timeout,
+            )?;
+            opt(&mut m, "UdpStreamTimeout", &self.udp_stream_timeout)?;
+            opt(&mut m, "UdpTimeout", &self.udp_timeout)?;
+            m.end()
+        }
     }
 
     /// Specifies the CPU performance to consider when using an instance family as the baseline
     /// reference.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Cpu {
-        /// The instance family to use as the baseline reference for CPU performance. All instance
-        /// types that match your specified attributes are compared against the CPU performance of
-        /// the referenced instance family, regardless of CPU manufacturer or architecture
-        /// differences.
-        #[serde(rename = "References", skip_serializing_if = "Option::is_none")]
+        /// `References`: The instance family to use as the baseline reference for CPU performance.
+        /// All instance types that match your specified attributes are compared against the CPU
+        /// performance of the referenced instance family, regardless of CPU manufacturer or …
         pub references: Option<Vec<Reference>>,
+    }
+
+    impl Serialize for Cpu {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "References", &self.references)?;
+            m.end()
+        }
     }
 
     /// Specifies the CPU options for an instance. For more information, see Optimize CPU
     /// options in the *User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CpuOptions {
-        /// Indicates whether to enable the instance for AMD SEV-SNP. AMD SEV-SNP is supported with
-        /// M6a, R6a, and C6a instance types only. For more information, see AMD SEV-SNP for Amazon
-        /// EC2 instances.
-        #[serde(rename = "AmdSevSnp", skip_serializing_if = "Option::is_none")]
+        /// `AmdSevSnp`: Indicates whether to enable the instance for AMD SEV-SNP. AMD SEV-SNP is
+        /// supported with M6a, R6a, and C6a instance types only. For more information, see AMD
+        /// SEV-SNP for Amazon EC2 instances.
         pub amd_sev_snp: Option<Value<CpuOptionsAmdSevSnp>>,
-        /// The number of CPU cores for the instance.
-        #[serde(rename = "CoreCount", skip_serializing_if = "Option::is_none")]
+        /// `CoreCount`: The number of CPU cores for the instance.
         pub core_count: Option<Value<i64>>,
-        /// Indicates whether the instance is enabled for nested virtualization.
-        #[serde(
-            rename = "NestedVirtualization",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NestedVirtualization`: Indicates whether the instance is enabled for nested
+        /// virtualization.
         pub nested_virtualization: Option<Value<CpuOptionsNestedVirtualization>>,
-        /// The number of threads per CPU core. To disable multithreading for the instance, specify
-        /// a value of ``1``. Otherwise, specify the default value of ``2``.
-        #[serde(rename = "ThreadsPerCore", skip_serializing_if = "Option::is_none")]
+        /// `ThreadsPerCore`: The number of threads per CPU core. To disable multithreading for the
+        /// instance, specify a value of ``1``. Otherwise, specify the default value of ``2``.
         pub threads_per_core: Option<Value<i64>>,
     }
 
+    impl Serialize for CpuOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AmdSevSnp", &self.amd_sev_snp)?;
+            opt(&mut m, "CoreCount", &self.core_count)?;
+            opt(&mut m, "NestedVirtualization", &self.nested_virtualization)?;
+            opt(&mut m, "ThreadsPerCore", &self.threads_per_core)?;
+            m.end()
+        }
+    }
+
     /// Specifies the credit option for CPU usage of a T2, T3, or T3a instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct CreditSpecification {
-        /// The credit option for CPU usage of a T instance.
-        #[serde(rename = "CpuCredits", skip_serializing_if = "Option::is_none")]
+        /// `CpuCredits`: The credit option for CPU usage of a T instance.
         pub cpu_credits: Option<Value<String>>,
     }
 
+    impl Serialize for CreditSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CpuCredits", &self.cpu_credits)?;
+            m.end()
+        }
+    }
+
     /// Parameters for a block device for an EBS volume in an Amazon EC2 launch template.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Ebs {
-        /// Indicates whether the EBS volume is deleted on instance termination.
-        #[serde(
-            rename = "DeleteOnTermination",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DeleteOnTermination`: Indicates whether the EBS volume is deleted on instance
+        /// termination.
         pub delete_on_termination: Option<Value<bool>>,
-        #[serde(rename = "EbsCardIndex", skip_serializing_if = "Option::is_none")]
+        /// `EbsCardIndex`
         pub ebs_card_index: Option<Value<i64>>,
-        /// Indicates whether the EBS volume is encrypted. Encrypted volumes can only be attached to
-        /// instances that support Amazon EBS encryption. If you are creating a volume from a
-        /// snapshot, you can't specify an encryption value.
-        #[serde(rename = "Encrypted", skip_serializing_if = "Option::is_none")]
+        /// `Encrypted`: Indicates whether the EBS volume is encrypted. Encrypted volumes can only
+        /// be attached to instances that support Amazon EBS encryption. If you are creating a
+        /// volume from a snapshot, you can't specify an encryption value.
         pub encrypted: Option<Value<bool>>,
-        /// The number of I/O operations per second (IOPS). For ``gp3``, ``io1``, and ``io2``
-        /// volumes, this represents the number of IOPS that are provisioned for the volume. For
-        /// ``gp2`` volumes, this represents the baseline performance of the volume and the rate at
-        /// which the volume accumulates I/O credits for bursting.
-        #[serde(rename = "Iops", skip_serializing_if = "Option::is_none")]
+        /// `Iops`: The number of I/O operations per second (IOPS). For ``gp3``, ``io1``, and
+        /// ``io2`` volumes, this represents the number of IOPS that are provisioned for the volume.
         pub iops: Option<Value<i64>>,
-        /// Identifier (key ID, key alias, key ARN, or alias ARN) of the customer managed KMS key to
-        /// use for EBS encryption.
-        #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+        /// `KmsKeyId`: Identifier (key ID, key alias, key ARN, or alias ARN) of the customer
+        /// managed KMS key to use for EBS encryption.
         pub kms_key_id: Option<Value<String>>,
-        /// The ID of the snapshot.
-        #[serde(rename = "SnapshotId", skip_serializing_if = "Option::is_none")]
+        /// `SnapshotId`: The ID of the snapshot.
         pub snapshot_id: Option<Value<String>>,
-        /// The throughput to provision for a ``gp3`` volume, with a maximum of 2,000 MiB/s.
-        #[serde(rename = "Throughput", skip_serializing_if = "Option::is_none")]
+        /// `Throughput`: The throughput to provision for a ``gp3`` volume, with a maximum of 2,000
+        /// MiB/s.
         pub throughput: Option<Value<i64>>,
-        /// Specifies the Amazon EBS Provisioned Rate for Volume Initialization (volume
-        /// initialization rate), in MiB/s, at which to download the snapshot blocks from Amazon S3
-        /// to the volume. This is also known as *volume initialization*. Specifying a volume
-        /// initialization rate ensures that the volume is initialized at a predictable and
-        /// consistent rate after creation.
-        #[serde(
-            rename = "VolumeInitializationRate",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VolumeInitializationRate`: Specifies the Amazon EBS Provisioned Rate for Volume
+        /// Initialization (volume initialization rate), in MiB/s, at which to download the snapshot
+        /// blocks from Amazon S3 to the volume. This is also known as *volume initialization*.
         pub volume_initialization_rate: Option<Value<i64>>,
-        /// The size of the volume, in GiBs. You must specify either a snapshot ID or a volume size.
-        /// The following are the supported volumes sizes for each volume type:
-        #[serde(rename = "VolumeSize", skip_serializing_if = "Option::is_none")]
+        /// `VolumeSize`: The size of the volume, in GiBs. You must specify either a snapshot ID or
+        /// a volume size. The following are the supported volumes sizes for each volume type:
         pub volume_size: Option<Value<i64>>,
-        /// The volume type. For more information, see Amazon EBS volume types in the *Amazon EBS
-        /// User Guide*.
-        #[serde(rename = "VolumeType", skip_serializing_if = "Option::is_none")]
+        /// `VolumeType`: The volume type. For more information, see Amazon EBS volume types in the
+        /// *Amazon EBS User Guide*.
         pub volume_type: Option<Value<EbsVolumeType>>,
+    }
+
+    impl Serialize for Ebs {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DeleteOnTermination", &self.delete_on_termination)?;
+            opt(&mut m, "EbsCardIndex", &self.ebs_card_index)?;
+            opt(&mut m, "Encrypted", &self.encrypted)?;
+            opt(&mut m, "Iops", &self.iops)?;
+            opt(&mut m, "KmsKeyId", &self.kms_key_id)?;
+            opt(&mut m, "SnapshotId", &self.snapshot_id)?;
+            opt(&mut m, "Throughput", &self.throughput)?;
+            opt(
+                &mut m,
+                "VolumeInitializationRate",
+                &self.volume_initialization_rate,
+            )?;
+            opt(&mut m, "VolumeSize", &self.volume_size)?;
+            opt(&mut m, "VolumeType", &self.volume_type)?;
+            m.end()
+        }
     }
 
     /// ENA Express uses AWS Scalable Reliable Datagram (SRD) technology to increase the maximum
     /// bandwidth used per stream and minimize tail latency of network traffic between EC2
-    /// instances. With ENA Express, you can communicate between two EC2 instances in the same
-    /// subnet within the same account, or in different accounts. Both sending and receiving
-    /// instances must have ENA Express enabled.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// instances.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct EnaSrdSpecification {
-        /// Indicates whether ENA Express is enabled for the network interface.
-        #[serde(rename = "EnaSrdEnabled", skip_serializing_if = "Option::is_none")]
+        /// `EnaSrdEnabled`: Indicates whether ENA Express is enabled for the network interface.
         pub ena_srd_enabled: Option<Value<bool>>,
-        /// Configures ENA Express for UDP network traffic.
-        #[serde(
-            rename = "EnaSrdUdpSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnaSrdUdpSpecification`: Configures ENA Express for UDP network traffic.
         pub ena_srd_udp_specification: Option<EnaSrdUdpSpecification>,
     }
 
+    impl Serialize for EnaSrdSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "EnaSrdEnabled", &self.ena_srd_enabled)?;
+            opt(
+                &mut m,
+                "EnaSrdUdpSpecification",
+                &self.ena_srd_udp_specification,
+            )?;
+            m.end()
+        }
+    }
+
     /// ENA Express is compatible with both TCP and UDP transport protocols. When it's enabled,
-    /// TCP traffic automatically uses it. However, some UDP-based applications are designed to
-    /// handle network packets that are out of order, without a need for retransmission, such as
-    /// live video broadcasting or other near-real-time applications.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// TCP traffic automatically uses it.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct EnaSrdUdpSpecification {
-        /// Indicates whether UDP traffic to and from the instance uses ENA Express. To specify this
-        /// setting, you must first enable ENA Express.
-        #[serde(rename = "EnaSrdUdpEnabled", skip_serializing_if = "Option::is_none")]
+        /// `EnaSrdUdpEnabled`: Indicates whether UDP traffic to and from the instance uses ENA
+        /// Express. To specify this setting, you must first enable ENA Express.
         pub ena_srd_udp_enabled: Option<Value<bool>>,
     }
 
+    impl Serialize for EnaSrdUdpSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "EnaSrdUdpEnabled", &self.ena_srd_udp_enabled)?;
+            m.end()
+        }
+    }
+
     /// Indicates whether the instance is enabled for AWS Nitro Enclaves.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct EnclaveOptions {
-        /// If this parameter is set to ``true``, the instance is enabled for AWS Nitro Enclaves;
-        /// otherwise, it is not enabled for AWS Nitro Enclaves.
-        #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
+        /// `Enabled`: If this parameter is set to ``true``, the instance is enabled for AWS Nitro
+        /// Enclaves; otherwise, it is not enabled for AWS Nitro Enclaves.
         pub enabled: Option<Value<bool>>,
+    }
+
+    impl Serialize for EnclaveOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Enabled", &self.enabled)?;
+            m.end()
+        }
     }
 
     /// Specifies whether your instance is configured for hibernation. This parameter is valid
     /// only if the instance meets the hibernation prerequisites. For more information, see
     /// Hibernate Your Instance in the *Amazon EC2 User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HibernationOptions {
-        /// If you set this parameter to ``true``, the instance is enabled for hibernation.
-        #[serde(rename = "Configured", skip_serializing_if = "Option::is_none")]
+        /// `Configured`: If you set this parameter to ``true``, the instance is enabled for
+        /// hibernation.
         pub configured: Option<Value<bool>>,
+    }
+
+    impl Serialize for HibernationOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Configured", &self.configured)?;
+            m.end()
+        }
     }
 
     /// Specifies an IAM instance profile, which is a container for an IAM role for your
     /// instance. You can use an IAM role to distribute your AWS credentials to your instances.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct IamInstanceProfile {
-        /// The Amazon Resource Name (ARN) of the instance profile.
-        #[serde(rename = "Arn", skip_serializing_if = "Option::is_none")]
+        /// `Arn`: The Amazon Resource Name (ARN) of the instance profile.
         pub arn: Option<Value<String>>,
-        /// The name of the instance profile.
-        #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+        /// `Name`: The name of the instance profile.
         pub name: Option<Value<String>>,
     }
 
+    impl Serialize for IamInstanceProfile {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Arn", &self.arn)?;
+            opt(&mut m, "Name", &self.name)?;
+            m.end()
+        }
+    }
+
     /// Specifies the market (purchasing) option for an instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InstanceMarketOptions {
-        /// The market type.
-        #[serde(rename = "MarketType", skip_serializing_if = "Option::is_none")]
+        /// `MarketType`: The market type.
         pub market_type: Option<Value<InstanceMarketOptionsMarketType>>,
-        /// The options for Spot Instances.
-        #[serde(rename = "SpotOptions", skip_serializing_if = "Option::is_none")]
+        /// `SpotOptions`: The options for Spot Instances.
         pub spot_options: Option<SpotOptions>,
+    }
+
+    impl Serialize for InstanceMarketOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "MarketType", &self.market_type)?;
+            opt(&mut m, "SpotOptions", &self.spot_options)?;
+            m.end()
+        }
     }
 
     /// The attributes for the instance types. When you specify instance attributes, Amazon EC2
     /// will identify instance types with these attributes.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct InstanceRequirements {
-        /// The minimum and maximum number of accelerators (GPUs, FPGAs, or AWS Inferentia chips) on
-        /// an instance.
-        #[serde(rename = "AcceleratorCount", skip_serializing_if = "Option::is_none")]
+        /// `AcceleratorCount`: The minimum and maximum number of accelerators (GPUs, FPGAs, or AWS
+        /// Inferentia chips) on an instance.
         pub accelerator_count: Option<AcceleratorCount>,
-        /// Indicates whether instance types must have accelerators by specific manufacturers.
-        #[serde(
-            rename = "AcceleratorManufacturers",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AcceleratorManufacturers`: Indicates whether instance types must have accelerators by
+        /// specific manufacturers.
         pub accelerator_manufacturers:
             Option<Vec<Value<InstanceRequirementsAcceleratorManufacturers>>>,
-        /// The accelerators that must be on the instance type.
-        #[serde(rename = "AcceleratorNames", skip_serializing_if = "Option::is_none")]
+        /// `AcceleratorNames`: The accelerators that must be on the instance type.
         pub accelerator_names: Option<Vec<Value<InstanceRequirementsAcceleratorNames>>>,
-        /// The minimum and maximum amount of total accelerator memory, in MiB.
-        #[serde(
-            rename = "AcceleratorTotalMemoryMiB",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AcceleratorTotalMemoryMiB`: The minimum and maximum amount of total accelerator memory,
+        /// in MiB.
         pub accelerator_total_memory_mi_b: Option<AcceleratorTotalMemoryMiB>,
-        /// The accelerator types that must be on the instance type.
-        #[serde(rename = "AcceleratorTypes", skip_serializing_if = "Option::is_none")]
+        /// `AcceleratorTypes`: The accelerator types that must be on the instance type.
         pub accelerator_types: Option<Vec<Value<InstanceRequirementsAcceleratorTypes>>>,
-        /// The instance types to apply your specified attributes against. All other instance types
-        /// are ignored, even if they match your specified attributes.
-        #[serde(
-            rename = "AllowedInstanceTypes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AllowedInstanceTypes`: The instance types to apply your specified attributes against.
+        /// All other instance types are ignored, even if they match your specified attributes.
         pub allowed_instance_types: Option<Vec<Value<String>>>,
-        /// Indicates whether bare metal instance types must be included, excluded, or required.
-        #[serde(rename = "BareMetal", skip_serializing_if = "Option::is_none")]
+        /// `BareMetal`: Indicates whether bare metal instance types must be included, excluded, or
+        /// required.
         pub bare_metal: Option<Value<InstanceRequirementsBareMetal>>,
-        /// The minimum and maximum baseline bandwidth to Amazon EBS, in Mbps. For more information,
-        /// see Amazon EBS–optimized instances in the *Amazon EC2 User Guide*.
-        #[serde(
-            rename = "BaselineEbsBandwidthMbps",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub baseline_ebs_bandwidth_mbps: Option<BaselineEbsBandwidthMbps>,
-        /// The baseline performance to consider, using an instance family as a baseline reference.
-        /// The instance family establishes the lowest acceptable level of performance. Amazon EC2
-        /// uses this baseline to guide instance type selection, but there is no guarantee that the
-        /// selected instance types will always exceed the baseline for every application.
-        #[serde(
-            rename = "BaselinePerformanceFactors",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub baseline_performance_factors: Option<BaselinePerformanceFactors>,
-        /// Indicates whether burstable performance T instance types are included, excluded, or
-        /// required. For more information, see Burstable performance instances.
-        #[serde(
-            rename = "BurstablePerformance",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub burstable_performance: Option<Value<InstanceRequirementsBurstablePerformance>>,
-        /// The CPU manufacturers to include.
-        #[serde(rename = "CpuManufacturers", skip_serializing_if = "Option::is_none")]
-        pub cpu_manufacturers: Option<Vec<Value<InstanceRequirementsCpuManufacturers>>>,
-        /// The instance types to exclude.
-        #[serde(
-            rename = "ExcludedInstanceTypes",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub excluded_instance_types: Option<Vec<Value<String>>>,
-        /// Indicates whether current or previous generation instance types are included. The
-        /// current generation instance types are recommended for use. Current generation instance
-        /// types are typically the latest two to three generations in each instance family. For
-        /// more information, see Instance types in the *Amazon EC2 User Guide*.
-        #[serde(
-            rename = "InstanceGenerations",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub instance_generations: Option<Vec<Value<InstanceRequirementsInstanceGenerations>>>,
-        /// Indicates whether instance types with instance store volumes are included, excluded, or
-        /// required. For more information, Amazon EC2 instance store in the *Amazon EC2 User
+        /// `BaselineEbsBandwidthMbps`: The minimum and maximum baseline bandwidth to Amazon EBS, in
+        /// Mbps. For more information, see Amazon EBS–optimized instances in the *Amazon EC2 User
         /// Guide*.
-        #[serde(rename = "LocalStorage", skip_serializing_if = "Option::is_none")]
+        pub baseline_ebs_bandwidth_mbps: Option<BaselineEbsBandwidthMbps>,
+        /// `BaselinePerformanceFactors`: The baseline performance to consider, using an instance
+        /// family as a baseline reference. The instance family establishes the lowest acceptable
+        /// level of performance.
+        pub baseline_performance_factors: Option<BaselinePerformanceFactors>,
+        /// `BurstablePerformance`: Indicates whether burstable performance T instance types are
+        /// included, excluded, or required. For more information, see Burstable performance
+        /// instances.
+        pub burstable_performance: Option<Value<InstanceRequirementsBurstablePerformance>>,
+        /// `CpuManufacturers`: The CPU manufacturers to include.
+        pub cpu_manufacturers: Option<Vec<Value<InstanceRequirementsCpuManufacturers>>>,
+        /// `ExcludedInstanceTypes`: The instance types to exclude.
+        pub excluded_instance_types: Option<Vec<Value<String>>>,
+        /// `InstanceGenerations`: Indicates whether current or previous generation instance types
+        /// are included. The current generation instance types are recommended for use.
+        pub instance_generations: Option<Vec<Value<InstanceRequirementsInstanceGenerations>>>,
+        /// `LocalStorage`: Indicates whether instance types with instance store volumes are
+        /// included, excluded, or required. For more information, Amazon EC2 instance store in the
+        /// *Amazon EC2 User Guide*.
         pub local_storage: Option<Value<InstanceRequirementsLocalStorage>>,
-        /// The type of local storage that is required.
-        #[serde(rename = "LocalStorageTypes", skip_serializing_if = "Option::is_none")]
+        /// `LocalStorageTypes`: The type of local storage that is required.
         pub local_storage_types: Option<Vec<Value<InstanceRequirementsLocalStorageTypes>>>,
-        /// \[Price protection\] The price protection threshold for Spot Instances, as a percentage
-        /// of an identified On-Demand price. The identified On-Demand price is the price of the
-        /// lowest priced current generation C, M, or R instance type with your specified
-        /// attributes.
-        #[serde(
-            rename = "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxSpotPriceAsPercentageOfOptimalOnDemandPrice`: \[Price protection\] The price
+        /// protection threshold for Spot Instances, as a percentage of an identified On-Demand
+        /// price.
         pub max_spot_price_as_percentage_of_optimal_on_demand_price: Option<Value<i64>>,
-        /// The minimum and maximum amount of memory per vCPU, in GiB.
-        #[serde(rename = "MemoryGiBPerVCpu", skip_serializing_if = "Option::is_none")]
+        /// `MemoryGiBPerVCpu`: The minimum and maximum amount of memory per vCPU, in GiB.
         pub memory_gi_b_per_v_cpu: Option<MemoryGiBPerVCpu>,
-        /// The minimum and maximum amount of memory, in MiB.
-        #[serde(rename = "MemoryMiB", skip_serializing_if = "Option::is_none")]
+        /// `MemoryMiB`: The minimum and maximum amount of memory, in MiB.
         pub memory_mi_b: Option<MemoryMiB>,
-        /// The minimum and maximum amount of network bandwidth, in gigabits per second (Gbps).
-        #[serde(
-            rename = "NetworkBandwidthGbps",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NetworkBandwidthGbps`: The minimum and maximum amount of network bandwidth, in gigabits
+        /// per second (Gbps).
         pub network_bandwidth_gbps: Option<NetworkBandwidthGbps>,
-        /// The minimum and maximum number of network interfaces.
-        #[serde(
-            rename = "NetworkInterfaceCount",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NetworkInterfaceCount`: The minimum and maximum number of network interfaces.
         pub network_interface_count: Option<NetworkInterfaceCount>,
-        /// \[Price protection\] The price protection threshold for On-Demand Instances, as a
-        /// percentage higher than an identified On-Demand price. The identified On-Demand price is
-        /// the price of the lowest priced current generation C, M, or R instance type with your
-        /// specified attributes.
-        #[serde(
-            rename = "OnDemandMaxPricePercentageOverLowestPrice",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnDemandMaxPricePercentageOverLowestPrice`: \[Price protection\] The price protection
+        /// threshold for On-Demand Instances, as a percentage higher than an identified On-Demand
+        /// price.
         pub on_demand_max_price_percentage_over_lowest_price: Option<Value<i64>>,
-        /// Indicates whether instance types must support hibernation for On-Demand Instances.
-        #[serde(
-            rename = "RequireHibernateSupport",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RequireHibernateSupport`: Indicates whether instance types must support hibernation for
+        /// On-Demand Instances.
         pub require_hibernate_support: Option<Value<bool>>,
-        /// \[Price protection\] The price protection threshold for Spot Instances, as a percentage
-        /// higher than an identified Spot price. The identified Spot price is the Spot price of the
-        /// lowest priced current generation C, M, or R instance type with your specified
-        /// attributes.
-        #[serde(
-            rename = "SpotMaxPricePercentageOverLowestPrice",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SpotMaxPricePercentageOverLowestPrice`: \[Price protection\] The price protection
+        /// threshold for Spot Instances, as a percentage higher than an identified Spot price.
         pub spot_max_price_percentage_over_lowest_price: Option<Value<i64>>,
-        /// The minimum and maximum amount of total local storage, in GB.
-        #[serde(
-            rename = "TotalLocalStorageGB",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TotalLocalStorageGB`: The minimum and maximum amount of total local storage, in GB.
         pub total_local_storage_gb: Option<TotalLocalStorageGb>,
-        /// The minimum and maximum number of vCPUs.
-        #[serde(rename = "VCpuCount", skip_serializing_if = "Option::is_none")]
+        /// `VCpuCount`: The minimum and maximum number of vCPUs.
         pub v_cpu_count: Option<VCpuCount>,
     }
 
+    impl Serialize for InstanceRequirements {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AcceleratorCount", &self.accelerator_count)?;
+            opt(
+                &mut m,
+                "AcceleratorManufacturers",
+                &self.accelerator_manufacturers,
+            )?;
+            opt(&mut m, "AcceleratorNames", &self.accelerator_names)?;
+            opt(
+                &mut m,
+                "AcceleratorTotalMemoryMiB",
+                &self.accelerator_total_memory_mi_b,
+            )?;
+            opt(&mut m, "AcceleratorTypes", &self.accelerator_types)?;
+            opt(&mut m, "AllowedInstanceTypes", &self.allowed_instance_types)?;
+            opt(&mut m, "BareMetal", &self.bare_metal)?;
+            opt(
+                &mut m,
+                "BaselineEbsBandwidthMbps",
+                &self.baseline_ebs_bandwidth_mbps,
+            )?;
+            opt(
+                &mut m,
+                "BaselinePerformanceFactors",
+                &self.baseline_performance_factors,
+            )?;
+            opt(&mut m, "BurstablePerformance", &self.burstable_performance)?;
+            opt(&mut m, "CpuManufacturers", &self.cpu_manufacturers)?;
+            opt(
+                &mut m,
+                "ExcludedInstanceTypes",
+                &self.excluded_instance_types,
+            )?;
+            opt(&mut m, "InstanceGenerations", &self.instance_generations)?;
+            opt(&mut m, "LocalStorage", &self.local_storage)?;
+            opt(&mut m, "LocalStorageTypes", &self.local_storage_types)?;
+            opt(
+                &mut m,
+                "MaxSpotPriceAsPercentageOfOptimalOnDemandPrice",
+                &self.max_spot_price_as_percentage_of_optimal_on_demand_price,
+            )?;
+            opt(&mut m, "MemoryGiBPerVCpu", &self.memory_gi_b_per_v_cpu)?;
+            opt(&mut m, "MemoryMiB", &self.memory_mi_b)?;
+            opt(&mut m, "NetworkBandwidthGbps", &self.network_bandwidth_gbps)?;
+            opt(
+                &mut m,
+                "NetworkInterfaceCount",
+                &self.network_interface_count,
+            )?;
+            opt(
+                &mut m,
+                "OnDemandMaxPricePercentageOverLowestPrice",
+                &self.on_demand_max_price_percentage_over_lowest_price,
+            )?;
+            opt(
+                &mut m,
+                "RequireHibernateSupport",
+                &self.require_hibernate_support,
+            )?;
+            opt(
+                &mut m,
+                "SpotMaxPricePercentageOverLowestPrice",
+                &self.spot_max_price_percentage_over_lowest_price,
+            )?;
+            opt(&mut m, "TotalLocalStorageGB", &self.total_local_storage_gb)?;
+            opt(&mut m, "VCpuCount", &self.v_cpu_count)?;
+            m.end()
+        }
+    }
+
     /// Specifies an IPv4 prefix for a network interface.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Ipv4PrefixSpecification {
-        /// The IPv4 prefix. For information, see Assigning prefixes to network interfaces in the
-        /// *Amazon EC2 User Guide*.
-        #[serde(rename = "Ipv4Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4Prefix`: The IPv4 prefix. For information, see Assigning prefixes to network
+        /// interfaces in the *Amazon EC2 User Guide*.
         pub ipv4_prefix: Option<Value<String>>,
     }
 
+    impl Serialize for Ipv4PrefixSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Ipv4Prefix", &self.ipv4_prefix)?;
+            m.end()
+        }
+    }
+
     /// Specifies an IPv6 address in an Amazon EC2 launch template.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Ipv6Add {
-        /// One or more specific IPv6 addresses from the IPv6 CIDR block range of your subnet. You
-        /// can't use this option if you're specifying a number of IPv6 addresses.
-        #[serde(rename = "Ipv6Address", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6Address`: One or more specific IPv6 addresses from the IPv6 CIDR block range of
+        /// your subnet. You can't use this option if you're specifying a number of IPv6 addresses.
         pub ipv6_address: Option<Value<String>>,
     }
 
+    impl Serialize for Ipv6Add {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Ipv6Address", &self.ipv6_address)?;
+            m.end()
+        }
+    }
+
     /// Specifies an IPv6 prefix for a network interface.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Ipv6PrefixSpecification {
-        /// The IPv6 prefix.
-        #[serde(rename = "Ipv6Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6Prefix`: The IPv6 prefix.
         pub ipv6_prefix: Option<Value<String>>,
     }
 
+    impl Serialize for Ipv6PrefixSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Ipv6Prefix", &self.ipv6_prefix)?;
+            m.end()
+        }
+    }
+
     /// The information to include in the launch template.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LaunchTemplateData {
-        /// The block device mapping.
-        #[serde(
-            rename = "BlockDeviceMappings",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `BlockDeviceMappings`: The block device mapping.
         pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
-        /// The Capacity Reservation targeting option. If you do not specify this parameter, the
-        /// instance's Capacity Reservation preference defaults to ``open``, which enables it to run
-        /// in any open Capacity Reservation that has matching attributes (instance type, platform,
-        /// Availability Zone).
-        #[serde(
-            rename = "CapacityReservationSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CapacityReservationSpecification`: The Capacity Reservation targeting option. If you do
+        /// not specify this parameter, the instance's Capacity Reservation preference defaults to
+        /// ``open``, which enables it to run in any open Capacity Reservation that has matching
+        /// attributes …
         pub capacity_reservation_specification: Option<CapacityReservationSpecification>,
-        /// The CPU options for the instance. For more information, see CPU options for Amazon EC2
-        /// instances in the *Amazon EC2 User Guide*.
-        #[serde(rename = "CpuOptions", skip_serializing_if = "Option::is_none")]
+        /// `CpuOptions`: The CPU options for the instance. For more information, see CPU options
+        /// for Amazon EC2 instances in the *Amazon EC2 User Guide*.
         pub cpu_options: Option<CpuOptions>,
-        /// The credit option for CPU usage of the instance. Valid only for T instances.
-        #[serde(
-            rename = "CreditSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `CreditSpecification`: The credit option for CPU usage of the instance. Valid only for T
+        /// instances.
         pub credit_specification: Option<CreditSpecification>,
-        /// Indicates whether to enable the instance for stop protection. For more information, see
-        /// Enable stop protection for your EC2 instances in the *Amazon EC2 User Guide*.
-        #[serde(rename = "DisableApiStop", skip_serializing_if = "Option::is_none")]
+        /// `DisableApiStop`: Indicates whether to enable the instance for stop protection. For more
+        /// information, see Enable stop protection for your EC2 instances in the *Amazon EC2 User
+        /// Guide*.
         pub disable_api_stop: Option<Value<bool>>,
-        /// Indicates whether termination protection is enabled for the instance. The default is
-        /// ``false``, which means that you can terminate the instance using the Amazon EC2 console,
-        /// command line tools, or API. You can enable termination protection when you launch an
-        /// instance, while the instance is running, or while the instance is stopped.
-        #[serde(
-            rename = "DisableApiTermination",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DisableApiTermination`: Indicates whether termination protection is enabled for the
+        /// instance. The default is ``false``, which means that you can terminate the instance
+        /// using the Amazon EC2 console, command line tools, or API.
         pub disable_api_termination: Option<Value<bool>>,
-        /// Indicates whether the instance is optimized for Amazon EBS I/O. This optimization
-        /// provides dedicated throughput to Amazon EBS and an optimized configuration stack to
-        /// provide optimal Amazon EBS I/O performance. This optimization isn't available with all
-        /// instance types. Additional usage charges apply when using an EBS-optimized instance.
-        #[serde(rename = "EbsOptimized", skip_serializing_if = "Option::is_none")]
+        /// `EbsOptimized`: Indicates whether the instance is optimized for Amazon EBS I/O. This
+        /// optimization provides dedicated throughput to Amazon EBS and an optimized configuration
+        /// stack to provide optimal Amazon EBS I/O performance.
         pub ebs_optimized: Option<Value<bool>>,
-        /// Indicates whether the instance is enabled for AWS Nitro Enclaves. For more information,
-        /// see What is Nitro Enclaves? in the *Nitro Enclaves User Guide*.
-        #[serde(rename = "EnclaveOptions", skip_serializing_if = "Option::is_none")]
+        /// `EnclaveOptions`: Indicates whether the instance is enabled for AWS Nitro Enclaves. For
+        /// more information, see What is Nitro Enclaves? in the *Nitro Enclaves User Guide*.
         pub enclave_options: Option<EnclaveOptions>,
-        /// Indicates whether an instance is enabled for hibernation. This parameter is valid only
-        /// if the instance meets the hibernation prerequisites. For more information, see Hibernate
-        /// your Amazon EC2 instance in the *Amazon EC2 User Guide*.
-        #[serde(rename = "HibernationOptions", skip_serializing_if = "Option::is_none")]
+        /// `HibernationOptions`: Indicates whether an instance is enabled for hibernation. This
+        /// parameter is valid only if the instance meets the hibernation prerequisites. For more
+        /// information, see Hibernate your Amazon EC2 instance in the *Amazon EC2 User Guide*.
         pub hibernation_options: Option<HibernationOptions>,
-        /// The name or Amazon Resource Name (ARN) of an IAM instance profile.
-        #[serde(rename = "IamInstanceProfile", skip_serializing_if = "Option::is_none")]
+        /// `IamInstanceProfile`: The name or Amazon Resource Name (ARN) of an IAM instance profile.
         pub iam_instance_profile: Option<IamInstanceProfile>,
-        /// The ID of the AMI. Alternatively, you can specify a Systems Manager parameter, which
-        /// will resolve to an AMI ID on launch.
-        #[serde(rename = "ImageId", skip_serializing_if = "Option::is_none")]
+        /// `ImageId`: The ID of the AMI. Alternatively, you can specify a Systems Manager
+        /// parameter, which will resolve to an AMI ID on launch.
         pub image_id: Option<Value<String>>,
-        /// Indicates whether an instance stops or terminates when you initiate shutdown from the
-        /// instance (using the operating system command for system shutdown).
-        #[serde(
-            rename = "InstanceInitiatedShutdownBehavior",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceInitiatedShutdownBehavior`: Indicates whether an instance stops or terminates
+        /// when you initiate shutdown from the instance (using the operating system command for
+        /// system shutdown).
         pub instance_initiated_shutdown_behavior:
             Option<Value<LaunchTemplateDataInstanceInitiatedShutdownBehavior>>,
-        /// The market (purchasing) option for the instances.
-        #[serde(
-            rename = "InstanceMarketOptions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceMarketOptions`: The market (purchasing) option for the instances.
         pub instance_market_options: Option<InstanceMarketOptions>,
-        /// The attributes for the instance types. When you specify instance attributes, Amazon EC2
-        /// will identify instance types with these attributes.
-        #[serde(
-            rename = "InstanceRequirements",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceRequirements`: The attributes for the instance types. When you specify instance
+        /// attributes, Amazon EC2 will identify instance types with these attributes.
         pub instance_requirements: Option<InstanceRequirements>,
-        /// The instance type. For more information, see Amazon EC2 instance types in the *Amazon
-        /// EC2 User Guide*.
-        #[serde(rename = "InstanceType", skip_serializing_if = "Option::is_none")]
+        /// `InstanceType`: The instance type. For more information, see Amazon EC2 instance types
+        /// in the *Amazon EC2 User Guide*.
         pub instance_type: Option<Value<String>>,
-        /// The ID of the kernel.
-        #[serde(rename = "KernelId", skip_serializing_if = "Option::is_none")]
+        /// `KernelId`: The ID of the kernel.
         pub kernel_id: Option<Value<String>>,
-        /// The name of the key pair. You can create a key pair using CreateKeyPair or
+        /// `KeyName`: The name of the key pair. You can create a key pair using CreateKeyPair or
         /// ImportKeyPair.
-        #[serde(rename = "KeyName", skip_serializing_if = "Option::is_none")]
         pub key_name: Option<Value<String>>,
-        /// The license configurations.
-        #[serde(
-            rename = "LicenseSpecifications",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LicenseSpecifications`: The license configurations.
         pub license_specifications: Option<Vec<LicenseSpecification>>,
-        /// The maintenance options of your instance.
-        #[serde(rename = "MaintenanceOptions", skip_serializing_if = "Option::is_none")]
+        /// `MaintenanceOptions`: The maintenance options of your instance.
         pub maintenance_options: Option<MaintenanceOptions>,
-        /// The metadata options for the instance. For more information, see Configure the Instance
-        /// Metadata Service options in the *Amazon EC2 User Guide*.
-        #[serde(rename = "MetadataOptions", skip_serializing_if = "Option::is_none")]
+        /// `MetadataOptions`: The metadata options for the instance. For more information, see
+        /// Configure the Instance Metadata Service options in the *Amazon EC2 User Guide*.
         pub metadata_options: Option<MetadataOptions>,
-        /// The monitoring for the instance.
-        #[serde(rename = "Monitoring", skip_serializing_if = "Option::is_none")]
+        /// `Monitoring`: The monitoring for the instance.
         pub monitoring: Option<Monitoring>,
-        /// The network interfaces for the instance.
-        #[serde(rename = "NetworkInterfaces", skip_serializing_if = "Option::is_none")]
+        /// `NetworkInterfaces`: The network interfaces for the instance.
         pub network_interfaces: Option<Vec<NetworkInterface>>,
-        /// The settings for the network performance options for the instance. For more information,
-        /// see EC2 instance bandwidth weighting configuration.
-        #[serde(
-            rename = "NetworkPerformanceOptions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NetworkPerformanceOptions`: The settings for the network performance options for the
+        /// instance. For more information, see EC2 instance bandwidth weighting configuration.
         pub network_performance_options: Option<NetworkPerformanceOptions>,
-        /// The placement for the instance.
-        #[serde(rename = "Placement", skip_serializing_if = "Option::is_none")]
+        /// `Placement`: The placement for the instance.
         pub placement: Option<Placement>,
-        /// The hostname type for EC2 instances launched into this subnet and how DNS A and AAAA
-        /// record queries should be handled. For more information, see Amazon EC2 instance hostname
-        /// types in the *User Guide*.
-        #[serde(
-            rename = "PrivateDnsNameOptions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PrivateDnsNameOptions`: The hostname type for EC2 instances launched into this subnet
+        /// and how DNS A and AAAA record queries should be handled. For more information, see
+        /// Amazon EC2 instance hostname types in the *User Guide*.
         pub private_dns_name_options: Option<PrivateDnsNameOptions>,
-        /// The ID of the RAM disk.
-        #[serde(rename = "RamDiskId", skip_serializing_if = "Option::is_none")]
+        /// `RamDiskId`: The ID of the RAM disk.
         pub ram_disk_id: Option<Value<String>>,
-        /// The IDs of the security groups. You can specify the IDs of existing security groups and
-        /// references to resources created by the stack template.
-        #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
+        /// `SecurityGroupIds`: The IDs of the security groups. You can specify the IDs of existing
+        /// security groups and references to resources created by the stack template.
         pub security_group_ids: Option<Vec<Value<String>>>,
-        /// The names of the security groups. For a nondefault VPC, you must use security group IDs
-        /// instead.
-        #[serde(rename = "SecurityGroups", skip_serializing_if = "Option::is_none")]
+        /// `SecurityGroups`: The names of the security groups. For a nondefault VPC, you must use
+        /// security group IDs instead.
         pub security_groups: Option<Vec<Value<String>>>,
-        /// The tags to apply to resources that are created during instance launch.
-        #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
+        /// `TagSpecifications`: The tags to apply to resources that are created during instance
+        /// launch.
         pub tag_specifications: Option<Vec<TagSpecification>>,
-        /// The user data to make available to the instance. You must provide base64-encoded text.
-        /// User data is limited to 16 KB. For more information, see Run commands when you launch an
-        /// EC2 instance with user data input in the *Amazon EC2 User Guide*.
-        #[serde(rename = "UserData", skip_serializing_if = "Option::is_none")]
+        /// `UserData`: The user data to make available to the instance. You must provide
+        /// base64-encoded text. User data is limited to 16 KB.
         pub user_data: Option<Value<String>>,
     }
 
+    impl Serialize for LaunchTemplateData {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "BlockDeviceMappings", &self.block_device_mappings)?;
+            opt(
+                &mut m,
+                "CapacityReservationSpecification",
+                &self.capacity_reservation_specification,
+            )?;
+            opt(&mut m, "CpuOptions", &self.cpu_options)?;
+            opt(&mut m, "CreditSpecification", &self.credit_specification)?;
+            opt(&mut m, "DisableApiStop", &self.disable_api_stop)?;
+            opt(
+                &mut m,
+                "DisableApiTermination",
+                &self.disable_api_termination,
+            )?;
+            opt(&mut m, "EbsOptimized", &self.ebs_optimized)?;
+            opt(&mut m, "EnclaveOptions", &self.enclave_options)?;
+            opt(&mut m, "HibernationOptions", &self.hibernation_options)?;
+            opt(&mut m, "IamInstanceProfile", &self.iam_instance_profile)?;
+            opt(&mut m, "ImageId", &self.image_id)?;
+            opt(
+                &mut m,
+                "InstanceInitiatedShutdownBehavior",
+                &self.instance_initiated_shutdown_behavior,
+            )?;
+            opt(
+                &mut m,
+                "InstanceMarketOptions",
+                &self.instance_market_options,
+            )?;
+            opt(&mut m, "InstanceRequirements", &self.instance_requirements)?;
+            opt(&mut m, "InstanceType", &self.instance_type)?;
+            opt(&mut m, "KernelId", &self.kernel_id)?;
+            opt(&mut m, "KeyName", &self.key_name)?;
+            opt(
+                &mut m,
+                "LicenseSpecifications",
+                &self.license_specifications,
+            )?;
+            opt(&mut m, "MaintenanceOptions", &self.maintenance_options)?;
+            opt(&mut m, "MetadataOptions", &self.metadata_options)?;
+            opt(&mut m, "Monitoring", &self.monitoring)?;
+            opt(&mut m, "NetworkInterfaces", &self.network_interfaces)?;
+            opt(
+                &mut m,
+                "NetworkPerformanceOptions",
+                &self.network_performance_options,
+            )?;
+            opt(&mut m, "Placement", &self.placement)?;
+            opt(
+                &mut m,
+                "PrivateDnsNameOptions",
+                &self.private_dns_name_options,
+            )?;
+            opt(&mut m, "RamDiskId", &self.ram_disk_id)?;
+            opt(&mut m, "SecurityGroupIds", &self.security_group_ids)?;
+            opt(&mut m, "SecurityGroups", &self.security_groups)?;
+            opt(&mut m, "TagSpecifications", &self.tag_specifications)?;
+            opt(&mut m, "UserData", &self.user_data)?;
+            m.end()
+        }
+    }
+
     /// Specifies the tags to apply to the launch template during creation.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LaunchTemplateTagSpecification {
-        /// The type of resource. To tag a launch template, ``ResourceType`` must be
+        /// `ResourceType`: The type of resource. To tag a launch template, ``ResourceType`` must be
         /// ``launch-template``.
-        #[serde(rename = "ResourceType", skip_serializing_if = "Option::is_none")]
         pub resource_type: Option<Value<LaunchTemplateTagSpecificationResourceType>>,
-        /// The tags for the resource.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: The tags for the resource.
         pub tags: Option<Vec<Tag>>,
     }
 
+    impl Serialize for LaunchTemplateTagSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ResourceType", &self.resource_type)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
+    }
+
     /// Specifies a license configuration for an instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LicenseSpecification {
-        /// The Amazon Resource Name (ARN) of the license configuration.
-        #[serde(
-            rename = "LicenseConfigurationArn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LicenseConfigurationArn`: The Amazon Resource Name (ARN) of the license configuration.
         pub license_configuration_arn: Option<Value<String>>,
     }
 
+    impl Serialize for LicenseSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "LicenseConfigurationArn",
+                &self.license_configuration_arn,
+            )?;
+            m.end()
+        }
+    }
+
     /// The maintenance options of your instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MaintenanceOptions {
-        /// Disables the automatic recovery behavior of your instance or sets it to default.
-        #[serde(rename = "AutoRecovery", skip_serializing_if = "Option::is_none")]
+        /// `AutoRecovery`: Disables the automatic recovery behavior of your instance or sets it to
+        /// default.
         pub auto_recovery: Option<Value<MaintenanceOptionsAutoRecovery>>,
     }
 
+    impl Serialize for MaintenanceOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AutoRecovery", &self.auto_recovery)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum amount of memory per vCPU, in GiB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MemoryGiBPerVCpu {
-        /// The maximum amount of memory per vCPU, in GiB. To specify no maximum limit, omit this
-        /// parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum amount of memory per vCPU, in GiB. To specify no maximum limit, omit
+        /// this parameter.
         pub max: Option<Value<f64>>,
-        /// The minimum amount of memory per vCPU, in GiB. To specify no minimum limit, omit this
-        /// parameter.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum amount of memory per vCPU, in GiB. To specify no minimum limit, omit
+        /// this parameter.
         pub min: Option<Value<f64>>,
     }
 
+    impl Serialize for MemoryGiBPerVCpu {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum amount of memory, in MiB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MemoryMiB {
-        /// The maximum amount of memory, in MiB. To specify no maximum limit, omit this parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum amount of memory, in MiB. To specify no maximum limit, omit this
+        /// parameter.
         pub max: Option<Value<i64>>,
-        /// The minimum amount of memory, in MiB. To specify no minimum limit, specify ``0``.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum amount of memory, in MiB. To specify no minimum limit, specify ``0``.
         pub min: Option<Value<i64>>,
+    }
+
+    impl Serialize for MemoryMiB {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
     }
 
     /// The metadata options for the instance. For more information, see Instance metadata and
     /// user data in the *Amazon EC2 User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MetadataOptions {
-        /// Enables or disables the HTTP metadata endpoint on your instances. If the parameter is
-        /// not specified, the default state is ``enabled``.
-        #[serde(rename = "HttpEndpoint", skip_serializing_if = "Option::is_none")]
+        /// `HttpEndpoint`: Enables or disables the HTTP metadata endpoint on your instances. If the
+        /// parameter is not specified, the default state is ``enabled``.
         pub http_endpoint: Option<Value<MetadataOptionsHttpEndpoint>>,
-        /// Enables or disables the IPv6 endpoint for the instance metadata service.
-        #[serde(rename = "HttpProtocolIpv6", skip_serializing_if = "Option::is_none")]
+        /// `HttpProtocolIpv6`: Enables or disables the IPv6 endpoint for the instance metadata
+        /// service.
         pub http_protocol_ipv6: Option<Value<MetadataOptionsHttpProtocolIpv6>>,
-        /// The desired HTTP PUT response hop limit for instance metadata requests. The larger the
-        /// number, the further instance metadata requests can travel.
-        #[serde(
-            rename = "HttpPutResponseHopLimit",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HttpPutResponseHopLimit`: The desired HTTP PUT response hop limit for instance metadata
+        /// requests. The larger the number, the further instance metadata requests can travel.
         pub http_put_response_hop_limit: Option<Value<i64>>,
-        /// Indicates whether IMDSv2 is required.
-        #[serde(rename = "HttpTokens", skip_serializing_if = "Option::is_none")]
+        /// `HttpTokens`: Indicates whether IMDSv2 is required.
         pub http_tokens: Option<Value<MetadataOptionsHttpTokens>>,
-        /// Set to ``enabled`` to allow access to instance tags from the instance metadata. Set to
-        /// ``disabled`` to turn off access to instance tags from the instance metadata. For more
-        /// information, see View tags for your EC2 instances using instance metadata.
-        #[serde(
-            rename = "InstanceMetadataTags",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceMetadataTags`: Set to ``enabled`` to allow access to instance tags from the
+        /// instance metadata. Set to ``disabled`` to turn off access to instance tags from the
+        /// instance metadata.
         pub instance_metadata_tags: Option<Value<MetadataOptionsInstanceMetadataTags>>,
+    }
+
+    impl Serialize for MetadataOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "HttpEndpoint", &self.http_endpoint)?;
+            opt(&mut m, "HttpProtocolIpv6", &self.http_protocol_ipv6)?;
+            opt(
+                &mut m,
+                "HttpPutResponseHopLimit",
+                &self.http_put_response_hop_limit,
+            )?;
+            opt(&mut m, "HttpTokens", &self.http_tokens)?;
+            opt(&mut m, "InstanceMetadataTags", &self.instance_metadata_tags)?;
+            m.end()
+        }
     }
 
     /// Specifies whether detailed monitoring is enabled for an instance. For more information
     /// about detailed monitoring, see Enable or turn off detailed monitoring for your instances
     /// in the *User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Monitoring {
-        /// Specify ``true`` to enable detailed monitoring. Otherwise, basic monitoring is enabled.
-        #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
+        /// `Enabled`: Specify ``true`` to enable detailed monitoring. Otherwise, basic monitoring
+        /// is enabled.
         pub enabled: Option<Value<bool>>,
     }
 
+    impl Serialize for Monitoring {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Enabled", &self.enabled)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum amount of network bandwidth, in gigabits per second (Gbps).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NetworkBandwidthGbps {
-        /// The maximum amount of network bandwidth, in Gbps. To specify no maximum limit, omit this
-        /// parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum amount of network bandwidth, in Gbps. To specify no maximum limit,
+        /// omit this parameter.
         pub max: Option<Value<f64>>,
-        /// The minimum amount of network bandwidth, in Gbps. If this parameter is not specified,
-        /// there is no minimum limit.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum amount of network bandwidth, in Gbps. If this parameter is not
+        /// specified, there is no minimum limit.
         pub min: Option<Value<f64>>,
     }
 
+    impl Serialize for NetworkBandwidthGbps {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// Specifies the parameters for a network interface.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NetworkInterface {
-        /// Associates a Carrier IP address with eth0 for a new network interface.
-        #[serde(
-            rename = "AssociateCarrierIpAddress",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AssociateCarrierIpAddress`: Associates a Carrier IP address with eth0 for a new network
+        /// interface.
         pub associate_carrier_ip_address: Option<Value<bool>>,
-        /// Associates a public IPv4 address with eth0 for a new network interface.
-        #[serde(
-            rename = "AssociatePublicIpAddress",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AssociatePublicIpAddress`: Associates a public IPv4 address with eth0 for a new network
+        /// interface.
         pub associate_public_ip_address: Option<Value<bool>>,
-        /// A connection tracking specification for the network interface.
-        #[serde(
-            rename = "ConnectionTrackingSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ConnectionTrackingSpecification`: A connection tracking specification for the network
+        /// interface.
         pub connection_tracking_specification: Option<ConnectionTrackingSpecification>,
-        /// Indicates whether the network interface is deleted when the instance is terminated.
-        #[serde(
-            rename = "DeleteOnTermination",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DeleteOnTermination`: Indicates whether the network interface is deleted when the
+        /// instance is terminated.
         pub delete_on_termination: Option<Value<bool>>,
-        /// A description for the network interface.
-        #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+        /// `Description`: A description for the network interface.
         pub description: Option<Value<String>>,
-        /// The device index for the network interface attachment. The primary network interface has
-        /// a device index of 0. If the network interface is of type ``interface``, you must specify
-        /// a device index.
-        #[serde(rename = "DeviceIndex", skip_serializing_if = "Option::is_none")]
+        /// `DeviceIndex`: The device index for the network interface attachment. The primary
+        /// network interface has a device index of 0. If the network interface is of type
+        /// ``interface``, you must specify a device index.
         pub device_index: Option<Value<i64>>,
-        /// The number of ENA queues to be created with the instance.
-        #[serde(rename = "EnaQueueCount", skip_serializing_if = "Option::is_none")]
+        /// `EnaQueueCount`: The number of ENA queues to be created with the instance.
         pub ena_queue_count: Option<Value<i64>>,
-        /// The ENA Express configuration for the network interface.
-        #[serde(
-            rename = "EnaSrdSpecification",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnaSrdSpecification`: The ENA Express configuration for the network interface.
         pub ena_srd_specification: Option<EnaSrdSpecification>,
-        /// The IDs of one or more security groups.
-        #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
+        /// `Groups`: The IDs of one or more security groups.
         pub groups: Option<Vec<Value<String>>>,
-        /// The type of network interface. To create an Elastic Fabric Adapter (EFA), specify
-        /// ``efa`` or ``efa``. For more information, see Elastic Fabric Adapter for AI/ML and HPC
-        /// workloads on Amazon EC2 in the *Amazon EC2 User Guide*.
-        #[serde(rename = "InterfaceType", skip_serializing_if = "Option::is_none")]
+        /// `InterfaceType`: The type of network interface. To create an Elastic Fabric Adapter
+        /// (EFA), specify ``efa`` or ``efa``. For more information, see Elastic Fabric Adapter for
+        /// AI/ML and HPC workloads on Amazon EC2 in the *Amazon EC2 User Guide*.
         pub interface_type: Option<Value<String>>,
-        /// The number of IPv4 prefixes to be automatically assigned to the network interface. You
-        /// cannot use this option if you use the ``Ipv4Prefix`` option.
-        #[serde(rename = "Ipv4PrefixCount", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4PrefixCount`: The number of IPv4 prefixes to be automatically assigned to the
+        /// network interface. You cannot use this option if you use the ``Ipv4Prefix`` option.
         pub ipv4_prefix_count: Option<Value<i64>>,
-        /// One or more IPv4 prefixes to be assigned to the network interface. You cannot use this
-        /// option if you use the ``Ipv4PrefixCount`` option.
-        #[serde(rename = "Ipv4Prefixes", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4Prefixes`: One or more IPv4 prefixes to be assigned to the network interface. You
+        /// cannot use this option if you use the ``Ipv4PrefixCount`` option.
         pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecification>>,
-        /// The number of IPv6 addresses to assign to a network interface. Amazon EC2 automatically
-        /// selects the IPv6 addresses from the subnet range. You can't use this option if
-        /// specifying specific IPv6 addresses.
-        #[serde(rename = "Ipv6AddressCount", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6AddressCount`: The number of IPv6 addresses to assign to a network interface.
+        /// Amazon EC2 automatically selects the IPv6 addresses from the subnet range. You can't use
+        /// this option if specifying specific IPv6 addresses.
         pub ipv6_address_count: Option<Value<i64>>,
-        /// One or more specific IPv6 addresses from the IPv6 CIDR block range of your subnet. You
-        /// can't use this option if you're specifying a number of IPv6 addresses.
-        #[serde(rename = "Ipv6Addresses", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6Addresses`: One or more specific IPv6 addresses from the IPv6 CIDR block range of
+        /// your subnet. You can't use this option if you're specifying a number of IPv6 addresses.
         pub ipv6_addresses: Option<Vec<Ipv6Add>>,
-        /// The number of IPv6 prefixes to be automatically assigned to the network interface. You
-        /// cannot use this option if you use the ``Ipv6Prefix`` option.
-        #[serde(rename = "Ipv6PrefixCount", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6PrefixCount`: The number of IPv6 prefixes to be automatically assigned to the
+        /// network interface. You cannot use this option if you use the ``Ipv6Prefix`` option.
         pub ipv6_prefix_count: Option<Value<i64>>,
-        /// One or more IPv6 prefixes to be assigned to the network interface. You cannot use this
-        /// option if you use the ``Ipv6PrefixCount`` option.
-        #[serde(rename = "Ipv6Prefixes", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6Prefixes`: One or more IPv6 prefixes to be assigned to the network interface. You
+        /// cannot use this option if you use the ``Ipv6PrefixCount`` option.
         pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecification>>,
-        /// The index of the network card. Some instance types support multiple network cards. The
-        /// primary network interface must be assigned to network card index 0. The default is
-        /// network card index 0.
-        #[serde(rename = "NetworkCardIndex", skip_serializing_if = "Option::is_none")]
+        /// `NetworkCardIndex`: The index of the network card. Some instance types support multiple
+        /// network cards. The primary network interface must be assigned to network card index 0.
+        /// The default is network card index 0.
         pub network_card_index: Option<Value<i64>>,
-        /// The ID of the network interface.
-        #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+        /// `NetworkInterfaceId`: The ID of the network interface.
         pub network_interface_id: Option<Value<String>>,
-        /// The primary IPv6 address of the network interface. When you enable an IPv6 GUA address
-        /// to be a primary IPv6, the first IPv6 GUA will be made the primary IPv6 address until the
-        /// instance is terminated or the network interface is detached. For more information about
-        /// primary IPv6 addresses, see RunInstances.
-        #[serde(rename = "PrimaryIpv6", skip_serializing_if = "Option::is_none")]
+        /// `PrimaryIpv6`: The primary IPv6 address of the network interface. When you enable an
+        /// IPv6 GUA address to be a primary IPv6, the first IPv6 GUA will be made the primary IPv6
+        /// address until the instance is terminated or the network interface is detached.
         pub primary_ipv6: Option<Value<bool>>,
-        /// The primary private IPv4 address of the network interface.
-        #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+        /// `PrivateIpAddress`: The primary private IPv4 address of the network interface.
         pub private_ip_address: Option<Value<String>>,
-        /// One or more private IPv4 addresses.
-        #[serde(rename = "PrivateIpAddresses", skip_serializing_if = "Option::is_none")]
+        /// `PrivateIpAddresses`: One or more private IPv4 addresses.
         pub private_ip_addresses: Option<Vec<PrivateIpAdd>>,
-        /// The number of secondary private IPv4 addresses to assign to a network interface.
-        #[serde(
-            rename = "SecondaryPrivateIpAddressCount",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SecondaryPrivateIpAddressCount`: The number of secondary private IPv4 addresses to
+        /// assign to a network interface.
         pub secondary_private_ip_address_count: Option<Value<i64>>,
-        /// The ID of the subnet for the network interface.
-        #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+        /// `SubnetId`: The ID of the subnet for the network interface.
         pub subnet_id: Option<Value<String>>,
     }
 
+    impl Serialize for NetworkInterface {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AssociateCarrierIpAddress",
+                &self.associate_carrier_ip_address,
+            )?;
+            opt(
+                &mut m,
+                "AssociatePublicIpAddress",
+                &self.associate_public_ip_address,
+            )?;
+            opt(
+                &mut m,
+                "ConnectionTrackingSpecification",
+                &self.connection_tracking_specification,
+            )?;
+            opt(&mut m, "DeleteOnTermination", &self.delete_on_termination)?;
+            opt(&mut m, "Description", &self.description)?;
+            opt(&mut m, "DeviceIndex", &self.device_index)?;
+            opt(&mut m, "EnaQueueCount", &self.ena_queue_count)?;
+            opt(&mut m, "EnaSrdSpecification", &self.ena_srd_specification)?;
+            opt(&mut m, "Groups", &self.groups)?;
+            opt(&mut m, "InterfaceType", &self.interface_type)?;
+            opt(&mut m, "Ipv4PrefixCount", &self.ipv4_prefix_count)?;
+            opt(&mut m, "Ipv4Prefixes", &self.ipv4_prefixes)?;
+            opt(&mut m, "Ipv6AddressCount", &self.ipv6_address_count)?;
+            opt(&mut m, "Ipv6Addresses", &self.ipv6_addresses)?;
+            opt(&mut m, "Ipv6PrefixCount", &self.ipv6_prefix_count)?;
+            opt(&mut m, "Ipv6Prefixes", &self.ipv6_prefixes)?;
+            opt(&mut m, "NetworkCardIndex", &self.network_card_index)?;
+            opt(&mut m, "NetworkInterfaceId", &self.network_interface_id)?;
+            opt(&mut m, "PrimaryIpv6", &self.primary_ipv6)?;
+            opt(&mut m, "PrivateIpAddress", &self.private_ip_address)?;
+            opt(&mut m, "PrivateIpAddresses", &self.private_ip_addresses)?;
+            opt(
+                &mut m,
+                "SecondaryPrivateIpAddressCount",
+                &self.secondary_private_ip_address_count,
+            )?;
+            opt(&mut m, "SubnetId", &self.subnet_id)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum number of network interfaces.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NetworkInterfaceCount {
-        /// The maximum number of network interfaces. To specify no maximum limit, omit this
+        /// `Max`: The maximum number of network interfaces. To specify no maximum limit, omit this
         /// parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
         pub max: Option<Value<i64>>,
-        /// The minimum number of network interfaces. To specify no minimum limit, omit this
+        /// `Min`: The minimum number of network interfaces. To specify no minimum limit, omit this
         /// parameter.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
         pub min: Option<Value<i64>>,
     }
 
+    impl Serialize for NetworkInterfaceCount {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// Contains settings for the network performance options for the instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NetworkPerformanceOptions {
-        /// Specify the bandwidth weighting option to boost the associated type of baseline
-        /// bandwidth, as follows:
-        #[serde(rename = "BandwidthWeighting", skip_serializing_if = "Option::is_none")]
+        /// `BandwidthWeighting`: Specify the bandwidth weighting option to boost the associated
+        /// type of baseline bandwidth, as follows:
         pub bandwidth_weighting: Option<Value<NetworkPerformanceOptionsBandwidthWeighting>>,
     }
 
+    impl Serialize for NetworkPerformanceOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "BandwidthWeighting", &self.bandwidth_weighting)?;
+            m.end()
+        }
+    }
+
     /// Specifies the placement of an instance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Placement {
-        /// The affinity setting for an instance on a Dedicated Host.
-        #[serde(rename = "Affinity", skip_serializing_if = "Option::is_none")]
+        /// `Affinity`: The affinity setting for an instance on a Dedicated Host.
         pub affinity: Option<Value<String>>,
-        /// The Availability Zone for the instance.
-        #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZone`: The Availability Zone for the instance.
         pub availability_zone: Option<Value<String>>,
-        /// The Group Id of a placement group. You must specify the Placement Group *Group Id* to
-        /// launch an instance in a shared placement group.
-        #[serde(rename = "GroupId", skip_serializing_if = "Option::is_none")]
+        /// `GroupId`: The Group Id of a placement group. You must specify the Placement Group
+        /// *Group Id* to launch an instance in a shared placement group.
         pub group_id: Option<Value<String>>,
-        /// The name of the placement group for the instance.
-        #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
+        /// `GroupName`: The name of the placement group for the instance.
         pub group_name: Option<Value<String>>,
-        /// The ID of the Dedicated Host for the instance.
-        #[serde(rename = "HostId", skip_serializing_if = "Option::is_none")]
+        /// `HostId`: The ID of the Dedicated Host for the instance.
         pub host_id: Option<Value<String>>,
-        /// The ARN of the host resource group in which to launch the instances. If you specify a
-        /// host resource group ARN, omit the *Tenancy* parameter or set it to ``host``.
-        #[serde(
-            rename = "HostResourceGroupArn",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HostResourceGroupArn`: The ARN of the host resource group in which to launch the
+        /// instances. If you specify a host resource group ARN, omit the *Tenancy* parameter or set
+        /// it to ``host``.
         pub host_resource_group_arn: Option<Value<String>>,
-        /// The number of the partition the instance should launch in. Valid only if the placement
-        /// group strategy is set to ``partition``.
-        #[serde(rename = "PartitionNumber", skip_serializing_if = "Option::is_none")]
+        /// `PartitionNumber`: The number of the partition the instance should launch in. Valid only
+        /// if the placement group strategy is set to ``partition``.
         pub partition_number: Option<Value<i64>>,
-        /// Reserved for future use.
-        #[serde(rename = "SpreadDomain", skip_serializing_if = "Option::is_none")]
+        /// `SpreadDomain`: Reserved for future use.
         pub spread_domain: Option<Value<String>>,
-        /// The tenancy of the instance. An instance with a tenancy of dedicated runs on
+        /// `Tenancy`: The tenancy of the instance. An instance with a tenancy of dedicated runs on
         /// single-tenant hardware.
-        #[serde(rename = "Tenancy", skip_serializing_if = "Option::is_none")]
         pub tenancy: Option<Value<PlacementTenancy>>,
+    }
+
+    impl Serialize for Placement {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Affinity", &self.affinity)?;
+            opt(&mut m, "AvailabilityZone", &self.availability_zone)?;
+            opt(&mut m, "GroupId", &self.group_id)?;
+            opt(&mut m, "GroupName", &self.group_name)?;
+            opt(&mut m, "HostId", &self.host_id)?;
+            opt(
+                &mut m,
+                "HostResourceGroupArn",
+                &self.host_resource_group_arn,
+            )?;
+            opt(&mut m, "PartitionNumber", &self.partition_number)?;
+            opt(&mut m, "SpreadDomain", &self.spread_domain)?;
+            opt(&mut m, "Tenancy", &self.tenancy)?;
+            m.end()
+        }
     }
 
     /// The hostname type for EC2 instances launched into this subnet and how DNS A and AAAA
     /// record queries should be handled. For more information, see Amazon EC2 instance hostname
     /// types in the *User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PrivateDnsNameOptions {
-        /// Indicates whether to respond to DNS queries for instance hostnames with DNS AAAA
-        /// records.
-        #[serde(
-            rename = "EnableResourceNameDnsAAAARecord",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableResourceNameDnsAAAARecord`: Indicates whether to respond to DNS queries for
+        /// instance hostnames with DNS AAAA records.
         pub enable_resource_name_dns_aaaa_record: Option<Value<bool>>,
-        /// Indicates whether to respond to DNS queries for instance hostnames with DNS A records.
-        #[serde(
-            rename = "EnableResourceNameDnsARecord",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableResourceNameDnsARecord`: Indicates whether to respond to DNS queries for instance
+        /// hostnames with DNS A records.
         pub enable_resource_name_dns_a_record: Option<Value<bool>>,
-        /// The type of hostname for EC2 instances. For IPv4 only subnets, an instance DNS name must
-        /// be based on the instance IPv4 address. For IPv6 only subnets, an instance DNS name must
-        /// be based on the instance ID. For dual-stack subnets, you can specify whether DNS names
-        /// use the instance IPv4 address or the instance ID. For more information, see Amazon EC2
-        /// instance hostname types in the *User Guide*.
-        #[serde(rename = "HostnameType", skip_serializing_if = "Option::is_none")]
+        /// `HostnameType`: The type of hostname for EC2 instances. For IPv4 only subnets, an
+        /// instance DNS name must be based on the instance IPv4 address. For IPv6 only subnets, an
+        /// instance DNS name must be based on the instance ID.
         pub hostname_type: Option<Value<PrivateDnsNameOptionsHostnameType>>,
     }
 
+    impl Serialize for PrivateDnsNameOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EnableResourceNameDnsAAAARecord",
+                &self.enable_resource_name_dns_aaaa_record,
+            )?;
+            opt(
+                &mut m,
+                "EnableResourceNameDnsARecord",
+                &self.enable_resource_name_dns_a_record,
+            )?;
+            opt(&mut m, "HostnameType", &self.hostname_type)?;
+            m.end()
+        }
+    }
+
     /// Specifies a secondary private IPv4 address for a network interface.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PrivateIpAdd {
-        /// Indicates whether the private IPv4 address is the primary private IPv4 address. Only one
-        /// IPv4 address can be designated as primary.
-        #[serde(rename = "Primary", skip_serializing_if = "Option::is_none")]
+        /// `Primary`: Indicates whether the private IPv4 address is the primary private IPv4
+        /// address. Only one IPv4 address can be designated as primary.
         pub primary: Option<Value<bool>>,
-        /// The private IPv4 address.
-        #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+        /// `PrivateIpAddress`: The private IPv4 address.
         pub private_ip_address: Option<Value<String>>,
     }
 
+    impl Serialize for PrivateIpAdd {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Primary", &self.primary)?;
+            opt(&mut m, "PrivateIpAddress", &self.private_ip_address)?;
+            m.end()
+        }
+    }
+
     /// Specifies an instance family to use as the baseline reference for CPU performance.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Reference {
-        /// The instance family to use as a baseline reference.
-        #[serde(rename = "InstanceFamily", skip_serializing_if = "Option::is_none")]
+        /// `InstanceFamily`: The instance family to use as a baseline reference.
         pub instance_family: Option<Value<String>>,
     }
 
+    impl Serialize for Reference {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "InstanceFamily", &self.instance_family)?;
+            m.end()
+        }
+    }
+
     /// Specifies options for Spot Instances.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct SpotOptions {
-        /// Deprecated.
-        #[serde(
-            rename = "BlockDurationMinutes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `BlockDurationMinutes`: Deprecated.
         pub block_duration_minutes: Option<Value<i64>>,
-        /// The behavior when a Spot Instance is interrupted. The default is ``terminate``.
-        #[serde(
-            rename = "InstanceInterruptionBehavior",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceInterruptionBehavior`: The behavior when a Spot Instance is interrupted. The
+        /// default is ``terminate``.
         pub instance_interruption_behavior: Option<Value<SpotOptionsInstanceInterruptionBehavior>>,
-        /// The maximum hourly price you're willing to pay for a Spot Instance. We do not recommend
-        /// using this parameter because it can lead to increased interruptions. If you do not
-        /// specify this parameter, you will pay the current Spot price. If you do specify this
-        /// parameter, it must be more than USD $0.001.
-        #[serde(rename = "MaxPrice", skip_serializing_if = "Option::is_none")]
+        /// `MaxPrice`: The maximum hourly price you're willing to pay for a Spot Instance. We do
+        /// not recommend using this parameter because it can lead to increased interruptions. If
+        /// you do not specify this parameter, you will pay the current Spot price.
         pub max_price: Option<Value<String>>,
-        /// The Spot Instance request type.
-        #[serde(rename = "SpotInstanceType", skip_serializing_if = "Option::is_none")]
+        /// `SpotInstanceType`: The Spot Instance request type.
         pub spot_instance_type: Option<Value<SpotOptionsSpotInstanceType>>,
-        /// The end date of the request, in UTC format (*YYYY-MM-DD*T*HH:MM:SS*Z). Supported only
-        /// for persistent requests.
-        #[serde(rename = "ValidUntil", skip_serializing_if = "Option::is_none")]
+        /// `ValidUntil`: The end date of the request, in UTC format (*YYYY-MM-DD*T*HH:MM:SS*Z).
+        /// Supported only for persistent requests.
         pub valid_until: Option<Value<String>>,
     }
 
+    impl Serialize for SpotOptions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "BlockDurationMinutes", &self.block_duration_minutes)?;
+            opt(
+                &mut m,
+                "InstanceInterruptionBehavior",
+                &self.instance_interruption_behavior,
+            )?;
+            opt(&mut m, "MaxPrice", &self.max_price)?;
+            opt(&mut m, "SpotInstanceType", &self.spot_instance_type)?;
+            opt(&mut m, "ValidUntil", &self.valid_until)?;
+            m.end()
+        }
+    }
+
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1192,52 +1509,89 @@ pub mod launch_template {
     }
 
     /// Specifies the tags to apply to resources that are created during instance launch.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TagSpecification {
-        /// The type of resource to tag. You can specify tags for the following resource types only:
-        /// ``instance`` | ``volume`` | ``network-interface`` | ``spot-instances-request``. If the
-        /// instance does not include the resource type that you specify, the instance launch fails.
-        /// For example, not all instance types include a volume.
-        #[serde(rename = "ResourceType", skip_serializing_if = "Option::is_none")]
+        /// `ResourceType`: The type of resource to tag. You can specify tags for the following
+        /// resource types only: ``instance`` | ``volume`` | ``network-interface`` |
+        /// ``spot-instances-request``.
         pub resource_type: Option<Value<TagSpecificationResourceType>>,
-        /// The tags to apply to the resource.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: The tags to apply to the resource.
         pub tags: Option<Vec<Tag>>,
     }
 
+    impl Serialize for TagSpecification {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ResourceType", &self.resource_type)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum amount of total local storage, in GB.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TotalLocalStorageGb {
-        /// The maximum amount of total local storage, in GB. To specify no maximum limit, omit this
-        /// parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum amount of total local storage, in GB. To specify no maximum limit,
+        /// omit this parameter.
         pub max: Option<Value<f64>>,
-        /// The minimum amount of total local storage, in GB. To specify no minimum limit, omit this
-        /// parameter.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum amount of total local storage, in GB. To specify no minimum limit,
+        /// omit this parameter.
         pub min: Option<Value<f64>>,
     }
 
+    impl Serialize for TotalLocalStorageGb {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// The minimum and maximum number of vCPUs.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct VCpuCount {
-        /// The maximum number of vCPUs. To specify no maximum limit, omit this parameter.
-        #[serde(rename = "Max", skip_serializing_if = "Option::is_none")]
+        /// `Max`: The maximum number of vCPUs. To specify no maximum limit, omit this parameter.
         pub max: Option<Value<i64>>,
-        /// The minimum number of vCPUs. To specify no minimum limit, specify ``0``.
-        #[serde(rename = "Min", skip_serializing_if = "Option::is_none")]
+        /// `Min`: The minimum number of vCPUs. To specify no minimum limit, specify ``0``.
         pub min: Option<Value<i64>>,
     }
 
+    impl Serialize for VCpuCount {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Max", &self.max)?;
+            opt(&mut m, "Min", &self.min)?;
+            m.end()
+        }
+    }
+
     /// Indicates the instance's Capacity Reservation preferences. Possible preferences include:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CapacityReservationSpecificationCapacityReservationPreference {
-        #[serde(rename = "capacity-reservations-only")]
+        /// `capacity-reservations-only`
         CapacityReservationsOnly,
-        #[serde(rename = "none")]
+        /// `none`
         None,
-        #[serde(rename = "open")]
+        /// `open`
         Open,
+    }
+
+    impl CapacityReservationSpecificationCapacityReservationPreference {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::CapacityReservationsOnly => "capacity-reservations-only",
+                Self::None => "none",
+                Self::Open => "open",
+            }
+        }
+    }
+
+    impl Serialize for CapacityReservationSpecificationCapacityReservationPreference {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CapacityReservationSpecificationCapacityReservationPreference>
@@ -1251,12 +1605,28 @@ pub mod launch_template {
     /// Indicates whether to enable the instance for AMD SEV-SNP. AMD SEV-SNP is supported with
     /// M6a, R6a, and C6a instance types only. For more information, see AMD SEV-SNP for Amazon
     /// EC2 instances.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CpuOptionsAmdSevSnp {
-        #[serde(rename = "enabled")]
+        /// `enabled`
         Enabled,
-        #[serde(rename = "disabled")]
+        /// `disabled`
         Disabled,
+    }
+
+    impl CpuOptionsAmdSevSnp {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "enabled",
+                Self::Disabled => "disabled",
+            }
+        }
+    }
+
+    impl Serialize for CpuOptionsAmdSevSnp {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CpuOptionsAmdSevSnp> for Value<CpuOptionsAmdSevSnp> {
@@ -1266,12 +1636,28 @@ pub mod launch_template {
     }
 
     /// Indicates whether the instance is enabled for nested virtualization.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CpuOptionsNestedVirtualization {
-        #[serde(rename = "enabled")]
+        /// `enabled`
         Enabled,
-        #[serde(rename = "disabled")]
+        /// `disabled`
         Disabled,
+    }
+
+    impl CpuOptionsNestedVirtualization {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "enabled",
+                Self::Disabled => "disabled",
+            }
+        }
+    }
+
+    impl Serialize for CpuOptionsNestedVirtualization {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CpuOptionsNestedVirtualization> for Value<CpuOptionsNestedVirtualization> {
@@ -1282,22 +1668,43 @@ pub mod launch_template {
 
     /// The volume type. For more information, see Amazon EBS volume types in the *Amazon EBS
     /// User Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum EbsVolumeType {
-        #[serde(rename = "gp2")]
+        /// `gp2`
         Gp2,
-        #[serde(rename = "gp3")]
+        /// `gp3`
         Gp3,
-        #[serde(rename = "io1")]
+        /// `io1`
         Io1,
-        #[serde(rename = "io2")]
+        /// `io2`
         Io2,
-        #[serde(rename = "sc1")]
+        /// `sc1`
         Sc1,
-        #[serde(rename = "st1")]
+        /// `st1`
         St1,
-        #[serde(rename = "standard")]
+        /// `standard`
         Standard,
+    }
+
+    impl EbsVolumeType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Gp2 => "gp2",
+                Self::Gp3 => "gp3",
+                Self::Io1 => "io1",
+                Self::Io2 => "io2",
+                Self::Sc1 => "sc1",
+                Self::St1 => "st1",
+                Self::Standard => "standard",
+            }
+        }
+    }
+
+    impl Serialize for EbsVolumeType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<EbsVolumeType> for Value<EbsVolumeType> {
@@ -1307,16 +1714,34 @@ pub mod launch_template {
     }
 
     /// The market type.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceMarketOptionsMarketType {
-        #[serde(rename = "capacity-block")]
+        /// `capacity-block`
         CapacityBlock,
-        #[serde(rename = "interruptible-capacity-reservation")]
+        /// `interruptible-capacity-reservation`
         InterruptibleCapacityReservation,
-        #[serde(rename = "on-demand")]
+        /// `on-demand`
         OnDemand,
-        #[serde(rename = "spot")]
+        /// `spot`
         Spot,
+    }
+
+    impl InstanceMarketOptionsMarketType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::CapacityBlock => "capacity-block",
+                Self::InterruptibleCapacityReservation => "interruptible-capacity-reservation",
+                Self::OnDemand => "on-demand",
+                Self::Spot => "spot",
+            }
+        }
+    }
+
+    impl Serialize for InstanceMarketOptionsMarketType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceMarketOptionsMarketType> for Value<InstanceMarketOptionsMarketType> {
@@ -1325,18 +1750,37 @@ pub mod launch_template {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsAcceleratorManufacturers {
-        #[serde(rename = "amazon-web-services")]
+        /// `amazon-web-services`
         AmazonWebServices,
-        #[serde(rename = "amd")]
+        /// `amd`
         Amd,
-        #[serde(rename = "habana")]
+        /// `habana`
         Habana,
-        #[serde(rename = "nvidia")]
+        /// `nvidia`
         Nvidia,
-        #[serde(rename = "xilinx")]
+        /// `xilinx`
         Xilinx,
+    }
+
+    impl InstanceRequirementsAcceleratorManufacturers {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AmazonWebServices => "amazon-web-services",
+                Self::Amd => "amd",
+                Self::Habana => "habana",
+                Self::Nvidia => "nvidia",
+                Self::Xilinx => "xilinx",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsAcceleratorManufacturers {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsAcceleratorManufacturers>
@@ -1347,46 +1791,79 @@ pub mod launch_template {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsAcceleratorNames {
-        #[serde(rename = "a100")]
+        /// `a100`
         A100,
-        #[serde(rename = "a10g")]
+        /// `a10g`
         A10g,
-        #[serde(rename = "gaudi-hl-205")]
+        /// `gaudi-hl-205`
         GaudiHl205,
-        #[serde(rename = "h100")]
+        /// `h100`
         H100,
-        #[serde(rename = "inferentia")]
+        /// `inferentia`
         Inferentia,
-        #[serde(rename = "inferentia2")]
+        /// `inferentia2`
         Inferentia2,
-        #[serde(rename = "k520")]
+        /// `k520`
         K520,
-        #[serde(rename = "k80")]
+        /// `k80`
         K80,
-        #[serde(rename = "l4")]
+        /// `l4`
         L4,
-        #[serde(rename = "l40s")]
+        /// `l40s`
         L40s,
-        #[serde(rename = "m60")]
+        /// `m60`
         M60,
-        #[serde(rename = "radeon-pro-v520")]
+        /// `radeon-pro-v520`
         RadeonProV520,
-        #[serde(rename = "t4")]
+        /// `t4`
         T4,
-        #[serde(rename = "t4g")]
+        /// `t4g`
         T4g,
-        #[serde(rename = "trainium")]
+        /// `trainium`
         Trainium,
-        #[serde(rename = "trainium2")]
+        /// `trainium2`
         Trainium2,
-        #[serde(rename = "u30")]
+        /// `u30`
         U30,
-        #[serde(rename = "v100")]
+        /// `v100`
         V100,
-        #[serde(rename = "vu9p")]
+        /// `vu9p`
         Vu9p,
+    }
+
+    impl InstanceRequirementsAcceleratorNames {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::A100 => "a100",
+                Self::A10g => "a10g",
+                Self::GaudiHl205 => "gaudi-hl-205",
+                Self::H100 => "h100",
+                Self::Inferentia => "inferentia",
+                Self::Inferentia2 => "inferentia2",
+                Self::K520 => "k520",
+                Self::K80 => "k80",
+                Self::L4 => "l4",
+                Self::L40s => "l40s",
+                Self::M60 => "m60",
+                Self::RadeonProV520 => "radeon-pro-v520",
+                Self::T4 => "t4",
+                Self::T4g => "t4g",
+                Self::Trainium => "trainium",
+                Self::Trainium2 => "trainium2",
+                Self::U30 => "u30",
+                Self::V100 => "v100",
+                Self::Vu9p => "vu9p",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsAcceleratorNames {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsAcceleratorNames> for Value<InstanceRequirementsAcceleratorNames> {
@@ -1395,16 +1872,34 @@ pub mod launch_template {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsAcceleratorTypes {
-        #[serde(rename = "fpga")]
+        /// `fpga`
         Fpga,
-        #[serde(rename = "gpu")]
+        /// `gpu`
         Gpu,
-        #[serde(rename = "inference")]
+        /// `inference`
         Inference,
-        #[serde(rename = "media")]
+        /// `media`
         Media,
+    }
+
+    impl InstanceRequirementsAcceleratorTypes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Fpga => "fpga",
+                Self::Gpu => "gpu",
+                Self::Inference => "inference",
+                Self::Media => "media",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsAcceleratorTypes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsAcceleratorTypes> for Value<InstanceRequirementsAcceleratorTypes> {
@@ -1414,14 +1909,31 @@ pub mod launch_template {
     }
 
     /// Indicates whether bare metal instance types must be included, excluded, or required.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsBareMetal {
-        #[serde(rename = "excluded")]
+        /// `excluded`
         Excluded,
-        #[serde(rename = "included")]
+        /// `included`
         Included,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl InstanceRequirementsBareMetal {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Excluded => "excluded",
+                Self::Included => "included",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsBareMetal {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsBareMetal> for Value<InstanceRequirementsBareMetal> {
@@ -1432,14 +1944,31 @@ pub mod launch_template {
 
     /// Indicates whether burstable performance T instance types are included, excluded, or
     /// required. For more information, see Burstable performance instances.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsBurstablePerformance {
-        #[serde(rename = "excluded")]
+        /// `excluded`
         Excluded,
-        #[serde(rename = "included")]
+        /// `included`
         Included,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl InstanceRequirementsBurstablePerformance {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Excluded => "excluded",
+                Self::Included => "included",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsBurstablePerformance {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsBurstablePerformance>
@@ -1450,16 +1979,34 @@ pub mod launch_template {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsCpuManufacturers {
-        #[serde(rename = "amazon-web-services")]
+        /// `amazon-web-services`
         AmazonWebServices,
-        #[serde(rename = "amd")]
+        /// `amd`
         Amd,
-        #[serde(rename = "apple")]
+        /// `apple`
         Apple,
-        #[serde(rename = "intel")]
+        /// `intel`
         Intel,
+    }
+
+    impl InstanceRequirementsCpuManufacturers {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AmazonWebServices => "amazon-web-services",
+                Self::Amd => "amd",
+                Self::Apple => "apple",
+                Self::Intel => "intel",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsCpuManufacturers {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsCpuManufacturers> for Value<InstanceRequirementsCpuManufacturers> {
@@ -1468,12 +2015,28 @@ pub mod launch_template {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsInstanceGenerations {
-        #[serde(rename = "current")]
+        /// `current`
         Current,
-        #[serde(rename = "previous")]
+        /// `previous`
         Previous,
+    }
+
+    impl InstanceRequirementsInstanceGenerations {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Current => "current",
+                Self::Previous => "previous",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsInstanceGenerations {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsInstanceGenerations>
@@ -1487,14 +2050,31 @@ pub mod launch_template {
     /// Indicates whether instance types with instance store volumes are included, excluded, or
     /// required. For more information, Amazon EC2 instance store in the *Amazon EC2 User
     /// Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsLocalStorage {
-        #[serde(rename = "excluded")]
+        /// `excluded`
         Excluded,
-        #[serde(rename = "included")]
+        /// `included`
         Included,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl InstanceRequirementsLocalStorage {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Excluded => "excluded",
+                Self::Included => "included",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsLocalStorage {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsLocalStorage> for Value<InstanceRequirementsLocalStorage> {
@@ -1503,12 +2083,28 @@ pub mod launch_template {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InstanceRequirementsLocalStorageTypes {
-        #[serde(rename = "hdd")]
+        /// `hdd`
         Hdd,
-        #[serde(rename = "ssd")]
+        /// `ssd`
         Ssd,
+    }
+
+    impl InstanceRequirementsLocalStorageTypes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hdd => "hdd",
+                Self::Ssd => "ssd",
+            }
+        }
+    }
+
+    impl Serialize for InstanceRequirementsLocalStorageTypes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InstanceRequirementsLocalStorageTypes> for Value<InstanceRequirementsLocalStorageTypes> {
@@ -1519,12 +2115,28 @@ pub mod launch_template {
 
     /// Indicates whether an instance stops or terminates when you initiate shutdown from the
     /// instance (using the operating system command for system shutdown).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LaunchTemplateDataInstanceInitiatedShutdownBehavior {
-        #[serde(rename = "stop")]
+        /// `stop`
         Stop,
-        #[serde(rename = "terminate")]
+        /// `terminate`
         Terminate,
+    }
+
+    impl LaunchTemplateDataInstanceInitiatedShutdownBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Stop => "stop",
+                Self::Terminate => "terminate",
+            }
+        }
+    }
+
+    impl Serialize for LaunchTemplateDataInstanceInitiatedShutdownBehavior {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LaunchTemplateDataInstanceInitiatedShutdownBehavior>
@@ -1537,232 +2149,372 @@ pub mod launch_template {
 
     /// The type of resource. To tag a launch template, ``ResourceType`` must be
     /// ``launch-template``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LaunchTemplateTagSpecificationResourceType {
-        #[serde(rename = "application-status-check")]
+        /// `application-status-check`
         ApplicationStatusCheck,
-        #[serde(rename = "capacity-block")]
+        /// `capacity-block`
         CapacityBlock,
-        #[serde(rename = "capacity-manager-data-export")]
+        /// `capacity-manager-data-export`
         CapacityManagerDataExport,
-        #[serde(rename = "capacity-reservation")]
+        /// `capacity-reservation`
         CapacityReservation,
-        #[serde(rename = "capacity-reservation-cancellation-quote")]
+        /// `capacity-reservation-cancellation-quote`
         CapacityReservationCancellationQuote,
-        #[serde(rename = "capacity-reservation-fleet")]
+        /// `capacity-reservation-fleet`
         CapacityReservationFleet,
-        #[serde(rename = "capacity-reservation-modification-quote")]
+        /// `capacity-reservation-modification-quote`
         CapacityReservationModificationQuote,
-        #[serde(rename = "carrier-gateway")]
+        /// `carrier-gateway`
         CarrierGateway,
-        #[serde(rename = "client-vpn-endpoint")]
+        /// `client-vpn-endpoint`
         ClientVpnEndpoint,
-        #[serde(rename = "coip-pool")]
+        /// `coip-pool`
         CoipPool,
-        #[serde(rename = "customer-gateway")]
+        /// `customer-gateway`
         CustomerGateway,
-        #[serde(rename = "declarative-policies-report")]
+        /// `declarative-policies-report`
         DeclarativePoliciesReport,
-        #[serde(rename = "dedicated-host")]
+        /// `dedicated-host`
         DedicatedHost,
-        #[serde(rename = "dhcp-options")]
+        /// `dhcp-options`
         DhcpOptions,
-        #[serde(rename = "egress-only-internet-gateway")]
+        /// `egress-only-internet-gateway`
         EgressOnlyInternetGateway,
-        #[serde(rename = "elastic-gpu")]
+        /// `elastic-gpu`
         ElasticGpu,
-        #[serde(rename = "elastic-ip")]
+        /// `elastic-ip`
         ElasticIp,
-        #[serde(rename = "export-image-task")]
+        /// `export-image-task`
         ExportImageTask,
-        #[serde(rename = "export-instance-task")]
+        /// `export-instance-task`
         ExportInstanceTask,
-        #[serde(rename = "fleet")]
+        /// `fleet`
         Fleet,
-        #[serde(rename = "fpga-image")]
+        /// `fpga-image`
         FpgaImage,
-        #[serde(rename = "host-reservation")]
+        /// `host-reservation`
         HostReservation,
-        #[serde(rename = "image")]
+        /// `image`
         Image,
-        #[serde(rename = "image-usage-report")]
+        /// `image-usage-report`
         ImageUsageReport,
-        #[serde(rename = "import-image-task")]
+        /// `import-image-task`
         ImportImageTask,
-        #[serde(rename = "import-snapshot-task")]
+        /// `import-snapshot-task`
         ImportSnapshotTask,
-        #[serde(rename = "instance")]
+        /// `instance`
         Instance,
-        #[serde(rename = "instance-connect-endpoint")]
+        /// `instance-connect-endpoint`
         InstanceConnectEndpoint,
-        #[serde(rename = "instance-event-window")]
+        /// `instance-event-window`
         InstanceEventWindow,
-        #[serde(rename = "internet-gateway")]
+        /// `internet-gateway`
         InternetGateway,
-        #[serde(rename = "ipam")]
+        /// `ipam`
         Ipam,
-        #[serde(rename = "ipam-external-resource-verification-token")]
+        /// `ipam-external-resource-verification-token`
         IpamExternalResourceVerificationToken,
-        #[serde(rename = "ipam-internet-registry-association")]
+        /// `ipam-internet-registry-association`
         IpamInternetRegistryAssociation,
-        #[serde(rename = "ipam-policy")]
+        /// `ipam-policy`
         IpamPolicy,
-        #[serde(rename = "ipam-pool")]
+        /// `ipam-pool`
         IpamPool,
-        #[serde(rename = "ipam-pool-allocation")]
+        /// `ipam-pool-allocation`
         IpamPoolAllocation,
-        #[serde(rename = "ipam-prefix-list-resolver")]
+        /// `ipam-prefix-list-resolver`
         IpamPrefixListResolver,
-        #[serde(rename = "ipam-prefix-list-resolver-target")]
+        /// `ipam-prefix-list-resolver-target`
         IpamPrefixListResolverTarget,
-        #[serde(rename = "ipam-resource-discovery")]
+        /// `ipam-resource-discovery`
         IpamResourceDiscovery,
-        #[serde(rename = "ipam-resource-discovery-association")]
+        /// `ipam-resource-discovery-association`
         IpamResourceDiscoveryAssociation,
-        #[serde(rename = "ipam-scope")]
+        /// `ipam-scope`
         IpamScope,
-        #[serde(rename = "ipv4pool-ec2")]
+        /// `ipv4pool-ec2`
         Ipv4poolEc2,
-        #[serde(rename = "ipv6pool-ec2")]
+        /// `ipv6pool-ec2`
         Ipv6poolEc2,
-        #[serde(rename = "key-pair")]
+        /// `key-pair`
         KeyPair,
-        #[serde(rename = "launch-template")]
+        /// `launch-template`
         LaunchTemplate,
-        #[serde(rename = "local-gateway")]
+        /// `local-gateway`
         LocalGateway,
-        #[serde(rename = "local-gateway-route-table")]
+        /// `local-gateway-route-table`
         LocalGatewayRouteTable,
-        #[serde(rename = "local-gateway-route-table-virtual-interface-group-association")]
+        /// `local-gateway-route-table-virtual-interface-group-association`
         LocalGatewayRouteTableVirtualInterfaceGroupAssociation,
-        #[serde(rename = "local-gateway-route-table-vpc-association")]
+        /// `local-gateway-route-table-vpc-association`
         LocalGatewayRouteTableVpcAssociation,
-        #[serde(rename = "local-gateway-virtual-interface")]
+        /// `local-gateway-virtual-interface`
         LocalGatewayVirtualInterface,
-        #[serde(rename = "local-gateway-virtual-interface-group")]
+        /// `local-gateway-virtual-interface-group`
         LocalGatewayVirtualInterfaceGroup,
-        #[serde(rename = "mac-modification-task")]
+        /// `mac-modification-task`
         MacModificationTask,
-        #[serde(rename = "natgateway")]
+        /// `natgateway`
         Natgateway,
-        #[serde(rename = "network-acl")]
+        /// `network-acl`
         NetworkAcl,
-        #[serde(rename = "network-insights-access-scope")]
+        /// `network-insights-access-scope`
         NetworkInsightsAccessScope,
-        #[serde(rename = "network-insights-access-scope-analysis")]
+        /// `network-insights-access-scope-analysis`
         NetworkInsightsAccessScopeAnalysis,
-        #[serde(rename = "network-insights-analysis")]
+        /// `network-insights-analysis`
         NetworkInsightsAnalysis,
-        #[serde(rename = "network-insights-path")]
+        /// `network-insights-path`
         NetworkInsightsPath,
-        #[serde(rename = "network-interface")]
+        /// `network-interface`
         NetworkInterface,
-        #[serde(rename = "outpost-lag")]
+        /// `outpost-lag`
         OutpostLag,
-        #[serde(rename = "placement-group")]
+        /// `placement-group`
         PlacementGroup,
-        #[serde(rename = "prefix-list")]
+        /// `prefix-list`
         PrefixList,
-        #[serde(rename = "replace-root-volume-task")]
+        /// `replace-root-volume-task`
         ReplaceRootVolumeTask,
-        #[serde(rename = "reserved-instances")]
+        /// `reserved-instances`
         ReservedInstances,
-        #[serde(rename = "route-server")]
+        /// `route-server`
         RouteServer,
-        #[serde(rename = "route-server-endpoint")]
+        /// `route-server-endpoint`
         RouteServerEndpoint,
-        #[serde(rename = "route-server-peer")]
+        /// `route-server-peer`
         RouteServerPeer,
-        #[serde(rename = "route-table")]
+        /// `route-table`
         RouteTable,
-        #[serde(rename = "secondary-interface")]
+        /// `secondary-interface`
         SecondaryInterface,
-        #[serde(rename = "secondary-network")]
+        /// `secondary-network`
         SecondaryNetwork,
-        #[serde(rename = "secondary-subnet")]
+        /// `secondary-subnet`
         SecondarySubnet,
-        #[serde(rename = "security-group")]
+        /// `security-group`
         SecurityGroup,
-        #[serde(rename = "security-group-rule")]
+        /// `security-group-rule`
         SecurityGroupRule,
-        #[serde(rename = "service-link-virtual-interface")]
+        /// `service-link-virtual-interface`
         ServiceLinkVirtualInterface,
-        #[serde(rename = "snapshot")]
+        /// `snapshot`
         Snapshot,
-        #[serde(rename = "spot-fleet-request")]
+        /// `spot-fleet-request`
         SpotFleetRequest,
-        #[serde(rename = "spot-instances-request")]
+        /// `spot-instances-request`
         SpotInstancesRequest,
-        #[serde(rename = "subnet")]
+        /// `subnet`
         Subnet,
-        #[serde(rename = "subnet-cidr-reservation")]
+        /// `subnet-cidr-reservation`
         SubnetCidrReservation,
-        #[serde(rename = "traffic-mirror-filter")]
+        /// `traffic-mirror-filter`
         TrafficMirrorFilter,
-        #[serde(rename = "traffic-mirror-filter-rule")]
+        /// `traffic-mirror-filter-rule`
         TrafficMirrorFilterRule,
-        #[serde(rename = "traffic-mirror-session")]
+        /// `traffic-mirror-session`
         TrafficMirrorSession,
-        #[serde(rename = "traffic-mirror-target")]
+        /// `traffic-mirror-target`
         TrafficMirrorTarget,
-        #[serde(rename = "transit-gateway")]
+        /// `transit-gateway`
         TransitGateway,
-        #[serde(rename = "transit-gateway-attachment")]
+        /// `transit-gateway-attachment`
         TransitGatewayAttachment,
-        #[serde(rename = "transit-gateway-connect-peer")]
+        /// `transit-gateway-connect-peer`
         TransitGatewayConnectPeer,
-        #[serde(rename = "transit-gateway-metering-policy")]
+        /// `transit-gateway-metering-policy`
         TransitGatewayMeteringPolicy,
-        #[serde(rename = "transit-gateway-multicast-domain")]
+        /// `transit-gateway-multicast-domain`
         TransitGatewayMulticastDomain,
-        #[serde(rename = "transit-gateway-policy-table")]
+        /// `transit-gateway-policy-table`
         TransitGatewayPolicyTable,
-        #[serde(rename = "transit-gateway-route-table")]
+        /// `transit-gateway-route-table`
         TransitGatewayRouteTable,
-        #[serde(rename = "transit-gateway-route-table-announcement")]
+        /// `transit-gateway-route-table-announcement`
         TransitGatewayRouteTableAnnouncement,
-        #[serde(rename = "verified-access-endpoint")]
+        /// `verified-access-endpoint`
         VerifiedAccessEndpoint,
-        #[serde(rename = "verified-access-endpoint-target")]
+        /// `verified-access-endpoint-target`
         VerifiedAccessEndpointTarget,
-        #[serde(rename = "verified-access-group")]
+        /// `verified-access-group`
         VerifiedAccessGroup,
-        #[serde(rename = "verified-access-instance")]
+        /// `verified-access-instance`
         VerifiedAccessInstance,
-        #[serde(rename = "verified-access-policy")]
+        /// `verified-access-policy`
         VerifiedAccessPolicy,
-        #[serde(rename = "verified-access-trust-provider")]
+        /// `verified-access-trust-provider`
         VerifiedAccessTrustProvider,
-        #[serde(rename = "volume")]
+        /// `volume`
         Volume,
-        #[serde(rename = "vpc")]
+        /// `vpc`
         Vpc,
-        #[serde(rename = "vpc-block-public-access-exclusion")]
+        /// `vpc-block-public-access-exclusion`
         VpcBlockPublicAccessExclusion,
-        #[serde(rename = "vpc-encryption-control")]
+        /// `vpc-encryption-control`
         VpcEncryptionControl,
-        #[serde(rename = "vpc-endpoint")]
+        /// `vpc-endpoint`
         VpcEndpoint,
-        #[serde(rename = "vpc-endpoint-connection")]
+        /// `vpc-endpoint-connection`
         VpcEndpointConnection,
-        #[serde(rename = "vpc-endpoint-connection-device-type")]
+        /// `vpc-endpoint-connection-device-type`
         VpcEndpointConnectionDeviceType,
-        #[serde(rename = "vpc-endpoint-service")]
+        /// `vpc-endpoint-service`
         VpcEndpointService,
-        #[serde(rename = "vpc-endpoint-service-permission")]
+        /// `vpc-endpoint-service-permission`
         VpcEndpointServicePermission,
-        #[serde(rename = "vpc-flow-log")]
+        /// `vpc-flow-log`
         VpcFlowLog,
-        #[serde(rename = "vpc-peering-connection")]
+        /// `vpc-peering-connection`
         VpcPeeringConnection,
-        #[serde(rename = "vpn-concentrator")]
+        /// `vpn-concentrator`
         VpnConcentrator,
-        #[serde(rename = "vpn-connection")]
+        /// `vpn-connection`
         VpnConnection,
-        #[serde(rename = "vpn-connection-device-type")]
+        /// `vpn-connection-device-type`
         VpnConnectionDeviceType,
-        #[serde(rename = "vpn-gateway")]
+        /// `vpn-gateway`
         VpnGateway,
+    }
+
+    impl LaunchTemplateTagSpecificationResourceType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ApplicationStatusCheck => "application-status-check",
+                Self::CapacityBlock => "capacity-block",
+                Self::CapacityManagerDataExport => "capacity-manager-data-export",
+                Self::CapacityReservation => "capacity-reservation",
+                Self::CapacityReservationCancellationQuote => {
+                    "capacity-reservation-cancellation-quote"
+                }
+                Self::CapacityReservationFleet => "capacity-reservation-fleet",
+                Self::CapacityReservationModificationQuote => {
+                    "capacity-reservation-modification-quote"
+                }
+                Self::CarrierGateway => "carrier-gateway",
+                Self::ClientVpnEndpoint => "client-vpn-endpoint",
+                Self::CoipPool => "coip-pool",
+                Self::CustomerGateway => "customer-gateway",
+                Self::DeclarativePoliciesReport => "declarative-policies-report",
+                Self::DedicatedHost => "dedicated-host",
+                Self::DhcpOptions => "dhcp-options",
+                Self::EgressOnlyInternetGateway => "egress-only-internet-gateway",
+                Self::ElasticGpu => "elastic-gpu",
+                Self::ElasticIp => "elastic-ip",
+                Self::ExportImageTask => "export-image-task",
+                Self::ExportInstanceTask => "export-instance-task",
+                Self::Fleet => "fleet",
+                Self::FpgaImage => "fpga-image",
+                Self::HostReservation => "host-reservation",
+                Self::Image => "image",
+                Self::ImageUsageReport => "image-usage-report",
+                Self::ImportImageTask => "import-image-task",
+                Self::ImportSnapshotTask => "import-snapshot-task",
+                Self::Instance => "instance",
+                Self::InstanceConnectEndpoint => "instance-connect-endpoint",
+                Self::InstanceEventWindow => "instance-event-window",
+                Self::InternetGateway => "internet-gateway",
+                Self::Ipam => "ipam",
+                Self::IpamExternalResourceVerificationToken => {
+                    "ipam-external-resource-verification-token"
+                }
+                Self::IpamInternetRegistryAssociation => "ipam-internet-registry-association",
+                Self::IpamPolicy => "ipam-policy",
+                Self::IpamPool => "ipam-pool",
+                Self::IpamPoolAllocation => "ipam-pool-allocation",
+                Self::IpamPrefixListResolver => "ipam-prefix-list-resolver",
+                Self::IpamPrefixListResolverTarget => "ipam-prefix-list-resolver-target",
+                Self::IpamResourceDiscovery => "ipam-resource-discovery",
+                Self::IpamResourceDiscoveryAssociation => "ipam-resource-discovery-association",
+                Self::IpamScope => "ipam-scope",
+                Self::Ipv4poolEc2 => "ipv4pool-ec2",
+                Self::Ipv6poolEc2 => "ipv6pool-ec2",
+                Self::KeyPair => "key-pair",
+                Self::LaunchTemplate => "launch-template",
+                Self::LocalGateway => "local-gateway",
+                Self::LocalGatewayRouteTable => "local-gateway-route-table",
+                Self::LocalGatewayRouteTableVirtualInterfaceGroupAssociation => {
+                    "local-gateway-route-table-virtual-interface-group-association"
+                }
+                Self::LocalGatewayRouteTableVpcAssociation => {
+                    "local-gateway-route-table-vpc-association"
+                }
+                Self::LocalGatewayVirtualInterface => "local-gateway-virtual-interface",
+                Self::LocalGatewayVirtualInterfaceGroup => "local-gateway-virtual-interface-group",
+                Self::MacModificationTask => "mac-modification-task",
+                Self::Natgateway => "natgateway",
+                Self::NetworkAcl => "network-acl",
+                Self::NetworkInsightsAccessScope => "network-insights-access-scope",
+                Self::NetworkInsightsAccessScopeAnalysis => {
+                    "network-insights-access-scope-analysis"
+                }
+                Self::NetworkInsightsAnalysis => "network-insights-analysis",
+                Self::NetworkInsightsPath => "network-insights-path",
+                Self::NetworkInterface => "network-interface",
+                Self::OutpostLag => "outpost-lag",
+                Self::PlacementGroup => "placement-group",
+                Self::PrefixList => "prefix-list",
+                Self::ReplaceRootVolumeTask => "replace-root-volume-task",
+                Self::ReservedInstances => "reserved-instances",
+                Self::RouteServer => "route-server",
+                Self::RouteServerEndpoint => "route-server-endpoint",
+                Self::RouteServerPeer => "route-server-peer",
+                Self::RouteTable => "route-table",
+                Self::SecondaryInterface => "secondary-interface",
+                Self::SecondaryNetwork => "secondary-network",
+                Self::SecondarySubnet => "secondary-subnet",
+                Self::SecurityGroup => "security-group",
+                Self::SecurityGroupRule => "security-group-rule",
+                Self::ServiceLinkVirtualInterface => "service-link-virtual-interface",
+                Self::Snapshot => "snapshot",
+                Self::SpotFleetRequest => "spot-fleet-request",
+                Self::SpotInstancesRequest => "spot-instances-request",
+                Self::Subnet => "subnet",
+                Self::SubnetCidrReservation => "subnet-cidr-reservation",
+                Self::TrafficMirrorFilter => "traffic-mirror-filter",
+                Self::TrafficMirrorFilterRule => "traffic-mirror-filter-rule",
+                Self::TrafficMirrorSession => "traffic-mirror-session",
+                Self::TrafficMirrorTarget => "traffic-mirror-target",
+                Self::TransitGateway => "transit-gateway",
+                Self::TransitGatewayAttachment => "transit-gateway-attachment",
+                Self::TransitGatewayConnectPeer => "transit-gateway-connect-peer",
+                Self::TransitGatewayMeteringPolicy => "transit-gateway-metering-policy",
+                Self::TransitGatewayMulticastDomain => "transit-gateway-multicast-domain",
+                Self::TransitGatewayPolicyTable => "transit-gateway-policy-table",
+                Self::TransitGatewayRouteTable => "transit-gateway-route-table",
+                Self::TransitGatewayRouteTableAnnouncement => {
+                    "transit-gateway-route-table-announcement"
+                }
+                Self::VerifiedAccessEndpoint => "verified-access-endpoint",
+                Self::VerifiedAccessEndpointTarget => "verified-access-endpoint-target",
+                Self::VerifiedAccessGroup => "verified-access-group",
+                Self::VerifiedAccessInstance => "verified-access-instance",
+                Self::VerifiedAccessPolicy => "verified-access-policy",
+                Self::VerifiedAccessTrustProvider => "verified-access-trust-provider",
+                Self::Volume => "volume",
+                Self::Vpc => "vpc",
+                Self::VpcBlockPublicAccessExclusion => "vpc-block-public-access-exclusion",
+                Self::VpcEncryptionControl => "vpc-encryption-control",
+                Self::VpcEndpoint => "vpc-endpoint",
+                Self::VpcEndpointConnection => "vpc-endpoint-connection",
+                Self::VpcEndpointConnectionDeviceType => "vpc-endpoint-connection-device-type",
+                Self::VpcEndpointService => "vpc-endpoint-service",
+                Self::VpcEndpointServicePermission => "vpc-endpoint-service-permission",
+                Self::VpcFlowLog => "vpc-flow-log",
+                Self::VpcPeeringConnection => "vpc-peering-connection",
+                Self::VpnConcentrator => "vpn-concentrator",
+                Self::VpnConnection => "vpn-connection",
+                Self::VpnConnectionDeviceType => "vpn-connection-device-type",
+                Self::VpnGateway => "vpn-gateway",
+            }
+        }
+    }
+
+    impl Serialize for LaunchTemplateTagSpecificationResourceType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LaunchTemplateTagSpecificationResourceType>
@@ -1774,12 +2526,28 @@ pub mod launch_template {
     }
 
     /// Disables the automatic recovery behavior of your instance or sets it to default.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MaintenanceOptionsAutoRecovery {
-        #[serde(rename = "default")]
+        /// `default`
         Default,
-        #[serde(rename = "disabled")]
+        /// `disabled`
         Disabled,
+    }
+
+    impl MaintenanceOptionsAutoRecovery {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Default => "default",
+                Self::Disabled => "disabled",
+            }
+        }
+    }
+
+    impl Serialize for MaintenanceOptionsAutoRecovery {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MaintenanceOptionsAutoRecovery> for Value<MaintenanceOptionsAutoRecovery> {
@@ -1790,12 +2558,28 @@ pub mod launch_template {
 
     /// Enables or disables the HTTP metadata endpoint on your instances. If the parameter is
     /// not specified, the default state is ``enabled``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetadataOptionsHttpEndpoint {
-        #[serde(rename = "disabled")]
+        /// `disabled`
         Disabled,
-        #[serde(rename = "enabled")]
+        /// `enabled`
         Enabled,
+    }
+
+    impl MetadataOptionsHttpEndpoint {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "disabled",
+                Self::Enabled => "enabled",
+            }
+        }
+    }
+
+    impl Serialize for MetadataOptionsHttpEndpoint {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetadataOptionsHttpEndpoint> for Value<MetadataOptionsHttpEndpoint> {
@@ -1805,12 +2589,28 @@ pub mod launch_template {
     }
 
     /// Enables or disables the IPv6 endpoint for the instance metadata service.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetadataOptionsHttpProtocolIpv6 {
-        #[serde(rename = "disabled")]
+        /// `disabled`
         Disabled,
-        #[serde(rename = "enabled")]
+        /// `enabled`
         Enabled,
+    }
+
+    impl MetadataOptionsHttpProtocolIpv6 {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "disabled",
+                Self::Enabled => "enabled",
+            }
+        }
+    }
+
+    impl Serialize for MetadataOptionsHttpProtocolIpv6 {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetadataOptionsHttpProtocolIpv6> for Value<MetadataOptionsHttpProtocolIpv6> {
@@ -1820,12 +2620,28 @@ pub mod launch_template {
     }
 
     /// Indicates whether IMDSv2 is required.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetadataOptionsHttpTokens {
-        #[serde(rename = "optional")]
+        /// `optional`
         Optional,
-        #[serde(rename = "required")]
+        /// `required`
         Required,
+    }
+
+    impl MetadataOptionsHttpTokens {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Optional => "optional",
+                Self::Required => "required",
+            }
+        }
+    }
+
+    impl Serialize for MetadataOptionsHttpTokens {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetadataOptionsHttpTokens> for Value<MetadataOptionsHttpTokens> {
@@ -1835,14 +2651,29 @@ pub mod launch_template {
     }
 
     /// Set to ``enabled`` to allow access to instance tags from the instance metadata. Set to
-    /// ``disabled`` to turn off access to instance tags from the instance metadata. For more
-    /// information, see View tags for your EC2 instances using instance metadata.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// ``disabled`` to turn off access to instance tags from the instance metadata.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetadataOptionsInstanceMetadataTags {
-        #[serde(rename = "disabled")]
+        /// `disabled`
         Disabled,
-        #[serde(rename = "enabled")]
+        /// `enabled`
         Enabled,
+    }
+
+    impl MetadataOptionsInstanceMetadataTags {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "disabled",
+                Self::Enabled => "enabled",
+            }
+        }
+    }
+
+    impl Serialize for MetadataOptionsInstanceMetadataTags {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetadataOptionsInstanceMetadataTags> for Value<MetadataOptionsInstanceMetadataTags> {
@@ -1853,14 +2684,31 @@ pub mod launch_template {
 
     /// Specify the bandwidth weighting option to boost the associated type of baseline
     /// bandwidth, as follows:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum NetworkPerformanceOptionsBandwidthWeighting {
-        #[serde(rename = "default")]
+        /// `default`
         Default,
-        #[serde(rename = "ebs-1")]
+        /// `ebs-1`
         Ebs1,
-        #[serde(rename = "vpc-1")]
+        /// `vpc-1`
         Vpc1,
+    }
+
+    impl NetworkPerformanceOptionsBandwidthWeighting {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Default => "default",
+                Self::Ebs1 => "ebs-1",
+                Self::Vpc1 => "vpc-1",
+            }
+        }
+    }
+
+    impl Serialize for NetworkPerformanceOptionsBandwidthWeighting {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<NetworkPerformanceOptionsBandwidthWeighting>
@@ -1873,14 +2721,31 @@ pub mod launch_template {
 
     /// The tenancy of the instance. An instance with a tenancy of dedicated runs on
     /// single-tenant hardware.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PlacementTenancy {
-        #[serde(rename = "dedicated")]
+        /// `dedicated`
         Dedicated,
-        #[serde(rename = "default")]
+        /// `default`
         Default,
-        #[serde(rename = "host")]
+        /// `host`
         Host,
+    }
+
+    impl PlacementTenancy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Dedicated => "dedicated",
+                Self::Default => "default",
+                Self::Host => "host",
+            }
+        }
+    }
+
+    impl Serialize for PlacementTenancy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PlacementTenancy> for Value<PlacementTenancy> {
@@ -1891,15 +2756,29 @@ pub mod launch_template {
 
     /// The type of hostname for EC2 instances. For IPv4 only subnets, an instance DNS name must
     /// be based on the instance IPv4 address. For IPv6 only subnets, an instance DNS name must
-    /// be based on the instance ID. For dual-stack subnets, you can specify whether DNS names
-    /// use the instance IPv4 address or the instance ID. For more information, see Amazon EC2
-    /// instance hostname types in the *User Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// be based on the instance ID.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PrivateDnsNameOptionsHostnameType {
-        #[serde(rename = "ip-name")]
+        /// `ip-name`
         IpName,
-        #[serde(rename = "resource-name")]
+        /// `resource-name`
         ResourceName,
+    }
+
+    impl PrivateDnsNameOptionsHostnameType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::IpName => "ip-name",
+                Self::ResourceName => "resource-name",
+            }
+        }
+    }
+
+    impl Serialize for PrivateDnsNameOptionsHostnameType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<PrivateDnsNameOptionsHostnameType> for Value<PrivateDnsNameOptionsHostnameType> {
@@ -1909,14 +2788,31 @@ pub mod launch_template {
     }
 
     /// The behavior when a Spot Instance is interrupted. The default is ``terminate``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SpotOptionsInstanceInterruptionBehavior {
-        #[serde(rename = "hibernate")]
+        /// `hibernate`
         Hibernate,
-        #[serde(rename = "stop")]
+        /// `stop`
         Stop,
-        #[serde(rename = "terminate")]
+        /// `terminate`
         Terminate,
+    }
+
+    impl SpotOptionsInstanceInterruptionBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Hibernate => "hibernate",
+                Self::Stop => "stop",
+                Self::Terminate => "terminate",
+            }
+        }
+    }
+
+    impl Serialize for SpotOptionsInstanceInterruptionBehavior {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SpotOptionsInstanceInterruptionBehavior>
@@ -1928,12 +2824,28 @@ pub mod launch_template {
     }
 
     /// The Spot Instance request type.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SpotOptionsSpotInstanceType {
-        #[serde(rename = "one-time")]
+        /// `one-time`
         OneTime,
-        #[serde(rename = "persistent")]
+        /// `persistent`
         Persistent,
+    }
+
+    impl SpotOptionsSpotInstanceType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::OneTime => "one-time",
+                Self::Persistent => "persistent",
+            }
+        }
+    }
+
+    impl Serialize for SpotOptionsSpotInstanceType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SpotOptionsSpotInstanceType> for Value<SpotOptionsSpotInstanceType> {
@@ -1943,235 +2855,373 @@ pub mod launch_template {
     }
 
     /// The type of resource to tag. You can specify tags for the following resource types only:
-    /// ``instance`` | ``volume`` | ``network-interface`` | ``spot-instances-request``. If the
-    /// instance does not include the resource type that you specify, the instance launch fails.
-    /// For example, not all instance types include a volume.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// ``instance`` | ``volume`` | ``network-interface`` | ``spot-instances-request``.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TagSpecificationResourceType {
-        #[serde(rename = "application-status-check")]
+        /// `application-status-check`
         ApplicationStatusCheck,
-        #[serde(rename = "capacity-block")]
+        /// `capacity-block`
         CapacityBlock,
-        #[serde(rename = "capacity-manager-data-export")]
+        /// `capacity-manager-data-export`
         CapacityManagerDataExport,
-        #[serde(rename = "capacity-reservation")]
+        /// `capacity-reservation`
         CapacityReservation,
-        #[serde(rename = "capacity-reservation-cancellation-quote")]
+        /// `capacity-reservation-cancellation-quote`
         CapacityReservationCancellationQuote,
-        #[serde(rename = "capacity-reservation-fleet")]
+        /// `capacity-reservation-fleet`
         CapacityReservationFleet,
-        #[serde(rename = "capacity-reservation-modification-quote")]
+        /// `capacity-reservation-modification-quote`
         CapacityReservationModificationQuote,
-        #[serde(rename = "carrier-gateway")]
+        /// `carrier-gateway`
         CarrierGateway,
-        #[serde(rename = "client-vpn-endpoint")]
+        /// `client-vpn-endpoint`
         ClientVpnEndpoint,
-        #[serde(rename = "coip-pool")]
+        /// `coip-pool`
         CoipPool,
-        #[serde(rename = "customer-gateway")]
+        /// `customer-gateway`
         CustomerGateway,
-        #[serde(rename = "declarative-policies-report")]
+        /// `declarative-policies-report`
         DeclarativePoliciesReport,
-        #[serde(rename = "dedicated-host")]
+        /// `dedicated-host`
         DedicatedHost,
-        #[serde(rename = "dhcp-options")]
+        /// `dhcp-options`
         DhcpOptions,
-        #[serde(rename = "egress-only-internet-gateway")]
+        /// `egress-only-internet-gateway`
         EgressOnlyInternetGateway,
-        #[serde(rename = "elastic-gpu")]
+        /// `elastic-gpu`
         ElasticGpu,
-        #[serde(rename = "elastic-ip")]
+        /// `elastic-ip`
         ElasticIp,
-        #[serde(rename = "export-image-task")]
+        /// `export-image-task`
         ExportImageTask,
-        #[serde(rename = "export-instance-task")]
+        /// `export-instance-task`
         ExportInstanceTask,
-        #[serde(rename = "fleet")]
+        /// `fleet`
         Fleet,
-        #[serde(rename = "fpga-image")]
+        /// `fpga-image`
         FpgaImage,
-        #[serde(rename = "host-reservation")]
+        /// `host-reservation`
         HostReservation,
-        #[serde(rename = "image")]
+        /// `image`
         Image,
-        #[serde(rename = "image-usage-report")]
+        /// `image-usage-report`
         ImageUsageReport,
-        #[serde(rename = "import-image-task")]
+        /// `import-image-task`
         ImportImageTask,
-        #[serde(rename = "import-snapshot-task")]
+        /// `import-snapshot-task`
         ImportSnapshotTask,
-        #[serde(rename = "instance")]
+        /// `instance`
         Instance,
-        #[serde(rename = "instance-connect-endpoint")]
+        /// `instance-connect-endpoint`
         InstanceConnectEndpoint,
-        #[serde(rename = "instance-event-window")]
+        /// `instance-event-window`
         InstanceEventWindow,
-        #[serde(rename = "internet-gateway")]
+        /// `internet-gateway`
         InternetGateway,
-        #[serde(rename = "ipam")]
+        /// `ipam`
         Ipam,
-        #[serde(rename = "ipam-external-resource-verification-token")]
+        /// `ipam-external-resource-verification-token`
         IpamExternalResourceVerificationToken,
-        #[serde(rename = "ipam-internet-registry-association")]
+        /// `ipam-internet-registry-association`
         IpamInternetRegistryAssociation,
-        #[serde(rename = "ipam-policy")]
+        /// `ipam-policy`
         IpamPolicy,
-        #[serde(rename = "ipam-pool")]
+        /// `ipam-pool`
         IpamPool,
-        #[serde(rename = "ipam-pool-allocation")]
+        /// `ipam-pool-allocation`
         IpamPoolAllocation,
-        #[serde(rename = "ipam-prefix-list-resolver")]
+        /// `ipam-prefix-list-resolver`
         IpamPrefixListResolver,
-        #[serde(rename = "ipam-prefix-list-resolver-target")]
+        /// `ipam-prefix-list-resolver-target`
         IpamPrefixListResolverTarget,
-        #[serde(rename = "ipam-resource-discovery")]
+        /// `ipam-resource-discovery`
         IpamResourceDiscovery,
-        #[serde(rename = "ipam-resource-discovery-association")]
+        /// `ipam-resource-discovery-association`
         IpamResourceDiscoveryAssociation,
-        #[serde(rename = "ipam-scope")]
+        /// `ipam-scope`
         IpamScope,
-        #[serde(rename = "ipv4pool-ec2")]
+        /// `ipv4pool-ec2`
         Ipv4poolEc2,
-        #[serde(rename = "ipv6pool-ec2")]
+        /// `ipv6pool-ec2`
         Ipv6poolEc2,
-        #[serde(rename = "key-pair")]
+        /// `key-pair`
         KeyPair,
-        #[serde(rename = "launch-template")]
+        /// `launch-template`
         LaunchTemplate,
-        #[serde(rename = "local-gateway")]
+        /// `local-gateway`
         LocalGateway,
-        #[serde(rename = "local-gateway-route-table")]
+        /// `local-gateway-route-table`
         LocalGatewayRouteTable,
-        #[serde(rename = "local-gateway-route-table-virtual-interface-group-association")]
+        /// `local-gateway-route-table-virtual-interface-group-association`
         LocalGatewayRouteTableVirtualInterfaceGroupAssociation,
-        #[serde(rename = "local-gateway-route-table-vpc-association")]
+        /// `local-gateway-route-table-vpc-association`
         LocalGatewayRouteTableVpcAssociation,
-        #[serde(rename = "local-gateway-virtual-interface")]
+        /// `local-gateway-virtual-interface`
         LocalGatewayVirtualInterface,
-        #[serde(rename = "local-gateway-virtual-interface-group")]
+        /// `local-gateway-virtual-interface-group`
         LocalGatewayVirtualInterfaceGroup,
-        #[serde(rename = "mac-modification-task")]
+        /// `mac-modification-task`
         MacModificationTask,
-        #[serde(rename = "natgateway")]
+        /// `natgateway`
         Natgateway,
-        #[serde(rename = "network-acl")]
+        /// `network-acl`
         NetworkAcl,
-        #[serde(rename = "network-insights-access-scope")]
+        /// `network-insights-access-scope`
         NetworkInsightsAccessScope,
-        #[serde(rename = "network-insights-access-scope-analysis")]
+        /// `network-insights-access-scope-analysis`
         NetworkInsightsAccessScopeAnalysis,
-        #[serde(rename = "network-insights-analysis")]
+        /// `network-insights-analysis`
         NetworkInsightsAnalysis,
-        #[serde(rename = "network-insights-path")]
+        /// `network-insights-path`
         NetworkInsightsPath,
-        #[serde(rename = "network-interface")]
+        /// `network-interface`
         NetworkInterface,
-        #[serde(rename = "outpost-lag")]
+        /// `outpost-lag`
         OutpostLag,
-        #[serde(rename = "placement-group")]
+        /// `placement-group`
         PlacementGroup,
-        #[serde(rename = "prefix-list")]
+        /// `prefix-list`
         PrefixList,
-        #[serde(rename = "replace-root-volume-task")]
+        /// `replace-root-volume-task`
         ReplaceRootVolumeTask,
-        #[serde(rename = "reserved-instances")]
+        /// `reserved-instances`
         ReservedInstances,
-        #[serde(rename = "route-server")]
+        /// `route-server`
         RouteServer,
-        #[serde(rename = "route-server-endpoint")]
+        /// `route-server-endpoint`
         RouteServerEndpoint,
-        #[serde(rename = "route-server-peer")]
+        /// `route-server-peer`
         RouteServerPeer,
-        #[serde(rename = "route-table")]
+        /// `route-table`
         RouteTable,
-        #[serde(rename = "secondary-interface")]
+        /// `secondary-interface`
         SecondaryInterface,
-        #[serde(rename = "secondary-network")]
+        /// `secondary-network`
         SecondaryNetwork,
-        #[serde(rename = "secondary-subnet")]
+        /// `secondary-subnet`
         SecondarySubnet,
-        #[serde(rename = "security-group")]
+        /// `security-group`
         SecurityGroup,
-        #[serde(rename = "security-group-rule")]
+        /// `security-group-rule`
         SecurityGroupRule,
-        #[serde(rename = "service-link-virtual-interface")]
+        /// `service-link-virtual-interface`
         ServiceLinkVirtualInterface,
-        #[serde(rename = "snapshot")]
+        /// `snapshot`
         Snapshot,
-        #[serde(rename = "spot-fleet-request")]
+        /// `spot-fleet-request`
         SpotFleetRequest,
-        #[serde(rename = "spot-instances-request")]
+        /// `spot-instances-request`
         SpotInstancesRequest,
-        #[serde(rename = "subnet")]
+        /// `subnet`
         Subnet,
-        #[serde(rename = "subnet-cidr-reservation")]
+        /// `subnet-cidr-reservation`
         SubnetCidrReservation,
-        #[serde(rename = "traffic-mirror-filter")]
+        /// `traffic-mirror-filter`
         TrafficMirrorFilter,
-        #[serde(rename = "traffic-mirror-filter-rule")]
+        /// `traffic-mirror-filter-rule`
         TrafficMirrorFilterRule,
-        #[serde(rename = "traffic-mirror-session")]
+        /// `traffic-mirror-session`
         TrafficMirrorSession,
-        #[serde(rename = "traffic-mirror-target")]
+        /// `traffic-mirror-target`
         TrafficMirrorTarget,
-        #[serde(rename = "transit-gateway")]
+        /// `transit-gateway`
         TransitGateway,
-        #[serde(rename = "transit-gateway-attachment")]
+        /// `transit-gateway-attachment`
         TransitGatewayAttachment,
-        #[serde(rename = "transit-gateway-connect-peer")]
+        /// `transit-gateway-connect-peer`
         TransitGatewayConnectPeer,
-        #[serde(rename = "transit-gateway-metering-policy")]
+        /// `transit-gateway-metering-policy`
         TransitGatewayMeteringPolicy,
-        #[serde(rename = "transit-gateway-multicast-domain")]
+        /// `transit-gateway-multicast-domain`
         TransitGatewayMulticastDomain,
-        #[serde(rename = "transit-gateway-policy-table")]
+        /// `transit-gateway-policy-table`
         TransitGatewayPolicyTable,
-        #[serde(rename = "transit-gateway-route-table")]
+        /// `transit-gateway-route-table`
         TransitGatewayRouteTable,
-        #[serde(rename = "transit-gateway-route-table-announcement")]
+        /// `transit-gateway-route-table-announcement`
         TransitGatewayRouteTableAnnouncement,
-        #[serde(rename = "verified-access-endpoint")]
+        /// `verified-access-endpoint`
         VerifiedAccessEndpoint,
-        #[serde(rename = "verified-access-endpoint-target")]
+        /// `verified-access-endpoint-target`
         VerifiedAccessEndpointTarget,
-        #[serde(rename = "verified-access-group")]
+        /// `verified-access-group`
         VerifiedAccessGroup,
-        #[serde(rename = "verified-access-instance")]
+        /// `verified-access-instance`
         VerifiedAccessInstance,
-        #[serde(rename = "verified-access-policy")]
+        /// `verified-access-policy`
         VerifiedAccessPolicy,
-        #[serde(rename = "verified-access-trust-provider")]
+        /// `verified-access-trust-provider`
         VerifiedAccessTrustProvider,
-        #[serde(rename = "volume")]
+        /// `volume`
         Volume,
-        #[serde(rename = "vpc")]
+        /// `vpc`
         Vpc,
-        #[serde(rename = "vpc-block-public-access-exclusion")]
+        /// `vpc-block-public-access-exclusion`
         VpcBlockPublicAccessExclusion,
-        #[serde(rename = "vpc-encryption-control")]
+        /// `vpc-encryption-control`
         VpcEncryptionControl,
-        #[serde(rename = "vpc-endpoint")]
+        /// `vpc-endpoint`
         VpcEndpoint,
-        #[serde(rename = "vpc-endpoint-connection")]
+        /// `vpc-endpoint-connection`
         VpcEndpointConnection,
-        #[serde(rename = "vpc-endpoint-connection-device-type")]
+        /// `vpc-endpoint-connection-device-type`
         VpcEndpointConnectionDeviceType,
-        #[serde(rename = "vpc-endpoint-service")]
+        /// `vpc-endpoint-service`
         VpcEndpointService,
-        #[serde(rename = "vpc-endpoint-service-permission")]
+        /// `vpc-endpoint-service-permission`
         VpcEndpointServicePermission,
-        #[serde(rename = "vpc-flow-log")]
+        /// `vpc-flow-log`
         VpcFlowLog,
-        #[serde(rename = "vpc-peering-connection")]
+        /// `vpc-peering-connection`
         VpcPeeringConnection,
-        #[serde(rename = "vpn-concentrator")]
+        /// `vpn-concentrator`
         VpnConcentrator,
-        #[serde(rename = "vpn-connection")]
+        /// `vpn-connection`
         VpnConnection,
-        #[serde(rename = "vpn-connection-device-type")]
+        /// `vpn-connection-device-type`
         VpnConnectionDeviceType,
-        #[serde(rename = "vpn-gateway")]
+        /// `vpn-gateway`
         VpnGateway,
+    }
+
+    impl TagSpecificationResourceType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ApplicationStatusCheck => "application-status-check",
+                Self::CapacityBlock => "capacity-block",
+                Self::CapacityManagerDataExport => "capacity-manager-data-export",
+                Self::CapacityReservation => "capacity-reservation",
+                Self::CapacityReservationCancellationQuote => {
+                    "capacity-reservation-cancellation-quote"
+                }
+                Self::CapacityReservationFleet => "capacity-reservation-fleet",
+                Self::CapacityReservationModificationQuote => {
+                    "capacity-reservation-modification-quote"
+                }
+                Self::CarrierGateway => "carrier-gateway",
+                Self::ClientVpnEndpoint => "client-vpn-endpoint",
+                Self::CoipPool => "coip-pool",
+                Self::CustomerGateway => "customer-gateway",
+                Self::DeclarativePoliciesReport => "declarative-policies-report",
+                Self::DedicatedHost => "dedicated-host",
+                Self::DhcpOptions => "dhcp-options",
+                Self::EgressOnlyInternetGateway => "egress-only-internet-gateway",
+                Self::ElasticGpu => "elastic-gpu",
+                Self::ElasticIp => "elastic-ip",
+                Self::ExportImageTask => "export-image-task",
+                Self::ExportInstanceTask => "export-instance-task",
+                Self::Fleet => "fleet",
+                Self::FpgaImage => "fpga-image",
+                Self::HostReservation => "host-reservation",
+                Self::Image => "image",
+                Self::ImageUsageReport => "image-usage-report",
+                Self::ImportImageTask => "import-image-task",
+                Self::ImportSnapshotTask => "import-snapshot-task",
+                Self::Instance => "instance",
+                Self::InstanceConnectEndpoint => "instance-connect-endpoint",
+                Self::InstanceEventWindow => "instance-event-window",
+                Self::InternetGateway => "internet-gateway",
+                Self::Ipam => "ipam",
+                Self::IpamExternalResourceVerificationToken => {
+                    "ipam-external-resource-verification-token"
+                }
+                Self::IpamInternetRegistryAssociation => "ipam-internet-registry-association",
+                Self::IpamPolicy => "ipam-policy",
+                Self::IpamPool => "ipam-pool",
+                Self::IpamPoolAllocation => "ipam-pool-allocation",
+                Self::IpamPrefixListResolver => "ipam-prefix-list-resolver",
+                Self::IpamPrefixListResolverTarget => "ipam-prefix-list-resolver-target",
+                Self::IpamResourceDiscovery => "ipam-resource-discovery",
+                Self::IpamResourceDiscoveryAssociation => "ipam-resource-discovery-association",
+                Self::IpamScope => "ipam-scope",
+                Self::Ipv4poolEc2 => "ipv4pool-ec2",
+                Self::Ipv6poolEc2 => "ipv6pool-ec2",
+                Self::KeyPair => "key-pair",
+                Self::LaunchTemplate => "launch-template",
+                Self::LocalGateway => "local-gateway",
+                Self::LocalGatewayRouteTable => "local-gateway-route-table",
+                Self::LocalGatewayRouteTableVirtualInterfaceGroupAssociation => {
+                    "local-gateway-route-table-virtual-interface-group-association"
+                }
+                Self::LocalGatewayRouteTableVpcAssociation => {
+                    "local-gateway-route-table-vpc-association"
+                }
+                Self::LocalGatewayVirtualInterface => "local-gateway-virtual-interface",
+                Self::LocalGatewayVirtualInterfaceGroup => "local-gateway-virtual-interface-group",
+                Self::MacModificationTask => "mac-modification-task",
+                Self::Natgateway => "natgateway",
+                Self::NetworkAcl => "network-acl",
+                Self::NetworkInsightsAccessScope => "network-insights-access-scope",
+                Self::NetworkInsightsAccessScopeAnalysis => {
+                    "network-insights-access-scope-analysis"
+                }
+                Self::NetworkInsightsAnalysis => "network-insights-analysis",
+                Self::NetworkInsightsPath => "network-insights-path",
+                Self::NetworkInterface => "network-interface",
+                Self::OutpostLag => "outpost-lag",
+                Self::PlacementGroup => "placement-group",
+                Self::PrefixList => "prefix-list",
+                Self::ReplaceRootVolumeTask => "replace-root-volume-task",
+                Self::ReservedInstances => "reserved-instances",
+                Self::RouteServer => "route-server",
+                Self::RouteServerEndpoint => "route-server-endpoint",
+                Self::RouteServerPeer => "route-server-peer",
+                Self::RouteTable => "route-table",
+                Self::SecondaryInterface => "secondary-interface",
+                Self::SecondaryNetwork => "secondary-network",
+                Self::SecondarySubnet => "secondary-subnet",
+                Self::SecurityGroup => "security-group",
+                Self::SecurityGroupRule => "security-group-rule",
+                Self::ServiceLinkVirtualInterface => "service-link-virtual-interface",
+                Self::Snapshot => "snapshot",
+                Self::SpotFleetRequest => "spot-fleet-request",
+                Self::SpotInstancesRequest => "spot-instances-request",
+                Self::Subnet => "subnet",
+                Self::SubnetCidrReservation => "subnet-cidr-reservation",
+                Self::TrafficMirrorFilter => "traffic-mirror-filter",
+                Self::TrafficMirrorFilterRule => "traffic-mirror-filter-rule",
+                Self::TrafficMirrorSession => "traffic-mirror-session",
+                Self::TrafficMirrorTarget => "traffic-mirror-target",
+                Self::TransitGateway => "transit-gateway",
+                Self::TransitGatewayAttachment => "transit-gateway-attachment",
+                Self::TransitGatewayConnectPeer => "transit-gateway-connect-peer",
+                Self::TransitGatewayMeteringPolicy => "transit-gateway-metering-policy",
+                Self::TransitGatewayMulticastDomain => "transit-gateway-multicast-domain",
+                Self::TransitGatewayPolicyTable => "transit-gateway-policy-table",
+                Self::TransitGatewayRouteTable => "transit-gateway-route-table",
+                Self::TransitGatewayRouteTableAnnouncement => {
+                    "transit-gateway-route-table-announcement"
+                }
+                Self::VerifiedAccessEndpoint => "verified-access-endpoint",
+                Self::VerifiedAccessEndpointTarget => "verified-access-endpoint-target",
+                Self::VerifiedAccessGroup => "verified-access-group",
+                Self::VerifiedAccessInstance => "verified-access-instance",
+                Self::VerifiedAccessPolicy => "verified-access-policy",
+                Self::VerifiedAccessTrustProvider => "verified-access-trust-provider",
+                Self::Volume => "volume",
+                Self::Vpc => "vpc",
+                Self::VpcBlockPublicAccessExclusion => "vpc-block-public-access-exclusion",
+                Self::VpcEncryptionControl => "vpc-encryption-control",
+                Self::VpcEndpoint => "vpc-endpoint",
+                Self::VpcEndpointConnection => "vpc-endpoint-connection",
+                Self::VpcEndpointConnectionDeviceType => "vpc-endpoint-connection-device-type",
+                Self::VpcEndpointService => "vpc-endpoint-service",
+                Self::VpcEndpointServicePermission => "vpc-endpoint-service-permission",
+                Self::VpcFlowLog => "vpc-flow-log",
+                Self::VpcPeeringConnection => "vpc-peering-connection",
+                Self::VpnConcentrator => "vpn-concentrator",
+                Self::VpnConnection => "vpn-connection",
+                Self::VpnConnectionDeviceType => "vpn-connection-device-type",
+                Self::VpnGateway => "vpn-gateway",
+            }
+        }
+    }
+
+    impl Serialize for TagSpecificationResourceType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TagSpecificationResourceType> for Value<TagSpecificationResourceType> {
@@ -2204,102 +3254,122 @@ pub mod launch_template {
 
 /// `AWS::EC2::NatGateway`: Specifies a network address translation (NAT) gateway in the
 /// specified subnet. You can create either a public NAT gateway or a private NAT gateway.
-/// The default is a public NAT gateway. If you create a public NAT gateway, you must
-/// specify an elastic IP address.
+/// The default is a public NAT gateway.
 pub mod nat_gateway {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies a network address translation (NAT) gateway in the specified subnet. You can
     /// create either a public NAT gateway or a private NAT gateway. The default is a public NAT
-    /// gateway. If you create a public NAT gateway, you must specify an elastic IP address.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// gateway.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NatGateway {
-        /// \[Public NAT gateway only\] The allocation ID of the Elastic IP address that's
-        /// associated with the NAT gateway. This property is required for a public NAT gateway and
-        /// cannot be specified with a private NAT gateway.
-        #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+        /// `AllocationId`: \[Public NAT gateway only\] The allocation ID of the Elastic IP address
+        /// that's associated with the NAT gateway. This property is required for a public NAT
+        /// gateway and cannot be specified with a private NAT gateway.
         pub allocation_id: Option<Value<String>>,
-        /// Indicates whether this is a zonal (single-AZ) or regional (multi-AZ) NAT gateway.
-        #[serde(rename = "AvailabilityMode", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityMode`: Indicates whether this is a zonal (single-AZ) or regional (multi-AZ)
+        /// NAT gateway.
         pub availability_mode: Option<Value<NatGatewayAvailabilityMode>>,
-        /// For regional NAT gateways only: Specifies which Availability Zones you want the NAT
-        /// gateway to support and the Elastic IP addresses (EIPs) to use in each AZ. The regional
-        /// NAT gateway uses these EIPs to handle outbound NAT traffic from their respective AZs. If
-        /// not specified, the NAT gateway will automatically expand to new AZs and associate EIPs
-        /// upon detection of an elastic network interface.
-        #[serde(
-            rename = "AvailabilityZoneAddresses",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AvailabilityZoneAddresses`: For regional NAT gateways only: Specifies which
+        /// Availability Zones you want the NAT gateway to support and the Elastic IP addresses
+        /// (EIPs) to use in each AZ.
         pub availability_zone_addresses: Option<Vec<AvailabilityZoneAddress>>,
-        /// Indicates whether the NAT gateway supports public or private connectivity. The default
-        /// is public connectivity.
-        #[serde(rename = "ConnectivityType", skip_serializing_if = "Option::is_none")]
+        /// `ConnectivityType`: Indicates whether the NAT gateway supports public or private
+        /// connectivity. The default is public connectivity.
         pub connectivity_type: Option<Value<NatGatewayConnectivityType>>,
-        /// The maximum amount of time to wait (in seconds) before forcibly releasing the IP
-        /// addresses if connections are still in progress. Default value is 350 seconds.
-        #[serde(
-            rename = "MaxDrainDurationSeconds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MaxDrainDurationSeconds`: The maximum amount of time to wait (in seconds) before
+        /// forcibly releasing the IP addresses if connections are still in progress. Default value
+        /// is 350 seconds.
         pub max_drain_duration_seconds: Option<Value<i64>>,
-        /// The private IPv4 address to assign to the NAT gateway. If you don't provide an address,
-        /// a private IPv4 address will be automatically assigned.
-        #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
+        /// `PrivateIpAddress`: The private IPv4 address to assign to the NAT gateway. If you don't
+        /// provide an address, a private IPv4 address will be automatically assigned.
         pub private_ip_address: Option<Value<String>>,
-        /// Secondary EIP allocation IDs. For more information, see Create a NAT gateway in the
-        /// *Amazon VPC User Guide*.
-        #[serde(
-            rename = "SecondaryAllocationIds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SecondaryAllocationIds`: Secondary EIP allocation IDs. For more information, see Create
+        /// a NAT gateway in the *Amazon VPC User Guide*.
         pub secondary_allocation_ids: Option<Vec<Value<String>>>,
-        /// \[Private NAT gateway only\] The number of secondary private IPv4 addresses you want to
-        /// assign to the NAT gateway. For more information about secondary addresses, see Create a
-        /// NAT gateway in the *Amazon Virtual Private Cloud User Guide*.
-        #[serde(
-            rename = "SecondaryPrivateIpAddressCount",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SecondaryPrivateIpAddressCount`: \[Private NAT gateway only\] The number of secondary
+        /// private IPv4 addresses you want to assign to the NAT gateway. For more information about
+        /// secondary addresses, see Create a NAT gateway in the *Amazon Virtual Private Cloud User
+        /// Guide*.
         pub secondary_private_ip_address_count: Option<Value<i64>>,
-        /// Secondary private IPv4 addresses. For more information about secondary addresses, see
-        /// Create a NAT gateway in the *Amazon Virtual Private Cloud User Guide*.
-        #[serde(
-            rename = "SecondaryPrivateIpAddresses",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SecondaryPrivateIpAddresses`: Secondary private IPv4 addresses. For more information
+        /// about secondary addresses, see Create a NAT gateway in the *Amazon Virtual Private Cloud
+        /// User Guide*.
         pub secondary_private_ip_addresses: Option<Vec<Value<String>>>,
-        /// The ID of the subnet in which the NAT gateway is located.
-        #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
+        /// `SubnetId`: The ID of the subnet in which the NAT gateway is located.
         pub subnet_id: Option<Value<String>>,
-        /// The tags for the NAT gateway.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: The tags for the NAT gateway.
         pub tags: Option<Vec<Tag>>,
-        /// The ID of the VPC in which the NAT gateway is located.
-        #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+        /// `VpcId`: The ID of the VPC in which the NAT gateway is located.
         pub vpc_id: Option<Value<String>>,
+    }
+
+    impl Serialize for NatGateway {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AllocationId", &self.allocation_id)?;
+            opt(&mut m, "AvailabilityMode", &self.availability_mode)?;
+            opt(
+                &mut m,
+                "AvailabilityZoneAddresses",
+                &self.availability_zone_addresses,
+            )?;
+            opt(&mut m, "ConnectivityType", &self.connectivity_type)?;
+            opt(
+                &mut m,
+                "MaxDrainDurationSeconds",
+                &self.max_drain_duration_seconds,
+            )?;
+            opt(&mut m, "PrivateIpAddress", &self.private_ip_address)?;
+            opt(
+                &mut m,
+                "SecondaryAllocationIds",
+                &self.secondary_allocation_ids,
+            )?;
+            opt(
+                &mut m,
+                "SecondaryPrivateIpAddressCount",
+                &self.secondary_private_ip_address_count,
+            )?;
+            opt(
+                &mut m,
+                "SecondaryPrivateIpAddresses",
+                &self.secondary_private_ip_addresses,
+            )?;
+            opt(&mut m, "SubnetId", &self.subnet_id)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "VpcId", &self.vpc_id)?;
+            m.end()
+        }
     }
 
     /// For regional NAT gateways only: The configuration specifying which Elastic IP address
     /// (EIP) to use for handling outbound NAT traffic from a specific Availability Zone.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AvailabilityZoneAddress {
-        /// The allocation IDs of the Elastic IP addresses (EIPs) to be used for handling outbound
-        /// NAT traffic in this specific Availability Zone.
-        #[serde(rename = "AllocationIds")]
+        /// `AllocationIds`: The allocation IDs of the Elastic IP addresses (EIPs) to be used for
+        /// handling outbound NAT traffic in this specific Availability Zone.
         pub allocation_ids: Vec<Value<String>>,
-        /// For regional NAT gateways only: The Availability Zone where this specific NAT gateway
-        /// configuration will be active. Each AZ in a regional NAT gateway has its own
-        /// configuration to handle outbound NAT traffic from that AZ.
-        #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZone`: For regional NAT gateways only: The Availability Zone where this
+        /// specific NAT gateway configuration will be active. Each AZ in a regional NAT gateway has
+        /// its own configuration to handle outbound NAT traffic from that AZ.
         pub availability_zone: Option<Value<String>>,
-        /// For regional NAT gateways only: The ID of the Availability Zone where this specific NAT
-        /// gateway configuration will be active. Each AZ in a regional NAT gateway has its own
-        /// configuration to handle outbound NAT traffic from that AZ. Use this instead of
-        /// AvailabilityZone for consistent identification of AZs across AWS Regions.
-        #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZoneId`: For regional NAT gateways only: The ID of the Availability Zone
+        /// where this specific NAT gateway configuration will be active. Each AZ in a regional NAT
+        /// gateway has its own configuration to handle outbound NAT traffic from that AZ.
         pub availability_zone_id: Option<Value<String>>,
+    }
+
+    impl Serialize for AvailabilityZoneAddress {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AllocationIds", &self.allocation_ids)?;
+            opt(&mut m, "AvailabilityZone", &self.availability_zone)?;
+            opt(&mut m, "AvailabilityZoneId", &self.availability_zone_id)?;
+            m.end()
+        }
     }
 
     impl AvailabilityZoneAddress {
@@ -2314,14 +3384,21 @@ pub mod nat_gateway {
     }
 
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -2335,12 +3412,28 @@ pub mod nat_gateway {
     }
 
     /// Indicates whether this is a zonal (single-AZ) or regional (multi-AZ) NAT gateway.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum NatGatewayAvailabilityMode {
-        #[serde(rename = "regional")]
+        /// `regional`
         Regional,
-        #[serde(rename = "zonal")]
+        /// `zonal`
         Zonal,
+    }
+
+    impl NatGatewayAvailabilityMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Regional => "regional",
+                Self::Zonal => "zonal",
+            }
+        }
+    }
+
+    impl Serialize for NatGatewayAvailabilityMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<NatGatewayAvailabilityMode> for Value<NatGatewayAvailabilityMode> {
@@ -2351,12 +3444,28 @@ pub mod nat_gateway {
 
     /// Indicates whether the NAT gateway supports public or private connectivity. The default
     /// is public connectivity.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum NatGatewayConnectivityType {
-        #[serde(rename = "private")]
+        /// `private`
         Private,
-        #[serde(rename = "public")]
+        /// `public`
         Public,
+    }
+
+    impl NatGatewayConnectivityType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Private => "private",
+                Self::Public => "public",
+            }
+        }
+    }
+
+    impl Serialize for NatGatewayConnectivityType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<NatGatewayConnectivityType> for Value<NatGatewayConnectivityType> {
@@ -2405,80 +3514,91 @@ pub mod nat_gateway {
 /// `AWS::EC2::Route`: Specifies a route in a route table. For more information, see Routes
 /// in the *Amazon VPC User Guide*.
 pub mod route {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies a route in a route table. For more information, see Routes in the *Amazon VPC
     /// User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Route {
-        /// The ID of the carrier gateway.
-        #[serde(rename = "CarrierGatewayId", skip_serializing_if = "Option::is_none")]
+        /// `CarrierGatewayId`: The ID of the carrier gateway.
         pub carrier_gateway_id: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the core network.
-        #[serde(rename = "CoreNetworkArn", skip_serializing_if = "Option::is_none")]
+        /// `CoreNetworkArn`: The Amazon Resource Name (ARN) of the core network.
         pub core_network_arn: Option<Value<String>>,
-        /// The IPv4 CIDR address block used for the destination match. Routing decisions are based
-        /// on the most specific match. We modify the specified CIDR block to its canonical form;
-        /// for example, if you specify ``100.68.0.18/18``, we modify it to ``100.68.0.0/18``.
-        #[serde(
-            rename = "DestinationCidrBlock",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DestinationCidrBlock`: The IPv4 CIDR address block used for the destination match.
+        /// Routing decisions are based on the most specific match.
         pub destination_cidr_block: Option<Value<String>>,
-        /// The IPv6 CIDR block used for the destination match. Routing decisions are based on the
-        /// most specific match.
-        #[serde(
-            rename = "DestinationIpv6CidrBlock",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DestinationIpv6CidrBlock`: The IPv6 CIDR block used for the destination match. Routing
+        /// decisions are based on the most specific match.
         pub destination_ipv6_cidr_block: Option<Value<String>>,
-        /// The ID of a prefix list used for the destination match.
-        #[serde(
-            rename = "DestinationPrefixListId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DestinationPrefixListId`: The ID of a prefix list used for the destination match.
         pub destination_prefix_list_id: Option<Value<String>>,
-        /// \[IPv6 traffic only\] The ID of an egress-only internet gateway.
-        #[serde(
-            rename = "EgressOnlyInternetGatewayId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EgressOnlyInternetGatewayId`: \[IPv6 traffic only\] The ID of an egress-only internet
+        /// gateway.
         pub egress_only_internet_gateway_id: Option<Value<String>>,
-        /// The ID of an internet gateway or virtual private gateway attached to your VPC.
-        #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
+        /// `GatewayId`: The ID of an internet gateway or virtual private gateway attached to your
+        /// VPC.
         pub gateway_id: Option<Value<String>>,
-        /// The ID of a NAT instance in your VPC. The operation fails if you specify an instance ID
-        /// unless exactly one network interface is attached.
-        #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+        /// `InstanceId`: The ID of a NAT instance in your VPC. The operation fails if you specify
+        /// an instance ID unless exactly one network interface is attached.
         pub instance_id: Option<Value<String>>,
-        /// The ID of the local gateway.
-        #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
+        /// `LocalGatewayId`: The ID of the local gateway.
         pub local_gateway_id: Option<Value<String>>,
-        /// \[IPv4 traffic only\] The ID of a NAT gateway.
-        #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
+        /// `NatGatewayId`: \[IPv4 traffic only\] The ID of a NAT gateway.
         pub nat_gateway_id: Option<Value<String>>,
-        /// The ID of a network interface.
-        #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
+        /// `NetworkInterfaceId`: The ID of a network interface.
         pub network_interface_id: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the ODB network.
-        #[serde(rename = "OdbNetworkArn", skip_serializing_if = "Option::is_none")]
+        /// `OdbNetworkArn`: The Amazon Resource Name (ARN) of the ODB network.
         pub odb_network_arn: Option<Value<String>>,
-        /// The ID of the route table for the route.
-        #[serde(rename = "RouteTableId")]
+        /// `RouteTableId`: The ID of the route table for the route.
         pub route_table_id: Value<String>,
-        /// The ID of a transit gateway.
-        #[serde(rename = "TransitGatewayId", skip_serializing_if = "Option::is_none")]
+        /// `TransitGatewayId`: The ID of a transit gateway.
         pub transit_gateway_id: Option<Value<String>>,
-        /// The ID of a VPC endpoint. Supported for Gateway Load Balancer endpoints only.
-        #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
+        /// `VpcEndpointId`: The ID of a VPC endpoint. Supported for Gateway Load Balancer endpoints
+        /// only.
         pub vpc_endpoint_id: Option<Value<String>>,
-        /// The ID of a VPC peering connection.
-        #[serde(
-            rename = "VpcPeeringConnectionId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VpcPeeringConnectionId`: The ID of a VPC peering connection.
         pub vpc_peering_connection_id: Option<Value<String>>,
+    }
+
+    impl Serialize for Route {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CarrierGatewayId", &self.carrier_gateway_id)?;
+            opt(&mut m, "CoreNetworkArn", &self.core_network_arn)?;
+            opt(&mut m, "DestinationCidrBlock", &self.destination_cidr_block)?;
+            opt(
+                &mut m,
+                "DestinationIpv6CidrBlock",
+                &self.destination_ipv6_cidr_block,
+            )?;
+            opt(
+                &mut m,
+                "DestinationPrefixListId",
+                &self.destination_prefix_list_id,
+            )?;
+            opt(
+                &mut m,
+                "EgressOnlyInternetGatewayId",
+                &self.egress_only_internet_gateway_id,
+            )?;
+            opt(&mut m, "GatewayId", &self.gateway_id)?;
+            opt(&mut m, "InstanceId", &self.instance_id)?;
+            opt(&mut m, "LocalGatewayId", &self.local_gateway_id)?;
+            opt(&mut m, "NatGatewayId", &self.nat_gateway_id)?;
+            opt(&mut m, "NetworkInterfaceId", &self.network_interface_id)?;
+            opt(&mut m, "OdbNetworkArn", &self.odb_network_arn)?;
+            m.serialize_entry("RouteTableId", &self.route_table_id)?;
+            opt(&mut m, "TransitGatewayId", &self.transit_gateway_id)?;
+            opt(&mut m, "VpcEndpointId", &self.vpc_endpoint_id)?;
+            opt(
+                &mut m,
+                "VpcPeeringConnectionId",
+                &self.vpc_peering_connection_id,
+            )?;
+            m.end()
+        }
     }
 
     impl Route {
@@ -2527,19 +3647,27 @@ pub mod route {
 /// `AWS::EC2::RouteTable`: Specifies a route table for the specified VPC. After you create
 /// a route table, you can add routes and associate the table with a subnet.
 pub mod route_table {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies a route table for the specified VPC. After you create a route table, you can
     /// add routes and associate the table with a subnet.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RouteTable {
-        /// Any tags assigned to the route table.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: Any tags assigned to the route table.
         pub tags: Option<Vec<Tag>>,
-        /// The ID of the VPC.
-        #[serde(rename = "VpcId")]
+        /// `VpcId`: The ID of the VPC.
         pub vpc_id: Value<String>,
+    }
+
+    impl Serialize for RouteTable {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.serialize_entry("VpcId", &self.vpc_id)?;
+            m.end()
+        }
     }
 
     impl RouteTable {
@@ -2553,14 +3681,21 @@ pub mod route_table {
     }
 
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -2589,38 +3724,41 @@ pub mod route_table {
 
 /// `AWS::EC2::SecurityGroup`: Resource Type definition for AWS::EC2::SecurityGroup
 pub mod security_group {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource Type definition for AWS::EC2::SecurityGroup
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SecurityGroup {
-        /// A description for the security group.
-        #[serde(rename = "GroupDescription")]
+        /// `GroupDescription`: A description for the security group.
         pub group_description: Value<String>,
-        /// The name of the security group.
-        #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
+        /// `GroupName`: The name of the security group.
         pub group_name: Option<Value<String>>,
-        /// \[VPC only\] The outbound rules associated with the security group. There is a short
-        /// interruption during which you cannot connect to the security group.
-        #[serde(
-            rename = "SecurityGroupEgress",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SecurityGroupEgress`: \[VPC only\] The outbound rules associated with the security
+        /// group. There is a short interruption during which you cannot connect to the security
+        /// group.
         pub security_group_egress: Option<Vec<Egress>>,
-        /// The inbound rules associated with the security group. There is a short interruption
-        /// during which you cannot connect to the security group.
-        #[serde(
-            rename = "SecurityGroupIngress",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SecurityGroupIngress`: The inbound rules associated with the security group. There is a
+        /// short interruption during which you cannot connect to the security group.
         pub security_group_ingress: Option<Vec<Ingress>>,
-        /// Any tags assigned to the security group.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: Any tags assigned to the security group.
         pub tags: Option<Vec<Tag>>,
-        /// The ID of the VPC for the security group.
-        #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+        /// `VpcId`: The ID of the VPC for the security group.
         pub vpc_id: Option<Value<String>>,
+    }
+
+    impl Serialize for SecurityGroup {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("GroupDescription", &self.group_description)?;
+            opt(&mut m, "GroupName", &self.group_name)?;
+            opt(&mut m, "SecurityGroupEgress", &self.security_group_egress)?;
+            opt(&mut m, "SecurityGroupIngress", &self.security_group_ingress)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "VpcId", &self.vpc_id)?;
+            m.end()
+        }
     }
 
     impl SecurityGroup {
@@ -2637,30 +3775,47 @@ pub mod security_group {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Egress {
-        #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
+        /// `CidrIp`
         pub cidr_ip: Option<Value<String>>,
-        #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
+        /// `CidrIpv6`
         pub cidr_ipv6: Option<Value<String>>,
-        #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+        /// `Description`
         pub description: Option<Value<String>>,
-        #[serde(
-            rename = "DestinationPrefixListId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DestinationPrefixListId`
         pub destination_prefix_list_id: Option<Value<String>>,
-        #[serde(
-            rename = "DestinationSecurityGroupId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DestinationSecurityGroupId`
         pub destination_security_group_id: Option<Value<String>>,
-        #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
+        /// `FromPort`
         pub from_port: Option<Value<i64>>,
-        #[serde(rename = "IpProtocol")]
+        /// `IpProtocol`
         pub ip_protocol: Value<String>,
-        #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
+        /// `ToPort`
         pub to_port: Option<Value<i64>>,
+    }
+
+    impl Serialize for Egress {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CidrIp", &self.cidr_ip)?;
+            opt(&mut m, "CidrIpv6", &self.cidr_ipv6)?;
+            opt(&mut m, "Description", &self.description)?;
+            opt(
+                &mut m,
+                "DestinationPrefixListId",
+                &self.destination_prefix_list_id,
+            )?;
+            opt(
+                &mut m,
+                "DestinationSecurityGroupId",
+                &self.destination_security_group_id,
+            )?;
+            opt(&mut m, "FromPort", &self.from_port)?;
+            m.serialize_entry("IpProtocol", &self.ip_protocol)?;
+            opt(&mut m, "ToPort", &self.to_port)?;
+            m.end()
+        }
     }
 
     impl Egress {
@@ -2679,37 +3834,57 @@ pub mod security_group {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Ingress {
-        #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
+        /// `CidrIp`
         pub cidr_ip: Option<Value<String>>,
-        #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
+        /// `CidrIpv6`
         pub cidr_ipv6: Option<Value<String>>,
-        #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+        /// `Description`
         pub description: Option<Value<String>>,
-        #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
+        /// `FromPort`
         pub from_port: Option<Value<i64>>,
-        #[serde(rename = "IpProtocol")]
+        /// `IpProtocol`
         pub ip_protocol: Value<String>,
-        #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
+        /// `SourcePrefixListId`
         pub source_prefix_list_id: Option<Value<String>>,
-        #[serde(
-            rename = "SourceSecurityGroupId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SourceSecurityGroupId`
         pub source_security_group_id: Option<Value<String>>,
-        #[serde(
-            rename = "SourceSecurityGroupName",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SourceSecurityGroupName`
         pub source_security_group_name: Option<Value<String>>,
-        #[serde(
-            rename = "SourceSecurityGroupOwnerId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SourceSecurityGroupOwnerId`
         pub source_security_group_owner_id: Option<Value<String>>,
-        #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
+        /// `ToPort`
         pub to_port: Option<Value<i64>>,
+    }
+
+    impl Serialize for Ingress {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CidrIp", &self.cidr_ip)?;
+            opt(&mut m, "CidrIpv6", &self.cidr_ipv6)?;
+            opt(&mut m, "Description", &self.description)?;
+            opt(&mut m, "FromPort", &self.from_port)?;
+            m.serialize_entry("IpProtocol", &self.ip_protocol)?;
+            opt(&mut m, "SourcePrefixListId", &self.source_prefix_list_id)?;
+            opt(
+                &mut m,
+                "SourceSecurityGroupId",
+                &self.source_security_group_id,
+            )?;
+            opt(
+                &mut m,
+                "SourceSecurityGroupName",
+                &self.source_security_group_name,
+            )?;
+            opt(
+                &mut m,
+                "SourceSecurityGroupOwnerId",
+                &self.source_security_group_owner_id,
+            )?;
+            opt(&mut m, "ToPort", &self.to_port)?;
+            m.end()
+        }
     }
 
     impl Ingress {
@@ -2730,12 +3905,21 @@ pub mod security_group {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        #[serde(rename = "Key")]
+        /// `Key`
         pub key: Value<String>,
-        #[serde(rename = "Value")]
+        /// `Value`
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -2778,67 +3962,81 @@ pub mod security_group {
 /// `AWS::EC2::SecurityGroupIngress`: Resource Type definition for
 /// AWS::EC2::SecurityGroupIngress
 pub mod security_group_ingress {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource Type definition for AWS::EC2::SecurityGroupIngress
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SecurityGroupIngress {
-        /// The IPv4 ranges
-        #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
+        /// `CidrIp`: The IPv4 ranges
         pub cidr_ip: Option<Value<String>>,
-        /// \[VPC only\] The IPv6 ranges
-        #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
+        /// `CidrIpv6`: \[VPC only\] The IPv6 ranges
         pub cidr_ipv6: Option<Value<String>>,
-        /// Updates the description of an ingress (inbound) security group rule. You can replace an
-        /// existing description, or add a description to a rule that did not have one previously
-        #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+        /// `Description`: Updates the description of an ingress (inbound) security group rule. You
+        /// can replace an existing description, or add a description to a rule that did not have
+        /// one previously
         pub description: Option<Value<String>>,
-        /// The start of port range for the TCP and UDP protocols, or an ICMP/ICMPv6 type number. A
-        /// value of -1 indicates all ICMP/ICMPv6 types. If you specify all ICMP/ICMPv6 types, you
-        /// must specify all codes.
-        #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
-        pub from_port: Option<Value<i64>>,
-        /// The ID of the security group. You must specify either the security group ID or the
-        /// security group name in the request. For security groups in a nondefault VPC, you must
-        /// specify the security group ID.
-        #[serde(rename = "GroupId", skip_serializing_if = "Option::is_none")]
-        pub group_id: Option<Value<String>>,
-        /// The name of the security group.
-        #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
-        pub group_name: Option<Value<String>>,
-        /// The IP protocol name (tcp, udp, icmp, icmpv6) or number (see Protocol Numbers).
-        #[serde(rename = "IpProtocol")]
-        pub ip_protocol: Value<String>,
-        /// \[EC2-VPC only\] The ID of a prefix list.
-        #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
-        pub source_prefix_list_id: Option<Value<String>>,
-        /// The ID of the security group. You must specify either the security group ID or the
-        /// security group name. For security groups in a nondefault VPC, you must specify the
-        /// security group ID.
-        #[serde(
-            rename = "SourceSecurityGroupId",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub source_security_group_id: Option<Value<String>>,
-        /// \[EC2-Classic, default VPC\] The name of the source security group.
-        #[serde(
-            rename = "SourceSecurityGroupName",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub source_security_group_name: Option<Value<String>>,
-        /// \[nondefault VPC\] The AWS account ID that owns the source security group. You can't
-        /// specify this property with an IP address range.
-        #[serde(
-            rename = "SourceSecurityGroupOwnerId",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub source_security_group_owner_id: Option<Value<String>>,
-        /// The end of port range for the TCP and UDP protocols, or an ICMP/ICMPv6 code. A value of
-        /// -1 indicates all ICMP/ICMPv6 codes for the specified ICMP type. If you specify all
+        /// `FromPort`: The start of port range for the TCP and UDP protocols, or an ICMP/ICMPv6
+        /// type number. A value of -1 indicates all ICMP/ICMPv6 types. If you specify all
         /// ICMP/ICMPv6 types, you must specify all codes.
-        #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
+        pub from_port: Option<Value<i64>>,
+        /// `GroupId`: The ID of the security group. You must specify either the security group ID
+        /// or the security group name in the request. For security groups in a nondefault VPC, you
+        /// must specify the security group ID.
+        pub group_id: Option<Value<String>>,
+        /// `GroupName`: The name of the security group.
+        pub group_name: Option<Value<String>>,
+        /// `IpProtocol`: The IP protocol name (tcp, udp, icmp, icmpv6) or number (see Protocol
+        /// Numbers).
+        pub ip_protocol: Value<String>,
+        /// `SourcePrefixListId`: \[EC2-VPC only\] The ID of a prefix list.
+        pub source_prefix_list_id: Option<Value<String>>,
+        /// `SourceSecurityGroupId`: The ID of the security group. You must specify either the
+        /// security group ID or the security group name. For security groups in a nondefault VPC,
+        /// you must specify the security group ID.
+        pub source_security_group_id: Option<Value<String>>,
+        /// `SourceSecurityGroupName`: \[EC2-Classic, default VPC\] The name of the source security
+        /// group.
+        pub source_security_group_name: Option<Value<String>>,
+        /// `SourceSecurityGroupOwnerId`: \[nondefault VPC\] The AWS account ID that owns the source
+        /// security group. You can't specify this property with an IP address range.
+        pub source_security_group_owner_id: Option<Value<String>>,
+        /// `ToPort`: The end of port range for the TCP and UDP protocols, or an ICMP/ICMPv6 code. A
+        /// value of -1 indicates all ICMP/ICMPv6 codes for the specified ICMP type. If you specify
+        /// all ICMP/ICMPv6 types, you must specify all codes.
         pub to_port: Option<Value<i64>>,
+    }
+
+    impl Serialize for SecurityGroupIngress {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CidrIp", &self.cidr_ip)?;
+            opt(&mut m, "CidrIpv6", &self.cidr_ipv6)?;
+            opt(&mut m, "Description", &self.description)?;
+            opt(&mut m, "FromPort", &self.from_port)?;
+            opt(&mut m, "GroupId", &self.group_id)?;
+            opt(&mut m, "GroupName", &self.group_name)?;
+            m.serialize_entry("IpProtocol", &self.ip_protocol)?;
+            opt(&mut m, "SourcePrefixListId", &self.source_prefix_list_id)?;
+            opt(
+                &mut m,
+                "SourceSecurityGroupId",
+                &self.source_security_group_id,
+            )?;
+            opt(
+                &mut m,
+                "SourceSecurityGroupName",
+                &self.source_security_group_name,
+            )?;
+            opt(
+                &mut m,
+                "SourceSecurityGroupOwnerId",
+                &self.source_security_group_owner_id,
+            )?;
+            opt(&mut m, "ToPort", &self.to_port)?;
+            m.end()
+        }
     }
 
     impl SecurityGroupIngress {
@@ -2889,83 +4087,91 @@ pub mod security_group_ingress {
 
 /// `AWS::EC2::Subnet`: Specifies a subnet for the specified VPC.
 pub mod subnet {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies a subnet for the specified VPC.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Subnet {
-        /// Indicates whether a network interface created in this subnet receives an IPv6 address.
-        /// The default value is ``false``.
-        #[serde(
-            rename = "AssignIpv6AddressOnCreation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AssignIpv6AddressOnCreation`: Indicates whether a network interface created in this
+        /// subnet receives an IPv6 address. The default value is ``false``.
         pub assign_ipv6_address_on_creation: Option<Value<bool>>,
-        /// The Availability Zone of the subnet.
-        #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZone`: The Availability Zone of the subnet.
         pub availability_zone: Option<Value<String>>,
-        /// The AZ ID of the subnet.
-        #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZoneId`: The AZ ID of the subnet.
         pub availability_zone_id: Option<Value<String>>,
-        /// The IPv4 CIDR block assigned to the subnet.
-        #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
+        /// `CidrBlock`: The IPv4 CIDR block assigned to the subnet.
         pub cidr_block: Option<Value<String>>,
-        /// Indicates whether DNS queries made to the Amazon-provided DNS Resolver in this subnet
-        /// should return synthetic IPv6 addresses for IPv4-only destinations.
-        #[serde(rename = "EnableDns64", skip_serializing_if = "Option::is_none")]
+        /// `EnableDns64`: Indicates whether DNS queries made to the Amazon-provided DNS Resolver in
+        /// this subnet should return synthetic IPv6 addresses for IPv4-only destinations.
         pub enable_dns64: Option<Value<bool>>,
-        /// Indicates the device position for local network interfaces in this subnet. For example,
-        /// ``1`` indicates local network interfaces in this subnet are the secondary network
-        /// interface (eth1).
-        #[serde(
-            rename = "EnableLniAtDeviceIndex",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableLniAtDeviceIndex`: Indicates the device position for local network interfaces in
+        /// this subnet. For example, ``1`` indicates local network interfaces in this subnet are
+        /// the secondary network interface (eth1).
         pub enable_lni_at_device_index: Option<Value<i64>>,
-        /// An IPv4 IPAM pool ID for the subnet.
-        #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4IpamPoolId`: An IPv4 IPAM pool ID for the subnet.
         pub ipv4_ipam_pool_id: Option<Value<String>>,
-        /// An IPv4 netmask length for the subnet.
-        #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4NetmaskLength`: An IPv4 netmask length for the subnet.
         pub ipv4_netmask_length: Option<Value<i64>>,
-        /// The IPv6 CIDR block.
-        #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6CidrBlock`: The IPv6 CIDR block.
         pub ipv6_cidr_block: Option<Value<String>>,
-        /// An IPv6 IPAM pool ID for the subnet.
-        #[serde(rename = "Ipv6IpamPoolId", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6IpamPoolId`: An IPv6 IPAM pool ID for the subnet.
         pub ipv6_ipam_pool_id: Option<Value<String>>,
-        /// Indicates whether this is an IPv6 only subnet. For more information, see Subnet basics
-        /// in the *User Guide*.
-        #[serde(rename = "Ipv6Native", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6Native`: Indicates whether this is an IPv6 only subnet. For more information, see
+        /// Subnet basics in the *User Guide*.
         pub ipv6_native: Option<Value<bool>>,
-        /// An IPv6 netmask length for the subnet.
-        #[serde(rename = "Ipv6NetmaskLength", skip_serializing_if = "Option::is_none")]
+        /// `Ipv6NetmaskLength`: An IPv6 netmask length for the subnet.
         pub ipv6_netmask_length: Option<Value<i64>>,
-        /// Indicates whether instances launched in this subnet receive a public IPv4 address. The
-        /// default value is ``false``.
-        #[serde(
-            rename = "MapPublicIpOnLaunch",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MapPublicIpOnLaunch`: Indicates whether instances launched in this subnet receive a
+        /// public IPv4 address. The default value is ``false``.
         pub map_public_ip_on_launch: Option<Value<bool>>,
-        /// The Amazon Resource Name (ARN) of the Outpost.
-        #[serde(rename = "OutpostArn", skip_serializing_if = "Option::is_none")]
+        /// `OutpostArn`: The Amazon Resource Name (ARN) of the Outpost.
         pub outpost_arn: Option<Value<String>>,
-        /// The hostname type for EC2 instances launched into this subnet and how DNS A and AAAA
-        /// record queries to the instances should be handled. For more information, see Amazon EC2
-        /// instance hostname types in the *User Guide*.
-        #[serde(
-            rename = "PrivateDnsNameOptionsOnLaunch",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PrivateDnsNameOptionsOnLaunch`: The hostname type for EC2 instances launched into this
+        /// subnet and how DNS A and AAAA record queries to the instances should be handled. For
+        /// more information, see Amazon EC2 instance hostname types in the *User Guide*.
         pub private_dns_name_options_on_launch: Option<SubnetPrivateDnsNameOptionsOnLaunch>,
-        /// Any tags assigned to the subnet.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: Any tags assigned to the subnet.
         pub tags: Option<Vec<Tag>>,
-        /// The ID of the VPC the subnet is in.
-        #[serde(rename = "VpcId")]
+        /// `VpcId`: The ID of the VPC the subnet is in.
         pub vpc_id: Value<String>,
+    }
+
+    impl Serialize for Subnet {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AssignIpv6AddressOnCreation",
+                &self.assign_ipv6_address_on_creation,
+            )?;
+            opt(&mut m, "AvailabilityZone", &self.availability_zone)?;
+            opt(&mut m, "AvailabilityZoneId", &self.availability_zone_id)?;
+            opt(&mut m, "CidrBlock", &self.cidr_block)?;
+            opt(&mut m, "EnableDns64", &self.enable_dns64)?;
+            opt(
+                &mut m,
+                "EnableLniAtDeviceIndex",
+                &self.enable_lni_at_device_index,
+            )?;
+            opt(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id)?;
+            opt(&mut m, "Ipv4NetmaskLength", &self.ipv4_netmask_length)?;
+            opt(&mut m, "Ipv6CidrBlock", &self.ipv6_cidr_block)?;
+            opt(&mut m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id)?;
+            opt(&mut m, "Ipv6Native", &self.ipv6_native)?;
+            opt(&mut m, "Ipv6NetmaskLength", &self.ipv6_netmask_length)?;
+            opt(&mut m, "MapPublicIpOnLaunch", &self.map_public_ip_on_launch)?;
+            opt(&mut m, "OutpostArn", &self.outpost_arn)?;
+            opt(
+                &mut m,
+                "PrivateDnsNameOptionsOnLaunch",
+                &self.private_dns_name_options_on_launch,
+            )?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.serialize_entry("VpcId", &self.vpc_id)?;
+            m.end()
+        }
     }
 
     impl Subnet {
@@ -2996,31 +4202,50 @@ pub mod subnet {
     /// The hostname type for EC2 instances launched into this subnet and how DNS A and AAAA
     /// record queries to the instances should be handled. For more information, see Amazon EC2
     /// instance hostname types in the *User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct SubnetPrivateDnsNameOptionsOnLaunch {
-        #[serde(
-            rename = "EnableResourceNameDnsAAAARecord",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableResourceNameDnsAAAARecord`
         pub enable_resource_name_dns_aaaa_record: Option<Value<bool>>,
-        #[serde(
-            rename = "EnableResourceNameDnsARecord",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableResourceNameDnsARecord`
         pub enable_resource_name_dns_a_record: Option<Value<bool>>,
-        #[serde(rename = "HostnameType", skip_serializing_if = "Option::is_none")]
+        /// `HostnameType`
         pub hostname_type: Option<Value<String>>,
     }
 
+    impl Serialize for SubnetPrivateDnsNameOptionsOnLaunch {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EnableResourceNameDnsAAAARecord",
+                &self.enable_resource_name_dns_aaaa_record,
+            )?;
+            opt(
+                &mut m,
+                "EnableResourceNameDnsARecord",
+                &self.enable_resource_name_dns_a_record,
+            )?;
+            opt(&mut m, "HostnameType", &self.hostname_type)?;
+            m.end()
+        }
+    }
+
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -3088,25 +4313,29 @@ pub mod subnet {
 
 /// `AWS::EC2::SubnetRouteTableAssociation`: Associates a subnet with a route table. The
 /// subnet and route table must be in the same VPC. This association causes traffic
-/// originating from the subnet to be routed according to the routes in the route table. A
-/// route table can be associated with multiple subnets. To create a route table, see
-/// AWS::EC2::RouteTable.
+/// originating from the subnet to be routed according to the routes in the route table.
 pub mod subnet_route_table_association {
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Associates a subnet with a route table. The subnet and route table must be in the same
     /// VPC. This association causes traffic originating from the subnet to be routed according
-    /// to the routes in the route table. A route table can be associated with multiple subnets.
-    /// To create a route table, see AWS::EC2::RouteTable.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// to the routes in the route table.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SubnetRouteTableAssociation {
-        /// The ID of the route table.
-        #[serde(rename = "RouteTableId")]
+        /// `RouteTableId`: The ID of the route table.
         pub route_table_id: Value<String>,
-        /// The ID of the subnet.
-        #[serde(rename = "SubnetId")]
+        /// `SubnetId`: The ID of the subnet.
         pub subnet_id: Value<String>,
+    }
+
+    impl Serialize for SubnetRouteTableAssociation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("RouteTableId", &self.route_table_id)?;
+            m.serialize_entry("SubnetId", &self.subnet_id)?;
+            m.end()
+        }
     }
 
     impl SubnetRouteTableAssociation {
@@ -3139,61 +4368,72 @@ pub mod subnet_route_table_association {
 
 /// `AWS::EC2::VPC`: Specifies a virtual private cloud (VPC).
 pub mod vpc {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies a virtual private cloud (VPC).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Vpc {
-        /// The IPv4 network range for the VPC, in CIDR notation. For example, ``10.0.0.0/16``. We
-        /// modify the specified CIDR block to its canonical form; for example, if you specify
-        /// ``100.68.0.18/18``, we modify it to ``100.68.0.0/18``.
-        #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
+        /// `CidrBlock`: The IPv4 network range for the VPC, in CIDR notation. For example,
+        /// ``10.0.0.0/16``. We modify the specified CIDR block to its canonical form; for example,
+        /// if you specify ``100.68.0.18/18``, we modify it to ``100.68.0.0/18``.
         pub cidr_block: Option<Value<String>>,
-        /// Indicates whether the instances launched in the VPC get DNS hostnames. If enabled,
-        /// instances in the VPC get DNS hostnames; otherwise, they do not. Disabled by default for
-        /// nondefault VPCs. For more information, see DNS attributes in your VPC.
-        #[serde(rename = "EnableDnsHostnames", skip_serializing_if = "Option::is_none")]
+        /// `EnableDnsHostnames`: Indicates whether the instances launched in the VPC get DNS
+        /// hostnames. If enabled, instances in the VPC get DNS hostnames; otherwise, they do not.
+        /// Disabled by default for nondefault VPCs.
         pub enable_dns_hostnames: Option<Value<bool>>,
-        /// Indicates whether the DNS resolution is supported for the VPC. If enabled, queries to
-        /// the Amazon provided DNS server at the 169.254.169.253 IP address, or the reserved IP
-        /// address at the base of the VPC network range "plus two" succeed. If disabled, the Amazon
-        /// provided DNS service in the VPC that resolves public DNS hostnames to IP addresses is
-        /// not enabled. Enabled by default.
-        #[serde(rename = "EnableDnsSupport", skip_serializing_if = "Option::is_none")]
+        /// `EnableDnsSupport`: Indicates whether the DNS resolution is supported for the VPC. If
+        /// enabled, queries to the Amazon provided DNS server at the 169.254.169.253 IP address, or
+        /// the reserved IP address at the base of the VPC network range "plus two" succeed.
         pub enable_dns_support: Option<Value<bool>>,
-        /// The allowed tenancy of instances launched into the VPC.
-        #[serde(rename = "InstanceTenancy", skip_serializing_if = "Option::is_none")]
+        /// `InstanceTenancy`: The allowed tenancy of instances launched into the VPC.
         pub instance_tenancy: Option<Value<VpcInstanceTenancy>>,
-        /// The ID of an IPv4 IPAM pool you want to use for allocating this VPC's CIDR. For more
-        /// information, see What is IPAM? in the *Amazon VPC IPAM User Guide*.
-        #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4IpamPoolId`: The ID of an IPv4 IPAM pool you want to use for allocating this VPC's
+        /// CIDR. For more information, see What is IPAM? in the *Amazon VPC IPAM User Guide*.
         pub ipv4_ipam_pool_id: Option<Value<String>>,
-        /// The netmask length of the IPv4 CIDR you want to allocate to this VPC from an Amazon VPC
-        /// IP Address Manager (IPAM) pool. For more information about IPAM, see What is IPAM? in
-        /// the *Amazon VPC IPAM User Guide*.
-        #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4NetmaskLength`: The netmask length of the IPv4 CIDR you want to allocate to this
+        /// VPC from an Amazon VPC IP Address Manager (IPAM) pool. For more information about IPAM,
+        /// see What is IPAM? in the *Amazon VPC IPAM User Guide*.
         pub ipv4_netmask_length: Option<Value<i64>>,
-        /// The tags for the VPC.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: The tags for the VPC.
         pub tags: Option<Vec<Tag>>,
-        /// Describes the configuration and state of VPC encryption controls.
-        #[serde(
-            rename = "VpcEncryptionControl",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VpcEncryptionControl`: Describes the configuration and state of VPC encryption
+        /// controls.
         pub vpc_encryption_control: Option<VpcEncryptionControl>,
     }
 
+    impl Serialize for Vpc {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CidrBlock", &self.cidr_block)?;
+            opt(&mut m, "EnableDnsHostnames", &self.enable_dns_hostnames)?;
+            opt(&mut m, "EnableDnsSupport", &self.enable_dns_support)?;
+            opt(&mut m, "InstanceTenancy", &self.instance_tenancy)?;
+            opt(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id)?;
+            opt(&mut m, "Ipv4NetmaskLength", &self.ipv4_netmask_length)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "VpcEncryptionControl", &self.vpc_encryption_control)?;
+            m.end()
+        }
+    }
+
     /// Specifies a tag. For more information, see Resource tags.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -3207,124 +4447,171 @@ pub mod vpc {
     }
 
     /// Describes the configuration and state of VPC encryption controls.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct VpcEncryptionControl {
-        #[serde(
-            rename = "EgressOnlyInternetGatewayExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EgressOnlyInternetGatewayExclusion`
         pub egress_only_internet_gateway_exclusion:
             Option<Value<VpcEncryptionControlEgressOnlyInternetGatewayExclusion>>,
-        #[serde(
-            rename = "ElasticFileSystemExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ElasticFileSystemExclusion`
         pub elastic_file_system_exclusion:
             Option<Value<VpcEncryptionControlElasticFileSystemExclusion>>,
-        #[serde(
-            rename = "InternetGatewayExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InternetGatewayExclusion`
         pub internet_gateway_exclusion: Option<Value<VpcEncryptionControlInternetGatewayExclusion>>,
-        #[serde(rename = "LambdaExclusion", skip_serializing_if = "Option::is_none")]
+        /// `LambdaExclusion`
         pub lambda_exclusion: Option<Value<VpcEncryptionControlLambdaExclusion>>,
-        /// The encryption mode for the VPC Encryption Control configuration.
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// `Mode`: The encryption mode for the VPC Encryption Control configuration.
         pub mode: Option<Value<VpcEncryptionControlMode>>,
-        #[serde(
-            rename = "NatGatewayExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NatGatewayExclusion`
         pub nat_gateway_exclusion: Option<Value<VpcEncryptionControlNatGatewayExclusion>>,
-        /// Information about resource exclusions for the VPC Encryption Control configuration.
-        #[serde(rename = "ResourceExclusions", skip_serializing_if = "Option::is_none")]
+        /// `ResourceExclusions`: Information about resource exclusions for the VPC Encryption
+        /// Control configuration.
         pub resource_exclusions: Option<VpcEncryptionControlExclusions>,
-        /// The current state of the VPC Encryption Control configuration.
-        #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+        /// `State`: The current state of the VPC Encryption Control configuration.
         pub state: Option<Value<String>>,
-        /// A message providing additional information about the encryption control state.
-        #[serde(rename = "StateMessage", skip_serializing_if = "Option::is_none")]
+        /// `StateMessage`: A message providing additional information about the encryption control
+        /// state.
         pub state_message: Option<Value<String>>,
-        #[serde(
-            rename = "VirtualPrivateGatewayExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VirtualPrivateGatewayExclusion`
         pub virtual_private_gateway_exclusion:
             Option<Value<VpcEncryptionControlVirtualPrivateGatewayExclusion>>,
-        /// The ID of the VPC Encryption Control configuration.
-        #[serde(
-            rename = "VpcEncryptionControlId",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VpcEncryptionControlId`: The ID of the VPC Encryption Control configuration.
         pub vpc_encryption_control_id: Option<Value<String>>,
-        /// The ID of the VPC associated with the encryption control configuration.
-        #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+        /// `VpcId`: The ID of the VPC associated with the encryption control configuration.
         pub vpc_id: Option<Value<String>>,
-        #[serde(
-            rename = "VpcLatticeExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VpcLatticeExclusion`
         pub vpc_lattice_exclusion: Option<Value<VpcEncryptionControlVpcLatticeExclusion>>,
-        #[serde(
-            rename = "VpcPeeringExclusion",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VpcPeeringExclusion`
         pub vpc_peering_exclusion: Option<Value<VpcEncryptionControlVpcPeeringExclusion>>,
     }
 
+    impl Serialize for VpcEncryptionControl {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EgressOnlyInternetGatewayExclusion",
+                &self.egress_only_internet_gateway_exclusion,
+            )?;
+            opt(
+                &mut m,
+                "ElasticFileSystemExclusion",
+                &self.elastic_file_system_exclusion,
+            )?;
+            opt(
+                &mut m,
+                "InternetGatewayExclusion",
+                &self.internet_gateway_exclusion,
+            )?;
+            opt(&mut m, "LambdaExclusion", &self.lambda_exclusion)?;
+            opt(&mut m, "Mode", &self.mode)?;
+            opt(&mut m, "NatGatewayExclusion", &self.nat_gateway_exclusion)?;
+            opt(&mut m, "ResourceExclusions", &self.resource_exclusions)?;
+            opt(&mut m, "State", &self.state)?;
+            opt(&mut m, "StateMessage", &self.state_message)?;
+            opt(
+                &mut m,
+                "VirtualPrivateGatewayExclusion",
+                &self.virtual_private_gateway_exclusion,
+            )?;
+            opt(
+                &mut m,
+                "VpcEncryptionControlId",
+                &self.vpc_encryption_control_id,
+            )?;
+            opt(&mut m, "VpcId", &self.vpc_id)?;
+            opt(&mut m, "VpcLatticeExclusion", &self.vpc_lattice_exclusion)?;
+            opt(&mut m, "VpcPeeringExclusion", &self.vpc_peering_exclusion)?;
+            m.end()
+        }
+    }
+
     /// Describes an exclusion configuration for VPC Encryption Control.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct VpcEncryptionControlExclusion {
-        /// The current state of the exclusion configuration.
-        #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+        /// `State`: The current state of the exclusion configuration.
         pub state: Option<Value<String>>,
-        /// A message providing additional information about the exclusion state.
-        #[serde(rename = "StateMessage", skip_serializing_if = "Option::is_none")]
+        /// `StateMessage`: A message providing additional information about the exclusion state.
         pub state_message: Option<Value<String>>,
+    }
+
+    impl Serialize for VpcEncryptionControlExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "State", &self.state)?;
+            opt(&mut m, "StateMessage", &self.state_message)?;
+            m.end()
+        }
     }
 
     /// Describes the exclusion configurations for various resource types in VPC Encryption
     /// Control.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct VpcEncryptionControlExclusions {
-        /// The exclusion configuration for egress-only internet gateway traffic.
-        #[serde(
-            rename = "EgressOnlyInternetGateway",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EgressOnlyInternetGateway`: The exclusion configuration for egress-only internet
+        /// gateway traffic.
         pub egress_only_internet_gateway: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for Elastic File System traffic.
-        #[serde(rename = "ElasticFileSystem", skip_serializing_if = "Option::is_none")]
+        /// `ElasticFileSystem`: The exclusion configuration for Elastic File System traffic.
         pub elastic_file_system: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for internet gateway traffic.
-        #[serde(rename = "InternetGateway", skip_serializing_if = "Option::is_none")]
+        /// `InternetGateway`: The exclusion configuration for internet gateway traffic.
         pub internet_gateway: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for Lambda function traffic.
-        #[serde(rename = "Lambda", skip_serializing_if = "Option::is_none")]
+        /// `Lambda`: The exclusion configuration for Lambda function traffic.
         pub lambda: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for NAT gateway traffic.
-        #[serde(rename = "NatGateway", skip_serializing_if = "Option::is_none")]
+        /// `NatGateway`: The exclusion configuration for NAT gateway traffic.
         pub nat_gateway: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for virtual private gateway traffic.
-        #[serde(
-            rename = "VirtualPrivateGateway",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VirtualPrivateGateway`: The exclusion configuration for virtual private gateway
+        /// traffic.
         pub virtual_private_gateway: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for VPC Lattice traffic.
-        #[serde(rename = "VpcLattice", skip_serializing_if = "Option::is_none")]
+        /// `VpcLattice`: The exclusion configuration for VPC Lattice traffic.
         pub vpc_lattice: Option<VpcEncryptionControlExclusion>,
-        /// The exclusion configuration for VPC peering connection traffic.
-        #[serde(rename = "VpcPeering", skip_serializing_if = "Option::is_none")]
+        /// `VpcPeering`: The exclusion configuration for VPC peering connection traffic.
         pub vpc_peering: Option<VpcEncryptionControlExclusion>,
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    impl Serialize for VpcEncryptionControlExclusions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EgressOnlyInternetGateway",
+                &self.egress_only_internet_gateway,
+            )?;
+            opt(&mut m, "ElasticFileSystem", &self.elastic_file_system)?;
+            opt(&mut m, "InternetGateway", &self.internet_gateway)?;
+            opt(&mut m, "Lambda", &self.lambda)?;
+            opt(&mut m, "NatGateway", &self.nat_gateway)?;
+            opt(
+                &mut m,
+                "VirtualPrivateGateway",
+                &self.virtual_private_gateway,
+            )?;
+            opt(&mut m, "VpcLattice", &self.vpc_lattice)?;
+            opt(&mut m, "VpcPeering", &self.vpc_peering)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlEgressOnlyInternetGatewayExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlEgressOnlyInternetGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlEgressOnlyInternetGatewayExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlEgressOnlyInternetGatewayExclusion>
@@ -3335,12 +4622,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlElasticFileSystemExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlElasticFileSystemExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlElasticFileSystemExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlElasticFileSystemExclusion>
@@ -3351,12 +4654,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlInternetGatewayExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlInternetGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlInternetGatewayExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlInternetGatewayExclusion>
@@ -3367,12 +4686,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlLambdaExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlLambdaExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlLambdaExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlLambdaExclusion> for Value<VpcEncryptionControlLambdaExclusion> {
@@ -3382,12 +4717,28 @@ pub mod vpc {
     }
 
     /// The encryption mode for the VPC Encryption Control configuration.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlMode {
-        #[serde(rename = "monitor")]
+        /// `monitor`
         Monitor,
-        #[serde(rename = "enforce")]
+        /// `enforce`
         Enforce,
+    }
+
+    impl VpcEncryptionControlMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Monitor => "monitor",
+                Self::Enforce => "enforce",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlMode> for Value<VpcEncryptionControlMode> {
@@ -3396,12 +4747,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlNatGatewayExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlNatGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlNatGatewayExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlNatGatewayExclusion>
@@ -3412,12 +4779,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlVirtualPrivateGatewayExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlVirtualPrivateGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlVirtualPrivateGatewayExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlVirtualPrivateGatewayExclusion>
@@ -3428,12 +4811,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlVpcLatticeExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlVpcLatticeExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlVpcLatticeExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlVpcLatticeExclusion>
@@ -3444,12 +4843,28 @@ pub mod vpc {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcEncryptionControlVpcPeeringExclusion {
-        #[serde(rename = "enable")]
+        /// `enable`
         Enable,
-        #[serde(rename = "disable")]
+        /// `disable`
         Disable,
+    }
+
+    impl VpcEncryptionControlVpcPeeringExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enable => "enable",
+                Self::Disable => "disable",
+            }
+        }
+    }
+
+    impl Serialize for VpcEncryptionControlVpcPeeringExclusion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcEncryptionControlVpcPeeringExclusion>
@@ -3461,14 +4876,31 @@ pub mod vpc {
     }
 
     /// The allowed tenancy of instances launched into the VPC.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VpcInstanceTenancy {
-        #[serde(rename = "dedicated")]
+        /// `dedicated`
         Dedicated,
-        #[serde(rename = "default")]
+        /// `default`
         Default,
-        #[serde(rename = "host")]
+        /// `host`
         Host,
+    }
+
+    impl VpcInstanceTenancy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Dedicated => "dedicated",
+                Self::Default => "default",
+                Self::Host => "host",
+            }
+        }
+    }
+
+    impl Serialize for VpcInstanceTenancy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VpcInstanceTenancy> for Value<VpcInstanceTenancy> {
@@ -3657,23 +5089,31 @@ pub mod vpc {
 /// `AWS::EC2::VPCGatewayAttachment`: Resource Type definition for
 /// AWS::EC2::VPCGatewayAttachment
 pub mod vpc_gateway_attachment {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource Type definition for AWS::EC2::VPCGatewayAttachment
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VpcGatewayAttachment {
-        /// The ID of the internet gateway. You must specify either InternetGatewayId or
-        /// VpnGatewayId, but not both.
-        #[serde(rename = "InternetGatewayId", skip_serializing_if = "Option::is_none")]
+        /// `InternetGatewayId`: The ID of the internet gateway. You must specify either
+        /// InternetGatewayId or VpnGatewayId, but not both.
         pub internet_gateway_id: Option<Value<String>>,
-        /// The ID of the VPC.
-        #[serde(rename = "VpcId")]
+        /// `VpcId`: The ID of the VPC.
         pub vpc_id: Value<String>,
-        /// The ID of the virtual private gateway. You must specify either InternetGatewayId or
-        /// VpnGatewayId, but not both.
-        #[serde(rename = "VpnGatewayId", skip_serializing_if = "Option::is_none")]
+        /// `VpnGatewayId`: The ID of the virtual private gateway. You must specify either
+        /// InternetGatewayId or VpnGatewayId, but not both.
         pub vpn_gateway_id: Option<Value<String>>,
+    }
+
+    impl Serialize for VpcGatewayAttachment {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "InternetGatewayId", &self.internet_gateway_id)?;
+            m.serialize_entry("VpcId", &self.vpc_id)?;
+            opt(&mut m, "VpnGatewayId", &self.vpn_gateway_id)?;
+            m.end()
+        }
     }
 
     impl VpcGatewayAttachment {

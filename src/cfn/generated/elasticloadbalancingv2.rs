@@ -9,54 +9,60 @@ pub use self::target_group::TargetGroup;
 /// `AWS::ElasticLoadBalancingV2::Listener`: Specifies a listener for an Application Load
 /// Balancer, Network Load Balancer, or Gateway Load Balancer.
 pub mod listener {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
     use std::collections::BTreeMap;
 
     /// Specifies a listener for an Application Load Balancer, Network Load Balancer, or Gateway
     /// Load Balancer.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Listener {
-        /// \[TLS listener\] The name of the Application-Layer Protocol Negotiation (ALPN) policy.
-        #[serde(rename = "AlpnPolicy", skip_serializing_if = "Option::is_none")]
+        /// `AlpnPolicy`: \[TLS listener\] The name of the Application-Layer Protocol Negotiation
+        /// (ALPN) policy.
         pub alpn_policy: Option<Vec<Value<String>>>,
-        /// The default SSL server certificate for a secure listener. You must provide exactly one
-        /// certificate if the listener protocol is HTTPS or TLS.
-        #[serde(rename = "Certificates", skip_serializing_if = "Option::is_none")]
+        /// `Certificates`: The default SSL server certificate for a secure listener. You must
+        /// provide exactly one certificate if the listener protocol is HTTPS or TLS.
         pub certificates: Option<Vec<Certificate>>,
-        /// The actions for the default rule. You cannot define a condition for a default rule.
-        #[serde(rename = "DefaultActions")]
+        /// `DefaultActions`: The actions for the default rule. You cannot define a condition for a
+        /// default rule.
         pub default_actions: Vec<Action>,
-        /// The listener attributes. Attributes that you do not modify retain their current values.
-        #[serde(rename = "ListenerAttributes", skip_serializing_if = "Option::is_none")]
+        /// `ListenerAttributes`: The listener attributes. Attributes that you do not modify retain
+        /// their current values.
         pub listener_attributes: Option<Vec<ListenerAttribute>>,
-        /// The Amazon Resource Name (ARN) of the load balancer.
-        #[serde(rename = "LoadBalancerArn")]
+        /// `LoadBalancerArn`: The Amazon Resource Name (ARN) of the load balancer.
         pub load_balancer_arn: Value<String>,
-        /// The mutual authentication configuration information.
-        #[serde(
-            rename = "MutualAuthentication",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MutualAuthentication`: The mutual authentication configuration information.
         pub mutual_authentication: Option<MutualAuthentication>,
-        /// The port on which the load balancer is listening. You can't specify a port for a Gateway
-        /// Load Balancer.
-        #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+        /// `Port`: The port on which the load balancer is listening. You can't specify a port for a
+        /// Gateway Load Balancer.
         pub port: Option<Value<i64>>,
-        /// The protocol for connections from clients to the load balancer. For Application Load
-        /// Balancers, the supported protocols are HTTP and HTTPS. For Network Load Balancers, the
-        /// supported protocols are TCP, TLS, UDP, TCP_UDP, QUIC, and TCP_QUIC. You can’t specify
-        /// the UDP, TCP_UDP, QUIC, or TCP_QUIC protocol if dual-stack mode is enabled. You can't
-        /// specify a protocol for a Gateway Load Balancer.
-        #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+        /// `Protocol`: The protocol for connections from clients to the load balancer. For
+        /// Application Load Balancers, the supported protocols are HTTP and HTTPS. For Network Load
+        /// Balancers, the supported protocols are TCP, TLS, UDP, TCP_UDP, QUIC, and TCP_QUIC.
         pub protocol: Option<Value<ListenerProtocol>>,
-        /// \[HTTPS and TLS listeners\] The security policy that defines which protocols and ciphers
-        /// are supported. For more information, see Security policies in the *Application Load
-        /// Balancers Guide* and Security policies in the *Network Load Balancers Guide*.
-        #[serde(rename = "SslPolicy", skip_serializing_if = "Option::is_none")]
+        /// `SslPolicy`: \[HTTPS and TLS listeners\] The security policy that defines which
+        /// protocols and ciphers are supported.
         pub ssl_policy: Option<Value<String>>,
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`
         pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Serialize for Listener {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AlpnPolicy", &self.alpn_policy)?;
+            opt(&mut m, "Certificates", &self.certificates)?;
+            m.serialize_entry("DefaultActions", &self.default_actions)?;
+            opt(&mut m, "ListenerAttributes", &self.listener_attributes)?;
+            m.serialize_entry("LoadBalancerArn", &self.load_balancer_arn)?;
+            opt(&mut m, "MutualAuthentication", &self.mutual_authentication)?;
+            opt(&mut m, "Port", &self.port)?;
+            opt(&mut m, "Protocol", &self.protocol)?;
+            opt(&mut m, "SslPolicy", &self.ssl_policy)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
     }
 
     impl Listener {
@@ -81,56 +87,60 @@ pub mod listener {
     }
 
     /// Specifies an action for a listener rule.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Action {
-        /// \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users. Specify
-        /// only when ``Type`` is ``authenticate-cognito``.
-        #[serde(
-            rename = "AuthenticateCognitoConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticateCognitoConfig`: \[HTTPS listeners\] Information for using Amazon Cognito to
+        /// authenticate users. Specify only when ``Type`` is ``authenticate-cognito``.
         pub authenticate_cognito_config: Option<AuthenticateCognitoConfig>,
-        /// \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID
-        /// Connect (OIDC). Specify only when ``Type`` is ``authenticate-oidc``.
-        #[serde(
-            rename = "AuthenticateOidcConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticateOidcConfig`: \[HTTPS listeners\] Information about an identity provider
+        /// that is compliant with OpenID Connect (OIDC). Specify only when ``Type`` is
+        /// ``authenticate-oidc``.
         pub authenticate_oidc_config: Option<AuthenticateOidcConfig>,
-        /// \[Application Load Balancer\] Information for creating an action that returns a custom
-        /// HTTP response. Specify only when ``Type`` is ``fixed-response``.
-        #[serde(
-            rename = "FixedResponseConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FixedResponseConfig`: \[Application Load Balancer\] Information for creating an action
+        /// that returns a custom HTTP response. Specify only when ``Type`` is ``fixed-response``.
         pub fixed_response_config: Option<FixedResponseConfig>,
-        /// Information for creating an action that distributes requests among multiple target
-        /// groups. Specify only when ``Type`` is ``forward``.
-        #[serde(rename = "ForwardConfig", skip_serializing_if = "Option::is_none")]
+        /// `ForwardConfig`: Information for creating an action that distributes requests among
+        /// multiple target groups. Specify only when ``Type`` is ``forward``.
         pub forward_config: Option<ForwardConfig>,
-        /// \[HTTPS listeners\] Information for validating JWT access tokens in client requests.
-        /// Specify only when ``Type`` is ``jwt-validation``.
-        #[serde(
-            rename = "JwtValidationConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `JwtValidationConfig`: \[HTTPS listeners\] Information for validating JWT access tokens
+        /// in client requests. Specify only when ``Type`` is ``jwt-validation``.
         pub jwt_validation_config: Option<JwtValidationConfig>,
-        /// The order for the action. This value is required for rules with multiple actions. The
-        /// action with the lowest value for order is performed first.
-        #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
+        /// `Order`: The order for the action. This value is required for rules with multiple
+        /// actions. The action with the lowest value for order is performed first.
         pub order: Option<Value<i64>>,
-        /// \[Application Load Balancer\] Information for creating a redirect action. Specify only
-        /// when ``Type`` is ``redirect``.
-        #[serde(rename = "RedirectConfig", skip_serializing_if = "Option::is_none")]
+        /// `RedirectConfig`: \[Application Load Balancer\] Information for creating a redirect
+        /// action. Specify only when ``Type`` is ``redirect``.
         pub redirect_config: Option<RedirectConfig>,
-        /// The Amazon Resource Name (ARN) of the target group. Specify only when ``Type`` is
-        /// ``forward`` and you want to route to a single target group. To route to multiple target
-        /// groups, you must use ``ForwardConfig`` instead.
-        #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroupArn`: The Amazon Resource Name (ARN) of the target group. Specify only when
+        /// ``Type`` is ``forward`` and you want to route to a single target group. To route to
+        /// multiple target groups, you must use ``ForwardConfig`` instead.
         pub target_group_arn: Option<Value<String>>,
-        /// The type of action.
-        #[serde(rename = "Type")]
+        /// `Type`: The type of action.
         pub type_: Value<ActionType>,
+    }
+
+    impl Serialize for Action {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AuthenticateCognitoConfig",
+                &self.authenticate_cognito_config,
+            )?;
+            opt(
+                &mut m,
+                "AuthenticateOidcConfig",
+                &self.authenticate_oidc_config,
+            )?;
+            opt(&mut m, "FixedResponseConfig", &self.fixed_response_config)?;
+            opt(&mut m, "ForwardConfig", &self.forward_config)?;
+            opt(&mut m, "JwtValidationConfig", &self.jwt_validation_config)?;
+            opt(&mut m, "Order", &self.order)?;
+            opt(&mut m, "RedirectConfig", &self.redirect_config)?;
+            opt(&mut m, "TargetGroupArn", &self.target_group_arn)?;
+            m.serialize_entry("Type", &self.type_)?;
+            m.end()
+        }
     }
 
     impl Action {
@@ -152,42 +162,53 @@ pub mod listener {
 
     /// Specifies information required when integrating with Amazon Cognito to authenticate
     /// users.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AuthenticateCognitoConfig {
-        /// The query parameters (up to 10) to include in the redirect request to the authorization
-        /// endpoint.
-        #[serde(
-            rename = "AuthenticationRequestExtraParams",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticationRequestExtraParams`: The query parameters (up to 10) to include in the
+        /// redirect request to the authorization endpoint.
         pub authentication_request_extra_params: Option<BTreeMap<String, Value<String>>>,
-        /// The behavior if the user is not authenticated. The following are possible values:
-        #[serde(
-            rename = "OnUnauthenticatedRequest",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnUnauthenticatedRequest`: The behavior if the user is not authenticated. The following
+        /// are possible values:
         pub on_unauthenticated_request:
             Option<Value<AuthenticateCognitoConfigOnUnauthenticatedRequest>>,
-        /// The set of user claims to be requested from the IdP. The default is ``openid``.
-        #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
+        /// `Scope`: The set of user claims to be requested from the IdP. The default is ``openid``.
         pub scope: Option<Value<String>>,
-        /// The name of the cookie used to maintain session information. The default is
-        /// AWSELBAuthSessionCookie.
-        #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
+        /// `SessionCookieName`: The name of the cookie used to maintain session information. The
+        /// default is AWSELBAuthSessionCookie.
         pub session_cookie_name: Option<Value<String>>,
-        /// The maximum duration of the authentication session, in seconds. The default is 604800
-        /// seconds (7 days).
-        #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
+        /// `SessionTimeout`: The maximum duration of the authentication session, in seconds. The
+        /// default is 604800 seconds (7 days).
         pub session_timeout: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the Amazon Cognito user pool.
-        #[serde(rename = "UserPoolArn")]
+        /// `UserPoolArn`: The Amazon Resource Name (ARN) of the Amazon Cognito user pool.
         pub user_pool_arn: Value<String>,
-        /// The ID of the Amazon Cognito user pool client.
-        #[serde(rename = "UserPoolClientId")]
+        /// `UserPoolClientId`: The ID of the Amazon Cognito user pool client.
         pub user_pool_client_id: Value<String>,
-        /// The domain prefix or fully-qualified domain name of the Amazon Cognito user pool.
-        #[serde(rename = "UserPoolDomain")]
+        /// `UserPoolDomain`: The domain prefix or fully-qualified domain name of the Amazon Cognito
+        /// user pool.
         pub user_pool_domain: Value<String>,
+    }
+
+    impl Serialize for AuthenticateCognitoConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AuthenticationRequestExtraParams",
+                &self.authentication_request_extra_params,
+            )?;
+            opt(
+                &mut m,
+                "OnUnauthenticatedRequest",
+                &self.on_unauthenticated_request,
+            )?;
+            opt(&mut m, "Scope", &self.scope)?;
+            opt(&mut m, "SessionCookieName", &self.session_cookie_name)?;
+            opt(&mut m, "SessionTimeout", &self.session_timeout)?;
+            m.serialize_entry("UserPoolArn", &self.user_pool_arn)?;
+            m.serialize_entry("UserPoolClientId", &self.user_pool_client_id)?;
+            m.serialize_entry("UserPoolDomain", &self.user_pool_domain)?;
+            m.end()
+        }
     }
 
     impl AuthenticateCognitoConfig {
@@ -212,64 +233,76 @@ pub mod listener {
 
     /// Specifies information required using an identity provide (IdP) that is compliant with
     /// OpenID Connect (OIDC) to authenticate users.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AuthenticateOidcConfig {
-        /// The query parameters (up to 10) to include in the redirect request to the authorization
-        /// endpoint.
-        #[serde(
-            rename = "AuthenticationRequestExtraParams",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticationRequestExtraParams`: The query parameters (up to 10) to include in the
+        /// redirect request to the authorization endpoint.
         pub authentication_request_extra_params: Option<BTreeMap<String, Value<String>>>,
-        /// The authorization endpoint of the IdP. This must be a full URL, including the HTTPS
-        /// protocol, the domain, and the path.
-        #[serde(rename = "AuthorizationEndpoint")]
+        /// `AuthorizationEndpoint`: The authorization endpoint of the IdP. This must be a full URL,
+        /// including the HTTPS protocol, the domain, and the path.
         pub authorization_endpoint: Value<String>,
-        /// The OAuth 2.0 client identifier.
-        #[serde(rename = "ClientId")]
+        /// `ClientId`: The OAuth 2.0 client identifier.
         pub client_id: Value<String>,
-        /// The OAuth 2.0 client secret. This parameter is required if you are creating a rule. If
-        /// you are modifying a rule, you can omit this parameter if you set
+        /// `ClientSecret`: The OAuth 2.0 client secret. This parameter is required if you are
+        /// creating a rule. If you are modifying a rule, you can omit this parameter if you set
         /// ``UseExistingClientSecret`` to true.
-        #[serde(rename = "ClientSecret", skip_serializing_if = "Option::is_none")]
         pub client_secret: Option<Value<String>>,
-        /// The OIDC issuer identifier of the IdP. This must be a full URL, including the HTTPS
-        /// protocol, the domain, and the path.
-        #[serde(rename = "Issuer")]
+        /// `Issuer`: The OIDC issuer identifier of the IdP. This must be a full URL, including the
+        /// HTTPS protocol, the domain, and the path.
         pub issuer: Value<String>,
-        /// The behavior if the user is not authenticated. The following are possible values:
-        #[serde(
-            rename = "OnUnauthenticatedRequest",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnUnauthenticatedRequest`: The behavior if the user is not authenticated. The following
+        /// are possible values:
         pub on_unauthenticated_request:
             Option<Value<AuthenticateOidcConfigOnUnauthenticatedRequest>>,
-        /// The set of user claims to be requested from the IdP. The default is ``openid``.
-        #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
+        /// `Scope`: The set of user claims to be requested from the IdP. The default is ``openid``.
         pub scope: Option<Value<String>>,
-        /// The name of the cookie used to maintain session information. The default is
-        /// AWSELBAuthSessionCookie.
-        #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
+        /// `SessionCookieName`: The name of the cookie used to maintain session information. The
+        /// default is AWSELBAuthSessionCookie.
         pub session_cookie_name: Option<Value<String>>,
-        /// The maximum duration of the authentication session, in seconds. The default is 604800
-        /// seconds (7 days).
-        #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
+        /// `SessionTimeout`: The maximum duration of the authentication session, in seconds. The
+        /// default is 604800 seconds (7 days).
         pub session_timeout: Option<Value<String>>,
-        /// The token endpoint of the IdP. This must be a full URL, including the HTTPS protocol,
-        /// the domain, and the path.
-        #[serde(rename = "TokenEndpoint")]
+        /// `TokenEndpoint`: The token endpoint of the IdP. This must be a full URL, including the
+        /// HTTPS protocol, the domain, and the path.
         pub token_endpoint: Value<String>,
-        /// Indicates whether to use the existing client secret when modifying a rule. If you are
-        /// creating a rule, you can omit this parameter or set it to false.
-        #[serde(
-            rename = "UseExistingClientSecret",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `UseExistingClientSecret`: Indicates whether to use the existing client secret when
+        /// modifying a rule. If you are creating a rule, you can omit this parameter or set it to
+        /// false.
         pub use_existing_client_secret: Option<Value<bool>>,
-        /// The user info endpoint of the IdP. This must be a full URL, including the HTTPS
-        /// protocol, the domain, and the path.
-        #[serde(rename = "UserInfoEndpoint")]
+        /// `UserInfoEndpoint`: The user info endpoint of the IdP. This must be a full URL,
+        /// including the HTTPS protocol, the domain, and the path.
         pub user_info_endpoint: Value<String>,
+    }
+
+    impl Serialize for AuthenticateOidcConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AuthenticationRequestExtraParams",
+                &self.authentication_request_extra_params,
+            )?;
+            m.serialize_entry("AuthorizationEndpoint", &self.authorization_endpoint)?;
+            m.serialize_entry("ClientId", &self.client_id)?;
+            opt(&mut m, "ClientSecret", &self.client_secret)?;
+            m.serialize_entry("Issuer", &self.issuer)?;
+            opt(
+                &mut m,
+                "OnUnauthenticatedRequest",
+                &self.on_unauthenticated_request,
+            )?;
+            opt(&mut m, "Scope", &self.scope)?;
+            opt(&mut m, "SessionCookieName", &self.session_cookie_name)?;
+            opt(&mut m, "SessionTimeout", &self.session_timeout)?;
+            m.serialize_entry("TokenEndpoint", &self.token_endpoint)?;
+            opt(
+                &mut m,
+                "UseExistingClientSecret",
+                &self.use_existing_client_secret,
+            )?;
+            m.serialize_entry("UserInfoEndpoint", &self.user_info_endpoint)?;
+            m.end()
+        }
     }
 
     impl AuthenticateOidcConfig {
@@ -300,25 +333,39 @@ pub mod listener {
 
     /// Specifies an SSL server certificate to use as the default certificate for a secure
     /// listener.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Certificate {
-        /// The Amazon Resource Name (ARN) of the certificate.
-        #[serde(rename = "CertificateArn", skip_serializing_if = "Option::is_none")]
+        /// `CertificateArn`: The Amazon Resource Name (ARN) of the certificate.
         pub certificate_arn: Option<Value<String>>,
     }
 
+    impl Serialize for Certificate {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "CertificateArn", &self.certificate_arn)?;
+            m.end()
+        }
+    }
+
     /// Specifies information required when returning a custom HTTP response.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct FixedResponseConfig {
-        /// The content type.
-        #[serde(rename = "ContentType", skip_serializing_if = "Option::is_none")]
+        /// `ContentType`: The content type.
         pub content_type: Option<Value<String>>,
-        /// The message.
-        #[serde(rename = "MessageBody", skip_serializing_if = "Option::is_none")]
+        /// `MessageBody`: The message.
         pub message_body: Option<Value<String>>,
-        /// The HTTP response code (2XX, 4XX, or 5XX).
-        #[serde(rename = "StatusCode")]
+        /// `StatusCode`: The HTTP response code (2XX, 4XX, or 5XX).
         pub status_code: Value<String>,
+    }
+
+    impl Serialize for FixedResponseConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ContentType", &self.content_type)?;
+            opt(&mut m, "MessageBody", &self.message_body)?;
+            m.serialize_entry("StatusCode", &self.status_code)?;
+            m.end()
+        }
     }
 
     impl FixedResponseConfig {
@@ -334,35 +381,50 @@ pub mod listener {
 
     /// Information for creating an action that distributes requests among multiple target
     /// groups. Specify only when ``Type`` is ``forward``.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ForwardConfig {
-        /// Information about the target group stickiness for a rule.
-        #[serde(
-            rename = "TargetGroupStickinessConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TargetGroupStickinessConfig`: Information about the target group stickiness for a rule.
         pub target_group_stickiness_config: Option<TargetGroupStickinessConfig>,
-        /// Information about how traffic will be distributed between multiple target groups in a
-        /// forward rule.
-        #[serde(rename = "TargetGroups", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroups`: Information about how traffic will be distributed between multiple
+        /// target groups in a forward rule.
         pub target_groups: Option<Vec<TargetGroupTuple>>,
     }
 
+    impl Serialize for ForwardConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "TargetGroupStickinessConfig",
+                &self.target_group_stickiness_config,
+            )?;
+            opt(&mut m, "TargetGroups", &self.target_groups)?;
+            m.end()
+        }
+    }
+
     /// Information about an additional claim to validate.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct JwtValidationActionAdditionalClaim {
-        /// The format of the claim value.
-        #[serde(rename = "Format")]
+        /// `Format`: The format of the claim value.
         pub format: Value<JwtValidationActionAdditionalClaimFormat>,
-        /// The name of the claim. You can't specify ``exp``, ``iss``, ``nbf``, or ``iat`` because
-        /// we validate them by default.
-        #[serde(rename = "Name")]
+        /// `Name`: The name of the claim. You can't specify ``exp``, ``iss``, ``nbf``, or ``iat``
+        /// because we validate them by default.
         pub name: Value<String>,
-        /// The claim value. The maximum size of the list is 10. Each value can be up to 256
-        /// characters in length. If the format is ``space-separated-values``, the values can't
+        /// `Values`: The claim value. The maximum size of the list is 10. Each value can be up to
+        /// 256 characters in length. If the format is ``space-separated-values``, the values can't
         /// include spaces.
-        #[serde(rename = "Values")]
         pub values: Vec<Value<String>>,
+    }
+
+    impl Serialize for JwtValidationActionAdditionalClaim {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Format", &self.format)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.serialize_entry("Values", &self.values)?;
+            m.end()
+        }
     }
 
     impl JwtValidationActionAdditionalClaim {
@@ -380,14 +442,24 @@ pub mod listener {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct JwtValidationConfig {
-        #[serde(rename = "AdditionalClaims", skip_serializing_if = "Option::is_none")]
+        /// `AdditionalClaims`
         pub additional_claims: Option<Vec<JwtValidationActionAdditionalClaim>>,
-        #[serde(rename = "Issuer")]
+        /// `Issuer`
         pub issuer: Value<String>,
-        #[serde(rename = "JwksEndpoint")]
+        /// `JwksEndpoint`
         pub jwks_endpoint: Value<String>,
+    }
+
+    impl Serialize for JwtValidationConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AdditionalClaims", &self.additional_claims)?;
+            m.serialize_entry("Issuer", &self.issuer)?;
+            m.serialize_entry("JwksEndpoint", &self.jwks_endpoint)?;
+            m.end()
+        }
     }
 
     impl JwtValidationConfig {
@@ -405,69 +477,93 @@ pub mod listener {
     }
 
     /// Information about a listener attribute.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ListenerAttribute {
-        /// The name of the attribute.
-        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        /// `Key`: The name of the attribute.
         pub key: Option<Value<String>>,
-        /// The value of the attribute.
-        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        /// `Value`: The value of the attribute.
         pub value: Option<Value<String>>,
     }
 
+    impl Serialize for ListenerAttribute {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Key", &self.key)?;
+            opt(&mut m, "Value", &self.value)?;
+            m.end()
+        }
+    }
+
     /// The mutual authentication configuration information.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct MutualAuthentication {
-        /// Indicates whether trust store CA certificate names are advertised.
-        #[serde(
-            rename = "AdvertiseTrustStoreCaNames",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AdvertiseTrustStoreCaNames`: Indicates whether trust store CA certificate names are
+        /// advertised.
         pub advertise_trust_store_ca_names:
             Option<Value<MutualAuthenticationAdvertiseTrustStoreCaNames>>,
-        /// Indicates whether expired client certificates are ignored.
-        #[serde(
-            rename = "IgnoreClientCertificateExpiry",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `IgnoreClientCertificateExpiry`: Indicates whether expired client certificates are
+        /// ignored.
         pub ignore_client_certificate_expiry: Option<Value<bool>>,
-        /// The client certificate handling method. Options are ``off``, ``passthrough`` or
-        /// ``verify``. The default value on initial resource creation is ``off``. After mutual
-        /// authentication is turned on, you must explicitly set the ``Mode`` to ``off`` to turn it
-        /// off; removing the property from your template will not turn it off.
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// `Mode`: The client certificate handling method. Options are ``off``, ``passthrough`` or
+        /// ``verify``. The default value on initial resource creation is ``off``.
         pub mode: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the trust store.
-        #[serde(rename = "TrustStoreArn", skip_serializing_if = "Option::is_none")]
+        /// `TrustStoreArn`: The Amazon Resource Name (ARN) of the trust store.
         pub trust_store_arn: Option<Value<String>>,
     }
 
+    impl Serialize for MutualAuthentication {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AdvertiseTrustStoreCaNames",
+                &self.advertise_trust_store_ca_names,
+            )?;
+            opt(
+                &mut m,
+                "IgnoreClientCertificateExpiry",
+                &self.ignore_client_certificate_expiry,
+            )?;
+            opt(&mut m, "Mode", &self.mode)?;
+            opt(&mut m, "TrustStoreArn", &self.trust_store_arn)?;
+            m.end()
+        }
+    }
+
     /// Information about a redirect action.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RedirectConfig {
-        /// The hostname. This component is not percent-encoded. The hostname can contain #{host}.
-        #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
+        /// `Host`: The hostname. This component is not percent-encoded. The hostname can contain
+        /// #{host}.
         pub host: Option<Value<String>>,
-        /// The absolute path, starting with the leading "/". This component is not percent-encoded.
-        /// The path can contain #{host}, #{path}, and #{port}.
-        #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
+        /// `Path`: The absolute path, starting with the leading "/". This component is not
+        /// percent-encoded. The path can contain #{host}, #{path}, and #{port}.
         pub path: Option<Value<String>>,
-        /// The port. You can specify a value from 1 to 65535 or #{port}.
-        #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+        /// `Port`: The port. You can specify a value from 1 to 65535 or #{port}.
         pub port: Option<Value<String>>,
-        /// The protocol. You can specify HTTP, HTTPS, or #{protocol}. You can redirect HTTP to
-        /// HTTP, HTTP to HTTPS, and HTTPS to HTTPS. You can't redirect HTTPS to HTTP.
-        #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+        /// `Protocol`: The protocol. You can specify HTTP, HTTPS, or #{protocol}. You can redirect
+        /// HTTP to HTTP, HTTP to HTTPS, and HTTPS to HTTPS. You can't redirect HTTPS to HTTP.
         pub protocol: Option<Value<String>>,
-        /// The query parameters, URL-encoded when necessary, but not percent-encoded. Do not
-        /// include the leading "?", as it is automatically added. You can specify any of the
+        /// `Query`: The query parameters, URL-encoded when necessary, but not percent-encoded. Do
+        /// not include the leading "?", as it is automatically added. You can specify any of the
         /// reserved keywords.
-        #[serde(rename = "Query", skip_serializing_if = "Option::is_none")]
         pub query: Option<Value<String>>,
-        /// The HTTP redirect code. The redirect is either permanent (HTTP 301) or temporary (HTTP
-        /// 302).
-        #[serde(rename = "StatusCode")]
+        /// `StatusCode`: The HTTP redirect code. The redirect is either permanent (HTTP 301) or
+        /// temporary (HTTP 302).
         pub status_code: Value<RedirectConfigStatusCode>,
+    }
+
+    impl Serialize for RedirectConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Host", &self.host)?;
+            opt(&mut m, "Path", &self.path)?;
+            opt(&mut m, "Port", &self.port)?;
+            opt(&mut m, "Protocol", &self.protocol)?;
+            opt(&mut m, "Query", &self.query)?;
+            m.serialize_entry("StatusCode", &self.status_code)?;
+            m.end()
+        }
     }
 
     impl RedirectConfig {
@@ -485,14 +581,21 @@ pub mod listener {
     }
 
     /// Information about a tag.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The key of the tag.
-        #[serde(rename = "Key")]
+        /// `Key`: The key of the tag.
         pub key: Value<String>,
-        /// The value of the tag.
-        #[serde(rename = "Value")]
+        /// `Value`: The value of the tag.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -506,45 +609,79 @@ pub mod listener {
     }
 
     /// Information about the target group stickiness for a rule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TargetGroupStickinessConfig {
-        /// \[Application Load Balancers\] The time period, in seconds, during which requests from a
-        /// client should be routed to the same target group. The range is 1-604800 seconds (7
-        /// days). You must specify this value when enabling target group stickiness.
-        #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+        /// `DurationSeconds`: \[Application Load Balancers\] The time period, in seconds, during
+        /// which requests from a client should be routed to the same target group. The range is
+        /// 1-604800 seconds (7 days).
         pub duration_seconds: Option<Value<i64>>,
-        /// Indicates whether target group stickiness is enabled.
-        #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
+        /// `Enabled`: Indicates whether target group stickiness is enabled.
         pub enabled: Option<Value<bool>>,
+    }
+
+    impl Serialize for TargetGroupStickinessConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DurationSeconds", &self.duration_seconds)?;
+            opt(&mut m, "Enabled", &self.enabled)?;
+            m.end()
+        }
     }
 
     /// Information about how traffic will be distributed between multiple target groups in a
     /// forward rule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TargetGroupTuple {
-        /// The Amazon Resource Name (ARN) of the target group.
-        #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroupArn`: The Amazon Resource Name (ARN) of the target group.
         pub target_group_arn: Option<Value<String>>,
-        /// The weight. The range is 0 to 999.
-        #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
+        /// `Weight`: The weight. The range is 0 to 999.
         pub weight: Option<Value<i64>>,
     }
 
+    impl Serialize for TargetGroupTuple {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "TargetGroupArn", &self.target_group_arn)?;
+            opt(&mut m, "Weight", &self.weight)?;
+            m.end()
+        }
+    }
+
     /// The type of action.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ActionType {
-        #[serde(rename = "authenticate-cognito")]
+        /// `authenticate-cognito`
         AuthenticateCognito,
-        #[serde(rename = "authenticate-oidc")]
+        /// `authenticate-oidc`
         AuthenticateOidc,
-        #[serde(rename = "fixed-response")]
+        /// `fixed-response`
         FixedResponse,
-        #[serde(rename = "forward")]
+        /// `forward`
         Forward,
-        #[serde(rename = "jwt-validation")]
+        /// `jwt-validation`
         JwtValidation,
-        #[serde(rename = "redirect")]
+        /// `redirect`
         Redirect,
+    }
+
+    impl ActionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AuthenticateCognito => "authenticate-cognito",
+                Self::AuthenticateOidc => "authenticate-oidc",
+                Self::FixedResponse => "fixed-response",
+                Self::Forward => "forward",
+                Self::JwtValidation => "jwt-validation",
+                Self::Redirect => "redirect",
+            }
+        }
+    }
+
+    impl Serialize for ActionType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ActionType> for Value<ActionType> {
@@ -554,14 +691,31 @@ pub mod listener {
     }
 
     /// The behavior if the user is not authenticated. The following are possible values:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AuthenticateCognitoConfigOnUnauthenticatedRequest {
-        #[serde(rename = "allow")]
+        /// `allow`
         Allow,
-        #[serde(rename = "authenticate")]
+        /// `authenticate`
         Authenticate,
-        #[serde(rename = "deny")]
+        /// `deny`
         Deny,
+    }
+
+    impl AuthenticateCognitoConfigOnUnauthenticatedRequest {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Allow => "allow",
+                Self::Authenticate => "authenticate",
+                Self::Deny => "deny",
+            }
+        }
+    }
+
+    impl Serialize for AuthenticateCognitoConfigOnUnauthenticatedRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AuthenticateCognitoConfigOnUnauthenticatedRequest>
@@ -573,14 +727,31 @@ pub mod listener {
     }
 
     /// The behavior if the user is not authenticated. The following are possible values:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AuthenticateOidcConfigOnUnauthenticatedRequest {
-        #[serde(rename = "allow")]
+        /// `allow`
         Allow,
-        #[serde(rename = "authenticate")]
+        /// `authenticate`
         Authenticate,
-        #[serde(rename = "deny")]
+        /// `deny`
         Deny,
+    }
+
+    impl AuthenticateOidcConfigOnUnauthenticatedRequest {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Allow => "allow",
+                Self::Authenticate => "authenticate",
+                Self::Deny => "deny",
+            }
+        }
+    }
+
+    impl Serialize for AuthenticateOidcConfigOnUnauthenticatedRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AuthenticateOidcConfigOnUnauthenticatedRequest>
@@ -592,14 +763,31 @@ pub mod listener {
     }
 
     /// The format of the claim value.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum JwtValidationActionAdditionalClaimFormat {
-        #[serde(rename = "single-string")]
+        /// `single-string`
         SingleString,
-        #[serde(rename = "space-separated-values")]
+        /// `space-separated-values`
         SpaceSeparatedValues,
-        #[serde(rename = "string-array")]
+        /// `string-array`
         StringArray,
+    }
+
+    impl JwtValidationActionAdditionalClaimFormat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::SingleString => "single-string",
+                Self::SpaceSeparatedValues => "space-separated-values",
+                Self::StringArray => "string-array",
+            }
+        }
+    }
+
+    impl Serialize for JwtValidationActionAdditionalClaimFormat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<JwtValidationActionAdditionalClaimFormat>
@@ -612,29 +800,50 @@ pub mod listener {
 
     /// The protocol for connections from clients to the load balancer. For Application Load
     /// Balancers, the supported protocols are HTTP and HTTPS. For Network Load Balancers, the
-    /// supported protocols are TCP, TLS, UDP, TCP_UDP, QUIC, and TCP_QUIC. You can’t specify
-    /// the UDP, TCP_UDP, QUIC, or TCP_QUIC protocol if dual-stack mode is enabled. You can't
-    /// specify a protocol for a Gateway Load Balancer.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// supported protocols are TCP, TLS, UDP, TCP_UDP, QUIC, and TCP_QUIC.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ListenerProtocol {
-        #[serde(rename = "GENEVE")]
+        /// `GENEVE`
         Geneve,
-        #[serde(rename = "HTTP")]
+        /// `HTTP`
         Http,
-        #[serde(rename = "HTTPS")]
+        /// `HTTPS`
         Https,
-        #[serde(rename = "QUIC")]
+        /// `QUIC`
         Quic,
-        #[serde(rename = "TCP")]
+        /// `TCP`
         Tcp,
-        #[serde(rename = "TCP_QUIC")]
+        /// `TCP_QUIC`
         TcpQuic,
-        #[serde(rename = "TCP_UDP")]
+        /// `TCP_UDP`
         TcpUdp,
-        #[serde(rename = "TLS")]
+        /// `TLS`
         Tls,
-        #[serde(rename = "UDP")]
+        /// `UDP`
         Udp,
+    }
+
+    impl ListenerProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Geneve => "GENEVE",
+                Self::Http => "HTTP",
+                Self::Https => "HTTPS",
+                Self::Quic => "QUIC",
+                Self::Tcp => "TCP",
+                Self::TcpQuic => "TCP_QUIC",
+                Self::TcpUdp => "TCP_UDP",
+                Self::Tls => "TLS",
+                Self::Udp => "UDP",
+            }
+        }
+    }
+
+    impl Serialize for ListenerProtocol {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ListenerProtocol> for Value<ListenerProtocol> {
@@ -644,12 +853,28 @@ pub mod listener {
     }
 
     /// Indicates whether trust store CA certificate names are advertised.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MutualAuthenticationAdvertiseTrustStoreCaNames {
-        #[serde(rename = "off")]
+        /// `off`
         Off,
-        #[serde(rename = "on")]
+        /// `on`
         On,
+    }
+
+    impl MutualAuthenticationAdvertiseTrustStoreCaNames {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Off => "off",
+                Self::On => "on",
+            }
+        }
+    }
+
+    impl Serialize for MutualAuthenticationAdvertiseTrustStoreCaNames {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MutualAuthenticationAdvertiseTrustStoreCaNames>
@@ -662,12 +887,28 @@ pub mod listener {
 
     /// The HTTP redirect code. The redirect is either permanent (HTTP 301) or temporary (HTTP
     /// 302).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RedirectConfigStatusCode {
-        #[serde(rename = "HTTP_301")]
+        /// `HTTP_301`
         Http301,
-        #[serde(rename = "HTTP_302")]
+        /// `HTTP_302`
         Http302,
+    }
+
+    impl RedirectConfigStatusCode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Http301 => "HTTP_301",
+                Self::Http302 => "HTTP_302",
+            }
+        }
+    }
+
+    impl Serialize for RedirectConfigStatusCode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RedirectConfigStatusCode> for Value<RedirectConfigStatusCode> {
@@ -694,31 +935,42 @@ pub mod listener {
 /// must be associated with an Application Load Balancer. Each rule consists of a priority,
 /// one or more actions, and one or more conditions.
 pub mod listener_rule {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
     use std::collections::BTreeMap;
 
     /// Specifies a listener rule. The listener must be associated with an Application Load
     /// Balancer. Each rule consists of a priority, one or more actions, and one or more
     /// conditions.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ListenerRule {
-        /// The actions.
-        #[serde(rename = "Actions")]
+        /// `Actions`: The actions.
         pub actions: Vec<Action>,
-        /// The conditions.
-        #[serde(rename = "Conditions")]
+        /// `Conditions`: The conditions.
         pub conditions: Vec<RuleCondition>,
-        /// The Amazon Resource Name (ARN) of the listener.
-        #[serde(rename = "ListenerArn", skip_serializing_if = "Option::is_none")]
+        /// `ListenerArn`: The Amazon Resource Name (ARN) of the listener.
         pub listener_arn: Option<Value<String>>,
-        /// The rule priority. A listener can't have multiple rules with the same priority.
-        #[serde(rename = "Priority")]
+        /// `Priority`: The rule priority. A listener can't have multiple rules with the same
+        /// priority.
         pub priority: Value<i64>,
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`
         pub tags: Option<Vec<Tag>>,
-        #[serde(rename = "Transforms", skip_serializing_if = "Option::is_none")]
+        /// `Transforms`
         pub transforms: Option<Vec<Transform>>,
+    }
+
+    impl Serialize for ListenerRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Actions", &self.actions)?;
+            m.serialize_entry("Conditions", &self.conditions)?;
+            opt(&mut m, "ListenerArn", &self.listener_arn)?;
+            m.serialize_entry("Priority", &self.priority)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "Transforms", &self.transforms)?;
+            m.end()
+        }
     }
 
     impl ListenerRule {
@@ -740,56 +992,60 @@ pub mod listener_rule {
     }
 
     /// Specifies an action for a listener rule.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Action {
-        /// \[HTTPS listeners\] Information for using Amazon Cognito to authenticate users. Specify
-        /// only when ``Type`` is ``authenticate-cognito``.
-        #[serde(
-            rename = "AuthenticateCognitoConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticateCognitoConfig`: \[HTTPS listeners\] Information for using Amazon Cognito to
+        /// authenticate users. Specify only when ``Type`` is ``authenticate-cognito``.
         pub authenticate_cognito_config: Option<AuthenticateCognitoConfig>,
-        /// \[HTTPS listeners\] Information about an identity provider that is compliant with OpenID
-        /// Connect (OIDC). Specify only when ``Type`` is ``authenticate-oidc``.
-        #[serde(
-            rename = "AuthenticateOidcConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticateOidcConfig`: \[HTTPS listeners\] Information about an identity provider
+        /// that is compliant with OpenID Connect (OIDC). Specify only when ``Type`` is
+        /// ``authenticate-oidc``.
         pub authenticate_oidc_config: Option<AuthenticateOidcConfig>,
-        /// \[Application Load Balancer\] Information for creating an action that returns a custom
-        /// HTTP response. Specify only when ``Type`` is ``fixed-response``.
-        #[serde(
-            rename = "FixedResponseConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FixedResponseConfig`: \[Application Load Balancer\] Information for creating an action
+        /// that returns a custom HTTP response. Specify only when ``Type`` is ``fixed-response``.
         pub fixed_response_config: Option<FixedResponseConfig>,
-        /// Information for creating an action that distributes requests among multiple target
-        /// groups. Specify only when ``Type`` is ``forward``.
-        #[serde(rename = "ForwardConfig", skip_serializing_if = "Option::is_none")]
+        /// `ForwardConfig`: Information for creating an action that distributes requests among
+        /// multiple target groups. Specify only when ``Type`` is ``forward``.
         pub forward_config: Option<ForwardConfig>,
-        /// \[HTTPS listeners\] Information for validating JWT access tokens in client requests.
-        /// Specify only when ``Type`` is ``jwt-validation``.
-        #[serde(
-            rename = "JwtValidationConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `JwtValidationConfig`: \[HTTPS listeners\] Information for validating JWT access tokens
+        /// in client requests. Specify only when ``Type`` is ``jwt-validation``.
         pub jwt_validation_config: Option<JwtValidationConfig>,
-        /// The order for the action. This value is required for rules with multiple actions. The
-        /// action with the lowest value for order is performed first.
-        #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
+        /// `Order`: The order for the action. This value is required for rules with multiple
+        /// actions. The action with the lowest value for order is performed first.
         pub order: Option<Value<i64>>,
-        /// \[Application Load Balancer\] Information for creating a redirect action. Specify only
-        /// when ``Type`` is ``redirect``.
-        #[serde(rename = "RedirectConfig", skip_serializing_if = "Option::is_none")]
+        /// `RedirectConfig`: \[Application Load Balancer\] Information for creating a redirect
+        /// action. Specify only when ``Type`` is ``redirect``.
         pub redirect_config: Option<RedirectConfig>,
-        /// The Amazon Resource Name (ARN) of the target group. Specify only when ``Type`` is
-        /// ``forward`` and you want to route to a single target group. To route to multiple target
-        /// groups, you must use ``ForwardConfig`` instead.
-        #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroupArn`: The Amazon Resource Name (ARN) of the target group. Specify only when
+        /// ``Type`` is ``forward`` and you want to route to a single target group. To route to
+        /// multiple target groups, you must use ``ForwardConfig`` instead.
         pub target_group_arn: Option<Value<String>>,
-        /// The type of action.
-        #[serde(rename = "Type")]
+        /// `Type`: The type of action.
         pub type_: Value<ActionType>,
+    }
+
+    impl Serialize for Action {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AuthenticateCognitoConfig",
+                &self.authenticate_cognito_config,
+            )?;
+            opt(
+                &mut m,
+                "AuthenticateOidcConfig",
+                &self.authenticate_oidc_config,
+            )?;
+            opt(&mut m, "FixedResponseConfig", &self.fixed_response_config)?;
+            opt(&mut m, "ForwardConfig", &self.forward_config)?;
+            opt(&mut m, "JwtValidationConfig", &self.jwt_validation_config)?;
+            opt(&mut m, "Order", &self.order)?;
+            opt(&mut m, "RedirectConfig", &self.redirect_config)?;
+            opt(&mut m, "TargetGroupArn", &self.target_group_arn)?;
+            m.serialize_entry("Type", &self.type_)?;
+            m.end()
+        }
     }
 
     impl Action {
@@ -811,42 +1067,53 @@ pub mod listener_rule {
 
     /// Specifies information required when integrating with Amazon Cognito to authenticate
     /// users.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AuthenticateCognitoConfig {
-        /// The query parameters (up to 10) to include in the redirect request to the authorization
-        /// endpoint.
-        #[serde(
-            rename = "AuthenticationRequestExtraParams",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticationRequestExtraParams`: The query parameters (up to 10) to include in the
+        /// redirect request to the authorization endpoint.
         pub authentication_request_extra_params: Option<BTreeMap<String, Value<String>>>,
-        /// The behavior if the user is not authenticated. The following are possible values:
-        #[serde(
-            rename = "OnUnauthenticatedRequest",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnUnauthenticatedRequest`: The behavior if the user is not authenticated. The following
+        /// are possible values:
         pub on_unauthenticated_request:
             Option<Value<AuthenticateCognitoConfigOnUnauthenticatedRequest>>,
-        /// The set of user claims to be requested from the IdP. The default is ``openid``.
-        #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
+        /// `Scope`: The set of user claims to be requested from the IdP. The default is ``openid``.
         pub scope: Option<Value<String>>,
-        /// The name of the cookie used to maintain session information. The default is
-        /// AWSELBAuthSessionCookie.
-        #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
+        /// `SessionCookieName`: The name of the cookie used to maintain session information. The
+        /// default is AWSELBAuthSessionCookie.
         pub session_cookie_name: Option<Value<String>>,
-        /// The maximum duration of the authentication session, in seconds. The default is 604800
-        /// seconds (7 days).
-        #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
+        /// `SessionTimeout`: The maximum duration of the authentication session, in seconds. The
+        /// default is 604800 seconds (7 days).
         pub session_timeout: Option<Value<i64>>,
-        /// The Amazon Resource Name (ARN) of the Amazon Cognito user pool.
-        #[serde(rename = "UserPoolArn")]
+        /// `UserPoolArn`: The Amazon Resource Name (ARN) of the Amazon Cognito user pool.
         pub user_pool_arn: Value<String>,
-        /// The ID of the Amazon Cognito user pool client.
-        #[serde(rename = "UserPoolClientId")]
+        /// `UserPoolClientId`: The ID of the Amazon Cognito user pool client.
         pub user_pool_client_id: Value<String>,
-        /// The domain prefix or fully-qualified domain name of the Amazon Cognito user pool.
-        #[serde(rename = "UserPoolDomain")]
+        /// `UserPoolDomain`: The domain prefix or fully-qualified domain name of the Amazon Cognito
+        /// user pool.
         pub user_pool_domain: Value<String>,
+    }
+
+    impl Serialize for AuthenticateCognitoConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AuthenticationRequestExtraParams",
+                &self.authentication_request_extra_params,
+            )?;
+            opt(
+                &mut m,
+                "OnUnauthenticatedRequest",
+                &self.on_unauthenticated_request,
+            )?;
+            opt(&mut m, "Scope", &self.scope)?;
+            opt(&mut m, "SessionCookieName", &self.session_cookie_name)?;
+            opt(&mut m, "SessionTimeout", &self.session_timeout)?;
+            m.serialize_entry("UserPoolArn", &self.user_pool_arn)?;
+            m.serialize_entry("UserPoolClientId", &self.user_pool_client_id)?;
+            m.serialize_entry("UserPoolDomain", &self.user_pool_domain)?;
+            m.end()
+        }
     }
 
     impl AuthenticateCognitoConfig {
@@ -871,64 +1138,76 @@ pub mod listener_rule {
 
     /// Specifies information required using an identity provide (IdP) that is compliant with
     /// OpenID Connect (OIDC) to authenticate users.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AuthenticateOidcConfig {
-        /// The query parameters (up to 10) to include in the redirect request to the authorization
-        /// endpoint.
-        #[serde(
-            rename = "AuthenticationRequestExtraParams",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AuthenticationRequestExtraParams`: The query parameters (up to 10) to include in the
+        /// redirect request to the authorization endpoint.
         pub authentication_request_extra_params: Option<BTreeMap<String, Value<String>>>,
-        /// The authorization endpoint of the IdP. This must be a full URL, including the HTTPS
-        /// protocol, the domain, and the path.
-        #[serde(rename = "AuthorizationEndpoint")]
+        /// `AuthorizationEndpoint`: The authorization endpoint of the IdP. This must be a full URL,
+        /// including the HTTPS protocol, the domain, and the path.
         pub authorization_endpoint: Value<String>,
-        /// The OAuth 2.0 client identifier.
-        #[serde(rename = "ClientId")]
+        /// `ClientId`: The OAuth 2.0 client identifier.
         pub client_id: Value<String>,
-        /// The OAuth 2.0 client secret. This parameter is required if you are creating a rule. If
-        /// you are modifying a rule, you can omit this parameter if you set
+        /// `ClientSecret`: The OAuth 2.0 client secret. This parameter is required if you are
+        /// creating a rule. If you are modifying a rule, you can omit this parameter if you set
         /// ``UseExistingClientSecret`` to true.
-        #[serde(rename = "ClientSecret", skip_serializing_if = "Option::is_none")]
         pub client_secret: Option<Value<String>>,
-        /// The OIDC issuer identifier of the IdP. This must be a full URL, including the HTTPS
-        /// protocol, the domain, and the path.
-        #[serde(rename = "Issuer")]
+        /// `Issuer`: The OIDC issuer identifier of the IdP. This must be a full URL, including the
+        /// HTTPS protocol, the domain, and the path.
         pub issuer: Value<String>,
-        /// The behavior if the user is not authenticated. The following are possible values:
-        #[serde(
-            rename = "OnUnauthenticatedRequest",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `OnUnauthenticatedRequest`: The behavior if the user is not authenticated. The following
+        /// are possible values:
         pub on_unauthenticated_request:
             Option<Value<AuthenticateOidcConfigOnUnauthenticatedRequest>>,
-        /// The set of user claims to be requested from the IdP. The default is ``openid``.
-        #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
+        /// `Scope`: The set of user claims to be requested from the IdP. The default is ``openid``.
         pub scope: Option<Value<String>>,
-        /// The name of the cookie used to maintain session information. The default is
-        /// AWSELBAuthSessionCookie.
-        #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
+        /// `SessionCookieName`: The name of the cookie used to maintain session information. The
+        /// default is AWSELBAuthSessionCookie.
         pub session_cookie_name: Option<Value<String>>,
-        /// The maximum duration of the authentication session, in seconds. The default is 604800
-        /// seconds (7 days).
-        #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
+        /// `SessionTimeout`: The maximum duration of the authentication session, in seconds. The
+        /// default is 604800 seconds (7 days).
         pub session_timeout: Option<Value<i64>>,
-        /// The token endpoint of the IdP. This must be a full URL, including the HTTPS protocol,
-        /// the domain, and the path.
-        #[serde(rename = "TokenEndpoint")]
+        /// `TokenEndpoint`: The token endpoint of the IdP. This must be a full URL, including the
+        /// HTTPS protocol, the domain, and the path.
         pub token_endpoint: Value<String>,
-        /// Indicates whether to use the existing client secret when modifying a rule. If you are
-        /// creating a rule, you can omit this parameter or set it to false.
-        #[serde(
-            rename = "UseExistingClientSecret",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `UseExistingClientSecret`: Indicates whether to use the existing client secret when
+        /// modifying a rule. If you are creating a rule, you can omit this parameter or set it to
+        /// false.
         pub use_existing_client_secret: Option<Value<bool>>,
-        /// The user info endpoint of the IdP. This must be a full URL, including the HTTPS
-        /// protocol, the domain, and the path.
-        #[serde(rename = "UserInfoEndpoint")]
+        /// `UserInfoEndpoint`: The user info endpoint of the IdP. This must be a full URL,
+        /// including the HTTPS protocol, the domain, and the path.
         pub user_info_endpoint: Value<String>,
+    }
+
+    impl Serialize for AuthenticateOidcConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AuthenticationRequestExtraParams",
+                &self.authentication_request_extra_params,
+            )?;
+            m.serialize_entry("AuthorizationEndpoint", &self.authorization_endpoint)?;
+            m.serialize_entry("ClientId", &self.client_id)?;
+            opt(&mut m, "ClientSecret", &self.client_secret)?;
+            m.serialize_entry("Issuer", &self.issuer)?;
+            opt(
+                &mut m,
+                "OnUnauthenticatedRequest",
+                &self.on_unauthenticated_request,
+            )?;
+            opt(&mut m, "Scope", &self.scope)?;
+            opt(&mut m, "SessionCookieName", &self.session_cookie_name)?;
+            opt(&mut m, "SessionTimeout", &self.session_timeout)?;
+            m.serialize_entry("TokenEndpoint", &self.token_endpoint)?;
+            opt(
+                &mut m,
+                "UseExistingClientSecret",
+                &self.use_existing_client_secret,
+            )?;
+            m.serialize_entry("UserInfoEndpoint", &self.user_info_endpoint)?;
+            m.end()
+        }
     }
 
     impl AuthenticateOidcConfig {
@@ -958,17 +1237,24 @@ pub mod listener_rule {
     }
 
     /// Specifies information required when returning a custom HTTP response.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct FixedResponseConfig {
-        /// The content type.
-        #[serde(rename = "ContentType", skip_serializing_if = "Option::is_none")]
+        /// `ContentType`: The content type.
         pub content_type: Option<Value<String>>,
-        /// The message.
-        #[serde(rename = "MessageBody", skip_serializing_if = "Option::is_none")]
+        /// `MessageBody`: The message.
         pub message_body: Option<Value<String>>,
-        /// The HTTP response code (2XX, 4XX, or 5XX).
-        #[serde(rename = "StatusCode")]
+        /// `StatusCode`: The HTTP response code (2XX, 4XX, or 5XX).
         pub status_code: Value<String>,
+    }
+
+    impl Serialize for FixedResponseConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ContentType", &self.content_type)?;
+            opt(&mut m, "MessageBody", &self.message_body)?;
+            m.serialize_entry("StatusCode", &self.status_code)?;
+            m.end()
+        }
     }
 
     impl FixedResponseConfig {
@@ -984,76 +1270,111 @@ pub mod listener_rule {
 
     /// Information for creating an action that distributes requests among multiple target
     /// groups. Specify only when ``Type`` is ``forward``.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ForwardConfig {
-        /// Information about the target group stickiness for a rule.
-        #[serde(
-            rename = "TargetGroupStickinessConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TargetGroupStickinessConfig`: Information about the target group stickiness for a rule.
         pub target_group_stickiness_config: Option<TargetGroupStickinessConfig>,
-        /// Information about how traffic will be distributed between multiple target groups in a
-        /// forward rule.
-        #[serde(rename = "TargetGroups", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroups`: Information about how traffic will be distributed between multiple
+        /// target groups in a forward rule.
         pub target_groups: Option<Vec<TargetGroupTuple>>,
     }
 
+    impl Serialize for ForwardConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "TargetGroupStickinessConfig",
+                &self.target_group_stickiness_config,
+            )?;
+            opt(&mut m, "TargetGroups", &self.target_groups)?;
+            m.end()
+        }
+    }
+
     /// Information about a host header condition.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HostHeaderConfig {
-        #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
+        /// `RegexValues`
         pub regex_values: Option<Vec<Value<String>>>,
-        /// The host names. The maximum length of each string is 128 characters. The comparison is
-        /// case insensitive. The following wildcard characters are supported: * (matches 0 or more
-        /// characters) and ? (matches exactly 1 character). You must include at least one "."
-        /// character. You can include only alphabetical characters after the final "." character.
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The host names. The maximum length of each string is 128 characters. The
+        /// comparison is case insensitive. The following wildcard characters are supported: *
+        /// (matches 0 or more characters) and ? (matches exactly 1 character).
         pub values: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for HostHeaderConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "RegexValues", &self.regex_values)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
     }
 
     /// Information about an HTTP header condition.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HttpHeaderConfig {
-        /// The name of the HTTP header field. The maximum size is 40 characters. The header name is
-        /// case insensitive. The allowed characters are specified by RFC 7230. Wildcards are not
-        /// supported.
-        #[serde(rename = "HttpHeaderName", skip_serializing_if = "Option::is_none")]
+        /// `HttpHeaderName`: The name of the HTTP header field. The maximum size is 40 characters.
+        /// The header name is case insensitive. The allowed characters are specified by RFC 7230.
+        /// Wildcards are not supported.
         pub http_header_name: Option<Value<String>>,
-        #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
+        /// `RegexValues`
         pub regex_values: Option<Vec<Value<String>>>,
-        /// The strings to compare against the value of the HTTP header. The maximum length of each
-        /// string is 128 characters. The comparison strings are case insensitive. The following
-        /// wildcard characters are supported: * (matches 0 or more characters) and ? (matches
-        /// exactly 1 character).
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The strings to compare against the value of the HTTP header. The maximum
+        /// length of each string is 128 characters. The comparison strings are case insensitive.
         pub values: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for HttpHeaderConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "HttpHeaderName", &self.http_header_name)?;
+            opt(&mut m, "RegexValues", &self.regex_values)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
     }
 
     /// Information about an HTTP method condition.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HttpRequestMethodConfig {
-        /// The name of the request method. The maximum length is 40 characters. The allowed
-        /// characters are A-Z, hyphen (-), and underscore (_). The comparison is case sensitive.
-        /// Wildcards are not supported; therefore, the method name must be an exact match.
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The name of the request method. The maximum length is 40 characters. The
+        /// allowed characters are A-Z, hyphen (-), and underscore (_). The comparison is case
+        /// sensitive.
         pub values: Option<Vec<Value<String>>>,
     }
 
+    impl Serialize for HttpRequestMethodConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
+    }
+
     /// Information about an additional claim to validate.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct JwtValidationActionAdditionalClaim {
-        /// The format of the claim value.
-        #[serde(rename = "Format")]
+        /// `Format`: The format of the claim value.
         pub format: Value<JwtValidationActionAdditionalClaimFormat>,
-        /// The name of the claim. You can't specify ``exp``, ``iss``, ``nbf``, or ``iat`` because
-        /// we validate them by default.
-        #[serde(rename = "Name")]
+        /// `Name`: The name of the claim. You can't specify ``exp``, ``iss``, ``nbf``, or ``iat``
+        /// because we validate them by default.
         pub name: Value<String>,
-        /// The claim value. The maximum size of the list is 10. Each value can be up to 256
-        /// characters in length. If the format is ``space-separated-values``, the values can't
+        /// `Values`: The claim value. The maximum size of the list is 10. Each value can be up to
+        /// 256 characters in length. If the format is ``space-separated-values``, the values can't
         /// include spaces.
-        #[serde(rename = "Values")]
         pub values: Vec<Value<String>>,
+    }
+
+    impl Serialize for JwtValidationActionAdditionalClaim {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Format", &self.format)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.serialize_entry("Values", &self.values)?;
+            m.end()
+        }
     }
 
     impl JwtValidationActionAdditionalClaim {
@@ -1071,14 +1392,24 @@ pub mod listener_rule {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct JwtValidationConfig {
-        #[serde(rename = "AdditionalClaims", skip_serializing_if = "Option::is_none")]
+        /// `AdditionalClaims`
         pub additional_claims: Option<Vec<JwtValidationActionAdditionalClaim>>,
-        #[serde(rename = "Issuer")]
+        /// `Issuer`
         pub issuer: Value<String>,
-        #[serde(rename = "JwksEndpoint")]
+        /// `JwksEndpoint`
         pub jwks_endpoint: Value<String>,
+    }
+
+    impl Serialize for JwtValidationConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AdditionalClaims", &self.additional_claims)?;
+            m.serialize_entry("Issuer", &self.issuer)?;
+            m.serialize_entry("JwksEndpoint", &self.jwks_endpoint)?;
+            m.end()
+        }
     }
 
     impl JwtValidationConfig {
@@ -1096,66 +1427,92 @@ pub mod listener_rule {
     }
 
     /// Information about a path pattern condition.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PathPatternConfig {
-        #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
+        /// `RegexValues`
         pub regex_values: Option<Vec<Value<String>>>,
-        /// The path patterns to compare against the request URL. The maximum size of each string is
-        /// 128 characters. The comparison is case sensitive. The following wildcard characters are
-        /// supported: * (matches 0 or more characters) and ? (matches exactly 1 character).
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The path patterns to compare against the request URL. The maximum size of each
+        /// string is 128 characters. The comparison is case sensitive.
         pub values: Option<Vec<Value<String>>>,
     }
 
+    impl Serialize for PathPatternConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "RegexValues", &self.regex_values)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
+    }
+
     /// Information about a query string condition.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct QueryStringConfig {
-        /// The key/value pairs or values to find in the query string. The maximum length of each
-        /// string is 128 characters. The comparison is case insensitive. The following wildcard
-        /// characters are supported: * (matches 0 or more characters) and ? (matches exactly 1
-        /// character). To search for a literal '*' or '?' character in a query string, you must
-        /// escape these characters in ``Values`` using a '\\' character.
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The key/value pairs or values to find in the query string. The maximum length
+        /// of each string is 128 characters. The comparison is case insensitive.
         pub values: Option<Vec<QueryStringKeyValue>>,
     }
 
+    impl Serialize for QueryStringConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
+    }
+
     /// Information about a key/value pair.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct QueryStringKeyValue {
-        /// The key. You can omit the key.
-        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        /// `Key`: The key. You can omit the key.
         pub key: Option<Value<String>>,
-        /// The value.
-        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        /// `Value`: The value.
         pub value: Option<Value<String>>,
     }
 
+    impl Serialize for QueryStringKeyValue {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Key", &self.key)?;
+            opt(&mut m, "Value", &self.value)?;
+            m.end()
+        }
+    }
+
     /// Information about a redirect action.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RedirectConfig {
-        /// The hostname. This component is not percent-encoded. The hostname can contain #{host}.
-        #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
+        /// `Host`: The hostname. This component is not percent-encoded. The hostname can contain
+        /// #{host}.
         pub host: Option<Value<String>>,
-        /// The absolute path, starting with the leading "/". This component is not percent-encoded.
-        /// The path can contain #{host}, #{path}, and #{port}.
-        #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
+        /// `Path`: The absolute path, starting with the leading "/". This component is not
+        /// percent-encoded. The path can contain #{host}, #{path}, and #{port}.
         pub path: Option<Value<String>>,
-        /// The port. You can specify a value from 1 to 65535 or #{port}.
-        #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+        /// `Port`: The port. You can specify a value from 1 to 65535 or #{port}.
         pub port: Option<Value<String>>,
-        /// The protocol. You can specify HTTP, HTTPS, or #{protocol}. You can redirect HTTP to
-        /// HTTP, HTTP to HTTPS, and HTTPS to HTTPS. You can't redirect HTTPS to HTTP.
-        #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+        /// `Protocol`: The protocol. You can specify HTTP, HTTPS, or #{protocol}. You can redirect
+        /// HTTP to HTTP, HTTP to HTTPS, and HTTPS to HTTPS. You can't redirect HTTPS to HTTP.
         pub protocol: Option<Value<String>>,
-        /// The query parameters, URL-encoded when necessary, but not percent-encoded. Do not
-        /// include the leading "?", as it is automatically added. You can specify any of the
+        /// `Query`: The query parameters, URL-encoded when necessary, but not percent-encoded. Do
+        /// not include the leading "?", as it is automatically added. You can specify any of the
         /// reserved keywords.
-        #[serde(rename = "Query", skip_serializing_if = "Option::is_none")]
         pub query: Option<Value<String>>,
-        /// The HTTP redirect code. The redirect is either permanent (HTTP 301) or temporary (HTTP
-        /// 302).
-        #[serde(rename = "StatusCode")]
+        /// `StatusCode`: The HTTP redirect code. The redirect is either permanent (HTTP 301) or
+        /// temporary (HTTP 302).
         pub status_code: Value<RedirectConfigStatusCode>,
+    }
+
+    impl Serialize for RedirectConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Host", &self.host)?;
+            opt(&mut m, "Path", &self.path)?;
+            opt(&mut m, "Port", &self.port)?;
+            opt(&mut m, "Protocol", &self.protocol)?;
+            opt(&mut m, "Query", &self.query)?;
+            m.serialize_entry("StatusCode", &self.status_code)?;
+            m.end()
+        }
     }
 
     impl RedirectConfig {
@@ -1174,17 +1531,24 @@ pub mod listener_rule {
 
     /// Information about a rewrite transform. This transform matches a pattern and replaces it
     /// with the specified string.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RewriteConfig {
-        /// The regular expression to match in the input string. The maximum length of the string is
-        /// 1,024 characters.
-        #[serde(rename = "Regex")]
+        /// `Regex`: The regular expression to match in the input string. The maximum length of the
+        /// string is 1,024 characters.
         pub regex: Value<String>,
-        /// The replacement string to use when rewriting the matched input. The maximum length of
-        /// the string is 1,024 characters. You can specify capture groups in the regular expression
-        /// (for example, $1 and $2).
-        #[serde(rename = "Replace")]
+        /// `Replace`: The replacement string to use when rewriting the matched input. The maximum
+        /// length of the string is 1,024 characters. You can specify capture groups in the regular
+        /// expression (for example, $1 and $2).
         pub replace: Value<String>,
+    }
+
+    impl Serialize for RewriteConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Regex", &self.regex)?;
+            m.serialize_entry("Replace", &self.replace)?;
+            m.end()
+        }
     }
 
     impl RewriteConfig {
@@ -1197,10 +1561,18 @@ pub mod listener_rule {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RewriteConfigObject {
-        #[serde(rename = "Rewrites")]
+        /// `Rewrites`
         pub rewrites: Vec<RewriteConfig>,
+    }
+
+    impl Serialize for RewriteConfigObject {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Rewrites", &self.rewrites)?;
+            m.end()
+        }
     }
 
     impl RewriteConfigObject {
@@ -1213,68 +1585,93 @@ pub mod listener_rule {
     }
 
     /// Specifies a condition for a listener rule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct RuleCondition {
-        /// The name of the field. The possible values are:
-        #[serde(rename = "Field", skip_serializing_if = "Option::is_none")]
+        /// `Field`: The name of the field. The possible values are:
         pub field: Option<Value<String>>,
-        /// Information for a host header condition. Specify only when ``Field`` is ``host-header``.
-        #[serde(rename = "HostHeaderConfig", skip_serializing_if = "Option::is_none")]
+        /// `HostHeaderConfig`: Information for a host header condition. Specify only when ``Field``
+        /// is ``host-header``.
         pub host_header_config: Option<HostHeaderConfig>,
-        /// Information for an HTTP header condition. Specify only when ``Field`` is
-        /// ``http-header``.
-        #[serde(rename = "HttpHeaderConfig", skip_serializing_if = "Option::is_none")]
+        /// `HttpHeaderConfig`: Information for an HTTP header condition. Specify only when
+        /// ``Field`` is ``http-header``.
         pub http_header_config: Option<HttpHeaderConfig>,
-        /// Information for an HTTP method condition. Specify only when ``Field`` is
-        /// ``http-request-method``.
-        #[serde(
-            rename = "HttpRequestMethodConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HttpRequestMethodConfig`: Information for an HTTP method condition. Specify only when
+        /// ``Field`` is ``http-request-method``.
         pub http_request_method_config: Option<HttpRequestMethodConfig>,
-        /// Information for a path pattern condition. Specify only when ``Field`` is
-        /// ``path-pattern``.
-        #[serde(rename = "PathPatternConfig", skip_serializing_if = "Option::is_none")]
+        /// `PathPatternConfig`: Information for a path pattern condition. Specify only when
+        /// ``Field`` is ``path-pattern``.
         pub path_pattern_config: Option<PathPatternConfig>,
-        /// Information for a query string condition. Specify only when ``Field`` is
-        /// ``query-string``.
-        #[serde(rename = "QueryStringConfig", skip_serializing_if = "Option::is_none")]
+        /// `QueryStringConfig`: Information for a query string condition. Specify only when
+        /// ``Field`` is ``query-string``.
         pub query_string_config: Option<QueryStringConfig>,
-        /// The regular expressions to match against the condition field. The maximum length of each
-        /// string is 128 characters. Specify only when ``Field`` is ``http-header``,
+        /// `RegexValues`: The regular expressions to match against the condition field. The maximum
+        /// length of each string is 128 characters. Specify only when ``Field`` is ``http-header``,
         /// ``host-header``, or ``path-pattern``.
-        #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<Vec<Value<String>>>,
-        /// Information for a source IP condition. Specify only when ``Field`` is ``source-ip``.
-        #[serde(rename = "SourceIpConfig", skip_serializing_if = "Option::is_none")]
+        /// `SourceIpConfig`: Information for a source IP condition. Specify only when ``Field`` is
+        /// ``source-ip``.
         pub source_ip_config: Option<SourceIpConfig>,
-        /// The condition value. Specify only when ``Field`` is ``host-header`` or ``path-pattern``.
-        /// Alternatively, to specify multiple host names or multiple path patterns, use
-        /// ``HostHeaderConfig`` or ``PathPatternConfig``.
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The condition value. Specify only when ``Field`` is ``host-header`` or
+        /// ``path-pattern``. Alternatively, to specify multiple host names or multiple path
+        /// patterns, use ``HostHeaderConfig`` or ``PathPatternConfig``.
         pub values: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for RuleCondition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Field", &self.field)?;
+            opt(&mut m, "HostHeaderConfig", &self.host_header_config)?;
+            opt(&mut m, "HttpHeaderConfig", &self.http_header_config)?;
+            opt(
+                &mut m,
+                "HttpRequestMethodConfig",
+                &self.http_request_method_config,
+            )?;
+            opt(&mut m, "PathPatternConfig", &self.path_pattern_config)?;
+            opt(&mut m, "QueryStringConfig", &self.query_string_config)?;
+            opt(&mut m, "RegexValues", &self.regex_values)?;
+            opt(&mut m, "SourceIpConfig", &self.source_ip_config)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
     }
 
     /// Information about a source IP condition.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct SourceIpConfig {
-        #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+        /// `IpAddressType`
         pub ip_address_type: Option<Value<SourceIpConfigIpAddressType>>,
-        /// The source IP addresses, in CIDR format. You can use both IPv4 and IPv6 addresses.
-        /// Wildcards are not supported.
-        #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
+        /// `Values`: The source IP addresses, in CIDR format. You can use both IPv4 and IPv6
+        /// addresses. Wildcards are not supported.
         pub values: Option<Vec<Value<String>>>,
     }
 
+    impl Serialize for SourceIpConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "IpAddressType", &self.ip_address_type)?;
+            opt(&mut m, "Values", &self.values)?;
+            m.end()
+        }
+    }
+
     /// Information about a tag.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The key of the tag.
-        #[serde(rename = "Key")]
+        /// `Key`: The key of the tag.
         pub key: Value<String>,
-        /// The value of the tag.
-        #[serde(rename = "Value")]
+        /// `Value`: The value of the tag.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1288,41 +1685,66 @@ pub mod listener_rule {
     }
 
     /// Information about the target group stickiness for a rule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TargetGroupStickinessConfig {
-        /// \[Application Load Balancers\] The time period, in seconds, during which requests from a
-        /// client should be routed to the same target group. The range is 1-604800 seconds (7
-        /// days). You must specify this value when enabling target group stickiness.
-        #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
+        /// `DurationSeconds`: \[Application Load Balancers\] The time period, in seconds, during
+        /// which requests from a client should be routed to the same target group. The range is
+        /// 1-604800 seconds (7 days).
         pub duration_seconds: Option<Value<i64>>,
-        /// Indicates whether target group stickiness is enabled.
-        #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
+        /// `Enabled`: Indicates whether target group stickiness is enabled.
         pub enabled: Option<Value<bool>>,
+    }
+
+    impl Serialize for TargetGroupStickinessConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DurationSeconds", &self.duration_seconds)?;
+            opt(&mut m, "Enabled", &self.enabled)?;
+            m.end()
+        }
     }
 
     /// Information about how traffic will be distributed between multiple target groups in a
     /// forward rule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TargetGroupTuple {
-        /// The Amazon Resource Name (ARN) of the target group.
-        #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
+        /// `TargetGroupArn`: The Amazon Resource Name (ARN) of the target group.
         pub target_group_arn: Option<Value<String>>,
-        /// The weight. The range is 0 to 999.
-        #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
+        /// `Weight`: The weight. The range is 0 to 999.
         pub weight: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for TargetGroupTuple {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "TargetGroupArn", &self.target_group_arn)?;
+            opt(&mut m, "Weight", &self.weight)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Transform {
-        #[serde(
-            rename = "HostHeaderRewriteConfig",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HostHeaderRewriteConfig`
         pub host_header_rewrite_config: Option<RewriteConfigObject>,
-        #[serde(rename = "Type")]
+        /// `Type`
         pub type_: Value<TransformType>,
-        #[serde(rename = "UrlRewriteConfig", skip_serializing_if = "Option::is_none")]
+        /// `UrlRewriteConfig`
         pub url_rewrite_config: Option<RewriteConfigObject>,
+    }
+
+    impl Serialize for Transform {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "HostHeaderRewriteConfig",
+                &self.host_header_rewrite_config,
+            )?;
+            m.serialize_entry("Type", &self.type_)?;
+            opt(&mut m, "UrlRewriteConfig", &self.url_rewrite_config)?;
+            m.end()
+        }
     }
 
     impl Transform {
@@ -1337,20 +1759,40 @@ pub mod listener_rule {
     }
 
     /// The type of action.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ActionType {
-        #[serde(rename = "authenticate-cognito")]
+        /// `authenticate-cognito`
         AuthenticateCognito,
-        #[serde(rename = "authenticate-oidc")]
+        /// `authenticate-oidc`
         AuthenticateOidc,
-        #[serde(rename = "fixed-response")]
+        /// `fixed-response`
         FixedResponse,
-        #[serde(rename = "forward")]
+        /// `forward`
         Forward,
-        #[serde(rename = "jwt-validation")]
+        /// `jwt-validation`
         JwtValidation,
-        #[serde(rename = "redirect")]
+        /// `redirect`
         Redirect,
+    }
+
+    impl ActionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AuthenticateCognito => "authenticate-cognito",
+                Self::AuthenticateOidc => "authenticate-oidc",
+                Self::FixedResponse => "fixed-response",
+                Self::Forward => "forward",
+                Self::JwtValidation => "jwt-validation",
+                Self::Redirect => "redirect",
+            }
+        }
+    }
+
+    impl Serialize for ActionType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ActionType> for Value<ActionType> {
@@ -1360,14 +1802,31 @@ pub mod listener_rule {
     }
 
     /// The behavior if the user is not authenticated. The following are possible values:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AuthenticateCognitoConfigOnUnauthenticatedRequest {
-        #[serde(rename = "allow")]
+        /// `allow`
         Allow,
-        #[serde(rename = "authenticate")]
+        /// `authenticate`
         Authenticate,
-        #[serde(rename = "deny")]
+        /// `deny`
         Deny,
+    }
+
+    impl AuthenticateCognitoConfigOnUnauthenticatedRequest {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Allow => "allow",
+                Self::Authenticate => "authenticate",
+                Self::Deny => "deny",
+            }
+        }
+    }
+
+    impl Serialize for AuthenticateCognitoConfigOnUnauthenticatedRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AuthenticateCognitoConfigOnUnauthenticatedRequest>
@@ -1379,14 +1838,31 @@ pub mod listener_rule {
     }
 
     /// The behavior if the user is not authenticated. The following are possible values:
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AuthenticateOidcConfigOnUnauthenticatedRequest {
-        #[serde(rename = "allow")]
+        /// `allow`
         Allow,
-        #[serde(rename = "authenticate")]
+        /// `authenticate`
         Authenticate,
-        #[serde(rename = "deny")]
+        /// `deny`
         Deny,
+    }
+
+    impl AuthenticateOidcConfigOnUnauthenticatedRequest {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Allow => "allow",
+                Self::Authenticate => "authenticate",
+                Self::Deny => "deny",
+            }
+        }
+    }
+
+    impl Serialize for AuthenticateOidcConfigOnUnauthenticatedRequest {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AuthenticateOidcConfigOnUnauthenticatedRequest>
@@ -1398,14 +1874,31 @@ pub mod listener_rule {
     }
 
     /// The format of the claim value.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum JwtValidationActionAdditionalClaimFormat {
-        #[serde(rename = "single-string")]
+        /// `single-string`
         SingleString,
-        #[serde(rename = "space-separated-values")]
+        /// `space-separated-values`
         SpaceSeparatedValues,
-        #[serde(rename = "string-array")]
+        /// `string-array`
         StringArray,
+    }
+
+    impl JwtValidationActionAdditionalClaimFormat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::SingleString => "single-string",
+                Self::SpaceSeparatedValues => "space-separated-values",
+                Self::StringArray => "string-array",
+            }
+        }
+    }
+
+    impl Serialize for JwtValidationActionAdditionalClaimFormat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<JwtValidationActionAdditionalClaimFormat>
@@ -1418,12 +1911,28 @@ pub mod listener_rule {
 
     /// The HTTP redirect code. The redirect is either permanent (HTTP 301) or temporary (HTTP
     /// 302).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RedirectConfigStatusCode {
-        #[serde(rename = "HTTP_301")]
+        /// `HTTP_301`
         Http301,
-        #[serde(rename = "HTTP_302")]
+        /// `HTTP_302`
         Http302,
+    }
+
+    impl RedirectConfigStatusCode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Http301 => "HTTP_301",
+                Self::Http302 => "HTTP_302",
+            }
+        }
+    }
+
+    impl Serialize for RedirectConfigStatusCode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RedirectConfigStatusCode> for Value<RedirectConfigStatusCode> {
@@ -1432,12 +1941,28 @@ pub mod listener_rule {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SourceIpConfigIpAddressType {
-        #[serde(rename = "ipv4")]
+        /// `ipv4`
         Ipv4,
-        #[serde(rename = "ipv6")]
+        /// `ipv6`
         Ipv6,
+    }
+
+    impl SourceIpConfigIpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Ipv4 => "ipv4",
+                Self::Ipv6 => "ipv6",
+            }
+        }
+    }
+
+    impl Serialize for SourceIpConfigIpAddressType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SourceIpConfigIpAddressType> for Value<SourceIpConfigIpAddressType> {
@@ -1446,12 +1971,28 @@ pub mod listener_rule {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TransformType {
-        #[serde(rename = "host-header-rewrite")]
+        /// `host-header-rewrite`
         HostHeaderRewrite,
-        #[serde(rename = "url-rewrite")]
+        /// `url-rewrite`
         UrlRewrite,
+    }
+
+    impl TransformType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::HostHeaderRewrite => "host-header-rewrite",
+                Self::UrlRewrite => "url-rewrite",
+            }
+        }
+    }
+
+    impl Serialize for TransformType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TransformType> for Value<TransformType> {
@@ -1481,106 +2022,133 @@ pub mod listener_rule {
 /// `AWS::ElasticLoadBalancingV2::LoadBalancer`: Specifies an Application Load Balancer, a
 /// Network Load Balancer, or a Gateway Load Balancer.
 pub mod load_balancer {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Specifies an Application Load Balancer, a Network Load Balancer, or a Gateway Load
     /// Balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LoadBalancer {
-        /// Indicates whether to enable stabilization when creating or updating an LCU reservation.
-        /// This ensures that the final stack status reflects the status of the LCU reservation. The
-        /// default is ``false``.
-        #[serde(
-            rename = "EnableCapacityReservationProvisionStabilize",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableCapacityReservationProvisionStabilize`: Indicates whether to enable stabilization
+        /// when creating or updating an LCU reservation. This ensures that the final stack status
+        /// reflects the status of the LCU reservation. The default is ``false``.
         pub enable_capacity_reservation_provision_stabilize: Option<Value<bool>>,
-        /// \[Network Load Balancers with UDP listeners\] Indicates whether to use an IPv6 prefix
-        /// from each subnet for source NAT. The IP address type must be ``dualstack``. The default
-        /// value is ``off``.
-        #[serde(
-            rename = "EnablePrefixForIpv6SourceNat",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnablePrefixForIpv6SourceNat`: \[Network Load Balancers with UDP listeners\] Indicates
+        /// whether to use an IPv6 prefix from each subnet for source NAT. The IP address type must
+        /// be ``dualstack``. The default value is ``off``.
         pub enable_prefix_for_ipv6_source_nat:
             Option<Value<LoadBalancerEnablePrefixForIpv6SourceNat>>,
-        /// Indicates whether to evaluate inbound security group rules for traffic sent to a Network
-        /// Load Balancer through privatelink. The default is ``on``.
-        #[serde(
-            rename = "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic`: Indicates whether to evaluate
+        /// inbound security group rules for traffic sent to a Network Load Balancer through
+        /// privatelink. The default is ``on``.
         pub enforce_security_group_inbound_rules_on_private_link_traffic: Option<Value<String>>,
-        /// The IP address type. Internal load balancers must use ``ipv4``.
-        #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+        /// `IpAddressType`: The IP address type. Internal load balancers must use ``ipv4``.
         pub ip_address_type: Option<Value<LoadBalancerIpAddressType>>,
-        /// The ID of the IPv4 IPAM pool.
-        #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
+        /// `Ipv4IpamPoolId`: The ID of the IPv4 IPAM pool.
         pub ipv4_ipam_pool_id: Option<Value<String>>,
-        /// The load balancer attributes. Attributes that you do not modify retain their current
-        /// values.
-        #[serde(
-            rename = "LoadBalancerAttributes",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LoadBalancerAttributes`: The load balancer attributes. Attributes that you do not
+        /// modify retain their current values.
         pub load_balancer_attributes: Option<Vec<LoadBalancerAttribute>>,
-        /// The minimum capacity for a load balancer.
-        #[serde(
-            rename = "MinimumLoadBalancerCapacity",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MinimumLoadBalancerCapacity`: The minimum capacity for a load balancer.
         pub minimum_load_balancer_capacity: Option<MinimumLoadBalancerCapacity>,
-        /// The name of the load balancer. This name must be unique per region per account, can have
-        /// a maximum of 32 characters, must contain only alphanumeric characters or hyphens, must
-        /// not begin or end with a hyphen, and must not begin with "internal-".
-        #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+        /// `Name`: The name of the load balancer. This name must be unique per region per account,
+        /// can have a maximum of 32 characters, must contain only alphanumeric characters or
+        /// hyphens, must not begin or end with a hyphen, and must not begin with …
         pub name: Option<Value<String>>,
-        /// The nodes of an Internet-facing load balancer have public IP addresses. The DNS name of
-        /// an Internet-facing load balancer is publicly resolvable to the public IP addresses of
-        /// the nodes. Therefore, Internet-facing load balancers can route requests from clients
-        /// over the internet.
-        #[serde(rename = "Scheme", skip_serializing_if = "Option::is_none")]
+        /// `Scheme`: The nodes of an Internet-facing load balancer have public IP addresses. The
+        /// DNS name of an Internet-facing load balancer is publicly resolvable to the public IP
+        /// addresses of the nodes.
         pub scheme: Option<Value<LoadBalancerScheme>>,
-        /// \[Application Load Balancers and Network Load Balancers\] The IDs of the security groups
-        /// for the load balancer.
-        #[serde(rename = "SecurityGroups", skip_serializing_if = "Option::is_none")]
+        /// `SecurityGroups`: \[Application Load Balancers and Network Load Balancers\] The IDs of
+        /// the security groups for the load balancer.
         pub security_groups: Option<Vec<Value<String>>>,
-        /// The IDs of the subnets. You can specify only one subnet per Availability Zone. You must
-        /// specify either subnets or subnet mappings, but not both.
-        #[serde(rename = "SubnetMappings", skip_serializing_if = "Option::is_none")]
+        /// `SubnetMappings`: The IDs of the subnets. You can specify only one subnet per
+        /// Availability Zone. You must specify either subnets or subnet mappings, but not both.
         pub subnet_mappings: Option<Vec<SubnetMapping>>,
-        /// The IDs of the subnets. You can specify only one subnet per Availability Zone. You must
-        /// specify either subnets or subnet mappings, but not both. To specify an Elastic IP
-        /// address, specify subnet mappings instead of subnets.
-        #[serde(rename = "Subnets", skip_serializing_if = "Option::is_none")]
+        /// `Subnets`: The IDs of the subnets. You can specify only one subnet per Availability
+        /// Zone. You must specify either subnets or subnet mappings, but not both. To specify an
+        /// Elastic IP address, specify subnet mappings instead of subnets.
         pub subnets: Option<Vec<Value<String>>>,
-        /// The tags to assign to the load balancer.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: The tags to assign to the load balancer.
         pub tags: Option<Vec<Tag>>,
-        /// The type of load balancer. The default is ``application``.
-        #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+        /// `Type`: The type of load balancer. The default is ``application``.
         pub type_: Option<Value<LoadBalancerType>>,
+    }
+
+    impl Serialize for LoadBalancer {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EnableCapacityReservationProvisionStabilize",
+                &self.enable_capacity_reservation_provision_stabilize,
+            )?;
+            opt(
+                &mut m,
+                "EnablePrefixForIpv6SourceNat",
+                &self.enable_prefix_for_ipv6_source_nat,
+            )?;
+            opt(
+                &mut m,
+                "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic",
+                &self.enforce_security_group_inbound_rules_on_private_link_traffic,
+            )?;
+            opt(&mut m, "IpAddressType", &self.ip_address_type)?;
+            opt(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id)?;
+            opt(
+                &mut m,
+                "LoadBalancerAttributes",
+                &self.load_balancer_attributes,
+            )?;
+            opt(
+                &mut m,
+                "MinimumLoadBalancerCapacity",
+                &self.minimum_load_balancer_capacity,
+            )?;
+            opt(&mut m, "Name", &self.name)?;
+            opt(&mut m, "Scheme", &self.scheme)?;
+            opt(&mut m, "SecurityGroups", &self.security_groups)?;
+            opt(&mut m, "SubnetMappings", &self.subnet_mappings)?;
+            opt(&mut m, "Subnets", &self.subnets)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "Type", &self.type_)?;
+            m.end()
+        }
     }
 
     /// Specifies an attribute for an Application Load Balancer, a Network Load Balancer, or a
     /// Gateway Load Balancer.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LoadBalancerAttribute {
-        /// The name of the attribute.
-        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        /// `Key`: The name of the attribute.
         pub key: Option<Value<String>>,
-        /// The value of the attribute.
-        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        /// `Value`: The value of the attribute.
         pub value: Option<Value<String>>,
     }
 
+    impl Serialize for LoadBalancerAttribute {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Key", &self.key)?;
+            opt(&mut m, "Value", &self.value)?;
+            m.end()
+        }
+    }
+
     /// The minimum capacity for a load balancer.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MinimumLoadBalancerCapacity {
-        /// The number of capacity units.
-        #[serde(rename = "CapacityUnits")]
+        /// `CapacityUnits`: The number of capacity units.
         pub capacity_units: Value<i64>,
+    }
+
+    impl Serialize for MinimumLoadBalancerCapacity {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("CapacityUnits", &self.capacity_units)?;
+            m.end()
+        }
     }
 
     impl MinimumLoadBalancerCapacity {
@@ -1593,29 +2161,34 @@ pub mod load_balancer {
     }
 
     /// Specifies a subnet for a load balancer.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SubnetMapping {
-        /// \[Network Load Balancers\] The allocation ID of the Elastic IP address for an
-        /// internet-facing load balancer.
-        #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+        /// `AllocationId`: \[Network Load Balancers\] The allocation ID of the Elastic IP address
+        /// for an internet-facing load balancer.
         pub allocation_id: Option<Value<String>>,
-        /// \[Network Load Balancers\] The IPv6 address.
-        #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
+        /// `IPv6Address`: \[Network Load Balancers\] The IPv6 address.
         pub i_pv6_address: Option<Value<String>>,
-        /// \[Network Load Balancers\] The private IPv4 address for an internal load balancer.
-        #[serde(rename = "PrivateIPv4Address", skip_serializing_if = "Option::is_none")]
+        /// `PrivateIPv4Address`: \[Network Load Balancers\] The private IPv4 address for an
+        /// internal load balancer.
         pub private_i_pv4_address: Option<Value<String>>,
-        /// \[Network Load Balancers with UDP listeners\] The IPv6 prefix to use for source NAT.
-        /// Specify an IPv6 prefix (/80 netmask) from the subnet CIDR block or ``auto_assigned`` to
-        /// use an IPv6 prefix selected at random from the subnet CIDR block.
-        #[serde(
-            rename = "SourceNatIpv6Prefix",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SourceNatIpv6Prefix`: \[Network Load Balancers with UDP listeners\] The IPv6 prefix to
+        /// use for source NAT. Specify an IPv6 prefix (/80 netmask) from the subnet CIDR block or
+        /// ``auto_assigned`` to use an IPv6 prefix selected at random from the subnet CIDR block.
         pub source_nat_ipv6_prefix: Option<Value<String>>,
-        /// The ID of the subnet.
-        #[serde(rename = "SubnetId")]
+        /// `SubnetId`: The ID of the subnet.
         pub subnet_id: Value<String>,
+    }
+
+    impl Serialize for SubnetMapping {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AllocationId", &self.allocation_id)?;
+            opt(&mut m, "IPv6Address", &self.i_pv6_address)?;
+            opt(&mut m, "PrivateIPv4Address", &self.private_i_pv4_address)?;
+            opt(&mut m, "SourceNatIpv6Prefix", &self.source_nat_ipv6_prefix)?;
+            m.serialize_entry("SubnetId", &self.subnet_id)?;
+            m.end()
+        }
     }
 
     impl SubnetMapping {
@@ -1632,14 +2205,21 @@ pub mod load_balancer {
     }
 
     /// Information about a tag.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The key of the tag.
-        #[serde(rename = "Key")]
+        /// `Key`: The key of the tag.
         pub key: Value<String>,
-        /// The value of the tag.
-        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        /// `Value`: The value of the tag.
         pub value: Option<Value<String>>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            opt(&mut m, "Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1655,12 +2235,28 @@ pub mod load_balancer {
     /// \[Network Load Balancers with UDP listeners\] Indicates whether to use an IPv6 prefix
     /// from each subnet for source NAT. The IP address type must be ``dualstack``. The default
     /// value is ``off``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LoadBalancerEnablePrefixForIpv6SourceNat {
-        #[serde(rename = "off")]
+        /// `off`
         Off,
-        #[serde(rename = "on")]
+        /// `on`
         On,
+    }
+
+    impl LoadBalancerEnablePrefixForIpv6SourceNat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Off => "off",
+                Self::On => "on",
+            }
+        }
+    }
+
+    impl Serialize for LoadBalancerEnablePrefixForIpv6SourceNat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LoadBalancerEnablePrefixForIpv6SourceNat>
@@ -1672,14 +2268,31 @@ pub mod load_balancer {
     }
 
     /// The IP address type. Internal load balancers must use ``ipv4``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LoadBalancerIpAddressType {
-        #[serde(rename = "dualstack")]
+        /// `dualstack`
         Dualstack,
-        #[serde(rename = "dualstack-without-public-ipv4")]
+        /// `dualstack-without-public-ipv4`
         DualstackWithoutPublicIpv4,
-        #[serde(rename = "ipv4")]
+        /// `ipv4`
         Ipv4,
+    }
+
+    impl LoadBalancerIpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Dualstack => "dualstack",
+                Self::DualstackWithoutPublicIpv4 => "dualstack-without-public-ipv4",
+                Self::Ipv4 => "ipv4",
+            }
+        }
+    }
+
+    impl Serialize for LoadBalancerIpAddressType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LoadBalancerIpAddressType> for Value<LoadBalancerIpAddressType> {
@@ -1690,14 +2303,29 @@ pub mod load_balancer {
 
     /// The nodes of an Internet-facing load balancer have public IP addresses. The DNS name of
     /// an Internet-facing load balancer is publicly resolvable to the public IP addresses of
-    /// the nodes. Therefore, Internet-facing load balancers can route requests from clients
-    /// over the internet.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// the nodes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LoadBalancerScheme {
-        #[serde(rename = "internal")]
+        /// `internal`
         Internal,
-        #[serde(rename = "internet-facing")]
+        /// `internet-facing`
         InternetFacing,
+    }
+
+    impl LoadBalancerScheme {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Internal => "internal",
+                Self::InternetFacing => "internet-facing",
+            }
+        }
+    }
+
+    impl Serialize for LoadBalancerScheme {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LoadBalancerScheme> for Value<LoadBalancerScheme> {
@@ -1707,14 +2335,31 @@ pub mod load_balancer {
     }
 
     /// The type of load balancer. The default is ``application``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LoadBalancerType {
-        #[serde(rename = "application")]
+        /// `application`
         Application,
-        #[serde(rename = "gateway")]
+        /// `gateway`
         Gateway,
-        #[serde(rename = "network")]
+        /// `network`
         Network,
+    }
+
+    impl LoadBalancerType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Application => "application",
+                Self::Gateway => "gateway",
+                Self::Network => "network",
+            }
+        }
+    }
+
+    impl Serialize for LoadBalancerType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LoadBalancerType> for Value<LoadBalancerType> {
@@ -1762,129 +2407,154 @@ pub mod load_balancer {
 /// `AWS::ElasticLoadBalancingV2::TargetGroup`: Resource Type definition for
 /// AWS::ElasticLoadBalancingV2::TargetGroup
 pub mod target_group {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource Type definition for AWS::ElasticLoadBalancingV2::TargetGroup
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TargetGroup {
-        /// Indicates whether health checks are enabled. If the target type is lambda, health checks
-        /// are disabled by default but can be enabled. If the target type is instance, ip, or alb,
-        /// health checks are always enabled and cannot be disabled.
-        #[serde(rename = "HealthCheckEnabled", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckEnabled`: Indicates whether health checks are enabled. If the target type is
+        /// lambda, health checks are disabled by default but can be enabled. If the target type is
+        /// instance, ip, or alb, health checks are always enabled and cannot be disabled.
         pub health_check_enabled: Option<Value<bool>>,
-        /// The approximate amount of time, in seconds, between health checks of an individual
-        /// target.
-        #[serde(
-            rename = "HealthCheckIntervalSeconds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HealthCheckIntervalSeconds`: The approximate amount of time, in seconds, between health
+        /// checks of an individual target.
         pub health_check_interval_seconds: Option<Value<i64>>,
-        /// \[HTTP/HTTPS health checks\] The destination for health checks on the targets. \[HTTP1
-        /// or HTTP2 protocol version\] The ping path. The default is /. \[GRPC protocol version\]
-        /// The path of a custom health check method with the format /package.service/method. The
-        /// default is /AWS.ALB/healthcheck.
-        #[serde(rename = "HealthCheckPath", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckPath`: \[HTTP/HTTPS health checks\] The destination for health checks on the
+        /// targets. \[HTTP1 or HTTP2 protocol version\] The ping path. The default is /.
         pub health_check_path: Option<Value<String>>,
-        /// The port the load balancer uses when performing health checks on targets.
-        #[serde(rename = "HealthCheckPort", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckPort`: The port the load balancer uses when performing health checks on
+        /// targets.
         pub health_check_port: Option<Value<String>>,
-        /// The protocol the load balancer uses when performing health checks on targets.
-        #[serde(
-            rename = "HealthCheckProtocol",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HealthCheckProtocol`: The protocol the load balancer uses when performing health checks
+        /// on targets.
         pub health_check_protocol: Option<Value<TargetGroupHealthCheckProtocol>>,
-        /// The amount of time, in seconds, during which no response from a target means a failed
-        /// health check.
-        #[serde(
-            rename = "HealthCheckTimeoutSeconds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HealthCheckTimeoutSeconds`: The amount of time, in seconds, during which no response
+        /// from a target means a failed health check.
         pub health_check_timeout_seconds: Option<Value<i64>>,
-        /// The number of consecutive health checks successes required before considering an
-        /// unhealthy target healthy.
-        #[serde(
-            rename = "HealthyThresholdCount",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HealthyThresholdCount`: The number of consecutive health checks successes required
+        /// before considering an unhealthy target healthy.
         pub healthy_threshold_count: Option<Value<i64>>,
-        /// The type of IP address used for this target group. The possible values are ipv4 and
-        /// ipv6.
-        #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
+        /// `IpAddressType`: The type of IP address used for this target group. The possible values
+        /// are ipv4 and ipv6.
         pub ip_address_type: Option<Value<TargetGroupIpAddressType>>,
-        /// \[HTTP/HTTPS health checks\] The HTTP or gRPC codes to use when checking for a
-        /// successful response from a target.
-        #[serde(rename = "Matcher", skip_serializing_if = "Option::is_none")]
+        /// `Matcher`: \[HTTP/HTTPS health checks\] The HTTP or gRPC codes to use when checking for
+        /// a successful response from a target.
         pub matcher: Option<Matcher>,
-        /// The name of the target group.
-        #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+        /// `Name`: The name of the target group.
         pub name: Option<Value<String>>,
-        /// The port on which the targets receive traffic. This port is used unless you specify a
-        /// port override when registering the target. If the target is a Lambda function, this
-        /// parameter does not apply. If the protocol is GENEVE, the supported port is 6081.
-        #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
-        pub port: Option<Value<i64>>,
-        /// The protocol to use for routing traffic to the targets.
-        #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
-        pub protocol: Option<Value<TargetGroupProtocol>>,
-        /// \[HTTP/HTTPS protocol\] The protocol version. The possible values are GRPC, HTTP1, and
-        /// HTTP2.
-        #[serde(rename = "ProtocolVersion", skip_serializing_if = "Option::is_none")]
-        pub protocol_version: Option<Value<String>>,
-        /// The tags.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
-        pub tags: Option<Vec<Tag>>,
-        /// The port that the target control agent uses to communicate the available capacity of
-        /// targets to the load balancer.
-        #[serde(rename = "TargetControlPort", skip_serializing_if = "Option::is_none")]
-        pub target_control_port: Option<Value<i64>>,
-        /// The attributes.
-        #[serde(
-            rename = "TargetGroupAttributes",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub target_group_attributes: Option<Vec<TargetGroupAttribute>>,
-        /// The type of target that you must specify when registering targets with this target
-        /// group. You can't specify targets for a target group using more than one target type.
-        #[serde(rename = "TargetType", skip_serializing_if = "Option::is_none")]
-        pub target_type: Option<Value<TargetGroupTargetType>>,
-        /// The targets.
-        #[serde(rename = "Targets", skip_serializing_if = "Option::is_none")]
-        pub targets: Option<Vec<TargetDescription>>,
-        /// The number of consecutive health check failures required before considering a target
-        /// unhealthy.
-        #[serde(
-            rename = "UnhealthyThresholdCount",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub unhealthy_threshold_count: Option<Value<i64>>,
-        /// The identifier of the virtual private cloud (VPC). If the target is a Lambda function,
+        /// `Port`: The port on which the targets receive traffic. This port is used unless you
+        /// specify a port override when registering the target. If the target is a Lambda function,
         /// this parameter does not apply.
-        #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
+        pub port: Option<Value<i64>>,
+        /// `Protocol`: The protocol to use for routing traffic to the targets.
+        pub protocol: Option<Value<TargetGroupProtocol>>,
+        /// `ProtocolVersion`: \[HTTP/HTTPS protocol\] The protocol version. The possible values are
+        /// GRPC, HTTP1, and HTTP2.
+        pub protocol_version: Option<Value<String>>,
+        /// `Tags`: The tags.
+        pub tags: Option<Vec<Tag>>,
+        /// `TargetControlPort`: The port that the target control agent uses to communicate the
+        /// available capacity of targets to the load balancer.
+        pub target_control_port: Option<Value<i64>>,
+        /// `TargetGroupAttributes`: The attributes.
+        pub target_group_attributes: Option<Vec<TargetGroupAttribute>>,
+        /// `TargetType`: The type of target that you must specify when registering targets with
+        /// this target group. You can't specify targets for a target group using more than one
+        /// target type.
+        pub target_type: Option<Value<TargetGroupTargetType>>,
+        /// `Targets`: The targets.
+        pub targets: Option<Vec<TargetDescription>>,
+        /// `UnhealthyThresholdCount`: The number of consecutive health check failures required
+        /// before considering a target unhealthy.
+        pub unhealthy_threshold_count: Option<Value<i64>>,
+        /// `VpcId`: The identifier of the virtual private cloud (VPC). If the target is a Lambda
+        /// function, this parameter does not apply.
         pub vpc_id: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for TargetGroup {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "HealthCheckEnabled", &self.health_check_enabled)?;
+            opt(
+                &mut m,
+                "HealthCheckIntervalSeconds",
+                &self.health_check_interval_seconds,
+            )?;
+            opt(&mut m, "HealthCheckPath", &self.health_check_path)?;
+            opt(&mut m, "HealthCheckPort", &self.health_check_port)?;
+            opt(&mut m, "HealthCheckProtocol", &self.health_check_protocol)?;
+            opt(
+                &mut m,
+                "HealthCheckTimeoutSeconds",
+                &self.health_check_timeout_seconds,
+            )?;
+            opt(
+                &mut m,
+                "HealthyThresholdCount",
+                &self.healthy_threshold_count,
+            )?;
+            opt(&mut m, "IpAddressType", &self.ip_address_type)?;
+            opt(&mut m, "Matcher", &self.matcher)?;
+            opt(&mut m, "Name", &self.name)?;
+            opt(&mut m, "Port", &self.port)?;
+            opt(&mut m, "Protocol", &self.protocol)?;
+            opt(&mut m, "ProtocolVersion", &self.protocol_version)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "TargetControlPort", &self.target_control_port)?;
+            opt(
+                &mut m,
+                "TargetGroupAttributes",
+                &self.target_group_attributes,
+            )?;
+            opt(&mut m, "TargetType", &self.target_type)?;
+            opt(&mut m, "Targets", &self.targets)?;
+            opt(
+                &mut m,
+                "UnhealthyThresholdCount",
+                &self.unhealthy_threshold_count,
+            )?;
+            opt(&mut m, "VpcId", &self.vpc_id)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Matcher {
-        /// You can specify values between 0 and 99. You can specify multiple values, or a range of
-        /// values. The default value is 12.
-        #[serde(rename = "GrpcCode", skip_serializing_if = "Option::is_none")]
+        /// `GrpcCode`: You can specify values between 0 and 99. You can specify multiple values, or
+        /// a range of values. The default value is 12.
         pub grpc_code: Option<Value<String>>,
-        /// For Application Load Balancers, you can specify values between 200 and 499, and the
-        /// default value is 200. You can specify multiple values or a range of values.
-        #[serde(rename = "HttpCode", skip_serializing_if = "Option::is_none")]
+        /// `HttpCode`: For Application Load Balancers, you can specify values between 200 and 499,
+        /// and the default value is 200. You can specify multiple values or a range of values.
         pub http_code: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for Matcher {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "GrpcCode", &self.grpc_code)?;
+            opt(&mut m, "HttpCode", &self.http_code)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The value for the tag.
-        #[serde(rename = "Key")]
+        /// `Key`: The value for the tag.
         pub key: Value<String>,
-        /// The key name of the tag.
-        #[serde(rename = "Value")]
+        /// `Value`: The key name of the tag.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1897,28 +2567,32 @@ pub mod target_group {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TargetDescription {
-        /// An Availability Zone or all. This determines whether the target receives traffic from
-        /// the load balancer nodes in the specified Availability Zone or from all enabled
-        /// Availability Zones for the load balancer.
-        #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
+        /// `AvailabilityZone`: An Availability Zone or all. This determines whether the target
+        /// receives traffic from the load balancer nodes in the specified Availability Zone or from
+        /// all enabled Availability Zones for the load balancer.
         pub availability_zone: Option<Value<String>>,
-        /// The ID of the target. If the target type of the target group is instance, specify an
-        /// instance ID. If the target type is ip, specify an IP address. If the target type is
-        /// lambda, specify the ARN of the Lambda function. If the target type is alb, specify the
-        /// ARN of the Application Load Balancer target.
-        #[serde(rename = "Id")]
+        /// `Id`: The ID of the target. If the target type of the target group is instance, specify
+        /// an instance ID. If the target type is ip, specify an IP address. If the target type is
+        /// lambda, specify the ARN of the Lambda function.
         pub id: Value<String>,
-        /// The port on which the target is listening. If the target group protocol is GENEVE, the
-        /// supported port is 6081. If the target type is alb, the targeted Application Load
-        /// Balancer must have at least one listener whose port matches the target group port. Not
-        /// used if the target is a Lambda function.
-        #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+        /// `Port`: The port on which the target is listening. If the target group protocol is
+        /// GENEVE, the supported port is 6081.
         pub port: Option<Value<i64>>,
-        /// The Server ID used by targets when using QUIC or TCP_QUIC protocols.
-        #[serde(rename = "QuicServerId", skip_serializing_if = "Option::is_none")]
+        /// `QuicServerId`: The Server ID used by targets when using QUIC or TCP_QUIC protocols.
         pub quic_server_id: Option<Value<String>>,
+    }
+
+    impl Serialize for TargetDescription {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AvailabilityZone", &self.availability_zone)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Port", &self.port)?;
+            opt(&mut m, "QuicServerId", &self.quic_server_id)?;
+            m.end()
+        }
     }
 
     impl TargetDescription {
@@ -1933,37 +2607,67 @@ pub mod target_group {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct TargetGroupAttribute {
-        /// The value of the attribute.
-        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        /// `Key`: The value of the attribute.
         pub key: Option<Value<String>>,
-        /// The name of the attribute.
-        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        /// `Value`: The name of the attribute.
         pub value: Option<Value<String>>,
     }
 
+    impl Serialize for TargetGroupAttribute {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Key", &self.key)?;
+            opt(&mut m, "Value", &self.value)?;
+            m.end()
+        }
+    }
+
     /// The protocol the load balancer uses when performing health checks on targets.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TargetGroupHealthCheckProtocol {
-        #[serde(rename = "GENEVE")]
+        /// `GENEVE`
         Geneve,
-        #[serde(rename = "HTTP")]
+        /// `HTTP`
         Http,
-        #[serde(rename = "HTTPS")]
+        /// `HTTPS`
         Https,
-        #[serde(rename = "QUIC")]
+        /// `QUIC`
         Quic,
-        #[serde(rename = "TCP")]
+        /// `TCP`
         Tcp,
-        #[serde(rename = "TCP_QUIC")]
+        /// `TCP_QUIC`
         TcpQuic,
-        #[serde(rename = "TCP_UDP")]
+        /// `TCP_UDP`
         TcpUdp,
-        #[serde(rename = "TLS")]
+        /// `TLS`
         Tls,
-        #[serde(rename = "UDP")]
+        /// `UDP`
         Udp,
+    }
+
+    impl TargetGroupHealthCheckProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Geneve => "GENEVE",
+                Self::Http => "HTTP",
+                Self::Https => "HTTPS",
+                Self::Quic => "QUIC",
+                Self::Tcp => "TCP",
+                Self::TcpQuic => "TCP_QUIC",
+                Self::TcpUdp => "TCP_UDP",
+                Self::Tls => "TLS",
+                Self::Udp => "UDP",
+            }
+        }
+    }
+
+    impl Serialize for TargetGroupHealthCheckProtocol {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TargetGroupHealthCheckProtocol> for Value<TargetGroupHealthCheckProtocol> {
@@ -1974,12 +2678,28 @@ pub mod target_group {
 
     /// The type of IP address used for this target group. The possible values are ipv4 and
     /// ipv6.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TargetGroupIpAddressType {
-        #[serde(rename = "ipv4")]
+        /// `ipv4`
         Ipv4,
-        #[serde(rename = "ipv6")]
+        /// `ipv6`
         Ipv6,
+    }
+
+    impl TargetGroupIpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Ipv4 => "ipv4",
+                Self::Ipv6 => "ipv6",
+            }
+        }
+    }
+
+    impl Serialize for TargetGroupIpAddressType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TargetGroupIpAddressType> for Value<TargetGroupIpAddressType> {
@@ -1989,26 +2709,49 @@ pub mod target_group {
     }
 
     /// The protocol to use for routing traffic to the targets.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TargetGroupProtocol {
-        #[serde(rename = "GENEVE")]
+        /// `GENEVE`
         Geneve,
-        #[serde(rename = "HTTP")]
+        /// `HTTP`
         Http,
-        #[serde(rename = "HTTPS")]
+        /// `HTTPS`
         Https,
-        #[serde(rename = "QUIC")]
+        /// `QUIC`
         Quic,
-        #[serde(rename = "TCP")]
+        /// `TCP`
         Tcp,
-        #[serde(rename = "TCP_QUIC")]
+        /// `TCP_QUIC`
         TcpQuic,
-        #[serde(rename = "TCP_UDP")]
+        /// `TCP_UDP`
         TcpUdp,
-        #[serde(rename = "TLS")]
+        /// `TLS`
         Tls,
-        #[serde(rename = "UDP")]
+        /// `UDP`
         Udp,
+    }
+
+    impl TargetGroupProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Geneve => "GENEVE",
+                Self::Http => "HTTP",
+                Self::Https => "HTTPS",
+                Self::Quic => "QUIC",
+                Self::Tcp => "TCP",
+                Self::TcpQuic => "TCP_QUIC",
+                Self::TcpUdp => "TCP_UDP",
+                Self::Tls => "TLS",
+                Self::Udp => "UDP",
+            }
+        }
+    }
+
+    impl Serialize for TargetGroupProtocol {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TargetGroupProtocol> for Value<TargetGroupProtocol> {
@@ -2019,16 +2762,34 @@ pub mod target_group {
 
     /// The type of target that you must specify when registering targets with this target
     /// group. You can't specify targets for a target group using more than one target type.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TargetGroupTargetType {
-        #[serde(rename = "alb")]
+        /// `alb`
         Alb,
-        #[serde(rename = "instance")]
+        /// `instance`
         Instance,
-        #[serde(rename = "ip")]
+        /// `ip`
         Ip,
-        #[serde(rename = "lambda")]
+        /// `lambda`
         Lambda,
+    }
+
+    impl TargetGroupTargetType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Alb => "alb",
+                Self::Instance => "instance",
+                Self::Ip => "ip",
+                Self::Lambda => "lambda",
+            }
+        }
+    }
+
+    impl Serialize for TargetGroupTargetType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TargetGroupTargetType> for Value<TargetGroupTargetType> {

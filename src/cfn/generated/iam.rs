@@ -8,28 +8,33 @@ pub use self::role::Role;
 /// `AWS::IAM::InstanceProfile`: Creates a new instance profile. For information about
 /// instance profiles, see Using instance profiles.
 pub mod instance_profile {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Creates a new instance profile. For information about instance profiles, see Using
     /// instance profiles.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct InstanceProfile {
-        /// The name of the instance profile to create.
-        #[serde(
-            rename = "InstanceProfileName",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InstanceProfileName`: The name of the instance profile to create.
         pub instance_profile_name: Option<Value<String>>,
-        /// The path to the instance profile. For more information about paths, see IAM Identifiers
-        /// in the *IAM User Guide*.
-        #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
+        /// `Path`: The path to the instance profile. For more information about paths, see IAM
+        /// Identifiers in the *IAM User Guide*.
         pub path: Option<Value<String>>,
-        /// The name of the role to associate with the instance profile. Only one role can be
-        /// assigned to an EC2 instance at a time, and all applications on the instance share the
+        /// `Roles`: The name of the role to associate with the instance profile. Only one role can
+        /// be assigned to an EC2 instance at a time, and all applications on the instance share the
         /// same role and permissions.
-        #[serde(rename = "Roles")]
         pub roles: Vec<Value<String>>,
+    }
+
+    impl Serialize for InstanceProfile {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "InstanceProfileName", &self.instance_profile_name)?;
+            opt(&mut m, "Path", &self.path)?;
+            m.serialize_entry("Roles", &self.roles)?;
+            m.end()
+        }
     }
 
     impl InstanceProfile {
@@ -61,28 +66,36 @@ pub mod instance_profile {
 /// `AWS::IAM::Policy`: Adds or updates an inline policy document that is embedded in the
 /// specified IAM group, user or role.
 pub mod policy {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Adds or updates an inline policy document that is embedded in the specified IAM group,
     /// user or role.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Policy {
-        /// The name of the group to associate the policy with.
-        #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
+        /// `Groups`: The name of the group to associate the policy with.
         pub groups: Option<Vec<Value<String>>>,
-        /// The policy document.
-        #[serde(rename = "PolicyDocument")]
+        /// `PolicyDocument`: The policy document.
         pub policy_document: serde_json::Value,
-        /// The name of the policy document.
-        #[serde(rename = "PolicyName")]
+        /// `PolicyName`: The name of the policy document.
         pub policy_name: Value<String>,
-        /// The name of the role to associate the policy with.
-        #[serde(rename = "Roles", skip_serializing_if = "Option::is_none")]
+        /// `Roles`: The name of the role to associate the policy with.
         pub roles: Option<Vec<Value<String>>>,
-        /// The name of the user to associate the policy with.
-        #[serde(rename = "Users", skip_serializing_if = "Option::is_none")]
+        /// `Users`: The name of the user to associate the policy with.
         pub users: Option<Vec<Value<String>>>,
+    }
+
+    impl Serialize for Policy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Groups", &self.groups)?;
+            m.serialize_entry("PolicyDocument", &self.policy_document)?;
+            m.serialize_entry("PolicyName", &self.policy_name)?;
+            opt(&mut m, "Roles", &self.roles)?;
+            opt(&mut m, "Users", &self.users)?;
+            m.end()
+        }
     }
 
     impl Policy {
@@ -117,52 +130,60 @@ pub mod policy {
 
 /// `AWS::IAM::Role`: Creates a new role for your AWS-account.
 pub mod role {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Creates a new role for your AWS-account.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Role {
-        /// The trust policy that is associated with this role. Trust policies define which entities
-        /// can assume the role. You can associate only one trust policy with a role. For an example
-        /// of a policy that can be used to assume a role, see Template Examples. For more
-        /// information about the elements that you can use in an IAM policy, see Policy Elements
-        /// Reference in the *User Guide*.
-        #[serde(rename = "AssumeRolePolicyDocument")]
+        /// `AssumeRolePolicyDocument`: The trust policy that is associated with this role. Trust
+        /// policies define which entities can assume the role. You can associate only one trust
+        /// policy with a role.
         pub assume_role_policy_document: serde_json::Value,
-        /// A description of the role that you provide.
-        #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+        /// `Description`: A description of the role that you provide.
         pub description: Option<Value<String>>,
-        /// A list of Amazon Resource Names (ARNs) of the IAM managed policies that you want to
-        /// attach to the role.
-        #[serde(rename = "ManagedPolicyArns", skip_serializing_if = "Option::is_none")]
+        /// `ManagedPolicyArns`: A list of Amazon Resource Names (ARNs) of the IAM managed policies
+        /// that you want to attach to the role.
         pub managed_policy_arns: Option<Vec<Value<String>>>,
-        /// The maximum session duration (in seconds) that you want to set for the specified role.
-        /// If you do not specify a value for this setting, the default value of one hour is
-        /// applied. This setting can have a value from 1 hour to 12 hours.
-        #[serde(rename = "MaxSessionDuration", skip_serializing_if = "Option::is_none")]
+        /// `MaxSessionDuration`: The maximum session duration (in seconds) that you want to set for
+        /// the specified role. If you do not specify a value for this setting, the default value of
+        /// one hour is applied. This setting can have a value from 1 hour to 12 hours.
         pub max_session_duration: Option<Value<i64>>,
-        /// The path to the role. For more information about paths, see IAM Identifiers in the *IAM
-        /// User Guide*.
-        #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
+        /// `Path`: The path to the role. For more information about paths, see IAM Identifiers in
+        /// the *IAM User Guide*.
         pub path: Option<Value<String>>,
-        /// The ARN of the policy used to set the permissions boundary for the role.
-        #[serde(
-            rename = "PermissionsBoundary",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PermissionsBoundary`: The ARN of the policy used to set the permissions boundary for
+        /// the role.
         pub permissions_boundary: Option<Value<String>>,
-        /// Adds or updates an inline policy document that is embedded in the specified IAM role.
-        #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
+        /// `Policies`: Adds or updates an inline policy document that is embedded in the specified
+        /// IAM role.
         pub policies: Option<Vec<Policy>>,
-        /// A name for the IAM role, up to 64 characters in length. For valid values, see the
-        /// ``RoleName`` parameter for the CreateRole action in the *User Guide*.
-        #[serde(rename = "RoleName", skip_serializing_if = "Option::is_none")]
+        /// `RoleName`: A name for the IAM role, up to 64 characters in length. For valid values,
+        /// see the ``RoleName`` parameter for the CreateRole action in the *User Guide*.
         pub role_name: Option<Value<String>>,
-        /// A list of tags that are attached to the role. For more information about tagging, see
-        /// Tagging IAM resources in the *IAM User Guide*.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: A list of tags that are attached to the role. For more information about
+        /// tagging, see Tagging IAM resources in the *IAM User Guide*.
         pub tags: Option<Vec<Tag>>,
+    }
+
+    impl Serialize for Role {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry(
+                "AssumeRolePolicyDocument",
+                &self.assume_role_policy_document,
+            )?;
+            opt(&mut m, "Description", &self.description)?;
+            opt(&mut m, "ManagedPolicyArns", &self.managed_policy_arns)?;
+            opt(&mut m, "MaxSessionDuration", &self.max_session_duration)?;
+            opt(&mut m, "Path", &self.path)?;
+            opt(&mut m, "PermissionsBoundary", &self.permissions_boundary)?;
+            opt(&mut m, "Policies", &self.policies)?;
+            opt(&mut m, "RoleName", &self.role_name)?;
+            opt(&mut m, "Tags", &self.tags)?;
+            m.end()
+        }
     }
 
     impl Role {
@@ -183,15 +204,22 @@ pub mod role {
     }
 
     /// Contains information about an attached policy.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Policy {
-        /// The entire contents of the policy that defines permissions. For more information, see
-        /// Overview of JSON policies.
-        #[serde(rename = "PolicyDocument")]
+        /// `PolicyDocument`: The entire contents of the policy that defines permissions. For more
+        /// information, see Overview of JSON policies.
         pub policy_document: serde_json::Value,
-        /// The friendly name (not ARN) identifying the policy.
-        #[serde(rename = "PolicyName")]
+        /// `PolicyName`: The friendly name (not ARN) identifying the policy.
         pub policy_name: Value<String>,
+    }
+
+    impl Serialize for Policy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PolicyDocument", &self.policy_document)?;
+            m.serialize_entry("PolicyName", &self.policy_name)?;
+            m.end()
+        }
     }
 
     impl Policy {
@@ -210,19 +238,24 @@ pub mod role {
     /// A structure that represents user-provided metadata that can be associated with an IAM
     /// resource. For more information about tagging, see Tagging IAM resources in the *IAM User
     /// Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// The key name that can be used to look up or retrieve the associated value. For example,
-        /// ``Department`` or ``Cost Center`` are common choices.
-        #[serde(rename = "Key")]
+        /// `Key`: The key name that can be used to look up or retrieve the associated value. For
+        /// example, ``Department`` or ``Cost Center`` are common choices.
         pub key: Value<String>,
-        /// The value associated with this tag. For example, tags with a key name of ``Department``
-        /// could have values such as ``Human Resources``, ``Accounting``, and ``Support``. Tags
-        /// with a key name of ``Cost Center`` might have values that consist of the number
-        /// associated with the different cost centers in your company. Typically, many resources
-        /// have tags with the same key name but with different values.
-        #[serde(rename = "Value")]
+        /// `Value`: The value associated with this tag. For example, tags with a key name of
+        /// ``Department`` could have values such as ``Human Resources``, ``Accounting``, and
+        /// ``Support``.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {

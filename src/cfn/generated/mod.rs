@@ -16,6 +16,18 @@ pub mod route53;
 pub mod s3;
 pub mod sqs;
 
+/// Serialize an optional property, leaving it out when unset.
+fn opt<M: serde::ser::SerializeMap, T: serde::Serialize>(
+    m: &mut M,
+    key: &'static str,
+    value: &Option<T>,
+) -> Result<(), M::Error> {
+    match value {
+        Some(v) => m.serialize_entry(key, v),
+        None => Ok(()),
+    }
+}
+
 /// Every generated resource type name, sorted.
 pub const TYPES: &[&str] = &[
     "AWS::AutoScaling::AutoScalingGroup",

@@ -8,18 +8,26 @@ pub use self::record_set_group::RecordSetGroup;
 
 /// `AWS::Route53::HealthCheck`: Resource schema for AWS::Route53::HealthCheck.
 pub mod health_check {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource schema for AWS::Route53::HealthCheck.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct HealthCheck {
-        /// A complex type that contains information about the health check.
-        #[serde(rename = "HealthCheckConfig")]
+        /// `HealthCheckConfig`: A complex type that contains information about the health check.
         pub health_check_config: HealthCheckHealthCheckConfig,
-        /// An array of key-value pairs to apply to this resource.
-        #[serde(rename = "HealthCheckTags", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckTags`: An array of key-value pairs to apply to this resource.
         pub health_check_tags: Option<Vec<HealthCheckTag>>,
+    }
+
+    impl Serialize for HealthCheck {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("HealthCheckConfig", &self.health_check_config)?;
+            opt(&mut m, "HealthCheckTags", &self.health_check_tags)?;
+            m.end()
+        }
     }
 
     impl HealthCheck {
@@ -34,16 +42,24 @@ pub mod health_check {
 
     /// A complex type that identifies the CloudWatch alarm that you want Amazon Route 53 health
     /// checkers to use to determine whether the specified health check is healthy.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AlarmIdentifier {
-        /// The name of the CloudWatch alarm that you want Amazon Route 53 health checkers to use to
-        /// determine whether this health check is healthy.
-        #[serde(rename = "Name")]
+        /// `Name`: The name of the CloudWatch alarm that you want Amazon Route 53 health checkers
+        /// to use to determine whether this health check is healthy.
         pub name: Value<String>,
-        /// For the CloudWatch alarm that you want Route 53 health checkers to use to determine
-        /// whether this health check is healthy, the region that the alarm was created in.
-        #[serde(rename = "Region")]
+        /// `Region`: For the CloudWatch alarm that you want Route 53 health checkers to use to
+        /// determine whether this health check is healthy, the region that the alarm was created
+        /// in.
         pub region: Value<AlarmIdentifierRegion>,
+    }
+
+    impl Serialize for AlarmIdentifier {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.serialize_entry("Region", &self.region)?;
+            m.end()
+        }
     }
 
     impl AlarmIdentifier {
@@ -60,51 +76,77 @@ pub mod health_check {
     }
 
     /// A complex type that contains information about the health check.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct HealthCheckHealthCheckConfig {
-        /// A complex type that identifies the CloudWatch alarm that you want Amazon Route 53 health
-        /// checkers to use to determine whether the specified health check is healthy.
-        #[serde(rename = "AlarmIdentifier", skip_serializing_if = "Option::is_none")]
+        /// `AlarmIdentifier`: A complex type that identifies the CloudWatch alarm that you want
+        /// Amazon Route 53 health checkers to use to determine whether the specified health check
+        /// is healthy.
         pub alarm_identifier: Option<AlarmIdentifier>,
-        #[serde(rename = "ChildHealthChecks", skip_serializing_if = "Option::is_none")]
+        /// `ChildHealthChecks`
         pub child_health_checks: Option<Vec<Value<String>>>,
-        #[serde(rename = "EnableSNI", skip_serializing_if = "Option::is_none")]
+        /// `EnableSNI`
         pub enable_sni: Option<Value<bool>>,
-        #[serde(rename = "FailureThreshold", skip_serializing_if = "Option::is_none")]
+        /// `FailureThreshold`
         pub failure_threshold: Option<Value<i64>>,
-        #[serde(
-            rename = "FullyQualifiedDomainName",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FullyQualifiedDomainName`
         pub fully_qualified_domain_name: Option<Value<String>>,
-        #[serde(rename = "HealthThreshold", skip_serializing_if = "Option::is_none")]
+        /// `HealthThreshold`
         pub health_threshold: Option<Value<i64>>,
-        #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
+        /// `IPAddress`
         pub ip_address: Option<Value<String>>,
-        #[serde(
-            rename = "InsufficientDataHealthStatus",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InsufficientDataHealthStatus`
         pub insufficient_data_health_status:
             Option<Value<HealthCheckHealthCheckConfigInsufficientDataHealthStatus>>,
-        #[serde(rename = "Inverted", skip_serializing_if = "Option::is_none")]
+        /// `Inverted`
         pub inverted: Option<Value<bool>>,
-        #[serde(rename = "MeasureLatency", skip_serializing_if = "Option::is_none")]
+        /// `MeasureLatency`
         pub measure_latency: Option<Value<bool>>,
-        #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
+        /// `Port`
         pub port: Option<Value<i64>>,
-        #[serde(rename = "Regions", skip_serializing_if = "Option::is_none")]
+        /// `Regions`
         pub regions: Option<Vec<Value<HealthCheckHealthCheckConfigRegions>>>,
-        #[serde(rename = "RequestInterval", skip_serializing_if = "Option::is_none")]
+        /// `RequestInterval`
         pub request_interval: Option<Value<i64>>,
-        #[serde(rename = "ResourcePath", skip_serializing_if = "Option::is_none")]
+        /// `ResourcePath`
         pub resource_path: Option<Value<String>>,
-        #[serde(rename = "RoutingControlArn", skip_serializing_if = "Option::is_none")]
+        /// `RoutingControlArn`
         pub routing_control_arn: Option<Value<String>>,
-        #[serde(rename = "SearchString", skip_serializing_if = "Option::is_none")]
+        /// `SearchString`
         pub search_string: Option<Value<String>>,
-        #[serde(rename = "Type")]
+        /// `Type`
         pub type_: Value<HealthCheckHealthCheckConfigType>,
+    }
+
+    impl Serialize for HealthCheckHealthCheckConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AlarmIdentifier", &self.alarm_identifier)?;
+            opt(&mut m, "ChildHealthChecks", &self.child_health_checks)?;
+            opt(&mut m, "EnableSNI", &self.enable_sni)?;
+            opt(&mut m, "FailureThreshold", &self.failure_threshold)?;
+            opt(
+                &mut m,
+                "FullyQualifiedDomainName",
+                &self.fully_qualified_domain_name,
+            )?;
+            opt(&mut m, "HealthThreshold", &self.health_threshold)?;
+            opt(&mut m, "IPAddress", &self.ip_address)?;
+            opt(
+                &mut m,
+                "InsufficientDataHealthStatus",
+                &self.insufficient_data_health_status,
+            )?;
+            opt(&mut m, "Inverted", &self.inverted)?;
+            opt(&mut m, "MeasureLatency", &self.measure_latency)?;
+            opt(&mut m, "Port", &self.port)?;
+            opt(&mut m, "Regions", &self.regions)?;
+            opt(&mut m, "RequestInterval", &self.request_interval)?;
+            opt(&mut m, "ResourcePath", &self.resource_path)?;
+            opt(&mut m, "RoutingControlArn", &self.routing_control_arn)?;
+            opt(&mut m, "SearchString", &self.search_string)?;
+            m.serialize_entry("Type", &self.type_)?;
+            m.end()
+        }
     }
 
     impl HealthCheckHealthCheckConfig {
@@ -133,14 +175,21 @@ pub mod health_check {
     }
 
     /// A key-value pair to associate with a resource.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct HealthCheckTag {
-        /// The key name of the tag.
-        #[serde(rename = "Key")]
+        /// `Key`: The key name of the tag.
         pub key: Value<String>,
-        /// The value for the tag.
-        #[serde(rename = "Value")]
+        /// `Value`: The value for the tag.
         pub value: Value<String>,
+    }
+
+    impl Serialize for HealthCheckTag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl HealthCheckTag {
@@ -155,100 +204,160 @@ pub mod health_check {
 
     /// For the CloudWatch alarm that you want Route 53 health checkers to use to determine
     /// whether this health check is healthy, the region that the alarm was created in.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AlarmIdentifierRegion {
-        #[serde(rename = "af-south-1")]
+        /// `af-south-1`
         AfSouth1,
-        #[serde(rename = "ap-east-1")]
+        /// `ap-east-1`
         ApEast1,
-        #[serde(rename = "ap-east-2")]
+        /// `ap-east-2`
         ApEast2,
-        #[serde(rename = "ap-northeast-1")]
+        /// `ap-northeast-1`
         ApNortheast1,
-        #[serde(rename = "ap-northeast-2")]
+        /// `ap-northeast-2`
         ApNortheast2,
-        #[serde(rename = "ap-northeast-3")]
+        /// `ap-northeast-3`
         ApNortheast3,
-        #[serde(rename = "ap-south-1")]
+        /// `ap-south-1`
         ApSouth1,
-        #[serde(rename = "ap-south-2")]
+        /// `ap-south-2`
         ApSouth2,
-        #[serde(rename = "ap-southeast-1")]
+        /// `ap-southeast-1`
         ApSoutheast1,
-        #[serde(rename = "ap-southeast-2")]
+        /// `ap-southeast-2`
         ApSoutheast2,
-        #[serde(rename = "ap-southeast-3")]
+        /// `ap-southeast-3`
         ApSoutheast3,
-        #[serde(rename = "ap-southeast-4")]
+        /// `ap-southeast-4`
         ApSoutheast4,
-        #[serde(rename = "ap-southeast-5")]
+        /// `ap-southeast-5`
         ApSoutheast5,
-        #[serde(rename = "ap-southeast-6")]
+        /// `ap-southeast-6`
         ApSoutheast6,
-        #[serde(rename = "ap-southeast-7")]
+        /// `ap-southeast-7`
         ApSoutheast7,
-        #[serde(rename = "ca-central-1")]
+        /// `ca-central-1`
         CaCentral1,
-        #[serde(rename = "ca-west-1")]
+        /// `ca-west-1`
         CaWest1,
-        #[serde(rename = "cn-north-1")]
+        /// `cn-north-1`
         CnNorth1,
-        #[serde(rename = "cn-northwest-1")]
+        /// `cn-northwest-1`
         CnNorthwest1,
-        #[serde(rename = "eu-central-1")]
+        /// `eu-central-1`
         EuCentral1,
-        #[serde(rename = "eu-central-2")]
+        /// `eu-central-2`
         EuCentral2,
-        #[serde(rename = "eu-isoe-west-1")]
+        /// `eu-isoe-west-1`
         EuIsoeWest1,
-        #[serde(rename = "eu-north-1")]
+        /// `eu-north-1`
         EuNorth1,
-        #[serde(rename = "eu-south-1")]
+        /// `eu-south-1`
         EuSouth1,
-        #[serde(rename = "eu-south-2")]
+        /// `eu-south-2`
         EuSouth2,
-        #[serde(rename = "eu-west-1")]
+        /// `eu-west-1`
         EuWest1,
-        #[serde(rename = "eu-west-2")]
+        /// `eu-west-2`
         EuWest2,
-        #[serde(rename = "eu-west-3")]
+        /// `eu-west-3`
         EuWest3,
-        #[serde(rename = "eusc-de-east-1")]
+        /// `eusc-de-east-1`
         EuscDeEast1,
-        #[serde(rename = "il-central-1")]
+        /// `il-central-1`
         IlCentral1,
-        #[serde(rename = "me-central-1")]
+        /// `me-central-1`
         MeCentral1,
-        #[serde(rename = "me-south-1")]
+        /// `me-south-1`
         MeSouth1,
-        #[serde(rename = "mx-central-1")]
+        /// `mx-central-1`
         MxCentral1,
-        #[serde(rename = "sa-east-1")]
+        /// `sa-east-1`
         SaEast1,
-        #[serde(rename = "us-east-1")]
+        /// `us-east-1`
         UsEast1,
-        #[serde(rename = "us-east-2")]
+        /// `us-east-2`
         UsEast2,
-        #[serde(rename = "us-gov-east-1")]
+        /// `us-gov-east-1`
         UsGovEast1,
-        #[serde(rename = "us-gov-west-1")]
+        /// `us-gov-west-1`
         UsGovWest1,
-        #[serde(rename = "us-iso-east-1")]
+        /// `us-iso-east-1`
         UsIsoEast1,
-        #[serde(rename = "us-iso-west-1")]
+        /// `us-iso-west-1`
         UsIsoWest1,
-        #[serde(rename = "us-isob-east-1")]
+        /// `us-isob-east-1`
         UsIsobEast1,
-        #[serde(rename = "us-isob-west-1")]
+        /// `us-isob-west-1`
         UsIsobWest1,
-        #[serde(rename = "us-isof-east-1")]
+        /// `us-isof-east-1`
         UsIsofEast1,
-        #[serde(rename = "us-isof-south-1")]
+        /// `us-isof-south-1`
         UsIsofSouth1,
-        #[serde(rename = "us-west-1")]
+        /// `us-west-1`
         UsWest1,
-        #[serde(rename = "us-west-2")]
+        /// `us-west-2`
         UsWest2,
+    }
+
+    impl AlarmIdentifierRegion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AfSouth1 => "af-south-1",
+                Self::ApEast1 => "ap-east-1",
+                Self::ApEast2 => "ap-east-2",
+                Self::ApNortheast1 => "ap-northeast-1",
+                Self::ApNortheast2 => "ap-northeast-2",
+                Self::ApNortheast3 => "ap-northeast-3",
+                Self::ApSouth1 => "ap-south-1",
+                Self::ApSouth2 => "ap-south-2",
+                Self::ApSoutheast1 => "ap-southeast-1",
+                Self::ApSoutheast2 => "ap-southeast-2",
+                Self::ApSoutheast3 => "ap-southeast-3",
+                Self::ApSoutheast4 => "ap-southeast-4",
+                Self::ApSoutheast5 => "ap-southeast-5",
+                Self::ApSoutheast6 => "ap-southeast-6",
+                Self::ApSoutheast7 => "ap-southeast-7",
+                Self::CaCentral1 => "ca-central-1",
+                Self::CaWest1 => "ca-west-1",
+                Self::CnNorth1 => "cn-north-1",
+                Self::CnNorthwest1 => "cn-northwest-1",
+                Self::EuCentral1 => "eu-central-1",
+                Self::EuCentral2 => "eu-central-2",
+                Self::EuIsoeWest1 => "eu-isoe-west-1",
+                Self::EuNorth1 => "eu-north-1",
+                Self::EuSouth1 => "eu-south-1",
+                Self::EuSouth2 => "eu-south-2",
+                Self::EuWest1 => "eu-west-1",
+                Self::EuWest2 => "eu-west-2",
+                Self::EuWest3 => "eu-west-3",
+                Self::EuscDeEast1 => "eusc-de-east-1",
+                Self::IlCentral1 => "il-central-1",
+                Self::MeCentral1 => "me-central-1",
+                Self::MeSouth1 => "me-south-1",
+                Self::MxCentral1 => "mx-central-1",
+                Self::SaEast1 => "sa-east-1",
+                Self::UsEast1 => "us-east-1",
+                Self::UsEast2 => "us-east-2",
+                Self::UsGovEast1 => "us-gov-east-1",
+                Self::UsGovWest1 => "us-gov-west-1",
+                Self::UsIsoEast1 => "us-iso-east-1",
+                Self::UsIsoWest1 => "us-iso-west-1",
+                Self::UsIsobEast1 => "us-isob-east-1",
+                Self::UsIsobWest1 => "us-isob-west-1",
+                Self::UsIsofEast1 => "us-isof-east-1",
+                Self::UsIsofSouth1 => "us-isof-south-1",
+                Self::UsWest1 => "us-west-1",
+                Self::UsWest2 => "us-west-2",
+            }
+        }
+    }
+
+    impl Serialize for AlarmIdentifierRegion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AlarmIdentifierRegion> for Value<AlarmIdentifierRegion> {
@@ -257,14 +366,31 @@ pub mod health_check {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum HealthCheckHealthCheckConfigInsufficientDataHealthStatus {
-        #[serde(rename = "Healthy")]
+        /// `Healthy`
         Healthy,
-        #[serde(rename = "LastKnownStatus")]
+        /// `LastKnownStatus`
         LastKnownStatus,
-        #[serde(rename = "Unhealthy")]
+        /// `Unhealthy`
         Unhealthy,
+    }
+
+    impl HealthCheckHealthCheckConfigInsufficientDataHealthStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Healthy => "Healthy",
+                Self::LastKnownStatus => "LastKnownStatus",
+                Self::Unhealthy => "Unhealthy",
+            }
+        }
+    }
+
+    impl Serialize for HealthCheckHealthCheckConfigInsufficientDataHealthStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<HealthCheckHealthCheckConfigInsufficientDataHealthStatus>
@@ -275,24 +401,46 @@ pub mod health_check {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum HealthCheckHealthCheckConfigRegions {
-        #[serde(rename = "ap-northeast-1")]
+        /// `ap-northeast-1`
         ApNortheast1,
-        #[serde(rename = "ap-southeast-1")]
+        /// `ap-southeast-1`
         ApSoutheast1,
-        #[serde(rename = "ap-southeast-2")]
+        /// `ap-southeast-2`
         ApSoutheast2,
-        #[serde(rename = "eu-west-1")]
+        /// `eu-west-1`
         EuWest1,
-        #[serde(rename = "sa-east-1")]
+        /// `sa-east-1`
         SaEast1,
-        #[serde(rename = "us-east-1")]
+        /// `us-east-1`
         UsEast1,
-        #[serde(rename = "us-west-1")]
+        /// `us-west-1`
         UsWest1,
-        #[serde(rename = "us-west-2")]
+        /// `us-west-2`
         UsWest2,
+    }
+
+    impl HealthCheckHealthCheckConfigRegions {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ApNortheast1 => "ap-northeast-1",
+                Self::ApSoutheast1 => "ap-southeast-1",
+                Self::ApSoutheast2 => "ap-southeast-2",
+                Self::EuWest1 => "eu-west-1",
+                Self::SaEast1 => "sa-east-1",
+                Self::UsEast1 => "us-east-1",
+                Self::UsWest1 => "us-west-1",
+                Self::UsWest2 => "us-west-2",
+            }
+        }
+    }
+
+    impl Serialize for HealthCheckHealthCheckConfigRegions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<HealthCheckHealthCheckConfigRegions> for Value<HealthCheckHealthCheckConfigRegions> {
@@ -301,24 +449,46 @@ pub mod health_check {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum HealthCheckHealthCheckConfigType {
-        #[serde(rename = "CALCULATED")]
+        /// `CALCULATED`
         Calculated,
-        #[serde(rename = "CLOUDWATCH_METRIC")]
+        /// `CLOUDWATCH_METRIC`
         CloudwatchMetric,
-        #[serde(rename = "HTTP")]
+        /// `HTTP`
         Http,
-        #[serde(rename = "HTTP_STR_MATCH")]
+        /// `HTTP_STR_MATCH`
         HttpStrMatch,
-        #[serde(rename = "HTTPS")]
+        /// `HTTPS`
         Https,
-        #[serde(rename = "HTTPS_STR_MATCH")]
+        /// `HTTPS_STR_MATCH`
         HttpsStrMatch,
-        #[serde(rename = "TCP")]
+        /// `TCP`
         Tcp,
-        #[serde(rename = "RECOVERY_CONTROL")]
+        /// `RECOVERY_CONTROL`
         RecoveryControl,
+    }
+
+    impl HealthCheckHealthCheckConfigType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Calculated => "CALCULATED",
+                Self::CloudwatchMetric => "CLOUDWATCH_METRIC",
+                Self::Http => "HTTP",
+                Self::HttpStrMatch => "HTTP_STR_MATCH",
+                Self::Https => "HTTPS",
+                Self::HttpsStrMatch => "HTTPS_STR_MATCH",
+                Self::Tcp => "TCP",
+                Self::RecoveryControl => "RECOVERY_CONTROL",
+            }
+        }
+    }
+
+    impl Serialize for HealthCheckHealthCheckConfigType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<HealthCheckHealthCheckConfigType> for Value<HealthCheckHealthCheckConfigType> {
@@ -350,73 +520,104 @@ pub mod health_check {
 /// for a domain, such as example.com, and its subdomains (apex.example.com,
 /// acme.example.com).
 pub mod hosted_zone {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Creates a new public or private hosted zone. You create records in a public hosted zone
     /// to define how you want to route traffic on the internet for a domain, such as
     /// example.com, and its subdomains (apex.example.com, acme.example.com).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HostedZone {
-        #[serde(rename = "DelegationSetId", skip_serializing_if = "Option::is_none")]
+        /// `DelegationSetId`
         pub delegation_set_id: Option<Value<String>>,
-        /// A complex type that contains an optional comment.
-        #[serde(rename = "HostedZoneConfig", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneConfig`: A complex type that contains an optional comment.
         pub hosted_zone_config: Option<HostedZoneConfig>,
-        /// The features configuration for the hosted zone, including accelerated recovery settings
-        /// and status information.
-        #[serde(rename = "HostedZoneFeatures", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneFeatures`: The features configuration for the hosted zone, including
+        /// accelerated recovery settings and status information.
         pub hosted_zone_features: Option<HostedZoneFeatures>,
-        /// Adds, edits, or deletes tags for a health check or a hosted zone.
-        #[serde(rename = "HostedZoneTags", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneTags`: Adds, edits, or deletes tags for a health check or a hosted zone.
         pub hosted_zone_tags: Option<Vec<HostedZoneTag>>,
-        /// The name of the domain. Specify a fully qualified domain name, for example,
+        /// `Name`: The name of the domain. Specify a fully qualified domain name, for example,
         /// *www.example.com*. The trailing dot is optional; Amazon Route 53 assumes that the domain
-        /// name is fully qualified. This means that Route 53 treats *www.example.com* (without a
-        /// trailing dot) and *www.example.com.* (with a trailing dot) as identical.
-        #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+        /// name is fully qualified.
         pub name: Option<Value<String>>,
-        /// Creates a configuration for DNS query logging. After you create a query logging
-        /// configuration, Amazon Route 53 begins to publish log data to an Amazon CloudWatch Logs
-        /// log group.
-        #[serde(rename = "QueryLoggingConfig", skip_serializing_if = "Option::is_none")]
+        /// `QueryLoggingConfig`: Creates a configuration for DNS query logging. After you create a
+        /// query logging configuration, Amazon Route 53 begins to publish log data to an Amazon
+        /// CloudWatch Logs log group.
         pub query_logging_config: Option<QueryLoggingConfig>,
-        /// *Private hosted zones:* A complex type that contains information about the VPCs that are
-        /// associated with the specified hosted zone.
-        #[serde(rename = "VPCs", skip_serializing_if = "Option::is_none")]
+        /// `VPCs`: *Private hosted zones:* A complex type that contains information about the VPCs
+        /// that are associated with the specified hosted zone.
         pub vp_cs: Option<Vec<Vpc>>,
+    }
+
+    impl Serialize for HostedZone {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DelegationSetId", &self.delegation_set_id)?;
+            opt(&mut m, "HostedZoneConfig", &self.hosted_zone_config)?;
+            opt(&mut m, "HostedZoneFeatures", &self.hosted_zone_features)?;
+            opt(&mut m, "HostedZoneTags", &self.hosted_zone_tags)?;
+            opt(&mut m, "Name", &self.name)?;
+            opt(&mut m, "QueryLoggingConfig", &self.query_logging_config)?;
+            opt(&mut m, "VPCs", &self.vp_cs)?;
+            m.end()
+        }
     }
 
     /// A complex type that contains an optional comment about your hosted zone. If you don't
     /// want to specify a comment, omit both the ``HostedZoneConfig`` and ``Comment`` elements.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HostedZoneConfig {
-        /// Any comments that you want to include about the hosted zone.
-        #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+        /// `Comment`: Any comments that you want to include about the hosted zone.
         pub comment: Option<Value<String>>,
+    }
+
+    impl Serialize for HostedZoneConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Comment", &self.comment)?;
+            m.end()
+        }
     }
 
     /// Represents the features configuration for a hosted zone, including the status of various
     /// features and any associated failure reasons.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct HostedZoneFeatures {
-        #[serde(
-            rename = "EnableAcceleratedRecovery",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EnableAcceleratedRecovery`
         pub enable_accelerated_recovery: Option<Value<bool>>,
+    }
+
+    impl Serialize for HostedZoneFeatures {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EnableAcceleratedRecovery",
+                &self.enable_accelerated_recovery,
+            )?;
+            m.end()
+        }
     }
 
     /// A complex type that contains information about a tag that you want to add or edit for
     /// the specified health check or hosted zone.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct HostedZoneTag {
-        /// The value of ``Key`` depends on the operation that you want to perform:
-        #[serde(rename = "Key")]
+        /// `Key`: The value of ``Key`` depends on the operation that you want to perform:
         pub key: Value<String>,
-        /// The value of ``Value`` depends on the operation that you want to perform:
-        #[serde(rename = "Value")]
+        /// `Value`: The value of ``Value`` depends on the operation that you want to perform:
         pub value: Value<String>,
+    }
+
+    impl Serialize for HostedZoneTag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl HostedZoneTag {
@@ -430,12 +631,22 @@ pub mod hosted_zone {
     }
 
     /// A complex type that contains information about a configuration for DNS query logging.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct QueryLoggingConfig {
-        /// The Amazon Resource Name (ARN) of the CloudWatch Logs log group that Amazon Route 53 is
-        /// publishing logs to.
-        #[serde(rename = "CloudWatchLogsLogGroupArn")]
+        /// `CloudWatchLogsLogGroupArn`: The Amazon Resource Name (ARN) of the CloudWatch Logs log
+        /// group that Amazon Route 53 is publishing logs to.
         pub cloud_watch_logs_log_group_arn: Value<String>,
+    }
+
+    impl Serialize for QueryLoggingConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry(
+                "CloudWatchLogsLogGroupArn",
+                &self.cloud_watch_logs_log_group_arn,
+            )?;
+            m.end()
+        }
     }
 
     impl QueryLoggingConfig {
@@ -450,14 +661,21 @@ pub mod hosted_zone {
     /// *Private hosted zones only:* A complex type that contains information about an Amazon
     /// VPC. Route 53 Resolver uses the records in the private hosted zone to route traffic in
     /// that VPC.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Vpc {
-        /// *Private hosted zones only:* The ID of an Amazon VPC.
-        #[serde(rename = "VPCId")]
+        /// `VPCId`: *Private hosted zones only:* The ID of an Amazon VPC.
         pub vpc_id: Value<String>,
-        /// *Private hosted zones only:* The region that an Amazon VPC was created in.
-        #[serde(rename = "VPCRegion")]
+        /// `VPCRegion`: *Private hosted zones only:* The region that an Amazon VPC was created in.
         pub vpc_region: Value<String>,
+    }
+
+    impl Serialize for Vpc {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("VPCId", &self.vpc_id)?;
+            m.serialize_entry("VPCRegion", &self.vpc_region)?;
+            m.end()
+        }
     }
 
     impl Vpc {
@@ -491,86 +709,89 @@ pub mod hosted_zone {
 
 /// `AWS::Route53::RecordSet`: Resource Type definition for AWS::Route53::RecordSet.
 pub mod record_set {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource Type definition for AWS::Route53::RecordSet.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RecordSet {
-        /// Alias resource record sets only: Information about the AWS resource, such as a
-        /// CloudFront distribution or an Amazon S3 bucket, that you want to route traffic to.
-        #[serde(rename = "AliasTarget", skip_serializing_if = "Option::is_none")]
+        /// `AliasTarget`: Alias resource record sets only: Information about the AWS resource, such
+        /// as a CloudFront distribution or an Amazon S3 bucket, that you want to route traffic to.
         pub alias_target: Option<AliasTarget>,
-        /// The object that is specified in resource record set object when you are linking a
-        /// resource record set to a CIDR location.
-        #[serde(rename = "CidrRoutingConfig", skip_serializing_if = "Option::is_none")]
+        /// `CidrRoutingConfig`: The object that is specified in resource record set object when you
+        /// are linking a resource record set to a CIDR location.
         pub cidr_routing_config: Option<CidrRoutingConfig>,
-        /// Optional: Any comments you want to include about a change batch request.
-        #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+        /// `Comment`: Optional: Any comments you want to include about a change batch request.
         pub comment: Option<Value<String>>,
-        /// To configure failover, you add the Failover element to two resource record sets. For one
-        /// resource record set, you specify PRIMARY as the value for Failover; for the other
-        /// resource record set, you specify SECONDARY. In addition, you include the HealthCheckId
-        /// element and specify the health check that you want Amazon Route 53 to perform for each
-        /// resource record set.
-        #[serde(rename = "Failover", skip_serializing_if = "Option::is_none")]
+        /// `Failover`: To configure failover, you add the Failover element to two resource record
+        /// sets. For one resource record set, you specify PRIMARY as the value for Failover; for
+        /// the other resource record set, you specify SECONDARY.
         pub failover: Option<Value<Failover>>,
-        /// A complex type that lets you control how Amazon Route 53 responds to DNS queries based
-        /// on the geographic origin of the query.
-        #[serde(rename = "GeoLocation", skip_serializing_if = "Option::is_none")]
+        /// `GeoLocation`: A complex type that lets you control how Amazon Route 53 responds to DNS
+        /// queries based on the geographic origin of the query.
         pub geo_location: Option<GeoLocation>,
-        /// Geoproximity resource record sets only: A complex type that lets you specify where your
-        /// resources are located. Only one of LocalZoneGroup, Coordinates, or AWSRegion is allowed
-        /// per request at a time.
-        #[serde(
-            rename = "GeoProximityLocation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GeoProximityLocation`: Geoproximity resource record sets only: A complex type that lets
+        /// you specify where your resources are located. Only one of LocalZoneGroup, Coordinates,
+        /// or AWSRegion is allowed per request at a time.
         pub geo_proximity_location: Option<GeoProximityLocation>,
-        /// If you want Amazon Route 53 to return this resource record set in response to a DNS
-        /// query only when the status of a health check is healthy, include the HealthCheckId
-        /// element and specify the ID of the applicable health check.
-        #[serde(rename = "HealthCheckId", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckId`: If you want Amazon Route 53 to return this resource record set in
+        /// response to a DNS query only when the status of a health check is healthy, include the
+        /// HealthCheckId element and specify the ID of the applicable health check.
         pub health_check_id: Option<Value<String>>,
-        /// The ID of the hosted zone that you want to create records in.
-        #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneId`: The ID of the hosted zone that you want to create records in.
         pub hosted_zone_id: Option<Value<String>>,
-        /// The name of the hosted zone that you want to create records in. You must include a
-        /// trailing dot (for example, www.example.com.) as part of the HostedZoneName.
-        #[serde(rename = "HostedZoneName", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneName`: The name of the hosted zone that you want to create records in. You
+        /// must include a trailing dot (for example, www.example.com.) as part of the
+        /// HostedZoneName.
         pub hosted_zone_name: Option<Value<String>>,
-        /// To route traffic approximately randomly to multiple resources, such as web servers,
-        /// create one multivalue answer record for each resource and specify true for
-        /// MultiValueAnswer.
-        #[serde(rename = "MultiValueAnswer", skip_serializing_if = "Option::is_none")]
+        /// `MultiValueAnswer`: To route traffic approximately randomly to multiple resources, such
+        /// as web servers, create one multivalue answer record for each resource and specify true
+        /// for MultiValueAnswer.
         pub multi_value_answer: Option<Value<bool>>,
-        /// The name of the record that you want to create, update, or delete.
-        #[serde(rename = "Name")]
+        /// `Name`: The name of the record that you want to create, update, or delete.
         pub name: Value<String>,
-        /// The Amazon EC2 Region where you created the resource that this resource record set
-        /// refers to.
-        #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
+        /// `Region`: The Amazon EC2 Region where you created the resource that this resource record
+        /// set refers to.
         pub region: Option<Value<String>>,
-        /// One or more values that correspond with the value that you specified for the Type
-        /// property.
-        #[serde(rename = "ResourceRecords", skip_serializing_if = "Option::is_none")]
+        /// `ResourceRecords`: One or more values that correspond with the value that you specified
+        /// for the Type property.
         pub resource_records: Option<Vec<Value<String>>>,
-        /// An identifier that differentiates among multiple resource record sets that have the same
-        /// combination of name and type.
-        #[serde(rename = "SetIdentifier", skip_serializing_if = "Option::is_none")]
+        /// `SetIdentifier`: An identifier that differentiates among multiple resource record sets
+        /// that have the same combination of name and type.
         pub set_identifier: Option<Value<String>>,
-        /// The resource record cache time to live (TTL), in seconds.
-        #[serde(rename = "TTL", skip_serializing_if = "Option::is_none")]
+        /// `TTL`: The resource record cache time to live (TTL), in seconds.
         pub ttl: Option<Value<String>>,
-        /// The DNS record type.
-        #[serde(rename = "Type")]
+        /// `Type`: The DNS record type.
         pub type_: Value<String>,
-        /// Among resource record sets that have the same combination of DNS name and type, a value
-        /// that determines the proportion of DNS queries that Amazon Route 53 responds to using the
-        /// current resource record set. Route 53 calculates the sum of the weights for the resource
-        /// record sets that have the same combination of DNS name and type.
-        #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
+        /// `Weight`: Among resource record sets that have the same combination of DNS name and
+        /// type, a value that determines the proportion of DNS queries that Amazon Route 53
+        /// responds to using the current resource record set.
         pub weight: Option<Value<i64>>,
+    }
+
+    impl Serialize for RecordSet {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AliasTarget", &self.alias_target)?;
+            opt(&mut m, "CidrRoutingConfig", &self.cidr_routing_config)?;
+            opt(&mut m, "Comment", &self.comment)?;
+            opt(&mut m, "Failover", &self.failover)?;
+            opt(&mut m, "GeoLocation", &self.geo_location)?;
+            opt(&mut m, "GeoProximityLocation", &self.geo_proximity_location)?;
+            opt(&mut m, "HealthCheckId", &self.health_check_id)?;
+            opt(&mut m, "HostedZoneId", &self.hosted_zone_id)?;
+            opt(&mut m, "HostedZoneName", &self.hosted_zone_name)?;
+            opt(&mut m, "MultiValueAnswer", &self.multi_value_answer)?;
+            m.serialize_entry("Name", &self.name)?;
+            opt(&mut m, "Region", &self.region)?;
+            opt(&mut m, "ResourceRecords", &self.resource_records)?;
+            opt(&mut m, "SetIdentifier", &self.set_identifier)?;
+            opt(&mut m, "TTL", &self.ttl)?;
+            m.serialize_entry("Type", &self.type_)?;
+            opt(&mut m, "Weight", &self.weight)?;
+            m.end()
+        }
     }
 
     impl RecordSet {
@@ -598,22 +819,26 @@ pub mod record_set {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AliasTarget {
-        /// The value that you specify depends on where you want to route queries.
-        #[serde(rename = "DNSName")]
+        /// `DNSName`: The value that you specify depends on where you want to route queries.
         pub dns_name: Value<String>,
-        /// When EvaluateTargetHealth is true, an alias resource record set inherits the health of
-        /// the referenced AWS resource, such as an ELB load balancer or another resource record set
-        /// in the hosted zone.
-        #[serde(
-            rename = "EvaluateTargetHealth",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EvaluateTargetHealth`: When EvaluateTargetHealth is true, an alias resource record set
+        /// inherits the health of the referenced AWS resource, such as an ELB load balancer or
+        /// another resource record set in the hosted zone.
         pub evaluate_target_health: Option<Value<bool>>,
-        /// The value used depends on where you want to route traffic.
-        #[serde(rename = "HostedZoneId")]
+        /// `HostedZoneId`: The value used depends on where you want to route traffic.
         pub hosted_zone_id: Value<String>,
+    }
+
+    impl Serialize for AliasTarget {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("DNSName", &self.dns_name)?;
+            opt(&mut m, "EvaluateTargetHealth", &self.evaluate_target_health)?;
+            m.serialize_entry("HostedZoneId", &self.hosted_zone_id)?;
+            m.end()
+        }
     }
 
     impl AliasTarget {
@@ -630,14 +855,21 @@ pub mod record_set {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CidrRoutingConfig {
-        /// The CIDR collection ID.
-        #[serde(rename = "CollectionId")]
+        /// `CollectionId`: The CIDR collection ID.
         pub collection_id: Value<String>,
-        /// The CIDR collection location name.
-        #[serde(rename = "LocationName")]
+        /// `LocationName`: The CIDR collection location name.
         pub location_name: Value<String>,
+    }
+
+    impl Serialize for CidrRoutingConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("CollectionId", &self.collection_id)?;
+            m.serialize_entry("LocationName", &self.location_name)?;
+            m.end()
+        }
     }
 
     impl CidrRoutingConfig {
@@ -653,16 +885,23 @@ pub mod record_set {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Coordinates {
-        /// Specifies a coordinate of the north–south position of a geographic point on the surface
-        /// of the Earth.
-        #[serde(rename = "Latitude")]
+        /// `Latitude`: Specifies a coordinate of the north–south position of a geographic point on
+        /// the surface of the Earth.
         pub latitude: Value<String>,
-        /// Specifies a coordinate of the east–west position of a geographic point on the surface of
-        /// the Earth.
-        #[serde(rename = "Longitude")]
+        /// `Longitude`: Specifies a coordinate of the east–west position of a geographic point on
+        /// the surface of the Earth.
         pub longitude: Value<String>,
+    }
+
+    impl Serialize for Coordinates {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Latitude", &self.latitude)?;
+            m.serialize_entry("Longitude", &self.longitude)?;
+            m.end()
+        }
     }
 
     impl Coordinates {
@@ -678,44 +917,74 @@ pub mod record_set {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct GeoLocation {
-        /// For geolocation resource record sets, a two-letter abbreviation that identifies a
-        /// continent.
-        #[serde(rename = "ContinentCode", skip_serializing_if = "Option::is_none")]
+        /// `ContinentCode`: For geolocation resource record sets, a two-letter abbreviation that
+        /// identifies a continent.
         pub continent_code: Option<Value<String>>,
-        /// For geolocation resource record sets, the two-letter code for a country.
-        #[serde(rename = "CountryCode", skip_serializing_if = "Option::is_none")]
+        /// `CountryCode`: For geolocation resource record sets, the two-letter code for a country.
         pub country_code: Option<Value<String>>,
-        /// For geolocation resource record sets, the two-letter code for a state of the United
-        /// States.
-        #[serde(rename = "SubdivisionCode", skip_serializing_if = "Option::is_none")]
+        /// `SubdivisionCode`: For geolocation resource record sets, the two-letter code for a state
+        /// of the United States.
         pub subdivision_code: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for GeoLocation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ContinentCode", &self.continent_code)?;
+            opt(&mut m, "CountryCode", &self.country_code)?;
+            opt(&mut m, "SubdivisionCode", &self.subdivision_code)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct GeoProximityLocation {
-        /// The AWS Region the resource you are directing DNS traffic to, is in.
-        #[serde(rename = "AWSRegion", skip_serializing_if = "Option::is_none")]
+        /// `AWSRegion`: The AWS Region the resource you are directing DNS traffic to, is in.
         pub aws_region: Option<Value<String>>,
-        /// The bias increases or decreases the size of the geographic region from which Route 53
-        /// routes traffic to a resource.
-        #[serde(rename = "Bias", skip_serializing_if = "Option::is_none")]
+        /// `Bias`: The bias increases or decreases the size of the geographic region from which
+        /// Route 53 routes traffic to a resource.
         pub bias: Option<Value<i64>>,
-        /// Contains the longitude and latitude for a geographic region.
-        #[serde(rename = "Coordinates", skip_serializing_if = "Option::is_none")]
+        /// `Coordinates`: Contains the longitude and latitude for a geographic region.
         pub coordinates: Option<Coordinates>,
-        /// Specifies an AWS Local Zone.
-        #[serde(rename = "LocalZoneGroup", skip_serializing_if = "Option::is_none")]
+        /// `LocalZoneGroup`: Specifies an AWS Local Zone.
         pub local_zone_group: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    impl Serialize for GeoProximityLocation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AWSRegion", &self.aws_region)?;
+            opt(&mut m, "Bias", &self.bias)?;
+            opt(&mut m, "Coordinates", &self.coordinates)?;
+            opt(&mut m, "LocalZoneGroup", &self.local_zone_group)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum Failover {
-        #[serde(rename = "PRIMARY")]
+        /// `PRIMARY`
         Primary,
-        #[serde(rename = "SECONDARY")]
+        /// `SECONDARY`
         Secondary,
+    }
+
+    impl Failover {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Primary => "PRIMARY",
+                Self::Secondary => "SECONDARY",
+            }
+        }
+    }
+
+    impl Serialize for Failover {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<Failover> for Value<Failover> {
@@ -734,33 +1003,52 @@ pub mod record_set {
 /// `AWS::Route53::RecordSetGroup`: Resource Type definition for
 /// AWS::Route53::RecordSetGroup
 pub mod record_set_group {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Resource Type definition for AWS::Route53::RecordSetGroup
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct RecordSetGroup {
-        #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+        /// `Comment`
         pub comment: Option<Value<String>>,
-        #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneId`
         pub hosted_zone_id: Option<Value<String>>,
-        #[serde(rename = "HostedZoneName", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneName`
         pub hosted_zone_name: Option<Value<String>>,
-        #[serde(rename = "RecordSets", skip_serializing_if = "Option::is_none")]
+        /// `RecordSets`
         pub record_sets: Option<Vec<RecordSet>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for RecordSetGroup {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Comment", &self.comment)?;
+            opt(&mut m, "HostedZoneId", &self.hosted_zone_id)?;
+            opt(&mut m, "HostedZoneName", &self.hosted_zone_name)?;
+            opt(&mut m, "RecordSets", &self.record_sets)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AliasTarget {
-        #[serde(rename = "DNSName")]
+        /// `DNSName`
         pub dns_name: Value<String>,
-        #[serde(
-            rename = "EvaluateTargetHealth",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EvaluateTargetHealth`
         pub evaluate_target_health: Option<Value<bool>>,
-        #[serde(rename = "HostedZoneId")]
+        /// `HostedZoneId`
         pub hosted_zone_id: Value<String>,
+    }
+
+    impl Serialize for AliasTarget {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("DNSName", &self.dns_name)?;
+            opt(&mut m, "EvaluateTargetHealth", &self.evaluate_target_health)?;
+            m.serialize_entry("HostedZoneId", &self.hosted_zone_id)?;
+            m.end()
+        }
     }
 
     impl AliasTarget {
@@ -777,12 +1065,21 @@ pub mod record_set_group {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CidrRoutingConfig {
-        #[serde(rename = "CollectionId")]
+        /// `CollectionId`
         pub collection_id: Value<String>,
-        #[serde(rename = "LocationName")]
+        /// `LocationName`
         pub location_name: Value<String>,
+    }
+
+    impl Serialize for CidrRoutingConfig {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("CollectionId", &self.collection_id)?;
+            m.serialize_entry("LocationName", &self.location_name)?;
+            m.end()
+        }
     }
 
     impl CidrRoutingConfig {
@@ -798,12 +1095,21 @@ pub mod record_set_group {
         }
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Coordinates {
-        #[serde(rename = "Latitude")]
+        /// `Latitude`
         pub latitude: Value<String>,
-        #[serde(rename = "Longitude")]
+        /// `Longitude`
         pub longitude: Value<String>,
+    }
+
+    impl Serialize for Coordinates {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Latitude", &self.latitude)?;
+            m.serialize_entry("Longitude", &self.longitude)?;
+            m.end()
+        }
     }
 
     impl Coordinates {
@@ -819,65 +1125,106 @@ pub mod record_set_group {
         }
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct GeoLocation {
-        #[serde(rename = "ContinentCode", skip_serializing_if = "Option::is_none")]
+        /// `ContinentCode`
         pub continent_code: Option<Value<String>>,
-        #[serde(rename = "CountryCode", skip_serializing_if = "Option::is_none")]
+        /// `CountryCode`
         pub country_code: Option<Value<String>>,
-        #[serde(rename = "SubdivisionCode", skip_serializing_if = "Option::is_none")]
+        /// `SubdivisionCode`
         pub subdivision_code: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    impl Serialize for GeoLocation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ContinentCode", &self.continent_code)?;
+            opt(&mut m, "CountryCode", &self.country_code)?;
+            opt(&mut m, "SubdivisionCode", &self.subdivision_code)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct GeoProximityLocation {
-        #[serde(rename = "AWSRegion", skip_serializing_if = "Option::is_none")]
+        /// `AWSRegion`
         pub aws_region: Option<Value<String>>,
-        #[serde(rename = "Bias", skip_serializing_if = "Option::is_none")]
+        /// `Bias`
         pub bias: Option<Value<i64>>,
-        #[serde(rename = "Coordinates", skip_serializing_if = "Option::is_none")]
+        /// `Coordinates`
         pub coordinates: Option<Coordinates>,
-        #[serde(rename = "LocalZoneGroup", skip_serializing_if = "Option::is_none")]
+        /// `LocalZoneGroup`
         pub local_zone_group: Option<Value<String>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for GeoProximityLocation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AWSRegion", &self.aws_region)?;
+            opt(&mut m, "Bias", &self.bias)?;
+            opt(&mut m, "Coordinates", &self.coordinates)?;
+            opt(&mut m, "LocalZoneGroup", &self.local_zone_group)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RecordSet {
-        #[serde(rename = "AliasTarget", skip_serializing_if = "Option::is_none")]
+        /// `AliasTarget`
         pub alias_target: Option<AliasTarget>,
-        #[serde(rename = "CidrRoutingConfig", skip_serializing_if = "Option::is_none")]
+        /// `CidrRoutingConfig`
         pub cidr_routing_config: Option<CidrRoutingConfig>,
-        #[serde(rename = "Failover", skip_serializing_if = "Option::is_none")]
+        /// `Failover`
         pub failover: Option<Value<String>>,
-        #[serde(rename = "GeoLocation", skip_serializing_if = "Option::is_none")]
+        /// `GeoLocation`
         pub geo_location: Option<GeoLocation>,
-        #[serde(
-            rename = "GeoProximityLocation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `GeoProximityLocation`
         pub geo_proximity_location: Option<GeoProximityLocation>,
-        #[serde(rename = "HealthCheckId", skip_serializing_if = "Option::is_none")]
+        /// `HealthCheckId`
         pub health_check_id: Option<Value<String>>,
-        #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneId`
         pub hosted_zone_id: Option<Value<String>>,
-        #[serde(rename = "HostedZoneName", skip_serializing_if = "Option::is_none")]
+        /// `HostedZoneName`
         pub hosted_zone_name: Option<Value<String>>,
-        #[serde(rename = "MultiValueAnswer", skip_serializing_if = "Option::is_none")]
+        /// `MultiValueAnswer`
         pub multi_value_answer: Option<Value<bool>>,
-        #[serde(rename = "Name")]
+        /// `Name`
         pub name: Value<String>,
-        #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
+        /// `Region`
         pub region: Option<Value<String>>,
-        #[serde(rename = "ResourceRecords", skip_serializing_if = "Option::is_none")]
+        /// `ResourceRecords`
         pub resource_records: Option<Vec<Value<String>>>,
-        #[serde(rename = "SetIdentifier", skip_serializing_if = "Option::is_none")]
+        /// `SetIdentifier`
         pub set_identifier: Option<Value<String>>,
-        #[serde(rename = "TTL", skip_serializing_if = "Option::is_none")]
+        /// `TTL`
         pub ttl: Option<Value<String>>,
-        #[serde(rename = "Type")]
+        /// `Type`
         pub type_: Value<String>,
-        #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
+        /// `Weight`
         pub weight: Option<Value<i64>>,
+    }
+
+    impl Serialize for RecordSet {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AliasTarget", &self.alias_target)?;
+            opt(&mut m, "CidrRoutingConfig", &self.cidr_routing_config)?;
+            opt(&mut m, "Failover", &self.failover)?;
+            opt(&mut m, "GeoLocation", &self.geo_location)?;
+            opt(&mut m, "GeoProximityLocation", &self.geo_proximity_location)?;
+            opt(&mut m, "HealthCheckId", &self.health_check_id)?;
+            opt(&mut m, "HostedZoneId", &self.hosted_zone_id)?;
+            opt(&mut m, "HostedZoneName", &self.hosted_zone_name)?;
+            opt(&mut m, "MultiValueAnswer", &self.multi_value_answer)?;
+            m.serialize_entry("Name", &self.name)?;
+            opt(&mut m, "Region", &self.region)?;
+            opt(&mut m, "ResourceRecords", &self.resource_records)?;
+            opt(&mut m, "SetIdentifier", &self.set_identifier)?;
+            opt(&mut m, "TTL", &self.ttl)?;
+            m.serialize_entry("Type", &self.type_)?;
+            opt(&mut m, "Weight", &self.weight)?;
+            m.end()
+        }
     }
 
     impl RecordSet {

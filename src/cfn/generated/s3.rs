@@ -7,172 +7,193 @@ pub use self::bucket_policy::BucketPolicy;
 /// `AWS::S3::Bucket`: The ``AWS::S3::Bucket`` resource creates an Amazon S3 bucket in the
 /// same AWS Region where you create the AWS CloudFormation stack.
 pub mod bucket {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The ``AWS::S3::Bucket`` resource creates an Amazon S3 bucket in the same AWS Region
     /// where you create the AWS CloudFormation stack.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Bucket {
-        /// The ABAC status of the general purpose bucket. When ABAC is enabled for the general
-        /// purpose bucket, you can use tags to manage access to the general purpose buckets as well
-        /// as for cost tracking purposes. When ABAC is disabled for the general purpose buckets,
-        /// you can only use tags for cost tracking purposes. For more information, see Using tags
-        /// with S3 general purpose buckets.
-        #[serde(rename = "AbacStatus", skip_serializing_if = "Option::is_none")]
+        /// `AbacStatus`: The ABAC status of the general purpose bucket. When ABAC is enabled for
+        /// the general purpose bucket, you can use tags to manage access to the general purpose
+        /// buckets as well as for cost tracking purposes.
         pub abac_status: Option<Value<BucketAbacStatus>>,
-        /// Configures the transfer acceleration state for an Amazon S3 bucket. For more
-        /// information, see Amazon S3 Transfer Acceleration in the *Amazon S3 User Guide*.
-        #[serde(
-            rename = "AccelerateConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub accelerate_configuration: Option<AccelerateConfiguration>,
-        /// This is a legacy property, and it is not recommended for most use cases. A majority of
-        /// modern use cases in Amazon S3 no longer require the use of ACLs, and we recommend that
-        /// you keep ACLs disabled. For more information, see Controlling object ownership in the
-        /// *Amazon S3 User Guide*.
-        #[serde(rename = "AccessControl", skip_serializing_if = "Option::is_none")]
-        pub access_control: Option<Value<BucketAccessControl>>,
-        /// Specifies the configuration and any analyses for the analytics filter of an Amazon S3
-        /// bucket.
-        #[serde(
-            rename = "AnalyticsConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
-        pub analytics_configurations: Option<Vec<AnalyticsConfiguration>>,
-        /// Specifies default encryption for a bucket using server-side encryption with Amazon
-        /// S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side
-        /// encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default
-        /// encryption feature, see Amazon S3 Default Encryption for S3 Buckets in the *Amazon S3
-        /// User Guide*.
-        #[serde(rename = "BucketEncryption", skip_serializing_if = "Option::is_none")]
-        pub bucket_encryption: Option<BucketEncryption>,
-        /// A name for the bucket. If you don't specify a name, AWS CloudFormation generates a
-        /// unique ID and uses that ID for the bucket name. The bucket name must contain only
-        /// lowercase letters, numbers, periods (.), and dashes (-) and must follow Amazon S3 bucket
-        /// restrictions and limitations. For more information, see Rules for naming Amazon S3
-        /// buckets in the *Amazon S3 User Guide*.
-        #[serde(rename = "BucketName", skip_serializing_if = "Option::is_none")]
-        pub bucket_name: Option<Value<String>>,
-        #[serde(rename = "BucketNamePrefix", skip_serializing_if = "Option::is_none")]
-        pub bucket_name_prefix: Option<Value<String>>,
-        #[serde(rename = "BucketNamespace", skip_serializing_if = "Option::is_none")]
-        pub bucket_namespace: Option<Value<BucketBucketNamespace>>,
-        /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For
-        /// more information, see Enabling Cross-Origin Resource Sharing in the *Amazon S3 User
+        /// `AccelerateConfiguration`: Configures the transfer acceleration state for an Amazon S3
+        /// bucket. For more information, see Amazon S3 Transfer Acceleration in the *Amazon S3 User
         /// Guide*.
-        #[serde(rename = "CorsConfiguration", skip_serializing_if = "Option::is_none")]
+        pub accelerate_configuration: Option<AccelerateConfiguration>,
+        /// `AccessControl`: This is a legacy property, and it is not recommended for most use
+        /// cases. A majority of modern use cases in Amazon S3 no longer require the use of ACLs,
+        /// and we recommend that you keep ACLs disabled.
+        pub access_control: Option<Value<BucketAccessControl>>,
+        /// `AnalyticsConfigurations`: Specifies the configuration and any analyses for the
+        /// analytics filter of an Amazon S3 bucket.
+        pub analytics_configurations: Option<Vec<AnalyticsConfiguration>>,
+        /// `BucketEncryption`: Specifies default encryption for a bucket using server-side
+        /// encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or
+        /// dual-layer server-side encryption with KMS-managed keys (DSSE-KMS).
+        pub bucket_encryption: Option<BucketEncryption>,
+        /// `BucketName`: A name for the bucket. If you don't specify a name, AWS CloudFormation
+        /// generates a unique ID and uses that ID for the bucket name.
+        pub bucket_name: Option<Value<String>>,
+        /// `BucketNamePrefix`
+        pub bucket_name_prefix: Option<Value<String>>,
+        /// `BucketNamespace`
+        pub bucket_namespace: Option<Value<BucketBucketNamespace>>,
+        /// `CorsConfiguration`: Describes the cross-origin access configuration for objects in an
+        /// Amazon S3 bucket. For more information, see Enabling Cross-Origin Resource Sharing in
+        /// the *Amazon S3 User Guide*.
         pub cors_configuration: Option<CorsConfiguration>,
-        /// Defines how Amazon S3 handles Intelligent-Tiering storage.
-        #[serde(
-            rename = "IntelligentTieringConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `IntelligentTieringConfigurations`: Defines how Amazon S3 handles Intelligent-Tiering
+        /// storage.
         pub intelligent_tiering_configurations: Option<Vec<IntelligentTieringConfiguration>>,
-        /// Specifies the S3 Inventory configuration for an Amazon S3 bucket. For more information,
-        /// see GET Bucket inventory in the *Amazon S3 API Reference*.
-        #[serde(
-            rename = "InventoryConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InventoryConfigurations`: Specifies the S3 Inventory configuration for an Amazon S3
+        /// bucket. For more information, see GET Bucket inventory in the *Amazon S3 API Reference*.
         pub inventory_configurations: Option<Vec<InventoryConfiguration>>,
-        /// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more
-        /// information, see Object Lifecycle Management in the *Amazon S3 User Guide*.
-        #[serde(
-            rename = "LifecycleConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LifecycleConfiguration`: Specifies the lifecycle configuration for objects in an Amazon
+        /// S3 bucket. For more information, see Object Lifecycle Management in the *Amazon S3 User
+        /// Guide*.
         pub lifecycle_configuration: Option<LifecycleConfiguration>,
-        /// Settings that define where logs are stored.
-        #[serde(
-            rename = "LoggingConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LoggingConfiguration`: Settings that define where logs are stored.
         pub logging_configuration: Option<LoggingConfiguration>,
-        /// The S3 Metadata configuration for a general purpose bucket.
-        #[serde(
-            rename = "MetadataConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MetadataConfiguration`: The S3 Metadata configuration for a general purpose bucket.
         pub metadata_configuration: Option<MetadataConfiguration>,
-        /// The metadata table configuration of an S3 general purpose bucket.
-        #[serde(
-            rename = "MetadataTableConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MetadataTableConfiguration`: The metadata table configuration of an S3 general purpose
+        /// bucket.
         pub metadata_table_configuration: Option<MetadataTableConfiguration>,
-        /// Specifies a metrics configuration for the CloudWatch request metrics (specified by the
-        /// metrics configuration ID) from an Amazon S3 bucket. If you're updating an existing
-        /// metrics configuration, note that this is a full replacement of the existing metrics
-        /// configuration. If you don't include the elements you want to keep, they are erased. For
-        /// more information, see PutBucketMetricsConfiguration.
-        #[serde(
-            rename = "MetricsConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MetricsConfigurations`: Specifies a metrics configuration for the CloudWatch request
+        /// metrics (specified by the metrics configuration ID) from an Amazon S3 bucket.
         pub metrics_configurations: Option<Vec<MetricsConfiguration>>,
-        /// Configuration that defines how Amazon S3 handles bucket notifications.
-        #[serde(
-            rename = "NotificationConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NotificationConfiguration`: Configuration that defines how Amazon S3 handles bucket
+        /// notifications.
         pub notification_configuration: Option<NotificationConfiguration>,
-        /// This operation is not supported for directory buckets.
-        #[serde(
-            rename = "ObjectLockConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ObjectLockConfiguration`: This operation is not supported for directory buckets.
         pub object_lock_configuration: Option<ObjectLockConfiguration>,
-        /// Indicates whether this bucket has an Object Lock configuration enabled. Enable
-        /// ``ObjectLockEnabled`` when you apply ``ObjectLockConfiguration`` to a bucket.
-        #[serde(rename = "ObjectLockEnabled", skip_serializing_if = "Option::is_none")]
+        /// `ObjectLockEnabled`: Indicates whether this bucket has an Object Lock configuration
+        /// enabled. Enable ``ObjectLockEnabled`` when you apply ``ObjectLockConfiguration`` to a
+        /// bucket.
         pub object_lock_enabled: Option<Value<bool>>,
-        /// Configuration that defines how Amazon S3 handles Object Ownership rules.
-        #[serde(rename = "OwnershipControls", skip_serializing_if = "Option::is_none")]
+        /// `OwnershipControls`: Configuration that defines how Amazon S3 handles Object Ownership
+        /// rules.
         pub ownership_controls: Option<OwnershipControls>,
-        /// Configuration that defines how Amazon S3 handles public access.
-        #[serde(
-            rename = "PublicAccessBlockConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `PublicAccessBlockConfiguration`: Configuration that defines how Amazon S3 handles
+        /// public access.
         pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,
-        /// Configuration for replicating objects in an S3 bucket. To enable replication, you must
-        /// also enable versioning by using the ``VersioningConfiguration`` property.
-        #[serde(
-            rename = "ReplicationConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReplicationConfiguration`: Configuration for replicating objects in an S3 bucket. To
+        /// enable replication, you must also enable versioning by using the
+        /// ``VersioningConfiguration`` property.
         pub replication_configuration: Option<ReplicationConfiguration>,
-        /// An arbitrary set of tags (key-value pairs) for this S3 bucket.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: An arbitrary set of tags (key-value pairs) for this S3 bucket.
         pub tags: Option<Vec<Tag>>,
-        /// Enables multiple versions of all objects in this bucket. You might enable versioning to
-        /// prevent objects from being deleted or overwritten by mistake or to archive objects so
-        /// that you can retrieve previous versions of them.
-        #[serde(
-            rename = "VersioningConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `VersioningConfiguration`: Enables multiple versions of all objects in this bucket. You
+        /// might enable versioning to prevent objects from being deleted or overwritten by mistake
+        /// or to archive objects so that you can retrieve previous versions of them.
         pub versioning_configuration: Option<VersioningConfiguration>,
-        /// Information used to configure the bucket as a static website. For more information, see
-        /// Hosting Websites on Amazon S3.
-        #[serde(
-            rename = "WebsiteConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `WebsiteConfiguration`: Information used to configure the bucket as a static website.
+        /// For more information, see Hosting Websites on Amazon S3.
         pub website_configuration: Option<WebsiteConfiguration>,
     }
 
+    impl Serialize for Bucket {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AbacStatus", &self.abac_status)?;
+            opt(
+                &mut m,
+                "AccelerateConfiguration",
+                &self.accelerate_configuration,
+            )?;
+            opt(&mut m, "AccessControl", &self.access_control)?;
+            opt(
+                &mut m,
+                "AnalyticsConfigurations",
+                &self.analytics_configurations,
+            )?;
+            opt(&mut m, "BucketEncryption", &self.bucket_encryption)?;
+            opt(&mut m, "BucketName", &self.bucket_name)?;
+            opt(&mut m, "BucketNamePrefix", &self.bucket_name_prefix)?;
+            opt(&mut m, "BucketNamespace", &self.bucket_namespace)?;
+            opt(&mut m, "CorsConfiguration", &self.cors_configuration)?;
+            opt(
+                &mut m,
+                "IntelligentTieringConfigurations",
+                &self.intelligent_tiering_configurations,
+            )?;
+            opt(
+                &mut m,
+                "InventoryConfigurations",
+                &self.inventory_configurations,
+            )?;
+            opt(
+                &mut m,
+                "LifecycleConfiguration",
+                &self.lifecycle_configuration,
+            )?;
+            opt(&mut m, "LoggingConfiguration", &self.logging_configuration)?;
+            opt(
+                &mut m,
+                "MetadataConfiguration",
+                &self.metadata_configuration,
+            )?;
+            opt(
+                &mut m,
+                "MetadataTableConfiguration",
+                &self.metadata_table_configuration,
+            )?;
+            opt(
+                &mut m,
+                "MetricsConfigurations",
+                &self.metrics_configurations,
+            )?;
+            opt(
+                &mut m,
+                "NotificationConfiguration",
+                &self.notification_configuration,
+            )?;
+            opt(
+                &mut m,
+                "ObjectLockConfiguration",
+                &self.object_lock_configuration,
+            )?;
+            opt(&mut m, "ObjectLockEnabled", &self.object_lock_enabled)?;
+            opt(&mut m, "OwnershipControls", &self.ownership_controls)?;
+            opt(
+                &mut m,
+                "PublicAccessBlockConfiguration",
+                &self.public_access_block_configuration,
+            )?;
+            opt(
+                &mut m,
+                "ReplicationConfiguration",
+                &self.replication_configuration,
+            )?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(
+                &mut m,
+                "VersioningConfiguration",
+                &self.versioning_configuration,
+            )?;
+            opt(&mut m, "WebsiteConfiguration", &self.website_configuration)?;
+            m.end()
+        }
+    }
+
     /// Specifies the days since the initiation of an incomplete multipart upload that Amazon S3
-    /// will wait before permanently removing all parts of the upload. For more information, see
-    /// Stopping Incomplete Multipart Uploads Using a Bucket Lifecycle Policy in the *Amazon S3
-    /// User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// will wait before permanently removing all parts of the upload.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AbortIncompleteMultipartUpload {
-        /// Specifies the number of days after which Amazon S3 stops an incomplete multipart upload.
-        #[serde(rename = "DaysAfterInitiation")]
+        /// `DaysAfterInitiation`: Specifies the number of days after which Amazon S3 stops an
+        /// incomplete multipart upload.
         pub days_after_initiation: Value<i64>,
+    }
+
+    impl Serialize for AbortIncompleteMultipartUpload {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("DaysAfterInitiation", &self.days_after_initiation)?;
+            m.end()
+        }
     }
 
     impl AbortIncompleteMultipartUpload {
@@ -186,11 +207,18 @@ pub mod bucket {
 
     /// Configures the transfer acceleration state for an Amazon S3 bucket. For more
     /// information, see Amazon S3 Transfer Acceleration in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AccelerateConfiguration {
-        /// Specifies the transfer acceleration status of the bucket.
-        #[serde(rename = "AccelerationStatus")]
+        /// `AccelerationStatus`: Specifies the transfer acceleration status of the bucket.
         pub acceleration_status: Value<AccelerateConfigurationAccelerationStatus>,
+    }
+
+    impl Serialize for AccelerateConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AccelerationStatus", &self.acceleration_status)?;
+            m.end()
+        }
     }
 
     impl AccelerateConfiguration {
@@ -206,14 +234,20 @@ pub mod bucket {
 
     /// Specify this only in a cross-account scenario (where source and destination bucket
     /// owners are not the same), and you want to change replica ownership to the AWS-account
-    /// that owns the destination bucket. If this is not specified in the replication
-    /// configuration, the replicas are owned by same AWS-account that owns the source object.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// that owns the destination bucket.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AccessControlTranslation {
-        /// Specifies the replica ownership. For default and valid values, see PUT bucket
+        /// `Owner`: Specifies the replica ownership. For default and valid values, see PUT bucket
         /// replication in the *Amazon S3 API Reference*.
-        #[serde(rename = "Owner")]
         pub owner: Value<AccessControlTranslationOwner>,
+    }
+
+    impl Serialize for AccessControlTranslation {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Owner", &self.owner)?;
+            m.end()
+        }
     }
 
     impl AccessControlTranslation {
@@ -227,21 +261,28 @@ pub mod bucket {
 
     /// Specifies the configuration and any analyses for the analytics filter of an Amazon S3
     /// bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AnalyticsConfiguration {
-        /// The ID that identifies the analytics configuration.
-        #[serde(rename = "Id")]
+        /// `Id`: The ID that identifies the analytics configuration.
         pub id: Value<String>,
-        /// The prefix that an object must have to be included in the analytics results.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: The prefix that an object must have to be included in the analytics results.
         pub prefix: Option<Value<String>>,
-        /// Contains data related to access patterns to be collected and made available to analyze
-        /// the tradeoffs between different storage classes.
-        #[serde(rename = "StorageClassAnalysis")]
+        /// `StorageClassAnalysis`: Contains data related to access patterns to be collected and
+        /// made available to analyze the tradeoffs between different storage classes.
         pub storage_class_analysis: StorageClassAnalysis,
-        /// The tags to use when evaluating an analytics filter.
-        #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
+        /// `TagFilters`: The tags to use when evaluating an analytics filter.
         pub tag_filters: Option<Vec<TagFilter>>,
+    }
+
+    impl Serialize for AnalyticsConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            m.serialize_entry("StorageClassAnalysis", &self.storage_class_analysis)?;
+            opt(&mut m, "TagFilters", &self.tag_filters)?;
+            m.end()
+        }
     }
 
     impl AnalyticsConfiguration {
@@ -262,31 +303,38 @@ pub mod bucket {
     /// The annotation table configuration for an S3 Metadata configuration. The annotation
     /// table tracks all annotations on objects in your bucket so that you can query annotation
     /// data at scale.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct AnnotationTableConfiguration {
-        /// Specifies whether the annotation table configuration is enabled or disabled.
-        #[serde(rename = "ConfigurationState")]
+        /// `ConfigurationState`: Specifies whether the annotation table configuration is enabled or
+        /// disabled.
         pub configuration_state: Value<AnnotationTableConfigurationConfigurationState>,
-        /// The encryption configuration for the annotation table. To encrypt your annotation table
-        /// with server-side encryption using AWS Key Management Service (AWS KMS) keys (SSE-KMS),
-        /// set ``SseAlgorithm`` to ``aws:kms``. You must also set ``KmsKeyArn`` to the ARN of a
-        /// customer managed KMS key in the same Region where your general purpose bucket is
-        /// located.
-        #[serde(
-            rename = "EncryptionConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EncryptionConfiguration`: The encryption configuration for the annotation table. To
+        /// encrypt your annotation table with server-side encryption using AWS Key Management
+        /// Service (AWS KMS) keys (SSE-KMS), set ``SseAlgorithm`` to ``aws:kms``.
         pub encryption_configuration: Option<MetadataTableEncryptionConfiguration>,
-        /// The ARN of the IAM role that grants Amazon S3 Metadata permission to read annotations
-        /// from your bucket.
-        #[serde(rename = "Role", skip_serializing_if = "Option::is_none")]
+        /// `Role`: The ARN of the IAM role that grants Amazon S3 Metadata permission to read
+        /// annotations from your bucket.
         pub role: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) for the annotation table.
-        #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
+        /// `TableArn`: The Amazon Resource Name (ARN) for the annotation table.
         pub table_arn: Option<Value<String>>,
-        /// The name of the annotation table.
-        #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
+        /// `TableName`: The name of the annotation table.
         pub table_name: Option<Value<String>>,
+    }
+
+    impl Serialize for AnnotationTableConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("ConfigurationState", &self.configuration_state)?;
+            opt(
+                &mut m,
+                "EncryptionConfiguration",
+                &self.encryption_configuration,
+            )?;
+            opt(&mut m, "Role", &self.role)?;
+            opt(&mut m, "TableArn", &self.table_arn)?;
+            opt(&mut m, "TableName", &self.table_name)?;
+            m.end()
+        }
     }
 
     impl AnnotationTableConfiguration {
@@ -305,28 +353,41 @@ pub mod bucket {
     }
 
     /// A bucket-level setting for Amazon S3 general purpose buckets used to prevent the upload
-    /// of new objects encrypted with the specified server-side encryption type. For example,
-    /// blocking an encryption type will block ``PutObject``, ``CopyObject``, ``PostObject``,
-    /// multipart upload, and replication requests to the bucket for objects with the specified
-    /// encryption type.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// of new objects encrypted with the specified server-side encryption type.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct BlockedEncryptionTypes {
-        /// The object encryption type that you want to block or unblock for an Amazon S3 general
-        /// purpose bucket.
-        #[serde(rename = "EncryptionType", skip_serializing_if = "Option::is_none")]
+        /// `EncryptionType`: The object encryption type that you want to block or unblock for an
+        /// Amazon S3 general purpose bucket.
         pub encryption_type: Option<Vec<Value<BlockedEncryptionTypeList>>>,
+    }
+
+    impl Serialize for BlockedEncryptionTypes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "EncryptionType", &self.encryption_type)?;
+            m.end()
+        }
     }
 
     /// Specifies default encryption for a bucket using server-side encryption with Amazon
     /// S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side
-    /// encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default
-    /// encryption feature, see Amazon S3 Default Encryption for S3 Buckets in the *Amazon S3
-    /// User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// encryption with KMS-managed keys (DSSE-KMS).
+    #[derive(Debug, Clone, PartialEq)]
     pub struct BucketEncryption {
-        /// Specifies the default server-side-encryption configuration.
-        #[serde(rename = "ServerSideEncryptionConfiguration")]
+        /// `ServerSideEncryptionConfiguration`: Specifies the default server-side-encryption
+        /// configuration.
         pub server_side_encryption_configuration: Vec<ServerSideEncryptionRule>,
+    }
+
+    impl Serialize for BucketEncryption {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry(
+                "ServerSideEncryptionConfiguration",
+                &self.server_side_encryption_configuration,
+            )?;
+            m.end()
+        }
     }
 
     impl BucketEncryption {
@@ -343,12 +404,19 @@ pub mod bucket {
     /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For
     /// more information, see Enabling Cross-Origin Resource Sharing in the *Amazon S3 User
     /// Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CorsConfiguration {
-        /// A set of origins and methods (cross-origin access that you want to allow). You can add
-        /// up to 100 rules to the configuration.
-        #[serde(rename = "CorsRules")]
+        /// `CorsRules`: A set of origins and methods (cross-origin access that you want to allow).
+        /// You can add up to 100 rules to the configuration.
         pub cors_rules: Vec<CorsRule>,
+    }
+
+    impl Serialize for CorsConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("CorsRules", &self.cors_rules)?;
+            m.end()
+        }
     }
 
     impl CorsConfiguration {
@@ -361,30 +429,39 @@ pub mod bucket {
     }
 
     /// Specifies a cross-origin access rule for an Amazon S3 bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct CorsRule {
-        /// Headers that are specified in the ``Access-Control-Request-Headers`` header. These
-        /// headers are allowed in a preflight OPTIONS request. In response to any preflight OPTIONS
-        /// request, Amazon S3 returns any requested headers that are allowed.
-        #[serde(rename = "AllowedHeaders", skip_serializing_if = "Option::is_none")]
+        /// `AllowedHeaders`: Headers that are specified in the ``Access-Control-Request-Headers``
+        /// header. These headers are allowed in a preflight OPTIONS request. In response to any
+        /// preflight OPTIONS request, Amazon S3 returns any requested headers that are allowed.
         pub allowed_headers: Option<Vec<Value<String>>>,
-        /// An HTTP method that you allow the origin to run.
-        #[serde(rename = "AllowedMethods")]
+        /// `AllowedMethods`: An HTTP method that you allow the origin to run.
         pub allowed_methods: Vec<Value<CorsRuleAllowedMethods>>,
-        /// One or more origins you want customers to be able to access the bucket from.
-        #[serde(rename = "AllowedOrigins")]
+        /// `AllowedOrigins`: One or more origins you want customers to be able to access the bucket
+        /// from.
         pub allowed_origins: Vec<Value<String>>,
-        /// One or more headers in the response that you want customers to be able to access from
-        /// their applications (for example, from a JavaScript ``XMLHttpRequest`` object).
-        #[serde(rename = "ExposedHeaders", skip_serializing_if = "Option::is_none")]
+        /// `ExposedHeaders`: One or more headers in the response that you want customers to be able
+        /// to access from their applications (for example, from a JavaScript ``XMLHttpRequest``
+        /// object).
         pub exposed_headers: Option<Vec<Value<String>>>,
-        /// A unique identifier for this rule. The value must be no more than 255 characters.
-        #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+        /// `Id`: A unique identifier for this rule. The value must be no more than 255 characters.
         pub id: Option<Value<String>>,
-        /// The time in seconds that your browser is to cache the preflight response for the
-        /// specified resource.
-        #[serde(rename = "MaxAge", skip_serializing_if = "Option::is_none")]
+        /// `MaxAge`: The time in seconds that your browser is to cache the preflight response for
+        /// the specified resource.
         pub max_age: Option<Value<i64>>,
+    }
+
+    impl Serialize for CorsRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AllowedHeaders", &self.allowed_headers)?;
+            m.serialize_entry("AllowedMethods", &self.allowed_methods)?;
+            m.serialize_entry("AllowedOrigins", &self.allowed_origins)?;
+            opt(&mut m, "ExposedHeaders", &self.exposed_headers)?;
+            opt(&mut m, "Id", &self.id)?;
+            opt(&mut m, "MaxAge", &self.max_age)?;
+            m.end()
+        }
     }
 
     impl CorsRule {
@@ -406,14 +483,22 @@ pub mod bucket {
 
     /// Specifies how data related to the storage class analysis for an Amazon S3 bucket should
     /// be exported.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct DataExport {
-        /// The place to store the data for an analysis.
-        #[serde(rename = "Destination")]
+        /// `Destination`: The place to store the data for an analysis.
         pub destination: Destination,
-        /// The version of the output schema to use when exporting data. Must be ``V_1``.
-        #[serde(rename = "OutputSchemaVersion")]
+        /// `OutputSchemaVersion`: The version of the output schema to use when exporting data. Must
+        /// be ``V_1``.
         pub output_schema_version: Value<DataExportOutputSchemaVersion>,
+    }
+
+    impl Serialize for DataExport {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Destination", &self.destination)?;
+            m.serialize_entry("OutputSchemaVersion", &self.output_schema_version)?;
+            m.end()
+        }
     }
 
     impl DataExport {
@@ -431,75 +516,102 @@ pub mod bucket {
 
     /// The default Object Lock event hold duration that you want to apply to new objects placed
     /// in the specified bucket, unless an object's upload request specifies its own Object Lock
-    /// settings. New object versions are placed under an event hold and remain protected while
-    /// the hold is active.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// settings.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct DefaultEventHold {
-        /// The number of days that you want to specify for the default event hold duration. Valid
-        /// values are ``1`` to ``36500`` days. You must specify either ``Days`` or ``Years``, but
-        /// not both.
-        #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
+        /// `Days`: The number of days that you want to specify for the default event hold duration.
+        /// Valid values are ``1`` to ``36500`` days. You must specify either ``Days`` or ``Years``,
+        /// but not both.
         pub days: Option<Value<i64>>,
-        /// The number of years that you want to specify for the default event hold duration. Valid
-        /// values are ``1`` to ``100`` years. You must specify either ``Days`` or ``Years``, but
-        /// not both.
-        #[serde(rename = "Years", skip_serializing_if = "Option::is_none")]
+        /// `Years`: The number of years that you want to specify for the default event hold
+        /// duration. Valid values are ``1`` to ``100`` years. You must specify either ``Days`` or
+        /// ``Years``, but not both.
         pub years: Option<Value<i64>>,
+    }
+
+    impl Serialize for DefaultEventHold {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Days", &self.days)?;
+            opt(&mut m, "Years", &self.years)?;
+            m.end()
+        }
     }
 
     /// The container element for optionally specifying the default Object Lock retention
     /// settings for new objects placed in the specified bucket.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct DefaultRetention {
-        /// The number of days that you want to specify for the default retention period. If Object
-        /// Lock is turned on, you must specify ``Mode`` and specify either ``Days`` or ``Years``.
-        #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
+        /// `Days`: The number of days that you want to specify for the default retention period. If
+        /// Object Lock is turned on, you must specify ``Mode`` and specify either ``Days`` or
+        /// ``Years``.
         pub days: Option<Value<i64>>,
-        /// The default Object Lock event hold duration that you want to apply to new objects placed
-        /// in the specified bucket. When the event hold is released, Amazon S3 retains the object
-        /// version for this duration.
-        #[serde(rename = "DefaultEventHold", skip_serializing_if = "Option::is_none")]
+        /// `DefaultEventHold`: The default Object Lock event hold duration that you want to apply
+        /// to new objects placed in the specified bucket. When the event hold is released, Amazon
+        /// S3 retains the object version for this duration.
         pub default_event_hold: Option<DefaultEventHold>,
-        /// The default Object Lock retention mode you want to apply to new objects placed in the
-        /// specified bucket. If Object Lock is turned on, you must specify ``Mode`` and specify
-        /// either ``Days`` or ``Years``.
-        #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
+        /// `Mode`: The default Object Lock retention mode you want to apply to new objects placed
+        /// in the specified bucket. If Object Lock is turned on, you must specify ``Mode`` and
+        /// specify either ``Days`` or ``Years``.
         pub mode: Option<Value<DefaultRetentionMode>>,
-        /// The number of years that you want to specify for the default retention period. If Object
-        /// Lock is turned on, you must specify ``Mode`` and specify either ``Days`` or ``Years``.
-        #[serde(rename = "Years", skip_serializing_if = "Option::is_none")]
+        /// `Years`: The number of years that you want to specify for the default retention period.
+        /// If Object Lock is turned on, you must specify ``Mode`` and specify either ``Days`` or
+        /// ``Years``.
         pub years: Option<Value<i64>>,
+    }
+
+    impl Serialize for DefaultRetention {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Days", &self.days)?;
+            opt(&mut m, "DefaultEventHold", &self.default_event_hold)?;
+            opt(&mut m, "Mode", &self.mode)?;
+            opt(&mut m, "Years", &self.years)?;
+            m.end()
+        }
     }
 
     /// Specifies whether Amazon S3 replicates delete markers. If you specify a ``Filter`` in
     /// your replication configuration, you must also include a ``DeleteMarkerReplication``
-    /// element. If your ``Filter`` includes a ``Tag`` element, the
-    /// ``DeleteMarkerReplication````Status`` must be set to Disabled, because Amazon S3 does
-    /// not support replicating delete markers for tag-based rules.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// element.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct DeleteMarkerReplication {
-        /// Indicates whether to replicate delete markers.
-        #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+        /// `Status`: Indicates whether to replicate delete markers.
         pub status: Option<Value<DeleteMarkerReplicationStatus>>,
+    }
+
+    impl Serialize for DeleteMarkerReplication {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Status", &self.status)?;
+            m.end()
+        }
     }
 
     /// Specifies information about where to publish analysis or configuration results for an
     /// Amazon S3 bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Destination {
-        /// The account ID that owns the destination S3 bucket. If no account ID is provided, the
-        /// owner is not validated before exporting data.
-        #[serde(rename = "BucketAccountId", skip_serializing_if = "Option::is_none")]
+        /// `BucketAccountId`: The account ID that owns the destination S3 bucket. If no account ID
+        /// is provided, the owner is not validated before exporting data.
         pub bucket_account_id: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the bucket to which data is exported.
-        #[serde(rename = "BucketArn")]
+        /// `BucketArn`: The Amazon Resource Name (ARN) of the bucket to which data is exported.
         pub bucket_arn: Value<String>,
-        /// Specifies the file format used when exporting data to Amazon S3.
-        #[serde(rename = "Format")]
+        /// `Format`: Specifies the file format used when exporting data to Amazon S3.
         pub format: Value<DestinationFormat>,
-        /// The prefix to use when exporting data. The prefix is prepended to all results.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: The prefix to use when exporting data. The prefix is prepended to all results.
         pub prefix: Option<Value<String>>,
+    }
+
+    impl Serialize for Destination {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "BucketAccountId", &self.bucket_account_id)?;
+            m.serialize_entry("BucketArn", &self.bucket_arn)?;
+            m.serialize_entry("Format", &self.format)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            m.end()
+        }
     }
 
     impl Destination {
@@ -519,14 +631,20 @@ pub mod bucket {
 
     /// Specifies encryption-related information for an Amazon S3 bucket that is a destination
     /// for replicated objects.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct EncryptionConfiguration {
-        /// Specifies the ID (Key ARN or Alias ARN) of the customer managed AWS KMS key stored in
-        /// AWS Key Management Service (KMS) for the destination bucket. Amazon S3 uses this key to
-        /// encrypt replica objects. Amazon S3 only supports symmetric encryption KMS keys. For more
-        /// information, see Asymmetric keys in KMS in the *Key Management Service Developer Guide*.
-        #[serde(rename = "ReplicaKmsKeyID")]
+        /// `ReplicaKmsKeyID`: Specifies the ID (Key ARN or Alias ARN) of the customer managed AWS
+        /// KMS key stored in AWS Key Management Service (KMS) for the destination bucket. Amazon S3
+        /// uses this key to encrypt replica objects.
         pub replica_kms_key_id: Value<String>,
+    }
+
+    impl Serialize for EncryptionConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("ReplicaKmsKeyID", &self.replica_kms_key_id)?;
+            m.end()
+        }
     }
 
     impl EncryptionConfiguration {
@@ -540,11 +658,18 @@ pub mod bucket {
 
     /// Amazon S3 can send events to Amazon EventBridge whenever certain events happen in your
     /// bucket, see Using EventBridge in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct EventBridgeConfiguration {
-        /// Enables delivery of events to Amazon EventBridge.
-        #[serde(rename = "EventBridgeEnabled")]
+        /// `EventBridgeEnabled`: Enables delivery of events to Amazon EventBridge.
         pub event_bridge_enabled: Value<bool>,
+    }
+
+    impl Serialize for EventBridgeConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("EventBridgeEnabled", &self.event_bridge_enabled)?;
+            m.end()
+        }
     }
 
     impl EventBridgeConfiguration {
@@ -558,19 +683,24 @@ pub mod bucket {
 
     /// Specifies the Amazon S3 object key name to filter on. An object key name is the name
     /// assigned to an object in your Amazon S3 bucket. You specify whether to filter on the
-    /// suffix or prefix of the object key name. A prefix is a specific string of characters at
-    /// the beginning of an object key name, which you can use to organize objects.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// suffix or prefix of the object key name.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct FilterRule {
-        /// The object key name prefix or suffix identifying one or more objects to which the
-        /// filtering rule applies. The maximum length is 1,024 characters. Overlapping prefixes and
-        /// suffixes are not supported. For more information, see Configuring Event Notifications in
-        /// the *Amazon S3 User Guide*.
-        #[serde(rename = "Name")]
+        /// `Name`: The object key name prefix or suffix identifying one or more objects to which
+        /// the filtering rule applies. The maximum length is 1,024 characters. Overlapping prefixes
+        /// and suffixes are not supported.
         pub name: Value<String>,
-        /// The value that the filter searches for in object key names.
-        #[serde(rename = "Value")]
+        /// `Value`: The value that the filter searches for in object key names.
         pub value: Value<String>,
+    }
+
+    impl Serialize for FilterRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Name", &self.name)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl FilterRule {
@@ -584,26 +714,32 @@ pub mod bucket {
     }
 
     /// Specifies the S3 Intelligent-Tiering configuration for an Amazon S3 bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct IntelligentTieringConfiguration {
-        /// The ID used to identify the S3 Intelligent-Tiering configuration.
-        #[serde(rename = "Id")]
+        /// `Id`: The ID used to identify the S3 Intelligent-Tiering configuration.
         pub id: Value<String>,
-        /// An object key name prefix that identifies the subset of objects to which the rule
-        /// applies.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: An object key name prefix that identifies the subset of objects to which the
+        /// rule applies.
         pub prefix: Option<Value<String>>,
-        /// Specifies the status of the configuration.
-        #[serde(rename = "Status")]
+        /// `Status`: Specifies the status of the configuration.
         pub status: Value<IntelligentTieringConfigurationStatus>,
-        /// A container for a key-value pair.
-        #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
+        /// `TagFilters`: A container for a key-value pair.
         pub tag_filters: Option<Vec<TagFilter>>,
-        /// Specifies a list of S3 Intelligent-Tiering storage class tiers in the configuration. At
-        /// least one tier must be defined in the list. At most, you can specify two tiers in the
-        /// list, one for each available AccessTier: ``ARCHIVE_ACCESS`` and ``DEEP_ARCHIVE_ACCESS``.
-        #[serde(rename = "Tierings")]
+        /// `Tierings`: Specifies a list of S3 Intelligent-Tiering storage class tiers in the
+        /// configuration. At least one tier must be defined in the list.
         pub tierings: Vec<Tiering>,
+    }
+
+    impl Serialize for IntelligentTieringConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            m.serialize_entry("Status", &self.status)?;
+            opt(&mut m, "TagFilters", &self.tag_filters)?;
+            m.serialize_entry("Tierings", &self.tierings)?;
+            m.end()
+        }
     }
 
     impl IntelligentTieringConfiguration {
@@ -625,33 +761,40 @@ pub mod bucket {
 
     /// Specifies the S3 Inventory configuration for an Amazon S3 bucket. For more information,
     /// see GET Bucket inventory in the *Amazon S3 API Reference*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct InventoryConfiguration {
-        /// Contains information about where to publish the inventory results.
-        #[serde(rename = "Destination")]
+        /// `Destination`: Contains information about where to publish the inventory results.
         pub destination: Destination,
-        /// Specifies whether the inventory is enabled or disabled. If set to ``True``, an inventory
-        /// list is generated. If set to ``False``, no inventory list is generated.
-        #[serde(rename = "Enabled")]
+        /// `Enabled`: Specifies whether the inventory is enabled or disabled. If set to ``True``,
+        /// an inventory list is generated. If set to ``False``, no inventory list is generated.
         pub enabled: Value<bool>,
-        /// The ID used to identify the inventory configuration.
-        #[serde(rename = "Id")]
+        /// `Id`: The ID used to identify the inventory configuration.
         pub id: Value<String>,
-        /// Object versions to include in the inventory list. If set to ``All``, the list includes
-        /// all the object versions, which adds the version-related fields ``VersionId``,
-        /// ``IsLatest``, and ``DeleteMarker`` to the list. If set to ``Current``, the list does not
-        /// contain these version-related fields.
-        #[serde(rename = "IncludedObjectVersions")]
+        /// `IncludedObjectVersions`: Object versions to include in the inventory list. If set to
+        /// ``All``, the list includes all the object versions, which adds the version-related
+        /// fields ``VersionId``, ``IsLatest``, and ``DeleteMarker`` to the list.
         pub included_object_versions: Value<InventoryConfigurationIncludedObjectVersions>,
-        /// Contains the optional fields that are included in the inventory results.
-        #[serde(rename = "OptionalFields", skip_serializing_if = "Option::is_none")]
+        /// `OptionalFields`: Contains the optional fields that are included in the inventory
+        /// results.
         pub optional_fields: Option<Vec<Value<InventoryConfigurationOptionalFields>>>,
-        /// Specifies the inventory filter prefix.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: Specifies the inventory filter prefix.
         pub prefix: Option<Value<String>>,
-        /// Specifies the schedule for generating inventory results.
-        #[serde(rename = "ScheduleFrequency")]
+        /// `ScheduleFrequency`: Specifies the schedule for generating inventory results.
         pub schedule_frequency: Value<InventoryConfigurationScheduleFrequency>,
+    }
+
+    impl Serialize for InventoryConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Destination", &self.destination)?;
+            m.serialize_entry("Enabled", &self.enabled)?;
+            m.serialize_entry("Id", &self.id)?;
+            m.serialize_entry("IncludedObjectVersions", &self.included_object_versions)?;
+            opt(&mut m, "OptionalFields", &self.optional_fields)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            m.serialize_entry("ScheduleFrequency", &self.schedule_frequency)?;
+            m.end()
+        }
     }
 
     impl InventoryConfiguration {
@@ -676,24 +819,32 @@ pub mod bucket {
     }
 
     /// The inventory table configuration for an S3 Metadata configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct InventoryTableConfiguration {
-        /// The configuration state of the inventory table, indicating whether the inventory table
-        /// is enabled or disabled.
-        #[serde(rename = "ConfigurationState")]
+        /// `ConfigurationState`: The configuration state of the inventory table, indicating whether
+        /// the inventory table is enabled or disabled.
         pub configuration_state: Value<InventoryTableConfigurationConfigurationState>,
-        /// The encryption configuration for the inventory table.
-        #[serde(
-            rename = "EncryptionConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EncryptionConfiguration`: The encryption configuration for the inventory table.
         pub encryption_configuration: Option<MetadataTableEncryptionConfiguration>,
-        /// The Amazon Resource Name (ARN) for the inventory table.
-        #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
+        /// `TableArn`: The Amazon Resource Name (ARN) for the inventory table.
         pub table_arn: Option<Value<String>>,
-        /// The name of the inventory table.
-        #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
+        /// `TableName`: The name of the inventory table.
         pub table_name: Option<Value<String>>,
+    }
+
+    impl Serialize for InventoryTableConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("ConfigurationState", &self.configuration_state)?;
+            opt(
+                &mut m,
+                "EncryptionConfiguration",
+                &self.encryption_configuration,
+            )?;
+            opt(&mut m, "TableArn", &self.table_arn)?;
+            opt(&mut m, "TableName", &self.table_name)?;
+            m.end()
+        }
     }
 
     impl InventoryTableConfiguration {
@@ -712,23 +863,31 @@ pub mod bucket {
 
     /// The journal table configuration for an S3 Metadata configuration. The journal table is
     /// required for each metadata table configuration and cannot be disabled.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct JournalTableConfiguration {
-        /// The encryption configuration for the journal table.
-        #[serde(
-            rename = "EncryptionConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EncryptionConfiguration`: The encryption configuration for the journal table.
         pub encryption_configuration: Option<MetadataTableEncryptionConfiguration>,
-        /// The journal table record expiration settings for the journal table.
-        #[serde(rename = "RecordExpiration")]
+        /// `RecordExpiration`: The journal table record expiration settings for the journal table.
         pub record_expiration: RecordExpiration,
-        /// The Amazon Resource Name (ARN) for the journal table.
-        #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
+        /// `TableArn`: The Amazon Resource Name (ARN) for the journal table.
         pub table_arn: Option<Value<String>>,
-        /// The name of the journal table.
-        #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
+        /// `TableName`: The name of the journal table.
         pub table_name: Option<Value<String>>,
+    }
+
+    impl Serialize for JournalTableConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EncryptionConfiguration",
+                &self.encryption_configuration,
+            )?;
+            m.serialize_entry("RecordExpiration", &self.record_expiration)?;
+            opt(&mut m, "TableArn", &self.table_arn)?;
+            opt(&mut m, "TableName", &self.table_name)?;
+            m.end()
+        }
     }
 
     impl JournalTableConfiguration {
@@ -744,21 +903,28 @@ pub mod bucket {
     }
 
     /// Describes the LAMlong functions to invoke and the events for which to invoke them.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LambdaConfiguration {
-        /// The Amazon S3 bucket event for which to invoke the LAMlong function. For more
+        /// `Event`: The Amazon S3 bucket event for which to invoke the LAMlong function. For more
         /// information, see Supported Event Types in the *Amazon S3 User Guide*.
-        #[serde(rename = "Event")]
         pub event: Value<String>,
-        /// The filtering rules that determine which objects invoke the AWS Lambda function. For
-        /// example, you can create a filter so that only image files with a ``.jpg`` extension
-        /// invoke the function when they are added to the Amazon S3 bucket.
-        #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
+        /// `Filter`: The filtering rules that determine which objects invoke the AWS Lambda
+        /// function. For example, you can create a filter so that only image files with a ``.jpg``
+        /// extension invoke the function when they are added to the Amazon S3 bucket.
         pub filter: Option<NotificationFilter>,
-        /// The Amazon Resource Name (ARN) of the LAMlong function that Amazon S3 invokes when the
-        /// specified event type occurs.
-        #[serde(rename = "Function")]
+        /// `Function`: The Amazon Resource Name (ARN) of the LAMlong function that Amazon S3
+        /// invokes when the specified event type occurs.
         pub function: Value<String>,
+    }
+
+    impl Serialize for LambdaConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Event", &self.event)?;
+            opt(&mut m, "Filter", &self.filter)?;
+            m.serialize_entry("Function", &self.function)?;
+            m.end()
+        }
     }
 
     impl LambdaConfiguration {
@@ -774,19 +940,27 @@ pub mod bucket {
 
     /// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more
     /// information, see Object Lifecycle Management in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct LifecycleConfiguration {
-        /// A lifecycle rule for individual objects in an Amazon S3 bucket.
-        #[serde(rename = "Rules")]
+        /// `Rules`: A lifecycle rule for individual objects in an Amazon S3 bucket.
         pub rules: Vec<Rule>,
-        /// Indicates which default minimum object size behavior is applied to the lifecycle
-        /// configuration.
-        #[serde(
-            rename = "TransitionDefaultMinimumObjectSize",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TransitionDefaultMinimumObjectSize`: Indicates which default minimum object size
+        /// behavior is applied to the lifecycle configuration.
         pub transition_default_minimum_object_size:
             Option<Value<LifecycleConfigurationTransitionDefaultMinimumObjectSize>>,
+    }
+
+    impl Serialize for LifecycleConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Rules", &self.rules)?;
+            opt(
+                &mut m,
+                "TransitionDefaultMinimumObjectSize",
+                &self.transition_default_minimum_object_size,
+            )?;
+            m.end()
+        }
     }
 
     impl LifecycleConfiguration {
@@ -802,53 +976,77 @@ pub mod bucket {
     /// Describes where logs are stored and the prefix that Amazon S3 assigns to all log object
     /// keys for a bucket. For examples and more information, see PUT Bucket logging in the
     /// *Amazon S3 API Reference*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct LoggingConfiguration {
-        /// The name of the bucket where Amazon S3 should store server access log files. You can
-        /// store log files in any bucket that you own. By default, logs are stored in the bucket
-        /// where the ``LoggingConfiguration`` property is defined.
-        #[serde(
-            rename = "DestinationBucketName",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DestinationBucketName`: The name of the bucket where Amazon S3 should store server
+        /// access log files. You can store log files in any bucket that you own. By default, logs
+        /// are stored in the bucket where the ``LoggingConfiguration`` property is defined.
         pub destination_bucket_name: Option<Value<String>>,
-        /// A prefix for all log object keys. If you store log files from multiple Amazon S3 buckets
-        /// in a single bucket, you can use a prefix to distinguish which log files came from which
-        /// bucket.
-        #[serde(rename = "LogFilePrefix", skip_serializing_if = "Option::is_none")]
+        /// `LogFilePrefix`: A prefix for all log object keys. If you store log files from multiple
+        /// Amazon S3 buckets in a single bucket, you can use a prefix to distinguish which log
+        /// files came from which bucket.
         pub log_file_prefix: Option<Value<String>>,
-        /// Amazon S3 key format for log objects. Only one format, either PartitionedPrefix or
-        /// SimplePrefix, is allowed.
-        #[serde(
-            rename = "TargetObjectKeyFormat",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TargetObjectKeyFormat`: Amazon S3 key format for log objects. Only one format, either
+        /// PartitionedPrefix or SimplePrefix, is allowed.
         pub target_object_key_format: Option<serde_json::Value>,
+    }
+
+    impl Serialize for LoggingConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "DestinationBucketName",
+                &self.destination_bucket_name,
+            )?;
+            opt(&mut m, "LogFilePrefix", &self.log_file_prefix)?;
+            opt(
+                &mut m,
+                "TargetObjectKeyFormat",
+                &self.target_object_key_format,
+            )?;
+            m.end()
+        }
     }
 
     /// Creates a V2 S3 Metadata configuration of a general purpose bucket. For more
     /// information, see Accelerating data discovery with S3 Metadata in the *Amazon S3 User
     /// Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetadataConfiguration {
-        /// The annotation table configuration for a metadata configuration.
-        #[serde(
-            rename = "AnnotationTableConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AnnotationTableConfiguration`: The annotation table configuration for a metadata
+        /// configuration.
         pub annotation_table_configuration: Option<AnnotationTableConfiguration>,
-        /// The destination information for the S3 Metadata configuration.
-        #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
+        /// `Destination`: The destination information for the S3 Metadata configuration.
         pub destination: Option<MetadataDestination>,
-        /// The inventory table configuration for a metadata configuration.
-        #[serde(
-            rename = "InventoryTableConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `InventoryTableConfiguration`: The inventory table configuration for a metadata
+        /// configuration.
         pub inventory_table_configuration: Option<InventoryTableConfiguration>,
-        /// The journal table configuration for a metadata configuration.
-        #[serde(rename = "JournalTableConfiguration")]
+        /// `JournalTableConfiguration`: The journal table configuration for a metadata
+        /// configuration.
         pub journal_table_configuration: JournalTableConfiguration,
+    }
+
+    impl Serialize for MetadataConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AnnotationTableConfiguration",
+                &self.annotation_table_configuration,
+            )?;
+            opt(&mut m, "Destination", &self.destination)?;
+            opt(
+                &mut m,
+                "InventoryTableConfiguration",
+                &self.inventory_table_configuration,
+            )?;
+            m.serialize_entry(
+                "JournalTableConfiguration",
+                &self.journal_table_configuration,
+            )?;
+            m.end()
+        }
     }
 
     impl MetadataConfiguration {
@@ -864,23 +1062,28 @@ pub mod bucket {
     }
 
     /// The destination information for the S3 Metadata configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetadataDestination {
-        /// The Amazon Resource Name (ARN) of the table bucket where the metadata configuration is
-        /// stored.
-        #[serde(rename = "TableBucketArn", skip_serializing_if = "Option::is_none")]
+        /// `TableBucketArn`: The Amazon Resource Name (ARN) of the table bucket where the metadata
+        /// configuration is stored.
         pub table_bucket_arn: Option<Value<String>>,
-        /// The type of the table bucket where the metadata configuration is stored. The ``aws``
-        /// value indicates an AWS managed table bucket, and the ``customer`` value indicates a
-        /// customer-managed table bucket. V2 metadata configurations are stored in AWS managed
-        /// table buckets, and V1 metadata configurations are stored in customer-managed table
-        /// buckets.
-        #[serde(rename = "TableBucketType")]
+        /// `TableBucketType`: The type of the table bucket where the metadata configuration is
+        /// stored. The ``aws`` value indicates an AWS managed table bucket, and the ``customer``
+        /// value indicates a customer-managed table bucket.
         pub table_bucket_type: Value<MetadataDestinationTableBucketType>,
-        /// The namespace in the table bucket where the metadata tables for a metadata configuration
-        /// are stored.
-        #[serde(rename = "TableNamespace", skip_serializing_if = "Option::is_none")]
+        /// `TableNamespace`: The namespace in the table bucket where the metadata tables for a
+        /// metadata configuration are stored.
         pub table_namespace: Option<Value<String>>,
+    }
+
+    impl Serialize for MetadataDestination {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "TableBucketArn", &self.table_bucket_arn)?;
+            m.serialize_entry("TableBucketType", &self.table_bucket_type)?;
+            opt(&mut m, "TableNamespace", &self.table_namespace)?;
+            m.end()
+        }
     }
 
     impl MetadataDestination {
@@ -899,14 +1102,20 @@ pub mod bucket {
     /// We recommend that you create your S3 Metadata configurations by using the V2
     /// MetadataConfiguration resource type. We no longer recommend using the V1
     /// ``MetadataTableConfiguration`` resource type.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetadataTableConfiguration {
-        /// The destination information for the metadata table configuration. The destination table
-        /// bucket must be in the same Region and AWS-account as the general purpose bucket. The
-        /// specified metadata table name must be unique within the ``aws_s3_metadata`` namespace in
-        /// the destination table bucket.
-        #[serde(rename = "S3TablesDestination")]
+        /// `S3TablesDestination`: The destination information for the metadata table configuration.
+        /// The destination table bucket must be in the same Region and AWS-account as the general
+        /// purpose bucket.
         pub s3_tables_destination: S3TablesDestination,
+    }
+
+    impl Serialize for MetadataTableConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("S3TablesDestination", &self.s3_tables_destination)?;
+            m.end()
+        }
     }
 
     impl MetadataTableConfiguration {
@@ -920,19 +1129,23 @@ pub mod bucket {
 
     /// The encryption settings for an S3 Metadata journal table or inventory table
     /// configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetadataTableEncryptionConfiguration {
-        /// If server-side encryption with KMSlong (KMS) keys (SSE-KMS) is specified, you must also
-        /// specify the KMS key Amazon Resource Name (ARN). You must specify a customer-managed KMS
-        /// key that's located in the same Region as the general purpose bucket that corresponds to
-        /// the metadata table configuration.
-        #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
+        /// `KmsKeyArn`: If server-side encryption with KMSlong (KMS) keys (SSE-KMS) is specified,
+        /// you must also specify the KMS key Amazon Resource Name (ARN).
         pub kms_key_arn: Option<Value<String>>,
-        /// The encryption type specified for a metadata table. To specify server-side encryption
-        /// with KMSlong (KMS) keys (SSE-KMS), use the ``aws:kms`` value. To specify server-side
-        /// encryption with Amazon S3 managed keys (SSE-S3), use the ``AES256`` value.
-        #[serde(rename = "SseAlgorithm")]
+        /// `SseAlgorithm`: The encryption type specified for a metadata table. To specify
+        /// server-side encryption with KMSlong (KMS) keys (SSE-KMS), use the ``aws:kms`` value.
         pub sse_algorithm: Value<MetadataTableEncryptionConfigurationSseAlgorithm>,
+    }
+
+    impl Serialize for MetadataTableEncryptionConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "KmsKeyArn", &self.kms_key_arn)?;
+            m.serialize_entry("SseAlgorithm", &self.sse_algorithm)?;
+            m.end()
+        }
     }
 
     impl MetadataTableEncryptionConfiguration {
@@ -949,15 +1162,22 @@ pub mod bucket {
 
     /// A container specifying replication metrics-related settings enabling replication metrics
     /// and events.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Metrics {
-        /// A container specifying the time threshold for emitting the
+        /// `EventThreshold`: A container specifying the time threshold for emitting the
         /// ``s3:Replication:OperationMissedThreshold`` event.
-        #[serde(rename = "EventThreshold", skip_serializing_if = "Option::is_none")]
         pub event_threshold: Option<ReplicationTimeValue>,
-        /// Specifies whether the replication metrics are enabled.
-        #[serde(rename = "Status")]
+        /// `Status`: Specifies whether the replication metrics are enabled.
         pub status: Value<MetricsStatus>,
+    }
+
+    impl Serialize for Metrics {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "EventThreshold", &self.event_threshold)?;
+            m.serialize_entry("Status", &self.status)?;
+            m.end()
+        }
     }
 
     impl Metrics {
@@ -971,27 +1191,31 @@ pub mod bucket {
     }
 
     /// Specifies a metrics configuration for the CloudWatch request metrics (specified by the
-    /// metrics configuration ID) from an Amazon S3 bucket. If you're updating an existing
-    /// metrics configuration, note that this is a full replacement of the existing metrics
-    /// configuration. If you don't include the elements you want to keep, they are erased. For
-    /// examples, see AWS::S3::Bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// metrics configuration ID) from an Amazon S3 bucket.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct MetricsConfiguration {
-        /// The access point that was used while performing operations on the object. The metrics
-        /// configuration only includes objects that meet the filter's criteria.
-        #[serde(rename = "AccessPointArn", skip_serializing_if = "Option::is_none")]
+        /// `AccessPointArn`: The access point that was used while performing operations on the
+        /// object. The metrics configuration only includes objects that meet the filter's criteria.
         pub access_point_arn: Option<Value<String>>,
-        /// The ID used to identify the metrics configuration. This can be any value you choose that
-        /// helps you identify your metrics configuration.
-        #[serde(rename = "Id")]
+        /// `Id`: The ID used to identify the metrics configuration. This can be any value you
+        /// choose that helps you identify your metrics configuration.
         pub id: Value<String>,
-        /// The prefix that an object must have to be included in the metrics results.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: The prefix that an object must have to be included in the metrics results.
         pub prefix: Option<Value<String>>,
-        /// Specifies a list of tag filters to use as a metrics configuration filter. The metrics
-        /// configuration includes only objects that meet the filter's criteria.
-        #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
+        /// `TagFilters`: Specifies a list of tag filters to use as a metrics configuration filter.
+        /// The metrics configuration includes only objects that meet the filter's criteria.
         pub tag_filters: Option<Vec<TagFilter>>,
+    }
+
+    impl Serialize for MetricsConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "AccessPointArn", &self.access_point_arn)?;
+            m.serialize_entry("Id", &self.id)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            opt(&mut m, "TagFilters", &self.tag_filters)?;
+            m.end()
+        }
     }
 
     impl MetricsConfiguration {
@@ -1007,25 +1231,28 @@ pub mod bucket {
     }
 
     /// Specifies when noncurrent object versions expire. Upon expiration, S3 permanently
-    /// deletes the noncurrent object versions. You set this lifecycle configuration action on a
-    /// bucket that has versioning enabled (or suspended) to request that S3 delete noncurrent
-    /// object versions at a specific period in the object's lifetime.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// deletes the noncurrent object versions.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct NoncurrentVersionExpiration {
-        /// Specifies how many noncurrent versions S3 will retain. If there are this many more
-        /// recent noncurrent versions, S3 will take the associated action. For more information
-        /// about noncurrent versions, see Lifecycle configuration elements in the *Amazon S3 User
-        /// Guide*.
-        #[serde(
-            rename = "NewerNoncurrentVersions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NewerNoncurrentVersions`: Specifies how many noncurrent versions S3 will retain. If
+        /// there are this many more recent noncurrent versions, S3 will take the associated action.
         pub newer_noncurrent_versions: Option<Value<i64>>,
-        /// Specifies the number of days an object is noncurrent before S3 can perform the
-        /// associated action. For information about the noncurrent days calculations, see How
-        /// Amazon S3 Calculates When an Object Became Noncurrent in the *Amazon S3 User Guide*.
-        #[serde(rename = "NoncurrentDays")]
+        /// `NoncurrentDays`: Specifies the number of days an object is noncurrent before S3 can
+        /// perform the associated action.
         pub noncurrent_days: Value<i64>,
+    }
+
+    impl Serialize for NoncurrentVersionExpiration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "NewerNoncurrentVersions",
+                &self.newer_noncurrent_versions,
+            )?;
+            m.serialize_entry("NoncurrentDays", &self.noncurrent_days)?;
+            m.end()
+        }
     }
 
     impl NoncurrentVersionExpiration {
@@ -1041,26 +1268,30 @@ pub mod bucket {
     /// Container for the transition rule that describes when noncurrent objects transition to
     /// the ``STANDARD_IA``, ``ONEZONE_IA``, ``INTELLIGENT_TIERING``, ``GLACIER_IR``,
     /// ``GLACIER``, or ``DEEP_ARCHIVE`` storage class.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct NoncurrentVersionTransition {
-        /// Specifies how many noncurrent versions S3 will retain. If there are this many more
-        /// recent noncurrent versions, S3 will take the associated action. For more information
-        /// about noncurrent versions, see Lifecycle configuration elements in the *Amazon S3 User
-        /// Guide*.
-        #[serde(
-            rename = "NewerNoncurrentVersions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NewerNoncurrentVersions`: Specifies how many noncurrent versions S3 will retain. If
+        /// there are this many more recent noncurrent versions, S3 will take the associated action.
         pub newer_noncurrent_versions: Option<Value<i64>>,
-        /// The class of storage used to store the object.
-        #[serde(rename = "StorageClass")]
+        /// `StorageClass`: The class of storage used to store the object.
         pub storage_class: Value<NoncurrentVersionTransitionStorageClass>,
-        /// Specifies the number of days an object is noncurrent before Amazon S3 can perform the
-        /// associated action. For information about the noncurrent days calculations, see How
-        /// Amazon S3 Calculates How Long an Object Has Been Noncurrent in the *Amazon S3 User
-        /// Guide*.
-        #[serde(rename = "TransitionInDays")]
+        /// `TransitionInDays`: Specifies the number of days an object is noncurrent before Amazon
+        /// S3 can perform the associated action.
         pub transition_in_days: Value<i64>,
+    }
+
+    impl Serialize for NoncurrentVersionTransition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "NewerNoncurrentVersions",
+                &self.newer_noncurrent_versions,
+            )?;
+            m.serialize_entry("StorageClass", &self.storage_class)?;
+            m.serialize_entry("TransitionInDays", &self.transition_in_days)?;
+            m.end()
+        }
     }
 
     impl NoncurrentVersionTransition {
@@ -1078,44 +1309,51 @@ pub mod bucket {
     }
 
     /// Describes the notification configuration for an Amazon S3 bucket.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct NotificationConfiguration {
-        /// Enables delivery of events to Amazon EventBridge.
-        #[serde(
-            rename = "EventBridgeConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EventBridgeConfiguration`: Enables delivery of events to Amazon EventBridge.
         pub event_bridge_configuration: Option<EventBridgeConfiguration>,
-        /// Describes the LAMlong functions to invoke and the events for which to invoke them.
-        #[serde(
-            rename = "LambdaConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `LambdaConfigurations`: Describes the LAMlong functions to invoke and the events for
+        /// which to invoke them.
         pub lambda_configurations: Option<Vec<LambdaConfiguration>>,
-        /// The Amazon Simple Queue Service queues to publish messages to and the events for which
-        /// to publish messages.
-        #[serde(
-            rename = "QueueConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `QueueConfigurations`: The Amazon Simple Queue Service queues to publish messages to and
+        /// the events for which to publish messages.
         pub queue_configurations: Option<Vec<QueueConfiguration>>,
-        /// The topic to which notifications are sent and the events for which notifications are
-        /// generated.
-        #[serde(
-            rename = "TopicConfigurations",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `TopicConfigurations`: The topic to which notifications are sent and the events for
+        /// which notifications are generated.
         pub topic_configurations: Option<Vec<TopicConfiguration>>,
+    }
+
+    impl Serialize for NotificationConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "EventBridgeConfiguration",
+                &self.event_bridge_configuration,
+            )?;
+            opt(&mut m, "LambdaConfigurations", &self.lambda_configurations)?;
+            opt(&mut m, "QueueConfigurations", &self.queue_configurations)?;
+            opt(&mut m, "TopicConfigurations", &self.topic_configurations)?;
+            m.end()
+        }
     }
 
     /// Specifies object key name filtering rules. For information about key name filtering, see
     /// Configuring event notifications using object key name filtering in the *Amazon S3 User
     /// Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct NotificationFilter {
-        /// A container for object key name prefix and suffix filtering rules.
-        #[serde(rename = "S3Key")]
+        /// `S3Key`: A container for object key name prefix and suffix filtering rules.
         pub s3_key: S3KeyFilter,
+    }
+
+    impl Serialize for NotificationFilter {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("S3Key", &self.s3_key)?;
+            m.end()
+        }
     }
 
     impl NotificationFilter {
@@ -1130,40 +1368,57 @@ pub mod bucket {
     /// Places an Object Lock configuration on the specified bucket. The rule specified in the
     /// Object Lock configuration will be applied by default to every new object placed in the
     /// specified bucket. For more information, see Locking Objects.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ObjectLockConfiguration {
-        /// Indicates whether this bucket has an Object Lock configuration enabled. Enable
-        /// ``ObjectLockEnabled`` when you apply ``ObjectLockConfiguration`` to a bucket.
-        #[serde(rename = "ObjectLockEnabled", skip_serializing_if = "Option::is_none")]
+        /// `ObjectLockEnabled`: Indicates whether this bucket has an Object Lock configuration
+        /// enabled. Enable ``ObjectLockEnabled`` when you apply ``ObjectLockConfiguration`` to a
+        /// bucket.
         pub object_lock_enabled: Option<Value<ObjectLockConfigurationObjectLockEnabled>>,
-        /// Specifies the Object Lock rule for the specified object. Enable this rule when you apply
-        /// ``ObjectLockConfiguration`` to a bucket. If Object Lock is turned on, bucket settings
-        /// require both ``Mode`` and a period of either ``Days`` or ``Years``. You cannot specify
-        /// ``Days`` and ``Years`` at the same time. For more information, see ObjectLockRule and
-        /// DefaultRetention.
-        #[serde(rename = "Rule", skip_serializing_if = "Option::is_none")]
+        /// `Rule`: Specifies the Object Lock rule for the specified object. Enable this rule when
+        /// you apply ``ObjectLockConfiguration`` to a bucket.
         pub rule: Option<ObjectLockRule>,
+    }
+
+    impl Serialize for ObjectLockConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ObjectLockEnabled", &self.object_lock_enabled)?;
+            opt(&mut m, "Rule", &self.rule)?;
+            m.end()
+        }
     }
 
     /// Specifies the Object Lock rule for the specified object. Enable the this rule when you
     /// apply ``ObjectLockConfiguration`` to a bucket.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ObjectLockRule {
-        /// The default Object Lock retention mode and period that you want to apply to new objects
-        /// placed in the specified bucket. If Object Lock is turned on, bucket settings require
-        /// both ``Mode`` and a period of either ``Days`` or ``Years``. You cannot specify ``Days``
-        /// and ``Years`` at the same time. For more information about allowable values for mode and
-        /// period, see DefaultRetention.
-        #[serde(rename = "DefaultRetention", skip_serializing_if = "Option::is_none")]
+        /// `DefaultRetention`: The default Object Lock retention mode and period that you want to
+        /// apply to new objects placed in the specified bucket. If Object Lock is turned on, bucket
+        /// settings require both ``Mode`` and a period of either ``Days`` or ``Years``.
         pub default_retention: Option<DefaultRetention>,
     }
 
+    impl Serialize for ObjectLockRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DefaultRetention", &self.default_retention)?;
+            m.end()
+        }
+    }
+
     /// Specifies the container element for Object Ownership rules.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct OwnershipControls {
-        /// Specifies the container element for Object Ownership rules.
-        #[serde(rename = "Rules")]
+        /// `Rules`: Specifies the container element for Object Ownership rules.
         pub rules: Vec<OwnershipControlsRule>,
+    }
+
+    impl Serialize for OwnershipControls {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Rules", &self.rules)?;
+            m.end()
+        }
     }
 
     impl OwnershipControls {
@@ -1176,64 +1431,81 @@ pub mod bucket {
     }
 
     /// Specifies an Object Ownership rule.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct OwnershipControlsRule {
-        /// Specifies an object ownership rule.
-        #[serde(rename = "ObjectOwnership", skip_serializing_if = "Option::is_none")]
+        /// `ObjectOwnership`: Specifies an object ownership rule.
         pub object_ownership: Option<Value<OwnershipControlsRuleObjectOwnership>>,
     }
 
+    impl Serialize for OwnershipControlsRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ObjectOwnership", &self.object_ownership)?;
+            m.end()
+        }
+    }
+
     /// The PublicAccessBlock configuration that you want to apply to this Amazon S3 bucket. You
-    /// can enable the configuration options in any combination. Bucket-level settings work
-    /// alongside account-level settings (which may inherit from organization-level policies).
-    /// For more information about when Amazon S3 considers a bucket or object public, see The
-    /// Meaning of "Public" in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// can enable the configuration options in any combination.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct PublicAccessBlockConfiguration {
-        /// Specifies whether Amazon S3 should block public access control lists (ACLs) for this
-        /// bucket and objects in this bucket. Setting this element to ``TRUE`` causes the following
-        /// behavior:
-        #[serde(rename = "BlockPublicAcls", skip_serializing_if = "Option::is_none")]
+        /// `BlockPublicAcls`: Specifies whether Amazon S3 should block public access control lists
+        /// (ACLs) for this bucket and objects in this bucket. Setting this element to ``TRUE``
+        /// causes the following behavior:
         pub block_public_acls: Option<Value<bool>>,
-        /// Specifies whether Amazon S3 should block public bucket policies for this bucket. Setting
-        /// this element to ``TRUE`` causes Amazon S3 to reject calls to PUT Bucket policy if the
-        /// specified bucket policy allows public access.
-        #[serde(rename = "BlockPublicPolicy", skip_serializing_if = "Option::is_none")]
+        /// `BlockPublicPolicy`: Specifies whether Amazon S3 should block public bucket policies for
+        /// this bucket. Setting this element to ``TRUE`` causes Amazon S3 to reject calls to PUT
+        /// Bucket policy if the specified bucket policy allows public access.
         pub block_public_policy: Option<Value<bool>>,
-        /// Specifies whether Amazon S3 should ignore public ACLs for this bucket and objects in
-        /// this bucket. Setting this element to ``TRUE`` causes Amazon S3 to ignore all public ACLs
-        /// on this bucket and objects in this bucket.
-        #[serde(rename = "IgnorePublicAcls", skip_serializing_if = "Option::is_none")]
+        /// `IgnorePublicAcls`: Specifies whether Amazon S3 should ignore public ACLs for this
+        /// bucket and objects in this bucket. Setting this element to ``TRUE`` causes Amazon S3 to
+        /// ignore all public ACLs on this bucket and objects in this bucket.
         pub ignore_public_acls: Option<Value<bool>>,
-        /// Specifies whether Amazon S3 should restrict public bucket policies for this bucket.
-        /// Setting this element to ``TRUE`` restricts access to this bucket to only AWS-service
-        /// principals and authorized users within this account if the bucket has a public policy.
-        #[serde(
-            rename = "RestrictPublicBuckets",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RestrictPublicBuckets`: Specifies whether Amazon S3 should restrict public bucket
+        /// policies for this bucket.
         pub restrict_public_buckets: Option<Value<bool>>,
+    }
+
+    impl Serialize for PublicAccessBlockConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "BlockPublicAcls", &self.block_public_acls)?;
+            opt(&mut m, "BlockPublicPolicy", &self.block_public_policy)?;
+            opt(&mut m, "IgnorePublicAcls", &self.ignore_public_acls)?;
+            opt(
+                &mut m,
+                "RestrictPublicBuckets",
+                &self.restrict_public_buckets,
+            )?;
+            m.end()
+        }
     }
 
     /// Specifies the configuration for publishing messages to an Amazon Simple Queue Service
     /// (Amazon SQS) queue when Amazon S3 detects specified events.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct QueueConfiguration {
-        /// The Amazon S3 bucket event about which you want to publish messages to Amazon SQS. For
-        /// more information, see Supported Event Types in the *Amazon S3 User Guide*.
-        #[serde(rename = "Event")]
+        /// `Event`: The Amazon S3 bucket event about which you want to publish messages to Amazon
+        /// SQS. For more information, see Supported Event Types in the *Amazon S3 User Guide*.
         pub event: Value<String>,
-        /// The filtering rules that determine which objects trigger notifications. For example, you
-        /// can create a filter so that Amazon S3 sends notifications only when image files with a
-        /// ``.jpg`` extension are added to the bucket. For more information, see Configuring event
-        /// notifications using object key name filtering in the *Amazon S3 User Guide*.
-        #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
+        /// `Filter`: The filtering rules that determine which objects trigger notifications. For
+        /// example, you can create a filter so that Amazon S3 sends notifications only when image
+        /// files with a ``.jpg`` extension are added to the bucket.
         pub filter: Option<NotificationFilter>,
-        /// The Amazon Resource Name (ARN) of the Amazon SQS queue to which Amazon S3 publishes a
-        /// message when it detects events of the specified type. FIFO queues are not allowed when
-        /// enabling an SQS queue as the event notification destination.
-        #[serde(rename = "Queue")]
+        /// `Queue`: The Amazon Resource Name (ARN) of the Amazon SQS queue to which Amazon S3
+        /// publishes a message when it detects events of the specified type. FIFO queues are not
+        /// allowed when enabling an SQS queue as the event notification destination.
         pub queue: Value<String>,
+    }
+
+    impl Serialize for QueueConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Event", &self.event)?;
+            opt(&mut m, "Filter", &self.filter)?;
+            m.serialize_entry("Queue", &self.queue)?;
+            m.end()
+        }
     }
 
     impl QueueConfiguration {
@@ -1249,17 +1521,23 @@ pub mod bucket {
 
     /// The journal table record expiration settings for a journal table in an S3 Metadata
     /// configuration.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RecordExpiration {
-        /// If you enable journal table record expiration, you can set the number of days to retain
-        /// your journal table records. Journal table records must be retained for a minimum of 7
-        /// days. To set this value, specify any whole number from ``7`` to ``2147483647``. For
-        /// example, to retain your journal table records for one year, set this value to ``365``.
-        #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
+        /// `Days`: If you enable journal table record expiration, you can set the number of days to
+        /// retain your journal table records. Journal table records must be retained for a minimum
+        /// of 7 days.
         pub days: Option<Value<i64>>,
-        /// Specifies whether journal table record expiration is enabled or disabled.
-        #[serde(rename = "Expiration")]
+        /// `Expiration`: Specifies whether journal table record expiration is enabled or disabled.
         pub expiration: Value<RecordExpirationExpiration>,
+    }
+
+    impl Serialize for RecordExpiration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Days", &self.days)?;
+            m.serialize_entry("Expiration", &self.expiration)?;
+            m.end()
+        }
     }
 
     impl RecordExpiration {
@@ -1274,15 +1552,22 @@ pub mod bucket {
 
     /// Specifies the redirect behavior of all requests to a website endpoint of an Amazon S3
     /// bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RedirectAllRequestsTo {
-        /// Name of the host where requests are redirected.
-        #[serde(rename = "HostName")]
+        /// `HostName`: Name of the host where requests are redirected.
         pub host_name: Value<String>,
-        /// Protocol to use when redirecting requests. The default is the protocol that is used in
-        /// the original request.
-        #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+        /// `Protocol`: Protocol to use when redirecting requests. The default is the protocol that
+        /// is used in the original request.
         pub protocol: Option<Value<RedirectAllRequestsToProtocol>>,
+    }
+
+    impl Serialize for RedirectAllRequestsTo {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("HostName", &self.host_name)?;
+            opt(&mut m, "Protocol", &self.protocol)?;
+            m.end()
+        }
     }
 
     impl RedirectAllRequestsTo {
@@ -1297,42 +1582,56 @@ pub mod bucket {
 
     /// Specifies how requests are redirected. In the event of an error, you can specify a
     /// different error code to return.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct RedirectRule {
-        /// The host name to use in the redirect request.
-        #[serde(rename = "HostName", skip_serializing_if = "Option::is_none")]
+        /// `HostName`: The host name to use in the redirect request.
         pub host_name: Option<Value<String>>,
-        /// The HTTP redirect code to use on the response. Not required if one of the siblings is
-        /// present.
-        #[serde(rename = "HttpRedirectCode", skip_serializing_if = "Option::is_none")]
+        /// `HttpRedirectCode`: The HTTP redirect code to use on the response. Not required if one
+        /// of the siblings is present.
         pub http_redirect_code: Option<Value<String>>,
-        /// Protocol to use when redirecting requests. The default is the protocol that is used in
-        /// the original request.
-        #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+        /// `Protocol`: Protocol to use when redirecting requests. The default is the protocol that
+        /// is used in the original request.
         pub protocol: Option<Value<RedirectRuleProtocol>>,
-        /// The object key prefix to use in the redirect request. For example, to redirect requests
-        /// for all pages with prefix ``docs/`` (objects in the ``docs/`` folder) to ``documents/``,
-        /// you can set a condition block with ``KeyPrefixEquals`` set to ``docs/`` and in the
-        /// Redirect set ``ReplaceKeyPrefixWith`` to ``/documents``. Not required if one of the
-        /// siblings is present.
-        #[serde(
-            rename = "ReplaceKeyPrefixWith",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReplaceKeyPrefixWith`: The object key prefix to use in the redirect request. For
+        /// example, to redirect requests for all pages with prefix ``docs/`` (objects in the
+        /// ``docs/`` folder) to ``documents/``, you can set a condition block with
+        /// ``KeyPrefixEquals`` set to …
         pub replace_key_prefix_with: Option<Value<String>>,
-        /// The specific object key to use in the redirect request. For example, redirect request to
-        /// ``error.html``. Not required if one of the siblings is present. Can be present only if
-        /// ``ReplaceKeyPrefixWith`` is not provided.
-        #[serde(rename = "ReplaceKeyWith", skip_serializing_if = "Option::is_none")]
+        /// `ReplaceKeyWith`: The specific object key to use in the redirect request. For example,
+        /// redirect request to ``error.html``. Not required if one of the siblings is present. Can
+        /// be present only if ``ReplaceKeyPrefixWith`` is not provided.
         pub replace_key_with: Option<Value<String>>,
     }
 
+    impl Serialize for RedirectRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "HostName", &self.host_name)?;
+            opt(&mut m, "HttpRedirectCode", &self.http_redirect_code)?;
+            opt(&mut m, "Protocol", &self.protocol)?;
+            opt(
+                &mut m,
+                "ReplaceKeyPrefixWith",
+                &self.replace_key_prefix_with,
+            )?;
+            opt(&mut m, "ReplaceKeyWith", &self.replace_key_with)?;
+            m.end()
+        }
+    }
+
     /// A filter that you can specify for selection for modifications on replicas.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicaModifications {
-        /// Specifies whether Amazon S3 replicates modifications on replicas.
-        #[serde(rename = "Status")]
+        /// `Status`: Specifies whether Amazon S3 replicates modifications on replicas.
         pub status: Value<ReplicaModificationsStatus>,
+    }
+
+    impl Serialize for ReplicaModifications {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Status", &self.status)?;
+            m.end()
+        }
     }
 
     impl ReplicaModifications {
@@ -1346,19 +1645,25 @@ pub mod bucket {
 
     /// A container for replication rules. You can add up to 1,000 rules. The maximum size of a
     /// replication configuration is 2 MB. The latest version of the replication configuration
-    /// XML is V2. For more information about XML V2 replication configurations, see Replication
-    /// configuration in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// XML is V2.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicationConfiguration {
-        /// The Amazon Resource Name (ARN) of the IAMlong (IAM) role that Amazon S3 assumes when
-        /// replicating objects. For more information, see How to Set Up Replication in the *Amazon
-        /// S3 User Guide*.
-        #[serde(rename = "Role")]
+        /// `Role`: The Amazon Resource Name (ARN) of the IAMlong (IAM) role that Amazon S3 assumes
+        /// when replicating objects. For more information, see How to Set Up Replication in the
+        /// *Amazon S3 User Guide*.
         pub role: Value<String>,
-        /// A container for one or more replication rules. A replication configuration must have at
-        /// least one rule and can contain a maximum of 1,000 rules.
-        #[serde(rename = "Rules")]
+        /// `Rules`: A container for one or more replication rules. A replication configuration must
+        /// have at least one rule and can contain a maximum of 1,000 rules.
         pub rules: Vec<ReplicationRule>,
+    }
+
+    impl Serialize for ReplicationConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Role", &self.role)?;
+            m.serialize_entry("Rules", &self.rules)?;
+            m.end()
+        }
     }
 
     impl ReplicationConfiguration {
@@ -1373,47 +1678,55 @@ pub mod bucket {
 
     /// A container for information about the replication destination and its configurations
     /// including enabling the S3 Replication Time Control (S3 RTC).
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicationDestination {
-        /// Specify this only in a cross-account scenario (where source and destination bucket
-        /// owners are not the same), and you want to change replica ownership to the AWS-account
-        /// that owns the destination bucket. If this is not specified in the replication
-        /// configuration, the replicas are owned by same AWS-account that owns the source object.
-        #[serde(
-            rename = "AccessControlTranslation",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AccessControlTranslation`: Specify this only in a cross-account scenario (where source
+        /// and destination bucket owners are not the same), and you want to change replica
+        /// ownership to the AWS-account that owns the destination bucket.
         pub access_control_translation: Option<AccessControlTranslation>,
-        /// Destination bucket owner account ID. In a cross-account scenario, if you direct Amazon
-        /// S3 to change replica ownership to the AWS-account that owns the destination bucket by
-        /// specifying the ``AccessControlTranslation`` property, this is the account ID of the
-        /// destination bucket owner.
-        #[serde(rename = "Account", skip_serializing_if = "Option::is_none")]
+        /// `Account`: Destination bucket owner account ID. In a cross-account scenario, if you
+        /// direct Amazon S3 to change replica ownership to the AWS-account that owns the
+        /// destination bucket by specifying the ``AccessControlTranslation`` property, this is the
+        /// …
         pub account: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) of the bucket where you want Amazon S3 to store the
-        /// results.
-        #[serde(rename = "Bucket")]
+        /// `Bucket`: The Amazon Resource Name (ARN) of the bucket where you want Amazon S3 to store
+        /// the results.
         pub bucket: Value<String>,
-        /// Specifies encryption-related information.
-        #[serde(
-            rename = "EncryptionConfiguration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `EncryptionConfiguration`: Specifies encryption-related information.
         pub encryption_configuration: Option<EncryptionConfiguration>,
-        /// A container specifying replication metrics-related settings enabling replication metrics
-        /// and events.
-        #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
+        /// `Metrics`: A container specifying replication metrics-related settings enabling
+        /// replication metrics and events.
         pub metrics: Option<Metrics>,
-        /// A container specifying S3 Replication Time Control (S3 RTC), including whether S3 RTC is
-        /// enabled and the time when all objects and operations on objects must be replicated. Must
-        /// be specified together with a ``Metrics`` block.
-        #[serde(rename = "ReplicationTime", skip_serializing_if = "Option::is_none")]
+        /// `ReplicationTime`: A container specifying S3 Replication Time Control (S3 RTC),
+        /// including whether S3 RTC is enabled and the time when all objects and operations on
+        /// objects must be replicated. Must be specified together with a ``Metrics`` block.
         pub replication_time: Option<ReplicationTime>,
-        /// The storage class to use when replicating objects, such as S3 Standard or reduced
-        /// redundancy. By default, Amazon S3 uses the storage class of the source object to create
-        /// the object replica.
-        #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
+        /// `StorageClass`: The storage class to use when replicating objects, such as S3 Standard
+        /// or reduced redundancy. By default, Amazon S3 uses the storage class of the source object
+        /// to create the object replica.
         pub storage_class: Option<Value<ReplicationDestinationStorageClass>>,
+    }
+
+    impl Serialize for ReplicationDestination {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AccessControlTranslation",
+                &self.access_control_translation,
+            )?;
+            opt(&mut m, "Account", &self.account)?;
+            m.serialize_entry("Bucket", &self.bucket)?;
+            opt(
+                &mut m,
+                "EncryptionConfiguration",
+                &self.encryption_configuration,
+            )?;
+            opt(&mut m, "Metrics", &self.metrics)?;
+            opt(&mut m, "ReplicationTime", &self.replication_time)?;
+            opt(&mut m, "StorageClass", &self.storage_class)?;
+            m.end()
+        }
     }
 
     impl ReplicationDestination {
@@ -1432,57 +1745,60 @@ pub mod bucket {
     }
 
     /// Specifies which Amazon S3 objects to replicate and where to store the replicas.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicationRule {
-        /// Specifies whether Amazon S3 replicates delete markers. If you specify a ``Filter`` in
-        /// your replication configuration, you must also include a ``DeleteMarkerReplication``
-        /// element. If your ``Filter`` includes a ``Tag`` element, the
-        /// ``DeleteMarkerReplication````Status`` must be set to Disabled, because Amazon S3 does
-        /// not support replicating delete markers for tag-based rules.
-        #[serde(
-            rename = "DeleteMarkerReplication",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `DeleteMarkerReplication`: Specifies whether Amazon S3 replicates delete markers. If you
+        /// specify a ``Filter`` in your replication configuration, you must also include a
+        /// ``DeleteMarkerReplication`` element.
         pub delete_marker_replication: Option<DeleteMarkerReplication>,
-        /// A container for information about the replication destination and its configurations
-        /// including enabling the S3 Replication Time Control (S3 RTC).
-        #[serde(rename = "Destination")]
+        /// `Destination`: A container for information about the replication destination and its
+        /// configurations including enabling the S3 Replication Time Control (S3 RTC).
         pub destination: ReplicationDestination,
-        /// A filter that identifies the subset of objects to which the replication rule applies. A
-        /// ``Filter`` must specify exactly one ``Prefix``, ``TagFilter``, or an ``And`` child
-        /// element. The use of the filter field indicates that this is a V2 replication
-        /// configuration. This field isn't supported in a V1 replication configuration.
-        #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
+        /// `Filter`: A filter that identifies the subset of objects to which the replication rule
+        /// applies. A ``Filter`` must specify exactly one ``Prefix``, ``TagFilter``, or an ``And``
+        /// child element.
         pub filter: Option<ReplicationRuleFilter>,
-        /// A unique identifier for the rule. The maximum value is 255 characters. If you don't
-        /// specify a value, AWS CloudFormation generates a random ID. When using a V2 replication
-        /// configuration this property is capitalized as "ID".
-        #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+        /// `Id`: A unique identifier for the rule. The maximum value is 255 characters. If you
+        /// don't specify a value, AWS CloudFormation generates a random ID. When using a V2
+        /// replication configuration this property is capitalized as "ID".
         pub id: Option<Value<String>>,
-        /// An object key name prefix that identifies the object or objects to which the rule
-        /// applies. The maximum prefix length is 1,024 characters. To include all objects in a
-        /// bucket, specify an empty string. To filter using a V1 replication configuration, add the
-        /// ``Prefix`` directly as a child element of the ``Rule`` element.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: An object key name prefix that identifies the object or objects to which the
+        /// rule applies. The maximum prefix length is 1,024 characters. To include all objects in a
+        /// bucket, specify an empty string.
         pub prefix: Option<Value<String>>,
-        /// The priority indicates which rule has precedence whenever two or more replication rules
-        /// conflict. Amazon S3 will attempt to replicate objects according to all replication
-        /// rules. However, if there are two or more rules with the same destination bucket, then
-        /// objects will be replicated according to the rule with the highest priority. The higher
-        /// the number, the higher the priority.
-        #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
+        /// `Priority`: The priority indicates which rule has precedence whenever two or more
+        /// replication rules conflict. Amazon S3 will attempt to replicate objects according to all
+        /// replication rules.
         pub priority: Option<Value<i64>>,
-        /// A container that describes additional filters for identifying the source objects that
-        /// you want to replicate. You can choose to enable or disable the replication of these
-        /// objects.
-        #[serde(
-            rename = "SourceSelectionCriteria",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SourceSelectionCriteria`: A container that describes additional filters for identifying
+        /// the source objects that you want to replicate. You can choose to enable or disable the
+        /// replication of these objects.
         pub source_selection_criteria: Option<SourceSelectionCriteria>,
-        /// Specifies whether the rule is enabled.
-        #[serde(rename = "Status")]
+        /// `Status`: Specifies whether the rule is enabled.
         pub status: Value<ReplicationRuleStatus>,
+    }
+
+    impl Serialize for ReplicationRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "DeleteMarkerReplication",
+                &self.delete_marker_replication,
+            )?;
+            m.serialize_entry("Destination", &self.destination)?;
+            opt(&mut m, "Filter", &self.filter)?;
+            opt(&mut m, "Id", &self.id)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            opt(&mut m, "Priority", &self.priority)?;
+            opt(
+                &mut m,
+                "SourceSelectionCriteria",
+                &self.source_selection_criteria,
+            )?;
+            m.serialize_entry("Status", &self.status)?;
+            m.end()
+        }
     }
 
     impl ReplicationRule {
@@ -1507,48 +1823,69 @@ pub mod bucket {
     /// A container for specifying rule filters. The filters determine the subset of objects to
     /// which the rule applies. This element is required only if you specify more than one
     /// filter.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ReplicationRuleAndOperator {
-        /// An object key name prefix that identifies the subset of objects to which the rule
-        /// applies.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: An object key name prefix that identifies the subset of objects to which the
+        /// rule applies.
         pub prefix: Option<Value<String>>,
-        /// An array of tags containing key and value pairs.
-        #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
+        /// `TagFilters`: An array of tags containing key and value pairs.
         pub tag_filters: Option<Vec<TagFilter>>,
+    }
+
+    impl Serialize for ReplicationRuleAndOperator {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            opt(&mut m, "TagFilters", &self.tag_filters)?;
+            m.end()
+        }
     }
 
     /// A filter that identifies the subset of objects to which the replication rule applies. A
     /// ``Filter`` must specify exactly one ``Prefix``, ``TagFilter``, or an ``And`` child
     /// element.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ReplicationRuleFilter {
-        /// A container for specifying rule filters. The filters determine the subset of objects to
-        /// which the rule applies. This element is required only if you specify more than one
-        /// filter. For example:
-        #[serde(rename = "And", skip_serializing_if = "Option::is_none")]
+        /// `And`: A container for specifying rule filters. The filters determine the subset of
+        /// objects to which the rule applies. This element is required only if you specify more
+        /// than one filter. For example:
         pub and: Option<ReplicationRuleAndOperator>,
-        /// An object key name prefix that identifies the subset of objects to which the rule
-        /// applies.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: An object key name prefix that identifies the subset of objects to which the
+        /// rule applies.
         pub prefix: Option<Value<String>>,
-        /// A container for specifying a tag key and value.
-        #[serde(rename = "TagFilter", skip_serializing_if = "Option::is_none")]
+        /// `TagFilter`: A container for specifying a tag key and value.
         pub tag_filter: Option<TagFilter>,
+    }
+
+    impl Serialize for ReplicationRuleFilter {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "And", &self.and)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            opt(&mut m, "TagFilter", &self.tag_filter)?;
+            m.end()
+        }
     }
 
     /// A container specifying S3 Replication Time Control (S3 RTC) related information,
     /// including whether S3 RTC is enabled and the time when all objects and operations on
-    /// objects must be replicated. Must be specified together with a ``Metrics`` block.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// objects must be replicated.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicationTime {
-        /// Specifies whether the replication time is enabled.
-        #[serde(rename = "Status")]
+        /// `Status`: Specifies whether the replication time is enabled.
         pub status: Value<ReplicationTimeStatus>,
-        /// A container specifying the time by which replication should be complete for all objects
-        /// and operations on objects.
-        #[serde(rename = "Time")]
+        /// `Time`: A container specifying the time by which replication should be complete for all
+        /// objects and operations on objects.
         pub time: ReplicationTimeValue,
+    }
+
+    impl Serialize for ReplicationTime {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Status", &self.status)?;
+            m.serialize_entry("Time", &self.time)?;
+            m.end()
+        }
     }
 
     impl ReplicationTime {
@@ -1566,11 +1903,18 @@ pub mod bucket {
 
     /// A container specifying the time value for S3 Replication Time Control (S3 RTC) and
     /// replication metrics ``EventThreshold``.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ReplicationTimeValue {
-        /// Contains an integer specifying time in minutes.
-        #[serde(rename = "Minutes")]
+        /// `Minutes`: Contains an integer specifying time in minutes.
         pub minutes: Value<i64>,
+    }
+
+    impl Serialize for ReplicationTimeValue {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Minutes", &self.minutes)?;
+            m.end()
+        }
     }
 
     impl ReplicationTimeValue {
@@ -1585,22 +1929,25 @@ pub mod bucket {
     /// Specifies the redirect behavior and when a redirect is applied. For more information
     /// about routing rules, see Configuring advanced conditional redirects in the *Amazon S3
     /// User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct RoutingRule {
-        /// Container for redirect information. You can redirect requests to another host, to
-        /// another page, or with another protocol. In the event of an error, you can specify a
-        /// different error code to return.
-        #[serde(rename = "RedirectRule")]
+        /// `RedirectRule`: Container for redirect information. You can redirect requests to another
+        /// host, to another page, or with another protocol. In the event of an error, you can
+        /// specify a different error code to return.
         pub redirect_rule: RedirectRule,
-        /// A container for describing a condition that must be met for the specified redirect to
-        /// apply. For example, 1. If request is for pages in the ``/docs`` folder, redirect to the
-        /// ``/documents`` folder. 2. If request results in HTTP error 4xx, redirect request to
-        /// another host where you might process the error.
-        #[serde(
-            rename = "RoutingRuleCondition",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RoutingRuleCondition`: A container for describing a condition that must be met for the
+        /// specified redirect to apply. For example, 1. If request is for pages in the ``/docs``
+        /// folder, redirect to the ``/documents`` folder. 2.
         pub routing_rule_condition: Option<RoutingRuleCondition>,
+    }
+
+    impl Serialize for RoutingRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("RedirectRule", &self.redirect_rule)?;
+            opt(&mut m, "RoutingRuleCondition", &self.routing_rule_condition)?;
+            m.end()
+        }
     }
 
     impl RoutingRule {
@@ -1615,136 +1962,140 @@ pub mod bucket {
 
     /// A container for describing a condition that must be met for the specified redirect to
     /// apply. For example, 1. If request is for pages in the ``/docs`` folder, redirect to the
-    /// ``/documents`` folder. 2. If request results in HTTP error 4xx, redirect request to
-    /// another host where you might process the error.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// ``/documents`` folder. 2.
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct RoutingRuleCondition {
-        /// The HTTP error code when the redirect is applied. In the event of an error, if the error
-        /// code equals this value, then the specified redirect is applied.
-        #[serde(
-            rename = "HttpErrorCodeReturnedEquals",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `HttpErrorCodeReturnedEquals`: The HTTP error code when the redirect is applied. In the
+        /// event of an error, if the error code equals this value, then the specified redirect is
+        /// applied.
         pub http_error_code_returned_equals: Option<Value<String>>,
-        /// The object key name prefix when the redirect is applied. For example, to redirect
-        /// requests for ``ExamplePage.html``, the key prefix will be ``ExamplePage.html``. To
-        /// redirect request for all pages with the prefix ``docs/``, the key prefix will be
-        /// ``docs/``, which identifies all objects in the docs/ folder.
-        #[serde(rename = "KeyPrefixEquals", skip_serializing_if = "Option::is_none")]
+        /// `KeyPrefixEquals`: The object key name prefix when the redirect is applied. For example,
+        /// to redirect requests for ``ExamplePage.html``, the key prefix will be
+        /// ``ExamplePage.html``.
         pub key_prefix_equals: Option<Value<String>>,
+    }
+
+    impl Serialize for RoutingRuleCondition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "HttpErrorCodeReturnedEquals",
+                &self.http_error_code_returned_equals,
+            )?;
+            opt(&mut m, "KeyPrefixEquals", &self.key_prefix_equals)?;
+            m.end()
+        }
     }
 
     /// Specifies lifecycle rules for an Amazon S3 bucket. For more information, see Put Bucket
     /// Lifecycle Configuration in the *Amazon S3 API Reference*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Rule {
-        /// Specifies a lifecycle rule that stops incomplete multipart uploads to an Amazon S3
-        /// bucket.
-        #[serde(
-            rename = "AbortIncompleteMultipartUpload",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `AbortIncompleteMultipartUpload`: Specifies a lifecycle rule that stops incomplete
+        /// multipart uploads to an Amazon S3 bucket.
         pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
-        /// Indicates when objects are deleted from Amazon S3 and Amazon S3 Glacier. The date value
-        /// must be in ISO 8601 format. The time is always midnight UTC. If you specify an
-        /// expiration and transition time, you must use the same time unit for both properties
-        /// (either in days or by date). The expiration time must also be later than the transition
-        /// time.
-        #[serde(rename = "ExpirationDate", skip_serializing_if = "Option::is_none")]
+        /// `ExpirationDate`: Indicates when objects are deleted from Amazon S3 and Amazon S3
+        /// Glacier. The date value must be in ISO 8601 format. The time is always midnight UTC.
         pub expiration_date: Option<Value<String>>,
-        /// Indicates the number of days after creation when objects are deleted from Amazon S3 and
-        /// Amazon S3 Glacier. If you specify an expiration and transition time, you must use the
-        /// same time unit for both properties (either in days or by date). The expiration time must
-        /// also be later than the transition time.
-        #[serde(rename = "ExpirationInDays", skip_serializing_if = "Option::is_none")]
+        /// `ExpirationInDays`: Indicates the number of days after creation when objects are deleted
+        /// from Amazon S3 and Amazon S3 Glacier. If you specify an expiration and transition time,
+        /// you must use the same time unit for both properties (either in days or by date).
         pub expiration_in_days: Option<Value<i64>>,
-        /// Indicates whether Amazon S3 will remove a delete marker without any noncurrent versions.
-        /// If set to true, the delete marker will be removed if there are no noncurrent versions.
-        /// This cannot be specified with ``ExpirationInDays``, ``ExpirationDate``, or
-        /// ``TagFilters``.
-        #[serde(
-            rename = "ExpiredObjectDeleteMarker",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ExpiredObjectDeleteMarker`: Indicates whether Amazon S3 will remove a delete marker
+        /// without any noncurrent versions. If set to true, the delete marker will be removed if
+        /// there are no noncurrent versions.
         pub expired_object_delete_marker: Option<Value<bool>>,
-        /// Unique identifier for the rule. The value can't be longer than 255 characters.
-        #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+        /// `Id`: Unique identifier for the rule. The value can't be longer than 255 characters.
         pub id: Option<Value<String>>,
-        /// Specifies when noncurrent object versions expire. Upon expiration, S3 permanently
-        /// deletes the noncurrent object versions. You set this lifecycle configuration action on a
-        /// bucket that has versioning enabled (or suspended) to request that S3 delete noncurrent
-        /// object versions at a specific period in the object's lifetime.
-        #[serde(
-            rename = "NoncurrentVersionExpiration",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NoncurrentVersionExpiration`: Specifies when noncurrent object versions expire. Upon
+        /// expiration, S3 permanently deletes the noncurrent object versions.
         pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
-        /// (Deprecated.) For buckets with versioning enabled (or suspended), specifies the time, in
-        /// days, between when a new version of the object is uploaded to the bucket and when old
-        /// versions of the object expire. When object versions expire, Amazon S3 permanently
-        /// deletes them. If you specify a transition and expiration time, the expiration time must
-        /// be later than the transition time.
-        #[serde(
-            rename = "NoncurrentVersionExpirationInDays",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NoncurrentVersionExpirationInDays`: (Deprecated.) For buckets with versioning enabled
+        /// (or suspended), specifies the time, in days, between when a new version of the object is
+        /// uploaded to the bucket and when old versions of the object expire.
         pub noncurrent_version_expiration_in_days: Option<Value<i64>>,
-        /// (Deprecated.) For buckets with versioning enabled (or suspended), specifies when
-        /// non-current objects transition to a specified storage class. If you specify a transition
-        /// and expiration time, the expiration time must be later than the transition time. If you
-        /// specify this property, don't specify the ``NoncurrentVersionTransitions`` property.
-        #[serde(
-            rename = "NoncurrentVersionTransition",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NoncurrentVersionTransition`: (Deprecated.) For buckets with versioning enabled (or
+        /// suspended), specifies when non-current objects transition to a specified storage class.
         pub noncurrent_version_transition: Option<NoncurrentVersionTransition>,
-        /// For buckets with versioning enabled (or suspended), one or more transition rules that
-        /// specify when non-current objects transition to a specified storage class. If you specify
-        /// a transition and expiration time, the expiration time must be later than the transition
-        /// time. If you specify this property, don't specify the ``NoncurrentVersionTransition``
-        /// property.
-        #[serde(
-            rename = "NoncurrentVersionTransitions",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `NoncurrentVersionTransitions`: For buckets with versioning enabled (or suspended), one
+        /// or more transition rules that specify when non-current objects transition to a specified
+        /// storage class.
         pub noncurrent_version_transitions: Option<Vec<NoncurrentVersionTransition>>,
-        /// Specifies the minimum object size in bytes for this rule to apply to. Objects must be
-        /// larger than this value in bytes. For more information about size based rules, see
-        /// Lifecycle configuration using size-based rules in the *Amazon S3 User Guide*.
-        #[serde(
-            rename = "ObjectSizeGreaterThan",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ObjectSizeGreaterThan`: Specifies the minimum object size in bytes for this rule to
+        /// apply to. Objects must be larger than this value in bytes.
         pub object_size_greater_than: Option<Value<String>>,
-        /// Specifies the maximum object size in bytes for this rule to apply to. Objects must be
-        /// smaller than this value in bytes. For more information about sized based rules, see
-        /// Lifecycle configuration using size-based rules in the *Amazon S3 User Guide*.
-        #[serde(rename = "ObjectSizeLessThan", skip_serializing_if = "Option::is_none")]
+        /// `ObjectSizeLessThan`: Specifies the maximum object size in bytes for this rule to apply
+        /// to. Objects must be smaller than this value in bytes.
         pub object_size_less_than: Option<Value<String>>,
-        /// Object key prefix that identifies one or more objects to which this rule applies.
-        #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+        /// `Prefix`: Object key prefix that identifies one or more objects to which this rule
+        /// applies.
         pub prefix: Option<Value<String>>,
-        /// If ``Enabled``, the rule is currently being applied. If ``Disabled``, the rule is not
-        /// currently being applied.
-        #[serde(rename = "Status")]
+        /// `Status`: If ``Enabled``, the rule is currently being applied. If ``Disabled``, the rule
+        /// is not currently being applied.
         pub status: Value<RuleStatus>,
-        /// Tags to use to identify a subset of objects to which the lifecycle rule applies.
-        #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
+        /// `TagFilters`: Tags to use to identify a subset of objects to which the lifecycle rule
+        /// applies.
         pub tag_filters: Option<Vec<TagFilter>>,
-        /// (Deprecated.) Specifies when an object transitions to a specified storage class. If you
-        /// specify an expiration and transition time, you must use the same time unit for both
-        /// properties (either in days or by date). The expiration time must also be later than the
-        /// transition time. If you specify this property, don't specify the ``Transitions``
-        /// property.
-        #[serde(rename = "Transition", skip_serializing_if = "Option::is_none")]
+        /// `Transition`: (Deprecated.) Specifies when an object transitions to a specified storage
+        /// class. If you specify an expiration and transition time, you must use the same time unit
+        /// for both properties (either in days or by date).
         pub transition: Option<Transition>,
-        /// One or more transition rules that specify when an object transitions to a specified
-        /// storage class. If you specify an expiration and transition time, you must use the same
-        /// time unit for both properties (either in days or by date). The expiration time must also
-        /// be later than the transition time. If you specify this property, don't specify the
-        /// ``Transition`` property.
-        #[serde(rename = "Transitions", skip_serializing_if = "Option::is_none")]
+        /// `Transitions`: One or more transition rules that specify when an object transitions to a
+        /// specified storage class. If you specify an expiration and transition time, you must use
+        /// the same time unit for both properties (either in days or by date).
         pub transitions: Option<Vec<Transition>>,
+    }
+
+    impl Serialize for Rule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "AbortIncompleteMultipartUpload",
+                &self.abort_incomplete_multipart_upload,
+            )?;
+            opt(&mut m, "ExpirationDate", &self.expiration_date)?;
+            opt(&mut m, "ExpirationInDays", &self.expiration_in_days)?;
+            opt(
+                &mut m,
+                "ExpiredObjectDeleteMarker",
+                &self.expired_object_delete_marker,
+            )?;
+            opt(&mut m, "Id", &self.id)?;
+            opt(
+                &mut m,
+                "NoncurrentVersionExpiration",
+                &self.noncurrent_version_expiration,
+            )?;
+            opt(
+                &mut m,
+                "NoncurrentVersionExpirationInDays",
+                &self.noncurrent_version_expiration_in_days,
+            )?;
+            opt(
+                &mut m,
+                "NoncurrentVersionTransition",
+                &self.noncurrent_version_transition,
+            )?;
+            opt(
+                &mut m,
+                "NoncurrentVersionTransitions",
+                &self.noncurrent_version_transitions,
+            )?;
+            opt(
+                &mut m,
+                "ObjectSizeGreaterThan",
+                &self.object_size_greater_than,
+            )?;
+            opt(&mut m, "ObjectSizeLessThan", &self.object_size_less_than)?;
+            opt(&mut m, "Prefix", &self.prefix)?;
+            m.serialize_entry("Status", &self.status)?;
+            opt(&mut m, "TagFilters", &self.tag_filters)?;
+            opt(&mut m, "Transition", &self.transition)?;
+            opt(&mut m, "Transitions", &self.transitions)?;
+            m.end()
+        }
     }
 
     impl Rule {
@@ -1774,12 +2125,19 @@ pub mod bucket {
     /// A container for object key name prefix and suffix filtering rules. For more information
     /// about object key name filtering, see Configuring event notifications using object key
     /// name filtering in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct S3KeyFilter {
-        /// A list of containers for the key-value pair that defines the criteria for the filter
-        /// rule.
-        #[serde(rename = "Rules")]
+        /// `Rules`: A list of containers for the key-value pair that defines the criteria for the
+        /// filter rule.
         pub rules: Vec<FilterRule>,
+    }
+
+    impl Serialize for S3KeyFilter {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Rules", &self.rules)?;
+            m.end()
+        }
     }
 
     impl S3KeyFilter {
@@ -1792,30 +2150,35 @@ pub mod bucket {
     }
 
     /// The destination information for a V1 S3 Metadata configuration. The destination table
-    /// bucket must be in the same Region and AWS-account as the general purpose bucket. The
-    /// specified metadata table name must be unique within the ``aws_s3_metadata`` namespace in
-    /// the destination table bucket.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// bucket must be in the same Region and AWS-account as the general purpose bucket.
+    #[derive(Debug, Clone, PartialEq)]
     pub struct S3TablesDestination {
-        /// The Amazon Resource Name (ARN) for the metadata table in the metadata table
+        /// `TableArn`: The Amazon Resource Name (ARN) for the metadata table in the metadata table
         /// configuration. The specified metadata table name must be unique within the
         /// ``aws_s3_metadata`` namespace in the destination table bucket.
-        #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
         pub table_arn: Option<Value<String>>,
-        /// The Amazon Resource Name (ARN) for the table bucket that's specified as the destination
-        /// in the metadata table configuration. The destination table bucket must be in the same
-        /// Region and AWS-account as the general purpose bucket.
-        #[serde(rename = "TableBucketArn")]
+        /// `TableBucketArn`: The Amazon Resource Name (ARN) for the table bucket that's specified
+        /// as the destination in the metadata table configuration. The destination table bucket
+        /// must be in the same Region and AWS-account as the general purpose bucket.
         pub table_bucket_arn: Value<String>,
-        /// The name for the metadata table in your metadata table configuration. The specified
-        /// metadata table name must be unique within the ``aws_s3_metadata`` namespace in the
-        /// destination table bucket.
-        #[serde(rename = "TableName")]
+        /// `TableName`: The name for the metadata table in your metadata table configuration. The
+        /// specified metadata table name must be unique within the ``aws_s3_metadata`` namespace in
+        /// the destination table bucket.
         pub table_name: Value<String>,
-        /// The table bucket namespace for the metadata table in your metadata table configuration.
-        /// This value is always ``aws_s3_metadata``.
-        #[serde(rename = "TableNamespace", skip_serializing_if = "Option::is_none")]
+        /// `TableNamespace`: The table bucket namespace for the metadata table in your metadata
+        /// table configuration. This value is always ``aws_s3_metadata``.
         pub table_namespace: Option<Value<String>>,
+    }
+
+    impl Serialize for S3TablesDestination {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "TableArn", &self.table_arn)?;
+            m.serialize_entry("TableBucketArn", &self.table_bucket_arn)?;
+            m.serialize_entry("TableName", &self.table_name)?;
+            opt(&mut m, "TableNamespace", &self.table_namespace)?;
+            m.end()
+        }
     }
 
     impl S3TablesDestination {
@@ -1836,15 +2199,22 @@ pub mod bucket {
     /// Describes the default server-side encryption to apply to new objects in the bucket. If a
     /// PUT Object request doesn't specify any server-side encryption, this default encryption
     /// will be applied. For more information, see PutBucketEncryption.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct ServerSideEncryptionByDefault {
-        /// AWS Key Management Service (KMS) customer managed key ID to use for the default
-        /// encryption.
-        #[serde(rename = "KMSMasterKeyID", skip_serializing_if = "Option::is_none")]
+        /// `KMSMasterKeyID`: AWS Key Management Service (KMS) customer managed key ID to use for
+        /// the default encryption.
         pub kms_master_key_id: Option<Value<String>>,
-        /// Server-side encryption algorithm to use for the default encryption.
-        #[serde(rename = "SSEAlgorithm")]
+        /// `SSEAlgorithm`: Server-side encryption algorithm to use for the default encryption.
         pub sse_algorithm: Value<ServerSideEncryptionByDefaultSseAlgorithm>,
+    }
+
+    impl Serialize for ServerSideEncryptionByDefault {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "KMSMasterKeyID", &self.kms_master_key_id)?;
+            m.serialize_entry("SSEAlgorithm", &self.sse_algorithm)?;
+            m.end()
+        }
     }
 
     impl ServerSideEncryptionByDefault {
@@ -1860,62 +2230,81 @@ pub mod bucket {
     }
 
     /// Specifies the default server-side encryption configuration.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ServerSideEncryptionRule {
-        /// A bucket-level setting for Amazon S3 general purpose buckets used to prevent the upload
-        /// of new objects encrypted with the specified server-side encryption type. For example,
-        /// blocking an encryption type will block ``PutObject``, ``CopyObject``, ``PostObject``,
-        /// multipart upload, and replication requests to the bucket for objects with the specified
+        /// `BlockedEncryptionTypes`: A bucket-level setting for Amazon S3 general purpose buckets
+        /// used to prevent the upload of new objects encrypted with the specified server-side
         /// encryption type.
-        #[serde(
-            rename = "BlockedEncryptionTypes",
-            skip_serializing_if = "Option::is_none"
-        )]
         pub blocked_encryption_types: Option<BlockedEncryptionTypes>,
-        /// Specifies whether Amazon S3 should use an S3 Bucket Key with server-side encryption
-        /// using KMS (SSE-KMS) for new objects in the bucket. Existing objects are not affected.
-        /// Setting the ``BucketKeyEnabled`` element to ``true`` causes Amazon S3 to use an S3
-        /// Bucket Key. By default, S3 Bucket Key is not enabled.
-        #[serde(rename = "BucketKeyEnabled", skip_serializing_if = "Option::is_none")]
+        /// `BucketKeyEnabled`: Specifies whether Amazon S3 should use an S3 Bucket Key with
+        /// server-side encryption using KMS (SSE-KMS) for new objects in the bucket. Existing
+        /// objects are not affected.
         pub bucket_key_enabled: Option<Value<bool>>,
-        /// Specifies the default server-side encryption to apply to new objects in the bucket. If a
-        /// PUT Object request doesn't specify any server-side encryption, this default encryption
-        /// will be applied.
-        #[serde(
-            rename = "ServerSideEncryptionByDefault",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ServerSideEncryptionByDefault`: Specifies the default server-side encryption to apply
+        /// to new objects in the bucket. If a PUT Object request doesn't specify any server-side
+        /// encryption, this default encryption will be applied.
         pub server_side_encryption_by_default: Option<ServerSideEncryptionByDefault>,
+    }
+
+    impl Serialize for ServerSideEncryptionRule {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "BlockedEncryptionTypes",
+                &self.blocked_encryption_types,
+            )?;
+            opt(&mut m, "BucketKeyEnabled", &self.bucket_key_enabled)?;
+            opt(
+                &mut m,
+                "ServerSideEncryptionByDefault",
+                &self.server_side_encryption_by_default,
+            )?;
+            m.end()
+        }
     }
 
     /// A container that describes additional filters for identifying the source objects that
     /// you want to replicate. You can choose to enable or disable the replication of these
     /// objects.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct SourceSelectionCriteria {
-        /// A filter that you can specify for selection for modifications on replicas.
-        #[serde(
-            rename = "ReplicaModifications",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReplicaModifications`: A filter that you can specify for selection for modifications on
+        /// replicas.
         pub replica_modifications: Option<ReplicaModifications>,
-        /// A container for filter information for the selection of Amazon S3 objects encrypted with
-        /// AWS KMS.
-        #[serde(
-            rename = "SseKmsEncryptedObjects",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SseKmsEncryptedObjects`: A container for filter information for the selection of Amazon
+        /// S3 objects encrypted with AWS KMS.
         pub sse_kms_encrypted_objects: Option<SseKmsEncryptedObjects>,
+    }
+
+    impl Serialize for SourceSelectionCriteria {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ReplicaModifications", &self.replica_modifications)?;
+            opt(
+                &mut m,
+                "SseKmsEncryptedObjects",
+                &self.sse_kms_encrypted_objects,
+            )?;
+            m.end()
+        }
     }
 
     /// A container for filter information for the selection of S3 objects encrypted with AWS
     /// KMS.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct SseKmsEncryptedObjects {
-        /// Specifies whether Amazon S3 replicates objects created with server-side encryption using
-        /// an AWS KMS key stored in AWS Key Management Service.
-        #[serde(rename = "Status")]
+        /// `Status`: Specifies whether Amazon S3 replicates objects created with server-side
+        /// encryption using an AWS KMS key stored in AWS Key Management Service.
         pub status: Value<SseKmsEncryptedObjectsStatus>,
+    }
+
+    impl Serialize for SseKmsEncryptedObjects {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Status", &self.status)?;
+            m.end()
+        }
     }
 
     impl SseKmsEncryptedObjects {
@@ -1929,23 +2318,37 @@ pub mod bucket {
 
     /// Specifies data related to access patterns to be collected and made available to analyze
     /// the tradeoffs between different storage classes for an Amazon S3 bucket.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct StorageClassAnalysis {
-        /// Specifies how data related to the storage class analysis for an Amazon S3 bucket should
-        /// be exported.
-        #[serde(rename = "DataExport", skip_serializing_if = "Option::is_none")]
+        /// `DataExport`: Specifies how data related to the storage class analysis for an Amazon S3
+        /// bucket should be exported.
         pub data_export: Option<DataExport>,
     }
 
+    impl Serialize for StorageClassAnalysis {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "DataExport", &self.data_export)?;
+            m.end()
+        }
+    }
+
     /// A container of a key value name pair.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        /// Name of the object key.
-        #[serde(rename = "Key")]
+        /// `Key`: Name of the object key.
         pub key: Value<String>,
-        /// Value of the tag.
-        #[serde(rename = "Value")]
+        /// `Value`: Value of the tag.
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -1961,14 +2364,21 @@ pub mod bucket {
     /// Specifies tags to use to identify a subset of objects for an Amazon S3 bucket. For more
     /// information, see Categorizing your storage using tags in the *Amazon Simple Storage
     /// Service User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TagFilter {
-        /// The tag key.
-        #[serde(rename = "Key")]
+        /// `Key`: The tag key.
         pub key: Value<String>,
-        /// The tag value.
-        #[serde(rename = "Value")]
+        /// `Value`: The tag value.
         pub value: Value<String>,
+    }
+
+    impl Serialize for TagFilter {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl TagFilter {
@@ -1984,19 +2394,24 @@ pub mod bucket {
     /// The S3 Intelligent-Tiering storage class is designed to optimize storage costs by
     /// automatically moving data to the most cost-effective storage access tier, without
     /// additional operational overhead.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tiering {
-        /// S3 Intelligent-Tiering access tier. See Storage class for automatically optimizing
-        /// frequently and infrequently accessed objects for a list of access tiers in the S3
-        /// Intelligent-Tiering storage class.
-        #[serde(rename = "AccessTier")]
+        /// `AccessTier`: S3 Intelligent-Tiering access tier. See Storage class for automatically
+        /// optimizing frequently and infrequently accessed objects for a list of access tiers in
+        /// the S3 Intelligent-Tiering storage class.
         pub access_tier: Value<TieringAccessTier>,
-        /// The number of consecutive days of no access after which an object will be eligible to be
-        /// transitioned to the corresponding tier. The minimum number of days specified for Archive
-        /// Access tier must be at least 90 days and Deep Archive Access tier must be at least 180
-        /// days. The maximum can be up to 2 years (730 days).
-        #[serde(rename = "Days")]
+        /// `Days`: The number of consecutive days of no access after which an object will be
+        /// eligible to be transitioned to the corresponding tier.
         pub days: Value<i64>,
+    }
+
+    impl Serialize for Tiering {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("AccessTier", &self.access_tier)?;
+            m.serialize_entry("Days", &self.days)?;
+            m.end()
+        }
     }
 
     impl Tiering {
@@ -2014,21 +2429,28 @@ pub mod bucket {
 
     /// A container for specifying the configuration for publication of messages to an Amazon
     /// Simple Notification Service (Amazon SNS) topic when Amazon S3 detects specified events.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct TopicConfiguration {
-        /// The Amazon S3 bucket event about which to send notifications. For more information, see
-        /// Supported Event Types in the *Amazon S3 User Guide*.
-        #[serde(rename = "Event")]
+        /// `Event`: The Amazon S3 bucket event about which to send notifications. For more
+        /// information, see Supported Event Types in the *Amazon S3 User Guide*.
         pub event: Value<String>,
-        /// The filtering rules that determine for which objects to send notifications. For example,
-        /// you can create a filter so that Amazon S3 sends notifications only when image files with
-        /// a ``.jpg`` extension are added to the bucket.
-        #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
+        /// `Filter`: The filtering rules that determine for which objects to send notifications.
+        /// For example, you can create a filter so that Amazon S3 sends notifications only when
+        /// image files with a ``.jpg`` extension are added to the bucket.
         pub filter: Option<NotificationFilter>,
-        /// The Amazon Resource Name (ARN) of the Amazon SNS topic to which Amazon S3 publishes a
-        /// message when it detects events of the specified type.
-        #[serde(rename = "Topic")]
+        /// `Topic`: The Amazon Resource Name (ARN) of the Amazon SNS topic to which Amazon S3
+        /// publishes a message when it detects events of the specified type.
         pub topic: Value<String>,
+    }
+
+    impl Serialize for TopicConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Event", &self.event)?;
+            opt(&mut m, "Filter", &self.filter)?;
+            m.serialize_entry("Topic", &self.topic)?;
+            m.end()
+        }
     }
 
     impl TopicConfiguration {
@@ -2045,21 +2467,27 @@ pub mod bucket {
     /// Specifies when an object transitions to a specified storage class. For more information
     /// about Amazon S3 lifecycle configuration rules, see Transitioning Objects Using Amazon S3
     /// Lifecycle in the *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Transition {
-        /// The storage class to which you want the object to transition.
-        #[serde(rename = "StorageClass")]
+        /// `StorageClass`: The storage class to which you want the object to transition.
         pub storage_class: Value<TransitionStorageClass>,
-        /// Indicates when objects are transitioned to the specified storage class. The date value
-        /// must be in ISO 8601 format. The time is always midnight UTC.
-        #[serde(rename = "TransitionDate", skip_serializing_if = "Option::is_none")]
+        /// `TransitionDate`: Indicates when objects are transitioned to the specified storage
+        /// class. The date value must be in ISO 8601 format. The time is always midnight UTC.
         pub transition_date: Option<Value<String>>,
-        /// Indicates the number of days after creation when objects are transitioned to the
-        /// specified storage class. The value can be ``0`` or any positive integer. Be aware that
-        /// some storage classes have a minimum storage duration and that you're charged for
-        /// transitioning objects before their minimum storage duration.
-        #[serde(rename = "TransitionInDays", skip_serializing_if = "Option::is_none")]
+        /// `TransitionInDays`: Indicates the number of days after creation when objects are
+        /// transitioned to the specified storage class. The value can be ``0`` or any positive
+        /// integer.
         pub transition_in_days: Option<Value<i64>>,
+    }
+
+    impl Serialize for Transition {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("StorageClass", &self.storage_class)?;
+            opt(&mut m, "TransitionDate", &self.transition_date)?;
+            opt(&mut m, "TransitionInDays", &self.transition_in_days)?;
+            m.end()
+        }
     }
 
     impl Transition {
@@ -2075,11 +2503,18 @@ pub mod bucket {
 
     /// Describes the versioning state of an Amazon S3 bucket. For more information, see PUT
     /// Bucket versioning in the *Amazon S3 API Reference*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct VersioningConfiguration {
-        /// The versioning state of the bucket.
-        #[serde(rename = "Status")]
+        /// `Status`: The versioning state of the bucket.
         pub status: Value<VersioningConfigurationStatus>,
+    }
+
+    impl Serialize for VersioningConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Status", &self.status)?;
+            m.end()
+        }
     }
 
     impl VersioningConfiguration {
@@ -2092,32 +2527,57 @@ pub mod bucket {
     }
 
     /// Specifies website configuration parameters for an Amazon S3 bucket.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct WebsiteConfiguration {
-        /// The name of the error document for the website.
-        #[serde(rename = "ErrorDocument", skip_serializing_if = "Option::is_none")]
+        /// `ErrorDocument`: The name of the error document for the website.
         pub error_document: Option<Value<String>>,
-        /// The name of the index document for the website.
-        #[serde(rename = "IndexDocument", skip_serializing_if = "Option::is_none")]
+        /// `IndexDocument`: The name of the index document for the website.
         pub index_document: Option<Value<String>>,
-        /// The redirect behavior for every request to this bucket's website endpoint.
-        #[serde(
-            rename = "RedirectAllRequestsTo",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `RedirectAllRequestsTo`: The redirect behavior for every request to this bucket's
+        /// website endpoint.
         pub redirect_all_requests_to: Option<RedirectAllRequestsTo>,
-        /// Rules that define when a redirect is applied and the redirect behavior.
-        #[serde(rename = "RoutingRules", skip_serializing_if = "Option::is_none")]
+        /// `RoutingRules`: Rules that define when a redirect is applied and the redirect behavior.
         pub routing_rules: Option<Vec<RoutingRule>>,
     }
 
+    impl Serialize for WebsiteConfiguration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(&mut m, "ErrorDocument", &self.error_document)?;
+            opt(&mut m, "IndexDocument", &self.index_document)?;
+            opt(
+                &mut m,
+                "RedirectAllRequestsTo",
+                &self.redirect_all_requests_to,
+            )?;
+            opt(&mut m, "RoutingRules", &self.routing_rules)?;
+            m.end()
+        }
+    }
+
     /// Specifies the transfer acceleration status of the bucket.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AccelerateConfigurationAccelerationStatus {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
-        #[serde(rename = "Suspended")]
+        /// `Suspended`
         Suspended,
+    }
+
+    impl AccelerateConfigurationAccelerationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "Enabled",
+                Self::Suspended => "Suspended",
+            }
+        }
+    }
+
+    impl Serialize for AccelerateConfigurationAccelerationStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AccelerateConfigurationAccelerationStatus>
@@ -2130,10 +2590,25 @@ pub mod bucket {
 
     /// Specifies the replica ownership. For default and valid values, see PUT bucket
     /// replication in the *Amazon S3 API Reference*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AccessControlTranslationOwner {
-        #[serde(rename = "Destination")]
+        /// `Destination`
         Destination,
+    }
+
+    impl AccessControlTranslationOwner {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Destination => "Destination",
+            }
+        }
+    }
+
+    impl Serialize for AccessControlTranslationOwner {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AccessControlTranslationOwner> for Value<AccessControlTranslationOwner> {
@@ -2143,12 +2618,28 @@ pub mod bucket {
     }
 
     /// Specifies whether the annotation table configuration is enabled or disabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum AnnotationTableConfigurationConfigurationState {
-        #[serde(rename = "ENABLED")]
+        /// `ENABLED`
         Enabled,
-        #[serde(rename = "DISABLED")]
+        /// `DISABLED`
         Disabled,
+    }
+
+    impl AnnotationTableConfigurationConfigurationState {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "ENABLED",
+                Self::Disabled => "DISABLED",
+            }
+        }
+    }
+
+    impl Serialize for AnnotationTableConfigurationConfigurationState {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<AnnotationTableConfigurationConfigurationState>
@@ -2159,12 +2650,28 @@ pub mod bucket {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum BlockedEncryptionTypeList {
-        #[serde(rename = "NONE")]
+        /// `NONE`
         None,
-        #[serde(rename = "SSE-C")]
+        /// `SSE-C`
         SseC,
+    }
+
+    impl BlockedEncryptionTypeList {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::None => "NONE",
+                Self::SseC => "SSE-C",
+            }
+        }
+    }
+
+    impl Serialize for BlockedEncryptionTypeList {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<BlockedEncryptionTypeList> for Value<BlockedEncryptionTypeList> {
@@ -2175,15 +2682,29 @@ pub mod bucket {
 
     /// The ABAC status of the general purpose bucket. When ABAC is enabled for the general
     /// purpose bucket, you can use tags to manage access to the general purpose buckets as well
-    /// as for cost tracking purposes. When ABAC is disabled for the general purpose buckets,
-    /// you can only use tags for cost tracking purposes. For more information, see Using tags
-    /// with S3 general purpose buckets.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// as for cost tracking purposes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum BucketAbacStatus {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
+    }
+
+    impl BucketAbacStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "Enabled",
+                Self::Disabled => "Disabled",
+            }
+        }
+    }
+
+    impl Serialize for BucketAbacStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<BucketAbacStatus> for Value<BucketAbacStatus> {
@@ -2194,26 +2715,47 @@ pub mod bucket {
 
     /// This is a legacy property, and it is not recommended for most use cases. A majority of
     /// modern use cases in Amazon S3 no longer require the use of ACLs, and we recommend that
-    /// you keep ACLs disabled. For more information, see Controlling object ownership in the
-    /// *Amazon S3 User Guide*.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// you keep ACLs disabled.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum BucketAccessControl {
-        #[serde(rename = "AuthenticatedRead")]
+        /// `AuthenticatedRead`
         AuthenticatedRead,
-        #[serde(rename = "AwsExecRead")]
+        /// `AwsExecRead`
         AwsExecRead,
-        #[serde(rename = "BucketOwnerFullControl")]
+        /// `BucketOwnerFullControl`
         BucketOwnerFullControl,
-        #[serde(rename = "BucketOwnerRead")]
+        /// `BucketOwnerRead`
         BucketOwnerRead,
-        #[serde(rename = "LogDeliveryWrite")]
+        /// `LogDeliveryWrite`
         LogDeliveryWrite,
-        #[serde(rename = "Private")]
+        /// `Private`
         Private,
-        #[serde(rename = "PublicRead")]
+        /// `PublicRead`
         PublicRead,
-        #[serde(rename = "PublicReadWrite")]
+        /// `PublicReadWrite`
         PublicReadWrite,
+    }
+
+    impl BucketAccessControl {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AuthenticatedRead => "AuthenticatedRead",
+                Self::AwsExecRead => "AwsExecRead",
+                Self::BucketOwnerFullControl => "BucketOwnerFullControl",
+                Self::BucketOwnerRead => "BucketOwnerRead",
+                Self::LogDeliveryWrite => "LogDeliveryWrite",
+                Self::Private => "Private",
+                Self::PublicRead => "PublicRead",
+                Self::PublicReadWrite => "PublicReadWrite",
+            }
+        }
+    }
+
+    impl Serialize for BucketAccessControl {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<BucketAccessControl> for Value<BucketAccessControl> {
@@ -2222,12 +2764,28 @@ pub mod bucket {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum BucketBucketNamespace {
-        #[serde(rename = "global")]
+        /// `global`
         Global,
-        #[serde(rename = "account-regional")]
+        /// `account-regional`
         AccountRegional,
+    }
+
+    impl BucketBucketNamespace {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Global => "global",
+                Self::AccountRegional => "account-regional",
+            }
+        }
+    }
+
+    impl Serialize for BucketBucketNamespace {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<BucketBucketNamespace> for Value<BucketBucketNamespace> {
@@ -2236,18 +2794,37 @@ pub mod bucket {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CorsRuleAllowedMethods {
-        #[serde(rename = "GET")]
+        /// `GET`
         Get,
-        #[serde(rename = "PUT")]
+        /// `PUT`
         Put,
-        #[serde(rename = "HEAD")]
+        /// `HEAD`
         Head,
-        #[serde(rename = "POST")]
+        /// `POST`
         Post,
-        #[serde(rename = "DELETE")]
+        /// `DELETE`
         Delete,
+    }
+
+    impl CorsRuleAllowedMethods {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Get => "GET",
+                Self::Put => "PUT",
+                Self::Head => "HEAD",
+                Self::Post => "POST",
+                Self::Delete => "DELETE",
+            }
+        }
+    }
+
+    impl Serialize for CorsRuleAllowedMethods {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<CorsRuleAllowedMethods> for Value<CorsRuleAllowedMethods> {
@@ -2257,10 +2834,25 @@ pub mod bucket {
     }
 
     /// The version of the output schema to use when exporting data. Must be ``V_1``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DataExportOutputSchemaVersion {
-        #[serde(rename = "V_1")]
+        /// `V_1`
         V1,
+    }
+
+    impl DataExportOutputSchemaVersion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::V1 => "V_1",
+            }
+        }
+    }
+
+    impl Serialize for DataExportOutputSchemaVersion {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DataExportOutputSchemaVersion> for Value<DataExportOutputSchemaVersion> {
@@ -2272,12 +2864,28 @@ pub mod bucket {
     /// The default Object Lock retention mode you want to apply to new objects placed in the
     /// specified bucket. If Object Lock is turned on, you must specify ``Mode`` and specify
     /// either ``Days`` or ``Years``.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DefaultRetentionMode {
-        #[serde(rename = "COMPLIANCE")]
+        /// `COMPLIANCE`
         Compliance,
-        #[serde(rename = "GOVERNANCE")]
+        /// `GOVERNANCE`
         Governance,
+    }
+
+    impl DefaultRetentionMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Compliance => "COMPLIANCE",
+                Self::Governance => "GOVERNANCE",
+            }
+        }
+    }
+
+    impl Serialize for DefaultRetentionMode {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DefaultRetentionMode> for Value<DefaultRetentionMode> {
@@ -2287,12 +2895,28 @@ pub mod bucket {
     }
 
     /// Indicates whether to replicate delete markers.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DeleteMarkerReplicationStatus {
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl DeleteMarkerReplicationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "Disabled",
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for DeleteMarkerReplicationStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DeleteMarkerReplicationStatus> for Value<DeleteMarkerReplicationStatus> {
@@ -2302,14 +2926,31 @@ pub mod bucket {
     }
 
     /// Specifies the file format used when exporting data to Amazon S3.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum DestinationFormat {
-        #[serde(rename = "CSV")]
+        /// `CSV`
         Csv,
-        #[serde(rename = "ORC")]
+        /// `ORC`
         Orc,
-        #[serde(rename = "Parquet")]
+        /// `Parquet`
         Parquet,
+    }
+
+    impl DestinationFormat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Csv => "CSV",
+                Self::Orc => "ORC",
+                Self::Parquet => "Parquet",
+            }
+        }
+    }
+
+    impl Serialize for DestinationFormat {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<DestinationFormat> for Value<DestinationFormat> {
@@ -2319,12 +2960,28 @@ pub mod bucket {
     }
 
     /// Specifies the status of the configuration.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum IntelligentTieringConfigurationStatus {
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl IntelligentTieringConfigurationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "Disabled",
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for IntelligentTieringConfigurationStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<IntelligentTieringConfigurationStatus> for Value<IntelligentTieringConfigurationStatus> {
@@ -2335,14 +2992,29 @@ pub mod bucket {
 
     /// Object versions to include in the inventory list. If set to ``All``, the list includes
     /// all the object versions, which adds the version-related fields ``VersionId``,
-    /// ``IsLatest``, and ``DeleteMarker`` to the list. If set to ``Current``, the list does not
-    /// contain these version-related fields.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// ``IsLatest``, and ``DeleteMarker`` to the list.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InventoryConfigurationIncludedObjectVersions {
-        #[serde(rename = "All")]
+        /// `All`
         All,
-        #[serde(rename = "Current")]
+        /// `Current`
         Current,
+    }
+
+    impl InventoryConfigurationIncludedObjectVersions {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::All => "All",
+                Self::Current => "Current",
+            }
+        }
+    }
+
+    impl Serialize for InventoryConfigurationIncludedObjectVersions {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InventoryConfigurationIncludedObjectVersions>
@@ -2353,46 +3025,79 @@ pub mod bucket {
         }
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InventoryConfigurationOptionalFields {
-        #[serde(rename = "Size")]
+        /// `Size`
         Size,
-        #[serde(rename = "LastModifiedDate")]
+        /// `LastModifiedDate`
         LastModifiedDate,
-        #[serde(rename = "StorageClass")]
+        /// `StorageClass`
         StorageClass,
-        #[serde(rename = "ETag")]
+        /// `ETag`
         ETag,
-        #[serde(rename = "IsMultipartUploaded")]
+        /// `IsMultipartUploaded`
         IsMultipartUploaded,
-        #[serde(rename = "ReplicationStatus")]
+        /// `ReplicationStatus`
         ReplicationStatus,
-        #[serde(rename = "EncryptionStatus")]
+        /// `EncryptionStatus`
         EncryptionStatus,
-        #[serde(rename = "ObjectLockRetainUntilDate")]
+        /// `ObjectLockRetainUntilDate`
         ObjectLockRetainUntilDate,
-        #[serde(rename = "ObjectLockMode")]
+        /// `ObjectLockMode`
         ObjectLockMode,
-        #[serde(rename = "ObjectLockLegalHoldStatus")]
+        /// `ObjectLockLegalHoldStatus`
         ObjectLockLegalHoldStatus,
-        #[serde(rename = "ObjectLockEventHoldStatus")]
+        /// `ObjectLockEventHoldStatus`
         ObjectLockEventHoldStatus,
-        #[serde(rename = "ObjectLockEventHoldDuration")]
+        /// `ObjectLockEventHoldDuration`
         ObjectLockEventHoldDuration,
-        #[serde(rename = "IntelligentTieringAccessTier")]
+        /// `IntelligentTieringAccessTier`
         IntelligentTieringAccessTier,
-        #[serde(rename = "BucketKeyStatus")]
+        /// `BucketKeyStatus`
         BucketKeyStatus,
-        #[serde(rename = "ChecksumAlgorithm")]
+        /// `ChecksumAlgorithm`
         ChecksumAlgorithm,
-        #[serde(rename = "ObjectAccessControlList")]
+        /// `ObjectAccessControlList`
         ObjectAccessControlList,
-        #[serde(rename = "ObjectOwner")]
+        /// `ObjectOwner`
         ObjectOwner,
-        #[serde(rename = "LifecycleExpirationDate")]
+        /// `LifecycleExpirationDate`
         LifecycleExpirationDate,
-        #[serde(rename = "IntelligentTieringReferenceDate")]
+        /// `IntelligentTieringReferenceDate`
         IntelligentTieringReferenceDate,
+    }
+
+    impl InventoryConfigurationOptionalFields {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Size => "Size",
+                Self::LastModifiedDate => "LastModifiedDate",
+                Self::StorageClass => "StorageClass",
+                Self::ETag => "ETag",
+                Self::IsMultipartUploaded => "IsMultipartUploaded",
+                Self::ReplicationStatus => "ReplicationStatus",
+                Self::EncryptionStatus => "EncryptionStatus",
+                Self::ObjectLockRetainUntilDate => "ObjectLockRetainUntilDate",
+                Self::ObjectLockMode => "ObjectLockMode",
+                Self::ObjectLockLegalHoldStatus => "ObjectLockLegalHoldStatus",
+                Self::ObjectLockEventHoldStatus => "ObjectLockEventHoldStatus",
+                Self::ObjectLockEventHoldDuration => "ObjectLockEventHoldDuration",
+                Self::IntelligentTieringAccessTier => "IntelligentTieringAccessTier",
+                Self::BucketKeyStatus => "BucketKeyStatus",
+                Self::ChecksumAlgorithm => "ChecksumAlgorithm",
+                Self::ObjectAccessControlList => "ObjectAccessControlList",
+                Self::ObjectOwner => "ObjectOwner",
+                Self::LifecycleExpirationDate => "LifecycleExpirationDate",
+                Self::IntelligentTieringReferenceDate => "IntelligentTieringReferenceDate",
+            }
+        }
+    }
+
+    impl Serialize for InventoryConfigurationOptionalFields {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InventoryConfigurationOptionalFields> for Value<InventoryConfigurationOptionalFields> {
@@ -2402,12 +3107,28 @@ pub mod bucket {
     }
 
     /// Specifies the schedule for generating inventory results.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InventoryConfigurationScheduleFrequency {
-        #[serde(rename = "Daily")]
+        /// `Daily`
         Daily,
-        #[serde(rename = "Weekly")]
+        /// `Weekly`
         Weekly,
+    }
+
+    impl InventoryConfigurationScheduleFrequency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Daily => "Daily",
+                Self::Weekly => "Weekly",
+            }
+        }
+    }
+
+    impl Serialize for InventoryConfigurationScheduleFrequency {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InventoryConfigurationScheduleFrequency>
@@ -2420,12 +3141,28 @@ pub mod bucket {
 
     /// The configuration state of the inventory table, indicating whether the inventory table
     /// is enabled or disabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum InventoryTableConfigurationConfigurationState {
-        #[serde(rename = "ENABLED")]
+        /// `ENABLED`
         Enabled,
-        #[serde(rename = "DISABLED")]
+        /// `DISABLED`
         Disabled,
+    }
+
+    impl InventoryTableConfigurationConfigurationState {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "ENABLED",
+                Self::Disabled => "DISABLED",
+            }
+        }
+    }
+
+    impl Serialize for InventoryTableConfigurationConfigurationState {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<InventoryTableConfigurationConfigurationState>
@@ -2438,12 +3175,28 @@ pub mod bucket {
 
     /// Indicates which default minimum object size behavior is applied to the lifecycle
     /// configuration.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum LifecycleConfigurationTransitionDefaultMinimumObjectSize {
-        #[serde(rename = "varies_by_storage_class")]
+        /// `varies_by_storage_class`
         VariesByStorageClass,
-        #[serde(rename = "all_storage_classes_128K")]
+        /// `all_storage_classes_128K`
         AllStorageClasses128k,
+    }
+
+    impl LifecycleConfigurationTransitionDefaultMinimumObjectSize {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::VariesByStorageClass => "varies_by_storage_class",
+                Self::AllStorageClasses128k => "all_storage_classes_128K",
+            }
+        }
+    }
+
+    impl Serialize for LifecycleConfigurationTransitionDefaultMinimumObjectSize {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<LifecycleConfigurationTransitionDefaultMinimumObjectSize>
@@ -2456,15 +3209,29 @@ pub mod bucket {
 
     /// The type of the table bucket where the metadata configuration is stored. The ``aws``
     /// value indicates an AWS managed table bucket, and the ``customer`` value indicates a
-    /// customer-managed table bucket. V2 metadata configurations are stored in AWS managed
-    /// table buckets, and V1 metadata configurations are stored in customer-managed table
-    /// buckets.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// customer-managed table bucket.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetadataDestinationTableBucketType {
-        #[serde(rename = "aws")]
+        /// `aws`
         Aws,
-        #[serde(rename = "customer")]
+        /// `customer`
         Customer,
+    }
+
+    impl MetadataDestinationTableBucketType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Aws => "aws",
+                Self::Customer => "customer",
+            }
+        }
+    }
+
+    impl Serialize for MetadataDestinationTableBucketType {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetadataDestinationTableBucketType> for Value<MetadataDestinationTableBucketType> {
@@ -2474,14 +3241,29 @@ pub mod bucket {
     }
 
     /// The encryption type specified for a metadata table. To specify server-side encryption
-    /// with KMSlong (KMS) keys (SSE-KMS), use the ``aws:kms`` value. To specify server-side
-    /// encryption with Amazon S3 managed keys (SSE-S3), use the ``AES256`` value.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    /// with KMSlong (KMS) keys (SSE-KMS), use the ``aws:kms`` value.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetadataTableEncryptionConfigurationSseAlgorithm {
-        #[serde(rename = "aws:kms")]
+        /// `aws:kms`
         AwsKms,
-        #[serde(rename = "AES256")]
+        /// `AES256`
         Aes256,
+    }
+
+    impl MetadataTableEncryptionConfigurationSseAlgorithm {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AwsKms => "aws:kms",
+                Self::Aes256 => "AES256",
+            }
+        }
+    }
+
+    impl Serialize for MetadataTableEncryptionConfigurationSseAlgorithm {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetadataTableEncryptionConfigurationSseAlgorithm>
@@ -2493,12 +3275,28 @@ pub mod bucket {
     }
 
     /// Specifies whether the replication metrics are enabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum MetricsStatus {
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl MetricsStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "Disabled",
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for MetricsStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<MetricsStatus> for Value<MetricsStatus> {
@@ -2508,22 +3306,43 @@ pub mod bucket {
     }
 
     /// The class of storage used to store the object.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum NoncurrentVersionTransitionStorageClass {
-        #[serde(rename = "DEEP_ARCHIVE")]
+        /// `DEEP_ARCHIVE`
         DeepArchive,
-        #[serde(rename = "GLACIER")]
+        /// `GLACIER`
         Glacier,
-        #[serde(rename = "Glacier")]
+        /// `Glacier`
         Glacier2,
-        #[serde(rename = "GLACIER_IR")]
+        /// `GLACIER_IR`
         GlacierIr,
-        #[serde(rename = "INTELLIGENT_TIERING")]
+        /// `INTELLIGENT_TIERING`
         IntelligentTiering,
-        #[serde(rename = "ONEZONE_IA")]
+        /// `ONEZONE_IA`
         OnezoneIa,
-        #[serde(rename = "STANDARD_IA")]
+        /// `STANDARD_IA`
         StandardIa,
+    }
+
+    impl NoncurrentVersionTransitionStorageClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::DeepArchive => "DEEP_ARCHIVE",
+                Self::Glacier => "GLACIER",
+                Self::Glacier2 => "Glacier",
+                Self::GlacierIr => "GLACIER_IR",
+                Self::IntelligentTiering => "INTELLIGENT_TIERING",
+                Self::OnezoneIa => "ONEZONE_IA",
+                Self::StandardIa => "STANDARD_IA",
+            }
+        }
+    }
+
+    impl Serialize for NoncurrentVersionTransitionStorageClass {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<NoncurrentVersionTransitionStorageClass>
@@ -2536,10 +3355,25 @@ pub mod bucket {
 
     /// Indicates whether this bucket has an Object Lock configuration enabled. Enable
     /// ``ObjectLockEnabled`` when you apply ``ObjectLockConfiguration`` to a bucket.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ObjectLockConfigurationObjectLockEnabled {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl ObjectLockConfigurationObjectLockEnabled {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for ObjectLockConfigurationObjectLockEnabled {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ObjectLockConfigurationObjectLockEnabled>
@@ -2551,14 +3385,31 @@ pub mod bucket {
     }
 
     /// Specifies an object ownership rule.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum OwnershipControlsRuleObjectOwnership {
-        #[serde(rename = "ObjectWriter")]
+        /// `ObjectWriter`
         ObjectWriter,
-        #[serde(rename = "BucketOwnerPreferred")]
+        /// `BucketOwnerPreferred`
         BucketOwnerPreferred,
-        #[serde(rename = "BucketOwnerEnforced")]
+        /// `BucketOwnerEnforced`
         BucketOwnerEnforced,
+    }
+
+    impl OwnershipControlsRuleObjectOwnership {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ObjectWriter => "ObjectWriter",
+                Self::BucketOwnerPreferred => "BucketOwnerPreferred",
+                Self::BucketOwnerEnforced => "BucketOwnerEnforced",
+            }
+        }
+    }
+
+    impl Serialize for OwnershipControlsRuleObjectOwnership {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<OwnershipControlsRuleObjectOwnership> for Value<OwnershipControlsRuleObjectOwnership> {
@@ -2568,12 +3419,28 @@ pub mod bucket {
     }
 
     /// Specifies whether journal table record expiration is enabled or disabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RecordExpirationExpiration {
-        #[serde(rename = "ENABLED")]
+        /// `ENABLED`
         Enabled,
-        #[serde(rename = "DISABLED")]
+        /// `DISABLED`
         Disabled,
+    }
+
+    impl RecordExpirationExpiration {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "ENABLED",
+                Self::Disabled => "DISABLED",
+            }
+        }
+    }
+
+    impl Serialize for RecordExpirationExpiration {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RecordExpirationExpiration> for Value<RecordExpirationExpiration> {
@@ -2584,12 +3451,28 @@ pub mod bucket {
 
     /// Protocol to use when redirecting requests. The default is the protocol that is used in
     /// the original request.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RedirectAllRequestsToProtocol {
-        #[serde(rename = "http")]
+        /// `http`
         Http,
-        #[serde(rename = "https")]
+        /// `https`
         Https,
+    }
+
+    impl RedirectAllRequestsToProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Http => "http",
+                Self::Https => "https",
+            }
+        }
+    }
+
+    impl Serialize for RedirectAllRequestsToProtocol {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RedirectAllRequestsToProtocol> for Value<RedirectAllRequestsToProtocol> {
@@ -2600,12 +3483,28 @@ pub mod bucket {
 
     /// Protocol to use when redirecting requests. The default is the protocol that is used in
     /// the original request.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RedirectRuleProtocol {
-        #[serde(rename = "http")]
+        /// `http`
         Http,
-        #[serde(rename = "https")]
+        /// `https`
         Https,
+    }
+
+    impl RedirectRuleProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Http => "http",
+                Self::Https => "https",
+            }
+        }
+    }
+
+    impl Serialize for RedirectRuleProtocol {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RedirectRuleProtocol> for Value<RedirectRuleProtocol> {
@@ -2615,12 +3514,28 @@ pub mod bucket {
     }
 
     /// Specifies whether Amazon S3 replicates modifications on replicas.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ReplicaModificationsStatus {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
+    }
+
+    impl ReplicaModificationsStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "Enabled",
+                Self::Disabled => "Disabled",
+            }
+        }
+    }
+
+    impl Serialize for ReplicaModificationsStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ReplicaModificationsStatus> for Value<ReplicaModificationsStatus> {
@@ -2632,24 +3547,46 @@ pub mod bucket {
     /// The storage class to use when replicating objects, such as S3 Standard or reduced
     /// redundancy. By default, Amazon S3 uses the storage class of the source object to create
     /// the object replica.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ReplicationDestinationStorageClass {
-        #[serde(rename = "DEEP_ARCHIVE")]
+        /// `DEEP_ARCHIVE`
         DeepArchive,
-        #[serde(rename = "GLACIER")]
+        /// `GLACIER`
         Glacier,
-        #[serde(rename = "GLACIER_IR")]
+        /// `GLACIER_IR`
         GlacierIr,
-        #[serde(rename = "INTELLIGENT_TIERING")]
+        /// `INTELLIGENT_TIERING`
         IntelligentTiering,
-        #[serde(rename = "ONEZONE_IA")]
+        /// `ONEZONE_IA`
         OnezoneIa,
-        #[serde(rename = "REDUCED_REDUNDANCY")]
+        /// `REDUCED_REDUNDANCY`
         ReducedRedundancy,
-        #[serde(rename = "STANDARD")]
+        /// `STANDARD`
         Standard,
-        #[serde(rename = "STANDARD_IA")]
+        /// `STANDARD_IA`
         StandardIa,
+    }
+
+    impl ReplicationDestinationStorageClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::DeepArchive => "DEEP_ARCHIVE",
+                Self::Glacier => "GLACIER",
+                Self::GlacierIr => "GLACIER_IR",
+                Self::IntelligentTiering => "INTELLIGENT_TIERING",
+                Self::OnezoneIa => "ONEZONE_IA",
+                Self::ReducedRedundancy => "REDUCED_REDUNDANCY",
+                Self::Standard => "STANDARD",
+                Self::StandardIa => "STANDARD_IA",
+            }
+        }
+    }
+
+    impl Serialize for ReplicationDestinationStorageClass {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ReplicationDestinationStorageClass> for Value<ReplicationDestinationStorageClass> {
@@ -2659,12 +3596,28 @@ pub mod bucket {
     }
 
     /// Specifies whether the rule is enabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ReplicationRuleStatus {
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl ReplicationRuleStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "Disabled",
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for ReplicationRuleStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ReplicationRuleStatus> for Value<ReplicationRuleStatus> {
@@ -2674,12 +3627,28 @@ pub mod bucket {
     }
 
     /// Specifies whether the replication time is enabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ReplicationTimeStatus {
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl ReplicationTimeStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "Disabled",
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for ReplicationTimeStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ReplicationTimeStatus> for Value<ReplicationTimeStatus> {
@@ -2690,12 +3659,28 @@ pub mod bucket {
 
     /// If ``Enabled``, the rule is currently being applied. If ``Disabled``, the rule is not
     /// currently being applied.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum RuleStatus {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
+    }
+
+    impl RuleStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "Enabled",
+                Self::Disabled => "Disabled",
+            }
+        }
+    }
+
+    impl Serialize for RuleStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<RuleStatus> for Value<RuleStatus> {
@@ -2705,14 +3690,31 @@ pub mod bucket {
     }
 
     /// Server-side encryption algorithm to use for the default encryption.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ServerSideEncryptionByDefaultSseAlgorithm {
-        #[serde(rename = "aws:kms")]
+        /// `aws:kms`
         AwsKms,
-        #[serde(rename = "AES256")]
+        /// `AES256`
         Aes256,
-        #[serde(rename = "aws:kms:dsse")]
+        /// `aws:kms:dsse`
         AwsKmsDsse,
+    }
+
+    impl ServerSideEncryptionByDefaultSseAlgorithm {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::AwsKms => "aws:kms",
+                Self::Aes256 => "AES256",
+                Self::AwsKmsDsse => "aws:kms:dsse",
+            }
+        }
+    }
+
+    impl Serialize for ServerSideEncryptionByDefaultSseAlgorithm {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<ServerSideEncryptionByDefaultSseAlgorithm>
@@ -2725,12 +3727,28 @@ pub mod bucket {
 
     /// Specifies whether Amazon S3 replicates objects created with server-side encryption using
     /// an AWS KMS key stored in AWS Key Management Service.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum SseKmsEncryptedObjectsStatus {
-        #[serde(rename = "Disabled")]
+        /// `Disabled`
         Disabled,
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
+    }
+
+    impl SseKmsEncryptedObjectsStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Disabled => "Disabled",
+                Self::Enabled => "Enabled",
+            }
+        }
+    }
+
+    impl Serialize for SseKmsEncryptedObjectsStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<SseKmsEncryptedObjectsStatus> for Value<SseKmsEncryptedObjectsStatus> {
@@ -2742,12 +3760,28 @@ pub mod bucket {
     /// S3 Intelligent-Tiering access tier. See Storage class for automatically optimizing
     /// frequently and infrequently accessed objects for a list of access tiers in the S3
     /// Intelligent-Tiering storage class.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TieringAccessTier {
-        #[serde(rename = "ARCHIVE_ACCESS")]
+        /// `ARCHIVE_ACCESS`
         ArchiveAccess,
-        #[serde(rename = "DEEP_ARCHIVE_ACCESS")]
+        /// `DEEP_ARCHIVE_ACCESS`
         DeepArchiveAccess,
+    }
+
+    impl TieringAccessTier {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::ArchiveAccess => "ARCHIVE_ACCESS",
+                Self::DeepArchiveAccess => "DEEP_ARCHIVE_ACCESS",
+            }
+        }
+    }
+
+    impl Serialize for TieringAccessTier {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TieringAccessTier> for Value<TieringAccessTier> {
@@ -2757,22 +3791,43 @@ pub mod bucket {
     }
 
     /// The storage class to which you want the object to transition.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum TransitionStorageClass {
-        #[serde(rename = "DEEP_ARCHIVE")]
+        /// `DEEP_ARCHIVE`
         DeepArchive,
-        #[serde(rename = "GLACIER")]
+        /// `GLACIER`
         Glacier,
-        #[serde(rename = "Glacier")]
+        /// `Glacier`
         Glacier2,
-        #[serde(rename = "GLACIER_IR")]
+        /// `GLACIER_IR`
         GlacierIr,
-        #[serde(rename = "INTELLIGENT_TIERING")]
+        /// `INTELLIGENT_TIERING`
         IntelligentTiering,
-        #[serde(rename = "ONEZONE_IA")]
+        /// `ONEZONE_IA`
         OnezoneIa,
-        #[serde(rename = "STANDARD_IA")]
+        /// `STANDARD_IA`
         StandardIa,
+    }
+
+    impl TransitionStorageClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::DeepArchive => "DEEP_ARCHIVE",
+                Self::Glacier => "GLACIER",
+                Self::Glacier2 => "Glacier",
+                Self::GlacierIr => "GLACIER_IR",
+                Self::IntelligentTiering => "INTELLIGENT_TIERING",
+                Self::OnezoneIa => "ONEZONE_IA",
+                Self::StandardIa => "STANDARD_IA",
+            }
+        }
+    }
+
+    impl Serialize for TransitionStorageClass {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<TransitionStorageClass> for Value<TransitionStorageClass> {
@@ -2782,12 +3837,28 @@ pub mod bucket {
     }
 
     /// The versioning state of the bucket.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum VersioningConfigurationStatus {
-        #[serde(rename = "Enabled")]
+        /// `Enabled`
         Enabled,
-        #[serde(rename = "Suspended")]
+        /// `Suspended`
         Suspended,
+    }
+
+    impl VersioningConfigurationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Enabled => "Enabled",
+                Self::Suspended => "Suspended",
+            }
+        }
+    }
+
+    impl Serialize for VersioningConfigurationStatus {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.as_str())
+        }
     }
 
     impl From<VersioningConfigurationStatus> for Value<VersioningConfigurationStatus> {
@@ -2892,27 +3963,30 @@ pub mod bucket {
 /// `AWS::S3::BucketPolicy`: Applies an Amazon S3 bucket policy to an Amazon S3 bucket. If
 /// you are using an identity other than the root user of the AWS-account that owns the
 /// bucket, the calling identity must have the ``PutBucketPolicy`` permissions on the
-/// specified bucket and belong to the bucket owner's account in order to use this
-/// operation.
+/// specified …
 pub mod bucket_policy {
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// Applies an Amazon S3 bucket policy to an Amazon S3 bucket. If you are using an identity
     /// other than the root user of the AWS-account that owns the bucket, the calling identity
-    /// must have the ``PutBucketPolicy`` permissions on the specified bucket and belong to the
-    /// bucket owner's account in order to use this operation.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    /// must have the ``PutBucketPolicy`` permissions on the specified …
+    #[derive(Debug, Clone, PartialEq)]
     pub struct BucketPolicy {
-        /// The name of the Amazon S3 bucket to which the policy applies.
-        #[serde(rename = "Bucket")]
+        /// `Bucket`: The name of the Amazon S3 bucket to which the policy applies.
         pub bucket: Value<String>,
-        /// A policy document containing permissions to add to the specified bucket. In IAM, you
-        /// must provide policy documents in JSON format. However, in CloudFormation you can provide
-        /// the policy in JSON or YAML format because CloudFormation converts YAML to JSON before
-        /// submitting it to IAM.
-        #[serde(rename = "PolicyDocument")]
+        /// `PolicyDocument`: A policy document containing permissions to add to the specified
+        /// bucket. In IAM, you must provide policy documents in JSON format.
         pub policy_document: serde_json::Value,
+    }
+
+    impl Serialize for BucketPolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Bucket", &self.bucket)?;
+            m.serialize_entry("PolicyDocument", &self.policy_document)?;
+            m.end()
+        }
     }
 
     impl BucketPolicy {

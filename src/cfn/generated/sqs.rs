@@ -7,119 +7,134 @@ pub use self::queue_policy::QueuePolicy;
 /// `AWS::SQS::Queue`: The ``AWS::SQS::Queue`` resource creates an SQS standard or FIFO
 /// queue.
 pub mod queue {
+    use super::super::opt;
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The ``AWS::SQS::Queue`` resource creates an SQS standard or FIFO queue.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq)]
     pub struct Queue {
-        /// For first-in-first-out (FIFO) queues, specifies whether to enable content-based
-        /// deduplication. During the deduplication interval, SQS treats messages that are sent with
-        /// identical content as duplicates and delivers only one copy of the message. For more
-        /// information, see the ``ContentBasedDeduplication`` attribute for the ``CreateQueue``
-        /// action in the *API Reference*.
-        #[serde(
-            rename = "ContentBasedDeduplication",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ContentBasedDeduplication`: For first-in-first-out (FIFO) queues, specifies whether to
+        /// enable content-based deduplication.
         pub content_based_deduplication: Option<Value<bool>>,
-        /// For high throughput for FIFO queues, specifies whether message deduplication occurs at
-        /// the message group or queue level. Valid values are ``messageGroup`` and ``queue``.
-        #[serde(rename = "DeduplicationScope", skip_serializing_if = "Option::is_none")]
+        /// `DeduplicationScope`: For high throughput for FIFO queues, specifies whether message
+        /// deduplication occurs at the message group or queue level. Valid values are
+        /// ``messageGroup`` and ``queue``.
         pub deduplication_scope: Option<Value<String>>,
-        /// The time in seconds for which the delivery of all messages in the queue is delayed. You
-        /// can specify an integer value of ``0`` to ``900`` (15 minutes). The default value is
-        /// ``0``.
-        #[serde(rename = "DelaySeconds", skip_serializing_if = "Option::is_none")]
+        /// `DelaySeconds`: The time in seconds for which the delivery of all messages in the queue
+        /// is delayed. You can specify an integer value of ``0`` to ``900`` (15 minutes). The
+        /// default value is ``0``.
         pub delay_seconds: Option<Value<i64>>,
-        /// If set to true, creates a FIFO queue. If you don't specify this property, SQS creates a
-        /// standard queue. For more information, see Amazon SQS FIFO queues in the *Developer
-        /// Guide*.
-        #[serde(rename = "FifoQueue", skip_serializing_if = "Option::is_none")]
+        /// `FifoQueue`: If set to true, creates a FIFO queue. If you don't specify this property,
+        /// SQS creates a standard queue. For more information, see Amazon SQS FIFO queues in the
+        /// *Developer Guide*.
         pub fifo_queue: Option<Value<bool>>,
-        /// For high throughput for FIFO queues, specifies whether the FIFO queue throughput quota
-        /// applies to the entire queue or per message group. Valid values are ``perQueue`` and
-        /// ``perMessageGroupId``.
-        #[serde(
-            rename = "FifoThroughputLimit",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `FifoThroughputLimit`: For high throughput for FIFO queues, specifies whether the FIFO
+        /// queue throughput quota applies to the entire queue or per message group. Valid values
+        /// are ``perQueue`` and ``perMessageGroupId``.
         pub fifo_throughput_limit: Option<Value<String>>,
-        /// The length of time in seconds for which SQS can reuse a data key to encrypt or decrypt
-        /// messages before calling KMS again. The value must be an integer between 60 (1 minute)
-        /// and 86,400 (24 hours). The default is 300 (5 minutes).
-        #[serde(
-            rename = "KmsDataKeyReusePeriodSeconds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `KmsDataKeyReusePeriodSeconds`: The length of time in seconds for which SQS can reuse a
+        /// data key to encrypt or decrypt messages before calling KMS again. The value must be an
+        /// integer between 60 (1 minute) and 86,400 (24 hours). The default is 300 (5 minutes).
         pub kms_data_key_reuse_period_seconds: Option<Value<i64>>,
-        /// The ID of an AWS Key Management Service (KMS) for SQS, or a custom KMS. To use the AWS
-        /// managed KMS for SQS, specify a (default) alias ARN, alias name (for example
-        /// ``alias/aws/sqs``), key ARN, or key ID. For more information, see the following:
-        #[serde(rename = "KmsMasterKeyId", skip_serializing_if = "Option::is_none")]
+        /// `KmsMasterKeyId`: The ID of an AWS Key Management Service (KMS) for SQS, or a custom
+        /// KMS. To use the AWS managed KMS for SQS, specify a (default) alias ARN, alias name (for
+        /// example ``alias/aws/sqs``), key ARN, or key ID.
         pub kms_master_key_id: Option<Value<String>>,
-        /// The limit of how many bytes that a message can contain before SQS rejects it. You can
-        /// specify an integer from 1,024 bytes (1 KiB) to 1,048,576 bytes (1 MiB). Default:
-        /// 1,048,576 bytes (1 MiB).
-        #[serde(rename = "MaximumMessageSize", skip_serializing_if = "Option::is_none")]
+        /// `MaximumMessageSize`: The limit of how many bytes that a message can contain before SQS
+        /// rejects it. You can specify an integer from 1,024 bytes (1 KiB) to 1,048,576 bytes (1
+        /// MiB). Default: 1,048,576 bytes (1 MiB).
         pub maximum_message_size: Option<Value<i64>>,
-        /// The number of seconds that SQS retains a message. You can specify an integer value from
-        /// ``60`` seconds (1 minute) to ``1,209,600`` seconds (14 days). The default value is
-        /// ``345,600`` seconds (4 days).
-        #[serde(
-            rename = "MessageRetentionPeriod",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `MessageRetentionPeriod`: The number of seconds that SQS retains a message. You can
+        /// specify an integer value from ``60`` seconds (1 minute) to ``1,209,600`` seconds (14
+        /// days). The default value is ``345,600`` seconds (4 days).
         pub message_retention_period: Option<Value<i64>>,
-        /// A name for the queue. To create a FIFO queue, the name of your FIFO queue must end with
-        /// the ``.fifo`` suffix. For more information, see Amazon SQS FIFO queues in the *Developer
-        /// Guide*.
-        #[serde(rename = "QueueName", skip_serializing_if = "Option::is_none")]
+        /// `QueueName`: A name for the queue. To create a FIFO queue, the name of your FIFO queue
+        /// must end with the ``.fifo`` suffix. For more information, see Amazon SQS FIFO queues in
+        /// the *Developer Guide*.
         pub queue_name: Option<Value<String>>,
-        /// Specifies the duration, in seconds, that the ReceiveMessage action call waits until a
-        /// message is in the queue in order to include it in the response, rather than returning an
-        /// empty response if a message isn't yet available. You can specify an integer from 1 to
-        /// 20. Short polling is used as the default or when you specify 0 for this property.
-        #[serde(
-            rename = "ReceiveMessageWaitTimeSeconds",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `ReceiveMessageWaitTimeSeconds`: Specifies the duration, in seconds, that the
+        /// ReceiveMessage action call waits until a message is in the queue in order to include it
+        /// in the response, rather than returning an empty response if a message isn't yet
+        /// available.
         pub receive_message_wait_time_seconds: Option<Value<i64>>,
-        /// The string that includes the parameters for the permissions for the dead-letter queue
-        /// redrive permission and which source queues can specify dead-letter queues as a JSON
-        /// object. The parameters are as follows:
-        #[serde(rename = "RedriveAllowPolicy", skip_serializing_if = "Option::is_none")]
+        /// `RedriveAllowPolicy`: The string that includes the parameters for the permissions for
+        /// the dead-letter queue redrive permission and which source queues can specify dead-letter
+        /// queues as a JSON object. The parameters are as follows:
         pub redrive_allow_policy: Option<serde_json::Value>,
-        /// The string that includes the parameters for the dead-letter queue functionality of the
-        /// source queue as a JSON object. The parameters are as follows:
-        #[serde(rename = "RedrivePolicy", skip_serializing_if = "Option::is_none")]
+        /// `RedrivePolicy`: The string that includes the parameters for the dead-letter queue
+        /// functionality of the source queue as a JSON object. The parameters are as follows:
         pub redrive_policy: Option<serde_json::Value>,
-        /// Enables server-side queue encryption using SQS owned encryption keys. Only one
-        /// server-side encryption option is supported per queue (for example, SSE-KMS or SSE-SQS).
-        /// When ``SqsManagedSseEnabled`` is not defined, ``SSE-SQS`` encryption is enabled by
-        /// default.
-        #[serde(
-            rename = "SqsManagedSseEnabled",
-            skip_serializing_if = "Option::is_none"
-        )]
+        /// `SqsManagedSseEnabled`: Enables server-side queue encryption using SQS owned encryption
+        /// keys. Only one server-side encryption option is supported per queue (for example,
+        /// SSE-KMS or SSE-SQS).
         pub sqs_managed_sse_enabled: Option<Value<bool>>,
-        /// The tags that you attach to this queue. For more information, see Resource tag in the
-        /// *User Guide*.
-        #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
+        /// `Tags`: The tags that you attach to this queue. For more information, see Resource tag
+        /// in the *User Guide*.
         pub tags: Option<Vec<Tag>>,
-        /// The length of time during which a message will be unavailable after a message is
-        /// delivered from the queue. This blocks other components from receiving the same message
-        /// and gives the initial component time to process and delete the message from the queue.
-        #[serde(rename = "VisibilityTimeout", skip_serializing_if = "Option::is_none")]
+        /// `VisibilityTimeout`: The length of time during which a message will be unavailable after
+        /// a message is delivered from the queue.
         pub visibility_timeout: Option<Value<i64>>,
     }
 
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    impl Serialize for Queue {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            opt(
+                &mut m,
+                "ContentBasedDeduplication",
+                &self.content_based_deduplication,
+            )?;
+            opt(&mut m, "DeduplicationScope", &self.deduplication_scope)?;
+            opt(&mut m, "DelaySeconds", &self.delay_seconds)?;
+            opt(&mut m, "FifoQueue", &self.fifo_queue)?;
+            opt(&mut m, "FifoThroughputLimit", &self.fifo_throughput_limit)?;
+            opt(
+                &mut m,
+                "KmsDataKeyReusePeriodSeconds",
+                &self.kms_data_key_reuse_period_seconds,
+            )?;
+            opt(&mut m, "KmsMasterKeyId", &self.kms_master_key_id)?;
+            opt(&mut m, "MaximumMessageSize", &self.maximum_message_size)?;
+            opt(
+                &mut m,
+                "MessageRetentionPeriod",
+                &self.message_retention_period,
+            )?;
+            opt(&mut m, "QueueName", &self.queue_name)?;
+            opt(
+                &mut m,
+                "ReceiveMessageWaitTimeSeconds",
+                &self.receive_message_wait_time_seconds,
+            )?;
+            opt(&mut m, "RedriveAllowPolicy", &self.redrive_allow_policy)?;
+            opt(&mut m, "RedrivePolicy", &self.redrive_policy)?;
+            opt(
+                &mut m,
+                "SqsManagedSseEnabled",
+                &self.sqs_managed_sse_enabled,
+            )?;
+            opt(&mut m, "Tags", &self.tags)?;
+            opt(&mut m, "VisibilityTimeout", &self.visibility_timeout)?;
+            m.end()
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
     pub struct Tag {
-        #[serde(rename = "Key")]
+        /// `Key`
         pub key: Value<String>,
-        #[serde(rename = "Value")]
+        /// `Value`
         pub value: Value<String>,
+    }
+
+    impl Serialize for Tag {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("Key", &self.key)?;
+            m.serialize_entry("Value", &self.value)?;
+            m.end()
+        }
     }
 
     impl Tag {
@@ -161,21 +176,28 @@ pub mod queue {
 /// queues. For an example snippet, see Declaring an policy in the *User Guide*.
 pub mod queue_policy {
     use crate::cfn::Value;
-    use serde::Serialize;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
 
     /// The ``AWS::SQS::QueuePolicy`` type applies a policy to SQS queues. For an example
     /// snippet, see Declaring an policy in the *User Guide*.
-    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq)]
     pub struct QueuePolicy {
-        /// A policy document that contains the permissions for the specified SQS queues. For more
-        /// information about SQS policies, see Using custom policies with the access policy
-        /// language in the *Developer Guide*.
-        #[serde(rename = "PolicyDocument")]
+        /// `PolicyDocument`: A policy document that contains the permissions for the specified SQS
+        /// queues. For more information about SQS policies, see Using custom policies with the
+        /// access policy language in the *Developer Guide*.
         pub policy_document: serde_json::Value,
-        /// The URLs of the queues to which you want to add the policy. You can use the ``Ref``
-        /// function to specify an ``AWS::SQS::Queue`` resource.
-        #[serde(rename = "Queues")]
+        /// `Queues`: The URLs of the queues to which you want to add the policy. You can use the
+        /// ``Ref`` function to specify an ``AWS::SQS::Queue`` resource.
         pub queues: Vec<Value<String>>,
+    }
+
+    impl Serialize for QueuePolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            m.serialize_entry("PolicyDocument", &self.policy_document)?;
+            m.serialize_entry("Queues", &self.queues)?;
+            m.end()
+        }
     }
 
     impl QueuePolicy {

@@ -12,7 +12,7 @@ use strata::stack::OnFailure;
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
     require_yes(args.yes, "deploy")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[]).await?;
+    let ctx = rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[], true).await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone(), ctx.renderer.clone());
     let now = time::OffsetDateTime::now_utc();
@@ -58,7 +58,10 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
         });
         let stop_now = if render::can_prompt() {
             tokio::task::spawn_blocking(move || {
-                ask(&renderer, "\nStop the rollout after the current step? (Ctrl-C again: stop now)")
+                ask(
+                    &renderer,
+                    "\nStop the rollout after the current step? (Ctrl-C again: stop now)",
+                )
             })
             .await
             .unwrap_or(true)

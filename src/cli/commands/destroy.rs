@@ -10,9 +10,16 @@ use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
     require_yes(args.yes, "destroy")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions).await?;
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
     // stacks() is zone, waves, global: reversed it is global, regions reversed, zone.
-    let stacks: Vec<_> = ctx.desired.stacks().cloned().collect::<Vec<_>>().into_iter().rev().collect();
+    let stacks: Vec<_> = ctx
+        .desired
+        .stacks()
+        .cloned()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if !args.yes {
         let names: Vec<_> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
         if !ask(&ctx.renderer, &format!("Delete {}?", names.join(", "))) {

@@ -11,7 +11,7 @@ use strata::deploy::{self, Settings};
 use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Outcome {
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions).await?;
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
     let settings = Settings {
         deployment_id: strata::plan::deployment_id(time::OffsetDateTime::now_utc()),
         deployed_by: dri(None),

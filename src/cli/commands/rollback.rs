@@ -10,8 +10,15 @@ use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: RollbackArgs) -> Outcome {
     require_yes(args.yes, "rollback")?;
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions).await?;
-    let stacks: Vec<_> = ctx.desired.stacks().cloned().collect::<Vec<_>>().into_iter().rev().collect();
+    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false).await?;
+    let stacks: Vec<_> = ctx
+        .desired
+        .stacks()
+        .cloned()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if !args.yes {
         let names: Vec<_> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
         if !ask(&ctx.renderer, &format!("Roll back {}?", names.join(", "))) {

@@ -29,6 +29,7 @@ pub async fn prepare(
     file: &Path,
     bake: Option<&str>,
     regions: &[String],
+    check_policy: bool,
 ) -> Result<Ctx, Failure> {
     let def = load_stack(global, file)?;
     let text = std::fs::read_to_string(file)
@@ -43,22 +44,53 @@ pub async fn prepare(
     }
     let mut timing = Timing::default();
     let invalid = |e: String| Failure::new(exit_code::INVALID_INPUT, e);
-    timing.gate_timeout = def.rollout.gate_timeout_duration().map_err(|e| invalid(e.to_string()))?;
+    timing.gate_timeout = def
+        .rollout
+        .gate_timeout_duration()
+        .map_err(|e| invalid(e.to_string()))?;
     timing.bake = match bake {
         Some(b) => parse_duration(b).map_err(|e| invalid(format!("--bake: {e}")))?,
-        None => def.rollout.bake_duration().map_err(|e| invalid(e.to_string()))?,
+        None => def
+            .rollout
+            .bake_duration()
+            .map_err(|e| invalid(e.to_string()))?,
     };
-    // Seam: the policy check (`strata::policy`) runs here once it lands; a
-    // mandatory violation fails with exit code 3 before anything is planned.
     let build = synth::synthesize(&def, Phase::Build);
     let wired = synth::synthesize(&def, Phase::Wired);
+    if check_policy {
+        // A mandatory policy violation stops a deploy before any AWS call.
+        let report = strata::policy::check(&def, &wired);
+        if !report.passed() {
+            let list: Vec<String> = report
+                .mandatory_violations()
+                .map(|f| {
+                    let at = [f.region.as_deref(), f.resource.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    format!("  {}: {} ({at}); fix: {}", f.rule, f.message, f.fix)
+                })
+                .collect();
+            return Err(Failure::new(
+                report.exit_code(),
+                format!(
+                    "{}: mandatory policy violations, nothing was changed (see `strata check`):\n{}",
+                    file.display(),
+                    list.join("\n")
+                ),
+            ));
+        }
+    }
     let aws = Aws::connect(AwsTarget {
         endpoint_url: global.endpoint_url.clone(),
         profile: global.profile.clone(),
     })
     .await;
     let cloud = CloudApi::new(aws);
-    let renderer = Renderer::new(Mode::detect(global.output == crate::cli::args::OutputFormat::Json));
+    let renderer = Renderer::new(Mode::detect(
+        global.output == crate::cli::args::OutputFormat::Json,
+    ));
     let events = renderer.events();
     let amis = preflight::resolve_amis(&cloud, &events, &def)
         .await
