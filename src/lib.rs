@@ -9,6 +9,7 @@ pub mod ami;
 pub mod aws;
 pub mod cfn;
 pub mod deploy;
+pub mod dr;
 pub mod events;
 pub mod exit_code;
 pub mod ops;

@@ -6,10 +6,12 @@
 //! into `AwsError`, keeping the service's error code and message.
 
 mod cloud;
+pub mod dr_compute;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
 pub mod lock_stack;
+pub mod route53_records;
 pub mod stack_info;
 
 pub use cloud::CloudApi;

@@ -223,8 +223,15 @@ pub enum DrCommand {
         /// The surviving region to copy the AMI from.
         #[arg(long)]
         from: Option<String>,
+        /// Watch the rebuilt region for this long after its health gate (default: rollout.bake).
+        #[arg(long, value_name = "DURATION")]
+        bake: Option<String>,
         #[command(flatten)]
         ops: OpsArgs,
+    },
+    /// What the routed DNS names answer now (strata's model of Route 53 routing).
+    Dns {
+        file: PathBuf,
     },
     /// A chaos game: deploy, break a region, fail over, rebuild; report recovery times.
     Drill {
@@ -235,6 +242,9 @@ pub enum DrCommand {
         /// Run against a real AWS account: its id must be named here on purpose.
         #[arg(long)]
         account: Option<String>,
+        /// Bake after each health gate (default: rollout.bake).
+        #[arg(long, value_name = "DURATION")]
+        bake: Option<String>,
     },
 }
 

@@ -129,10 +129,9 @@ pub fn add(
         },
     );
 
-    let mut metric = autoscaling::scaling_policy::PredefinedMetricSpecification::new(
+    let metric = autoscaling::scaling_policy::PredefinedMetricSpecification::new(
         autoscaling::scaling_policy::PredefinedMetricSpecificationPredefinedMetricType::AsgAverageCpuUtilization,
     );
-    metric.resource_label = None;
     let mut tracking = autoscaling::scaling_policy::TargetTrackingConfiguration::new(
         crate::cfn::Value::Lit(compute.scaling_cpu_target),
     );

@@ -33,6 +33,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Handle<route
     let hc = t.add("HealthCheck", hc);
 
     if ctx.wired() {
+        let hc = super::serving_check::add(t, ctx, &hc);
         let mut latency = alias_record(ctx, lb, &latency_name(ctx.def), &hc);
         latency.region = some(ctx.region.name.as_str());
         t.add("LatencyRecord", latency);

@@ -20,13 +20,14 @@ pub mod naming;
 mod network;
 mod outputs;
 mod security;
+pub mod serving_check;
 mod storage;
 mod tags;
 mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use compute::AMI_PARAMETER;
-pub use context::home_region;
+pub use context::{home_region, latency_name};
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;

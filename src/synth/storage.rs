@@ -23,9 +23,8 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
     bucket.versioning_configuration = Some(b::VersioningConfiguration::new(
         b::VersioningConfigurationStatus::Enabled,
     ));
-    let mut by_default =
+    let by_default =
         b::ServerSideEncryptionByDefault::new(b::ServerSideEncryptionByDefaultSseAlgorithm::Aes256);
-    by_default.kms_master_key_id = None;
     let mut rule = b::ServerSideEncryptionRule::default();
     rule.server_side_encryption_by_default = Some(by_default);
     bucket.bucket_encryption = Some(b::BucketEncryption::new(vec![rule]));

@@ -2,10 +2,11 @@
 //! with `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod cfn_lint;
 pub mod cli;
+pub mod dr_stack;
 pub mod fault_proxy;
 pub mod sandbox;
-pub mod aws;
 pub mod sdk;
 pub mod stacks;

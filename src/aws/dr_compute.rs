@@ -1,0 +1,139 @@
+//! Regional reads and writes DR needs besides CloudFormation: an Auto Scaling
+//! group's limits (and setting them), and load balancers found by DNS name (their
+//! healthy targets, and deleting one to break a region in a drill).
+
+use super::{Aws, AwsError};
+
+/// An Auto Scaling group's size limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AsgLimits {
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+/// DescribeAutoScalingGroups for one group; `None` when it does not exist.
+pub async fn asg_limits(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+) -> Result<Option<AsgLimits>, AwsError> {
+    let out = aws
+        .autoscaling(region)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
+    Ok(out.auto_scaling_groups().first().map(|g| AsgLimits {
+        min: g.min_size().unwrap_or(0).max(0) as u32,
+        desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+        max: g.max_size().unwrap_or(0).max(0) as u32,
+    }))
+}
+
+/// UpdateAutoScalingGroup: set min, desired and max.
+pub async fn set_asg_limits(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+    limits: AsgLimits,
+) -> Result<(), AwsError> {
+    aws.autoscaling(region)
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(name)
+        .min_size(limits.min as i32)
+        .desired_capacity(limits.desired as i32)
+        .max_size(limits.max as i32)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
+    Ok(())
+}
+
+/// A load balancer and how many of its targets are healthy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerView {
+    pub arn: String,
+    pub dns_name: String,
+    /// The hosted zone id alias records use for it.
+    pub canonical_zone_id: String,
+    pub healthy_targets: u32,
+}
+
+/// The load balancer whose DNS name (case-insensitive) or ARN is `dns_name`, with
+/// the healthy targets of all its target groups; `None` when no such load balancer exists.
+pub async fn load_balancer_by_dns(
+    aws: &Aws,
+    region: &str,
+    dns_name: &str,
+) -> Result<Option<LoadBalancerView>, AwsError> {
+    let client = aws.elbv2(region);
+    let want = dns_name.trim_end_matches('.').to_ascii_lowercase();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = client
+            .describe_load_balancers()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("elbv2", "DescribeLoadBalancers", region, e))?;
+        for lb in out.load_balancers() {
+            let by_dns =
+                lb.dns_name().map(str::to_ascii_lowercase).as_deref() == Some(want.as_str());
+            if !by_dns && lb.load_balancer_arn() != Some(dns_name) {
+                continue;
+            }
+            let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+            let groups = client
+                .describe_target_groups()
+                .load_balancer_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("elbv2", "DescribeTargetGroups", region, e))?;
+            let mut healthy = 0;
+            for tg in groups.target_groups() {
+                let Some(tg_arn) = tg.target_group_arn() else {
+                    continue;
+                };
+                let counts = super::health_reads::target_health(aws, region, tg_arn).await?;
+                healthy += counts.healthy;
+            }
+            return Ok(Some(LoadBalancerView {
+                arn,
+                dns_name: lb.dns_name().unwrap_or_default().to_ascii_lowercase(),
+                canonical_zone_id: lb
+                    .canonical_hosted_zone_id()
+                    .unwrap_or_default()
+                    .to_string(),
+                healthy_targets: healthy,
+            }));
+        }
+        match out.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// DeleteLoadBalancer.
+pub async fn delete_load_balancer(aws: &Aws, region: &str, arn: &str) -> Result<(), AwsError> {
+    aws.elbv2(region)
+        .delete_load_balancer()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("elbv2", "DeleteLoadBalancer", region, e))?;
+    Ok(())
+}
+
+/// GetCallerIdentity: the account the credentials belong to.
+pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
+    let out = aws
+        .sts("us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+    Ok(out.account().unwrap_or_default().to_string())
+}

@@ -1,0 +1,249 @@
+//! Route 53 reads and the one write DR needs: hosted zones by name, the record
+//! sets of one name, health checks (configuration and checker reports), and
+//! `UpdateHealthCheck` of a calculated check's threshold and children.
+
+use super::{Aws, AwsError};
+
+const R53: &str = "route53";
+/// Route 53's API lives in us-east-1 (a global service).
+const R53_REGION: &str = "us-east-1";
+
+fn err<E, R>(
+    op: &'static str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+where
+    E: aws_sdk_route53::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::from_sdk(R53, op, R53_REGION, e)
+}
+
+/// One record set as Route 53 holds it (the fields routing depends on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordView {
+    /// Fully qualified, with the trailing dot.
+    pub name: String,
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    /// Latency routing: the record's region.
+    pub region: Option<String>,
+    /// Failover routing: "PRIMARY" or "SECONDARY".
+    pub failover: Option<String>,
+    pub health_check_id: Option<String>,
+    /// Alias target DNS name (lowercase, without the trailing dot).
+    pub alias_dns_name: Option<String>,
+    pub evaluate_target_health: bool,
+}
+
+/// A health check's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckView {
+    pub id: String,
+    /// "HTTP", "HTTPS", "CALCULATED" …
+    pub check_type: String,
+    pub fqdn: Option<String>,
+    pub children: Vec<String>,
+    pub health_threshold: Option<i32>,
+    pub inverted: bool,
+    pub disabled: bool,
+}
+
+/// ListHostedZonesByName: the id (without "/hostedzone/") of the public zone `name`.
+pub async fn hosted_zone_id(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
+    let want = format!("{}.", name.trim_end_matches('.'));
+    let out = aws
+        .route53()
+        .list_hosted_zones_by_name()
+        .dns_name(&want)
+        .send()
+        .await
+        .map_err(err("ListHostedZonesByName"))?;
+    Ok(out
+        .hosted_zones()
+        .iter()
+        .find(|z| z.name().eq_ignore_ascii_case(&want))
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string()))
+}
+
+/// ListResourceRecordSets: every record set named `name` (all types, all set ids).
+pub async fn record_sets(
+    aws: &Aws,
+    zone_id: &str,
+    name: &str,
+) -> Result<Vec<RecordView>, AwsError> {
+    let want = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+    let mut found = Vec::new();
+    let mut start: Option<(String, String, Option<String>)> =
+        Some((want.clone(), "A".into(), None));
+    let mut first = true;
+    while let Some((start_name, start_type, start_id)) = start.take() {
+        let mut req = aws
+            .route53()
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .start_record_name(&start_name);
+        if first {
+            first = false;
+        } else {
+            req = req.start_record_type(aws_sdk_route53::types::RrType::from(start_type.as_str()));
+            if let Some(id) = &start_id {
+                req = req.start_record_identifier(id);
+            }
+        }
+        let out = req.send().await.map_err(err("ListResourceRecordSets"))?;
+        let mut past = false;
+        for r in out.resource_record_sets() {
+            if !r.name().eq_ignore_ascii_case(&want) {
+                past = true;
+                continue;
+            }
+            found.push(RecordView {
+                name: r.name().to_ascii_lowercase(),
+                record_type: r.r#type().as_str().to_string(),
+                set_identifier: r.set_identifier().map(str::to_string),
+                region: r.region().map(|x| x.as_str().to_string()),
+                failover: r.failover().map(|x| x.as_str().to_string()),
+                health_check_id: r.health_check_id().map(str::to_string),
+                alias_dns_name: r
+                    .alias_target()
+                    .map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
+                evaluate_target_health: r
+                    .alias_target()
+                    .is_some_and(|a| a.evaluate_target_health()),
+            });
+        }
+        if out.is_truncated() && !past {
+            if let (Some(n), Some(t)) = (out.next_record_name(), out.next_record_type()) {
+                start = Some((
+                    n.to_string(),
+                    t.as_str().to_string(),
+                    out.next_record_identifier().map(str::to_string),
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// GetHealthCheck; `None` when it does not exist.
+pub async fn health_check(aws: &Aws, id: &str) -> Result<Option<HealthCheckView>, AwsError> {
+    let out = match aws
+        .route53()
+        .get_health_check()
+        .health_check_id(id)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            let e = err("GetHealthCheck")(e);
+            if e.code == "NoSuchHealthCheck" {
+                return Ok(None);
+            }
+            return Err(e);
+        }
+    };
+    let Some(hc) = out.health_check() else {
+        return Ok(None);
+    };
+    let c = hc.health_check_config();
+    Ok(Some(HealthCheckView {
+        id: hc.id().to_string(),
+        check_type: c
+            .map(|c| c.r#type().as_str().to_string())
+            .unwrap_or_default(),
+        fqdn: c
+            .and_then(|c| c.fully_qualified_domain_name())
+            .map(|s| s.to_ascii_lowercase()),
+        children: c
+            .map(|c| c.child_health_checks().to_vec())
+            .unwrap_or_default(),
+        health_threshold: c.and_then(|c| c.health_threshold()),
+        inverted: c.and_then(|c| c.inverted()).unwrap_or(false),
+        disabled: c.and_then(|c| c.disabled()).unwrap_or(false),
+    }))
+}
+
+/// UpdateHealthCheck of a calculated check: its threshold, and its children when given.
+pub async fn set_calculated(
+    aws: &Aws,
+    id: &str,
+    health_threshold: i32,
+    children: Option<&[String]>,
+) -> Result<(), AwsError> {
+    let mut req = aws
+        .route53()
+        .update_health_check()
+        .health_check_id(id)
+        .health_threshold(health_threshold);
+    if let Some(children) = children {
+        req = req.set_child_health_checks(Some(children.to_vec()));
+    }
+    req.send().await.map_err(err("UpdateHealthCheck"))?;
+    Ok(())
+}
+
+/// An alias A record as strata's templates make it.
+#[derive(Debug, Clone)]
+pub struct AliasRecord {
+    pub name: String,
+    pub set_identifier: String,
+    /// Latency routing region, or None.
+    pub region: Option<String>,
+    /// "PRIMARY" / "SECONDARY", or None.
+    pub failover: Option<String>,
+    pub alias_dns_name: String,
+    pub alias_zone_id: String,
+    pub health_check_id: String,
+}
+
+/// ChangeResourceRecordSets UPSERT of one alias record (evaluating target health).
+pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(), AwsError> {
+    use aws_sdk_route53::types::{
+        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet,
+        ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
+    };
+    let build = |what: &str, e: aws_sdk_route53::error::BuildError| AwsError {
+        service: R53,
+        operation: "ChangeResourceRecordSets",
+        region: R53_REGION.into(),
+        code: "ConstructionFailure".into(),
+        message: format!("{what}: {e}"),
+    };
+    let target = AliasTarget::builder()
+        .dns_name(&r.alias_dns_name)
+        .hosted_zone_id(&r.alias_zone_id)
+        .evaluate_target_health(true)
+        .build()
+        .map_err(|e| build("alias target", e))?;
+    let mut set = ResourceRecordSet::builder()
+        .name(&r.name)
+        .r#type(RrType::A)
+        .set_identifier(&r.set_identifier)
+        .alias_target(target)
+        .health_check_id(&r.health_check_id);
+    if let Some(region) = &r.region {
+        set = set.region(ResourceRecordSetRegion::from(region.as_str()));
+    }
+    if let Some(f) = &r.failover {
+        set = set.failover(ResourceRecordSetFailover::from(f.as_str()));
+    }
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set.build().map_err(|e| build("record set", e))?)
+        .build()
+        .map_err(|e| build("change", e))?;
+    let batch = ChangeBatch::builder()
+        .changes(change)
+        .comment("strata dr: re-create a record deleted outside CloudFormation")
+        .build()
+        .map_err(|e| build("change batch", e))?;
+    aws.route53()
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(err("ChangeResourceRecordSets"))?;
+    Ok(())
+}

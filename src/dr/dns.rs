@@ -1,0 +1,332 @@
+//! strata's model of what Route 53 answers for the routed names (the latency name
+//! and the failover name), with AWS's semantics: a record answers when its health
+//! check is healthy and, with EvaluateTargetHealth, its alias target (a load
+//! balancer) exists with healthy targets. CALCULATED checks are healthy when at
+//! least HealthThreshold children are healthy (a missing threshold counts as 0,
+//! "always healthy"), Inverted flips the result, a Disabled check is healthy.
+//!
+//! The sandbox reports every endpoint check as passing, so an endpoint check on a
+//! load balancer's DNS name is also failed when that load balancer is gone or has
+//! no healthy target. A region that does not answer counts as unhealthy. Checks
+//! that cannot pass (threshold above the children) are decided without calling
+//! anything, so a region taken out by failover is never called.
+
+use crate::aws::dr_compute::load_balancer_by_dns;
+use crate::aws::health_reads::health_check_status;
+use crate::aws::route53_records::{self, HealthCheckView, RecordView};
+use crate::aws::Aws;
+use crate::stack::{FailoverRole, StackDef};
+use crate::synth::latency_name;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use super::DrError;
+
+/// Whether a calculated check with these healthy children is healthy.
+pub fn calculated_healthy(healthy_children: usize, threshold: Option<i32>, inverted: bool) -> bool {
+    let healthy = healthy_children as i64 >= threshold.unwrap_or(0).max(0) as i64;
+    healthy != inverted
+}
+
+/// A threshold that no number of `children` can reach: the check is always unhealthy.
+pub fn never_healthy(children: usize) -> i32 {
+    children as i32 + 1
+}
+
+/// One record of a routed name and whether it may answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordHealth {
+    /// The record's set identifier (strata uses the region name).
+    pub region: String,
+    /// "latency", or "failover-primary" / "failover-secondary".
+    pub routing: String,
+    pub health_check_id: Option<String>,
+    pub healthy: bool,
+    /// Why it is (un)healthy, in words.
+    pub reason: String,
+}
+
+/// What one routed name answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct NameAnswers {
+    pub name: String,
+    pub records: Vec<RecordHealth>,
+    /// The regions whose records Route 53 would answer with.
+    pub answers: Vec<String>,
+    /// True when no record is healthy (Route 53 then answers as if all were).
+    pub all_unhealthy: bool,
+}
+
+/// What the stack's routed names answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsAnswers {
+    pub zone_id: String,
+    pub names: Vec<NameAnswers>,
+}
+
+impl DnsAnswers {
+    /// True when no routed name answers with `region`'s records.
+    pub fn excludes(&self, region: &str) -> bool {
+        self.names
+            .iter()
+            .all(|n| !n.answers.iter().any(|a| a == region))
+    }
+
+    /// True when every record of every routed name is healthy.
+    pub fn all_healthy(&self) -> bool {
+        self.names
+            .iter()
+            .all(|n| n.records.iter().all(|r| r.healthy))
+    }
+
+    /// The regions with a record on every routed name.
+    pub fn regions_with_records(&self) -> Vec<String> {
+        let mut regions: Vec<String> = Vec::new();
+        for n in &self.names {
+            for r in &n.records {
+                if !regions.contains(&r.region) {
+                    regions.push(r.region.clone());
+                }
+            }
+        }
+        regions
+    }
+}
+
+/// The routed names of a definition: the latency name, and the failover name when
+/// some region has a failover role.
+pub fn routed_names(def: &StackDef) -> Vec<String> {
+    let mut names = vec![latency_name(def)];
+    if def.regions.iter().any(|r| r.failover.is_some()) {
+        names.push(def.dns.failover_name());
+    }
+    names
+}
+
+/// The hosted zone id of the definition (given, or looked up by name).
+pub async fn zone_id(aws: &Aws, def: &StackDef) -> Result<String, DrError> {
+    if let Some(id) = &def.dns.hosted_zone_id {
+        return Ok(id.clone());
+    }
+    route53_records::hosted_zone_id(aws, &def.dns.hosted_zone)
+        .await
+        .map_err(DrError::aws("finding the hosted zone", "us-east-1"))?
+        .ok_or_else(|| DrError::NoZone {
+            zone: def.dns.hosted_zone.clone(),
+        })
+}
+
+/// Evaluates health checks once each, with the model described above.
+struct Checker<'a> {
+    aws: &'a Aws,
+    def: &'a StackDef,
+    checks: BTreeMap<String, (bool, String)>,
+}
+
+/// The stack region a load balancer DNS name lives in ("…​.eu-west-1.elb.amazonaws.com").
+fn region_of_dns<'a>(def: &'a StackDef, dns: &str) -> Option<&'a str> {
+    def.regions
+        .iter()
+        .map(|r| r.name.as_str())
+        .find(|r| dns.contains(&format!(".{r}.")))
+}
+
+impl<'a> Checker<'a> {
+    async fn target(&self, region: &str, dns: &str) -> (bool, String) {
+        match load_balancer_by_dns(self.aws, region, dns).await {
+            Ok(Some(lb)) if lb.healthy_targets > 0 => (
+                true,
+                format!("load balancer has {} healthy targets", lb.healthy_targets),
+            ),
+            Ok(Some(_)) => (false, "load balancer has no healthy target".into()),
+            Ok(None) => (false, format!("load balancer {dns} does not exist")),
+            Err(e) => (false, format!("region {region} did not answer: {e}")),
+        }
+    }
+
+    fn check<'s>(
+        &'s mut self,
+        id: &'s str,
+    ) -> Pin<Box<dyn Future<Output = (bool, String)> + Send + 's>>
+    where
+        'a: 's,
+    {
+        Box::pin(async move {
+            if let Some(done) = self.checks.get(id) {
+                return done.clone();
+            }
+            let result = match route53_records::health_check(self.aws, id).await {
+                Ok(Some(hc)) => self.evaluate(&hc).await,
+                Ok(None) => (false, format!("health check {id} does not exist")),
+                Err(e) => (false, format!("health check {id} could not be read: {e}")),
+            };
+            self.checks.insert(id.to_string(), result.clone());
+            result
+        })
+    }
+
+    async fn evaluate(&mut self, hc: &HealthCheckView) -> (bool, String) {
+        if hc.disabled {
+            return (
+                true,
+                format!("health check {} is disabled (counts as healthy)", hc.id),
+            );
+        }
+        if hc.check_type == "CALCULATED" {
+            let threshold = hc.health_threshold.unwrap_or(0);
+            if threshold as i64 > hc.children.len() as i64 && !hc.inverted {
+                return (
+                    false,
+                    format!(
+                        "calculated check {} needs {threshold} healthy of {} children: taken out of service",
+                        hc.id,
+                        hc.children.len()
+                    ),
+                );
+            }
+            let mut healthy = 0;
+            for child in &hc.children {
+                if self.check(child).await.0 {
+                    healthy += 1;
+                }
+            }
+            let ok = calculated_healthy(healthy, hc.health_threshold, hc.inverted);
+            return (
+                ok,
+                format!(
+                    "calculated check {}: {healthy} of {} children healthy, threshold {threshold}{}",
+                    hc.id,
+                    hc.children.len(),
+                    if hc.inverted { ", inverted" } else { "" }
+                ),
+            );
+        }
+        let (mut ok, mut why) = match health_check_status(self.aws, &hc.id).await {
+            Ok(s) if s.observations > 0 && s.healthy_observations * 2 > s.observations => (
+                true,
+                format!("endpoint check {}: checkers report success", hc.id),
+            ),
+            Ok(_) => (
+                false,
+                format!("endpoint check {}: checkers report failure", hc.id),
+            ),
+            Err(e) => (
+                false,
+                format!("endpoint check {} could not be read: {e}", hc.id),
+            ),
+        };
+        if ok {
+            if let Some(fqdn) = &hc.fqdn {
+                if let Some(region) = region_of_dns(self.def, fqdn) {
+                    let (t_ok, t_why) = self.target(region, fqdn).await;
+                    ok = t_ok;
+                    why = format!("endpoint check {}: {t_why}", hc.id);
+                }
+            }
+        }
+        (ok != hc.inverted, why)
+    }
+
+    async fn record(&mut self, r: &RecordView) -> (bool, String) {
+        let mut why = "no health check".to_string();
+        if let Some(id) = &r.health_check_id {
+            let (ok, check_why) = self.check(id).await;
+            if !ok {
+                return (false, check_why);
+            }
+            why = check_why;
+        }
+        if r.evaluate_target_health {
+            if let (Some(dns), Some(region)) = (&r.alias_dns_name, &r.set_identifier) {
+                let (ok, why) = self.target(region, dns).await;
+                if !ok {
+                    return (false, format!("alias target: {why}"));
+                }
+            }
+        }
+        (true, why)
+    }
+}
+
+/// What the definition's routed names answer now.
+pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
+    let zone = zone_id(aws, def).await?;
+    let mut checker = Checker {
+        aws,
+        def,
+        checks: BTreeMap::new(),
+    };
+    let mut names = Vec::new();
+    for name in routed_names(def) {
+        let records = route53_records::record_sets(aws, &zone, &name)
+            .await
+            .map_err(DrError::aws("reading records", "us-east-1"))?;
+        let mut out = Vec::new();
+        for r in records.iter().filter(|r| r.record_type == "A") {
+            let (healthy, reason) = checker.record(r).await;
+            out.push(RecordHealth {
+                region: r.set_identifier.clone().unwrap_or_default(),
+                routing: match r.failover.as_deref() {
+                    Some(f) => format!("failover-{}", f.to_ascii_lowercase()),
+                    None => "latency".into(),
+                },
+                health_check_id: r.health_check_id.clone(),
+                healthy,
+                reason,
+            });
+        }
+        let healthy: Vec<&RecordHealth> = out.iter().filter(|r| r.healthy).collect();
+        let all_unhealthy = healthy.is_empty();
+        let is_failover = out.iter().any(|r| r.routing.starts_with("failover"));
+        let answers = if is_failover {
+            let primary = out.iter().find(|r| r.routing == "failover-primary");
+            match primary {
+                Some(p) if p.healthy => vec![p.region.clone()],
+                _ if !all_unhealthy => healthy.iter().map(|r| r.region.clone()).collect(),
+                Some(p) => vec![p.region.clone()],
+                None => Vec::new(),
+            }
+        } else if all_unhealthy {
+            out.iter().map(|r| r.region.clone()).collect()
+        } else {
+            healthy.iter().map(|r| r.region.clone()).collect()
+        };
+        names.push(NameAnswers {
+            name,
+            records: out,
+            answers,
+            all_unhealthy,
+        });
+    }
+    Ok(DnsAnswers {
+        zone_id: zone,
+        names,
+    })
+}
+
+/// The role a region plays on the failover name, as Route 53 writes it.
+pub fn failover_label(role: FailoverRole) -> &'static str {
+    match role {
+        FailoverRole::Primary => "PRIMARY",
+        FailoverRole::Secondary => "SECONDARY",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calculated_checks_follow_route53_semantics() {
+        assert!(calculated_healthy(1, Some(1), false));
+        assert!(!calculated_healthy(0, Some(1), false));
+        assert!(!calculated_healthy(1, Some(never_healthy(1)), false));
+        // A missing threshold (0): always healthy, unless inverted.
+        assert!(calculated_healthy(0, None, false));
+        assert!(!calculated_healthy(0, None, true));
+        // Inverted flips: a forced-unhealthy check becomes healthy.
+        assert!(calculated_healthy(1, Some(2), true));
+    }
+}

@@ -1,0 +1,413 @@
+//! `rebuild`: recreate a lost region from the definition and put it back into
+//! service. Each step reads what is there first, so running it again resumes:
+//!
+//! 1. pick a surviving source region;
+//! 2. copy the AMI the source runs into the region;
+//! 3. delete the region's stack when it is wrecked (failed state, or its load
+//!    balancer gone);
+//! 4. deploy the region's stack through the deploy library (build template,
+//!    health gate, wiring);
+//! 5. re-apply every region's wiring (replication to the rebuilt bucket, records),
+//!    a no-op where nothing changed;
+//! 6. re-create records deleted outside CloudFormation (`records::repair`);
+//! 7. put the region back into DNS and scale the others back (`restore`).
+
+use super::restore::{restore, RestoreReport};
+use super::DrError;
+use crate::ami::{self, AmiSource, TAG_SOURCE_AMI};
+use crate::aws::dr_compute::load_balancer_by_dns;
+use crate::aws::ec2_images;
+use crate::aws::stack_info::describe_stack;
+use crate::aws::{Aws, CloudApi};
+use crate::deploy::cloud::Cloud;
+use crate::deploy::{self, Outcome, Settings};
+use crate::events::{EventKind, Events, Phase};
+use crate::plan::{self, Desired};
+use crate::stack::StackDef;
+use crate::synth;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Stack states a stack cannot be updated out of: it is deleted and created again.
+const WRECKED: &[&str] = &[
+    "CREATE_FAILED",
+    "ROLLBACK_COMPLETE",
+    "ROLLBACK_FAILED",
+    "DELETE_FAILED",
+    "UPDATE_ROLLBACK_FAILED",
+];
+
+/// Longest wait for a wrecked stack's deletion.
+const DELETE_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// What rebuild did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebuildReport {
+    pub region: String,
+    pub source_region: String,
+    /// The AMI the source region runs, and the one the rebuilt region got.
+    pub source_ami: String,
+    pub ami: String,
+    /// Why the old stack was deleted, when it was.
+    pub deleted_stack: Option<String>,
+    pub region_deploy: Outcome,
+    pub wiring_deploy: Outcome,
+    /// Records of other regions found missing and re-created ("name region").
+    pub repaired_records: Vec<String>,
+    pub restore: RestoreReport,
+}
+
+/// Everything rebuild needs besides AWS.
+pub struct RebuildInput<'a> {
+    pub def: &'a StackDef,
+    /// The stack file's text (hashed into the version, as a deploy does).
+    pub definition_text: &'a str,
+    pub region: &'a str,
+    pub from: Option<&'a str>,
+    pub settings: &'a Settings,
+}
+
+fn step(events: &Events, region: &str, detail: impl Into<String>) {
+    events.emit(
+        Some(region),
+        Phase::Rebuild,
+        EventKind::PhaseStarted {
+            detail: detail.into(),
+        },
+    );
+}
+
+/// The surviving region to copy from: `from`, else the first region of the
+/// rollout (other than `region`) whose stack exists and completed.
+async fn source_region(aws: &Aws, input: &RebuildInput<'_>) -> Result<String, DrError> {
+    let def = input.def;
+    if let Some(from) = input.from {
+        if def.region(from).is_none() || from == input.region {
+            return Err(DrError::UnknownRegion {
+                stack: def.stack_name(),
+                region: from.to_string(),
+            });
+        }
+        return Ok(from.to_string());
+    }
+    for r in def.rollout.waves().into_iter().flatten() {
+        if r == input.region {
+            continue;
+        }
+        if let Ok(Some(s)) = describe_stack(aws, &r, &def.region_stack_name(&r)).await {
+            if s.status.ends_with("_COMPLETE")
+                && !s.status.contains("ROLLBACK")
+                && !s.status.starts_with("DELETE")
+            {
+                return Ok(r);
+            }
+        }
+    }
+    Err(DrError::NoSurvivor {
+        stack: def.stack_name(),
+        region: input.region.to_string(),
+    })
+}
+
+/// Copy the AMI the source region runs into `region`; returns (source AMI, region AMI).
+async fn copy_ami(
+    aws: &Aws,
+    def: &StackDef,
+    source: &str,
+    region: &str,
+    events: &Events,
+) -> Result<(String, String), DrError> {
+    let info = describe_stack(aws, source, &def.region_stack_name(source))
+        .await
+        .map_err(DrError::aws("reading the source stack", source))?
+        .ok_or_else(|| DrError::NoStack {
+            stack: def.region_stack_name(source),
+            region: source.to_string(),
+        })?;
+    let running = info
+        .parameters
+        .get(synth::AMI_PARAMETER)
+        .cloned()
+        .unwrap_or_else(|| def.ami.id.clone());
+    let image = ec2_images::describe_image(aws, source, &running)
+        .await
+        .map_err(DrError::aws("reading the source AMI", source))?;
+    let Some(image) = image else {
+        // Only the sandbox runs ids that do not exist; AWS would not have launched them.
+        events.warn(
+            Some(region),
+            Phase::Rebuild,
+            format!("AMI {running} does not exist in {source}: using the same id in {region}"),
+        );
+        return Ok((running.clone(), running));
+    };
+    let mut narrowed = def.clone();
+    narrowed
+        .regions
+        .retain(|r| r.name == source || r.name == region);
+    narrowed.ami.build_region = source.to_string();
+    let amis = ami::ensure_copies(
+        aws,
+        &narrowed,
+        &AmiSource {
+            image_id: running.clone(),
+            region: source.to_string(),
+        },
+        events,
+    )
+    .await
+    .map_err(|e| DrError::Step {
+        step: "copying the AMI",
+        region: region.to_string(),
+        message: e.to_string(),
+    })?;
+    let copy = amis.get(region).cloned().ok_or_else(|| DrError::Step {
+        step: "copying the AMI",
+        region: region.to_string(),
+        message: format!("no copy of {running} was made"),
+    })?;
+    // Tag the copy with the original source, as the deploy looks copies up by it.
+    if let Some(original) = image.tags.get(TAG_SOURCE_AMI) {
+        let tags = BTreeMap::from([(TAG_SOURCE_AMI.to_string(), original.clone())]);
+        ec2_images::tag_resource(aws, region, &copy, &tags)
+            .await
+            .map_err(DrError::aws("tagging the AMI copy", region))?;
+    }
+    Ok((running, copy))
+}
+
+/// Why the region's stack must be deleted first, if it must.
+async fn wrecked(
+    aws: &Aws,
+    cloud: &CloudApi,
+    def: &StackDef,
+    region: &str,
+) -> Result<Option<String>, DrError> {
+    let name = def.region_stack_name(region);
+    let Some(state) = cloud
+        .stack(region, &name)
+        .await
+        .map_err(DrError::aws("reading the stack", region))?
+    else {
+        return Ok(None);
+    };
+    if WRECKED.contains(&state.status.as_str()) {
+        return Ok(Some(format!("{name} is {}", state.status)));
+    }
+    let lb = match super::stack_refs::load_balancer(aws, def, region).await {
+        Ok(key) => load_balancer_by_dns(aws, region, &key)
+            .await
+            .map_err(DrError::aws("reading the load balancer", region))?
+            .map(|_| ())
+            .ok_or(key),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(what) = lb {
+        return Ok(Some(format!(
+            "the load balancer of {name} is gone ({what})"
+        )));
+    }
+    Ok(None)
+}
+
+async fn delete_and_wait(
+    cloud: &CloudApi,
+    region: &str,
+    name: &str,
+    events: &Events,
+) -> Result<(), DrError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(300);
+    let mut retried = false;
+    cloud
+        .delete_stack(region, name)
+        .await
+        .map_err(DrError::aws("deleting the wrecked stack", region))?;
+    loop {
+        match cloud
+            .stack(region, name)
+            .await
+            .map_err(DrError::aws("waiting for the deletion", region))?
+        {
+            None => return Ok(()),
+            Some(s) if s.status == "DELETE_COMPLETE" => return Ok(()),
+            Some(s) if s.status == "DELETE_FAILED" && !retried => {
+                events.warn(
+                    Some(region),
+                    Phase::Rebuild,
+                    format!("{name}: DELETE_FAILED, deleting again"),
+                );
+                retried = true;
+                cloud
+                    .delete_stack(region, name)
+                    .await
+                    .map_err(DrError::aws("deleting the wrecked stack", region))?;
+            }
+            Some(s) if s.status == "DELETE_FAILED" => {
+                return Err(DrError::Step {
+                    step: "deleting the wrecked stack",
+                    region: region.to_string(),
+                    message: format!(
+                        "{name} is DELETE_FAILED: {}",
+                        s.status_reason.unwrap_or_default()
+                    ),
+                })
+            }
+            Some(_) => {}
+        }
+        if started.elapsed() > DELETE_TIMEOUT {
+            return Err(DrError::Step {
+                step: "deleting the wrecked stack",
+                region: region.to_string(),
+                message: format!(
+                    "{name} was not deleted within {}s",
+                    DELETE_TIMEOUT.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The desired state of every stack, with `amis` as each region's AMI.
+pub fn desired_with(def: &StackDef, text: &str, amis: &BTreeMap<String, String>) -> Desired {
+    let build = synth::synthesize(def, synth::Phase::Build);
+    let wired = synth::synthesize(def, synth::Phase::Wired);
+    plan::desired(def, &build, &wired, amis, text)
+}
+
+/// Only `region`'s stack of a desired state.
+pub fn only_region(desired: &Desired, region: &str) -> Desired {
+    let mut d = desired.clone();
+    for wave in &mut d.waves {
+        wave.retain(|s| s.region == region);
+    }
+    d.waves.retain(|w| !w.is_empty());
+    d.zone = None;
+    d.global = None;
+    d
+}
+
+async fn run_deploy(
+    cloud: &CloudApi,
+    events: &Events,
+    desired: &Desired,
+    settings: &Settings,
+    region: &str,
+    what: &'static str,
+) -> Result<Outcome, DrError> {
+    let report = deploy::deploy(cloud, events, desired, settings, |_| true)
+        .await
+        .map_err(|e| DrError::Step {
+            step: what,
+            region: region.to_string(),
+            message: e.to_string(),
+        })?;
+    match report.outcome {
+        Outcome::Deployed | Outcome::NoChange => Ok(report.outcome),
+        other => Err(DrError::Step {
+            step: what,
+            region: region.to_string(),
+            message: format!(
+                "the deploy ended {other:?}: {}",
+                report.error.unwrap_or_default()
+            ),
+        }),
+    }
+}
+
+/// Rebuild `input.region`. See the module doc.
+pub async fn rebuild(
+    aws: &Aws,
+    cloud: &CloudApi,
+    input: &RebuildInput<'_>,
+    events: &Events,
+) -> Result<RebuildReport, DrError> {
+    let def = input.def;
+    let region = input.region;
+    if def.region(region).is_none() {
+        return Err(DrError::UnknownRegion {
+            stack: def.stack_name(),
+            region: region.to_string(),
+        });
+    }
+    let source = source_region(aws, input).await?;
+    step(
+        events,
+        region,
+        format!("copying the running AMI from {source}"),
+    );
+    let (source_ami, region_ami) = copy_ami(aws, def, &source, region, events).await?;
+
+    step(events, region, "checking the region's stack");
+    let deleted = wrecked(aws, cloud, def, region).await?;
+    if let Some(why) = &deleted {
+        step(events, region, format!("deleting the wrecked stack: {why}"));
+        delete_and_wait(cloud, region, &def.region_stack_name(region), events).await?;
+    }
+
+    // Every other region keeps the AMI it runs; the rebuilt one gets the copy.
+    let mut amis = BTreeMap::new();
+    for r in &def.regions {
+        let running = describe_stack(aws, &r.name, &def.region_stack_name(&r.name))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.parameters.get(synth::AMI_PARAMETER).cloned());
+        amis.insert(
+            r.name.clone(),
+            running.unwrap_or_else(|| source_ami.clone()),
+        );
+    }
+    amis.insert(region.to_string(), region_ami.clone());
+    let desired = desired_with(def, input.definition_text, &amis);
+
+    step(events, region, "deploying the region's stack");
+    let region_deploy = run_deploy(
+        cloud,
+        events,
+        &only_region(&desired, region),
+        input.settings,
+        region,
+        "deploying the region",
+    )
+    .await?;
+    step(
+        events,
+        region,
+        "re-applying every region's wiring (replication, records)",
+    );
+    let wiring_deploy = run_deploy(
+        cloud,
+        events,
+        &desired,
+        input.settings,
+        region,
+        "re-wiring the regions",
+    )
+    .await?;
+
+    step(events, region, "checking every region's records");
+    let zone = super::dns::zone_id(aws, def).await?;
+    let repaired_records = super::records::repair(aws, def, &zone, None, events).await?;
+
+    step(
+        events,
+        region,
+        "putting the region back into DNS, scaling the others back",
+    );
+    let restored = restore(aws, def, region, events).await?;
+    Ok(RebuildReport {
+        region: region.to_string(),
+        source_region: source,
+        source_ami,
+        ami: region_ami,
+        deleted_stack: deleted,
+        region_deploy,
+        wiring_deploy,
+        repaired_records,
+        restore: restored,
+    })
+}

@@ -1,0 +1,184 @@
+//! The runbooks cannot rot: every `strata ...` line of the ```sh blocks of
+//! `runbooks/*.md` runs, in order, against the sandbox, and must succeed.
+//!
+//! Placeholders (runbooks/README.md): `stacks/example.toml` is replaced by the
+//! sandbox copy of the example stack (`support::dr_stack`); the endpoint comes from
+//! the environment the harness sets. Before each runbook the stack is deployed;
+//! the rebuild runbook starts from a broken region (its load balancer deleted).
+
+mod support;
+
+use std::path::Path;
+use strata::aws::dr_compute::{delete_load_balancer, load_balancer_by_dns};
+use support::cli::strata_sandbox;
+use support::{aws, dr_stack, sandbox, sdk};
+
+/// Every `strata` command of the runbook's ```sh blocks, in order, without the
+/// leading `strata` and without trailing comments.
+fn commands(markdown: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut in_sh = false;
+    for line in markdown.lines() {
+        let t = line.trim();
+        if t.starts_with("```") {
+            in_sh = !in_sh && t == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let t = t.split(" #").next().unwrap_or_default().trim();
+        if let Some(rest) = t.strip_prefix("strata ") {
+            out.push(rest.split_whitespace().map(str::to_string).collect());
+        }
+    }
+    out
+}
+
+/// Deploy, run `before`, run the runbook's commands, run `after` (all under one
+/// exclusive sandbox).
+fn run_runbook(
+    name: &str,
+    before: impl FnOnce(&str),
+    after: impl FnOnce(&str),
+) -> Vec<Vec<String>> {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stack = dr_stack::write(dir.path());
+    let file = stack.to_str().expect("utf-8 path").to_string();
+    let path = sandbox::repo_dir().join("runbooks").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cmds = commands(&text);
+    assert!(
+        !cmds.is_empty(),
+        "{name} has no strata command in a sh block"
+    );
+    strata_sandbox(&["deploy", &file, "--yes", "--bake", "0s", "--output", "json"]).expect_code(0);
+    before(&file);
+    for cmd in &cmds {
+        let args: Vec<String> = cmd
+            .iter()
+            .map(|a| {
+                if a == "stacks/example.toml" {
+                    file.clone()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = strata_sandbox(&args);
+        assert_eq!(
+            run.code,
+            0,
+            "{name}: `strata {}` failed\n{run}",
+            cmd.join(" ")
+        );
+    }
+    after(&file);
+    cmds
+}
+
+fn break_region(file: &str, region: &str) {
+    let def = strata::stack::load(Path::new(file)).expect("valid test stack");
+    let client = sdk::block_on(aws::connect(&sandbox::endpoint()));
+    sdk::block_on(async {
+        let key = strata::dr::stack_refs::load_balancer(&client, &def, region)
+            .await
+            .expect("lb of the stack");
+        let lb = load_balancer_by_dns(&client, region, &key)
+            .await
+            .expect("lb")
+            .expect("lb exists");
+        delete_load_balancer(&client, region, &lb.arn)
+            .await
+            .expect("delete lb");
+    });
+}
+
+fn dns_answers(file: &str) -> serde_json::Value {
+    let run = strata_sandbox(&["dr", "dns", file, "--output", "json"]);
+    run.expect_code(0);
+    run.json_lines().pop().expect("json")
+}
+
+#[test]
+fn region_failover_runbook_runs() {
+    // The runbook fails over, verifies, then undoes (its Undo block runs the
+    // rebuild): at the end every region answers again.
+    let cmds = run_runbook(
+        "region-failover.md",
+        |_| {},
+        |file| {
+            let dns = dns_answers(file);
+            let latency = &dns["names"][0];
+            assert_eq!(
+                latency["answers"].as_array().expect("answers").len(),
+                3,
+                "{dns}"
+            );
+        },
+    );
+    assert!(cmds.iter().any(|c| c[..2] == ["dr", "failover"]));
+}
+
+#[test]
+fn region_rebuild_runbook_runs_end_to_end() {
+    let cmds = run_runbook(
+        "region-rebuild.md",
+        |file| break_region(file, "us-west-2"),
+        |file| {
+            // The region is back: every latency answer includes it again, all healthy.
+            let dns = dns_answers(file);
+            for n in dns["names"].as_array().expect("names") {
+                if !n["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("failover.")
+                {
+                    assert_eq!(n["answers"].as_array().expect("answers").len(), 3, "{dns}");
+                }
+                for r in n["records"].as_array().expect("records") {
+                    assert_eq!(r["healthy"], true, "{dns}");
+                }
+            }
+        },
+    );
+    assert!(cmds.iter().any(|c| c[..2] == ["dr", "rebuild"]));
+}
+
+#[test]
+fn failed_deploy_rollback_runbook_runs() {
+    run_runbook("failed-deploy-rollback.md", |_| {}, |_| {});
+}
+
+#[test]
+fn az_loss_runbook_runs() {
+    run_runbook("az-loss.md", |_| {}, |_| {});
+}
+
+#[test]
+fn stuck_stack_runbook_runs() {
+    run_runbook("stuck-stack.md", |_| {}, |_| {});
+}
+
+#[test]
+fn every_runbook_is_tested() {
+    let dir = sandbox::repo_dir().join("runbooks");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("runbooks/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".md") && n != "README.md")
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "az-loss.md",
+            "failed-deploy-rollback.md",
+            "region-failover.md",
+            "region-rebuild.md",
+            "stuck-stack.md"
+        ]
+    );
+}
