@@ -1,6 +1,6 @@
 //! `strata dr`: failover, rebuild, drill, and the DNS answers view.
 
-use super::rollout_ctx::dri;
+use super::rollout_ctx::dri_name as dri;
 use super::validate::load_stack;
 use super::{connect, Failure, Outcome};
 use crate::cli::args::{DrCommand, GlobalArgs, OutputFormat};
@@ -200,6 +200,7 @@ fn settings(def: &StackDef, bake: Option<&str>, dri_name: &str) -> Result<Settin
     Ok(Settings {
         deployment_id: strata::plan::deployment_id(now),
         deployed_by: dri_name.to_string(),
+        outside_window: None,
         deployed_at: now
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),

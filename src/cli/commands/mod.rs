@@ -1,7 +1,6 @@
 //! One module per subcommand; each `run` returns the process exit code.
 
 use super::args::{Cli, Command, GlobalArgs};
-use strata::exit_code;
 
 mod ami;
 mod common;
@@ -39,14 +38,6 @@ impl Failure {
 }
 
 pub type Outcome = Result<i32, Failure>;
-
-/// What a subcommand that is not built yet answers.
-pub fn not_built(what: &str) -> Outcome {
-    Err(Failure::new(
-        exit_code::INVALID_INPUT,
-        format!("`strata {what}` is not built yet"),
-    ))
-}
 
 pub async fn run(cli: Cli) -> Outcome {
     let g: &GlobalArgs = &cli.global;

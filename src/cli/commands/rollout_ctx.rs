@@ -305,3 +305,11 @@ pub fn ask(renderer: &Renderer, question: &str) -> bool {
     }
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
+
+/// The responsible person's name for commands outside `prepare` (DR): `--dri` /
+/// `STRATA_DRI`, the CI user, git's user, else "unknown".
+pub fn dri_name(flag: Option<&str>) -> String {
+    dri::resolve_local(flag, |k| std::env::var(k).ok(), dri::git_user)
+        .map(|d| d.name)
+        .unwrap_or_else(|| "unknown".into())
+}
