@@ -195,7 +195,9 @@ def refresh_outputs_after_change_sets():
     change set's empty placeholder, for a CREATE change set) and again on
     UpdateStack, but not when a change set is executed: a stack deployed through
     change sets (as strata deploys) has no Outputs. Rebuild them from the executed
-    template, as CloudFormation reports them."""
+    template, as CloudFormation reports them. It also ignores an UPDATE change
+    set's tags, which CloudFormation applies to the stack on execution (strata
+    records the deployer and any outside-window reason there): apply them."""
     from moto.cloudformation.models import CloudFormationBackend
 
     execute = CloudFormationBackend.execute_change_set
@@ -206,6 +208,8 @@ def refresh_outputs_after_change_sets():
             cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
         )
         stack = self.stacks[change_set.stack_id]
+        if change_set.tags:
+            stack.tags = dict(change_set.tags)
         stack._parse_template()
         stack.output_map = stack._create_output_map()
 
