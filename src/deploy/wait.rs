@@ -29,7 +29,9 @@ impl Default for Timing {
         Timing {
             first_poll: Duration::from_millis(300),
             max_poll: Duration::from_secs(5),
-            heartbeat: Duration::from_secs(30),
+            // Checked once per poll (at most `max_poll` apart): 25 s keeps the
+            // gap between two lines of a quiet wait under 30 s.
+            heartbeat: Duration::from_secs(25),
             stack_timeout: Duration::from_secs(3600),
             gate_timeout: Duration::from_secs(600),
             bake: Duration::from_secs(60),
