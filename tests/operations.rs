@@ -27,7 +27,35 @@ fn fixture(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathB
 
 /// `strata --output json deploy FILE --yes --bake 0s EXTRA`, spawned with piped output.
 fn spawn_deploy(file: &Path, extra: &[&str], no_dri: bool) -> Child {
-    let mut cmd = cli::sandbox_command();
+    deploy_command(cli::sandbox_command(), file, extra, no_dri)
+}
+
+/// The same deploy run as if on another CI runner: in its own UTS namespace with
+/// the host name `other-runner` (`unshare --uts`, needs root), so the lock it
+/// leaves when killed is not one this host can presume dead and take over.
+fn spawn_deploy_on_other_runner(file: &Path, extra: &[&str]) -> Child {
+    let strata = cli::sandbox_command();
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "--uts",
+        "sh",
+        "-c",
+        "hostname other-runner && exec \"$0\" \"$@\"",
+    ])
+    .arg(strata.get_program());
+    cmd.env_clear()
+        .envs(strata.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(sandbox::repo_dir())
+        .stdin(Stdio::null());
+    deploy_command(cmd, file, extra, false)
+}
+
+fn deploy_command(
+    mut cmd: std::process::Command,
+    file: &Path,
+    extra: &[&str],
+    no_dri: bool,
+) -> Child {
     if no_dri {
         cmd.env_remove("STRATA_DRI");
     }
@@ -134,7 +162,8 @@ fn two_deploys_at_once_one_wins_and_a_dead_holder_is_unlocked() {
         );
     }
 
-    // A deploy killed with -9 while it holds the lock leaves the lock behind.
+    // A deploy on another runner killed with -9 while it holds the lock leaves the
+    // lock behind (a dead holder on this very host would be taken over instead).
     let changed = fixture(dir.path(), "shop-v2.toml", |t| {
         let t2 = t.replace(
             "capacity = { min = 2, desired = 2, max = 4 }",
@@ -143,7 +172,7 @@ fn two_deploys_at_once_one_wins_and_a_dead_holder_is_unlocked() {
         assert_ne!(t, t2, "the fixture edit must change the stack");
         t2
     });
-    let mut dead = spawn_deploy(&changed, &["--dri", "carol"], false);
+    let mut dead = spawn_deploy_on_other_runner(&changed, &["--dri", "carol"]);
     // Taken in sorted region order: eu-west-1 is the first lock stack created.
     while stack_status("eu-west-1", "shop-prod-lock").is_none() {
         assert!(
@@ -158,6 +187,7 @@ fn two_deploys_at_once_one_wins_and_a_dead_holder_is_unlocked() {
     let refused = deploy(&changed, &["--dri", "dave"]);
     refused.expect_code(5);
     assert!(refused.stderr.contains("carol"), "{refused}");
+    assert!(refused.stderr.contains("other-runner"), "{refused}");
     assert!(refused.stderr.contains("strata unlock"), "{refused}");
 
     let unlock = cli::run(cli::sandbox_command().args(["unlock", changed.to_str().unwrap()]));

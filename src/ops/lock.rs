@@ -28,11 +28,34 @@ pub struct LockInfo {
     pub acquired_at: OffsetDateTime,
 }
 
+/// This machine's host name, as lock records carry it.
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+/// Whether a process with this pid exists on this machine.
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence only; EPERM means it exists but is not ours.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 impl LockInfo {
+    /// True when the holder ran on this host and its process is gone: the lock of
+    /// a run killed here (kill -9, a crash). Such a lock is taken over, so that the
+    /// same command finishes an interrupted deploy. A holder on another host is
+    /// never presumed dead: `strata unlock` breaks its lock on purpose.
+    pub fn is_dead_here(&self) -> bool {
+        self.pid != 0 && self.host == this_host() && !pid_alive(self.pid)
+    }
+
     pub fn new(holder: &str, command: &str) -> LockInfo {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "unknown-host".into());
+        let host = this_host();
         LockInfo {
             id: format!("{:016x}", rand::random::<u64>()),
             holder: holder.to_string(),
@@ -110,6 +133,8 @@ pub struct LockGuard {
     pub regions: Vec<String>,
     /// Regions that could not be reached while taking the lock.
     pub unreachable: Vec<String>,
+    /// Locks of dead holders on this host that were taken over, by region.
+    pub taken_over: Vec<(String, LockInfo)>,
 }
 
 /// The regions that vote: all of the stack's, minus the one a DR command acts on.
@@ -142,8 +167,19 @@ pub async fn acquire<S: LockStore>(
     let mut held: Vec<String> = Vec::new();
     let mut errors = Vec::new();
     let mut refused: Option<(LockInfo, String)> = None;
+    let mut taken_over = Vec::new();
     for region in order {
-        match store.try_create(region, &info).await {
+        let mut attempt = store.try_create(region, &info).await;
+        if let Ok(Some(holder)) = &attempt {
+            if holder.is_dead_here() {
+                taken_over.push((region.to_string(), holder.clone()));
+                attempt = match store.delete(region).await {
+                    Ok(()) => store.try_create(region, &info).await,
+                    Err(e) => Err(e),
+                };
+            }
+        }
+        match attempt {
             Ok(None) => held.push(region.to_string()),
             Ok(Some(holder)) => {
                 refused = Some((holder, region.to_string()));
@@ -158,6 +194,7 @@ pub async fn acquire<S: LockStore>(
             info,
             regions: held,
             unreachable,
+            taken_over,
         });
     }
     // No majority: undo what was taken, so that the competing holder can win.
@@ -288,7 +325,11 @@ mod tests {
             match err {
                 LockError::Held { holder, regions } => {
                     assert_eq!(holder.holder, "alice");
-                    assert_eq!(regions, vec!["eu-west-1"], "met at the first region in order");
+                    assert_eq!(
+                        regions,
+                        vec!["eu-west-1"],
+                        "met at the first region in order"
+                    );
                 }
                 other => panic!("unexpected {other:?}"),
             }
@@ -347,6 +388,39 @@ mod tests {
             vec!["us-west-2", "eu-west-1"]
         );
         assert_eq!(voters(&regions, None).len(), 3);
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_host_is_taken_over_a_live_or_remote_one_is_not() {
+        rt().block_on(async {
+            let store = Fake::default();
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let dead_pid = child.id();
+            child.wait().unwrap();
+            let mut dead = LockInfo::new("killed", "deploy");
+            dead.pid = dead_pid;
+            let mut remote = dead.clone();
+            remote.host = "another-runner".into();
+            store.records.lock().unwrap().insert(R[1].into(), remote);
+            let err = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, LockError::Held { ref holder, .. } if holder.host == "another-runner")
+            );
+            store.records.lock().unwrap().insert(R[1].into(), dead);
+            let g = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .unwrap();
+            assert_eq!(g.regions.len(), 3);
+            assert_eq!(g.taken_over.len(), 1);
+            assert_eq!(g.taken_over[0].1.holder, "killed");
+            // A live holder on this host (this very process) is not taken over.
+            let err = acquire(&store, &R, LockInfo::new("bob", "deploy"))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, LockError::Held { .. }));
+        });
     }
 
     #[test]

@@ -232,6 +232,16 @@ impl Ctx {
         }
         match lock::acquire(&store, &voters, LockInfo::new(&self.dri(), command)).await {
             Ok(guard) => {
+                for (region, dead) in &guard.taken_over {
+                    self.events.warn(
+                        Some(region),
+                        strata::events::Phase::Preflight,
+                        format!(
+                            "took over the deploy lock of a run that died on this host: {}",
+                            dead.describe(time::OffsetDateTime::now_utc())
+                        ),
+                    );
+                }
                 for region in &guard.unreachable {
                     self.events.warn(
                         Some(region),
