@@ -16,7 +16,15 @@ checks (the default cache behaviour's origin must exist).
 
 It also rebuilds a stack's Outputs after ExecuteChangeSet (see
 ``refresh_outputs_after_change_sets``) and keeps moto's base AMIs loaded when ``MOTO_AMIS_PATH`` (strata's
-``sandbox/amis.json``) is set; see ``keep_default_amis``.
+``sandbox/amis.json``) is set; see ``keep_default_amis``; and applies an
+``AWS::S3::Bucket``'s ``VersioningConfiguration``, ``ReplicationConfiguration`` and
+``PublicAccessBlockConfiguration``, which moto's bucket model ignores; see
+``apply_bucket_configuration``; answers GetBucketVersioning with the root element
+the SDKs expect (``versioning_response``); and updates and deletes an
+``AWS::Route53::RecordSet`` by name, type *and set identifier*, so the regions'
+latency and failover records under one name do not delete each other
+(``record_sets_by_identifier``); and forgets the resources a stack update removed,
+so that a later update adding them back creates them (``forget_removed_resources``).
 """
 
 import sys
@@ -216,10 +224,172 @@ def refresh_outputs_after_change_sets():
     CloudFormationBackend.execute_change_set = execute_and_refresh
 
 
+def _api_replication(cfn):
+    """A CloudFormation ReplicationConfiguration as moto's S3 backend stores it
+    (the parsed PutBucketReplication XML: ``Role`` and a list under ``Rule``)."""
+    rules = []
+    for rule in cfn.get("Rules", []):
+        api = {"Status": rule.get("Status", "Enabled"), "Destination": dict(rule["Destination"])}
+        if "Id" in rule:
+            api["ID"] = rule["Id"]
+        if "Priority" in rule:
+            api["Priority"] = rule["Priority"]
+        for key in ("Filter", "Prefix", "DeleteMarkerReplication"):
+            if key in rule:
+                api[key] = rule[key]
+        rules.append(api)
+    return {"Role": cfn.get("Role", ""), "Rule": rules}
+
+
+def _configure_bucket(backend, name, props, updating):
+    """Apply the bucket properties moto's model skips. On update, a property that
+    left the template is removed (replication, public access block), as
+    CloudFormation does; versioning, once enabled, is suspended instead."""
+    versioning = props.get("VersioningConfiguration")
+    if versioning is not None:
+        backend.put_bucket_versioning(name, versioning.get("Status", "Suspended"))
+    elif updating and backend.get_bucket_versioning(name) == "Enabled":
+        backend.put_bucket_versioning(name, "Suspended")
+    replication = props.get("ReplicationConfiguration")
+    if replication is not None:
+        backend.put_bucket_replication(name, _api_replication(replication))
+    elif updating:
+        backend.delete_bucket_replication(name)
+    block = props.get("PublicAccessBlockConfiguration")
+    if block:
+        backend.put_public_access_block(name, dict(block))
+    elif updating:
+        backend.delete_public_access_block(name)
+
+
+def apply_bucket_configuration():
+    """moto 5.2.5's CloudFormation model of ``AWS::S3::Bucket`` applies only
+    ``BucketEncryption`` and ``Tags``: a bucket created or updated through a stack
+    has no versioning, no replication rules and no public access block. Wrap its
+    create and update so that they also apply those three through moto's own S3
+    backend (visible to GetBucketVersioning, GetBucketReplication,
+    GetPublicAccessBlock)."""
+    from moto.s3.models import FakeBucket, s3_backends
+
+    create = FakeBucket.create_from_cloudformation_json.__func__
+    update = FakeBucket.update_from_cloudformation_json.__func__
+
+    def create_and_configure(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = s3_backends[account_id][get_partition(region_name)]
+        _configure_bucket(backend, bucket.name, cloudformation_json.get("Properties", {}), False)
+        return bucket
+
+    def update_and_configure(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        bucket = update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        backend = s3_backends[account_id][get_partition(region_name)]
+        _configure_bucket(backend, bucket.name, cloudformation_json.get("Properties", {}), True)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_and_configure)
+    FakeBucket.update_from_cloudformation_json = classmethod(update_and_configure)
+
+
+def versioning_response():
+    """moto 5.2.5 answers GetBucketVersioning with a ``GetBucketVersioningResponse``
+    root; S3 (and the SDKs, which refuse anything else) use
+    ``VersioningConfiguration``. Answer with that."""
+    from moto.s3.responses import S3Response
+
+    def get_bucket_versioning(self):
+        self.data["Action"] = "GetBucketVersioning"
+        status = self.backend.get_bucket_versioning(self.bucket_name)
+        inner = f"<Status>{status}</Status>" if status else ""
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"{inner}</VersioningConfiguration>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body
+
+    S3Response.get_bucket_versioning = get_bucket_versioning
+
+
+def _zone(account_id, region_name, props):
+    """The record's hosted zone, by name or by id (as moto's model finds it)."""
+    from moto.route53.models import route53_backends
+
+    backend = route53_backends[account_id][get_partition(region_name)]
+    zone_name = props.get("HostedZoneName")
+    zone = backend.get_hosted_zone_by_name(zone_name) if zone_name else None
+    return zone if zone is not None else backend.get_hosted_zone(props["HostedZoneId"])
+
+
+def _drop_record(zone, name, rtype, set_identifier):
+    zone.rrsets = [
+        r
+        for r in zone.rrsets
+        if not (r.name == name and r.type == rtype and r.set_identifier == set_identifier)
+    ]
+
+
+def record_sets_by_identifier():
+    """moto 5.2.5's ``AWS::Route53::RecordSet`` model updates (delete + create) and
+    deletes a record by its *name* alone, so updating or deleting the us-east-1
+    stack's latency record ``origin.X`` removed every region's ``origin.X`` record.
+    Route 53 identifies a record by name, type and set identifier: do the same."""
+    from moto.route53.models import RecordSet
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        props = cloudformation_json["Properties"]
+        zone = _zone(account_id, region_name, props)
+        _drop_record(
+            zone, original_resource.name, original_resource.type, original_resource.set_identifier
+        )
+        return zone.add_rrset(props)
+
+    def delete_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name):
+        props = cloudformation_json["Properties"]
+        zone = _zone(account_id, region_name, props)
+        _drop_record(zone, resource_name, props.get("Type"), props.get("SetIdentifier"))
+
+    def delete(self, account_id, region):
+        props = {"HostedZoneName": self.hosted_zone_name, "HostedZoneId": self.hosted_zone_id}
+        zone = _zone(account_id, region, props)
+        _drop_record(zone, self.name, self.type, self.set_identifier)
+
+    RecordSet.update_from_cloudformation_json = classmethod(update)
+    RecordSet.delete_from_cloudformation_json = classmethod(delete_from_cfn)
+    RecordSet.delete = delete
+
+
+def forget_removed_resources():
+    """moto 5.2.5's stack update deletes the resources that left the template but
+    keeps them in the stack's cache of created resources; when a later update adds
+    the same logical id again, moto finds it in the cache and creates nothing. So a
+    region re-wired after a build-phase update (records, replication role, alarms
+    removed, then added back) ended with none of them. Drop removed resources from
+    the cache after each update."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    update = ResourceMap.update
+
+    def update_and_forget(self, template, parameters=None):
+        removed = self.build_resource_diff(template, parameters)["Remove"]
+        update(self, template, parameters)
+        for logical_id in removed:
+            self._parsed_resources.pop(logical_id, None)
+
+    ResourceMap.update = update_and_forget
+
+
 if __name__ == "__main__":
     from moto.server import main
 
     keep_default_amis()
     refresh_outputs_after_change_sets()
+    apply_bucket_configuration()
+    versioning_response()
+    record_sets_by_identifier()
+    forget_removed_resources()
 
     main(sys.argv[1:])

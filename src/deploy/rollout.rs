@@ -98,16 +98,28 @@ async fn settle_all<C: Cloud>(
     settled.into_iter().collect()
 }
 
-/// The target of a stack in the first pass: its build template while the stack is
-/// being built (some region does not exist yet), its final template otherwise.
-fn first_pass_target(s: &DesiredStack, building: bool) -> (DesiredStack, bool) {
-    match (
-        &s.build_template_body,
-        building && s.role == StackRole::Region,
-    ) {
-        (Some(build), true) if *build != s.template_body => {
+/// The target of a stack in the first pass while the stack is being built (some
+/// region does not exist yet): a new region gets its build template; a region that
+/// already runs keeps what it runs (its records stay in DNS, its replication rules
+/// stay) and goes to its final template in the wiring pass, once the new regions'
+/// buckets and load balancers exist. Otherwise every stack gets its final template.
+/// The flag says whether the stack needs the wiring pass.
+fn first_pass_target(
+    s: &DesiredStack,
+    deployed: Option<&Deployed>,
+    building: bool,
+) -> (DesiredStack, bool) {
+    if !(building && s.role == StackRole::Region) {
+        return (s.clone(), false);
+    }
+    let current = match deployed {
+        Some(d) => Some(&d.template_body),
+        None => s.build_template_body.as_ref(),
+    };
+    match current {
+        Some(body) if *body != s.template_body => {
             let mut t = s.clone();
-            t.template_body = build.clone();
+            t.template_body = body.clone();
             (t, true)
         }
         _ => (s.clone(), false),
@@ -125,7 +137,7 @@ async fn plan_all<C: Cloud>(
 ) -> Result<(), DeployError> {
     let tags = settings.tags(version);
     let prepared = join_all(entries.iter().map(|e| {
-        let (target, wiring) = first_pass_target(&e.desired, building);
+        let (target, wiring) = first_pass_target(&e.desired, e.deployed.as_ref(), building);
         let name = settings.change_set(&target.stack_name, "");
         let tags = &tags;
         async move {

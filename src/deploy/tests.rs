@@ -132,6 +132,27 @@ async fn first_build_uses_build_templates_then_wires_each_region() {
 }
 
 #[tokio::test]
+async fn adding_a_region_builds_only_it_then_wires_all_and_never_unwires_a_running_one() {
+    let fake = Fake::default();
+    let mut two = desired(2, true);
+    two.waves.pop();
+    run(&fake, &two, OnFailure::RollbackRegion).await;
+    let before = fake.executed().len();
+
+    let report = run(&fake, &desired(3, true), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::Deployed);
+    // The new region is built; the running ones keep their template (their
+    // records and replication stay) until the wiring pass, then all are wired.
+    assert_eq!(
+        fake.executed()[before..],
+        ["ap-southeast-2", "us-east-1", "eu-west-1", "ap-southeast-2"]
+    );
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "3");
+    }
+}
+
+#[tokio::test]
 async fn gate_failure_in_region_two_puts_it_back_and_leaves_region_three_untouched() {
     let fake = Fake::default();
     run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;

@@ -1,7 +1,7 @@
 //! `strata destroy`: delete the global stack, the regions in reverse rollout order,
 //! then the zone.
 
-use super::rollout_ctx::{self, ask, require_yes, Intent};
+use super::rollout_ctx::{self, require_yes, Intent};
 use super::Outcome;
 use crate::cli::args::{DestroyArgs, GlobalArgs};
 use crate::cli::render;
@@ -22,21 +22,9 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &DestroyArgs) -> Outcome {
-    // stacks() is zone, waves, global: reversed it is global, regions reversed, zone.
-    let stacks: Vec<_> = ctx
-        .desired
-        .stacks()
-        .cloned()
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if !args.yes {
-        let names: Vec<_> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
-        if !ask(&ctx.renderer, &format!("Delete {}?", names.join(", "))) {
-            return Ok(exit_code::SUCCESS);
-        }
-    }
+    let Some(stacks) = ctx.confirmed_in_reverse(args.yes, "Delete") else {
+        return Ok(exit_code::SUCCESS);
+    };
     let report = deploy::destroy(&ctx.cloud, &ctx.events, &stacks, &ctx.timing)
         .await
         .map_err(rollout_ctx::environment)?;

@@ -1,7 +1,7 @@
 //! `strata rollback`: execute the kept `strata-previous` change set of each region,
 //! in reverse rollout order.
 
-use super::rollout_ctx::{self, ask, require_yes, Intent};
+use super::rollout_ctx::{self, require_yes, Intent};
 use super::Outcome;
 use crate::cli::args::{GlobalArgs, RollbackArgs};
 use crate::cli::render;
@@ -22,20 +22,9 @@ pub async fn run(global: &GlobalArgs, args: RollbackArgs) -> Outcome {
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &RollbackArgs) -> Outcome {
-    let stacks: Vec<_> = ctx
-        .desired
-        .stacks()
-        .cloned()
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if !args.yes {
-        let names: Vec<_> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
-        if !ask(&ctx.renderer, &format!("Roll back {}?", names.join(", "))) {
-            return Ok(exit_code::SUCCESS);
-        }
-    }
+    let Some(stacks) = ctx.confirmed_in_reverse(args.yes, "Roll back") else {
+        return Ok(exit_code::SUCCESS);
+    };
     let report = deploy::rollback(&ctx.cloud, &ctx.events, &stacks, &ctx.timing)
         .await
         .map_err(rollout_ctx::environment)?;

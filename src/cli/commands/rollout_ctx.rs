@@ -323,3 +323,19 @@ pub fn dri_name(flag: Option<&str>) -> String {
         .map(|d| d.name)
         .unwrap_or_else(|| "unknown".into())
 }
+
+impl Ctx {
+    /// Every stack in reverse rollout order (global, regions reversed, zone), once
+    /// the user agreed to `verb` them (or `--yes`); None when declined.
+    pub fn confirmed_in_reverse(&self, yes: bool, verb: &str) -> Option<Vec<plan::DesiredStack>> {
+        let mut stacks: Vec<_> = self.desired.stacks().cloned().collect();
+        stacks.reverse();
+        if !yes {
+            let names: Vec<_> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
+            if !ask(&self.renderer, &format!("{verb} {}?", names.join(", "))) {
+                return None;
+            }
+        }
+        Some(stacks)
+    }
+}

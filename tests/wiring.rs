@@ -1,0 +1,218 @@
+//! End-to-end tests of the cross-region wiring (issue 6 item 2): after a deploy,
+//! every region's bucket replicates to every other region's bucket and the origin
+//! name has a latency record per region with its health check, read back through
+//! S3 `GetBucketReplication` / `GetBucketVersioning` and Route 53
+//! `ListResourceRecordSets`; adding a region to a deployed stack builds it, then
+//! re-wires all regions. Real binary against a fresh moto.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use strata::exit_code;
+use strata::stack::StackDef;
+use strata::synth::naming::bucket_name;
+use support::{cli, sandbox, sdk};
+
+const EXAMPLE: &str = "stacks/example.toml";
+
+/// The fourth region the add test puts into the example.
+const FOURTH: &str = r#"
+[[regions]]
+name = "ap-southeast-2"
+cidr = "10.40.0.0/16"
+azs = ["ap-southeast-2a", "ap-southeast-2b"]
+failover = "secondary"
+"#;
+
+fn example_text() -> String {
+    std::fs::read_to_string(sandbox::repo_dir().join(EXAMPLE)).expect("read the example")
+}
+
+fn load(path: &Path) -> StackDef {
+    strata::stack::load(path).expect("the stack file loads")
+}
+
+/// The example with a fourth region (ap-southeast-2), last in the rollout order.
+fn with_fourth_region(dir: &Path) -> std::path::PathBuf {
+    let text = example_text();
+    let order = r#"order = ["us-east-1", "us-west-2", "eu-west-1"]"#;
+    assert!(text.contains(order), "the example's rollout order changed");
+    let text = text.replacen(
+        order,
+        r#"order = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]"#,
+        1,
+    );
+    let at = text.find("[rollout]").expect("a [rollout] table");
+    let text = format!("{}{FOURTH}\n{}", &text[..at], &text[at..]);
+    let path = dir.join("example4.toml");
+    std::fs::write(&path, text).expect("write the 4-region stack file");
+    path
+}
+
+fn deploy(path: &Path) {
+    let file = path.to_string_lossy();
+    cli::strata_sandbox(&["deploy", &file, "--yes", "--bake", "0s"])
+        .expect_code(exit_code::SUCCESS);
+}
+
+/// Each region's bucket -> the destination buckets (names, from the rules' ARNs)
+/// of its replication rules, or `None` when `GetBucketReplication` finds nothing.
+fn replication(def: &StackDef) -> BTreeMap<String, Option<BTreeSet<String>>> {
+    def.regions
+        .iter()
+        .map(|r| {
+            let bucket = bucket_name(def, &r.name);
+            let s3 = sdk::s3(&r.name);
+            let targets = sdk::block_on(async {
+                let out = s3
+                    .get_bucket_replication()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .ok()?;
+                let rules = out.replication_configuration()?.rules();
+                Some(
+                    rules
+                        .iter()
+                        .filter(|rule| rule.status().as_str() == "Enabled")
+                        .filter_map(|rule| rule.destination())
+                        .map(|d| d.bucket().trim_start_matches("arn:aws:s3:::").to_string())
+                        .collect::<BTreeSet<_>>(),
+                )
+            });
+            (bucket, targets)
+        })
+        .collect()
+}
+
+/// What every bucket should replicate to: every other region's bucket.
+fn full_mesh(def: &StackDef) -> BTreeMap<String, Option<BTreeSet<String>>> {
+    let all: BTreeSet<String> = def
+        .regions
+        .iter()
+        .map(|r| bucket_name(def, &r.name))
+        .collect();
+    all.iter()
+        .map(|b| {
+            let others = all.iter().filter(|o| *o != b).cloned().collect();
+            (b.clone(), Some(others))
+        })
+        .collect()
+}
+
+fn versioning(def: &StackDef) -> BTreeMap<String, Option<String>> {
+    def.regions
+        .iter()
+        .map(|r| {
+            let bucket = bucket_name(def, &r.name);
+            let s3 = sdk::s3(&r.name);
+            let status = sdk::block_on(async {
+                s3.get_bucket_versioning()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .expect("get bucket versioning")
+                    .status()
+                    .map(|s| s.as_str().to_string())
+            });
+            (bucket, status)
+        })
+        .collect()
+}
+
+/// The latency records of the origin name: set identifier -> health check id.
+fn latency_records(def: &StackDef) -> BTreeMap<String, Option<String>> {
+    let zone = format!("{}.", def.dns.hosted_zone.trim_end_matches('.'));
+    let origin = format!("{}.", def.dns.origin_name().trim_end_matches('.'));
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        let zones = r53
+            .list_hosted_zones_by_name()
+            .dns_name(&zone)
+            .send()
+            .await
+            .expect("list hosted zones");
+        let zone = zones
+            .hosted_zones()
+            .iter()
+            .find(|z| z.name() == zone)
+            .expect("the hosted zone exists");
+        let records = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone.id())
+            .send()
+            .await
+            .expect("list resource record sets");
+        records
+            .resource_record_sets()
+            .iter()
+            .filter(|r| r.name() == origin && r.region().is_some())
+            .map(|r| {
+                (
+                    r.set_identifier().unwrap_or_default().to_string(),
+                    r.health_check_id().map(str::to_string),
+                )
+            })
+            .collect()
+    })
+}
+
+/// Every region has a latency record under the origin name, with a health check
+/// that exists in Route 53, and there is no other.
+fn assert_latency_records(def: &StackDef) {
+    let records = latency_records(def);
+    let regions: BTreeSet<String> = def.regions.iter().map(|r| r.name.clone()).collect();
+    assert_eq!(
+        records.keys().cloned().collect::<BTreeSet<_>>(),
+        regions,
+        "one latency record per region under {}: {records:?}",
+        def.dns.origin_name()
+    );
+    let r53 = sdk::route53();
+    for (region, hc) in &records {
+        let hc = hc
+            .as_deref()
+            .unwrap_or_else(|| panic!("{region}'s record has no health check"));
+        sdk::block_on(async { r53.get_health_check().health_check_id(hc).send().await })
+            .unwrap_or_else(|e| panic!("{region}'s health check {hc} does not exist: {e:?}"));
+    }
+}
+
+#[test]
+fn a_deploy_from_nothing_wires_replication_between_all_buckets_and_a_latency_record_per_region() {
+    let _moto = sandbox::exclusive();
+    let path = sandbox::repo_dir().join(EXAMPLE);
+    let def = load(&path);
+    deploy(&path);
+
+    assert_eq!(
+        replication(&def),
+        full_mesh(&def),
+        "every bucket replicates to every other"
+    );
+    for (bucket, status) in versioning(&def) {
+        assert_eq!(status.as_deref(), Some("Enabled"), "{bucket} is versioned");
+    }
+    assert_latency_records(&def);
+}
+
+#[test]
+fn adding_a_fourth_region_builds_it_then_wires_all_four() {
+    let _moto = sandbox::exclusive();
+    let three = sandbox::repo_dir().join(EXAMPLE);
+    deploy(&three);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let four = with_fourth_region(dir.path());
+    let def = load(&four);
+    assert_eq!(def.regions.len(), 4);
+    deploy(&four);
+
+    assert_eq!(
+        replication(&def),
+        full_mesh(&def),
+        "all four buckets replicate to the 3 others"
+    );
+    assert_latency_records(&def);
+}
