@@ -166,14 +166,42 @@ pub fn evaluate(
     Ok(all.remove(0).remove(0))
 }
 
-/// Evaluate every rule against every template (name, JSON text) in one engine run:
-/// each rule file is parsed once and each template once. The result is indexed
-/// `[template][rule]`.
+/// Evaluate every rule against every template (name, JSON text). The result is
+/// indexed `[template][rule]`. The templates are split across the machine's
+/// cores, one engine run per share (cfn-guard evaluates single-threaded, and the
+/// evaluation, not the parse of the rules, is what takes the time).
+pub fn evaluate_all(
+    rules: &[&GuardRule],
+    templates: &[(&str, &str)],
+) -> Result<Vec<Vec<GuardStatus>>, GuardError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 || templates.len() < 2 {
+        return evaluate_in_one_run(rules, templates);
+    }
+    let share = templates.len().div_ceil(cores.min(templates.len()));
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = templates
+            .chunks(share)
+            .map(|chunk| scope.spawn(move || evaluate_in_one_run(rules, chunk)))
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("a guard evaluation thread panicked"))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(templates.len());
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+/// Evaluate every rule against every template in one engine run: each rule file is
+/// parsed once and each template once.
 ///
 /// Uses cfn-guard's `validate` command in payload mode with structured JSON output,
 /// written to memory. (`cfn_guard::run_checks` is not used: it returns only the
 /// unflushed tail of its `BufWriter`, so a report over 8 KiB comes back cut.)
-pub fn evaluate_all(
+fn evaluate_in_one_run(
     rules: &[&GuardRule],
     templates: &[(&str, &str)],
 ) -> Result<Vec<Vec<GuardStatus>>, GuardError> {
