@@ -10,11 +10,8 @@ use crate::stack::StackDef;
 use serde::Serialize;
 use std::time::Duration;
 
-/// Stack tags written by the deploy.
-pub const TAG_DEPLOYMENT_ID: &str = "strata:deployment-id";
-pub const TAG_VERSION: &str = "strata:version";
-pub const TAG_DEPLOYED_BY: &str = "strata:deployed-by";
-pub const TAG_DEPLOYED_AT: &str = "strata:deployed-at";
+/// Stack tags written by the deploy (the deploy record); `deploy` owns the keys.
+pub use crate::deploy::{TAG_DEPLOYED_AT, TAG_DEPLOYED_BY, TAG_DEPLOYMENT_ID, TAG_VERSION};
 
 /// How the status is read.
 #[derive(Debug, Clone, Copy)]
