@@ -24,7 +24,9 @@ the SDKs expect (``versioning_response``); and updates and deletes an
 ``AWS::Route53::RecordSet`` by name, type *and set identifier*, so the regions'
 latency and failover records under one name do not delete each other
 (``record_sets_by_identifier``); and forgets the resources a stack update removed,
-so that a later update adding them back creates them (``forget_removed_resources``).
+so that a later update adding them back creates them (``forget_removed_resources``);
+and deletes a health check with the stack or update that removed it
+(``delete_health_checks_with_their_stack``).
 """
 
 import sys
@@ -382,6 +384,19 @@ def forget_removed_resources():
     ResourceMap.update = update_and_forget
 
 
+def delete_health_checks_with_their_stack():
+    """moto 5.2.5's ``AWS::Route53::HealthCheck`` model has no delete: a health
+    check outlived the stack (or the update) that removed it, so a region taken
+    out of a stack left its checks behind in Route 53. Delete it, as
+    CloudFormation does."""
+    from moto.route53.models import HealthCheck, route53_backends
+
+    def delete(self, account_id, region):
+        route53_backends[account_id][get_partition(region)].delete_health_check(self.id)
+
+    HealthCheck.delete = delete
+
+
 if __name__ == "__main__":
     from moto.server import main
 
@@ -391,5 +406,6 @@ if __name__ == "__main__":
     versioning_response()
     record_sets_by_identifier()
     forget_removed_resources()
+    delete_health_checks_with_their_stack()
 
     main(sys.argv[1:])

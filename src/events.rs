@@ -33,6 +33,8 @@ pub enum Phase {
     Rollback,
     Wire,
     Global,
+    /// A region that left the definition: out of service, then deleted.
+    Retire,
     Done,
     Failover,
     Rebuild,

@@ -3,7 +3,9 @@
 //! name has a latency record per region with its health check, read back through
 //! S3 `GetBucketReplication` / `GetBucketVersioning` and Route 53
 //! `ListResourceRecordSets`; adding a region to a deployed stack builds it, then
-//! re-wires all regions. Real binary against a fresh moto.
+//! re-wires all regions; removing it again takes it out of DNS, re-wires the rest
+//! and deletes its stack, leaving no record, rule, health check or stack behind.
+//! Real binary against a fresh moto.
 
 mod support;
 
@@ -197,22 +199,198 @@ fn a_deploy_from_nothing_wires_replication_between_all_buckets_and_a_latency_rec
     assert_latency_records(&def);
 }
 
+/// Every record of the stack's hosted zone: (name, type, set identifier).
+fn zone_records(def: &StackDef) -> BTreeSet<(String, String, String)> {
+    let zone = format!("{}.", def.dns.hosted_zone.trim_end_matches('.'));
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        let zones = r53
+            .list_hosted_zones_by_name()
+            .dns_name(&zone)
+            .send()
+            .await
+            .expect("list hosted zones");
+        let zone = zones
+            .hosted_zones()
+            .iter()
+            .find(|z| z.name() == zone)
+            .expect("the hosted zone exists");
+        let records = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone.id())
+            .send()
+            .await
+            .expect("list resource record sets");
+        records
+            .resource_record_sets()
+            .iter()
+            .map(|r| {
+                (
+                    r.name().to_string(),
+                    r.r#type().as_str().to_string(),
+                    r.set_identifier().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// The ids of every Route 53 health check.
+fn health_checks() -> BTreeSet<String> {
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        r53.list_health_checks()
+            .send()
+            .await
+            .expect("list health checks")
+            .health_checks()
+            .iter()
+            .map(|h| h.id().to_string())
+            .collect()
+    })
+}
+
+fn stack_exists(region: &str, name: &str) -> bool {
+    let cfn = sdk::cloudformation(region);
+    sdk::block_on(async {
+        cfn.describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .map(|out| !out.stacks().is_empty())
+            .unwrap_or(false)
+    })
+}
+
 #[test]
-fn adding_a_fourth_region_builds_it_then_wires_all_four() {
+fn adding_a_fourth_region_then_removing_it_leaves_no_orphaned_record_rule_or_stack() {
     let _moto = sandbox::exclusive();
     let three = sandbox::repo_dir().join(EXAMPLE);
+    let def3 = load(&three);
     deploy(&three);
+    let records3 = zone_records(&def3);
+    let checks3 = health_checks();
 
+    // Adding: the new region is built, then all four are wired.
     let dir = tempfile::tempdir().expect("temp dir");
     let four = with_fourth_region(dir.path());
     let def = load(&four);
     assert_eq!(def.regions.len(), 4);
     deploy(&four);
-
     assert_eq!(
         replication(&def),
         full_mesh(&def),
         "all four buckets replicate to the 3 others"
     );
     assert_latency_records(&def);
+    assert!(zone_records(&def).len() > records3.len());
+
+    // The plan of the three-region file names the removal.
+    let plan = cli::strata_sandbox(&["plan", &three.to_string_lossy(), "--output", "json"]);
+    plan.expect_code(exit_code::SUCCESS);
+    let plan = plan
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("plan").cloned())
+        .expect("a plan object");
+    let removals = plan["removals"].as_array().expect("removals");
+    assert_eq!(removals.len(), 1, "{plan}");
+    assert_eq!(removals[0]["region"], "ap-southeast-2");
+    assert_eq!(removals[0]["action"], "remove");
+
+    // Removing: out of DNS, the others re-wired, its stack deleted.
+    let leaving = def.region_stack_name("ap-southeast-2");
+    let run = cli::strata_sandbox(&[
+        "deploy",
+        &three.to_string_lossy(),
+        "--yes",
+        "--bake",
+        "0s",
+        "--output",
+        "json",
+    ]);
+    run.expect_code(exit_code::SUCCESS);
+    let lines = run.json_lines();
+    let summary = lines
+        .iter()
+        .find_map(|l| l.get("summary"))
+        .expect("a summary");
+    let retired = summary["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["region"] == "ap-southeast-2")
+        .expect("the leaving region in the summary");
+    assert_eq!(retired["result"], "retired", "{run}");
+    // Its first change (out of DNS) came before any other region's, its deletion last.
+    let position = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+        lines
+            .iter()
+            .position(|l| pred(l))
+            .unwrap_or_else(|| panic!("no such event\n{run}"))
+    };
+    let out_of_dns = position(&|l| l["region"] == "ap-southeast-2" && l["phase"] == "retire");
+    let first_other = position(&|l| {
+        l["phase"] == "execute" && l["event"] == "phase-started" && l["region"] != "ap-southeast-2"
+    });
+    let deleted = position(&|l| {
+        l["phase"] == "retire"
+            && l["event"] == "phase-done"
+            && l["detail"].as_str().is_some_and(|d| d.ends_with("deleted"))
+    });
+    assert!(out_of_dns < first_other && first_other < deleted, "{run}");
+
+    assert!(!stack_exists("ap-southeast-2", &leaving), "{leaving} is left");
+    assert_eq!(
+        replication(&def3),
+        full_mesh(&def3),
+        "the three buckets replicate to each other and to nothing else"
+    );
+    assert_latency_records(&def3);
+    assert_eq!(zone_records(&def3), records3, "a record was left behind");
+    assert_eq!(health_checks(), checks3, "a health check was left behind");
+    // The leaving region's bucket is kept (its data), replicating nowhere.
+    let kept = bucket_name(&def, "ap-southeast-2");
+    let s3 = sdk::s3("ap-southeast-2");
+    let rules = sdk::block_on(async {
+        s3.get_bucket_replication()
+            .bucket(&kept)
+            .send()
+            .await
+    });
+    assert!(rules.is_err(), "{kept} still replicates: {rules:?}");
+    assert!(run.stdout.contains(&kept), "the kept bucket is not named\n{run}");
+
+    // And the same command again has nothing to do.
+    let again = cli::strata_sandbox(&[
+        "deploy",
+        &three.to_string_lossy(),
+        "--yes",
+        "--output",
+        "json",
+    ]);
+    again.expect_code(exit_code::SUCCESS);
+    let summary = again
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .expect("a summary");
+    assert_eq!(summary["outcome"], "no-change", "{again}");
+}
+
+#[test]
+fn destroy_also_deletes_the_stack_of_a_region_that_left_the_definition() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let four = with_fourth_region(dir.path());
+    let def = load(&four);
+    deploy(&four);
+
+    let three = sandbox::repo_dir().join(EXAMPLE);
+    let run = cli::strata_sandbox(&["destroy", &three.to_string_lossy(), "--yes"]);
+    run.expect_code(exit_code::SUCCESS);
+    for r in &def.regions {
+        let name = def.region_stack_name(&r.name);
+        assert!(!stack_exists(&r.name, &name), "{name} is left\n{run}");
+    }
 }

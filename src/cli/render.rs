@@ -158,6 +158,10 @@ pub fn plan_text(plan: &Plan) -> String {
             StackAction::Create => "create",
             StackAction::Update => "update",
             StackAction::NoChange => "no change",
+            StackAction::Remove => {
+                "remove (left the definition): out of DNS and replication first, \
+                 deleted after the other regions; its bucket and tables are kept"
+            }
         };
         out.push_str(&format!("  {} ({}): {what}\n", s.stack_name, s.region));
         for c in &s.changes {
@@ -213,7 +217,12 @@ pub fn show_summary(r: &Renderer, report: &Report) {
             if report
                 .stacks
                 .iter()
-                .any(|s| s.result == StackResult::RollbackFailed)
+                .any(|s| {
+                    matches!(
+                        s.result,
+                        StackResult::RollbackFailed | StackResult::RemovalFailed
+                    )
+                })
             {
                 out.push_str("  a stack needs a human: see runbooks/stuck-stack.md\n");
             }

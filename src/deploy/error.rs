@@ -48,6 +48,12 @@ pub enum DeployError {
         stack: String,
         reason: String,
     },
+    #[error("{stack} in {region} left the definition but cannot be removed automatically: {reason}")]
+    CannotRemove {
+        region: String,
+        stack: String,
+        reason: String,
+    },
     #[error("interrupted")]
     Interrupted,
 }

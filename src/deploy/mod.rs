@@ -10,6 +10,7 @@ mod health;
 mod ops;
 pub mod preflight;
 mod report;
+mod retire;
 mod rollback;
 mod rollout;
 mod wait;
@@ -22,6 +23,7 @@ mod tests;
 pub use error::DeployError;
 pub use health::{Reading, Signals};
 pub use report::{Outcome, Report, StackReport, StackResult};
+pub use retire::left_behind;
 pub use rollback::{destroy, rollback};
 pub use rollout::{
     deploy, nothing_to_change, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY, TAG_DEPLOYMENT_ID,

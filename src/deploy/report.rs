@@ -20,6 +20,9 @@ pub enum Outcome {
     Interrupted,
     /// The confirmation was declined; the change sets were deleted.
     Declined,
+    /// Every region of the definition runs the new version, but the stack of a
+    /// region that left the definition could not be deleted: a human is needed.
+    RemovalFailed,
 }
 
 impl Outcome {
@@ -27,7 +30,7 @@ impl Outcome {
         match self {
             Outcome::Deployed | Outcome::NoChange | Outcome::Declined => exit_code::SUCCESS,
             Outcome::RolledBack => exit_code::DEPLOY_FAILED_ROLLED_BACK,
-            Outcome::RollbackFailed => exit_code::ROLLBACK_FAILED,
+            Outcome::RollbackFailed | Outcome::RemovalFailed => exit_code::ROLLBACK_FAILED,
             Outcome::Interrupted => exit_code::INTERRUPTED,
         }
     }
@@ -52,6 +55,12 @@ pub enum StackResult {
     NothingToRollBack,
     Destroyed,
     Absent,
+    /// The region left the definition: out of DNS and replication, not yet deleted.
+    OutOfService,
+    /// The region left the definition and its stack was deleted (data kept).
+    Retired,
+    /// The region left the definition and deleting its stack failed.
+    RemovalFailed,
 }
 
 /// One stack's line in the summary.

@@ -6,6 +6,7 @@ use super::error::DeployError;
 use super::health;
 use super::ops;
 use super::report::{Outcome, Report, StackReport, StackResult};
+use super::retire::{self, Leaving};
 use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
@@ -65,13 +66,18 @@ struct Entry {
     result: StackResult,
     /// Deployed with its build template; needs the wiring pass.
     needs_wiring: bool,
+    /// The region left the definition: the data resources its deletion keeps.
+    leaving: Option<Vec<(String, String)>>,
 }
 
 impl Entry {
     fn version(&self, new_version: &str) -> Option<String> {
         match self.result {
             StackResult::Created | StackResult::Updated => Some(new_version.to_string()),
-            StackResult::Removed | StackResult::Destroyed | StackResult::Absent => None,
+            StackResult::Removed
+            | StackResult::Destroyed
+            | StackResult::Absent
+            | StackResult::Retired => None,
             _ => self
                 .deployed
                 .as_ref()
@@ -137,6 +143,7 @@ async fn plan_all<C: Cloud>(
 ) -> Result<(), DeployError> {
     let tags = settings.tags(version);
     let prepared = join_all(entries.iter().map(|e| {
+        let building = building && e.leaving.is_none();
         let (target, wiring) = first_pass_target(&e.desired, e.deployed.as_ref(), building);
         let name = settings.change_set(&target.stack_name, "");
         let tags = &tags;
@@ -196,13 +203,51 @@ fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
                 .collect(),
         );
     }
+    let removals = entries
+        .iter()
+        .filter(|e| e.leaving.is_some())
+        .filter_map(|e| e.plan.clone())
+        .map(|mut p| {
+            p.action = StackAction::Remove;
+            p
+        })
+        .collect();
     Plan {
         deployment_id: deployment_id.into(),
         version: desired.version.clone(),
         zone: plan_of(StackRole::Zone),
         waves,
         global: plan_of(StackRole::Global),
+        removals,
     }
+}
+
+/// The entries of a rollout: the zone, the regions leaving the definition (taken
+/// out of service before any other region changes), the waves, the global stack.
+fn entries_in_order(
+    stacks: Vec<DesiredStack>,
+    deployed: Vec<Option<Deployed>>,
+    leaving: Vec<Leaving>,
+) -> Vec<Entry> {
+    let entry = |desired: DesiredStack, deployed: Option<Deployed>| Entry {
+        desired,
+        deployed,
+        plan: None,
+        result: StackResult::NotStarted,
+        needs_wiring: false,
+        leaving: None,
+    };
+    let mut entries: Vec<Entry> = stacks.into_iter().zip(deployed).map(|(s, d)| entry(s, d)).collect();
+    let at = entries
+        .iter()
+        .take_while(|e| e.desired.role == StackRole::Zone)
+        .count();
+    let leaving = leaving.into_iter().map(|l| Entry {
+        leaving: Some(l.kept),
+        ..entry(l.target, Some(l.deployed))
+    });
+    entries.splice(at..at, leaving);
+    entries
 }
 
 /// When every stack is settled and runs exactly what is desired, the no-change
@@ -248,6 +293,9 @@ pub async fn nothing_to_change<C: Cloud>(
             None => return Ok(None),
         }
     }
+    if retire::any_left(cloud, &desired.absent).await {
+        return Ok(None);
+    }
     Ok(Some(Report {
         deployment_id: deployment_id.to_string(),
         version: desired.version.clone(),
@@ -277,16 +325,9 @@ pub async fn plan<C: Cloud>(
         }
     }))
     .await;
-    let mut entries = Vec::new();
-    for (s, d) in stacks.into_iter().zip(deployed) {
-        entries.push(Entry {
-            desired: s,
-            deployed: d?,
-            plan: None,
-            result: StackResult::NotStarted,
-            needs_wiring: false,
-        });
-    }
+    let deployed = deployed.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let leaving = retire::find(cloud, events, &desired.absent, false, &settings.timing).await?;
+    let mut entries = entries_in_order(stacks, deployed, leaving);
     let building = entries
         .iter()
         .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
@@ -356,17 +397,8 @@ pub async fn deploy<C: Cloud>(
         );
     }
     let deployed = settle_all(cloud, events, &stacks, timing).await?;
-    let mut entries: Vec<Entry> = stacks
-        .into_iter()
-        .zip(deployed)
-        .map(|(desired, deployed)| Entry {
-            desired,
-            deployed,
-            plan: None,
-            result: StackResult::NotStarted,
-            needs_wiring: false,
-        })
-        .collect();
+    let leaving = retire::find(cloud, events, &desired.absent, true, timing).await?;
+    let mut entries = entries_in_order(stacks, deployed, leaving);
     let building = entries
         .iter()
         .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
@@ -425,6 +457,11 @@ pub async fn deploy<C: Cloud>(
         .collect();
     let mut done: Vec<usize> = Vec::new();
     for i in first_pass {
+        let phase = if entries[i].leaving.is_some() {
+            Phase::Retire
+        } else {
+            Phase::Execute
+        };
         if let Some(out) = step(
             cloud,
             events,
@@ -432,7 +469,7 @@ pub async fn deploy<C: Cloud>(
             i,
             settings,
             &mut done,
-            Phase::Execute,
+            phase,
             None,
             &desired.version,
         )
@@ -480,6 +517,38 @@ pub async fn deploy<C: Cloud>(
         {
             discard_change_sets(cloud, &entries).await;
             return Ok(report(&entries, out.0, out.1));
+        }
+    }
+    // Last, the regions that left the definition: out of service since the first
+    // pass, no longer replicated to by the others: delete their stacks.
+    let leaving: Vec<usize> = (0..entries.len())
+        .filter(|i| entries[*i].leaving.is_some())
+        .collect();
+    for i in leaving {
+        if settings.stop.load(Ordering::SeqCst) {
+            events.info(
+                None,
+                Phase::Retire,
+                "stopped on request before deleting a leaving region; run the same command again to finish",
+            );
+            return Ok(report(&entries, Outcome::Interrupted, None));
+        }
+        let e = &entries[i];
+        let kept = e.leaving.clone().unwrap_or_default();
+        let (region, stack) = (e.desired.region.clone(), e.desired.stack_name.clone());
+        match retire::delete(cloud, events, &region, &stack, &kept, timing).await {
+            Ok(()) => entries[i].result = StackResult::Retired,
+            Err(err) => {
+                events.emit(
+                    Some(&region),
+                    Phase::Retire,
+                    EventKind::Failed {
+                        error: err.to_string(),
+                    },
+                );
+                entries[i].result = StackResult::RemovalFailed;
+                return Ok(report(&entries, Outcome::RemovalFailed, Some(err.to_string())));
+            }
         }
     }
     events.info(None, Phase::Done, format!("deployed {}", desired.version));
@@ -577,7 +646,7 @@ async fn step<C: Cloud>(
     let total = plan.changes.len() as u64;
     let result = async {
         ops::execute(cloud, events, phase, &cs, total, timing).await?;
-        if entries[i].desired.role == StackRole::Region {
+        if entries[i].desired.role == StackRole::Region && entries[i].leaving.is_none() {
             events.emit(
                 Some(&region),
                 Phase::Gate,
@@ -612,7 +681,9 @@ async fn step<C: Cloud>(
         return Some(out);
     }
     if wire_pass.is_none() {
-        entries[i].result = if plan.action == StackAction::Create {
+        entries[i].result = if entries[i].leaving.is_some() {
+            StackResult::OutOfService
+        } else if plan.action == StackAction::Create {
             StackResult::Created
         } else {
             StackResult::Updated
@@ -621,13 +692,12 @@ async fn step<C: Cloud>(
     if !done.contains(&i) {
         done.push(i);
     }
-    events.emit(
-        Some(&region),
-        Phase::Done,
-        EventKind::PhaseDone {
-            detail: format!("{stack} runs the new version"),
-        },
-    );
+    let detail = if entries[i].leaving.is_some() {
+        format!("{stack} is out of DNS and replication")
+    } else {
+        format!("{stack} runs the new version")
+    };
+    events.emit(Some(&region), Phase::Done, EventKind::PhaseDone { detail });
     None
 }
 

@@ -41,6 +41,7 @@ fn desired(capacity: u32, with_build: bool) -> Desired {
             create_only: BTreeMap::new(),
         }),
         version: format!("ami-1-{capacity}"),
+        absent: Vec::new(),
     }
 }
 
@@ -323,4 +324,98 @@ async fn a_stop_request_ends_the_rollout_before_the_next_stack_with_nothing_half
     for r in REGIONS {
         assert_eq!(capacity_of(&fake, r), "2");
     }
+}
+
+/// Every region template with a DNS record, as a wired region has.
+fn with_records(mut d: Desired) -> Desired {
+    for s in d.waves.iter_mut().flatten() {
+        let mut t: serde_json::Value = serde_json::from_str(&s.template_body).unwrap();
+        t["Resources"]["Record"] = serde_json::json!({"Type": "AWS::Route53::RecordSet",
+            "Properties": {"Name": "api.example.com."}});
+        s.template_body = t.to_string();
+    }
+    d
+}
+
+/// The definition without its last region (ap-southeast-2), which it must remove.
+fn without_last_region(capacity: u32) -> Desired {
+    let mut d = with_records(desired(capacity, false));
+    d.waves.pop();
+    d.absent = vec![crate::plan::AbsentStack {
+        region: "ap-southeast-2".into(),
+        stack_name: "app-prod-ap-southeast-2".into(),
+    }];
+    d
+}
+
+fn has_record(fake: &Fake, region: &str) -> bool {
+    let stack = fake
+        .stack(region, &format!("app-prod-{region}"))
+        .expect("the stack exists");
+    let t: serde_json::Value = serde_json::from_str(&stack.template).unwrap();
+    t["Resources"].get("Record").is_some()
+}
+
+#[tokio::test]
+async fn a_region_that_left_the_definition_goes_out_of_dns_first_and_is_deleted_last() {
+    let fake = Fake::default();
+    run(&fake, &with_records(desired(2, false)), OnFailure::RollbackRegion).await;
+    let before = fake.with(|s| s.calls.len());
+
+    let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::Deployed);
+    let calls: Vec<String> = fake.with(|s| s.calls[before..].to_vec());
+    let mutating: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.ends_with("ExecuteChangeSet") || c.ends_with("DeleteStack"))
+        .collect();
+    // Out of DNS before any other region changes; the two regions (the global
+    // stack has nothing to change); then the leaving region's stack is deleted.
+    assert_eq!(
+        mutating,
+        [
+            "ap-southeast-2 ExecuteChangeSet",
+            "us-east-1 ExecuteChangeSet",
+            "eu-west-1 ExecuteChangeSet",
+            "ap-southeast-2 DeleteStack",
+        ]
+    );
+    assert!(fake.stack("ap-southeast-2", "app-prod-ap-southeast-2").is_none());
+    let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
+    assert_eq!(result("ap-southeast-2"), StackResult::Retired);
+    assert_eq!(result("eu-west-1"), StackResult::Updated);
+
+    let again = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
+    assert_eq!(again.outcome, Outcome::NoChange);
+}
+
+#[tokio::test]
+async fn a_failed_rollout_with_rollback_all_puts_the_leaving_region_back_in_dns() {
+    let fake = Fake::default();
+    run(&fake, &with_records(desired(2, false)), OnFailure::RollbackRegion).await;
+    fake.with(|s| s.unhealthy.insert("eu-west-1".into()));
+
+    let report = run(&fake, &without_last_region(3), OnFailure::RollbackAll).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert!(has_record(&fake, "ap-southeast-2"), "not back in DNS");
+    let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
+    assert_eq!(result("ap-southeast-2"), StackResult::RolledBack);
+    assert_eq!(capacity_of(&fake, "us-east-1"), "2");
+}
+
+#[tokio::test]
+async fn a_failed_rollout_leaves_the_leaving_region_out_of_dns_and_a_rerun_finishes() {
+    let fake = Fake::default();
+    run(&fake, &with_records(desired(2, false)), OnFailure::RollbackRegion).await;
+    fake.with(|s| s.unhealthy.insert("eu-west-1".into()));
+    let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert!(!has_record(&fake, "ap-southeast-2"), "back in DNS");
+    let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
+    assert_eq!(result("ap-southeast-2"), StackResult::OutOfService);
+
+    fake.with(|s| s.unhealthy.clear());
+    let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::Deployed);
+    assert!(fake.stack("ap-southeast-2", "app-prod-ap-southeast-2").is_none());
 }

@@ -280,14 +280,7 @@ pub fn desired_with(def: &StackDef, text: &str, amis: &BTreeMap<String, String>)
 
 /// Only `region`'s stack of a desired state.
 pub fn only_region(desired: &Desired, region: &str) -> Desired {
-    let mut d = desired.clone();
-    for wave in &mut d.waves {
-        wave.retain(|s| s.region == region);
-    }
-    d.waves.retain(|w| !w.is_empty());
-    d.zone = None;
-    d.global = None;
-    d
+    desired.only_regions(&[region.to_string()])
 }
 
 async fn run_deploy(

@@ -37,6 +37,16 @@ pub struct Desired {
     pub global: Option<DesiredStack>,
     /// `strata:version`: AMI id and a short hash of the definition.
     pub version: String,
+    /// Where the definition's region stack must not exist: every other known
+    /// region. A stack found there is left from an earlier definition and is removed.
+    pub absent: Vec<AbsentStack>,
+}
+
+/// A region stack's name in a region the definition does not name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsentStack {
+    pub region: String,
+    pub stack_name: String,
 }
 
 impl Desired {
@@ -45,5 +55,22 @@ impl Desired {
             .iter()
             .chain(self.waves.iter().flatten())
             .chain(self.global.iter())
+    }
+
+    /// Only the named regions' stacks (all when none are named): no zone, no global
+    /// stack, and no removal of regions outside the definition.
+    pub fn only_regions(&self, regions: &[String]) -> Desired {
+        let mut d = self.clone();
+        if regions.is_empty() {
+            return d;
+        }
+        for wave in &mut d.waves {
+            wave.retain(|s| regions.contains(&s.region));
+        }
+        d.waves.retain(|w| !w.is_empty());
+        d.zone = None;
+        d.global = None;
+        d.absent.clear();
+        d
     }
 }

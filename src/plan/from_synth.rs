@@ -1,8 +1,9 @@
 //! Build `Desired` from synthesized templates: the rollout order of the definition,
 //! each region's build and wired template, its AMI parameter, the version.
 
-use super::{definition_hash, Desired, DesiredStack, StackRole};
+use super::{definition_hash, AbsentStack, Desired, DesiredStack, StackRole};
 use crate::cfn::Template;
+use crate::stack::regions::KNOWN_REGIONS;
 use crate::stack::{StackDef, GLOBAL_REGION};
 use crate::synth::{self, Synthesized};
 use std::collections::BTreeMap;
@@ -83,6 +84,14 @@ pub fn desired(
             .as_ref()
             .map(|t| single(t, def.global_stack_name(), StackRole::Global)),
         version: format!("{}-{}", def.ami.id, definition_hash(definition_text)),
+        absent: KNOWN_REGIONS
+            .iter()
+            .filter(|r| def.region(r).is_none())
+            .map(|r| AbsentStack {
+                region: r.to_string(),
+                stack_name: def.region_stack_name(r),
+            })
+            .collect(),
     }
 }
 

@@ -7,14 +7,16 @@ mod desired;
 mod diff;
 mod from_synth;
 mod id;
+mod retire;
 
-pub use desired::{Desired, DesiredStack, StackRole};
+pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
 pub use diff::{decide, local_changes, merge_replacement, replaces};
 pub use from_synth::desired;
 pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
     PREVIOUS_PREFIX,
 };
+pub use retire::{out_of_service, OutOfService, RetireError};
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,15 +32,19 @@ pub struct Plan {
     pub waves: Vec<Vec<RegionPlan>>,
     /// The global stack, deployed last.
     pub global: Option<RegionPlan>,
+    /// Regions that left the definition: taken out of DNS and replication before
+    /// the waves, deleted after the global stack.
+    pub removals: Vec<RegionPlan>,
 }
 
 impl Plan {
-    /// Every stack plan, in rollout order (zone, waves, global).
+    /// Every stack plan, in rollout order (zone, waves, global), then the removals.
     pub fn stacks(&self) -> impl Iterator<Item = &RegionPlan> {
         self.zone
             .iter()
             .chain(self.waves.iter().flatten())
             .chain(self.global.iter())
+            .chain(self.removals.iter())
     }
 
     /// True when no stack has anything to do.
@@ -68,6 +74,8 @@ pub enum StackAction {
     Create,
     Update,
     NoChange,
+    /// The region left the definition: out of service, then deleted.
+    Remove,
 }
 
 /// One resource that a change set adds, modifies or removes.

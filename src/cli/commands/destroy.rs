@@ -1,5 +1,5 @@
-//! `strata destroy`: delete the global stack, the regions in reverse rollout order,
-//! then the zone.
+//! `strata destroy`: delete the global stack, any region stack left in a region the
+//! definition no longer names, the regions in reverse rollout order, then the zone.
 
 use super::rollout_ctx::{self, require_yes, Intent};
 use super::Outcome;
@@ -22,7 +22,9 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &DestroyArgs) -> Outcome {
-    let Some(stacks) = ctx.confirmed_in_reverse(args.yes, "Delete") else {
+    // A region that left the definition but whose stack is still there goes too.
+    let left = deploy::left_behind(&ctx.cloud, &ctx.events, &ctx.desired.absent).await;
+    let Some(stacks) = ctx.confirmed_in_reverse(args.yes, "Delete", &left) else {
         return Ok(exit_code::SUCCESS);
     };
     let report = deploy::destroy(&ctx.cloud, &ctx.events, &stacks, &ctx.timing)

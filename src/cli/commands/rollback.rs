@@ -22,7 +22,7 @@ pub async fn run(global: &GlobalArgs, args: RollbackArgs) -> Outcome {
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &RollbackArgs) -> Outcome {
-    let Some(stacks) = ctx.confirmed_in_reverse(args.yes, "Roll back") else {
+    let Some(stacks) = ctx.confirmed_in_reverse(args.yes, "Roll back", &[]) else {
         return Ok(exit_code::SUCCESS);
     };
     let report = deploy::rollback(&ctx.cloud, &ctx.events, &stacks, &ctx.timing)

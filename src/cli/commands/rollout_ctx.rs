@@ -145,7 +145,7 @@ pub async fn prepare(
     let amis = preflight::resolve_amis(&cloud, &events, &def)
         .await
         .map_err(environment)?;
-    let desired = only_regions(plan::desired(&def, &build, &wired, &amis, &text), regions);
+    let desired = plan::desired(&def, &build, &wired, &amis, &text).only_regions(regions);
     Ok(Ctx {
         def,
         desired,
@@ -160,19 +160,6 @@ pub async fn prepare(
         events,
         timing,
     })
-}
-
-/// Keep only the named regions' stacks (all when none are named).
-fn only_regions(mut desired: Desired, regions: &[String]) -> Desired {
-    if !regions.is_empty() {
-        for wave in &mut desired.waves {
-            wave.retain(|s| regions.contains(&s.region));
-        }
-        desired.waves.retain(|w| !w.is_empty());
-        desired.zone = None;
-        desired.global = None;
-    }
-    desired
 }
 
 impl Ctx {
@@ -197,10 +184,8 @@ impl Ctx {
                     format!("AMI copies are not ready, nothing was deployed: {e}"),
                 )
             })?;
-        self.desired = only_regions(
-            plan::desired(&self.def, &self.build, &self.wired, &amis, &self.text),
-            &self.regions,
-        );
+        self.desired = plan::desired(&self.def, &self.build, &self.wired, &amis, &self.text)
+            .only_regions(&self.regions);
         Ok(())
     }
 
@@ -289,6 +274,7 @@ pub fn environment(e: DeployError) -> Failure {
     let code = match e {
         DeployError::Stuck { .. } => exit_code::ROLLBACK_FAILED,
         DeployError::Interrupted => exit_code::INTERRUPTED,
+        DeployError::CannotRemove { .. } => exit_code::INVALID_INPUT,
         _ => exit_code::ENVIRONMENT,
     };
     Failure::new(code, e.to_string())
@@ -325,11 +311,22 @@ pub fn dri_name(flag: Option<&str>) -> String {
 }
 
 impl Ctx {
-    /// Every stack in reverse rollout order (global, regions reversed, zone), once
-    /// the user agreed to `verb` them (or `--yes`); None when declined.
-    pub fn confirmed_in_reverse(&self, yes: bool, verb: &str) -> Option<Vec<plan::DesiredStack>> {
+    /// Every stack in reverse rollout order (global, `left_behind`, regions
+    /// reversed, zone), once the user agreed to `verb` them (or `--yes`); None when
+    /// declined.
+    pub fn confirmed_in_reverse(
+        &self,
+        yes: bool,
+        verb: &str,
+        left_behind: &[plan::DesiredStack],
+    ) -> Option<Vec<plan::DesiredStack>> {
         let mut stacks: Vec<_> = self.desired.stacks().cloned().collect();
         stacks.reverse();
+        let at = stacks
+            .iter()
+            .take_while(|s| s.role == plan::StackRole::Global)
+            .count();
+        stacks.splice(at..at, left_behind.iter().cloned());
         if !yes {
             let names: Vec<_> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
             if !ask(&self.renderer, &format!("{verb} {}?", names.join(", "))) {

@@ -1,0 +1,264 @@
+//! Taking a region out of service before its stack is deleted (a region that left
+//! the definition): the template it runs, minus its DNS records and its bucket's
+//! replication rules, with its data resources kept when the stack is deleted.
+//!
+//! The leaving region is no longer in the definition, so there is nothing to
+//! synthesize it from: its out-of-service template is derived from the template it
+//! runs. Pure: JSON in, JSON out.
+
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeSet;
+
+/// Resource types whose records put a region in DNS.
+const DNS_TYPES: &[&str] = &["AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup"];
+
+/// Resource types holding data: kept (DeletionPolicy Retain) when the stack goes.
+const DATA_TYPES: &[&str] = &["AWS::S3::Bucket", "AWS::DynamoDB::Table"];
+
+/// The type that makes a region the home of the global table.
+const GLOBAL_TABLE: &str = "AWS::DynamoDB::GlobalTable";
+
+/// A leaving region's template, out of service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfService {
+    pub template_body: String,
+    /// Logical ids removed (DNS records, and whatever referred to them).
+    pub removed: Vec<String>,
+    /// (logical id, type) of the data resources that outlive the stack.
+    pub kept: Vec<(String, String)>,
+}
+
+/// Why a region cannot be taken out of service automatically.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetireError {
+    #[error("its deployed template is not JSON: {0}")]
+    NotJson(String),
+    #[error(
+        "it is the home of the global table ({0}): make another region first in the rollout \
+         order and move the table there before removing this one (runbooks/remove-region.md)"
+    )]
+    GlobalTableHome(String),
+}
+
+/// Derive the out-of-service template from the deployed one: drop the DNS records
+/// (and anything that refers to them), drop the bucket's replication rules, mark
+/// the data resources Retain. Applying it to an already out-of-service template
+/// changes nothing.
+pub fn out_of_service(template_body: &str) -> Result<OutOfService, RetireError> {
+    let mut t: Json =
+        serde_json::from_str(template_body).map_err(|e| RetireError::NotJson(e.to_string()))?;
+    let empty = Map::new();
+    let resources = t
+        .get("Resources")
+        .and_then(Json::as_object)
+        .unwrap_or(&empty);
+    if let Some((id, _)) = resources.iter().find(|(_, r)| type_of(r) == GLOBAL_TABLE) {
+        return Err(RetireError::GlobalTableHome(id.clone()));
+    }
+    let mut gone: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| DNS_TYPES.contains(&type_of(r)))
+        .map(|(id, _)| id.clone())
+        .collect();
+    // Whatever refers to a removed resource goes too, until nothing more does.
+    loop {
+        let more: Vec<String> = resources
+            .iter()
+            .filter(|(id, r)| !gone.contains(*id) && refers_to_any(r, &gone))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        gone.extend(more);
+    }
+    let mut kept = Vec::new();
+    if let Some(resources) = t.get_mut("Resources").and_then(Json::as_object_mut) {
+        resources.retain(|id, _| !gone.contains(id));
+        for (id, r) in resources.iter_mut() {
+            let ty = type_of(r).to_string();
+            if !DATA_TYPES.contains(&ty.as_str()) {
+                continue;
+            }
+            if let Some(obj) = r.as_object_mut() {
+                obj.insert("DeletionPolicy".into(), Json::from("Retain"));
+                obj.insert("UpdateReplacePolicy".into(), Json::from("Retain"));
+                if ty == "AWS::S3::Bucket" {
+                    if let Some(props) = obj.get_mut("Properties").and_then(Json::as_object_mut) {
+                        props.remove("ReplicationConfiguration");
+                    }
+                }
+            }
+            kept.push((id.clone(), ty));
+        }
+    }
+    if let Some(outputs) = t.get_mut("Outputs").and_then(Json::as_object_mut) {
+        outputs.retain(|_, o| !refers_to_any(o, &gone));
+    }
+    Ok(OutOfService {
+        template_body: serde_json::to_string_pretty(&t).expect("JSON serializes"),
+        removed: gone.into_iter().collect(),
+        kept,
+    })
+}
+
+fn type_of(resource: &Json) -> &str {
+    resource.get("Type").and_then(Json::as_str).unwrap_or("")
+}
+
+/// True when `v` refers to one of `ids` (Ref, Fn::GetAtt, Fn::Sub, DependsOn).
+fn refers_to_any(v: &Json, ids: &BTreeSet<String>) -> bool {
+    match v {
+        Json::Object(m) => m.iter().any(|(k, inner)| {
+            let direct = match (k.as_str(), inner) {
+                ("Ref", Json::String(id)) => ids.contains(id),
+                ("Fn::GetAtt", Json::Array(a)) => a
+                    .first()
+                    .and_then(Json::as_str)
+                    .is_some_and(|id| ids.contains(id)),
+                ("Fn::GetAtt", Json::String(s)) => s
+                    .split('.')
+                    .next()
+                    .is_some_and(|id| ids.contains(id)),
+                ("DependsOn", Json::String(id)) => ids.contains(id),
+                ("DependsOn", Json::Array(a)) => a
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .any(|id| ids.contains(id)),
+                ("Fn::Sub", s) => sub_refers(s, ids),
+                _ => false,
+            };
+            direct || refers_to_any(inner, ids)
+        }),
+        Json::Array(a) => a.iter().any(|x| refers_to_any(x, ids)),
+        _ => false,
+    }
+}
+
+fn sub_refers(v: &Json, ids: &BTreeSet<String>) -> bool {
+    let text = match v {
+        Json::String(s) => s.as_str(),
+        Json::Array(a) => a.first().and_then(Json::as_str).unwrap_or(""),
+        _ => return false,
+    };
+    text.split("${").skip(1).any(|rest| {
+        let name = rest.split('}').next().unwrap_or("");
+        let id = name.split('.').next().unwrap_or("");
+        ids.contains(id)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::load_str;
+    use crate::synth::{synthesize, Phase};
+
+    fn example_region(index: usize) -> String {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/example.toml"))
+                .unwrap();
+        let def = load_str(&text, "example.toml").unwrap();
+        synthesize(&def, Phase::Wired).regions[index]
+            .template
+            .to_json_pretty()
+    }
+
+    fn parse(body: &str) -> Json {
+        serde_json::from_str(body).unwrap()
+    }
+
+    fn types(body: &str) -> Vec<String> {
+        parse(body)["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| type_of(r).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_wired_region_loses_its_records_and_replication_and_keeps_its_data() {
+        let wired = example_region(1);
+        assert!(types(&wired).iter().any(|t| t == "AWS::Route53::RecordSet"));
+        let out = out_of_service(&wired).unwrap();
+        assert!(!types(&out.template_body)
+            .iter()
+            .any(|t| DNS_TYPES.contains(&t.as_str())));
+        assert!(out.removed.contains(&"LatencyRecord".to_string()));
+        let t = parse(&out.template_body);
+        let buckets: Vec<&Json> = t["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|r| type_of(r) == "AWS::S3::Bucket")
+            .collect();
+        assert_eq!(buckets.len(), 1);
+        assert!(buckets[0]["Properties"]
+            .get("ReplicationConfiguration")
+            .is_none());
+        assert_eq!(buckets[0]["DeletionPolicy"], "Retain");
+        assert!(out.kept.iter().any(|(_, ty)| ty == "AWS::S3::Bucket"));
+        // Everything else of the region is still there: its load balancer, its
+        // health check, its Auto Scaling group.
+        for ty in [
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "AWS::Route53::HealthCheck",
+            "AWS::AutoScaling::AutoScalingGroup",
+        ] {
+            assert!(types(&out.template_body).iter().any(|t| t == ty), "{ty}");
+        }
+    }
+
+    #[test]
+    fn taking_a_region_out_twice_changes_nothing_the_second_time() {
+        let once = out_of_service(&example_region(2)).unwrap();
+        let twice = out_of_service(&once.template_body).unwrap();
+        assert_eq!(parse(&once.template_body), parse(&twice.template_body));
+        assert!(twice.removed.is_empty());
+    }
+
+    #[test]
+    fn whatever_refers_to_a_removed_record_is_removed_too() {
+        let body = r#"{
+          "Resources": {
+            "Record": {"Type": "AWS::Route53::RecordSet", "Properties": {}},
+            "Waits": {"Type": "AWS::CloudFormation::WaitConditionHandle", "DependsOn": ["Record"]},
+            "Other": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "${Waits}-q"}}},
+            "Free": {"Type": "AWS::SQS::Queue", "Properties": {}}
+          },
+          "Outputs": {
+            "Name": {"Value": {"Ref": "Record"}},
+            "Queue": {"Value": {"Fn::GetAtt": ["Free", "Arn"]}}
+          }
+        }"#;
+        let out = out_of_service(body).unwrap();
+        assert_eq!(out.removed, ["Other", "Record", "Waits"]);
+        let t = parse(&out.template_body);
+        assert_eq!(
+            t["Resources"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["Free"]
+        );
+        assert_eq!(
+            t["Outputs"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["Queue"]
+        );
+    }
+
+    #[test]
+    fn the_home_of_the_global_table_is_refused_by_name() {
+        let home = example_region(0);
+        match out_of_service(&home) {
+            Err(RetireError::GlobalTableHome(id)) => assert!(!id.is_empty()),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_template_that_is_not_json_is_an_error() {
+        assert!(matches!(
+            out_of_service("Resources: {}"),
+            Err(RetireError::NotJson(_))
+        ));
+    }
+}
