@@ -58,7 +58,11 @@ pub enum EventKind {
     /// Progress of the region's stack: resources done out of total.
     Progress { done: u64, total: u64 },
     /// A health signal read during the gate or the bake.
-    Health { signal: String, ok: bool, detail: String },
+    Health {
+        signal: String,
+        ok: bool,
+        detail: String,
+    },
     /// Free text worth showing (also the CI heartbeat during long waits).
     Info { message: String },
     /// A warning that does not stop the run.

@@ -7,7 +7,9 @@ fn completion_scripts_know_every_subcommand() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let run = support::cli::run(support::cli::command().args(["completions", shell]));
         assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
-        for sub in ["validate", "synth", "plan", "deploy", "rollback", "status", "unlock", "sandbox"] {
+        for sub in [
+            "validate", "synth", "plan", "deploy", "rollback", "status", "unlock", "sandbox",
+        ] {
             assert!(run.stdout.contains(sub), "{shell} completion lacks {sub}");
         }
     }
@@ -19,8 +21,14 @@ fn completion_scripts_know_every_subcommand() {
 fn man_page_is_roff_with_the_exit_codes() {
     let run = support::cli::run(support::cli::command().arg("man"));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.starts_with(".ie") || run.stdout.contains(".TH strata"), "not roff");
-    assert!(run.stdout.contains("Exit codes"), "the man page documents exit codes");
+    assert!(
+        run.stdout.starts_with(".ie") || run.stdout.contains(".TH strata"),
+        "not roff"
+    );
+    assert!(
+        run.stdout.contains("Exit codes"),
+        "the man page documents exit codes"
+    );
     assert!(run.stdout.contains("deploy"));
 }
 
@@ -28,7 +36,12 @@ fn man_page_is_roff_with_the_exit_codes() {
 fn help_documents_exit_codes() {
     let run = support::cli::run(support::cli::command().arg("--help"));
     assert_eq!(run.code, 0);
-    for line in ["0    success", "2    invalid input", "3    policy violation", "5    the stack's deploy lock"] {
+    for line in [
+        "0    success",
+        "2    invalid input",
+        "3    policy violation",
+        "5    the stack's deploy lock",
+    ] {
         assert!(run.stdout.contains(line), "--help lacks {line:?}");
     }
 }

@@ -32,18 +32,25 @@ fn a_held_lock_refuses_the_next_holder_until_unlock_breaks_it() {
                 assert_eq!(holder.holder, "alice");
                 assert_eq!(holder.command, "deploy");
                 assert_eq!(holder.id, held.info.id);
-                assert_eq!(regions, vec!["eu-west-1"], "refused at the first region in order");
+                assert_eq!(
+                    regions,
+                    vec!["eu-west-1"],
+                    "refused at the first region in order"
+                );
             }
             other => panic!("bob must be refused, got {other:?}"),
         }
     });
 
     // Alice's process died: break the lock on purpose through the CLI.
-    let run = support::cli::run(
-        support::cli::sandbox_command().args(["unlock", "stacks/example.toml"]),
-    );
+    let run =
+        support::cli::run(support::cli::sandbox_command().args(["unlock", "stacks/example.toml"]));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("removed the lock of alice"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("removed the lock of alice"),
+        "{}",
+        run.stdout
+    );
 
     rt().block_on(async {
         let aws = support::aws::connect(&endpoint).await;
@@ -52,9 +59,11 @@ fn a_held_lock_refuses_the_next_holder_until_unlock_breaks_it() {
             .await
             .expect("after unlock the lock is free");
         assert!(lock::release(&store, &g).await.is_empty());
-        assert!(lock::acquire(&store, &REGIONS, LockInfo::new("carol", "deploy"))
-            .await
-            .is_ok());
+        assert!(
+            lock::acquire(&store, &REGIONS, LockInfo::new("carol", "deploy"))
+                .await
+                .is_ok()
+        );
     });
 }
 
@@ -77,7 +86,11 @@ fn unlock_with_another_id_keeps_the_lock() {
         "0000000000000000",
     ]));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("kept the lock of alice"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("kept the lock of alice"),
+        "{}",
+        run.stdout
+    );
     let run = support::cli::run(support::cli::sandbox_command().args([
         "unlock",
         "stacks/example.toml",
@@ -85,5 +98,10 @@ fn unlock_with_another_id_keeps_the_lock() {
         &id,
     ]));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout.matches("removed the lock").count(), 3, "{}", run.stdout);
+    assert_eq!(
+        run.stdout.matches("removed the lock").count(),
+        3,
+        "{}",
+        run.stdout
+    );
 }

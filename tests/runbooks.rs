@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use strata::aws::dr_compute::{delete_load_balancer, load_balancer_by_dns};
 use support::cli::strata_sandbox;
-use support::{aws, dr_stack, sandbox, sdk};
+use support::{aws, dr_stack, sandbox, sdk, stacks};
 
 /// Every `strata` command of the runbook's ```sh blocks, in order, without the
 /// leading `strata` and without trailing comments.
@@ -163,6 +163,38 @@ fn stuck_stack_runbook_runs() {
 }
 
 #[test]
+fn remove_region_runbook_runs() {
+    // The deployed stack has a fourth region that the runbook's file no longer
+    // names: the runbook's deploy removes it.
+    let cmds = run_runbook(
+        "remove-region.md",
+        |file| {
+            let text = std::fs::read_to_string(file).expect("the stack file");
+            let four = Path::new(file).with_file_name("example4.toml");
+            std::fs::write(&four, stacks::with_fourth_region(&text)).expect("write");
+            let four = four.to_str().expect("utf-8 path");
+            strata_sandbox(&["deploy", four, "--yes", "--bake", "0s"]).expect_code(0);
+        },
+        |file| {
+            let dns = dns_answers(file);
+            let latency = &dns["names"][0];
+            assert_eq!(
+                latency["answers"].as_array().expect("answers").len(),
+                3,
+                "{dns}"
+            );
+            let def = strata::stack::load(Path::new(file)).expect("the stack file loads");
+            let leaving = def.region_stack_name(stacks::FOURTH_REGION);
+            let cfn = sdk::cloudformation(stacks::FOURTH_REGION);
+            let found =
+                sdk::block_on(async { cfn.describe_stacks().stack_name(&leaving).send().await });
+            assert!(found.is_err(), "{leaving} is still there: {found:?}");
+        },
+    );
+    assert!(cmds.iter().any(|c| c[0] == "deploy"));
+}
+
+#[test]
 fn every_runbook_is_tested() {
     let dir = sandbox::repo_dir().join("runbooks");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -178,6 +210,7 @@ fn every_runbook_is_tested() {
             "failed-deploy-rollback.md",
             "region-failover.md",
             "region-rebuild.md",
+            "remove-region.md",
             "stuck-stack.md"
         ]
     );

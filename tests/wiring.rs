@@ -14,18 +14,9 @@ use std::path::Path;
 use strata::exit_code;
 use strata::stack::StackDef;
 use strata::synth::naming::bucket_name;
-use support::{cli, sandbox, sdk};
+use support::{cli, sandbox, sdk, stacks};
 
 const EXAMPLE: &str = "stacks/example.toml";
-
-/// The fourth region the add test puts into the example.
-const FOURTH: &str = r#"
-[[regions]]
-name = "ap-southeast-2"
-cidr = "10.40.0.0/16"
-azs = ["ap-southeast-2a", "ap-southeast-2b"]
-failover = "secondary"
-"#;
 
 fn example_text() -> String {
     std::fs::read_to_string(sandbox::repo_dir().join(EXAMPLE)).expect("read the example")
@@ -37,18 +28,9 @@ fn load(path: &Path) -> StackDef {
 
 /// The example with a fourth region (ap-southeast-2), last in the rollout order.
 fn with_fourth_region(dir: &Path) -> std::path::PathBuf {
-    let text = example_text();
-    let order = r#"order = ["us-east-1", "us-west-2", "eu-west-1"]"#;
-    assert!(text.contains(order), "the example's rollout order changed");
-    let text = text.replacen(
-        order,
-        r#"order = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]"#,
-        1,
-    );
-    let at = text.find("[rollout]").expect("a [rollout] table");
-    let text = format!("{}{FOURTH}\n{}", &text[..at], &text[at..]);
     let path = dir.join("example4.toml");
-    std::fs::write(&path, text).expect("write the 4-region stack file");
+    std::fs::write(&path, stacks::with_fourth_region(&example_text()))
+        .expect("write the 4-region stack file");
     path
 }
 
@@ -326,7 +308,7 @@ fn adding_a_fourth_region_then_removing_it_leaves_no_orphaned_record_rule_or_sta
     let position = |pred: &dyn Fn(&serde_json::Value) -> bool| {
         lines
             .iter()
-            .position(|l| pred(l))
+            .position(pred)
             .unwrap_or_else(|| panic!("no such event\n{run}"))
     };
     let out_of_dns = position(&|l| l["region"] == "ap-southeast-2" && l["phase"] == "retire");
@@ -340,7 +322,10 @@ fn adding_a_fourth_region_then_removing_it_leaves_no_orphaned_record_rule_or_sta
     });
     assert!(out_of_dns < first_other && first_other < deleted, "{run}");
 
-    assert!(!stack_exists("ap-southeast-2", &leaving), "{leaving} is left");
+    assert!(
+        !stack_exists("ap-southeast-2", &leaving),
+        "{leaving} is left"
+    );
     assert_eq!(
         replication(&def3),
         full_mesh(&def3),
@@ -352,14 +337,12 @@ fn adding_a_fourth_region_then_removing_it_leaves_no_orphaned_record_rule_or_sta
     // The leaving region's bucket is kept (its data), replicating nowhere.
     let kept = bucket_name(&def, "ap-southeast-2");
     let s3 = sdk::s3("ap-southeast-2");
-    let rules = sdk::block_on(async {
-        s3.get_bucket_replication()
-            .bucket(&kept)
-            .send()
-            .await
-    });
+    let rules = sdk::block_on(async { s3.get_bucket_replication().bucket(&kept).send().await });
     assert!(rules.is_err(), "{kept} still replicates: {rules:?}");
-    assert!(run.stdout.contains(&kept), "the kept bucket is not named\n{run}");
+    assert!(
+        run.stdout.contains(&kept),
+        "the kept bucket is not named\n{run}"
+    );
 
     // And the same command again has nothing to do.
     let again = cli::strata_sandbox(&[

@@ -230,9 +230,7 @@ pub enum DrCommand {
         ops: OpsArgs,
     },
     /// What the routed DNS names answer now (strata's model of Route 53 routing).
-    Dns {
-        file: PathBuf,
-    },
+    Dns { file: PathBuf },
     /// A chaos game: deploy, break a region, fail over, rebuild; report recovery times.
     Drill {
         file: PathBuf,

@@ -214,16 +214,12 @@ pub fn show_summary(r: &Renderer, report: &Report) {
             if let Some(e) = &report.error {
                 out.push_str(&format!("  cause: {e}\n"));
             }
-            if report
-                .stacks
-                .iter()
-                .any(|s| {
-                    matches!(
-                        s.result,
-                        StackResult::RollbackFailed | StackResult::RemovalFailed
-                    )
-                })
-            {
+            if report.stacks.iter().any(|s| {
+                matches!(
+                    s.result,
+                    StackResult::RollbackFailed | StackResult::RemovalFailed
+                )
+            }) {
                 out.push_str("  a stack needs a human: see runbooks/stuck-stack.md\n");
             }
             eprint!("{out}");

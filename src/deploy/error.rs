@@ -48,7 +48,9 @@ pub enum DeployError {
         stack: String,
         reason: String,
     },
-    #[error("{stack} in {region} left the definition but cannot be removed automatically: {reason}")]
+    #[error(
+        "{stack} in {region} left the definition but cannot be removed automatically: {reason}"
+    )]
     CannotRemove {
         region: String,
         stack: String,

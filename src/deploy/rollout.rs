@@ -237,7 +237,11 @@ fn entries_in_order(
         needs_wiring: false,
         leaving: None,
     };
-    let mut entries: Vec<Entry> = stacks.into_iter().zip(deployed).map(|(s, d)| entry(s, d)).collect();
+    let mut entries: Vec<Entry> = stacks
+        .into_iter()
+        .zip(deployed)
+        .map(|(s, d)| entry(s, d))
+        .collect();
     let at = entries
         .iter()
         .take_while(|e| e.desired.role == StackRole::Zone)
@@ -547,7 +551,11 @@ pub async fn deploy<C: Cloud>(
                     },
                 );
                 entries[i].result = StackResult::RemovalFailed;
-                return Ok(report(&entries, Outcome::RemovalFailed, Some(err.to_string())));
+                return Ok(report(
+                    &entries,
+                    Outcome::RemovalFailed,
+                    Some(err.to_string()),
+                ));
             }
         }
     }
@@ -613,9 +621,7 @@ async fn step<C: Cloud>(
     } else {
         entries[i].deployed.clone()
     };
-    let Some(plan) = entries[i].plan.clone() else {
-        return None;
-    };
+    let plan = entries[i].plan.clone()?;
     if plan.action == StackAction::NoChange {
         if wire_pass.is_none() {
             entries[i].result = StackResult::Unchanged;
@@ -629,9 +635,7 @@ async fn step<C: Cloud>(
         );
         return None;
     }
-    let Some(cs) = plan.change_set.clone() else {
-        return None;
-    };
+    let cs = plan.change_set.clone()?;
     events.emit(
         Some(&region),
         phase,

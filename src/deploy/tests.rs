@@ -359,7 +359,12 @@ fn has_record(fake: &Fake, region: &str) -> bool {
 #[tokio::test]
 async fn a_region_that_left_the_definition_goes_out_of_dns_first_and_is_deleted_last() {
     let fake = Fake::default();
-    run(&fake, &with_records(desired(2, false)), OnFailure::RollbackRegion).await;
+    run(
+        &fake,
+        &with_records(desired(2, false)),
+        OnFailure::RollbackRegion,
+    )
+    .await;
     let before = fake.with(|s| s.calls.len());
 
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
@@ -380,7 +385,9 @@ async fn a_region_that_left_the_definition_goes_out_of_dns_first_and_is_deleted_
             "ap-southeast-2 DeleteStack",
         ]
     );
-    assert!(fake.stack("ap-southeast-2", "app-prod-ap-southeast-2").is_none());
+    assert!(fake
+        .stack("ap-southeast-2", "app-prod-ap-southeast-2")
+        .is_none());
     let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
     assert_eq!(result("ap-southeast-2"), StackResult::Retired);
     assert_eq!(result("eu-west-1"), StackResult::Updated);
@@ -392,7 +399,12 @@ async fn a_region_that_left_the_definition_goes_out_of_dns_first_and_is_deleted_
 #[tokio::test]
 async fn a_failed_rollout_with_rollback_all_puts_the_leaving_region_back_in_dns() {
     let fake = Fake::default();
-    run(&fake, &with_records(desired(2, false)), OnFailure::RollbackRegion).await;
+    run(
+        &fake,
+        &with_records(desired(2, false)),
+        OnFailure::RollbackRegion,
+    )
+    .await;
     fake.with(|s| s.unhealthy.insert("eu-west-1".into()));
 
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackAll).await;
@@ -406,7 +418,12 @@ async fn a_failed_rollout_with_rollback_all_puts_the_leaving_region_back_in_dns(
 #[tokio::test]
 async fn a_failed_rollout_leaves_the_leaving_region_out_of_dns_and_a_rerun_finishes() {
     let fake = Fake::default();
-    run(&fake, &with_records(desired(2, false)), OnFailure::RollbackRegion).await;
+    run(
+        &fake,
+        &with_records(desired(2, false)),
+        OnFailure::RollbackRegion,
+    )
+    .await;
     fake.with(|s| s.unhealthy.insert("eu-west-1".into()));
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
@@ -417,5 +434,7 @@ async fn a_failed_rollout_leaves_the_leaving_region_out_of_dns_and_a_rerun_finis
     fake.with(|s| s.unhealthy.clear());
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
     assert_eq!(report.outcome, Outcome::Deployed);
-    assert!(fake.stack("ap-southeast-2", "app-prod-ap-southeast-2").is_none());
+    assert!(fake
+        .stack("ap-southeast-2", "app-prod-ap-southeast-2")
+        .is_none());
 }

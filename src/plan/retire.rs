@@ -116,15 +116,13 @@ fn refers_to_any(v: &Json, ids: &BTreeSet<String>) -> bool {
                     .first()
                     .and_then(Json::as_str)
                     .is_some_and(|id| ids.contains(id)),
-                ("Fn::GetAtt", Json::String(s)) => s
-                    .split('.')
-                    .next()
-                    .is_some_and(|id| ids.contains(id)),
+                ("Fn::GetAtt", Json::String(s)) => {
+                    s.split('.').next().is_some_and(|id| ids.contains(id))
+                }
                 ("DependsOn", Json::String(id)) => ids.contains(id),
-                ("DependsOn", Json::Array(a)) => a
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .any(|id| ids.contains(id)),
+                ("DependsOn", Json::Array(a)) => {
+                    a.iter().filter_map(Json::as_str).any(|id| ids.contains(id))
+                }
                 ("Fn::Sub", s) => sub_refers(s, ids),
                 _ => false,
             };
@@ -236,7 +234,11 @@ mod tests {
         assert_eq!(out.removed, ["Other", "Record", "Waits"]);
         let t = parse(&out.template_body);
         assert_eq!(
-            t["Resources"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            t["Resources"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
             ["Free"]
         );
         assert_eq!(

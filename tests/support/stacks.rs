@@ -118,3 +118,30 @@ rps_per_instance = 200
     ));
     s
 }
+
+/// The fourth region tests add to the example (last in the rollout order).
+pub const FOURTH_REGION: &str = "ap-southeast-2";
+
+/// `example` (the text of `stacks/example.toml` or a copy of it) with a fourth
+/// region, ap-southeast-2, last in the rollout order.
+pub fn with_fourth_region(example: &str) -> String {
+    let order = r#"order = ["us-east-1", "us-west-2", "eu-west-1"]"#;
+    assert!(
+        example.contains(order),
+        "the example's rollout order changed"
+    );
+    let text = example.replacen(
+        order,
+        r#"order = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]"#,
+        1,
+    );
+    let region = r#"
+[[regions]]
+name = "ap-southeast-2"
+cidr = "10.40.0.0/16"
+azs = ["ap-southeast-2a", "ap-southeast-2b"]
+failover = "secondary"
+"#;
+    let at = text.find("[rollout]").expect("a [rollout] table");
+    format!("{}{region}\n{}", &text[..at], &text[at..])
+}
