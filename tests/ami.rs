@@ -30,8 +30,9 @@ name = "{app}"
 environment = "test"
 
 [dns]
-domain = "{app}.example.com"
-hosted_zone = "example.com"
+domain = "www.{app}.example.com"
+hosted_zone = "{app}.example.com"
+manage_zone = true
 
 {regions}[rollout]
 order = ["us-east-1", "eu-west-1", "ap-southeast-2"]
@@ -514,4 +515,90 @@ fn a_copy_still_pending_at_the_timeout_fails_by_region_and_the_rerun_reuses_it()
         rerun.stderr.contains("(pending)"),
         "reused while pending\n{rerun}"
     );
+}
+
+/// `strata deploy FILE --yes` through `proxy`, started in the background.
+fn spawn_deploy(proxy: &FaultProxy, file: &std::path::Path) -> std::process::Child {
+    cli::command_at(&proxy.url())
+        .args(["--output", "json", "deploy"])
+        .arg(file)
+        .args(["--yes", "--bake", "0s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start strata deploy")
+}
+
+fn stack_exists(region: &str, name: &str) -> bool {
+    let cfn = sdk::cloudformation(region);
+    sdk::block_on(async { cfn.describe_stacks().stack_name(name).send().await })
+        .is_ok_and(|out| !out.stacks().is_empty())
+}
+
+#[test]
+fn a_deploy_plans_while_the_copies_are_pending_and_executes_once_they_are_available() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sandbox::unique("overlap");
+    let source = bake(&sandbox::unique("shop-overlap"));
+    let file = stack_file(&dir, &app, &source, false);
+
+    // ap-southeast-2's copy stays "pending" for as long as the rule holds.
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let rule = proxy.add(
+        Rule::new(Fault::rewrite(
+            "<imageState>available</imageState>",
+            "<imageState>pending</imageState>",
+        ))
+        .region("ap-southeast-2")
+        .action("DescribeImages"),
+    );
+    let child = spawn_deploy(&proxy, &file);
+    // The plan reaches the region whose copy is pending: planning overlaps the copy.
+    let planned = proxy.wait_for(
+        Some("ap-southeast-2"),
+        Some("cloudformation"),
+        Some("CreateChangeSet"),
+        std::time::Duration::from_secs(180),
+    );
+    let executed_while_pending = proxy.count(None, Some("cloudformation"), Some("ExecuteChangeSet"));
+    proxy.remove(rule);
+    let run = cli::wait(child, cli::run_limit());
+    assert!(planned, "no change set while the copy was pending\n{run}");
+    assert_eq!(executed_while_pending, 0, "executed before every copy was available\n{run}");
+    run.expect_code(exit_code::SUCCESS);
+    let copy = &stack_images("ap-southeast-2", &format!("{app}-test"));
+    assert_eq!(copy.len(), 1, "{copy:?}");
+}
+
+#[test]
+fn a_copy_failing_during_a_deploy_stops_it_before_any_stack_changes() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let app = sandbox::unique("copyfail");
+    let source = bake(&sandbox::unique("shop-copyfail"));
+    let file = stack_file(&dir, &app, &source, false);
+
+    let proxy = FaultProxy::in_front_of_sandbox();
+    proxy.add(
+        Rule::new(Fault::rewrite(
+            "<imageState>available</imageState>",
+            "<imageState>failed</imageState>",
+        ))
+        .region("ap-southeast-2")
+        .action("DescribeImages"),
+    );
+    let run = cli::wait(spawn_deploy(&proxy, &file), cli::run_limit());
+    proxy.clear_rules();
+    run.expect_code(exit_code::ENVIRONMENT);
+    assert!(run.stderr.contains("ap-southeast-2"), "{run}");
+    assert!(run.stderr.contains("nothing was deployed"), "{run}");
+    assert_eq!(
+        proxy.count(None, Some("cloudformation"), Some("ExecuteChangeSet")),
+        0
+    );
+    for region in REGIONS {
+        let name = format!("{app}-test-{region}");
+        assert!(!stack_exists(region, &name), "{name} was left\n{run}");
+    }
 }

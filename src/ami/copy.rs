@@ -74,6 +74,31 @@ pub async fn ensure_copies_with(
     events: &Events,
     policy: &WaitPolicy,
 ) -> Result<RegionAmis, AmiError> {
+    let started = start_copies(aws, def, source, events).await?;
+    await_copies(aws, &started, events, policy).await
+}
+
+/// Copies found or started in every region, not yet waited for: each region's AMI
+/// id is known (a pending copy has its id), so a deploy can plan with them while
+/// the copies become available (`await_copies`).
+#[derive(Debug, Clone)]
+pub struct StartedCopies {
+    /// Region -> AMI id, every region whose copy was found or started.
+    pub amis: RegionAmis,
+    /// The regions to wait for (every copy; not the source region's own image).
+    waiting: Vec<String>,
+    /// Regions whose copy could not even be started: region -> reason.
+    failed: BTreeMap<String, String>,
+}
+
+/// Find or start the copy in every region at once; wait for none of them.
+/// A region that fails to start is remembered and reported by `await_copies`.
+pub async fn start_copies(
+    aws: &Aws,
+    def: &StackDef,
+    source: &AmiSource,
+    events: &Events,
+) -> Result<StartedCopies, AmiError> {
     let src = ec2_images::describe_image(aws, &source.region, &source.image_id)
         .await?
         .ok_or_else(|| AmiError::SourceNotFound {
@@ -114,30 +139,55 @@ pub async fn ensure_copies_with(
     let results = futures::future::join_all(
         targets
             .iter()
-            .map(|region| copy_one(aws, &plan, region, policy, events)),
+            .map(|region| start_one(aws, &plan, region, events)),
     )
     .await;
 
-    let mut done = RegionAmis::new();
+    let mut started = StartedCopies {
+        amis: RegionAmis::new(),
+        waiting: Vec::new(),
+        failed: BTreeMap::new(),
+    };
     if def.region(&source.region).is_some() && !plan.encryption.encrypted {
-        done.insert(source.region.clone(), source.image_id.clone());
+        started
+            .amis
+            .insert(source.region.clone(), source.image_id.clone());
     }
-    let mut failed = BTreeMap::new();
     for (region, result) in targets.iter().zip(results) {
         match result {
             Ok(id) => {
-                done.insert(region.to_string(), id);
+                started.amis.insert(region.to_string(), id);
+                started.waiting.push(region.to_string());
             }
             Err(e) => {
-                events.emit(
-                    Some(region),
-                    Phase::AmiCopy,
-                    EventKind::Failed {
-                        error: e.to_string(),
-                    },
-                );
-                failed.insert(region.to_string(), e.to_string());
+                failed_event(events, region, &e);
+                started.failed.insert(region.to_string(), e.to_string());
             }
+        }
+    }
+    Ok(started)
+}
+
+/// Wait until every started copy is available (all regions at once). Any region
+/// that failed to start or to become available in time is an error naming it.
+pub async fn await_copies(
+    aws: &Aws,
+    started: &StartedCopies,
+    events: &Events,
+    policy: &WaitPolicy,
+) -> Result<RegionAmis, AmiError> {
+    let results = futures::future::join_all(started.waiting.iter().map(|region| {
+        let id = started.amis[region].clone();
+        async move { wait_one(aws, region, &id, policy, events).await }
+    }))
+    .await;
+    let mut failed = started.failed.clone();
+    let mut done = started.amis.clone();
+    for (region, result) in started.waiting.iter().zip(results) {
+        if let Err(e) = result {
+            failed_event(events, region, &e);
+            failed.insert(region.clone(), e.to_string());
+            done.remove(region);
         }
     }
     if failed.is_empty() {
@@ -145,6 +195,16 @@ pub async fn ensure_copies_with(
     } else {
         Err(AmiError::CopiesFailed { failed, done })
     }
+}
+
+fn failed_event(events: &Events, region: &str, e: &AmiError) {
+    events.emit(
+        Some(region),
+        Phase::AmiCopy,
+        EventKind::Failed {
+            error: e.to_string(),
+        },
+    );
 }
 
 /// What every region's copy shares.
@@ -174,12 +234,11 @@ impl CopyPlan {
     }
 }
 
-/// One region: find or start the copy, then wait for it.
-async fn copy_one(
+/// One region: find or start the copy.
+async fn start_one(
     aws: &Aws,
     plan: &CopyPlan,
     region: &str,
-    policy: &WaitPolicy,
     events: &Events,
 ) -> Result<String, AmiError> {
     events.emit(
@@ -227,7 +286,18 @@ async fn copy_one(
             id
         }
     };
-    wait::until_available(aws, region, &image_id, policy, |state, waited| {
+    Ok(image_id)
+}
+
+/// One region: wait until its copy is available.
+async fn wait_one(
+    aws: &Aws,
+    region: &str,
+    image_id: &str,
+    policy: &WaitPolicy,
+    events: &Events,
+) -> Result<(), AmiError> {
+    wait::until_available(aws, region, image_id, policy, |state, waited| {
         events.info(
             Some(region),
             Phase::AmiCopy,
@@ -242,7 +312,7 @@ async fn copy_one(
             detail: format!("{image_id} available"),
         },
     );
-    Ok(image_id)
+    Ok(())
 }
 
 /// An existing copy in `region`: by tags, else by name (then tagged now).

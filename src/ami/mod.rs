@@ -12,7 +12,9 @@ mod prune;
 mod wait;
 
 pub use bake::{bake, BakeRequest, BakedImage};
-pub use copy::{ensure_copies, ensure_copies_with, AmiSource};
+pub use copy::{
+    await_copies, ensure_copies, ensure_copies_with, start_copies, AmiSource, StartedCopies,
+};
 pub use error::AmiError;
 pub use prune::{prune, KeptImage, KeptReason, PruneReport, RegionPrune};
 pub use wait::WaitPolicy;

@@ -56,6 +56,8 @@ pub enum DeployError {
         stack: String,
         reason: String,
     },
+    #[error("not ready to deploy, nothing was deployed: {reason}")]
+    NotReady { reason: String },
     #[error("interrupted")]
     Interrupted,
 }

@@ -11,7 +11,7 @@ use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
 use crate::stack::OnFailure;
-use futures::future::join_all;
+use futures::future::{join_all, select, Either};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -389,6 +389,20 @@ pub async fn deploy<C: Cloud>(
     settings: &Settings,
     confirm: impl FnOnce(&Plan) -> bool,
 ) -> Result<Report, DeployError> {
+    deploy_when_ready(cloud, events, desired, settings, async { Ok(()) }, confirm).await
+}
+
+/// `deploy`, with `ready` running alongside the settling and planning (the AMI
+/// copies becoming available): nothing is executed until it finished; when it
+/// fails, the change sets are deleted and nothing was deployed.
+pub async fn deploy_when_ready<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    desired: &Desired,
+    settings: &Settings,
+    ready: impl std::future::Future<Output = Result<(), String>>,
+    confirm: impl FnOnce(&Plan) -> bool,
+) -> Result<Report, DeployError> {
     let timing = &settings.timing;
     let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();
     for s in &stacks {
@@ -400,24 +414,44 @@ pub async fn deploy<C: Cloud>(
             },
         );
     }
-    let deployed = settle_all(cloud, events, &stacks, timing).await?;
-    let leaving = retire::find(cloud, events, &desired.absent, true, timing).await?;
-    let mut entries = entries_in_order(stacks, deployed, leaving);
-    let building = entries
-        .iter()
-        .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
-    if let Err(e) = plan_all(
-        cloud,
-        events,
-        &mut entries,
-        settings,
-        &desired.version,
-        building,
-    )
-    .await
-    {
+    let planned = async {
+        let deployed = settle_all(cloud, events, &stacks, timing).await?;
+        let leaving = retire::find(cloud, events, &desired.absent, true, timing).await?;
+        let mut entries = entries_in_order(stacks.clone(), deployed, leaving);
+        let building = entries
+            .iter()
+            .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
+        let planned = plan_all(
+            cloud,
+            events,
+            &mut entries,
+            settings,
+            &desired.version,
+            building,
+        )
+        .await;
+        Ok::<_, DeployError>((entries, planned))
+    };
+    // A failed plan does not wait for `ready`; a failed `ready` waits for the plan
+    // so that its change sets can be deleted.
+    let (planned, ready) = match select(std::pin::pin!(planned), std::pin::pin!(ready)).await {
+        Either::Left((p, ready)) => {
+            let r = match &p {
+                Ok((_, Ok(()))) => ready.await,
+                _ => Ok(()),
+            };
+            (p, r)
+        }
+        Either::Right((r, planned)) => (planned.await, r),
+    };
+    let (mut entries, planned) = planned?;
+    if let Err(e) = planned {
         discard_change_sets(cloud, &entries).await;
         return Err(e);
+    }
+    if let Err(reason) = ready {
+        discard_change_sets(cloud, &entries).await;
+        return Err(DeployError::NotReady { reason });
     }
     let plan = assemble(&entries, desired, &settings.deployment_id);
     let report = |entries: &[Entry], outcome: Outcome, error: Option<String>| Report {

@@ -41,7 +41,9 @@ async fn locked(
     deployment_id: String,
     now: time::OffsetDateTime,
 ) -> Outcome {
-    ctx.copy_amis().await?;
+    // The copies start now and become available while the stacks are settled and
+    // planned; nothing is executed before every copy is available.
+    let started = ctx.start_ami_copies().await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone(), ctx.renderer.clone());
     let settings = Settings {
@@ -64,10 +66,18 @@ async fn locked(
     };
     let renderer = ctx.renderer.clone();
     let yes = args.yes;
-    let report = deploy::deploy(&ctx.cloud, &ctx.events, &ctx.desired, &settings, |plan| {
-        render::show_plan(&renderer, plan);
-        yes || ask(&renderer, "Deploy this plan?")
-    })
+    let ready = ctx.copies_available(&started);
+    let report = deploy::deploy_when_ready(
+        &ctx.cloud,
+        &ctx.events,
+        &ctx.desired,
+        &settings,
+        ready,
+        |plan| {
+            render::show_plan(&renderer, plan);
+            yes || ask(&renderer, "Deploy this plan?")
+        },
+    )
     .await
     .map_err(rollout_ctx::environment)?;
     render::show_summary(&ctx.renderer, &report);

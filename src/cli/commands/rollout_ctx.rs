@@ -1,13 +1,15 @@
 //! What plan, deploy, rollback and destroy share: load the definition, apply the
 //! operations rules (responsible person, deploy windows), synthesize both phases,
 //! connect, resolve AMIs, build the desired state, set up rendering; and, for the
-//! commands that change stacks, the deploy lock and the AMI copies.
+//! commands that change stacks, the deploy lock and the AMI copies (started before
+//! the plan, waited for alongside it).
 
 use super::{validate::load_stack, Failure};
 use crate::cli::args::{GlobalArgs, OpsArgs};
 use crate::cli::render::{Mode, Renderer};
 use std::path::Path;
 use std::sync::Arc;
+use strata::ami::{StartedCopies, WaitPolicy};
 use strata::aws::lock_stack::CfnLockStore;
 use strata::aws::{Aws, AwsTarget, CloudApi};
 use strata::deploy::{preflight, DeployError, Timing};
@@ -171,22 +173,31 @@ impl Ctx {
             .unwrap_or_else(|| "unknown".into())
     }
 
-    /// Copy the source AMI into every region (all at once, idempotent) and point
-    /// every region's template at its copy. A copy that fails stops the deploy
-    /// before any stack changes.
-    pub async fn copy_amis(&mut self) -> Result<(), Failure> {
+    /// Start copying the source AMI into every region (all at once, idempotent;
+    /// an existing copy is reused) and point every region's template at its copy.
+    /// The copies are not waited for: see `copies_available`.
+    pub async fn start_ami_copies(&mut self) -> Result<StartedCopies, Failure> {
         let source = strata::ami::AmiSource::from_def(&self.def);
-        let amis = strata::ami::ensure_copies(&self.aws, &self.def, &source, &self.events)
+        let started = strata::ami::start_copies(&self.aws, &self.def, &source, &self.events)
             .await
             .map_err(|e| {
                 Failure::new(
                     exit_code::ENVIRONMENT,
-                    format!("AMI copies are not ready, nothing was deployed: {e}"),
+                    format!("AMI copies could not be started, nothing was deployed: {e}"),
                 )
             })?;
-        self.desired = plan::desired(&self.def, &self.build, &self.wired, &amis, &self.text)
+        self.desired = plan::desired(&self.def, &self.build, &self.wired, &started.amis, &self.text)
             .only_regions(&self.regions);
-        Ok(())
+        Ok(started)
+    }
+
+    /// Wait until every started copy is available; the error names the regions
+    /// whose copy failed or did not become available in time.
+    pub async fn copies_available(&self, started: &StartedCopies) -> Result<(), String> {
+        strata::ami::await_copies(&self.aws, started, &self.events, &WaitPolicy::copy_default())
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("AMI copies are not ready: {e}"))
     }
 
     /// Take the stack's deploy lock (a majority of its regions, `exclude` not
