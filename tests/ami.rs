@@ -561,11 +561,15 @@ fn a_deploy_plans_while_the_copies_are_pending_and_executes_once_they_are_availa
         Some("CreateChangeSet"),
         std::time::Duration::from_secs(180),
     );
-    let executed_while_pending = proxy.count(None, Some("cloudformation"), Some("ExecuteChangeSet"));
+    let executed_while_pending =
+        proxy.count(None, Some("cloudformation"), Some("ExecuteChangeSet"));
     proxy.remove(rule);
     let run = cli::wait(child, cli::run_limit());
     assert!(planned, "no change set while the copy was pending\n{run}");
-    assert_eq!(executed_while_pending, 0, "executed before every copy was available\n{run}");
+    assert_eq!(
+        executed_while_pending, 0,
+        "executed before every copy was available\n{run}"
+    );
     run.expect_code(exit_code::SUCCESS);
     let copy = &stack_images("ap-southeast-2", &format!("{app}-test"));
     assert_eq!(copy.len(), 1, "{copy:?}");

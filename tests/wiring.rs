@@ -377,3 +377,56 @@ fn destroy_also_deletes_the_stack_of_a_region_that_left_the_definition() {
         assert!(!stack_exists(&r.name, &name), "{name} is left\n{run}");
     }
 }
+
+#[test]
+fn the_regions_of_a_wave_are_built_together_then_wired_one_at_a_time() {
+    let _moto = sandbox::exclusive();
+    let text = example_text();
+    let order = r#"order = ["us-east-1", "us-west-2", "eu-west-1"]"#;
+    assert!(text.contains(order), "the example's rollout order changed");
+    let text = text.replacen(
+        order,
+        r#"waves = [["us-east-1"], ["us-west-2", "eu-west-1"]]"#,
+        1,
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("waves.toml");
+    std::fs::write(&path, text).expect("write the stack file");
+    let file = path.to_string_lossy();
+    let run = cli::strata_sandbox(&["deploy", &file, "--yes", "--bake", "0s", "--output", "json"]);
+    run.expect_code(exit_code::SUCCESS);
+
+    let lines = run.json_lines();
+    let at = |region: &str, phase: &str| {
+        lines
+            .iter()
+            .position(|l| {
+                l["region"] == region && l["phase"] == phase && l["event"] == "phase-started"
+            })
+            .unwrap_or_else(|| panic!("no {phase} of {region}\n{run}"))
+    };
+    let rfind = |region: &str, phase: &str| {
+        lines
+            .iter()
+            .rposition(|l| {
+                l["region"] == region && l["phase"] == phase && l["event"] == "phase-started"
+            })
+            .unwrap_or_else(|| panic!("no {phase} of {region}\n{run}"))
+    };
+    // The first wave is gated before the second starts; both regions of the second
+    // wave are executing before either is gated.
+    assert!(at("us-east-1", "gate") < at("us-west-2", "execute").min(at("eu-west-1", "execute")));
+    assert!(
+        at("us-west-2", "execute").max(at("eu-west-1", "execute"))
+            < at("us-west-2", "gate").min(at("eu-west-1", "gate")),
+        "the second wave was not rolled out at once\n{run}"
+    );
+    // Wiring: one region at a time, each gated before the next.
+    assert!(
+        rfind("us-west-2", "gate") < at("eu-west-1", "wire"),
+        "{run}"
+    );
+    let def = load(&path);
+    assert_eq!(replication(&def), full_mesh(&def));
+    assert_latency_records(&def);
+}

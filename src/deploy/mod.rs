@@ -13,6 +13,7 @@ mod report;
 mod retire;
 mod rollback;
 mod rollout;
+mod step;
 mod wait;
 
 #[cfg(test)]
@@ -26,7 +27,7 @@ pub use report::{Outcome, Report, StackReport, StackResult};
 pub use retire::left_behind;
 pub use rollback::{destroy, rollback};
 pub use rollout::{
-    deploy, deploy_when_ready, nothing_to_change, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY, TAG_DEPLOYMENT_ID,
-    TAG_OUTSIDE_WINDOW, TAG_VERSION,
+    deploy, deploy_when_ready, nothing_to_change, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY,
+    TAG_DEPLOYMENT_ID, TAG_OUTSIDE_WINDOW, TAG_VERSION,
 };
 pub use wait::Timing;

@@ -3,10 +3,10 @@
 
 use super::cloud::Cloud;
 use super::error::DeployError;
-use super::health;
 use super::ops;
 use super::report::{Outcome, Report, StackReport, StackResult};
 use super::retire::{self, Leaving};
+use super::step::{run_group, Entry, Pass};
 use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
@@ -40,7 +40,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn tags(&self, version: &str) -> BTreeMap<String, String> {
+    pub(super) fn tags(&self, version: &str) -> BTreeMap<String, String> {
         let mut tags = BTreeMap::from([
             (TAG_DEPLOYMENT_ID.into(), self.deployment_id.clone()),
             (TAG_VERSION.into(), version.into()),
@@ -53,36 +53,8 @@ impl Settings {
         tags
     }
 
-    fn change_set(&self, stack: &str, pass: &str) -> String {
+    pub(super) fn change_set(&self, stack: &str, pass: &str) -> String {
         crate::plan::change_set_name(&self.deployment_id, stack, pass)
-    }
-}
-
-/// One stack through the rollout.
-struct Entry {
-    desired: DesiredStack,
-    deployed: Option<Deployed>,
-    plan: Option<RegionPlan>,
-    result: StackResult,
-    /// Deployed with its build template; needs the wiring pass.
-    needs_wiring: bool,
-    /// The region left the definition: the data resources its deletion keeps.
-    leaving: Option<Vec<(String, String)>>,
-}
-
-impl Entry {
-    fn version(&self, new_version: &str) -> Option<String> {
-        match self.result {
-            StackResult::Created | StackResult::Updated => Some(new_version.to_string()),
-            StackResult::Removed
-            | StackResult::Destroyed
-            | StackResult::Absent
-            | StackResult::Retired => None,
-            _ => self
-                .deployed
-                .as_ref()
-                .and_then(|d| d.tags.get(TAG_VERSION).cloned()),
-        }
     }
 }
 
@@ -225,30 +197,36 @@ fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
 /// The entries of a rollout: the zone, the regions leaving the definition (taken
 /// out of service before any other region changes), the waves, the global stack.
 fn entries_in_order(
+    desired: &Desired,
     stacks: Vec<DesiredStack>,
     deployed: Vec<Option<Deployed>>,
     leaving: Vec<Leaving>,
 ) -> Vec<Entry> {
-    let entry = |desired: DesiredStack, deployed: Option<Deployed>| Entry {
-        desired,
-        deployed,
-        plan: None,
-        result: StackResult::NotStarted,
-        needs_wiring: false,
-        leaving: None,
+    let wave_of = |s: &DesiredStack| {
+        desired.waves.iter().position(|w| {
+            w.iter()
+                .any(|d| d.region == s.region && d.stack_name == s.stack_name)
+        })
     };
     let mut entries: Vec<Entry> = stacks
         .into_iter()
         .zip(deployed)
-        .map(|(s, d)| entry(s, d))
+        .map(|(s, d)| {
+            let mut e = Entry::new(s, d);
+            if e.desired.role == StackRole::Region {
+                e.wave = wave_of(&e.desired);
+            }
+            e
+        })
         .collect();
     let at = entries
         .iter()
         .take_while(|e| e.desired.role == StackRole::Zone)
         .count();
-    let leaving = leaving.into_iter().map(|l| Entry {
-        leaving: Some(l.kept),
-        ..entry(l.target, Some(l.deployed))
+    let leaving = leaving.into_iter().map(|l| {
+        let mut e = Entry::new(l.target, Some(l.deployed));
+        e.leaving = Some(l.kept);
+        e
     });
     entries.splice(at..at, leaving);
     entries
@@ -309,6 +287,22 @@ pub async fn nothing_to_change<C: Cloud>(
     }))
 }
 
+/// The first pass's groups, in order, without the global stack: consecutive
+/// regions of one wave together, every other stack on its own.
+fn groups(entries: &[Entry], global_at: Option<usize>) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if Some(i) == global_at {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if e.wave.is_some() && entries[last[0]].wave == e.wave => last.push(i),
+            _ => out.push(vec![i]),
+        }
+    }
+    out
+}
+
 /// Plan only: create the change sets, read them, delete them. Nothing changes.
 pub async fn plan<C: Cloud>(
     cloud: &C,
@@ -331,7 +325,7 @@ pub async fn plan<C: Cloud>(
     .await;
     let deployed = deployed.into_iter().collect::<Result<Vec<_>, _>>()?;
     let leaving = retire::find(cloud, events, &desired.absent, false, &settings.timing).await?;
-    let mut entries = entries_in_order(stacks, deployed, leaving);
+    let mut entries = entries_in_order(desired, stacks, deployed, leaving);
     let building = entries
         .iter()
         .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
@@ -417,7 +411,7 @@ pub async fn deploy_when_ready<C: Cloud>(
     let planned = async {
         let deployed = settle_all(cloud, events, &stacks, timing).await?;
         let leaving = retire::find(cloud, events, &desired.absent, true, timing).await?;
-        let mut entries = entries_in_order(stacks.clone(), deployed, leaving);
+        let mut entries = entries_in_order(desired, stacks.clone(), deployed, leaving);
         let building = entries
             .iter()
             .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
@@ -486,30 +480,25 @@ pub async fn deploy_when_ready<C: Cloud>(
         return Ok(report(&entries, Outcome::Declined, None));
     }
 
-    // First pass, in rollout order (entries are already zone, waves, global).
+    // First pass, in rollout order (entries are already zone, leaving regions,
+    // waves, global): every region of a wave at the same time, anything else alone.
+    let mut done: Vec<usize> = Vec::new();
+    let first = Pass {
+        wire: None,
+        version: &desired.version,
+    };
     let global_at = entries
         .iter()
         .position(|e| e.desired.role == StackRole::Global);
-    let first_pass: Vec<usize> = (0..entries.len())
-        .filter(|i| Some(*i) != global_at)
-        .collect();
-    let mut done: Vec<usize> = Vec::new();
-    for i in first_pass {
-        let phase = if entries[i].leaving.is_some() {
-            Phase::Retire
-        } else {
-            Phase::Execute
-        };
-        if let Some(out) = step(
+    for group in groups(&entries, global_at) {
+        if let Some(out) = run_group(
             cloud,
             events,
             &mut entries,
-            i,
+            &group,
             settings,
             &mut done,
-            phase,
-            None,
-            &desired.version,
+            first,
         )
         .await
         {
@@ -517,39 +506,32 @@ pub async fn deploy_when_ready<C: Cloud>(
             return Ok(report(&entries, out.0, out.1));
         }
     }
-    // Wiring pass: stacks created from their build template get their final one.
+    // Wiring pass, one region at a time: stacks created from their build template
+    // get their final one.
     let wiring: Vec<usize> = (0..entries.len())
         .filter(|i| entries[*i].needs_wiring)
         .collect();
+    let wire = Pass {
+        wire: Some("-wire"),
+        version: &desired.version,
+    };
     for i in wiring {
-        if let Some(out) = step(
-            cloud,
-            events,
-            &mut entries,
-            i,
-            settings,
-            &mut done,
-            Phase::Wire,
-            Some("-wire"),
-            &desired.version,
-        )
-        .await
+        if let Some(out) =
+            run_group(cloud, events, &mut entries, &[i], settings, &mut done, wire).await
         {
             discard_change_sets(cloud, &entries).await;
             return Ok(report(&entries, out.0, out.1));
         }
     }
     if let Some(g) = global_at {
-        if let Some(out) = step(
+        if let Some(out) = run_group(
             cloud,
             events,
             &mut entries,
-            g,
+            &[g],
             settings,
             &mut done,
-            Phase::Global,
-            None,
-            &desired.version,
+            first,
         )
         .await
         {
@@ -595,204 +577,4 @@ pub async fn deploy_when_ready<C: Cloud>(
     }
     events.info(None, Phase::Done, format!("deployed {}", desired.version));
     Ok(report(&entries, Outcome::Deployed, None))
-}
-
-/// Roll one stack out; on failure put it (and with rollback-all, the stacks done)
-/// back and return how the run ends.
-#[allow(clippy::too_many_arguments)]
-async fn step<C: Cloud>(
-    cloud: &C,
-    events: &Events,
-    entries: &mut [Entry],
-    i: usize,
-    settings: &Settings,
-    done: &mut Vec<usize>,
-    phase: Phase,
-    wire_pass: Option<&str>,
-    version: &str,
-) -> Option<(Outcome, Option<String>)> {
-    if settings.stop.load(Ordering::SeqCst) {
-        events.info(
-            None,
-            phase,
-            "stopped on request before the next region; nothing is half-done",
-        );
-        return Some((Outcome::Interrupted, None));
-    }
-    let timing = &settings.timing;
-    let region = entries[i].desired.region.clone();
-    let stack = entries[i].desired.stack_name.clone();
-    // The wiring pass plans against the stack as the first pass left it.
-    let before = if let Some(pass) = wire_pass {
-        let deployed = match ops::settle(cloud, events, &region, &stack, timing).await {
-            Ok(d) => d,
-            Err(e) => return Some(fail(cloud, events, entries, i, settings, done, e).await),
-        };
-        let target = entries[i].desired.clone();
-        match ops::prepare(
-            cloud,
-            events,
-            &region,
-            &stack,
-            &settings.change_set(&stack, pass),
-            &target,
-            deployed.as_ref(),
-            &settings.tags(version),
-            timing,
-        )
-        .await
-        {
-            Ok(p) => {
-                if let Some(plan) = entries[i].plan.as_mut() {
-                    plan.change_set = p.change_set;
-                    plan.action = p.action;
-                    plan.changes = p.changes;
-                }
-            }
-            Err(e) => return Some(fail(cloud, events, entries, i, settings, done, e).await),
-        }
-        deployed
-    } else {
-        entries[i].deployed.clone()
-    };
-    let plan = entries[i].plan.clone()?;
-    if plan.action == StackAction::NoChange {
-        if wire_pass.is_none() {
-            entries[i].result = StackResult::Unchanged;
-        }
-        events.emit(
-            Some(&region),
-            phase,
-            EventKind::PhaseDone {
-                detail: "no change".into(),
-            },
-        );
-        return None;
-    }
-    let cs = plan.change_set.clone()?;
-    events.emit(
-        Some(&region),
-        phase,
-        EventKind::PhaseStarted {
-            detail: format!(
-                "executing {} on {stack} ({} changes)",
-                cs.name,
-                plan.changes.len()
-            ),
-        },
-    );
-    let total = plan.changes.len() as u64;
-    let result = async {
-        ops::execute(cloud, events, phase, &cs, total, timing).await?;
-        if entries[i].desired.role == StackRole::Region && entries[i].leaving.is_none() {
-            events.emit(
-                Some(&region),
-                Phase::Gate,
-                EventKind::PhaseStarted {
-                    detail: "health gate".into(),
-                },
-            );
-            let signals = health::gate(cloud, events, &region, &stack, timing).await?;
-            events.emit(
-                Some(&region),
-                Phase::Bake,
-                EventKind::PhaseStarted {
-                    detail: format!("baking for {}s", timing.bake.as_secs()),
-                },
-            );
-            health::bake(cloud, events, &region, &stack, &signals, timing).await?;
-        }
-        if let Some(prev) = &before {
-            ops::keep_previous(cloud, events, &region, &stack, prev, timing).await?;
-        }
-        Ok::<_, DeployError>(())
-    }
-    .await;
-    if let Err(e) = result {
-        // The stack's "before" is what the failed step must go back to.
-        let original = entries[i].deployed.clone();
-        entries[i].deployed = before;
-        let out = fail(cloud, events, entries, i, settings, done, e).await;
-        if wire_pass.is_some() && entries[i].result == StackResult::RolledBack {
-            entries[i].deployed = original;
-        }
-        return Some(out);
-    }
-    if wire_pass.is_none() {
-        entries[i].result = if entries[i].leaving.is_some() {
-            StackResult::OutOfService
-        } else if plan.action == StackAction::Create {
-            StackResult::Created
-        } else {
-            StackResult::Updated
-        };
-    }
-    if !done.contains(&i) {
-        done.push(i);
-    }
-    let detail = if entries[i].leaving.is_some() {
-        format!("{stack} is out of DNS and replication")
-    } else {
-        format!("{stack} runs the new version")
-    };
-    events.emit(Some(&region), Phase::Done, EventKind::PhaseDone { detail });
-    None
-}
-
-/// A stack failed: put it back, then (rollback-all) the stacks done, in reverse order.
-async fn fail<C: Cloud>(
-    cloud: &C,
-    events: &Events,
-    entries: &mut [Entry],
-    i: usize,
-    settings: &Settings,
-    done: &mut Vec<usize>,
-    error: DeployError,
-) -> (Outcome, Option<String>) {
-    let region = entries[i].desired.region.clone();
-    events.emit(
-        Some(&region),
-        Phase::Rollback,
-        EventKind::Failed {
-            error: error.to_string(),
-        },
-    );
-    if matches!(error, DeployError::Stuck { .. }) {
-        entries[i].result = StackResult::RollbackFailed;
-        return (Outcome::RollbackFailed, Some(error.to_string()));
-    }
-    let mut outcome = Outcome::RolledBack;
-    let mut to_restore = vec![i];
-    if settings.on_failure == OnFailure::RollbackAll {
-        to_restore.extend(done.iter().rev().copied().filter(|d| *d != i));
-    }
-    for j in to_restore {
-        let e = &entries[j];
-        let r = ops::restore(
-            cloud,
-            events,
-            &e.desired.region,
-            &e.desired.stack_name,
-            e.deployed.as_ref(),
-            &settings.timing,
-        )
-        .await;
-        let e = &mut entries[j];
-        e.result = match (r, e.deployed.is_some()) {
-            (Ok(()), true) => StackResult::RolledBack,
-            (Ok(()), false) => StackResult::Removed,
-            (Err(re), _) => {
-                events.emit(
-                    Some(&e.desired.region),
-                    Phase::Rollback,
-                    EventKind::Failed {
-                        error: re.to_string(),
-                    },
-                );
-                outcome = Outcome::RollbackFailed;
-                StackResult::RollbackFailed
-            }
-        };
-    }
-    (outcome, Some(error.to_string()))
 }

@@ -438,3 +438,70 @@ async fn a_failed_rollout_leaves_the_leaving_region_out_of_dns_and_a_rerun_finis
         .stack("ap-southeast-2", "app-prod-ap-southeast-2")
         .is_none());
 }
+
+/// us-east-1 alone, then eu-west-1 and ap-southeast-2 as one wave.
+fn in_two_waves(capacity: u32) -> Desired {
+    let mut d = desired(capacity, false);
+    let third = d.waves.pop().unwrap();
+    d.waves[1].extend(third);
+    d
+}
+
+fn position(fake: &Fake, call: &str) -> usize {
+    fake.with(|s| s.calls.iter().position(|c| c == call))
+        .unwrap_or_else(|| panic!("no call {call}"))
+}
+
+#[tokio::test]
+async fn the_regions_of_a_wave_roll_out_at_the_same_time() {
+    let fake = Fake::default();
+    run(&fake, &in_two_waves(2), OnFailure::RollbackRegion).await;
+    fake.with(|s| s.calls.clear());
+    let report = run(&fake, &in_two_waves(3), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::Deployed);
+    // Both regions of the second wave are executed before either is gated, and
+    // only after the first wave was gated.
+    let first_gated = position(&fake, "us-east-1 DescribeAutoScalingGroups");
+    let eu = position(&fake, "eu-west-1 ExecuteChangeSet");
+    let ap = position(&fake, "ap-southeast-2 ExecuteChangeSet");
+    let eu_gated = position(&fake, "eu-west-1 DescribeAutoScalingGroups");
+    let ap_gated = position(&fake, "ap-southeast-2 DescribeAutoScalingGroups");
+    assert!(first_gated < eu.min(ap));
+    assert!(eu.max(ap) < eu_gated.min(ap_gated));
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "3");
+    }
+}
+
+#[tokio::test]
+async fn a_region_failing_in_a_wave_is_put_back_and_its_wave_mate_keeps_the_new_version() {
+    let fake = Fake::default();
+    run(&fake, &in_two_waves(2), OnFailure::RollbackRegion).await;
+    fake.with(|s| s.unhealthy.insert("eu-west-1".into()));
+    let report = run(&fake, &in_two_waves(3), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(capacity_of(&fake, "us-east-1"), "3");
+    assert_eq!(capacity_of(&fake, "eu-west-1"), "2");
+    assert_eq!(capacity_of(&fake, "ap-southeast-2"), "3");
+    let result = |r: &str| {
+        report
+            .stacks
+            .iter()
+            .find(|s| s.region == r && s.role == StackRole::Region)
+            .unwrap()
+            .result
+    };
+    assert_eq!(result("eu-west-1"), StackResult::RolledBack);
+    assert_eq!(result("ap-southeast-2"), StackResult::Updated);
+    assert!(fake.stack("us-east-1", "app-prod-global").is_some());
+
+    fake.with(|s| s.unhealthy.clear());
+    let again = run(&fake, &in_two_waves(2), OnFailure::RollbackRegion).await;
+    assert_eq!(again.outcome, Outcome::Deployed);
+    fake.with(|s| s.unhealthy.insert("ap-southeast-2".into()));
+    let all = run(&fake, &in_two_waves(3), OnFailure::RollbackAll).await;
+    assert_eq!(all.outcome, Outcome::RolledBack);
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "2", "{r}");
+    }
+}

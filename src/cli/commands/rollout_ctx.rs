@@ -186,18 +186,29 @@ impl Ctx {
                     format!("AMI copies could not be started, nothing was deployed: {e}"),
                 )
             })?;
-        self.desired = plan::desired(&self.def, &self.build, &self.wired, &started.amis, &self.text)
-            .only_regions(&self.regions);
+        self.desired = plan::desired(
+            &self.def,
+            &self.build,
+            &self.wired,
+            &started.amis,
+            &self.text,
+        )
+        .only_regions(&self.regions);
         Ok(started)
     }
 
     /// Wait until every started copy is available; the error names the regions
     /// whose copy failed or did not become available in time.
     pub async fn copies_available(&self, started: &StartedCopies) -> Result<(), String> {
-        strata::ami::await_copies(&self.aws, started, &self.events, &WaitPolicy::copy_default())
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("AMI copies are not ready: {e}"))
+        strata::ami::await_copies(
+            &self.aws,
+            started,
+            &self.events,
+            &WaitPolicy::copy_default(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("AMI copies are not ready: {e}"))
     }
 
     /// Take the stack's deploy lock (a majority of its regions, `exclude` not

@@ -1,0 +1,342 @@
+//! One step of the rollout: a group of stacks (one region, or every region of a
+//! wave, at the same time) executed, gated and baked; on failure the failed stacks
+//! put back (and with rollback-all, the stacks done before, in reverse order).
+
+use super::cloud::Cloud;
+use super::error::DeployError;
+use super::health;
+use super::ops;
+use super::report::{Outcome, StackResult};
+use super::rollout::{Settings, TAG_VERSION};
+use crate::events::{EventKind, Events, Phase};
+use crate::plan::{Deployed, DesiredStack, RegionPlan, StackAction, StackRole};
+use crate::stack::OnFailure;
+use futures::future::join_all;
+use std::sync::atomic::Ordering;
+
+/// One stack through the rollout.
+pub(super) struct Entry {
+    pub desired: DesiredStack,
+    pub deployed: Option<Deployed>,
+    pub plan: Option<RegionPlan>,
+    pub result: StackResult,
+    /// Deployed with its build template; needs the wiring pass.
+    pub needs_wiring: bool,
+    /// The region left the definition: the data resources its deletion keeps.
+    pub leaving: Option<Vec<(String, String)>>,
+    /// The index of the definition's wave the region belongs to.
+    pub wave: Option<usize>,
+}
+
+impl Entry {
+    pub fn new(desired: DesiredStack, deployed: Option<Deployed>) -> Entry {
+        Entry {
+            desired,
+            deployed,
+            plan: None,
+            result: StackResult::NotStarted,
+            needs_wiring: false,
+            leaving: None,
+            wave: None,
+        }
+    }
+
+    pub fn version(&self, new_version: &str) -> Option<String> {
+        match self.result {
+            StackResult::Created | StackResult::Updated => Some(new_version.to_string()),
+            StackResult::Removed
+            | StackResult::Destroyed
+            | StackResult::Absent
+            | StackResult::Retired => None,
+            _ => self
+                .deployed
+                .as_ref()
+                .and_then(|d| d.tags.get(TAG_VERSION).cloned()),
+        }
+    }
+}
+
+/// What the step did to one stack, decided without touching the other entries.
+struct Attempt {
+    /// What the stack ran before this step: what a failure goes back to.
+    before: Option<Deployed>,
+    /// The wiring pass's own plan (made against the stack as the first pass left it).
+    replanned: Option<ops::Prepared>,
+    /// Ok(None): nothing to change; Ok(Some(action)): done; Err: failed.
+    outcome: Result<Option<StackAction>, DeployError>,
+}
+
+/// How a pass runs its steps.
+#[derive(Clone, Copy)]
+pub(super) struct Pass<'a> {
+    pub wire: Option<&'a str>,
+    pub version: &'a str,
+}
+
+/// Roll a group of stacks out at the same time; on failure put the failed ones
+/// (and with rollback-all, every stack done) back and return how the run ends.
+pub(super) async fn run_group<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    group: &[usize],
+    settings: &Settings,
+    done: &mut Vec<usize>,
+    pass: Pass<'_>,
+) -> Option<(Outcome, Option<String>)> {
+    if settings.stop.load(Ordering::SeqCst) {
+        events.info(
+            None,
+            phase_of(&entries[group[0]], pass),
+            "stopped on request before the next region; nothing is half-done",
+        );
+        return Some((Outcome::Interrupted, None));
+    }
+    let shared: &[Entry] = entries;
+    let attempts = join_all(
+        group
+            .iter()
+            .map(|&i| attempt(cloud, events, &shared[i], settings, pass)),
+    )
+    .await;
+    let mut failed = Vec::new();
+    for (&i, a) in group.iter().zip(attempts) {
+        let e = &mut entries[i];
+        if let (Some(p), Some(plan)) = (a.replanned, e.plan.as_mut()) {
+            plan.change_set = p.change_set;
+            plan.action = p.action;
+            plan.changes = p.changes;
+        }
+        match a.outcome {
+            Ok(None) => {
+                if pass.wire.is_none() {
+                    e.result = StackResult::Unchanged;
+                }
+            }
+            Ok(Some(action)) => {
+                if pass.wire.is_none() {
+                    e.result = if e.leaving.is_some() {
+                        StackResult::OutOfService
+                    } else if action == StackAction::Create {
+                        StackResult::Created
+                    } else {
+                        StackResult::Updated
+                    };
+                }
+                if !done.contains(&i) {
+                    done.push(i);
+                }
+            }
+            Err(error) => {
+                // The stack's "before" is what the failed step must go back to.
+                let original = std::mem::replace(&mut e.deployed, a.before);
+                failed.push((i, error, original));
+            }
+        }
+    }
+    if failed.is_empty() {
+        return None;
+    }
+    Some(fail(cloud, events, entries, failed, settings, done, pass).await)
+}
+
+fn phase_of(e: &Entry, pass: Pass<'_>) -> Phase {
+    match (pass.wire, e.desired.role) {
+        (Some(_), _) => Phase::Wire,
+        (None, StackRole::Global) => Phase::Global,
+        _ if e.leaving.is_some() => Phase::Retire,
+        _ => Phase::Execute,
+    }
+}
+
+/// One stack: (the wiring pass: plan again), execute, gate and bake a region that
+/// stays, keep the previous version for `strata rollback`.
+async fn attempt<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entry: &Entry,
+    settings: &Settings,
+    pass: Pass<'_>,
+) -> Attempt {
+    let timing = &settings.timing;
+    let phase = phase_of(entry, pass);
+    let region = entry.desired.region.as_str();
+    let stack = entry.desired.stack_name.as_str();
+    let mut out = Attempt {
+        before: entry.deployed.clone(),
+        replanned: None,
+        outcome: Ok(None),
+    };
+    let mut plan = match &entry.plan {
+        Some(p) => (p.action, p.changes.len(), p.change_set.clone()),
+        None => return out,
+    };
+    if let Some(suffix) = pass.wire {
+        // The wiring pass plans against the stack as the first pass left it.
+        let replanned = async {
+            let deployed = ops::settle(cloud, events, region, stack, timing).await?;
+            let p = ops::prepare(
+                cloud,
+                events,
+                region,
+                stack,
+                &settings.change_set(stack, suffix),
+                &entry.desired,
+                deployed.as_ref(),
+                &settings.tags(pass.version),
+                timing,
+            )
+            .await?;
+            Ok::<_, DeployError>((deployed, p))
+        }
+        .await;
+        match replanned {
+            Ok((deployed, p)) => {
+                out.before = deployed;
+                plan = (p.action, p.changes.len(), p.change_set.clone());
+                out.replanned = Some(p);
+            }
+            Err(e) => {
+                out.outcome = Err(e);
+                return out;
+            }
+        }
+    }
+    let (action, changes, change_set) = plan;
+    if action == StackAction::NoChange {
+        events.emit(
+            Some(region),
+            phase,
+            EventKind::PhaseDone {
+                detail: "no change".into(),
+            },
+        );
+        return out;
+    }
+    let Some(cs) = change_set else { return out };
+    events.emit(
+        Some(region),
+        phase,
+        EventKind::PhaseStarted {
+            detail: format!("executing {} on {stack} ({changes} changes)", cs.name),
+        },
+    );
+    let result = async {
+        ops::execute(cloud, events, phase, &cs, changes as u64, timing).await?;
+        if entry.desired.role == StackRole::Region && entry.leaving.is_none() {
+            events.emit(
+                Some(region),
+                Phase::Gate,
+                EventKind::PhaseStarted {
+                    detail: "health gate".into(),
+                },
+            );
+            let signals = health::gate(cloud, events, region, stack, timing).await?;
+            events.emit(
+                Some(region),
+                Phase::Bake,
+                EventKind::PhaseStarted {
+                    detail: format!("baking for {}s", timing.bake.as_secs()),
+                },
+            );
+            health::bake(cloud, events, region, stack, &signals, timing).await?;
+        }
+        if let Some(prev) = &out.before {
+            ops::keep_previous(cloud, events, region, stack, prev, timing).await?;
+        }
+        Ok::<_, DeployError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        out.outcome = Err(e);
+        return out;
+    }
+    let detail = if entry.leaving.is_some() {
+        format!("{stack} is out of DNS and replication")
+    } else {
+        format!("{stack} runs the new version")
+    };
+    events.emit(Some(region), Phase::Done, EventKind::PhaseDone { detail });
+    out.outcome = Ok(Some(action));
+    out
+}
+
+/// Stacks failed: put each back, then (rollback-all) the stacks done, in reverse
+/// order. A stack that needs a human stops all putting back after its group.
+async fn fail<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    failed: Vec<(usize, DeployError, Option<Deployed>)>,
+    settings: &Settings,
+    done: &mut [usize],
+    pass: Pass<'_>,
+) -> (Outcome, Option<String>) {
+    let mut outcome = Outcome::RolledBack;
+    let mut errors = Vec::new();
+    let mut to_restore = Vec::new();
+    let mut originals = Vec::new();
+    for (i, error, original) in failed {
+        events.emit(
+            Some(&entries[i].desired.region),
+            Phase::Rollback,
+            EventKind::Failed {
+                error: error.to_string(),
+            },
+        );
+        errors.push(error.to_string());
+        if matches!(error, DeployError::Stuck { .. }) {
+            entries[i].result = StackResult::RollbackFailed;
+            outcome = Outcome::RollbackFailed;
+        } else {
+            to_restore.push(i);
+            originals.push((i, original));
+        }
+    }
+    let failed_now = to_restore.clone();
+    if settings.on_failure == OnFailure::RollbackAll && outcome != Outcome::RollbackFailed {
+        to_restore.extend(
+            done.iter()
+                .rev()
+                .copied()
+                .filter(|d| !failed_now.contains(d)),
+        );
+    }
+    for j in to_restore {
+        let e = &entries[j];
+        let r = ops::restore(
+            cloud,
+            events,
+            &e.desired.region,
+            &e.desired.stack_name,
+            e.deployed.as_ref(),
+            &settings.timing,
+        )
+        .await;
+        let e = &mut entries[j];
+        e.result = match (r, e.deployed.is_some()) {
+            (Ok(()), true) => StackResult::RolledBack,
+            (Ok(()), false) => StackResult::Removed,
+            (Err(re), _) => {
+                events.emit(
+                    Some(&e.desired.region),
+                    Phase::Rollback,
+                    EventKind::Failed {
+                        error: re.to_string(),
+                    },
+                );
+                outcome = Outcome::RollbackFailed;
+                StackResult::RollbackFailed
+            }
+        };
+    }
+    if pass.wire.is_some() {
+        // A wiring step put back is on the version it ran before this deploy.
+        for (i, original) in originals {
+            if entries[i].result == StackResult::RolledBack {
+                entries[i].deployed = original;
+            }
+        }
+    }
+    (outcome, Some(errors.join("; ")))
+}
