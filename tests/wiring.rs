@@ -105,10 +105,9 @@ fn versioning(def: &StackDef) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
-/// The latency records of the origin name: set identifier -> health check id.
-fn latency_records(def: &StackDef) -> BTreeMap<String, Option<String>> {
+/// Every record set of the stack's hosted zone.
+fn zone_record_sets(def: &StackDef) -> Vec<aws_sdk_route53::types::ResourceRecordSet> {
     let zone = format!("{}.", def.dns.hosted_zone.trim_end_matches('.'));
-    let origin = format!("{}.", def.dns.origin_name().trim_end_matches('.'));
     let r53 = sdk::route53();
     sdk::block_on(async {
         let zones = r53
@@ -122,24 +121,29 @@ fn latency_records(def: &StackDef) -> BTreeMap<String, Option<String>> {
             .iter()
             .find(|z| z.name() == zone)
             .expect("the hosted zone exists");
-        let records = r53
-            .list_resource_record_sets()
+        r53.list_resource_record_sets()
             .hosted_zone_id(zone.id())
             .send()
             .await
-            .expect("list resource record sets");
-        records
+            .expect("list resource record sets")
             .resource_record_sets()
-            .iter()
-            .filter(|r| r.name() == origin && r.region().is_some())
-            .map(|r| {
-                (
-                    r.set_identifier().unwrap_or_default().to_string(),
-                    r.health_check_id().map(str::to_string),
-                )
-            })
-            .collect()
+            .to_vec()
     })
+}
+
+/// The latency records of the origin name: set identifier -> health check id.
+fn latency_records(def: &StackDef) -> BTreeMap<String, Option<String>> {
+    let origin = format!("{}.", def.dns.origin_name().trim_end_matches('.'));
+    zone_record_sets(def)
+        .iter()
+        .filter(|r| r.name() == origin && r.region().is_some())
+        .map(|r| {
+            (
+                r.set_identifier().unwrap_or_default().to_string(),
+                r.health_check_id().map(str::to_string),
+            )
+        })
+        .collect()
 }
 
 /// Every region has a latency record under the origin name, with a health check
@@ -183,38 +187,16 @@ fn a_deploy_from_nothing_wires_replication_between_all_buckets_and_a_latency_rec
 
 /// Every record of the stack's hosted zone: (name, type, set identifier).
 fn zone_records(def: &StackDef) -> BTreeSet<(String, String, String)> {
-    let zone = format!("{}.", def.dns.hosted_zone.trim_end_matches('.'));
-    let r53 = sdk::route53();
-    sdk::block_on(async {
-        let zones = r53
-            .list_hosted_zones_by_name()
-            .dns_name(&zone)
-            .send()
-            .await
-            .expect("list hosted zones");
-        let zone = zones
-            .hosted_zones()
-            .iter()
-            .find(|z| z.name() == zone)
-            .expect("the hosted zone exists");
-        let records = r53
-            .list_resource_record_sets()
-            .hosted_zone_id(zone.id())
-            .send()
-            .await
-            .expect("list resource record sets");
-        records
-            .resource_record_sets()
-            .iter()
-            .map(|r| {
-                (
-                    r.name().to_string(),
-                    r.r#type().as_str().to_string(),
-                    r.set_identifier().unwrap_or_default().to_string(),
-                )
-            })
-            .collect()
-    })
+    zone_record_sets(def)
+        .iter()
+        .map(|r| {
+            (
+                r.name().to_string(),
+                r.r#type().as_str().to_string(),
+                r.set_identifier().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// The ids of every Route 53 health check.

@@ -105,14 +105,18 @@ fn first_pass_target(
 }
 
 /// Plan every stack (in parallel): decide locally, create change sets where needed.
+/// While some region stack does not exist yet, the stack is being built (see
+/// `first_pass_target`).
 async fn plan_all<C: Cloud>(
     cloud: &C,
     events: &Events,
     entries: &mut [Entry],
     settings: &Settings,
     version: &str,
-    building: bool,
 ) -> Result<(), DeployError> {
+    let building = entries
+        .iter()
+        .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
     let tags = settings.tags(version);
     let prepared = join_all(entries.iter().map(|e| {
         let building = building && e.leaving.is_none();
@@ -326,18 +330,7 @@ pub async fn plan<C: Cloud>(
     let deployed = deployed.into_iter().collect::<Result<Vec<_>, _>>()?;
     let leaving = retire::find(cloud, events, &desired.absent, false, &settings.timing).await?;
     let mut entries = entries_in_order(desired, stacks, deployed, leaving);
-    let building = entries
-        .iter()
-        .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
-    let planned = plan_all(
-        cloud,
-        events,
-        &mut entries,
-        settings,
-        &desired.version,
-        building,
-    )
-    .await;
+    let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
     let plan = assemble(&entries, desired, &settings.deployment_id);
     discard_change_sets(cloud, &entries).await;
     planned?;
@@ -412,18 +405,7 @@ pub async fn deploy_when_ready<C: Cloud>(
         let deployed = settle_all(cloud, events, &stacks, timing).await?;
         let leaving = retire::find(cloud, events, &desired.absent, true, timing).await?;
         let mut entries = entries_in_order(desired, stacks.clone(), deployed, leaving);
-        let building = entries
-            .iter()
-            .any(|e| e.desired.role == StackRole::Region && e.deployed.is_none());
-        let planned = plan_all(
-            cloud,
-            events,
-            &mut entries,
-            settings,
-            &desired.version,
-            building,
-        )
-        .await;
+        let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
         Ok::<_, DeployError>((entries, planned))
     };
     // A failed plan does not wait for `ready`; a failed `ready` waits for the plan
