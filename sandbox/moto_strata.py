@@ -25,6 +25,10 @@ the SDKs expect (``versioning_response``); and updates and deletes an
 latency and failover records under one name do not delete each other
 (``record_sets_by_identifier``); and forgets the resources a stack update removed,
 so that a later update adding them back creates them (``forget_removed_resources``).
+
+CloudWatch (the SDKs' RPCv2-CBOR protocol, ``AWS::CloudWatch::Alarm`` in templates,
+the load balancer ``FullName`` attributes alarms use) lives in ``moto_cloudwatch.py``
+next to this file; ``moto_cloudwatch.install`` applies it.
 """
 
 import sys
@@ -385,6 +389,9 @@ def forget_removed_resources():
 if __name__ == "__main__":
     from moto.server import main
 
+    import moto_cloudwatch  # next to this file: on sys.path when run as a script
+
+    moto_cloudwatch.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()
