@@ -149,7 +149,10 @@ def dispatch_cbor(request, full_url, headers):
     forwarded.update(as_json["headers"])
     url = request.url_root.rstrip("/") + "/"
     inner = Request.from_primitives("POST", url, forwarded, as_json["body"])
-    status, out_headers, body = CloudWatchResponse.dispatch(inner, url, dict(inner.headers))
+    try:
+        status, out_headers, body = CloudWatchResponse.dispatch(inner, url, dict(inner.headers))
+    except NotImplementedError as e:
+        return _cbor_error(501, "NotImplemented", f"moto does not implement {name}: {e}")
     return encode_response(operation, int(status), out_headers, body)
 
 
