@@ -352,7 +352,7 @@ fn a_stack_with_an_alarm_creates_updates_and_deletes_it_in_cloudwatch() {
         threshold(),
         Some((5.0, aws_sdk_cloudwatch::types::StateValue::Ok))
     );
-    assert_eq!(outputs(), [name.clone()], "Ref is the alarm name");
+    assert_eq!(outputs(), vec![name.clone()], "Ref is the alarm name");
     let tags = sdk::block_on(async {
         let arn = cw
             .describe_alarms()
