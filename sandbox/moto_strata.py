@@ -27,6 +27,10 @@ latency and failover records under one name do not delete each other
 so that a later update adding them back creates them (``forget_removed_resources``);
 and deletes a health check with the stack or update that removed it
 (``delete_health_checks_with_their_stack``).
+
+CloudWatch (the SDKs' RPCv2-CBOR protocol, ``AWS::CloudWatch::Alarm`` in templates,
+the load balancer ``FullName`` attributes alarms use) lives in ``moto_cloudwatch.py``
+next to this file; ``moto_cloudwatch.install`` applies it.
 """
 
 import sys
@@ -400,6 +404,9 @@ def delete_health_checks_with_their_stack():
 if __name__ == "__main__":
     from moto.server import main
 
+    import moto_cloudwatch  # next to this file: on sys.path when run as a script
+
+    moto_cloudwatch.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

@@ -1,6 +1,7 @@
 //! End-to-end tests of `strata plan / deploy / rollback` against the sandbox, through
-//! the fault proxy: rollout order, no-change runs, rollback on execute / gate / bake
-//! failures, throttling, kill -9 and resume, rollback on demand.
+//! the fault proxy: rollout order, no-change runs, rollback on execute / gate
+//! failures and on an alarm firing in the bake, throttling, kill -9 and resume,
+//! rollback on demand.
 
 mod support;
 
@@ -8,7 +9,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use support::cli::{self, Run};
 use support::fault_proxy::{Fault, FaultProxy, Rule};
-use support::sandbox;
+use support::{sandbox, sdk};
 
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
@@ -239,49 +240,108 @@ fn gate_failing_in_region_two_puts_its_previous_template_back() {
     assert!(run.stdout.contains("health gate"), "{run:?}");
 }
 
-/// The sandbox cannot report alarms to the current CloudWatch SDK (docs/deploy.md),
-/// so the failure in bake is a signal that turns bad after the gate passed.
+/// The 5xx alarm of region 2's stack (synth names alarms `<stack>-...`).
+const REGION_TWO_ALARM: &str = "shop-prod-us-west-2-alb-5xx";
+
+/// The state of an alarm, asked of moto directly.
+fn alarm_state(region: &str, name: &str) -> String {
+    let cw = sdk::cloudwatch(region);
+    sdk::block_on(async {
+        cw.describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("DescribeAlarms")
+            .metric_alarms()
+            .first()
+            .unwrap_or_else(|| panic!("{name} does not exist in {region}"))
+            .state_value()
+            .unwrap()
+            .as_str()
+            .to_string()
+    })
+}
+
+/// Deploy v3 while region 2's 5xx alarm fires during its bake: the gate's read of
+/// region 2's alarms goes through untouched; right before the next read (the
+/// bake's first) the proxy sets the alarm to ALARM in moto (SetAlarmState), so the
+/// bake reads it firing. No timing decides it: the bake reads at least once.
+fn deploy_with_alarm_in_bake_of_region_two(proxy: &FaultProxy, v3: &Path, extra: &[&str]) -> Run {
+    assert_eq!(alarm_state("us-west-2", REGION_TWO_ALARM), "OK");
+    proxy.add(
+        Rule::new(Fault::Delay(std::time::Duration::ZERO))
+            .region("us-west-2")
+            .action("DescribeAlarms")
+            .times(1),
+    );
+    let fire = proxy.add(
+        Rule::new(Fault::before(|| {
+            let cw = sdk::cloudwatch("us-west-2");
+            sdk::block_on(async {
+                cw.set_alarm_state()
+                    .alarm_name(REGION_TWO_ALARM)
+                    .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+                    .state_reason("fired by the test during the bake")
+                    .send()
+                    .await
+                    .expect("SetAlarmState")
+            });
+        }))
+        .region("us-west-2")
+        .action("DescribeAlarms")
+        .times(1),
+    );
+    let mut args = vec!["deploy", v3.to_str().unwrap(), "--yes", "--bake", "2s"];
+    args.extend_from_slice(extra);
+    let run = strata(proxy, &args);
+    proxy.clear_rules();
+    assert_eq!(
+        proxy.fired(fire),
+        1,
+        "region 2's bake never read its alarms\n{run:?}"
+    );
+    assert!(
+        run.stdout.contains("bake of shop-prod-us-west-2")
+            && run
+                .stdout
+                .contains(&format!("in ALARM: {REGION_TWO_ALARM}")),
+        "{run:?}"
+    );
+    run
+}
+
+/// The put-back of a failed region is not gated (docs/deploy.md, Rollback): region 2
+/// returns to v2 although its alarm still fires.
 #[test]
-fn failure_in_bake_of_region_two_with_rollback_all_puts_every_region_back() {
+fn alarm_firing_in_bake_of_region_two_rolls_it_back_and_stops() {
     let _moto = sandbox::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let proxy = FaultProxy::in_front_of_sandbox();
     let (v2, v3) = deployed_v2(&proxy, dir.path());
     proxy.clear_calls();
-    // The gate's read of the targets passes; every read after it (the bake) fails.
-    proxy.add(
-        Rule::new(Fault::Delay(std::time::Duration::ZERO))
-            .region("us-west-2")
-            .action("DescribeTargetHealth")
-            .times(1),
-    );
-    proxy.add(
-        Rule::new(Fault::rewrite(
-            "<State>healthy</State>",
-            "<State>unhealthy</State>",
-        ))
-        .region("us-west-2")
-        .action("DescribeTargetHealth"),
-    );
-    let args = [
-        "deploy",
-        v3.to_str().unwrap(),
-        "--yes",
-        "--bake",
-        "2s",
-        "--on-failure",
-        "rollback-all",
-    ];
-    let run = strata(&proxy, &args);
-    proxy.clear_rules();
+    let run = deploy_with_alarm_in_bake_of_region_two(&proxy, &v3, &[]);
+    assert_region_two_rolled_back(&proxy, &run, &v2, &v3);
+    assert_eq!(alarm_state("us-west-2", REGION_TWO_ALARM), "ALARM");
+}
+
+#[test]
+fn alarm_firing_in_bake_of_region_two_with_rollback_all_puts_every_region_back() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let (v2, v3) = deployed_v2(&proxy, dir.path());
+    proxy.clear_calls();
+    let run =
+        deploy_with_alarm_in_bake_of_region_two(&proxy, &v3, &["--on-failure", "rollback-all"]);
     run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
-    assert!(
-        run.stdout.contains("bake of shop-prod-us-west-2"),
-        "{run:?}"
-    );
+    assert_eq!(summary(&run)["outcome"], "rolled-back");
     assert_eq!(result_of(&run, "us-east-1"), "rolled-back");
     assert_eq!(result_of(&run, "us-west-2"), "rolled-back");
     assert_eq!(result_of(&run, "eu-west-1"), "not-started");
+    assert!(
+        !executed_regions(&proxy).contains(&"eu-west-1".to_string()),
+        "region 3 was touched"
+    );
     assert!(no_change(&proxy, &v2), "not every region is back on v2");
 }
 

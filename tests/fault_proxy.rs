@@ -1,7 +1,8 @@
 //! The fault proxy in front of moto, driven by the real AWS SDK so that injected
 //! errors go through the SDK's own error parsing and retry path: error shapes per
-//! protocol, probability and count limits, dropped connections, body rewrites,
-//! region matching and per-(region, service, action) counts.
+//! protocol (CloudWatch's RPCv2-CBOR included), probability and count limits,
+//! dropped connections, body rewrites, hooks run before forwarding, region
+//! matching and per-(region, service, action) counts.
 
 mod support;
 
@@ -295,7 +296,7 @@ async fn a_dropped_connection_is_retried_and_a_delay_only_delays() {
 }
 
 #[tokio::test]
-async fn error_shapes_fit_ec2_json_and_rest_protocols() {
+async fn error_shapes_fit_ec2_json_cbor_and_rest_protocols() {
     let _moto = support::sandbox::shared();
     let proxy = FaultProxy::in_front_of_sandbox();
     proxy.add(Rule::new(Fault::Throttle));
@@ -331,6 +332,18 @@ async fn error_shapes_fit_ec2_json_and_rest_protocols() {
     let err = elb.describe_target_groups().send().await.unwrap_err();
     assert_eq!(err.as_service_error().unwrap().code(), Some("Throttling"));
 
+    // CloudWatch speaks RPCv2-CBOR: the error is a CBOR map the SDK decodes.
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&shared);
+    let err = cloudwatch.describe_alarms().send().await.unwrap_err();
+    assert_eq!(
+        err.as_service_error().unwrap().code(),
+        Some("ThrottlingException")
+    );
+    assert_eq!(
+        err.as_service_error().unwrap().message(),
+        Some("Rate exceeded")
+    );
+
     let counts = proxy.counts();
     assert_eq!(counts[&key("eu-central-1", "ec2", "DescribeVpcs")], 1);
     assert_eq!(counts[&key("eu-central-1", "dynamodb", "ListTables")], 1);
@@ -346,6 +359,10 @@ async fn error_shapes_fit_ec2_json_and_rest_protocols() {
             "elasticloadbalancing",
             "DescribeTargetGroups"
         )],
+        1
+    );
+    assert_eq!(
+        counts[&key("eu-central-1", "monitoring", "DescribeAlarms")],
         1
     );
     assert!(
@@ -521,4 +538,73 @@ fn wait_for_sees_a_call_made_by_another_thread() {
         Duration::from_secs(60)
     ));
     caller.join().unwrap();
+}
+
+#[tokio::test]
+async fn a_hook_runs_before_the_request_is_forwarded() {
+    let _moto = support::sandbox::shared();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let stack = support::sandbox::unique("hooked");
+    let upstream = cfn_at(support::sandbox::endpoint(), "ap-south-1");
+    let name = stack.clone();
+    // Create the stack straight in moto right before the proxied DescribeStacks
+    // (the hook runs on a plain thread of its own: it may block).
+    let hook = proxy.add(
+        Rule::new(Fault::before(move || {
+            let upstream = cfn_at(support::sandbox::endpoint(), "ap-south-1");
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                upstream
+                    .create_stack()
+                    .stack_name(&name)
+                    .template_body(TEMPLATE)
+                    .send()
+                    .await
+                    .expect("CreateStack")
+            });
+        }))
+        .action("DescribeStacks")
+        .times(1),
+    );
+    let out = cfn(&proxy, "ap-south-1", 1)
+        .describe_stacks()
+        .stack_name(&stack)
+        .send()
+        .await
+        .expect("the stack exists once the hook ran");
+    assert_eq!(out.stacks().len(), 1);
+    assert_eq!(proxy.fired(hook), 1);
+    // The hook's own call went straight to moto, not through the proxy.
+    assert_eq!(proxy.count(None, None, Some("CreateStack")), 0);
+    upstream
+        .delete_stack()
+        .stack_name(&stack)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_hook_that_panics_answers_with_an_error() {
+    let _moto = support::sandbox::shared();
+    let proxy = FaultProxy::in_front_of_sandbox();
+    proxy.add(Rule::new(Fault::before(|| panic!("hook fails on purpose"))).times(1));
+    let err = cfn(&proxy, "ap-south-1", 1)
+        .describe_stacks()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().unwrap().code(),
+        Some("ProxyHookFailed")
+    );
+}
+
+fn cfn_at(endpoint: String, region: &str) -> aws_sdk_cloudformation::Client {
+    let conf = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_cloudformation::Client::from_conf(conf)
 }

@@ -1,7 +1,9 @@
 //! End-to-end tests that the sandbox models what the shipped stack files need:
 //! the example stack deploys completely (CloudFront distribution in the global
-//! stack, public alias record on it) and the stack files' source AMIs exist, so
-//! `strata ami copy` copies them. Both through the real binary, on a fresh moto.
+//! stack, public alias record on it, its CloudWatch alarms, which the health gate
+//! reads) and the stack files' source AMIs exist, so `strata ami copy` copies them
+//! (both through the real binary, on a fresh moto); CloudWatch answers the current
+//! SDK (RPCv2-CBOR) and creates a template's `AWS::CloudWatch::Alarm`.
 
 mod support;
 
@@ -70,11 +72,85 @@ fn alias_record(zone: &str, name: &str) -> Option<String> {
     })
 }
 
+/// (name, state, dimensions as `Name=Value`) of the alarms named `prefix...`, every
+/// page, `page_size` per page.
+fn alarms(region: &str, prefix: &str, page_size: i32) -> Vec<(String, String, Vec<String>)> {
+    let cw = sdk::cloudwatch(region);
+    sdk::block_on(async {
+        let mut out = Vec::new();
+        let mut pages = cw
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .max_records(page_size)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("DescribeAlarms");
+            assert!(page.metric_alarms().len() <= page_size as usize);
+            out.extend(page.metric_alarms().iter().map(|a| {
+                (
+                    a.alarm_name().unwrap_or_default().to_string(),
+                    a.state_value().unwrap().as_str().to_string(),
+                    a.dimensions()
+                        .iter()
+                        .map(|d| format!("{}={}", d.name().unwrap(), d.value().unwrap()))
+                        .collect(),
+                )
+            }));
+        }
+        out
+    })
+}
+
 #[test]
 fn the_example_stack_deploys_with_its_cloudfront_distribution_and_public_alias() {
     let _moto = sandbox::exclusive();
-    let run = cli::strata_sandbox(&["deploy", &example(), "--yes", "--bake", "0s"]);
+    let run = cli::strata_sandbox(&[
+        "--output",
+        "json",
+        "deploy",
+        &example(),
+        "--yes",
+        "--bake",
+        "0s",
+    ]);
     run.expect_code(exit_code::SUCCESS);
+
+    // Every region's gate read the stack's alarms, none in ALARM.
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let details: Vec<String> = run
+            .json_lines()
+            .iter()
+            .filter(|e| e["region"] == region && e["event"] == "health" && e["signal"] == "alarms")
+            .map(|e| {
+                assert_eq!(e["ok"], true, "{region}: {e}");
+                e["detail"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert!(
+            !details.is_empty(),
+            "{region}: the gate read no alarms\n{run}"
+        );
+        for detail in &details {
+            let n: usize = detail
+                .strip_suffix(" alarms, none in ALARM")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{region}: {detail}"));
+            assert!(n >= 2, "{region}: {detail}");
+        }
+        // The alarms exist in CloudWatch, on the load balancer's real dimensions.
+        let stack = format!("shop-prod-{region}-");
+        let found = alarms(region, &stack, 100);
+        let alb = found
+            .iter()
+            .find(|(name, _, _)| name == &format!("{stack}alb-5xx"))
+            .unwrap_or_else(|| panic!("{region}: no 5xx alarm in {found:?}"));
+        assert_eq!(alb.1, "OK");
+        assert!(
+            alb.2.len() == 1 && alb.2[0].starts_with("LoadBalancer=app/"),
+            "{region}: {alb:?}"
+        );
+    }
 
     let (status, outputs) = global_stack();
     assert_eq!(status, "CREATE_COMPLETE", "{outputs:?}");
@@ -133,4 +209,200 @@ fn the_example_stacks_source_ami_is_copied_into_its_other_regions() {
             "{region}: {tags:?}"
         );
     }
+}
+
+/// A metric alarm named `name` (threshold 1, any metric).
+async fn put_alarm(cw: &aws_sdk_cloudwatch::Client, name: &str) {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    cw.put_metric_alarm()
+        .alarm_name(name)
+        .namespace("strata/test")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+}
+
+#[test]
+fn cloudwatch_answers_the_sdk_over_rpc_v2_cbor_with_pages_states_and_errors() {
+    let _moto = sandbox::shared();
+    let prefix = sandbox::unique("cbor");
+    let cw = sdk::cloudwatch("us-west-2");
+    sdk::block_on(async {
+        for i in 0..5 {
+            put_alarm(&cw, &format!("{prefix}-{i}")).await;
+        }
+        put_alarm(&cw, &format!("other-{prefix}")).await;
+    });
+
+    // Three pages of two; only the prefix's alarms; new alarms are OK.
+    let found = alarms("us-west-2", &format!("{prefix}-"), 2);
+    let names: Vec<&str> = found.iter().map(|a| a.0.as_str()).collect();
+    let expected: Vec<String> = (0..5).map(|i| format!("{prefix}-{i}")).collect();
+    assert_eq!(names, expected);
+    assert!(found.iter().all(|a| a.1 == "OK"), "{found:?}");
+    // Alarms are per region.
+    assert!(alarms("eu-west-1", &format!("{prefix}-"), 50).is_empty());
+
+    sdk::block_on(async {
+        cw.set_alarm_state()
+            .alarm_name(format!("{prefix}-3"))
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason("test")
+            .send()
+            .await
+            .expect("SetAlarmState");
+    });
+    let states: Vec<(String, String)> = alarms("us-west-2", &format!("{prefix}-"), 50)
+        .into_iter()
+        .map(|a| (a.0, a.1))
+        .collect();
+    for (name, state) in &states {
+        let want = if name.ends_with("-3") { "ALARM" } else { "OK" };
+        assert_eq!(state, want, "{states:?}");
+    }
+
+    // An error is the service's, with its code.
+    let err = sdk::block_on(async {
+        cw.set_alarm_state()
+            .alarm_name(format!("{prefix}-missing"))
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason("test")
+            .send()
+            .await
+            .expect_err("no such alarm")
+    });
+    let err = err.into_service_error();
+    assert!(err.is_resource_not_found(), "{err:?}");
+}
+
+#[test]
+fn a_stack_with_an_alarm_creates_updates_and_deletes_it_in_cloudwatch() {
+    let _moto = sandbox::shared();
+    let stack = sandbox::unique("alarm-stack");
+    let name = format!("{stack}-errors");
+    let template = |threshold: u32| {
+        serde_json::json!({
+            "Resources": {
+                "Errors": {
+                    "Type": "AWS::CloudWatch::Alarm",
+                    "Properties": {
+                        "AlarmName": name,
+                        "Namespace": "strata/test",
+                        "MetricName": "Errors",
+                        "Statistic": "Sum",
+                        "Period": 60,
+                        "EvaluationPeriods": 1,
+                        "Threshold": threshold,
+                        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                        "TreatMissingData": "notBreaching",
+                        "Tags": [{ "Key": "team", "Value": "shop" }]
+                    }
+                }
+            },
+            "Outputs": { "Name": { "Value": { "Ref": "Errors" } } }
+        })
+        .to_string()
+    };
+    let region = "eu-west-1";
+    let cfn = sdk::cloudformation(region);
+    let cw = sdk::cloudwatch(region);
+    let threshold = || {
+        sdk::block_on(async {
+            let out = cw
+                .describe_alarms()
+                .alarm_names(&name)
+                .send()
+                .await
+                .expect("DescribeAlarms");
+            out.metric_alarms()
+                .first()
+                .map(|a| (a.threshold().unwrap(), a.state_value().unwrap().clone()))
+        })
+    };
+    let outputs = || {
+        sdk::block_on(async {
+            cfn.describe_stacks()
+                .stack_name(&stack)
+                .send()
+                .await
+                .expect("DescribeStacks")
+                .stacks()[0]
+                .outputs()
+                .iter()
+                .map(|o| o.output_value().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+    };
+
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(template(5))
+            .send()
+            .await
+            .expect("CreateStack");
+    });
+    assert_eq!(
+        threshold(),
+        Some((5.0, aws_sdk_cloudwatch::types::StateValue::Ok))
+    );
+    assert_eq!(outputs(), vec![name.clone()], "Ref is the alarm name");
+    let tags = sdk::block_on(async {
+        let arn = cw
+            .describe_alarms()
+            .alarm_names(&name)
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()[0]
+            .alarm_arn()
+            .unwrap()
+            .to_string();
+        cw.list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("ListTagsForResource")
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(tags, [("team".to_string(), "shop".to_string())]);
+
+    // An update changes the alarm and leaves its state alone.
+    sdk::block_on(async {
+        cw.set_alarm_state()
+            .alarm_name(&name)
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason("test")
+            .send()
+            .await
+            .expect("SetAlarmState");
+        cfn.update_stack()
+            .stack_name(&stack)
+            .template_body(template(7))
+            .send()
+            .await
+            .expect("UpdateStack");
+    });
+    assert_eq!(
+        threshold(),
+        Some((7.0, aws_sdk_cloudwatch::types::StateValue::Alarm))
+    );
+
+    sdk::block_on(async {
+        cfn.delete_stack()
+            .stack_name(&stack)
+            .send()
+            .await
+            .expect("DeleteStack");
+    });
+    assert_eq!(threshold(), None, "the stack's deletion deletes the alarm");
 }

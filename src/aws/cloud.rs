@@ -439,7 +439,7 @@ impl Cloud for CloudApi {
         &self,
         region: &str,
         prefix: &str,
-    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    ) -> Result<Vec<(String, String)>, AwsError> {
         let client = self.aws.cloudwatch(region);
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -449,24 +449,8 @@ impl Cloud for CloudApi {
                 .alarm_name_prefix(prefix)
                 .set_next_token(token.clone())
                 .send()
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(aws_smithy_runtime_api::client::result::SdkError::ServiceError(se))
-                    if se.raw().status().as_u16() == 404
-                        && self.aws.target().endpoint_url.is_some() =>
-                {
-                    return Ok(None);
-                }
-                Err(e) => {
-                    return Err(AwsError::from_sdk(
-                        "cloudwatch",
-                        "DescribeAlarms",
-                        region,
-                        e,
-                    ))
-                }
-            };
+                .await
+                .map_err(|e| AwsError::from_sdk("cloudwatch", "DescribeAlarms", region, e))?;
             out.extend(page.metric_alarms().iter().map(|a| {
                 (
                     a.alarm_name().unwrap_or_default().to_string(),
@@ -477,7 +461,7 @@ impl Cloud for CloudApi {
             }));
             token = page.next_token().map(str::to_string);
             if token.is_none() {
-                return Ok(Some(out));
+                return Ok(out);
             }
         }
     }

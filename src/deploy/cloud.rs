@@ -129,14 +129,13 @@ pub trait Cloud: Sync {
     ) -> Result<Vec<(String, String)>, AwsError>;
     /// GetHealthCheckStatus: the checkers' reports (empty: no observations).
     async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError>;
-    /// DescribeAlarms of the alarms whose names start with `prefix`: (name, state).
-    /// None when the endpoint cannot answer the call at all (moto 5.2.5 does not
-    /// speak the CBOR protocol of current CloudWatch SDKs and answers 404).
+    /// DescribeAlarms (every page) of the metric alarms whose names start with
+    /// `prefix`: (name, state).
     async fn alarm_states(
         &self,
         region: &str,
         prefix: &str,
-    ) -> Result<Option<Vec<(String, String)>>, AwsError>;
+    ) -> Result<Vec<(String, String)>, AwsError>;
     /// DescribeImages: an available image in the region tagged `strata:source-ami=<source>`.
     async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError>;
 }

@@ -306,14 +306,14 @@ impl Cloud for Fake {
         &self,
         region: &str,
         prefix: &str,
-    ) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    ) -> Result<Vec<(String, String)>, AwsError> {
         self.call(region, "DescribeAlarms");
         let state = if self.with(|s| s.alarm.contains(region)) {
             "ALARM"
         } else {
             "OK"
         };
-        Ok(Some(vec![(format!("{prefix}5xx"), state.into())]))
+        Ok(vec![(format!("{prefix}5xx"), state.into())])
     }
 
     async fn ami_copy(&self, region: &str, _source: &str) -> Result<Option<String>, AwsError> {

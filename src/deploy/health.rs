@@ -5,9 +5,9 @@
 //! desired capacity InService; every target of every target group is healthy; every
 //! Route 53 health check's checkers report success (no observations at all counts
 //! as healthy and is said so: new checks may have none); no alarm of the stack is in
-//! ALARM. The stack's alarms are those named `<stack>-…` (synth's naming rule; the
-//! sandbox does not create alarms from templates, so this finds alarms however
-//! they were made).
+//! ALARM (OK and INSUFFICIENT_DATA pass). The stack's alarms are those named
+//! `<stack>-…` (synth's naming rule), found with DescribeAlarms by name prefix, so
+//! alarms made outside the template under that name are watched too.
 
 use super::cloud::Cloud;
 use super::error::DeployError;
@@ -154,15 +154,6 @@ pub async fn read<C: Cloud>(
                 out.push(unread("alarms".into(), e));
                 return Ok(out);
             }
-        };
-        let Some(states) = states else {
-            out.push(Reading {
-                signal: "alarms".into(),
-                known: true,
-                ok: true,
-                detail: "cannot be read from this endpoint (not gated on)".into(),
-            });
-            return Ok(out);
         };
         let firing: Vec<_> = states
             .iter()

@@ -1,7 +1,9 @@
 //! strata's additions to moto, compiled in and written next to the sandbox's logs at
 //! start: the entry point `sandbox/moto_strata.py` (moto's server plus a CloudFormation
-//! model for `AWS::CloudFront::Distribution`) and the AMI fixture `sandbox/amis.json`
-//! (the stacks' baked images, loaded through `MOTO_AMIS_PATH`). See `docs/sandbox.md`.
+//! model for `AWS::CloudFront::Distribution`), the module it imports,
+//! `sandbox/moto_cloudwatch.py` (CloudWatch's RPCv2-CBOR protocol and
+//! `AWS::CloudWatch::Alarm`), and the AMI fixture `sandbox/amis.json` (the stacks'
+//! baked images, loaded through `MOTO_AMIS_PATH`). See `docs/sandbox.md`.
 
 use super::SandboxError;
 use sha2::{Digest, Sha256};
@@ -13,6 +15,12 @@ pub const SCRIPT: &str = include_str!("../../sandbox/moto_strata.py");
 /// The file name the entry point is written under (and recognised by in `/proc`).
 pub const SCRIPT_NAME: &str = "moto_strata.py";
 
+/// The CloudWatch module the entry point imports (it must sit next to it).
+pub const CLOUDWATCH: &str = include_str!("../../sandbox/moto_cloudwatch.py");
+
+/// The file name the entry point imports the CloudWatch module under.
+pub const CLOUDWATCH_NAME: &str = "moto_cloudwatch.py";
+
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
 pub const AMIS: &str = include_str!("../../sandbox/amis.json");
 
@@ -20,10 +28,11 @@ pub const AMIS: &str = include_str!("../../sandbox/amis.json");
 #[derive(Debug, Clone)]
 pub struct Files {
     pub script: PathBuf,
+    pub cloudwatch: PathBuf,
     pub amis: PathBuf,
 }
 
-/// Write the script and the fixture into `dir` under names carrying their content
+/// Write the script, its module and the fixture into `dir` under names carrying their content
 /// hash (`moto_strata-<hash>.py` would break the `/proc` check, so the hash names a
 /// subdirectory): a moto already running from an older build keeps its files, and
 /// writers racing on the same content write the same bytes (temp file + rename).
@@ -33,17 +42,22 @@ pub fn write(dir: &Path) -> Result<Files, SandboxError> {
         .map_err(|e| SandboxError::io("cannot create directory", &sub, e))?;
     let files = Files {
         script: sub.join(SCRIPT_NAME),
+        cloudwatch: sub.join(CLOUDWATCH_NAME),
         amis: sub.join("amis.json"),
     };
+    // The module first: a moto started from the script finds it there.
+    write_if_changed(&files.cloudwatch, CLOUDWATCH)?;
     write_if_changed(&files.script, SCRIPT)?;
     write_if_changed(&files.amis, AMIS)?;
     Ok(files)
 }
 
-/// SHA-256 of the script and the fixture together.
+/// SHA-256 of the script, its module and the fixture together.
 pub fn hash() -> String {
     let mut h = Sha256::new();
     h.update(SCRIPT.as_bytes());
+    h.update([0u8]);
+    h.update(CLOUDWATCH.as_bytes());
     h.update([0u8]);
     h.update(AMIS.as_bytes());
     hex::encode(h.finalize())
@@ -92,6 +106,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("strata-ext-test-{}", std::process::id()));
         let files = write(&dir).unwrap();
         assert_eq!(std::fs::read_to_string(&files.script).unwrap(), SCRIPT);
+        assert_eq!(
+            std::fs::read_to_string(&files.cloudwatch).unwrap(),
+            CLOUDWATCH
+        );
+        assert_eq!(files.cloudwatch.parent(), files.script.parent());
         assert_eq!(std::fs::read_to_string(&files.amis).unwrap(), AMIS);
         assert_eq!(files.script.file_name().unwrap(), SCRIPT_NAME);
         let _ = std::fs::remove_dir_all(dir);

@@ -3,8 +3,9 @@
 //! Point strata (or an SDK client) at [`FaultProxy::url`] instead of moto. Every
 //! request is classified by region and service (the SigV4 credential scope of its
 //! `Authorization` header) and action (`Action=` of a query API's form body or
-//! query string, the operation of a JSON API's `X-Amz-Target`, a named Route 53
-//! operation, else `METHOD /path`), counted, and checked against the rules in the
+//! query string, the operation of a JSON API's `X-Amz-Target`, the operation of an
+//! RPCv2-CBOR path `/service/<service>/operation/<Operation>` (CloudWatch), a named
+//! Route 53 operation, else `METHOD /path`), counted, and checked against the rules in the
 //! order they were added; the first rule that matches and fires applies its
 //! [`Fault`]. The proxy runs on its own thread and tokio runtime, so sync tests use
 //! it directly; rules can be added and cleared while strata runs.
@@ -50,8 +51,29 @@ pub enum Fault {
     Drop,
     /// Wait, then forward as usual.
     Delay(Duration),
-    /// Forward, then replace every `from` with `to` in the response body.
+    /// Forward, then replace every `from` with `to` in the response body (text
+    /// bodies: XML and JSON, not CBOR).
     Rewrite { from: String, to: String },
+    /// Run the hook (test code, on a thread of its own, e.g. an SDK call straight to
+    /// moto), then forward as usual: to change the sandbox's state at an exact
+    /// point of a run. A hook that panics answers the request with a 500 error.
+    Before(Hook),
+}
+
+/// Test code a [`Fault::Before`] runs.
+#[derive(Clone)]
+pub struct Hook(Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
+}
+
+impl PartialEq for Hook {
+    fn eq(&self, other: &Hook) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Fault {
@@ -68,6 +90,10 @@ impl Fault {
             from: from.to_string(),
             to: to.to_string(),
         }
+    }
+
+    pub fn before(hook: impl Fn() + Send + Sync + 'static) -> Fault {
+        Fault::Before(Hook(Arc::new(hook)))
     }
 }
 
@@ -502,7 +528,7 @@ async fn handle(
         Some(Fault::Throttle) => {
             let code = match protocol {
                 Protocol::Ec2 => "RequestLimitExceeded",
-                Protocol::Json => "ThrottlingException",
+                Protocol::Json | Protocol::Cbor => "ThrottlingException",
                 _ => "Throttling",
             };
             return Ok(error_response(protocol, 400, code, "Rate exceeded"));
@@ -510,6 +536,21 @@ async fn handle(
         Some(Fault::Drop) => return Err(Dropped),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Rewrite { from, to }) => rewrite = Some((from, to)),
+        Some(Fault::Before(Hook(hook))) => {
+            let (done, ran) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || {
+                hook();
+                let _ = done.send(());
+            });
+            if ran.await.is_err() {
+                return Ok(error_response(
+                    protocol,
+                    500,
+                    "ProxyHookFailed",
+                    "the fault proxy's hook panicked (see the test's output)",
+                ));
+            }
+        }
         None => {}
     }
 
@@ -573,11 +614,19 @@ enum Protocol {
     Json,
     /// restXml: Route 53, S3.
     RestXml,
+    /// Smithy RPCv2-CBOR (`smithy-protocol: rpc-v2-cbor`): CloudWatch.
+    Cbor,
 }
 
 impl Protocol {
     fn of(parts: &hyper::http::request::Parts, key: &CallKey) -> Protocol {
-        if parts.headers.contains_key("x-amz-target") {
+        if parts
+            .headers
+            .get("smithy-protocol")
+            .is_some_and(|v| v == "rpc-v2-cbor")
+        {
+            Protocol::Cbor
+        } else if parts.headers.contains_key("x-amz-target") {
             Protocol::Json
         } else if key.service == "ec2" {
             Protocol::Ec2
@@ -606,8 +655,11 @@ fn error_response(
     let (content_type, body) = match protocol {
         Protocol::Json => (
             "application/x-amz-json-1.0",
-            serde_json::json!({ "__type": code, "message": message }).to_string(),
+            serde_json::json!({ "__type": code, "message": message })
+                .to_string()
+                .into_bytes(),
         ),
+        Protocol::Cbor => ("application/cbor", cbor_error(code, message)),
         Protocol::Ec2 => (
             "text/xml",
             format!(
@@ -616,7 +668,8 @@ fn error_response(
                  <RequestID>{REQUEST_ID}</RequestID></Response>",
                 xml_escape(code),
                 xml_escape(message)
-            ),
+            )
+            .into_bytes(),
         ),
         Protocol::Query | Protocol::RestXml => (
             "text/xml",
@@ -627,7 +680,8 @@ fn error_response(
                 if status >= 500 { "Receiver" } else { "Sender" },
                 xml_escape(code),
                 xml_escape(message)
-            ),
+            )
+            .into_bytes(),
         ),
     };
     let mut response = Response::builder()
@@ -637,9 +691,39 @@ fn error_response(
     if protocol == Protocol::Json {
         response = response.header("x-amzn-ErrorType", code);
     }
+    if protocol == Protocol::Cbor {
+        response = response.header("smithy-protocol", "rpc-v2-cbor");
+    }
     response
         .body(Full::new(Bytes::from(body)))
         .expect("valid error response")
+}
+
+/// An RPCv2-CBOR error body: the map `{"__type": code, "message": message}`.
+fn cbor_error(code: &str, message: &str) -> Vec<u8> {
+    /// A CBOR text string (major type 3) with its length header.
+    fn text(out: &mut Vec<u8>, s: &str) {
+        let len = s.len();
+        match len {
+            0..=23 => out.push(0x60 | len as u8),
+            24..=0xff => out.extend([0x78, len as u8]),
+            0x100..=0xffff => {
+                out.push(0x79);
+                out.extend((len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(0x7a);
+                out.extend((len as u32).to_be_bytes());
+            }
+        }
+        out.extend(s.as_bytes());
+    }
+    let mut out = vec![0xa2]; // a map of two pairs
+    for (k, v) in [("__type", code), ("message", message)] {
+        text(&mut out, k);
+        text(&mut out, v);
+    }
+    out
 }
 
 /// Region, service and action of a request.
@@ -660,6 +744,8 @@ fn classify(parts: &hyper::http::request::Parts, body: &[u8]) -> CallKey {
         .and_then(|v| v.to_str().ok())
     {
         target.rsplit('.').next().unwrap_or(target).to_string()
+    } else if let Some(operation) = rpc_v2_operation(path) {
+        operation.to_string()
     } else if let Some(action) = form_value(body, "Action").or_else(|| {
         parts
             .uri
@@ -678,6 +764,14 @@ fn classify(parts: &hyper::http::request::Parts, body: &[u8]) -> CallKey {
         region,
         service,
         action,
+    }
+}
+
+/// The operation of an RPCv2 path: `/service/<service>/operation/<Operation>`.
+fn rpc_v2_operation(path: &str) -> Option<&str> {
+    match path.trim_matches('/').split('/').collect::<Vec<_>>()[..] {
+        ["service", _, "operation", op] if !op.is_empty() => Some(op),
+        _ => None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Test support: AWS SDK configuration pointed at this test binary's moto, for tests
 //! that arrange or read back state directly (start an instance, create a stack,
-//! list images), and a runtime to drive those calls from plain `#[test]`s.
+//! list images, set an alarm's state), and a runtime to drive those calls from
+//! plain `#[test]`s.
 
 use super::sandbox;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -59,4 +60,9 @@ pub fn s3(region: &str) -> aws_sdk_s3::Client {
 /// Route 53 (global; moto serves it from any region).
 pub fn route53() -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(&config("us-east-1"))
+}
+
+/// CloudWatch (the SDK speaks RPCv2-CBOR to the sandbox).
+pub fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&config(region))
 }
