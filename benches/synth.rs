@@ -13,6 +13,7 @@ use strata::stack::{self, StackDef};
 use strata::synth::{self, Phase};
 
 #[path = "../tests/support/stacks.rs"]
+#[allow(dead_code)] // the tests' helpers for editing stack files are not used here
 mod stacks;
 
 /// Every template of a definition, serialized; returns the bytes written.
