@@ -249,6 +249,14 @@ fn adding_a_fourth_region_then_removing_it_leaves_no_orphaned_record_rule_or_sta
     assert_latency_records(&def);
     assert!(zone_records(&def).len() > records3.len());
 
+    // Status of the three-region file shows the fourth region's stack left behind.
+    let status = cli::strata_sandbox(&["status", &three.to_string_lossy(), "--output", "json"]);
+    status.expect_code(exit_code::SUCCESS);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let left = status["left_behind"].as_array().expect("left_behind");
+    assert_eq!(left.len(), 1, "{status}");
+    assert_eq!(left[0]["region"], "ap-southeast-2");
+
     // The plan of the three-region file names the removal.
     let plan = cli::strata_sandbox(&["plan", &three.to_string_lossy(), "--output", "json"]);
     plan.expect_code(exit_code::SUCCESS);

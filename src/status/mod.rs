@@ -2,10 +2,12 @@
 //! and AMI (from the deploy's stack tags and the `AmiId` parameter), who deployed
 //! when, ASG capacity, healthy targets, the Route 53 health check and bucket
 //! replication. Regions are read in parallel, each bounded by a timeout; a region
-//! that does not answer is `Unreachable` and the others still report.
+//! that does not answer is `Unreachable` and the others still report. A region
+//! stack left in a region the definition no longer names is listed too.
 
 use crate::aws::health_reads::{self, AsgCapacity, HealthCheckStatus, TargetCounts};
 use crate::aws::{stack_info, Aws, AwsError};
+use crate::stack::regions::KNOWN_REGIONS;
 use crate::stack::StackDef;
 use serde::Serialize;
 use std::time::Duration;
@@ -100,6 +102,17 @@ pub struct ReplicationView {
 pub struct StackStatus {
     pub stack: String,
     pub regions: Vec<RegionStatus>,
+    /// Region stacks in regions the definition does not name (left from an earlier
+    /// definition; the next deploy removes them).
+    pub left_behind: Vec<LeftBehind>,
+}
+
+/// A region stack found in a region the definition does not name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftBehind {
+    pub region: String,
+    pub stack_name: String,
+    pub stack_status: String,
 }
 
 /// Read every region at once.
@@ -127,7 +140,28 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
     StackStatus {
         stack: def.stack_name(),
         regions,
+        left_behind: left_behind(&aws, def, opts).await,
     }
+}
+
+/// Look for the region stack in every known region the definition does not name
+/// (at once, each bounded in time; a region that does not answer is skipped).
+async fn left_behind(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<LeftBehind> {
+    let others = KNOWN_REGIONS.iter().filter(|r| def.region(r).is_none());
+    let found = futures::future::join_all(others.map(|region| async move {
+        let stack_name = def.region_stack_name(region);
+        let read = stack_info::describe_stack(aws, region, &stack_name);
+        match tokio::time::timeout(opts.region_timeout, read).await {
+            Ok(Ok(Some(s))) => Some(LeftBehind {
+                region: region.to_string(),
+                stack_name,
+                stack_status: s.status,
+            }),
+            _ => None,
+        }
+    }))
+    .await;
+    found.into_iter().flatten().collect()
 }
 
 impl RegionStatus {

@@ -21,7 +21,16 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
             serde_json::to_string_pretty(&report)
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         ),
-        OutputFormat::Human => print!("{}", table(&report.regions)),
+        OutputFormat::Human => {
+            print!("{}", table(&report.regions));
+            for l in &report.left_behind {
+                println!(
+                    "{}: {} ({}) is not in the definition: the next `strata deploy` takes it \
+                     out of DNS and replication, then deletes it",
+                    l.region, l.stack_name, l.stack_status
+                );
+            }
+        }
     }
     Ok(exit_code::SUCCESS)
 }
