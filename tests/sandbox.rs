@@ -320,3 +320,54 @@ fn the_harness_moto_dies_with_its_test_process() {
     });
     assert!(gone, "moto {pid} outlived its test process");
 }
+
+#[test]
+fn up_replaces_a_moto_that_another_strata_build_started() {
+    let python = support::sandbox::ensure_venv();
+    let dir = tempfile::tempdir().unwrap();
+    // A moto started by "another build": the entry point in a moto-ext dir whose
+    // hash is not this binary's, recorded in the state file as `up` records it.
+    let files = strata::sandbox::extension::write(dir.path()).expect("write the extension");
+    let current = files.script.parent().unwrap().to_path_buf();
+    let older = dir.path().join("moto-ext-000000000000");
+    std::fs::rename(&current, &older).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let log = dir.path().join("older.log");
+    let child = Command::new(&python)
+        .arg(older.join("moto_strata.py"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_AMIS_PATH", older.join("amis.json"))
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the older moto");
+    let old_pid = child.id();
+    let _stop_old = StopOnDrop(Some(old_pid), port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !strata::sandbox::ping(port) {
+        assert!(std::time::Instant::now() < deadline, "the older moto did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let state = serde_json::json!({
+        "pid": old_pid, "port": port, "endpoint": format!("http://127.0.0.1:{port}"),
+        "log": log, "started_at": "2026-11-24T00:00:00Z"
+    });
+    std::fs::write(dir.path().join("sandbox.json"), state.to_string()).unwrap();
+
+    let up = one_json(sandbox_cmd(dir.path(), &["up"]).expect_code(0));
+    let new_pid = up["pid"].as_u64().unwrap() as u32;
+    let _stop_new = StopOnDrop(Some(new_pid), up["port"].as_u64().unwrap() as u16);
+    assert_eq!(up["reused"], false, "{up}");
+    assert_eq!(up["replaced_pid"].as_u64(), Some(old_pid as u64), "{up}");
+    assert_ne!(new_pid, old_pid);
+    assert!(!strata::sandbox::is_moto(old_pid, port), "the older moto still runs");
+
+    // The moto it started is this build's: the next `up` reuses it.
+    let again = one_json(sandbox_cmd(dir.path(), &["up"]).expect_code(0));
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["pid"].as_u64(), Some(new_pid as u64));
+    sandbox_cmd(dir.path(), &["down"]).expect_code(0);
+}

@@ -306,6 +306,9 @@ pub struct Up {
     pub state: SandboxState,
     /// True when a recorded moto was already running and is reused.
     pub reused: bool,
+    /// The recorded moto that was stopped because an older (or newer) strata
+    /// started it with other sandbox fixes; its state is gone.
+    pub replaced: Option<SandboxState>,
 }
 
 /// Start the project's sandbox, or reuse the one recorded and running.
@@ -314,11 +317,20 @@ pub fn up(cfg: &SandboxConfig) -> Result<Up, SandboxError> {
         .map_err(|e| SandboxError::io("cannot create directory", &cfg.dir, e))?;
     let wait = cfg.venv_timeout + cfg.pip_timeout + cfg.start_timeout;
     let _lock = FileLock::exclusive(&cfg.dir.join("sandbox.lock"), wait)?;
+    let mut replaced = None;
     if let Status::Running(state) = status(cfg)? {
-        return Ok(Up {
-            state,
-            reused: true,
-        });
+        if process::runs_current_extension(state.pid) {
+            return Ok(Up {
+                state,
+                reused: true,
+                replaced: None,
+            });
+        }
+        // Started by another build: its sandbox fixes differ from this binary's,
+        // and this binary's deploys depend on them.
+        process::terminate(state.pid, cfg.stop_grace)?;
+        state::remove(&cfg.state_file())?;
+        replaced = Some(state);
     }
     let moto = start(cfg)?;
     let state = SandboxState {
@@ -334,6 +346,7 @@ pub fn up(cfg: &SandboxConfig) -> Result<Up, SandboxError> {
     Ok(Up {
         state,
         reused: false,
+        replaced,
     })
 }
 

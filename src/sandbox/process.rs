@@ -210,6 +210,16 @@ pub fn is_moto(pid: u32, port: u16) -> bool {
     args.iter().any(server) && args.windows(2).any(|w| w[0] == "-p" && w[1] == port)
 }
 
+/// Whether `pid` runs the moto extension this build writes (its entry point sits in
+/// `moto-ext-<hash>/`): false for a moto started by an older or newer strata.
+pub fn runs_current_extension(pid: u32) -> bool {
+    let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let dir = format!("moto-ext-{}", &extension::hash()[..12]);
+    String::from_utf8_lossy(&raw).contains(&dir)
+}
+
 /// Stop `pid`: SIGTERM, then SIGKILL after `grace`. Returns once it is gone.
 pub fn terminate(pid: u32, grace: Duration) -> Result<(), SandboxError> {
     let send = |sig| {

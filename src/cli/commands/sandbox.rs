@@ -31,6 +31,7 @@ fn execute(cfg: &SandboxConfig, args: SandboxCommand, json: bool) -> Result<i32,
                 print_json(json!({
                     "status": "running",
                     "reused": up.reused,
+                    "replaced_pid": up.replaced.as_ref().map(|r| r.pid),
                     "pid": s.pid,
                     "port": s.port,
                     "endpoint": s.endpoint,
@@ -38,6 +39,13 @@ fn execute(cfg: &SandboxConfig, args: SandboxCommand, json: bool) -> Result<i32,
                     "started_at": s.started_at,
                 }));
             } else {
+                if let Some(old) = &up.replaced {
+                    println!(
+                        "Stopped moto pid {}: another strata build started it with other \
+                         sandbox fixes (its state is gone).",
+                        old.pid
+                    );
+                }
                 let verb = if up.reused {
                     "already running"
                 } else {
