@@ -26,7 +26,9 @@ latency and failover records under one name do not delete each other
 (``record_sets_by_identifier``); and forgets the resources a stack update removed,
 so that a later update adding them back creates them (``forget_removed_resources``);
 and deletes a health check with the stack or update that removed it
-(``delete_health_checks_with_their_stack``).
+(``delete_health_checks_with_their_stack``); and gives a CALCULATED health check
+made by a stack its children and threshold
+(``calculated_health_checks_keep_their_children``).
 
 CloudWatch (the SDKs' RPCv2-CBOR protocol, ``AWS::CloudWatch::Alarm`` in templates,
 the load balancer ``FullName`` attributes alarms use) lives in ``moto_cloudwatch.py``
@@ -401,6 +403,29 @@ def delete_health_checks_with_their_stack():
     HealthCheck.delete = delete
 
 
+def calculated_health_checks_keep_their_children():
+    """moto 5.2.5's ``AWS::Route53::HealthCheck`` model passes only the endpoint
+    settings to its backend: a CALCULATED check made by a stack had no children and
+    no threshold (``0 of 0 children, threshold 0``), unlike the same check made
+    through the API. Apply ``ChildHealthChecks``, ``HealthThreshold`` and
+    ``Inverted`` as CreateHealthCheck does."""
+    from moto.route53.models import HealthCheck
+
+    create = HealthCheck.create_from_cloudformation_json.__func__
+
+    def create_with_children(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        check = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        config = cloudformation_json["Properties"]["HealthCheckConfig"]
+        check.set_children(config.get("ChildHealthChecks") or [])
+        if config.get("HealthThreshold") is not None:
+            check.health_threshold = int(config["HealthThreshold"])
+        if config.get("Inverted") is not None:
+            check.inverted = config["Inverted"] in (True, "true", "True")
+        return check
+
+    HealthCheck.create_from_cloudformation_json = classmethod(create_with_children)
+
+
 if __name__ == "__main__":
     from moto.server import main
 
@@ -414,5 +439,6 @@ if __name__ == "__main__":
     record_sets_by_identifier()
     forget_removed_resources()
     delete_health_checks_with_their_stack()
+    calculated_health_checks_keep_their_children()
 
     main(sys.argv[1:])

@@ -162,8 +162,18 @@ fn assert_latency_records(def: &StackDef) {
         let hc = hc
             .as_deref()
             .unwrap_or_else(|| panic!("{region}'s record has no health check"));
-        sdk::block_on(async { r53.get_health_check().health_check_id(hc).send().await })
-            .unwrap_or_else(|e| panic!("{region}'s health check {hc} does not exist: {e:?}"));
+        let check =
+            sdk::block_on(async { r53.get_health_check().health_check_id(hc).send().await })
+                .unwrap_or_else(|e| panic!("{region}'s health check {hc} does not exist: {e:?}"));
+        // The record hangs on the region's serving check: CALCULATED over exactly
+        // its endpoint check, healthy when that one is.
+        let config = check
+            .health_check()
+            .and_then(|c| c.health_check_config())
+            .unwrap_or_else(|| panic!("{region}'s health check {hc} has no config"));
+        assert_eq!(config.r#type().as_str(), "CALCULATED", "{region}: {config:?}");
+        assert_eq!(config.child_health_checks().len(), 1, "{region}: {config:?}");
+        assert_eq!(config.health_threshold(), Some(1), "{region}: {config:?}");
     }
 }
 
