@@ -348,7 +348,10 @@ fn up_replaces_a_moto_that_another_strata_build_started() {
     let _stop_old = StopOnDrop(Some(old_pid), port);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !strata::sandbox::ping(port) {
-        assert!(std::time::Instant::now() < deadline, "the older moto did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the older moto did not start"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let state = serde_json::json!({
@@ -363,7 +366,10 @@ fn up_replaces_a_moto_that_another_strata_build_started() {
     assert_eq!(up["reused"], false, "{up}");
     assert_eq!(up["replaced_pid"].as_u64(), Some(old_pid as u64), "{up}");
     assert_ne!(new_pid, old_pid);
-    assert!(!strata::sandbox::is_moto(old_pid, port), "the older moto still runs");
+    assert!(
+        !strata::sandbox::is_moto(old_pid, port),
+        "the older moto still runs"
+    );
 
     // The moto it started is this build's: the next `up` reuses it.
     let again = one_json(sandbox_cmd(dir.path(), &["up"]).expect_code(0));

@@ -171,8 +171,16 @@ fn assert_latency_records(def: &StackDef) {
             .health_check()
             .and_then(|c| c.health_check_config())
             .unwrap_or_else(|| panic!("{region}'s health check {hc} has no config"));
-        assert_eq!(config.r#type().as_str(), "CALCULATED", "{region}: {config:?}");
-        assert_eq!(config.child_health_checks().len(), 1, "{region}: {config:?}");
+        assert_eq!(
+            config.r#type().as_str(),
+            "CALCULATED",
+            "{region}: {config:?}"
+        );
+        assert_eq!(
+            config.child_health_checks().len(),
+            1,
+            "{region}: {config:?}"
+        );
         assert_eq!(config.health_threshold(), Some(1), "{region}: {config:?}");
     }
 }

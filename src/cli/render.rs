@@ -226,3 +226,64 @@ pub fn show_summary(r: &Renderer, report: &Report) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata::plan::{RegionPlan, ResourceChange, StackRole};
+
+    fn stack(region: &str, action: StackAction, changes: Vec<ResourceChange>) -> RegionPlan {
+        RegionPlan {
+            region: region.into(),
+            stack_name: format!("shop-prod-{region}"),
+            role: StackRole::Region,
+            action,
+            changes,
+            previous: None,
+            change_set: None,
+        }
+    }
+
+    #[test]
+    fn the_plan_text_shows_changes_replacements_and_a_leaving_region() {
+        let change = |id: &str, action, replaces| ResourceChange {
+            logical_id: id.into(),
+            resource_type: "AWS::EC2::Subnet".into(),
+            action,
+            replaces,
+        };
+        let plan = Plan {
+            deployment_id: "d1".into(),
+            version: "ami-1-abc".into(),
+            zone: None,
+            waves: vec![vec![stack(
+                "us-east-1",
+                StackAction::Update,
+                vec![change("PublicSubnetA", ChangeAction::Modify, true)],
+            )]],
+            global: None,
+            removals: vec![stack(
+                "ap-southeast-2",
+                StackAction::Remove,
+                vec![change("LatencyRecord", ChangeAction::Remove, false)],
+            )],
+        };
+        let text = plan_text(&plan);
+        assert!(
+            text.contains("shop-prod-us-east-1 (us-east-1): update"),
+            "{text}"
+        );
+        assert!(
+            text.contains("~ PublicSubnetA AWS::EC2::Subnet  REPLACES"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "shop-prod-ap-southeast-2 (ap-southeast-2): remove (left the definition)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("- LatencyRecord"), "{text}");
+        assert!(!text.contains("Nothing to change"), "{text}");
+    }
+}

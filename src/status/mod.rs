@@ -9,6 +9,7 @@ use crate::aws::health_reads::{self, AsgCapacity, HealthCheckStatus, TargetCount
 use crate::aws::{stack_info, Aws, AwsError};
 use crate::stack::regions::KNOWN_REGIONS;
 use crate::stack::StackDef;
+use crate::synth::output_names;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -213,19 +214,19 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
 
     let out = |k: &str| stack.outputs.get(k).cloned();
     let asg = async {
-        match out("AsgName") {
+        match out(output_names::ASG_NAME) {
             Some(name) => Some(health_reads::asg_capacity(aws, region, &name).await),
             None => None,
         }
     };
     let targets = async {
-        match out("TargetGroupArn") {
+        match out(output_names::TARGET_GROUP_ARN) {
             Some(arn) => Some(health_reads::target_health(aws, region, &arn).await),
             None => None,
         }
     };
     let check = async {
-        match out("HealthCheckId") {
+        match out(output_names::HEALTH_CHECK_ID) {
             Some(id) => Some((
                 id.clone(),
                 health_reads::health_check_status(aws, &id).await,
@@ -234,7 +235,7 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         }
     };
     let repl = async {
-        match out("BucketName") {
+        match out(output_names::BUCKET_NAME) {
             Some(b) => Some((
                 b.clone(),
                 health_reads::bucket_replication(aws, region, &b).await,
