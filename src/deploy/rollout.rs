@@ -462,63 +462,58 @@ pub async fn deploy_when_ready<C: Cloud>(
         return Ok(report(&entries, Outcome::Declined, None));
     }
 
-    // First pass, in rollout order (entries are already zone, leaving regions,
-    // waves, global): every region of a wave at the same time, anything else alone.
+    let (outcome, error) = roll_out(cloud, events, &mut entries, settings, &desired.version).await;
+    if outcome == Outcome::Deployed {
+        events.info(None, Phase::Done, format!("deployed {}", desired.version));
+    } else {
+        discard_change_sets(cloud, &entries).await;
+    }
+    Ok(report(&entries, outcome, error))
+}
+
+/// The rollout proper: the first pass (zone, leaving regions out of service, the
+/// waves: every region of a wave at the same time, anything else alone), the
+/// wiring pass one region at a time, the global stack, then the leaving regions'
+/// stacks deleted. Stops at the first failure, with what was put back.
+async fn roll_out<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    settings: &Settings,
+    version: &str,
+) -> (Outcome, Option<String>) {
     let mut done: Vec<usize> = Vec::new();
     let first = Pass {
         wire: None,
-        version: &desired.version,
+        version,
     };
     let global_at = entries
         .iter()
         .position(|e| e.desired.role == StackRole::Global);
-    for group in groups(&entries, global_at) {
-        if let Some(out) = run_group(
-            cloud,
-            events,
-            &mut entries,
-            &group,
-            settings,
-            &mut done,
-            first,
-        )
-        .await
+    for group in groups(entries, global_at) {
+        if let Some(out) =
+            run_group(cloud, events, entries, &group, settings, &mut done, first).await
         {
-            discard_change_sets(cloud, &entries).await;
-            return Ok(report(&entries, out.0, out.1));
+            return out;
         }
     }
-    // Wiring pass, one region at a time: stacks created from their build template
-    // get their final one.
+    let wire = Pass {
+        wire: Some("-wire"),
+        version,
+    };
     let wiring: Vec<usize> = (0..entries.len())
         .filter(|i| entries[*i].needs_wiring)
         .collect();
-    let wire = Pass {
-        wire: Some("-wire"),
-        version: &desired.version,
-    };
     for i in wiring {
-        if let Some(out) =
-            run_group(cloud, events, &mut entries, &[i], settings, &mut done, wire).await
+        if let Some(out) = run_group(cloud, events, entries, &[i], settings, &mut done, wire).await
         {
-            discard_change_sets(cloud, &entries).await;
-            return Ok(report(&entries, out.0, out.1));
+            return out;
         }
     }
     if let Some(g) = global_at {
-        if let Some(out) = run_group(
-            cloud,
-            events,
-            &mut entries,
-            &[g],
-            settings,
-            &mut done,
-            first,
-        )
-        .await
+        if let Some(out) = run_group(cloud, events, entries, &[g], settings, &mut done, first).await
         {
-            discard_change_sets(cloud, &entries).await;
-            return Ok(report(&entries, out.0, out.1));
+            return out;
         }
     }
     // Last, the regions that left the definition: out of service since the first
@@ -533,30 +528,25 @@ pub async fn deploy_when_ready<C: Cloud>(
                 Phase::Retire,
                 "stopped on request before deleting a leaving region; run the same command again to finish",
             );
-            return Ok(report(&entries, Outcome::Interrupted, None));
+            return (Outcome::Interrupted, None);
         }
         let e = &entries[i];
         let kept = e.leaving.clone().unwrap_or_default();
         let (region, stack) = (e.desired.region.clone(), e.desired.stack_name.clone());
-        match retire::delete(cloud, events, &region, &stack, &kept, timing).await {
-            Ok(()) => entries[i].result = StackResult::Retired,
-            Err(err) => {
-                events.emit(
-                    Some(&region),
-                    Phase::Retire,
-                    EventKind::Failed {
-                        error: err.to_string(),
-                    },
-                );
-                entries[i].result = StackResult::RemovalFailed;
-                return Ok(report(
-                    &entries,
-                    Outcome::RemovalFailed,
-                    Some(err.to_string()),
-                ));
-            }
+        if let Err(err) =
+            retire::delete(cloud, events, &region, &stack, &kept, &settings.timing).await
+        {
+            events.emit(
+                Some(&region),
+                Phase::Retire,
+                EventKind::Failed {
+                    error: err.to_string(),
+                },
+            );
+            entries[i].result = StackResult::RemovalFailed;
+            return (Outcome::RemovalFailed, Some(err.to_string()));
         }
+        entries[i].result = StackResult::Retired;
     }
-    events.info(None, Phase::Done, format!("deployed {}", desired.version));
-    Ok(report(&entries, Outcome::Deployed, None))
+    (Outcome::Deployed, None)
 }
