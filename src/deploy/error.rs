@@ -56,6 +56,8 @@ pub enum DeployError {
         stack: String,
         reason: String,
     },
+    #[error("refused before anything changed: {0}")]
+    HomeMove(#[from] crate::plan::HomeMove),
     #[error("not ready to deploy, nothing was deployed: {reason}")]
     NotReady { reason: String },
     #[error("interrupted")]

@@ -291,6 +291,24 @@ pub async fn nothing_to_change<C: Cloud>(
     }))
 }
 
+/// Refuse a definition that would move the global table to another region's stack.
+fn refuse_home_move(entries: &[Entry]) -> Result<(), DeployError> {
+    let regions = entries
+        .iter()
+        .filter(|e| e.desired.role == StackRole::Region && e.leaving.is_none())
+        .map(|e| {
+            (
+                e.desired.region.as_str(),
+                e.desired.template_body.as_str(),
+                e.deployed.as_ref().map(|d| d.template_body.as_str()),
+            )
+        });
+    match crate::plan::home_move(regions) {
+        Some(m) => Err(m.into()),
+        None => Ok(()),
+    }
+}
+
 /// The first pass's groups, in order, without the global stack: consecutive
 /// regions of one wave together, every other stack on its own.
 fn groups(entries: &[Entry], global_at: Option<usize>) -> Vec<Vec<usize>> {
@@ -330,6 +348,7 @@ pub async fn plan<C: Cloud>(
     let deployed = deployed.into_iter().collect::<Result<Vec<_>, _>>()?;
     let leaving = retire::find(cloud, events, &desired.absent, false, &settings.timing).await?;
     let mut entries = entries_in_order(desired, stacks, deployed, leaving);
+    refuse_home_move(&entries)?;
     let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
     let plan = assemble(&entries, desired, &settings.deployment_id);
     discard_change_sets(cloud, &entries).await;
@@ -405,6 +424,7 @@ pub async fn deploy_when_ready<C: Cloud>(
         let deployed = settle_all(cloud, events, &stacks, timing).await?;
         let leaving = retire::find(cloud, events, &desired.absent, true, timing).await?;
         let mut entries = entries_in_order(desired, stacks.clone(), deployed, leaving);
+        refuse_home_move(&entries)?;
         let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
         Ok::<_, DeployError>((entries, planned))
     };

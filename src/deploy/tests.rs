@@ -505,3 +505,40 @@ async fn a_region_failing_in_a_wave_is_put_back_and_its_wave_mate_keeps_the_new_
         assert_eq!(capacity_of(&fake, r), "2", "{r}");
     }
 }
+
+/// `d` with the global table declared in the first region of the rollout.
+fn with_global_table_home(mut d: Desired) -> Desired {
+    let first = &mut d.waves[0][0];
+    let mut t: serde_json::Value = serde_json::from_str(&first.template_body).unwrap();
+    t["Resources"]["Orders"] = serde_json::json!({"Type": "AWS::DynamoDB::GlobalTable",
+        "Properties": {"TableName": "orders"}});
+    first.template_body = t.to_string();
+    d
+}
+
+#[tokio::test]
+async fn a_new_first_region_that_would_move_the_global_table_is_refused_before_any_change() {
+    let fake = Fake::default();
+    run(
+        &fake,
+        &with_global_table_home(desired(2, false)),
+        OnFailure::RollbackRegion,
+    )
+    .await;
+    let before = fake.mutating().len();
+    let mut reordered = desired(2, false);
+    reordered.waves.reverse();
+    let reordered = with_global_table_home(reordered);
+    let err = deploy(
+        &fake,
+        &Events::discard(),
+        &reordered,
+        &settings(OnFailure::RollbackRegion),
+        |_| true,
+    )
+    .await
+    .expect_err("the move is refused");
+    assert!(matches!(err, DeployError::HomeMove(_)), "{err}");
+    assert!(err.to_string().contains("keep us-east-1 first"), "{err}");
+    assert_eq!(fake.mutating().len(), before, "something changed");
+}

@@ -6,12 +6,14 @@
 mod desired;
 mod diff;
 mod from_synth;
+mod global_table;
 mod id;
 mod retire;
 
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
 pub use diff::{decide, local_changes, merge_replacement, replaces};
 pub use from_synth::desired;
+pub use global_table::{declares_global_table, home_move, HomeMove};
 pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
     PREVIOUS_PREFIX,

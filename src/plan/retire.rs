@@ -15,9 +15,6 @@ const DNS_TYPES: &[&str] = &["AWS::Route53::RecordSet", "AWS::Route53::RecordSet
 /// Resource types holding data: kept (DeletionPolicy Retain) when the stack goes.
 const DATA_TYPES: &[&str] = &["AWS::S3::Bucket", "AWS::DynamoDB::Table"];
 
-/// The type that makes a region the home of the global table.
-const GLOBAL_TABLE: &str = "AWS::DynamoDB::GlobalTable";
-
 /// A leaving region's template, out of service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutOfService {
@@ -52,7 +49,10 @@ pub fn out_of_service(template_body: &str) -> Result<OutOfService, RetireError> 
         .get("Resources")
         .and_then(Json::as_object)
         .unwrap_or(&empty);
-    if let Some((id, _)) = resources.iter().find(|(_, r)| type_of(r) == GLOBAL_TABLE) {
+    if let Some((id, _)) = resources
+        .iter()
+        .find(|(_, r)| type_of(r) == "AWS::DynamoDB::GlobalTable")
+    {
         return Err(RetireError::GlobalTableHome(id.clone()));
     }
     let mut gone: BTreeSet<String> = resources
