@@ -102,6 +102,13 @@ fn dns_answers(file: &str) -> serde_json::Value {
     run.json_lines().pop().expect("json")
 }
 
+/// The latency name answers with `n` regions.
+fn assert_latency_answers(file: &str, n: usize) {
+    let dns = dns_answers(file);
+    let answers = dns["names"][0]["answers"].as_array().expect("answers");
+    assert_eq!(answers.len(), n, "{dns}");
+}
+
 #[test]
 fn region_failover_runbook_runs() {
     // The runbook fails over, verifies, then undoes (its Undo block runs the
@@ -110,13 +117,7 @@ fn region_failover_runbook_runs() {
         "region-failover.md",
         |_| {},
         |file| {
-            let dns = dns_answers(file);
-            let latency = &dns["names"][0];
-            assert_eq!(
-                latency["answers"].as_array().expect("answers").len(),
-                3,
-                "{dns}"
-            );
+            assert_latency_answers(file, 3);
         },
     );
     assert!(cmds.iter().any(|c| c[..2] == ["dr", "failover"]));
@@ -176,13 +177,7 @@ fn remove_region_runbook_runs() {
             strata_sandbox(&["deploy", four, "--yes", "--bake", "0s"]).expect_code(0);
         },
         |file| {
-            let dns = dns_answers(file);
-            let latency = &dns["names"][0];
-            assert_eq!(
-                latency["answers"].as_array().expect("answers").len(),
-                3,
-                "{dns}"
-            );
+            assert_latency_answers(file, 3);
             let def = strata::stack::load(Path::new(file)).expect("the stack file loads");
             let leaving = def.region_stack_name(stacks::FOURTH_REGION);
             let cfn = sdk::cloudformation(stacks::FOURTH_REGION);

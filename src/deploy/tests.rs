@@ -348,6 +348,16 @@ fn without_last_region(capacity: u32) -> Desired {
     d
 }
 
+/// The result of the region's stack (its region stack, not the global one).
+fn result_of(report: &Report, region: &str) -> StackResult {
+    report
+        .stacks
+        .iter()
+        .find(|s| s.region == region && s.role == StackRole::Region)
+        .unwrap_or_else(|| panic!("no {region} in the report"))
+        .result
+}
+
 fn has_record(fake: &Fake, region: &str) -> bool {
     let stack = fake
         .stack(region, &format!("app-prod-{region}"))
@@ -388,9 +398,8 @@ async fn a_region_that_left_the_definition_goes_out_of_dns_first_and_is_deleted_
     assert!(fake
         .stack("ap-southeast-2", "app-prod-ap-southeast-2")
         .is_none());
-    let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
-    assert_eq!(result("ap-southeast-2"), StackResult::Retired);
-    assert_eq!(result("eu-west-1"), StackResult::Updated);
+    assert_eq!(result_of(&report, "ap-southeast-2"), StackResult::Retired);
+    assert_eq!(result_of(&report, "eu-west-1"), StackResult::Updated);
 
     let again = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
     assert_eq!(again.outcome, Outcome::NoChange);
@@ -410,8 +419,10 @@ async fn a_failed_rollout_with_rollback_all_puts_the_leaving_region_back_in_dns(
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackAll).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
     assert!(has_record(&fake, "ap-southeast-2"), "not back in DNS");
-    let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
-    assert_eq!(result("ap-southeast-2"), StackResult::RolledBack);
+    assert_eq!(
+        result_of(&report, "ap-southeast-2"),
+        StackResult::RolledBack
+    );
     assert_eq!(capacity_of(&fake, "us-east-1"), "2");
 }
 
@@ -428,8 +439,10 @@ async fn a_failed_rollout_leaves_the_leaving_region_out_of_dns_and_a_rerun_finis
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
     assert!(!has_record(&fake, "ap-southeast-2"), "back in DNS");
-    let result = |r: &str| report.stacks.iter().find(|s| s.region == r).unwrap().result;
-    assert_eq!(result("ap-southeast-2"), StackResult::OutOfService);
+    assert_eq!(
+        result_of(&report, "ap-southeast-2"),
+        StackResult::OutOfService
+    );
 
     fake.with(|s| s.unhealthy.clear());
     let report = run(&fake, &without_last_region(3), OnFailure::RollbackRegion).await;
@@ -483,16 +496,8 @@ async fn a_region_failing_in_a_wave_is_put_back_and_its_wave_mate_keeps_the_new_
     assert_eq!(capacity_of(&fake, "us-east-1"), "3");
     assert_eq!(capacity_of(&fake, "eu-west-1"), "2");
     assert_eq!(capacity_of(&fake, "ap-southeast-2"), "3");
-    let result = |r: &str| {
-        report
-            .stacks
-            .iter()
-            .find(|s| s.region == r && s.role == StackRole::Region)
-            .unwrap()
-            .result
-    };
-    assert_eq!(result("eu-west-1"), StackResult::RolledBack);
-    assert_eq!(result("ap-southeast-2"), StackResult::Updated);
+    assert_eq!(result_of(&report, "eu-west-1"), StackResult::RolledBack);
+    assert_eq!(result_of(&report, "ap-southeast-2"), StackResult::Updated);
     assert!(fake.stack("us-east-1", "app-prod-global").is_some());
 
     fake.with(|s| s.unhealthy.clear());
