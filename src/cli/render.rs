@@ -39,6 +39,8 @@ pub struct Renderer {
     mode: Mode,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
     multi: MultiProgress,
+    /// JSON events go to stderr (commands whose stdout is their result).
+    json_to_stderr: bool,
 }
 
 impl Renderer {
@@ -51,7 +53,16 @@ impl Renderer {
             mode,
             bars: Mutex::new(BTreeMap::new()),
             multi,
+            json_to_stderr: false,
         })
+    }
+
+    /// A renderer whose JSON events go to stderr, for a command that prints its
+    /// result on stdout (`strata ami`).
+    pub fn events_on_stderr(mode: Mode) -> Arc<Renderer> {
+        let mut r = Arc::into_inner(Renderer::new(mode)).expect("a new renderer");
+        r.json_to_stderr = true;
+        Arc::new(r)
     }
 
     pub fn events(self: &Arc<Self>) -> Events {
@@ -96,7 +107,11 @@ impl EventSink for Renderer {
     fn emit(&self, e: Event) {
         if self.mode == Mode::Json {
             if let Ok(line) = serde_json::to_string(&e) {
-                println!("{line}");
+                if self.json_to_stderr {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
             }
             return;
         }

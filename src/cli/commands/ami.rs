@@ -1,18 +1,14 @@
-//! `strata ami bake | copy | prune`, and the progress renderer for their events
-//! (one line per region: an updating bar on a terminal, plain lines otherwise,
-//! JSON lines with `--output json`; always on stderr, results on stdout).
+//! `strata ami bake | copy | prune`. Progress as every command shows it (a line
+//! per region on a terminal, JSON lines otherwise), but on stderr: the result is
+//! what goes to stdout.
 
 use super::validate::load_stack;
 use super::{Failure, Outcome};
 use crate::cli::args::{AmiCommand, GlobalArgs, OutputFormat};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use is_terminal::IsTerminal;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use crate::cli::render::{Mode, Renderer};
 use strata::ami::{self, AmiError, AmiSource, BakeRequest, WaitPolicy};
 use strata::aws::{Aws, AwsTarget};
-use strata::events::{Event, EventKind, EventSink, Events};
+use strata::events::Events;
 use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
@@ -21,8 +17,8 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
         profile: global.profile.clone(),
     })
     .await;
-    let render = Arc::new(Renderer::new(global.output));
-    let events = Events::new(render.clone());
+    let render = Renderer::events_on_stderr(Mode::detect(global.output == OutputFormat::Json));
+    let events = render.events();
     let outcome = match args {
         AmiCommand::Bake {
             instance,
@@ -198,86 +194,4 @@ fn failure(e: AmiError) -> Failure {
         _ => exit_code::ENVIRONMENT,
     };
     Failure::new(code, e.to_string())
-}
-
-/// Renders AMI events on stderr.
-struct Renderer {
-    mode: Mode,
-}
-
-enum Mode {
-    Json,
-    Lines,
-    Bars {
-        multi: MultiProgress,
-        bars: Mutex<HashMap<String, ProgressBar>>,
-    },
-}
-
-impl Renderer {
-    fn new(output: OutputFormat) -> Self {
-        let mode = match output {
-            OutputFormat::Json => Mode::Json,
-            OutputFormat::Human if std::io::stderr().is_terminal() => Mode::Bars {
-                multi: MultiProgress::new(),
-                bars: Mutex::new(HashMap::new()),
-            },
-            OutputFormat::Human => Mode::Lines,
-        };
-        Renderer { mode }
-    }
-
-    fn finish(&self) {
-        if let Mode::Bars { bars, .. } = &self.mode {
-            for bar in bars.lock().expect("renderer poisoned").values() {
-                if !bar.is_finished() {
-                    bar.abandon();
-                }
-            }
-        }
-    }
-}
-
-fn describe(kind: &EventKind) -> String {
-    match kind {
-        EventKind::PhaseStarted { detail } => detail.clone(),
-        EventKind::PhaseDone { detail } => format!("done: {detail}"),
-        EventKind::Failed { error } => format!("FAILED: {error}"),
-        EventKind::Info { message } => message.clone(),
-        EventKind::Warning { message } => format!("warning: {message}"),
-        EventKind::Progress { done, total } => format!("{done}/{total}"),
-        EventKind::Health { signal, ok, detail } => format!("{signal} ok={ok} {detail}"),
-        EventKind::Resource {
-            logical_id, status, ..
-        } => format!("{logical_id} {status}"),
-    }
-}
-
-impl EventSink for Renderer {
-    fn emit(&self, event: Event) {
-        let region = event.region.clone().unwrap_or_else(|| "-".into());
-        match &self.mode {
-            Mode::Json => eprintln!("{}", json(&event)),
-            Mode::Lines => eprintln!("{region:<16} {}", describe(&event.kind)),
-            Mode::Bars { multi, bars } => {
-                let mut bars = bars.lock().expect("renderer poisoned");
-                let bar = bars.entry(region.clone()).or_insert_with(|| {
-                    let bar = multi.add(ProgressBar::new_spinner());
-                    bar.set_style(
-                        ProgressStyle::with_template("{spinner} {prefix:<16} {wide_msg}")
-                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                    );
-                    bar.set_prefix(region.clone());
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    bar
-                });
-                let msg = describe(&event.kind);
-                match &event.kind {
-                    EventKind::PhaseDone { .. } => bar.finish_with_message(msg),
-                    EventKind::Failed { .. } => bar.abandon_with_message(msg),
-                    _ => bar.set_message(msg),
-                }
-            }
-        }
-    }
 }
