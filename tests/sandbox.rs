@@ -336,7 +336,7 @@ fn up_replaces_a_moto_that_another_strata_build_started() {
         l.local_addr().unwrap().port()
     };
     let log = dir.path().join("older.log");
-    let child = Command::new(&python)
+    let mut child = Command::new(&python)
         .arg(older.join("moto_strata.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_AMIS_PATH", older.join("amis.json"))
@@ -370,6 +370,7 @@ fn up_replaces_a_moto_that_another_strata_build_started() {
         !strata::sandbox::is_moto(old_pid, port),
         "the older moto still runs"
     );
+    child.wait().expect("reap the older moto");
 
     // The moto it started is this build's: the next `up` reuses it.
     let again = one_json(sandbox_cmd(dir.path(), &["up"]).expect_code(0));

@@ -7,6 +7,11 @@
 //! data, storage, DNS, alarms, outputs) has its own file and adds its part of a
 //! region's template. See docs/synth.md for what each template holds and why.
 
+// Generated resources have dozens of optional properties; `let mut r =
+// Resource::default(); r.property = …;` sets the few a template needs and reads
+// better than struct literals with `..Default::default()`.
+#![allow(clippy::field_reassign_with_default)]
+
 mod addressing;
 mod alarms;
 mod compute;

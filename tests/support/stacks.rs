@@ -51,7 +51,7 @@ pub fn region_name(i: usize) -> String {
 /// A full stack (table, queue, storage, CloudFront, certificates, failover roles)
 /// over `regions` regions of `azs` AZs each; region `i` gets `10.i.0.0/16`.
 pub fn stack_toml(regions: usize, azs: usize) -> String {
-    assert!(regions >= 1 && regions <= 250 && (2..=26).contains(&azs));
+    assert!((1..=250).contains(&regions) && (2..=26).contains(&azs));
     let mut s = String::from(
         r#"[app]
 name = "gen"

@@ -113,6 +113,7 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
         if stop_now {
             stop.store(true, Ordering::SeqCst);
         }
-        let _ = second;
+        // The second-press watcher keeps running: dropping its handle detaches it.
+        drop(second);
     });
 }
