@@ -28,7 +28,8 @@ so that a later update adding them back creates them (``forget_removed_resources
 and deletes a health check with the stack or update that removed it
 (``delete_health_checks_with_their_stack``); and gives a CALCULATED health check
 made by a stack its children and threshold
-(``calculated_health_checks_keep_their_children``).
+(``calculated_health_checks_keep_their_children``); and deletes a hosted zone with
+its stack (``delete_hosted_zones_with_their_stack``).
 
 CloudWatch (the SDKs' RPCv2-CBOR protocol, ``AWS::CloudWatch::Alarm`` in templates,
 the load balancer ``FullName`` attributes alarms use) lives in ``moto_cloudwatch.py``
@@ -403,6 +404,18 @@ def delete_health_checks_with_their_stack():
     HealthCheck.delete = delete
 
 
+def delete_hosted_zones_with_their_stack():
+    """moto 5.2.5's ``AWS::Route53::HostedZone`` model has no delete: a zone made by
+    a stack outlived it (`strata destroy` left the managed zone behind). Delete it,
+    as CloudFormation does."""
+    from moto.route53.models import FakeZone, route53_backends
+
+    def delete(self, account_id, region):
+        route53_backends[account_id][get_partition(region)].delete_hosted_zone(self.id)
+
+    FakeZone.delete = delete
+
+
 def calculated_health_checks_keep_their_children():
     """moto 5.2.5's ``AWS::Route53::HealthCheck`` model passes only the endpoint
     settings to its backend: a CALCULATED check made by a stack had no children and
@@ -440,5 +453,6 @@ if __name__ == "__main__":
     forget_removed_resources()
     delete_health_checks_with_their_stack()
     calculated_health_checks_keep_their_children()
+    delete_hosted_zones_with_their_stack()
 
     main(sys.argv[1:])

@@ -494,6 +494,17 @@ fn destroy_removes_every_stack_and_a_second_destroy_finds_nothing() {
     assert_eq!(deleted.first().map(String::as_str), Some("eu-west-1"));
     assert_eq!(deleted.last().map(String::as_str), Some("us-east-1"));
     assert!(plan_actions(&proxy, &v2).iter().all(|(_, a)| a == "create"));
+    // The managed zone went with its stack.
+    let r53 = sdk::route53();
+    let zones =
+        sdk::block_on(async { r53.list_hosted_zones().send().await }).expect("list hosted zones");
+    assert!(
+        !zones
+            .hosted_zones()
+            .iter()
+            .any(|z| z.name() == "example.com."),
+        "the zone outlived its stack: {zones:?}"
+    );
     let again = strata(&proxy, &["destroy", v2.to_str().unwrap(), "--yes"]);
     again.expect_code(0);
     assert!(summary(&again)["stacks"]
