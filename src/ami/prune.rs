@@ -93,7 +93,7 @@ async fn images_in_use(
     let Some(stack) = stack_info::describe_stack(aws, region, &name).await? else {
         return Ok(used);
     };
-    if let Some(id) = stack.parameters.get("AmiId") {
+    if let Some(id) = stack.parameters.get(crate::synth::AMI_PARAMETER) {
         used.insert(id.clone());
     }
     for lt in

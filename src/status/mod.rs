@@ -210,7 +210,7 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
     st.deployment_id = stack.tags.get(TAG_DEPLOYMENT_ID).cloned();
     st.deployed_at = stack.tags.get(TAG_DEPLOYED_AT).cloned();
     st.deployed_by = stack.tags.get(TAG_DEPLOYED_BY).cloned();
-    st.ami = stack.parameters.get("AmiId").cloned();
+    st.ami = stack.parameters.get(crate::synth::AMI_PARAMETER).cloned();
 
     let out = |k: &str| stack.outputs.get(k).cloned();
     let asg = async {
