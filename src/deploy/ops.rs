@@ -1,7 +1,7 @@
 //! The steps on one stack, each idempotent: settle a stack left by an earlier run,
 //! prepare a change set, execute it, put the stack back, keep the previous version.
 
-use super::cloud::{ChangeSetKind, ChangeSetRequest, Cloud};
+use super::cloud::{ChangeSetKind, ChangeSetRequest, Cloud, StackState};
 use super::error::DeployError;
 use super::wait::{self, Timing};
 use crate::events::{EventKind, Events, Phase};
@@ -74,6 +74,24 @@ pub async fn settle<C: Cloud>(
         template_body,
         parameters: s.parameters,
         tags: s.tags,
+    }))
+}
+
+/// What a stack in `state` runs, read-only: None for a stack that only holds a
+/// never-executed CREATE change set (REVIEW_IN_PROGRESS).
+pub async fn deployed_now<C: Cloud>(
+    cloud: &C,
+    region: &str,
+    stack: &str,
+    state: StackState,
+) -> Result<Option<Deployed>, DeployError> {
+    if state.status == "REVIEW_IN_PROGRESS" {
+        return Ok(None);
+    }
+    Ok(Some(Deployed {
+        template_body: cloud.template(region, stack).await?,
+        parameters: state.parameters,
+        tags: state.tags,
     }))
 }
 

@@ -106,14 +106,8 @@ pub async fn find<C: Cloud>(
     for (a, state) in look(cloud, events, absent).await {
         let deployed = if settle {
             ops::settle(cloud, events, &a.region, &a.stack_name, timing).await?
-        } else if state.status == "REVIEW_IN_PROGRESS" {
-            None
         } else {
-            Some(Deployed {
-                template_body: cloud.template(&a.region, &a.stack_name).await?,
-                parameters: state.parameters,
-                tags: state.tags,
-            })
+            ops::deployed_now(cloud, &a.region, &a.stack_name, state).await?
         };
         let Some(deployed) = deployed else { continue };
         let oos = plan::out_of_service(&deployed.template_body).map_err(|e| {

@@ -336,12 +336,7 @@ pub async fn plan<C: Cloud>(
     let deployed = join_all(stacks.iter().map(|s| async move {
         match cloud.stack(&s.region, &s.stack_name).await? {
             None => Ok::<_, DeployError>(None),
-            Some(st) if st.status == "REVIEW_IN_PROGRESS" => Ok(None),
-            Some(st) => Ok(Some(Deployed {
-                template_body: cloud.template(&s.region, &s.stack_name).await?,
-                parameters: st.parameters,
-                tags: st.tags,
-            })),
+            Some(st) => ops::deployed_now(cloud, &s.region, &s.stack_name, st).await,
         }
     }))
     .await;

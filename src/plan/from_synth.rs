@@ -84,15 +84,21 @@ pub fn desired(
             .as_ref()
             .map(|t| single(t, def.global_stack_name(), StackRole::Global)),
         version: format!("{}-{}", def.ami.id, definition_hash(definition_text)),
-        absent: KNOWN_REGIONS
-            .iter()
-            .filter(|r| def.region(r).is_none())
-            .map(|r| AbsentStack {
-                region: r.to_string(),
-                stack_name: def.region_stack_name(r),
-            })
-            .collect(),
+        absent: absent_stacks(def),
     }
+}
+
+/// The region stack's name in every known region the definition does not name:
+/// where it must not exist.
+pub fn absent_stacks(def: &StackDef) -> Vec<AbsentStack> {
+    KNOWN_REGIONS
+        .iter()
+        .filter(|r| def.region(r).is_none())
+        .map(|r| AbsentStack {
+            region: r.to_string(),
+            stack_name: def.region_stack_name(r),
+        })
+        .collect()
 }
 
 /// The region template's AMI parameter (synth's `compute::AMI_PARAMETER`; the test

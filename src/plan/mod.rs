@@ -12,7 +12,7 @@ mod retire;
 
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
 pub use diff::{decide, local_changes, merge_replacement, replaces};
-pub use from_synth::desired;
+pub use from_synth::{absent_stacks, desired};
 pub use global_table::{declares_global_table, home_move, HomeMove};
 pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,

@@ -7,7 +7,6 @@
 
 use crate::aws::health_reads::{self, AsgCapacity, HealthCheckStatus, TargetCounts};
 use crate::aws::{stack_info, Aws, AwsError};
-use crate::stack::regions::KNOWN_REGIONS;
 use crate::stack::StackDef;
 use crate::synth::output_names;
 use serde::Serialize;
@@ -148,14 +147,13 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
 /// Look for the region stack in every known region the definition does not name
 /// (at once, each bounded in time; a region that does not answer is skipped).
 async fn left_behind(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<LeftBehind> {
-    let others = KNOWN_REGIONS.iter().filter(|r| def.region(r).is_none());
-    let found = futures::future::join_all(others.map(|region| async move {
-        let stack_name = def.region_stack_name(region);
-        let read = stack_info::describe_stack(aws, region, &stack_name);
+    let absent = crate::plan::absent_stacks(def);
+    let found = futures::future::join_all(absent.into_iter().map(|a| async move {
+        let read = stack_info::describe_stack(aws, &a.region, &a.stack_name);
         match tokio::time::timeout(opts.region_timeout, read).await {
             Ok(Ok(Some(s))) => Some(LeftBehind {
-                region: region.to_string(),
-                stack_name,
+                region: a.region,
+                stack_name: a.stack_name,
                 stack_status: s.status,
             }),
             _ => None,
