@@ -1,8 +1,8 @@
 //! strata's additions to moto, compiled in and written next to the sandbox's logs at
 //! start: the entry point `sandbox/moto_strata.py` (moto's server plus a CloudFormation
-//! model for `AWS::CloudFront::Distribution`), the module it imports,
-//! `sandbox/moto_cloudwatch.py` (CloudWatch's RPCv2-CBOR protocol and
-//! `AWS::CloudWatch::Alarm`), and the AMI fixture `sandbox/amis.json` (the stacks'
+//! model for `AWS::CloudFront::Distribution`), the modules it imports (`MODULES`:
+//! `sandbox/moto_cloudwatch.py`, CloudWatch's RPCv2-CBOR protocol and
+//! `AWS::CloudWatch::Alarm`, and one file per further topic), and the AMI fixture `sandbox/amis.json` (the stacks'
 //! baked images, loaded through `MOTO_AMIS_PATH`). See `docs/sandbox.md`.
 
 use super::SandboxError;
@@ -15,11 +15,13 @@ pub const SCRIPT: &str = include_str!("../../sandbox/moto_strata.py");
 /// The file name the entry point is written under (and recognised by in `/proc`).
 pub const SCRIPT_NAME: &str = "moto_strata.py";
 
-/// The CloudWatch module the entry point imports (it must sit next to it).
-pub const CLOUDWATCH: &str = include_str!("../../sandbox/moto_cloudwatch.py");
-
-/// The file name the entry point imports the CloudWatch module under.
-pub const CLOUDWATCH_NAME: &str = "moto_cloudwatch.py";
+/// The modules the entry point imports (each must sit next to it), as
+/// `(file name, source)`. A new sandbox behaviour is a new `sandbox/moto_<topic>.py`
+/// with an `install()` called from the entry point, listed here.
+pub const MODULES: &[(&str, &str)] = &[(
+    "moto_cloudwatch.py",
+    include_str!("../../sandbox/moto_cloudwatch.py"),
+)];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
 pub const AMIS: &str = include_str!("../../sandbox/amis.json");
@@ -28,7 +30,8 @@ pub const AMIS: &str = include_str!("../../sandbox/amis.json");
 #[derive(Debug, Clone)]
 pub struct Files {
     pub script: PathBuf,
-    pub cloudwatch: PathBuf,
+    /// The written modules, in the order of [`MODULES`].
+    pub modules: Vec<PathBuf>,
     pub amis: PathBuf,
 }
 
@@ -42,11 +45,13 @@ pub fn write(dir: &Path) -> Result<Files, SandboxError> {
         .map_err(|e| SandboxError::io("cannot create directory", &sub, e))?;
     let files = Files {
         script: sub.join(SCRIPT_NAME),
-        cloudwatch: sub.join(CLOUDWATCH_NAME),
+        modules: MODULES.iter().map(|(name, _)| sub.join(name)).collect(),
         amis: sub.join("amis.json"),
     };
-    // The module first: a moto started from the script finds it there.
-    write_if_changed(&files.cloudwatch, CLOUDWATCH)?;
+    // The modules first: a moto started from the script finds them there.
+    for ((_, text), path) in MODULES.iter().zip(&files.modules) {
+        write_if_changed(path, text)?;
+    }
     write_if_changed(&files.script, SCRIPT)?;
     write_if_changed(&files.amis, AMIS)?;
     Ok(files)
@@ -57,8 +62,12 @@ pub fn hash() -> String {
     let mut h = Sha256::new();
     h.update(SCRIPT.as_bytes());
     h.update([0u8]);
-    h.update(CLOUDWATCH.as_bytes());
-    h.update([0u8]);
+    for (name, text) in MODULES {
+        h.update(name.as_bytes());
+        h.update([0u8]);
+        h.update(text.as_bytes());
+        h.update([0u8]);
+    }
     h.update(AMIS.as_bytes());
     hex::encode(h.finalize())
 }
@@ -106,11 +115,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("strata-ext-test-{}", std::process::id()));
         let files = write(&dir).unwrap();
         assert_eq!(std::fs::read_to_string(&files.script).unwrap(), SCRIPT);
-        assert_eq!(
-            std::fs::read_to_string(&files.cloudwatch).unwrap(),
-            CLOUDWATCH
-        );
-        assert_eq!(files.cloudwatch.parent(), files.script.parent());
+        for ((_, text), path) in MODULES.iter().zip(&files.modules) {
+            assert_eq!(std::fs::read_to_string(path).unwrap(), *text);
+            assert_eq!(path.parent(), files.script.parent());
+        }
         assert_eq!(std::fs::read_to_string(&files.amis).unwrap(), AMIS);
         assert_eq!(files.script.file_name().unwrap(), SCRIPT_NAME);
         let _ = std::fs::remove_dir_all(dir);
