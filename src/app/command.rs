@@ -56,6 +56,12 @@ impl Command {
         )
     }
 
+    /// Breaks a region on purpose: outside the sandbox the AWS account must be
+    /// named (`--account`) and match the credentials' before any other call.
+    pub fn breaks_on_purpose(self) -> bool {
+        self == Command::DrDrill
+    }
+
     /// Looks up each region's AMI copy before planning. Not rebuild (its region
     /// may be down; it copies the AMI the survivors run) nor failover / ami.
     pub fn resolves_amis(self) -> bool {

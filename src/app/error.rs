@@ -20,7 +20,9 @@ pub enum AppError {
     #[error("{0}")]
     NotAllowed(String),
     /// A mandatory policy violation: nothing was changed.
-    #[error("{file}: mandatory policy violations, nothing was changed (see `strata check`):\n{list}")]
+    #[error(
+        "{file}: mandatory policy violations, nothing was changed (see `strata check`):\n{list}"
+    )]
     Policy {
         file: String,
         list: String,

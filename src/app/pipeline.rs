@@ -42,6 +42,8 @@ pub struct Request {
     pub bake: Option<Duration>,
     pub operator: Operator,
     pub target: AwsTarget,
+    /// `--account ID`: the account a command that breaks things is meant for.
+    pub account: Option<String>,
 }
 
 /// A prepared command: the definition, both phases' templates, the policy
@@ -78,6 +80,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         bake,
         operator,
         target,
+        account,
     } = request;
     let def = &definition.def;
     let file = definition.path.display().to_string();
@@ -117,6 +120,9 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         return Err(policy_refusal(file, policy));
     }
     let aws = Aws::connect(target).await;
+    if command.breaks_on_purpose() {
+        confirm_account(&aws, account.as_deref()).await?;
+    }
     if let Some(a) = accountable.as_mut() {
         if a.dri.source == DriSource::AwsIdentity {
             // Nobody named: the AWS caller identity answers for it.
@@ -134,8 +140,8 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     } else {
         BTreeMap::new()
     };
-    let desired = plan::desired(def, &build, &wired, &amis, &definition.source_hash)
-        .only_regions(&regions);
+    let desired =
+        plan::desired(def, &build, &wired, &amis, &definition.source_hash).only_regions(&regions);
     Ok(Pipeline {
         command,
         definition,
@@ -153,6 +159,28 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         acting_on,
         force_unlock: operator.force_unlock,
     })
+}
+
+/// A command that breaks things on purpose (the drill): outside the sandbox (no
+/// endpoint override) the AWS account must be named and match the credentials'.
+async fn confirm_account(aws: &Aws, named: Option<&str>) -> Result<(), AppError> {
+    if aws.target().endpoint_url.is_some() {
+        return Ok(());
+    }
+    let Some(named) = named else {
+        return Err(AppError::NotAllowed(
+            "a drill breaks a region: outside the sandbox (no --endpoint-url) name the AWS account with --account ID".into(),
+        ));
+    };
+    let actual = crate::aws::dr_compute::caller_account(aws)
+        .await
+        .map_err(|e| AppError::Environment(e.to_string()))?;
+    if actual != named {
+        return Err(AppError::NotAllowed(format!(
+            "--account {named} does not match the credentials' account {actual}: refusing to drill"
+        )));
+    }
+    Ok(())
 }
 
 fn policy_refusal(file: String, report: PolicyReport) -> AppError {
@@ -279,8 +307,12 @@ impl Pipeline {
                 );
             }
         }
-        match lock::acquire(&store, &voters, LockInfo::new(&self.dri(), self.command.name()))
-            .await
+        match lock::acquire(
+            &store,
+            &voters,
+            LockInfo::new(&self.dri(), self.command.name()),
+        )
+        .await
         {
             Ok(guard) => {
                 for (region, dead) in &guard.taken_over {
@@ -330,28 +362,6 @@ impl Pipeline {
                 ),
             );
         }
-    }
-
-    /// A drill breaks a region: outside the sandbox (no endpoint override) the
-    /// AWS account must be named on purpose and match the credentials'.
-    pub async fn confirm_account(&self, named: Option<&str>) -> Result<(), AppError> {
-        if self.aws.target().endpoint_url.is_some() {
-            return Ok(());
-        }
-        let Some(named) = named else {
-            return Err(AppError::NotAllowed(
-                "a drill breaks a region: outside the sandbox (no --endpoint-url) name the AWS account with --account ID".into(),
-            ));
-        };
-        let actual = crate::aws::dr_compute::caller_account(&self.aws)
-            .await
-            .map_err(|e| AppError::Environment(e.to_string()))?;
-        if actual != named {
-            return Err(AppError::NotAllowed(format!(
-                "--account {named} does not match the credentials' account {actual}: refusing to drill"
-            )));
-        }
-        Ok(())
     }
 
     /// Run `work` holding the deploy lock; the lock is released whatever `work`

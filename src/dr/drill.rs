@@ -8,8 +8,8 @@ use super::capacity::per_survivor;
 use super::dns::{answers, DnsAnswers};
 use super::failover::{asg_name, failover, FailoverReport};
 use super::rebuild::{rebuild, RebuildInput, RebuildReport};
-use crate::app::Pipeline;
 use super::DrError;
+use crate::app::Pipeline;
 use crate::aws::dr_compute::{asg_limits, delete_load_balancer, load_balancer_by_dns};
 use crate::aws::ec2_images::describe_image;
 use crate::aws::health_reads::bucket_replication;
@@ -86,7 +86,11 @@ pub fn default_region(def: &StackDef) -> Result<String, DrError> {
 /// Run the drill on `region` of the prepared command `p` (its desired state,
 /// AMIs resolved, is what the first phase deploys). The caller has checked the
 /// target is allowed and holds the deploy lock.
-pub async fn drill(p: &Pipeline, region: &str, settings: &Settings) -> Result<DrillReport, DrError> {
+pub async fn drill(
+    p: &Pipeline,
+    region: &str,
+    settings: &Settings,
+) -> Result<DrillReport, DrError> {
     let (aws, cloud, def, events) = (&p.aws, &p.cloud, p.def(), &p.events);
     let mut phases = Vec::new();
     let mut timed = |name: &'static str, started: Instant, detail: String| {

@@ -120,7 +120,13 @@ mod tests {
         let build = synth::synthesize(&def, synth::Phase::Build);
         let wired = synth::synthesize(&def, synth::Phase::Wired);
         let amis = BTreeMap::from([("us-west-2".to_string(), "ami-copy".to_string())]);
-        let d = desired(&def, &build, &wired, &amis, &crate::plan::definition_hash(&text));
+        let d = desired(
+            &def,
+            &build,
+            &wired,
+            &amis,
+            &crate::plan::definition_hash(&text),
+        );
         let order: Vec<_> = d
             .waves
             .iter()

@@ -49,10 +49,7 @@ async fn locked(
 ) -> Outcome {
     // The copies start now and become available while the stacks are settled and
     // planned; nothing is executed before every copy is available.
-    let started = ctx
-        .start_ami_copies()
-        .await
-        .map_err(rollout_ctx::failure)?;
+    let started = ctx.start_ami_copies().await.map_err(rollout_ctx::failure)?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone(), ctx.renderer.clone());
     let on_failure = args.on_failure.map(|o| match o {

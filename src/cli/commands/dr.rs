@@ -166,21 +166,9 @@ async fn prepare(
     bake: Option<&str>,
     ops: &OpsArgs,
 ) -> Result<Ctx, Failure> {
-    let definition = load_definition(global, file)?;
-    prepare_for(global, definition, command, region, bake, ops).await
-}
-
-async fn prepare_for(
-    global: &GlobalArgs,
-    definition: strata::app::Definition,
-    command: Command,
-    region: &str,
-    bake: Option<&str>,
-    ops: &OpsArgs,
-) -> Result<Ctx, Failure> {
-    rollout_ctx::prepare_loaded(
+    rollout_ctx::prepare(
         global,
-        definition,
+        file,
         command,
         Args {
             bake,
@@ -286,8 +274,19 @@ async fn drill(
         Some(r) => r.to_string(),
         None => dr::drill::default_region(&definition.def).map_err(|e| failure(e.into()))?,
     };
-    let ctx = prepare_for(global, definition, Command::DrDrill, &region, bake, ops).await?;
-    ctx.confirm_account(account).await.map_err(failure)?;
+    let ctx = rollout_ctx::prepare_loaded(
+        global,
+        definition,
+        Command::DrDrill,
+        Args {
+            bake,
+            acting_on: Some(&region),
+            ops: Some(ops),
+            account,
+            ..Args::default()
+        },
+    )
+    .await?;
     let settings = settings(&ctx);
     let report = ctx
         .locked(dr::drill::drill(&ctx, &region, &settings))

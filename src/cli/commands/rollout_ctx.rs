@@ -47,6 +47,8 @@ pub struct Args<'a> {
     /// The region a DR command acts on.
     pub acting_on: Option<&'a str>,
     pub ops: Option<&'a OpsArgs>,
+    /// `--account ID` (the drill).
+    pub account: Option<&'a str>,
 }
 
 /// Load the definition, parse the arguments into a request and prepare it
@@ -70,9 +72,10 @@ pub async fn prepare_loaded(
     args: Args<'_>,
 ) -> Result<Ctx, Failure> {
     let bake = match args.bake {
-        Some(b) => Some(parse_duration(b).map_err(|e| {
-            Failure::new(exit_code::INVALID_INPUT, format!("--bake: {e}"))
-        })?),
+        Some(b) => Some(
+            parse_duration(b)
+                .map_err(|e| Failure::new(exit_code::INVALID_INPUT, format!("--bake: {e}")))?,
+        ),
         None => None,
     };
     let operator = args
@@ -90,6 +93,7 @@ pub async fn prepare_loaded(
         acting_on: args.acting_on.map(str::to_string),
         bake,
         operator,
+        account: args.account.map(str::to_string),
         target: AwsTarget {
             endpoint_url: global.endpoint_url.clone(),
             profile: global.profile.clone(),

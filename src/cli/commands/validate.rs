@@ -6,8 +6,8 @@ use super::{Failure, Outcome};
 use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
 use std::fmt::Write as _;
 use std::path::Path;
-use strata::exit_code;
 use strata::app;
+use strata::exit_code;
 use strata::stack::{self, LoadError, StackDef};
 
 pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
