@@ -375,8 +375,9 @@ impl Pipeline {
     }
 
     /// The regions' alert topics (`AlertsTopicArn` outputs), in the definition's
-    /// order with the region a DR command acts on last; empty without
-    /// `alarms.notify`. A region whose stack cannot be read is skipped.
+    /// order, never the region a DR command acts on (failover never calls the
+    /// failed region); empty without `alarms.notify`. A region whose stack cannot
+    /// be read is skipped.
     pub async fn alert_topics(&self) -> Vec<(String, String)> {
         use crate::deploy::cloud::Cloud;
         if self.def().alarms.notify.is_empty() {
@@ -385,7 +386,6 @@ impl Pipeline {
         let mut regions: Vec<&str> = self.def().regions.iter().map(|r| r.name.as_str()).collect();
         if let Some(acting) = self.acting_on.as_deref() {
             regions.retain(|r| *r != acting);
-            regions.push(acting);
         }
         let mut out = Vec::new();
         for region in regions {
