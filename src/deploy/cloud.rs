@@ -127,8 +127,14 @@ pub trait Cloud: Sync {
         region: &str,
         target_group_arn: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
-    /// GetHealthCheckStatus: the checkers' reports (empty: no observations).
+    /// GetHealthCheckStatus: the checkers' reports (empty: no observations). Route 53
+    /// refuses it for CALCULATED checks: read those with `health_check_config`.
     async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError>;
+    /// GetHealthCheck: the check's type, children, threshold, Inverted and Disabled.
+    async fn health_check_config(
+        &self,
+        health_check_id: &str,
+    ) -> Result<super::check_health::CheckConfig, AwsError>;
     /// DescribeAlarms (every page) of the metric alarms whose names start with
     /// `prefix`: (name, state).
     async fn alarm_states(

@@ -299,7 +299,18 @@ impl Cloud for Fake {
 
     async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, AwsError> {
         self.call("us-east-1", "GetHealthCheckStatus");
-        Ok(vec![])
+        Ok(vec!["Success: HTTP Status Code 200".into()])
+    }
+
+    async fn health_check_config(
+        &self,
+        _id: &str,
+    ) -> Result<super::check_health::CheckConfig, AwsError> {
+        self.call("us-east-1", "GetHealthCheck");
+        Ok(super::check_health::CheckConfig {
+            kind: "HTTPS".into(),
+            ..Default::default()
+        })
     }
 
     async fn alarm_states(

@@ -12,7 +12,9 @@
 //! anything, so a region taken out by failover is never called.
 
 use crate::aws::dr_compute::load_balancer_by_dns;
-use crate::aws::health_reads::health_check_status;
+use crate::aws::CloudApi;
+use crate::deploy::check_health;
+use crate::deploy::cloud::Cloud;
 use crate::aws::route53_records::{self, HealthCheckView, RecordView};
 use crate::aws::Aws;
 use crate::stack::{FailoverRole, StackDef};
@@ -24,11 +26,7 @@ use std::pin::Pin;
 
 use super::DrError;
 
-/// Whether a calculated check with these healthy children is healthy.
-pub fn calculated_healthy(healthy_children: usize, threshold: Option<i32>, inverted: bool) -> bool {
-    let healthy = healthy_children as i64 >= threshold.unwrap_or(0).max(0) as i64;
-    healthy != inverted
-}
+pub use crate::deploy::check_health::calculated_healthy;
 
 /// A threshold that no number of `children` can reach: the check is always unhealthy.
 pub fn never_healthy(children: usize) -> i32 {
@@ -121,6 +119,7 @@ pub async fn zone_id(aws: &Aws, def: &StackDef) -> Result<String, DrError> {
 /// Evaluates health checks once each, with the model described above.
 struct Checker<'a> {
     aws: &'a Aws,
+    cloud: CloudApi,
     def: &'a StackDef,
     checks: BTreeMap<String, (bool, String)>,
 }
@@ -203,15 +202,13 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        let (mut ok, mut why) = match health_check_status(self.aws, &hc.id).await {
-            Ok(s) if s.observations > 0 && s.healthy_observations * 2 > s.observations => (
-                true,
-                format!("endpoint check {}: checkers report success", hc.id),
-            ),
-            Ok(_) => (
-                false,
-                format!("endpoint check {}: checkers report failure", hc.id),
-            ),
+        // Route 53's rule for the checkers' reports (deploy::check_health), before
+        // Inverted, which is applied once below.
+        let (mut ok, mut why) = match self.cloud.health_check_reports(&hc.id).await {
+            Ok(reports) => {
+                let v = check_health::endpoint(&reports, false, false);
+                (v.healthy, format!("endpoint check {}: {}", hc.id, v.detail))
+            }
             Err(e) => (
                 false,
                 format!("endpoint check {} could not be read: {e}", hc.id),
@@ -255,6 +252,7 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
     let zone = zone_id(aws, def).await?;
     let mut checker = Checker {
         aws,
+        cloud: CloudApi::new(aws.clone()),
         def,
         checks: BTreeMap::new(),
     };

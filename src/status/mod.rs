@@ -5,7 +5,7 @@
 //! that does not answer is `Unreachable` and the others still report. A region
 //! stack left in a region the definition no longer names is listed too.
 
-use crate::aws::health_reads::{self, AsgCapacity, HealthCheckStatus, TargetCounts};
+use crate::aws::health_reads::{self, AsgCapacity, TargetCounts};
 use crate::aws::{stack_info, Aws, AwsError};
 use crate::stack::StackDef;
 use crate::synth::output_names;
@@ -83,10 +83,13 @@ pub struct TargetView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheckView {
     pub id: String,
-    /// Route 53 counts a check healthy when more than 18% of its checkers say so.
+    /// Route 53's rule (`deploy::check_health`): more than 18% of its checkers say
+    /// healthy; no observations yet is not healthy.
     pub healthy: bool,
     pub healthy_observations: u32,
     pub observations: u32,
+    /// The rule's reason, in words.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -227,7 +230,8 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         match out(output_names::HEALTH_CHECK_ID) {
             Some(id) => Some((
                 id.clone(),
-                health_reads::health_check_status(aws, &id).await,
+                crate::deploy::check_health::evaluate(&crate::aws::CloudApi::new(aws.clone()), &id)
+                    .await,
             )),
             None => None,
         }
@@ -265,19 +269,15 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         None => {}
     }
     match check {
-        Some((
-            id,
-            Ok(HealthCheckStatus {
-                healthy_observations,
-                observations,
-            }),
-        )) => {
+        Some((id, Ok(verdict))) => {
+            // Route 53's rule, the one deploy's gate and dr use (deploy::check_health).
+            let (healthy_observations, observations) = verdict.observations.unwrap_or((0, 0));
             st.health_check = Some(HealthCheckView {
                 id,
-                // Route 53's rule: healthy when more than 18% of checkers report healthy.
-                healthy: observations > 0 && healthy_observations * 100 > observations * 18,
+                healthy: verdict.healthy,
                 healthy_observations,
                 observations,
+                detail: verdict.detail,
             })
         }
         Some((_, Err(e))) => st.problems.push(e.to_string()),
