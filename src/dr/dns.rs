@@ -257,13 +257,25 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
         checks: BTreeMap::new(),
     };
     let mut names = Vec::new();
+    let latency = latency_name(def).trim_end_matches('.').to_ascii_lowercase();
+    let mut latency_answers: Vec<String> = Vec::new();
     for name in routed_names(def) {
         let records = route53_records::record_sets(aws, &zone, &name)
             .await
             .map_err(DrError::aws("reading records", "us-east-1"))?;
         let mut out = Vec::new();
-        for r in records.iter().filter(|r| r.record_type == "A") {
-            let (healthy, reason) = checker.record(r).await;
+        // The failover name's records are CNAMEs (docs/synth.md, "DNS"); the
+        // SECONDARY answers with the latency name, computed first.
+        let mut via_latency: Option<String> = None;
+        for r in records
+            .iter()
+            .filter(|r| r.record_type == "A" || r.record_type == "CNAME")
+        {
+            let (healthy, mut reason) = checker.record(r).await;
+            if r.values.iter().any(|v| *v == latency) {
+                via_latency = r.set_identifier.clone();
+                reason = format!("answers with {latency} ({reason})");
+            }
             out.push(RecordHealth {
                 region: r.set_identifier.clone().unwrap_or_default(),
                 routing: match r.failover.as_deref() {
@@ -278,12 +290,21 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
         let healthy: Vec<&RecordHealth> = out.iter().filter(|r| r.healthy).collect();
         let all_unhealthy = healthy.is_empty();
         let is_failover = out.iter().any(|r| r.routing.starts_with("failover"));
+        // Who answers for a record: its region, or for the SECONDARY on the latency
+        // name, whatever the latency name answers.
+        let answered_by = |r: &RecordHealth| -> Vec<String> {
+            if via_latency.as_deref() == Some(r.region.as_str()) {
+                latency_answers.clone()
+            } else {
+                vec![r.region.clone()]
+            }
+        };
         let answers = if is_failover {
             let primary = out.iter().find(|r| r.routing == "failover-primary");
             match primary {
-                Some(p) if p.healthy => vec![p.region.clone()],
-                _ if !all_unhealthy => healthy.iter().map(|r| r.region.clone()).collect(),
-                Some(p) => vec![p.region.clone()],
+                Some(p) if p.healthy => answered_by(p),
+                _ if !all_unhealthy => healthy.iter().flat_map(|r| answered_by(r)).collect(),
+                Some(p) => answered_by(p),
                 None => Vec::new(),
             }
         } else if all_unhealthy {
@@ -291,6 +312,9 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
         } else {
             healthy.iter().map(|r| r.region.clone()).collect()
         };
+        if name.trim_end_matches('.').eq_ignore_ascii_case(&latency) {
+            latency_answers = answers.clone();
+        }
         names.push(NameAnswers {
             name,
             records: out,

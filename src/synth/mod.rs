@@ -17,7 +17,7 @@ mod alarms;
 mod compute;
 mod context;
 mod data;
-mod dns;
+pub mod dns;
 mod global;
 mod lit;
 mod load_balancer;
@@ -32,7 +32,7 @@ mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use compute::AMI_PARAMETER;
-pub use context::{home_region, latency_name};
+pub use context::{fqdn, home_region, latency_name};
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;
