@@ -492,6 +492,29 @@ impl Cloud for CloudApi {
         }
     }
 
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_availability_zones()
+            .filters(
+                Filter::builder()
+                    .name("zone-type")
+                    .values("availability-zone")
+                    .build(),
+            )
+            .filters(Filter::builder().name("state").values("available").build())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeAvailabilityZones", region, e))?;
+        Ok(out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .collect())
+    }
+
     async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError> {
         use aws_sdk_ec2::types::Filter;
         let out = self

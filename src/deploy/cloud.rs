@@ -142,6 +142,9 @@ pub trait Cloud: Sync {
         region: &str,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
+    /// DescribeAvailabilityZones: the names of the region's Availability Zones this
+    /// account can use (zone type `availability-zone`, state `available`).
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;
     /// DescribeImages: an available image in the region tagged `strata:source-ami=<source>`.
     async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError>;
 }

@@ -313,6 +313,11 @@ impl Cloud for Fake {
         })
     }
 
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        self.call(region, "DescribeAvailabilityZones");
+        Ok(crate::stack::regions::azs_of(region).unwrap_or_default())
+    }
+
     async fn alarm_states(
         &self,
         region: &str,

@@ -28,7 +28,7 @@ mod security;
 pub mod serving_check;
 mod storage;
 mod tags;
-mod zone;
+pub mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use compute::AMI_PARAMETER;

@@ -144,6 +144,23 @@ pub async fn prepare(
         global.output == crate::cli::args::OutputFormat::Json,
     ));
     let events = renderer.events();
+    // plan and deploy (the commands that check policy) build in the AZs named:
+    // they must exist in this account. rollback and destroy only go back or away.
+    let missing_azs = if check_policy {
+        preflight::check_azs(&cloud, &def).await.map_err(environment)?
+    } else {
+        Vec::new()
+    };
+    if !missing_azs.is_empty() {
+        return Err(Failure::new(
+            exit_code::INVALID_INPUT,
+            format!(
+                "{}: nothing was changed:\n  {}",
+                file.display(),
+                missing_azs.join("\n  ")
+            ),
+        ));
+    }
     let amis = preflight::resolve_amis(&cloud, &events, &def)
         .await
         .map_err(environment)?;
