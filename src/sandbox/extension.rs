@@ -28,6 +28,7 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_route53.py",
         include_str!("../../sandbox/moto_route53.py"),
     ),
+    ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
