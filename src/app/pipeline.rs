@@ -138,6 +138,15 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         }
     }
     let cloud = CloudApi::new(aws.clone());
+    // plan and deploy build in the AZs the definition names: each must be one this
+    // account can use (validate knows each region's zones, the account may have
+    // fewer). Not DR: a failed region may not answer, and rebuild keeps its AZs.
+    if matches!(command, Command::Plan | Command::Deploy) {
+        let list = preflight::check_azs(&cloud, def).await?;
+        if !list.is_empty() {
+            return Err(AppError::MissingAzs { file, list });
+        }
+    }
     let amis = if command.resolves_amis() {
         preflight::resolve_amis(&cloud, &events, def).await?
     } else {

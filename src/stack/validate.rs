@@ -277,6 +277,12 @@ impl Checks {
                         format!("`{az}` is not an Availability Zone of {}", r.name),
                         format!("the region name plus one letter, e.g. \"{}a\"", r.name),
                     );
+                } else if let Some(known) = regions::azs_of(&r.name).filter(|k| !k.contains(az)) {
+                    self.bad_with(
+                        path.clone(),
+                        format!("`{az}` is not an Availability Zone of {}", r.name),
+                        format!("{} has {}", r.name, known.join(", ")),
+                    );
                 }
                 if let Some(first) = seen_az.get(az.as_str()) {
                     self.bad(
