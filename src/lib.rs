@@ -6,8 +6,10 @@
 //! Only `aws` talks to AWS; the library never prints, it emits `events`.
 
 pub mod ami;
+pub mod audit;
 pub mod aws;
 pub mod cfn;
+pub mod cost;
 pub mod deploy;
 pub mod dr;
 pub mod events;
