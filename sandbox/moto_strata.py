@@ -445,6 +445,9 @@ if __name__ == "__main__":
     import moto_cloudwatch  # next to this file: on sys.path when run as a script
 
     moto_cloudwatch.install()
+    import moto_iam
+
+    moto_iam.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

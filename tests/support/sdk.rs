@@ -66,3 +66,7 @@ pub fn route53() -> aws_sdk_route53::Client {
 pub fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&config(region))
 }
+
+pub fn iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&config("us-east-1"))
+}
