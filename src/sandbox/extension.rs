@@ -24,6 +24,7 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_cloudwatch.py"),
     ),
     ("moto_iam.py", include_str!("../../sandbox/moto_iam.py")),
+    ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.

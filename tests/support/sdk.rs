@@ -70,3 +70,11 @@ pub fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
 pub fn iam() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&config("us-east-1"))
 }
+
+pub fn sns(region: &str) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(&config(region))
+}
+
+pub fn sqs(region: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&config(region))
+}
