@@ -543,8 +543,8 @@ pub fn estimate_with(
         "traffic split evenly over the regions (latency routing); one new load-balancer \
          connection per request"
             .to_string(),
-        "not counted: S3 requests, CloudWatch metrics and logs, KMS, the ALB's active-connection \
-         and rule-evaluation LCU dimensions"
+        "not counted: S3 requests, CloudWatch metrics and logs, KMS, SNS alert notifications, \
+         the ALB's active-connection and rule-evaluation LCU dimensions"
             .to_string(),
     ];
     for r in &planned.regions {
