@@ -38,8 +38,8 @@ fn the_example_prints_the_table_and_the_price_of_each_nine() {
         assert!(out.lines().any(|l| l.trim_start().starts_with(component)), "{component}: {out}");
     }
     // The hand-computed total (src/cost/tests.rs) and the max-capacity one.
-    assert!(out.contains("1165.89"), "{out}");
-    assert!(out.contains("1222.33 with every Auto Scaling group at max"), "{out}");
+    assert!(out.contains("1168.96"), "{out}");
+    assert!(out.contains("1225.40 with every Auto Scaling group at max"), "{out}");
     assert!(out.contains("dated 2026-12-01"), "{out}");
     assert!(out.contains("default: 30% of capacity.peak_rps"), "{out}");
     for alt in ["one region fewer", "one NAT gateway per region", "three AZs per region", "one more region"] {
@@ -52,7 +52,7 @@ fn json_carries_regions_alternatives_and_assumptions() {
     let (code, out, _) = strata(&["cost", EXAMPLE, "--output", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
-    assert!((v["monthly"].as_f64().unwrap() - 1165.8946).abs() < 0.01);
+    assert!((v["monthly"].as_f64().unwrap() - 1168.9646).abs() < 0.01);
     assert_eq!(v["regions"].as_array().unwrap().len(), 3);
     assert_eq!(v["regions"][2]["multiplier"], 1.07);
     assert_eq!(v["alternatives"].as_array().unwrap().len(), 5);
@@ -129,8 +129,8 @@ fn an_instance_type_without_a_price_is_invalid_input_naming_the_fix() {
 fn check_prints_the_monthly_cost_and_carries_it_in_json() {
     let (code, out, _) = strata(&["check", EXAMPLE]);
     assert_eq!(code, 0);
-    assert!(out.contains("monthly cost estimate: USD 1165.89"), "{out}");
+    assert!(out.contains("monthly cost estimate: USD 1168.96"), "{out}");
     let (_, json, _) = strata(&["check", EXAMPLE, "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert!((v["cost"]["monthly"].as_f64().unwrap() - 1165.89).abs() < 0.01);
+    assert!((v["cost"]["monthly"].as_f64().unwrap() - 1168.96).abs() < 0.01);
 }

@@ -36,7 +36,7 @@ pub enum CostError {
 pub struct Line {
     /// "instances", "ebs", "nat-gateways", "public-ipv4", "load-balancer",
     /// "dynamodb", "replication", "s3", "sqs", "data-out", "health-checks",
-    /// "alarms", "cloudfront", "hosted-zone", "dns-queries".
+    /// "alarms", "kms", "cloudfront", "hosted-zone", "dns-queries".
     pub component: &'static str,
     /// How the figure is made, with the quantities.
     pub detail: String,
@@ -117,6 +117,7 @@ pub struct Counted {
     pub alarms: usize,
     pub health_checks: usize,
     pub queues: usize,
+    pub kms_keys: usize,
 }
 
 /// Count a region template's alarms, health checks and queues.
@@ -132,6 +133,7 @@ pub fn counted(synth: &Synthesized) -> Vec<(String, Counted)> {
                     alarms: n("AWS::CloudWatch::Alarm"),
                     health_checks: n("AWS::Route53::HealthCheck"),
                     queues: n("AWS::SQS::Queue"),
+                    kms_keys: n("AWS::KMS::Key"),
                 },
             )
         })
@@ -333,6 +335,15 @@ fn price(shape: &Shape, counts: &[Counted], i: &Inputs<'_>) -> Priced {
             alarms,
             alarms,
         );
+        if c.kms_keys > 0 {
+            let kms = c.kms_keys as f64 * p.kms_key_month;
+            line(
+                "kms",
+                format!("{} customer managed keys x ${}/month", c.kms_keys, p.kms_key_month),
+                kms,
+                kms,
+            );
+        }
         let monthly = lines.iter().map(|l| l.monthly).sum();
         let monthly_at_max = lines.iter().map(|l| l.monthly_at_max).sum();
         regions.push(RegionCost {
@@ -543,7 +554,7 @@ pub fn estimate_with(
         "traffic split evenly over the regions (latency routing); one new load-balancer \
          connection per request"
             .to_string(),
-        "not counted: S3 requests, CloudWatch metrics and logs, KMS, SNS alert notifications, \
+        "not counted: S3 requests, CloudWatch metrics and logs, KMS requests, SNS alert notifications, \
          the ALB's active-connection and rule-evaluation LCU dimensions"
             .to_string(),
     ];

@@ -57,6 +57,7 @@ pub struct Prices {
     pub route53_health_check_month: f64,
     pub route53_latency_million: f64,
     pub cloudwatch_alarm_month: f64,
+    pub kms_key_month: f64,
 }
 
 impl PriceTable {

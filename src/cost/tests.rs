@@ -35,12 +35,13 @@ fn line<'a>(r: &'a RegionCost, component: &str) -> &'a Line {
 ///   s3          100 x 0.023                              =  2.3
 ///   sqs         23.652M x 0.40                           =  9.4608
 ///   alarms      9 x 0.10                                 =  0.9
-///   = 170.420393, times the region's multiplier, plus 2 health checks x 0.50.
+///   kms         1 key (the alert topic's) x 1.00         =  1.0
+///   = 171.420393, times the region's multiplier, plus 2 health checks x 0.50.
 /// Global: CloudFront 4730.4 x 0.085 + 23,652 x 0.01 = 638.604; zone 0.50; DNS 0.60.
 #[test]
 fn the_example_costs_what_the_hand_computation_says() {
     let r = report(&example());
-    let base = 170.420_393_333;
+    let base = 171.420_393_333;
     let use1 = &r.regions[0];
     assert_eq!(use1.region, "us-east-1");
     assert!(near(line(use1, "instances").monthly, 15.184));
@@ -55,9 +56,9 @@ fn the_example_costs_what_the_hand_computation_says() {
     assert!(near(euw1.monthly, base * 1.07 + 1.0), "{}", euw1.monthly);
     let cf = r.global.iter().find(|l| l.component == "cloudfront").unwrap();
     assert!(near(cf.monthly, 638.604));
-    assert!(near(r.monthly, 1165.894_607_5), "{}", r.monthly);
+    assert!(near(r.monthly, 1168.964_607_5), "{}", r.monthly);
     // At max: 2 more instances and 2 more volumes per region.
-    assert!(near(r.monthly_at_max, 1222.333_487_5), "{}", r.monthly_at_max);
+    assert!(near(r.monthly_at_max, 1225.403_487_5), "{}", r.monthly_at_max);
     assert!(r.assumptions.iter().all(|a| !a.stated));
     assert!(r.notes.iter().all(|n| !n.contains("no multiplier")));
 }
@@ -131,7 +132,7 @@ fn stated_usage_replaces_the_default_and_is_marked_stated() {
     def.cost.nat_gb_per_month = Some(1010.0);
     let r = report(&def);
     // 1,000 GB more through NAT in each region: 1000 x 0.045 = 45 per region.
-    assert!(near(r.monthly, 1165.894_607_5 + 45.0 * 3.07), "{}", r.monthly);
+    assert!(near(r.monthly, 1168.964_607_5 + 45.0 * 3.07), "{}", r.monthly);
     let a = r.assumptions.iter().find(|a| a.field == "nat_gb_per_month").unwrap();
     assert!(a.stated && a.value == 1010.0);
 }
@@ -158,7 +159,8 @@ fn counts_come_from_the_templates() {
         Counted {
             alarms: 9,
             health_checks: 2,
-            queues: 2
+            queues: 2,
+            kms_keys: 1
         }
     );
 }
