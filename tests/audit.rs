@@ -61,7 +61,11 @@ fn findings(v: &Value) -> Vec<(String, String)> {
 fn make_clean() {
     let iam = sdk::iam();
     sdk::block_on(async {
-        iam.create_group().group_name("admins").send().await.unwrap();
+        iam.create_group()
+            .group_name("admins")
+            .send()
+            .await
+            .unwrap();
         iam.attach_group_policy()
             .group_name("admins")
             .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
@@ -70,14 +74,23 @@ fn make_clean() {
             .unwrap();
         for name in ["ana", "bo"] {
             iam.create_user().user_name(name).send().await.unwrap();
-            iam.add_user_to_group().group_name("admins").user_name(name).send().await.unwrap();
+            iam.add_user_to_group()
+                .group_name("admins")
+                .user_name(name)
+                .send()
+                .await
+                .unwrap();
             let device = iam
                 .create_virtual_mfa_device()
                 .virtual_mfa_device_name(name)
                 .send()
                 .await
                 .unwrap();
-            let serial = device.virtual_mfa_device().unwrap().serial_number().to_string();
+            let serial = device
+                .virtual_mfa_device()
+                .unwrap()
+                .serial_number()
+                .to_string();
             iam.enable_mfa_device()
                 .user_name(name)
                 .serial_number(serial)
@@ -110,7 +123,10 @@ fn moto_default_account_lacks_root_mfa_admins_and_a_password_policy() {
         ]
     );
     // moto's credential report has no <root_account> row: said, not hidden.
-    assert!(v["gaps"][0].as_str().unwrap().contains("<root_account>"), "{v}");
+    assert!(
+        v["gaps"][0].as_str().unwrap().contains("<root_account>"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -126,7 +142,12 @@ fn a_clean_account_reports_none_then_exactly_what_a_test_breaks() {
     let ec2 = sdk::ec2("us-east-1");
     let key = sdk::block_on(async {
         iam.create_user().user_name("carol").send().await.unwrap();
-        let key = iam.create_access_key().user_name("ana").send().await.unwrap();
+        let key = iam
+            .create_access_key()
+            .user_name("ana")
+            .send()
+            .await
+            .unwrap();
         ec2.create_key_pair()
             .key_name("old-ssh")
             .send()
@@ -155,13 +176,25 @@ fn a_clean_account_reports_none_then_exactly_what_a_test_breaks() {
         .find(|f| f["rule"] == "access_key_age")
         .unwrap();
     assert_eq!(aged["severity"], "high");
-    assert!(aged["message"].as_str().unwrap().contains("120 days old (limit 90)"), "{aged}");
-    assert!(aged["fix"].as_str().unwrap().contains("aws iam create-access-key --user-name ana"));
+    assert!(
+        aged["message"]
+            .as_str()
+            .unwrap()
+            .contains("120 days old (limit 90)"),
+        "{aged}"
+    );
+    assert!(aged["fix"]
+        .as_str()
+        .unwrap()
+        .contains("aws iam create-access-key --user-name ana"));
 
     // The human report names each finding with its fix.
     let run = cli::strata_sandbox(&["audit", "--region", "us-east-1"]);
     assert_eq!(run.code, exit_code::POLICY_VIOLATION, "{run}");
-    assert!(run.stdout.contains("user_without_mfa [medium] carol"), "{run}");
+    assert!(
+        run.stdout.contains("user_without_mfa [medium] carol"),
+        "{run}"
+    );
     assert!(run.stdout.contains("3 finding(s) (exit 3)"), "{run}");
 
     // The stack file's thresholds: keys may be a year old, key pairs allowed.
@@ -175,8 +208,15 @@ fn a_clean_account_reports_none_then_exactly_what_a_test_breaks() {
     .unwrap();
     let (code, v) = audit(&[file.to_str().unwrap()]);
     assert_eq!(code, exit_code::POLICY_VIOLATION);
-    assert_eq!(findings(&v), vec![("user_without_mfa".to_string(), "carol".to_string())], "{v}");
-    assert_eq!(v["regions"], serde_json::json!(["us-east-1", "us-west-2", "eu-west-1"]));
+    assert_eq!(
+        findings(&v),
+        vec![("user_without_mfa".to_string(), "carol".to_string())],
+        "{v}"
+    );
+    assert_eq!(
+        v["regions"],
+        serde_json::json!(["us-east-1", "us-west-2", "eu-west-1"])
+    );
 }
 
 #[test]

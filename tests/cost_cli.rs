@@ -34,15 +34,36 @@ fn the_example_prints_the_table_and_the_price_of_each_nine() {
     for region in ["us-east-1", "us-west-2", "eu-west-1"] {
         assert!(out.contains(region), "{out}");
     }
-    for component in ["instances", "nat-gateways", "load-balancer", "dynamodb", "cloudfront", "alarms", "health-checks", "replication", "s3"] {
-        assert!(out.lines().any(|l| l.trim_start().starts_with(component)), "{component}: {out}");
+    for component in [
+        "instances",
+        "nat-gateways",
+        "load-balancer",
+        "dynamodb",
+        "cloudfront",
+        "alarms",
+        "health-checks",
+        "replication",
+        "s3",
+    ] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(component)),
+            "{component}: {out}"
+        );
     }
     // The hand-computed total (src/cost/tests.rs) and the max-capacity one.
     assert!(out.contains("1168.96"), "{out}");
-    assert!(out.contains("1225.40 with every Auto Scaling group at max"), "{out}");
+    assert!(
+        out.contains("1225.40 with every Auto Scaling group at max"),
+        "{out}"
+    );
     assert!(out.contains("dated 2026-12-01"), "{out}");
     assert!(out.contains("default: 30% of capacity.peak_rps"), "{out}");
-    for alt in ["one region fewer", "one NAT gateway per region", "three AZs per region", "one more region"] {
+    for alt in [
+        "one region fewer",
+        "one NAT gateway per region",
+        "three AZs per region",
+        "one more region",
+    ] {
         assert!(out.contains(alt), "{alt}: {out}");
     }
 }
@@ -63,16 +84,22 @@ fn json_carries_regions_alternatives_and_assumptions() {
 #[test]
 fn downtime_cost_per_hour_prices_each_alternative_and_marks_the_cheapest() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(EXAMPLE)
-        .unwrap()
-        .replace("minimum = 99.99\n", "minimum = 99.99\ndowntime_cost_per_hour = 50000\n");
+    let text = std::fs::read_to_string(EXAMPLE).unwrap().replace(
+        "minimum = 99.99\n",
+        "minimum = 99.99\ndowntime_cost_per_hour = 50000\n",
+    );
     let file = with(&text, &dir, "priced.toml");
     let (code, out, err) = strata(&["cost", &file, "--output", "json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let alts = v["alternatives"].as_array().unwrap();
     assert!(alts.iter().all(|a| a["yearly_total"].is_number()));
-    assert_eq!(alts.iter().filter(|a| a["cheapest_overall"] == true).count(), 1);
+    assert_eq!(
+        alts.iter()
+            .filter(|a| a["cheapest_overall"] == true)
+            .count(),
+        1
+    );
     let (_, human, _) = strata(&["cost", &file]);
     assert!(human.contains("<- cheapest overall"), "{human}");
 }
@@ -103,23 +130,41 @@ fn bad_cost_values_are_located_errors_with_exit_2() {
         );
     }
     // An unknown field of [cost] is named with what is allowed.
-    let file = with(&format!("{}\n[cost]\nrequests = 5\n", std::fs::read_to_string(EXAMPLE).unwrap()), &dir, "unknown.toml");
+    let file = with(
+        &format!(
+            "{}\n[cost]\nrequests = 5\n",
+            std::fs::read_to_string(EXAMPLE).unwrap()
+        ),
+        &dir,
+        "unknown.toml",
+    );
     let (code, _, err) = strata(&["cost", &file]);
     assert_eq!(code, 2);
-    assert!(err.contains("unknown field `requests`") && err.contains("requests_per_month"), "{err}");
+    assert!(
+        err.contains("unknown field `requests`") && err.contains("requests_per_month"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_instance_type_without_a_price_is_invalid_input_naming_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(EXAMPLE)
-        .unwrap()
-        .replace("instance_type = \"t3.micro\"", "instance_type = \"z1d.large\"");
+    let text = std::fs::read_to_string(EXAMPLE).unwrap().replace(
+        "instance_type = \"t3.micro\"",
+        "instance_type = \"z1d.large\"",
+    );
     let file = with(&text, &dir, "z1d.toml");
     let (code, _, err) = strata(&["cost", &file]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("\"z1d.large\"") && err.contains("instance_hour_usd"), "{err}");
-    let file = with(&format!("{text}\n[cost]\ninstance_hour_usd = 0.186\n"), &dir, "z1d-priced.toml");
+    assert!(
+        err.contains("\"z1d.large\"") && err.contains("instance_hour_usd"),
+        "{err}"
+    );
+    let file = with(
+        &format!("{text}\n[cost]\ninstance_hour_usd = 0.186\n"),
+        &dir,
+        "z1d-priced.toml",
+    );
     let (code, out, _) = strata(&["cost", &file]);
     assert_eq!(code, 0);
     assert!(out.contains("z1d.large at $0.186/h"), "{out}");

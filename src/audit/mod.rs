@@ -192,7 +192,11 @@ pub fn audit(account: &Account, t: &AuditThresholds, now: OffsetDateTime) -> Rep
                 "{} administrator(s) with MFA ({}); at least {} needed so that one person's \
                  absence never locks the team out",
                 admins.len(),
-                if admins.is_empty() { "none".to_string() } else { admins.join(", ") },
+                if admins.is_empty() {
+                    "none".to_string()
+                } else {
+                    admins.join(", ")
+                },
                 t.min_admins
             ),
             fix: format!(
@@ -261,7 +265,10 @@ pub fn audit(account: &Account, t: &AuditThresholds, now: OffsetDateTime) -> Rep
                 rule: "user_unused",
                 severity: Severity::Medium,
                 subject: u.name.clone(),
-                message: format!("user {} has not been used for {idle} days (limit {unused})", u.name),
+                message: format!(
+                    "user {} has not been used for {idle} days (limit {unused})",
+                    u.name
+                ),
                 fix: format!(
                     "remove the user: delete its keys, login profile and MFA devices, then \
                      `aws iam delete-user --user-name {}`",
@@ -339,7 +346,11 @@ pub struct ReportRow {
 /// "no_information" or "not_supported" are None.
 pub fn parse_credential_report(csv: &str) -> Result<Vec<ReportRow>, String> {
     let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().ok_or("the credential report is empty")?.split(',').collect();
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or("the credential report is empty")?
+        .split(',')
+        .collect();
     let col = |name: &str| {
         header
             .iter()
@@ -361,7 +372,11 @@ pub fn parse_credential_report(csv: &str) -> Result<Vec<ReportRow>, String> {
             let f: Vec<&str> = l.split(',').collect();
             let get = |i: usize| f.get(i).copied().unwrap_or("").trim();
             if f.len() < header.len() {
-                return Err(format!("a credential report row has {} of {} fields", f.len(), header.len()));
+                return Err(format!(
+                    "a credential report row has {} of {} fields",
+                    f.len(),
+                    header.len()
+                ));
             }
             Ok(ReportRow {
                 user: get(user).to_string(),

@@ -28,7 +28,10 @@ fn clean() -> Account {
 }
 
 fn rules(r: &Report) -> Vec<(&'static str, String)> {
-    r.findings.iter().map(|f| (f.rule, f.subject.clone())).collect()
+    r.findings
+        .iter()
+        .map(|f| (f.rule, f.subject.clone()))
+        .collect()
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn each_rule_fires_on_its_own_problem_most_severe_first() {
         }],
     });
     a.password_policy = Some(PasswordPolicy { minimum_length: 8 });
-    a.key_pairs.push(KeyPair { region: "us-east-1".into(), name: "old-ssh".into() });
+    a.key_pairs.push(KeyPair {
+        region: "us-east-1".into(),
+        name: "old-ssh".into(),
+    });
     let r = audit(&a, &AuditThresholds::default(), NOW);
     assert_eq!(
         rules(&r),
@@ -82,9 +88,17 @@ fn each_rule_fires_on_its_own_problem_most_severe_first() {
         ]
     );
     let old = &r.findings[3];
-    assert!(old.message.contains("153 days old (limit 90)"), "{}", old.message);
+    assert!(
+        old.message.contains("153 days old (limit 90)"),
+        "{}",
+        old.message
+    );
     let idle = &r.findings[5];
-    assert!(idle.message.contains("unused for 183 days"), "{}", idle.message);
+    assert!(
+        idle.message.contains("unused for 183 days"),
+        "{}",
+        idle.message
+    );
     assert!(r.findings.iter().all(|f| !f.fix.is_empty()));
 }
 
@@ -97,12 +111,23 @@ fn thresholds_come_from_the_stack_file() {
         created: datetime!(2026-10-20 0:00 UTC),
         last_used: Some(NOW),
     });
-    a.key_pairs.push(KeyPair { region: "eu-west-1".into(), name: "k".into() });
-    let t = AuditThresholds { access_key_max_age_days: 30, allow_key_pairs: true, min_admins: 3, ..Default::default() };
+    a.key_pairs.push(KeyPair {
+        region: "eu-west-1".into(),
+        name: "k".into(),
+    });
+    let t = AuditThresholds {
+        access_key_max_age_days: 30,
+        allow_key_pairs: true,
+        min_admins: 3,
+        ..Default::default()
+    };
     let r = audit(&a, &t, NOW);
     assert_eq!(
         rules(&r),
-        vec![("break_glass_admins", "account".to_string()), ("access_key_age", "ana/AKIA30".into())]
+        vec![
+            ("break_glass_admins", "account".to_string()),
+            ("access_key_age", "ana/AKIA30".into())
+        ]
     );
     // An inactive key is not flagged.
     a.users[0].access_keys[0].active = false;
@@ -119,7 +144,10 @@ ana,arn:aws:iam::123456789012:user/ana,2026-01-01T00:00:00+00:00,true,no_informa
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].user, ROOT_ROW);
     assert!(rows[0].access_key_1_active);
-    assert_eq!(rows[0].password_last_used, Some(datetime!(2026-11-01 10:00 UTC)));
+    assert_eq!(
+        rows[0].password_last_used,
+        Some(datetime!(2026-11-01 10:00 UTC))
+    );
     assert!(rows[1].password_enabled && rows[1].password_last_used.is_none());
     assert!(parse_credential_report("user,arn\nx,y\n").is_err());
 }

@@ -51,7 +51,11 @@ impl AccountReader for IamAudit<'_> {
         let summary = call!("GetAccountSummary", iam.get_account_summary().send())?;
         let map = summary.summary_map().cloned().unwrap_or_default();
         let mut account = Account {
-            root_mfa: map.get(&SummaryKeyType::AccountMfaEnabled).copied().unwrap_or(0) == 1,
+            root_mfa: map
+                .get(&SummaryKeyType::AccountMfaEnabled)
+                .copied()
+                .unwrap_or(0)
+                == 1,
             root_access_keys: map
                 .get(&SummaryKeyType::AccountAccessKeysPresent)
                 .copied()
@@ -62,7 +66,10 @@ impl AccountReader for IamAudit<'_> {
         // The credential report: generated on demand, ready within seconds.
         let started = std::time::Instant::now();
         loop {
-            let out = call!("GenerateCredentialReport", iam.generate_credential_report().send())?;
+            let out = call!(
+                "GenerateCredentialReport",
+                iam.generate_credential_report().send()
+            )?;
             if out.state() == Some(&ReportStateType::Complete) {
                 break;
             }
@@ -94,16 +101,37 @@ impl AccountReader for IamAudit<'_> {
             Ok(out) => out.password_policy().map(|p| PasswordPolicy {
                 minimum_length: p.minimum_password_length().unwrap_or(0).max(0) as u32,
             }),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_entity_exception()) => None,
-            Err(e) => return Err(fail(AwsError::from_sdk("iam", "GetAccountPasswordPolicy", IAM_REGION, e))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => {
+                return Err(fail(AwsError::from_sdk(
+                    "iam",
+                    "GetAccountPasswordPolicy",
+                    IAM_REGION,
+                    e,
+                )))
+            }
         };
         let mut marker: Option<String> = None;
         loop {
-            let page = call!("ListUsers", iam.list_users().set_marker(marker.clone()).send())?;
+            let page = call!(
+                "ListUsers",
+                iam.list_users().set_marker(marker.clone()).send()
+            )?;
             for u in page.users() {
                 let name = u.user_name().to_string();
-                let mfa = call!("ListMFADevices", iam.list_mfa_devices().user_name(&name).send())?;
-                let keys = call!("ListAccessKeys", iam.list_access_keys().user_name(&name).send())?;
+                let mfa = call!(
+                    "ListMFADevices",
+                    iam.list_mfa_devices().user_name(&name).send()
+                )?;
+                let keys = call!(
+                    "ListAccessKeys",
+                    iam.list_access_keys().user_name(&name).send()
+                )?;
                 let mut access_keys = Vec::new();
                 for k in keys.access_key_metadata() {
                     let id = k.access_key_id().unwrap_or_default().to_string();
@@ -130,12 +158,16 @@ impl AccountReader for IamAudit<'_> {
                     .iter()
                     .any(|p| p.policy_arn() == Some(ADMINISTRATOR_ACCESS));
                 if !admin {
-                    let groups =
-                        call!("ListGroupsForUser", iam.list_groups_for_user().user_name(&name).send())?;
+                    let groups = call!(
+                        "ListGroupsForUser",
+                        iam.list_groups_for_user().user_name(&name).send()
+                    )?;
                     for g in groups.groups() {
                         let attached = call!(
                             "ListAttachedGroupPolicies",
-                            iam.list_attached_group_policies().group_name(g.group_name()).send()
+                            iam.list_attached_group_policies()
+                                .group_name(g.group_name())
+                                .send()
                         )?;
                         admin |= attached
                             .attached_policies()

@@ -12,8 +12,8 @@ pub mod prices;
 pub mod usage;
 
 use crate::policy::availability::{
-    format_downtime, nines, shape_availability, shape_of, yearly_downtime_seconds,
-    Components, NatLayout, RegionShape, Shape,
+    format_downtime, nines, shape_availability, shape_of, yearly_downtime_seconds, Components,
+    NatLayout, RegionShape, Shape,
 };
 use crate::stack::{Billing, StackDef};
 use crate::synth::Synthesized;
@@ -179,7 +179,8 @@ fn price(shape: &Shape, counts: &[Counted], i: &Inputs<'_>) -> Priced {
             inst(r.desired),
             inst(r.max),
         );
-        let ebs = |k: u32| f64::from(k) * f64::from(def.compute.root_volume_gib) * p.ebs_gp3_gb_month;
+        let ebs =
+            |k: u32| f64::from(k) * f64::from(def.compute.root_volume_gib) * p.ebs_gp3_gb_month;
         line(
             "ebs",
             format!(
@@ -242,7 +243,11 @@ fn price(shape: &Shape, counts: &[Counted], i: &Inputs<'_>) -> Priced {
                     u.reads / n / 1e6
                 ));
             }
-            for t in def.tables.iter().filter(|t| t.billing == Billing::Provisioned) {
+            for t in def
+                .tables
+                .iter()
+                .filter(|t| t.billing == Billing::Provisioned)
+            {
                 let wcu = f64::from(t.write_capacity.unwrap_or(0));
                 let rcu = f64::from(t.read_capacity.unwrap_or(0));
                 let wcu_price = if global_table && t.global {
@@ -253,7 +258,11 @@ fn price(shape: &Shape, counts: &[Counted], i: &Inputs<'_>) -> Priced {
                 monthly += (wcu * wcu_price + rcu * p.dynamodb_rcu_hour) * h;
                 detail.push(format!("{}: {wcu} WCU + {rcu} RCU provisioned", t.name));
             }
-            let stored = if global_table { u.table_gb } else { u.table_gb / n };
+            let stored = if global_table {
+                u.table_gb
+            } else {
+                u.table_gb / n
+            };
             monthly += stored * (p.dynamodb_gb_month + p.dynamodb_pitr_gb_month);
             detail.push(format!("{stored} GB stored with point-in-time recovery"));
             line("dynamodb", detail.join("; "), monthly, monthly);
@@ -339,7 +348,10 @@ fn price(shape: &Shape, counts: &[Counted], i: &Inputs<'_>) -> Priced {
             let kms = c.kms_keys as f64 * p.kms_key_month;
             line(
                 "kms",
-                format!("{} customer managed keys x ${}/month", c.kms_keys, p.kms_key_month),
+                format!(
+                    "{} customer managed keys x ${}/month",
+                    c.kms_keys, p.kms_key_month
+                ),
                 kms,
                 kms,
             );
@@ -403,10 +415,7 @@ fn price(shape: &Shape, counts: &[Counted], i: &Inputs<'_>) -> Priced {
 }
 
 /// The alternatives to the planned shape: (name, what changes, shape, counts).
-fn alternatives(
-    planned: &Shape,
-    counts: &[Counted],
-) -> Vec<(String, String, Shape, Vec<Counted>)> {
+fn alternatives(planned: &Shape, counts: &[Counted]) -> Vec<(String, String, Shape, Vec<Counted>)> {
     let mut out = vec![(
         "as planned".to_string(),
         "the stack file's topology".to_string(),
@@ -423,7 +432,11 @@ fn alternatives(
             counts[..counts.len() - 1].to_vec(),
         ));
     }
-    if planned.regions.iter().any(|r| r.nat == NatLayout::PerAz && r.azs > 1) {
+    if planned
+        .regions
+        .iter()
+        .any(|r| r.nat == NatLayout::PerAz && r.azs > 1)
+    {
         let mut s = planned.clone();
         for r in &mut s.regions {
             r.nat = NatLayout::Single;
@@ -584,7 +597,6 @@ pub fn estimate_with(
         sources: table.sources.clone(),
     })
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(t.multiplier("us-east-1"), (1.0, true));
         assert_eq!(t.multiplier("xx-nowhere-1"), (1.0, false));
         assert!(t.date.len() == 10 && t.date.starts_with("20"));
-        assert!(t.sources.values().all(|u| u.starts_with("https://aws.amazon.com/")));
+        assert!(t
+            .sources
+            .values()
+            .all(|u| u.starts_with("https://aws.amazon.com/")));
         assert_eq!(t.instance_hour["t3.micro"], 0.0104);
         assert_eq!(t.prices.nat_gateway_hour, 0.045);
     }
@@ -98,7 +101,10 @@ mod tests {
     fn every_region_strata_accepts_that_has_a_multiplier_is_a_real_region() {
         let t = PriceTable::shipped();
         for r in t.region_multiplier.keys() {
-            assert!(crate::stack::regions::is_known(r), "{r} is not a known region");
+            assert!(
+                crate::stack::regions::is_known(r),
+                "{r} is not a known region"
+            );
         }
     }
 }

@@ -54,11 +54,19 @@ fn the_example_costs_what_the_hand_computation_says() {
     let euw1 = &r.regions[2];
     assert_eq!((euw1.region.as_str(), euw1.multiplier), ("eu-west-1", 1.07));
     assert!(near(euw1.monthly, base * 1.07 + 1.0), "{}", euw1.monthly);
-    let cf = r.global.iter().find(|l| l.component == "cloudfront").unwrap();
+    let cf = r
+        .global
+        .iter()
+        .find(|l| l.component == "cloudfront")
+        .unwrap();
     assert!(near(cf.monthly, 638.604));
     assert!(near(r.monthly, 1168.964_607_5), "{}", r.monthly);
     // At max: 2 more instances and 2 more volumes per region.
-    assert!(near(r.monthly_at_max, 1225.403_487_5), "{}", r.monthly_at_max);
+    assert!(
+        near(r.monthly_at_max, 1225.403_487_5),
+        "{}",
+        r.monthly_at_max
+    );
     assert!(r.assumptions.iter().all(|a| !a.stated));
     assert!(r.notes.iter().all(|n| !n.contains("no multiplier")));
 }
@@ -66,14 +74,22 @@ fn the_example_costs_what_the_hand_computation_says() {
 #[test]
 fn one_nat_per_region_saves_a_nat_and_its_address_per_region_and_loses_nines() {
     let r = report(&example());
-    let planned = r.alternatives.iter().find(|a| a.name == "as planned").unwrap();
+    let planned = r
+        .alternatives
+        .iter()
+        .find(|a| a.name == "as planned")
+        .unwrap();
     let one_nat = r
         .alternatives
         .iter()
         .find(|a| a.name == "one NAT gateway per region")
         .unwrap();
     // Per region: 0.045 x 730 (the NAT) + 0.005 x 730 (its address) = 36.5, times 1 + 1 + 1.07.
-    assert!(near(one_nat.monthly_delta, -36.5 * 3.07), "{}", one_nat.monthly_delta);
+    assert!(
+        near(one_nat.monthly_delta, -36.5 * 3.07),
+        "{}",
+        one_nat.monthly_delta
+    );
     assert!(one_nat.availability < planned.availability);
     // The same figure the availability model gives for that shape.
     let mut shape = shape_of(&example());
@@ -113,7 +129,10 @@ fn downtime_cost_shows_where_more_availability_stops_paying() {
         let expected = 12.0 * a.monthly_cost + a.downtime_hours_per_year * 10_000.0;
         assert!(near(a.yearly_total.unwrap(), expected));
     }
-    assert_eq!(r.alternatives.iter().filter(|a| a.cheapest_overall).count(), 1);
+    assert_eq!(
+        r.alternatives.iter().filter(|a| a.cheapest_overall).count(),
+        1
+    );
     let best = r.alternatives.iter().find(|a| a.cheapest_overall).unwrap();
     let min = r
         .alternatives
@@ -123,7 +142,10 @@ fn downtime_cost_shows_where_more_availability_stops_paying() {
     assert_eq!(best.yearly_total.unwrap(), min);
     // Without a downtime price nothing is priced or marked.
     let plain = report(&example());
-    assert!(plain.alternatives.iter().all(|a| a.yearly_total.is_none() && !a.cheapest_overall));
+    assert!(plain
+        .alternatives
+        .iter()
+        .all(|a| a.yearly_total.is_none() && !a.cheapest_overall));
 }
 
 #[test]
@@ -132,8 +154,16 @@ fn stated_usage_replaces_the_default_and_is_marked_stated() {
     def.cost.nat_gb_per_month = Some(1010.0);
     let r = report(&def);
     // 1,000 GB more through NAT in each region: 1000 x 0.045 = 45 per region.
-    assert!(near(r.monthly, 1168.964_607_5 + 45.0 * 3.07), "{}", r.monthly);
-    let a = r.assumptions.iter().find(|a| a.field == "nat_gb_per_month").unwrap();
+    assert!(
+        near(r.monthly, 1168.964_607_5 + 45.0 * 3.07),
+        "{}",
+        r.monthly
+    );
+    let a = r
+        .assumptions
+        .iter()
+        .find(|a| a.field == "nat_gb_per_month")
+        .unwrap();
     assert!(a.stated && a.value == 1010.0);
 }
 
@@ -146,7 +176,10 @@ fn an_instance_type_without_a_price_needs_one_stated() {
     assert!(e.to_string().contains("\"x9.mega\"") && e.to_string().contains("instance_hour_usd"));
     def.cost.instance_hour_usd = Some(0.0208);
     let r = estimate(&def, &synth).unwrap();
-    assert!(near(line(&r.regions[0], "instances").monthly, 2.0 * 0.0208 * 730.0));
+    assert!(near(
+        line(&r.regions[0], "instances").monthly,
+        2.0 * 0.0208 * 730.0
+    ));
 }
 
 #[test]

@@ -63,12 +63,20 @@ fn render(r: &Report) -> String {
          thresholds: access keys at most {} days old, unused at most {} days, at least {} \
          administrators, key pairs {}",
         r.users,
-        if r.admins_with_mfa.is_empty() { "none".to_string() } else { r.admins_with_mfa.join(", ") },
+        if r.admins_with_mfa.is_empty() {
+            "none".to_string()
+        } else {
+            r.admins_with_mfa.join(", ")
+        },
         r.regions.join(", "),
         t.access_key_max_age_days,
         t.unused_days,
         t.min_admins,
-        if t.allow_key_pairs { "allowed" } else { "not allowed" }
+        if t.allow_key_pairs {
+            "allowed"
+        } else {
+            "not allowed"
+        }
     );
     for f in &r.findings {
         let _ = writeln!(s, "\n  {} [{}] {}", f.rule, f.severity.as_str(), f.subject);
@@ -84,7 +92,11 @@ fn render(r: &Report) -> String {
         if r.findings.is_empty() {
             "clean: no finding".to_string()
         } else {
-            format!("{} finding(s) (exit {})", r.findings.len(), exit_code::POLICY_VIOLATION)
+            format!(
+                "{} finding(s) (exit {})",
+                r.findings.len(),
+                exit_code::POLICY_VIOLATION
+            )
         }
     );
     s

@@ -17,7 +17,8 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
             format!("{}: {e}", args.file.display()),
         )
     };
-    let synthesized = synth::try_synthesize(&def, Phase::Wired).map_err(|e| invalid(e.to_string()))?;
+    let synthesized =
+        synth::try_synthesize(&def, Phase::Wired).map_err(|e| invalid(e.to_string()))?;
     let report = cost::estimate(&def, &synthesized).map_err(|e| invalid(e.to_string()))?;
     match global.output {
         OutputFormat::Json => println!(
@@ -88,7 +89,13 @@ pub fn render(r: &CostReport) -> String {
     let _ = writeln!(s);
     let pad = 15 * r.regions.len();
     for l in &r.global {
-        let _ = writeln!(s, "  {:<14}{:pad$} {:>11}", l.component, "", money(l.monthly));
+        let _ = writeln!(
+            s,
+            "  {:<14}{:pad$} {:>11}",
+            l.component,
+            "",
+            money(l.monthly)
+        );
     }
     let _ = writeln!(
         s,
@@ -98,7 +105,11 @@ pub fn render(r: &CostReport) -> String {
         money(r.monthly),
         money(r.monthly_at_max)
     );
-    let _ = writeln!(s, "\nhow each figure is made ({}):", r.regions.first().map(|x| x.region.as_str()).unwrap_or("-"));
+    let _ = writeln!(
+        s,
+        "\nhow each figure is made ({}):",
+        r.regions.first().map(|x| x.region.as_str()).unwrap_or("-")
+    );
     if let Some(first) = r.regions.first() {
         for l in &first.lines {
             let _ = writeln!(s, "  {:<14} {}", l.component, l.detail);
@@ -107,7 +118,10 @@ pub fn render(r: &CostReport) -> String {
     for l in &r.global {
         let _ = writeln!(s, "  {:<14} {}", l.component, l.detail);
     }
-    let _ = writeln!(s, "\nusage assumed ([cost] in the stack file; `default` where not stated):");
+    let _ = writeln!(
+        s,
+        "\nusage assumed ([cost] in the stack file; `default` where not stated):"
+    );
     for a in &r.assumptions {
         let _ = writeln!(
             s,
@@ -126,7 +140,10 @@ pub fn render(r: &CostReport) -> String {
     for n in &r.notes {
         let _ = writeln!(s, "  - {n}");
     }
-    let _ = writeln!(s, "\nthe price of each nine (availability model of docs/policy.md; least available first):");
+    let _ = writeln!(
+        s,
+        "\nthe price of each nine (availability model of docs/policy.md; least available first):"
+    );
     let priced = r.downtime_cost_per_hour.is_some();
     let _ = write!(
         s,
