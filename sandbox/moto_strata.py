@@ -374,6 +374,9 @@ if __name__ == "__main__":
 
     moto_cloudwatch.install()
     moto_route53.install()
+    import moto_iam  # audit: a control endpoint, AdministratorAccess
+
+    moto_iam.install()
     import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
 
     moto_sns.install()

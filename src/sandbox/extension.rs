@@ -28,6 +28,7 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_route53.py",
         include_str!("../../sandbox/moto_route53.py"),
     ),
+    ("moto_iam.py", include_str!("../../sandbox/moto_iam.py")),
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 
