@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata::deploy::{Report, StackResult};
 use strata::events::{Event, EventKind, EventSink, Events};
+use strata::plan::timing::Estimate;
 use strata::plan::{ChangeAction, Plan, StackAction};
 
 /// How this run shows things.
@@ -198,12 +199,79 @@ pub fn plan_text(plan: &Plan) -> String {
     out
 }
 
-/// Show the plan: text on a terminal, `{"plan": …}` otherwise.
-pub fn show_plan(r: &Renderer, plan: &Plan) {
+/// Show the plan and its time on AWS: text on a terminal, `{"plan": …,
+/// "estimate": …}` otherwise.
+pub fn show_plan(r: &Renderer, plan: &Plan, estimate: &Estimate) {
     match r.mode {
-        Mode::Terminal => r.line(plan_text(plan).trim_end()),
-        Mode::Json => println!("{}", serde_json::json!({ "plan": plan })),
+        Mode::Terminal => {
+            let mut text = plan_text(plan);
+            if !plan.is_no_change() {
+                text.push_str(&estimate_text(estimate));
+            }
+            r.line(text.trim_end())
+        }
+        Mode::Json => println!(
+            "{}",
+            serde_json::json!({ "plan": plan, "estimate": estimate })
+        ),
     }
+}
+
+/// `1h02m05s`, `7m25s`, `40s`.
+pub fn hms(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
+/// The estimate: per phase of the rollout, its floor on AWS and what makes it.
+pub fn estimate_text(e: &Estimate) -> String {
+    let mut out = String::from(
+        "Time on AWS at the least (sandbox/aws_durations.json; docs/deploy.md#time-model):\n",
+    );
+    for p in &e.phases {
+        let how = match (p.phase.as_str(), p.serial) {
+            ("prepare", _) => "change sets in every region at once, beside the AMI copies".to_string(),
+            (_, true) => "one region after another".to_string(),
+            (_, false) if p.stacks.len() > 1 => "regions at the same time".to_string(),
+            _ => String::new(),
+        };
+        out.push_str(&format!("  {:<10} {:>9}  {how}\n", p.phase, hms(p.seconds)));
+        for s in &p.stacks {
+            let mut parts = Vec::new();
+            if s.change_set_s > 0.0 {
+                parts.push(format!("change set {}", hms(s.change_set_s)));
+            }
+            parts.push(format!("execute {}", hms(s.execute_s)));
+            if s.gate_s > 0.0 {
+                parts.push(format!("gate {}", hms(s.gate_s)));
+            }
+            if s.bake_s > 0.0 {
+                parts.push(format!("bake {}", hms(s.bake_s)));
+            }
+            let chain = if s.critical_path.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", s.critical_path.join(" > "))
+            };
+            out.push_str(&format!(
+                "      {:<16} {:>9}  {}{chain}\n",
+                s.region,
+                hms(s.total_s),
+                parts.join(", ")
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "  {:<10} {:>9}  (one region after another, as StackSets' sequential order: {})\n",
+        "total",
+        hms(e.total_s),
+        hms(e.sequential_s)
+    ));
+    out
 }
 
 /// Show the final summary: which region runs which version.
