@@ -89,6 +89,7 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
         ["queues", "dead_letter_retention_seconds"] => {
             "seconds, 60 to 1209600 (default 1209600, 14 days)"
         }
+        ["storage", "noncurrent_version_days"] => "a whole number of days above 0 (default 90)",
         ["storage", _] => "true or false (default true)",
         ["edge", "cloudfront"] => "true (default) or false",
         ["edge", "price_class"] => "\"PriceClass_100\" (default), \"PriceClass_200\" or \"PriceClass_All\"",
@@ -97,6 +98,9 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
             "a whole number of requests per second, above 0"
         }
         ["capacity", "tolerate"] => "\"region\" (default: lose one region and one AZ) or \"az\"",
+        ["alarms", "notify"] | ["alarms", "notify", _] => {
+            "a list of e-mail addresses, https:// URLs or SNS topic ARNs"
+        }
         ["alarms", _] => "a whole number above 0",
         ["availability", "minimum"] | ["availability", "components", _] => {
             "a percentage above 0 and below 100, e.g. 99.99"
