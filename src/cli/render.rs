@@ -39,6 +39,8 @@ pub fn can_prompt() -> bool {
 pub struct Renderer {
     mode: Mode,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
+    /// Terminal: what each region's live line shows.
+    views: Mutex<BTreeMap<String, View>>,
     multi: MultiProgress,
     /// JSON events go to stderr (commands whose stdout is their result).
     json_to_stderr: bool,
@@ -53,6 +55,7 @@ impl Renderer {
         Arc::new(Renderer {
             mode,
             bars: Mutex::new(BTreeMap::new()),
+            views: Mutex::new(BTreeMap::new()),
             multi,
             json_to_stderr: false,
         })
@@ -122,34 +125,67 @@ impl EventSink for Renderer {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         let bar = self.bar(&region);
+        let mut views = self.views.lock().expect("views");
+        let view = views.entry(region.clone()).or_insert_with(View::new);
+        view.last = std::time::Instant::now();
         match &e.kind {
-            EventKind::PhaseStarted { detail } => bar.set_message(format!("{phase}: {detail}")),
-            EventKind::Progress { done, total } => {
-                bar.set_message(format!("{phase}: {done}/{total} resources"))
+            EventKind::PhaseStarted { detail } => {
+                view.phase = phase.clone();
+                view.detail = detail.clone();
+                view.progress = None;
+                view.waiting = None;
+                bar.reset_elapsed();
             }
-            EventKind::PhaseDone { detail } => bar.set_message(format!("{phase}: {detail}")),
+            EventKind::Progress { done, total } => view.progress = Some((*done, *total)),
+            EventKind::PhaseDone { detail } => {
+                view.phase = phase.clone();
+                view.detail = detail.clone();
+                view.progress = None;
+                view.waiting = None;
+            }
             EventKind::Resource {
                 logical_id,
                 resource_type,
                 status,
                 reason,
             } => {
-                let why = reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default();
-                let _ = self.multi.println(format!(
-                    "  {region:>16}  {status:<22} {logical_id} {resource_type}{why}"
-                ));
+                // The live line shows the latest resource; only failures scroll.
+                view.current = Some(format!("{logical_id} {status}"));
+                if status.contains("FAILED") {
+                    let why = reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default();
+                    let _ = self.multi.println(format!(
+                        "  {region:>16}  {status:<22} {logical_id} {resource_type}{why}"
+                    ));
+                }
             }
             EventKind::Health { signal, ok, detail } => {
-                let mark = if *ok { "ok  " } else { "WAIT" };
-                let _ = self
-                    .multi
-                    .println(format!("  {region:>16}  {phase} {mark} {signal}: {detail}"));
+                // Printed when a signal's state changes (across gate and bake) or it
+                // fails; the live line names what the region waits on.
+                let now = (*ok, detail.clone());
+                if view.health.get(signal) != Some(&now) {
+                    let changed_ok = view.health.get(signal).map(|(o, _)| *o) != Some(*ok);
+                    if changed_ok || !*ok {
+                        let mark = if *ok { "ok  " } else { "WAIT" };
+                        let _ = self
+                            .multi
+                            .println(format!("  {region:>16}  {phase} {mark} {signal}: {detail}"));
+                    }
+                    view.health.insert(signal.clone(), now);
+                }
+                view.waiting = view
+                    .health
+                    .iter()
+                    .find(|(_, (ok, _))| !ok)
+                    .map(|(signal, (_, detail))| format!("{signal}: {detail}"));
             }
             EventKind::Info { message } => {
-                let _ = self.multi.println(format!("  {region:>16}  {message}"));
+                // The CI heartbeat ("still waiting ...") is the live line's elapsed here.
+                if !message.starts_with("still ") {
+                    let _ = self.multi.println(format!("  {region:>16}  {message}"));
+                }
             }
             EventKind::Warning { message } => {
                 let _ = self
@@ -157,12 +193,66 @@ impl EventSink for Renderer {
                     .println(format!("  {region:>16}  warning: {message}"));
             }
             EventKind::Failed { error } => {
-                bar.set_message(format!("{phase}: FAILED"));
+                view.phase = phase.clone();
+                view.detail = "FAILED".into();
+                view.waiting = None;
                 let _ = self
                     .multi
                     .println(format!("  {region:>16}  FAILED: {error}"));
             }
         }
+        bar.set_message(view.line());
+    }
+}
+
+/// What one region's live line says.
+struct View {
+    phase: String,
+    detail: String,
+    progress: Option<(u64, u64)>,
+    /// The resource CloudFormation reported last.
+    current: Option<String>,
+    /// The first failing health signal: what the region waits on.
+    waiting: Option<String>,
+    /// Last state of each health signal, across the gate and the bake.
+    health: BTreeMap<String, (bool, String)>,
+    first: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl View {
+    fn new() -> View {
+        let now = std::time::Instant::now();
+        View {
+            phase: String::new(),
+            detail: String::new(),
+            progress: None,
+            current: None,
+            waiting: None,
+            health: BTreeMap::new(),
+            first: now,
+            last: now,
+        }
+    }
+
+    /// `execute: 23/61 resources, NatGatewayA CREATE_IN_PROGRESS` or
+    /// `gate: health gate; waiting on targets: 1/3 healthy`.
+    fn line(&self) -> String {
+        let mut out = if self.phase.is_empty() {
+            self.detail.clone()
+        } else {
+            format!("{}: {}", self.phase, self.detail)
+        };
+        if let Some((done, total)) = self.progress {
+            out = format!("{}: {done}/{total} resources", self.phase);
+            if let Some(c) = &self.current {
+                out.push_str(&format!(", {c}"));
+            }
+        }
+        if let Some(w) = &self.waiting {
+            out.push_str(&format!("; waiting on {w}"));
+        }
+        out
     }
 }
 
@@ -281,16 +371,27 @@ pub fn show_summary(r: &Renderer, report: &Report) {
         Mode::Json => println!("{}", serde_json::json!({ "summary": report })),
         Mode::Terminal => {
             let mut out = format!("\nResult: {:?}\n", report.outcome);
+            let views = r.views.lock().expect("views");
+            out.push_str(&format!(
+                "  {:<16} {:<28} {:<20} {:>8}  {}\n",
+                "REGION", "STACK", "RESULT", "TIME", "VERSION"
+            ));
             for s in &report.stacks {
                 let result = serde_json::to_value(s.result)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
+                // From the region's first event to its last, as seen here.
+                let time = views
+                    .get(&s.region)
+                    .map(|v| hms(v.last.duration_since(v.first).as_secs_f64()))
+                    .unwrap_or_else(|| "-".into());
                 out.push_str(&format!(
-                    "  {:<16} {:<28} {:<20} {}\n",
+                    "  {:<16} {:<28} {:<20} {:>8}  {}\n",
                     s.region,
                     s.stack,
                     result,
+                    time,
                     s.version.as_deref().unwrap_or("-")
                 ));
             }

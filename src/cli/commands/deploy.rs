@@ -67,7 +67,7 @@ async fn locked(
         &settings,
         ready,
         |plan| {
-            let estimate = super::plan::estimate(&ctx.def, &ctx.desired, plan, ctx.timing.bake);
+            let estimate = super::plan::estimate(ctx.def(), &ctx.desired, plan, ctx.timing.bake);
             render::show_plan(&renderer, plan, &estimate);
             yes || ask(&renderer, "Deploy this plan?")
         },

@@ -32,7 +32,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Outcome {
     let plan = deploy::plan(&ctx.cloud, &ctx.events, &ctx.desired, &settings)
         .await
         .map_err(rollout_ctx::environment)?;
-    let estimate = estimate(&ctx.def, &ctx.desired, &plan, ctx.timing.bake);
+    let estimate = estimate(ctx.def(), &ctx.desired, &plan, ctx.timing.bake);
     render::show_plan(&ctx.renderer, &plan, &estimate);
     ctx.renderer.finish();
     Ok(exit_code::SUCCESS)
