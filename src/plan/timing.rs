@@ -276,7 +276,7 @@ fn first_pass(
         StackAction::Update => {
             let body = wiring_from(p, d, building).unwrap_or_else(|| d.template_body.clone());
             let graph = Graph::parse(&body);
-            let changed: BTreeMap<String, Weight> = p
+            let mut changed: BTreeMap<String, Weight> = p
                 .changes
                 .iter()
                 .map(|c| {
@@ -288,9 +288,29 @@ fn first_pass(
                     (c.logical_id.clone(), w)
                 })
                 .collect();
-            let rolling = p.changes.iter().any(|c| {
-                c.resource_type == "AWS::EC2::LaunchTemplate" && c.action == ChangeAction::Modify
-            });
+            // A changed parameter (the AMI id) modifies every resource that refers
+            // to it, whether or not the change set lists it (the sandbox's does not).
+            let params = changed_parameters(p, d);
+            for (id, n) in &graph.nodes {
+                if n.params.iter().any(|x| params.contains(x)) {
+                    changed.entry(id.clone()).or_insert(Weight::Update);
+                }
+            }
+            let new_template: BTreeSet<String> = changed
+                .iter()
+                .filter(|(id, w)| {
+                    matches!(w, Weight::Update)
+                        && graph.nodes.get(*id).is_some_and(|n| n.ty == LAUNCH_TEMPLATE)
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            // An Auto Scaling group on a changed launch template rolls its instances
+            // (CloudFormation lists it as a dynamic Modify on real AWS).
+            for (id, n) in &graph.nodes {
+                if n.ty == ASG && n.deps.iter().any(|d| new_template.contains(d)) {
+                    changed.insert(id.clone(), Weight::Rolling);
+                }
+            }
             let cleanup = p
                 .changes
                 .iter()
@@ -299,9 +319,7 @@ fn first_pass(
                 .fold(0.0, f64::max);
             let (s, path) = graph.longest(|id, ty| match changed.get(id) {
                 Some(Weight::Create) => table.of(ty).create,
-                Some(Weight::Update) if ty == ASG && rolling => {
-                    graph.rolling_update(id, table).unwrap_or(table.of(ty).update)
-                }
+                Some(Weight::Rolling) => graph.rolling_update(id, table).unwrap_or(table.of(ty).update),
                 Some(Weight::Update) => table.of(ty).update,
                 Some(Weight::Delete) | None => 0.0,
             });
@@ -411,12 +429,26 @@ fn sequential(plan: &Plan, desired: &Desired, table: &Durations, waits: Waits) -
 }
 
 const ASG: &str = "AWS::AutoScaling::AutoScalingGroup";
+const LAUNCH_TEMPLATE: &str = "AWS::EC2::LaunchTemplate";
 
 #[derive(Debug, Clone, Copy)]
 enum Weight {
     Create,
     Update,
+    Rolling,
     Delete,
+}
+
+/// The parameters whose value this deploy changes.
+fn changed_parameters(p: &RegionPlan, d: &DesiredStack) -> BTreeSet<String> {
+    let Some(prev) = &p.previous else {
+        return BTreeSet::new();
+    };
+    d.parameters
+        .iter()
+        .filter(|(k, v)| prev.parameters.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -424,6 +456,8 @@ struct Node {
     ty: String,
     body: Json,
     deps: BTreeSet<String>,
+    /// Names it refers to that are not resources: parameters, pseudo parameters.
+    params: BTreeSet<String>,
 }
 
 /// A template's resources and what each waits for.
@@ -456,6 +490,7 @@ impl Graph {
                 if let Some(props) = r.get("Properties") {
                     references(props, &mut deps);
                 }
+                let params = deps.iter().filter(|d| !ids.contains(*d)).cloned().collect();
                 deps.retain(|d| ids.contains(d) && d != id);
                 let ty = r
                     .get("Type")
@@ -468,6 +503,7 @@ impl Graph {
                         ty,
                         body: r.clone(),
                         deps,
+                        params,
                     },
                 )
             })

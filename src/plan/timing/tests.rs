@@ -308,3 +308,29 @@ fn the_shipped_table_covers_every_type_strata_emits() {
         assert!(table.op(name) > 0.0, "operations.{name}");
     }
 }
+
+#[test]
+fn a_changed_ami_parameter_rolls_the_group_even_when_the_change_set_lists_nothing() {
+    let mut a = stack("a", StackRole::Region, &template(), None);
+    a.parameters.insert("Ami".into(), "ami-new".into());
+    let desired = Desired {
+        zone: None,
+        waves: vec![vec![a.clone()]],
+        global: None,
+        version: "v".into(),
+        absent: Vec::new(),
+    };
+    // plan_of's previous stack ran without the parameter's new value.
+    let plan = Plan {
+        deployment_id: "d".into(),
+        version: "v".into(),
+        zone: None,
+        waves: vec![vec![plan_of(&a, StackAction::Update, vec![])]],
+        global: None,
+        removals: Vec::new(),
+    };
+    let e = estimate(&plan, &desired, &table(), Waits { bake: 0.0, ami_copies: false });
+    let s = &e.phase("wave 1").unwrap().stacks[0];
+    assert_eq!(s.execute_s, 2.0 + 1170.0 + 10.0);
+    assert_eq!(s.critical_path, ["Lt", "Asg"]);
+}
