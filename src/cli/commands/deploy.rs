@@ -37,7 +37,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let result = locked(&mut ctx, &args, deployment_id, now).await;
     ctx.unlock(guard).await;
-    result
+    ctx.told(result).await
 }
 
 /// The deploy proper, under the lock: AMI copies, plan, confirm, roll out.
