@@ -68,7 +68,8 @@ async fn locked(
         &settings,
         ready,
         |plan| {
-            render::show_plan(&renderer, plan);
+            let estimate = super::plan::estimate(ctx.def(), &ctx.desired, plan, ctx.timing.bake);
+            render::show_plan(&renderer, plan, &estimate);
             yes || ask(&renderer, "Deploy this plan?")
         },
     )
