@@ -442,9 +442,11 @@ def calculated_health_checks_keep_their_children():
 if __name__ == "__main__":
     from moto.server import main
 
-    import moto_cloudwatch  # next to this file: on sys.path when run as a script
+    import moto_autoscaling  # next to this file: on sys.path when run as a script
+    import moto_cloudwatch
 
     moto_cloudwatch.install()
+    moto_autoscaling.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()
