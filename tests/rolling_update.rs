@@ -4,12 +4,14 @@
 //! instance runs the stack's current launch-template version and the region's copy
 //! of the new AMI, every target of the group's target group is one of them and
 //! healthy, and CloudFormation's events on the group show the rolling update batch
-//! by batch.
+//! by batch; the gate passed each region having seen the new version. And a region
+//! whose network is gone after its stack operation fails its gate and is put back.
 
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::{cli, sandbox, sdk};
 
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
@@ -26,19 +28,61 @@ fn fixture(dir: &Path, name: &str, ami: &str, desired: u32) -> PathBuf {
             "capacity = { min = 2, desired = 2, max = 4 }",
             &format!("capacity = {{ min = 2, desired = {desired}, max = 6 }}"),
         )
-        .replace(&format!("id = \"{OLD_AMI}\""), &format!("id = \"{ami}\""));
+        .replace(&format!("id = \"{OLD_AMI}\""), &format!("id = \"{ami}\""))
+        .replace("gate_timeout = \"10m\"", "gate_timeout = \"3s\"");
+    assert!(text.contains("gate_timeout = \"3s\""));
     assert!(text.contains(&format!("id = \"{ami}\"")));
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
 }
 
-fn deploy(file: &Path) -> cli::Run {
-    let endpoint = sandbox::endpoint();
+fn deploy_at(endpoint: &str, file: &Path) -> cli::Run {
     cli::strata_at(
-        &endpoint,
-        &["--output", "json", "deploy", file.to_str().unwrap(), "--yes", "--bake", "0s"],
+        endpoint,
+        &[
+            "--output",
+            "json",
+            "deploy",
+            file.to_str().unwrap(),
+            "--yes",
+            "--bake",
+            "0s",
+        ],
     )
+}
+
+fn deploy(file: &Path) -> cli::Run {
+    deploy_at(&sandbox::endpoint(), file)
+}
+
+/// The gate's last reading of `signal` (a prefix) in `region`, from the JSON events.
+fn last_health(run: &cli::Run, region: &str, signal: &str) -> Option<(bool, String)> {
+    run.json_lines()
+        .into_iter()
+        .filter(|e| e["region"] == region && e["event"] == "health")
+        .filter(|e| e["signal"].as_str().is_some_and(|s| s.starts_with(signal)))
+        .map(|e| {
+            (
+                e["ok"].as_bool().unwrap(),
+                e["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .last()
+}
+
+/// Each region stack's result in the run's summary.
+fn result_of(run: &cli::Run, region: &str) -> String {
+    run.json_lines()
+        .into_iter()
+        .find_map(|v| v.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary\n{run:?}"))["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "region" && s["region"] == region)
+        .map(|s| s["result"].as_str().unwrap().to_string())
+        .unwrap()
 }
 
 fn autoscaling(region: &str) -> aws_sdk_autoscaling::Client {
@@ -71,7 +115,12 @@ fn fleet(region: &str, stack: &str) -> Fleet {
     let asg = autoscaling(region);
     let elb = elbv2(region);
     sdk::block_on(async {
-        let described = cfn.describe_stacks().stack_name(stack).send().await.unwrap();
+        let described = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
         let s = &described.stacks()[0];
         let stack_ami = s
             .parameters()
@@ -203,13 +252,44 @@ fn an_ami_update_replaces_every_instance_of_every_region_batch_by_batch() {
 
     for (region, old) in REGIONS.iter().zip(&before) {
         let now = fleet(region, &format!("shop-prod-{region}"));
-        assert_ne!(now.stack_ami, old.stack_ami, "{region}: the AMI parameter did not change");
-        assert_ne!(now.latest_version, old.latest_version, "{region}: no new launch-template version");
-        assert_eq!(now.group_version, now.latest_version, "{region}: the group is not on the latest version: {now:?}");
-        assert_eq!(now.in_service.len(), 3, "{region}: desired capacity not in service: {now:?}");
+        assert_ne!(
+            now.stack_ami, old.stack_ami,
+            "{region}: the AMI parameter did not change"
+        );
+        assert_ne!(
+            now.latest_version, old.latest_version,
+            "{region}: no new launch-template version"
+        );
+        assert_eq!(
+            now.group_version, now.latest_version,
+            "{region}: the group is not on the latest version: {now:?}"
+        );
+        let seen = last_health(&run, region, "asg ");
+        assert_eq!(
+            seen,
+            Some((
+                true,
+                format!(
+                    "3/3 InService, launch-template version {}",
+                    now.latest_version
+                )
+            )),
+            "{region}: the gate did not pass on the new version"
+        );
+        assert_eq!(
+            now.in_service.len(),
+            3,
+            "{region}: desired capacity not in service: {now:?}"
+        );
         for (id, version, image) in &now.in_service {
-            assert_eq!(version, &now.latest_version, "{region}: {id} runs version {version}: {now:?}");
-            assert_eq!(image, &now.stack_ami, "{region}: {id} runs {image}, not the new AMI: {now:?}");
+            assert_eq!(
+                version, &now.latest_version,
+                "{region}: {id} runs version {version}: {now:?}"
+            );
+            assert_eq!(
+                image, &now.stack_ami,
+                "{region}: {id} runs {image}, not the new AMI: {now:?}"
+            );
         }
         let old_ids: BTreeSet<_> = old.in_service.iter().map(|i| i.0.clone()).collect();
         assert!(
@@ -218,7 +298,10 @@ fn an_ami_update_replaces_every_instance_of_every_region_batch_by_batch() {
         );
         let serving: BTreeSet<_> = now.in_service.iter().map(|i| i.0.clone()).collect();
         let registered: BTreeSet<_> = now.targets.iter().map(|t| t.0.clone()).collect();
-        assert_eq!(registered, serving, "{region}: targets are not exactly the InService instances");
+        assert_eq!(
+            registered, serving,
+            "{region}: targets are not exactly the InService instances"
+        );
         assert!(
             now.targets.iter().all(|t| t.1 == "healthy"),
             "{region}: a target is not healthy: {:?}",
@@ -234,9 +317,52 @@ fn an_ami_update_replaces_every_instance_of_every_region_batch_by_batch() {
         assert!(
             now.group_events
                 .iter()
-                .any(|e| e.starts_with("Rolling update initiated. Terminating 3 obsolete instance(s)")),
+                .any(|e| e
+                    .starts_with("Rolling update initiated. Terminating 3 obsolete instance(s)")),
             "{region}: {:?}",
             now.group_events
+        );
+    }
+}
+
+#[test]
+fn a_region_whose_subnets_are_gone_after_its_update_fails_its_gate_and_is_put_back() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = fixture(dir.path(), "v1.toml", OLD_AMI, 2);
+    let v2 = fixture(dir.path(), "v2.toml", NEW_AMI, 2);
+    let proxy = FaultProxy::in_front_of_sandbox();
+    deploy_at(&proxy.url(), &v1).expect_code(0);
+    let before = fleet("us-west-2", "shop-prod-us-west-2");
+
+    // DescribeSubnets in us-west-2 answers as EC2 does for subnets that no longer
+    // exist: none of the stack's subnet ids comes back.
+    proxy.add(
+        Rule::new(Fault::rewrite("<subnetId>subnet-", "<subnetId>subnet-gone"))
+            .region("us-west-2")
+            .action("DescribeSubnets"),
+    );
+    let run = deploy_at(&proxy.url(), &v2);
+    proxy.clear_rules();
+    run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
+    assert_eq!(result_of(&run, "us-east-1"), "updated");
+    assert_eq!(result_of(&run, "us-west-2"), "rolled-back");
+    assert_eq!(result_of(&run, "eu-west-1"), "not-started");
+    let (ok, detail) = last_health(&run, "us-west-2", "network").expect("no network reading");
+    assert!(
+        !ok && detail.starts_with("do not exist: subnet-"),
+        "{detail}"
+    );
+
+    // Put back: the region's stack runs the old AMI again, and so do its instances.
+    let after = fleet("us-west-2", "shop-prod-us-west-2");
+    assert_eq!(after.stack_ami, before.stack_ami);
+    assert_eq!(after.in_service.len(), 2, "{after:?}");
+    for (id, version, image) in &after.in_service {
+        assert_eq!(version, &after.latest_version, "{id}: {after:?}");
+        assert_eq!(
+            image, &before.stack_ami,
+            "{id} is not back on the old AMI: {after:?}"
         );
     }
 }
