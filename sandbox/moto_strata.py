@@ -472,9 +472,11 @@ if __name__ == "__main__":
 
     import moto_autoscaling  # next to this file: on sys.path when run as a script
     import moto_cloudwatch
+    import moto_ssm
 
     moto_cloudwatch.install()
     moto_autoscaling.install()
+    moto_ssm.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

@@ -27,6 +27,7 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_autoscaling.py",
         include_str!("../../sandbox/moto_autoscaling.py"),
     ),
+    ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
 ];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
