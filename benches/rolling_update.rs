@@ -2,7 +2,7 @@
 //! nine instances per region (max 12) deployed on one AMI, then updated to another.
 //! Per region: the batches CloudFormation ran (its "Successfully terminated
 //! instance(s)" events on the group), the instances replaced, and the sandbox time
-//! of the region's part of the update (its first to its last event in the run).
+//! of the region's stack operation (its first to its last execute or gate event).
 //! docs/deploy.md turns the batches into an AWS-time estimate.
 //!
 //! Run: `cargo bench --bench rolling_update --profile dev` (reuses the debug build;
@@ -36,7 +36,15 @@ fn stack_file(dir: &std::path::Path, name: &str, ami: &str) -> std::path::PathBu
 fn deploy(file: &std::path::Path) -> cli::Run {
     let run = cli::strata_at(
         &sandbox::endpoint(),
-        &["--output", "json", "deploy", file.to_str().unwrap(), "--yes", "--bake", "0s"],
+        &[
+            "--output",
+            "json",
+            "deploy",
+            file.to_str().unwrap(),
+            "--yes",
+            "--bake",
+            "0s",
+        ],
     );
     assert_eq!(run.code, 0, "deploy failed\n{run:?}");
     run
@@ -63,14 +71,20 @@ fn main() {
     let _moto = sandbox::exclusive();
     let dir = tempfile::tempdir().expect("temp dir");
     deploy(&stack_file(dir.path(), "v1.toml", "ami-0123456789abcdef0"));
-    let before: BTreeMap<&str, usize> =
-        REGIONS.iter().map(|r| (*r, group_events(r).len())).collect();
+    let before: BTreeMap<&str, usize> = REGIONS
+        .iter()
+        .map(|r| (*r, group_events(r).len()))
+        .collect();
     let started = Instant::now();
     let run = deploy(&stack_file(dir.path(), "v2.toml", "ami-0a1b2c3d"));
     let wall = started.elapsed().as_secs_f64();
 
     let mut span: BTreeMap<String, (OffsetDateTime, OffsetDateTime)> = BTreeMap::new();
     for e in run.json_lines() {
+        // The region's own stack operation: execute (the rolling update) and gate.
+        if !matches!(e["phase"].as_str(), Some("execute" | "gate")) {
+            continue;
+        }
         let (Some(region), Some(at)) = (e["region"].as_str(), e["time"].as_str()) else {
             continue;
         };
