@@ -474,7 +474,10 @@ if __name__ == "__main__":
     import moto_cloudwatch
     import moto_ssm
 
+    import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
+
     moto_cloudwatch.install()
+    moto_sns.install()
     moto_autoscaling.install()
     moto_ssm.install()
     keep_default_amis()

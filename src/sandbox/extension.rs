@@ -28,6 +28,7 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_autoscaling.py"),
     ),
     ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
+    ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
