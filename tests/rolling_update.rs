@@ -109,6 +109,8 @@ struct Fleet {
     group_events: Vec<String>,
     /// The physical ids (names) of the stack's SSM parameters.
     parameters: BTreeSet<String>,
+    /// The group's scaling activities' descriptions.
+    activities: Vec<String>,
 }
 
 fn fleet(region: &str, stack: &str) -> Fleet {
@@ -173,6 +175,16 @@ fn fleet(region: &str, stack: &str) -> Fleet {
             .await
             .unwrap();
         let group = &groups.auto_scaling_groups()[0];
+        let activities = asg
+            .describe_scaling_activities()
+            .auto_scaling_group_name(&group_name)
+            .send()
+            .await
+            .unwrap()
+            .activities()
+            .iter()
+            .filter_map(|a| a.description().map(str::to_string))
+            .collect();
         let group_version = group
             .launch_template()
             .and_then(|l| l.version())
@@ -240,6 +252,7 @@ fn fleet(region: &str, stack: &str) -> Fleet {
             targets,
             group_events,
             parameters,
+            activities,
         }
     })
 }
@@ -332,6 +345,22 @@ fn an_ami_update_replaces_every_instance_of_every_region_batch_by_batch() {
             "{region}: {:?}",
             now.group_events
         );
+        for id in &old_ids {
+            let line = format!("Terminating EC2 instance: {id}");
+            assert!(
+                now.activities.contains(&line),
+                "{region}: no `{line}`: {:?}",
+                now.activities
+            );
+        }
+        for id in &serving {
+            let line = format!("Launching a new EC2 instance: {id}");
+            assert!(
+                now.activities.contains(&line),
+                "{region}: no `{line}`: {:?}",
+                now.activities
+            );
+        }
     }
 }
 
