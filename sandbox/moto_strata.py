@@ -369,17 +369,20 @@ def forget_removed_resources():
 if __name__ == "__main__":
     from moto.server import main
 
-    import moto_cloudwatch  # next to this file: on sys.path when run as a script
-    import moto_route53
-
-    moto_cloudwatch.install()
-    moto_route53.install()
+    import moto_autoscaling  # next to this file: on sys.path when run as a script
+    import moto_cloudwatch
     import moto_iam  # audit: a control endpoint, AdministratorAccess
+    import moto_route53
+    import moto_ssm
 
+    moto_route53.install()
     moto_iam.install()
     import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
 
+    moto_cloudwatch.install()
     moto_sns.install()
+    moto_autoscaling.install()
+    moto_ssm.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

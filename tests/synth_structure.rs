@@ -620,13 +620,20 @@ fn every_taggable_resource_carries_the_standard_tags() {
             if !taggable {
                 continue;
             }
-            let tags: BTreeMap<&str, &str> = tags
-                .unwrap_or_else(|| panic!("{id} ({ty}) has no tags"))
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| (t["Key"].as_str().unwrap(), t["Value"].as_str().unwrap()))
-                .collect();
+            let tags = tags.unwrap_or_else(|| panic!("{id} ({ty}) has no tags"));
+            // A list of {Key, Value}, or a map (AWS::SSM::Parameter's Tags).
+            let tags: BTreeMap<&str, &str> = match tags.as_object() {
+                Some(map) => map
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                    .collect(),
+                None => tags
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| (t["Key"].as_str().unwrap(), t["Value"].as_str().unwrap()))
+                    .collect(),
+            };
             assert_eq!(tags.get("app"), Some(&"shop"), "{id}");
             assert_eq!(tags.get("environment"), Some(&"prod"), "{id}");
             assert_eq!(tags.get("region"), Some(&region.as_str()), "{id}");

@@ -29,6 +29,11 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_route53.py"),
     ),
     ("moto_iam.py", include_str!("../../sandbox/moto_iam.py")),
+    (
+        "moto_autoscaling.py",
+        include_str!("../../sandbox/moto_autoscaling.py"),
+    ),
+    ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 
