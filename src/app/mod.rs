@@ -18,4 +18,4 @@ mod pipeline;
 pub use command::Command;
 pub use definition::Definition;
 pub use error::AppError;
-pub use pipeline::{prepare, Operator, Pipeline, Request};
+pub use pipeline::{prepare, LockRelease, Operator, Pipeline, Request};

@@ -22,6 +22,32 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Releases one holding of the deploy lock (`Pipeline::releaser`).
+pub struct LockRelease {
+    aws: Aws,
+    stack: String,
+    guard: LockGuard,
+    events: Events,
+}
+
+impl LockRelease {
+    /// Delete this holder's lock records; a record that cannot be deleted is a
+    /// warning naming `strata unlock`.
+    pub async fn release(self) {
+        let store = CfnLockStore::new(&self.aws, &self.stack);
+        for e in lock::release(&store, &self.guard).await {
+            self.events.warn(
+                Some(&e.region),
+                Phase::Done,
+                format!(
+                    "could not release the deploy lock ({}); run `strata unlock` for this stack",
+                    e.message
+                ),
+            );
+        }
+    }
+}
+
 /// The operator's flags every changing command shares.
 #[derive(Debug, Clone, Default)]
 pub struct Operator {
@@ -370,16 +396,17 @@ impl Pipeline {
 
     /// Release the lock (every exit path of a changing command calls this).
     pub async fn unlock(&self, guard: LockGuard) {
-        let store = CfnLockStore::new(&self.aws, &self.def().stack_name());
-        for e in lock::release(&store, &guard).await {
-            self.events.warn(
-                Some(&e.region),
-                Phase::Done,
-                format!(
-                    "could not release the deploy lock ({}); run `strata unlock` for this stack",
-                    e.message
-                ),
-            );
+        self.releaser(&guard).release().await
+    }
+
+    /// What releases `guard` without the pipeline: for a path that leaves while
+    /// the work still runs (the second Ctrl-C).
+    pub fn releaser(&self, guard: &LockGuard) -> LockRelease {
+        LockRelease {
+            aws: self.aws.clone(),
+            stack: self.def().stack_name(),
+            guard: guard.clone(),
+            events: self.events.clone(),
         }
     }
 

@@ -210,12 +210,16 @@ pub enum AmiCommand {
         /// copy is not available by then is reported as failed.
         #[arg(long, default_value = "1h")]
         timeout: String,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
     /// Deregister old copies (and snapshots), keeping the newest N and every one in use.
     Prune {
         file: PathBuf,
         #[arg(long, default_value_t = 3)]
         keep: usize,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
 }
 

@@ -37,6 +37,9 @@ pub struct State {
     pub stale_instance: HashSet<String>,
     /// Regions whose VPC and subnets no longer exist (the stack still lists them).
     pub lost_network: HashSet<String>,
+    /// The n-th mutating call (1-based, counted over every call this fake saw)
+    /// fails with an API error and changes nothing.
+    pub fail_mutating_call: Option<usize>,
 }
 
 #[derive(Default)]
@@ -50,6 +53,10 @@ const MUTATING: &[&str] = &[
     "DeleteStack",
 ];
 
+fn is_mutating(call: &str) -> bool {
+    MUTATING.iter().any(|m| call.ends_with(m))
+}
+
 impl Fake {
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.0.lock().unwrap())
@@ -59,15 +66,32 @@ impl Fake {
         self.with(|s| s.calls.push(format!("{region} {action}")));
     }
 
+    /// Record a mutating call; the one `fail_mutating_call` names fails.
+    fn mutate(&self, region: &str, action: &'static str) -> Result<(), AwsError> {
+        self.with(|s| {
+            s.calls.push(format!("{region} {action}"));
+            let n = s.calls.iter().filter(|c| is_mutating(c)).count();
+            if s.fail_mutating_call == Some(n) {
+                return Err(AwsError {
+                    service: "cloudformation",
+                    operation: action,
+                    region: region.into(),
+                    code: "InternalFailure".into(),
+                    message: format!("injected: mutating call {n} fails"),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// Every change set: (region, stack, name).
+    pub fn change_set_names(&self) -> Vec<(String, String, String)> {
+        self.with(|s| s.change_sets.keys().cloned().collect())
+    }
+
     /// The mutating calls made so far.
     pub fn mutating(&self) -> Vec<String> {
-        self.with(|s| {
-            s.calls
-                .iter()
-                .filter(|c| MUTATING.iter().any(|m| c.ends_with(m)))
-                .cloned()
-                .collect()
-        })
+        self.with(|s| s.calls.iter().filter(|c| is_mutating(c)).cloned().collect())
     }
 
     /// The regions where a change set was executed, in order.
@@ -116,7 +140,7 @@ impl Cloud for Fake {
     }
 
     async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError> {
-        self.call(&req.region, "CreateChangeSet");
+        self.mutate(&req.region, "CreateChangeSet")?;
         self.with(|s| {
             let key = (req.region.clone(), req.stack_name.clone());
             if req.kind == ChangeSetKind::Create {
@@ -184,7 +208,7 @@ impl Cloud for Fake {
         stack: &str,
         name: &str,
     ) -> Result<(), AwsError> {
-        self.call(region, "DeleteChangeSet");
+        self.mutate(region, "DeleteChangeSet")?;
         self.with(|s| {
             s.change_sets
                 .remove(&(region.into(), stack.into(), name.into()))
@@ -198,7 +222,7 @@ impl Cloud for Fake {
         stack: &str,
         name: &str,
     ) -> Result<(), AwsError> {
-        self.call(region, "ExecuteChangeSet");
+        self.mutate(region, "ExecuteChangeSet")?;
         self.with(|s| {
             let cs = s
                 .change_sets
@@ -238,7 +262,7 @@ impl Cloud for Fake {
         parameters: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        self.call(region, "UpdateStack");
+        self.mutate(region, "UpdateStack")?;
         self.with(|s| {
             let st = s
                 .stacks
@@ -253,7 +277,7 @@ impl Cloud for Fake {
     }
 
     async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError> {
-        self.call(region, "DeleteStack");
+        self.mutate(region, "DeleteStack")?;
         self.with(|s| {
             s.stacks.remove(&(region.into(), stack.into()));
             s.change_sets

@@ -21,6 +21,8 @@ mod wait;
 mod fake;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unwind;
 
 pub use error::DeployError;
 pub use health::{Reading, Signals};

@@ -18,7 +18,7 @@ fn template(desired: u32) -> String {
     .to_string()
 }
 
-fn desired(capacity: u32, with_build: bool) -> Desired {
+pub(super) fn desired(capacity: u32, with_build: bool) -> Desired {
     let stack = |r: &str| DesiredStack {
         region: r.into(),
         stack_name: format!("app-prod-{r}"),
@@ -45,7 +45,7 @@ fn desired(capacity: u32, with_build: bool) -> Desired {
     }
 }
 
-fn settings(on_failure: OnFailure) -> Settings {
+pub(super) fn settings(on_failure: OnFailure) -> Settings {
     Settings {
         deployment_id: "d1".into(),
         deployed_by: "tester".into(),
@@ -327,7 +327,7 @@ async fn a_stop_request_ends_the_rollout_before_the_next_stack_with_nothing_half
 }
 
 /// Every region template with a DNS record, as a wired region has.
-fn with_records(mut d: Desired) -> Desired {
+pub(super) fn with_records(mut d: Desired) -> Desired {
     for s in d.waves.iter_mut().flatten() {
         let mut t: serde_json::Value = serde_json::from_str(&s.template_body).unwrap();
         t["Resources"]["Record"] = serde_json::json!({"Type": "AWS::Route53::RecordSet",
@@ -338,7 +338,7 @@ fn with_records(mut d: Desired) -> Desired {
 }
 
 /// The definition without its last region (ap-southeast-2), which it must remove.
-fn without_last_region(capacity: u32) -> Desired {
+pub(super) fn without_last_region(capacity: u32) -> Desired {
     let mut d = with_records(desired(capacity, false));
     d.waves.pop();
     d.absent = vec![crate::plan::AbsentStack {

@@ -126,7 +126,7 @@ pub enum LockError {
 }
 
 /// A held lock. Release it with `release` on every exit path.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LockGuard {
     pub info: LockInfo,
     /// Regions where this holder created a record.

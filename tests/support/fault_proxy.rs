@@ -111,6 +111,10 @@ pub struct Rule {
     /// Apply to this fraction of matching requests (0.0..=1.0), drawn from the
     /// proxy's seeded RNG.
     pub probability: Option<f64>,
+    /// Only calls that change something ([`CallKey::is_mutating`]).
+    pub mutating: bool,
+    /// Let the first this many matching calls through (the rule fires from the next).
+    pub after: u64,
 }
 
 impl Rule {
@@ -123,7 +127,22 @@ impl Rule {
             fault,
             times: None,
             probability: None,
+            mutating: false,
+            after: 0,
         }
+    }
+
+    /// Only calls that change something.
+    pub fn mutating(mut self) -> Rule {
+        self.mutating = true;
+        self
+    }
+
+    /// Let the first `n` matching calls through: with `times(1)`, the rule fails
+    /// exactly the (n+1)-th matching call.
+    pub fn after(mut self, n: u64) -> Rule {
+        self.after = n;
+        self
     }
 
     pub fn region(mut self, region: &str) -> Rule {
@@ -155,7 +174,8 @@ impl Rule {
     }
 
     fn matches(&self, call: &CallKey) -> bool {
-        self.region.as_ref().is_none_or(|r| *r == call.region)
+        (!self.mutating || call.is_mutating())
+            && self.region.as_ref().is_none_or(|r| *r == call.region)
             && self.service.as_ref().is_none_or(|s| *s == call.service)
             && self.action.as_ref().is_none_or(|a| glob(a, &call.action))
     }
@@ -225,6 +245,8 @@ struct ActiveRule {
     id: RuleId,
     rule: Rule,
     fired: u64,
+    /// Matching calls seen (for `Rule::after`).
+    seen: u64,
 }
 
 struct State {
@@ -254,6 +276,10 @@ impl Shared {
         for active in rules.iter_mut() {
             let r = &active.rule;
             if !r.matches(&key) || r.times.is_some_and(|n| active.fired >= n) {
+                continue;
+            }
+            active.seen += 1;
+            if active.seen <= r.after {
                 continue;
             }
             if let Some(p) = r.probability {
@@ -375,10 +401,12 @@ impl FaultProxy {
     /// Add a rule after the existing ones (the first that matches and fires wins).
     pub fn add(&self, rule: Rule) -> RuleId {
         let id = RuleId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
-        self.shared
-            .lock()
-            .rules
-            .push(ActiveRule { id, rule, fired: 0 });
+        self.shared.lock().rules.push(ActiveRule {
+            id,
+            rule,
+            fired: 0,
+            seen: 0,
+        });
         id
     }
 

@@ -2,56 +2,100 @@
 //! per region on a terminal, JSON lines otherwise), but on stderr: the result is
 //! what goes to stdout.
 
-use super::validate::load_stack;
+use super::rollout_ctx::{self, Args, Ctx};
 use super::{Failure, Outcome};
-use crate::cli::args::{AmiCommand, GlobalArgs, OutputFormat};
+use crate::cli::args::{AmiCommand, GlobalArgs, OpsArgs, OutputFormat};
 use crate::cli::render::{Mode, Renderer};
 use strata::ami::{self, AmiError, AmiSource, BakeRequest, WaitPolicy};
-use strata::aws::{Aws, AwsTarget};
+use strata::app::Command;
+use strata::aws::Aws;
 use strata::events::Events;
 use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
-    let aws = Aws::connect(AwsTarget {
-        endpoint_url: global.endpoint_url.clone(),
-        profile: global.profile.clone(),
-    })
-    .await;
-    let render = Renderer::events_on_stderr(Mode::detect(global.output == OutputFormat::Json));
-    let events = render.events();
-    let outcome = match args {
+    match args {
         AmiCommand::Bake {
             instance,
             region,
             name,
             timeout,
         } => {
+            // An image of one instance, named by the operator: no stack file, so no
+            // stack's rules or lock apply.
+            let aws = super::connect(global).await;
+            let render =
+                Renderer::events_on_stderr(Mode::detect(global.output == OutputFormat::Json));
             let policy = wait_policy(WaitPolicy::bake_default(), &timeout)?;
-            bake(global, &aws, &events, &policy, instance, region, name).await
+            let outcome = bake(
+                global,
+                &aws,
+                &render.events(),
+                &policy,
+                instance,
+                region,
+                name,
+            )
+            .await;
+            render.finish();
+            outcome
         }
         AmiCommand::Copy {
             file,
             source,
             source_region,
             timeout,
+            ops,
         } => {
             let policy = wait_policy(WaitPolicy::copy_default(), &timeout)?;
-            let def = load_stack(global, &file)?;
-            let mut src = AmiSource::from_def(&def);
+            let ctx = prepare(global, &file, Command::AmiCopy, &ops).await?;
+            let mut src = AmiSource::from_def(ctx.def());
             if let Some(id) = source {
                 src.image_id = id;
             }
             if let Some(r) = source_region {
                 src.region = r;
             }
-            copy(global, &aws, &events, &policy, &def, &src).await
+            locked(
+                &ctx,
+                copy(global, &ctx.aws, &ctx.events, &policy, ctx.def(), &src),
+            )
+            .await
         }
-        AmiCommand::Prune { file, keep } => {
-            let def = load_stack(global, &file)?;
-            prune(global, &aws, &events, &def, keep).await
+        AmiCommand::Prune { file, keep, ops } => {
+            let ctx = prepare(global, &file, Command::AmiPrune, &ops).await?;
+            locked(&ctx, prune(global, &ctx.aws, &ctx.events, ctx.def(), keep)).await
         }
-    };
-    render.finish();
+    }
+}
+
+/// Prepare `ami copy | prune` (`app::prepare`: the responsible person, the
+/// stack's deploy lock: a prune must not deregister an image a running deploy is
+/// about to launch). Progress goes to stderr.
+async fn prepare(
+    global: &GlobalArgs,
+    file: &std::path::Path,
+    command: Command,
+    ops: &OpsArgs,
+) -> Result<Ctx, Failure> {
+    rollout_ctx::prepare(
+        global,
+        file,
+        command,
+        Args {
+            ops: Some(ops),
+            events_on_stderr: true,
+            ..Args::default()
+        },
+    )
+    .await
+}
+
+/// Run `work` holding the deploy lock, released whatever it returns.
+async fn locked(ctx: &Ctx, work: impl std::future::Future<Output = Outcome>) -> Outcome {
+    let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
+    let outcome = work.await;
+    ctx.unlock(guard).await;
+    ctx.renderer.finish();
     outcome
 }
 

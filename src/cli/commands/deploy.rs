@@ -6,10 +6,14 @@ use crate::cli::args::{DeployArgs, GlobalArgs, OnFailureArg};
 use crate::cli::render::{self, Renderer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use strata::app::Command;
+use std::time::Duration;
+use strata::app::{Command, LockRelease};
 use strata::deploy;
 use strata::exit_code;
 use strata::stack::OnFailure;
+
+/// How long the second Ctrl-C waits for the lock's release before exiting.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
     require_yes(args.yes, "deploy")?;
@@ -36,7 +40,8 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
         return Ok(report.exit_code());
     }
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
-    let result = locked(&mut ctx, &args, deployment_id, now).await;
+    let release = ctx.releaser(&guard);
+    let result = locked(&mut ctx, &args, deployment_id, now, release).await;
     ctx.unlock(guard).await;
     ctx.told(result).await
 }
@@ -47,12 +52,13 @@ async fn locked(
     args: &DeployArgs,
     deployment_id: String,
     now: time::OffsetDateTime,
+    release: LockRelease,
 ) -> Outcome {
     // The copies start now and become available while the stacks are settled and
     // planned; nothing is executed before every copy is available.
     let started = ctx.start_ami_copies().await.map_err(rollout_ctx::failure)?;
     let stop = Arc::new(AtomicBool::new(false));
-    watch_ctrl_c(stop.clone(), ctx.renderer.clone());
+    watch_ctrl_c(stop.clone(), ctx.renderer.clone(), release);
     let on_failure = args.on_failure.map(|o| match o {
         OnFailureArg::RollbackAll => OnFailure::RollbackAll,
         OnFailureArg::RollbackRegion => OnFailure::RollbackRegion,
@@ -82,15 +88,22 @@ async fn locked(
 
 /// Ctrl-C: the first press asks on a terminal (elsewhere it just stops) and stops
 /// the rollout at the next safe point (between regions, nothing half-done); a
-/// second press exits at once with 130 (the same command finishes the job later).
-fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
+/// second press releases the deploy lock (at most `RELEASE_WAIT`) and exits with
+/// 130 (the same command finishes the job later).
+fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>, release: LockRelease) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
-        let second = tokio::spawn(async {
+        let second = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: run the same command again to finish");
+                eprintln!("\ninterrupted: releasing the deploy lock; run the same command again to finish");
+                if tokio::time::timeout(RELEASE_WAIT, release.release())
+                    .await
+                    .is_err()
+                {
+                    eprintln!("the deploy lock was not released in time: run `strata unlock` for this stack");
+                }
                 std::process::exit(exit_code::INTERRUPTED);
             }
         });

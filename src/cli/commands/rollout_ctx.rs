@@ -49,6 +49,8 @@ pub struct Args<'a> {
     pub ops: Option<&'a OpsArgs>,
     /// `--account ID` (the drill).
     pub account: Option<&'a str>,
+    /// Progress on stderr (the command's result is what goes to stdout).
+    pub events_on_stderr: bool,
 }
 
 /// Load the definition, parse the arguments into a request and prepare it
@@ -99,7 +101,12 @@ pub async fn prepare_loaded(
             profile: global.profile.clone(),
         },
     };
-    let renderer = Renderer::new(Mode::detect(global.output == OutputFormat::Json));
+    let mode = Mode::detect(global.output == OutputFormat::Json);
+    let renderer = if args.events_on_stderr {
+        Renderer::events_on_stderr(mode)
+    } else {
+        Renderer::new(mode)
+    };
     let pipeline = app::prepare(request, renderer.events())
         .await
         .map_err(failure)?;
