@@ -443,8 +443,10 @@ if __name__ == "__main__":
     from moto.server import main
 
     import moto_cloudwatch  # next to this file: on sys.path when run as a script
+    import moto_changesets
 
     moto_cloudwatch.install()
+    moto_changesets.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

@@ -70,7 +70,11 @@ pub async fn discover<C: Cloud>(
     Ok(s)
 }
 
-/// Read every signal once.
+/// Read every signal once. A signal whose read failed with an answer (throttled,
+/// refused) is an unread reading; a call that got no answer at all (the endpoint
+/// is unreachable, after the SDK's own retries) stops the gate or the bake with
+/// that error: waiting out `gate_timeout` for an endpoint that is gone would only
+/// delay the exit 7 (docs/deploy.md, "An endpoint that stops answering").
 pub async fn read<C: Cloud>(
     cloud: &C,
     region: &str,
@@ -81,6 +85,7 @@ pub async fn read<C: Cloud>(
         let signal = format!("asg {asg}");
         let (in_service, desired) = match cloud.asg_capacity(region, asg).await {
             Ok(c) => c,
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread(signal, e));
                 continue;
@@ -97,6 +102,7 @@ pub async fn read<C: Cloud>(
         let name = tg.rsplit(':').next().unwrap_or(tg);
         let targets = match cloud.target_health(region, tg).await {
             Ok(t) => t,
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread(format!("targets {name}"), e));
                 continue;
@@ -126,6 +132,7 @@ pub async fn read<C: Cloud>(
     for hc in &signals.health_checks {
         let reports = match cloud.health_check_reports(hc).await {
             Ok(r) => r,
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread(format!("health-check {hc}"), e));
                 continue;
@@ -150,6 +157,7 @@ pub async fn read<C: Cloud>(
     {
         let states = match cloud.alarm_states(region, &signals.alarm_prefix).await {
             Ok(s) => s,
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread("alarms".into(), e));
                 return Ok(out);

@@ -49,6 +49,10 @@ pub enum Fault {
     Throttle,
     /// Close the connection without an answer (the request is not forwarded).
     Drop,
+    /// A lost response: forward the request (the sandbox carries it out), then
+    /// answer 500 `InternalFailure` instead of the sandbox's answer, as when an
+    /// answer is lost on its way back. The SDK retries it.
+    LoseResponse,
     /// Wait, then forward as usual.
     Delay(Duration),
     /// Forward, then replace every `from` with `to` in the response body (text
@@ -111,6 +115,9 @@ pub struct Rule {
     /// Apply to this fraction of matching requests (0.0..=1.0), drawn from the
     /// proxy's seeded RNG.
     pub probability: Option<f64>,
+    /// Let the first this-many matching requests through, then apply: the k-th
+    /// call fails with `.after(k - 1)`.
+    pub after: Option<u64>,
 }
 
 impl Rule {
@@ -123,7 +130,14 @@ impl Rule {
             fault,
             times: None,
             probability: None,
+            after: None,
         }
+    }
+
+    /// Let the first `n` matching requests through untouched.
+    pub fn after(mut self, n: u64) -> Rule {
+        self.after = Some(n);
+        self
     }
 
     pub fn region(mut self, region: &str) -> Rule {
@@ -225,6 +239,8 @@ struct ActiveRule {
     id: RuleId,
     rule: Rule,
     fired: u64,
+    /// Matching requests seen (for `after`).
+    matched: u64,
 }
 
 struct State {
@@ -253,7 +269,13 @@ impl Shared {
         let mut chosen = None;
         for active in rules.iter_mut() {
             let r = &active.rule;
-            if !r.matches(&key) || r.times.is_some_and(|n| active.fired >= n) {
+            if !r.matches(&key) {
+                continue;
+            }
+            active.matched += 1;
+            if r.after.is_some_and(|n| active.matched <= n)
+                || r.times.is_some_and(|n| active.fired >= n)
+            {
                 continue;
             }
             if let Some(p) = r.probability {
@@ -375,10 +397,12 @@ impl FaultProxy {
     /// Add a rule after the existing ones (the first that matches and fires wins).
     pub fn add(&self, rule: Rule) -> RuleId {
         let id = RuleId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
-        self.shared
-            .lock()
-            .rules
-            .push(ActiveRule { id, rule, fired: 0 });
+        self.shared.lock().rules.push(ActiveRule {
+            id,
+            rule,
+            fired: 0,
+            matched: 0,
+        });
         id
     }
 
@@ -519,6 +543,7 @@ async fn handle(
     let protocol = Protocol::of(&parts, &key);
     let fault = shared.decide(key.clone());
     let mut rewrite = None;
+    let mut lose = false;
     match fault {
         Some(Fault::Error {
             status,
@@ -534,6 +559,7 @@ async fn handle(
             return Ok(error_response(protocol, 400, code, "Rate exceeded"));
         }
         Some(Fault::Drop) => return Err(Dropped),
+        Some(Fault::LoseResponse) => lose = true,
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Rewrite { from, to }) => rewrite = Some((from, to)),
         Some(Fault::Before(Hook(hook))) => {
@@ -580,6 +606,14 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(Dropped),
     };
+    if lose {
+        return Ok(error_response(
+            protocol,
+            500,
+            "InternalFailure",
+            "the fault proxy lost the answer (the request was carried out)",
+        ));
+    }
     if let Some((from, to)) = rewrite {
         let text = String::from_utf8_lossy(&bytes).replace(&from, &to);
         bytes = Bytes::from(text);

@@ -275,16 +275,36 @@ impl Ctx {
         }
     }
 
-    /// Release the lock (every exit path of a changing command calls this).
-    pub async fn unlock(&self, guard: LockGuard) {
+    /// Release the lock (every exit path of a changing command calls this; each
+    /// region's release is retried). Returns the regions where it may remain.
+    pub async fn unlock(&self, guard: LockGuard) -> Vec<String> {
         let store = CfnLockStore::new(&self.aws, &self.def.stack_name());
-        for e in lock::release(&store, &guard).await {
+        let left = lock::release(&store, &guard).await;
+        for e in &left {
             self.events.warn(
                 Some(&e.region),
                 strata::events::Phase::Done,
                 format!(
-                    "could not release the deploy lock ({}); run `strata unlock` for this stack",
-                    e.message
+                    "could not release the deploy lock ({}); remove it with `strata unlock <stack file> --id {}`",
+                    e.message, guard.info.id
+                ),
+            );
+        }
+        left.into_iter().map(|e| e.region).collect()
+    }
+
+    /// Remove lock records left by a run that died on this host (a failed release),
+    /// saying so: for a deploy that takes no lock (nothing to change).
+    pub async fn clear_dead_locks(&self) {
+        let store = CfnLockStore::new(&self.aws, &self.def.stack_name());
+        let all: Vec<&str> = self.def.regions.iter().map(|r| r.name.as_str()).collect();
+        for (region, dead) in lock::clear_dead(&store, &all).await {
+            self.events.warn(
+                Some(&region),
+                strata::events::Phase::Preflight,
+                format!(
+                    "removed the deploy lock a run that ended on this host left: {}",
+                    dead.describe(time::OffsetDateTime::now_utc())
                 ),
             );
         }
