@@ -475,6 +475,9 @@ if __name__ == "__main__":
 
     moto_cloudwatch.install()
     moto_changesets.install()
+    import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
+
+    moto_sns.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

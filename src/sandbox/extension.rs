@@ -27,6 +27,7 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_changesets.py",
         include_str!("../../sandbox/moto_changesets.py"),
     ),
+    ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
