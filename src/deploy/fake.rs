@@ -32,6 +32,8 @@ pub struct State {
     pub unhealthy: HashSet<String>,
     /// Regions whose alarm is in ALARM.
     pub alarm: HashSet<String>,
+    /// Regions whose health reads get no answer (an endpoint that stopped).
+    pub unreachable: HashSet<String>,
 }
 
 #[derive(Default)]
@@ -286,6 +288,15 @@ impl Cloud for Fake {
         _tg: &str,
     ) -> Result<Vec<(String, String)>, AwsError> {
         self.call(region, "DescribeTargetHealth");
+        if self.with(|s| s.unreachable.contains(region)) {
+            return Err(AwsError {
+                service: "elasticloadbalancing",
+                operation: "DescribeTargetHealth",
+                region: region.into(),
+                code: "DispatchFailure".into(),
+                message: "io error: Connection refused (os error 111)".into(),
+            });
+        }
         let state = if self.with(|s| s.unhealthy.contains(region)) {
             "unhealthy"
         } else {
