@@ -370,6 +370,7 @@ if __name__ == "__main__":
     from moto.server import main
 
     import moto_autoscaling  # next to this file: on sys.path when run as a script
+    import moto_changesets
     import moto_cloudwatch
     import moto_iam  # audit: a control endpoint, AdministratorAccess
     import moto_route53
@@ -377,6 +378,7 @@ if __name__ == "__main__":
 
     moto_route53.install()
     moto_iam.install()
+    moto_changesets.install()
     import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
 
     moto_cloudwatch.install()

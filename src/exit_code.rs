@@ -9,7 +9,7 @@
 //! | 4 | rollback failed: a region needs a human (see `runbooks/`) |
 //! | 5 | the stack's deploy lock is held by someone else |
 //! | 6 | refused by an operations rule (deploy window, missing DRI) |
-//! | 7 | AWS or environment error (endpoint unreachable, credentials, sandbox) |
+//! | 7 | AWS or environment error (endpoint unreachable, credentials, sandbox, lock not released) |
 //! | 130 | interrupted (Ctrl-C) before anything was left half-done |
 
 pub const SUCCESS: i32 = 0;

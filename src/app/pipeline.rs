@@ -26,25 +26,30 @@ use std::time::Duration;
 pub struct LockRelease {
     aws: Aws,
     stack: String,
+    /// The stack file, for the `strata unlock` a remaining record needs.
+    file: String,
     guard: LockGuard,
     events: Events,
 }
 
 impl LockRelease {
-    /// Delete this holder's lock records; a record that cannot be deleted is a
-    /// warning naming `strata unlock`.
-    pub async fn release(self) {
+    /// Delete this holder's lock records (each region's release is retried); a
+    /// record that cannot be deleted is a warning naming `strata unlock FILE --id`.
+    /// Returns the regions where it may remain.
+    pub async fn release(self) -> Vec<String> {
         let store = CfnLockStore::new(&self.aws, &self.stack);
-        for e in lock::release(&store, &self.guard).await {
+        let left = lock::release(&store, &self.guard).await;
+        for e in &left {
             self.events.warn(
                 Some(&e.region),
                 Phase::Done,
                 format!(
-                    "could not release the deploy lock ({}); run `strata unlock` for this stack",
-                    e.message
+                    "could not release the deploy lock ({}); remove it with `strata unlock {} --id {}`",
+                    e.message, self.file, self.guard.info.id
                 ),
             );
         }
+        left.into_iter().map(|e| e.region).collect()
     }
 }
 
@@ -394,8 +399,9 @@ impl Pipeline {
         }
     }
 
-    /// Release the lock (every exit path of a changing command calls this).
-    pub async fn unlock(&self, guard: LockGuard) {
+    /// Release the lock (every exit path of a changing command calls this; each
+    /// region's release is retried). Returns the regions where it may remain.
+    pub async fn unlock(&self, guard: LockGuard) -> Vec<String> {
         self.releaser(&guard).release().await
     }
 
@@ -405,8 +411,27 @@ impl Pipeline {
         LockRelease {
             aws: self.aws.clone(),
             stack: self.def().stack_name(),
+            file: self.definition.path.display().to_string(),
             guard: guard.clone(),
             events: self.events.clone(),
+        }
+    }
+
+    /// Remove lock records a run that ended on this host left (a failed release, a
+    /// kill), saying so: for a deploy that takes no lock (nothing to change).
+    /// Records of live or remote holders are kept.
+    pub async fn clear_dead_locks(&self) {
+        let store = CfnLockStore::new(&self.aws, &self.def().stack_name());
+        let all: Vec<&str> = self.def().regions.iter().map(|r| r.name.as_str()).collect();
+        for (region, dead) in lock::clear_dead(&store, &all).await {
+            self.events.warn(
+                Some(&region),
+                Phase::Preflight,
+                format!(
+                    "removed the deploy lock a run that ended on this host left: {}",
+                    dead.describe(time::OffsetDateTime::now_utc())
+                ),
+            );
         }
     }
 

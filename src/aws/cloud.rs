@@ -47,6 +47,28 @@ fn capabilities() -> Vec<Capability> {
     ]
 }
 
+/// The CreateChangeSet idempotency token: the same for the SDK's retries of one
+/// request, different for any other request (another process, another content).
+/// CloudFormation: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters.
+fn client_token(req: &ChangeSetRequest) -> String {
+    use sha2::{Digest, Sha256};
+    static NONCE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let nonce = *NONCE.get_or_init(rand::random::<u64>);
+    let mut h = Sha256::new();
+    h.update(nonce.to_be_bytes());
+    for part in [&req.region, &req.stack_name, &req.name, &req.template_body] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for (k, v) in req.parameters.iter().chain(req.tags.iter()) {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    format!("strata-{}", &hex::encode(h.finalize())[..40])
+}
+
 /// "Stack with id X does not exist" / "ChangeSet [X] does not exist".
 fn is_missing(e: &AwsError) -> bool {
     e.message.contains("does not exist") || e.code == "ChangeSetNotFound"
@@ -132,7 +154,8 @@ impl Cloud for CloudApi {
             ChangeSetKind::Create => ChangeSetType::Create,
             ChangeSetKind::Update => ChangeSetType::Update,
         };
-        self.aws
+        let sent = self
+            .aws
             .cloudformation(&req.region)
             .create_change_set()
             .stack_name(&req.stack_name)
@@ -142,10 +165,23 @@ impl Cloud for CloudApi {
             .set_parameters(Some(params(&req.parameters)))
             .set_tags(Some(tags(&req.tags)))
             .set_capabilities(Some(capabilities()))
+            .client_token(client_token(req))
             .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(CFN, "CreateChangeSet", &req.region, e))?;
-        Ok(())
+            .await;
+        let Err(e) = sent else { return Ok(()) };
+        let e = AwsError::from_sdk(CFN, "CreateChangeSet", &req.region, e);
+        // The SDK's retry of a call whose answer was lost met the change set that
+        // call made. Its name is ours alone (it carries the deployment id; the
+        // previous-version record is dropped just before, under the deploy lock).
+        if e.code == "AlreadyExistsException"
+            && self
+                .change_set(&req.region, &req.stack_name, &req.name)
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
+        Err(e)
     }
 
     async fn change_set(

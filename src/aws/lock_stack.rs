@@ -82,6 +82,10 @@ impl LockStore for CfnLockStore<'_> {
                 .create_stack()
                 .stack_name(&self.stack_name)
                 .template_body(LOCK_TEMPLATE)
+                // AWS answers a retry with this token as the first call (CreateStack,
+                // ClientRequestToken); an endpoint that does not answers
+                // AlreadyExists, and `lock::acquire` recognises its own lock id.
+                .client_request_token(format!("strata-lock-{}", lock.id))
                 .tags(tag(TAG_ID, &lock.id))
                 .tags(tag(TAG_HOLDER, &lock.holder))
                 .tags(tag(TAG_COMMAND, &lock.command))

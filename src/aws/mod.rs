@@ -44,6 +44,13 @@ pub struct Aws {
 /// How many attempts a throttled or transient call gets before it is an error.
 const MAX_ATTEMPTS: u32 = 10;
 
+/// The longest one call may take, all its attempts together: an endpoint that
+/// stops answering (connections hang) fails each call within this bound, so a
+/// run ends with exit 7 in bounded time (docs/deploy.md, "An endpoint that stops
+/// answering"). Refused or dropped connections fail much sooner (10 attempts with
+/// backoff, about 25 s).
+pub const CALL_LIMIT: Duration = Duration::from_secs(60);
+
 impl Aws {
     /// Load the credential chain and configuration once.
     pub async fn connect(target: AwsTarget) -> Aws {
@@ -58,6 +65,7 @@ impl Aws {
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
                     .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(CALL_LIMIT)
                     .build(),
             );
         if let Some(profile) = &target.profile {
@@ -66,6 +74,7 @@ impl Aws {
         if let Some(url) = &target.endpoint_url {
             loader = loader.endpoint_url(url);
         }
+        error::set_endpoint_override(target.endpoint_url.as_deref());
         // A region is needed to build the config; every client sets its own below.
         let base = loader.region(Region::new("us-east-1")).load().await;
         Aws { base, target }

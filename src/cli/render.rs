@@ -35,9 +35,23 @@ pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
+/// When the last line went out off a terminal, and where the run was: for the
+/// heartbeat (`watch_silence`).
+struct LastLine {
+    at: std::time::Instant,
+    region: Option<String>,
+    phase: strata::events::Phase,
+}
+
+/// How long a run off a terminal may stay silent before a heartbeat line: under
+/// the 30 s docs/operations.md promises, whatever blocks (one AWS call retried
+/// against an endpoint that does not answer takes up to a minute).
+const SILENCE: Duration = Duration::from_secs(25);
+
 /// The event sink of the binary.
 pub struct Renderer {
     mode: Mode,
+    last: Arc<Mutex<LastLine>>,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
     /// Terminal: what each region's live line shows.
     views: Mutex<BTreeMap<String, View>>,
@@ -52,13 +66,33 @@ impl Renderer {
             Mode::Terminal => MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             Mode::Json => MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
         };
-        Arc::new(Renderer {
+        let last = Arc::new(Mutex::new(LastLine {
+            at: std::time::Instant::now(),
+            region: None,
+            phase: strata::events::Phase::Preflight,
+        }));
+        let r = Arc::new(Renderer {
             mode,
+            last,
             bars: Mutex::new(BTreeMap::new()),
             views: Mutex::new(BTreeMap::new()),
             multi,
             json_to_stderr: false,
-        })
+        });
+        if mode == Mode::Json {
+            watch_silence(Arc::downgrade(&r));
+        }
+        r
+    }
+
+    fn printed(&self, region: Option<&str>, phase: Option<strata::events::Phase>) {
+        if let Ok(mut l) = self.last.lock() {
+            l.at = std::time::Instant::now();
+            if let Some(p) = phase {
+                l.region = region.map(str::to_string);
+                l.phase = p;
+            }
+        }
     }
 
     /// A renderer whose JSON events go to stderr, for a command that prints its
@@ -79,7 +113,10 @@ impl Renderer {
             Mode::Terminal => {
                 let _ = self.multi.println(text);
             }
-            Mode::Json => println!("{text}"),
+            Mode::Json => {
+                println!("{text}");
+                self.printed(None, None);
+            }
         }
     }
 
@@ -117,6 +154,7 @@ impl EventSink for Renderer {
                     println!("{line}");
                 }
             }
+            self.printed(e.region.as_deref(), Some(e.phase));
             return;
         }
         let region = e.region.clone().unwrap_or_else(|| "strata".into());
@@ -256,6 +294,37 @@ impl View {
     }
 }
 
+/// Off a terminal: after `SILENCE` without a line, an `info` heartbeat naming
+/// where the run was, whatever is blocking (the library's waits say more, but a
+/// single AWS call being retried against an unreachable endpoint says nothing).
+/// Stops with the renderer.
+fn watch_silence(renderer: std::sync::Weak<Renderer>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let Some(r) = renderer.upgrade() else { return };
+        let (quiet, region, phase) = match r.last.lock() {
+            Ok(l) => (l.at.elapsed(), l.region.clone(), l.phase),
+            Err(_) => return,
+        };
+        if quiet < SILENCE {
+            continue;
+        }
+        r.emit(Event {
+            time: time::OffsetDateTime::now_utc(),
+            region,
+            phase,
+            kind: EventKind::Info {
+                message: format!(
+                    "still working ({}s without news: waiting for an answer from AWS; \
+                     calls are retried for up to {}s each)",
+                    quiet.as_secs(),
+                    strata::aws::CALL_LIMIT.as_secs()
+                ),
+            },
+        });
+    });
+}
+
 /// The plan as text: one block per stack, resources with +, ~, - and REPLACES.
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = format!("Plan {} (version {}):\n", plan.deployment_id, plan.version);
@@ -364,8 +433,35 @@ pub fn estimate_text(e: &Estimate) -> String {
     out
 }
 
+/// Set once a summary was shown, so that a failure after it adds no second one.
+static SUMMARY_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The summary of a run that failed before it had a report of its own (exit 7:
+/// the endpoint unreachable while reading or planning, a failed lock write…):
+/// off a terminal `{"summary": {…, "outcome": "error", "error": …}}`, so that CI
+/// always gets its last line. Nothing when a summary was already shown.
+pub fn show_error_summary(global: &crate::cli::args::GlobalArgs, deployment_id: &str, error: &str) {
+    let json = global.output == crate::cli::args::OutputFormat::Json;
+    if Mode::detect(json) != Mode::Json
+        || SUMMARY_SHOWN.swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        return;
+    }
+    println!(
+        "{}",
+        serde_json::json!({ "summary": {
+            "deployment_id": deployment_id,
+            "version": null,
+            "outcome": strata::deploy::Outcome::Error,
+            "stacks": [],
+            "error": error,
+        }})
+    );
+}
+
 /// Show the final summary: which region runs which version.
 pub fn show_summary(r: &Renderer, report: &Report) {
+    SUMMARY_SHOWN.store(true, std::sync::atomic::Ordering::SeqCst);
     r.finish();
     match r.mode {
         Mode::Json => println!("{}", serde_json::json!({ "summary": report })),

@@ -63,3 +63,11 @@ pub enum DeployError {
     #[error("interrupted")]
     Interrupted,
 }
+
+impl DeployError {
+    /// True when the step failed because the endpoint gave no answer (after the
+    /// SDK's retries): nothing can be put back until it answers again.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, DeployError::Aws(e) if e.is_unreachable())
+    }
+}

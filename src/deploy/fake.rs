@@ -40,6 +40,8 @@ pub struct State {
     /// The n-th mutating call (1-based, counted over every call this fake saw)
     /// fails with an API error and changes nothing.
     pub fail_mutating_call: Option<usize>,
+    /// Regions whose health reads get no answer (an endpoint that stopped).
+    pub unreachable: HashSet<String>,
 }
 
 #[derive(Default)]
@@ -364,6 +366,15 @@ impl Cloud for Fake {
         _tg: &str,
     ) -> Result<Vec<(String, String)>, AwsError> {
         self.call(region, "DescribeTargetHealth");
+        if self.with(|s| s.unreachable.contains(region)) {
+            return Err(AwsError {
+                service: "elasticloadbalancing",
+                operation: "DescribeTargetHealth",
+                region: region.into(),
+                code: "DispatchFailure".into(),
+                message: "io error: Connection refused (os error 111)".into(),
+            });
+        }
         let state = if self.with(|s| s.unhealthy.contains(region)) {
             "unhealthy"
         } else {

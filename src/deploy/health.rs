@@ -150,7 +150,11 @@ pub async fn discover<C: Cloud>(
     Ok(s)
 }
 
-/// Read every signal once.
+/// Read every signal once. A signal whose read failed with an answer (throttled,
+/// refused) is an unread reading; a call that got no answer at all (the endpoint
+/// is unreachable, after the SDK's own retries) stops the gate or the bake with
+/// that error: waiting out `gate_timeout` for an endpoint that is gone would only
+/// delay the exit 7 (docs/deploy.md, "An endpoint that stops answering").
 pub async fn read<C: Cloud>(
     cloud: &C,
     region: &str,
@@ -219,6 +223,7 @@ pub async fn read<C: Cloud>(
                 });
                 continue;
             }
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread(signal, e));
                 continue;
@@ -281,6 +286,7 @@ pub async fn read<C: Cloud>(
         let name = tg.rsplit(':').next().unwrap_or(tg);
         let targets = match cloud.target_health(region, tg).await {
             Ok(t) => t,
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread(format!("targets {name}"), e));
                 continue;
@@ -323,6 +329,7 @@ pub async fn read<C: Cloud>(
                 ok,
                 detail,
             }),
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => out.push(unread(signal, e)),
         }
     }
@@ -332,6 +339,7 @@ pub async fn read<C: Cloud>(
                 .into_iter()
                 .filter(|(name, _)| !name.ends_with(crate::synth::TOLD_ONLY_ALARM_SUFFIX))
                 .collect::<Vec<_>>(),
+            Err(e) if e.is_unreachable() => return Err(e.into()),
             Err(e) => {
                 out.push(unread("alarms".into(), e));
                 return Ok(out);

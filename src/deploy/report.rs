@@ -23,6 +23,11 @@ pub enum Outcome {
     /// Every region of the definition runs the new version, but the stack of a
     /// region that left the definition could not be deleted: a human is needed.
     RemovalFailed,
+    /// The endpoint stopped answering: the rollout stopped where it was, nothing
+    /// was put back (nothing could be); the same command resumes once it answers.
+    Unreachable,
+    /// The run failed before any stack changed (the summary's `error` says why).
+    Error,
 }
 
 impl Outcome {
@@ -32,6 +37,7 @@ impl Outcome {
             Outcome::RolledBack => exit_code::DEPLOY_FAILED_ROLLED_BACK,
             Outcome::RollbackFailed | Outcome::RemovalFailed => exit_code::ROLLBACK_FAILED,
             Outcome::Interrupted => exit_code::INTERRUPTED,
+            Outcome::Unreachable | Outcome::Error => exit_code::ENVIRONMENT,
         }
     }
 }
@@ -61,6 +67,9 @@ pub enum StackResult {
     Retired,
     /// The region left the definition and deleting its stack failed.
     RemovalFailed,
+    /// Its change set was executed (or being executed) when the endpoint stopped
+    /// answering: not verified by the health gate and bake, not put back.
+    Unverified,
 }
 
 /// One stack's line in the summary.

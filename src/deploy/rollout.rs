@@ -346,14 +346,19 @@ pub async fn plan<C: Cloud>(
     refuse_home_move(&entries)?;
     let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
     let plan = assemble(&entries, desired, &settings.deployment_id);
-    discard_change_sets(cloud, &entries).await;
+    if planned.is_err() {
+        discard_attempted(cloud, events, &entries, settings).await;
+    } else {
+        discard_change_sets(cloud, events, &entries).await;
+    }
     planned?;
     Ok(plan)
 }
 
 /// Delete the change sets this run created and did not execute; a stack that a
-/// CREATE change set made (REVIEW_IN_PROGRESS, no resources) is deleted too.
-async fn discard_change_sets<C: Cloud>(cloud: &C, entries: &[Entry]) {
+/// CREATE change set made (REVIEW_IN_PROGRESS, no resources) is deleted too. What
+/// cannot be deleted is listed with the command that deletes it.
+async fn discard_change_sets<C: Cloud>(cloud: &C, events: &Events, entries: &[Entry]) {
     join_all(
         entries
             .iter()
@@ -362,19 +367,76 @@ async fn discard_change_sets<C: Cloud>(cloud: &C, entries: &[Entry]) {
                 let cs = e.plan.as_ref()?.change_set.clone()?;
                 let created = e.deployed.is_none();
                 Some(async move {
-                    let _ = cloud
-                        .delete_change_set(&cs.region, &cs.stack_name, &cs.name)
-                        .await;
+                    let (region, stack) = (cs.region.as_str(), cs.stack_name.as_str());
+                    if let Err(err) = cloud.delete_change_set(region, stack, &cs.name).await {
+                        warn_left_change_set(events, region, stack, &cs.name, &err.to_string());
+                    }
                     if created {
-                        if let Ok(Some(s)) = cloud.stack(&cs.region, &cs.stack_name).await {
-                            if s.status == "REVIEW_IN_PROGRESS" {
-                                let _ = cloud.delete_stack(&cs.region, &cs.stack_name).await;
-                            }
-                        }
+                        discard_review_stack(cloud, events, region, stack).await;
                     }
                 })
             }),
     )
+    .await;
+}
+
+fn warn_left_change_set(events: &Events, region: &str, stack: &str, name: &str, err: &str) {
+    events.warn(
+        Some(region),
+        Phase::Plan,
+        format!(
+            "change set {name} of {stack} may be left ({err}); delete it with \
+             `aws cloudformation delete-change-set --region {region} --stack-name {stack} \
+             --change-set-name {name}` (the next `strata deploy` also deletes it)"
+        ),
+    );
+}
+
+/// Delete the empty REVIEW_IN_PROGRESS stack a CREATE change set of this run made.
+async fn discard_review_stack<C: Cloud>(cloud: &C, events: &Events, region: &str, stack: &str) {
+    let left = match cloud.stack(region, stack).await {
+        Ok(Some(s)) if s.status == "REVIEW_IN_PROGRESS" => cloud
+            .delete_stack(region, stack)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+        Ok(_) => None,
+        Err(err) => Some(err.to_string()),
+    };
+    if let Some(err) = left {
+        events.warn(
+            Some(region),
+            Phase::Plan,
+            format!(
+                "the empty stack {stack} (REVIEW_IN_PROGRESS) this run created may be left \
+                 ({err}); delete it with `aws cloudformation delete-stack --region {region} \
+                 --stack-name {stack}` (the next `strata deploy` also deletes it)"
+            ),
+        );
+    }
+}
+
+/// After a failed plan: delete every change set this run may have created (by its
+/// name, whether or not its creation answered) and every REVIEW_IN_PROGRESS stack
+/// such a CREATE change set made where no stack was before. What cannot be
+/// deleted is listed in a warning with the command that deletes it (the next
+/// deploy deletes it too: see `ops::settle`).
+async fn discard_attempted<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &[Entry],
+    settings: &Settings,
+) {
+    join_all(entries.iter().map(|e| async move {
+        let (region, stack) = (e.desired.region.as_str(), e.desired.stack_name.as_str());
+        let name = settings.change_set(stack, "");
+        if let Err(err) = ops::drop_change_set(cloud, region, stack, &name).await {
+            warn_left_change_set(events, region, stack, &name, &err.to_string());
+        }
+        if e.deployed.is_none() {
+            discard_review_stack(cloud, events, region, stack).await;
+        }
+    }))
     .await;
 }
 
@@ -437,11 +499,11 @@ pub async fn deploy_when_ready<C: Cloud>(
     };
     let (mut entries, planned) = planned?;
     if let Err(e) = planned {
-        discard_change_sets(cloud, &entries).await;
+        discard_attempted(cloud, events, &entries, settings).await;
         return Err(e);
     }
     if let Err(reason) = ready {
-        discard_change_sets(cloud, &entries).await;
+        discard_change_sets(cloud, events, &entries).await;
         return Err(DeployError::NotReady { reason });
     }
     let plan = assemble(&entries, desired, &settings.deployment_id);
@@ -473,7 +535,7 @@ pub async fn deploy_when_ready<C: Cloud>(
         return Ok(report(&entries, Outcome::NoChange, None));
     }
     if !confirm(&plan) {
-        discard_change_sets(cloud, &entries).await;
+        discard_change_sets(cloud, events, &entries).await;
         return Ok(report(&entries, Outcome::Declined, None));
     }
 
@@ -481,7 +543,7 @@ pub async fn deploy_when_ready<C: Cloud>(
     if outcome == Outcome::Deployed {
         events.info(None, Phase::Done, format!("deployed {}", desired.version));
     } else {
-        discard_change_sets(cloud, &entries).await;
+        discard_change_sets(cloud, events, &entries).await;
     }
     Ok(report(&entries, outcome, error))
 }

@@ -242,7 +242,7 @@ async fn attempt<C: Cloud>(
             health::bake(cloud, events, region, stack, &signals, timing).await?;
         }
         if let Some(prev) = &out.before {
-            ops::keep_previous(cloud, events, region, stack, prev, timing).await?;
+            keep_previous(cloud, events, region, stack, prev, timing).await;
         }
         Ok::<_, DeployError>(())
     }
@@ -261,6 +261,60 @@ async fn attempt<C: Cloud>(
     out
 }
 
+/// How many times the previous-version record is tried before the run goes on
+/// without it, and the first pause between tries (doubled each time).
+const RECORD_TRIES: u32 = 4;
+const RECORD_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Write the `strata-previous-<stack>` record after the region passed its gate and
+/// bake, retried. The region is healthy: a record that still cannot be written
+/// does not put it back (that would undo a verified deploy for bookkeeping) nor
+/// stop the rollout; a warning says what the stack ran before (its version and
+/// deployment id: the definition to deploy again to go back) and that `strata
+/// rollback` cannot bring it back until the next successful update records one.
+async fn keep_previous<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    region: &str,
+    stack: &str,
+    previous: &Deployed,
+    timing: &super::wait::Timing,
+) {
+    let mut pause = RECORD_PAUSE;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let err = match ops::keep_previous(cloud, events, region, stack, previous, timing).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        if tries >= RECORD_TRIES || err.is_unreachable() {
+            let tag = |k: &str| previous.tags.get(k).cloned().unwrap_or_else(|| "?".into());
+            events.warn(
+                Some(region),
+                Phase::Done,
+                format!(
+                    "{stack} passed its gate and bake and keeps the new version, but the record \
+                     of what it ran before ({}) could not be written after {tries} tries ({err}): \
+                     it ran version {} of deployment {}; `strata rollback` cannot bring that \
+                     back, deploy that definition again to go back",
+                    crate::plan::previous_change_set(stack),
+                    tag(TAG_VERSION),
+                    tag(super::rollout::TAG_DEPLOYMENT_ID),
+                ),
+            );
+            return;
+        }
+        events.warn(
+            Some(region),
+            Phase::Done,
+            format!("recording the previous version of {stack} failed ({err}); trying again"),
+        );
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+    }
+}
+
 /// Stacks failed: put each back, then (rollback-all) the stacks done, in reverse
 /// order. A stack that needs a human stops all putting back after its group.
 async fn fail<C: Cloud>(
@@ -272,6 +326,26 @@ async fn fail<C: Cloud>(
     done: &mut [usize],
     pass: Pass<'_>,
 ) -> (Outcome, Option<String>) {
+    if failed.iter().any(|(_, error, _)| error.is_unreachable()) {
+        // No answer from the endpoint: nothing can be read or put back. Stop where
+        // we are, say what each failed stack is (the summary), and leave the rest
+        // to the same command run again once the endpoint answers.
+        let mut errors = Vec::new();
+        for (i, error, original) in failed {
+            events.emit(
+                Some(&entries[i].desired.region),
+                phase_of(&entries[i], pass),
+                EventKind::Failed {
+                    error: error.to_string(),
+                },
+            );
+            errors.push(error.to_string());
+            let e = &mut entries[i];
+            e.deployed = original;
+            e.result = StackResult::Unverified;
+        }
+        return (Outcome::Unreachable, Some(errors.join("; ")));
+    }
     let mut outcome = Outcome::RolledBack;
     let mut errors = Vec::new();
     let mut to_restore = Vec::new();

@@ -615,3 +615,33 @@ async fn a_declared_vpc_the_stack_does_not_list_fails_the_gate() {
     );
     assert_eq!(capacity_of(&fake, "us-east-1"), "2");
 }
+
+#[tokio::test]
+async fn an_endpoint_that_stops_answering_in_a_gate_ends_unreachable_and_puts_nothing_back() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackAll).await;
+    fake.with(|s| s.unreachable.insert("eu-west-1".into()));
+    let started = std::time::Instant::now();
+    let report = run(&fake, &desired(3, false), OnFailure::RollbackAll).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited for the gate timeout"
+    );
+    assert_eq!(report.outcome, Outcome::Unreachable);
+    assert_eq!(report.exit_code(), crate::exit_code::ENVIRONMENT);
+    let by_region: BTreeMap<_, _> = report
+        .stacks
+        .iter()
+        .filter(|s| s.role == StackRole::Region)
+        .map(|s| (s.region.as_str(), s.result))
+        .collect();
+    assert_eq!(by_region["us-east-1"], StackResult::Updated);
+    assert_eq!(by_region["eu-west-1"], StackResult::Unverified);
+    assert_eq!(by_region["ap-southeast-2"], StackResult::NotStarted);
+    assert!(
+        !fake.mutating().iter().any(|c| c.contains("UpdateStack")),
+        "something was put back: {:?}",
+        fake.mutating()
+    );
+    assert!(report.error.unwrap_or_default().contains("eu-west-1"));
+}

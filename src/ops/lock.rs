@@ -181,6 +181,9 @@ pub async fn acquire<S: LockStore>(
         }
         match attempt {
             Ok(None) => held.push(region.to_string()),
+            // Our own record: the create went through but its answer was lost, and
+            // the retry met the record it had made. Recognised by the lock id.
+            Ok(Some(holder)) if holder.id == info.id => held.push(region.to_string()),
             Ok(Some(holder)) => {
                 refused = Some((holder, region.to_string()));
                 break;
@@ -214,17 +217,55 @@ pub async fn acquire<S: LockStore>(
     }
 }
 
-/// Release a held lock: delete this holder's records (best effort, every region).
+/// How many times each region's release is tried, and the first pause between
+/// tries (doubled each time). A region that gave no answer is not tried again:
+/// its calls were already retried by the SDK.
+const RELEASE_TRIES: u32 = 3;
+const RELEASE_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Release a held lock: delete this holder's records in every region (at the same
+/// time), each retried. Returns the regions whose record may remain: the caller
+/// says so, with the `strata unlock … --id` that removes them.
 pub async fn release<S: LockStore>(store: &S, guard: &LockGuard) -> Vec<LockStoreError> {
     let results = futures::future::join_all(guard.regions.iter().map(|r| async move {
-        match store.read(r).await {
-            Ok(Some(h)) if h.id == guard.info.id => store.delete(r).await,
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
+        let mut pause = RELEASE_PAUSE;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let done = match store.read(r).await {
+                Ok(Some(h)) if h.id == guard.info.id => store.delete(r).await,
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(()) => return Ok(()),
+                Err(e) if e.unreachable || tries >= RELEASE_TRIES => return Err(e),
+                Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
         }
     }))
     .await;
     results.into_iter().filter_map(Result::err).collect()
+}
+
+/// Remove the records a dead run on this host left (its release failed, or it was
+/// killed), in every region given: a run that takes no lock (a deploy with
+/// nothing to change) does not leave them behind either. Records of live or
+/// remote holders are kept. Returns what was removed, by region.
+pub async fn clear_dead<S: LockStore>(store: &S, regions: &[&str]) -> Vec<(String, LockInfo)> {
+    let found = futures::future::join_all(regions.iter().map(|r| async move {
+        match store.read(r).await {
+            Ok(Some(h)) if h.is_dead_here() && store.delete(r).await.is_ok() => {
+                Some((r.to_string(), h))
+            }
+            _ => None,
+        }
+    }))
+    .await;
+    found.into_iter().flatten().collect()
 }
 
 /// What `strata unlock` found and removed.
@@ -306,8 +347,52 @@ mod tests {
 
     const R: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
+    /// A store whose creates in `lost` go through but answer "exists" (a lost
+    /// answer, retried), as the SDK's retry of a CreateStack does.
+    struct LostAnswers {
+        inner: Fake,
+        lost: BTreeSet<String>,
+    }
+
+    impl LockStore for LostAnswers {
+        async fn try_create(
+            &self,
+            region: &str,
+            lock: &LockInfo,
+        ) -> Result<Option<LockInfo>, LockStoreError> {
+            let first = self.inner.try_create(region, lock).await?;
+            if first.is_none() && self.lost.contains(region) {
+                return self.inner.try_create(region, lock).await;
+            }
+            Ok(first)
+        }
+        async fn read(&self, region: &str) -> Result<Option<LockInfo>, LockStoreError> {
+            self.inner.read(region).await
+        }
+        async fn delete(&self, region: &str) -> Result<(), LockStoreError> {
+            self.inner.delete(region).await
+        }
+    }
+
+    #[test]
+    fn a_record_whose_answer_was_lost_is_recognised_as_ours_by_its_lock_id() {
+        rt().block_on(async {
+            let store = LostAnswers {
+                inner: Fake::default(),
+                lost: ["eu-west-1".to_string()].into(),
+            };
+            let g = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .expect("our own record is not someone else's lock");
+            assert_eq!(g.regions.len(), 3);
+            assert!(release(&store, &g).await.is_empty());
+            assert!(store.inner.records.lock().unwrap().is_empty());
+        });
+    }
+
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap()
     }
@@ -420,6 +505,62 @@ mod tests {
                 .await
                 .unwrap_err();
             assert!(matches!(err, LockError::Held { .. }));
+        });
+    }
+
+    /// A store whose first `fail` deletes are refused (with an answer).
+    struct FlakyDelete {
+        inner: Fake,
+        fail: Mutex<u32>,
+    }
+
+    impl LockStore for FlakyDelete {
+        async fn try_create(
+            &self,
+            region: &str,
+            lock: &LockInfo,
+        ) -> Result<Option<LockInfo>, LockStoreError> {
+            self.inner.try_create(region, lock).await
+        }
+        async fn read(&self, region: &str) -> Result<Option<LockInfo>, LockStoreError> {
+            self.inner.read(region).await
+        }
+        async fn delete(&self, region: &str) -> Result<(), LockStoreError> {
+            let refused = {
+                let mut left = self.fail.lock().unwrap();
+                let refused = *left > 0;
+                *left = left.saturating_sub(1);
+                refused
+            };
+            if refused {
+                return Err(LockStoreError {
+                    region: region.into(),
+                    message: "refused".into(),
+                    unreachable: false,
+                });
+            }
+            self.inner.delete(region).await
+        }
+    }
+
+    #[test]
+    fn a_refused_release_is_tried_again_and_what_remains_is_returned() {
+        rt().block_on(async {
+            let store = FlakyDelete {
+                inner: Fake::default(),
+                fail: Mutex::new(1),
+            };
+            let g = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .unwrap();
+            assert!(release(&store, &g).await.is_empty(), "retried");
+            assert!(store.inner.records.lock().unwrap().is_empty());
+            let g = acquire(&store, &R, LockInfo::new("alice", "deploy"))
+                .await
+                .unwrap();
+            *store.fail.lock().unwrap() = 100;
+            let left = release(&store, &g).await;
+            assert_eq!(left.len(), 3, "every region's record remains");
         });
     }
 

@@ -34,6 +34,10 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_autoscaling.py"),
     ),
     ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
+    (
+        "moto_changesets.py",
+        include_str!("../../sandbox/moto_changesets.py"),
+    ),
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
 ];
 

@@ -49,6 +49,10 @@ pub enum Fault {
     Throttle,
     /// Close the connection without an answer (the request is not forwarded).
     Drop,
+    /// A lost response: forward the request (the sandbox carries it out), then
+    /// answer 500 `InternalFailure` instead of the sandbox's answer, as when an
+    /// answer is lost on its way back. The SDK retries it.
+    LoseResponse,
     /// Wait, then forward as usual.
     Delay(Duration),
     /// Forward, then replace every `from` with `to` in the response body (text
@@ -275,7 +279,10 @@ impl Shared {
         let mut chosen = None;
         for active in rules.iter_mut() {
             let r = &active.rule;
-            if !r.matches(&key) || r.times.is_some_and(|n| active.fired >= n) {
+            if !r.matches(&key) {
+                continue;
+            }
+            if r.times.is_some_and(|n| active.fired >= n) {
                 continue;
             }
             active.seen += 1;
@@ -547,6 +554,7 @@ async fn handle(
     let protocol = Protocol::of(&parts, &key);
     let fault = shared.decide(key.clone());
     let mut rewrite = None;
+    let mut lose = false;
     match fault {
         Some(Fault::Error {
             status,
@@ -562,6 +570,7 @@ async fn handle(
             return Ok(error_response(protocol, 400, code, "Rate exceeded"));
         }
         Some(Fault::Drop) => return Err(Dropped),
+        Some(Fault::LoseResponse) => lose = true,
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Rewrite { from, to }) => rewrite = Some((from, to)),
         Some(Fault::Before(Hook(hook))) => {
@@ -608,6 +617,14 @@ async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(Dropped),
     };
+    if lose {
+        return Ok(error_response(
+            protocol,
+            500,
+            "InternalFailure",
+            "the fault proxy lost the answer (the request was carried out)",
+        ));
+    }
     if let Some((from, to)) = rewrite {
         let text = String::from_utf8_lossy(&bytes).replace(&from, &to);
         bytes = Bytes::from(text);

@@ -1,7 +1,7 @@
 //! `strata deploy`: preflight, plan, confirm, roll out with gates, summary.
 
 use super::rollout_ctx::{self, ask, require_yes, Args};
-use super::Outcome;
+use super::{Failure, Outcome};
 use crate::cli::args::{DeployArgs, GlobalArgs, OnFailureArg};
 use crate::cli::render::{self, Renderer};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +16,24 @@ use strata::stack::OnFailure;
 const RELEASE_WAIT: Duration = Duration::from_secs(10);
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
+    let now = time::OffsetDateTime::now_utc();
+    let deployment_id = strata::plan::deployment_id(now);
+    let result = run_deploy(global, &args, deployment_id.clone(), now).await;
+    // Off a terminal a run that ends with exit 7 still ends with its summary line.
+    if let Err(f) = &result {
+        if f.code == exit_code::ENVIRONMENT {
+            render::show_error_summary(global, &deployment_id, &f.message);
+        }
+    }
+    result
+}
+
+async fn run_deploy(
+    global: &GlobalArgs,
+    args: &DeployArgs,
+    deployment_id: String,
+    now: time::OffsetDateTime,
+) -> Outcome {
     require_yes(args.yes, "deploy")?;
     let mut ctx = rollout_ctx::prepare(
         global,
@@ -28,21 +46,41 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
         },
     )
     .await?;
-    let now = time::OffsetDateTime::now_utc();
-    let deployment_id = strata::plan::deployment_id(now);
     // Nothing to change: say so without the lock or any mutating call.
     if let Some(report) = deploy::nothing_to_change(&ctx.cloud, &ctx.desired, &deployment_id)
         .await
         .map_err(rollout_ctx::environment)?
     {
+        ctx.clear_dead_locks().await;
         render::show_summary(&ctx.renderer, &report);
         show_delegation(&ctx).await;
         return Ok(report.exit_code());
     }
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
+    let id = guard.info.id.clone();
     let release = ctx.releaser(&guard);
-    let result = locked(&mut ctx, &args, deployment_id, now, release).await;
-    ctx.unlock(guard).await;
+    let result = locked(&mut ctx, args, deployment_id, now, release).await;
+    let left = ctx.unlock(guard).await;
+    if left.is_empty() {
+        return ctx.told(result).await;
+    }
+    let what = format!(
+        "the deploy lock could not be released in {}: remove it with `strata unlock {} --id {id}` \
+         (until then it stops other deploys of this stack)",
+        left.join(", "),
+        args.file.display()
+    );
+    let result = match result {
+        Ok(exit_code::SUCCESS) => Err(Failure::new(
+            exit_code::ENVIRONMENT,
+            format!("the deploy finished (see the summary), but {what}"),
+        )),
+        Ok(code) => {
+            eprintln!("error: {what}");
+            Ok(code)
+        }
+        Err(f) => Err(Failure::new(f.code, format!("{}; and {what}", f.message))),
+    };
     ctx.told(result).await
 }
 

@@ -51,14 +51,25 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Cost(a) => cost::run(g, a).await,
         Command::Audit(a) => audit::run(g, a).await,
         Command::Deploy(a) => deploy::run(g, a).await,
-        Command::Rollback(a) => rollback::run(g, a).await,
+        Command::Rollback(a) => with_error_summary(g, rollback::run(g, a).await),
         Command::Status(a) => status::run(g, a).await,
         Command::Ami(a) => ami::run(g, a).await,
         Command::Dr(a) => dr::run(g, a).await,
-        Command::Destroy(a) => destroy::run(g, a).await,
+        Command::Destroy(a) => with_error_summary(g, destroy::run(g, a).await),
         Command::Unlock(a) => unlock::run(g, a).await,
         Command::Sandbox(a) => sandbox::run(g, a).await,
         Command::Completions(a) => completions::run(g, a).await,
         Command::Man => completions::man(g).await,
     }
+}
+
+/// Off a terminal, a changing command that ends with exit 7 still ends with a
+/// `{"summary": …}` line (deploy does the same with its deployment id).
+fn with_error_summary(g: &GlobalArgs, outcome: Outcome) -> Outcome {
+    if let Err(f) = &outcome {
+        if f.code == strata::exit_code::ENVIRONMENT {
+            crate::cli::render::show_error_summary(g, "", &f.message);
+        }
+    }
+    outcome
 }

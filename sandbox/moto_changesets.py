@@ -1,0 +1,65 @@
+"""CloudFormation change sets for strata's sandbox: idempotent retries and one
+change set per name, as CloudFormation does. Imported by ``moto_strata.py``.
+
+AWS (CreateChangeSet, ``ClientToken``: "Specify this token if you plan to retry
+requests so that CloudFormation knows that you're not attempting to create
+another change set with the same name. You might retry CreateChangeSet requests
+to ensure that CloudFormation successfully received them."; errors:
+``AlreadyExistsException`` "The resource with the name requested already exists",
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html):
+a retried CreateChangeSet whose first answer was lost is answered with the change
+set the first call made, and a second change set of the same name on a stack is
+refused.
+
+moto 5.2.5 ignores ``ClientToken`` and makes a second change set (and, for
+``ChangeSetType=CREATE``, a second stack of the same name in REVIEW_IN_PROGRESS)
+on every retry. ``install`` wraps moto's CreateChangeSet: a call whose
+``ClientToken`` was seen for the same stack and change set name, while that change
+set still exists, answers the first call's ids; another call naming a change set
+that exists on a live stack of that name is refused with
+``AlreadyExistsException``.
+"""
+
+from moto.cloudformation.exceptions import AlreadyExistsException
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult
+
+# (account, region, stack name, change set name, client token) -> (change set id, stack id)
+_SEEN = {}
+
+
+def _existing(backend, stack_name, change_set_name):
+    for cs in backend.change_sets.values():
+        if (
+            cs.change_set_name == change_set_name
+            and cs.stack_name == stack_name
+            and cs.stack.status != "DELETE_COMPLETE"
+        ):
+            return cs
+    return None
+
+
+def install():
+    create = CloudFormationResponse.create_change_set
+
+    def create_change_set(self):
+        backend = self.cloudformation_backend
+        stack_name = self._get_param("StackName")
+        name = self._get_param("ChangeSetName")
+        token = self._get_param("ClientToken")
+        key = (self.current_account, self.region, stack_name, name, token)
+        existing = _existing(backend, stack_name, name)
+        if existing is not None:
+            if token and key in _SEEN and _SEEN[key][0] == existing.change_set_id:
+                change_set_id, stack_id = _SEEN[key]
+                return ActionResult({"Id": change_set_id, "StackId": stack_id})
+            raise AlreadyExistsException(f"ChangeSet [{name}] already exists")
+        result = create(self)
+        if token:
+            # The ids moto answered, read back from the change set just made.
+            made = _existing(backend, stack_name, name)
+            if made is not None:
+                _SEEN[key] = (made.change_set_id, made.stack_id)
+        return result
+
+    CloudFormationResponse.create_change_set = create_change_set
