@@ -136,6 +136,13 @@ pub trait Cloud: Sync {
         region: &str,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
-    /// DescribeImages: an available image in the region tagged `strata:source-ami=<source>`.
-    async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError>;
+    /// DescribeImages: the stack's copy of `source_ami` in the region (tagged
+    /// `strata:source-ami=<source>` and `strata:stack=<stack>`), chosen as `ami copy`
+    /// chooses (`aws::ec2_images::preferred_copy`).
+    async fn ami_copy(
+        &self,
+        region: &str,
+        stack: &str,
+        source_ami: &str,
+    ) -> Result<Option<String>, AwsError>;
 }
