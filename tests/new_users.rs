@@ -55,7 +55,11 @@ fn plan(proxy: &FaultProxy, file: &Path) -> Value {
 
 /// Every stack plan of a plan object, in order.
 fn stacks(plan: &Value) -> Vec<Value> {
-    let mut out: Vec<Value> = plan["zone"].as_object().map(|_| plan["zone"].clone()).into_iter().collect();
+    let mut out: Vec<Value> = plan["zone"]
+        .as_object()
+        .map(|_| plan["zone"].clone())
+        .into_iter()
+        .collect();
     for w in plan["waves"].as_array().unwrap() {
         out.extend(w.as_array().unwrap().iter().cloned());
     }
@@ -131,7 +135,17 @@ fn after_a_rebuild_from_a_copy_the_next_deploy_changes_nothing() {
     let f = file.to_str().unwrap();
     let rebuilt = strata(
         &proxy,
-        &["dr", "rebuild", f, "--region", "us-west-2", "--from", "eu-west-1", "--bake", "0s"],
+        &[
+            "dr",
+            "rebuild",
+            f,
+            "--region",
+            "us-west-2",
+            "--from",
+            "eu-west-1",
+            "--bake",
+            "0s",
+        ],
     );
     rebuilt.expect_code(0);
 
@@ -144,4 +158,113 @@ fn after_a_rebuild_from_a_copy_the_next_deploy_changes_nothing() {
         "the deploy after the rebuild changed something: {:?}",
         proxy.mutating_calls()
     );
+}
+
+/// The `changes` of `region`'s stack in a plan object.
+fn changes_in(plan: &Value, region: &str) -> Vec<Value> {
+    stacks(plan)
+        .into_iter()
+        .find(|s| s["region"] == region && s["role"] == "region")
+        .unwrap_or_else(|| panic!("no {region} in {plan}"))["changes"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn replaced(plan: &Value, region: &str) -> Vec<String> {
+    changes_in(plan, region)
+        .iter()
+        .filter(|c| c["replaces"] == true)
+        .map(|c| c["logical_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The CIDR of the VPC `stack` runs in `region`, read through CloudFormation and EC2.
+fn vpc_cidr(region: &str, stack: &str) -> String {
+    let cfn = support::sdk::cloudformation(region);
+    let ec2 = support::sdk::ec2(region);
+    support::sdk::block_on(async {
+        let res = cfn
+            .describe_stack_resources()
+            .stack_name(stack)
+            .send()
+            .await
+            .expect("describe the stack's resources");
+        let id = res
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some("Vpc"))
+            .and_then(|r| r.physical_resource_id())
+            .expect("the Vpc's id")
+            .to_string();
+        let out = ec2
+            .describe_vpcs()
+            .vpc_ids(id)
+            .send()
+            .await
+            .expect("describe the vpc");
+        out.vpcs()[0].cidr_block().unwrap().to_string()
+    })
+}
+
+/// Issue 15 item 3: a changed region CIDR and a changed table key schema show
+/// REPLACES in the plan, with what is at risk; `deploy --yes` refuses them (exit 2)
+/// naming each resource and `--allow-replace`, and nothing changes in the cloud.
+#[test]
+fn replacing_a_running_regions_network_or_table_is_refused_unless_named() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let base = fixture(dir.path(), "base.toml", |t| t);
+    let cidr = fixture(dir.path(), "cidr.toml", |t| {
+        t.replace("cidr = \"10.20.0.0/16\"", "cidr = \"10.21.0.0/16\"")
+    });
+    let key = fixture(dir.path(), "key.toml", |t| {
+        t.replace(
+            "sort_key = { name = \"order_id\"",
+            "sort_key = { name = \"order_ts\"",
+        )
+    });
+    let proxy = FaultProxy::in_front_of_sandbox();
+    deploy(&proxy, &base, &[]).expect_code(0);
+
+    let p = plan(&proxy, &cidr);
+    let r = replaced(&p, "us-west-2");
+    for id in ["Vpc", "PublicSubnetA", "PrivateSubnetB"] {
+        assert!(r.contains(&id.to_string()), "{id} not REPLACES: {r:?}");
+    }
+    let risks = p["at_risk"]
+        .as_array()
+        .expect("the plan lists what is at risk");
+    assert!(
+        risks.iter().any(|x| x["logical_id"] == "Vpc"
+            && x["region"] == "us-west-2"
+            && x["risk"].as_str().unwrap().contains("traffic")),
+        "{risks:?}"
+    );
+    let p = plan(&proxy, &key);
+    assert!(
+        replaced(&p, "us-east-1").contains(&"TableOrders".to_string()),
+        "a changed sort key does not replace the table: {:?}",
+        changes_in(&p, "us-east-1")
+    );
+
+    for (file, names) in [
+        (&cidr, vec!["Vpc", "PublicSubnetA"]),
+        (&key, vec!["TableOrders"]),
+    ] {
+        proxy.clear_calls();
+        let run = deploy(&proxy, file, &[]);
+        run.expect_code(exit_code::INVALID_INPUT);
+        for n in names {
+            assert!(run.stderr.contains(n), "{n} not named\n{run}");
+        }
+        assert!(run.stderr.contains("--allow-replace"), "{run}");
+        assert_eq!(
+            proxy.count(None, None, Some("ExecuteChangeSet"))
+                + proxy.count(None, None, Some("UpdateStack")),
+            0,
+            "a refused deploy changed a stack"
+        );
+    }
+    assert_eq!(vpc_cidr("us-west-2", "shop-prod-us-west-2"), "10.20.0.0/16");
 }

@@ -473,7 +473,10 @@ impl Cloud for CloudApi {
         source_ami: &str,
     ) -> Result<Option<String>, AwsError> {
         let tags = BTreeMap::from([
-            (crate::ami::TAG_SOURCE_AMI.to_string(), source_ami.to_string()),
+            (
+                crate::ami::TAG_SOURCE_AMI.to_string(),
+                source_ami.to_string(),
+            ),
             (crate::ami::TAG_STACK.to_string(), stack.to_string()),
         ]);
         let found = super::ec2_images::find_own_images_by_tags(&self.aws, region, &tags).await?;

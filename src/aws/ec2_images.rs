@@ -138,7 +138,13 @@ pub fn preferred_copy(images: Vec<ImageInfo>) -> Option<ImageInfo> {
         .into_iter()
         .filter(|i| matches!(i.state.as_str(), "available" | "pending"))
         .collect();
-    usable.sort_by_key(|i| (i.state != "available", i.creation_date.clone(), i.id.clone()));
+    usable.sort_by_key(|i| {
+        (
+            i.state != "available",
+            i.creation_date.clone(),
+            i.id.clone(),
+        )
+    });
     usable.into_iter().next()
 }
 

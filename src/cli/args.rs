@@ -129,6 +129,12 @@ pub struct DeployArgs {
     /// Override the bake time of the definition (e.g. "0s" in a sandbox).
     #[arg(long)]
     pub bake: Option<String>,
+    /// Accept that the plan replaces this resource of a running region (a table,
+    /// bucket or queue: its data; the VPC, a subnet or a NAT gateway: its traffic).
+    /// LOGICAL_ID names it in every region, REGION:LOGICAL_ID in one; repeatable.
+    /// Without it such a plan is refused (exit 2).
+    #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
     #[command(flatten)]
     pub ops: OpsArgs,
 }

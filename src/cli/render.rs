@@ -179,6 +179,14 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         };
         out.push_str(&format!("  {} ({}): {what}\n", s.stack_name, s.region));
+        for p in &s.parameters {
+            out.push_str(&format!(
+                "      parameter {}: {} -> {}\n",
+                p.name,
+                p.old.as_deref().unwrap_or("(none)"),
+                p.new
+            ));
+        }
         for c in &s.changes {
             let sign = match c.action {
                 ChangeAction::Add => "+",
@@ -186,9 +194,25 @@ pub fn plan_text(plan: &Plan) -> String {
                 ChangeAction::Remove => "-",
             };
             let replaces = if c.replaces { "  REPLACES" } else { "" };
+            let props = if c.properties.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", c.properties.join(", "))
+            };
             out.push_str(&format!(
-                "      {sign} {} {}{replaces}\n",
+                "      {sign} {} {}{props}{replaces}\n",
                 c.logical_id, c.resource_type
+            ));
+        }
+    }
+    if !plan.at_risk.is_empty() {
+        out.push_str(
+            "At risk (a deploy refuses these unless each is named with --allow-replace):\n",
+        );
+        for r in &plan.at_risk {
+            out.push_str(&format!(
+                "  {} {} ({}): {}\n",
+                r.region, r.logical_id, r.resource_type, r.risk
             ));
         }
     }
@@ -254,6 +278,7 @@ mod tests {
             role: StackRole::Region,
             action,
             changes,
+            parameters: vec![],
             previous: None,
             change_set: None,
         }
@@ -266,6 +291,7 @@ mod tests {
             resource_type: "AWS::EC2::Subnet".into(),
             action,
             replaces,
+            properties: vec!["CidrBlock".into()],
         };
         let plan = Plan {
             deployment_id: "d1".into(),
@@ -282,14 +308,32 @@ mod tests {
                 StackAction::Remove,
                 vec![change("LatencyRecord", ChangeAction::Remove, false)],
             )],
+            at_risk: vec![strata::plan::AtRisk {
+                region: "us-east-1".into(),
+                stack_name: "shop-prod-us-east-1".into(),
+                logical_id: "PublicSubnetA".into(),
+                resource_type: "AWS::EC2::Subnet".into(),
+                risk: "traffic: ...".into(),
+            }],
         };
+        let mut plan = plan;
+        plan.waves[0][0].parameters = vec![strata::plan::ParameterChange {
+            name: "AmiId".into(),
+            old: Some("ami-1".into()),
+            new: "ami-2".into(),
+        }];
         let text = plan_text(&plan);
         assert!(
             text.contains("shop-prod-us-east-1 (us-east-1): update"),
             "{text}"
         );
         assert!(
-            text.contains("~ PublicSubnetA AWS::EC2::Subnet  REPLACES"),
+            text.contains("~ PublicSubnetA AWS::EC2::Subnet (CidrBlock)  REPLACES"),
+            "{text}"
+        );
+        assert!(text.contains("parameter AmiId: ami-1 -> ami-2"), "{text}");
+        assert!(
+            text.contains("us-east-1 PublicSubnetA (AWS::EC2::Subnet): traffic"),
             "{text}"
         );
         assert!(

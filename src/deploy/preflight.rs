@@ -30,7 +30,10 @@ pub async fn resolve_amis<C: Cloud>(
             if r.name == def.ami.build_region && !def.ami.encrypted {
                 return Ok::<_, DeployError>((r.name.clone(), Some(source)));
             }
-            Ok((r.name.clone(), cloud.ami_copy(&r.name, &stack, &source).await?))
+            Ok((
+                r.name.clone(),
+                cloud.ami_copy(&r.name, &stack, &source).await?,
+            ))
         }
     }))
     .await;

@@ -63,6 +63,7 @@ async fn locked(
         },
         timing: ctx.timing,
         stop,
+        allow_replace: args.allow_replace.clone(),
     };
     let renderer = ctx.renderer.clone();
     let yes = args.yes;

@@ -207,6 +207,7 @@ fn settings(def: &StackDef, bake: Option<&str>, dri_name: &str) -> Result<Settin
         on_failure: def.rollout.on_failure,
         timing,
         stop: Arc::new(AtomicBool::new(false)),
+        allow_replace: vec![],
     })
 }
 

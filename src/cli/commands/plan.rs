@@ -22,6 +22,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Outcome {
         on_failure: ctx.def.rollout.on_failure,
         timing: ctx.timing,
         stop: Arc::new(AtomicBool::new(false)),
+        allow_replace: vec![],
     };
     let plan = deploy::plan(&ctx.cloud, &ctx.events, &ctx.desired, &settings)
         .await

@@ -296,7 +296,9 @@ pub fn environment(e: DeployError) -> Failure {
     let code = match e {
         DeployError::Stuck { .. } => exit_code::ROLLBACK_FAILED,
         DeployError::Interrupted => exit_code::INTERRUPTED,
-        DeployError::CannotRemove { .. } | DeployError::HomeMove(_) => exit_code::INVALID_INPUT,
+        DeployError::CannotRemove { .. }
+        | DeployError::HomeMove(_)
+        | DeployError::UnsafeReplacement { .. } => exit_code::INVALID_INPUT,
         _ => exit_code::ENVIRONMENT,
     };
     Failure::new(code, e.to_string())
