@@ -163,21 +163,14 @@ fn the_example_stack_deploys_with_its_cloudfront_distribution_and_public_alias()
             }
         }
         for name in &want {
-            assert!(
-                names.contains(&name.as_str()),
-                "{region}: no {name} in {names:?}"
-            );
+            assert!(names.contains(&name.as_str()), "{region}: no {name} in {names:?}");
         }
         let gated: usize = details
             .last()
             .and_then(|d| d.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap();
-        assert_eq!(
-            gated,
-            found.len(),
-            "{region}: the gate read every alarm: {names:?}"
-        );
+        assert_eq!(gated, found.len(), "{region}: the gate read every alarm: {names:?}");
     }
 
     let (status, outputs) = global_stack();

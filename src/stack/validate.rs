@@ -761,10 +761,7 @@ impl Checks {
             ("replication_latency_ms", a.replication_latency_ms),
             ("target_5xx_per_minute", a.target_5xx_per_minute),
             ("target_response_time_ms", a.target_response_time_ms),
-            (
-                "replication_failures_per_minute",
-                a.replication_failures_per_minute,
-            ),
+            ("replication_failures_per_minute", a.replication_failures_per_minute),
         ] {
             if v == 0 {
                 self.bad(p("alarms").key(field), format!("{field} is 0"));
