@@ -268,3 +268,69 @@ fn replacing_a_running_regions_network_or_table_is_refused_unless_named() {
     }
     assert_eq!(vpc_cidr("us-west-2", "shop-prod-us-west-2"), "10.20.0.0/16");
 }
+
+/// Issue 18 item 15: `app.account` pins the stack to its AWS account(s). Every
+/// changing command reads the caller's account through STS before any change and
+/// refuses another one (exit 2, naming both); the right account goes ahead.
+/// (moto's account is 123456789012.)
+#[test]
+fn a_stack_pinned_to_another_account_is_refused_by_every_changing_command() {
+    let _moto = sandbox::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let pin = |accounts: &'static str| {
+        move |t: String| {
+            t.replace(
+                "production = true",
+                &format!("production = true\naccount = {accounts}"),
+            )
+        }
+    };
+    let other = fixture(
+        dir.path(),
+        "other.toml",
+        pin(r#"["210987654321", "111122223333"]"#),
+    );
+    let ours = fixture(dir.path(), "ours.toml", pin(r#"["123456789012"]"#));
+    let proxy = FaultProxy::in_front_of_sandbox();
+    let f = other.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["deploy", f, "--yes", "--bake", "0s"],
+        vec!["rollback", f, "--yes"],
+        vec!["destroy", f, "--yes"],
+        vec!["ami", "copy", f],
+        vec!["ami", "prune", f],
+        vec!["dr", "failover", f, "--region", "us-west-2"],
+        vec!["dr", "rebuild", f, "--region", "us-west-2"],
+        vec!["unlock", f],
+    ];
+    for args in commands {
+        proxy.clear_calls();
+        let run = strata(&proxy, &args);
+        run.expect_code(exit_code::INVALID_INPUT);
+        assert!(
+            run.stderr.contains("123456789012") && run.stderr.contains("210987654321"),
+            "{args:?} does not name both accounts\n{run}"
+        );
+        assert_eq!(
+            proxy.count(None, Some("sts"), Some("GetCallerIdentity")) > 0,
+            true,
+            "{args:?} did not ask STS"
+        );
+        assert!(
+            proxy.mutating_calls().is_empty(),
+            "{args:?} changed something: {:?}",
+            proxy.mutating_calls()
+        );
+    }
+    // The right account goes ahead.
+    strata(&proxy, &["ami", "copy", ours.to_str().unwrap()]).expect_code(exit_code::SUCCESS);
+
+    // A malformed account id is a located error of `validate`.
+    let bad = fixture(dir.path(), "bad.toml", pin(r#"["12345"]"#));
+    let run = cli::strata(&["validate", bad.to_str().unwrap()]);
+    run.expect_code(exit_code::INVALID_INPUT);
+    assert!(
+        run.stderr.contains("bad.toml:") && run.stderr.contains("`12345` is not an AWS account id"),
+        "{run}"
+    );
+}

@@ -1,5 +1,7 @@
-//! Team operations: the deploy lock, the responsible person, deploy windows.
+//! Team operations: the deploy lock, the responsible person, deploy windows, the
+//! account pin.
 
+pub mod account;
 pub mod dri;
 pub mod lock;
 pub mod rules;

@@ -37,6 +37,7 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
         } => {
             let policy = wait_policy(WaitPolicy::copy_default(), &timeout)?;
             let def = load_stack(global, &file)?;
+            super::check_account(&aws, &def).await?;
             let mut src = AmiSource::from_def(&def);
             if let Some(id) = source {
                 src.image_id = id;
@@ -48,6 +49,7 @@ pub async fn run(global: &GlobalArgs, args: AmiCommand) -> Outcome {
         }
         AmiCommand::Prune { file, keep } => {
             let def = load_stack(global, &file)?;
+            super::check_account(&aws, &def).await?;
             prune(global, &aws, &events, &def, keep).await
         }
     };

@@ -2,7 +2,7 @@
 
 use super::rollout_ctx::dri_name as dri;
 use super::validate::load_stack;
-use super::{connect, Failure, Outcome};
+use super::{check_account, connect, Failure, Outcome};
 use crate::cli::args::{DrCommand, GlobalArgs, OutputFormat};
 use crate::cli::render::{Mode, Renderer};
 use std::path::Path;
@@ -86,6 +86,7 @@ async fn failover(
         }));
     }
     let aws = connect(global).await;
+    check_account(&aws, &def).await?;
     let renderer = Renderer::new(Mode::detect(json(global)));
     let events = renderer.events();
     let holder = dri(dri_flag);
@@ -235,6 +236,7 @@ async fn rebuild(
     let holder = dri(dri_flag);
     let settings = settings(&def, bake, &holder)?;
     let aws = connect(global).await;
+    check_account(&aws, &def).await?;
     let cloud = CloudApi::new(aws.clone());
     let renderer = Renderer::new(Mode::detect(json(global)));
     let events = renderer.events();
@@ -329,6 +331,7 @@ async fn drill(
         }));
     }
     let aws = connect(global).await;
+    check_account(&aws, &def).await?;
     if global.endpoint_url.is_none() {
         let Some(named) = account else {
             return Err(Failure::new(

@@ -5,7 +5,7 @@ use super::args::{Cli, Command, GlobalArgs};
 mod ami;
 mod common;
 
-pub use common::connect;
+pub use common::{check_account, connect};
 pub use validate::load_stack;
 mod check;
 mod completions;

@@ -128,6 +128,9 @@ pub async fn prepare(
         profile: global.profile.clone(),
     })
     .await;
+    if accountable.is_some() {
+        super::check_account(&aws, &def).await?;
+    }
     if let Some(a) = accountable.as_mut() {
         if a.dri.source == DriSource::AwsIdentity {
             // Nobody named: the AWS caller identity answers for it.
