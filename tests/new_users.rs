@@ -334,3 +334,96 @@ fn a_stack_pinned_to_another_account_is_refused_by_every_changing_command() {
         "{run}"
     );
 }
+
+/// Every subcommand, as the words that name it.
+const SUBCOMMANDS: &[&[&str]] = &[
+    &["validate"],
+    &["synth"],
+    &["check"],
+    &["plan"],
+    &["deploy"],
+    &["rollback"],
+    &["status"],
+    &["ami", "bake"],
+    &["ami", "copy"],
+    &["ami", "prune"],
+    &["dr", "failover"],
+    &["dr", "rebuild"],
+    &["dr", "dns"],
+    &["dr", "drill"],
+    &["destroy"],
+    &["unlock"],
+    &["sandbox", "up"],
+    &["completions"],
+];
+
+/// Issue 18 item 13: every argument and option of every subcommand says what it is.
+#[test]
+fn every_argument_of_every_subcommand_has_help_text() {
+    let mut bare = Vec::new();
+    for words in SUBCOMMANDS {
+        let mut args: Vec<&str> = words.to_vec();
+        args.push("--help");
+        let run = cli::strata(&args);
+        run.expect_code(0);
+        for line in run.stdout.lines() {
+            let t = line.trim();
+            let spec_only = !t.is_empty()
+                && (t.starts_with('-') || t.starts_with('<'))
+                && !t.contains("  ")
+                && line.starts_with("  ");
+            if spec_only {
+                bare.push(format!("strata {}: {t}", words.join(" ")));
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "arguments without help:\n{}",
+        bare.join("\n")
+    );
+}
+
+/// Issue 18 item 13: `dr failover` refused by a held lock says how to break it
+/// (`strata unlock FILE --id ID`, as deploy does), and with `--output json` its
+/// error is a JSON line on stdout.
+#[test]
+fn a_locked_failover_names_the_unlock_command_and_reports_json() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixture(dir.path(), "locked.toml", |t| t);
+    let id = support::sdk::block_on(async {
+        let aws = support::aws::connect(&sandbox::endpoint()).await;
+        let store = strata::aws::lock_stack::CfnLockStore::new(&aws, "shop-prod");
+        let regions = ["us-east-1", "us-west-2", "eu-west-1"];
+        let g = strata::ops::lock::acquire(
+            &store,
+            &regions,
+            strata::ops::lock::LockInfo::new("alice", "deploy"),
+        )
+        .await
+        .expect("alice takes the lock");
+        g.info.id.clone()
+    });
+    let f = file.to_str().unwrap();
+    let run = cli::strata_sandbox(&[
+        "--output",
+        "json",
+        "dr",
+        "failover",
+        f,
+        "--region",
+        "us-west-2",
+    ]);
+    run.expect_code(exit_code::LOCKED);
+    let hint = format!("strata unlock {f} --id {id}");
+    assert!(run.stderr.contains(&hint), "no `{hint}`\n{run}");
+    let err = run
+        .json_lines()
+        .into_iter()
+        .find_map(|v| v.get("error").cloned())
+        .unwrap_or_else(|| panic!("no JSON error line\n{run}"));
+    assert_eq!(err["exit_code"], exit_code::LOCKED);
+    assert!(err["message"].as_str().unwrap().contains(&hint), "{err}");
+    cli::strata_sandbox(&["unlock", f, "--id", &id]).expect_code(0);
+}

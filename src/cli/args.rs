@@ -86,6 +86,7 @@ pub struct FileArg {
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Directory to write the templates to.
     #[arg(short = 'o', long = "out", default_value = "cdk.out")]
@@ -98,6 +99,7 @@ pub struct SynthArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Only these regions (repeatable).
     #[arg(long = "region")]
@@ -119,8 +121,9 @@ pub struct OpsArgs {
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
     /// What to do when a region fails (default: the definition's `rollout.on_failure`).
@@ -147,10 +150,12 @@ pub enum OnFailureArg {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Only this region (repeatable); default: every region.
     #[arg(long = "region")]
     pub regions: Vec<String>,
+    /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
     #[command(flatten)]
@@ -159,10 +164,12 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Only this region (repeatable); default: every region and the global stack.
     #[arg(long = "region")]
     pub regions: Vec<String>,
+    /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
     #[command(flatten)]
@@ -171,6 +178,7 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// The lock id printed by the refused command (required unless --any).
     #[arg(long)]
@@ -181,10 +189,13 @@ pub struct UnlockArgs {
 pub enum AmiCommand {
     /// Create an image from a builder instance and wait until it is available.
     Bake {
+        /// The running builder instance to image (i-...).
         #[arg(long)]
         instance: String,
+        /// The region the builder instance runs in (the image is made there).
         #[arg(long)]
         region: String,
+        /// The image's name, e.g. "shop-1.4.2" (also its `strata:version` tag).
         #[arg(long)]
         name: String,
         /// Give up waiting for the image after this long (e.g. "30m").
@@ -193,9 +204,12 @@ pub enum AmiCommand {
     },
     /// Copy the definition's source AMI into every region of the stack, at once.
     Copy {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// The image to copy (default: the definition's `ami.id`).
         #[arg(long)]
         source: Option<String>,
+        /// The region the source image is in (default: the definition's `ami.build_region`).
         #[arg(long)]
         source_region: Option<String>,
         /// Give up waiting for the copies after this long (e.g. "1h"); a region whose
@@ -205,7 +219,9 @@ pub enum AmiCommand {
     },
     /// Deregister old copies (and snapshots), keeping the newest N and every one in use.
     Prune {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// How many of the newest copies to keep in each region (images in use are always kept).
         #[arg(long, default_value_t = 3)]
         keep: usize,
     },
@@ -215,7 +231,9 @@ pub enum AmiCommand {
 pub enum DrCommand {
     /// Take a failed region out of service (through Route 53 only) and scale the survivors.
     Failover {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// The failed region to take out of service.
         #[arg(long)]
         region: String,
         #[command(flatten)]
@@ -223,7 +241,9 @@ pub enum DrCommand {
     },
     /// Rebuild a lost region from the definition and put it back into service.
     Rebuild {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// The lost region to rebuild and put back into service.
         #[arg(long)]
         region: String,
         /// The surviving region to copy the AMI from.
@@ -236,9 +256,13 @@ pub enum DrCommand {
         ops: OpsArgs,
     },
     /// What the routed DNS names answer now (strata's model of Route 53 routing).
-    Dns { file: PathBuf },
+    Dns {
+        /// The stack definition, e.g. stacks/example.toml.
+        file: PathBuf,
+    },
     /// A chaos game: deploy, break a region, fail over, rebuild; report recovery times.
     Drill {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
         /// The region to break (default: the second region of the rollout).
         #[arg(long)]
@@ -266,6 +290,7 @@ pub enum SandboxCommand {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }

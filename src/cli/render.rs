@@ -86,7 +86,9 @@ impl Renderer {
         }
     }
 
-    fn bar(&self, region: &str) -> ProgressBar {
+    /// The region's progress line, made on its first event: it starts with the
+    /// phase as its text (a spinner never turns without saying what it waits for).
+    fn bar(&self, region: &str, phase: &str) -> ProgressBar {
         let mut bars = self.bars.lock().expect("bars");
         bars.entry(region.to_string())
             .or_insert_with(|| {
@@ -96,6 +98,7 @@ impl Renderer {
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 bar.set_prefix(region.to_string());
+                bar.set_message(format!("{phase}..."));
                 bar.enable_steady_tick(Duration::from_millis(200));
                 bar
             })
@@ -120,7 +123,7 @@ impl EventSink for Renderer {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let bar = self.bar(&region);
+        let bar = self.bar(&region, &phase);
         match &e.kind {
             EventKind::PhaseStarted { detail } => bar.set_message(format!("{phase}: {detail}")),
             EventKind::Progress { done, total } => {
@@ -149,6 +152,9 @@ impl EventSink for Renderer {
             }
             EventKind::Info { message } => {
                 let _ = self.multi.println(format!("  {region:>16}  {message}"));
+                if !bar.message().contains(':') {
+                    bar.set_message(format!("{phase}: {message}"));
+                }
             }
             EventKind::Warning { message } => {
                 let _ = self
@@ -282,6 +288,19 @@ mod tests {
             previous: None,
             change_set: None,
         }
+    }
+
+    #[test]
+    fn a_progress_line_always_says_what_it_waits_for() {
+        let r = Renderer::new(Mode::Terminal);
+        let events = r.events();
+        events.info(Some("us-west-2"), strata::events::Phase::Plan, "change set created");
+        events.warn(Some("eu-west-1"), strata::events::Phase::Preflight, "slow");
+        let bars = r.bars.lock().unwrap();
+        assert_eq!(bars["us-west-2"].message(), "plan: change set created");
+        assert_eq!(bars["eu-west-1"].message(), "preflight...");
+        drop(bars);
+        r.finish();
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub async fn with_lock<T>(
     let guard = lock::acquire(&store, &voters, LockInfo::new(holder, command))
         .await
         .map_err(|e| DrError::Locked {
+            lock_id: match &e {
+                lock::LockError::Held { holder, .. } => Some(holder.id.clone()),
+                _ => None,
+            },
             message: e.to_string(),
         })?;
     let result = work.await;

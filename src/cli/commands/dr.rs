@@ -64,6 +64,27 @@ fn failure(e: DrError) -> Failure {
     Failure::new(code, e.to_string())
 }
 
+/// `failure`, with the lock's way out when the deploy lock is held: the same
+/// `strata unlock FILE --id ID` hint deploy prints.
+fn failure_for(file: &Path) -> impl Fn(DrError) -> Failure + '_ {
+    move |e| {
+        let hint = match &e {
+            DrError::Locked {
+                lock_id: Some(id), ..
+            } => Some(format!(
+                ". If that run is dead, break its lock with `strata unlock {} --id {id}`",
+                file.display()
+            )),
+            _ => None,
+        };
+        let mut f = failure(e);
+        if let Some(h) = hint {
+            f.message.push_str(&h);
+        }
+        f
+    }
+}
+
 fn json(global: &GlobalArgs) -> bool {
     global.output == OutputFormat::Json
 }
@@ -99,7 +120,7 @@ async fn failover(
         dr::failover::failover(&aws, &def, region, &events),
     )
     .await
-    .map_err(failure)?;
+    .map_err(failure_for(file))?;
     renderer.finish();
     if json(global) {
         print_json(&report);
@@ -256,7 +277,7 @@ async fn rebuild(
         dr::rebuild::rebuild(&aws, &cloud, &input, &events),
     )
     .await
-    .map_err(failure)?;
+    .map_err(failure_for(file))?;
     renderer.finish();
     if json(global) {
         print_json(&report);
