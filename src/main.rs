@@ -27,7 +27,7 @@ fn main() {
         Err(failure) => {
             // With --output json the error is a JSON line on stdout too, so a
             // pipeline reading stdout sees why the command failed.
-            if json {
+            if json && !failure.json_reported {
                 println!(
                     "{}",
                     serde_json::json!({

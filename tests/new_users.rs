@@ -427,3 +427,34 @@ fn a_locked_failover_names_the_unlock_command_and_reports_json() {
     assert!(err["message"].as_str().unwrap().contains(&hint), "{err}");
     cli::strata_sandbox(&["unlock", f, "--id", &id]).expect_code(0);
 }
+
+/// Issue 18 item 14: a definition whose capacity fails N+1 is not "valid":
+/// `validate` reports it (exit 3, as deploy refuses it) at the capacity lines,
+/// and deploy's refusal names them too, never an empty `()`.
+#[test]
+fn a_capacity_that_fails_n_plus_one_is_reported_by_validate_at_its_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixture(dir.path(), "n1.toml", |t| {
+        t.replace("peak_rps = 300", "peak_rps = 3000")
+    });
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let f = file.to_str().unwrap();
+    let run = cli::strata(&["validate", f]);
+    run.expect_code(exit_code::POLICY_VIOLATION);
+    let peak = format!("{f}:{}:", line_of("peak_rps"));
+    let cap = format!("{f}:{}:", line_of("capacity = { min"));
+    assert!(
+        run.stderr.contains(&peak) && run.stderr.contains("N+1 fails"),
+        "no {peak}\n{run}"
+    );
+    assert!(run.stderr.contains(&cap), "no {cap}\n{run}");
+
+    let run = cli::strata_at(cli::UNREACHABLE_ENDPOINT, &["deploy", f, "--yes"]);
+    run.expect_code(exit_code::POLICY_VIOLATION);
+    assert!(!run.stderr.contains("()"), "an empty () in\n{run}");
+    assert!(
+        run.stderr.contains(&peak),
+        "deploy does not point at {peak}\n{run}"
+    );
+}

@@ -294,7 +294,11 @@ mod tests {
     fn a_progress_line_always_says_what_it_waits_for() {
         let r = Renderer::new(Mode::Terminal);
         let events = r.events();
-        events.info(Some("us-west-2"), strata::events::Phase::Plan, "change set created");
+        events.info(
+            Some("us-west-2"),
+            strata::events::Phase::Plan,
+            "change set created",
+        );
         events.warn(Some("eu-west-1"), strata::events::Phase::Preflight, "slow");
         let bars = r.bars.lock().unwrap();
         assert_eq!(bars["us-west-2"].message(), "plan: change set created");

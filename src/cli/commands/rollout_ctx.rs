@@ -110,8 +110,18 @@ pub async fn prepare(
                         .flatten()
                         .collect::<Vec<_>>()
                         .join(" ");
-                    format!("  {}: {} ({at}); fix: {}", f.rule, f.message, f.fix)
+                    let at = if at.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({at})")
+                    };
+                    format!("  {}: {}{at}; fix: {}", f.rule, f.message, f.fix)
                 })
+                .chain(
+                    super::validate::n_plus_one_diagnostics(&def, file)
+                        .iter()
+                        .map(|d| format!("  {d}")),
+                )
                 .collect();
             return Err(Failure::new(
                 report.exit_code(),

@@ -12,6 +12,35 @@ use strata::stack::{self, LoadError, StackDef};
 pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
     let def = load_stack(global, &args.file)?;
     let file = args.file.display().to_string();
+    let n_plus_one = n_plus_one_diagnostics(&def, &args.file);
+    if !n_plus_one.is_empty() {
+        // The capacity cannot carry the peak with a region (or AZ) lost: deploy
+        // refuses this (a mandatory policy, exit 3), so validate says so too, at
+        // the lines to change.
+        match global.output {
+            OutputFormat::Json => {
+                let out = serde_json::json!({
+                    "file": file,
+                    "valid": false,
+                    "diagnostics": n_plus_one,
+                });
+                println!("{out}");
+            }
+            OutputFormat::Human => {
+                for d in &n_plus_one {
+                    eprintln!("{d}\n");
+                }
+            }
+        }
+        let failure = Failure::new(
+            exit_code::POLICY_VIOLATION,
+            format!("{file}: the capacity fails N+1 (the mandatory policy capacity_n_plus_1; `strata check` shows every policy); nothing was sent to AWS"),
+        );
+        return Err(match global.output {
+            OutputFormat::Json => failure.json_reported(),
+            OutputFormat::Human => failure,
+        });
+    }
     match global.output {
         OutputFormat::Json => {
             let out = serde_json::json!({ "file": file, "valid": true, "stack": def });
@@ -20,6 +49,25 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
         OutputFormat::Human => print!("{}", summary(&file, &def)),
     }
     Ok(exit_code::SUCCESS)
+}
+
+/// A failed N+1 (unless `[[policy.advisory]]` makes `capacity_n_plus_1`
+/// advisory), located at the capacity lines of the file.
+pub fn n_plus_one_diagnostics(def: &StackDef, file: &Path) -> Vec<stack::Diagnostic> {
+    if def
+        .policy
+        .advisory
+        .iter()
+        .any(|a| a.rule == "capacity_n_plus_1")
+    {
+        return Vec::new();
+    }
+    let problems = strata::policy::ha::n_plus_one_problems(def);
+    if problems.is_empty() {
+        return Vec::new();
+    }
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    stack::locate_problems(&text, &file.display().to_string(), problems)
 }
 
 /// Load and validate a stack file for any command. On problems, print every
@@ -45,13 +93,17 @@ pub fn load_stack(global: &GlobalArgs, file: &Path) -> Result<StackDef, Failure>
                     }
                 }
             }
-            Err(Failure::new(
+            let failure = Failure::new(
                 exit_code::INVALID_INPUT,
                 format!(
                     "{file}: {} problem(s); nothing was sent to AWS",
                     diagnostics.len()
                 ),
-            ))
+            );
+            Err(match global.output {
+                OutputFormat::Json => failure.json_reported(),
+                OutputFormat::Human => failure,
+            })
         }
     }
 }
