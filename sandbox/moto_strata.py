@@ -473,6 +473,9 @@ if __name__ == "__main__":
     import moto_cloudwatch  # next to this file: on sys.path when run as a script
 
     moto_cloudwatch.install()
+    import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
+
+    moto_sns.install()
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

@@ -39,12 +39,6 @@ pub enum DrError {
         #[source]
         source: Box<AwsError>,
     },
-    /// The deploy lock is held; `lock_id` is the holder's (for `strata unlock --id`).
-    #[error("{message}")]
-    Locked {
-        message: String,
-        lock_id: Option<String>,
-    },
     #[error("{step} in {region}: {message}")]
     Step {
         step: &'static str,

@@ -18,10 +18,13 @@ pub const SCRIPT_NAME: &str = "moto_strata.py";
 /// The modules the entry point imports (each must sit next to it), as
 /// `(file name, source)`. A new sandbox behaviour is a new `sandbox/moto_<topic>.py`
 /// with an `install()` called from the entry point, listed here.
-pub const MODULES: &[(&str, &str)] = &[(
-    "moto_cloudwatch.py",
-    include_str!("../../sandbox/moto_cloudwatch.py"),
-)];
+pub const MODULES: &[(&str, &str)] = &[
+    (
+        "moto_cloudwatch.py",
+        include_str!("../../sandbox/moto_cloudwatch.py"),
+    ),
+    ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
+];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
 pub const AMIS: &str = include_str!("../../sandbox/amis.json");

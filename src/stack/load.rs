@@ -51,18 +51,22 @@ fn render(diagnostics: &[Diagnostic]) -> String {
 
 /// Read and validate the stack file at `path`.
 pub fn load(path: &Path) -> Result<StackDef, LoadError> {
+    let src = read_text(path)?;
+    load_str(&src, &path.display().to_string())
+}
+
+/// Read a stack file's text: a file that is not UTF-8 is a located problem of
+/// the file (where the first bad byte is), not an I/O error.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let file = path.display().to_string();
-    match String::from_utf8(bytes) {
-        Ok(src) => load_str(&src, &file),
-        Err(e) => Err(LoadError::Invalid {
-            diagnostics: vec![not_utf8(&file, e.as_bytes(), e.utf8_error())],
-            file,
-        }),
-    }
+    String::from_utf8(bytes).map_err(|e| LoadError::Invalid {
+        diagnostics: vec![not_utf8(&file, e.as_bytes(), e.utf8_error())],
+        file,
+    })
 }
 
 /// Where a file stops being UTF-8, and which byte it is.

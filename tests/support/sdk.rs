@@ -66,3 +66,11 @@ pub fn route53() -> aws_sdk_route53::Client {
 pub fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&config(region))
 }
+
+pub fn sns(region: &str) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(&config(region))
+}
+
+pub fn sqs(region: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&config(region))
+}

@@ -5,8 +5,6 @@
 use super::Failure;
 use crate::cli::args::GlobalArgs;
 use strata::aws::{Aws, AwsTarget};
-use strata::exit_code;
-use strata::ops::account;
 use strata::stack::StackDef;
 
 /// Connect to AWS (or the sandbox) as the global flags say.
@@ -18,23 +16,11 @@ pub async fn connect(global: &GlobalArgs) -> Aws {
     .await
 }
 
-/// The account pin (`app.account`), checked by every changing command before its
-/// first change: the caller's account (STS GetCallerIdentity) must be one the
-/// definition names, else exit 2 naming both; exit 7 when STS cannot say. No pin:
-/// no call.
+/// The account pin (`app.account`) for a changing command outside the pipeline
+/// (`unlock`, the AMI commands): `app::check_account`, exit 2 for another account,
+/// exit 7 when STS cannot say.
 pub async fn check_account(aws: &Aws, def: &StackDef) -> Result<(), Failure> {
-    if !account::pinned(def) {
-        return Ok(());
-    }
-    let caller = aws.caller_account().await.map_err(|e| {
-        Failure::new(
-            exit_code::ENVIRONMENT,
-            format!(
-                "{} is pinned to account {}, and the caller's account could not be read, so nothing was changed: {e}",
-                def.stack_name(),
-                def.app.account.join(", ")
-            ),
-        )
-    })?;
-    account::check(def, &caller).map_err(|e| Failure::new(exit_code::INVALID_INPUT, e.to_string()))
+    strata::app::check_account(aws, def)
+        .await
+        .map_err(super::rollout_ctx::failure)
 }

@@ -1,18 +1,20 @@
-//! `strata validate`: load a stack file; print every problem (exit 2) or a
-//! one-screen summary (exit 0). Never touches AWS. Also `load_stack`, the way
+//! `strata validate`: load a stack file; print every problem (exit 2), a failed
+//! N+1 at the capacity lines (exit 3, as deploy refuses it), or a one-screen
+//! summary (exit 0). Never touches AWS. Also `load_stack`, the way
 //! every command that takes a stack file reads it.
 
 use super::{Failure, Outcome};
 use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
 use std::fmt::Write as _;
 use std::path::Path;
+use strata::app;
 use strata::exit_code;
 use strata::stack::{self, LoadError, StackDef};
 
 pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
-    let def = load_stack(global, &args.file)?;
+    let definition = load_definition(global, &args.file)?;
     let file = args.file.display().to_string();
-    let n_plus_one = n_plus_one_diagnostics(&def, &args.file);
+    let n_plus_one = app::n_plus_one_diagnostics(&definition);
     if !n_plus_one.is_empty() {
         // The capacity cannot carry the peak with a region (or AZ) lost: deploy
         // refuses this (a mandatory policy, exit 3), so validate says so too, at
@@ -41,6 +43,7 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
             OutputFormat::Human => failure,
         });
     }
+    let def = definition.def;
     match global.output {
         OutputFormat::Json => {
             let out = serde_json::json!({ "file": file, "valid": true, "stack": def });
@@ -51,33 +54,24 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
     Ok(exit_code::SUCCESS)
 }
 
-/// A failed N+1 (unless `[[policy.advisory]]` makes `capacity_n_plus_1`
-/// advisory), located at the capacity lines of the file.
-pub fn n_plus_one_diagnostics(def: &StackDef, file: &Path) -> Vec<stack::Diagnostic> {
-    if def
-        .policy
-        .advisory
-        .iter()
-        .any(|a| a.rule == "capacity_n_plus_1")
-    {
-        return Vec::new();
-    }
-    let problems = strata::policy::ha::n_plus_one_problems(def);
-    if problems.is_empty() {
-        return Vec::new();
-    }
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    stack::locate_problems(&text, &file.display().to_string(), problems)
-}
-
 /// Load and validate a stack file for any command. On problems, print every
 /// diagnostic (stderr for humans, a JSON object on stdout for `--output json`)
 /// and fail with exit code 2.
 pub fn load_stack(global: &GlobalArgs, file: &Path) -> Result<StackDef, Failure> {
-    match stack::load(file) {
-        Ok(def) => Ok(def),
-        Err(e @ LoadError::Io { .. }) => Err(Failure::new(exit_code::INVALID_INPUT, e.to_string())),
-        Err(LoadError::Invalid { file, diagnostics }) => {
+    load_definition(global, file).map(|d| d.def)
+}
+
+/// `load_stack` for the commands that go through the pipeline: the file read
+/// once, with its text, source hash and parsed durations (`app::Definition`).
+pub fn load_definition(global: &GlobalArgs, file: &Path) -> Result<app::Definition, Failure> {
+    app::definition::load(file).map_err(|e| load_failure(global, e))
+}
+
+/// Print every diagnostic of a stack file that did not load; exit 2.
+fn load_failure(global: &GlobalArgs, e: LoadError) -> Failure {
+    match e {
+        e @ LoadError::Io { .. } => Failure::new(exit_code::INVALID_INPUT, e.to_string()),
+        LoadError::Invalid { file, diagnostics } => {
             match global.output {
                 OutputFormat::Json => {
                     let out = serde_json::json!({
@@ -100,10 +94,10 @@ pub fn load_stack(global: &GlobalArgs, file: &Path) -> Result<StackDef, Failure>
                     diagnostics.len()
                 ),
             );
-            Err(match global.output {
+            match global.output {
                 OutputFormat::Json => failure.json_reported(),
                 OutputFormat::Human => failure,
-            })
+            }
         }
     }
 }
