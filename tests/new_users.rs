@@ -338,6 +338,8 @@ fn a_stack_pinned_to_another_account_is_refused_by_every_changing_command() {
 /// Every subcommand, as the words that name it.
 const SUBCOMMANDS: &[&[&str]] = &[
     &["validate"],
+    &["cost"],
+    &["audit"],
     &["synth"],
     &["check"],
     &["plan"],

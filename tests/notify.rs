@@ -185,4 +185,82 @@ fn an_alarm_that_fires_reaches_the_people_subscribed_to_its_regions_topic() {
     assert_eq!(notification["NewStateValue"], "ALARM");
     assert_eq!(notification["OldStateValue"], "OK");
     assert_eq!(notification["Region"], region);
+
+    // The DR and deploy commands tell the same people: a failover of us-west-2
+    // announces its start and its result through the first other region's topic.
+    let home = "us-east-1";
+    let inbox = subscribed_queue(home, "strata-test-oncall-home");
+    cli::strata_sandbox(&["dr", "failover", &example(), "--region", region, "--dri", "ana"])
+        .expect_code(exit_code::SUCCESS);
+    let subjects = received_subjects(home, &inbox, 2);
+    assert_eq!(
+        subjects,
+        [
+            "strata dr failover of shop-prod started by ana",
+            "strata dr failover of shop-prod succeeded (exit 0)"
+        ],
+    );
+}
+
+/// A new SQS queue subscribed to `region`'s alert topic; its URL.
+fn subscribed_queue(region: &str, name: &str) -> String {
+    let topic = output(region, "AlertsTopicArn");
+    let sqs = sdk::sqs(region);
+    let sns = sdk::sns(region);
+    sdk::block_on(async {
+        let url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url()
+            .unwrap()
+            .to_string();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("GetQueueAttributes")
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .unwrap();
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(&arn)
+            .send()
+            .await
+            .expect("Subscribe");
+        url
+    })
+}
+
+/// The SNS subjects of the first `n` messages in the queue, in order of arrival.
+fn received_subjects(region: &str, url: &str, n: usize) -> Vec<String> {
+    let sqs = sdk::sqs(region);
+    sdk::block_on(async {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while out.len() < n {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            for m in got.messages() {
+                let envelope: serde_json::Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope");
+                out.push(envelope["Subject"].as_str().unwrap_or_default().to_string());
+            }
+            assert!(Instant::now() < deadline, "only {out:?} arrived");
+        }
+        out
+    })
 }

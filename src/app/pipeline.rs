@@ -4,6 +4,8 @@
 use super::{AppError, Command, Definition};
 use crate::ami::{self, StartedCopies, WaitPolicy};
 use crate::aws::lock_stack::CfnLockStore;
+use crate::aws::notify::SnsNotifier;
+use crate::ops::notify::{self, Announcement};
 use crate::aws::{Aws, AwsTarget, CloudApi};
 use crate::deploy::{preflight, Settings, Timing};
 use crate::events::{Events, Phase};
@@ -14,6 +16,7 @@ use crate::plan::{self, Desired};
 use crate::policy::PolicyReport;
 use crate::stack::{OnFailure, StackDef};
 use crate::synth::{self, Phase as SynthPhase, Synthesized};
+use crate::exit_code;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -138,6 +141,15 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         }
     }
     let cloud = CloudApi::new(aws.clone());
+    // plan and deploy build in the AZs the definition names: each must be one this
+    // account can use (validate knows each region's zones, the account may have
+    // fewer). Not DR: a failed region may not answer, and rebuild keeps its AZs.
+    if matches!(command, Command::Plan | Command::Deploy) {
+        let list = preflight::check_azs(&cloud, def).await?;
+        if !list.is_empty() {
+            return Err(AppError::MissingAzs { file, list });
+        }
+    }
     let amis = if command.resolves_amis() {
         preflight::resolve_amis(&cloud, &events, def).await?
     } else {
@@ -371,6 +383,13 @@ impl Pipeline {
         .await
         {
             Ok(guard) => {
+                self.announce(&Announcement::started(
+                    self.command.name(),
+                    &self.def().stack_name(),
+                    &self.dri(),
+                    &all,
+                ))
+                .await;
                 for (region, dead) in &guard.taken_over {
                     self.events.warn(
                         Some(region),
@@ -420,8 +439,51 @@ impl Pipeline {
         }
     }
 
+    /// The regions' alert topics (`AlertsTopicArn` outputs), in the definition's
+    /// order, never the region a DR command acts on (failover never calls the
+    /// failed region); empty without `alarms.notify`. A region whose stack cannot
+    /// be read is skipped.
+    pub async fn alert_topics(&self) -> Vec<(String, String)> {
+        use crate::deploy::cloud::Cloud;
+        if self.def().alarms.notify.is_empty() {
+            return Vec::new();
+        }
+        let mut regions: Vec<&str> = self.def().regions.iter().map(|r| r.name.as_str()).collect();
+        if let Some(acting) = self.acting_on.as_deref() {
+            regions.retain(|r| *r != acting);
+        }
+        let mut out = Vec::new();
+        for region in regions {
+            let stack = self.def().region_stack_name(region);
+            if let Ok(Some(state)) = self.cloud.stack(region, &stack).await {
+                if let Some(arn) = state.outputs.get(synth::output_names::ALERTS_TOPIC_ARN) {
+                    out.push((region.to_string(), arn.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Tell the people of `alarms.notify` (no-op without it; never fails).
+    pub async fn announce(&self, what: &Announcement) {
+        let topics = self.alert_topics().await;
+        notify::announce(&SnsNotifier::new(&self.aws), &topics, what, &self.events).await;
+    }
+
+    /// Tell them how the command ended: its exit code and what it said.
+    pub async fn announce_result(&self, code: i32, detail: &str) {
+        self.announce(&Announcement::finished(
+            self.command.name(),
+            &self.def().stack_name(),
+            &self.dri(),
+            code,
+            detail,
+        ))
+        .await;
+    }
+
     /// Run `work` holding the deploy lock; the lock is released whatever `work`
-    /// returns.
+    /// returns, and how it ended is announced.
     pub async fn locked<T, E>(
         &self,
         work: impl std::future::Future<Output = Result<T, E>>,
@@ -430,8 +492,18 @@ impl Pipeline {
         AppError: From<E>,
     {
         let guard = self.lock().await?;
-        let result = work.await;
+        let result = work.await.map_err(AppError::from);
         self.unlock(guard).await;
-        result.map_err(AppError::from)
+        match &result {
+            Ok(_) => self.announce_result(exit_code::SUCCESS, "").await,
+            Err(e) => self.announce(&Announcement::failed(
+                self.command.name(),
+                &self.def().stack_name(),
+                &self.dri(),
+                &e.to_string(),
+            ))
+            .await,
+        }
+        result
     }
 }

@@ -435,6 +435,32 @@ impl Cloud for CloudApi {
             .collect())
     }
 
+    async fn health_check_config(
+        &self,
+        health_check_id: &str,
+    ) -> Result<crate::deploy::check_health::CheckConfig, AwsError> {
+        let out = self
+            .aws
+            .route53()
+            .get_health_check()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheck", "us-east-1", e))?;
+        let c = out.health_check().and_then(|h| h.health_check_config());
+        Ok(crate::deploy::check_health::CheckConfig {
+            kind: c
+                .map(|c| c.r#type().as_str().to_string())
+                .unwrap_or_default(),
+            children: c
+                .map(|c| c.child_health_checks().to_vec())
+                .unwrap_or_default(),
+            threshold: c.and_then(|c| c.health_threshold()),
+            inverted: c.and_then(|c| c.inverted()).unwrap_or(false),
+            disabled: c.and_then(|c| c.disabled()).unwrap_or(false),
+        })
+    }
+
     async fn alarm_states(
         &self,
         region: &str,
@@ -464,6 +490,29 @@ impl Cloud for CloudApi {
                 return Ok(out);
             }
         }
+    }
+
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_availability_zones()
+            .filters(
+                Filter::builder()
+                    .name("zone-type")
+                    .values("availability-zone")
+                    .build(),
+            )
+            .filters(Filter::builder().name("state").values("available").build())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeAvailabilityZones", region, e))?;
+        Ok(out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .collect())
     }
 
     async fn ami_copy(

@@ -10,7 +10,9 @@ pub mod dr_compute;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
+pub mod iam_audit;
 pub mod lock_stack;
+pub mod notify;
 pub mod route53_records;
 pub mod stack_info;
 
@@ -117,6 +119,10 @@ impl Aws {
 
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.config(region))
+    }
+
+    pub fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.config(region))
     }
 
     pub fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {

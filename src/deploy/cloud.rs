@@ -127,8 +127,14 @@ pub trait Cloud: Sync {
         region: &str,
         target_group_arn: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
-    /// GetHealthCheckStatus: the checkers' reports (empty: no observations).
+    /// GetHealthCheckStatus: the checkers' reports (empty: no observations). Route 53
+    /// refuses it for CALCULATED checks: read those with `health_check_config`.
     async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError>;
+    /// GetHealthCheck: the check's type, children, threshold, Inverted and Disabled.
+    async fn health_check_config(
+        &self,
+        health_check_id: &str,
+    ) -> Result<super::check_health::CheckConfig, AwsError>;
     /// DescribeAlarms (every page) of the metric alarms whose names start with
     /// `prefix`: (name, state).
     async fn alarm_states(
@@ -136,6 +142,9 @@ pub trait Cloud: Sync {
         region: &str,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
+    /// DescribeAvailabilityZones: the names of the region's Availability Zones this
+    /// account can use (zone type `availability-zone`, state `available`).
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;
     /// DescribeImages: the stack's copy of `source_ami` in the region (tagged
     /// `strata:source-ami=<source>` and `strata:stack=<stack>`), chosen as `ami copy`
     /// chooses (`aws::ec2_images::preferred_copy`).

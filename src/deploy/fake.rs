@@ -299,7 +299,23 @@ impl Cloud for Fake {
 
     async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, AwsError> {
         self.call("us-east-1", "GetHealthCheckStatus");
-        Ok(vec![])
+        Ok(vec!["Success: HTTP Status Code 200".into()])
+    }
+
+    async fn health_check_config(
+        &self,
+        _id: &str,
+    ) -> Result<super::check_health::CheckConfig, AwsError> {
+        self.call("us-east-1", "GetHealthCheck");
+        Ok(super::check_health::CheckConfig {
+            kind: "HTTPS".into(),
+            ..Default::default()
+        })
+    }
+
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        self.call(region, "DescribeAvailabilityZones");
+        Ok(crate::stack::regions::azs_of(region).unwrap_or_default())
     }
 
     async fn alarm_states(

@@ -3,14 +3,16 @@
 //!
 //! Signals, found from the stack's resources: every Auto Scaling group has its
 //! desired capacity InService; every target of every target group is healthy; every
-//! Route 53 health check's checkers report success (no observations at all counts
-//! as healthy and is said so: new checks may have none); no alarm of the stack is in
+//! Route 53 health check is healthy by Route 53's own rule (`check_health`: more than
+//! 18% of checkers for an endpoint check, a calculated check from its children, and
+//! not healthy before it has been observed healthy); no alarm of the stack is in
 //! ALARM (OK and INSUFFICIENT_DATA pass). The stack's alarms are those named
 //! `<stack>-…` (synth's naming rule), found with DescribeAlarms by name prefix, so
 //! alarms made outside the template under that name are watched too; those whose
 //! name ends in `synth::TOLD_ONLY_ALARM_SUFFIX` (a dead-letter queue holding
 //! messages) notify people but do not gate.
 
+use super::check_health;
 use super::cloud::Cloud;
 use super::error::DeployError;
 use super::wait::{Backoff, Heartbeat, Timing};
@@ -126,28 +128,16 @@ pub async fn read<C: Cloud>(
         });
     }
     for hc in &signals.health_checks {
-        let reports = match cloud.health_check_reports(hc).await {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(unread(format!("health-check {hc}"), e));
-                continue;
-            }
-        };
-        let failing = reports.iter().filter(|r| !r.starts_with("Success")).count();
-        out.push(Reading {
-            known: true,
-            signal: format!("health-check {hc}"),
-            ok: failing == 0,
-            detail: if reports.is_empty() {
-                "no observations (counted as healthy)".into()
-            } else {
-                format!(
-                    "{}/{} checkers report success",
-                    reports.len() - failing,
-                    reports.len()
-                )
-            },
-        });
+        let signal = format!("health-check {hc}");
+        match read_check(cloud, hc).await {
+            Ok((ok, detail)) => out.push(Reading {
+                known: true,
+                signal,
+                ok,
+                detail,
+            }),
+            Err(e) => out.push(unread(signal, e)),
+        }
     }
     {
         let states = match cloud.alarm_states(region, &signals.alarm_prefix).await {
@@ -177,6 +167,35 @@ pub async fn read<C: Cloud>(
         });
     }
     Ok(out)
+}
+
+/// One health check by Route 53's rule (`check_health`): an endpoint check from its
+/// checkers' reports, a calculated check from its children. A calculated check that
+/// `strata dr failover` took out of service (threshold above its children, so never
+/// healthy by design) is judged by its children: the gate judges the release, and a
+/// region being rebuilt is gated before `restore` puts it back into DNS.
+async fn read_check<C: Cloud>(cloud: &C, id: &str) -> Result<(bool, String), crate::aws::AwsError> {
+    let config = cloud.health_check_config(id).await?;
+    if config.is_calculated() && config.threshold.unwrap_or(0) > config.children.len() as i32 {
+        let mut healthy = 0;
+        for child in &config.children {
+            if check_health::evaluate(cloud, child).await?.healthy {
+                healthy += 1;
+            }
+        }
+        let ok = healthy == config.children.len();
+        return Ok((
+            ok,
+            format!(
+                "out of service (threshold {} above its {} children); {healthy} of {} children healthy",
+                config.threshold.unwrap_or(0),
+                config.children.len(),
+                config.children.len()
+            ),
+        ));
+    }
+    let v = check_health::evaluate(cloud, id).await?;
+    Ok((v.healthy, v.detail))
 }
 
 /// Emits a Health event when a signal's reading changes.

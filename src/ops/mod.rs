@@ -1,8 +1,9 @@
-//! Team operations: the deploy lock, the responsible person, deploy windows, the
-//! account pin.
+//! Team operations: the deploy lock, the responsible person, deploy windows,
+//! telling people, the account pin.
 
 pub mod account;
 pub mod dri;
 pub mod lock;
+pub mod notify;
 pub mod rules;
 pub mod window;

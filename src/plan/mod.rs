@@ -10,6 +10,7 @@ mod from_synth;
 mod global_table;
 mod id;
 mod retire;
+pub mod timing;
 
 pub use at_risk::{at_risk, risk_of, AtRisk};
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};

@@ -236,6 +236,8 @@ struct Read {
     availability: Option<Availability>,
     policy: Option<Policy>,
     operations: Option<Operations>,
+    cost: Option<CostUsage>,
+    audit: Option<AuditThresholds>,
 }
 
 impl Read {
@@ -256,6 +258,8 @@ impl Read {
             availability: self.availability.as_ref(),
             policy: self.policy.as_ref(),
             operations: self.operations.as_ref(),
+            cost: self.cost.as_ref(),
+            audit: self.audit.as_ref(),
         }
     }
 
@@ -277,6 +281,8 @@ impl Read {
             availability: self.availability?,
             policy: self.policy?,
             operations: self.operations?,
+            cost: self.cost?,
+            audit: self.audit?,
         })
     }
 }
@@ -304,6 +310,8 @@ fn read_structure(mut table: toml::Table) -> (Read, Vec<Problem>) {
         availability: sections.optional("availability"),
         policy: sections.optional("policy"),
         operations: sections.optional("operations"),
+        cost: sections.optional("cost"),
+        audit: sections.optional("audit"),
     };
     for key in table.keys() {
         problems.push(Problem::key(

@@ -17,7 +17,7 @@ mod alarms;
 mod compute;
 mod context;
 mod data;
-mod dns;
+pub mod dns;
 mod global;
 mod lit;
 mod load_balancer;
@@ -29,12 +29,12 @@ mod security;
 pub mod serving_check;
 mod storage;
 mod tags;
-mod zone;
+pub mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use alarms::TOLD_ONLY_ALARM_SUFFIX;
 pub use compute::AMI_PARAMETER;
-pub use context::{home_region, latency_name};
+pub use context::{fqdn, home_region, latency_name};
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;

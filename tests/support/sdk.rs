@@ -67,6 +67,10 @@ pub fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&config(region))
 }
 
+pub fn iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&config("us-east-1"))
+}
+
 pub fn sns(region: &str) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(&config(region))
 }

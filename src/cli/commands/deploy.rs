@@ -32,12 +32,13 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
         .map_err(rollout_ctx::environment)?
     {
         render::show_summary(&ctx.renderer, &report);
+        show_delegation(&ctx).await;
         return Ok(report.exit_code());
     }
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let result = locked(&mut ctx, &args, deployment_id, now).await;
     ctx.unlock(guard).await;
-    result
+    ctx.told(result).await
 }
 
 /// The deploy proper, under the lock: AMI copies, plan, confirm, roll out.
@@ -68,13 +69,15 @@ async fn locked(
         &settings,
         ready,
         |plan| {
-            render::show_plan(&renderer, plan);
+            let estimate = super::plan::estimate(ctx.def(), &ctx.desired, plan, ctx.timing.bake);
+            render::show_plan(&renderer, plan, &estimate);
             yes || ask(&renderer, "Deploy this plan?")
         },
     )
     .await
     .map_err(rollout_ctx::environment)?;
     render::show_summary(&ctx.renderer, &report);
+    show_delegation(&ctx).await;
     Ok(report.exit_code())
 }
 
@@ -110,4 +113,14 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
         // The second-press watcher keeps running: dropping its handle detaches it.
         drop(second);
     });
+}
+
+/// Until the managed zone is delegated, every deploy ends by saying where to
+/// delegate it (strata::status::delegation).
+async fn show_delegation(ctx: &rollout_ctx::Ctx) {
+    if let Some(d) = strata::status::delegation(&ctx.aws, &ctx.definition.def).await {
+        if let Some(note) = strata::status::delegation_note(&d) {
+            ctx.events.warn(None, strata::events::Phase::Done, note);
+        }
+    }
 }

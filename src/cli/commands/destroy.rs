@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let result = locked(&ctx, &args).await;
     ctx.unlock(guard).await;
-    result
+    ctx.told(result).await
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &DestroyArgs) -> Outcome {

@@ -4,7 +4,7 @@
 //! the lock, the deploy record) is `app::prepare`'s, for every command.
 
 use super::validate::load_definition;
-use super::Failure;
+use super::{Failure, Outcome};
 use crate::cli::args::{GlobalArgs, OpsArgs, OutputFormat};
 use crate::cli::render::{Mode, Renderer};
 use std::ops::{Deref, DerefMut};
@@ -106,10 +106,24 @@ pub async fn prepare_loaded(
     Ok(Ctx { pipeline, renderer })
 }
 
+impl Ctx {
+    /// Tell the people of `alarms.notify` how the command ended, then return its
+    /// outcome unchanged.
+    pub async fn told(&self, result: Outcome) -> Outcome {
+        match &result {
+            Ok(code) => self.announce_result(*code, "").await,
+            Err(f) => self.announce_result(f.code, &f.message).await,
+        }
+        result
+    }
+}
+
 /// An application error as the command's failure: the documented exit code.
 pub fn failure(e: AppError) -> Failure {
     let code = match &e {
-        AppError::UnknownRegion { .. } | AppError::WrongAccount(_) => exit_code::INVALID_INPUT,
+        AppError::UnknownRegion { .. }
+        | AppError::MissingAzs { .. }
+        | AppError::WrongAccount(_) => exit_code::INVALID_INPUT,
         AppError::Refused(_) | AppError::NotAllowed(_) => exit_code::REFUSED,
         AppError::Policy { report, .. } => report.exit_code(),
         AppError::Locked { .. } => exit_code::LOCKED,
