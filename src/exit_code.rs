@@ -27,7 +27,7 @@ pub const HELP_TABLE: &str = "\
 Exit codes:
   0    success (including \"nothing to change\")
   1    deploy failed; the failed region(s) were rolled back automatically
-  2    invalid input: stack file or flags (nothing was changed)
+  2    invalid input: stack file or flags, an unnamed replacement (nothing changed)
   3    policy violation: a mandatory rule failed, nothing was changed
        (strata audit: the account has findings)
   4    rollback failed: a region needs a human (see runbooks/)

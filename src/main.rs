@@ -11,6 +11,7 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::args::Cli::parse();
+    let json = cli.global.output == cli::args::OutputFormat::Json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -24,6 +25,16 @@ fn main() {
     let code = match runtime.block_on(cli::commands::run(cli)) {
         Ok(code) => code,
         Err(failure) => {
+            // With --output json the error is a JSON line on stdout too, so a
+            // pipeline reading stdout sees why the command failed.
+            if json && !failure.json_reported {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "error": { "exit_code": failure.code, "message": failure.message }
+                    })
+                );
+            }
             eprintln!("error: {}", failure.message);
             failure.code
         }

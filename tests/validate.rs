@@ -100,6 +100,13 @@ const FIXTURES: &[(&str, usize, usize, &str)] = &[
     ),
     ("bad_ami_id", 30, 6, "`ami-12345` is not an AMI id"),
     (
+        "nul_byte",
+        4,
+        18,
+        "TOML syntax: control character U+0000 (NUL) is not allowed",
+    ),
+    ("not_utf8", 4, 17, "the file is not UTF-8 text: byte 0xE9"),
+    (
         "ami_build_region",
         31,
         16,

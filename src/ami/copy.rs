@@ -321,14 +321,8 @@ async fn find_existing(
     plan: &CopyPlan,
     region: &str,
 ) -> Result<Option<ImageInfo>, AmiError> {
-    let mut tagged = ec2_images::find_own_images_by_tags(aws, region, &plan.identity_tags())
-        .await?
-        .into_iter()
-        .filter(reusable)
-        .collect::<Vec<_>>();
-    // Prefer an available copy, then the oldest (the first one made).
-    tagged.sort_by_key(|i| (i.state != "available", i.creation_date.clone()));
-    if let Some(img) = tagged.into_iter().next() {
+    let tagged = ec2_images::find_own_images_by_tags(aws, region, &plan.identity_tags()).await?;
+    if let Some(img) = ec2_images::preferred_copy(tagged) {
         return Ok(Some(img));
     }
     let named =

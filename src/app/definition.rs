@@ -26,10 +26,7 @@ pub struct Definition {
 
 /// Read the stack file once, validate it, and parse what later stages need.
 pub fn load(path: &Path) -> Result<Definition, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = stack::read_text(path)?;
     from_text(path, text)
 }
 

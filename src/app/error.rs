@@ -49,6 +49,9 @@ pub enum AppError {
     Deploy(#[from] DeployError),
     #[error(transparent)]
     Dr(#[from] DrError),
+    /// The caller's account is not one the definition is pinned to (`app.account`).
+    #[error(transparent)]
+    WrongAccount(#[from] crate::ops::account::WrongAccount),
     /// Another AWS read the pipeline makes failed.
     #[error("{0}")]
     Environment(String),

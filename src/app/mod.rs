@@ -18,4 +18,6 @@ mod pipeline;
 pub use command::Command;
 pub use definition::Definition;
 pub use error::AppError;
-pub use pipeline::{prepare, LockRelease, Operator, Pipeline, Request};
+pub use pipeline::{
+    check_account, n_plus_one_diagnostics, prepare, LockRelease, Operator, Pipeline, Request,
+};

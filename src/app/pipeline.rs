@@ -151,9 +151,12 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     let wired = synth::synthesize(def, SynthPhase::Wired);
     let policy = crate::policy::check(def, &wired);
     if command.policy_gate() && !policy.passed() {
-        return Err(policy_refusal(file, policy));
+        return Err(policy_refusal(file, policy, &definition));
     }
     let aws = Aws::connect(target).await;
+    if command.changes() {
+        check_account(&aws, def).await?;
+    }
     if command.breaks_on_purpose() {
         confirm_account(&aws, account.as_deref()).await?;
     }
@@ -204,6 +207,24 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     })
 }
 
+/// The account pin (`app.account`, `ops::account`), checked by every changing
+/// command before its first change: the caller's account (STS
+/// GetCallerIdentity) must be one the definition names. No pin: no call.
+pub async fn check_account(aws: &Aws, def: &StackDef) -> Result<(), AppError> {
+    if !crate::ops::account::pinned(def) {
+        return Ok(());
+    }
+    let caller = aws.caller_account().await.map_err(|e| {
+        AppError::Environment(format!(
+            "{} is pinned to account {}, and the caller's account could not be read, so nothing was changed: {e}",
+            def.stack_name(),
+            def.app.account.join(", ")
+        ))
+    })?;
+    crate::ops::account::check(def, &caller)?;
+    Ok(())
+}
+
 /// A command that breaks things on purpose (the drill): outside the sandbox (no
 /// endpoint override) the AWS account must be named and match the credentials'.
 async fn confirm_account(aws: &Aws, named: Option<&str>) -> Result<(), AppError> {
@@ -226,7 +247,7 @@ async fn confirm_account(aws: &Aws, named: Option<&str>) -> Result<(), AppError>
     Ok(())
 }
 
-fn policy_refusal(file: String, report: PolicyReport) -> AppError {
+fn policy_refusal(file: String, report: PolicyReport, definition: &Definition) -> AppError {
     let list: Vec<String> = report
         .mandatory_violations()
         .map(|f| {
@@ -235,14 +256,48 @@ fn policy_refusal(file: String, report: PolicyReport) -> AppError {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            format!("  {}: {} ({at}); fix: {}", f.rule, f.message, f.fix)
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!(" ({at})")
+            };
+            format!("  {}: {}{at}; fix: {}", f.rule, f.message, f.fix)
         })
+        .chain(
+            n_plus_one_diagnostics(definition)
+                .iter()
+                .map(|d| format!("  {d}")),
+        )
         .collect();
     AppError::Policy {
         file,
         list: list.join("\n"),
         report: Box::new(report),
     }
+}
+
+/// A failed N+1 (unless `[[policy.advisory]]` makes `capacity_n_plus_1`
+/// advisory), located at the capacity lines of the file: `validate` reports
+/// these, and a refused deploy names them.
+pub fn n_plus_one_diagnostics(definition: &Definition) -> Vec<crate::stack::Diagnostic> {
+    let def = &definition.def;
+    if def
+        .policy
+        .advisory
+        .iter()
+        .any(|a| a.rule == "capacity_n_plus_1")
+    {
+        return Vec::new();
+    }
+    let problems = crate::policy::ha::n_plus_one_problems(def);
+    if problems.is_empty() {
+        return Vec::new();
+    }
+    crate::stack::locate_problems(
+        &definition.text,
+        &definition.path.display().to_string(),
+        problems,
+    )
 }
 
 impl Pipeline {
@@ -297,6 +352,7 @@ impl Pipeline {
             on_failure: on_failure.unwrap_or(self.def().rollout.on_failure),
             timing: self.timing,
             stop,
+            allow_replace: Vec::new(),
         }
     }
 

@@ -687,27 +687,20 @@ impl Cloud for CloudApi {
             .collect())
     }
 
-    async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError> {
-        use aws_sdk_ec2::types::Filter;
-        let out = self
-            .aws
-            .ec2(region)
-            .describe_images()
-            .owners("self")
-            .filters(
-                Filter::builder()
-                    .name("tag:strata:source-ami")
-                    .values(source_ami)
-                    .build(),
-            )
-            .filters(Filter::builder().name("state").values("available").build())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeImages", region, e))?;
-        Ok(out
-            .images()
-            .first()
-            .and_then(|i| i.image_id())
-            .map(str::to_string))
+    async fn ami_copy(
+        &self,
+        region: &str,
+        stack: &str,
+        source_ami: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let tags = BTreeMap::from([
+            (
+                crate::ami::TAG_SOURCE_AMI.to_string(),
+                source_ami.to_string(),
+            ),
+            (crate::ami::TAG_STACK.to_string(), stack.to_string()),
+        ]);
+        let found = super::ec2_images::find_own_images_by_tags(&self.aws, region, &tags).await?;
+        Ok(super::ec2_images::preferred_copy(found).map(|i| i.id))
     }
 }

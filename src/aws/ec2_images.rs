@@ -129,6 +129,25 @@ pub async fn find_own_images_by_tags(
     Ok(out.images().iter().map(image_from_sdk).collect())
 }
 
+/// Of several copies of one source for one stack, the one every command uses:
+/// reusable (available or pending), available first, then the oldest (the first
+/// one made). `ami copy`, deploy, plan and `dr rebuild` all choose with this, so
+/// they agree on a region's AMI even when a region holds more than one copy.
+pub fn preferred_copy(images: Vec<ImageInfo>) -> Option<ImageInfo> {
+    let mut usable: Vec<ImageInfo> = images
+        .into_iter()
+        .filter(|i| matches!(i.state.as_str(), "available" | "pending"))
+        .collect();
+    usable.sort_by_key(|i| {
+        (
+            i.state != "available",
+            i.creation_date.clone(),
+            i.id.clone(),
+        )
+    });
+    usable.into_iter().next()
+}
+
 /// Images owned by this account with exactly this name (AMI names are unique per
 /// account and region).
 pub async fn find_own_images_by_name(

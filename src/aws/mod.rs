@@ -162,4 +162,15 @@ impl Aws {
             .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
         Ok(out.arn().unwrap_or("unknown").to_string())
     }
+
+    /// STS GetCallerIdentity: the caller's 12-digit account id.
+    pub async fn caller_account(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts("us-east-1")
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+        Ok(out.account().unwrap_or_default().to_string())
+    }
 }

@@ -91,6 +91,7 @@ pub struct FileArg {
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Directory to write the templates to.
     #[arg(short = 'o', long = "out", default_value = "cdk.out")]
@@ -112,6 +113,7 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Only these regions (repeatable).
     #[arg(long = "region")]
@@ -133,8 +135,9 @@ pub struct OpsArgs {
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
     /// What to do when a region fails (default: the definition's `rollout.on_failure`).
@@ -143,6 +146,12 @@ pub struct DeployArgs {
     /// Override the bake time of the definition (e.g. "0s" in a sandbox).
     #[arg(long)]
     pub bake: Option<String>,
+    /// Accept that the plan replaces this resource of a running region (a table,
+    /// bucket or queue: its data; the VPC, a subnet or a NAT gateway: its traffic).
+    /// LOGICAL_ID names it in every region, REGION:LOGICAL_ID in one; repeatable.
+    /// Without it such a plan is refused (exit 2).
+    #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
     #[command(flatten)]
     pub ops: OpsArgs,
 }
@@ -155,10 +164,12 @@ pub enum OnFailureArg {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Only this region (repeatable); default: every region.
     #[arg(long = "region")]
     pub regions: Vec<String>,
+    /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
     #[command(flatten)]
@@ -167,10 +178,12 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// Only this region (repeatable); default: every region and the global stack.
     #[arg(long = "region")]
     pub regions: Vec<String>,
+    /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
     #[command(flatten)]
@@ -179,6 +192,7 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
+    /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
     /// The lock id printed by the refused command (required unless --any).
     #[arg(long)]
@@ -189,10 +203,13 @@ pub struct UnlockArgs {
 pub enum AmiCommand {
     /// Create an image from a builder instance and wait until it is available.
     Bake {
+        /// The running builder instance to image (i-...).
         #[arg(long)]
         instance: String,
+        /// The region the builder instance runs in (the image is made there).
         #[arg(long)]
         region: String,
+        /// The image's name, e.g. "shop-1.4.2" (also its `strata:version` tag).
         #[arg(long)]
         name: String,
         /// Give up waiting for the image after this long (e.g. "30m").
@@ -201,9 +218,12 @@ pub enum AmiCommand {
     },
     /// Copy the definition's source AMI into every region of the stack, at once.
     Copy {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// The image to copy (default: the definition's `ami.id`).
         #[arg(long)]
         source: Option<String>,
+        /// The region the source image is in (default: the definition's `ami.build_region`).
         #[arg(long)]
         source_region: Option<String>,
         /// Give up waiting for the copies after this long (e.g. "1h"); a region whose
@@ -215,7 +235,9 @@ pub enum AmiCommand {
     },
     /// Deregister old copies (and snapshots), keeping the newest N and every one in use.
     Prune {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// How many of the newest copies to keep in each region (images in use are always kept).
         #[arg(long, default_value_t = 3)]
         keep: usize,
         #[command(flatten)]
@@ -227,7 +249,9 @@ pub enum AmiCommand {
 pub enum DrCommand {
     /// Take a failed region out of service (through Route 53 only) and scale the survivors.
     Failover {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// The failed region to take out of service.
         #[arg(long)]
         region: String,
         #[command(flatten)]
@@ -235,7 +259,9 @@ pub enum DrCommand {
     },
     /// Rebuild a lost region from the definition and put it back into service.
     Rebuild {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
+        /// The lost region to rebuild and put back into service.
         #[arg(long)]
         region: String,
         /// The surviving region to copy the AMI from.
@@ -248,9 +274,13 @@ pub enum DrCommand {
         ops: OpsArgs,
     },
     /// What the routed DNS names answer now (strata's model of Route 53 routing).
-    Dns { file: PathBuf },
+    Dns {
+        /// The stack definition, e.g. stacks/example.toml.
+        file: PathBuf,
+    },
     /// A chaos game: deploy, break a region, fail over, rebuild; report recovery times.
     Drill {
+        /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
         /// The region to break (default: the second region of the rollout).
         #[arg(long)]
@@ -280,6 +310,7 @@ pub enum SandboxCommand {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }

@@ -127,7 +127,9 @@ impl Renderer {
         }
     }
 
-    fn bar(&self, region: &str) -> ProgressBar {
+    /// The region's progress line, made on its first event: it starts with the
+    /// phase as its text (a spinner never turns without saying what it waits for).
+    fn bar(&self, region: &str, phase: &str) -> ProgressBar {
         let mut bars = self.bars.lock().expect("bars");
         bars.entry(region.to_string())
             .or_insert_with(|| {
@@ -137,6 +139,7 @@ impl Renderer {
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 bar.set_prefix(region.to_string());
+                bar.set_message(format!("{phase}: starting"));
                 bar.enable_steady_tick(Duration::from_millis(200));
                 bar
             })
@@ -162,10 +165,16 @@ impl EventSink for Renderer {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let bar = self.bar(&region);
+        let bar = self.bar(&region, &phase);
         let mut views = self.views.lock().expect("views");
         let view = views.entry(region.clone()).or_insert_with(View::new);
         view.last = std::time::Instant::now();
+        // A line never turns without saying what it waits for: a region's first
+        // event names its phase even when it is not a PhaseStarted.
+        if view.phase.is_empty() && view.detail.is_empty() {
+            view.phase = phase.clone();
+            view.detail = "starting".into();
+        }
         match &e.kind {
             EventKind::PhaseStarted { detail } => {
                 view.phase = phase.clone();
@@ -220,6 +229,9 @@ impl EventSink for Renderer {
                     .map(|(signal, (_, detail))| format!("{signal}: {detail}"));
             }
             EventKind::Info { message } => {
+                if view.detail == "starting" {
+                    view.detail = message.clone();
+                }
                 // The CI heartbeat ("still waiting ...") is the live line's elapsed here.
                 if !message.starts_with("still ") {
                     let _ = self.multi.println(format!("  {region:>16}  {message}"));
@@ -339,6 +351,14 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         };
         out.push_str(&format!("  {} ({}): {what}\n", s.stack_name, s.region));
+        for p in &s.parameters {
+            out.push_str(&format!(
+                "      parameter {}: {} -> {}\n",
+                p.name,
+                p.old.as_deref().unwrap_or("(none)"),
+                p.new
+            ));
+        }
         for c in &s.changes {
             let sign = match c.action {
                 ChangeAction::Add => "+",
@@ -346,9 +366,25 @@ pub fn plan_text(plan: &Plan) -> String {
                 ChangeAction::Remove => "-",
             };
             let replaces = if c.replaces { "  REPLACES" } else { "" };
+            let props = if c.properties.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", c.properties.join(", "))
+            };
             out.push_str(&format!(
-                "      {sign} {} {}{replaces}\n",
+                "      {sign} {} {}{props}{replaces}\n",
                 c.logical_id, c.resource_type
+            ));
+        }
+    }
+    if !plan.at_risk.is_empty() {
+        out.push_str(
+            "At risk (a deploy refuses these unless each is named with --allow-replace):\n",
+        );
+        for r in &plan.at_risk {
+            out.push_str(&format!(
+                "  {} {} ({}): {}\n",
+                r.region, r.logical_id, r.resource_type, r.risk
             ));
         }
     }
@@ -519,9 +555,27 @@ mod tests {
             role: StackRole::Region,
             action,
             changes,
+            parameters: vec![],
             previous: None,
             change_set: None,
         }
+    }
+
+    #[test]
+    fn a_progress_line_always_says_what_it_waits_for() {
+        let r = Renderer::new(Mode::Terminal);
+        let events = r.events();
+        events.info(
+            Some("us-west-2"),
+            strata::events::Phase::Plan,
+            "change set created",
+        );
+        events.warn(Some("eu-west-1"), strata::events::Phase::Preflight, "slow");
+        let bars = r.bars.lock().unwrap();
+        assert_eq!(bars["us-west-2"].message(), "plan: change set created");
+        assert_eq!(bars["eu-west-1"].message(), "preflight: starting");
+        drop(bars);
+        r.finish();
     }
 
     #[test]
@@ -531,6 +585,7 @@ mod tests {
             resource_type: "AWS::EC2::Subnet".into(),
             action,
             replaces,
+            properties: vec!["CidrBlock".into()],
         };
         let plan = Plan {
             deployment_id: "d1".into(),
@@ -547,14 +602,32 @@ mod tests {
                 StackAction::Remove,
                 vec![change("LatencyRecord", ChangeAction::Remove, false)],
             )],
+            at_risk: vec![strata::plan::AtRisk {
+                region: "us-east-1".into(),
+                stack_name: "shop-prod-us-east-1".into(),
+                logical_id: "PublicSubnetA".into(),
+                resource_type: "AWS::EC2::Subnet".into(),
+                risk: "traffic: ...".into(),
+            }],
         };
+        let mut plan = plan;
+        plan.waves[0][0].parameters = vec![strata::plan::ParameterChange {
+            name: "AmiId".into(),
+            old: Some("ami-1".into()),
+            new: "ami-2".into(),
+        }];
         let text = plan_text(&plan);
         assert!(
             text.contains("shop-prod-us-east-1 (us-east-1): update"),
             "{text}"
         );
         assert!(
-            text.contains("~ PublicSubnetA AWS::EC2::Subnet  REPLACES"),
+            text.contains("~ PublicSubnetA AWS::EC2::Subnet (CidrBlock)  REPLACES"),
+            "{text}"
+        );
+        assert!(text.contains("parameter AmiId: ami-1 -> ami-2"), "{text}");
+        assert!(
+            text.contains("us-east-1 PublicSubnetA (AWS::EC2::Subnet): traffic"),
             "{text}"
         );
         assert!(

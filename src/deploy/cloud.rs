@@ -192,6 +192,13 @@ pub trait Cloud: Sync {
     /// DescribeAvailabilityZones: the names of the region's Availability Zones this
     /// account can use (zone type `availability-zone`, state `available`).
     async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;
-    /// DescribeImages: an available image in the region tagged `strata:source-ami=<source>`.
-    async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError>;
+    /// DescribeImages: the stack's copy of `source_ami` in the region (tagged
+    /// `strata:source-ami=<source>` and `strata:stack=<stack>`), chosen as `ami copy`
+    /// chooses (`aws::ec2_images::preferred_copy`).
+    async fn ami_copy(
+        &self,
+        region: &str,
+        stack: &str,
+        source_ami: &str,
+    ) -> Result<Option<String>, AwsError>;
 }

@@ -62,6 +62,11 @@ pub enum DeployError {
     NotReady { reason: String },
     #[error("interrupted")]
     Interrupted,
+    #[error(
+        "refused before anything changed: the plan replaces resources of a running region, losing data or traffic:\n{}\nIf that is what you want, name each one with --allow-replace LOGICAL_ID (every region) or --allow-replace REGION:LOGICAL_ID; otherwise undo the change in the stack file",
+        refused.iter().map(|r| format!("  {} {} ({}): {}", r.region, r.logical_id, r.resource_type, r.risk)).collect::<Vec<_>>().join("\n")
+    )]
+    UnsafeReplacement { refused: Vec<crate::plan::AtRisk> },
 }
 
 impl DeployError {

@@ -421,7 +421,12 @@ impl Cloud for Fake {
         Ok(vec![(format!("{prefix}5xx"), state.into())])
     }
 
-    async fn ami_copy(&self, region: &str, _source: &str) -> Result<Option<String>, AwsError> {
+    async fn ami_copy(
+        &self,
+        region: &str,
+        _stack: &str,
+        _source: &str,
+    ) -> Result<Option<String>, AwsError> {
         self.call(region, "DescribeImages");
         Ok(None)
     }

@@ -197,7 +197,17 @@ pub async fn prepare<C: Cloud>(
         });
     }
     let old_body = deployed.map(|d| d.template_body.as_str()).unwrap_or("{}");
-    let local = plan::local_changes(old_body, &target.template_body, &target.create_only);
+    let changed_params: Vec<String> =
+        plan::parameter_changes(deployed.map(|d| &d.parameters), &target.parameters)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+    let local = plan::local_changes(
+        old_body,
+        &target.template_body,
+        &target.create_only,
+        &changed_params,
+    );
     let knows_replacement = cs.changes.iter().any(|c| c.replacement.is_some());
     let from_cs: Vec<ResourceChange> = cs
         .changes
@@ -211,6 +221,7 @@ pub async fn prepare<C: Cloud>(
                 _ => ChangeAction::Modify,
             },
             replaces: matches!(c.replacement.as_deref(), Some("True") | Some("Conditional")),
+            properties: vec![],
         })
         .collect();
     let changes = if from_cs.is_empty() {

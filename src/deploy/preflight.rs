@@ -38,26 +38,33 @@ pub async fn check_azs<C: Cloud>(cloud: &C, def: &StackDef) -> Result<Vec<String
     Ok(problems)
 }
 
-/// The AMI id each region's template gets.
+/// The AMI id each region's template gets, decided read-only as `ami copy` and
+/// deploy decide it (so `plan` and the no-change check agree with what a deploy
+/// runs).
 ///
-/// The build region uses the definition's `ami.id`. Another region uses an
-/// available copy tagged `strata:source-ami=<id>` when one exists; otherwise the
-/// source id, with a warning (the sandbox does not check AMI ids in launch
-/// templates; real AWS rejects an id from another region, so run `strata ami copy`
-/// first). Seam: when the AMI copy lands, it runs the copy here instead.
+/// The build region uses the definition's `ami.id`, unless `ami.encrypted`: then
+/// it runs an encrypted copy like every other region. A region uses the stack's
+/// copy tagged `strata:source-ami=<id>` (`aws::ec2_images::preferred_copy`: the
+/// same choice `ami copy` makes) when one exists; otherwise the source id, said as
+/// information: `deploy` copies the AMI before it changes anything, and only
+/// `plan` shows the source id for such a region.
 pub async fn resolve_amis<C: Cloud>(
     cloud: &C,
     events: &Events,
     def: &StackDef,
 ) -> Result<BTreeMap<String, String>, DeployError> {
     let source = def.ami.id.clone();
+    let stack = def.stack_name();
     let lookups = futures::future::join_all(def.regions.iter().map(|r| {
-        let source = source.clone();
+        let (source, stack) = (source.clone(), stack.clone());
         async move {
-            if r.name == def.ami.build_region {
+            if r.name == def.ami.build_region && !def.ami.encrypted {
                 return Ok::<_, DeployError>((r.name.clone(), Some(source)));
             }
-            Ok((r.name.clone(), cloud.ami_copy(&r.name, &source).await?))
+            Ok((
+                r.name.clone(),
+                cloud.ami_copy(&r.name, &stack, &source).await?,
+            ))
         }
     }))
     .await;
@@ -65,10 +72,10 @@ pub async fn resolve_amis<C: Cloud>(
     for l in lookups {
         let (region, ami) = l?;
         let ami = ami.unwrap_or_else(|| {
-            events.warn(
+            events.info(
                 Some(&region),
                 Phase::Preflight,
-                format!("no copy of {source} tagged strata:source-ami in {region}; using the source id (run `strata ami copy` first)"),
+                format!("no copy of {source} in {region} yet: deploy copies it before changing anything (`strata ami copy` does it ahead)"),
             );
             source.clone()
         });

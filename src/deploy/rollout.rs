@@ -37,6 +37,9 @@ pub struct Settings {
     pub timing: Timing,
     /// Set (by Ctrl-C) to stop at the next safe point.
     pub stop: Arc<AtomicBool>,
+    /// `--allow-replace`: the replacements at risk (`plan::at_risk`) the user
+    /// accepts, by logical id (every region) or `REGION:LOGICAL_ID`.
+    pub allow_replace: Vec<String>,
 }
 
 impl Settings {
@@ -150,6 +153,14 @@ async fn plan_all<C: Cloud>(
             role: e.desired.role,
             action: p.action,
             changes: p.changes,
+            parameters: if p.action == StackAction::NoChange {
+                vec![]
+            } else {
+                crate::plan::parameter_changes(
+                    e.deployed.as_ref().map(|d| &d.parameters),
+                    &e.desired.parameters,
+                )
+            },
             previous: e.deployed.clone(),
             change_set: p.change_set,
         });
@@ -188,14 +199,17 @@ fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
             p
         })
         .collect();
-    Plan {
+    let mut plan = Plan {
         deployment_id: deployment_id.into(),
         version: desired.version.clone(),
         zone: plan_of(StackRole::Zone),
         waves,
         global: plan_of(StackRole::Global),
         removals,
-    }
+        at_risk: vec![],
+    };
+    plan.at_risk = crate::plan::at_risk(&plan);
+    plan
 }
 
 /// The entries of a rollout: the zone, the regions leaving the definition (taken
@@ -533,6 +547,16 @@ pub async fn deploy_when_ready<C: Cloud>(
             "nothing to change: every stack is up to date",
         );
         return Ok(report(&entries, Outcome::NoChange, None));
+    }
+    let refused: Vec<_> = plan
+        .at_risk
+        .iter()
+        .filter(|r| !r.allowed_by(&settings.allow_replace))
+        .cloned()
+        .collect();
+    if !refused.is_empty() {
+        discard_change_sets(cloud, events, &entries).await;
+        return Err(DeployError::UnsafeReplacement { refused });
     }
     if !confirm(&plan) {
         discard_change_sets(cloud, events, &entries).await;

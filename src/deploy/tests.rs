@@ -61,6 +61,7 @@ pub(super) fn settings(on_failure: OnFailure) -> Settings {
             bake: Duration::from_millis(3),
         },
         stop: Arc::new(AtomicBool::new(false)),
+        allow_replace: vec![],
     }
 }
 

@@ -143,6 +143,14 @@ async fn copy_ami(
         );
         return Ok((running.clone(), running));
     };
+    if let Some(id) = deployed_choice(aws, def, &running, &image, region).await? {
+        events.info(
+            Some(region),
+            Phase::Rebuild,
+            format!("reusing {id}, the image a deploy gives {region}"),
+        );
+        return Ok((running, id));
+    }
     let mut narrowed = def.clone();
     narrowed
         .regions
@@ -176,6 +184,43 @@ async fn copy_ami(
             .map_err(DrError::aws("tagging the AMI copy", region))?;
     }
     Ok((running, copy))
+}
+
+/// When the source runs the definition's AMI (itself or a copy of it), the image
+/// `deploy` would give `region`, if it is there and available: the rebuilt region
+/// gets that one, so the next deploy finds nothing to change (a different copy
+/// would move the AMI parameter and replace every instance right after a
+/// recovery). None: copy from the source region.
+async fn deployed_choice(
+    aws: &Aws,
+    def: &StackDef,
+    running: &str,
+    image: &ec2_images::ImageInfo,
+    region: &str,
+) -> Result<Option<String>, DrError> {
+    let original = image
+        .tags
+        .get(TAG_SOURCE_AMI)
+        .map(String::as_str)
+        .unwrap_or(running);
+    if original != def.ami.id {
+        return Ok(None);
+    }
+    let found = if region == def.ami.build_region && !def.ami.encrypted {
+        ec2_images::describe_image(aws, region, &def.ami.id)
+            .await
+            .map_err(DrError::aws("reading the definition's AMI", region))?
+    } else {
+        let tags = BTreeMap::from([
+            (TAG_SOURCE_AMI.to_string(), def.ami.id.clone()),
+            (ami::TAG_STACK.to_string(), def.stack_name()),
+        ]);
+        let copies = ec2_images::find_own_images_by_tags(aws, region, &tags)
+            .await
+            .map_err(DrError::aws("looking up the AMI copies", region))?;
+        ec2_images::preferred_copy(copies)
+    };
+    Ok(found.filter(|i| i.state == "available").map(|i| i.id))
 }
 
 /// Why the region's stack must be deleted first, if it must.

@@ -1,6 +1,7 @@
 //! Team operations: the deploy lock, the responsible person, deploy windows,
-//! telling people.
+//! telling people, the account pin.
 
+pub mod account;
 pub mod dri;
 pub mod lock;
 pub mod notify;

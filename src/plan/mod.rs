@@ -3,6 +3,7 @@
 //! Pure types and logic only. `deploy` fills a `Plan` from CloudFormation change
 //! sets (through its `Cloud` trait) and then carries it out; `strata plan` prints it.
 
+mod at_risk;
 mod desired;
 mod diff;
 mod from_synth;
@@ -11,8 +12,9 @@ mod id;
 mod retire;
 pub mod timing;
 
+pub use at_risk::{at_risk, risk_of, AtRisk};
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
-pub use diff::{decide, local_changes, merge_replacement, replaces};
+pub use diff::{decide, local_changes, merge_replacement, parameter_changes, replaces};
 pub use from_synth::{absent_stacks, desired};
 pub use global_table::{declares_global_table, home_move, HomeMove};
 pub use id::{
@@ -38,6 +40,9 @@ pub struct Plan {
     /// Regions that left the definition: taken out of DNS and replication before
     /// the waves, deleted after the global stack.
     pub removals: Vec<RegionPlan>,
+    /// The replacements that lose data or traffic in a running region
+    /// (`at_risk`): a deploy refuses each one not named with `--allow-replace`.
+    pub at_risk: Vec<AtRisk>,
 }
 
 impl Plan {
@@ -64,6 +69,8 @@ pub struct RegionPlan {
     pub role: StackRole,
     pub action: StackAction,
     pub changes: Vec<ResourceChange>,
+    /// Stack parameters whose value changes (the AMI of an AMI update).
+    pub parameters: Vec<ParameterChange>,
     /// What the stack ran before this deploy (None for a new stack).
     #[serde(skip)]
     pub previous: Option<Deployed>,
@@ -89,6 +96,18 @@ pub struct ResourceChange {
     pub action: ChangeAction,
     /// True when the change replaces the resource (a new physical resource).
     pub replaces: bool,
+    /// The top-level properties that change (for a modification): those whose
+    /// value differs between the templates, and those that refer to a changed
+    /// parameter (`{"Ref": "AmiId"}`), which CloudFormation resolves at execution.
+    pub properties: Vec<String>,
+}
+
+/// One stack parameter whose value changes: `old` is None for a new parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParameterChange {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

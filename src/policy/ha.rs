@@ -254,6 +254,68 @@ pub fn capacity_n_plus_1(def: &StackDef) -> Vec<Finding> {
     vec![finding("capacity_n_plus_1", None, None, message, fix)]
 }
 
+/// Where a failed N+1 is written in the stack file: the peak it must carry
+/// (`capacity.peak_rps`) and every surviving region's max (the region's own
+/// `capacity`, else `compute.capacity`), each with the numbers. Empty when N+1
+/// passes. `strata validate` locates these (file:line:col), as deploy's refusal does.
+pub fn n_plus_one_problems(def: &StackDef) -> Vec<crate::stack::diag::Problem> {
+    use crate::stack::diag::Problem;
+    use crate::stack::source_map::FieldPath;
+    let n = n_plus_one(def);
+    if n.passes() {
+        return Vec::new();
+    }
+    let fix = match n.needed_max_per_region {
+        Some(m) => format!(
+            "max >= {m} in each region, or more AZs / regions, or a higher rps_per_instance"
+        ),
+        None => "no max size suffices: the surviving regions need two or more AZs".to_string(),
+    };
+    let scenario = match &n.lost_region {
+        Some(r) => format!("with {r} lost and the largest AZ lost in each remaining region"),
+        None => "with the largest AZ lost in each region".to_string(),
+    };
+    let mut out = vec![Problem::value(
+        FieldPath::parse("capacity.peak_rps"),
+        format!(
+            "N+1 fails: {scenario}, {} instances remain x {} rps = {} rps < peak {} rps (needs {} instances)",
+            n.surviving_instances,
+            def.capacity.rps_per_instance,
+            n.surviving_rps,
+            n.peak_rps,
+            n.needed_instances
+        ),
+        fix.clone(),
+    )];
+    let mut compute_named = false;
+    for (name, max, left) in &n.survivors {
+        let Some(i) = def.regions.iter().position(|r| r.name == *name) else {
+            continue;
+        };
+        let path = if def.regions[i].capacity.is_some() {
+            FieldPath::root().key("regions").index(i).key("capacity")
+        } else if !compute_named {
+            compute_named = true;
+            FieldPath::parse("compute.capacity")
+        } else {
+            continue;
+        };
+        let whose = if def.regions[i].capacity.is_some() {
+            format!("{name}'s")
+        } else {
+            "every region's".to_string()
+        };
+        out.push(Problem::value(
+            path,
+            format!(
+                "N+1 counts {left} instance(s) of {whose} max {max} after its largest AZ is lost"
+            ),
+            fix.clone(),
+        ));
+    }
+    out
+}
+
 /// The synthesized ASGs' MaxSize reaches the max the N+1 plan counts on.
 pub fn asg_max_allows_scale_out(def: &StackDef, templates: &[TemplateJson]) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -23,6 +23,9 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
             "a string of lowercase letters, digits and '-', 1-32 characters, starting with a letter"
         }
         ["app", "production"] => "true or false (default false)",
+        ["app", "account"] => {
+            "an array of 12-digit AWS account ids, e.g. [\"123456789012\"], each once"
+        }
         ["dns"] => "a table with `domain` and `hosted_zone`",
         ["dns", "domain"] => "a DNS name inside `hosted_zone`, e.g. \"shop.example.com\"",
         ["dns", "hosted_zone"] => "the Route 53 zone name, e.g. \"example.com\"",

@@ -51,11 +51,68 @@ fn render(diagnostics: &[Diagnostic]) -> String {
 
 /// Read and validate the stack file at `path`.
 pub fn load(path: &Path) -> Result<StackDef, LoadError> {
-    let src = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+    let src = read_text(path)?;
+    load_str(&src, &path.display().to_string())
+}
+
+/// Read a stack file's text: a file that is not UTF-8 is a located problem of
+/// the file (where the first bad byte is), not an I/O error.
+pub fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    load_str(&src, &path.display().to_string())
+    let file = path.display().to_string();
+    String::from_utf8(bytes).map_err(|e| LoadError::Invalid {
+        diagnostics: vec![not_utf8(&file, e.as_bytes(), e.utf8_error())],
+        file,
+    })
+}
+
+/// Where a file stops being UTF-8, and which byte it is.
+fn not_utf8(file: &str, bytes: &[u8], e: std::str::Utf8Error) -> Diagnostic {
+    let at = e.valid_up_to();
+    // The prefix is valid UTF-8 by definition.
+    let prefix = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let loc = location_in_text(prefix, prefix.len());
+    Diagnostic {
+        file: file.to_string(),
+        line: loc.line,
+        column: loc.column,
+        path: String::new(),
+        message: format!(
+            "the file is not UTF-8 text: byte 0x{:02X} cannot start or continue a character",
+            bytes[at]
+        ),
+        help: "TOML files are UTF-8; save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+            .to_string(),
+    }
+}
+
+/// The first control character TOML does not allow (anything below U+0020 but
+/// tab, line feed and carriage return, and U+007F), located and named.
+fn control_character(src: &str, file: &str) -> Option<Diagnostic> {
+    let (offset, c) = src.char_indices().find(|(_, c)| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) && (*c as u32) < 0x80
+    })?;
+    let loc = location_in_text(src, offset);
+    let name = match c {
+        '\0' => " (NUL)".to_string(),
+        '\x7f' => " (DEL)".to_string(),
+        _ => String::new(),
+    };
+    Some(Diagnostic {
+        file: file.to_string(),
+        line: loc.line,
+        column: loc.column,
+        path: String::new(),
+        message: format!(
+            "TOML syntax: control character U+{:04X}{name} is not allowed in a TOML file",
+            c as u32
+        ),
+        help: "remove the character (only tab, line feed and carriage return may appear)"
+            .to_string(),
+    })
 }
 
 /// Validate a stack definition given as text; `file` names it in diagnostics.
@@ -64,6 +121,9 @@ pub fn load_str(src: &str, file: &str) -> Result<StackDef, LoadError> {
         file: file.to_string(),
         diagnostics,
     };
+    if let Some(d) = control_character(src, file) {
+        return Err(invalid(vec![d]));
+    }
     let map = match SourceMap::parse(src) {
         Ok(map) => map,
         Err(e) => return Err(invalid(vec![syntax_diagnostic(src, file, &e)])),
@@ -87,6 +147,26 @@ pub fn load_str(src: &str, file: &str) -> Result<StackDef, LoadError> {
     match sections.into_def() {
         Some(def) if problems.is_empty() => Ok(def),
         _ => Err(invalid(locate(&map, file, problems))),
+    }
+}
+
+/// Locate problems found after loading (e.g. the N+1 check) in the file's text:
+/// diagnostics at file:line:col, in file order. The text parsed when it was
+/// loaded, so it parses again; if it does not, every problem is at 1:1.
+pub fn locate_problems(src: &str, file: &str, problems: Vec<Problem>) -> Vec<Diagnostic> {
+    match SourceMap::parse(src) {
+        Ok(map) => locate(&map, file, problems),
+        Err(_) => problems
+            .into_iter()
+            .map(|p| Diagnostic {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                path: p.path.to_string(),
+                message: p.message,
+                help: p.help,
+            })
+            .collect(),
     }
 }
 
@@ -119,6 +199,16 @@ fn syntax_diagnostic(src: &str, file: &str, e: &toml_edit::TomlError) -> Diagnos
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
+    // Never an empty description: name what is at the error's position.
+    let message = if message.is_empty() {
+        let at = e.span().map(|s| s.start).unwrap_or(0);
+        match src.get(at..).and_then(|r| r.chars().next()) {
+            Some(c) => format!("unexpected {c:?} here"),
+            None => "unexpected end of file".to_string(),
+        }
+    } else {
+        message
+    };
     Diagnostic {
         file: file.to_string(),
         line: loc.line,

@@ -13,5 +13,5 @@ pub mod source_map;
 pub mod validate;
 
 pub use diag::Diagnostic;
-pub use load::{load, load_str, LoadError};
+pub use load::{load, load_str, locate_problems, read_text, LoadError};
 pub use model::*;

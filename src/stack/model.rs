@@ -67,6 +67,11 @@ pub struct App {
     /// Whether this environment is production (stricter operations rules).
     #[serde(default)]
     pub production: bool,
+    /// The AWS account ids (12 digits) this stack belongs to; every changing
+    /// command refuses credentials of any other account (`ops::account`). Empty:
+    /// any account.
+    #[serde(default)]
+    pub account: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -152,6 +152,14 @@ impl Checks {
                 );
             }
         }
+        for (i, id) in app.account.iter().enumerate() {
+            let path = p("app").key("account").index(i);
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                self.bad(path, format!("`{id}` is not an AWS account id"));
+            } else if app.account[..i].contains(id) {
+                self.bad(path, format!("account {id} is named twice"));
+            }
+        }
     }
 
     fn dns(&mut self, dns: &Dns) {

@@ -26,6 +26,12 @@ pub enum Fix {
     Edit(fn(&mut Json) -> Result<()>),
     /// Declare extra `Fn::GetAtt` attributes (JSON pointers to existing properties).
     ExtraAttributes(&'static [&'static str]),
+    /// Add properties (JSON pointers to existing properties) to
+    /// `createOnlyProperties`: AWS replaces the resource when one changes, as the
+    /// type's page in the CloudFormation Template Reference says ("Update requires:
+    /// Replacement"), but the schema does not list it, so the plan would not say
+    /// REPLACES.
+    CreateOnly(&'static [&'static str]),
 }
 
 /// CloudFormation answers `Fn::GetAtt` for every property of a few types (the
@@ -35,8 +41,29 @@ pub enum Fix {
 const GETATT_REASON: &str =
     "documented Fn::GetAtt attributes are writable properties, so readOnlyProperties omits them";
 
+/// Why the DynamoDB patches exist: the CloudFormation Template Reference pages
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-globaltable.html
+/// and .../aws-resource-dynamodb-table.html give `KeySchema` and
+/// `LocalSecondaryIndexes` "Update requires: Replacement" (a table's primary key
+/// and its local indexes are fixed at creation: DynamoDB's UpdateTable cannot
+/// change them), while the registry schemas list only `TableName`.
+const DYNAMODB_CREATE_ONLY_REASON: &str =
+    "KeySchema and LocalSecondaryIndexes require replacement (Template Reference) but are not in createOnlyProperties";
+
 /// Every patch, in the order they are applied.
 pub const PATCHES: &[Patch] = &[
+    Patch {
+        type_name: "AWS::DynamoDB::GlobalTable",
+        id: "dynamodb-globaltable-create-only",
+        reason: DYNAMODB_CREATE_ONLY_REASON,
+        fix: Fix::CreateOnly(&["/properties/KeySchema", "/properties/LocalSecondaryIndexes"]),
+    },
+    Patch {
+        type_name: "AWS::DynamoDB::Table",
+        id: "dynamodb-table-create-only",
+        reason: DYNAMODB_CREATE_ONLY_REASON,
+        fix: Fix::CreateOnly(&["/properties/KeySchema", "/properties/LocalSecondaryIndexes"]),
+    },
     Patch {
         type_name: "AWS::DynamoDB::Table",
         id: "dynamodb-table-key-schema",
@@ -133,6 +160,27 @@ fn add_extra_attributes(s: &mut Json, pointers: &[&str]) -> Result<()> {
     Ok(())
 }
 
+fn add_create_only(s: &mut Json, pointers: &[&str]) -> Result<()> {
+    for p in pointers {
+        pointer_mut(s, p)?;
+    }
+    let list = s
+        .as_object_mut()
+        .context("schema is not an object")?
+        .entry("createOnlyProperties")
+        .or_insert_with(|| json!([]));
+    let list = list
+        .as_array_mut()
+        .context("createOnlyProperties is not a list")?;
+    for p in pointers {
+        if list.iter().any(|v| v == p) {
+            bail!("{p} is now in createOnlyProperties: drop it from the patch");
+        }
+        list.push(json!(p));
+    }
+    Ok(())
+}
+
 fn pointer_mut<'a>(s: &'a mut Json, pointer: &str) -> Result<&'a mut Json> {
     s.pointer_mut(pointer)
         .with_context(|| format!("schema has no {pointer}"))
@@ -145,6 +193,7 @@ pub fn apply(type_name: &str, schema: &mut Json) -> Result<Vec<&'static str>> {
         match p.fix {
             Fix::Edit(edit) => edit(schema),
             Fix::ExtraAttributes(pointers) => add_extra_attributes(schema, pointers),
+            Fix::CreateOnly(pointers) => add_create_only(schema, pointers),
         }
         .with_context(|| {
             format!(
@@ -173,7 +222,10 @@ mod tests {
         let mut s = vendored("aws-dynamodb-table.json");
         assert!(s["properties"]["KeySchema"].get("oneOf").is_some());
         let applied = apply("AWS::DynamoDB::Table", &mut s).unwrap();
-        assert_eq!(applied, ["dynamodb-table-key-schema"]);
+        assert_eq!(
+            applied,
+            ["dynamodb-table-create-only", "dynamodb-table-key-schema"]
+        );
         let ks = &s["properties"]["KeySchema"];
         assert_eq!(ks["$ref"], "#/definitions/KeySchema");
         assert!(ks.get("oneOf").is_none());
@@ -208,6 +260,35 @@ mod tests {
             .unwrap()
             .push(json!("/properties/CidrBlock"));
         assert!(apply("AWS::EC2::VPC", &mut s).is_err());
+    }
+
+    #[test]
+    fn a_tables_key_schema_and_local_indexes_become_create_only() {
+        for (file, ty) in [
+            (
+                "aws-dynamodb-globaltable.json",
+                "AWS::DynamoDB::GlobalTable",
+            ),
+            ("aws-dynamodb-table.json", "AWS::DynamoDB::Table"),
+        ] {
+            let mut s = vendored(file);
+            apply(ty, &mut s).unwrap();
+            let create_only = s["createOnlyProperties"].as_array().unwrap();
+            assert!(
+                create_only.contains(&json!("/properties/TableName")),
+                "{ty}"
+            );
+            assert!(
+                create_only.contains(&json!("/properties/KeySchema")),
+                "{ty}"
+            );
+            assert!(
+                create_only.contains(&json!("/properties/LocalSecondaryIndexes")),
+                "{ty}"
+            );
+            // Once the schema lists them itself, the patch fails loudly.
+            assert!(apply(ty, &mut s).is_err(), "{ty}");
+        }
     }
 
     #[test]

@@ -1516,7 +1516,11 @@ pub mod global_table {
 
     impl crate::cfn::Resource for GlobalTable {
         const TYPE_NAME: &'static str = "AWS::DynamoDB::GlobalTable";
-        const CREATE_ONLY: &'static [&'static str] = &["/properties/TableName"];
+        const CREATE_ONLY: &'static [&'static str] = &[
+            "/properties/TableName",
+            "/properties/KeySchema",
+            "/properties/LocalSecondaryIndexes",
+        ];
     }
 
     /// `Fn::GetAtt` attributes of `AWS::DynamoDB::GlobalTable`.
@@ -2811,6 +2815,8 @@ pub mod table {
         const CREATE_ONLY: &'static [&'static str] = &[
             "/properties/TableName",
             "/properties/ImportSourceSpecification",
+            "/properties/KeySchema",
+            "/properties/LocalSecondaryIndexes",
         ];
     }
 

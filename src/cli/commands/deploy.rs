@@ -101,7 +101,8 @@ async fn locked(
         OnFailureArg::RollbackAll => OnFailure::RollbackAll,
         OnFailureArg::RollbackRegion => OnFailure::RollbackRegion,
     });
-    let settings = ctx.settings(deployment_id, now, on_failure, stop);
+    let mut settings = ctx.settings(deployment_id, now, on_failure, stop);
+    settings.allow_replace = args.allow_replace.clone();
     let renderer = ctx.renderer.clone();
     let yes = args.yes;
     let ready = ctx.copies_available(&started);

@@ -5,7 +5,7 @@ use super::args::{Cli, Command, GlobalArgs};
 mod ami;
 mod common;
 
-pub use common::connect;
+pub use common::{check_account, connect};
 pub use validate::load_stack;
 mod audit;
 mod check;
@@ -28,6 +28,9 @@ mod validate;
 pub struct Failure {
     pub code: i32,
     pub message: String,
+    /// The command already printed its failure as JSON on stdout (validate's
+    /// diagnostics object), so `--output json` adds no `{"error": …}` line.
+    pub json_reported: bool,
 }
 
 impl Failure {
@@ -35,7 +38,14 @@ impl Failure {
         Failure {
             code,
             message: message.into(),
+            json_reported: false,
         }
+    }
+
+    /// Mark the failure as already printed in JSON (see `json_reported`).
+    pub fn json_reported(mut self) -> Self {
+        self.json_reported = true;
+        self
     }
 }
 

@@ -128,7 +128,9 @@ impl Ctx {
 /// An application error as the command's failure: the documented exit code.
 pub fn failure(e: AppError) -> Failure {
     let code = match &e {
-        AppError::UnknownRegion { .. } | AppError::MissingAzs { .. } => exit_code::INVALID_INPUT,
+        AppError::UnknownRegion { .. }
+        | AppError::MissingAzs { .. }
+        | AppError::WrongAccount(_) => exit_code::INVALID_INPUT,
         AppError::Refused(_) | AppError::NotAllowed(_) => exit_code::REFUSED,
         AppError::Policy { report, .. } => report.exit_code(),
         AppError::Locked { .. } => exit_code::LOCKED,
@@ -143,7 +145,9 @@ fn deploy_code(e: &DeployError) -> i32 {
     match e {
         DeployError::Stuck { .. } => exit_code::ROLLBACK_FAILED,
         DeployError::Interrupted => exit_code::INTERRUPTED,
-        DeployError::CannotRemove { .. } | DeployError::HomeMove(_) => exit_code::INVALID_INPUT,
+        DeployError::CannotRemove { .. }
+        | DeployError::HomeMove(_)
+        | DeployError::UnsafeReplacement { .. } => exit_code::INVALID_INPUT,
         _ => exit_code::ENVIRONMENT,
     }
 }

@@ -9,6 +9,7 @@ use strata::ops::lock;
 pub async fn run(global: &GlobalArgs, args: UnlockArgs) -> Outcome {
     let def = super::load_stack(global, &args.file)?;
     let aws = super::connect(global).await;
+    super::check_account(&aws, &def).await?;
     let store = CfnLockStore::new(&aws, &def.stack_name());
     let regions: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();
     let out = lock::unlock(&store, &regions, args.id.as_deref()).await;

@@ -1,5 +1,6 @@
-//! `strata validate`: load a stack file; print every problem (exit 2) or a
-//! one-screen summary (exit 0). Never touches AWS. Also `load_stack`, the way
+//! `strata validate`: load a stack file; print every problem (exit 2), a failed
+//! N+1 at the capacity lines (exit 3, as deploy refuses it), or a one-screen
+//! summary (exit 0). Never touches AWS. Also `load_stack`, the way
 //! every command that takes a stack file reads it.
 
 use super::{Failure, Outcome};
@@ -11,8 +12,38 @@ use strata::exit_code;
 use strata::stack::{self, LoadError, StackDef};
 
 pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
-    let def = load_stack(global, &args.file)?;
+    let definition = load_definition(global, &args.file)?;
     let file = args.file.display().to_string();
+    let n_plus_one = app::n_plus_one_diagnostics(&definition);
+    if !n_plus_one.is_empty() {
+        // The capacity cannot carry the peak with a region (or AZ) lost: deploy
+        // refuses this (a mandatory policy, exit 3), so validate says so too, at
+        // the lines to change.
+        match global.output {
+            OutputFormat::Json => {
+                let out = serde_json::json!({
+                    "file": file,
+                    "valid": false,
+                    "diagnostics": n_plus_one,
+                });
+                println!("{out}");
+            }
+            OutputFormat::Human => {
+                for d in &n_plus_one {
+                    eprintln!("{d}\n");
+                }
+            }
+        }
+        let failure = Failure::new(
+            exit_code::POLICY_VIOLATION,
+            format!("{file}: the capacity fails N+1 (the mandatory policy capacity_n_plus_1; `strata check` shows every policy); nothing was sent to AWS"),
+        );
+        return Err(match global.output {
+            OutputFormat::Json => failure.json_reported(),
+            OutputFormat::Human => failure,
+        });
+    }
+    let def = definition.def;
     match global.output {
         OutputFormat::Json => {
             let out = serde_json::json!({ "file": file, "valid": true, "stack": def });
@@ -56,13 +87,17 @@ fn load_failure(global: &GlobalArgs, e: LoadError) -> Failure {
                     }
                 }
             }
-            Failure::new(
+            let failure = Failure::new(
                 exit_code::INVALID_INPUT,
                 format!(
                     "{file}: {} problem(s); nothing was sent to AWS",
                     diagnostics.len()
                 ),
-            )
+            );
+            match global.output {
+                OutputFormat::Json => failure.json_reported(),
+                OutputFormat::Human => failure,
+            }
         }
     }
 }

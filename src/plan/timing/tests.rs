@@ -122,6 +122,7 @@ fn plan_of(d: &DesiredStack, action: StackAction, changes: Vec<ResourceChange>) 
         role: d.role,
         action,
         changes,
+        parameters: vec![],
         previous: (action != StackAction::Create).then(|| Deployed {
             template_body: d.template_body.clone(),
             parameters: BTreeMap::new(),
@@ -137,6 +138,7 @@ fn change(id: &str, ty: &str, action: ChangeAction) -> ResourceChange {
         resource_type: ty.into(),
         action,
         replaces: false,
+        properties: vec![],
     }
 }
 
@@ -177,6 +179,7 @@ fn a_cold_build_composes_waves_wiring_and_global() {
         ],
         global: Some(plan_of(&g, StackAction::Create, vec![])),
         removals: Vec::new(),
+        at_risk: Vec::new(),
     };
     let waits = Waits {
         bake: 60.0,
@@ -226,6 +229,7 @@ fn an_ami_update_weighs_the_rolling_update_and_no_change_weighs_nothing() {
         waves: vec![vec![plan_of(&a, StackAction::Update, changes)]],
         global: None,
         removals: Vec::new(),
+        at_risk: Vec::new(),
     };
     let waits = Waits {
         bake: 60.0,
@@ -268,6 +272,7 @@ fn a_replacement_adds_the_old_resources_delete_in_the_cleanup() {
         waves: vec![vec![plan_of(&a, StackAction::Update, vec![nat])]],
         global: None,
         removals: Vec::new(),
+        at_risk: Vec::new(),
     };
     let e = estimate(&plan, &desired, &table(), Waits { bake: 0.0, ami_copies: false });
     // The new NAT (100 s), then the old one deleted (50 s), then the overhead.
@@ -328,6 +333,7 @@ fn a_changed_ami_parameter_rolls_the_group_even_when_the_change_set_lists_nothin
         waves: vec![vec![plan_of(&a, StackAction::Update, vec![])]],
         global: None,
         removals: Vec::new(),
+        at_risk: Vec::new(),
     };
     let e = estimate(&plan, &desired, &table(), Waits { bake: 0.0, ami_copies: false });
     let s = &e.phase("wave 1").unwrap().stacks[0];
