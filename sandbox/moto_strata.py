@@ -228,7 +228,8 @@ def refresh_outputs_after_change_sets():
         if change_set.tags:
             stack.tags = dict(change_set.tags)
         stack._parse_template()
-        stack.output_map = stack._create_output_map()
+        if not getattr(stack, "strata_pruned", False):  # a rolled-back create has none
+            stack.output_map = stack._create_output_map()
 
     CloudFormationBackend.execute_change_set = execute_and_refresh
 
@@ -442,9 +443,13 @@ def calculated_health_checks_keep_their_children():
 if __name__ == "__main__":
     from moto.server import main
 
+    import moto_cfn_lifecycle
+    import moto_cfn_resources
     import moto_cloudwatch  # next to this file: on sys.path when run as a script
 
     moto_cloudwatch.install()
+    moto_cfn_resources.install()
+    moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

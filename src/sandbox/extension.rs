@@ -18,10 +18,25 @@ pub const SCRIPT_NAME: &str = "moto_strata.py";
 /// The modules the entry point imports (each must sit next to it), as
 /// `(file name, source)`. A new sandbox behaviour is a new `sandbox/moto_<topic>.py`
 /// with an `install()` called from the entry point, listed here.
-pub const MODULES: &[(&str, &str)] = &[(
-    "moto_cloudwatch.py",
-    include_str!("../../sandbox/moto_cloudwatch.py"),
-)];
+pub const MODULES: &[(&str, &str)] = &[
+    (
+        "moto_cloudwatch.py",
+        include_str!("../../sandbox/moto_cloudwatch.py"),
+    ),
+    (
+        "moto_cfn_resources.py",
+        include_str!("../../sandbox/moto_cfn_resources.py"),
+    ),
+    (
+        "moto_cfn_lifecycle.py",
+        include_str!("../../sandbox/moto_cfn_lifecycle.py"),
+    ),
+    // Read by moto_cfn_lifecycle.py (next to it): real-AWS durations per resource type.
+    (
+        "aws_durations.json",
+        include_str!("../../sandbox/aws_durations.json"),
+    ),
+];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.
 pub const AMIS: &str = include_str!("../../sandbox/amis.json");
