@@ -18,7 +18,7 @@ It also rebuilds a stack's Outputs after ExecuteChangeSet (see
 ``refresh_outputs_after_change_sets``) and keeps moto's base AMIs loaded when ``MOTO_AMIS_PATH`` (strata's
 ``sandbox/amis.json``) is set; see ``keep_default_amis``; and applies an
 ``AWS::S3::Bucket``'s ``VersioningConfiguration``, ``ReplicationConfiguration`` and
-``PublicAccessBlockConfiguration``, which moto's bucket model ignores; see
+``PublicAccessBlockConfiguration`` and ``LifecycleConfiguration``, which moto's bucket model ignores; see
 ``apply_bucket_configuration``; answers GetBucketVersioning with the root element
 the SDKs expect (``versioning_response``); and updates and deletes an
 ``AWS::Route53::RecordSet`` by name, type *and set identifier*, so the regions'
@@ -251,6 +251,29 @@ def _api_replication(cfn):
     return {"Role": cfn.get("Role", ""), "Rule": rules}
 
 
+def _api_lifecycle(cfn):
+    """A CloudFormation LifecycleConfiguration as moto's S3 backend takes it (the
+    parsed PutBucketLifecycleConfiguration XML): a rule without a prefix applies to
+    every object, as CloudFormation's does."""
+    rules = []
+    for rule in cfn.get("Rules", []):
+        api = {"Status": rule.get("Status", "Enabled"), "Filter": {"Prefix": rule.get("Prefix", "")}}
+        if "Id" in rule:
+            api["ID"] = rule["Id"]
+        nve = rule.get("NoncurrentVersionExpiration")
+        if nve is not None:
+            api["NoncurrentVersionExpiration"] = {"NoncurrentDays": str(nve["NoncurrentDays"])}
+        abort = rule.get("AbortIncompleteMultipartUpload")
+        if abort is not None:
+            api["AbortIncompleteMultipartUpload"] = {
+                "DaysAfterInitiation": str(abort["DaysAfterInitiation"])
+            }
+        if "ExpirationInDays" in rule:
+            api["Expiration"] = {"Days": str(rule["ExpirationInDays"])}
+        rules.append(api)
+    return rules
+
+
 def _configure_bucket(backend, name, props, updating):
     """Apply the bucket properties moto's model skips. On update, a property that
     left the template is removed (replication, public access block), as
@@ -265,6 +288,11 @@ def _configure_bucket(backend, name, props, updating):
         backend.put_bucket_replication(name, _api_replication(replication))
     elif updating:
         backend.delete_bucket_replication(name)
+    lifecycle = props.get("LifecycleConfiguration")
+    if lifecycle is not None:
+        backend.put_bucket_lifecycle(name, _api_lifecycle(lifecycle))
+    elif updating:
+        backend.delete_bucket_lifecycle(name)
     block = props.get("PublicAccessBlockConfiguration")
     if block:
         backend.put_public_access_block(name, dict(block))
@@ -275,10 +303,10 @@ def _configure_bucket(backend, name, props, updating):
 def apply_bucket_configuration():
     """moto 5.2.5's CloudFormation model of ``AWS::S3::Bucket`` applies only
     ``BucketEncryption`` and ``Tags``: a bucket created or updated through a stack
-    has no versioning, no replication rules and no public access block. Wrap its
-    create and update so that they also apply those three through moto's own S3
-    backend (visible to GetBucketVersioning, GetBucketReplication,
-    GetPublicAccessBlock)."""
+    has no versioning, no replication rules, no lifecycle rules and no public access
+    block. Wrap its create and update so that they also apply those four through
+    moto's own S3 backend (visible to GetBucketVersioning, GetBucketReplication,
+    GetBucketLifecycleConfiguration, GetPublicAccessBlock)."""
     from moto.s3.models import FakeBucket, s3_backends
 
     create = FakeBucket.create_from_cloudformation_json.__func__

@@ -33,6 +33,7 @@ fn instances() -> Vec<(&'static str, Json)> {
             ..autoscaling::AutoScalingGroup::new("1", "3")
         }),
         p(autoscaling::ScalingPolicy::new("web-asg")),
+        p(certificatemanager::Certificate::new("shop.example.com")),
         p(cloudfront::Distribution::new(cloudfront::distribution::DistributionConfig::new(
             true,
             cloudfront::distribution::DefaultCacheBehavior::new(
@@ -104,10 +105,23 @@ fn instances() -> Vec<(&'static str, Json)> {
         }),
         p(s3::Bucket::default()),
         p(s3::BucketPolicy::new("logs-bucket", doc())),
+        p(sns::Subscription {
+            endpoint: Some("ops@example.com".into()),
+            ..sns::Subscription::new("arn:aws:sns:us-east-1:123456789012:alerts", "email")
+        }),
+        p(sns::Topic::default()),
+        p(sns::TopicPolicy::new(
+            doc(),
+            vec![Value::from("arn:aws:sns:us-east-1:123456789012:alerts")],
+        )),
         p(sqs::Queue::default()),
         p(sqs::QueuePolicy::new(
             doc(),
             vec![Value::from("https://sqs.us-east-1.amazonaws.com/123456789012/q")],
+        )),
+        p(ssm::Parameter::new(
+            "shop-prod-orders",
+            ssm::parameter::ParameterType::String,
         )),
     ]
 }

@@ -150,6 +150,27 @@ fn the_example_stack_deploys_with_its_cloudfront_distribution_and_public_alias()
             alb.2.len() == 1 && alb.2[0].starts_with("LoadBalancer=app/"),
             "{region}: {alb:?}"
         );
+        // A release whose instances answer 500 or slowly, and replication that
+        // fails from this region to any other, each trip an alarm the gate reads.
+        let names: Vec<&str> = found.iter().map(|(n, _, _)| n.as_str()).collect();
+        let mut want = vec![
+            format!("{stack}target-5xx"),
+            format!("{stack}target-response-time"),
+        ];
+        for other in ["us-east-1", "us-west-2", "eu-west-1"] {
+            if other != region {
+                want.push(format!("{stack}bucket-replication-failures-to-{other}"));
+            }
+        }
+        for name in &want {
+            assert!(names.contains(&name.as_str()), "{region}: no {name} in {names:?}");
+        }
+        let gated: usize = details
+            .last()
+            .and_then(|d| d.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        assert_eq!(gated, found.len(), "{region}: the gate read every alarm: {names:?}");
     }
 
     let (status, outputs) = global_stack();

@@ -763,11 +763,87 @@ fn four_regions_of_three_azs_get_derived_non_overlapping_subnets() {
             }
         }
         assert_eq!(of_type(&res, "AWS::EC2::NatGateway").count(), 3);
+        let metrics: Vec<&str> = of_type(&res, "AWS::CloudWatch::Alarm")
+            .map(|(_, a)| prop(a, "MetricName").as_str().unwrap())
+            .collect();
         assert_eq!(
-            of_type(&res, "AWS::CloudWatch::Alarm").count(),
-            2 + 3,
-            "5xx, unhealthy, and replication to 3 regions"
+            metrics.len(),
+            4 + 3 + 3,
+            "ELB 5xx, target 5xx, target response time, unhealthy hosts, and table and \
+             bucket replication to 3 regions: {metrics:?}"
         );
+        for metric in [
+            "HTTPCode_ELB_5XX_Count",
+            "HTTPCode_Target_5XX_Count",
+            "TargetResponseTime",
+            "UnHealthyHostCount",
+        ] {
+            assert_eq!(metrics.iter().filter(|m| **m == metric).count(), 1, "{metric}");
+        }
+        // Every region watches its own outgoing replication, to every other region.
+        for metric in ["ReplicationLatency", "OperationsFailedReplication"] {
+            assert_eq!(metrics.iter().filter(|m| **m == metric).count(), 3, "{metric}");
+        }
+    }
+}
+
+#[test]
+fn bucket_replication_failures_are_alarmed_on_the_rules_metrics() {
+    let def = load_file("example.toml");
+    let out = synth::synthesize(&def, Phase::Wired);
+    for r in &out.regions {
+        let res = resources(r);
+        let (_, bucket) = of_type(&res, "AWS::S3::Bucket").next().unwrap();
+        let rules = prop(bucket, "ReplicationConfiguration")["Rules"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let source = prop(bucket, "BucketName").as_str().unwrap().to_string();
+        let failures: Vec<&serde_json::Value> = of_type(&res, "AWS::CloudWatch::Alarm")
+            .filter(|(_, a)| prop(a, "MetricName") == "OperationsFailedReplication")
+            .map(|(_, a)| a)
+            .collect();
+        assert_eq!(failures.len(), rules.len(), "{}", r.region);
+        for rule in &rules {
+            // Without replication metrics the alarm's metric is never published.
+            assert_eq!(rule["Destination"]["Metrics"]["Status"], "Enabled");
+            let dest = rule["Destination"]["Bucket"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("arn:aws:s3:::")
+                .to_string();
+            let dims = |a: &serde_json::Value| -> Vec<(String, String)> {
+                prop(a, "Dimensions")
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| {
+                        (
+                            d["Name"].as_str().unwrap().to_string(),
+                            d["Value"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            };
+            let want = vec![
+                ("SourceBucket".to_string(), source.clone()),
+                ("DestinationBucket".to_string(), dest.clone()),
+                ("RuleId".to_string(), rule["Id"].as_str().unwrap().to_string()),
+            ];
+            assert!(
+                failures.iter().any(|a| dims(a) == want),
+                "{}: no failure alarm on the rule to {dest}",
+                r.region
+            );
+        }
+        // Versioned buckets expire what they keep.
+        let lifecycle = &prop(bucket, "LifecycleConfiguration")["Rules"][0];
+        assert_eq!(lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"], 90);
+        // The load balancer waits for the internet gateway's attachment.
+        let (_, alb) = of_type(&res, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+            .next()
+            .unwrap();
+        assert_eq!(alb["DependsOn"], serde_json::json!(["InternetGatewayAttachment"]));
     }
 }
 

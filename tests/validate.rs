@@ -351,6 +351,17 @@ fn semantic_problems_in_different_sections_are_all_reported() {
 }
 
 #[test]
+fn zero_alarm_thresholds_and_version_days_are_each_located() {
+    assert_all_reported(
+        "many_zero_thresholds",
+        &[
+            (38, 27, "noncurrent_version_days is 0"),
+            (41, 25, "target_5xx_per_minute is 0"),
+        ],
+    );
+}
+
+#[test]
 fn meaning_problems_are_reported_alongside_a_structural_one() {
     assert_all_reported(
         "many_mixed",

@@ -89,6 +89,7 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
         ["queues", "dead_letter_retention_seconds"] => {
             "seconds, 60 to 1209600 (default 1209600, 14 days)"
         }
+        ["storage", "noncurrent_version_days"] => "a whole number of days above 0 (default 90)",
         ["storage", _] => "true or false (default true)",
         ["edge", "cloudfront"] => "true (default) or false",
         ["edge", "price_class"] => "\"PriceClass_100\" (default), \"PriceClass_200\" or \"PriceClass_All\"",

@@ -328,6 +328,14 @@ pub struct Storage {
     /// Replicate every bucket to every other region's bucket.
     #[serde(default = "yes")]
     pub replication: bool,
+    /// Days a noncurrent object version is kept before S3 expires it (versioning
+    /// keeps every overwritten or deleted version otherwise, forever).
+    #[serde(default = "default_noncurrent_days")]
+    pub noncurrent_version_days: u32,
+}
+
+fn default_noncurrent_days() -> u32 {
+    90
 }
 
 impl Default for Storage {
@@ -335,6 +343,7 @@ impl Default for Storage {
         Storage {
             enabled: true,
             replication: true,
+            noncurrent_version_days: default_noncurrent_days(),
         }
     }
 }
@@ -399,6 +408,17 @@ pub struct Alarms {
     /// Global table replication latency (milliseconds) that raises the alarm.
     #[serde(default = "default_repl")]
     pub replication_latency_ms: u32,
+    /// Target (application) 5xx responses per minute that raise the alarm: a
+    /// release whose instances answer 500 trips it even when the load balancer
+    /// itself answers nothing but the instances' errors.
+    #[serde(default = "default_target_5xx")]
+    pub target_5xx_per_minute: u32,
+    /// p99 target response time (milliseconds) that raises the alarm.
+    #[serde(default = "default_response_ms")]
+    pub target_response_time_ms: u32,
+    /// Objects per minute that failed to replicate to one destination bucket.
+    #[serde(default = "one")]
+    pub replication_failures_per_minute: u32,
 }
 
 fn default_5xx() -> u32 {
@@ -410,6 +430,12 @@ fn one() -> u32 {
 fn default_repl() -> u32 {
     60_000
 }
+fn default_target_5xx() -> u32 {
+    10
+}
+fn default_response_ms() -> u32 {
+    2_000
+}
 
 impl Default for Alarms {
     fn default() -> Self {
@@ -417,6 +443,9 @@ impl Default for Alarms {
             http_5xx_per_minute: default_5xx(),
             unhealthy_hosts: one(),
             replication_latency_ms: default_repl(),
+            target_5xx_per_minute: default_target_5xx(),
+            target_response_time_ms: default_response_ms(),
+            replication_failures_per_minute: one(),
         }
     }
 }

@@ -700,6 +700,12 @@ impl Checks {
     }
 
     fn storage(&mut self, storage: &Storage) {
+        if storage.noncurrent_version_days == 0 {
+            self.bad(
+                p("storage.noncurrent_version_days"),
+                "noncurrent_version_days is 0 (S3 needs at least one day)",
+            );
+        }
         if storage.replication && !storage.enabled {
             self.bad_with(
                 p("storage.replication"),
@@ -753,6 +759,9 @@ impl Checks {
             ("http_5xx_per_minute", a.http_5xx_per_minute),
             ("unhealthy_hosts", a.unhealthy_hosts),
             ("replication_latency_ms", a.replication_latency_ms),
+            ("target_5xx_per_minute", a.target_5xx_per_minute),
+            ("target_response_time_ms", a.target_response_time_ms),
+            ("replication_failures_per_minute", a.replication_failures_per_minute),
         ] {
             if v == 0 {
                 self.bad(p("alarms").key(field), format!("{field} is 0"));

@@ -1,12 +1,24 @@
-//! CloudWatch alarms the rollout watches: load balancer 5xx responses, unhealthy
-//! targets, and (wired phase, global tables) replication latency from this region
-//! to every other region. Each alarm's name is `<stack>-<region>-<what>`, so a
-//! deploy can find them; the `AlarmNames` output lists them.
+//! CloudWatch alarms the rollout watches: load balancer 5xx responses, the
+//! targets' own 5xx responses and p99 response time (a release whose instances
+//! answer 500, or answer slowly, trips them), unhealthy targets, and, in the wired
+//! phase, global-table replication latency and S3 replication failures from this
+//! region to every other region (every region watches its own outgoing
+//! replication, so a lag is seen from wherever it starts). Each alarm's name is
+//! `<stack>-<region>-<what>`, so a deploy can find them; the `AlarmNames` output
+//! lists them, and the gate and the bake read every one.
+//!
+//! Metrics: ELB's `HTTPCode_Target_5XX_Count` and `TargetResponseTime`
+//! (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html>),
+//! DynamoDB's `ReplicationLatency`, and S3's `OperationsFailedReplication` with
+//! the `SourceBucket`, `DestinationBucket` and `RuleId` dimensions, published once
+//! a rule enables replication metrics
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/metrics-dimensions.html>,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html>).
 
 use super::context::RegionCtx;
 use super::lit::{int, opt, s, some};
 use super::load_balancer::LoadBalancer;
-use super::{naming, tags};
+use super::{naming, storage, tags};
 use crate::cfn::gen::cloudwatch;
 use crate::cfn::gen::cloudwatch::alarm::{
     AlarmComparisonOperator, AlarmStatistic, AlarmTreatMissingData, Dimension,
@@ -36,6 +48,39 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
         s("LoadBalancer"),
     )]);
     all.push(t.add("Alb5xxAlarm", http_5xx));
+
+    let mut target_5xx = alarm(
+        ctx,
+        format!("{prefix}-target-5xx"),
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+    );
+    target_5xx.alarm_description = some("5xx responses of the instances per minute");
+    target_5xx.statistic = opt(AlarmStatistic::Sum);
+    target_5xx.threshold = Some(Value::Lit(f64::from(limits.target_5xx_per_minute)));
+    target_5xx.dimensions = Some(vec![Dimension::new(
+        lb.alb.load_balancer_full_name(),
+        s("LoadBalancer"),
+    )]);
+    all.push(t.add("Target5xxAlarm", target_5xx));
+
+    let mut latency = alarm(
+        ctx,
+        format!("{prefix}-target-response-time"),
+        "AWS/ApplicationELB",
+        "TargetResponseTime",
+    );
+    latency.alarm_description = some("p99 response time of the instances (seconds)");
+    latency.extended_statistic = some("p99");
+    // TargetResponseTime is in seconds.
+    latency.threshold = Some(Value::Lit(
+        f64::from(limits.target_response_time_ms) / 1000.0,
+    ));
+    latency.dimensions = Some(vec![Dimension::new(
+        lb.alb.load_balancer_full_name(),
+        s("LoadBalancer"),
+    )]);
+    all.push(t.add("TargetResponseTimeAlarm", latency));
 
     let mut unhealthy = alarm(
         ctx,
@@ -81,6 +126,38 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
                     lag,
                 ));
             }
+        }
+    }
+    if ctx.wired() && ctx.def.storage.enabled && ctx.def.storage.replication {
+        let source = naming::bucket_name(ctx.def, &ctx.region.name);
+        for other in ctx.other_regions() {
+            let dest = naming::bucket_name(ctx.def, &other.name);
+            let mut failed = alarm(
+                ctx,
+                format!("{prefix}-bucket-replication-failures-to-{}", other.name),
+                "AWS/S3",
+                "OperationsFailedReplication",
+            );
+            failed.alarm_description = some(format!(
+                "Objects of {source} that failed to replicate to {dest} ({})",
+                other.name
+            ));
+            failed.statistic = opt(AlarmStatistic::Sum);
+            failed.threshold = Some(Value::Lit(f64::from(
+                limits.replication_failures_per_minute,
+            )));
+            failed.dimensions = Some(vec![
+                Dimension::new(s(source.as_str()), s("SourceBucket")),
+                Dimension::new(s(dest.as_str()), s("DestinationBucket")),
+                Dimension::new(s(storage::replication_rule_id(&dest)), s("RuleId")),
+            ]);
+            all.push(t.add(
+                format!(
+                    "BucketReplicationFailures{}Alarm",
+                    naming::pascal(&other.name)
+                ),
+                failed,
+            ));
         }
     }
     Alarms { all }

@@ -9,7 +9,7 @@ use super::network::Network;
 use super::security::SecurityGroups;
 use super::tags;
 use crate::cfn::gen::elasticloadbalancingv2 as elb;
-use crate::cfn::{Handle, Template};
+use crate::cfn::{Handle, Options, Template};
 use elb::listener::{
     Action, ActionType, Certificate, ListenerProtocol, RedirectConfig, RedirectConfigStatusCode,
 };
@@ -40,7 +40,11 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
         lb_attribute("idle_timeout.timeout_seconds", "60"),
     ]);
     alb.tags = Some(tags::standard(ctx));
-    let alb = t.add("Alb", alb);
+    let alb = t.add_with(
+        "Alb",
+        alb,
+        Options::default().depends_on(&net.gateway_attachment),
+    );
 
     let mut tg = elb::TargetGroup::default();
     tg.vpc_id = Some(net.vpc.ref_());

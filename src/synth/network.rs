@@ -15,6 +15,11 @@ pub struct Network {
     pub public_subnets: Vec<Handle<ec2::Subnet>>,
     /// Private subnet of each AZ, in AZ order.
     pub private_subnets: Vec<Handle<ec2::Subnet>>,
+    /// The internet gateway's attachment: an internet-facing load balancer (and
+    /// anything else that needs a public address) must be created after it and
+    /// deleted before it, which CloudFormation only knows through `DependsOn`
+    /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html#gatewayattachment).
+    pub gateway_attachment: Handle<ec2::VpcGatewayAttachment>,
 }
 
 pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
@@ -113,5 +118,6 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
         vpc,
         public_subnets,
         private_subnets,
+        gateway_attachment: attach,
     }
 }

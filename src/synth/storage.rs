@@ -11,6 +11,12 @@ use crate::cfn::gen::{iam, s3};
 use crate::cfn::{Handle, Intrinsic, Template};
 use serde_json::{json, Value as Json};
 
+/// The id of the replication rule towards `destination` (the `RuleId` dimension of
+/// its replication metrics, which the failure alarm watches).
+pub fn replication_rule_id(destination: &str) -> String {
+    format!("to-{destination}")
+}
+
 pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
     if !ctx.def.storage.enabled {
         return None;
@@ -37,6 +43,17 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
     let mut owner = b::OwnershipControlsRule::default();
     owner.object_ownership = opt(b::OwnershipControlsRuleObjectOwnership::BucketOwnerEnforced);
     bucket.ownership_controls = Some(b::OwnershipControls::new(vec![owner]));
+    // Versioning keeps every overwritten or deleted version: expire noncurrent
+    // versions after the definition's days, and abandoned multipart uploads
+    // after a week (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html).
+    let mut lifecycle = b::Rule::new(b::RuleStatus::Enabled);
+    lifecycle.id = some("expire-noncurrent-versions");
+    lifecycle.noncurrent_version_expiration = Some(b::NoncurrentVersionExpiration::new(int(
+        i64::from(ctx.def.storage.noncurrent_version_days),
+    )));
+    lifecycle.abort_incomplete_multipart_upload =
+        Some(b::AbortIncompleteMultipartUpload::new(int(7)));
+    bucket.lifecycle_configuration = Some(b::LifecycleConfiguration::new(vec![lifecycle]));
     let destinations: Vec<String> = ctx
         .other_regions()
         .map(|r| naming::bucket_name(ctx.def, &r.name))
@@ -47,11 +64,15 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
             .iter()
             .zip(1..)
             .map(|(dest, priority)| {
-                let mut r = b::ReplicationRule::new(
-                    b::ReplicationDestination::new(s(format!("arn:aws:s3:::{dest}"))),
-                    b::ReplicationRuleStatus::Enabled,
-                );
-                r.id = some(format!("to-{dest}"));
+                // Replication metrics publish OperationsFailedReplication, which
+                // the failure alarm watches (no Replication Time Control needed:
+                // https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html).
+                let mut destination =
+                    b::ReplicationDestination::new(s(format!("arn:aws:s3:::{dest}")));
+                destination.metrics = Some(b::Metrics::new(b::MetricsStatus::Enabled));
+                let mut r =
+                    b::ReplicationRule::new(destination, b::ReplicationRuleStatus::Enabled);
+                r.id = some(replication_rule_id(dest));
                 r.priority = Some(int(priority));
                 let mut filter = b::ReplicationRuleFilter::default();
                 filter.prefix = some("");

@@ -13,6 +13,7 @@ use std::path::Path;
 pub const VENDORED_TYPES: &[&str] = &[
     "AWS::AutoScaling::AutoScalingGroup",
     "AWS::AutoScaling::ScalingPolicy",
+    "AWS::CertificateManager::Certificate",
     "AWS::CloudFront::Distribution",
     "AWS::CloudWatch::Alarm",
     "AWS::DynamoDB::GlobalTable",
@@ -42,8 +43,12 @@ pub const VENDORED_TYPES: &[&str] = &[
     "AWS::Route53::RecordSetGroup",
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
     "AWS::SQS::Queue",
     "AWS::SQS::QueuePolicy",
+    "AWS::SSM::Parameter",
 ];
 
 /// The region whose provider list picks the schema files.
