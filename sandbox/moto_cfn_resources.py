@@ -498,6 +498,95 @@ def replace_what_moto_cannot_update():
     parsing.ResourceMap.update = update_then_clean_up
 
 
+# --- deletes moto's models lack ---------------------------------------------------
+
+
+def deletes_for_every_type():
+    """moto 5.2.5's models of several EC2 and ELB types have no delete: deleting their
+    stack 'succeeded' and left them (the VPC then could not be deleted: its route
+    tables and gateway attachment were still there, so moto's DeleteStack failed and
+    dropped the stack anyway). Delete each through its backend, as CloudFormation
+    does; a delete that must wait for another (a route table still associated) fails
+    and moto's delete loop tries it again after the others."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import Route, RouteTable
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+    from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
+    from moto.elbv2.models import FakeListener, FakeTargetGroup, elbv2_backends
+
+    def ec2(account_id, region):
+        return ec2_backends[account_id][region]
+
+    def route_table_delete(self, account_id, region):
+        backend = ec2(account_id, region)
+        if self.id in backend.route_tables:
+            backend.delete_route_table(self.id)
+
+    def route_delete(self, account_id, region):
+        table = self.route_table
+        backend = ec2(account_id, region)
+        if table.id in backend.route_tables:
+            table._routes.pop(self.id, None)
+
+    def association_delete(self, account_id, region):
+        backend = ec2(account_id, region)
+        table = backend.route_tables.get(self.route_table_id)
+        if table is None:
+            return
+        for association_id, subnet_id in list(table._associations.items()):
+            if subnet_id == self.subnet_id:
+                backend.disassociate_route_table(association_id)
+
+    def attachment_delete(self, account_id, region):
+        backend = ec2(account_id, region)
+        if str(self.gateway_id).startswith("igw-"):
+            igw = backend.internet_gateways.get(self.gateway_id)
+            if igw is not None and igw.vpc is not None:
+                backend.detach_internet_gateway(self.gateway_id, self.vpc_id)
+        else:
+            backend.detach_vpn_gateway(self.gateway_id, self.vpc_id)
+
+    def igw_delete(self, account_id, region):
+        backend = ec2(account_id, region)
+        if self.id in backend.internet_gateways:
+            backend.delete_internet_gateway(self.id)
+
+    def nat_delete(self, account_id, region):
+        backend = ec2(account_id, region)
+        if self.id in backend.nat_gateways:
+            backend.delete_nat_gateway(self.id)
+
+    def eip_delete(self, account_id, region):
+        backend = ec2(account_id, region)
+        if any(a is self for a in backend.addresses):
+            backend.release_address(allocation_id=self.allocation_id)
+
+    def target_group_delete(self, account_id, region):
+        backend = elbv2_backends[account_id][region]
+        if self.arn in backend.target_groups:
+            backend.delete_target_group(self.arn)
+
+    def listener_delete(self, account_id, region):
+        backend = elbv2_backends[account_id][region]
+        for lb in backend.load_balancers.values():
+            if self.arn in lb.listeners:
+                backend.delete_listener(self.arn)
+                return
+
+    RouteTable.delete = route_table_delete
+    Route.delete = route_delete
+    SubnetRouteTableAssociation.delete = association_delete
+    VPCGatewayAttachment.delete = attachment_delete
+    InternetGateway.delete = igw_delete
+    NatGateway.delete = nat_delete
+    ElasticAddress.delete = eip_delete
+    FakeTargetGroup.delete = target_group_delete
+    FakeListener.delete = listener_delete
+
+
 def install():
     """The models register themselves on import; clear moto's cached model map (in
     case it was read before) and apply the patches above."""
@@ -506,5 +595,6 @@ def install():
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
     describe_table_with_replicas()
+    deletes_for_every_type()
     fail_unmodelled_types()
     replace_what_moto_cannot_update()
