@@ -52,8 +52,9 @@ from moto.core.exceptions import ServiceException
 _HERE = os.path.dirname(os.path.abspath(__file__))
 DURATIONS = json.load(open(os.path.join(_HERE, "aws_durations.json")))
 
-#: How long (real-AWS seconds) creating a change set takes, before the scale.
-CHANGE_SET_SECONDS = 10
+#: How long (real-AWS seconds) creating a change set takes, before the scale
+#: (CloudFormation computes a change set in seconds to a minute).
+CHANGE_SET_SECONDS = 50
 
 
 def scale():

@@ -190,12 +190,8 @@ class StrataGlobalTable(CloudFormationModel):
             _ddb(account_id, region).tables.pop(original_resource.name, None)
         for region in regions:
             if region in old:
-                table = original_resource._table(region)
-                backend = _ddb(account_id, region)
-                backend.tagger.delete_all_tags_for_resource(table.table_arn)
-                tags = replicas[region].get("Tags", [])
-                if tags:
-                    backend.tag_resource(table.table_arn, tags)
+                # The replica's tags are the template's (ListTagsOfResource).
+                original_resource._table(region).tags = list(replicas[region].get("Tags", []))
         order = [region_name] + [r for r in regions if r != region_name]
         table = cls(original_resource.name, account_id, order)
         table._link()

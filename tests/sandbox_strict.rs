@@ -132,9 +132,23 @@ fn global_table(name: &str, regions: &[&str]) -> String {
     .to_string()
 }
 
+/// DynamoDB in each region the tests use (made outside any `block_on`).
+fn dynamodb_clients() -> std::collections::BTreeMap<String, aws_sdk_dynamodb::Client> {
+    ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+        .iter()
+        .map(|r| (r.to_string(), aws_sdk_dynamodb::Client::new(&sdk::config(r))))
+        .collect()
+}
+
 /// The other replica regions DescribeTable lists in `region`, or None without a table.
-async fn replicas(region: &str, table: &str) -> Option<Vec<String>> {
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk::config(region));
+async fn replicas_with(
+    clients: &std::collections::BTreeMap<String, aws_sdk_dynamodb::Client>,
+    region: &str,
+    table: &str,
+) -> Option<Vec<String>> {
+    let ddb = clients
+        .get(region)
+        .unwrap_or_else(|| panic!("no DynamoDB client for {region}"));
     let out = ddb.describe_table().table_name(table).send().await.ok()?;
     let mut regions: Vec<String> = out
         .table()?
@@ -153,6 +167,12 @@ fn a_global_table_is_a_table_in_every_replica_region_and_an_update_adds_at_most_
     let cfn = sdk::cloudformation(home);
     let stack = sandbox::unique("gtable");
     let name = format!("{stack}-orders");
+    let clients = dynamodb_clients();
+    let replicas = |region: &'static str, table: &str| {
+        let table = table.to_string();
+        let clients = &clients;
+        async move { replicas_with(clients, region, &table).await }
+    };
     sdk::block_on(async {
         cfn.create_stack()
             .stack_name(&stack)
@@ -261,6 +281,8 @@ fn a_bucket_policy_and_a_scaling_policy_are_readable_through_s3_and_auto_scaling
         }
     })
     .to_string();
+    let s3 = sdk::s3(region);
+    let asg = aws_sdk_autoscaling::Client::new(&sdk::config(region));
     sdk::block_on(async {
         cfn.create_stack()
             .stack_name(&stack)
@@ -280,7 +302,7 @@ fn a_bucket_policy_and_a_scaling_policy_are_readable_through_s3_and_auto_scaling
                 .unwrap()
                 .to_string()
         };
-        let policy = sdk::s3(region)
+        let policy = s3
             .get_bucket_policy()
             .bucket(output("Bucket"))
             .send()
@@ -288,7 +310,6 @@ fn a_bucket_policy_and_a_scaling_policy_are_readable_through_s3_and_auto_scaling
             .expect("GetBucketPolicy");
         let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
         assert_eq!(doc["Statement"][0]["Sid"], "TlsOnly", "{doc}");
-        let asg = aws_sdk_autoscaling::Client::new(&sdk::config(region));
         let policies = asg
             .describe_policies()
             .auto_scaling_group_name(output("Group"))
@@ -297,7 +318,7 @@ fn a_bucket_policy_and_a_scaling_policy_are_readable_through_s3_and_auto_scaling
             .expect("DescribePolicies");
         let p = &policies.scaling_policies()[0];
         assert_eq!(p.policy_type(), Some("TargetTrackingScaling"));
-        assert_eq!(p.target_tracking_configuration().unwrap().target_value(), 50.0);
+        assert_eq!(p.target_tracking_configuration().unwrap().target_value(), Some(50.0));
 
         cfn.delete_stack().stack_name(&stack).send().await.unwrap();
         let seen = statuses_until_settled(&cfn, &stack).await;
@@ -655,6 +676,10 @@ fn every_stack_in_stacks_deploys_and_its_tables_policies_and_alarms_read_back() 
 
 fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value) {
     let cfn = sdk::cloudformation(region);
+    let clients = dynamodb_clients();
+    let s3 = sdk::s3(region);
+    let asg = aws_sdk_autoscaling::Client::new(&sdk::config(region));
+    let cw = sdk::cloudwatch(region);
     let what = format!("{} {stack} ({region})", file.display());
     sdk::block_on(async {
         let physical: std::collections::BTreeMap<String, (String, String)> = cfn
@@ -700,7 +725,7 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                         let mut others: Vec<String> = all.iter().filter(|r| *r != replica).cloned().collect();
                         others.sort();
                         assert_eq!(
-                            replicas(replica, name).await,
+                            replicas_with(&clients, replica, name).await,
                             Some(others),
                             "{what}: table {name} in {replica}"
                         );
@@ -708,11 +733,14 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                 }
                 "AWS::DynamoDB::Table" => {
                     let name = props["TableName"].as_str().unwrap();
-                    assert!(replicas(region, name).await.is_some(), "{what}: table {name}");
+                    assert!(
+                        replicas_with(&clients, region, name).await.is_some(),
+                        "{what}: table {name}"
+                    );
                 }
                 "AWS::S3::BucketPolicy" => {
                     let bucket = ref_of(&props["Bucket"]);
-                    let got = sdk::s3(region)
+                    let got = s3
                         .get_bucket_policy()
                         .bucket(&bucket)
                         .send()
@@ -726,7 +754,6 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                 }
                 "AWS::AutoScaling::ScalingPolicy" => {
                     let group = ref_of(&props["AutoScalingGroupName"]);
-                    let asg = aws_sdk_autoscaling::Client::new(&sdk::config(region));
                     let got = asg
                         .describe_policies()
                         .auto_scaling_group_name(&group)
@@ -743,7 +770,7 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                 }
                 "AWS::CloudWatch::Alarm" => {
                     let name = physical[id].0.clone();
-                    let got = sdk::cloudwatch(region)
+                    let got = cw
                         .describe_alarms()
                         .alarm_names(&name)
                         .send()
