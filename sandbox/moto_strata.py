@@ -476,6 +476,9 @@ if __name__ == "__main__":
     import moto_cloudwatch  # next to this file: on sys.path when run as a script
 
     moto_cloudwatch.install()
+    import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
+
+    moto_sns.install()
     moto_cfn_resources.install()
     moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     keep_default_amis()

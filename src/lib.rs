@@ -6,6 +6,7 @@
 //! Only `aws` talks to AWS; the library never prints, it emits `events`.
 
 pub mod ami;
+pub mod app;
 pub mod aws;
 pub mod cfn;
 pub mod deploy;

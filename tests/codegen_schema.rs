@@ -94,6 +94,7 @@ fn instances() -> Vec<(&'static str, Json)> {
         p(route53::HealthCheck::new(HealthCheckHealthCheckConfig::new(
             HealthCheckHealthCheckConfigType::Https,
         ))),
+        p(kms::Key::default()),
         p(route53::HostedZone::default()),
         p(route53::RecordSet {
             hosted_zone_id: Some("Z0123456789ABCDEFGHIJ".into()),

@@ -203,3 +203,96 @@ fn drill_refuses_a_real_account_unless_it_is_named() {
     run.expect_code(strata::exit_code::REFUSED);
     assert!(run.stderr.contains("--account"), "{run}");
 }
+
+/// The stack's status in `region`, None when it does not exist.
+fn stack_status(region: &str, name: &str) -> Option<String> {
+    let cfn = sdk::cloudformation(region);
+    let name = name.to_string();
+    sdk::block_on(async move {
+        let out = cfn.describe_stacks().stack_name(name).send().await.ok()?;
+        let s = out.stacks().first()?.stack_status()?.as_str().to_string();
+        Some(s).filter(|s| s != "DELETE_COMPLETE")
+    })
+}
+
+/// `dr drill` and `dr rebuild` go through the same pipeline as `deploy`: a
+/// mandatory policy violation refuses them before any AWS call (exit 3), and a
+/// deploy lock held by another run refuses them before they change anything (exit 5).
+#[test]
+fn drill_and_rebuild_refuse_a_policy_violation_and_a_held_lock() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stack = dr_stack::write(dir.path());
+    let file = stack.to_str().expect("utf-8 path");
+
+    // Too small a max for N+1: the same violation `strata check` exits 3 for.
+    let text = std::fs::read_to_string(&stack).expect("the test stack");
+    let small = text.replace(
+        "capacity = { min = 2, desired = 2, max = 4 }",
+        "capacity = { min = 2, desired = 2, max = 2 }",
+    );
+    assert_ne!(small, text, "the example's capacity line changed");
+    let bad = dir.path().join("small.toml");
+    std::fs::write(&bad, small).expect("write");
+    let bad = bad.to_str().expect("utf-8 path");
+    let check = strata_sandbox(&["check", bad]);
+    check.expect_code(strata::exit_code::POLICY_VIOLATION);
+    for args in [
+        vec!["dr", "drill", bad, "--region", FAILED, "--bake", "0s"],
+        vec!["dr", "rebuild", bad, "--region", FAILED, "--bake", "0s"],
+    ] {
+        let run = strata_sandbox(&args);
+        run.expect_code(strata::exit_code::POLICY_VIOLATION);
+        assert!(
+            run.stderr
+                .contains("mandatory policy violations, nothing was changed"),
+            "{run}"
+        );
+        for region in ["us-east-1", FAILED, "eu-west-1"] {
+            assert_eq!(
+                stack_status(region, &format!("shop-prod-{region}")),
+                None,
+                "{args:?} created a stack in {region}"
+            );
+            assert_eq!(stack_status(region, "shop-prod-lock"), None, "{args:?}");
+        }
+    }
+
+    // Another run holds the lock: neither breaks nor rebuilds anything.
+    deploy(file);
+    let before = answers(file);
+    let status = stack_status(FAILED, &format!("shop-prod-{FAILED}"));
+    assert!(
+        status.as_deref().is_some_and(|s| s.ends_with("_COMPLETE")),
+        "{status:?}"
+    );
+    let endpoint = sandbox::endpoint();
+    let regions = ["us-east-1", FAILED, "eu-west-1"];
+    let held = sdk::block_on(async {
+        let aws = aws::connect(&endpoint).await;
+        let store = strata::aws::lock_stack::CfnLockStore::new(&aws, "shop-prod");
+        strata::ops::lock::acquire(
+            &store,
+            &regions,
+            strata::ops::lock::LockInfo::new("alice", "deploy"),
+        )
+        .await
+        .expect("alice takes the lock")
+    });
+    for args in [
+        vec!["dr", "drill", file, "--region", FAILED, "--bake", "0s"],
+        vec!["dr", "rebuild", file, "--region", FAILED, "--bake", "0s"],
+    ] {
+        let run = strata_sandbox(&args);
+        run.expect_code(strata::exit_code::LOCKED);
+        assert!(run.stderr.contains("alice"), "{run}");
+        assert!(run.stderr.contains("strata unlock"), "{run}");
+    }
+    assert_eq!(answers(file), before, "a refused DR command changed DNS");
+    assert_eq!(stack_status(FAILED, &format!("shop-prod-{FAILED}")), status);
+    sdk::block_on(async {
+        let aws = aws::connect(&endpoint).await;
+        let store = strata::aws::lock_stack::CfnLockStore::new(&aws, "shop-prod");
+        assert!(strata::ops::lock::release(&store, &held).await.is_empty());
+    });
+}

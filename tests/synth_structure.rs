@@ -607,6 +607,8 @@ fn every_taggable_resource_carries_the_standard_tags() {
                     | "AWS::AutoScaling::ScalingPolicy"
                     | "AWS::Route53::RecordSet"
                     | "AWS::DynamoDB::GlobalTable"
+                    | "AWS::SNS::Subscription"
+                    | "AWS::SNS::TopicPolicy"
             );
             if !taggable {
                 continue;
@@ -768,11 +770,12 @@ fn four_regions_of_three_azs_get_derived_non_overlapping_subnets() {
             .collect();
         assert_eq!(
             metrics.len(),
-            4 + 3 + 3,
-            "ELB 5xx, target 5xx, target response time, unhealthy hosts, and table and \
-             bucket replication to 3 regions: {metrics:?}"
+            4 + 3 + 3 + 1,
+            "ELB 5xx, target 5xx, target response time, unhealthy hosts, table and \
+             bucket replication to 3 regions, and the queue's dead letters: {metrics:?}"
         );
         for metric in [
+            "ApproximateNumberOfMessagesVisible",
             "HTTPCode_ELB_5XX_Count",
             "HTTPCode_Target_5XX_Count",
             "TargetResponseTime",

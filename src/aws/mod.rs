@@ -11,6 +11,7 @@ pub mod ec2_images;
 mod error;
 pub mod health_reads;
 pub mod lock_stack;
+pub mod notify;
 pub mod route53_records;
 pub mod stack_info;
 
@@ -117,6 +118,10 @@ impl Aws {
 
     pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::new(&self.config(region))
+    }
+
+    pub fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.config(region))
     }
 
     pub fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {

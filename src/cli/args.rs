@@ -243,6 +243,8 @@ pub enum DrCommand {
         /// Bake after each health gate (default: rollout.bake).
         #[arg(long, value_name = "DURATION")]
         bake: Option<String>,
+        #[command(flatten)]
+        ops: OpsArgs,
     },
 }
 

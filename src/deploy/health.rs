@@ -7,7 +7,9 @@
 //! as healthy and is said so: new checks may have none); no alarm of the stack is in
 //! ALARM (OK and INSUFFICIENT_DATA pass). The stack's alarms are those named
 //! `<stack>-…` (synth's naming rule), found with DescribeAlarms by name prefix, so
-//! alarms made outside the template under that name are watched too.
+//! alarms made outside the template under that name are watched too; those whose
+//! name ends in `synth::TOLD_ONLY_ALARM_SUFFIX` (a dead-letter queue holding
+//! messages) notify people but do not gate.
 
 use super::cloud::Cloud;
 use super::error::DeployError;
@@ -149,7 +151,10 @@ pub async fn read<C: Cloud>(
     }
     {
         let states = match cloud.alarm_states(region, &signals.alarm_prefix).await {
-            Ok(s) => s,
+            Ok(s) => s
+                .into_iter()
+                .filter(|(name, _)| !name.ends_with(crate::synth::TOLD_ONLY_ALARM_SUFFIX))
+                .collect::<Vec<_>>(),
             Err(e) => {
                 out.push(unread("alarms".into(), e));
                 return Ok(out);

@@ -7,15 +7,16 @@
 use super::capacity::per_survivor;
 use super::dns::{answers, DnsAnswers};
 use super::failover::{asg_name, failover, FailoverReport};
-use super::rebuild::{desired_with, rebuild, RebuildInput, RebuildReport};
+use super::rebuild::{rebuild, RebuildInput, RebuildReport};
 use super::DrError;
+use crate::app::Pipeline;
 use crate::aws::dr_compute::{asg_limits, delete_load_balancer, load_balancer_by_dns};
 use crate::aws::ec2_images::describe_image;
 use crate::aws::health_reads::bucket_replication;
 use crate::aws::stack_info::describe_stack;
-use crate::aws::{Aws, CloudApi};
-use crate::deploy::{self, preflight, Outcome, Settings};
-use crate::events::{EventKind, Events, Phase};
+use crate::aws::Aws;
+use crate::deploy::{self, Outcome, Settings};
+use crate::events::{EventKind, Phase};
 use crate::stack::StackDef;
 use crate::synth::{output_names, AMI_PARAMETER};
 use serde::Serialize;
@@ -68,16 +69,29 @@ fn describe(a: &DnsAnswers) -> String {
         .join("; ")
 }
 
-/// Run the drill on `region`. The caller has checked the target is allowed.
+/// The region a drill breaks when none is named: the second of the rollout
+/// (the first holds the global table's home).
+pub fn default_region(def: &StackDef) -> Result<String, DrError> {
+    def.rollout
+        .waves()
+        .into_iter()
+        .flatten()
+        .nth(1)
+        .ok_or_else(|| DrError::NoSurvivor {
+            stack: def.stack_name(),
+            region: String::new(),
+        })
+}
+
+/// Run the drill on `region` of the prepared command `p` (its desired state,
+/// AMIs resolved, is what the first phase deploys). The caller has checked the
+/// target is allowed and holds the deploy lock.
 pub async fn drill(
-    aws: &Aws,
-    cloud: &CloudApi,
-    def: &StackDef,
-    definition_text: &str,
+    p: &Pipeline,
     region: &str,
     settings: &Settings,
-    events: &Events,
 ) -> Result<DrillReport, DrError> {
+    let (aws, cloud, def, events) = (&p.aws, &p.cloud, p.def(), &p.events);
     let mut phases = Vec::new();
     let mut timed = |name: &'static str, started: Instant, detail: String| {
         events.emit(
@@ -96,15 +110,7 @@ pub async fn drill(
 
     // 1. Deploy every stack.
     let t = Instant::now();
-    let amis = preflight::resolve_amis(cloud, events, def)
-        .await
-        .map_err(|e| DrError::Step {
-            step: "resolving AMIs",
-            region: region.into(),
-            message: e.to_string(),
-        })?;
-    let desired = desired_with(def, definition_text, &amis);
-    let report = deploy::deploy(cloud, events, &desired, settings, |_| true)
+    let report = deploy::deploy(cloud, events, &p.desired, settings, |_| true)
         .await
         .map_err(|e| DrError::Step {
             step: "deploying",
@@ -223,8 +229,7 @@ pub async fn drill(
         aws,
         cloud,
         &RebuildInput {
-            def,
-            definition_text,
+            pipeline: p,
             region,
             from: None,
             settings,

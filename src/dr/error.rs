@@ -39,8 +39,6 @@ pub enum DrError {
         #[source]
         source: Box<AwsError>,
     },
-    #[error("{message}")]
-    Locked { message: String },
     #[error("{step} in {region}: {message}")]
     Step {
         step: &'static str,

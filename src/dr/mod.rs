@@ -13,7 +13,6 @@ pub mod dns;
 pub mod drill;
 mod error;
 pub mod failover;
-pub mod lock;
 pub mod rebuild;
 pub mod records;
 pub mod restore;

@@ -15,6 +15,7 @@
 use super::restore::{restore, RestoreReport};
 use super::DrError;
 use crate::ami::{self, AmiSource, TAG_SOURCE_AMI};
+use crate::app::Pipeline;
 use crate::aws::dr_compute::load_balancer_by_dns;
 use crate::aws::ec2_images;
 use crate::aws::stack_info::describe_stack;
@@ -22,7 +23,7 @@ use crate::aws::{Aws, CloudApi};
 use crate::deploy::cloud::Cloud;
 use crate::deploy::{self, Outcome, Settings};
 use crate::events::{EventKind, Events, Phase};
-use crate::plan::{self, Desired};
+use crate::plan::Desired;
 use crate::stack::StackDef;
 use crate::synth;
 use serde::Serialize;
@@ -60,9 +61,9 @@ pub struct RebuildReport {
 
 /// Everything rebuild needs besides AWS.
 pub struct RebuildInput<'a> {
-    pub def: &'a StackDef,
-    /// The stack file's text (hashed into the version, as a deploy does).
-    pub definition_text: &'a str,
+    /// The prepared command (`app::prepare`): the definition, its templates, the
+    /// source hash that goes into the version, as a deploy has them.
+    pub pipeline: &'a Pipeline,
     pub region: &'a str,
     pub from: Option<&'a str>,
     pub settings: &'a Settings,
@@ -81,7 +82,7 @@ fn step(events: &Events, region: &str, detail: impl Into<String>) {
 /// The surviving region to copy from: `from`, else the first region of the
 /// rollout (other than `region`) whose stack exists and completed.
 async fn source_region(aws: &Aws, input: &RebuildInput<'_>) -> Result<String, DrError> {
-    let def = input.def;
+    let def = input.pipeline.def();
     if let Some(from) = input.from {
         if def.region(from).is_none() || from == input.region {
             return Err(DrError::UnknownRegion {
@@ -271,13 +272,6 @@ async fn delete_and_wait(
     }
 }
 
-/// The desired state of every stack, with `amis` as each region's AMI.
-pub fn desired_with(def: &StackDef, text: &str, amis: &BTreeMap<String, String>) -> Desired {
-    let build = synth::synthesize(def, synth::Phase::Build);
-    let wired = synth::synthesize(def, synth::Phase::Wired);
-    plan::desired(def, &build, &wired, amis, text)
-}
-
 /// Only `region`'s stack of a desired state.
 pub fn only_region(desired: &Desired, region: &str) -> Desired {
     desired.only_regions(&[region.to_string()])
@@ -318,7 +312,7 @@ pub async fn rebuild(
     input: &RebuildInput<'_>,
     events: &Events,
 ) -> Result<RebuildReport, DrError> {
-    let def = input.def;
+    let def = input.pipeline.def();
     let region = input.region;
     if def.region(region).is_none() {
         return Err(DrError::UnknownRegion {
@@ -355,7 +349,7 @@ pub async fn rebuild(
         );
     }
     amis.insert(region.to_string(), region_ami.clone());
-    let desired = desired_with(def, input.definition_text, &amis);
+    let desired = input.pipeline.desired_with(&amis);
 
     step(events, region, "deploying the region's stack");
     let region_deploy = run_deploy(

@@ -1,7 +1,7 @@
 //! Build `Desired` from synthesized templates: the rollout order of the definition,
 //! each region's build and wired template, its AMI parameter, the version.
 
-use super::{definition_hash, AbsentStack, Desired, DesiredStack, StackRole};
+use super::{AbsentStack, Desired, DesiredStack, StackRole};
 use crate::cfn::Template;
 use crate::stack::regions::KNOWN_REGIONS;
 use crate::stack::{StackDef, GLOBAL_REGION};
@@ -28,13 +28,13 @@ fn body(t: &Template) -> String {
 /// The desired state of every stack.
 ///
 /// `amis` maps each region to the AMI id its template gets as `AmiId`;
-/// `definition_text` is the stack file's text (hashed into the version).
+/// `source_hash` is `definition_hash` of the stack file's text (the version's second half).
 pub fn desired(
     def: &StackDef,
     build: &Synthesized,
     wired: &Synthesized,
     amis: &BTreeMap<String, String>,
-    definition_text: &str,
+    source_hash: &str,
 ) -> Desired {
     let region_stack = |name: &str| -> Option<DesiredStack> {
         let w = wired.regions.iter().find(|r| r.region == name)?;
@@ -83,7 +83,7 @@ pub fn desired(
             .global
             .as_ref()
             .map(|t| single(t, def.global_stack_name(), StackRole::Global)),
-        version: format!("{}-{}", def.ami.id, definition_hash(definition_text)),
+        version: format!("{}-{}", def.ami.id, source_hash),
         absent: absent_stacks(def),
     }
 }
@@ -120,7 +120,13 @@ mod tests {
         let build = synth::synthesize(&def, synth::Phase::Build);
         let wired = synth::synthesize(&def, synth::Phase::Wired);
         let amis = BTreeMap::from([("us-west-2".to_string(), "ami-copy".to_string())]);
-        let d = desired(&def, &build, &wired, &amis, &text);
+        let d = desired(
+            &def,
+            &build,
+            &wired,
+            &amis,
+            &crate::plan::definition_hash(&text),
+        );
         let order: Vec<_> = d
             .waves
             .iter()

@@ -23,6 +23,7 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_cloudwatch.py",
         include_str!("../../sandbox/moto_cloudwatch.py"),
     ),
+    ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
     (
         "moto_cfn_resources.py",
         include_str!("../../sandbox/moto_cfn_resources.py"),

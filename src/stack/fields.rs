@@ -98,6 +98,9 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
             "a whole number of requests per second, above 0"
         }
         ["capacity", "tolerate"] => "\"region\" (default: lose one region and one AZ) or \"az\"",
+        ["alarms", "notify"] | ["alarms", "notify", _] => {
+            "a list of e-mail addresses, https:// URLs or SNS topic ARNs"
+        }
         ["alarms", _] => "a whole number above 0",
         ["availability", "minimum"] | ["availability", "components", _] => {
             "a percentage above 0 and below 100, e.g. 99.99"

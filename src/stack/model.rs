@@ -419,6 +419,10 @@ pub struct Alarms {
     /// Objects per minute that failed to replicate to one destination bucket.
     #[serde(default = "one")]
     pub replication_failures_per_minute: u32,
+    /// Who is told when an alarm changes state: e-mail addresses, HTTPS
+    /// endpoints, or existing SNS topics (see [`NotifyTarget`]).
+    #[serde(default)]
+    pub notify: Vec<NotifyTarget>,
 }
 
 fn default_5xx() -> u32 {
@@ -446,6 +450,7 @@ impl Default for Alarms {
             target_5xx_per_minute: default_target_5xx(),
             target_response_time_ms: default_response_ms(),
             replication_failures_per_minute: one(),
+            notify: Vec::new(),
         }
     }
 }
@@ -529,3 +534,130 @@ impl StackDef {
 
 /// The region the global stack (CloudFront, public DNS alias) is deployed in.
 pub const GLOBAL_REGION: &str = "us-east-1";
+
+/// One `alarms.notify` entry, parsed: where an alarm's state changes (and the
+/// deploy and DR commands' start, result and rollback) are sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum NotifyTarget {
+    /// An e-mail subscription (the address must confirm it, as SNS requires).
+    Email(String),
+    /// An HTTPS endpoint subscription (SNS posts JSON; it must confirm it).
+    Https(String),
+    /// An existing SNS topic: the alarms of its own region act on it directly
+    /// (an alarm's actions are in the alarm's region).
+    Topic { arn: String, region: String },
+}
+
+impl NotifyTarget {
+    /// The text as the stack file spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            NotifyTarget::Email(s) | NotifyTarget::Https(s) => s,
+            NotifyTarget::Topic { arn, .. } => arn,
+        }
+    }
+}
+
+impl TryFrom<String> for NotifyTarget {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        if let Some(rest) = s.strip_prefix("arn:") {
+            // arn:<partition>:sns:<region>:<account>:<name>
+            let parts: Vec<&str> = rest.split(':').collect();
+            let ok = parts.len() == 5
+                && parts[1] == "sns"
+                && !parts[2].is_empty()
+                && parts[3].len() == 12
+                && parts[3].bytes().all(|b| b.is_ascii_digit())
+                && !parts[4].is_empty();
+            return if ok {
+                Ok(NotifyTarget::Topic {
+                    region: parts[2].to_string(),
+                    arn: s,
+                })
+            } else {
+                Err(format!(
+                    "`{s}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                ))
+            };
+        }
+        if s.starts_with("http://") {
+            return Err(format!(
+                "`{s}` is plain HTTP: notifications go to HTTPS endpoints only"
+            ));
+        }
+        if let Some(rest) = s.strip_prefix("https://") {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            return if host.is_empty() || host.contains(char::is_whitespace) {
+                Err(format!("`{s}` has no host"))
+            } else {
+                Ok(NotifyTarget::Https(s))
+            };
+        }
+        let valid_email = match s.split_once('@') {
+            Some((user, domain)) => {
+                !user.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && !s.contains(char::is_whitespace)
+            }
+            None => false,
+        };
+        if valid_email {
+            Ok(NotifyTarget::Email(s))
+        } else {
+            Err(format!(
+                "`{s}` is not an e-mail address, an https:// URL or an SNS topic ARN"
+            ))
+        }
+    }
+}
+
+impl From<NotifyTarget> for String {
+    fn from(t: NotifyTarget) -> String {
+        t.as_str().to_string()
+    }
+}
+
+#[cfg(test)]
+mod notify_tests {
+    use super::NotifyTarget;
+
+    fn parse(s: &str) -> Result<NotifyTarget, String> {
+        NotifyTarget::try_from(s.to_string())
+    }
+
+    #[test]
+    fn each_kind_of_target_is_recognised() {
+        assert_eq!(
+            parse("ops@example.com"),
+            Ok(NotifyTarget::Email("ops@example.com".into()))
+        );
+        assert_eq!(
+            parse("https://hooks.example.com/strata"),
+            Ok(NotifyTarget::Https("https://hooks.example.com/strata".into()))
+        );
+        assert_eq!(
+            parse("arn:aws:sns:eu-west-1:123456789012:ops"),
+            Ok(NotifyTarget::Topic {
+                arn: "arn:aws:sns:eu-west-1:123456789012:ops".into(),
+                region: "eu-west-1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn plain_http_and_malformed_targets_are_refused_with_the_reason() {
+        assert!(parse("http://hooks.example.com").unwrap_err().contains("HTTPS"));
+        assert!(parse("https://").unwrap_err().contains("no host"));
+        assert!(parse("arn:aws:sqs:eu-west-1:123456789012:q").is_err());
+        assert!(parse("arn:aws:sns:eu-west-1:1234:ops").is_err());
+        for bad in ["ops", "ops@", "@example.com", "ops@example", "o ps@example.com"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -95,7 +95,7 @@ pub fn validate_parts(parts: &Parts<'_>) -> Vec<Problem> {
         c.capacity_model(capacity, regions);
     }
     if let Some(alarms) = parts.alarms {
-        c.alarms(alarms);
+        c.alarms(alarms, regions);
     }
     if let Some(availability) = parts.availability {
         c.availability(availability);
@@ -754,7 +754,25 @@ impl Checks {
         }
     }
 
-    fn alarms(&mut self, a: &Alarms) {
+    fn alarms(&mut self, a: &Alarms, regions: Option<&[Region]>) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, target) in a.notify.iter().enumerate() {
+            let path = p("alarms.notify").index(i);
+            if !seen.insert(target.as_str()) {
+                self.bad(path.clone(), format!("`{}` is listed twice", target.as_str()));
+            }
+            if let (NotifyTarget::Topic { region, arn }, Some(regions)) = (target, regions) {
+                if !regions.iter().any(|r| &r.name == region) {
+                    self.bad(
+                        path,
+                        format!(
+                            "`{arn}` is in {region}, where this stack runs nothing: an alarm \
+                             acts only on topics of its own region"
+                        ),
+                    );
+                }
+            }
+        }
         for (field, v) in [
             ("http_5xx_per_minute", a.http_5xx_per_minute),
             ("unhealthy_hosts", a.unhealthy_hosts),

@@ -16,6 +16,8 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html>).
 
 use super::context::RegionCtx;
+use super::data::Data;
+use super::notify::Notify;
 use super::lit::{int, opt, s, some};
 use super::load_balancer::LoadBalancer;
 use super::{naming, storage, tags};
@@ -25,17 +27,55 @@ use crate::cfn::gen::cloudwatch::alarm::{
 };
 use crate::cfn::{Handle, Template, Value};
 
+/// The end of the name of an alarm that tells people but does not gate a rollout
+/// (a dead-letter queue holding messages: one left from last week must not block
+/// every deploy until `strata dr repair` moved it back).
+pub const TOLD_ONLY_ALARM_SUFFIX: &str = "-dead-letters";
+
 pub struct Alarms {
+    /// The alarms the gate and the bake read.
     pub all: Vec<Handle<cloudwatch::Alarm>>,
 }
 
-pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
+pub fn add(
+    t: &mut Template,
+    ctx: &RegionCtx,
+    lb: &LoadBalancer,
+    data: &Data,
+    notify: Option<&Notify>,
+) -> Alarms {
     let prefix = ctx.def.region_stack_name(&ctx.region.name);
     let limits = &ctx.def.alarms;
+    let actions: &[Value<String>] = notify.map(|n| n.actions.as_slice()).unwrap_or(&[]);
     let mut all = Vec::new();
+
+    // Messages in a dead-letter queue: people are told, but the rollout is not
+    // gated on them (a message left from last week would otherwise block every
+    // deploy until `strata dr repair` moved it back).
+    for (q, pair) in ctx.def.queues.iter().zip(&data.queues) {
+        let mut dlq = alarm(
+            ctx,
+            actions,
+            format!("{prefix}-{}{TOLD_ONLY_ALARM_SUFFIX}", q.name),
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+        );
+        dlq.alarm_description = some(format!(
+            "Messages in the dead-letter queue of {}",
+            naming::queue_name(ctx.def, &q.name)
+        ));
+        dlq.statistic = opt(AlarmStatistic::Maximum);
+        dlq.threshold = Some(Value::Lit(1.0));
+        dlq.dimensions = Some(vec![Dimension::new(
+            pair.dead_letter.queue_name(),
+            s("QueueName"),
+        )]);
+        t.add(format!("Queue{}DeadLettersAlarm", naming::pascal(&q.name)), dlq);
+    }
 
     let mut http_5xx = alarm(
         ctx,
+        actions,
         format!("{prefix}-alb-5xx"),
         "AWS/ApplicationELB",
         "HTTPCode_ELB_5XX_Count",
@@ -51,6 +91,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
 
     let mut target_5xx = alarm(
         ctx,
+        actions,
         format!("{prefix}-target-5xx"),
         "AWS/ApplicationELB",
         "HTTPCode_Target_5XX_Count",
@@ -66,6 +107,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
 
     let mut latency = alarm(
         ctx,
+        actions,
         format!("{prefix}-target-response-time"),
         "AWS/ApplicationELB",
         "TargetResponseTime",
@@ -84,6 +126,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
 
     let mut unhealthy = alarm(
         ctx,
+        actions,
         format!("{prefix}-unhealthy-hosts"),
         "AWS/ApplicationELB",
         "UnHealthyHostCount",
@@ -103,6 +146,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
             for other in ctx.other_regions() {
                 let mut lag = alarm(
                     ctx,
+                    actions,
                     format!("{prefix}-{}-replication-to-{}", table.name, other.name),
                     "AWS/DynamoDB",
                     "ReplicationLatency",
@@ -134,6 +178,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
             let dest = naming::bucket_name(ctx.def, &other.name);
             let mut failed = alarm(
                 ctx,
+                actions,
                 format!("{prefix}-bucket-replication-failures-to-{}", other.name),
                 "AWS/S3",
                 "OperationsFailedReplication",
@@ -165,8 +210,18 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Alarms {
 
 /// An alarm on one metric, per minute, raised on one breaching minute out of one
 /// at or above the threshold; missing data is not breaching.
-fn alarm(ctx: &RegionCtx, name: String, namespace: &str, metric: &str) -> cloudwatch::Alarm {
+fn alarm(
+    ctx: &RegionCtx,
+    actions: &[Value<String>],
+    name: String,
+    namespace: &str,
+    metric: &str,
+) -> cloudwatch::Alarm {
     let mut a = cloudwatch::Alarm::default();
+    if !actions.is_empty() {
+        a.alarm_actions = Some(actions.to_vec());
+        a.ok_actions = Some(actions.to_vec());
+    }
     a.alarm_name = some(name);
     a.namespace = some(namespace);
     a.metric_name = some(metric);

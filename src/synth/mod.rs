@@ -23,6 +23,7 @@ mod lit;
 mod load_balancer;
 pub mod naming;
 mod network;
+mod notify;
 mod outputs;
 mod security;
 pub mod serving_check;
@@ -31,6 +32,7 @@ mod tags;
 mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
+pub use alarms::TOLD_ONLY_ALARM_SUFFIX;
 pub use compute::AMI_PARAMETER;
 pub use context::{home_region, latency_name};
 pub use outputs::names as output_names;
@@ -179,7 +181,8 @@ fn region_template(ctx: &RegionCtx) -> Template {
     let bucket = storage::add(&mut t, ctx);
     let compute = compute::add(&mut t, ctx, &net, &sgs, &lb, &data, bucket.as_ref());
     let health = dns::add(&mut t, ctx, &lb);
-    let alarms = alarms::add(&mut t, ctx, &lb);
+    let notify = notify::add(&mut t, ctx);
+    let alarms = alarms::add(&mut t, ctx, &lb, &data, notify.as_ref());
     outputs::add(
         &mut t,
         &outputs::Parts {
@@ -188,6 +191,7 @@ fn region_template(ctx: &RegionCtx) -> Template {
             health: &health,
             bucket: bucket.as_ref(),
             alarms: &alarms,
+            notify: notify.as_ref(),
         },
     );
     t

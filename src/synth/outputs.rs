@@ -3,6 +3,7 @@
 use super::alarms::Alarms;
 use super::compute::Compute;
 use super::load_balancer::LoadBalancer;
+use super::notify::Notify;
 use crate::cfn::gen::{route53, s3};
 use crate::cfn::{Handle, Intrinsic, Template, Value};
 
@@ -16,6 +17,7 @@ pub mod names {
     pub const HEALTH_CHECK_ID: &str = "HealthCheckId";
     pub const BUCKET_NAME: &str = "BucketName";
     pub const ALARM_NAMES: &str = "AlarmNames";
+    pub const ALERTS_TOPIC_ARN: &str = "AlertsTopicArn";
 }
 
 pub struct Parts<'a> {
@@ -24,6 +26,7 @@ pub struct Parts<'a> {
     pub health: &'a Handle<route53::HealthCheck>,
     pub bucket: Option<&'a Handle<s3::Bucket>>,
     pub alarms: &'a Alarms,
+    pub notify: Option<&'a Notify>,
 }
 
 pub fn add(t: &mut Template, p: &Parts) {
@@ -78,4 +81,11 @@ pub fn add(t: &mut Template, p: &Parts) {
         "Comma-separated names of the alarms a rollout watches",
         &alarm_names,
     );
+    if let Some(notify) = p.notify {
+        t.output(
+            names::ALERTS_TOPIC_ARN,
+            "The SNS topic people are told through (alarms, deploys, DR)",
+            &notify.topic.ref_::<String>(),
+        );
+    }
 }

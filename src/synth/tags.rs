@@ -72,6 +72,8 @@ key_value_tags!(
     gen::route53::hosted_zone::HostedZoneTag,
     gen::cloudfront::distribution::Tag,
     gen::cloudwatch::alarm::Tag,
+    gen::sns::topic::Tag,
+    gen::kms::key::Tag,
     gen::elasticloadbalancingv2::target_group::Tag,
     gen::elasticloadbalancingv2::listener::Tag,
 );

@@ -90,3 +90,11 @@ pub async fn settled_stack(cfn: &aws_sdk_cloudformation::Client, name: &str) -> 
         }
     }
 }
+
+pub fn sns(region: &str) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(&config(region))
+}
+
+pub fn sqs(region: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&config(region))
+}

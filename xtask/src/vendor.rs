@@ -37,6 +37,7 @@ pub const VENDORED_TYPES: &[&str] = &[
     "AWS::IAM::InstanceProfile",
     "AWS::IAM::Policy",
     "AWS::IAM::Role",
+    "AWS::KMS::Key",
     "AWS::Route53::HealthCheck",
     "AWS::Route53::HostedZone",
     "AWS::Route53::RecordSet",

@@ -1,23 +1,29 @@
 //! `strata deploy`: preflight, plan, confirm, roll out with gates, summary.
 
-use super::rollout_ctx::{self, ask, require_yes, Intent};
+use super::rollout_ctx::{self, ask, require_yes, Args};
 use super::Outcome;
 use crate::cli::args::{DeployArgs, GlobalArgs, OnFailureArg};
 use crate::cli::render::{self, Renderer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use strata::deploy::{self, Settings};
+use strata::app::Command;
+use strata::deploy;
 use strata::exit_code;
 use strata::stack::OnFailure;
 
 pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
     require_yes(args.yes, "deploy")?;
-    let intent = Intent::Change {
-        ops: &args.ops,
-        windows: true,
-    };
-    let mut ctx =
-        rollout_ctx::prepare(global, &args.file, args.bake.as_deref(), &[], true, intent).await?;
+    let mut ctx = rollout_ctx::prepare(
+        global,
+        &args.file,
+        Command::Deploy,
+        Args {
+            bake: args.bake.as_deref(),
+            ops: Some(&args.ops),
+            ..Args::default()
+        },
+    )
+    .await?;
     let now = time::OffsetDateTime::now_utc();
     let deployment_id = strata::plan::deployment_id(now);
     // Nothing to change: say so without the lock or any mutating call.
@@ -28,10 +34,10 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
         render::show_summary(&ctx.renderer, &report);
         return Ok(report.exit_code());
     }
-    let guard = ctx.lock(&args.file, "deploy", &args.ops, None).await?;
+    let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let result = locked(&mut ctx, &args, deployment_id, now).await;
     ctx.unlock(guard).await;
-    result
+    ctx.told(result).await
 }
 
 /// The deploy proper, under the lock: AMI copies, plan, confirm, roll out.
@@ -43,27 +49,14 @@ async fn locked(
 ) -> Outcome {
     // The copies start now and become available while the stacks are settled and
     // planned; nothing is executed before every copy is available.
-    let started = ctx.start_ami_copies().await?;
+    let started = ctx.start_ami_copies().await.map_err(rollout_ctx::failure)?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone(), ctx.renderer.clone());
-    let settings = Settings {
-        deployment_id,
-        deployed_by: ctx.dri(),
-        outside_window: ctx
-            .accountable
-            .as_ref()
-            .and_then(|a| a.outside_window.clone()),
-        deployed_at: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        on_failure: match args.on_failure {
-            Some(OnFailureArg::RollbackAll) => OnFailure::RollbackAll,
-            Some(OnFailureArg::RollbackRegion) => OnFailure::RollbackRegion,
-            None => ctx.def.rollout.on_failure,
-        },
-        timing: ctx.timing,
-        stop,
-    };
+    let on_failure = args.on_failure.map(|o| match o {
+        OnFailureArg::RollbackAll => OnFailure::RollbackAll,
+        OnFailureArg::RollbackRegion => OnFailure::RollbackRegion,
+    });
+    let settings = ctx.settings(deployment_id, now, on_failure, stop);
     let renderer = ctx.renderer.clone();
     let yes = args.yes;
     let ready = ctx.copies_available(&started);

@@ -1,24 +1,31 @@
 //! `strata destroy`: delete the global stack, any region stack left in a region the
 //! definition no longer names, the regions in reverse rollout order, then the zone.
 
-use super::rollout_ctx::{self, require_yes, Intent};
+use super::rollout_ctx::{self, require_yes, Args};
 use super::Outcome;
 use crate::cli::args::{DestroyArgs, GlobalArgs};
 use crate::cli::render;
+use strata::app::Command;
 use strata::deploy;
 use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: DestroyArgs) -> Outcome {
     require_yes(args.yes, "destroy")?;
-    let intent = Intent::Change {
-        ops: &args.ops,
-        windows: true,
-    };
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false, intent).await?;
-    let guard = ctx.lock(&args.file, "destroy", &args.ops, None).await?;
+    let ctx = rollout_ctx::prepare(
+        global,
+        &args.file,
+        Command::Destroy,
+        Args {
+            regions: &args.regions,
+            ops: Some(&args.ops),
+            ..Args::default()
+        },
+    )
+    .await?;
+    let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let result = locked(&ctx, &args).await;
     ctx.unlock(guard).await;
-    result
+    ctx.told(result).await
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &DestroyArgs) -> Outcome {

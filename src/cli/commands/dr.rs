@@ -1,24 +1,20 @@
 //! `strata dr`: failover, rebuild, drill, and the DNS answers view.
 
-use super::rollout_ctx::dri_name as dri;
-use super::validate::load_stack;
+use super::rollout_ctx::{self, failure, Args, Ctx};
+use super::validate::{load_definition, load_stack};
 use super::{connect, Failure, Outcome};
-use crate::cli::args::{DrCommand, GlobalArgs, OutputFormat};
-use crate::cli::render::{Mode, Renderer};
+use crate::cli::args::{DrCommand, GlobalArgs, OpsArgs, OutputFormat};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use strata::aws::CloudApi;
-use strata::deploy::{Settings, Timing};
-use strata::dr::{self, DrError};
+use strata::app::{AppError, Command};
+use strata::deploy::Settings;
+use strata::dr;
 use strata::exit_code;
-use strata::stack::{duration::parse_duration, StackDef};
 
 pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
     match args {
-        DrCommand::Failover { file, region, ops } => {
-            failover(global, &file, &region, ops.dri.as_deref()).await
-        }
+        DrCommand::Failover { file, region, ops } => failover(global, &file, &region, &ops).await,
         DrCommand::Dns { file } => dns(global, &file).await,
         DrCommand::Rebuild {
             file,
@@ -33,7 +29,7 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
                 &region,
                 from.as_deref(),
                 bake.as_deref(),
-                ops.dri.as_deref(),
+                &ops,
             )
             .await
         }
@@ -42,6 +38,7 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
             region,
             account,
             bake,
+            ops,
         } => {
             drill(
                 global,
@@ -49,19 +46,11 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
                 region.as_deref(),
                 account.as_deref(),
                 bake.as_deref(),
+                &ops,
             )
             .await
         }
     }
-}
-
-fn failure(e: DrError) -> Failure {
-    let code = match e {
-        DrError::UnknownRegion { .. } | DrError::NoSurvivor { .. } => exit_code::INVALID_INPUT,
-        DrError::Locked { .. } => exit_code::LOCKED,
-        _ => exit_code::ENVIRONMENT,
-    };
-    Failure::new(code, e.to_string())
 }
 
 fn json(global: &GlobalArgs) -> bool {
@@ -72,33 +61,18 @@ fn print_json<T: serde::Serialize>(value: &T) {
     println!("{}", serde_json::to_string(value).unwrap_or_default());
 }
 
-async fn failover(
-    global: &GlobalArgs,
-    file: &Path,
-    region: &str,
-    dri_flag: Option<&str>,
-) -> Outcome {
-    let def = load_stack(global, file)?;
-    if def.region(region).is_none() {
-        return Err(failure(DrError::UnknownRegion {
-            stack: def.stack_name(),
-            region: region.to_string(),
-        }));
-    }
-    let aws = connect(global).await;
-    let renderer = Renderer::new(Mode::detect(json(global)));
-    let events = renderer.events();
-    let holder = dri(dri_flag);
-    let report = dr::lock::with_lock(
-        &aws,
-        &def,
-        region,
-        &holder,
-        "dr failover",
-        dr::failover::failover(&aws, &def, region, &events),
-    )
-    .await
-    .map_err(failure)?;
+async fn failover(global: &GlobalArgs, file: &Path, region: &str, ops: &OpsArgs) -> Outcome {
+    let ctx = prepare(global, file, Command::DrFailover, region, None, ops).await?;
+    let report = ctx
+        .locked(dr::failover::failover(
+            &ctx.aws,
+            ctx.def(),
+            region,
+            &ctx.events,
+        ))
+        .await
+        .map_err(failure)?;
+    let renderer = &ctx.renderer;
     renderer.finish();
     if json(global) {
         print_json(&report);
@@ -146,7 +120,9 @@ async fn failover(
 async fn dns(global: &GlobalArgs, file: &Path) -> Outcome {
     let def = load_stack(global, file)?;
     let aws = connect(global).await;
-    let answers = dr::dns::answers(&aws, &def).await.map_err(failure)?;
+    let answers = dr::dns::answers(&aws, &def)
+        .await
+        .map_err(|e| failure(AppError::Dr(e)))?;
     if json(global) {
         print_json(&answers);
         return Ok(exit_code::SUCCESS);
@@ -179,40 +155,41 @@ async fn dns(global: &GlobalArgs, file: &Path) -> Outcome {
     Ok(exit_code::SUCCESS)
 }
 
-/// Deploy settings for the deploys a rebuild or drill runs.
-fn settings(def: &StackDef, bake: Option<&str>, dri_name: &str) -> Result<Settings, Failure> {
-    let invalid = |e: String| Failure::new(exit_code::INVALID_INPUT, e);
-    let timing = Timing {
-        gate_timeout: def
-            .rollout
-            .gate_timeout_duration()
-            .map_err(|e| invalid(e.to_string()))?,
-        bake: match bake {
-            Some(b) => parse_duration(b).map_err(|e| invalid(format!("--bake: {e}")))?,
-            None => def
-                .rollout
-                .bake_duration()
-                .map_err(|e| invalid(e.to_string()))?,
+/// Prepare a DR command acting on `region` (`app::prepare`: the operations
+/// rules, the policy gate where the command deploys, `region` without a vote in
+/// the lock).
+async fn prepare(
+    global: &GlobalArgs,
+    file: &Path,
+    command: Command,
+    region: &str,
+    bake: Option<&str>,
+    ops: &OpsArgs,
+) -> Result<Ctx, Failure> {
+    rollout_ctx::prepare(
+        global,
+        file,
+        command,
+        Args {
+            bake,
+            acting_on: Some(region),
+            ops: Some(ops),
+            ..Args::default()
         },
-        ..Timing::default()
-    };
-    let now = time::OffsetDateTime::now_utc();
-    Ok(Settings {
-        deployment_id: strata::plan::deployment_id(now),
-        deployed_by: dri_name.to_string(),
-        outside_window: None,
-        deployed_at: now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        on_failure: def.rollout.on_failure,
-        timing,
-        stop: Arc::new(AtomicBool::new(false)),
-    })
+    )
+    .await
 }
 
-fn read_text(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file)
-        .map_err(|e| Failure::new(exit_code::INVALID_INPUT, format!("{}: {e}", file.display())))
+/// Deploy settings for the deploys a rebuild or drill runs: the deploy record
+/// names the responsible person, as a deploy's does.
+fn settings(ctx: &Ctx) -> Settings {
+    let now = time::OffsetDateTime::now_utc();
+    ctx.settings(
+        strata::plan::deployment_id(now),
+        now,
+        None,
+        Arc::new(AtomicBool::new(false)),
+    )
 }
 
 async fn rebuild(
@@ -221,39 +198,26 @@ async fn rebuild(
     region: &str,
     from: Option<&str>,
     bake: Option<&str>,
-    dri_flag: Option<&str>,
+    ops: &OpsArgs,
 ) -> Outcome {
-    let def = load_stack(global, file)?;
-    let text = read_text(file)?;
-    if def.region(region).is_none() {
-        return Err(failure(DrError::UnknownRegion {
-            stack: def.stack_name(),
-            region: region.to_string(),
-        }));
-    }
-    let holder = dri(dri_flag);
-    let settings = settings(&def, bake, &holder)?;
-    let aws = connect(global).await;
-    let cloud = CloudApi::new(aws.clone());
-    let renderer = Renderer::new(Mode::detect(json(global)));
-    let events = renderer.events();
+    let ctx = prepare(global, file, Command::DrRebuild, region, bake, ops).await?;
+    let settings = settings(&ctx);
     let input = dr::rebuild::RebuildInput {
-        def: &def,
-        definition_text: &text,
+        pipeline: &ctx,
         region,
         from,
         settings: &settings,
     };
-    let report = dr::lock::with_lock(
-        &aws,
-        &def,
-        region,
-        &holder,
-        "dr rebuild",
-        dr::rebuild::rebuild(&aws, &cloud, &input, &events),
-    )
-    .await
-    .map_err(failure)?;
+    let report = ctx
+        .locked(dr::rebuild::rebuild(
+            &ctx.aws,
+            &ctx.cloud,
+            &input,
+            &ctx.events,
+        ))
+        .await
+        .map_err(failure)?;
+    let renderer = &ctx.renderer;
     renderer.finish();
     if json(global) {
         print_json(&report);
@@ -303,55 +267,32 @@ async fn drill(
     region: Option<&str>,
     account: Option<&str>,
     bake: Option<&str>,
+    ops: &OpsArgs,
 ) -> Outcome {
-    let def = load_stack(global, file)?;
-    let text = read_text(file)?;
+    let definition = load_definition(global, file)?;
     let region = match region {
         Some(r) => r.to_string(),
-        None => def
-            .rollout
-            .waves()
-            .into_iter()
-            .flatten()
-            .nth(1)
-            .ok_or_else(|| {
-                failure(DrError::NoSurvivor {
-                    stack: def.stack_name(),
-                    region: String::new(),
-                })
-            })?,
+        None => dr::drill::default_region(&definition.def).map_err(|e| failure(e.into()))?,
     };
-    if def.region(&region).is_none() {
-        return Err(failure(DrError::UnknownRegion {
-            stack: def.stack_name(),
-            region,
-        }));
-    }
-    let aws = connect(global).await;
-    if global.endpoint_url.is_none() {
-        let Some(named) = account else {
-            return Err(Failure::new(
-                exit_code::REFUSED,
-                "a drill breaks a region: outside the sandbox (no --endpoint-url) name the AWS account with --account ID",
-            ));
-        };
-        let actual = strata::aws::dr_compute::caller_account(&aws)
-            .await
-            .map_err(|e| Failure::new(exit_code::ENVIRONMENT, e.to_string()))?;
-        if actual != named {
-            return Err(Failure::new(
-                exit_code::REFUSED,
-                format!("--account {named} does not match the credentials' account {actual}: refusing to drill"),
-            ));
-        }
-    }
-    let settings = settings(&def, bake, &dri(None))?;
-    let cloud = CloudApi::new(aws.clone());
-    let renderer = Renderer::new(Mode::detect(json(global)));
-    let events = renderer.events();
-    let report = dr::drill::drill(&aws, &cloud, &def, &text, &region, &settings, &events)
+    let ctx = rollout_ctx::prepare_loaded(
+        global,
+        definition,
+        Command::DrDrill,
+        Args {
+            bake,
+            acting_on: Some(&region),
+            ops: Some(ops),
+            account,
+            ..Args::default()
+        },
+    )
+    .await?;
+    let settings = settings(&ctx);
+    let report = ctx
+        .locked(dr::drill::drill(&ctx, &region, &settings))
         .await
         .map_err(failure)?;
+    let renderer = &ctx.renderer;
     renderer.finish();
     if json(global) {
         print_json(&report);

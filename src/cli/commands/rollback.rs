@@ -1,24 +1,31 @@
 //! `strata rollback`: execute the kept `strata-previous` change set of each region,
 //! in reverse rollout order.
 
-use super::rollout_ctx::{self, require_yes, Intent};
+use super::rollout_ctx::{self, require_yes, Args};
 use super::Outcome;
 use crate::cli::args::{GlobalArgs, RollbackArgs};
 use crate::cli::render;
+use strata::app::Command;
 use strata::deploy;
 use strata::exit_code;
 
 pub async fn run(global: &GlobalArgs, args: RollbackArgs) -> Outcome {
     require_yes(args.yes, "rollback")?;
-    let intent = Intent::Change {
-        ops: &args.ops,
-        windows: false,
-    };
-    let ctx = rollout_ctx::prepare(global, &args.file, None, &args.regions, false, intent).await?;
-    let guard = ctx.lock(&args.file, "rollback", &args.ops, None).await?;
+    let ctx = rollout_ctx::prepare(
+        global,
+        &args.file,
+        Command::Rollback,
+        Args {
+            regions: &args.regions,
+            ops: Some(&args.ops),
+            ..Args::default()
+        },
+    )
+    .await?;
+    let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let result = locked(&ctx, &args).await;
     ctx.unlock(guard).await;
-    result
+    ctx.told(result).await
 }
 
 async fn locked(ctx: &rollout_ctx::Ctx, args: &RollbackArgs) -> Outcome {

@@ -6,6 +6,7 @@ use super::{Failure, Outcome};
 use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
 use std::fmt::Write as _;
 use std::path::Path;
+use strata::app;
 use strata::exit_code;
 use strata::stack::{self, LoadError, StackDef};
 
@@ -26,10 +27,20 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
 /// diagnostic (stderr for humans, a JSON object on stdout for `--output json`)
 /// and fail with exit code 2.
 pub fn load_stack(global: &GlobalArgs, file: &Path) -> Result<StackDef, Failure> {
-    match stack::load(file) {
-        Ok(def) => Ok(def),
-        Err(e @ LoadError::Io { .. }) => Err(Failure::new(exit_code::INVALID_INPUT, e.to_string())),
-        Err(LoadError::Invalid { file, diagnostics }) => {
+    load_definition(global, file).map(|d| d.def)
+}
+
+/// `load_stack` for the commands that go through the pipeline: the file read
+/// once, with its text, source hash and parsed durations (`app::Definition`).
+pub fn load_definition(global: &GlobalArgs, file: &Path) -> Result<app::Definition, Failure> {
+    app::definition::load(file).map_err(|e| load_failure(global, e))
+}
+
+/// Print every diagnostic of a stack file that did not load; exit 2.
+fn load_failure(global: &GlobalArgs, e: LoadError) -> Failure {
+    match e {
+        e @ LoadError::Io { .. } => Failure::new(exit_code::INVALID_INPUT, e.to_string()),
+        LoadError::Invalid { file, diagnostics } => {
             match global.output {
                 OutputFormat::Json => {
                     let out = serde_json::json!({
@@ -45,13 +56,13 @@ pub fn load_stack(global: &GlobalArgs, file: &Path) -> Result<StackDef, Failure>
                     }
                 }
             }
-            Err(Failure::new(
+            Failure::new(
                 exit_code::INVALID_INPUT,
                 format!(
                     "{file}: {} problem(s); nothing was sent to AWS",
                     diagnostics.len()
                 ),
-            ))
+            )
         }
     }
 }

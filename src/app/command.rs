@@ -1,0 +1,77 @@
+//! Which rules apply to which command: one table, read by `app::prepare`.
+
+/// A command that goes through the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Read only: no rules, no lock; the policy gate applies (a plan of a
+    /// definition that cannot be deployed is refused the same way).
+    Plan,
+    Deploy,
+    Rollback,
+    Destroy,
+    DrFailover,
+    DrRebuild,
+    DrDrill,
+    AmiCopy,
+    AmiPrune,
+}
+
+impl Command {
+    /// The name the lock and messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Plan => "plan",
+            Command::Deploy => "deploy",
+            Command::Rollback => "rollback",
+            Command::Destroy => "destroy",
+            Command::DrFailover => "dr failover",
+            Command::DrRebuild => "dr rebuild",
+            Command::DrDrill => "dr drill",
+            Command::AmiCopy => "ami copy",
+            Command::AmiPrune => "ami prune",
+        }
+    }
+
+    /// Changes something: the operations rules (a responsible person) and the
+    /// deploy lock apply.
+    pub fn changes(self) -> bool {
+        self != Command::Plan
+    }
+
+    /// Only inside the deploy windows (or with a recorded reason). Repair
+    /// commands (rollback, DR) and image housekeeping run at any hour.
+    pub fn enforces_windows(self) -> bool {
+        matches!(self, Command::Deploy | Command::Destroy)
+    }
+
+    /// Deploys templates synthesized from this definition: a mandatory policy
+    /// violation refuses it before any AWS call. Rollback (templates that were
+    /// deployed before), destroy, failover (Route 53 and capacity only) and the
+    /// AMI commands deploy no new template and are not gated, so an outage is
+    /// never made worse by a rule about the next deploy.
+    pub fn policy_gate(self) -> bool {
+        matches!(
+            self,
+            Command::Plan | Command::Deploy | Command::DrRebuild | Command::DrDrill
+        )
+    }
+
+    /// Breaks a region on purpose: outside the sandbox the AWS account must be
+    /// named (`--account`) and match the credentials' before any other call.
+    pub fn breaks_on_purpose(self) -> bool {
+        self == Command::DrDrill
+    }
+
+    /// Looks up each region's AMI copy before planning. Not rebuild (its region
+    /// may be down; it copies the AMI the survivors run) nor failover / ami.
+    pub fn resolves_amis(self) -> bool {
+        matches!(
+            self,
+            Command::Plan
+                | Command::Deploy
+                | Command::Rollback
+                | Command::Destroy
+                | Command::DrDrill
+        )
+    }
+}

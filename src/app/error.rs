@@ -1,0 +1,51 @@
+//! `AppError`: why a command stopped before or around its work. The binary maps
+//! each to an exit code (`cli/commands/mod.rs`).
+
+use crate::deploy::DeployError;
+use crate::dr::DrError;
+use crate::ops::lock::LockError;
+use crate::ops::rules::Refusal;
+use crate::policy::PolicyReport;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A region named on the command line is not in the definition.
+    #[error("{file}: no region {region} in the definition")]
+    UnknownRegion { file: String, region: String },
+    /// The operations rules refused the command (responsible person, windows).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Refused for a reason of the command itself (e.g. a drill outside the
+    /// sandbox without the account named).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// A mandatory policy violation: nothing was changed.
+    #[error(
+        "{file}: mandatory policy violations, nothing was changed (see `strata check`):\n{list}"
+    )]
+    Policy {
+        file: String,
+        list: String,
+        report: Box<PolicyReport>,
+    },
+    /// Another holder has the deploy lock.
+    #[error("{error}. If that run is dead, break its lock with `strata unlock {file} --id {id}`")]
+    Locked {
+        file: String,
+        id: String,
+        error: LockError,
+    },
+    /// The lock could not be taken for another reason (no majority reachable).
+    #[error(transparent)]
+    Lock(LockError),
+    /// The AMI copies could not be started or did not become available.
+    #[error("{0}")]
+    Ami(String),
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    #[error(transparent)]
+    Dr(#[from] DrError),
+    /// Another AWS read the pipeline makes failed.
+    #[error("{0}")]
+    Environment(String),
+}

@@ -1,0 +1,444 @@
+//! `prepare`: the one composition of a command's pipeline, and `Pipeline`, what
+//! the command then works with (the lock, the deploy record, the AMI copies).
+
+use super::{AppError, Command, Definition};
+use crate::ami::{self, StartedCopies, WaitPolicy};
+use crate::aws::lock_stack::CfnLockStore;
+use crate::aws::notify::SnsNotifier;
+use crate::ops::notify::{self, Announcement};
+use crate::aws::{Aws, AwsTarget, CloudApi};
+use crate::deploy::{preflight, Settings, Timing};
+use crate::events::{Events, Phase};
+use crate::ops::dri::{self, Dri, DriSource};
+use crate::ops::lock::{self, LockError, LockGuard, LockInfo};
+use crate::ops::rules::{self, Accountability};
+use crate::plan::{self, Desired};
+use crate::policy::PolicyReport;
+use crate::stack::{OnFailure, StackDef};
+use crate::synth::{self, Phase as SynthPhase, Synthesized};
+use crate::exit_code;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The operator's flags every changing command shares.
+#[derive(Debug, Clone, Default)]
+pub struct Operator {
+    /// `--dri` / `STRATA_DRI` (else the CI user, git's user, the AWS identity).
+    pub dri: Option<String>,
+    /// `--outside-window REASON`.
+    pub outside_window: Option<String>,
+    /// `--force-unlock LOCK_ID`.
+    pub force_unlock: Option<String>,
+}
+
+/// What a command asks of the pipeline.
+pub struct Request {
+    pub command: Command,
+    pub definition: Definition,
+    /// `--region` filters (plan, rollback, destroy): only these regions' stacks.
+    pub regions: Vec<String>,
+    /// The region a DR command acts on: it has no vote in the lock (it may be down).
+    pub acting_on: Option<String>,
+    /// `--bake`, parsed by the binary; default: `rollout.bake`.
+    pub bake: Option<Duration>,
+    pub operator: Operator,
+    pub target: AwsTarget,
+    /// `--account ID`: the account a command that breaks things is meant for.
+    pub account: Option<String>,
+}
+
+/// A prepared command: the definition, both phases' templates, the policy
+/// report, the connection, the AMIs and the desired state.
+pub struct Pipeline {
+    pub command: Command,
+    pub definition: Definition,
+    pub build: Synthesized,
+    pub wired: Synthesized,
+    pub policy: PolicyReport,
+    pub aws: Aws,
+    pub cloud: CloudApi,
+    /// Who answers for a changing command, and any outside-window reason.
+    pub accountable: Option<Accountability>,
+    /// Each region's AMI (empty when the command resolves none: the definition's id).
+    pub amis: BTreeMap<String, String>,
+    pub desired: Desired,
+    pub timing: Timing,
+    pub events: Events,
+    regions: Vec<String>,
+    acting_on: Option<String>,
+    force_unlock: Option<String>,
+}
+
+/// Everything before the first AWS call that changes anything: the region
+/// filters, the operations rules, synth of both phases, the policy gate,
+/// connect, AMIs, the desired state. The one place a command's pipeline is built.
+pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppError> {
+    let Request {
+        command,
+        definition,
+        regions,
+        acting_on,
+        bake,
+        operator,
+        target,
+        account,
+    } = request;
+    let def = &definition.def;
+    let file = definition.path.display().to_string();
+    for r in regions.iter().chain(acting_on.iter()) {
+        if def.region(r).is_none() {
+            return Err(AppError::UnknownRegion {
+                file,
+                region: r.clone(),
+            });
+        }
+    }
+    let mut accountable = if command.changes() {
+        let person = dri::resolve_local(
+            operator.dri.as_deref(),
+            |k| std::env::var(k).ok(),
+            dri::git_user,
+        );
+        Some(rules::check(
+            def,
+            person,
+            operator.outside_window.as_deref(),
+            command.enforces_windows(),
+            time::OffsetDateTime::now_utc(),
+        )?)
+    } else {
+        None
+    };
+    let timing = Timing {
+        gate_timeout: definition.gate_timeout,
+        bake: bake.unwrap_or(definition.bake),
+        ..Timing::default()
+    };
+    let build = synth::synthesize(def, SynthPhase::Build);
+    let wired = synth::synthesize(def, SynthPhase::Wired);
+    let policy = crate::policy::check(def, &wired);
+    if command.policy_gate() && !policy.passed() {
+        return Err(policy_refusal(file, policy));
+    }
+    let aws = Aws::connect(target).await;
+    if command.breaks_on_purpose() {
+        confirm_account(&aws, account.as_deref()).await?;
+    }
+    if let Some(a) = accountable.as_mut() {
+        if a.dri.source == DriSource::AwsIdentity {
+            // Nobody named: the AWS caller identity answers for it.
+            if let Ok(arn) = aws.caller_identity().await {
+                a.dri = Dri {
+                    name: arn,
+                    source: DriSource::AwsIdentity,
+                };
+            }
+        }
+    }
+    let cloud = CloudApi::new(aws.clone());
+    let amis = if command.resolves_amis() {
+        preflight::resolve_amis(&cloud, &events, def).await?
+    } else {
+        BTreeMap::new()
+    };
+    let desired =
+        plan::desired(def, &build, &wired, &amis, &definition.source_hash).only_regions(&regions);
+    Ok(Pipeline {
+        command,
+        definition,
+        build,
+        wired,
+        policy,
+        aws,
+        cloud,
+        accountable,
+        amis,
+        desired,
+        timing,
+        events,
+        regions,
+        acting_on,
+        force_unlock: operator.force_unlock,
+    })
+}
+
+/// A command that breaks things on purpose (the drill): outside the sandbox (no
+/// endpoint override) the AWS account must be named and match the credentials'.
+async fn confirm_account(aws: &Aws, named: Option<&str>) -> Result<(), AppError> {
+    if aws.target().endpoint_url.is_some() {
+        return Ok(());
+    }
+    let Some(named) = named else {
+        return Err(AppError::NotAllowed(
+            "a drill breaks a region: outside the sandbox (no --endpoint-url) name the AWS account with --account ID".into(),
+        ));
+    };
+    let actual = crate::aws::dr_compute::caller_account(aws)
+        .await
+        .map_err(|e| AppError::Environment(e.to_string()))?;
+    if actual != named {
+        return Err(AppError::NotAllowed(format!(
+            "--account {named} does not match the credentials' account {actual}: refusing to drill"
+        )));
+    }
+    Ok(())
+}
+
+fn policy_refusal(file: String, report: PolicyReport) -> AppError {
+    let list: Vec<String> = report
+        .mandatory_violations()
+        .map(|f| {
+            let at = [f.region.as_deref(), f.resource.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("  {}: {} ({at}); fix: {}", f.rule, f.message, f.fix)
+        })
+        .collect();
+    AppError::Policy {
+        file,
+        list: list.join("\n"),
+        report: Box::new(report),
+    }
+}
+
+impl Pipeline {
+    pub fn def(&self) -> &StackDef {
+        &self.definition.def
+    }
+
+    /// The responsible person's name, for the deploy record and the lock.
+    pub fn dri(&self) -> String {
+        self.accountable
+            .as_ref()
+            .map(|a| a.dri.name.clone())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The desired state of every stack with `amis` as each region's AMI (a
+    /// rebuild's: the survivors keep theirs), from the templates already synthesized.
+    pub fn desired_with(&self, amis: &BTreeMap<String, String>) -> Desired {
+        plan::desired(
+            self.def(),
+            &self.build,
+            &self.wired,
+            amis,
+            &self.definition.source_hash,
+        )
+    }
+
+    /// The deploy settings: the deploy record (who, when, the outside-window
+    /// reason) every stack this run changes is tagged with, and the timing.
+    pub fn settings(
+        &self,
+        deployment_id: String,
+        now: time::OffsetDateTime,
+        on_failure: Option<OnFailure>,
+        stop: Arc<AtomicBool>,
+    ) -> Settings {
+        let changes = self.command.changes();
+        Settings {
+            deployment_id,
+            // Plan's change sets are deleted again: their tags record nothing.
+            deployed_by: if changes { self.dri() } else { String::new() },
+            outside_window: self
+                .accountable
+                .as_ref()
+                .and_then(|a| a.outside_window.clone()),
+            deployed_at: if changes {
+                now.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            },
+            on_failure: on_failure.unwrap_or(self.def().rollout.on_failure),
+            timing: self.timing,
+            stop,
+        }
+    }
+
+    /// Start copying the source AMI into every region (all at once, idempotent;
+    /// an existing copy is reused) and point every region's template at its copy.
+    /// The copies are not waited for: see `copies_available`.
+    pub async fn start_ami_copies(&mut self) -> Result<StartedCopies, AppError> {
+        let source = ami::AmiSource::from_def(self.def());
+        let started = ami::start_copies(&self.aws, self.def(), &source, &self.events)
+            .await
+            .map_err(|e| {
+                AppError::Ami(format!(
+                    "AMI copies could not be started, nothing was deployed: {e}"
+                ))
+            })?;
+        self.amis = started.amis.clone();
+        self.desired = self.desired_with(&started.amis).only_regions(&self.regions);
+        Ok(started)
+    }
+
+    /// Wait until every started copy is available; the error names the regions
+    /// whose copy failed or did not become available in time.
+    pub async fn copies_available(&self, started: &StartedCopies) -> Result<(), String> {
+        ami::await_copies(
+            &self.aws,
+            started,
+            &self.events,
+            &WaitPolicy::copy_default(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("AMI copies are not ready: {e}"))
+    }
+
+    /// Take the stack's deploy lock (a majority of its regions, the region a DR
+    /// command acts on not voting), breaking the lock `--force-unlock ID` names
+    /// first. Refused: `AppError::Locked`, naming the holder and the command that
+    /// breaks a dead holder's lock.
+    pub async fn lock(&self) -> Result<LockGuard, AppError> {
+        let store = CfnLockStore::new(&self.aws, &self.def().stack_name());
+        let all: Vec<String> = self.def().regions.iter().map(|r| r.name.clone()).collect();
+        let voters = lock::voters(&all, self.acting_on.as_deref());
+        let now = time::OffsetDateTime::now_utc;
+        if let Some(id) = &self.force_unlock {
+            let out = lock::unlock(&store, &voters, Some(id)).await;
+            for (region, h) in &out.removed {
+                self.events.warn(
+                    Some(region),
+                    Phase::Preflight,
+                    format!("broke the lock of {} (--force-unlock)", h.describe(now())),
+                );
+            }
+        }
+        match lock::acquire(
+            &store,
+            &voters,
+            LockInfo::new(&self.dri(), self.command.name()),
+        )
+        .await
+        {
+            Ok(guard) => {
+                self.announce(&Announcement::started(
+                    self.command.name(),
+                    &self.def().stack_name(),
+                    &self.dri(),
+                    &all,
+                ))
+                .await;
+                for (region, dead) in &guard.taken_over {
+                    self.events.warn(
+                        Some(region),
+                        Phase::Preflight,
+                        format!(
+                            "took over the deploy lock of a run that died on this host: {}",
+                            dead.describe(now())
+                        ),
+                    );
+                }
+                for region in &guard.unreachable {
+                    self.events.warn(
+                        Some(region),
+                        Phase::Preflight,
+                        "unreachable while taking the deploy lock; a majority of regions holds it",
+                    );
+                }
+                Ok(guard)
+            }
+            Err(error @ LockError::Held { .. }) => {
+                let id = match &error {
+                    LockError::Held { holder, .. } => holder.id.clone(),
+                    LockError::NoQuorum { .. } => String::new(),
+                };
+                Err(AppError::Locked {
+                    file: self.definition.path.display().to_string(),
+                    id,
+                    error,
+                })
+            }
+            Err(e) => Err(AppError::Lock(e)),
+        }
+    }
+
+    /// Release the lock (every exit path of a changing command calls this).
+    pub async fn unlock(&self, guard: LockGuard) {
+        let store = CfnLockStore::new(&self.aws, &self.def().stack_name());
+        for e in lock::release(&store, &guard).await {
+            self.events.warn(
+                Some(&e.region),
+                Phase::Done,
+                format!(
+                    "could not release the deploy lock ({}); run `strata unlock` for this stack",
+                    e.message
+                ),
+            );
+        }
+    }
+
+    /// The regions' alert topics (`AlertsTopicArn` outputs), in the definition's
+    /// order with the region a DR command acts on last; empty without
+    /// `alarms.notify`. A region whose stack cannot be read is skipped.
+    pub async fn alert_topics(&self) -> Vec<(String, String)> {
+        use crate::deploy::cloud::Cloud;
+        if self.def().alarms.notify.is_empty() {
+            return Vec::new();
+        }
+        let mut regions: Vec<&str> = self.def().regions.iter().map(|r| r.name.as_str()).collect();
+        if let Some(acting) = self.acting_on.as_deref() {
+            regions.retain(|r| *r != acting);
+            regions.push(acting);
+        }
+        let mut out = Vec::new();
+        for region in regions {
+            let stack = self.def().region_stack_name(region);
+            if let Ok(Some(state)) = self.cloud.stack(region, &stack).await {
+                if let Some(arn) = state.outputs.get(synth::output_names::ALERTS_TOPIC_ARN) {
+                    out.push((region.to_string(), arn.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Tell the people of `alarms.notify` (no-op without it; never fails).
+    pub async fn announce(&self, what: &Announcement) {
+        let topics = self.alert_topics().await;
+        notify::announce(&SnsNotifier::new(&self.aws), &topics, what, &self.events).await;
+    }
+
+    /// Tell them how the command ended: its exit code and what it said.
+    pub async fn announce_result(&self, code: i32, detail: &str) {
+        self.announce(&Announcement::finished(
+            self.command.name(),
+            &self.def().stack_name(),
+            &self.dri(),
+            code,
+            detail,
+        ))
+        .await;
+    }
+
+    /// Run `work` holding the deploy lock; the lock is released whatever `work`
+    /// returns, and how it ended is announced.
+    pub async fn locked<T, E>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, AppError>
+    where
+        AppError: From<E>,
+    {
+        let guard = self.lock().await?;
+        let result = work.await.map_err(AppError::from);
+        self.unlock(guard).await;
+        match &result {
+            Ok(_) => self.announce_result(exit_code::SUCCESS, "").await,
+            Err(e) => self.announce(&Announcement::failed(
+                self.command.name(),
+                &self.def().stack_name(),
+                &self.dri(),
+                &e.to_string(),
+            ))
+            .await,
+        }
+        result
+    }
+}
