@@ -66,6 +66,8 @@ def scale():
 
 
 def seconds(rtype, action):
+    if rtype == "AWS::CloudFormation::Stack" and "stack_overhead" in DURATIONS.get("operations", {}):
+        return float(DURATIONS["operations"]["stack_overhead"]["seconds"]) / scale()
     entry = DURATIONS["types"].get(rtype, DURATIONS["default"])
     return float(entry.get(action.lower(), DURATIONS["default"][action.lower()])) / scale()
 

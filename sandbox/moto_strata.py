@@ -20,20 +20,15 @@ It also rebuilds a stack's Outputs after ExecuteChangeSet (see
 ``AWS::S3::Bucket``'s ``VersioningConfiguration``, ``ReplicationConfiguration`` and
 ``PublicAccessBlockConfiguration`` and ``LifecycleConfiguration``, which moto's bucket model ignores; see
 ``apply_bucket_configuration``; answers GetBucketVersioning with the root element
-the SDKs expect (``versioning_response``); and updates and deletes an
-``AWS::Route53::RecordSet`` by name, type *and set identifier*, so the regions'
-latency and failover records under one name do not delete each other
-(``record_sets_by_identifier``); and forgets the resources a stack update removed,
-so that a later update adding them back creates them (``forget_removed_resources``);
-and deletes a health check with the stack or update that removed it
-(``delete_health_checks_with_their_stack``); and gives a CALCULATED health check
-made by a stack its children and threshold
-(``calculated_health_checks_keep_their_children``); and deletes a hosted zone with
-its stack (``delete_hosted_zones_with_their_stack``).
+the SDKs expect (``versioning_response``); and forgets the resources a stack update
+removed, so that a later update adding them back creates them
+(``forget_removed_resources``).
 
 CloudWatch (the SDKs' RPCv2-CBOR protocol, ``AWS::CloudWatch::Alarm`` in templates,
 the load balancer ``FullName`` attributes alarms use) lives in ``moto_cloudwatch.py``
-next to this file; ``moto_cloudwatch.install`` applies it.
+next to this file; ``moto_cloudwatch.install`` applies it. Route 53 (records by set
+identifier, health checks and zones deleted with their stack, calculated checks'
+children, and the Route 53 rules the sandbox enforces) lives in ``moto_route53.py``.
 """
 
 import sys
@@ -352,54 +347,6 @@ def versioning_response():
     S3Response.get_bucket_versioning = get_bucket_versioning
 
 
-def _zone(account_id, region_name, props):
-    """The record's hosted zone, by name or by id (as moto's model finds it)."""
-    from moto.route53.models import route53_backends
-
-    backend = route53_backends[account_id][get_partition(region_name)]
-    zone_name = props.get("HostedZoneName")
-    zone = backend.get_hosted_zone_by_name(zone_name) if zone_name else None
-    return zone if zone is not None else backend.get_hosted_zone(props["HostedZoneId"])
-
-
-def _drop_record(zone, name, rtype, set_identifier):
-    zone.rrsets = [
-        r
-        for r in zone.rrsets
-        if not (r.name == name and r.type == rtype and r.set_identifier == set_identifier)
-    ]
-
-
-def record_sets_by_identifier():
-    """moto 5.2.5's ``AWS::Route53::RecordSet`` model updates (delete + create) and
-    deletes a record by its *name* alone, so updating or deleting the us-east-1
-    stack's latency record ``origin.X`` removed every region's ``origin.X`` record.
-    Route 53 identifies a record by name, type and set identifier: do the same."""
-    from moto.route53.models import RecordSet
-
-    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
-        props = cloudformation_json["Properties"]
-        zone = _zone(account_id, region_name, props)
-        _drop_record(
-            zone, original_resource.name, original_resource.type, original_resource.set_identifier
-        )
-        return zone.add_rrset(props)
-
-    def delete_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name):
-        props = cloudformation_json["Properties"]
-        zone = _zone(account_id, region_name, props)
-        _drop_record(zone, resource_name, props.get("Type"), props.get("SetIdentifier"))
-
-    def delete(self, account_id, region):
-        props = {"HostedZoneName": self.hosted_zone_name, "HostedZoneId": self.hosted_zone_id}
-        zone = _zone(account_id, region, props)
-        _drop_record(zone, self.name, self.type, self.set_identifier)
-
-    RecordSet.update_from_cloudformation_json = classmethod(update)
-    RecordSet.delete_from_cloudformation_json = classmethod(delete_from_cfn)
-    RecordSet.delete = delete
-
-
 def forget_removed_resources():
     """moto 5.2.5's stack update deletes the resources that left the template but
     keeps them in the stack's cache of created resources; when a later update adds
@@ -420,75 +367,31 @@ def forget_removed_resources():
     ResourceMap.update = update_and_forget
 
 
-def delete_health_checks_with_their_stack():
-    """moto 5.2.5's ``AWS::Route53::HealthCheck`` model has no delete: a health
-    check outlived the stack (or the update) that removed it, so a region taken
-    out of a stack left its checks behind in Route 53. Delete it, as
-    CloudFormation does."""
-    from moto.route53.models import HealthCheck, route53_backends
-
-    def delete(self, account_id, region):
-        route53_backends[account_id][get_partition(region)].delete_health_check(self.id)
-
-    HealthCheck.delete = delete
-
-
-def delete_hosted_zones_with_their_stack():
-    """moto 5.2.5's ``AWS::Route53::HostedZone`` model has no delete: a zone made by
-    a stack outlived it (`strata destroy` left the managed zone behind). Delete it,
-    as CloudFormation does."""
-    from moto.route53.models import FakeZone, route53_backends
-
-    def delete(self, account_id, region):
-        route53_backends[account_id][get_partition(region)].delete_hosted_zone(self.id)
-
-    FakeZone.delete = delete
-
-
-def calculated_health_checks_keep_their_children():
-    """moto 5.2.5's ``AWS::Route53::HealthCheck`` model passes only the endpoint
-    settings to its backend: a CALCULATED check made by a stack had no children and
-    no threshold (``0 of 0 children, threshold 0``), unlike the same check made
-    through the API. Apply ``ChildHealthChecks``, ``HealthThreshold`` and
-    ``Inverted`` as CreateHealthCheck does."""
-    from moto.route53.models import HealthCheck
-
-    create = HealthCheck.create_from_cloudformation_json.__func__
-
-    def create_with_children(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        check = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        config = cloudformation_json["Properties"]["HealthCheckConfig"]
-        check.set_children(config.get("ChildHealthChecks") or [])
-        if config.get("HealthThreshold") is not None:
-            check.health_threshold = int(config["HealthThreshold"])
-        if config.get("Inverted") is not None:
-            check.inverted = config["Inverted"] in (True, "true", "True")
-        return check
-
-    HealthCheck.create_from_cloudformation_json = classmethod(create_with_children)
-
-
 if __name__ == "__main__":
     from moto.server import main
 
     import moto_cfn_lifecycle
     import moto_cfn_resources
-    import moto_cloudwatch  # next to this file: on sys.path when run as a script
+    import moto_autoscaling  # next to this file: on sys.path when run as a script
+    import moto_cloudwatch
+    import moto_iam  # audit: a control endpoint, AdministratorAccess
+    import moto_route53
+    import moto_ssm
 
-    moto_cloudwatch.install()
+    moto_route53.install()
+    moto_iam.install()
     import moto_sns  # alert topics: subscriptions, topic policies, alarm actions
 
+    moto_cloudwatch.install()
     moto_sns.install()
+    moto_autoscaling.install()
+    moto_ssm.install()
     moto_cfn_resources.install()
     moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()
     versioning_response()
-    record_sets_by_identifier()
     forget_removed_resources()
-    delete_health_checks_with_their_stack()
-    calculated_health_checks_keep_their_children()
-    delete_hosted_zones_with_their_stack()
 
     main(sys.argv[1:])

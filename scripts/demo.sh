@@ -11,7 +11,7 @@ strata="${CARGO_TARGET_DIR:-target}/debug/strata"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "sandbox: moto on 127.0.0.1 (the first run builds .strata/venv, ~30 s)"
+step "sandbox: moto on 127.0.0.1 (the first run builds .strata/venv with a pinned uv, ~25 s)"
 "$strata" sandbox up
 eval "$("$strata" sandbox env)"
 

@@ -5,7 +5,7 @@
 //! | 0 | success (including "nothing to change") |
 //! | 1 | deploy failed; the failed region(s) were rolled back automatically |
 //! | 2 | invalid input: stack file or flags (nothing was changed) |
-//! | 3 | policy violation: a mandatory rule failed, nothing was changed |
+//! | 3 | policy violation: a mandatory rule failed, nothing was changed (`audit`: findings) |
 //! | 4 | rollback failed: a region needs a human (see `runbooks/`) |
 //! | 5 | the stack's deploy lock is held by someone else |
 //! | 6 | refused by an operations rule (deploy window, missing DRI) |
@@ -29,6 +29,7 @@ Exit codes:
   1    deploy failed; the failed region(s) were rolled back automatically
   2    invalid input: stack file or flags (nothing was changed)
   3    policy violation: a mandatory rule failed, nothing was changed
+       (strata audit: the account has findings)
   4    rollback failed: a region needs a human (see runbooks/)
   5    the stack's deploy lock is held by someone else
   6    refused by an operations rule (deploy window, missing DRI)

@@ -7,8 +7,10 @@
 
 pub mod ami;
 pub mod app;
+pub mod audit;
 pub mod aws;
 pub mod cfn;
+pub mod cost;
 pub mod deploy;
 pub mod dr;
 pub mod events;

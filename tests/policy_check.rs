@@ -279,7 +279,7 @@ fn nat_route_same_az_fails_on_a_hard_coded_nat_id() {
 fn routed_record_health_check_fails_on_a_failover_record_without_one() {
     template_mutation(
         "routed_record_health_check",
-        "us-west-2",
+        "us-east-1",
         "FailoverRecord",
         "needs a HealthCheckId",
         |t| {

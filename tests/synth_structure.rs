@@ -323,9 +323,14 @@ fn every_routed_record_has_a_health_check_and_every_region_a_latency_record() {
                 .map(|(_, v)| v)
                 .collect();
             for rec in &records {
+                if prop(rec, "Failover") == "SECONDARY" {
+                    continue; // the latency name's CNAME: see the failover test below
+                }
                 let hc = ref_id(prop(rec, "HealthCheckId")).expect("record has a health check");
                 assert_eq!(res[hc]["Type"], "AWS::Route53::HealthCheck");
-                assert_eq!(prop(rec, "AliasTarget")["EvaluateTargetHealth"], true);
+                if prop(rec, "Failover").is_null() {
+                    assert_eq!(prop(rec, "AliasTarget")["EvaluateTargetHealth"], true);
+                }
                 assert_eq!(prop(rec, "SetIdentifier"), r.region.as_str());
             }
             let latency: Vec<_> = records
@@ -347,12 +352,14 @@ fn every_routed_record_has_a_health_check_and_every_region_a_latency_record() {
                 .iter()
                 .filter(|r| !prop(r, "Failover").is_null())
                 .collect();
-            assert_eq!(
-                failover.len(),
-                usize::from(region.failover.is_some()),
-                "{name} {}",
-                r.region
-            );
+            let first_secondary = def
+                .regions
+                .iter()
+                .find(|x| x.failover == Some(strata::stack::FailoverRole::Secondary))
+                .map(|x| x.name.as_str());
+            let declares = region.failover == Some(strata::stack::FailoverRole::Primary)
+                || first_secondary == Some(r.region.as_str());
+            assert_eq!(failover.len(), usize::from(declares), "{name} {}", r.region);
             for f in failover {
                 assert_eq!(
                     prop(f, "Name"),
@@ -613,13 +620,20 @@ fn every_taggable_resource_carries_the_standard_tags() {
             if !taggable {
                 continue;
             }
-            let tags: BTreeMap<&str, &str> = tags
-                .unwrap_or_else(|| panic!("{id} ({ty}) has no tags"))
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| (t["Key"].as_str().unwrap(), t["Value"].as_str().unwrap()))
-                .collect();
+            let tags = tags.unwrap_or_else(|| panic!("{id} ({ty}) has no tags"));
+            // A list of {Key, Value}, or a map (AWS::SSM::Parameter's Tags).
+            let tags: BTreeMap<&str, &str> = match tags.as_object() {
+                Some(map) => map
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                    .collect(),
+                None => tags
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| (t["Key"].as_str().unwrap(), t["Value"].as_str().unwrap()))
+                    .collect(),
+            };
             assert_eq!(tags.get("app"), Some(&"shop"), "{id}");
             assert_eq!(tags.get("environment"), Some(&"prod"), "{id}");
             assert_eq!(tags.get("region"), Some(&region.as_str()), "{id}");
@@ -896,4 +910,56 @@ fn bucket_names_are_deterministic_valid_and_distinct_even_for_long_names() {
     }
     assert_eq!(naming::table_name(&def, "orders"), "shop-prod-orders");
     assert_eq!(naming::queue_name(&def, "writes"), "shop-prod-writes");
+}
+
+/// Route 53 failover is one PRIMARY and one SECONDARY record per name and type
+/// (API_ResourceRecordSet, Failover): across a stack's regions, exactly one of each;
+/// the PRIMARY is the primary region's load balancer behind its serving check, the
+/// SECONDARY the latency name (every healthy region), without a health check.
+#[test]
+fn a_failover_name_has_exactly_one_primary_and_one_secondary() {
+    for (name, def) in all_stacks() {
+        if def.regions.iter().all(|r| r.failover.is_none()) {
+            continue;
+        }
+        let mut roles: Vec<(String, Json)> = Vec::new();
+        for r in synth::synthesize(&def, Phase::Wired).regions {
+            let res = resources(&r);
+            for (_, rec) in of_type(&res, "AWS::Route53::RecordSet") {
+                if !prop(rec, "Failover").is_null() {
+                    assert_eq!(prop(rec, "Type"), "CNAME", "{name}");
+                    assert_eq!(prop(rec, "TTL"), "60", "{name}");
+                    roles.push((r.region.clone(), rec.clone()));
+                }
+            }
+        }
+        let of = |role: &str| -> Vec<&(String, Json)> {
+            roles.iter().filter(|(_, rec)| prop(rec, "Failover") == role).collect()
+        };
+        let (primary, secondary) = (of("PRIMARY"), of("SECONDARY"));
+        assert_eq!((primary.len(), secondary.len()), (1, 1), "{name}: {roles:?}");
+        let primary_region = def
+            .regions
+            .iter()
+            .find(|r| r.failover == Some(strata::stack::FailoverRole::Primary))
+            .unwrap();
+        assert_eq!(primary[0].0, primary_region.name, "{name}");
+        assert_eq!(
+            get_att(&prop(&primary[0].1, "ResourceRecords")[0]),
+            Some(("Alb", "DNSName"))
+        );
+        assert!(!prop(&primary[0].1, "HealthCheckId").is_null());
+        let latency = if def.edge.cloudfront {
+            def.dns.origin_name()
+        } else {
+            def.dns.domain.clone()
+        };
+        assert_eq!(
+            prop(&secondary[0].1, "ResourceRecords")[0],
+            format!("{latency}.").as_str(),
+            "{name}: the SECONDARY answers with the latency name"
+        );
+        assert!(prop(&secondary[0].1, "HealthCheckId").is_null());
+        assert_eq!(prop(&secondary[0].1, "SetIdentifier"), "latency");
+    }
 }

@@ -75,6 +75,12 @@ const FIXTURES: &[(&str, usize, usize, &str)] = &[
         "`us-east-1b` is not an Availability Zone of us-west-2",
     ),
     (
+        "az_does_not_exist",
+        18,
+        25,
+        "`ca-central-1c` is not an Availability Zone of ca-central-1",
+    ),
+    (
         "duplicate_az",
         18,
         22,

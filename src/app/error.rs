@@ -38,6 +38,10 @@ pub enum AppError {
     /// The lock could not be taken for another reason (no majority reachable).
     #[error(transparent)]
     Lock(LockError),
+    /// An Availability Zone the definition names is not one this account can use
+    /// (DescribeAvailabilityZones): nothing was changed.
+    #[error("{file}: nothing was changed:\n  {}", list.join("\n  "))]
+    MissingAzs { file: String, list: Vec<String> },
     /// The AMI copies could not be started or did not become available.
     #[error("{0}")]
     Ami(String),

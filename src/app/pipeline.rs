@@ -138,6 +138,15 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         }
     }
     let cloud = CloudApi::new(aws.clone());
+    // plan and deploy build in the AZs the definition names: each must be one this
+    // account can use (validate knows each region's zones, the account may have
+    // fewer). Not DR: a failed region may not answer, and rebuild keeps its AZs.
+    if matches!(command, Command::Plan | Command::Deploy) {
+        let list = preflight::check_azs(&cloud, def).await?;
+        if !list.is_empty() {
+            return Err(AppError::MissingAzs { file, list });
+        }
+    }
     let amis = if command.resolves_amis() {
         preflight::resolve_amis(&cloud, &events, def).await?
     } else {
@@ -375,8 +384,9 @@ impl Pipeline {
     }
 
     /// The regions' alert topics (`AlertsTopicArn` outputs), in the definition's
-    /// order with the region a DR command acts on last; empty without
-    /// `alarms.notify`. A region whose stack cannot be read is skipped.
+    /// order, never the region a DR command acts on (failover never calls the
+    /// failed region); empty without `alarms.notify`. A region whose stack cannot
+    /// be read is skipped.
     pub async fn alert_topics(&self) -> Vec<(String, String)> {
         use crate::deploy::cloud::Cloud;
         if self.def().alarms.notify.is_empty() {
@@ -385,7 +395,6 @@ impl Pipeline {
         let mut regions: Vec<&str> = self.def().regions.iter().map(|r| r.name.as_str()).collect();
         if let Some(acting) = self.acting_on.as_deref() {
             regions.retain(|r| *r != acting);
-            regions.push(acting);
         }
         let mut out = Vec::new();
         for region in regions {

@@ -2,8 +2,8 @@
 
 use super::{Aws, AwsError};
 use crate::deploy::cloud::{
-    ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud, StackEvent,
-    StackResource, StackState,
+    AsgFleet, AsgInstance, ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud,
+    StackEvent, StackResource, StackState, TableState,
 };
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
 use std::collections::BTreeMap;
@@ -361,7 +361,7 @@ impl Cloud for CloudApi {
             .collect())
     }
 
-    async fn asg_capacity(&self, region: &str, asg: &str) -> Result<(u32, u32), AwsError> {
+    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError> {
         let out = self
             .aws
             .autoscaling(region)
@@ -373,14 +373,150 @@ impl Cloud for CloudApi {
                 AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
             })?;
         let Some(g) = out.auto_scaling_groups().first() else {
-            return Ok((0, 0));
+            return Ok(None);
         };
-        let in_service = g
-            .instances()
-            .iter()
-            .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
-            .count() as u32;
-        Ok((in_service, g.desired_capacity().unwrap_or(0).max(0) as u32))
+        Ok(Some(AsgFleet {
+            desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+            launch_template: g.launch_template().map(|l| {
+                (
+                    l.launch_template_id().unwrap_or_default().to_string(),
+                    l.version().unwrap_or("$Default").to_string(),
+                )
+            }),
+            target_group_arns: g.target_group_arns().to_vec(),
+            instances: g
+                .instances()
+                .iter()
+                .map(|i| AsgInstance {
+                    id: i.instance_id().unwrap_or_default().to_string(),
+                    lifecycle: i
+                        .lifecycle_state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    launch_template_version: i
+                        .launch_template()
+                        .and_then(|l| l.version())
+                        .map(str::to_string),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn launch_template_latest(
+        &self,
+        region: &str,
+        launch_template_id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match self
+            .aws
+            .ec2(region)
+            .describe_launch_templates()
+            .launch_template_ids(launch_template_id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .launch_templates()
+                .first()
+                .and_then(|t| t.latest_version_number())
+                .map(|n| n.to_string())),
+            Err(e) => {
+                let e = AwsError::from_sdk("ec2", "DescribeLaunchTemplates", region, e);
+                if e.code.starts_with("InvalidLaunchTemplateId") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn network_found(
+        &self,
+        region: &str,
+        vpcs: &[String],
+        subnets: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let ec2 = self.aws.ec2(region);
+        let mut found = Vec::new();
+        if !vpcs.is_empty() {
+            let out = ec2
+                .describe_vpcs()
+                .filters(
+                    Filter::builder()
+                        .name("vpc-id")
+                        .set_values(Some(vpcs.to_vec()))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ec2", "DescribeVpcs", region, e))?;
+            found.extend(
+                out.vpcs()
+                    .iter()
+                    .filter_map(|v| v.vpc_id())
+                    .map(str::to_string),
+            );
+        }
+        if !subnets.is_empty() {
+            let out = ec2
+                .describe_subnets()
+                .filters(
+                    Filter::builder()
+                        .name("subnet-id")
+                        .set_values(Some(subnets.to_vec()))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ec2", "DescribeSubnets", region, e))?;
+            found.extend(
+                out.subnets()
+                    .iter()
+                    .filter_map(|s| s.subnet_id())
+                    .map(str::to_string),
+            );
+        }
+        Ok(found)
+    }
+
+    async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, AwsError> {
+        match self
+            .aws
+            .dynamodb(region)
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.table().map(|t| TableState {
+                status: t
+                    .table_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                replicas: t
+                    .replicas()
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.region_name().unwrap_or_default().to_string(),
+                            r.replica_status()
+                                .map(|s| s.as_str().to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            })),
+            Err(e) => {
+                let e = AwsError::from_sdk("dynamodb", "DescribeTable", region, e);
+                if e.code == "ResourceNotFoundException" {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
     }
 
     async fn target_health(
@@ -435,6 +571,32 @@ impl Cloud for CloudApi {
             .collect())
     }
 
+    async fn health_check_config(
+        &self,
+        health_check_id: &str,
+    ) -> Result<crate::deploy::check_health::CheckConfig, AwsError> {
+        let out = self
+            .aws
+            .route53()
+            .get_health_check()
+            .health_check_id(health_check_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheck", "us-east-1", e))?;
+        let c = out.health_check().and_then(|h| h.health_check_config());
+        Ok(crate::deploy::check_health::CheckConfig {
+            kind: c
+                .map(|c| c.r#type().as_str().to_string())
+                .unwrap_or_default(),
+            children: c
+                .map(|c| c.child_health_checks().to_vec())
+                .unwrap_or_default(),
+            threshold: c.and_then(|c| c.health_threshold()),
+            inverted: c.and_then(|c| c.inverted()).unwrap_or(false),
+            disabled: c.and_then(|c| c.disabled()).unwrap_or(false),
+        })
+    }
+
     async fn alarm_states(
         &self,
         region: &str,
@@ -464,6 +626,29 @@ impl Cloud for CloudApi {
                 return Ok(out);
             }
         }
+    }
+
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_availability_zones()
+            .filters(
+                Filter::builder()
+                    .name("zone-type")
+                    .values("availability-zone")
+                    .build(),
+            )
+            .filters(Filter::builder().name("state").values("available").build())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeAvailabilityZones", region, e))?;
+        Ok(out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .collect())
     }
 
     async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError> {

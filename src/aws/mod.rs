@@ -10,6 +10,7 @@ pub mod dr_compute;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
+pub mod iam_audit;
 pub mod lock_stack;
 pub mod notify;
 pub mod route53_records;

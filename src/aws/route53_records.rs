@@ -32,6 +32,8 @@ pub struct RecordView {
     pub health_check_id: Option<String>,
     /// Alias target DNS name (lowercase, without the trailing dot).
     pub alias_dns_name: Option<String>,
+    /// The record's values (a CNAME's target: lowercase, without the trailing dot).
+    pub values: Vec<String>,
     pub evaluate_target_health: bool,
 }
 
@@ -107,6 +109,11 @@ pub async fn record_sets(
                 alias_dns_name: r
                     .alias_target()
                     .map(|a| a.dns_name().trim_end_matches('.').to_ascii_lowercase()),
+                values: r
+                    .resource_records()
+                    .iter()
+                    .map(|v| v.value().trim_end_matches('.').to_ascii_lowercase())
+                    .collect(),
                 evaluate_target_health: r
                     .alias_target()
                     .is_some_and(|a| a.evaluate_target_health()),
@@ -227,6 +234,69 @@ pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(
     }
     if let Some(f) = &r.failover {
         set = set.failover(ResourceRecordSetFailover::from(f.as_str()));
+    }
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set.build().map_err(|e| build("record set", e))?)
+        .build()
+        .map_err(|e| build("change", e))?;
+    let batch = ChangeBatch::builder()
+        .changes(change)
+        .comment("strata dr: re-create a record deleted outside CloudFormation")
+        .build()
+        .map_err(|e| build("change batch", e))?;
+    aws.route53()
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(err("ChangeResourceRecordSets"))?;
+    Ok(())
+}
+
+/// A failover CNAME as strata's templates make it (docs/synth.md, "DNS").
+#[derive(Debug, Clone)]
+pub struct FailoverCname {
+    pub name: String,
+    pub set_identifier: String,
+    /// "PRIMARY" / "SECONDARY".
+    pub failover: String,
+    pub value: String,
+    pub ttl: i64,
+    pub health_check_id: Option<String>,
+}
+
+/// ChangeResourceRecordSets UPSERT of one failover CNAME.
+pub async fn upsert_failover_cname(
+    aws: &Aws,
+    zone_id: &str,
+    r: &FailoverCname,
+) -> Result<(), AwsError> {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
+        ResourceRecordSetFailover, RrType,
+    };
+    let build = |what: &str, e: aws_sdk_route53::error::BuildError| AwsError {
+        service: R53,
+        operation: "ChangeResourceRecordSets",
+        region: R53_REGION.into(),
+        code: "ConstructionFailure".into(),
+        message: format!("{what}: {e}"),
+    };
+    let value = ResourceRecord::builder()
+        .value(&r.value)
+        .build()
+        .map_err(|e| build("record value", e))?;
+    let mut set = ResourceRecordSet::builder()
+        .name(&r.name)
+        .r#type(RrType::Cname)
+        .set_identifier(&r.set_identifier)
+        .failover(ResourceRecordSetFailover::from(r.failover.as_str()))
+        .ttl(r.ttl)
+        .resource_records(value);
+    if let Some(hc) = &r.health_check_id {
+        set = set.health_check_id(hc);
     }
     let change = Change::builder()
         .action(ChangeAction::Upsert)

@@ -30,6 +30,8 @@ pub enum Intrinsic {
     Sub(String),
     SubWith(String, BTreeMap<String, Json>),
     Join(String, Vec<Json>),
+    /// `Fn::Join` of a list-valued expression (`{"Fn::Join": [sep, list]}`).
+    JoinList(String, Box<Json>),
     Select(u32, Box<Json>),
     Split(String, Box<Json>),
     GetAZs(String),
@@ -49,6 +51,7 @@ impl Intrinsic {
             Intrinsic::Sub(s) => json!({ "Fn::Sub": s }),
             Intrinsic::SubWith(s, vars) => json!({ "Fn::Sub": [s, vars] }),
             Intrinsic::Join(sep, parts) => json!({ "Fn::Join": [sep, parts] }),
+            Intrinsic::JoinList(sep, list) => json!({ "Fn::Join": [sep, list] }),
             Intrinsic::Select(i, list) => json!({ "Fn::Select": [i.to_string(), list] }),
             Intrinsic::Split(sep, s) => json!({ "Fn::Split": [sep, s] }),
             Intrinsic::GetAZs(region) => json!({ "Fn::GetAZs": region }),

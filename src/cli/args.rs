@@ -53,6 +53,11 @@ pub enum Command {
     Check(FileArg),
     /// Show what a deploy would change, per region, from CloudFormation change sets.
     Plan(PlanArgs),
+    /// The monthly cost per region and component, and the price of each nine; no AWS call.
+    Cost(FileArg),
+    /// Account hygiene through IAM and EC2: root MFA and keys, administrators, old or
+    /// unused keys and users, the password policy, EC2 key pairs. Read-only.
+    Audit(AuditArgs),
     /// Roll a stack out, one region (or wave) at a time, with health gates.
     Deploy(DeployArgs),
     /// Bring regions back to the template they ran before the last deploy.
@@ -94,6 +99,15 @@ pub struct SynthArgs {
     /// a region's first creation) or `wired` (replication and DNS records).
     #[arg(long, default_value = "wired", value_parser = ["build", "wired"])]
     pub phase: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A stack definition: its `[audit]` thresholds and its regions (for key pairs).
+    pub file: Option<PathBuf>,
+    /// Regions to look for EC2 key pairs in (repeatable; default: the stack's, else us-east-1).
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
 }
 
 #[derive(Debug, Args)]

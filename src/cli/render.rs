@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strata::deploy::{Report, StackResult};
 use strata::events::{Event, EventKind, EventSink, Events};
+use strata::plan::timing::Estimate;
 use strata::plan::{ChangeAction, Plan, StackAction};
 
 /// How this run shows things.
@@ -38,6 +39,8 @@ pub fn can_prompt() -> bool {
 pub struct Renderer {
     mode: Mode,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
+    /// Terminal: what each region's live line shows.
+    views: Mutex<BTreeMap<String, View>>,
     multi: MultiProgress,
     /// JSON events go to stderr (commands whose stdout is their result).
     json_to_stderr: bool,
@@ -52,6 +55,7 @@ impl Renderer {
         Arc::new(Renderer {
             mode,
             bars: Mutex::new(BTreeMap::new()),
+            views: Mutex::new(BTreeMap::new()),
             multi,
             json_to_stderr: false,
         })
@@ -121,34 +125,67 @@ impl EventSink for Renderer {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         let bar = self.bar(&region);
+        let mut views = self.views.lock().expect("views");
+        let view = views.entry(region.clone()).or_insert_with(View::new);
+        view.last = std::time::Instant::now();
         match &e.kind {
-            EventKind::PhaseStarted { detail } => bar.set_message(format!("{phase}: {detail}")),
-            EventKind::Progress { done, total } => {
-                bar.set_message(format!("{phase}: {done}/{total} resources"))
+            EventKind::PhaseStarted { detail } => {
+                view.phase = phase.clone();
+                view.detail = detail.clone();
+                view.progress = None;
+                view.waiting = None;
+                bar.reset_elapsed();
             }
-            EventKind::PhaseDone { detail } => bar.set_message(format!("{phase}: {detail}")),
+            EventKind::Progress { done, total } => view.progress = Some((*done, *total)),
+            EventKind::PhaseDone { detail } => {
+                view.phase = phase.clone();
+                view.detail = detail.clone();
+                view.progress = None;
+                view.waiting = None;
+            }
             EventKind::Resource {
                 logical_id,
                 resource_type,
                 status,
                 reason,
             } => {
-                let why = reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default();
-                let _ = self.multi.println(format!(
-                    "  {region:>16}  {status:<22} {logical_id} {resource_type}{why}"
-                ));
+                // The live line shows the latest resource; only failures scroll.
+                view.current = Some(format!("{logical_id} {status}"));
+                if status.contains("FAILED") {
+                    let why = reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default();
+                    let _ = self.multi.println(format!(
+                        "  {region:>16}  {status:<22} {logical_id} {resource_type}{why}"
+                    ));
+                }
             }
             EventKind::Health { signal, ok, detail } => {
-                let mark = if *ok { "ok  " } else { "WAIT" };
-                let _ = self
-                    .multi
-                    .println(format!("  {region:>16}  {phase} {mark} {signal}: {detail}"));
+                // Printed when a signal's state changes (across gate and bake) or it
+                // fails; the live line names what the region waits on.
+                let now = (*ok, detail.clone());
+                if view.health.get(signal) != Some(&now) {
+                    let changed_ok = view.health.get(signal).map(|(o, _)| *o) != Some(*ok);
+                    if changed_ok || !*ok {
+                        let mark = if *ok { "ok  " } else { "WAIT" };
+                        let _ = self
+                            .multi
+                            .println(format!("  {region:>16}  {phase} {mark} {signal}: {detail}"));
+                    }
+                    view.health.insert(signal.clone(), now);
+                }
+                view.waiting = view
+                    .health
+                    .iter()
+                    .find(|(_, (ok, _))| !ok)
+                    .map(|(signal, (_, detail))| format!("{signal}: {detail}"));
             }
             EventKind::Info { message } => {
-                let _ = self.multi.println(format!("  {region:>16}  {message}"));
+                // The CI heartbeat ("still waiting ...") is the live line's elapsed here.
+                if !message.starts_with("still ") {
+                    let _ = self.multi.println(format!("  {region:>16}  {message}"));
+                }
             }
             EventKind::Warning { message } => {
                 let _ = self
@@ -156,12 +193,66 @@ impl EventSink for Renderer {
                     .println(format!("  {region:>16}  warning: {message}"));
             }
             EventKind::Failed { error } => {
-                bar.set_message(format!("{phase}: FAILED"));
+                view.phase = phase.clone();
+                view.detail = "FAILED".into();
+                view.waiting = None;
                 let _ = self
                     .multi
                     .println(format!("  {region:>16}  FAILED: {error}"));
             }
         }
+        bar.set_message(view.line());
+    }
+}
+
+/// What one region's live line says.
+struct View {
+    phase: String,
+    detail: String,
+    progress: Option<(u64, u64)>,
+    /// The resource CloudFormation reported last.
+    current: Option<String>,
+    /// The first failing health signal: what the region waits on.
+    waiting: Option<String>,
+    /// Last state of each health signal, across the gate and the bake.
+    health: BTreeMap<String, (bool, String)>,
+    first: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl View {
+    fn new() -> View {
+        let now = std::time::Instant::now();
+        View {
+            phase: String::new(),
+            detail: String::new(),
+            progress: None,
+            current: None,
+            waiting: None,
+            health: BTreeMap::new(),
+            first: now,
+            last: now,
+        }
+    }
+
+    /// `execute: 23/61 resources, NatGatewayA CREATE_IN_PROGRESS` or
+    /// `gate: health gate; waiting on targets: 1/3 healthy`.
+    fn line(&self) -> String {
+        let mut out = if self.phase.is_empty() {
+            self.detail.clone()
+        } else {
+            format!("{}: {}", self.phase, self.detail)
+        };
+        if let Some((done, total)) = self.progress {
+            out = format!("{}: {done}/{total} resources", self.phase);
+            if let Some(c) = &self.current {
+                out.push_str(&format!(", {c}"));
+            }
+        }
+        if let Some(w) = &self.waiting {
+            out.push_str(&format!("; waiting on {w}"));
+        }
+        out
     }
 }
 
@@ -198,12 +289,79 @@ pub fn plan_text(plan: &Plan) -> String {
     out
 }
 
-/// Show the plan: text on a terminal, `{"plan": …}` otherwise.
-pub fn show_plan(r: &Renderer, plan: &Plan) {
+/// Show the plan and its time on AWS: text on a terminal, `{"plan": …,
+/// "estimate": …}` otherwise.
+pub fn show_plan(r: &Renderer, plan: &Plan, estimate: &Estimate) {
     match r.mode {
-        Mode::Terminal => r.line(plan_text(plan).trim_end()),
-        Mode::Json => println!("{}", serde_json::json!({ "plan": plan })),
+        Mode::Terminal => {
+            let mut text = plan_text(plan);
+            if !plan.is_no_change() {
+                text.push_str(&estimate_text(estimate));
+            }
+            r.line(text.trim_end())
+        }
+        Mode::Json => println!(
+            "{}",
+            serde_json::json!({ "plan": plan, "estimate": estimate })
+        ),
     }
+}
+
+/// `1h02m05s`, `7m25s`, `40s`.
+pub fn hms(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
+/// The estimate: per phase of the rollout, its floor on AWS and what makes it.
+pub fn estimate_text(e: &Estimate) -> String {
+    let mut out = String::from(
+        "Time on AWS at the least (sandbox/aws_durations.json; docs/deploy.md#time-model):\n",
+    );
+    for p in &e.phases {
+        let how = match (p.phase.as_str(), p.serial) {
+            ("prepare", _) => "change sets in every region at once, beside the AMI copies".to_string(),
+            (_, true) => "one region after another".to_string(),
+            (_, false) if p.stacks.len() > 1 => "regions at the same time".to_string(),
+            _ => String::new(),
+        };
+        out.push_str(&format!("  {:<10} {:>9}  {how}\n", p.phase, hms(p.seconds)));
+        for s in &p.stacks {
+            let mut parts = Vec::new();
+            if s.change_set_s > 0.0 {
+                parts.push(format!("change set {}", hms(s.change_set_s)));
+            }
+            parts.push(format!("execute {}", hms(s.execute_s)));
+            if s.gate_s > 0.0 {
+                parts.push(format!("gate {}", hms(s.gate_s)));
+            }
+            if s.bake_s > 0.0 {
+                parts.push(format!("bake {}", hms(s.bake_s)));
+            }
+            let chain = if s.critical_path.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", s.critical_path.join(" > "))
+            };
+            out.push_str(&format!(
+                "      {:<16} {:>9}  {}{chain}\n",
+                s.region,
+                hms(s.total_s),
+                parts.join(", ")
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "  {:<10} {:>9}  (one region after another, as StackSets' sequential order: {})\n",
+        "total",
+        hms(e.total_s),
+        hms(e.sequential_s)
+    ));
+    out
 }
 
 /// Show the final summary: which region runs which version.
@@ -213,16 +371,27 @@ pub fn show_summary(r: &Renderer, report: &Report) {
         Mode::Json => println!("{}", serde_json::json!({ "summary": report })),
         Mode::Terminal => {
             let mut out = format!("\nResult: {:?}\n", report.outcome);
+            let views = r.views.lock().expect("views");
+            out.push_str(&format!(
+                "  {:<16} {:<28} {:<20} {:>8}  {}\n",
+                "REGION", "STACK", "RESULT", "TIME", "VERSION"
+            ));
             for s in &report.stacks {
                 let result = serde_json::to_value(s.result)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
+                // From the region's first event to its last, as seen here.
+                let time = views
+                    .get(&s.region)
+                    .map(|v| hms(v.last.duration_since(v.first).as_secs_f64()))
+                    .unwrap_or_else(|| "-".into());
                 out.push_str(&format!(
-                    "  {:<16} {:<28} {:<20} {}\n",
+                    "  {:<16} {:<28} {:<20} {:>8}  {}\n",
                     s.region,
                     s.stack,
                     result,
+                    time,
                     s.version.as_deref().unwrap_or("-")
                 ));
             }

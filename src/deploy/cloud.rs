@@ -76,6 +76,36 @@ pub struct StackResource {
     pub physical_id: String,
 }
 
+/// An Auto Scaling group as DescribeAutoScalingGroups reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AsgFleet {
+    pub desired: u32,
+    /// The launch template the group launches from: (id, version as the group
+    /// names it: a number, `$Latest` or `$Default`).
+    pub launch_template: Option<(String, String)>,
+    pub target_group_arns: Vec<String>,
+    pub instances: Vec<AsgInstance>,
+}
+
+/// One instance of a group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AsgInstance {
+    pub id: String,
+    /// InService, Pending, Terminating ...
+    pub lifecycle: String,
+    /// The launch-template version the instance was launched from.
+    pub launch_template_version: Option<String>,
+}
+
+/// A DynamoDB table as DescribeTable reports it in one region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableState {
+    /// ACTIVE, CREATING, UPDATING ...
+    pub status: String,
+    /// (region, replica status) of every replica the table lists.
+    pub replicas: Vec<(String, String)>,
+}
+
 /// The calls the deploy makes. Every method is one AWS call (or one paginated list).
 #[allow(async_fn_in_trait)]
 pub trait Cloud: Sync {
@@ -119,16 +149,39 @@ pub trait Cloud: Sync {
     async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError>;
     /// DescribeStackResources.
     async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError>;
-    /// DescribeAutoScalingGroups: (instances InService, desired capacity).
-    async fn asg_capacity(&self, region: &str, asg: &str) -> Result<(u32, u32), AwsError>;
+    /// DescribeAutoScalingGroups of one group; None when it does not exist.
+    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError>;
+    /// DescribeLaunchTemplates: the template's latest version number; None when
+    /// it does not exist.
+    async fn launch_template_latest(
+        &self,
+        region: &str,
+        launch_template_id: &str,
+    ) -> Result<Option<String>, AwsError>;
+    /// DescribeVpcs and DescribeSubnets (filtered by id, so a missing one is simply
+    /// absent): the ids of `vpcs` and `subnets` that exist.
+    async fn network_found(
+        &self,
+        region: &str,
+        vpcs: &[String],
+        subnets: &[String],
+    ) -> Result<Vec<String>, AwsError>;
+    /// DescribeTable; None when the table does not exist in the region.
+    async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, AwsError>;
     /// DescribeTargetHealth: (target id, state) for every registered target.
     async fn target_health(
         &self,
         region: &str,
         target_group_arn: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
-    /// GetHealthCheckStatus: the checkers' reports (empty: no observations).
+    /// GetHealthCheckStatus: the checkers' reports (empty: no observations). Route 53
+    /// refuses it for CALCULATED checks: read those with `health_check_config`.
     async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError>;
+    /// GetHealthCheck: the check's type, children, threshold, Inverted and Disabled.
+    async fn health_check_config(
+        &self,
+        health_check_id: &str,
+    ) -> Result<super::check_health::CheckConfig, AwsError>;
     /// DescribeAlarms (every page) of the metric alarms whose names start with
     /// `prefix`: (name, state).
     async fn alarm_states(
@@ -136,6 +189,9 @@ pub trait Cloud: Sync {
         region: &str,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
+    /// DescribeAvailabilityZones: the names of the region's Availability Zones this
+    /// account can use (zone type `availability-zone`, state `available`).
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;
     /// DescribeImages: an available image in the region tagged `strata:source-ami=<source>`.
     async fn ami_copy(&self, region: &str, source_ami: &str) -> Result<Option<String>, AwsError>;
 }

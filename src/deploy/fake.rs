@@ -32,6 +32,11 @@ pub struct State {
     pub unhealthy: HashSet<String>,
     /// Regions whose alarm is in ALARM.
     pub alarm: HashSet<String>,
+    /// Regions where an InService instance still runs launch-template version 1
+    /// (the latest is 2).
+    pub stale_instance: HashSet<String>,
+    /// Regions whose VPC and subnets no longer exist (the stack still lists them).
+    pub lost_network: HashSet<String>,
 }
 
 #[derive(Default)]
@@ -272,12 +277,61 @@ impl Cloud for Fake {
         Ok(vec![
             r("AWS::AutoScaling::AutoScalingGroup", "Asg"),
             r("AWS::ElasticLoadBalancingV2::TargetGroup", "Tg"),
+            r("AWS::EC2::LaunchTemplate", "Lt"),
+            r("AWS::EC2::VPC", "Vpc"),
+            r("AWS::EC2::Subnet", "Subnet"),
         ])
     }
 
-    async fn asg_capacity(&self, region: &str, _asg: &str) -> Result<(u32, u32), AwsError> {
+    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError> {
         self.call(region, "DescribeAutoScalingGroups");
-        Ok((2, 2))
+        let stack = asg.trim_start_matches("Asg-");
+        let stale = self.with(|s| s.stale_instance.contains(region));
+        let instance = |id: &str, version: &str| AsgInstance {
+            id: id.into(),
+            lifecycle: "InService".into(),
+            launch_template_version: Some(version.into()),
+        };
+        Ok(Some(AsgFleet {
+            desired: 2,
+            launch_template: Some((format!("Lt-{stack}"), "2".into())),
+            target_group_arns: vec![format!("Tg-{stack}")],
+            instances: vec![
+                instance("i-1", if stale { "1" } else { "2" }),
+                instance("i-2", "2"),
+            ],
+        }))
+    }
+
+    async fn launch_template_latest(
+        &self,
+        region: &str,
+        _id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        self.call(region, "DescribeLaunchTemplates");
+        Ok(Some("2".into()))
+    }
+
+    async fn network_found(
+        &self,
+        region: &str,
+        vpcs: &[String],
+        subnets: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        self.call(region, "DescribeVpcs");
+        self.call(region, "DescribeSubnets");
+        if self.with(|s| s.lost_network.contains(region)) {
+            return Ok(vec![]);
+        }
+        Ok(vpcs.iter().chain(subnets).cloned().collect())
+    }
+
+    async fn table(&self, region: &str, _name: &str) -> Result<Option<TableState>, AwsError> {
+        self.call(region, "DescribeTable");
+        Ok(Some(TableState {
+            status: "ACTIVE".into(),
+            replicas: vec![],
+        }))
     }
 
     async fn target_health(
@@ -299,7 +353,23 @@ impl Cloud for Fake {
 
     async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, AwsError> {
         self.call("us-east-1", "GetHealthCheckStatus");
-        Ok(vec![])
+        Ok(vec!["Success: HTTP Status Code 200".into()])
+    }
+
+    async fn health_check_config(
+        &self,
+        _id: &str,
+    ) -> Result<super::check_health::CheckConfig, AwsError> {
+        self.call("us-east-1", "GetHealthCheck");
+        Ok(super::check_health::CheckConfig {
+            kind: "HTTPS".into(),
+            ..Default::default()
+        })
+    }
+
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+        self.call(region, "DescribeAvailabilityZones");
+        Ok(crate::stack::regions::azs_of(region).unwrap_or_default())
     }
 
     async fn alarm_states(

@@ -2,16 +2,31 @@
 //! then keep watching them for the bake time.
 //!
 //! Signals, found from the stack's resources: every Auto Scaling group has its
-//! desired capacity InService; every target of every target group is healthy; every
-//! Route 53 health check's checkers report success (no observations at all counts
-//! as healthy and is said so: new checks may have none); no alarm of the stack is in
+//! desired capacity InService, every InService instance on the stack's current
+//! launch-template version (the latest version of the stack's launch template, which
+//! the group must launch from too); every InService instance of a group is
+//! registered and healthy in each of the group's target groups, and every other
+//! registered target is healthy or draining (an instance a rolling update replaced
+//! drains for the deregistration delay); every Route 53 health check is healthy by
+//! Route 53's own rule (`check_health`: more than 18% of checkers for an endpoint
+//! check, a calculated check from its children, and not healthy before it has been
+//! observed healthy); no alarm of the stack is in
 //! ALARM (OK and INSUFFICIENT_DATA pass). The stack's alarms are those named
 //! `<stack>-…` (synth's naming rule), found with DescribeAlarms by name prefix, so
 //! alarms made outside the template under that name are watched too; those whose
 //! name ends in `synth::TOLD_ONLY_ALARM_SUFFIX` (a dead-letter queue holding
 //! messages) notify people but do not gate.
+//!
+//! The gate also reads back what the stack operation was meant to leave (issue: a
+//! CIDR change ended "runs the new version" with the VPC and subnets gone): every
+//! VPC, subnet, launch template and Auto Scaling group the stack's template declares
+//! is listed among the stack's resources, the listed VPCs and subnets exist
+//! (DescribeVpcs / DescribeSubnets), and every DynamoDB global table the stack
+//! lists is ACTIVE in the region with an ACTIVE replica in every other region its
+//! template declares. A region missing any of them fails its gate and is put back.
 
-use super::cloud::Cloud;
+use super::check_health;
+use super::cloud::{AsgFleet, Cloud};
 use super::error::DeployError;
 use super::wait::{Backoff, Heartbeat, Timing};
 use crate::events::{EventKind, Events, Phase};
@@ -26,6 +41,45 @@ pub struct Signals {
     pub health_checks: Vec<String>,
     /// Alarms named with this prefix belong to the stack.
     pub alarm_prefix: String,
+    /// The stack's launch templates (ids).
+    pub launch_templates: Vec<String>,
+    pub vpcs: Vec<String>,
+    pub subnets: Vec<String>,
+    /// The stack's global tables: (name, every region the template declares a
+    /// replica in).
+    pub tables: Vec<(String, Vec<String>)>,
+    /// Critical resources the template declares that the stack does not list:
+    /// "LogicalId (Type)".
+    pub unlisted: Vec<String>,
+}
+
+/// The resource types whose absence after a stack operation fails the gate when
+/// the template declares them. (Global tables are read back when the stack lists
+/// them: `tables`.)
+const CRITICAL: &[&str] = &[
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::LaunchTemplate",
+    "AWS::AutoScaling::AutoScalingGroup",
+];
+
+/// The template's resources as (logical id, type, properties).
+fn declared(template: &str) -> Vec<(String, String, serde_json::Value)> {
+    let t: serde_json::Value = serde_json::from_str(template).unwrap_or_default();
+    t.get("Resources")
+        .and_then(|r| r.as_object())
+        .map(|r| {
+            r.iter()
+                .map(|(id, res)| {
+                    (
+                        id.clone(),
+                        res["Type"].as_str().unwrap_or_default().to_string(),
+                        res.get("Properties").cloned().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One reading of one signal.
@@ -58,7 +112,17 @@ pub async fn discover<C: Cloud>(
         alarm_prefix: format!("{stack}-"),
         ..Signals::default()
     };
-    for r in cloud.resources(region, stack).await? {
+    let template = declared(&cloud.template(region, stack).await?);
+    let resources = cloud.resources(region, stack).await?;
+    for (logical_id, kind, _) in &template {
+        let listed = resources
+            .iter()
+            .any(|r| &r.logical_id == logical_id && !r.physical_id.is_empty());
+        if CRITICAL.contains(&kind.as_str()) && !listed {
+            s.unlisted.push(format!("{logical_id} ({kind})"));
+        }
+    }
+    for r in resources {
         if r.physical_id.is_empty() {
             continue;
         }
@@ -66,6 +130,20 @@ pub async fn discover<C: Cloud>(
             "AWS::AutoScaling::AutoScalingGroup" => s.asgs.push(r.physical_id),
             "AWS::ElasticLoadBalancingV2::TargetGroup" => s.target_groups.push(r.physical_id),
             "AWS::Route53::HealthCheck" => s.health_checks.push(r.physical_id),
+            "AWS::EC2::LaunchTemplate" => s.launch_templates.push(r.physical_id),
+            "AWS::EC2::VPC" => s.vpcs.push(r.physical_id),
+            "AWS::EC2::Subnet" => s.subnets.push(r.physical_id),
+            "AWS::DynamoDB::GlobalTable" => {
+                let replicas = template
+                    .iter()
+                    .find(|(id, _, _)| *id == r.logical_id)
+                    .and_then(|(_, _, props)| props["Replicas"].as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|rep| rep["Region"].as_str().map(str::to_string))
+                    .collect();
+                s.tables.push((r.physical_id, replicas));
+            }
             _ => {}
         }
     }
@@ -79,19 +157,123 @@ pub async fn read<C: Cloud>(
     signals: &Signals,
 ) -> Result<Vec<Reading>, DeployError> {
     let mut out = Vec::new();
+    if !signals.unlisted.is_empty() {
+        out.push(Reading {
+            signal: "stack resources".into(),
+            ok: false,
+            detail: format!(
+                "declared in the template but not in the stack: {}",
+                signals.unlisted.join(", ")
+            ),
+            known: true,
+        });
+    }
+    if !signals.vpcs.is_empty() || !signals.subnets.is_empty() {
+        out.push(
+            match cloud
+                .network_found(region, &signals.vpcs, &signals.subnets)
+                .await
+            {
+                Err(e) => unread("network".into(), e),
+                Ok(found) => {
+                    let gone: Vec<_> = signals
+                        .vpcs
+                        .iter()
+                        .chain(&signals.subnets)
+                        .filter(|id| !found.contains(id))
+                        .cloned()
+                        .collect();
+                    Reading {
+                        signal: "network".into(),
+                        ok: gone.is_empty(),
+                        detail: if gone.is_empty() {
+                            format!(
+                                "{} VPC and {} subnets exist",
+                                signals.vpcs.len(),
+                                signals.subnets.len()
+                            )
+                        } else {
+                            format!("do not exist: {}", gone.join(", "))
+                        },
+                        known: true,
+                    }
+                }
+            },
+        );
+    }
+    for (name, replicas) in &signals.tables {
+        out.push(table_reading(cloud, region, name, replicas).await);
+    }
+    // The InService instances of each target group's groups.
+    let mut serving: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for asg in &signals.asgs {
         let signal = format!("asg {asg}");
-        let (in_service, desired) = match cloud.asg_capacity(region, asg).await {
-            Ok(c) => c,
+        let fleet = match cloud.asg_fleet(region, asg).await {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                out.push(Reading {
+                    signal,
+                    ok: false,
+                    detail: "does not exist".into(),
+                    known: true,
+                });
+                continue;
+            }
             Err(e) => {
                 out.push(unread(signal, e));
                 continue;
             }
         };
+        let in_service: Vec<_> = fleet
+            .instances
+            .iter()
+            .filter(|i| i.lifecycle == "InService")
+            .collect();
+        for tg in &fleet.target_group_arns {
+            serving
+                .entry(tg.clone())
+                .or_default()
+                .extend(in_service.iter().map(|i| i.id.clone()));
+        }
+        let current = match current_version(cloud, region, signals, &fleet).await {
+            Ok(c) => c,
+            Err(reading) => {
+                out.push(Reading { signal, ..reading });
+                continue;
+            }
+        };
+        let stale: Vec<String> = in_service
+            .iter()
+            .filter(|i| current.is_some() && i.launch_template_version != current)
+            .map(|i| {
+                format!(
+                    "{} (version {})",
+                    i.id,
+                    i.launch_template_version.as_deref().unwrap_or("unknown")
+                )
+            })
+            .collect();
+        let count = in_service.len() as u32;
+        let on = current
+            .as_deref()
+            .map(|v| format!(", launch-template version {v}"))
+            .unwrap_or_default();
         out.push(Reading {
             signal,
-            ok: in_service >= desired,
-            detail: format!("{in_service}/{desired} InService"),
+            ok: count >= fleet.desired && stale.is_empty(),
+            detail: if stale.is_empty() {
+                format!("{count}/{} InService{on}", fleet.desired)
+            } else {
+                format!(
+                    "{count}/{} InService; not on the current launch-template version{}: {}",
+                    fleet.desired,
+                    current
+                        .as_deref()
+                        .map(|v| format!(" {v}"))
+                        .unwrap_or_default(),
+                    stale.join(", ")
+                )
+            },
             known: true,
         });
     }
@@ -104,50 +286,45 @@ pub async fn read<C: Cloud>(
                 continue;
             }
         };
-        let unhealthy: Vec<_> = targets.iter().filter(|(_, s)| s != "healthy").collect();
+        let mut problems: Vec<String> = targets
+            .iter()
+            .filter(|(_, s)| s != "healthy" && s != "draining")
+            .map(|(id, s)| format!("{id} {s}"))
+            .collect();
+        for id in serving.get(tg).into_iter().flatten() {
+            if !targets.iter().any(|(t, _)| t == id) {
+                problems.push(format!("{id} not registered"));
+            } else if targets.iter().any(|(t, s)| t == id && s == "draining") {
+                problems.push(format!("{id} draining"));
+            }
+        }
+        let healthy = targets.iter().filter(|(_, s)| s == "healthy").count();
         out.push(Reading {
             known: true,
             signal: format!("targets {name}"),
-            ok: unhealthy.is_empty(),
-            detail: if unhealthy.is_empty() {
-                format!("{} healthy", targets.len())
+            ok: problems.is_empty(),
+            detail: if problems.is_empty() {
+                format!("{healthy} healthy")
             } else {
-                let list: Vec<_> = unhealthy
-                    .iter()
-                    .map(|(id, s)| format!("{id} {s}"))
-                    .collect();
                 format!(
-                    "{} of {} not healthy: {}",
-                    unhealthy.len(),
+                    "{healthy} of {} healthy; {}",
                     targets.len(),
-                    list.join(", ")
+                    problems.join(", ")
                 )
             },
         });
     }
     for hc in &signals.health_checks {
-        let reports = match cloud.health_check_reports(hc).await {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(unread(format!("health-check {hc}"), e));
-                continue;
-            }
-        };
-        let failing = reports.iter().filter(|r| !r.starts_with("Success")).count();
-        out.push(Reading {
-            known: true,
-            signal: format!("health-check {hc}"),
-            ok: failing == 0,
-            detail: if reports.is_empty() {
-                "no observations (counted as healthy)".into()
-            } else {
-                format!(
-                    "{}/{} checkers report success",
-                    reports.len() - failing,
-                    reports.len()
-                )
-            },
-        });
+        let signal = format!("health-check {hc}");
+        match read_check(cloud, hc).await {
+            Ok((ok, detail)) => out.push(Reading {
+                known: true,
+                signal,
+                ok,
+                detail,
+            }),
+            Err(e) => out.push(unread(signal, e)),
+        }
     }
     {
         let states = match cloud.alarm_states(region, &signals.alarm_prefix).await {
@@ -177,6 +354,119 @@ pub async fn read<C: Cloud>(
         });
     }
     Ok(out)
+}
+
+/// One health check by Route 53's rule (`check_health`): an endpoint check from its
+/// checkers' reports, a calculated check from its children. A calculated check that
+/// `strata dr failover` took out of service (threshold above its children, so never
+/// healthy by design) is judged by its children: the gate judges the release, and a
+/// region being rebuilt is gated before `restore` puts it back into DNS.
+async fn read_check<C: Cloud>(cloud: &C, id: &str) -> Result<(bool, String), crate::aws::AwsError> {
+    let config = cloud.health_check_config(id).await?;
+    if config.is_calculated() && config.threshold.unwrap_or(0) > config.children.len() as i32 {
+        let mut healthy = 0;
+        for child in &config.children {
+            if check_health::evaluate(cloud, child).await?.healthy {
+                healthy += 1;
+            }
+        }
+        let ok = healthy == config.children.len();
+        return Ok((
+            ok,
+            format!(
+                "out of service (threshold {} above its {} children); {healthy} of {} children healthy",
+                config.threshold.unwrap_or(0),
+                config.children.len(),
+                config.children.len()
+            ),
+        ));
+    }
+    let v = check_health::evaluate(cloud, id).await?;
+    Ok((v.healthy, v.detail))
+}
+
+/// The launch-template version every InService instance of the group must run:
+/// the latest version of the stack's launch template the group launches from.
+/// `Ok(None)` when the group uses no launch template (nothing to compare); an
+/// `Err` reading when the group launches from anything else.
+async fn current_version<C: Cloud>(
+    cloud: &C,
+    region: &str,
+    signals: &Signals,
+    fleet: &AsgFleet,
+) -> Result<Option<String>, Reading> {
+    let fail = |detail: String, known: bool| Reading {
+        signal: String::new(),
+        ok: false,
+        detail,
+        known,
+    };
+    let Some((id, version)) = &fleet.launch_template else {
+        return Ok(None);
+    };
+    if !signals.launch_templates.is_empty() && !signals.launch_templates.contains(id) {
+        return Err(fail(
+            format!("launches from {id}, not the stack's launch template"),
+            true,
+        ));
+    }
+    let latest = match cloud.launch_template_latest(region, id).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return Err(fail(format!("launch template {id} does not exist"), true)),
+        Err(e) => return Err(fail(format!("could not be read: {e}"), false)),
+    };
+    if version != &latest && version != "$Latest" {
+        return Err(fail(
+            format!("launches from version {version} of {id}, not its latest {latest}"),
+            true,
+        ));
+    }
+    Ok(Some(latest))
+}
+
+/// A global table: ACTIVE here, with an ACTIVE replica in every other declared region.
+async fn table_reading<C: Cloud>(
+    cloud: &C,
+    region: &str,
+    name: &str,
+    replicas: &[String],
+) -> Reading {
+    let signal = format!("table {name}");
+    let table = match cloud.table(region, name).await {
+        Ok(t) => t,
+        Err(e) => return unread(signal, e),
+    };
+    let Some(table) = table else {
+        return Reading {
+            signal,
+            ok: false,
+            detail: "does not exist".into(),
+            known: true,
+        };
+    };
+    let mut problems = Vec::new();
+    if table.status != "ACTIVE" {
+        problems.push(format!("status {}", table.status));
+    }
+    for r in replicas.iter().filter(|r| r.as_str() != region) {
+        match table.replicas.iter().find(|(name, _)| name == r) {
+            None => problems.push(format!("no replica in {r}")),
+            Some((_, status)) if !status.is_empty() && status != "ACTIVE" => {
+                problems.push(format!("replica in {r} {status}"))
+            }
+            Some(_) => {}
+        }
+    }
+    Reading {
+        signal,
+        ok: problems.is_empty(),
+        detail: if problems.is_empty() {
+            format!("ACTIVE, {} replicas", replicas.len())
+        } else {
+            problems.join(", ")
+        },
+        known: true,
+    }
 }
 
 /// Emits a Health event when a signal's reading changes.

@@ -1,11 +1,42 @@
 //! Preflight: what must hold before a deploy plans anything. Today: each region's
-//! AMI id. The AMI copy step (`strata ami copy`) and the policy check plug in here.
+//! Availability Zones exist in this account (`check_azs`), each region's AMI id. The AMI copy step (`strata ami copy`) and the policy check plug in here.
 
 use super::cloud::Cloud;
 use super::error::DeployError;
 use crate::events::{Events, Phase};
 use crate::stack::StackDef;
 use std::collections::BTreeMap;
+
+/// Every AZ the definition names, checked against the account's own list
+/// (DescribeAvailabilityZones): `validate` knows each region's zones
+/// (`stack::regions::AZ_LETTERS`), but which of them an account may use varies
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-regions-availability-zones.html>).
+/// Returns one problem per AZ the account does not have, naming it; empty when all
+/// exist. A failed read is an error (the environment, not the definition).
+pub async fn check_azs<C: Cloud>(cloud: &C, def: &StackDef) -> Result<Vec<String>, DeployError> {
+    let lists = futures::future::join_all(
+        def.regions
+            .iter()
+            .map(|r| async move { (r, cloud.availability_zones(&r.name).await) }),
+    )
+    .await;
+    let mut problems = Vec::new();
+    for (i, (r, list)) in lists.into_iter().enumerate() {
+        let list = list?;
+        for (k, az) in r.azs.iter().enumerate() {
+            if !list.contains(az) {
+                let mut have = list.clone();
+                have.sort();
+                problems.push(format!(
+                    "regions[{i}].azs[{k}]: `{az}` is not an Availability Zone this account can use in {} (DescribeAvailabilityZones lists: {})",
+                    r.name,
+                    have.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
 
 /// The AMI id each region's template gets.
 ///

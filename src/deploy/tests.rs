@@ -547,3 +547,71 @@ async fn a_new_first_region_that_would_move_the_global_table_is_refused_before_a
     assert!(err.to_string().contains("keep us-east-1 first"), "{err}");
     assert_eq!(fake.mutating().len(), before, "something changed");
 }
+
+/// Deploy v3 over v2 with region two in the given bad state: region two fails its
+/// gate, is put back on v2, region three is not started.
+async fn region_two_fails_its_gate_when(bad: impl Fn(&mut super::fake::State)) -> Report {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    fake.with(|s| bad(s));
+    let report = run(&fake, &desired(3, false), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(capacity_of(&fake, "us-east-1"), "3");
+    assert_eq!(capacity_of(&fake, "eu-west-1"), "2");
+    assert_eq!(capacity_of(&fake, "ap-southeast-2"), "2");
+    report
+}
+
+fn region_two_failure(report: &Report) -> String {
+    let why = report.error.clone().unwrap_or_default();
+    assert!(why.contains("health gate of app-prod-eu-west-1"), "{why}");
+    why
+}
+
+#[tokio::test]
+async fn an_instance_on_an_older_launch_template_version_fails_the_gate() {
+    let report = region_two_fails_its_gate_when(|s| {
+        s.stale_instance.insert("eu-west-1".into());
+    })
+    .await;
+    let why = region_two_failure(&report);
+    assert!(
+        why.contains("not on the current launch-template version 2: i-1 (version 1)"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_region_whose_network_is_gone_fails_the_gate() {
+    let report = region_two_fails_its_gate_when(|s| {
+        s.lost_network.insert("eu-west-1".into());
+    })
+    .await;
+    let why = region_two_failure(&report);
+    assert!(
+        why.contains("network: do not exist: Vpc-app-prod-eu-west-1"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_declared_vpc_the_stack_does_not_list_fails_the_gate() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    let mut d = desired(3, false);
+    for wave in &mut d.waves {
+        for s in wave.iter_mut() {
+            let mut t: serde_json::Value = serde_json::from_str(&s.template_body).unwrap();
+            t["Resources"]["NetVpc"] = serde_json::json!({"Type": "AWS::EC2::VPC"});
+            s.template_body = t.to_string();
+        }
+    }
+    let report = run(&fake, &d, OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    let first = report.error.clone().unwrap_or_default();
+    assert!(
+        first.contains("declared in the template but not in the stack: NetVpc (AWS::EC2::VPC)"),
+        "{first}"
+    );
+    assert_eq!(capacity_of(&fake, "us-east-1"), "2");
+}

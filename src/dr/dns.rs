@@ -12,7 +12,9 @@
 //! anything, so a region taken out by failover is never called.
 
 use crate::aws::dr_compute::load_balancer_by_dns;
-use crate::aws::health_reads::health_check_status;
+use crate::aws::CloudApi;
+use crate::deploy::check_health;
+use crate::deploy::cloud::Cloud;
 use crate::aws::route53_records::{self, HealthCheckView, RecordView};
 use crate::aws::Aws;
 use crate::stack::{FailoverRole, StackDef};
@@ -24,11 +26,7 @@ use std::pin::Pin;
 
 use super::DrError;
 
-/// Whether a calculated check with these healthy children is healthy.
-pub fn calculated_healthy(healthy_children: usize, threshold: Option<i32>, inverted: bool) -> bool {
-    let healthy = healthy_children as i64 >= threshold.unwrap_or(0).max(0) as i64;
-    healthy != inverted
-}
+pub use crate::deploy::check_health::calculated_healthy;
 
 /// A threshold that no number of `children` can reach: the check is always unhealthy.
 pub fn never_healthy(children: usize) -> i32 {
@@ -121,6 +119,7 @@ pub async fn zone_id(aws: &Aws, def: &StackDef) -> Result<String, DrError> {
 /// Evaluates health checks once each, with the model described above.
 struct Checker<'a> {
     aws: &'a Aws,
+    cloud: CloudApi,
     def: &'a StackDef,
     checks: BTreeMap<String, (bool, String)>,
 }
@@ -203,15 +202,13 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        let (mut ok, mut why) = match health_check_status(self.aws, &hc.id).await {
-            Ok(s) if s.observations > 0 && s.healthy_observations * 2 > s.observations => (
-                true,
-                format!("endpoint check {}: checkers report success", hc.id),
-            ),
-            Ok(_) => (
-                false,
-                format!("endpoint check {}: checkers report failure", hc.id),
-            ),
+        // Route 53's rule for the checkers' reports (deploy::check_health), before
+        // Inverted, which is applied once below.
+        let (mut ok, mut why) = match self.cloud.health_check_reports(&hc.id).await {
+            Ok(reports) => {
+                let v = check_health::endpoint(&reports, false, false);
+                (v.healthy, format!("endpoint check {}: {}", hc.id, v.detail))
+            }
             Err(e) => (
                 false,
                 format!("endpoint check {} could not be read: {e}", hc.id),
@@ -255,17 +252,30 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
     let zone = zone_id(aws, def).await?;
     let mut checker = Checker {
         aws,
+        cloud: CloudApi::new(aws.clone()),
         def,
         checks: BTreeMap::new(),
     };
     let mut names = Vec::new();
+    let latency = latency_name(def).trim_end_matches('.').to_ascii_lowercase();
+    let mut latency_answers: Vec<String> = Vec::new();
     for name in routed_names(def) {
         let records = route53_records::record_sets(aws, &zone, &name)
             .await
             .map_err(DrError::aws("reading records", "us-east-1"))?;
         let mut out = Vec::new();
-        for r in records.iter().filter(|r| r.record_type == "A") {
-            let (healthy, reason) = checker.record(r).await;
+        // The failover name's records are CNAMEs (docs/synth.md, "DNS"); the
+        // SECONDARY answers with the latency name, computed first.
+        let mut via_latency: Option<String> = None;
+        for r in records
+            .iter()
+            .filter(|r| r.record_type == "A" || r.record_type == "CNAME")
+        {
+            let (healthy, mut reason) = checker.record(r).await;
+            if r.values.iter().any(|v| *v == latency) {
+                via_latency = r.set_identifier.clone();
+                reason = format!("answers with {latency} ({reason})");
+            }
             out.push(RecordHealth {
                 region: r.set_identifier.clone().unwrap_or_default(),
                 routing: match r.failover.as_deref() {
@@ -280,12 +290,21 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
         let healthy: Vec<&RecordHealth> = out.iter().filter(|r| r.healthy).collect();
         let all_unhealthy = healthy.is_empty();
         let is_failover = out.iter().any(|r| r.routing.starts_with("failover"));
+        // Who answers for a record: its region, or for the SECONDARY on the latency
+        // name, whatever the latency name answers.
+        let answered_by = |r: &RecordHealth| -> Vec<String> {
+            if via_latency.as_deref() == Some(r.region.as_str()) {
+                latency_answers.clone()
+            } else {
+                vec![r.region.clone()]
+            }
+        };
         let answers = if is_failover {
             let primary = out.iter().find(|r| r.routing == "failover-primary");
             match primary {
-                Some(p) if p.healthy => vec![p.region.clone()],
-                _ if !all_unhealthy => healthy.iter().map(|r| r.region.clone()).collect(),
-                Some(p) => vec![p.region.clone()],
+                Some(p) if p.healthy => answered_by(p),
+                _ if !all_unhealthy => healthy.iter().flat_map(|r| answered_by(r)).collect(),
+                Some(p) => answered_by(p),
                 None => Vec::new(),
             }
         } else if all_unhealthy {
@@ -293,6 +312,9 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
         } else {
             healthy.iter().map(|r| r.region.clone()).collect()
         };
+        if name.trim_end_matches('.').eq_ignore_ascii_case(&latency) {
+            latency_answers = answers.clone();
+        }
         names.push(NameAnswers {
             name,
             records: out,

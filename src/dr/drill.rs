@@ -274,11 +274,25 @@ pub async fn verify_back(aws: &Aws, def: &StackDef, region: &str) -> Result<(), 
         || describe(&dns),
     )?;
     for n in &dns.names {
+        // The record the region's template declares on this name: its own latency
+        // record; on the failover name the PRIMARY (the primary region), the
+        // SECONDARY (set identifier "latency", the first secondary region) or none.
+        let expected = if n.name == def.dns.failover_name() {
+            match crate::synth::dns::failover_record_of(def, region) {
+                Some(crate::stack::FailoverRole::Primary) => region.to_string(),
+                Some(crate::stack::FailoverRole::Secondary) => {
+                    crate::synth::dns::SECONDARY_SET_IDENTIFIER.to_string()
+                }
+                None => continue,
+            }
+        } else {
+            region.to_string()
+        };
         check(
-            n.records.iter().any(|r| r.region == region),
+            n.records.iter().any(|r| r.region == expected),
             region,
             "checking records",
-            || format!("{} has no record of {region}", n.name),
+            || format!("{} has no record {expected} of {region}", n.name),
         )?;
     }
     let mut replication = Vec::new();

@@ -59,7 +59,10 @@ pub async fn serving_checks_of(
 ) -> Result<Vec<(String, Vec<String>)>, DrError> {
     let mut checks: Vec<(String, Vec<String>)> = Vec::new();
     for name in routed_names(def) {
-        if name == def.dns.failover_name() && def.region(region).and_then(|r| r.failover).is_none()
+        // On the failover name only the primary has a record of its own (the
+        // SECONDARY answers with the latency name, whose record is handled above).
+        if name == def.dns.failover_name()
+            && def.region(region).and_then(|r| r.failover) != Some(crate::stack::FailoverRole::Primary)
         {
             continue;
         }
@@ -68,7 +71,10 @@ pub async fn serving_checks_of(
             .map_err(DrError::aws("reading records", "us-east-1"))?;
         let Some(record) = records
             .iter()
-            .find(|r| r.record_type == "A" && r.set_identifier.as_deref() == Some(region))
+            .find(|r| {
+                (r.record_type == "A" || r.record_type == "CNAME")
+                    && r.set_identifier.as_deref() == Some(region)
+            })
         else {
             return Err(DrError::NoRecord {
                 zone: zone.to_string(),

@@ -1,8 +1,8 @@
 //! Telling people what a changing command did: its start, its result and any
 //! rollback, published to the stack's alert topic (`alarms.notify`), the same
-//! topic its alarms act on. One message per event, to the first region (in rollout
-//! order, the region a DR command acts on last) whose topic answers: a dead region
-//! never silences the news of its own failover. A failed publish is a warning,
+//! topic its alarms act on. One message per event, to the first region (in the
+//! definition's order, never the region a DR command acts on: it may be dead, and
+//! failover never calls it) whose topic answers. A failed publish is a warning,
 //! never the command's failure.
 
 use crate::events::{Events, Phase};

@@ -9,6 +9,7 @@ mod from_synth;
 mod global_table;
 mod id;
 mod retire;
+pub mod timing;
 
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
 pub use diff::{decide, local_changes, merge_replacement, replaces};

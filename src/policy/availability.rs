@@ -207,9 +207,156 @@ pub fn estimate(def: &StackDef, c: &Components) -> Estimate {
     }
 }
 
+/// How a region's private subnets reach the internet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NatLayout {
+    /// One NAT gateway in each AZ, each zone routed to its own (what synth builds).
+    PerAz,
+    /// One NAT gateway in the first AZ, every zone routed through it.
+    Single,
+}
+
+/// One region of a topology, as far as the estimate is concerned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionShape {
+    pub region: String,
+    pub azs: usize,
+    /// Instances at desired capacity.
+    pub desired: u32,
+    /// Instances at the Auto Scaling group's maximum.
+    pub max: u32,
+    pub nat: NatLayout,
+}
+
+impl RegionShape {
+    /// The NAT gateways the region runs.
+    pub fn nat_gateways(&self) -> usize {
+        match self.nat {
+            NatLayout::PerAz => self.azs,
+            NatLayout::Single => 1,
+        }
+    }
+}
+
+/// A topology: the planned one (`shape_of`) or an alternative to price against it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shape {
+    pub regions: Vec<RegionShape>,
+    pub dynamodb: bool,
+    pub cloudfront: bool,
+}
+
+/// The topology a definition plans (synth builds one NAT gateway per AZ).
+pub fn shape_of(def: &StackDef) -> Shape {
+    Shape {
+        regions: def
+            .regions
+            .iter()
+            .map(|r| {
+                let cap = def.capacity_of(r);
+                RegionShape {
+                    region: r.name.clone(),
+                    azs: r.azs.len(),
+                    desired: cap.desired,
+                    max: cap.max,
+                    nat: NatLayout::PerAz,
+                }
+            })
+            .collect(),
+        dynamodb: !def.tables.is_empty(),
+        cloudfront: def.edge.cloudfront,
+    }
+}
+
+/// One region's availability in a topology: with a NAT per AZ each zone path is
+/// az * nat * instances; with one NAT every zone also needs the NAT and its AZ:
+/// az0 * nat * (1 - (1 - inst0) * prod over the other AZs (1 - az * inst)).
+pub fn region_availability(r: &RegionShape, dynamodb: bool, c: &Components) -> f64 {
+    let per_az = spread(r.desired, r.azs);
+    let instances = |k: u32| parallel(&vec![c.get("instance"); k as usize]);
+    let zones = match r.nat {
+        NatLayout::PerAz => parallel(
+            &per_az
+                .iter()
+                .map(|&k| series(&[c.get("az"), c.get("nat"), instances(k)]))
+                .collect::<Vec<_>>(),
+        ),
+        NatLayout::Single => {
+            let first = instances(per_az[0]);
+            let others: f64 = per_az[1..]
+                .iter()
+                .map(|&k| 1.0 - c.get("az") * instances(k))
+                .product();
+            c.get("az") * c.get("nat") * (1.0 - (1.0 - first) * others)
+        }
+    };
+    let mut serial = vec![c.get("region"), c.get("alb")];
+    if dynamodb {
+        serial.push(c.get("dynamodb"));
+    }
+    serial.push(zones);
+    series(&serial)
+}
+
+/// The whole service's availability in a topology.
+pub fn shape_availability(shape: &Shape, c: &Components) -> f64 {
+    let replicas: Vec<f64> = shape
+        .regions
+        .iter()
+        .map(|r| region_availability(r, shape.dynamodb, c))
+        .collect();
+    let mut serial = vec![c.get("route53")];
+    if shape.cloudfront {
+        serial.push(c.get("cloudfront"));
+    }
+    serial.push(parallel(&replicas));
+    series(&serial)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn example() -> StackDef {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        crate::stack::load(&root.join("stacks/example.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_planned_shape_gives_the_estimate_of_check() {
+        let def = example();
+        let (c, _) = Components::with_overrides(&def.availability.components);
+        let shape = shape_of(&def);
+        assert!(close(
+            shape_availability(&shape, &c),
+            estimate(&def, &c).availability
+        ));
+    }
+
+    #[test]
+    fn one_nat_per_region_is_less_available_than_one_per_az() {
+        let def = example();
+        let (c, _) = Components::with_overrides(&BTreeMap::new());
+        let mut r = shape_of(&def).regions[0].clone();
+        let per_az = region_availability(&r, true, &c);
+        r.nat = NatLayout::Single;
+        let single = region_availability(&r, true, &c);
+        // Hand-computed: instances per AZ [1, 1]; inst = 0.995.
+        // per AZ: 0.9995 * 0.9999 * 0.9999 * (1 - (1 - 0.999*0.999*0.995)^2)
+        let zone = 0.999 * 0.999 * 0.995;
+        let per_az_hand = 0.9995 * 0.9999 * 0.9999 * (1.0 - (1.0 - zone) * (1.0 - zone));
+        // single: 0.9995 * 0.9999 * 0.9999 * 0.999 * 0.999 * (1 - (1 - 0.995)(1 - 0.999*0.995))
+        let single_hand = 0.9995
+            * 0.9999
+            * 0.9999
+            * 0.999
+            * 0.999
+            * (1.0 - (1.0 - 0.995) * (1.0 - 0.999 * 0.995));
+        assert!(close(per_az, per_az_hand), "{per_az} vs {per_az_hand}");
+        assert!(close(single, single_hand), "{single} vs {single_hand}");
+        assert!(single < per_az);
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12

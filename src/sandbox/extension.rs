@@ -2,7 +2,8 @@
 //! start: the entry point `sandbox/moto_strata.py` (moto's server plus a CloudFormation
 //! model for `AWS::CloudFront::Distribution`), the modules it imports (`MODULES`:
 //! `sandbox/moto_cloudwatch.py`, CloudWatch's RPCv2-CBOR protocol and
-//! `AWS::CloudWatch::Alarm`, and one file per further topic), and the AMI fixture `sandbox/amis.json` (the stacks'
+//! `AWS::CloudWatch::Alarm`; `sandbox/moto_route53.py`, Route 53's models and rules;
+//! and one file per further topic), and the AMI fixture `sandbox/amis.json` (the stacks'
 //! baked images, loaded through `MOTO_AMIS_PATH`). See `docs/sandbox.md`.
 
 use super::SandboxError;
@@ -23,6 +24,16 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_cloudwatch.py",
         include_str!("../../sandbox/moto_cloudwatch.py"),
     ),
+    (
+        "moto_route53.py",
+        include_str!("../../sandbox/moto_route53.py"),
+    ),
+    ("moto_iam.py", include_str!("../../sandbox/moto_iam.py")),
+    (
+        "moto_autoscaling.py",
+        include_str!("../../sandbox/moto_autoscaling.py"),
+    ),
+    ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
     (
         "moto_cfn_resources.py",

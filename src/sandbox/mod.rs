@@ -315,7 +315,7 @@ pub struct Up {
 pub fn up(cfg: &SandboxConfig) -> Result<Up, SandboxError> {
     std::fs::create_dir_all(&cfg.dir)
         .map_err(|e| SandboxError::io("cannot create directory", &cfg.dir, e))?;
-    let wait = cfg.venv_timeout + cfg.pip_timeout + cfg.start_timeout;
+    let wait = 2 * (cfg.venv_timeout + cfg.pip_timeout) + cfg.start_timeout;
     let _lock = FileLock::exclusive(&cfg.dir.join("sandbox.lock"), wait)?;
     let mut replaced = None;
     if let Status::Running(state) = status(cfg)? {

@@ -66,7 +66,8 @@ pub fn ensure(cfg: &SandboxConfig) -> Result<PathBuf, SandboxError> {
         std::fs::create_dir_all(parent)
             .map_err(|e| SandboxError::io("cannot create directory", parent, e))?;
     }
-    let lock_wait = cfg.venv_timeout + cfg.pip_timeout + Duration::from_secs(30);
+    // At worst: venv, uv's install, venv again with pip, pip's install.
+    let lock_wait = 2 * (cfg.venv_timeout + cfg.pip_timeout) + Duration::from_secs(30);
     let _lock = FileLock::exclusive(&lock_path(venv), lock_wait)?;
     // Another process may have built it while we waited for the lock.
     if is_ready(venv) {
@@ -74,37 +75,105 @@ pub fn ensure(cfg: &SandboxConfig) -> Result<PathBuf, SandboxError> {
     }
     let log = build_log(venv);
     let _ = std::fs::remove_file(&log);
-
-    let mut create = Command::new(&cfg.python);
-    create.args(["-m", "venv", "--clear"]).arg(venv);
-    run_bounded(&mut create, &log, cfg.venv_timeout).map_err(|e| match e {
-        SandboxError::Spawn { source, .. } => SandboxError::PythonMissing {
-            python: cfg.python.clone(),
-            source,
-        },
-        other => other,
-    })?;
-
-    let requirements = venv.join("strata-requirements.txt");
+    let requirements = sibling(venv, ".requirements.txt");
     std::fs::write(&requirements, REQUIREMENTS)
         .map_err(|e| SandboxError::io("cannot write", &requirements, e))?;
-    let mut install = Command::new(&python);
-    install
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "-r",
-        ])
-        .arg(&requirements);
-    run_bounded(&mut install, &log, cfg.pip_timeout)?;
+
+    // The fast path (issue 21): a venv without pip (no ensurepip, ~1 s) filled by a
+    // pinned uv, which downloads the pinned wheels in parallel. The slow path, when
+    // uv cannot be had (no pip for the system python, say): pip in the venv, one
+    // package after another, as before.
+    create_venv(cfg, &log, false)?;
+    match bootstrap_uv(cfg, &log) {
+        Some(uv) => {
+            let mut install = Command::new(&uv);
+            install
+                .args(["pip", "install", "--no-deps", "--python"])
+                .arg(&python)
+                .arg("-r")
+                .arg(&requirements)
+                .env("UV_CACHE_DIR", sibling(venv, ".uv-cache"))
+                .env("UV_PYTHON_DOWNLOADS", "never")
+                .env("UV_NO_CONFIG", "1");
+            run_bounded(&mut install, &log, cfg.pip_timeout)?;
+        }
+        None => {
+            create_venv(cfg, &log, true)?;
+            let mut install = Command::new(&python);
+            install
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "-r",
+                ])
+                .arg(&requirements);
+            run_bounded(&mut install, &log, cfg.pip_timeout)?;
+        }
+    }
 
     let marker = venv.join(MARKER);
     std::fs::write(&marker, requirements_hash())
         .map_err(|e| SandboxError::io("cannot write", &marker, e))?;
     Ok(python)
+}
+
+/// The installer strata uses for the venv: uv from PyPI, pinned.
+pub const UV_VERSION: &str = "0.13.8";
+
+/// `python3 -m venv --clear [--without-pip] VENV`.
+fn create_venv(cfg: &SandboxConfig, log: &Path, with_pip: bool) -> Result<(), SandboxError> {
+    let mut create = Command::new(&cfg.python);
+    create.args(["-m", "venv", "--clear"]);
+    if !with_pip {
+        create.arg("--without-pip");
+    }
+    create.arg(&cfg.venv);
+    run_bounded(&mut create, log, cfg.venv_timeout).map_err(|e| match e {
+        SandboxError::Spawn { source, .. } => SandboxError::PythonMissing {
+            python: cfg.python.clone(),
+            source,
+        },
+        other => other,
+    })
+}
+
+/// The pinned uv in `<venv>.uv/` (installed there by the system python's pip,
+/// one wheel), or `None` when it cannot be had; the reason is in the build log.
+fn bootstrap_uv(cfg: &SandboxConfig, log: &Path) -> Option<PathBuf> {
+    let dir = sibling(&cfg.venv, ".uv");
+    let uv = dir.join("bin").join("uv");
+    let current = |uv: &Path| {
+        Command::new(uv)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(UV_VERSION))
+            .unwrap_or(false)
+    };
+    if current(&uv) {
+        return Some(uv);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut get = Command::new(&cfg.python);
+    get.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--target",
+    ])
+    .arg(&dir)
+    .arg(format!("uv=={UV_VERSION}"));
+    match run_bounded(&mut get, log, cfg.pip_timeout) {
+        Ok(()) if current(&uv) => Some(uv),
+        _ => None,
+    }
 }
 
 /// An exclusive `flock` on a file, released when dropped (or when the process dies).

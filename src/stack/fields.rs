@@ -5,7 +5,7 @@ use super::source_map::{FieldPath, Segment};
 
 /// The sections a stack file may have, for "unknown section" help.
 pub const SECTIONS: &str = "[app], [dns], [[regions]], [rollout], [compute], [ami], [[tables]], \
-[[queues]], [storage], [edge], [capacity], [alarms], [availability], [policy], [operations]";
+[[queues]], [storage], [edge], [capacity], [alarms], [availability], [policy], [operations], [cost], [audit]";
 
 /// Help for the field at `path` (array indices ignored), if there is a rule to state.
 pub fn help_for(path: &FieldPath) -> Option<&'static str> {
@@ -106,6 +106,16 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
             "a percentage above 0 and below 100, e.g. 99.99"
         }
         ["availability", "components"] => "a table of component name = percentage",
+        ["availability", "downtime_cost_per_hour"] => {
+            "USD lost per hour of the whole service down, 0 or more, e.g. 5000"
+        }
+        ["cost", "instance_hour_usd"] => "a USD price per instance-hour above 0, e.g. 0.0104",
+        ["cost", _] => "a quantity of 0 or more (a number; see docs/cost.md for the default)",
+        ["audit", "access_key_max_age_days"] | ["audit", "unused_days"] => {
+            "a whole number of days above 0 (default 90)"
+        }
+        ["audit", "min_admins"] => "a whole number above 0 (default 2)",
+        ["audit", "allow_key_pairs"] => "true or false (default false)",
         ["policy", "advisory"] => "an array of { rule = \"...\", reason = \"...\" }",
         ["policy", "advisory", _] => "a non-empty string",
         ["operations", "require_dri"] => "true or false (default false)",
@@ -180,6 +190,20 @@ mod tests {
         def.tables[0].write_capacity = Some(1);
         def.edge.certificate_arn = Some("arn".into());
         def.availability.components.insert("alb".into(), 99.99);
+        def.availability.downtime_cost_per_hour = Some(1.0);
+        def.cost = CostUsage {
+            requests_per_month: Some(1.0),
+            gb_out_per_month: Some(1.0),
+            gb_stored: Some(1.0),
+            gb_written_per_month: Some(1.0),
+            writes_per_month: Some(1.0),
+            reads_per_month: Some(1.0),
+            table_gb_stored: Some(1.0),
+            nat_gb_per_month: Some(1.0),
+            queue_messages_per_month: Some(1.0),
+            dns_queries_per_month: Some(1.0),
+            instance_hour_usd: Some(1.0),
+        };
         def.policy.advisory.push(AdvisoryRule {
             rule: "r".into(),
             reason: "x".into(),

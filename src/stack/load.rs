@@ -146,6 +146,8 @@ struct Read {
     availability: Option<Availability>,
     policy: Option<Policy>,
     operations: Option<Operations>,
+    cost: Option<CostUsage>,
+    audit: Option<AuditThresholds>,
 }
 
 impl Read {
@@ -166,6 +168,8 @@ impl Read {
             availability: self.availability.as_ref(),
             policy: self.policy.as_ref(),
             operations: self.operations.as_ref(),
+            cost: self.cost.as_ref(),
+            audit: self.audit.as_ref(),
         }
     }
 
@@ -187,6 +191,8 @@ impl Read {
             availability: self.availability?,
             policy: self.policy?,
             operations: self.operations?,
+            cost: self.cost?,
+            audit: self.audit?,
         })
     }
 }
@@ -214,6 +220,8 @@ fn read_structure(mut table: toml::Table) -> (Read, Vec<Problem>) {
         availability: sections.optional("availability"),
         policy: sections.optional("policy"),
         operations: sections.optional("operations"),
+        cost: sections.optional("cost"),
+        audit: sections.optional("audit"),
     };
     for key in table.keys() {
         problems.push(Problem::key(

@@ -49,6 +49,12 @@ pub struct StackDef {
     /// Team operations: responsible person, deploy windows.
     #[serde(default)]
     pub operations: Operations,
+    /// Usage assumptions of `strata cost` (defaults are printed with the estimate).
+    #[serde(default)]
+    pub cost: CostUsage,
+    /// Account-hygiene thresholds of `strata audit`.
+    #[serde(default)]
+    pub audit: AuditThresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -465,6 +471,10 @@ pub struct Availability {
     /// (see `strata check` and docs/stack-reference.md for the names and defaults).
     #[serde(default)]
     pub components: std::collections::BTreeMap<String, f64>,
+    /// What one hour of the whole service being down costs the business, in USD:
+    /// `strata cost` then prices each alternative's expected yearly downtime.
+    #[serde(default)]
+    pub downtime_cost_per_hour: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -504,6 +514,87 @@ pub struct DeployWindow {
     pub start_hour: u8,
     /// UTC hour the window ends (1-24, exclusive).
     pub end_hour: u8,
+}
+
+/// Usage assumptions for `strata cost`, monthly and for the whole service. Every
+/// field is optional: an absent one takes the default `strata cost` prints.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostUsage {
+    /// Requests a month reaching the service (default: 30% of `capacity.peak_rps`, all month).
+    #[serde(default)]
+    pub requests_per_month: Option<f64>,
+    /// GB a month sent to users (default: 20 KB per request).
+    #[serde(default)]
+    pub gb_out_per_month: Option<f64>,
+    /// GB held in the object store, the whole data set (default 100).
+    #[serde(default)]
+    pub gb_stored: Option<f64>,
+    /// GB of new objects a month, replicated to every other region (default 10).
+    #[serde(default)]
+    pub gb_written_per_month: Option<f64>,
+    /// DynamoDB item writes (1 KB each) a month (default: 10% of requests).
+    #[serde(default)]
+    pub writes_per_month: Option<f64>,
+    /// DynamoDB item reads (4 KB each, strongly consistent) a month (default: one per request).
+    #[serde(default)]
+    pub reads_per_month: Option<f64>,
+    /// GB held in the DynamoDB tables, one replica's worth (default 10).
+    #[serde(default)]
+    pub table_gb_stored: Option<f64>,
+    /// GB a month through the NAT gateways, per region (default 10).
+    #[serde(default)]
+    pub nat_gb_per_month: Option<f64>,
+    /// Messages a month through the queues (default: one per write).
+    #[serde(default)]
+    pub queue_messages_per_month: Option<f64>,
+    /// Route 53 queries a month on the latency / failover names (default 1,000,000).
+    #[serde(default)]
+    pub dns_queries_per_month: Option<f64>,
+    /// The instance type's on-demand USD per hour in us-east-1, for a type the
+    /// price table lacks (or to use a negotiated price).
+    #[serde(default)]
+    pub instance_hour_usd: Option<f64>,
+}
+
+/// Thresholds of `strata audit` (the account-hygiene checks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditThresholds {
+    /// An active access key older than this many days must be rotated (default 90).
+    #[serde(default = "default_key_age")]
+    pub access_key_max_age_days: u32,
+    /// A user, password or access key unused for this many days is stale (default 90).
+    #[serde(default = "default_unused")]
+    pub unused_days: u32,
+    /// People who must be able to act as administrators (break-glass), default 2.
+    #[serde(default = "default_admins")]
+    pub min_admins: u32,
+    /// EC2 key pairs are allowed in the stack's regions (default false: a fleet on a
+    /// baked AMI needs none; use Session Manager to reach an instance).
+    #[serde(default)]
+    pub allow_key_pairs: bool,
+}
+
+fn default_key_age() -> u32 {
+    90
+}
+fn default_unused() -> u32 {
+    90
+}
+fn default_admins() -> u32 {
+    2
+}
+
+impl Default for AuditThresholds {
+    fn default() -> Self {
+        AuditThresholds {
+            access_key_max_age_days: default_key_age(),
+            unused_days: default_unused(),
+            min_admins: default_admins(),
+            allow_key_pairs: false,
+        }
+    }
 }
 
 impl StackDef {

@@ -60,6 +60,65 @@ pub fn az_in_region(az: &str, region: &str) -> bool {
     }
 }
 
+/// The Availability Zone letters of every known region: the zone names
+/// `DescribeAvailabilityZones` reports (state `available`, zone type
+/// `availability-zone`), as listed per region on AWS's "AWS Availability Zones"
+/// page (<https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html>)
+/// and in "Regions and Zones" of the EC2 User Guide
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-regions-availability-zones.html>).
+/// Gaps are real: ca-central-1 has a, b and d; ap-northeast-1 has a, c and d
+/// (ap-northeast-1b is closed to new accounts). In the oldest regions (us-east-1,
+/// us-west-1, ap-northeast-1) an account sees only some of them, which is why
+/// `plan` and `deploy` also check the account's own list (docs/stack-reference.md).
+/// Sorted by region, for lookup.
+pub const AZ_LETTERS: &[(&str, &str)] = &[
+    ("af-south-1", "abc"),
+    ("ap-east-1", "abc"),
+    ("ap-east-2", "abc"),
+    ("ap-northeast-1", "acd"),
+    ("ap-northeast-2", "abcd"),
+    ("ap-northeast-3", "abc"),
+    ("ap-south-1", "abc"),
+    ("ap-south-2", "abc"),
+    ("ap-southeast-1", "abc"),
+    ("ap-southeast-2", "abc"),
+    ("ap-southeast-3", "abc"),
+    ("ap-southeast-4", "abc"),
+    ("ap-southeast-5", "abc"),
+    ("ap-southeast-7", "abc"),
+    ("ca-central-1", "abd"),
+    ("ca-west-1", "abc"),
+    ("eu-central-1", "abc"),
+    ("eu-central-2", "abc"),
+    ("eu-north-1", "abc"),
+    ("eu-south-1", "abc"),
+    ("eu-south-2", "abc"),
+    ("eu-west-1", "abc"),
+    ("eu-west-2", "abc"),
+    ("eu-west-3", "abc"),
+    ("il-central-1", "abc"),
+    ("me-central-1", "abc"),
+    ("me-south-1", "abc"),
+    ("mx-central-1", "abc"),
+    ("sa-east-1", "abc"),
+    ("us-east-1", "abcdef"),
+    ("us-east-2", "abc"),
+    ("us-west-1", "abc"),
+    ("us-west-2", "abcd"),
+];
+
+/// The Availability Zone names of a known region ("ca-central-1a", ...).
+pub fn azs_of(region: &str) -> Option<Vec<String>> {
+    let i = AZ_LETTERS.binary_search_by(|(r, _)| r.cmp(&region)).ok()?;
+    Some(
+        AZ_LETTERS[i]
+            .1
+            .chars()
+            .map(|c| format!("{region}{c}"))
+            .collect(),
+    )
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -91,6 +150,20 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(suggest("us-est-1"), Some("us-east-1"));
         assert_eq!(suggest("mars-north-1"), None);
+    }
+
+    #[test]
+    fn every_known_region_has_its_zones_and_the_table_is_sorted() {
+        let regions: Vec<&str> = AZ_LETTERS.iter().map(|(r, _)| *r).collect();
+        assert_eq!(regions, KNOWN_REGIONS);
+        assert_eq!(
+            azs_of("ca-central-1").unwrap(),
+            ["ca-central-1a", "ca-central-1b", "ca-central-1d"]
+        );
+        assert!(!azs_of("ap-northeast-1")
+            .unwrap()
+            .contains(&"ap-northeast-1b".to_string()));
+        assert_eq!(azs_of("mars-north-1"), None);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub fn validate(def: &StackDef) -> Vec<Problem> {
         availability: Some(&def.availability),
         policy: Some(&def.policy),
         operations: Some(&def.operations),
+        cost: Some(&def.cost),
+        audit: Some(&def.audit),
     })
 }
 
@@ -52,6 +54,8 @@ pub struct Parts<'a> {
     pub availability: Option<&'a Availability>,
     pub policy: Option<&'a Policy>,
     pub operations: Option<&'a Operations>,
+    pub cost: Option<&'a CostUsage>,
+    pub audit: Option<&'a AuditThresholds>,
 }
 
 /// Every problem in the sections that were read.
@@ -105,6 +109,12 @@ pub fn validate_parts(parts: &Parts<'_>) -> Vec<Problem> {
     }
     if let Some(operations) = parts.operations {
         c.operations(operations);
+    }
+    if let Some(cost) = parts.cost {
+        c.cost(cost);
+    }
+    if let Some(audit) = parts.audit {
+        c.audit(audit);
     }
     c.problems
 }
@@ -276,6 +286,12 @@ impl Checks {
                         path.clone(),
                         format!("`{az}` is not an Availability Zone of {}", r.name),
                         format!("the region name plus one letter, e.g. \"{}a\"", r.name),
+                    );
+                } else if let Some(known) = regions::azs_of(&r.name).filter(|k| !k.contains(az)) {
+                    self.bad_with(
+                        path.clone(),
+                        format!("`{az}` is not an Availability Zone of {}", r.name),
+                        format!("{} has {}", r.name, known.join(", ")),
                     );
                 }
                 if let Some(first) = seen_az.get(az.as_str()) {
@@ -796,12 +812,64 @@ impl Checks {
                 );
             }
         }
+        if let Some(v) = a.downtime_cost_per_hour {
+            if !(v.is_finite() && v >= 0.0) {
+                self.bad(
+                    p("availability.downtime_cost_per_hour"),
+                    format!("downtime_cost_per_hour = {v} is not an amount of USD of 0 or more"),
+                );
+            }
+        }
         for (name, v) in &a.components {
             if !is_percentage(*v) {
                 self.bad(
                     p("availability.components").key(name),
                     format!("{name} = {v} is not a percentage between 0 and 100"),
                 );
+            }
+        }
+    }
+
+    fn cost(&mut self, c: &CostUsage) {
+        for (field, v) in [
+            ("requests_per_month", c.requests_per_month),
+            ("gb_out_per_month", c.gb_out_per_month),
+            ("gb_stored", c.gb_stored),
+            ("gb_written_per_month", c.gb_written_per_month),
+            ("writes_per_month", c.writes_per_month),
+            ("reads_per_month", c.reads_per_month),
+            ("table_gb_stored", c.table_gb_stored),
+            ("nat_gb_per_month", c.nat_gb_per_month),
+            ("queue_messages_per_month", c.queue_messages_per_month),
+            ("dns_queries_per_month", c.dns_queries_per_month),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v >= 0.0) {
+                    self.bad(
+                        p("cost").key(field),
+                        format!("{field} = {v} is not a quantity of 0 or more"),
+                    );
+                }
+            }
+        }
+        if let Some(v) = c.instance_hour_usd {
+            if !(v.is_finite() && v > 0.0) {
+                self.bad(
+                    p("cost.instance_hour_usd"),
+                    format!("instance_hour_usd = {v} is not a price above 0"),
+                );
+            }
+        }
+    }
+
+    fn audit(&mut self, a: &AuditThresholds) {
+        for (field, v) in [
+            ("access_key_max_age_days", a.access_key_max_age_days),
+            ("unused_days", a.unused_days),
+            ("min_admins", a.min_admins),
+        ] {
+            if v == 0 {
+                self.bad(p("audit").key(field), format!("{field} is 0"));
             }
         }
     }

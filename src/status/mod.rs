@@ -5,7 +5,7 @@
 //! that does not answer is `Unreachable` and the others still report. A region
 //! stack left in a region the definition no longer names is listed too.
 
-use crate::aws::health_reads::{self, AsgCapacity, HealthCheckStatus, TargetCounts};
+use crate::aws::health_reads::{self, AsgCapacity, TargetCounts};
 use crate::aws::{stack_info, Aws, AwsError};
 use crate::stack::StackDef;
 use crate::synth::output_names;
@@ -83,10 +83,13 @@ pub struct TargetView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheckView {
     pub id: String,
-    /// Route 53 counts a check healthy when more than 18% of its checkers say so.
+    /// Route 53's rule (`deploy::check_health`): more than 18% of its checkers say
+    /// healthy; no observations yet is not healthy.
     pub healthy: bool,
     pub healthy_observations: u32,
     pub observations: u32,
+    /// The rule's reason, in words.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,6 +108,80 @@ pub struct StackStatus {
     /// Region stacks in regions the definition does not name (left from an earlier
     /// definition; the next deploy removes them).
     pub left_behind: Vec<LeftBehind>,
+    /// The managed zone's name servers and whether the zone is delegated to them
+    /// (`dns.manage_zone` only, once the zone stack exists).
+    pub delegation: Option<Delegation>,
+}
+
+/// Where a managed zone must be delegated, and whether it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delegation {
+    pub zone: String,
+    /// The zone stack's `NameServers` output.
+    pub name_servers: Vec<String>,
+    /// True once `probe` resolves through this machine's resolver: the name exists
+    /// only in the managed zone, so an answer means the parent zone (or registrar)
+    /// delegates to it. Route 53's API cannot tell: delegation lives in the parent.
+    pub delegated: bool,
+    /// The name looked up (the latency name) and what happened.
+    pub probe: String,
+}
+
+/// How long the delegation probe waits for the resolver.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The managed zone's delegation (None without `dns.manage_zone`, or before the
+/// zone stack exists). Reads the zone stack's outputs, then resolves the latency
+/// name (see `Delegation::delegated`).
+pub async fn delegation(aws: &Aws, def: &StackDef) -> Option<Delegation> {
+    if !def.dns.manage_zone {
+        return None;
+    }
+    let stack = stack_info::describe_stack(aws, crate::stack::GLOBAL_REGION, &crate::synth::zone_stack_name(def))
+        .await
+        .ok()??;
+    let name_servers: Vec<String> = stack
+        .outputs
+        .get(crate::synth::zone::NAME_SERVERS_OUTPUT)?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let name = crate::synth::latency_name(def);
+    let lookup = tokio::time::timeout(
+        PROBE_TIMEOUT,
+        tokio::net::lookup_host((name.trim_end_matches('.').to_string(), 443)),
+    )
+    .await;
+    let (delegated, probe) = match lookup {
+        Ok(Ok(mut addrs)) => match addrs.next() {
+            Some(a) => (true, format!("{name} resolves ({})", a.ip())),
+            None => (false, format!("{name} does not resolve")),
+        },
+        Ok(Err(e)) => (false, format!("{name} does not resolve ({e})")),
+        Err(_) => (
+            false,
+            format!("{name}: no answer within {}s", PROBE_TIMEOUT.as_secs()),
+        ),
+    };
+    Some(Delegation {
+        zone: def.dns.hosted_zone.clone(),
+        name_servers,
+        delegated,
+        probe,
+    })
+}
+
+/// The line to show while a managed zone is not delegated.
+pub fn delegation_note(d: &Delegation) -> Option<String> {
+    (!d.delegated).then(|| {
+        format!(
+            "the hosted zone {} is not delegated yet ({}): set its NS records at the registrar or parent zone to {}",
+            d.zone,
+            d.probe,
+            d.name_servers.join(", ")
+        )
+    })
 }
 
 /// A region stack found in a region the definition does not name.
@@ -141,6 +218,7 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
         stack: def.stack_name(),
         regions,
         left_behind: left_behind(&aws, def, opts).await,
+        delegation: delegation(&aws, def).await,
     }
 }
 
@@ -227,7 +305,8 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         match out(output_names::HEALTH_CHECK_ID) {
             Some(id) => Some((
                 id.clone(),
-                health_reads::health_check_status(aws, &id).await,
+                crate::deploy::check_health::evaluate(&crate::aws::CloudApi::new(aws.clone()), &id)
+                    .await,
             )),
             None => None,
         }
@@ -265,19 +344,15 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         None => {}
     }
     match check {
-        Some((
-            id,
-            Ok(HealthCheckStatus {
-                healthy_observations,
-                observations,
-            }),
-        )) => {
+        Some((id, Ok(verdict))) => {
+            // Route 53's rule, the one deploy's gate and dr use (deploy::check_health).
+            let (healthy_observations, observations) = verdict.observations.unwrap_or((0, 0));
             st.health_check = Some(HealthCheckView {
                 id,
-                // Route 53's rule: healthy when more than 18% of checkers report healthy.
-                healthy: observations > 0 && healthy_observations * 100 > observations * 18,
+                healthy: verdict.healthy,
                 healthy_observations,
                 observations,
+                detail: verdict.detail,
             })
         }
         Some((_, Err(e))) => st.problems.push(e.to_string()),

@@ -1,10 +1,14 @@
 //! The compute tier: a launch template from the region's AMI (a template parameter
 //! filled at deploy time) with IMDSv2 and an encrypted gp3 root volume, an instance
-//! role of least privilege (this stack's tables, queues and bucket only), and an
-//! Auto Scaling group over the private subnets with ELB health checks, a rolling
-//! update that keeps capacity in service, and target-tracking on CPU.
+//! role of least privilege (this stack's tables, queues, bucket and contract
+//! parameters only), user data that starts the app with its contract and signals
+//! CloudFormation once the app answers its health path, and an Auto Scaling group
+//! over the private subnets with ELB health checks, a rolling update in batches
+//! that follow the region's capacity and wait for those signals (never fewer than
+//! the desired capacity in service), and target-tracking on CPU.
 
 use super::context::RegionCtx;
+use super::contract::{self, Contract};
 use super::data::Data;
 use super::lit::{int, opt, s, some, sub, yes};
 use super::load_balancer::LoadBalancer;
@@ -22,15 +26,33 @@ pub struct Compute {
     pub asg: Handle<autoscaling::AutoScalingGroup>,
 }
 
-pub fn add(
-    t: &mut Template,
-    ctx: &RegionCtx,
-    net: &Network,
-    sgs: &SecurityGroups,
-    lb: &LoadBalancer,
-    data: &Data,
-    bucket: Option<&Handle<s3::Bucket>>,
-) -> Compute {
+/// What the compute tier is wired to.
+pub struct Parts<'a> {
+    pub net: &'a Network,
+    pub sgs: &'a SecurityGroups,
+    pub lb: &'a LoadBalancer,
+    pub data: &'a Data,
+    pub bucket: Option<&'a Handle<s3::Bucket>>,
+    pub contract: &'a Contract,
+}
+
+/// The Auto Scaling group's logical id (the user data signals it by this name).
+pub const ASG_LOGICAL_ID: &str = "AutoScalingGroup";
+
+/// How long CloudFormation waits for a batch's signals (`PauseTime` with
+/// `WaitOnResourceSignals`: a timeout, not a wait): the app's health wait plus
+/// five minutes for the instance to boot.
+pub const SIGNAL_TIMEOUT: &str = "PT15M";
+
+pub fn add(t: &mut Template, ctx: &RegionCtx, parts: &Parts) -> Compute {
+    let Parts {
+        net,
+        sgs,
+        lb,
+        data,
+        bucket,
+        contract,
+    } = *parts;
     let stack = ctx.def.stack_name();
     let compute = &ctx.def.compute;
     let ami = t.parameter(
@@ -49,8 +71,10 @@ pub fn add(
 
     let mut role = iam::Role::new(assume_role("ec2.amazonaws.com"));
     role.description = some(format!("{stack} instances in {}", ctx.region.name));
-    role.policies = instance_policy(ctx, data, bucket)
-        .map(|doc| vec![iam::role::Policy::new(s("least-privilege"), doc)]);
+    role.policies = Some(vec![iam::role::Policy::new(
+        s("least-privilege"),
+        instance_policy(ctx, data, bucket, contract),
+    )]);
     role.tags = Some(tags::standard(ctx));
     let role = t.add("InstanceRole", role);
     let profile = t.add(
@@ -96,6 +120,7 @@ pub fn add(
     lt_data.security_group_ids = Some(vec![sgs.instances.group_id()]);
     lt_data.monitoring = Some(monitoring);
     lt_data.tag_specifications = Some(tag_specs);
+    lt_data.user_data = Some(contract::user_data(ctx, contract, ASG_LOGICAL_ID));
     let mut lt = ec2::LaunchTemplate::new(lt_data);
     let mut own_tags = ec2::launch_template::LaunchTemplateTagSpecification::default();
     own_tags.resource_type =
@@ -121,10 +146,13 @@ pub fn add(
     asg.health_check_grace_period = Some(int(compute.health_check_grace_seconds));
     asg.tags = Some(tags::asg(ctx, &stack));
     let asg = t.add_with(
-        "AutoScalingGroup",
+        ASG_LOGICAL_ID,
         asg,
         Options {
             update_policy: Some(rolling_update(capacity.desired, capacity.max)),
+            creation_policy: Some(json!({
+                "ResourceSignal": { "Count": capacity.desired.to_string(), "Timeout": SIGNAL_TIMEOUT }
+            })),
             ..Options::default()
         },
     );
@@ -145,17 +173,35 @@ pub fn add(
     Compute { asg }
 }
 
-/// `AutoScalingRollingUpdate` that replaces one instance at a time and keeps the
-/// desired capacity in service (CloudFormation wants `MinInstancesInService`
-/// below `MaxSize`, so it is `desired`, or `max - 1` when `desired == max`).
+/// The instances a rolling update keeps in service: the desired capacity (what the
+/// region carries in its share of the N+1 plan), or `max - 1` when `desired == max`
+/// (CloudFormation wants `MinInstancesInService` below `MaxSize`).
+pub fn keep_in_service(desired: u32, max: u32) -> u32 {
+    desired.min(max.saturating_sub(1))
+}
+
+/// The batch size of a rolling update: a third of the desired capacity (rounded
+/// up), so any region is replaced in about three batches whatever its size, but
+/// never more than the room above the instances kept in service (`max - keep`):
+/// CloudFormation launches a batch's replacements before it terminates the old
+/// ones, and cannot go above `MaxSize`. At least one.
+pub fn batch_size(desired: u32, max: u32) -> u32 {
+    let room = max.saturating_sub(keep_in_service(desired, max));
+    desired.div_ceil(3).min(room).max(1)
+}
+
+/// `AutoScalingRollingUpdate` in batches of [`batch_size`], keeping
+/// [`keep_in_service`] instances in service; each new instance signals when its app
+/// answers the health path, all must succeed, and `PauseTime` is the signals'
+/// timeout ([`SIGNAL_TIMEOUT`]): a batch ends as soon as its signals arrive.
 pub fn rolling_update(desired: u32, max: u32) -> Json {
-    let keep = desired.min(max.saturating_sub(1));
     json!({
         "AutoScalingRollingUpdate": {
-            "MinInstancesInService": keep.to_string(),
-            "MaxBatchSize": "1",
-            "PauseTime": "PT5M",
-            "WaitOnResourceSignals": false,
+            "MinInstancesInService": keep_in_service(desired, max).to_string(),
+            "MaxBatchSize": batch_size(desired, max).to_string(),
+            "MinSuccessfulInstancesPercent": 100,
+            "PauseTime": SIGNAL_TIMEOUT,
+            "WaitOnResourceSignals": true,
             "SuspendProcesses": [
                 "HealthCheck",
                 "ReplaceUnhealthy",
@@ -179,14 +225,24 @@ pub fn assume_role(service: &str) -> Json {
     })
 }
 
-/// The instances' permissions: this stack's tables (in this region), queues and
-/// bucket, and nothing else (`None` when the stack has none of them).
+/// The instances' permissions: their contract's parameters, this stack's tables
+/// (in this region), queues and bucket, and the resource signal of their own group;
+/// nothing else.
 fn instance_policy(
     ctx: &RegionCtx,
     data: &Data,
     bucket: Option<&Handle<s3::Bucket>>,
-) -> Option<Json> {
-    let mut statements = Vec::new();
+    contract: &Contract,
+) -> Json {
+    let mut statements = vec![
+        contract::read_statement(contract),
+        json!({
+            "Sid": "ResourceSignal",
+            "Effect": "Allow",
+            "Action": ["cloudformation:SignalResource"],
+            "Resource": [sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*").to_json()]
+        }),
+    ];
     if !ctx.def.tables.is_empty() {
         let resources: Vec<Json> = ctx
             .def
@@ -242,5 +298,33 @@ fn instance_policy(
             "Resource": [crate::cfn::Intrinsic::join("", vec![arn.to_json(), json!("/*")]).to_json()]
         }));
     }
-    (!statements.is_empty()).then(|| json!({ "Version": "2012-10-17", "Statement": statements }))
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_a_third_of_the_region_within_the_room_above_desired() {
+        // (desired, max) -> (kept in service, batch size)
+        for ((desired, max), (keep, batch)) in [
+            ((2, 4), (2, 1)),
+            ((3, 6), (3, 1)),
+            ((9, 12), (9, 3)),
+            ((9, 10), (9, 1)),
+            ((12, 18), (12, 4)),
+            ((4, 4), (3, 1)),
+            ((1, 2), (1, 1)),
+        ] {
+            assert_eq!(keep_in_service(desired, max), keep, "{desired}/{max}");
+            assert_eq!(batch_size(desired, max), batch, "{desired}/{max}");
+        }
+        let policy = rolling_update(9, 12);
+        let r = &policy["AutoScalingRollingUpdate"];
+        assert_eq!(r["MaxBatchSize"], "3");
+        assert_eq!(r["MinInstancesInService"], "9");
+        assert_eq!(r["WaitOnResourceSignals"], true);
+        assert_eq!(r["PauseTime"], SIGNAL_TIMEOUT);
+    }
 }

@@ -1,8 +1,10 @@
 //! Route 53 for one region: a health check on the region's load balancer (both
 //! phases), and in the wired phase the region's latency record (an alias to the
-//! load balancer, evaluating target health, with the health check) and, where the
-//! region has a failover role, its failover record. Records name the zone by
-//! `HostedZoneName` (or by `dns.hosted_zone_id` when the definition gives one).
+//! load balancer, evaluating target health, with the serving check) and, in the
+//! primary region and the first secondary region, the failover name's PRIMARY or
+//! SECONDARY record (see `failover_record_of`; docs/synth.md, "DNS"). Records name
+//! the zone by `dns.hosted_zone_id` when the definition gives one, else by
+//! `HostedZoneName`.
 
 use super::context::{fqdn, latency_name, RegionCtx};
 use super::lit::{int, opt, s, some, yes};
@@ -37,16 +39,69 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Handle<route
         let mut latency = alias_record(ctx, lb, &latency_name(ctx.def), &hc);
         latency.region = some(ctx.region.name.as_str());
         t.add("LatencyRecord", latency);
-        if let Some(role) = ctx.region.failover {
-            let mut failover = alias_record(ctx, lb, &ctx.def.dns.failover_name(), &hc);
-            failover.failover = opt(match role {
-                FailoverRole::Primary => route53::record_set::Failover::Primary,
-                FailoverRole::Secondary => route53::record_set::Failover::Secondary,
-            });
-            t.add("FailoverRecord", failover);
+        match failover_record_of(ctx.def, &ctx.region.name) {
+            Some(FailoverRole::Primary) => {
+                // PRIMARY: this region's load balancer, while its serving check is healthy.
+                let mut r = failover_cname(ctx.def, FailoverRole::Primary, lb.alb.dns_name());
+                r.set_identifier = some(ctx.region.name.as_str());
+                r.health_check_id = Some(hc.ref_());
+                t.add("FailoverRecord", r);
+            }
+            Some(FailoverRole::Secondary) => {
+                // SECONDARY: the latency name, so that every region still healthy serves.
+                let mut r = failover_cname(
+                    ctx.def,
+                    FailoverRole::Secondary,
+                    s(fqdn(&latency_name(ctx.def))),
+                );
+                r.set_identifier = some(SECONDARY_SET_IDENTIFIER);
+                t.add("FailoverRecord", r);
+            }
+            None => {}
         }
     }
     hc
+}
+
+/// The set identifier of the failover name's SECONDARY record (it is no one
+/// region's: it answers with the latency name).
+pub const SECONDARY_SET_IDENTIFIER: &str = "latency";
+
+/// The TTL of the failover CNAMEs, in seconds: short, so a failover reaches clients
+/// quickly (Route 53's own alias records have the target's TTL).
+pub const FAILOVER_TTL: &str = "60";
+
+/// Which failover record, if any, `region`'s template declares. Route 53 failover
+/// is one PRIMARY and one SECONDARY record per name and type
+/// (<https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html>,
+/// Failover): the primary region declares the PRIMARY; the first region (in
+/// definition order) with `failover = "secondary"` declares the SECONDARY, which
+/// points at the latency name, where every healthy region answers. Every other
+/// region declares none.
+pub fn failover_record_of(def: &StackDef, region: &str) -> Option<FailoverRole> {
+    let r = def.region(region)?;
+    match r.failover? {
+        FailoverRole::Primary => Some(FailoverRole::Primary),
+        FailoverRole::Secondary => def
+            .regions
+            .iter()
+            .find(|x| x.failover == Some(FailoverRole::Secondary))
+            .filter(|first| first.name == region)
+            .map(|_| FailoverRole::Secondary),
+    }
+}
+
+/// A failover CNAME on the failover name pointing at `value`.
+fn failover_cname(def: &StackDef, role: FailoverRole, value: crate::cfn::Value<String>) -> route53::RecordSet {
+    let mut r = route53::RecordSet::new(s("CNAME"), s(fqdn(&def.dns.failover_name())));
+    set_zone(def, &mut r);
+    r.ttl = some(FAILOVER_TTL);
+    r.resource_records = Some(vec![value]);
+    r.failover = opt(match role {
+        FailoverRole::Primary => route53::record_set::Failover::Primary,
+        FailoverRole::Secondary => route53::record_set::Failover::Secondary,
+    });
+    r
 }
 
 /// An A record aliasing `name` to this region's load balancer, identified by the

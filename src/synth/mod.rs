@@ -16,8 +16,9 @@ mod addressing;
 mod alarms;
 mod compute;
 mod context;
+mod contract;
 mod data;
-mod dns;
+pub mod dns;
 mod global;
 mod lit;
 mod load_balancer;
@@ -29,12 +30,12 @@ mod security;
 pub mod serving_check;
 mod storage;
 mod tags;
-mod zone;
+pub mod zone;
 
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use alarms::TOLD_ONLY_ALARM_SUFFIX;
 pub use compute::AMI_PARAMETER;
-pub use context::{home_region, latency_name};
+pub use context::{fqdn, home_region, latency_name};
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;
@@ -179,7 +180,19 @@ fn region_template(ctx: &RegionCtx) -> Template {
     let lb = load_balancer::add(&mut t, ctx, &net, &sgs);
     let data = data::add(&mut t, ctx);
     let bucket = storage::add(&mut t, ctx);
-    let compute = compute::add(&mut t, ctx, &net, &sgs, &lb, &data, bucket.as_ref());
+    let contract = contract::add(&mut t, ctx, &data, bucket.as_ref());
+    let compute = compute::add(
+        &mut t,
+        ctx,
+        &compute::Parts {
+            net: &net,
+            sgs: &sgs,
+            lb: &lb,
+            data: &data,
+            bucket: bucket.as_ref(),
+            contract: &contract,
+        },
+    );
     let health = dns::add(&mut t, ctx, &lb);
     let notify = notify::add(&mut t, ctx);
     let alarms = alarms::add(&mut t, ctx, &lb, &data, notify.as_ref());

@@ -5,7 +5,11 @@ use super::context::fqdn;
 use super::lit::some;
 use super::tags;
 use crate::cfn::gen::route53;
-use crate::cfn::Template;
+use crate::cfn::{Intrinsic, Template, Value};
+
+/// The zone stack's output listing its name servers, comma-separated (deploy and
+/// status print them until the zone is delegated).
+pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
 use crate::stack::{StackDef, GLOBAL_REGION};
 
 pub fn template(def: &StackDef) -> Template {
@@ -25,6 +29,16 @@ pub fn template(def: &StackDef) -> Template {
         "HostedZoneId",
         "The hosted zone's id",
         &zone.ref_::<String>(),
+    );
+    let servers: Value<String> = Intrinsic::JoinList(
+        ",".into(),
+        Box::new(zone.name_servers().to_json()),
+    )
+    .into();
+    t.output(
+        NAME_SERVERS_OUTPUT,
+        "The zone's name servers (comma-separated): delegate the zone to them",
+        &servers,
     );
     t
 }

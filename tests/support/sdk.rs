@@ -91,6 +91,10 @@ pub async fn settled_stack(cfn: &aws_sdk_cloudformation::Client, name: &str) -> 
     }
 }
 
+pub fn iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&config("us-east-1"))
+}
+
 pub fn sns(region: &str) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(&config(region))
 }

@@ -67,8 +67,14 @@ certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-
     );
     let names: Vec<String> = (0..regions).map(region_name).collect();
     for (i, name) in names.iter().enumerate() {
+        // A real region's own zones (validate knows them) while it has enough,
+        // else letters from a.
+        let real = strata::stack::regions::azs_of(&name).filter(|z| z.len() >= azs);
         let zones: Vec<String> = (0..azs)
-            .map(|z| format!("\"{name}{}\"", (b'a' + z as u8) as char))
+            .map(|z| match &real {
+                Some(real) => format!("\"{}\"", real[z]),
+                None => format!("\"{name}{}\"", (b'a' + z as u8) as char),
+            })
             .collect();
         s.push_str(&format!(
             "[[regions]]\nname = \"{name}\"\ncidr = \"10.{i}.0.0/16\"\nazs = [{}]\nfailover = \"{}\"\n\n",

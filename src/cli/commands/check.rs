@@ -19,6 +19,7 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
         )
     })?;
     let report = policy::check(&def, &synthesized);
+    let cost = strata::cost::estimate(&def, &synthesized);
     match global.output {
         OutputFormat::Json => {
             let mut value = serde_json::to_value(&report).map_err(|e| {
@@ -28,9 +29,39 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
                 )
             })?;
             value["passed"] = serde_json::Value::Bool(report.passed());
+            value["cost"] = match &cost {
+                Ok(c) => serde_json::json!({
+                    "currency": c.currency,
+                    "monthly": c.monthly,
+                    "monthly_at_max": c.monthly_at_max,
+                    "prices_dated": c.prices_dated,
+                }),
+                Err(e) => serde_json::json!({ "error": e.to_string() }),
+            };
             println!("{value}");
         }
-        OutputFormat::Human => print!("{}", render(&report)),
+        OutputFormat::Human => {
+            let mut text = render(&report);
+            let summary = match &cost {
+                Ok(c) => format!(
+                    "\nmonthly cost estimate: {} {:.2} ({:.2} at max capacity; list prices dated {}); \
+                     `strata cost {}` for the table and the price of each nine\n",
+                    c.currency,
+                    c.monthly,
+                    c.monthly_at_max,
+                    c.prices_dated,
+                    args.file.display()
+                ),
+                Err(e) => format!("\nmonthly cost estimate: none ({e})\n"),
+            };
+            // The cost goes before the verdict line.
+            let verdict = text.rfind("\npassed:").or_else(|| text.rfind("\nFAILED:"));
+            match verdict {
+                Some(at) => text.insert_str(at, &summary),
+                None => text.push_str(&summary),
+            }
+            print!("{text}");
+        }
     }
     Ok(report.exit_code())
 }

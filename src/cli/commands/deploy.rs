@@ -32,6 +32,7 @@ pub async fn run(global: &GlobalArgs, args: DeployArgs) -> Outcome {
         .map_err(rollout_ctx::environment)?
     {
         render::show_summary(&ctx.renderer, &report);
+        show_delegation(&ctx).await;
         return Ok(report.exit_code());
     }
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
@@ -67,13 +68,15 @@ async fn locked(
         &settings,
         ready,
         |plan| {
-            render::show_plan(&renderer, plan);
+            let estimate = super::plan::estimate(ctx.def(), &ctx.desired, plan, ctx.timing.bake);
+            render::show_plan(&renderer, plan, &estimate);
             yes || ask(&renderer, "Deploy this plan?")
         },
     )
     .await
     .map_err(rollout_ctx::environment)?;
     render::show_summary(&ctx.renderer, &report);
+    show_delegation(&ctx).await;
     Ok(report.exit_code())
 }
 
@@ -109,4 +112,14 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, renderer: Arc<Renderer>) {
         // The second-press watcher keeps running: dropping its handle detaches it.
         drop(second);
     });
+}
+
+/// Until the managed zone is delegated, every deploy ends by saying where to
+/// delegate it (strata::status::delegation).
+async fn show_delegation(ctx: &rollout_ctx::Ctx) {
+    if let Some(d) = strata::status::delegation(&ctx.aws, &ctx.definition.def).await {
+        if let Some(note) = strata::status::delegation_note(&d) {
+            ctx.events.warn(None, strata::events::Phase::Done, note);
+        }
+    }
 }

@@ -7,7 +7,9 @@ mod common;
 
 pub use common::connect;
 pub use validate::load_stack;
+mod audit;
 mod check;
+mod cost;
 mod completions;
 mod deploy;
 mod destroy;
@@ -46,6 +48,8 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Synth(a) => synth::run(g, a).await,
         Command::Check(a) => check::run(g, a).await,
         Command::Plan(a) => plan::run(g, a).await,
+        Command::Cost(a) => cost::run(g, a).await,
+        Command::Audit(a) => audit::run(g, a).await,
         Command::Deploy(a) => deploy::run(g, a).await,
         Command::Rollback(a) => rollback::run(g, a).await,
         Command::Status(a) => status::run(g, a).await,

@@ -32,7 +32,27 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Outcome {
     let plan = deploy::plan(&ctx.cloud, &ctx.events, &ctx.desired, &settings)
         .await
         .map_err(rollout_ctx::environment)?;
-    render::show_plan(&ctx.renderer, &plan);
+    let estimate = estimate(ctx.def(), &ctx.desired, &plan, ctx.timing.bake);
+    render::show_plan(&ctx.renderer, &plan, &estimate);
     ctx.renderer.finish();
     Ok(exit_code::SUCCESS)
+}
+
+/// The plan's floor on AWS (`strata::plan::timing`) with this deploy's bake; an AMI
+/// copy counts when some region has none yet (its template gets the source id).
+pub fn estimate(
+    def: &strata::stack::StackDef,
+    desired: &strata::plan::Desired,
+    plan: &strata::plan::Plan,
+    bake: std::time::Duration,
+) -> strata::plan::timing::Estimate {
+    use strata::plan::timing;
+    let ami_copies = desired.waves.iter().flatten().any(|s| {
+        s.region != def.ami.build_region && s.parameters.values().any(|v| *v == def.ami.id)
+    });
+    let waits = timing::Waits {
+        bake: bake.as_secs_f64(),
+        ami_copies,
+    };
+    timing::estimate(plan, desired, timing::Durations::aws(), waits)
 }

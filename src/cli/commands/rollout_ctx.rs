@@ -121,7 +121,7 @@ impl Ctx {
 /// An application error as the command's failure: the documented exit code.
 pub fn failure(e: AppError) -> Failure {
     let code = match &e {
-        AppError::UnknownRegion { .. } => exit_code::INVALID_INPUT,
+        AppError::UnknownRegion { .. } | AppError::MissingAzs { .. } => exit_code::INVALID_INPUT,
         AppError::Refused(_) | AppError::NotAllowed(_) => exit_code::REFUSED,
         AppError::Policy { report, .. } => report.exit_code(),
         AppError::Locked { .. } => exit_code::LOCKED,

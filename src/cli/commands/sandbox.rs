@@ -11,7 +11,7 @@ pub async fn run(global: &GlobalArgs, args: SandboxCommand) -> Outcome {
     let cfg = SandboxConfig::from_env();
     if matches!(args, SandboxCommand::Up) && !json && !sandbox::venv_ready(&cfg) {
         eprintln!(
-            "Creating the sandbox venv at {} (pinned moto[server]; about a minute, once)...",
+            "Creating the sandbox venv at {} (pinned moto[server], installed by a pinned uv; about 30 s, once)...",
             cfg.venv.display()
         );
     }

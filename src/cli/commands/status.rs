@@ -30,6 +30,9 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
                     l.region, l.stack_name, l.stack_status
                 );
             }
+            if let Some(note) = report.delegation.as_ref().and_then(status::delegation_note) {
+                println!("{note}");
+            }
         }
     }
     Ok(exit_code::SUCCESS)
