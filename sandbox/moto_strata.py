@@ -223,7 +223,8 @@ def refresh_outputs_after_change_sets():
         if change_set.tags:
             stack.tags = dict(change_set.tags)
         stack._parse_template()
-        stack.output_map = stack._create_output_map()
+        if not getattr(stack, "strata_pruned", False):  # a rolled-back create has none
+            stack.output_map = stack._create_output_map()
 
     CloudFormationBackend.execute_change_set = execute_and_refresh
 
@@ -369,6 +370,8 @@ def forget_removed_resources():
 if __name__ == "__main__":
     from moto.server import main
 
+    import moto_cfn_lifecycle
+    import moto_cfn_resources
     import moto_autoscaling  # next to this file: on sys.path when run as a script
     import moto_changesets
     import moto_cloudwatch
@@ -385,6 +388,8 @@ if __name__ == "__main__":
     moto_sns.install()
     moto_autoscaling.install()
     moto_ssm.install()
+    moto_cfn_resources.install()
+    moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

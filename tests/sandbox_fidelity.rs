@@ -376,6 +376,10 @@ fn a_stack_with_an_alarm_creates_updates_and_deletes_it_in_cloudwatch() {
             .send()
             .await
             .expect("CreateStack");
+        assert_eq!(
+            sdk::settled_stack(&cfn, &stack).await.as_deref(),
+            Some("CREATE_COMPLETE")
+        );
     });
     assert_eq!(
         threshold(),
@@ -420,6 +424,10 @@ fn a_stack_with_an_alarm_creates_updates_and_deletes_it_in_cloudwatch() {
             .send()
             .await
             .expect("UpdateStack");
+        assert_eq!(
+            sdk::settled_stack(&cfn, &stack).await.as_deref(),
+            Some("UPDATE_COMPLETE")
+        );
     });
     assert_eq!(
         threshold(),

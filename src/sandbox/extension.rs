@@ -39,6 +39,19 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_changesets.py"),
     ),
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
+    (
+        "moto_cfn_resources.py",
+        include_str!("../../sandbox/moto_cfn_resources.py"),
+    ),
+    (
+        "moto_cfn_lifecycle.py",
+        include_str!("../../sandbox/moto_cfn_lifecycle.py"),
+    ),
+    // Read by moto_cfn_lifecycle.py (next to it): real-AWS durations per resource type.
+    (
+        "aws_durations.json",
+        include_str!("../../sandbox/aws_durations.json"),
+    ),
 ];
 
 /// The AMIs of the stacks in `stacks/`, as moto's `MOTO_AMIS_PATH` JSON list.

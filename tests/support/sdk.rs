@@ -67,6 +67,30 @@ pub fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&config(region))
 }
 
+/// Wait until the stack `name` is no longer `*_IN_PROGRESS` (the sandbox runs
+/// CloudFormation's operations asynchronously, as AWS does: see docs/sandbox.md) and
+/// return its status; `None` once it is gone. Panics after 120 s.
+pub async fn settled_stack(cfn: &aws_sdk_cloudformation::Client, name: &str) -> Option<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let status = match cfn.describe_stacks().stack_name(name).send().await {
+            Ok(out) => out.stacks()[0].stack_status().map(|s| s.as_str().to_string()),
+            Err(e) if format!("{e:?}").contains("does not exist") => return None,
+            Err(e) => panic!("DescribeStacks {name}: {e:?}"),
+        };
+        match status {
+            Some(s) if s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS" => {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(120),
+                    "{name} still {s} after 120 s"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub fn iam() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&config("us-east-1"))
 }
