@@ -123,61 +123,19 @@ fn an_alarm_that_fires_reaches_the_people_subscribed_to_its_regions_topic() {
     // A subscriber receives the alarm's notification when it fires.
     let region = "us-west-2";
     let topic = output(region, "AlertsTopicArn");
-    let sqs = sdk::sqs(region);
-    let sns = sdk::sns(region);
-    let cw = sdk::cloudwatch(region);
+    let inbox = subscribed_queue(region, "strata-test-oncall-inbox");
     let alarm = format!("shop-prod-{region}-target-5xx");
-    let body = sdk::block_on(async {
-        let url = sqs
-            .create_queue()
-            .queue_name("strata-test-oncall-inbox")
-            .send()
-            .await
-            .expect("CreateQueue")
-            .queue_url()
-            .unwrap()
-            .to_string();
-        let arn = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("GetQueueAttributes")
-            .attributes()
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-            .cloned()
-            .unwrap();
-        sns.subscribe()
-            .topic_arn(&topic)
-            .protocol("sqs")
-            .endpoint(&arn)
-            .send()
-            .await
-            .expect("Subscribe");
+    let cw = sdk::cloudwatch(region);
+    sdk::block_on(async {
         cw.set_alarm_state()
             .alarm_name(&alarm)
             .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
             .state_reason("test: the instances answer 500")
             .send()
             .await
-            .expect("SetAlarmState");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = sqs
-                .receive_message()
-                .queue_url(&url)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("ReceiveMessage");
-            if let Some(m) = got.messages().first() {
-                break m.body().unwrap_or_default().to_string();
-            }
-            assert!(Instant::now() < deadline, "no notification in the subscriber's queue");
-        }
+            .expect("SetAlarmState")
     });
-    let envelope: serde_json::Value = serde_json::from_str(&body).expect("SNS envelope");
+    let envelope = received(region, &inbox, 1).remove(0);
     assert_eq!(envelope["TopicArn"], topic.as_str());
     let notification: serde_json::Value =
         serde_json::from_str(envelope["Message"].as_str().unwrap()).expect("alarm JSON");
@@ -241,6 +199,14 @@ fn subscribed_queue(region: &str, name: &str) -> String {
 
 /// The SNS subjects of the first `n` messages in the queue, in order of arrival.
 fn received_subjects(region: &str, url: &str, n: usize) -> Vec<String> {
+    received(region, url, n)
+        .iter()
+        .map(|e| e["Subject"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The SNS envelopes of the first `n` messages in the queue, in order of arrival.
+fn received(region: &str, url: &str, n: usize) -> Vec<serde_json::Value> {
     let sqs = sdk::sqs(region);
     sdk::block_on(async {
         let mut out = Vec::new();
@@ -255,9 +221,9 @@ fn received_subjects(region: &str, url: &str, n: usize) -> Vec<String> {
                 .await
                 .expect("ReceiveMessage");
             for m in got.messages() {
-                let envelope: serde_json::Value =
-                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope");
-                out.push(envelope["Subject"].as_str().unwrap_or_default().to_string());
+                out.push(
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope"),
+                );
             }
             assert!(Instant::now() < deadline, "only {out:?} arrived");
         }
