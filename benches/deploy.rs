@@ -53,7 +53,11 @@ fn main() {
     .expect("write stack");
     let scale = strata::plan::timing::Durations::aws().scale;
     let mut floors = Vec::new();
-    for (run, stack) in [("cold", &file), ("ami-update", &updated), ("no-change", &updated)] {
+    for (run, stack) in [
+        ("cold", &file),
+        ("ami-update", &updated),
+        ("no-change", &updated),
+    ] {
         let mut args = args;
         args[3] = stack.to_str().expect("utf-8 path");
         proxy.clear_calls();
@@ -89,7 +93,10 @@ fn main() {
     for (run, wall, estimate) in floors {
         let Some(e) = estimate else {
             // A no-change deploy prints no plan: its floor is 0 (reads only).
-            println!("{run:<12} {:<10} {:>12.0} {:>14.2} {wall:>9.2}s", "total", 0.0, 0.0);
+            println!(
+                "{run:<12} {:<10} {:>12.0} {:>14.2} {wall:>9.2}s",
+                "total", 0.0, 0.0
+            );
             continue;
         };
         for p in e["phases"].as_array().into_iter().flatten() {
@@ -103,7 +110,11 @@ fn main() {
         }
         let total = e["total_s"].as_f64().unwrap_or(0.0);
         let sequential = e["sequential_s"].as_f64().unwrap_or(0.0);
-        let ratio = if total > 0.0 { wall / (total / scale) } else { f64::NAN };
+        let ratio = if total > 0.0 {
+            wall / (total / scale)
+        } else {
+            f64::NAN
+        };
         println!(
             "{run:<12} {:<10} {total:>12.0} {:>14.2} {wall:>9.2}s  measured / scaled floor {ratio:.2}",
             "total",

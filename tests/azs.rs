@@ -5,10 +5,10 @@
 
 mod support;
 
+use strata::exit_code;
 use support::cli;
 use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::{sandbox, sdk};
-use strata::exit_code;
 
 #[test]
 fn the_sandbox_lists_the_tables_zones_for_every_stack_region() {
@@ -49,9 +49,20 @@ fn plan_refuses_an_az_the_account_does_not_list_before_any_change() {
     let run = cli::strata_at(&proxy.url(), &["plan", file.to_str().unwrap()]);
     run.expect_code(exit_code::INVALID_INPUT);
     assert!(
-        run.stderr.contains("`us-west-2b` is not an Availability Zone this account can use"),
+        run.stderr
+            .contains("`us-west-2b` is not an Availability Zone this account can use"),
         "{run:?}"
     );
-    assert!(proxy.mutating_calls().is_empty(), "{:?}", proxy.mutating_calls());
-    assert!(proxy.count(Some("us-west-2"), Some("ec2"), Some("DescribeAvailabilityZones")) > 0);
+    assert!(
+        proxy.mutating_calls().is_empty(),
+        "{:?}",
+        proxy.mutating_calls()
+    );
+    assert!(
+        proxy.count(
+            Some("us-west-2"),
+            Some("ec2"),
+            Some("DescribeAvailabilityZones")
+        ) > 0
+    );
 }

@@ -39,7 +39,9 @@ fn features(edges: &str, workspace: bool) -> BTreeMap<String, String> {
 fn the_binary_and_the_tests_build_dependencies_with_the_same_features() {
     let binary = features("normal,build", false);
     let tests = features("all", true);
-    assert!(binary.keys().any(|p| p.starts_with("aws-sdk-cloudformation ")));
+    assert!(binary
+        .keys()
+        .any(|p| p.starts_with("aws-sdk-cloudformation ")));
     let differ: Vec<String> = binary
         .iter()
         .filter_map(|(p, f)| {

@@ -12,10 +12,10 @@ mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use strata::exit_code;
 use support::cli::{self, Run};
 use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::sandbox;
-use strata::exit_code;
 
 /// The example stack without CloudFront, a short gate timeout.
 fn fixture(dir: &Path) -> PathBuf {
@@ -49,7 +49,12 @@ fn check_readings(run: &Run) -> Vec<(String, bool, String)> {
     run.json_lines()
         .into_iter()
         .filter(|v| v["event"] == "health")
-        .filter(|v| v["signal"].as_str().unwrap_or_default().starts_with("health-check"))
+        .filter(|v| {
+            v["signal"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("health-check")
+        })
         .map(|v| {
             (
                 v["signal"].as_str().unwrap_or_default().to_string(),
@@ -63,7 +68,13 @@ fn check_readings(run: &Run) -> Vec<(String, bool, String)> {
 fn destroy(proxy: &FaultProxy, file: &Path) {
     cli::strata_at(
         &proxy.url(),
-        &["--output", "json", "destroy", file.to_str().unwrap(), "--yes"],
+        &[
+            "--output",
+            "json",
+            "destroy",
+            file.to_str().unwrap(),
+            "--yes",
+        ],
     );
 }
 
@@ -89,7 +100,9 @@ fn the_gate_reads_endpoint_checks_by_their_checkers_and_calculated_checks_by_the
         "serving (calculated) checks read from their children: {readings:#?}"
     );
     assert!(
-        readings.iter().all(|(_, _, d)| !d.contains("could not be read")),
+        readings
+            .iter()
+            .all(|(_, _, d)| !d.contains("could not be read")),
         "no check was read in a way Route 53 refuses: {readings:#?}"
     );
     assert!(proxy.count(None, Some("route53"), Some("GetHealthCheck")) > 0);
@@ -111,7 +124,9 @@ fn gate_fails_with(rewrite: Fault, expect: &str) {
         "expected a failing reading with {expect:?}: {readings:#?}"
     );
     assert!(
-        readings.iter().all(|(_, ok, d)| !*ok || !d.contains("checkers")),
+        readings
+            .iter()
+            .all(|(_, ok, d)| !*ok || !d.contains("checkers")),
         "no endpoint check passed: {readings:#?}"
     );
     let summary: Value = run

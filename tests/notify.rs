@@ -90,7 +90,9 @@ fn an_alarm_that_fires_reaches_the_people_subscribed_to_its_regions_topic() {
         // Encrypted with a key of its own, published to by CloudWatch of this
         // account only, and the stack file's address subscribed.
         assert!(
-            attributes.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty()),
+            attributes
+                .get("KmsMasterKeyId")
+                .is_some_and(|k| !k.is_empty()),
             "{region}: {attributes:?}"
         );
         let policy = attributes.get("Policy").expect("a topic policy");
@@ -112,10 +114,9 @@ fn an_alarm_that_fires_reaches_the_people_subscribed_to_its_regions_topic() {
         }
         // Dead letters are alarmed (told, not gated).
         assert!(
-            alarms
-                .iter()
-                .any(|a| a.alarm_name() == Some(&format!("shop-prod-{region}-writes-dead-letters"))
-                    && a.metric_name() == Some("ApproximateNumberOfMessagesVisible")),
+            alarms.iter().any(|a| a.alarm_name()
+                == Some(&format!("shop-prod-{region}-writes-dead-letters"))
+                && a.metric_name() == Some("ApproximateNumberOfMessagesVisible")),
             "{region}: no dead-letter alarm"
         );
     }
@@ -148,8 +149,16 @@ fn an_alarm_that_fires_reaches_the_people_subscribed_to_its_regions_topic() {
     // announces its start and its result through the first other region's topic.
     let home = "us-east-1";
     let inbox = subscribed_queue(home, "strata-test-oncall-home");
-    cli::strata_sandbox(&["dr", "failover", &example(), "--region", region, "--dri", "ana"])
-        .expect_code(exit_code::SUCCESS);
+    cli::strata_sandbox(&[
+        "dr",
+        "failover",
+        &example(),
+        "--region",
+        region,
+        "--dri",
+        "ana",
+    ])
+    .expect_code(exit_code::SUCCESS);
     let subjects = received_subjects(home, &inbox, 2);
     assert_eq!(
         subjects,
@@ -221,9 +230,7 @@ fn received(region: &str, url: &str, n: usize) -> Vec<serde_json::Value> {
                 .await
                 .expect("ReceiveMessage");
             for m in got.messages() {
-                out.push(
-                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope"),
-                );
+                out.push(serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope"));
             }
             assert!(Instant::now() < deadline, "only {out:?} arrived");
         }

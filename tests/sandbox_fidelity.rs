@@ -163,7 +163,10 @@ fn the_example_stack_deploys_with_its_cloudfront_distribution_and_public_alias()
             }
         }
         for name in &want {
-            assert!(names.contains(&name.as_str()), "{region}: no {name} in {names:?}");
+            assert!(
+                names.contains(&name.as_str()),
+                "{region}: no {name} in {names:?}"
+            );
         }
         let gated: usize = details
             .last()

@@ -81,11 +81,7 @@ fn failover_record(
         .unwrap()
 }
 
-fn change(
-    zone: &str,
-    action: ChangeAction,
-    record: ResourceRecordSet,
-) -> Result<(), String> {
+fn change(zone: &str, action: ChangeAction, record: ResourceRecordSet) -> Result<(), String> {
     let r53 = sdk::route53();
     sdk::block_on(async {
         r53.change_resource_record_sets()
@@ -107,7 +103,10 @@ fn change(
             .map(|_| ())
             .map_err(|e| {
                 use aws_sdk_route53::error::ProvideErrorMetadata;
-                e.into_service_error().code().unwrap_or_default().to_string()
+                e.into_service_error()
+                    .code()
+                    .unwrap_or_default()
+                    .to_string()
             })
     })
 }
@@ -130,7 +129,9 @@ fn failover_records(zone: &str, name: &str) -> Vec<(String, String)> {
             .map(|r| {
                 (
                     r.set_identifier().unwrap_or_default().to_string(),
-                    r.failover().map(|f| f.as_str().to_string()).unwrap_or_default(),
+                    r.failover()
+                        .map(|f| f.as_str().to_string())
+                        .unwrap_or_default(),
                 )
             })
             .collect();
@@ -191,12 +192,8 @@ fn get_health_check_status_refuses_a_calculated_check_and_answers_an_endpoint_ch
             .to_string()
     });
 
-    let endpoint = sdk::block_on(
-        r53.get_health_check_status()
-            .health_check_id(&child)
-            .send(),
-    )
-    .expect("GetHealthCheckStatus answers an endpoint check");
+    let endpoint = sdk::block_on(r53.get_health_check_status().health_check_id(&child).send())
+        .expect("GetHealthCheckStatus answers an endpoint check");
     assert!(!endpoint.health_check_observations().is_empty());
 
     let err = sdk::block_on(
@@ -224,22 +221,38 @@ fn a_failover_name_takes_one_primary_and_one_secondary_through_the_api() {
     let name = format!("failover.{zone_name}.");
     use ResourceRecordSetFailover::{Primary, Secondary};
 
-    change(&zone, ChangeAction::Create, failover_record(&zone, &name, "a", Primary))
-        .expect("the primary");
-    change(&zone, ChangeAction::Create, failover_record(&zone, &name, "b", Secondary))
-        .expect("the secondary");
+    change(
+        &zone,
+        ChangeAction::Create,
+        failover_record(&zone, &name, "a", Primary),
+    )
+    .expect("the primary");
+    change(
+        &zone,
+        ChangeAction::Create,
+        failover_record(&zone, &name, "b", Secondary),
+    )
+    .expect("the secondary");
     for (id, role, action) in [
         ("c", Secondary, ChangeAction::Create),
         ("c", Secondary, ChangeAction::Upsert),
         ("d", Primary, ChangeAction::Upsert),
     ] {
-        let code = change(&zone, action.clone(), failover_record(&zone, &name, id, role.clone()))
-            .expect_err("a second record of the same role must be refused");
+        let code = change(
+            &zone,
+            action.clone(),
+            failover_record(&zone, &name, id, role.clone()),
+        )
+        .expect_err("a second record of the same role must be refused");
         assert_eq!(code, "InvalidChangeBatch", "{action:?} {role:?}");
     }
     // Replacing a record with its own set identifier is not a second record.
-    change(&zone, ChangeAction::Upsert, failover_record(&zone, &name, "b", Secondary))
-        .expect("UPSERT of the same secondary");
+    change(
+        &zone,
+        ChangeAction::Upsert,
+        failover_record(&zone, &name, "b", Secondary),
+    )
+    .expect("UPSERT of the same secondary");
     assert_eq!(
         failover_records(&zone, &name),
         [
@@ -331,7 +344,9 @@ fn a_record_by_hosted_zone_name_fails_when_two_zones_share_the_name_and_works_by
         .as_object()
         .cloned()
         .map(|mut t| {
-            let props = t["Resources"]["Record"]["Properties"].as_object_mut().unwrap();
+            let props = t["Resources"]["Record"]["Properties"]
+                .as_object_mut()
+                .unwrap();
             for (k, v) in zone.as_object().unwrap() {
                 props.insert(k.clone(), v.clone());
             }
@@ -357,15 +372,23 @@ fn a_record_by_hosted_zone_name_fails_when_two_zones_share_the_name_and_works_by
     // One zone of that name: by name works.
     let by_name = serde_json::json!({ "HostedZoneName": format!("{zone_name}.") });
     assert_eq!(
-        create_stack("us-east-1", &sandbox::unique("by-name"), stack_json(by_name.clone()))
-            .as_deref(),
+        create_stack(
+            "us-east-1",
+            &sandbox::unique("by-name"),
+            stack_json(by_name.clone())
+        )
+        .as_deref(),
         Ok("CREATE_COMPLETE")
     );
     assert_eq!(www(&first), 1);
 
     // Two zones of that name: by name is ambiguous, CloudFormation does not create it.
     let second = create_zone(&zone_name);
-    let result = create_stack("us-east-1", &sandbox::unique("ambiguous"), stack_json(by_name));
+    let result = create_stack(
+        "us-east-1",
+        &sandbox::unique("ambiguous"),
+        stack_json(by_name),
+    );
     assert!(
         !matches!(result.as_deref(), Ok("CREATE_COMPLETE")),
         "an ambiguous HostedZoneName must fail: {result:?}"

@@ -28,7 +28,10 @@ async fn statuses_until_settled(cfn: &Cfn, name: &str) -> Vec<String> {
         if status == "GONE" || !status.ends_with("_IN_PROGRESS") {
             return seen;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "{name}: {seen:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{name}: {seen:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -46,7 +49,11 @@ async fn events(cfn: &Cfn, name: &str) -> Vec<StackEvent> {
     out
 }
 
-fn event_of<'a>(events: &'a [StackEvent], logical_id: &str, status: &str) -> Option<&'a StackEvent> {
+fn event_of<'a>(
+    events: &'a [StackEvent],
+    logical_id: &str,
+    status: &str,
+) -> Option<&'a StackEvent> {
     events.iter().find(|e| {
         e.logical_resource_id() == Some(logical_id)
             && e.resource_status().map(|s| s.as_str()) == Some(status)
@@ -91,18 +98,35 @@ fn a_resource_type_the_sandbox_does_not_model_fails_the_stack_and_rolls_it_back(
             .await
             .expect("CreateStack is accepted: the failure is the operation's");
         let seen = statuses_until_settled(&cfn, &stack).await;
-        assert_eq!(seen.first().map(String::as_str), Some("CREATE_IN_PROGRESS"), "{seen:?}");
-        assert_eq!(seen.last().map(String::as_str), Some("ROLLBACK_COMPLETE"), "{seen:?}");
+        assert_eq!(
+            seen.first().map(String::as_str),
+            Some("CREATE_IN_PROGRESS"),
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("ROLLBACK_COMPLETE"),
+            "{seen:?}"
+        );
         let evs = events(&cfn, &stack).await;
         let failed = event_of(&evs, "Thing", "CREATE_FAILED").expect("Thing CREATE_FAILED");
         assert!(
-            failed.resource_status_reason().unwrap_or_default().contains("AWS::Strata::NotModelled"),
+            failed
+                .resource_status_reason()
+                .unwrap_or_default()
+                .contains("AWS::Strata::NotModelled"),
             "{failed:?}"
         );
-        assert!(event_of(&evs, "Bucket", "DELETE_COMPLETE").is_some(), "{evs:?}");
+        assert!(
+            event_of(&evs, "Bucket", "DELETE_COMPLETE").is_some(),
+            "{evs:?}"
+        );
         let buckets = s3.list_buckets().send().await.unwrap();
         assert!(
-            !buckets.buckets().iter().any(|b| b.name().unwrap_or_default().starts_with(&stack)),
+            !buckets
+                .buckets()
+                .iter()
+                .any(|b| b.name().unwrap_or_default().starts_with(&stack)),
             "the rollback deleted the bucket"
         );
     });
@@ -134,10 +158,21 @@ fn global_table(name: &str, regions: &[&str]) -> String {
 
 /// DynamoDB in each region the tests use (made outside any `block_on`).
 fn dynamodb_clients() -> std::collections::BTreeMap<String, aws_sdk_dynamodb::Client> {
-    ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
-        .iter()
-        .map(|r| (r.to_string(), aws_sdk_dynamodb::Client::new(&sdk::config(r))))
-        .collect()
+    [
+        "us-east-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-2",
+    ]
+    .iter()
+    .map(|r| {
+        (
+            r.to_string(),
+            aws_sdk_dynamodb::Client::new(&sdk::config(r)),
+        )
+    })
+    .collect()
 }
 
 /// The other replica regions DescribeTable lists in `region`, or None without a table.
@@ -181,24 +216,44 @@ fn a_global_table_is_a_table_in_every_replica_region_and_an_update_adds_at_most_
             .await
             .expect("CreateStack");
         let seen = statuses_until_settled(&cfn, &stack).await;
-        assert_eq!(seen.last().map(String::as_str), Some("CREATE_COMPLETE"), "{seen:?}");
-        assert_eq!(replicas("us-east-1", &name).await, Some(vec!["us-west-2".into()]));
-        assert_eq!(replicas("us-west-2", &name).await, Some(vec!["us-east-1".into()]));
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("CREATE_COMPLETE"),
+            "{seen:?}"
+        );
+        assert_eq!(
+            replicas("us-east-1", &name).await,
+            Some(vec!["us-west-2".into()])
+        );
+        assert_eq!(
+            replicas("us-west-2", &name).await,
+            Some(vec!["us-east-1".into()])
+        );
         assert_eq!(replicas("eu-west-1", &name).await, None);
 
         // Two replicas added in one update: AWS refuses; the stack rolls back.
         cfn.update_stack()
             .stack_name(&stack)
-            .template_body(global_table(&name, &["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]))
+            .template_body(global_table(
+                &name,
+                &["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"],
+            ))
             .send()
             .await
             .expect("UpdateStack");
         let seen = statuses_until_settled(&cfn, &stack).await;
-        assert_eq!(seen.last().map(String::as_str), Some("UPDATE_ROLLBACK_COMPLETE"), "{seen:?}");
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("UPDATE_ROLLBACK_COMPLETE"),
+            "{seen:?}"
+        );
         let evs = events(&cfn, &stack).await;
         let failed = event_of(&evs, "Table", "UPDATE_FAILED").expect("Table UPDATE_FAILED");
         assert!(
-            failed.resource_status_reason().unwrap_or_default().contains("single replica"),
+            failed
+                .resource_status_reason()
+                .unwrap_or_default()
+                .contains("single replica"),
             "{failed:?}"
         );
         assert_eq!(replicas("eu-west-1", &name).await, None);
@@ -207,12 +262,19 @@ fn a_global_table_is_a_table_in_every_replica_region_and_an_update_adds_at_most_
         // One at a time works.
         cfn.update_stack()
             .stack_name(&stack)
-            .template_body(global_table(&name, &["us-east-1", "us-west-2", "eu-west-1"]))
+            .template_body(global_table(
+                &name,
+                &["us-east-1", "us-west-2", "eu-west-1"],
+            ))
             .send()
             .await
             .expect("UpdateStack");
         let seen = statuses_until_settled(&cfn, &stack).await;
-        assert_eq!(seen.last().map(String::as_str), Some("UPDATE_COMPLETE"), "{seen:?}");
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("UPDATE_COMPLETE"),
+            "{seen:?}"
+        );
         assert_eq!(
             replicas("eu-west-1", &name).await,
             Some(vec!["us-east-1".into(), "us-west-2".into()])
@@ -291,8 +353,17 @@ fn a_bucket_policy_and_a_scaling_policy_are_readable_through_s3_and_auto_scaling
             .await
             .expect("CreateStack");
         let seen = statuses_until_settled(&cfn, &stack).await;
-        assert_eq!(seen.last().map(String::as_str), Some("CREATE_COMPLETE"), "{seen:?}");
-        let out = cfn.describe_stacks().stack_name(&stack).send().await.unwrap();
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("CREATE_COMPLETE"),
+            "{seen:?}"
+        );
+        let out = cfn
+            .describe_stacks()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
         let output = |key: &str| {
             out.stacks()[0]
                 .outputs()
@@ -318,7 +389,10 @@ fn a_bucket_policy_and_a_scaling_policy_are_readable_through_s3_and_auto_scaling
             .expect("DescribePolicies");
         let p = &policies.scaling_policies()[0];
         assert_eq!(p.policy_type(), Some("TargetTrackingScaling"));
-        assert_eq!(p.target_tracking_configuration().unwrap().target_value(), Some(50.0));
+        assert_eq!(
+            p.target_tracking_configuration().unwrap().target_value(),
+            Some(50.0)
+        );
 
         cfn.delete_stack().stack_name(&stack).send().await.unwrap();
         let seen = statuses_until_settled(&cfn, &stack).await;
@@ -350,17 +424,32 @@ fn a_failed_create_rolls_back_to_rollback_complete_and_the_name_can_only_be_dele
         let seen = statuses_until_settled(&cfn, &stack).await;
         assert_eq!(
             seen,
-            ["CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"],
+            [
+                "CREATE_IN_PROGRESS",
+                "ROLLBACK_IN_PROGRESS",
+                "ROLLBACK_COMPLETE"
+            ],
             "observed through DescribeStacks"
         );
         let evs = events(&cfn, &stack).await;
-        assert!(event_of(&evs, "Second", "CREATE_FAILED").is_some(), "{evs:?}");
+        assert!(
+            event_of(&evs, "Second", "CREATE_FAILED").is_some(),
+            "{evs:?}"
+        );
         let rollback = event_of(&evs, &stack, "ROLLBACK_IN_PROGRESS").unwrap();
         assert!(
-            rollback.resource_status_reason().unwrap().contains("failed to create: [Second]"),
+            rollback
+                .resource_status_reason()
+                .unwrap()
+                .contains("failed to create: [Second]"),
             "{rollback:?}"
         );
-        let resources = cfn.describe_stack_resources().stack_name(&stack).send().await.unwrap();
+        let resources = cfn
+            .describe_stack_resources()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
         assert!(resources.stack_resources().is_empty(), "{resources:?}");
         let update = cfn
             .update_stack()
@@ -380,7 +469,8 @@ fn a_failed_update_rolls_back_and_a_failed_rollback_waits_for_continue_update_ro
     let _moto = sandbox::shared();
     let cfn = sdk::cloudformation("eu-west-1");
     let stack = sandbox::unique("failupdate");
-    let delayed = |s: u32| json!({ "Type": "AWS::SQS::Queue", "Properties": { "DelaySeconds": s } });
+    let delayed =
+        |s: u32| json!({ "Type": "AWS::SQS::Queue", "Properties": { "DelaySeconds": s } });
     sdk::block_on(async {
         cfn.create_stack()
             .stack_name(&stack)
@@ -388,7 +478,10 @@ fn a_failed_update_rolls_back_and_a_failed_rollback_waits_for_continue_update_ro
             .send()
             .await
             .unwrap();
-        assert_eq!(statuses_until_settled(&cfn, &stack).await.last().unwrap(), "CREATE_COMPLETE");
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
 
         // The update of Second fails: the stack goes back to the previous template.
         inject_fault(&stack, "Second", "operation");
@@ -402,8 +495,16 @@ fn a_failed_update_rolls_back_and_a_failed_rollback_waits_for_continue_update_ro
         assert_eq!(seen.first().unwrap(), "UPDATE_IN_PROGRESS", "{seen:?}");
         assert_eq!(seen.last().unwrap(), "UPDATE_ROLLBACK_COMPLETE", "{seen:?}");
         let evs = events(&cfn, &stack).await;
-        assert!(event_of(&evs, "Second", "UPDATE_FAILED").is_some(), "{evs:?}");
-        let resources = cfn.describe_stack_resources().stack_name(&stack).send().await.unwrap();
+        assert!(
+            event_of(&evs, "Second", "UPDATE_FAILED").is_some(),
+            "{evs:?}"
+        );
+        let resources = cfn
+            .describe_stack_resources()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
         let mut ids: Vec<&str> = resources
             .stack_resources()
             .iter()
@@ -417,7 +518,9 @@ fn a_failed_update_rolls_back_and_a_failed_rollback_waits_for_continue_update_ro
         inject_fault(&stack, "First", "rollback");
         cfn.update_stack()
             .stack_name(&stack)
-            .template_body(json!({ "Resources": { "First": delayed(4), "Second": delayed(1) } }).to_string())
+            .template_body(
+                json!({ "Resources": { "First": delayed(4), "Second": delayed(1) } }).to_string(),
+            )
             .send()
             .await
             .unwrap();
@@ -429,13 +532,23 @@ fn a_failed_update_rolls_back_and_a_failed_rollback_waits_for_continue_update_ro
             .template_body(queues(json!({})))
             .send()
             .await;
-        assert!(format!("{refused:?}").contains("UPDATE_ROLLBACK_FAILED state"), "{refused:?}");
+        assert!(
+            format!("{refused:?}").contains("UPDATE_ROLLBACK_FAILED state"),
+            "{refused:?}"
+        );
 
         // ContinueUpdateRollback while First still fails: UPDATE_ROLLBACK_FAILED again;
         // skipping First completes the rollback.
-        cfn.continue_update_rollback().stack_name(&stack).send().await.unwrap();
+        cfn.continue_update_rollback()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
         let seen = statuses_until_settled(&cfn, &stack).await;
-        assert_eq!(seen, ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"]);
+        assert_eq!(
+            seen,
+            ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"]
+        );
         cfn.continue_update_rollback()
             .stack_name(&stack)
             .resources_to_skip("First")
@@ -461,7 +574,10 @@ fn deleting_a_stack_whose_bucket_holds_objects_ends_delete_failed() {
             .send()
             .await
             .unwrap();
-        assert_eq!(statuses_until_settled(&cfn, &stack).await.last().unwrap(), "CREATE_COMPLETE");
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
         let bucket = cfn
             .describe_stack_resource()
             .stack_name(&stack)
@@ -486,13 +602,34 @@ fn deleting_a_stack_whose_bucket_holds_objects_ends_delete_failed() {
         assert_eq!(seen, ["DELETE_IN_PROGRESS", "DELETE_FAILED"]);
         let evs = events(&cfn, &stack).await;
         let failed = event_of(&evs, "Bucket", "DELETE_FAILED").expect("Bucket DELETE_FAILED");
-        assert!(failed.resource_status_reason().unwrap().contains("not empty"), "{failed:?}");
-        s3.head_bucket().bucket(&bucket).send().await.expect("the bucket is still there");
+        assert!(
+            failed
+                .resource_status_reason()
+                .unwrap()
+                .contains("not empty"),
+            "{failed:?}"
+        );
+        s3.head_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("the bucket is still there");
 
         // Emptied, the stack deletes; while it does, its name is taken.
-        s3.delete_object().bucket(&bucket).key("data").send().await.unwrap();
+        s3.delete_object()
+            .bucket(&bucket)
+            .key("data")
+            .send()
+            .await
+            .unwrap();
         cfn.delete_stack().stack_name(&stack).send().await.unwrap();
-        let status = cfn.describe_stacks().stack_name(&stack).send().await.unwrap().stacks()[0]
+        let status = cfn
+            .describe_stacks()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap()
+            .stacks()[0]
             .stack_status()
             .unwrap()
             .as_str()
@@ -504,7 +641,10 @@ fn deleting_a_stack_whose_bucket_holds_objects_ends_delete_failed() {
             .template_body(queues(json!({})))
             .send()
             .await;
-        assert!(format!("{again:?}").contains("AlreadyExistsException"), "{again:?}");
+        assert!(
+            format!("{again:?}").contains("AlreadyExistsException"),
+            "{again:?}"
+        );
         let again = cfn
             .create_change_set()
             .stack_name(&stack)
@@ -514,7 +654,10 @@ fn deleting_a_stack_whose_bucket_holds_objects_ends_delete_failed() {
             .send()
             .await;
         assert!(format!("{again:?}").contains("already exists"), "{again:?}");
-        assert_eq!(statuses_until_settled(&cfn, &stack).await.last().unwrap(), "GONE");
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "GONE"
+        );
         cfn.create_stack()
             .stack_name(&stack)
             .template_body(queues(json!({})))
@@ -534,7 +677,10 @@ fn a_change_set_goes_through_its_states_and_one_without_changes_fails_with_aws_r
         "Resources": { "Q": { "Type": "AWS::SQS::Queue", "Properties": { "DelaySeconds": { "Ref": "Delay" } } } }
     })
     .to_string();
-    let param = Parameter::builder().parameter_key("Delay").parameter_value("1").build();
+    let param = Parameter::builder()
+        .parameter_key("Delay")
+        .parameter_value("1")
+        .build();
     sdk::block_on(async {
         let describe = |name: &'static str| {
             let cfn = cfn.clone();
@@ -575,7 +721,10 @@ fn a_change_set_goes_through_its_states_and_one_without_changes_fails_with_aws_r
             .change_set_name("first")
             .send()
             .await;
-        assert!(format!("{early:?}").contains("InvalidChangeSetStatus"), "{early:?}");
+        assert!(
+            format!("{early:?}").contains("InvalidChangeSetStatus"),
+            "{early:?}"
+        );
         let started = Instant::now();
         while describe("first").await.0 != "CREATE_COMPLETE" {
             assert!(started.elapsed() < Duration::from_secs(30));
@@ -668,7 +817,8 @@ fn every_stack_in_stacks_deploys_and_its_tables_policies_and_alarms_read_back() 
                 .find(|r| stack.ends_with(r.as_str()))
                 .cloned()
                 .unwrap_or_else(|| "us-east-1".to_string());
-            let template: Value = serde_json::from_str(&std::fs::read_to_string(&tpath).unwrap()).unwrap();
+            let template: Value =
+                serde_json::from_str(&std::fs::read_to_string(&tpath).unwrap()).unwrap();
             read_back(&file, &stack, &region, &template);
         }
     }
@@ -695,22 +845,33 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                     r.logical_resource_id().unwrap().to_string(),
                     (
                         r.physical_resource_id().unwrap_or_default().to_string(),
-                        r.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        r.resource_status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
                     ),
                 )
             })
             .collect();
         let resources = template["Resources"].as_object().unwrap();
         let ref_of = |v: &Value| -> String {
-            let id = v["Ref"].as_str().unwrap_or_else(|| panic!("{what}: not a Ref: {v}"));
-            physical.get(id).unwrap_or_else(|| panic!("{what}: no {id}")).0.clone()
+            let id = v["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: not a Ref: {v}"));
+            physical
+                .get(id)
+                .unwrap_or_else(|| panic!("{what}: no {id}"))
+                .0
+                .clone()
         };
         for (id, r) in resources {
             if r.get("Condition").is_some() {
                 continue;
             }
             let rtype = r["Type"].as_str().unwrap();
-            assert!(physical.contains_key(id), "{what}: {id} ({rtype}) is not in the stack");
+            assert!(
+                physical.contains_key(id),
+                "{what}: {id} ({rtype}) is not in the stack"
+            );
             let props = &r["Properties"];
             match rtype {
                 "AWS::DynamoDB::GlobalTable" => {
@@ -722,7 +883,8 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                         .map(|r| r["Region"].as_str().unwrap().to_string())
                         .collect();
                     for replica in &all {
-                        let mut others: Vec<String> = all.iter().filter(|r| *r != replica).cloned().collect();
+                        let mut others: Vec<String> =
+                            all.iter().filter(|r| *r != replica).cloned().collect();
                         others.sort();
                         assert_eq!(
                             replicas_with(&clients, replica, name).await,
@@ -748,9 +910,18 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
                         .unwrap_or_else(|e| panic!("{what}: GetBucketPolicy {bucket}: {e:?}"));
                     let doc: Value = serde_json::from_str(got.policy().unwrap()).unwrap();
                     let sids = |d: &Value| -> Vec<String> {
-                        d["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].to_string()).collect()
+                        d["Statement"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| s["Sid"].to_string())
+                            .collect()
                     };
-                    assert_eq!(sids(&doc), sids(&props["PolicyDocument"]), "{what}: {bucket}");
+                    assert_eq!(
+                        sids(&doc),
+                        sids(&props["PolicyDocument"]),
+                        "{what}: {bucket}"
+                    );
                 }
                 "AWS::AutoScaling::ScalingPolicy" => {
                     let group = ref_of(&props["AutoScalingGroupName"]);

@@ -795,11 +795,19 @@ fn four_regions_of_three_azs_get_derived_non_overlapping_subnets() {
             "TargetResponseTime",
             "UnHealthyHostCount",
         ] {
-            assert_eq!(metrics.iter().filter(|m| **m == metric).count(), 1, "{metric}");
+            assert_eq!(
+                metrics.iter().filter(|m| **m == metric).count(),
+                1,
+                "{metric}"
+            );
         }
         // Every region watches its own outgoing replication, to every other region.
         for metric in ["ReplicationLatency", "OperationsFailedReplication"] {
-            assert_eq!(metrics.iter().filter(|m| **m == metric).count(), 3, "{metric}");
+            assert_eq!(
+                metrics.iter().filter(|m| **m == metric).count(),
+                3,
+                "{metric}"
+            );
         }
     }
 }
@@ -845,7 +853,10 @@ fn bucket_replication_failures_are_alarmed_on_the_rules_metrics() {
             let want = vec![
                 ("SourceBucket".to_string(), source.clone()),
                 ("DestinationBucket".to_string(), dest.clone()),
-                ("RuleId".to_string(), rule["Id"].as_str().unwrap().to_string()),
+                (
+                    "RuleId".to_string(),
+                    rule["Id"].as_str().unwrap().to_string(),
+                ),
             ];
             assert!(
                 failures.iter().any(|a| dims(a) == want),
@@ -855,12 +866,18 @@ fn bucket_replication_failures_are_alarmed_on_the_rules_metrics() {
         }
         // Versioned buckets expire what they keep.
         let lifecycle = &prop(bucket, "LifecycleConfiguration")["Rules"][0];
-        assert_eq!(lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"], 90);
+        assert_eq!(
+            lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"],
+            90
+        );
         // The load balancer waits for the internet gateway's attachment.
         let (_, alb) = of_type(&res, "AWS::ElasticLoadBalancingV2::LoadBalancer")
             .next()
             .unwrap();
-        assert_eq!(alb["DependsOn"], serde_json::json!(["InternetGatewayAttachment"]));
+        assert_eq!(
+            alb["DependsOn"],
+            serde_json::json!(["InternetGatewayAttachment"])
+        );
     }
 }
 
@@ -934,10 +951,17 @@ fn a_failover_name_has_exactly_one_primary_and_one_secondary() {
             }
         }
         let of = |role: &str| -> Vec<&(String, Json)> {
-            roles.iter().filter(|(_, rec)| prop(rec, "Failover") == role).collect()
+            roles
+                .iter()
+                .filter(|(_, rec)| prop(rec, "Failover") == role)
+                .collect()
         };
         let (primary, secondary) = (of("PRIMARY"), of("SECONDARY"));
-        assert_eq!((primary.len(), secondary.len()), (1, 1), "{name}: {roles:?}");
+        assert_eq!(
+            (primary.len(), secondary.len()),
+            (1, 1),
+            "{name}: {roles:?}"
+        );
         let primary_region = def
             .regions
             .iter()

@@ -5,18 +5,18 @@ use super::{AppError, Command, Definition};
 use crate::ami::{self, StartedCopies, WaitPolicy};
 use crate::aws::lock_stack::CfnLockStore;
 use crate::aws::notify::SnsNotifier;
-use crate::ops::notify::{self, Announcement};
 use crate::aws::{Aws, AwsTarget, CloudApi};
 use crate::deploy::{preflight, Settings, Timing};
 use crate::events::{Events, Phase};
+use crate::exit_code;
 use crate::ops::dri::{self, Dri, DriSource};
 use crate::ops::lock::{self, LockError, LockGuard, LockInfo};
+use crate::ops::notify::{self, Announcement};
 use crate::ops::rules::{self, Accountability};
 use crate::plan::{self, Desired};
 use crate::policy::PolicyReport;
 use crate::stack::{OnFailure, StackDef};
 use crate::synth::{self, Phase as SynthPhase, Synthesized};
-use crate::exit_code;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -548,13 +548,15 @@ impl Pipeline {
         self.unlock(guard).await;
         match &result {
             Ok(_) => self.announce_result(exit_code::SUCCESS, "").await,
-            Err(e) => self.announce(&Announcement::failed(
-                self.command.name(),
-                &self.def().stack_name(),
-                &self.dri(),
-                &e.to_string(),
-            ))
-            .await,
+            Err(e) => {
+                self.announce(&Announcement::failed(
+                    self.command.name(),
+                    &self.def().stack_name(),
+                    &self.dri(),
+                    &e.to_string(),
+                ))
+                .await
+            }
         }
         result
     }

@@ -429,7 +429,9 @@ pub fn estimate_text(e: &Estimate) -> String {
     );
     for p in &e.phases {
         let how = match (p.phase.as_str(), p.serial) {
-            ("prepare", _) => "change sets in every region at once, beside the AMI copies".to_string(),
+            ("prepare", _) => {
+                "change sets in every region at once, beside the AMI copies".to_string()
+            }
             (_, true) => "one region after another".to_string(),
             (_, false) if p.stacks.len() > 1 => "regions at the same time".to_string(),
             _ => String::new(),

@@ -92,7 +92,12 @@ pub fn calculated_healthy(healthy_children: usize, threshold: Option<i32>, inver
 }
 
 /// A calculated check's verdict from its children's verdicts.
-pub fn calculated(children: &[Verdict], threshold: Option<i32>, inverted: bool, disabled: bool) -> Verdict {
+pub fn calculated(
+    children: &[Verdict],
+    threshold: Option<i32>,
+    inverted: bool,
+    disabled: bool,
+) -> Verdict {
     if disabled {
         return Verdict {
             healthy: true,
@@ -110,7 +115,12 @@ pub fn calculated(children: &[Verdict], threshold: Option<i32>, inverted: bool, 
     flip(healthy, detail, inverted, None)
 }
 
-fn flip(healthy: bool, detail: String, inverted: bool, observations: Option<(u32, u32)>) -> Verdict {
+fn flip(
+    healthy: bool,
+    detail: String,
+    inverted: bool,
+    observations: Option<(u32, u32)>,
+) -> Verdict {
     if inverted {
         Verdict {
             healthy: !healthy,
@@ -179,7 +189,12 @@ fn resolve(
         .iter()
         .map(|c| resolve(c, configs, endpoints, depth + 1))
         .collect();
-    calculated(&children, config.threshold, config.inverted, config.disabled)
+    calculated(
+        &children,
+        config.threshold,
+        config.inverted,
+        config.disabled,
+    )
 }
 
 #[cfg(test)]

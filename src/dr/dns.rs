@@ -12,11 +12,11 @@
 //! anything, so a region taken out by failover is never called.
 
 use crate::aws::dr_compute::load_balancer_by_dns;
+use crate::aws::route53_records::{self, HealthCheckView, RecordView};
+use crate::aws::Aws;
 use crate::aws::CloudApi;
 use crate::deploy::check_health;
 use crate::deploy::cloud::Cloud;
-use crate::aws::route53_records::{self, HealthCheckView, RecordView};
-use crate::aws::Aws;
 use crate::stack::{FailoverRole, StackDef};
 use crate::synth::latency_name;
 use serde::Serialize;

@@ -62,20 +62,18 @@ pub async fn serving_checks_of(
         // On the failover name only the primary has a record of its own (the
         // SECONDARY answers with the latency name, whose record is handled above).
         if name == def.dns.failover_name()
-            && def.region(region).and_then(|r| r.failover) != Some(crate::stack::FailoverRole::Primary)
+            && def.region(region).and_then(|r| r.failover)
+                != Some(crate::stack::FailoverRole::Primary)
         {
             continue;
         }
         let records = record_sets(aws, zone, &name)
             .await
             .map_err(DrError::aws("reading records", "us-east-1"))?;
-        let Some(record) = records
-            .iter()
-            .find(|r| {
-                (r.record_type == "A" || r.record_type == "CNAME")
-                    && r.set_identifier.as_deref() == Some(region)
-            })
-        else {
+        let Some(record) = records.iter().find(|r| {
+            (r.record_type == "A" || r.record_type == "CNAME")
+                && r.set_identifier.as_deref() == Some(region)
+        }) else {
             return Err(DrError::NoRecord {
                 zone: zone.to_string(),
                 name,

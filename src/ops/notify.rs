@@ -87,9 +87,16 @@ pub async fn announce<N: Notifier>(
 ) -> Option<String> {
     let mut errors = Vec::new();
     for (region, arn) in topics {
-        match notifier.publish(region, arn, &what.subject, &what.body).await {
+        match notifier
+            .publish(region, arn, &what.subject, &what.body)
+            .await
+        {
             Ok(()) => {
-                events.info(Some(region), Phase::Done, format!("told {arn}: {}", what.subject));
+                events.info(
+                    Some(region),
+                    Phase::Done,
+                    format!("told {arn}: {}", what.subject),
+                );
                 return Some(region.clone());
             }
             Err(e) => errors.push(format!("{region}: {e}")),
@@ -120,11 +127,20 @@ mod tests {
     }
 
     impl Notifier for Fake {
-        async fn publish(&self, region: &str, arn: &str, subject: &str, _: &str) -> Result<(), String> {
+        async fn publish(
+            &self,
+            region: &str,
+            arn: &str,
+            subject: &str,
+            _: &str,
+        ) -> Result<(), String> {
             if self.down.contains(&region) {
                 return Err("endpoint unreachable".into());
             }
-            self.sent.lock().unwrap().push((arn.to_string(), subject.to_string()));
+            self.sent
+                .lock()
+                .unwrap()
+                .push((arn.to_string(), subject.to_string()));
             Ok(())
         }
     }
@@ -132,13 +148,21 @@ mod tests {
     fn topics() -> Vec<(String, String)> {
         ["us-east-1", "us-west-2"]
             .iter()
-            .map(|r| (r.to_string(), format!("arn:aws:sns:{r}:123456789012:alerts")))
+            .map(|r| {
+                (
+                    r.to_string(),
+                    format!("arn:aws:sns:{r}:123456789012:alerts"),
+                )
+            })
             .collect()
     }
 
     #[tokio::test]
     async fn one_message_goes_to_the_first_region_that_takes_it() {
-        let fake = Fake { down: vec!["us-east-1"], sent: Mutex::new(vec![]) };
+        let fake = Fake {
+            down: vec!["us-east-1"],
+            sent: Mutex::new(vec![]),
+        };
         let what = Announcement::finished("deploy", "shop-prod", "ana", 1, "");
         let to = announce(&fake, &topics(), &what, &Events::discard()).await;
         assert_eq!(to.as_deref(), Some("us-west-2"));
@@ -149,14 +173,26 @@ mod tests {
 
     #[tokio::test]
     async fn nobody_reachable_is_a_warning_not_a_failure() {
-        let fake = Fake { down: vec!["us-east-1", "us-west-2"], sent: Mutex::new(vec![]) };
+        let fake = Fake {
+            down: vec!["us-east-1", "us-west-2"],
+            sent: Mutex::new(vec![]),
+        };
         let what = Announcement::started("deploy", "shop-prod", "ana", &[]);
-        assert_eq!(announce(&fake, &topics(), &what, &Events::discard()).await, None);
+        assert_eq!(
+            announce(&fake, &topics(), &what, &Events::discard()).await,
+            None
+        );
     }
 
     #[test]
     fn subjects_fit_sns_limit() {
         let long = "x".repeat(200);
-        assert!(Announcement::started("deploy", &long, "ana", &[]).subject.chars().count() <= 100);
+        assert!(
+            Announcement::started("deploy", &long, "ana", &[])
+                .subject
+                .chars()
+                .count()
+                <= 100
+        );
     }
 }

@@ -158,7 +158,12 @@ pub fn estimate(plan: &Plan, desired: &Desired, table: &Durations, waits: Waits)
     };
     if let Some(z) = &plan.zone {
         if let Some(d) = find(z) {
-            push(&mut phases, "zone", false, vec![first_pass(z, d, building, table, waits)]);
+            push(
+                &mut phases,
+                "zone",
+                false,
+                vec![first_pass(z, d, building, table, waits)],
+            );
         }
     }
     for (n, wave) in plan.waves.iter().enumerate() {
@@ -178,13 +183,25 @@ pub fn estimate(plan: &Plan, desired: &Desired, table: &Durations, waits: Waits)
             let d = find(p)?;
             let from = wiring_from(p, d, building)?;
             let (execute_s, critical_path) = diff_floor(&from, &d.template_body, table);
-            Some(stack_estimate(p, change_set, execute_s, 0.0, bake_of(p, waits), critical_path))
+            Some(stack_estimate(
+                p,
+                change_set,
+                execute_s,
+                0.0,
+                bake_of(p, waits),
+                critical_path,
+            ))
         })
         .collect();
     push(&mut phases, "wiring", true, wiring);
     if let Some(g) = &plan.global {
         if let Some(d) = find(g) {
-            push(&mut phases, "global", false, vec![first_pass(g, d, building, table, waits)]);
+            push(
+                &mut phases,
+                "global",
+                false,
+                vec![first_pass(g, d, building, table, waits)],
+            );
         }
     }
     let removals = plan
@@ -266,7 +283,10 @@ fn first_pass(
     let (execute_s, path, fresh_instances) = match p.action {
         StackAction::NoChange | StackAction::Remove => (0.0, Vec::new(), false),
         StackAction::Create => {
-            let body = match (&d.build_template_body, building && d.role == StackRole::Region) {
+            let body = match (
+                &d.build_template_body,
+                building && d.role == StackRole::Region,
+            ) {
                 (Some(b), true) => b.as_str(),
                 _ => d.template_body.as_str(),
             };
@@ -300,7 +320,10 @@ fn first_pass(
                 .iter()
                 .filter(|(id, w)| {
                     matches!(w, Weight::Update)
-                        && graph.nodes.get(*id).is_some_and(|n| n.ty == LAUNCH_TEMPLATE)
+                        && graph
+                            .nodes
+                            .get(*id)
+                            .is_some_and(|n| n.ty == LAUNCH_TEMPLATE)
                 })
                 .map(|(id, _)| id.clone())
                 .collect();
@@ -319,7 +342,9 @@ fn first_pass(
                 .fold(0.0, f64::max);
             let (s, path) = graph.longest(|id, ty| match changed.get(id) {
                 Some(Weight::Create) => table.of(ty).create,
-                Some(Weight::Rolling) => graph.rolling_update(id, table).unwrap_or(table.of(ty).update),
+                Some(Weight::Rolling) => graph
+                    .rolling_update(id, table)
+                    .unwrap_or(table.of(ty).update),
                 Some(Weight::Update) => table.of(ty).update,
                 Some(Weight::Delete) | None => 0.0,
             });
@@ -330,7 +355,9 @@ fn first_pass(
     };
     let executes = execute_s > 0.0;
     let gate_s = if executes && p.role == StackRole::Region && fresh_instances {
-        table.op("target_healthy").max(table.op("route53_health_check"))
+        table
+            .op("target_healthy")
+            .max(table.op("route53_health_check"))
     } else {
         0.0
     };
@@ -415,7 +442,9 @@ fn sequential(plan: &Plan, desired: &Desired, table: &Durations, waits: Waits) -
             StackAction::Create => {
                 let (s, _) = create_floor(&d.template_body, table);
                 let gate = if p.role == StackRole::Region {
-                    table.op("target_healthy").max(table.op("route53_health_check"))
+                    table
+                        .op("target_healthy")
+                        .max(table.op("route53_health_check"))
                 } else {
                     0.0
                 };
@@ -542,7 +571,9 @@ impl Graph {
             finish.insert(id, (start + own, own, via));
             for (other, n) in &self.nodes {
                 if n.deps.contains(id) {
-                    let left = pending.get_mut(other.as_str()).expect("every node is pending");
+                    let left = pending
+                        .get_mut(other.as_str())
+                        .expect("every node is pending");
                     *left -= 1;
                     if *left == 0 {
                         ready.push(other.as_str());
@@ -584,7 +615,11 @@ impl Graph {
             .get("UpdatePolicy")?
             .get("AutoScalingRollingUpdate")?;
         let desired = number(node.body.get("Properties")?.get("DesiredCapacity")?)?;
-        let batch = policy.get("MaxBatchSize").and_then(number).unwrap_or(1.0).max(1.0);
+        let batch = policy
+            .get("MaxBatchSize")
+            .and_then(number)
+            .unwrap_or(1.0)
+            .max(1.0);
         let pause = policy
             .get("PauseTime")
             .and_then(Json::as_str)

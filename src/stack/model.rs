@@ -735,7 +735,9 @@ mod notify_tests {
         );
         assert_eq!(
             parse("https://hooks.example.com/strata"),
-            Ok(NotifyTarget::Https("https://hooks.example.com/strata".into()))
+            Ok(NotifyTarget::Https(
+                "https://hooks.example.com/strata".into()
+            ))
         );
         assert_eq!(
             parse("arn:aws:sns:eu-west-1:123456789012:ops"),
@@ -748,11 +750,19 @@ mod notify_tests {
 
     #[test]
     fn plain_http_and_malformed_targets_are_refused_with_the_reason() {
-        assert!(parse("http://hooks.example.com").unwrap_err().contains("HTTPS"));
+        assert!(parse("http://hooks.example.com")
+            .unwrap_err()
+            .contains("HTTPS"));
         assert!(parse("https://").unwrap_err().contains("no host"));
         assert!(parse("arn:aws:sqs:eu-west-1:123456789012:q").is_err());
         assert!(parse("arn:aws:sns:eu-west-1:1234:ops").is_err());
-        for bad in ["ops", "ops@", "@example.com", "ops@example", "o ps@example.com"] {
+        for bad in [
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@example",
+            "o ps@example.com",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

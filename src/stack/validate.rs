@@ -783,7 +783,10 @@ impl Checks {
         for (i, target) in a.notify.iter().enumerate() {
             let path = p("alarms.notify").index(i);
             if !seen.insert(target.as_str()) {
-                self.bad(path.clone(), format!("`{}` is listed twice", target.as_str()));
+                self.bad(
+                    path.clone(),
+                    format!("`{}` is listed twice", target.as_str()),
+                );
             }
             if let (NotifyTarget::Topic { region, arn }, Some(regions)) = (target, regions) {
                 if !regions.iter().any(|r| &r.name == region) {
@@ -803,7 +806,10 @@ impl Checks {
             ("replication_latency_ms", a.replication_latency_ms),
             ("target_5xx_per_minute", a.target_5xx_per_minute),
             ("target_response_time_ms", a.target_response_time_ms),
-            ("replication_failures_per_minute", a.replication_failures_per_minute),
+            (
+                "replication_failures_per_minute",
+                a.replication_failures_per_minute,
+            ),
         ] {
             if v == 0 {
                 self.bad(p("alarms").key(field), format!("{field} is 0"));

@@ -137,9 +137,13 @@ pub async fn delegation(aws: &Aws, def: &StackDef) -> Option<Delegation> {
     if !def.dns.manage_zone {
         return None;
     }
-    let stack = stack_info::describe_stack(aws, crate::stack::GLOBAL_REGION, &crate::synth::zone_stack_name(def))
-        .await
-        .ok()??;
+    let stack = stack_info::describe_stack(
+        aws,
+        crate::stack::GLOBAL_REGION,
+        &crate::synth::zone_stack_name(def),
+    )
+    .await
+    .ok()??;
     let name_servers: Vec<String> = stack
         .outputs
         .get(crate::synth::zone::NAME_SERVERS_OUTPUT)?

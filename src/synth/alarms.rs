@@ -17,9 +17,9 @@
 
 use super::context::RegionCtx;
 use super::data::Data;
-use super::notify::Notify;
 use super::lit::{int, opt, s, some};
 use super::load_balancer::LoadBalancer;
+use super::notify::Notify;
 use super::{naming, storage, tags};
 use crate::cfn::gen::cloudwatch;
 use crate::cfn::gen::cloudwatch::alarm::{
@@ -70,7 +70,10 @@ pub fn add(
             pair.dead_letter.queue_name(),
             s("QueueName"),
         )]);
-        t.add(format!("Queue{}DeadLettersAlarm", naming::pascal(&q.name)), dlq);
+        t.add(
+            format!("Queue{}DeadLettersAlarm", naming::pascal(&q.name)),
+            dlq,
+        );
     }
 
     let mut http_5xx = alarm(

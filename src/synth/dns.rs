@@ -92,7 +92,11 @@ pub fn failover_record_of(def: &StackDef, region: &str) -> Option<FailoverRole> 
 }
 
 /// A failover CNAME on the failover name pointing at `value`.
-fn failover_cname(def: &StackDef, role: FailoverRole, value: crate::cfn::Value<String>) -> route53::RecordSet {
+fn failover_cname(
+    def: &StackDef,
+    role: FailoverRole,
+    value: crate::cfn::Value<String>,
+) -> route53::RecordSet {
     let mut r = route53::RecordSet::new(s("CNAME"), s(fqdn(&def.dns.failover_name())));
     set_zone(def, &mut r);
     r.ttl = some(FAILOVER_TTL);

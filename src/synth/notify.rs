@@ -40,7 +40,8 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Notify> {
     if targets.is_empty() {
         return None;
     }
-    let account_root = Intrinsic::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root").to_json();
+    let account_root =
+        Intrinsic::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root").to_json();
     let mut key = kms::Key::default();
     key.description = some(format!("Alert topic of {}", topic_name(ctx)));
     key.enable_key_rotation = Some(yes(true));

@@ -70,8 +70,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
                 let mut destination =
                     b::ReplicationDestination::new(s(format!("arn:aws:s3:::{dest}")));
                 destination.metrics = Some(b::Metrics::new(b::MetricsStatus::Enabled));
-                let mut r =
-                    b::ReplicationRule::new(destination, b::ReplicationRuleStatus::Enabled);
+                let mut r = b::ReplicationRule::new(destination, b::ReplicationRuleStatus::Enabled);
                 r.id = some(replication_rule_id(dest));
                 r.priority = Some(int(priority));
                 let mut filter = b::ReplicationRuleFilter::default();

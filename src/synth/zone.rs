@@ -30,11 +30,8 @@ pub fn template(def: &StackDef) -> Template {
         "The hosted zone's id",
         &zone.ref_::<String>(),
     );
-    let servers: Value<String> = Intrinsic::JoinList(
-        ",".into(),
-        Box::new(zone.name_servers().to_json()),
-    )
-    .into();
+    let servers: Value<String> =
+        Intrinsic::JoinList(",".into(), Box::new(zone.name_servers().to_json())).into();
     t.output(
         NAME_SERVERS_OUTPUT,
         "The zone's name servers (comma-separated): delegate the zone to them",

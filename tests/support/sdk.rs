@@ -74,7 +74,9 @@ pub async fn settled_stack(cfn: &aws_sdk_cloudformation::Client, name: &str) -> 
     let started = std::time::Instant::now();
     loop {
         let status = match cfn.describe_stacks().stack_name(name).send().await {
-            Ok(out) => out.stacks()[0].stack_status().map(|s| s.as_str().to_string()),
+            Ok(out) => out.stacks()[0]
+                .stack_status()
+                .map(|s| s.as_str().to_string()),
             Err(e) if format!("{e:?}").contains("does not exist") => return None,
             Err(e) => panic!("DescribeStacks {name}: {e:?}"),
         };

@@ -220,7 +220,11 @@ fn an_ami_update_weighs_the_rolling_update_and_no_change_weighs_nothing() {
     };
     let changes = vec![
         change("Lt", "AWS::EC2::LaunchTemplate", ChangeAction::Modify),
-        change("Asg", "AWS::AutoScaling::AutoScalingGroup", ChangeAction::Modify),
+        change(
+            "Asg",
+            "AWS::AutoScaling::AutoScalingGroup",
+            ChangeAction::Modify,
+        ),
     ];
     let mut plan = Plan {
         deployment_id: "d".into(),
@@ -274,9 +278,20 @@ fn a_replacement_adds_the_old_resources_delete_in_the_cleanup() {
         removals: Vec::new(),
         at_risk: Vec::new(),
     };
-    let e = estimate(&plan, &desired, &table(), Waits { bake: 0.0, ami_copies: false });
+    let e = estimate(
+        &plan,
+        &desired,
+        &table(),
+        Waits {
+            bake: 0.0,
+            ami_copies: false,
+        },
+    );
     // The new NAT (100 s), then the old one deleted (50 s), then the overhead.
-    assert_eq!(e.phase("wave 1").unwrap().stacks[0].execute_s, 100.0 + 50.0 + 10.0);
+    assert_eq!(
+        e.phase("wave 1").unwrap().stacks[0].execute_s,
+        100.0 + 50.0 + 10.0
+    );
 }
 
 #[test]
@@ -301,7 +316,10 @@ fn the_shipped_table_covers_every_type_strata_emits() {
         }
     }
     assert!(seen > 100, "read the golden templates");
-    assert!(missing.is_empty(), "no duration for {missing:?} in sandbox/aws_durations.json");
+    assert!(
+        missing.is_empty(),
+        "no duration for {missing:?} in sandbox/aws_durations.json"
+    );
     for name in [
         "change_set_create",
         "stack_overhead",
@@ -335,7 +353,15 @@ fn a_changed_ami_parameter_rolls_the_group_even_when_the_change_set_lists_nothin
         removals: Vec::new(),
         at_risk: Vec::new(),
     };
-    let e = estimate(&plan, &desired, &table(), Waits { bake: 0.0, ami_copies: false });
+    let e = estimate(
+        &plan,
+        &desired,
+        &table(),
+        Waits {
+            bake: 0.0,
+            ami_copies: false,
+        },
+    );
     let s = &e.phase("wave 1").unwrap().stacks[0];
     assert_eq!(s.execute_s, 2.0 + 1170.0 + 10.0);
     assert_eq!(s.critical_path, ["Lt", "Asg"]);
