@@ -41,6 +41,7 @@ application on the instance (a running instance registered in a target group is
 healthy).
 """
 
+import time
 import datetime
 import uuid
 
@@ -340,18 +341,24 @@ def _stack_events(account_id, region_name, stack_id, logical_id, group):
         stack = backend.stacks.get(stack_id)
         if stack is None:
             return
-        stack.events.append(
-            Event(
-                stack_id=stack.stack_id,
-                stack_name=stack.name,
-                logical_resource_id=logical_id,
-                physical_resource_id=group.name,
-                resource_type="AWS::AutoScaling::AutoScalingGroup",
-                resource_status=status,
-                resource_status_reason=reason,
-                resource_properties=None,
-            )
+        event = Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=group.name,
+            resource_type="AWS::AutoScaling::AutoScalingGroup",
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
         )
+        # With the timed lifecycle (moto_cfn_lifecycle.py) a stack's events are a
+        # view of its timeline: add the event there, visible from now on.
+        timeline = stack.__dict__.get("strata_events")
+        if timeline is not None:
+            event.strata_at = time.time()
+            timeline.append(event)
+        else:
+            stack.events.append(event)
 
     return write
 

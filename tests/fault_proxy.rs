@@ -227,6 +227,14 @@ async fn a_rewrite_changes_what_the_sdk_reads_and_times_limits_it() {
     let client = cfn(&proxy, "ap-southeast-2", 1);
     let name = support::sandbox::unique("rewritten");
     create_stack(&client, &name).await;
+    // The sandbox creates stacks asynchronously, as AWS does: wait (straight at
+    // moto, not through the proxy) until it is CREATE_COMPLETE.
+    let settled = support::sdk::settled_stack(
+        &cfn_at(support::sandbox::endpoint(), "ap-southeast-2"),
+        &name,
+    )
+    .await;
+    assert_eq!(settled.as_deref(), Some("CREATE_COMPLETE"));
     let status = |out: aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput| {
         out.stacks()[0].stack_status().unwrap().as_str().to_string()
     };
@@ -575,6 +583,9 @@ async fn a_hook_runs_before_the_request_is_forwarded() {
     assert_eq!(proxy.fired(hook), 1);
     // The hook's own call went straight to moto, not through the proxy.
     assert_eq!(proxy.count(None, None, Some("CreateStack")), 0);
+    // A stack is deleted once its creation has finished (AWS refuses a delete
+    // while CREATE_IN_PROGRESS).
+    support::sdk::settled_stack(&upstream, &stack).await;
     upstream
         .delete_stack()
         .stack_name(&stack)

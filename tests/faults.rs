@@ -105,11 +105,34 @@ fn change_sets(region: &str, stack: &str) -> Vec<String> {
 }
 
 /// The regions where the lock stack exists.
+/// The regions whose lock stack remains once every deletion under way has ended
+/// (the sandbox deletes stacks asynchronously, as AWS does: a released lock is
+/// DELETE_IN_PROGRESS for a moment, then gone).
 fn lock_left() -> Vec<&'static str> {
-    REGIONS
-        .into_iter()
-        .filter(|r| stacks(r).iter().any(|(n, _)| n == LOCK_STACK))
-        .collect()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let states: Vec<(&'static str, Option<String>)> = REGIONS
+            .into_iter()
+            .map(|r| {
+                let status = stacks(r)
+                    .into_iter()
+                    .find(|(n, _)| n == LOCK_STACK)
+                    .map(|(_, s)| s);
+                (r, status)
+            })
+            .collect();
+        let deleting = states
+            .iter()
+            .any(|(_, s)| s.as_deref() == Some("DELETE_IN_PROGRESS"));
+        if !deleting || std::time::Instant::now() > deadline {
+            return states
+                .into_iter()
+                .filter(|(_, s)| s.is_some())
+                .map(|(r, _)| r)
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]

@@ -73,14 +73,23 @@ fn deploy(file: &Path, extra: &[&str]) -> Run {
 
 /// The status of a CloudFormation stack in `region`, None when it does not exist
 /// (or is deleted).
+/// The stack's status once any deletion under way has ended (the sandbox deletes
+/// asynchronously, as AWS does); `None` when it is gone.
 fn stack_status(region: &str, name: &str) -> Option<String> {
-    let cfn = sdk::cloudformation(region);
-    let name = name.to_string();
-    sdk::block_on(async move {
-        let out = cfn.describe_stacks().stack_name(name).send().await.ok()?;
-        let s = out.stacks().first()?.stack_status()?.as_str().to_string();
-        Some(s).filter(|s| s != "DELETE_COMPLETE")
-    })
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let cfn = sdk::cloudformation(region);
+        let name = name.to_string();
+        let status = sdk::block_on(async move {
+            let out = cfn.describe_stacks().stack_name(name).send().await.ok()?;
+            let s = out.stacks().first()?.stack_status()?.as_str().to_string();
+            Some(s).filter(|s| s != "DELETE_COMPLETE")
+        });
+        if status.as_deref() != Some("DELETE_IN_PROGRESS") || std::time::Instant::now() > deadline {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// The tags of a CloudFormation stack in `region` (panics if it does not exist).
@@ -108,21 +117,36 @@ fn stack_tags(region: &str, name: &str) -> HashMap<String, String> {
 }
 
 /// Every live stack in every region of the example.
+/// Every stack that remains once the deletions under way have ended (the sandbox
+/// deletes asynchronously, as AWS does).
 fn live_stacks() -> Vec<String> {
-    let mut all = Vec::new();
-    for region in REGIONS {
-        let cfn = sdk::cloudformation(region);
-        let names: Vec<String> = sdk::block_on(async move {
-            let out = cfn.describe_stacks().send().await.expect("DescribeStacks");
-            out.stacks()
-                .iter()
-                .filter(|s| s.stack_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE"))
-                .map(|s| s.stack_name().unwrap_or_default().to_string())
-                .collect()
-        });
-        all.extend(names.into_iter().map(|n| format!("{region}/{n}")));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut all = Vec::new();
+        let mut deleting = false;
+        for region in REGIONS {
+            let cfn = sdk::cloudformation(region);
+            let stacks: Vec<(String, String)> = sdk::block_on(async move {
+                let out = cfn.describe_stacks().send().await.expect("DescribeStacks");
+                out.stacks()
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.stack_name().unwrap_or_default().to_string(),
+                            s.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        )
+                    })
+                    .filter(|(_, status)| status != "DELETE_COMPLETE")
+                    .collect()
+            });
+            deleting |= stacks.iter().any(|(_, s)| s == "DELETE_IN_PROGRESS");
+            all.extend(stacks.into_iter().map(|(n, _)| format!("{region}/{n}")));
+        }
+        if !deleting || std::time::Instant::now() > deadline {
+            return all;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    all
 }
 
 #[test]
