@@ -259,6 +259,8 @@ fn deploy_region_by_hand(region: &str, stack_name: &str, app: &str) {
             .send()
             .await
             .unwrap();
+        // The sandbox creates stacks asynchronously, as AWS does.
+        sdk::settled_stack(&cfn, stack_name).await;
     });
 }
 

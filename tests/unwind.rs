@@ -50,7 +50,22 @@ fn mutating(proxy: &FaultProxy) -> u64 {
 }
 
 /// Every stack of the app in every region: (region, name, status).
+/// The stacks once the deletions under way have ended (the sandbox deletes
+/// asynchronously, as AWS does: a released lock is DELETE_IN_PROGRESS for a moment).
 fn stacks() -> Vec<(String, String, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = stacks_now();
+        if !now.iter().any(|(_, _, s)| s == "DELETE_IN_PROGRESS")
+            || std::time::Instant::now() > deadline
+        {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn stacks_now() -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for region in REGIONS {
         let cfn = sdk::cloudformation(region);
