@@ -1,10 +1,12 @@
 //! The application layer: one entry for every command that reads a stack file
 //! and plans or changes anything.
 //!
-//!     app::definition::load  -> Definition   the file read once: StackDef, text, source hash, durations
-//!     app::prepare(Request)  -> Pipeline     region filters, operations rules, synth (both phases),
-//!                                            policy gate, connect, AMIs, desired state
-//!     Pipeline::lock / locked / settings     the deploy lock and the deploy record
+//! ```text
+//! app::definition::load  -> Definition   the file read once: StackDef, text, source hash, durations
+//! app::prepare(Request)  -> Pipeline     region filters, operations rules, synth (both phases),
+//!                                        policy gate, connect, AMIs, desired state
+//! Pipeline::lock / locked / settings     the deploy lock and the deploy record
+//! ```
 //!
 //! Which rules apply to which command is one table (`Command`). The binary parses
 //! arguments into a `Request`, renders the events, and maps `AppError` to exit
