@@ -52,8 +52,9 @@ async fn run_deploy(
         .map_err(rollout_ctx::environment)?
     {
         ctx.clear_dead_locks().await;
-        render::show_summary(&ctx.renderer, &report);
+        // The summary is the last line CI reads: the delegation warning goes first.
         show_delegation(&ctx).await;
+        render::show_summary(&ctx.renderer, &report);
         return Ok(report.exit_code());
     }
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
@@ -120,8 +121,9 @@ async fn locked(
     )
     .await
     .map_err(rollout_ctx::environment)?;
-    render::show_summary(&ctx.renderer, &report);
+    // The summary is the last line CI reads: the delegation warning goes first.
     show_delegation(&ctx).await;
+    render::show_summary(&ctx.renderer, &report);
     Ok(report.exit_code())
 }
 
