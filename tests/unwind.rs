@@ -84,6 +84,8 @@ fn stacks_now() -> Vec<(String, String, String)> {
             }
         }
     }
+    // DescribeStacks lists in no promised order.
+    out.sort();
     out
 }
 
