@@ -91,14 +91,9 @@ pub async fn announce<N: Notifier>(
             .publish(region, arn, &what.subject, &what.body)
             .await
         {
-            Ok(()) => {
-                events.info(
-                    Some(region),
-                    Phase::Done,
-                    format!("told {arn}: {}", what.subject),
-                );
-                return Some(region.clone());
-            }
+            // No event on success: a result is announced after the run's summary,
+            // which must stay the last JSON line CI reads.
+            Ok(()) => return Some(region.clone()),
             Err(e) => errors.push(format!("{region}: {e}")),
         }
     }
