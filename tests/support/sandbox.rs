@@ -1,4 +1,8 @@
-//! Test support: one moto sandbox per test binary, shared by its tests.
+//! Test support: one moto sandbox per test process, shared by its tests.
+//!
+//! Under the suite's runner, cargo-nextest (`.config/nextest.toml`), every test is
+//! its own process and so has a moto of its own; under plain `cargo test` the tests
+//! of one binary share one, and the guards below keep them apart.
 //!
 //! The first call to [`moto`] (or anything using it) builds the repository's venv
 //! if needed (`<repo>/.strata/venv`, under its file lock, so parallel test binaries
@@ -6,7 +10,7 @@
 //! tied to this process: moto gets SIGKILL when the test binary exits, however it
 //! exits. Its log is `<repo>/.strata/test/moto-PORT.log`.
 //!
-//! Tests in one binary run in parallel against that one moto. Every test that
+//! Tests in one process run in parallel against that one moto. Every test that
 //! talks to moto holds a guard for its whole body:
 //!
 //! - [`shared`]: run alongside other shared tests. Use unique names (see [`unique`])
