@@ -27,6 +27,15 @@ policies for job functions"). moto 5.2.5 loads AWS managed policies only with
 ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` (all of them, slowing every IAM backend's
 start); without it attaching AdministratorAccess fails with NoSuchEntity. This
 adds that one policy, from moto's own copy of the managed-policy data.
+
+``inline_policies_are_documents``: a role's inline policy is a JSON document, and
+``GetRolePolicy`` answers it as one ("PolicyDocument: The policy document. IAM
+stores policies in JSON format", URL-encoded per RFC 3986:
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html).
+moto 5.2.5 stores an ``AWS::IAM::Role``'s ``Policies`` from CloudFormation as the
+template's parsed dict and answers ``GetRolePolicy`` with its Python repr
+(``{'Version': ...}``), which no JSON reader accepts. This stores it as JSON, as
+``PutRolePolicy`` already does.
 """
 
 import datetime
@@ -87,10 +96,25 @@ def administrator_access_exists():
     models.IAMBackend._init_aws_policies = with_administrator_access
 
 
+def inline_policies_are_documents():
+    """Store a role's inline policy given as a dict (CloudFormation) as JSON."""
+    from moto.iam import models
+
+    original = models.Role.put_policy
+
+    def put_policy(self, policy_name, policy_json):
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        original(self, policy_name, policy_json)
+
+    models.Role.put_policy = put_policy
+
+
 def install():
-    """Route the control endpoint in moto's server (before its app exists) and
-    give IAM the AdministratorAccess policy."""
+    """Route the control endpoint in moto's server (before its app exists), give
+    IAM the AdministratorAccess policy, and keep inline role policies as JSON."""
     from moto.moto_api._internal import urls
 
     urls.url_paths[PATH] = control
     administrator_access_exists()
+    inline_policies_are_documents()

@@ -104,3 +104,11 @@ pub fn sns(region: &str) -> aws_sdk_sns::Client {
 pub fn sqs(region: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&config(region))
 }
+
+pub fn ssm(region: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&config(region))
+}
+
+pub fn dynamodb(region: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&config(region))
+}
