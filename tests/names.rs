@@ -12,10 +12,8 @@ use std::time::Duration;
 use strata::exit_code;
 use strata::stack::StackDef;
 use strata::synth::naming::{bucket_name_in, table_name};
+use support::sdk::ACCOUNT;
 use support::{cli, sandbox, sdk, stacks};
-
-/// The sandbox's account (moto's default).
-const ACCOUNT: &str = "123456789012";
 
 /// A two-region stack (tables, queue, replicated buckets) written to `dir`.
 fn one_region(dir: &Path) -> PathBuf {
@@ -31,18 +29,6 @@ fn one_region(dir: &Path) -> PathBuf {
     assert!(text.contains("peak_rps = 400"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn deploy(file: &Path) -> cli::Run {
-    cli::strata_sandbox(&[
-        "--output",
-        "json",
-        "deploy",
-        file.to_str().unwrap(),
-        "--yes",
-        "--bake",
-        "0s",
-    ])
 }
 
 /// The sandbox control endpoint's CloudFormation faults: `POST` one, `DELETE` all.
@@ -86,7 +72,7 @@ fn a_first_create_that_fails_after_its_tables_leaves_none_and_the_rerun_succeeds
         "POST",
         &format!("?stack={stack}&logical_id=InstanceRole&on=operation"),
     );
-    deploy(&file).expect_code(exit_code::DEPLOY_FAILED_ROLLED_BACK);
+    cli::deploy_json(&file).expect_code(exit_code::DEPLOY_FAILED_ROLLED_BACK);
     let left: Vec<String> = table_names(&region)
         .into_iter()
         .filter(|t| tables_of(&def).contains(t))
@@ -94,7 +80,7 @@ fn a_first_create_that_fails_after_its_tables_leaves_none_and_the_rerun_succeeds
     assert!(left.is_empty(), "the failed create left {left:?}");
 
     faults("DELETE", "");
-    deploy(&file).expect_code(exit_code::SUCCESS);
+    cli::deploy_json(&file).expect_code(exit_code::SUCCESS);
     let now = table_names(&region);
     for t in tables_of(&def) {
         assert!(now.contains(&t), "{t} after the re-run: {now:?}");

@@ -14,12 +14,10 @@ use std::path::Path;
 use strata::exit_code;
 use strata::stack::StackDef;
 use strata::synth::naming::bucket_name_in;
+use support::sdk::ACCOUNT;
 use support::{cli, sandbox, sdk, stacks};
 
 const EXAMPLE: &str = "stacks/example.toml";
-
-/// The sandbox's account (moto's default), which every bucket name includes.
-const ACCOUNT: &str = "123456789012";
 
 /// The region's bucket as S3 names it in the sandbox's account.
 fn bucket_name(def: &StackDef, region: &str) -> String {
