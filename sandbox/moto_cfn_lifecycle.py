@@ -261,20 +261,29 @@ def buckets_holding_objects_fail_to_delete():
     FakeBucket.delete_from_cloudformation_json = classmethod(delete_from_cfn)
 
 
+#: The DeletionPolicy values that keep a resource (``RetainExceptOnCreate`` keeps it
+#: except when the operation that created it is rolled back).
+RETAINING = ("Retain", "RetainExceptOnCreate")
+
+
 def removed_resources_keep_their_deletion_policy():
     """moto's update deletes a resource removed from the template even when its
-    DeletionPolicy is Retain; CloudFormation keeps it.
+    DeletionPolicy is Retain; CloudFormation keeps it. moto's stack delete keeps
+    only ``Retain``; CloudFormation keeps ``RetainExceptOnCreate`` too, except when
+    rolling back the operation that created the resource (a failed create, or the
+    rollback of the update that added it), when it deletes it like ``Delete``.
     https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html"""
     from moto.cloudformation import parsing
 
     delete = parsing.ResourceMap._delete_resource
     update = parsing.ResourceMap.update
+    delete_all = parsing.ResourceMap.delete
 
     def update_retaining(self, template, parameters=None):
         removed = self.build_resource_diff(template, parameters)["Remove"]
-        retained = [
-            n for n in removed if self._resource_json_map[n].get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
-        ]
+        # Rolling an update back removes what that update created: only Retain keeps it.
+        keeping = ("Retain",) if getattr(self, "strata_undoing", False) else RETAINING
+        retained = [n for n in removed if self._resource_json_map[n].get("DeletionPolicy") in keeping]
         self.strata_retained = set(retained)
         try:
             update(self, template, parameters)
@@ -286,8 +295,41 @@ def removed_resources_keep_their_deletion_policy():
             return None
         return delete(self, parsed_resource, resource_json)
 
+    def delete_all_retaining(self):
+        # moto's delete skips exactly "Retain": outside a failed create, a
+        # RetainExceptOnCreate resource is shown to it as Retain for the call.
+        if getattr(self, "strata_undoing", False):
+            return delete_all(self)
+        changed = [
+            body
+            for body in self._resource_json_map.values()
+            if isinstance(body, dict) and body.get("DeletionPolicy") == "RetainExceptOnCreate"
+        ]
+        for body in changed:
+            body["DeletionPolicy"] = "Retain"
+        try:
+            return delete_all(self)
+        finally:
+            for body in changed:
+                body["DeletionPolicy"] = "RetainExceptOnCreate"
+
     parsing.ResourceMap.update = update_retaining
     parsing.ResourceMap._delete_resource = delete_unless_retained
+    parsing.ResourceMap.delete = delete_all_retaining
+
+
+def undoing(rmap):
+    """A context in which `rmap` rolls back the operation that created its newest
+    resources (``RetainExceptOnCreate`` does not keep them)."""
+
+    class Undo:
+        def __enter__(self):
+            rmap.strata_undoing = True
+
+        def __exit__(self, *exc):
+            rmap.strata_undoing = False
+
+    return Undo()
 
 
 # --- the timeline ----------------------------------------------------------------
@@ -454,7 +496,7 @@ def run_create(stack, apply, status_prefix=""):
             f"The following resource(s) failed to create: [{_failed_ids(rec)}]. "
             "Rollback requested by user.",
         )
-    with Recording(stack, rolling_back=True) as back:
+    with Recording(stack, rolling_back=True) as back, undoing(stack.resource_map):
         try:
             stack.resource_map.delete()
             rollback_error = None
@@ -482,7 +524,7 @@ def _rollback_update(stack, old_template, old_params, start, skip=()):
     old_dict = stack.parse_template(old_template) if isinstance(old_template, str) else old_template
     rmap = stack.resource_map
     before = (rmap._resource_json_map, rmap._template, dict(rmap.input_parameters or {}))
-    with Recording(stack, rolling_back=True, skip=skip) as back:
+    with Recording(stack, rolling_back=True, skip=skip) as back, undoing(rmap):
         try:
             rmap.update(old_dict, old_params)
             error = None
@@ -571,7 +613,7 @@ def run_delete(stack):
     retained = [
         n
         for n, body in resources.items()
-        if body.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+        if body.get("DeletionPolicy") in RETAINING
         and n in stack.resource_map._parsed_resources
     ]
     for n in retained:

@@ -295,6 +295,37 @@ def _configure_bucket(backend, name, props, updating):
         backend.delete_public_access_block(name)
 
 
+#: Regions where S3 offers no account regional namespace
+#: (https://docs.aws.amazon.com/AmazonS3/latest/userguide/gpbucketnamespaces.html).
+NO_ACCOUNT_REGIONAL_NAMESPACE = ("me-central-1", "me-south-1")
+
+
+def check_bucket_namespace(name, props, account_id, region_name):
+    """S3's account regional namespace, which moto 5.2.5 does not know: a bucket
+    created with ``BucketNamespace: account-regional`` must be named
+    ``<prefix>-<account id>-<region>-an`` for the creating account and region, and
+    a name ending ``-an`` is reserved to that namespace; the namespace does not
+    exist in the Middle East regions.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html ("Account
+    regional namespace naming rules"),
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/gpbucketnamespaces.html"""
+    regional = props.get("BucketNamespace") == "account-regional"
+    suffix = f"-{account_id}-{region_name}-an"
+    if regional and region_name in NO_ACCOUNT_REGIONAL_NAMESPACE:
+        raise Exception(
+            f"Account regional namespaces are not supported in {region_name} (InvalidArgument)"
+        )
+    if regional and not (name.endswith(suffix) and len(name) > len(suffix)):
+        raise Exception(
+            f"Bucket {name} is not a valid name in the account regional namespace: it must end "
+            f"with {suffix} (InvalidBucketName)",
+        )
+    if not regional and name.endswith("-an"):
+        raise Exception(
+            f"Bucket {name}: the -an suffix is reserved to account regional namespaces (InvalidBucketName)",
+        )
+
+
 def apply_bucket_configuration():
     """moto 5.2.5's CloudFormation model of ``AWS::S3::Bucket`` applies only
     ``BucketEncryption`` and ``Tags``: a bucket created or updated through a stack
@@ -308,6 +339,7 @@ def apply_bucket_configuration():
     update = FakeBucket.update_from_cloudformation_json.__func__
 
     def create_and_configure(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        check_bucket_namespace(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
         bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         backend = s3_backends[account_id][get_partition(region_name)]
         _configure_bucket(backend, bucket.name, cloudformation_json.get("Properties", {}), False)

@@ -377,6 +377,21 @@ fn every_routed_record_has_a_health_check_and_every_region_a_latency_record() {
     }
 }
 
+/// A string property as CloudFormation resolves it in the sandbox's account: a
+/// literal, the account's `Ref`, or an `Fn::Sub` of the account and partition
+/// pseudo parameters.
+fn resolved(v: &Json) -> String {
+    if v["Ref"] == "AWS::AccountId" {
+        return "123456789012".to_string();
+    }
+    let text = v
+        .as_str()
+        .or_else(|| v["Fn::Sub"].as_str())
+        .unwrap_or_else(|| panic!("a literal or an Fn::Sub: {v}"));
+    text.replace("${AWS::AccountId}", "123456789012")
+        .replace("${AWS::Partition}", "aws")
+}
+
 #[test]
 fn every_bucket_replicates_to_every_other_regions_bucket() {
     for (name, def) in all_stacks() {
@@ -388,10 +403,7 @@ fn every_bucket_replicates_to_every_other_regions_bucket() {
                 let res = resources(r);
                 (
                     r.region.clone(),
-                    prop(&res["Bucket"], "BucketName")
-                        .as_str()
-                        .unwrap()
-                        .to_string(),
+                    resolved(prop(&res["Bucket"], "BucketName")),
                 )
             })
             .collect();
@@ -404,6 +416,9 @@ fn every_bucket_replicates_to_every_other_regions_bucket() {
         for r in &out.regions {
             let res = resources(r);
             let bucket = &res["Bucket"];
+            // Only this account can create (or hold) a name in its regional namespace.
+            assert_eq!(prop(bucket, "BucketNamespace"), "account-regional");
+            assert!(buckets[&r.region].ends_with(&format!("-123456789012-{}-an", r.region)));
             assert_eq!(prop(bucket, "VersioningConfiguration")["Status"], "Enabled");
             let block = prop(bucket, "PublicAccessBlockConfiguration");
             for k in [
@@ -432,9 +447,9 @@ fn every_bucket_replicates_to_every_other_regions_bucket() {
                 .iter()
                 .map(|rule| {
                     assert_eq!(rule["Status"], "Enabled");
-                    rule["Destination"]["Bucket"]
-                        .as_str()
-                        .unwrap()
+                    // Pinned to the stack's own account.
+                    assert_eq!(resolved(&rule["Destination"]["Account"]), "123456789012");
+                    resolved(&rule["Destination"]["Bucket"])
                         .trim_start_matches("arn:aws:s3:::")
                         .to_string()
                 })
@@ -449,6 +464,19 @@ fn every_bucket_replicates_to_every_other_regions_bucket() {
                 .unwrap()
                 .0;
             assert_eq!(res[role]["Type"], "AWS::IAM::Role");
+            // The role reads and writes buckets of this account only.
+            let statements = res[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone();
+            for st in &statements {
+                assert_eq!(
+                    st["Condition"]["StringEquals"]["aws:ResourceAccount"],
+                    serde_json::json!({ "Ref": "AWS::AccountId" }),
+                    "{name} {}: {st}",
+                    r.region
+                );
+            }
         }
     }
 }
@@ -535,7 +563,8 @@ fn the_global_table_lives_in_the_home_region_only_with_a_replica_everywhere() {
                         prop(g, "StreamSpecification")["StreamViewType"],
                         "NEW_AND_OLD_IMAGES"
                     );
-                    assert_eq!(g["DeletionPolicy"], "Retain");
+                    assert_eq!(g["DeletionPolicy"], "RetainExceptOnCreate");
+                    assert_eq!(g["UpdateReplacePolicy"], "Retain");
                 }
                 let regional = of_type(&res, "AWS::DynamoDB::Table").count();
                 assert_eq!(
@@ -823,7 +852,7 @@ fn bucket_replication_failures_are_alarmed_on_the_rules_metrics() {
             .as_array()
             .unwrap()
             .clone();
-        let source = prop(bucket, "BucketName").as_str().unwrap().to_string();
+        let source = resolved(prop(bucket, "BucketName"));
         let failures: Vec<&serde_json::Value> = of_type(&res, "AWS::CloudWatch::Alarm")
             .filter(|(_, a)| prop(a, "MetricName") == "OperationsFailedReplication")
             .map(|(_, a)| a)
@@ -832,9 +861,7 @@ fn bucket_replication_failures_are_alarmed_on_the_rules_metrics() {
         for rule in &rules {
             // Without replication metrics the alarm's metric is never published.
             assert_eq!(rule["Destination"]["Metrics"]["Status"], "Enabled");
-            let dest = rule["Destination"]["Bucket"]
-                .as_str()
-                .unwrap()
+            let dest = resolved(&rule["Destination"]["Bucket"])
                 .trim_start_matches("arn:aws:s3:::")
                 .to_string();
             let dims = |a: &serde_json::Value| -> Vec<(String, String)> {
@@ -845,7 +872,7 @@ fn bucket_replication_failures_are_alarmed_on_the_rules_metrics() {
                     .map(|d| {
                         (
                             d["Name"].as_str().unwrap().to_string(),
-                            d["Value"].as_str().unwrap().to_string(),
+                            resolved(&d["Value"]),
                         )
                     })
                     .collect()
@@ -905,16 +932,22 @@ fn an_unsynthesizable_definition_is_an_error_not_a_panic() {
 fn bucket_names_are_deterministic_valid_and_distinct_even_for_long_names() {
     let def = load_file("example.toml");
     let hash = naming::short_hash("shop-prod");
+    let account = "123456789012";
     assert_eq!(
-        naming::bucket_name(&def, "us-east-1"),
-        format!("shop-prod-us-east-1-{hash}")
+        naming::bucket_name_in(&def, account, "us-east-1"),
+        format!("shop-prod-{hash}-123456789012-us-east-1-an")
+    );
+    // In a template, the account is CloudFormation's AWS::AccountId.
+    assert_eq!(
+        naming::bucket_name(&def, "us-east-1").to_json(),
+        serde_json::json!({ "Fn::Sub": format!("shop-prod-{hash}-${{AWS::AccountId}}-us-east-1-an") })
     );
     let mut long = def.clone();
     long.app.name = "a".repeat(32);
     long.app.environment = "e".repeat(32);
     let names: BTreeSet<String> = ["ap-southeast-2", "ap-southeast-3"]
         .iter()
-        .map(|r| naming::bucket_name(&long, r))
+        .map(|r| naming::bucket_name_in(&long, account, r))
         .collect();
     assert_eq!(names.len(), 2);
     for n in &names {
@@ -923,7 +956,13 @@ fn bucket_names_are_deterministic_valid_and_distinct_even_for_long_names() {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
         assert!(!n.contains("--") && !n.starts_with('-'), "{n}");
-        assert!(n.ends_with(&naming::short_hash(&long.stack_name())));
+        // The account regional namespace's suffix (S3 bucket naming rules).
+        assert!(
+            n.ends_with("-123456789012-ap-southeast-2-an")
+                || n.ends_with("-123456789012-ap-southeast-3-an"),
+            "{n}"
+        );
+        assert!(n.contains(&naming::short_hash(&long.stack_name())), "{n}");
     }
     assert_eq!(naming::table_name(&def, "orders"), "shop-prod-orders");
     assert_eq!(naming::queue_name(&def, "writes"), "shop-prod-writes");

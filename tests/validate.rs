@@ -43,6 +43,12 @@ const FIXTURES: &[(&str, usize, usize, &str)] = &[
     ),
     ("unknown_region", 16, 8, "unknown region `us-wst-2`"),
     (
+        "bucket_no_regional_namespace",
+        45,
+        8,
+        "me-south-1 has no S3 account regional namespace",
+    ),
+    (
         "duplicate_region",
         16,
         8,

@@ -13,10 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use strata::exit_code;
 use strata::stack::StackDef;
-use strata::synth::naming::bucket_name;
+use strata::synth::naming::bucket_name_in;
+use support::sdk::ACCOUNT;
 use support::{cli, sandbox, sdk, stacks};
 
 const EXAMPLE: &str = "stacks/example.toml";
+
+/// The region's bucket as S3 names it in the sandbox's account.
+fn bucket_name(def: &StackDef, region: &str) -> String {
+    bucket_name_in(def, ACCOUNT, region)
+}
 
 fn example_text() -> String {
     std::fs::read_to_string(sandbox::repo_dir().join(EXAMPLE)).expect("read the example")
@@ -61,7 +67,12 @@ fn replication(def: &StackDef) -> BTreeMap<String, Option<BTreeSet<String>>> {
                         .iter()
                         .filter(|rule| rule.status().as_str() == "Enabled")
                         .filter_map(|rule| rule.destination())
-                        .map(|d| d.bucket().trim_start_matches("arn:aws:s3:::").to_string())
+                        .map(|d| {
+                            // Pinned to the account: S3 replicates only into a
+                            // bucket the stack's own account owns.
+                            assert_eq!(d.account(), Some(ACCOUNT), "{d:?}");
+                            d.bucket().trim_start_matches("arn:aws:s3:::").to_string()
+                        })
                         .collect::<BTreeSet<_>>(),
                 )
             });

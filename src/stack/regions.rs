@@ -133,6 +133,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The regions where S3 has no account regional namespace
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/gpbucketnamespaces.html>,
+/// "Account regional namespace general purpose buckets"): `validate` refuses a
+/// bucket there, since its name could be taken by another account.
+pub const NO_ACCOUNT_REGIONAL_NAMESPACE: &[&str] = &["me-central-1", "me-south-1"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

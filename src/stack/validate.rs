@@ -91,6 +91,9 @@ pub fn validate_parts(parts: &Parts<'_>) -> Vec<Problem> {
     }
     if let Some(storage) = parts.storage {
         c.storage(storage);
+        if let Some(regions) = regions {
+            c.bucket_namespaces(storage, regions);
+        }
     }
     if let Some(edge) = parts.edge {
         c.edge(edge);
@@ -736,6 +739,27 @@ impl Checks {
                 "replication = true but storage is disabled",
                 "set enabled = true, or replication = false",
             );
+        }
+    }
+
+    /// Each region's bucket lives in the account's regional namespace
+    /// (`synth::naming::bucket_name`), which S3 does not offer everywhere.
+    fn bucket_namespaces(&mut self, storage: &Storage, regions: &[Region]) {
+        if !storage.enabled {
+            return;
+        }
+        for (i, r) in regions.iter().enumerate() {
+            if regions::NO_ACCOUNT_REGIONAL_NAMESPACE.contains(&r.name.as_str()) {
+                self.bad_with(
+                    p("regions").index(i).key("name"),
+                    format!(
+                        "{} has no S3 account regional namespace, where strata names the \
+                         region's bucket so that no other account can take its name",
+                        r.name
+                    ),
+                    "use another region, or set storage.enabled = false",
+                );
+            }
         }
     }
 

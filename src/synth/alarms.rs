@@ -187,17 +187,17 @@ pub fn add(
                 "OperationsFailedReplication",
             );
             failed.alarm_description = some(format!(
-                "Objects of {source} that failed to replicate to {dest} ({})",
-                other.name
+                "Objects of the {} bucket that failed to replicate to the {} bucket",
+                ctx.region.name, other.name
             ));
             failed.statistic = opt(AlarmStatistic::Sum);
             failed.threshold = Some(Value::Lit(f64::from(
                 limits.replication_failures_per_minute,
             )));
             failed.dimensions = Some(vec![
-                Dimension::new(s(source.as_str()), s("SourceBucket")),
-                Dimension::new(s(dest.as_str()), s("DestinationBucket")),
-                Dimension::new(s(storage::replication_rule_id(&dest)), s("RuleId")),
+                Dimension::new(source.clone(), s("SourceBucket")),
+                Dimension::new(dest, s("DestinationBucket")),
+                Dimension::new(s(storage::replication_rule_id(&other.name)), s("RuleId")),
             ]);
             all.push(t.add(
                 format!(

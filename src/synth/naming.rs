@@ -2,34 +2,66 @@
 //! the same resources the same way, so templates diff cleanly and regions can refer
 //! to each other's buckets by name without any lookup.
 
+use crate::cfn::{Intrinsic, Value};
 use crate::stack::{Region, StackDef};
 use sha2::{Digest, Sha256};
 
-/// S3 bucket names are at most 63 characters.
+/// S3 bucket names are at most 63 characters
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>).
 const BUCKET_NAME_MAX: usize = 63;
 /// Hex digits of the stack-name hash in a bucket name.
 const HASH_LEN: usize = 8;
-
+/// An AWS account id is 12 digits.
+pub const ACCOUNT_ID_LEN: usize = 12;
+/// The suffix every bucket name in an account regional namespace ends with.
+pub const ACCOUNT_REGIONAL_SUFFIX: &str = "-an";
 /// First `HASH_LEN` hex digits of the SHA-256 of the stack name ("<app>-<env>").
 pub fn short_hash(stack_name: &str) -> String {
     let digest = Sha256::digest(stack_name.as_bytes());
     hex::encode(digest)[..HASH_LEN].to_string()
 }
 
-/// The region's bucket: `<app>-<env>-<region>-<short hash of the stack name>`.
+/// The region's bucket name, created in the account's regional namespace
+/// (`BucketNamespace: account-regional`), with the account as the `AWS::AccountId`
+/// pseudo parameter: `<app>-<env>-<short hash>-${AWS::AccountId}-<region>-an`.
 ///
-/// When that is longer than S3 allows, the `<app>-<env>` part is shortened (the
-/// region and the hash, which keep names distinct, are never cut).
-pub fn bucket_name(def: &StackDef, region: &str) -> String {
+/// Only the account that owns a namespace can create buckets in it, so no other
+/// account can hold or squat this name (docs/synth.md, "Bucket names").
+pub fn bucket_name(def: &StackDef, region: &str) -> Value<String> {
+    Value::Expr(Intrinsic::sub(bucket_name_in(
+        def,
+        "${AWS::AccountId}",
+        region,
+    )))
+}
+
+/// The region's bucket name in `account` (a 12-digit id, or the `${AWS::AccountId}`
+/// reference `bucket_name` substitutes), as `bucket_name` names it.
+///
+/// When the name would be longer than S3 allows, the `<app>-<env>` part is
+/// shortened (the hash, the account and the region, which keep names distinct, are
+/// never cut).
+pub fn bucket_name_in(def: &StackDef, account: &str, region: &str) -> String {
     let stack = def.stack_name();
-    let suffix = format!("-{region}-{}", short_hash(&stack));
-    let room = BUCKET_NAME_MAX.saturating_sub(suffix.len());
+    let hash = short_hash(&stack);
+    let suffix_len =
+        1 + hash.len() + 1 + ACCOUNT_ID_LEN + 1 + region.len() + ACCOUNT_REGIONAL_SUFFIX.len();
+    let room = BUCKET_NAME_MAX.saturating_sub(suffix_len);
     let prefix = if stack.len() > room {
         stack[..room].trim_end_matches('-')
     } else {
         stack.as_str()
     };
-    format!("{prefix}{suffix}")
+    format!("{prefix}-{hash}-{account}-{region}{ACCOUNT_REGIONAL_SUFFIX}")
+}
+
+/// The ARN of the region's bucket (`bucket_name`), or of its objects with `/*`.
+pub fn bucket_arn(def: &StackDef, region: &str, objects: bool) -> Value<String> {
+    let name = bucket_name_in(def, "${AWS::AccountId}", region);
+    let tail = if objects { "/*" } else { "" };
+    Value::Expr(Intrinsic::sub(format!(
+        "arn:${{AWS::Partition}}:s3:::{name}{tail}"
+    )))
 }
 
 /// A table's physical name: `<app>-<env>-<name>`.

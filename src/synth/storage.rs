@@ -1,7 +1,8 @@
-//! The region's bucket: deterministically named, versioned, encrypted (SSE-S3),
-//! public access blocked, objects owned by the bucket owner, TLS-only; in the wired
-//! phase (with `storage.replication`) it replicates to every other region's bucket
-//! through its own replication role.
+//! The region's bucket: deterministically named in the account's regional namespace
+//! (`naming::bucket_name`), versioned, encrypted (SSE-S3), public access blocked,
+//! objects owned by the bucket owner, TLS-only; in the wired phase (with
+//! `storage.replication`) it replicates to every other region's bucket through its
+//! own replication role, each rule and the role pinned to the stack's own account.
 
 use super::compute::assume_role;
 use super::context::RegionCtx;
@@ -11,10 +12,10 @@ use crate::cfn::gen::{iam, s3};
 use crate::cfn::{Handle, Intrinsic, Template};
 use serde_json::{json, Value as Json};
 
-/// The id of the replication rule towards `destination` (the `RuleId` dimension of
-/// its replication metrics, which the failure alarm watches).
-pub fn replication_rule_id(destination: &str) -> String {
-    format!("to-{destination}")
+/// The id of the replication rule towards the bucket of `region` (the `RuleId`
+/// dimension of its replication metrics, which the failure alarm watches).
+pub fn replication_rule_id(region: &str) -> String {
+    format!("to-{region}")
 }
 
 pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
@@ -22,10 +23,9 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
         return None;
     }
     use s3::bucket as b;
-    let name = naming::bucket_name(ctx.def, &ctx.region.name);
-
     let mut bucket = s3::Bucket::default();
-    bucket.bucket_name = some(name.as_str());
+    bucket.bucket_name = Some(naming::bucket_name(ctx.def, &ctx.region.name));
+    bucket.bucket_namespace = opt(b::BucketBucketNamespace::AccountRegional);
     bucket.versioning_configuration = Some(b::VersioningConfiguration::new(
         b::VersioningConfigurationStatus::Enabled,
     ));
@@ -54,24 +54,27 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
     lifecycle.abort_incomplete_multipart_upload =
         Some(b::AbortIncompleteMultipartUpload::new(int(7)));
     bucket.lifecycle_configuration = Some(b::LifecycleConfiguration::new(vec![lifecycle]));
-    let destinations: Vec<String> = ctx
-        .other_regions()
-        .map(|r| naming::bucket_name(ctx.def, &r.name))
-        .collect();
+    let destinations: Vec<&str> = ctx.other_regions().map(|r| r.name.as_str()).collect();
     if ctx.wired() && ctx.def.storage.replication && !destinations.is_empty() {
-        let role = replication_role(t, ctx, &name, &destinations);
+        let role = replication_role(t, ctx, &destinations);
         let rules: Vec<b::ReplicationRule> = destinations
             .iter()
             .zip(1..)
-            .map(|(dest, priority)| {
+            .map(|(region, priority)| {
                 // Replication metrics publish OperationsFailedReplication, which
                 // the failure alarm watches (no Replication Time Control needed:
                 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html).
                 let mut destination =
-                    b::ReplicationDestination::new(s(format!("arn:aws:s3:::{dest}")));
+                    b::ReplicationDestination::new(naming::bucket_arn(ctx.def, region, false));
+                // The destination's owner: S3 replicates only into a bucket this
+                // account owns (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Destination.html,
+                // Account). Replicas keep the source owner, which is the same
+                // account, so no AccessControlTranslation (which is for another
+                // owner) is set.
+                destination.account = Some(Intrinsic::Ref("AWS::AccountId".into()).into());
                 destination.metrics = Some(b::Metrics::new(b::MetricsStatus::Enabled));
                 let mut r = b::ReplicationRule::new(destination, b::ReplicationRuleStatus::Enabled);
-                r.id = some(replication_rule_id(dest));
+                r.id = some(replication_rule_id(region));
                 r.priority = Some(int(priority));
                 let mut filter = b::ReplicationRuleFilter::default();
                 filter.prefix = some("");
@@ -111,16 +114,19 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
 }
 
 /// The role S3 assumes to copy this region's objects into the other buckets.
-fn replication_role(
-    t: &mut Template,
-    ctx: &RegionCtx,
-    source: &str,
-    destinations: &[String],
-) -> Handle<iam::Role> {
+///
+/// Every statement holds only for resources of the stack's own account
+/// (`aws:ResourceAccount`,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount>):
+/// even a bucket of the same name elsewhere could not be read or written.
+fn replication_role(t: &mut Template, ctx: &RegionCtx, destinations: &[&str]) -> Handle<iam::Role> {
+    let here = &ctx.region.name;
     let dest_objects: Vec<Json> = destinations
         .iter()
-        .map(|d| json!(format!("arn:aws:s3:::{d}/*")))
+        .map(|region| naming::bucket_arn(ctx.def, region, true).to_json())
         .collect();
+    let own_account =
+        json!({ "StringEquals": { "aws:ResourceAccount": { "Ref": "AWS::AccountId" } } });
     let policy = json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -128,7 +134,8 @@ fn replication_role(
                 "Sid": "ReadSourceConfiguration",
                 "Effect": "Allow",
                 "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                "Resource": [format!("arn:aws:s3:::{source}")]
+                "Resource": [naming::bucket_arn(ctx.def, here, false).to_json()],
+                "Condition": own_account
             },
             {
                 "Sid": "ReadSourceObjects",
@@ -138,19 +145,22 @@ fn replication_role(
                     "s3:GetObjectVersionForReplication",
                     "s3:GetObjectVersionTagging"
                 ],
-                "Resource": [format!("arn:aws:s3:::{source}/*")]
+                "Resource": [naming::bucket_arn(ctx.def, here, true).to_json()],
+                "Condition": own_account
             },
             {
                 "Sid": "WriteDestinations",
                 "Effect": "Allow",
                 "Action": ["s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags"],
-                "Resource": dest_objects
+                "Resource": dest_objects,
+                "Condition": own_account
             }
         ]
     });
     let mut role = iam::Role::new(assume_role("s3.amazonaws.com"));
     role.description = some(format!(
-        "S3 replication of {source} to the other regions' buckets"
+        "S3 replication of the {} bucket of {here} to the other regions' buckets",
+        ctx.def.stack_name()
     ));
     role.policies = Some(vec![iam::role::Policy::new(s("replicate"), policy)]);
     role.tags = Some(tags::standard(ctx));

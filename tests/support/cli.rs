@@ -221,3 +221,9 @@ pub fn strata_at(endpoint: &str, args: &[&str]) -> Run {
 pub fn strata_sandbox(args: &[&str]) -> Run {
     run(sandbox_command().args(args))
 }
+
+/// `strata --output json deploy FILE --yes --bake 0s` against this test binary's moto.
+pub fn deploy_json(file: &std::path::Path) -> Run {
+    let file = file.to_str().expect("a UTF-8 path");
+    strata_sandbox(&["--output", "json", "deploy", file, "--yes", "--bake", "0s"])
+}

@@ -9,6 +9,9 @@ use aws_credential_types::Credentials;
 use std::future::Future;
 use std::sync::OnceLock;
 
+/// The sandbox's account (moto's default), which every bucket name includes.
+pub const ACCOUNT: &str = "123456789012";
+
 /// Run one future to completion on a shared runtime.
 pub fn block_on<F: Future>(f: F) -> F::Output {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
