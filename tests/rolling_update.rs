@@ -107,8 +107,6 @@ struct Fleet {
     targets: Vec<(String, String)>,
     /// The reasons of the stack's events on the group, oldest first.
     group_events: Vec<String>,
-    /// The physical ids (names) of the stack's SSM parameters.
-    parameters: BTreeSet<String>,
     /// The group's scaling activities' descriptions.
     activities: Vec<String>,
 }
@@ -148,13 +146,6 @@ fn fleet(region: &str, stack: &str) -> Fleet {
                 .unwrap_or_else(|| panic!("{stack} has no {kind}"))
                 .to_string()
         };
-        let parameters = resources
-            .stack_resources()
-            .iter()
-            .filter(|r| r.resource_type() == Some("AWS::SSM::Parameter"))
-            .filter_map(|r| r.physical_resource_id())
-            .map(str::to_string)
-            .collect();
         let group_name = physical("AWS::AutoScaling::AutoScalingGroup");
         let tg = physical("AWS::ElasticLoadBalancingV2::TargetGroup");
         let lt = physical("AWS::EC2::LaunchTemplate");
@@ -251,7 +242,6 @@ fn fleet(region: &str, stack: &str) -> Fleet {
             in_service,
             targets,
             group_events,
-            parameters,
             activities,
         }
     })

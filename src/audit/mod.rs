@@ -321,7 +321,7 @@ pub fn audit(account: &Account, t: &AuditThresholds, now: OffsetDateTime) -> Rep
             });
         }
     }
-    f.sort_by(|a, b| b.severity.cmp(&a.severity));
+    f.sort_by_key(|x| std::cmp::Reverse(x.severity));
     Report {
         thresholds: t.clone(),
         regions: Vec::new(),

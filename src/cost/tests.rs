@@ -60,10 +60,10 @@ fn the_example_costs_what_the_hand_computation_says() {
         .find(|l| l.component == "cloudfront")
         .unwrap();
     assert!(near(cf.monthly, 638.604));
-    assert!(near(r.monthly, 1168.964_607_5), "{}", r.monthly);
+    assert!(near(r.monthly, 1_168.964_607_5), "{}", r.monthly);
     // At max: 2 more instances and 2 more volumes per region.
     assert!(
-        near(r.monthly_at_max, 1225.403_487_5),
+        near(r.monthly_at_max, 1_225.403_487_5),
         "{}",
         r.monthly_at_max
     );
@@ -155,7 +155,7 @@ fn stated_usage_replaces_the_default_and_is_marked_stated() {
     let r = report(&def);
     // 1,000 GB more through NAT in each region: 1000 x 0.045 = 45 per region.
     assert!(
-        near(r.monthly, 1168.964_607_5 + 45.0 * 3.07),
+        near(r.monthly, 1_168.964_607_5 + 45.0 * 3.07),
         "{}",
         r.monthly
     );

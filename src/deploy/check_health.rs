@@ -240,9 +240,9 @@ mod tests {
         assert!(calculated(&[up.clone(), down.clone()], Some(1), false, false).healthy);
         assert!(!calculated(&[up.clone(), down.clone()], Some(2), false, false).healthy);
         // Threshold above the number of children: never healthy (strata's failover lever).
-        assert!(!calculated(&[up.clone()], Some(2), false, false).healthy);
+        assert!(!calculated(std::slice::from_ref(&up), Some(2), false, false).healthy);
         // Threshold 0: always healthy.
-        assert!(calculated(&[down.clone()], Some(0), false, false).healthy);
+        assert!(calculated(std::slice::from_ref(&down), Some(0), false, false).healthy);
         assert!(!calculated(&[up], Some(1), true, false).healthy);
         // A child not yet observed is not a healthy child.
         let new = endpoint(&[], false, false);

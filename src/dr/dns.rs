@@ -272,7 +272,7 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
             .filter(|r| r.record_type == "A" || r.record_type == "CNAME")
         {
             let (healthy, mut reason) = checker.record(r).await;
-            if r.values.iter().any(|v| *v == latency) {
+            if r.values.contains(&latency) {
                 via_latency = r.set_identifier.clone();
                 reason = format!("answers with {latency} ({reason})");
             }

@@ -69,7 +69,7 @@ certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-
     for (i, name) in names.iter().enumerate() {
         // A real region's own zones (validate knows them) while it has enough,
         // else letters from a.
-        let real = strata::stack::regions::azs_of(&name).filter(|z| z.len() >= azs);
+        let real = strata::stack::regions::azs_of(name).filter(|z| z.len() >= azs);
         let zones: Vec<String> = (0..azs)
             .map(|z| match &real {
                 Some(real) => format!("\"{}\"", real[z]),
