@@ -182,9 +182,10 @@ async fn delete_keeping_data<C: Cloud>(
                 detail: format!("{stack}: keeping its buckets and tables when it is deleted"),
             },
         );
-        let state = cloud.stack(region, stack).await?.unwrap_or_else(|| {
-            unreachable!("the caller saw the stack");
-        });
+        // Gone since the caller looked (another run deleted it): nothing to do.
+        let Some(state) = cloud.stack(region, stack).await? else {
+            return Ok(());
+        };
         let seen = wait::seen_events(cloud, region, stack).await?;
         cloud
             .update_stack(
