@@ -140,6 +140,10 @@ impl Serving {
 /// Read the routed names' answers, bounded in time; `deployed` are the regions
 /// whose stacks exist (the ones that can be out of DNS).
 async fn serving(aws: &Aws, def: &StackDef, deployed: &[String], limit: Duration) -> Serving {
+    if deployed.is_empty() {
+        // Nothing deployed: nothing served, and no zone or records to read.
+        return Serving::default();
+    }
     match tokio::time::timeout(limit, crate::dr::dns::answers(aws, def)).await {
         Ok(Ok(answers)) => {
             let mut s = Serving {
