@@ -135,21 +135,35 @@ fn destroy_keeps_a_bucket_with_versions_and_a_table_with_rows_then_deletes_them_
     assert_eq!(s["outcome"], "destroyed", "{run}");
     assert!(s["deployment_id"].as_str().unwrap().starts_with('d'), "{s}");
     assert!(
-        s["stacks"].as_array().unwrap().iter().all(|st| st["result"] == "destroyed"),
+        s["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|st| st["result"] == "destroyed"),
         "{s}"
     );
     for r in &def.regions {
         let cfn = sdk::cloudformation(&r.name);
         let name = def.region_stack_name(&r.name);
-        assert_eq!(sdk::block_on(sdk::settled_stack(&cfn, &name)), None, "{name} is left");
+        assert_eq!(
+            sdk::block_on(sdk::settled_stack(&cfn, &name)),
+            None,
+            "{name} is left"
+        );
     }
     // The data is still there, and the summary says so, why, and how to delete it.
     assert_eq!(versions(&bucket), Some((2, 1)));
     assert!(row_is_there(&table));
     let b = kept(&s, "bucket", &bucket).unwrap_or_else(|| panic!("bucket not listed: {s}"));
-    assert!(b["why"].as_str().unwrap().contains("holds object versions"), "{b}");
     assert!(
-        b["remove"].as_str().unwrap().contains(&format!("--delete-data {bucket}")),
+        b["why"].as_str().unwrap().contains("holds object versions"),
+        "{b}"
+    );
+    assert!(
+        b["remove"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("--delete-data {bucket}")),
         "{b}"
     );
     let t = kept(&s, "table", &table).unwrap_or_else(|| panic!("table not listed: {s}"));
@@ -167,13 +181,22 @@ fn destroy_keeps_a_bucket_with_versions_and_a_table_with_rows_then_deletes_them_
         let images = sdk::block_on(async { ec2.describe_images().image_ids(id).send().await })
             .expect("describe images");
         assert_eq!(images.images().len(), 1, "{id}");
-        assert!(copy["remove"].as_str().unwrap().contains("deregister-image"), "{copy}");
+        assert!(
+            copy["remove"]
+                .as_str()
+                .unwrap()
+                .contains("deregister-image"),
+            "{copy}"
+        );
     }
 
     // A name that is not one of them is refused before anything changes.
     let typo = cli::strata_sandbox(&["destroy", &f, "--yes", "--delete-data", "nope"]);
     typo.expect_code(exit_code::INVALID_INPUT);
-    assert!(typo.stderr.contains("nope") && typo.stderr.contains(&bucket), "{typo}");
+    assert!(
+        typo.stderr.contains("nope") && typo.stderr.contains(&bucket),
+        "{typo}"
+    );
     assert_eq!(versions(&bucket), Some((2, 1)));
 
     // The commands it printed delete exactly what they name.

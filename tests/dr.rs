@@ -109,7 +109,11 @@ fn failover_takes_the_region_out_without_calling_it_and_survivors_carry_peak() {
     status.expect_code(0);
     let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
     let serving = &status["serving"];
-    assert_eq!(serving["out_of_dns"], serde_json::json!([FAILED]), "{serving}");
+    assert_eq!(
+        serving["out_of_dns"],
+        serde_json::json!([FAILED]),
+        "{serving}"
+    );
     for n in serving["names"].as_array().expect("names") {
         let answers = n["answers"].as_array().expect("answers");
         assert!(!answers.iter().any(|a| a == FAILED), "{n}");

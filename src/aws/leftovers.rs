@@ -69,7 +69,11 @@ impl Leftovers for CloudApi {
                 .versions()
                 .iter()
                 .map(|v| (v.key(), v.version_id()))
-                .chain(out.delete_markers().iter().map(|m| (m.key(), m.version_id())));
+                .chain(
+                    out.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                );
             for (key, version) in versions {
                 let Some(key) = key else { continue };
                 let mut id = ObjectIdentifier::builder().key(key);
@@ -156,12 +160,14 @@ impl Leftovers for CloudApi {
         stack_tag: &str,
     ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
         let tags = BTreeMap::from([(TAG_STACK.to_string(), stack_tag.to_string())]);
-        Ok(ec2_images::find_own_images_by_tags(&self.aws, region, &tags)
-            .await?
-            .into_iter()
-            .filter(|i| i.state != "deregistered")
-            .map(|i| (i.id, i.snapshot_ids))
-            .collect())
+        Ok(
+            ec2_images::find_own_images_by_tags(&self.aws, region, &tags)
+                .await?
+                .into_iter()
+                .filter(|i| i.state != "deregistered")
+                .map(|i| (i.id, i.snapshot_ids))
+                .collect(),
+        )
     }
 }
 

@@ -143,8 +143,8 @@ pub async fn destroy<C: Cloud, L: Leftovers>(
             kept.push(ami_kept(region, &image, &snapshots));
         }
     }
-    let changed = !data_deleted.is_empty()
-        || stacks.iter().any(|s| s.result == StackResult::Destroyed);
+    let changed =
+        !data_deleted.is_empty() || stacks.iter().any(|s| s.result == StackResult::Destroyed);
     Ok(DestroyReport {
         deployment_id: deployment_id.into(),
         outcome: if changed {
@@ -196,7 +196,18 @@ async fn delete_keeping_data<C: Cloud>(
                 &state.tags,
             )
             .await?;
-        match wait::stack(cloud, events, Phase::Destroy, region, stack, timing, seen, 0).await? {
+        match wait::stack(
+            cloud,
+            events,
+            Phase::Destroy,
+            region,
+            stack,
+            timing,
+            seen,
+            0,
+        )
+        .await?
+        {
             Some(st) if st.status == "UPDATE_COMPLETE" => {}
             other => {
                 return Err(DeployError::Stuck {
@@ -234,7 +245,11 @@ async fn delete_data<L: Leftovers>(
     let region = d.region.as_str();
     let versions_deleted = match d.kind {
         DataKind::Bucket => {
-            if leftovers.bucket_holds_data(region, &d.name).await?.is_none() {
+            if leftovers
+                .bucket_holds_data(region, &d.name)
+                .await?
+                .is_none()
+            {
                 return Ok(None);
             }
             events.emit(
@@ -360,5 +375,169 @@ fn ami_kept(region: &str, image: &str, snapshots: &[String]) -> Kept {
         name: image.into(),
         why: "AMI copies belong to no stack; the next deploy reuses them".into(),
         remove,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::fake::{Fake, FakeStack};
+    use crate::plan::StackRole;
+    use crate::stack::OnFailure;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    /// Buckets (name -> holds data) and tables that exist, in memory.
+    #[derive(Default)]
+    struct FakeLeftovers {
+        buckets: Mutex<BTreeMap<String, bool>>,
+        tables: Mutex<BTreeSet<String>>,
+    }
+
+    impl Leftovers for FakeLeftovers {
+        async fn bucket_holds_data(&self, _: &str, b: &str) -> Result<Option<bool>, AwsError> {
+            Ok(self.buckets.lock().unwrap().get(b).copied())
+        }
+        async fn empty_and_delete_bucket(
+            &self,
+            _: &str,
+            b: &str,
+            progress: &(dyn Fn(u64) + Sync),
+        ) -> Result<u64, AwsError> {
+            self.buckets.lock().unwrap().remove(b);
+            progress(2);
+            Ok(2)
+        }
+        async fn table_exists(&self, _: &str, t: &str) -> Result<bool, AwsError> {
+            Ok(self.tables.lock().unwrap().contains(t))
+        }
+        async fn delete_table(&self, _: &str, t: &str) -> Result<(), AwsError> {
+            self.tables.lock().unwrap().remove(t);
+            Ok(())
+        }
+        async fn ami_copies(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+            Ok(vec![("ami-copy".into(), vec!["snap-1".into()])])
+        }
+    }
+
+    const REGION: &str = "us-east-1";
+    const STACK: &str = "app-prod-us-east-1";
+
+    fn setup() -> (Fake, FakeLeftovers, DestroyRequest) {
+        let fake = Fake::default();
+        let template = serde_json::json!({"Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
+            "Asg": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {}}}});
+        fake.with(|s| {
+            s.stacks.insert(
+                (REGION.into(), STACK.into()),
+                FakeStack {
+                    status: "CREATE_COMPLETE".into(),
+                    template: template.to_string(),
+                    params: BTreeMap::new(),
+                    tags: BTreeMap::new(),
+                },
+            )
+        });
+        let leftovers = FakeLeftovers::default();
+        leftovers.buckets.lock().unwrap().insert("b1".into(), true);
+        leftovers.tables.lock().unwrap().insert("t1".into());
+        let req = DestroyRequest {
+            stacks: vec![DesiredStack {
+                region: REGION.into(),
+                stack_name: STACK.into(),
+                role: StackRole::Region,
+                template_body: String::new(),
+                build_template_body: None,
+                parameters: BTreeMap::new(),
+                create_only: BTreeMap::new(),
+            }],
+            data: vec![
+                DataResource {
+                    region: REGION.into(),
+                    kind: DataKind::Bucket,
+                    name: "b1".into(),
+                },
+                DataResource {
+                    region: REGION.into(),
+                    kind: DataKind::Table,
+                    name: "t1".into(),
+                },
+            ],
+            delete_data: BTreeSet::from(["t1".to_string()]),
+            regions: vec![REGION.into()],
+            stack_tag: "app-prod".into(),
+            command: "strata destroy app.toml".into(),
+        };
+        (fake, leftovers, req)
+    }
+
+    fn timing() -> Timing {
+        crate::deploy::tests::settings(OnFailure::default()).timing
+    }
+
+    #[tokio::test]
+    async fn the_bucket_is_marked_retain_before_the_delete_and_only_named_data_goes() {
+        let (fake, leftovers, req) = setup();
+        let report = destroy(&fake, &leftovers, &Events::discard(), &req, &timing(), "d1")
+            .await
+            .unwrap();
+        assert_eq!(
+            fake.mutating(),
+            ["us-east-1 UpdateStack", "us-east-1 DeleteStack"]
+        );
+        assert_eq!(report.outcome, Outcome::Destroyed);
+        assert_eq!(report.deployment_id, "d1");
+        assert_eq!(report.stacks[0].result, StackResult::Destroyed);
+        assert_eq!(report.data_deleted.len(), 1);
+        assert_eq!(report.data_deleted[0].name, "t1");
+        assert!(!leftovers.tables.lock().unwrap().contains("t1"));
+        let bucket = report
+            .kept
+            .iter()
+            .find(|k| k.name == "b1")
+            .expect("b1 kept");
+        assert_eq!(
+            bucket.remove,
+            "strata destroy app.toml --delete-data b1 --yes"
+        );
+        assert!(leftovers.buckets.lock().unwrap().contains_key("b1"));
+        assert!(report.kept.iter().any(|k| k.kind == "ami-copy"
+            && k.remove
+                .contains("delete-snapshot --region us-east-1 --snapshot-id snap-1")));
+    }
+
+    #[tokio::test]
+    async fn a_failed_delete_leaves_the_stack_with_its_data_marked_retain() {
+        let (fake, leftovers, req) = setup();
+        fake.with(|s| s.fail_mutating_call = Some(2));
+        assert!(
+            destroy(&fake, &leftovers, &Events::discard(), &req, &timing(), "d1")
+                .await
+                .is_err()
+        );
+        let left = fake.stack(REGION, STACK).expect("the stack is still there");
+        let t: serde_json::Value = serde_json::from_str(&left.template).unwrap();
+        assert_eq!(t["Resources"]["Bucket"]["DeletionPolicy"], "Retain");
+        assert!(t["Resources"]["Asg"].get("DeletionPolicy").is_none());
+    }
+
+    #[tokio::test]
+    async fn nothing_there_is_a_no_change() {
+        let (fake, leftovers, mut req) = setup();
+        fake.with(|s| s.stacks.clear());
+        leftovers.buckets.lock().unwrap().clear();
+        leftovers.tables.lock().unwrap().clear();
+        req.delete_data.clear();
+        let report = destroy(&fake, &leftovers, &Events::discard(), &req, &timing(), "d1")
+            .await
+            .unwrap();
+        assert_eq!(report.outcome, Outcome::NoChange);
+        assert_eq!(report.stacks[0].result, StackResult::Absent);
+        assert!(fake.mutating().is_empty());
     }
 }

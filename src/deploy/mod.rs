@@ -25,11 +25,11 @@ mod tests;
 #[cfg(test)]
 mod unwind;
 
+pub use destroy::{destroy, DataDeleted, DestroyReport, DestroyRequest, Kept, Leftovers};
 pub use error::DeployError;
 pub use health::{Reading, Signals};
 pub use report::{Outcome, Report, StackReport, StackResult};
 pub use retire::left_behind;
-pub use destroy::{destroy, DataDeleted, DestroyReport, DestroyRequest, Kept, Leftovers};
 pub use rollback::rollback;
 pub use rollout::{
     deploy, deploy_when_ready, nothing_to_change, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY,

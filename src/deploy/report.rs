@@ -35,7 +35,9 @@ pub enum Outcome {
 impl Outcome {
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Deployed | Outcome::NoChange | Outcome::Destroyed | Outcome::Declined => exit_code::SUCCESS,
+            Outcome::Deployed | Outcome::NoChange | Outcome::Destroyed | Outcome::Declined => {
+                exit_code::SUCCESS
+            }
             Outcome::RolledBack => exit_code::DEPLOY_FAILED_ROLLED_BACK,
             Outcome::RollbackFailed | Outcome::RemovalFailed => exit_code::ROLLBACK_FAILED,
             Outcome::Interrupted => exit_code::INTERRUPTED,

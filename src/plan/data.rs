@@ -82,9 +82,14 @@ mod tests {
             .iter()
             .filter(|d| d.kind == DataKind::GlobalTable)
             .collect();
-        assert_eq!(globals.len(), def.tables.iter().filter(|t| t.global).count());
+        assert_eq!(
+            globals.len(),
+            def.tables.iter().filter(|t| t.global).count()
+        );
         assert!(globals.iter().all(|g| g.region == home_region(&def)));
         let one = data_resources(&def, &regions[1..2], false);
-        assert!(one.iter().all(|d| d.region == regions[1] && d.kind != DataKind::GlobalTable));
+        assert!(one
+            .iter()
+            .all(|d| d.region == regions[1] && d.kind != DataKind::GlobalTable));
     }
 }

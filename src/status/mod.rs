@@ -150,11 +150,7 @@ async fn serving(aws: &Aws, def: &StackDef, deployed: &[String], limit: Duration
                 names: answers.names,
                 ..Serving::default()
             };
-            s.out_of_dns = deployed
-                .iter()
-                .filter(|r| !s.serves(r))
-                .cloned()
-                .collect();
+            s.out_of_dns = deployed.iter().filter(|r| !s.serves(r)).cloned().collect();
             s
         }
         Ok(Err(e)) => Serving {
@@ -162,7 +158,10 @@ async fn serving(aws: &Aws, def: &StackDef, deployed: &[String], limit: Duration
             ..Serving::default()
         },
         Err(_) => Serving {
-            error: Some(format!("Route 53 gave no answer within {}s", limit.as_secs_f64())),
+            error: Some(format!(
+                "Route 53 gave no answer within {}s",
+                limit.as_secs_f64()
+            )),
             ..Serving::default()
         },
     }
