@@ -103,6 +103,31 @@ fn failover_takes_the_region_out_without_calling_it_and_survivors_carry_peak() {
         );
         assert!(!regions.is_empty(), "{name} answers nothing: {after:?}");
     }
+    // status shows what users are served: the failed region, healthy as it is in
+    // the sandbox, is out of DNS (JSON and text).
+    let status = strata_sandbox(&["status", file, "--output", "json"]);
+    status.expect_code(0);
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let serving = &status["serving"];
+    assert_eq!(
+        serving["out_of_dns"],
+        serde_json::json!([FAILED]),
+        "{serving}"
+    );
+    for n in serving["names"].as_array().expect("names") {
+        let answers = n["answers"].as_array().expect("answers");
+        assert!(!answers.iter().any(|a| a == FAILED), "{n}");
+        assert!(!answers.is_empty(), "{n}");
+    }
+    let text = strata_sandbox(&["status", file]);
+    text.expect_code(0);
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.starts_with(FAILED) && l.contains("out of DNS")),
+        "{text}"
+    );
+
     // Capacity, read back from the Auto Scaling groups: the survivors carry peak.
     let client = sdk::block_on(aws::connect(&sandbox::endpoint()));
     let def = strata::stack::load(&stack).expect("valid test stack");

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// The deploy's calls against AWS (or the sandbox).
 #[derive(Debug, Clone)]
 pub struct CloudApi {
-    aws: Aws,
+    pub(super) aws: Aws,
 }
 
 impl CloudApi {

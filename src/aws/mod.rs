@@ -11,6 +11,7 @@ pub mod ec2_images;
 mod error;
 pub mod health_reads;
 pub mod iam_audit;
+mod leftovers;
 pub mod lock_stack;
 pub mod notify;
 pub mod route53_records;

@@ -186,6 +186,11 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation (needed off a terminal).
     #[arg(short, long)]
     pub yes: bool,
+    /// Empty (every object version and delete marker) and delete this bucket or
+    /// table (repeatable; its exact name, as destroy lists what it kept). Buckets
+    /// and tables not named are kept; --yes never deletes data.
+    #[arg(long = "delete-data", value_name = "NAME")]
+    pub delete_data: Vec<String>,
     #[command(flatten)]
     pub ops: OpsArgs,
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use strata::deploy::{Report, StackResult};
+use strata::deploy::{DestroyReport, Report, StackReport, StackResult};
 use strata::events::{Event, EventKind, EventSink, Events};
 use strata::plan::timing::Estimate;
 use strata::plan::{ChangeAction, Plan, StackAction};
@@ -505,30 +505,7 @@ pub fn show_summary(r: &Renderer, report: &Report) {
         Mode::Json => println!("{}", serde_json::json!({ "summary": report })),
         Mode::Terminal => {
             let mut out = format!("\nResult: {:?}\n", report.outcome);
-            let views = r.views.lock().expect("views");
-            out.push_str(&format!(
-                "  {:<16} {:<28} {:<20} {:>8}  {}\n",
-                "REGION", "STACK", "RESULT", "TIME", "VERSION"
-            ));
-            for s in &report.stacks {
-                let result = serde_json::to_value(s.result)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                // From the region's first event to its last, as seen here.
-                let time = views
-                    .get(&s.region)
-                    .map(|v| hms(v.last.duration_since(v.first).as_secs_f64()))
-                    .unwrap_or_else(|| "-".into());
-                out.push_str(&format!(
-                    "  {:<16} {:<28} {:<20} {:>8}  {}\n",
-                    s.region,
-                    s.stack,
-                    result,
-                    time,
-                    s.version.as_deref().unwrap_or("-")
-                ));
-            }
+            out.push_str(&stack_table(r, &report.stacks));
             if let Some(e) = &report.error {
                 out.push_str(&format!("  cause: {e}\n"));
             }
@@ -543,6 +520,71 @@ pub fn show_summary(r: &Renderer, report: &Report) {
             eprint!("{out}");
         }
     }
+}
+
+/// destroy's summary: the stacks, the data it deleted, and what it kept, why, and
+/// the command that removes it.
+pub fn show_destroy_summary(r: &Renderer, report: &DestroyReport) {
+    SUMMARY_SHOWN.store(true, std::sync::atomic::Ordering::SeqCst);
+    r.finish();
+    match r.mode {
+        Mode::Json => println!("{}", serde_json::json!({ "summary": report })),
+        Mode::Terminal => {
+            let mut out = format!(
+                "\nResult: {:?} ({})\n",
+                report.outcome, report.deployment_id
+            );
+            out.push_str(&stack_table(r, &report.stacks));
+            if !report.data_deleted.is_empty() {
+                out.push_str("Deleted (named with --delete-data):\n");
+                for d in &report.data_deleted {
+                    out.push_str(&format!(
+                        "  {:<16} {} ({} versions and delete markers)\n",
+                        d.region, d.name, d.versions_deleted
+                    ));
+                }
+            }
+            if !report.kept.is_empty() {
+                out.push_str("Kept:\n");
+                for k in &report.kept {
+                    out.push_str(&format!(
+                        "  {:<16} {} {}: {}\n      remove: {}\n",
+                        k.region, k.kind, k.name, k.why, k.remove
+                    ));
+                }
+            }
+            eprint!("{out}");
+        }
+    }
+}
+
+/// One line per stack: region, stack, result, time, version.
+fn stack_table(r: &Renderer, stacks: &[StackReport]) -> String {
+    let views = r.views.lock().expect("views");
+    let mut out = format!(
+        "  {:<16} {:<28} {:<20} {:>8}  {}\n",
+        "REGION", "STACK", "RESULT", "TIME", "VERSION"
+    );
+    for s in stacks {
+        let result = serde_json::to_value(s.result)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        // From the region's first event to its last, as seen here.
+        let time = views
+            .get(&s.region)
+            .map(|v| hms(v.last.duration_since(v.first).as_secs_f64()))
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "  {:<16} {:<28} {:<20} {:>8}  {}\n",
+            s.region,
+            s.stack,
+            result,
+            time,
+            s.version.as_deref().unwrap_or("-")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod check_health;
 pub mod cloud;
+mod destroy;
 mod error;
 mod health;
 mod ops;
@@ -24,11 +25,12 @@ mod tests;
 #[cfg(test)]
 mod unwind;
 
+pub use destroy::{destroy, DataDeleted, DestroyReport, DestroyRequest, Kept, Leftovers};
 pub use error::DeployError;
 pub use health::{Reading, Signals};
 pub use report::{Outcome, Report, StackReport, StackResult};
 pub use retire::left_behind;
-pub use rollback::{destroy, rollback};
+pub use rollback::rollback;
 pub use rollout::{
     deploy, deploy_when_ready, nothing_to_change, plan, Settings, TAG_DEPLOYED_AT, TAG_DEPLOYED_BY,
     TAG_DEPLOYMENT_ID, TAG_OUTSIDE_WINDOW, TAG_VERSION,

@@ -12,6 +12,8 @@ pub enum Outcome {
     Deployed,
     /// Nothing to change; no mutating call was made.
     NoChange,
+    /// `destroy` deleted stacks (or named data); what it kept is listed.
+    Destroyed,
     /// A region failed and was put back (and the regions done too, with rollback-all).
     RolledBack,
     /// Putting a region back failed: a human is needed.
@@ -33,7 +35,9 @@ pub enum Outcome {
 impl Outcome {
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Deployed | Outcome::NoChange | Outcome::Declined => exit_code::SUCCESS,
+            Outcome::Deployed | Outcome::NoChange | Outcome::Destroyed | Outcome::Declined => {
+                exit_code::SUCCESS
+            }
             Outcome::RolledBack => exit_code::DEPLOY_FAILED_ROLLED_BACK,
             Outcome::RollbackFailed | Outcome::RemovalFailed => exit_code::ROLLBACK_FAILED,
             Outcome::Interrupted => exit_code::INTERRUPTED,

@@ -1,4 +1,4 @@
-//! On-demand rollback (execute the kept `strata-previous` change set) and destroy.
+//! On-demand rollback (execute the kept `strata-previous` change set).
 
 use super::cloud::Cloud;
 use super::error::DeployError;
@@ -98,53 +98,4 @@ async fn stack_report<C: Cloud>(cloud: &C, s: &DesiredStack, result: StackResult
         result,
         version,
     }
-}
-
-/// Delete every stack, in the order given (the caller passes global, regions in
-/// reverse rollout order, then the zone).
-pub async fn destroy<C: Cloud>(
-    cloud: &C,
-    events: &Events,
-    stacks: &[DesiredStack],
-    timing: &Timing,
-) -> Result<Report, DeployError> {
-    let mut reports = Vec::new();
-    for s in stacks {
-        let (region, stack) = (s.region.as_str(), s.stack_name.as_str());
-        let exists = cloud.stack(region, stack).await?.is_some();
-        let result = if exists {
-            events.emit(
-                Some(region),
-                Phase::Destroy,
-                EventKind::PhaseStarted {
-                    detail: format!("deleting {stack}"),
-                },
-            );
-            ops::delete(cloud, events, Phase::Destroy, region, stack, timing).await?;
-            events.emit(
-                Some(region),
-                Phase::Destroy,
-                EventKind::PhaseDone {
-                    detail: format!("{stack} deleted"),
-                },
-            );
-            StackResult::Destroyed
-        } else {
-            StackResult::Absent
-        };
-        reports.push(StackReport {
-            region: region.into(),
-            stack: stack.into(),
-            role: s.role,
-            result,
-            version: None,
-        });
-    }
-    Ok(Report {
-        deployment_id: String::new(),
-        version: String::new(),
-        outcome: Outcome::Deployed,
-        stacks: reports,
-        error: None,
-    })
 }

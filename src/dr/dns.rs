@@ -34,7 +34,7 @@ pub fn never_healthy(children: usize) -> i32 {
 }
 
 /// One record of a routed name and whether it may answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordHealth {
     /// The record's set identifier (strata uses the region name).
     pub region: String,
@@ -47,7 +47,7 @@ pub struct RecordHealth {
 }
 
 /// What one routed name answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NameAnswers {
     pub name: String,
     pub records: Vec<RecordHealth>,
@@ -58,7 +58,7 @@ pub struct NameAnswers {
 }
 
 /// What the stack's routed names answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsAnswers {
     pub zone_id: String,
     pub names: Vec<NameAnswers>,

@@ -4,6 +4,7 @@
 //! sets (through its `Cloud` trait) and then carries it out; `strata plan` prints it.
 
 mod at_risk;
+mod data;
 mod desired;
 mod diff;
 mod from_synth;
@@ -13,6 +14,7 @@ mod retire;
 pub mod timing;
 
 pub use at_risk::{at_risk, risk_of, AtRisk};
+pub use data::{data_resources, DataKind, DataResource};
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
 pub use diff::{decide, local_changes, merge_replacement, parameter_changes, replaces};
 pub use from_synth::{absent_stacks, desired};
@@ -21,7 +23,7 @@ pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
     PREVIOUS_PREFIX,
 };
-pub use retire::{out_of_service, OutOfService, RetireError};
+pub use retire::{keep_data, out_of_service, DataKept, OutOfService, RetireError};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

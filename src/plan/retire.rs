@@ -75,22 +75,7 @@ pub fn out_of_service(template_body: &str) -> Result<OutOfService, RetireError> 
     let mut kept = Vec::new();
     if let Some(resources) = t.get_mut("Resources").and_then(Json::as_object_mut) {
         resources.retain(|id, _| !gone.contains(id));
-        for (id, r) in resources.iter_mut() {
-            let ty = type_of(r).to_string();
-            if !DATA_TYPES.contains(&ty.as_str()) {
-                continue;
-            }
-            if let Some(obj) = r.as_object_mut() {
-                obj.insert("DeletionPolicy".into(), Json::from("Retain"));
-                obj.insert("UpdateReplacePolicy".into(), Json::from("Retain"));
-                if ty == "AWS::S3::Bucket" {
-                    if let Some(props) = obj.get_mut("Properties").and_then(Json::as_object_mut) {
-                        props.remove("ReplicationConfiguration");
-                    }
-                }
-            }
-            kept.push((id.clone(), ty));
-        }
+        kept = retain_data(resources, DATA_TYPES).0;
     }
     if let Some(outputs) = t.get_mut("Outputs").and_then(Json::as_object_mut) {
         outputs.retain(|_, o| !refers_to_any(o, &gone));
@@ -100,6 +85,70 @@ pub fn out_of_service(template_body: &str) -> Result<OutOfService, RetireError> 
         removed: gone.into_iter().collect(),
         kept,
     })
+}
+
+/// A stack's template with every data resource (bucket, table, global table) kept
+/// when the stack is deleted, ready for `strata destroy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKept {
+    pub template_body: String,
+    /// (logical id, type) of the data resources that outlive the stack.
+    pub kept: Vec<(String, String)>,
+    /// False when the template already kept them all (no update is needed).
+    pub changed: bool,
+}
+
+/// Mark the data resources Retain (and drop a bucket's replication rules, whose role
+/// goes with the stack), changing nothing else: deleting the stack afterwards
+/// keeps its data (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+pub fn keep_data(template_body: &str) -> Result<DataKept, RetireError> {
+    let mut t: Json =
+        serde_json::from_str(template_body).map_err(|e| RetireError::NotJson(e.to_string()))?;
+    let (kept, changed) = match t.get_mut("Resources").and_then(Json::as_object_mut) {
+        Some(resources) => retain_data(resources, DESTROY_DATA_TYPES),
+        None => (Vec::new(), false),
+    };
+    Ok(DataKept {
+        template_body: serde_json::to_string_pretty(&t).expect("JSON serializes"),
+        kept,
+        changed,
+    })
+}
+
+/// What `keep_data` keeps: the data types, and the global table (its home stack
+/// is deleted by destroy like any other).
+const DESTROY_DATA_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+];
+
+/// Mark every resource of `types` Retain and drop a bucket's replication rules;
+/// returns the (logical id, type) kept and whether anything changed.
+fn retain_data(resources: &mut Map<String, Json>, types: &[&str]) -> (Vec<(String, String)>, bool) {
+    let mut kept = Vec::new();
+    let mut changed = false;
+    for (id, r) in resources.iter_mut() {
+        let ty = type_of(r).to_string();
+        if !types.contains(&ty.as_str()) {
+            continue;
+        }
+        if let Some(obj) = r.as_object_mut() {
+            for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                if obj.get(policy).and_then(Json::as_str) != Some("Retain") {
+                    obj.insert(policy.into(), Json::from("Retain"));
+                    changed = true;
+                }
+            }
+            if ty == "AWS::S3::Bucket" {
+                if let Some(props) = obj.get_mut("Properties").and_then(Json::as_object_mut) {
+                    changed |= props.remove("ReplicationConfiguration").is_some();
+                }
+            }
+        }
+        kept.push((id.clone(), ty));
+    }
+    (kept, changed)
 }
 
 fn type_of(resource: &Json) -> &str {
@@ -254,6 +303,27 @@ mod tests {
             Err(RetireError::GlobalTableHome(id)) => assert!(!id.is_empty()),
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn keeping_data_marks_buckets_and_tables_retain_once_and_changes_nothing_else() {
+        let home = example_region(0);
+        let once = keep_data(&home).unwrap();
+        assert!(once.changed);
+        let kinds: Vec<&str> = once.kept.iter().map(|(_, ty)| ty.as_str()).collect();
+        assert!(kinds.contains(&"AWS::S3::Bucket"), "{kinds:?}");
+        assert!(kinds.contains(&"AWS::DynamoDB::GlobalTable"), "{kinds:?}");
+        let (before, after) = (parse(&home), parse(&once.template_body));
+        for (id, r) in after["Resources"].as_object().unwrap() {
+            if once.kept.iter().any(|(k, _)| k == id) {
+                assert_eq!(r["DeletionPolicy"], "Retain", "{id}");
+            } else {
+                assert_eq!(r, &before["Resources"][id], "{id} changed");
+            }
+        }
+        let twice = keep_data(&once.template_body).unwrap();
+        assert!(!twice.changed);
+        assert_eq!(parse(&twice.template_body), after);
     }
 
     #[test]

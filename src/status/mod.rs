@@ -3,7 +3,9 @@
 //! when, ASG capacity, healthy targets, the Route 53 health check and bucket
 //! replication. Regions are read in parallel, each bounded by a timeout; a region
 //! that does not answer is `Unreachable` and the others still report. A region
-//! stack left in a region the definition no longer names is listed too.
+//! stack left in a region the definition no longer names is listed too. What the
+//! public names answer now (Route 53, as `dr::dns` models it) says which regions
+//! users are served from: a failed-over region is healthy yet out of DNS.
 
 use crate::aws::health_reads::{self, AsgCapacity, TargetCounts};
 use crate::aws::{stack_info, Aws, AwsError};
@@ -111,6 +113,58 @@ pub struct StackStatus {
     /// The managed zone's name servers and whether the zone is delegated to them
     /// (`dns.manage_zone` only, once the zone stack exists).
     pub delegation: Option<Delegation>,
+    /// What users are served: the regions each routed name answers with now.
+    pub serving: Serving,
+}
+
+/// The regions the public names answer with, read through Route 53.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Serving {
+    /// Each routed name, its records' health and the regions it answers with.
+    pub names: Vec<crate::dr::dns::NameAnswers>,
+    /// Deployed regions no routed name answers with (failed over, or unhealthy).
+    pub out_of_dns: Vec<String>,
+    /// Why the answers could not be read (no zone yet, Route 53 unreachable).
+    pub error: Option<String>,
+}
+
+impl Serving {
+    /// True when some routed name answers with `region`.
+    pub fn serves(&self, region: &str) -> bool {
+        self.names
+            .iter()
+            .any(|n| n.answers.iter().any(|a| a == region))
+    }
+}
+
+/// Read the routed names' answers, bounded in time; `deployed` are the regions
+/// whose stacks exist (the ones that can be out of DNS).
+async fn serving(aws: &Aws, def: &StackDef, deployed: &[String], limit: Duration) -> Serving {
+    if deployed.is_empty() {
+        // Nothing deployed: nothing served, and no zone or records to read.
+        return Serving::default();
+    }
+    match tokio::time::timeout(limit, crate::dr::dns::answers(aws, def)).await {
+        Ok(Ok(answers)) => {
+            let mut s = Serving {
+                names: answers.names,
+                ..Serving::default()
+            };
+            s.out_of_dns = deployed.iter().filter(|r| !s.serves(r)).cloned().collect();
+            s
+        }
+        Ok(Err(e)) => Serving {
+            error: Some(e.to_string()),
+            ..Serving::default()
+        },
+        Err(_) => Serving {
+            error: Some(format!(
+                "Route 53 gave no answer within {}s",
+                limit.as_secs_f64()
+            )),
+            ..Serving::default()
+        },
+    }
 }
 
 /// Where a managed zone must be delegated, and whether it is.
@@ -218,11 +272,17 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
         }
     }))
     .await;
+    let deployed: Vec<String> = regions
+        .iter()
+        .filter(|r| r.state == RegionState::Deployed)
+        .map(|r| r.region.clone())
+        .collect();
     StackStatus {
         stack: def.stack_name(),
         regions,
         left_behind: left_behind(&aws, def, opts).await,
         delegation: delegation(&aws, def).await,
+        serving: serving(&aws, def, &deployed, opts.region_timeout).await,
     }
 }
 

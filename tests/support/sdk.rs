@@ -60,6 +60,10 @@ pub fn s3(region: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+pub fn dynamodb(region: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&config(region))
+}
+
 /// Route 53 (global; moto serves it from any region).
 pub fn route53() -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(&config("us-east-1"))

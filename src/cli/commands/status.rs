@@ -5,7 +5,7 @@ use super::Outcome;
 use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
 use strata::aws::{Aws, AwsTarget};
 use strata::exit_code;
-use strata::status::{self, RegionState, RegionStatus, StatusOptions};
+use strata::status::{self, RegionState, RegionStatus, Serving, StatusOptions};
 
 pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
     let def = load_stack(global, &args.file)?;
@@ -22,7 +22,8 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         ),
         OutputFormat::Human => {
-            print!("{}", table(&report.regions));
+            print!("{}", table(&report.regions, &report.serving));
+            print!("{}", serving_lines(&report.serving));
             for l in &report.left_behind {
                 println!(
                     "{}: {} ({}) is not in the definition: the next `strata deploy` takes it \
@@ -38,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
     Ok(exit_code::SUCCESS)
 }
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "REGION",
     "STACK",
     "VERSION",
@@ -49,13 +50,48 @@ const HEADER: [&str; 10] = [
     "TARGETS",
     "HEALTHCHECK",
     "REPLICATION",
+    "DNS",
 ];
 
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
 }
 
-fn row(r: &RegionStatus) -> [String; 10] {
+/// What users are served: each routed name's answers, and the deployed regions
+/// no name answers with.
+fn serving_lines(s: &Serving) -> String {
+    if let Some(e) = &s.error {
+        return format!("serving: unknown ({e})\n");
+    }
+    let mut out = String::new();
+    for n in &s.names {
+        let answers = if n.answers.is_empty() {
+            "nothing".to_string()
+        } else {
+            n.answers.join(", ")
+        };
+        out.push_str(&format!("{} answers with: {answers}\n", n.name));
+    }
+    for region in &s.out_of_dns {
+        out.push_str(&format!(
+            "{region}: out of DNS (no routed name answers with it; users are not served from it)\n"
+        ));
+    }
+    out
+}
+
+/// The DNS cell: whether users are served from the region now.
+fn dns_cell(r: &RegionStatus, s: &Serving) -> String {
+    if s.error.is_some() || r.state != RegionState::Deployed {
+        "-".into()
+    } else if s.serves(&r.region) {
+        "serving".into()
+    } else {
+        "out of DNS".into()
+    }
+}
+
+fn row(r: &RegionStatus, s: &Serving) -> [String; 11] {
     let dash = || "-".to_string();
     let stack = match &r.state {
         RegionState::Deployed => opt(&r.stack_status),
@@ -97,13 +133,14 @@ fn row(r: &RegionStatus) -> [String; 10] {
                 }
             })
             .unwrap_or_else(dash),
+        dns_cell(r, s),
     ]
 }
 
 /// The table, columns padded to their widest cell, then the notes for regions with
 /// problems.
-fn table(regions: &[RegionStatus]) -> String {
-    let rows: Vec<[String; 10]> = regions.iter().map(row).collect();
+fn table(regions: &[RegionStatus], serving: &Serving) -> String {
+    let rows: Vec<[String; 11]> = regions.iter().map(|r| row(r, serving)).collect();
     let mut widths = HEADER.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
