@@ -119,8 +119,8 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     let def = &definition.def;
     let file = definition.path.display().to_string();
     if command == Command::Deploy {
-        // The first line at once: what follows (the account, the AZs, the AMIs,
-        // then every stack) is reads that take a few seconds before any event.
+        // A line per region at once: what follows (synth, the policy check, the
+        // account, the AZs, the AMIs, every stack) says nothing for a few seconds.
         for r in def
             .regions
             .iter()
@@ -130,7 +130,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
                 Some(&r.name),
                 Phase::Preflight,
                 EventKind::PhaseStarted {
-                    detail: "checking the account, Availability Zones and AMIs".into(),
+                    detail: "synth, policy, then the account, Availability Zones and AMIs".into(),
                 },
             );
         }
