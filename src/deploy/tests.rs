@@ -512,6 +512,15 @@ async fn a_region_failing_in_a_wave_is_put_back_and_its_wave_mate_keeps_the_new_
     }
 }
 
+/// `in_two_waves(2)` from nothing, each region with a build template (capacity 102).
+fn built_in_two_waves() -> Desired {
+    let mut d = in_two_waves(2);
+    for s in d.waves.iter_mut().flatten() {
+        s.build_template_body = Some(template(102));
+    }
+    d
+}
+
 /// Where the `n`th (from 0) `call` is in the fake's log.
 fn nth_position(fake: &Fake, call: &str, n: usize) -> usize {
     fake.with(|s| {
@@ -528,10 +537,7 @@ fn nth_position(fake: &Fake, call: &str, n: usize) -> usize {
 #[tokio::test]
 async fn the_wiring_pass_wires_the_regions_of_a_wave_at_the_same_time_and_waves_in_order() {
     let fake = Fake::default();
-    let mut d = in_two_waves(2);
-    for s in d.waves.iter_mut().flatten() {
-        s.build_template_body = Some(template(102));
-    }
+    let d = built_in_two_waves();
     let report = run(&fake, &d, OnFailure::RollbackRegion).await;
     assert_eq!(report.outcome, Outcome::Deployed);
     // Each region executes twice: its build template, then the wiring.
@@ -559,10 +565,7 @@ async fn the_wiring_pass_wires_the_regions_of_a_wave_at_the_same_time_and_waves_
 #[tokio::test]
 async fn a_region_failing_its_wiring_in_a_wave_is_put_back_and_its_wave_mate_stays_wired() {
     let fake = Fake::default();
-    let mut d = in_two_waves(2);
-    for s in d.waves.iter_mut().flatten() {
-        s.build_template_body = Some(template(102));
-    }
+    let d = built_in_two_waves();
     // The build succeeds everywhere; the wiring's update fails in eu-west-1.
     fake.with(|s| s.fail_update_execute.insert("eu-west-1".into()));
     let report = run(&fake, &d, OnFailure::RollbackRegion).await;
