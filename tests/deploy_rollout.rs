@@ -133,6 +133,25 @@ fn plan_then_deploy_from_nothing_then_a_change_rolls_out_in_order_then_nothing_c
     let cold = deploy(&proxy, &v2, &[]);
     cold.expect_code(0);
     assert_eq!(summary(&cold)["outcome"], "deployed");
+    // A deploy is not silent while it synthesizes and reads: its first lines,
+    // before anything it read is reported, start every region's preflight.
+    let starts = |l: &&Value| {
+        l["phase"] == "preflight"
+            && l["event"] == "phase-started"
+            && l["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("synth, policy"))
+    };
+    let lines = cold.json_lines();
+    let first: Vec<&str> = lines[..REGIONS.len()]
+        .iter()
+        .filter(starts)
+        .filter_map(|l| l["region"].as_str())
+        .collect();
+    assert_eq!(
+        first, REGIONS,
+        "the deploy's first lines are not every region's preflight\n{cold:?}"
+    );
     assert!(
         results(&cold).iter().all(|(_, r)| r == "created"),
         "{cold:?}"

@@ -398,7 +398,7 @@ fn destroy_also_deletes_the_stack_of_a_region_that_left_the_definition() {
 }
 
 #[test]
-fn the_regions_of_a_wave_are_built_together_then_wired_one_at_a_time() {
+fn the_regions_of_a_wave_are_built_together_then_wired_together() {
     let _moto = sandbox::exclusive();
     let text = example_text();
     let order = r#"order = ["us-east-1", "us-west-2", "eu-west-1"]"#;
@@ -440,10 +440,17 @@ fn the_regions_of_a_wave_are_built_together_then_wired_one_at_a_time() {
             < at("us-west-2", "gate").min(at("eu-west-1", "gate")),
         "the second wave was not rolled out at once\n{run}"
     );
-    // Wiring: one region at a time, each gated before the next.
+    // Wiring: wave by wave, the regions of a wave at the same time: the first
+    // wave is wired and gated before the second's wiring starts, and both regions
+    // of the second wave are wiring before either is gated again.
     assert!(
-        rfind("us-west-2", "gate") < at("eu-west-1", "wire"),
-        "{run}"
+        rfind("us-east-1", "gate") < at("us-west-2", "wire").min(at("eu-west-1", "wire")),
+        "the first wave was not wired before the second\n{run}"
+    );
+    assert!(
+        at("us-west-2", "wire").max(at("eu-west-1", "wire"))
+            < rfind("us-west-2", "gate").min(rfind("eu-west-1", "gate")),
+        "the second wave was not wired at once\n{run}"
     );
     let def = load(&path);
     assert_eq!(replication(&def), full_mesh(&def));

@@ -7,7 +7,7 @@ use crate::aws::lock_stack::CfnLockStore;
 use crate::aws::notify::SnsNotifier;
 use crate::aws::{Aws, AwsTarget, CloudApi};
 use crate::deploy::{preflight, Settings, Timing};
-use crate::events::{Events, Phase};
+use crate::events::{EventKind, Events, Phase};
 use crate::exit_code;
 use crate::ops::dri::{self, Dri, DriSource};
 use crate::ops::lock::{self, LockError, LockGuard, LockInfo};
@@ -118,6 +118,23 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     } = request;
     let def = &definition.def;
     let file = definition.path.display().to_string();
+    if command == Command::Deploy {
+        // A line per region at once: what follows (synth, the policy check, the
+        // account, the AZs, the AMIs, every stack) says nothing for a few seconds.
+        for r in def
+            .regions
+            .iter()
+            .filter(|r| regions.is_empty() || regions.contains(&r.name))
+        {
+            events.emit(
+                Some(&r.name),
+                Phase::Preflight,
+                EventKind::PhaseStarted {
+                    detail: "synth, policy, then the account, Availability Zones and AMIs".into(),
+                },
+            );
+        }
+    }
     for r in regions.iter().chain(acting_on.iter()) {
         if def.region(r).is_none() {
             return Err(AppError::UnknownRegion {
@@ -175,17 +192,29 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     // plan and deploy build in the AZs the definition names: each must be one this
     // account can use (validate knows each region's zones, the account may have
     // fewer). Not DR: a failed region may not answer, and rebuild keeps its AZs.
-    if matches!(command, Command::Plan | Command::Deploy) {
-        let list = preflight::check_azs(&cloud, def).await?;
-        if !list.is_empty() {
-            return Err(AppError::MissingAzs { file, list });
-        }
+    // Both read-only, so at the same time; a missing AZ is reported first.
+    let (azs, amis) = futures::future::join(
+        async {
+            if matches!(command, Command::Plan | Command::Deploy) {
+                preflight::check_azs(&cloud, def).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if command.resolves_amis() {
+                preflight::resolve_amis(&cloud, &events, def).await
+            } else {
+                Ok(BTreeMap::new())
+            }
+        },
+    )
+    .await;
+    let list = azs?;
+    if !list.is_empty() {
+        return Err(AppError::MissingAzs { file, list });
     }
-    let amis = if command.resolves_amis() {
-        preflight::resolve_amis(&cloud, &events, def).await?
-    } else {
-        BTreeMap::new()
-    };
+    let amis = amis?;
     let desired =
         plan::desired(def, &build, &wired, &amis, &definition.source_hash).only_regions(&regions);
     Ok(Pipeline {

@@ -28,6 +28,8 @@ pub struct State {
     pub calls: Vec<String>,
     /// Regions where executing a change set fails (CloudFormation rolls back).
     pub fail_execute: HashSet<String>,
+    /// Regions where executing an update change set fails (a create succeeds).
+    pub fail_update_execute: HashSet<String>,
     /// Regions whose targets are unhealthy.
     pub unhealthy: HashSet<String>,
     /// Regions whose alarm is in ALARM.
@@ -232,7 +234,8 @@ impl Cloud for Fake {
                 .ok_or_else(|| missing(name, region))?;
             cs.executed = true;
             let req = cs.req.clone();
-            let fail = s.fail_execute.contains(region);
+            let fail = s.fail_execute.contains(region)
+                || (req.kind == ChangeSetKind::Update && s.fail_update_execute.contains(region));
             let st = s
                 .stacks
                 .get_mut(&(region.into(), stack.into()))

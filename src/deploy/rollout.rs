@@ -259,6 +259,7 @@ pub async fn nothing_to_change<C: Cloud>(
     deployment_id: &str,
 ) -> Result<Option<Report>, DeployError> {
     let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();
+    // The stacks and the scan for left-behind stacks at the same time (all reads).
     let checks = join_all(stacks.iter().map(|s| async move {
         let Some(st) = cloud.stack(&s.region, &s.stack_name).await? else {
             return Ok::<_, DeployError>(None);
@@ -284,8 +285,9 @@ pub async fn nothing_to_change<C: Cloud>(
             result: StackResult::Unchanged,
             version: deployed.tags.get(TAG_VERSION).cloned(),
         }))
-    }))
-    .await;
+    }));
+    let (checks, left) =
+        futures::future::join(checks, retire::any_left(cloud, &desired.absent)).await;
     let mut reports = Vec::new();
     for c in checks {
         match c? {
@@ -293,7 +295,7 @@ pub async fn nothing_to_change<C: Cloud>(
             None => return Ok(None),
         }
     }
-    if retire::any_left(cloud, &desired.absent).await {
+    if left {
         return Ok(None);
     }
     Ok(Some(Report {
@@ -331,6 +333,21 @@ fn groups(entries: &[Entry], global_at: Option<usize>) -> Vec<Vec<usize>> {
         if Some(i) == global_at {
             continue;
         }
+        match out.last_mut() {
+            Some(last) if e.wave.is_some() && entries[last[0]].wave == e.wave => last.push(i),
+            _ => out.push(vec![i]),
+        }
+    }
+    out
+}
+
+/// The wiring pass's groups, in rollout order: the regions of one wave that need
+/// wiring together (as the first pass ran them), the waves one after another, so
+/// a wrong record or replication rule shows in one wave's gates before the next
+/// wave changes.
+fn wiring_groups(entries: &[Entry]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.needs_wiring) {
         match out.last_mut() {
             Some(last) if e.wave.is_some() && entries[last[0]].wave == e.wave => last.push(i),
             _ => out.push(vec![i]),
@@ -574,7 +591,7 @@ pub async fn deploy_when_ready<C: Cloud>(
 
 /// The rollout proper: the first pass (zone, leaving regions out of service, the
 /// waves: every region of a wave at the same time, anything else alone), the
-/// wiring pass one region at a time, the global stack, then the leaving regions'
+/// wiring pass wave by wave (the regions of a wave at the same time), the global stack, then the leaving regions'
 /// stacks deleted. Stops at the first failure, with what was put back.
 async fn roll_out<C: Cloud>(
     cloud: &C,
@@ -602,11 +619,9 @@ async fn roll_out<C: Cloud>(
         wire: Some("-wire"),
         version,
     };
-    let wiring: Vec<usize> = (0..entries.len())
-        .filter(|i| entries[*i].needs_wiring)
-        .collect();
-    for i in wiring {
-        if let Some(out) = run_group(cloud, events, entries, &[i], settings, &mut done, wire).await
+    for group in wiring_groups(entries) {
+        if let Some(out) =
+            run_group(cloud, events, entries, &group, settings, &mut done, wire).await
         {
             return out;
         }

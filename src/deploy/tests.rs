@@ -512,6 +512,71 @@ async fn a_region_failing_in_a_wave_is_put_back_and_its_wave_mate_keeps_the_new_
     }
 }
 
+/// `in_two_waves(2)` from nothing, each region with a build template (capacity 102).
+fn built_in_two_waves() -> Desired {
+    let mut d = in_two_waves(2);
+    for s in d.waves.iter_mut().flatten() {
+        s.build_template_body = Some(template(102));
+    }
+    d
+}
+
+/// Where the `n`th (from 0) `call` is in the fake's log.
+fn nth_position(fake: &Fake, call: &str, n: usize) -> usize {
+    fake.with(|s| {
+        s.calls
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| *c == call)
+            .nth(n)
+            .map(|(i, _)| i)
+    })
+    .unwrap_or_else(|| panic!("no call {call} #{n}"))
+}
+
+#[tokio::test]
+async fn the_wiring_pass_wires_the_regions_of_a_wave_at_the_same_time_and_waves_in_order() {
+    let fake = Fake::default();
+    let d = built_in_two_waves();
+    let report = run(&fake, &d, OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::Deployed);
+    // Each region executes twice: its build template, then the wiring.
+    let wired = |r: &str| nth_position(&fake, &format!("{r} ExecuteChangeSet"), 1);
+    let gates = |r: &str| {
+        fake.with(|s| {
+            s.calls
+                .iter()
+                .rposition(|c| *c == format!("{r} DescribeAutoScalingGroups"))
+        })
+        .unwrap()
+    };
+    // The first wave is wired and gated before the second wave's wiring starts;
+    // both regions of the second wave are wired before either is gated.
+    assert!(gates("us-east-1") < wired("eu-west-1").min(wired("ap-southeast-2")));
+    assert!(
+        wired("eu-west-1").max(wired("ap-southeast-2"))
+            < gates("eu-west-1").min(gates("ap-southeast-2"))
+    );
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "2");
+    }
+}
+
+#[tokio::test]
+async fn a_region_failing_its_wiring_in_a_wave_is_put_back_and_its_wave_mate_stays_wired() {
+    let fake = Fake::default();
+    let d = built_in_two_waves();
+    // The build succeeds everywhere; the wiring's update fails in eu-west-1.
+    fake.with(|s| s.fail_update_execute.insert("eu-west-1".into()));
+    let report = run(&fake, &d, OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(capacity_of(&fake, "us-east-1"), "2");
+    assert_eq!(capacity_of(&fake, "eu-west-1"), "102");
+    assert_eq!(capacity_of(&fake, "ap-southeast-2"), "2");
+    assert_eq!(result_of(&report, "eu-west-1"), StackResult::RolledBack);
+    assert!(fake.stack("us-east-1", "app-prod-global").is_none());
+}
+
 /// `d` with the global table declared in the first region of the rollout.
 fn with_global_table_home(mut d: Desired) -> Desired {
     let first = &mut d.waves[0][0];

@@ -10,7 +10,8 @@
 //! the way `deploy::rollout` runs them: the change sets of every region at once
 //! overlapped with the AMI copies, the zone stack, the waves one after another (the
 //! regions of a wave at the same time; each region executed, gated, baked), the
-//! wiring pass one region at a time, the global stack, then leaving regions deleted.
+//! wiring pass wave by wave (again the regions of a wave at the same time), the
+//! global stack, then leaving regions deleted.
 
 use super::{ChangeAction, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
 use serde::{Deserialize, Serialize};
@@ -174,26 +175,27 @@ pub fn estimate(plan: &Plan, desired: &Desired, table: &Durations, waits: Waits)
         push(&mut phases, &format!("wave {}", n + 1), false, stacks);
     }
     // The wiring pass: a stack built without cross-region references, or running
-    // while others are built, goes to its final template, one region at a time.
-    let wiring: Vec<StackEstimate> = plan
-        .waves
-        .iter()
-        .flatten()
-        .filter_map(|p| {
-            let d = find(p)?;
-            let from = wiring_from(p, d, building)?;
-            let (execute_s, critical_path) = diff_floor(&from, &d.template_body, table);
-            Some(stack_estimate(
-                p,
-                change_set,
-                execute_s,
-                0.0,
-                bake_of(p, waits),
-                critical_path,
-            ))
-        })
-        .collect();
-    push(&mut phases, "wiring", true, wiring);
+    // while others are built, goes to its final template; wave by wave, the
+    // regions of a wave at the same time.
+    for (n, wave) in plan.waves.iter().enumerate() {
+        let wiring: Vec<StackEstimate> = wave
+            .iter()
+            .filter_map(|p| {
+                let d = find(p)?;
+                let from = wiring_from(p, d, building)?;
+                let (execute_s, critical_path) = diff_floor(&from, &d.template_body, table);
+                Some(stack_estimate(
+                    p,
+                    change_set,
+                    execute_s,
+                    0.0,
+                    bake_of(p, waits),
+                    critical_path,
+                ))
+            })
+            .collect();
+        push(&mut phases, &format!("wiring {}", n + 1), false, wiring);
+    }
     if let Some(g) = &plan.global {
         if let Some(d) = find(g) {
             push(

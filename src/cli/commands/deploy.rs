@@ -51,9 +51,8 @@ async fn run_deploy(
         .await
         .map_err(rollout_ctx::environment)?
     {
-        ctx.clear_dead_locks().await;
-        // The summary is the last line CI reads: the delegation warning goes first.
-        show_delegation(&ctx).await;
+        // Both before the summary, the last line CI reads; independent, so at once.
+        futures::future::join(ctx.clear_dead_locks(), show_delegation(&ctx)).await;
         render::show_summary(&ctx.renderer, &report);
         return Ok(report.exit_code());
     }
