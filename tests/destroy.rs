@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::path::Path;
 use strata::exit_code;
-use strata::synth::naming::{bucket_name, table_name};
+use strata::synth::naming::{bucket_name_in, table_name};
 use support::{cli, sandbox, sdk};
 
 const STAGING: &str = "stacks/staging.toml";
@@ -125,7 +125,7 @@ fn destroy_keeps_a_bucket_with_versions_and_a_table_with_rows_then_deletes_them_
     let f = file.to_string_lossy().to_string();
     let def = strata::stack::load(Path::new(&file)).expect("staging loads");
     cli::strata_sandbox(&["deploy", &f, "--yes", "--bake", "0s"]).expect_code(exit_code::SUCCESS);
-    let bucket = bucket_name(&def, HOME);
+    let bucket = bucket_name_in(&def, sdk::ACCOUNT, HOME);
     let table = table_name(&def, "sessions");
     put_data(&bucket, &table);
 

@@ -28,15 +28,21 @@ pub struct DataResource {
 }
 
 /// The buckets and tables of `regions` (the regions a destroy covers, left-behind
-/// ones included); global tables only when `whole` (every region is destroyed).
-pub fn data_resources(def: &StackDef, regions: &[String], whole: bool) -> Vec<DataResource> {
+/// ones included) in `account` (bucket names carry it: `synth::naming`); global
+/// tables only when `whole` (every region is destroyed).
+pub fn data_resources(
+    def: &StackDef,
+    account: &str,
+    regions: &[String],
+    whole: bool,
+) -> Vec<DataResource> {
     let mut out = Vec::new();
     for region in regions {
         if def.storage.enabled {
             out.push(DataResource {
                 region: region.clone(),
                 kind: DataKind::Bucket,
-                name: naming::bucket_name(def, region),
+                name: naming::bucket_name_in(def, account, region),
             });
         }
         for table in def.tables.iter().filter(|t| !t.global) {
@@ -75,7 +81,7 @@ mod tests {
     fn every_region_has_its_bucket_and_the_global_table_is_named_once() {
         let def = example();
         let regions: Vec<String> = def.regions.iter().map(|r| r.name.clone()).collect();
-        let all = data_resources(&def, &regions, true);
+        let all = data_resources(&def, "123456789012", &regions, true);
         let buckets = all.iter().filter(|d| d.kind == DataKind::Bucket).count();
         assert_eq!(buckets, regions.len());
         let globals: Vec<_> = all
@@ -87,7 +93,7 @@ mod tests {
             def.tables.iter().filter(|t| t.global).count()
         );
         assert!(globals.iter().all(|g| g.region == home_region(&def)));
-        let one = data_resources(&def, &regions[1..2], false);
+        let one = data_resources(&def, "123456789012", &regions[1..2], false);
         assert!(one
             .iter()
             .all(|d| d.region == regions[1] && d.kind != DataKind::GlobalTable));

@@ -43,7 +43,14 @@ async fn locked(ctx: &rollout_ctx::Ctx, args: &DestroyArgs) -> Outcome {
         .collect();
     regions.sort();
     regions.dedup();
-    let data = plan::data_resources(ctx.def(), &regions, args.regions.is_empty());
+    // Bucket names carry the account (synth::naming): the caller's, through STS.
+    let account = ctx.aws.caller_account().await.map_err(|e| {
+        Failure::new(
+            exit_code::ENVIRONMENT,
+            format!("the caller's account could not be read, so nothing was deleted: {e}"),
+        )
+    })?;
+    let data = plan::data_resources(ctx.def(), &account, &regions, args.regions.is_empty());
     let delete_data = named_data(&data, &args.delete_data)?;
     let verb = if delete_data.is_empty() {
         "Delete".to_string()
