@@ -372,6 +372,7 @@ if __name__ == "__main__":
 
     import moto_cfn_lifecycle
     import moto_cfn_resources
+    import moto_acm  # certificates in CloudFormation, listeners on issued ones only
     import moto_autoscaling  # next to this file: on sys.path when run as a script
     import moto_changesets
     import moto_cloudwatch
@@ -388,6 +389,7 @@ if __name__ == "__main__":
     moto_sns.install()
     moto_autoscaling.install()
     moto_ssm.install()
+    moto_acm.install()
     moto_cfn_resources.install()
     moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     keep_default_amis()

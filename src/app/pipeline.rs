@@ -153,6 +153,15 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     if command.policy_gate() && !policy.passed() {
         return Err(policy_refusal(file, policy, &definition));
     }
+    if def.dns.plain_http && matches!(command, Command::Plan | Command::Deploy) {
+        events.warn(
+            None,
+            Phase::Plan,
+            "dns.plain_http = true: the load balancers listen on plain HTTP, CloudFront and the \
+             health checks reach them over HTTP, and no regional certificate is made \
+             (a production stack cannot opt out)",
+        );
+    }
     let aws = Aws::connect(target).await;
     if command.changes() {
         check_account(&aws, def).await?;

@@ -25,6 +25,10 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, lb: &LoadBalancer) -> Handle<route
     config.fully_qualified_domain_name = Some(lb.alb.dns_name());
     config.port = Some(int(if https { 443 } else { 80 }));
     config.resource_path = some(ctx.def.compute.health_check_path.as_str());
+    if https {
+        // The load balancer's name is the FQDN; SNI lets the listener pick its certificate.
+        config.enable_sni = Some(yes(true));
+    }
     config.request_interval = Some(int(30));
     config.failure_threshold = Some(int(3));
     let mut hc = route53::HealthCheck::new(config);
@@ -133,5 +137,33 @@ pub fn set_zone(def: &StackDef, r: &mut route53::RecordSet) {
     match &def.dns.hosted_zone_id {
         Some(id) => r.hosted_zone_id = some(id.as_str()),
         None => r.hosted_zone_name = some(fqdn(&def.dns.hosted_zone)),
+    }
+}
+
+/// The template parameter that carries the managed zone's id into the stacks
+/// that need it by id (certificate validation; `HostedZoneId` of records):
+/// the zone is created by the zone stack, which is in another region than most
+/// region stacks, and CloudFormation has no cross-region reference.
+pub const ZONE_ID_PARAMETER: &str = "HostedZoneId";
+
+/// The stack's hosted zone id: the definition's `dns.hosted_zone_id` for an
+/// existing zone, else (a managed zone) the `HostedZoneId` parameter, declared
+/// here, which deploy fills from the zone stack's `HostedZoneId` output.
+pub fn zone_id(t: &mut Template, def: &StackDef) -> crate::cfn::Value<String> {
+    match &def.dns.hosted_zone_id {
+        Some(id) => s(id.strip_prefix("/hostedzone/").unwrap_or(id)),
+        None => t.parameter(
+            ZONE_ID_PARAMETER,
+            crate::cfn::Parameter {
+                kind: "AWS::Route53::HostedZone::Id".into(),
+                description: Some(format!(
+                    "The id of the managed hosted zone {} (the zone stack's HostedZoneId output)",
+                    def.dns.hosted_zone
+                )),
+                default: None,
+                allowed_pattern: None,
+                no_echo: None,
+            },
+        ),
     }
 }

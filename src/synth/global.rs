@@ -7,6 +7,7 @@
 //! cookies and the headers an API needs (not Host, so that CloudFront verifies
 //! the origin's certificate against the origin name) reach the origin.
 
+use super::certificates;
 use super::context::fqdn;
 use super::dns::set_zone;
 use super::lit::{int, opt, s, some, yes};
@@ -49,7 +50,7 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
         def.stack_name(),
         def.dns.origin_name()
     ));
-    let https_origin = def.dns.certificate_arn.is_some();
+    let https_origin = def.dns.https();
 
     let mut custom = cf::CustomOriginConfig::new(s(if https_origin {
         "https-only"
@@ -84,16 +85,13 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     behavior.max_ttl = Some(Value::Lit(MAX_TTL_SECONDS));
     behavior.compress = Some(yes(true));
 
+    // The public name is an alternate domain name of the distribution, which
+    // CloudFront accepts only with a certificate covering it (even for HTTP
+    // viewers), so the distribution always has one, whatever `dns.plain_http` says.
     let mut viewer = cf::ViewerCertificate::default();
-    match &def.edge.certificate_arn {
-        Some(arn) => {
-            viewer.acm_certificate_arn = some(arn.as_str());
-            viewer.ssl_support_method = opt(cf::ViewerCertificateSslSupportMethod::SniOnly);
-            viewer.minimum_protocol_version =
-                opt(cf::ViewerCertificateMinimumProtocolVersion::TlSv122021);
-        }
-        None => viewer.cloud_front_default_certificate = Some(yes(true)),
-    }
+    viewer.acm_certificate_arn = Some(certificates::edge(&mut t, def));
+    viewer.ssl_support_method = opt(cf::ViewerCertificateSslSupportMethod::SniOnly);
+    viewer.minimum_protocol_version = opt(cf::ViewerCertificateMinimumProtocolVersion::TlSv122021);
 
     let mut config = cf::DistributionConfig::new(yes(true), behavior);
     config.comment = some(format!("{} edge", def.stack_name()));
@@ -102,9 +100,7 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     config.price_class = opt(price_class);
     config.http_version = opt(cf::DistributionConfigHttpVersion::Http2);
     config.ipv6_enabled = Some(yes(false));
-    if def.edge.certificate_arn.is_some() {
-        config.aliases = Some(vec![s(def.dns.domain.as_str())]);
-    }
+    config.aliases = Some(vec![s(def.dns.domain.as_str())]);
     let mut distribution = cloudfront::Distribution::new(config);
     distribution.tags = Some(tags::of(def, GLOBAL_REGION, &[]));
     let distribution = t.add("Distribution", distribution);

@@ -14,6 +14,7 @@
 
 mod addressing;
 mod alarms;
+mod certificates;
 mod compute;
 mod context;
 mod contract;

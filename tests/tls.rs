@@ -1,0 +1,325 @@
+//! HTTPS in the sandbox, read back through ACM, Route 53 and ELBv2 (docs/sandbox.md,
+//! "ACM certificates and HTTPS listeners"):
+//! - a DNS-validated `AWS::CertificateManager::Certificate` writes its validation
+//!   records into the zone and is ISSUED (DescribeCertificate), in its own region;
+//! - one with no zone to validate in fails its stack instead of being created;
+//! - a listener takes an issued certificate of its own region, and refuses another
+//!   region's certificate or an unknown one.
+
+mod support;
+
+use support::{sandbox, sdk};
+
+fn create_zone(name: &str) -> String {
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        let out = r53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(sandbox::unique("zone"))
+            .send()
+            .await
+            .expect("CreateHostedZone");
+        let id = out.hosted_zone().unwrap().id().to_string();
+        id.trim_start_matches("/hostedzone/").to_string()
+    })
+}
+
+fn cname_records(zone_id: &str) -> Vec<String> {
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        let out = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .send()
+            .await
+            .expect("ListResourceRecordSets");
+        out.resource_record_sets()
+            .iter()
+            .filter(|r| r.r#type().as_str() == "CNAME")
+            .map(|r| r.name().to_string())
+            .collect()
+    })
+}
+
+/// Create a stack and wait for a final status: (status, reason of a failed resource).
+fn create_stack(region: &str, name: &str, template: serde_json::Value) -> (String, String) {
+    let cfn = sdk::cloudformation(region);
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(name)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .expect("CreateStack");
+        let status = sdk::settled_stack(&cfn, name)
+            .await
+            .expect("the stack exists");
+        let events = cfn
+            .describe_stack_events()
+            .stack_name(name)
+            .send()
+            .await
+            .expect("DescribeStackEvents");
+        let reason = events
+            .stack_events()
+            .iter()
+            .filter(|e| {
+                e.resource_status()
+                    .is_some_and(|s| s.as_str() == "CREATE_FAILED")
+            })
+            .filter_map(|e| e.resource_status_reason())
+            .collect::<Vec<_>>()
+            .join("; ");
+        (status, reason)
+    })
+}
+
+fn physical_id(region: &str, stack: &str, logical: &str) -> String {
+    let cfn = sdk::cloudformation(region);
+    sdk::block_on(async {
+        let out = cfn
+            .describe_stack_resource()
+            .stack_name(stack)
+            .logical_resource_id(logical)
+            .send()
+            .await
+            .expect("DescribeStackResource");
+        out.stack_resource_detail()
+            .unwrap()
+            .physical_resource_id()
+            .unwrap()
+            .to_string()
+    })
+}
+
+fn acm(region: &str) -> aws_sdk_acm::Client {
+    aws_sdk_acm::Client::new(&sdk::config(region))
+}
+
+fn certificate_template(names: &[&str], zone_id: Option<&str>) -> serde_json::Value {
+    let options: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| match zone_id {
+            Some(z) => serde_json::json!({"DomainName": n, "HostedZoneId": z}),
+            None => serde_json::json!({"DomainName": n}),
+        })
+        .collect();
+    serde_json::json!({
+        "Resources": {
+            "Cert": {
+                "Type": "AWS::CertificateManager::Certificate",
+                "Properties": {
+                    "DomainName": names[0],
+                    "SubjectAlternativeNames": names[1..],
+                    "ValidationMethod": "DNS",
+                    "DomainValidationOptions": options
+                }
+            }
+        }
+    })
+}
+
+/// A DNS-validated certificate in `region` for `names`; returns its ARN.
+fn issued_certificate(region: &str, zone_id: &str, names: &[&str]) -> String {
+    let stack = sandbox::unique("tls-cert");
+    let (status, reason) = create_stack(region, &stack, certificate_template(names, Some(zone_id)));
+    assert_eq!(status, "CREATE_COMPLETE", "{reason}");
+    physical_id(region, &stack, "Cert")
+}
+
+#[test]
+fn a_dns_validated_certificate_writes_its_records_and_is_issued_in_its_region() {
+    let _moto = sandbox::shared();
+    let zone_name = format!("{}.example.net", sandbox::unique("tls"));
+    let zone = create_zone(&zone_name);
+    let origin = format!("origin.{zone_name}");
+    let failover = format!("failover.{zone_name}");
+    let arn = issued_certificate("us-west-2", &zone, &[&origin, &failover]);
+    assert!(arn.starts_with("arn:aws:acm:us-west-2:"), "{arn}");
+
+    let west = acm("us-west-2");
+    let cert = sdk::block_on(async {
+        west.describe_certificate()
+            .certificate_arn(&arn)
+            .send()
+            .await
+            .expect("DescribeCertificate")
+    });
+    let cert = cert.certificate().unwrap();
+    assert_eq!(cert.status().unwrap().as_str(), "ISSUED");
+    assert_eq!(cert.domain_name(), Some(origin.as_str()));
+    let mut sans: Vec<&str> = cert
+        .subject_alternative_names()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    sans.sort();
+    let mut want = vec![origin.as_str(), failover.as_str()];
+    want.sort();
+    assert_eq!(sans, want);
+
+    // Every name's validation CNAME is in the zone.
+    let records = cname_records(&zone);
+    for option in cert.domain_validation_options() {
+        let rr = option.resource_record().expect("a DNS validation record");
+        assert!(
+            records.contains(&rr.name().to_string()),
+            "{rr:?} not in {records:?}"
+        );
+    }
+    // Regional: the certificate is not in another region.
+    let eu = acm("eu-west-1");
+    let elsewhere =
+        sdk::block_on(async { eu.describe_certificate().certificate_arn(&arn).send().await });
+    assert!(elsewhere.is_err(), "{elsewhere:?}");
+}
+
+#[test]
+fn a_certificate_with_no_zone_to_validate_in_fails_its_stack() {
+    let _moto = sandbox::shared();
+    let stack = sandbox::unique("tls-nozone");
+    let name = format!("{}.example.net", sandbox::unique("nozone"));
+    let (status, reason) = create_stack("us-east-1", &stack, certificate_template(&[&name], None));
+    assert_eq!(status, "ROLLBACK_COMPLETE", "{reason}");
+    assert!(reason.contains("HostedZoneId"), "{reason}");
+    let east = acm("us-east-1");
+    let listed = sdk::block_on(async {
+        east.list_certificates()
+            .send()
+            .await
+            .expect("ListCertificates")
+    });
+    assert!(
+        !listed
+            .certificate_summary_list()
+            .iter()
+            .any(|c| c.domain_name() == Some(name.as_str())),
+        "no certificate is left for {name}"
+    );
+}
+
+#[test]
+fn a_listener_takes_only_an_issued_certificate_of_its_own_region() {
+    let _moto = sandbox::shared();
+    let zone_name = format!("{}.example.net", sandbox::unique("lst"));
+    let zone = create_zone(&zone_name);
+    let name = format!("origin.{zone_name}");
+    let own = issued_certificate("us-west-2", &zone, &[&name]);
+    let foreign = issued_certificate("us-east-1", &zone, &[&name]);
+
+    let region = "us-west-2";
+    let ec2 = sdk::ec2(region);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk::config(region));
+    sdk::block_on(async {
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.99.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let mut subnets = Vec::new();
+        for (i, az) in ["us-west-2a", "us-west-2b"].iter().enumerate() {
+            let s = ec2
+                .create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(format!("10.99.{i}.0/24"))
+                .availability_zone(*az)
+                .send()
+                .await
+                .unwrap();
+            subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+        }
+        let lb = elb
+            .create_load_balancer()
+            .name(
+                sandbox::unique("tls-lb")
+                    .chars()
+                    .take(32)
+                    .collect::<String>(),
+            )
+            .set_subnets(Some(subnets))
+            .send()
+            .await
+            .unwrap();
+        let lb_arn = lb.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_string();
+        let tg = elb
+            .create_target_group()
+            .name(
+                sandbox::unique("tls-tg")
+                    .chars()
+                    .take(32)
+                    .collect::<String>(),
+            )
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&vpc_id)
+            .send()
+            .await
+            .unwrap();
+        let tg_arn = tg.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        let https = |cert: &str, port: i32| {
+            elb.create_listener()
+                .load_balancer_arn(&lb_arn)
+                .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Https)
+                .port(port)
+                .ssl_policy("ELBSecurityPolicy-TLS13-1-2-2021-06")
+                .certificates(
+                    aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
+                        .certificate_arn(cert)
+                        .build(),
+                )
+                .default_actions(
+                    aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                        .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                        .target_group_arn(&tg_arn)
+                        .build(),
+                )
+                .send()
+        };
+        let refused = https(&foreign, 443)
+            .await
+            .expect_err("another region's certificate");
+        let code = refused
+            .into_service_error()
+            .meta()
+            .code()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(code, "CertificateNotFound");
+        let unknown = format!(
+            "arn:aws:acm:{region}:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+        );
+        let refused = https(&unknown, 443)
+            .await
+            .expect_err("an unknown certificate");
+        let code = refused
+            .into_service_error()
+            .meta()
+            .code()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(code, "CertificateNotFound");
+
+        https(&own, 443)
+            .await
+            .expect("an issued certificate of the region");
+        let listeners = elb
+            .describe_listeners()
+            .load_balancer_arn(&lb_arn)
+            .send()
+            .await
+            .unwrap();
+        let l = &listeners.listeners()[0];
+        assert_eq!(l.port(), Some(443));
+        assert_eq!(l.ssl_policy(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
+        assert_eq!(l.certificates()[0].certificate_arn(), Some(own.as_str()));
+    });
+}
