@@ -18,9 +18,18 @@ on every retry. ``install`` wraps moto's CreateChangeSet: a call whose
 set still exists, answers the first call's ids; another call naming a change set
 that exists on a live stack of that name is refused with
 ``AlreadyExistsException``.
+
+A change set (or stack) whose template declares a parameter without a ``Default``
+that the call gives no value for is refused, as CloudFormation refuses it
+(``ValidationError`` "Parameters: [X] must have values",
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html:
+a parameter without a default needs a value); moto 5.2.5 accepted it and
+resolved the ``Ref`` to nothing.
 """
 
-from moto.cloudformation.exceptions import AlreadyExistsException
+import json
+
+from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 
@@ -39,10 +48,35 @@ def _existing(backend, stack_name, change_set_name):
     return None
 
 
+def _refuse_missing_parameters(response):
+    """ValidationError when the template's parameters without a Default get no value."""
+    body = response._get_param("TemplateBody")
+    if not body:
+        return  # UsePreviousTemplate / TemplateURL: not what strata sends
+    try:
+        declared = json.loads(body).get("Parameters", {}) or {}
+    except ValueError:
+        return  # a YAML template: strata writes JSON only
+    given = {p.get("ParameterKey") for p in response._get_param("Parameters", [])}
+    missing = sorted(
+        name for name, p in declared.items() if "Default" not in p and name not in given
+    )
+    if missing:
+        raise ValidationError(message=f"Parameters: [{', '.join(missing)}] must have values")
+
+
 def install():
     create = CloudFormationResponse.create_change_set
+    create_stack = CloudFormationResponse.create_stack
+
+    def checked_create_stack(self):
+        _refuse_missing_parameters(self)
+        return create_stack(self)
+
+    CloudFormationResponse.create_stack = checked_create_stack
 
     def create_change_set(self):
+        _refuse_missing_parameters(self)
         backend = self.cloudformation_backend
         stack_name = self._get_param("StackName")
         name = self._get_param("ChangeSetName")

@@ -10,21 +10,6 @@ mod support;
 
 use support::{sandbox, sdk};
 
-fn create_zone(name: &str) -> String {
-    let r53 = sdk::route53();
-    sdk::block_on(async {
-        let out = r53
-            .create_hosted_zone()
-            .name(name)
-            .caller_reference(sandbox::unique("zone"))
-            .send()
-            .await
-            .expect("CreateHostedZone");
-        let id = out.hosted_zone().unwrap().id().to_string();
-        id.trim_start_matches("/hostedzone/").to_string()
-    })
-}
-
 fn cname_records(zone_id: &str) -> Vec<String> {
     let r53 = sdk::route53();
     sdk::block_on(async {
@@ -132,7 +117,7 @@ fn issued_certificate(region: &str, zone_id: &str, names: &[&str]) -> String {
 fn a_dns_validated_certificate_writes_its_records_and_is_issued_in_its_region() {
     let _moto = sandbox::shared();
     let zone_name = format!("{}.example.net", sandbox::unique("tls"));
-    let zone = create_zone(&zone_name);
+    let zone = sdk::create_zone(&zone_name);
     let origin = format!("origin.{zone_name}");
     let failover = format!("failover.{zone_name}");
     let arn = issued_certificate("us-west-2", &zone, &[&origin, &failover]);
@@ -203,7 +188,7 @@ fn a_certificate_with_no_zone_to_validate_in_fails_its_stack() {
 fn a_listener_takes_only_an_issued_certificate_of_its_own_region() {
     let _moto = sandbox::shared();
     let zone_name = format!("{}.example.net", sandbox::unique("lst"));
-    let zone = create_zone(&zone_name);
+    let zone = sdk::create_zone(&zone_name);
     let name = format!("origin.{zone_name}");
     let own = issued_certificate("us-west-2", &zone, &[&name]);
     let foreign = issued_certificate("us-east-1", &zone, &[&name]);
@@ -284,29 +269,19 @@ fn a_listener_takes_only_an_issued_certificate_of_its_own_region() {
                 )
                 .send()
         };
-        let refused = https(&foreign, 443)
-            .await
-            .expect_err("another region's certificate");
-        let code = refused
-            .into_service_error()
-            .meta()
-            .code()
-            .unwrap_or_default()
-            .to_string();
-        assert_eq!(code, "CertificateNotFound");
         let unknown = format!(
             "arn:aws:acm:{region}:123456789012:certificate/00000000-0000-0000-0000-000000000000"
         );
-        let refused = https(&unknown, 443)
-            .await
-            .expect_err("an unknown certificate");
-        let code = refused
-            .into_service_error()
-            .meta()
-            .code()
-            .unwrap_or_default()
-            .to_string();
-        assert_eq!(code, "CertificateNotFound");
+        for (cert, what) in [(&foreign, "another region's"), (&unknown, "an unknown")] {
+            let refused = https(cert, 443).await.expect_err(what);
+            let code = refused
+                .into_service_error()
+                .meta()
+                .code()
+                .unwrap_or_default()
+                .to_string();
+            assert_eq!(code, "CertificateNotFound", "{what} certificate");
+        }
 
         https(&own, 443)
             .await

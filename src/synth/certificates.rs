@@ -85,3 +85,85 @@ fn requested(
     cert.tags = Some(tags);
     cert
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{synthesize, Phase};
+
+    fn example() -> StackDef {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/example.toml"))
+                .unwrap();
+        crate::stack::load_str(&text, "example.toml").unwrap()
+    }
+
+    fn json(t: &Template) -> serde_json::Value {
+        serde_json::to_value(t).unwrap()
+    }
+
+    #[test]
+    fn a_region_without_its_own_certificate_requests_one_validated_in_the_managed_zone() {
+        let def = example();
+        let wired = synthesize(&def, Phase::Wired);
+        let t = json(&wired.regions[0].template);
+        let cert = &t["Resources"]["RegionalCertificate"]["Properties"];
+        assert_eq!(cert["DomainName"], "origin.shop.example.com");
+        assert_eq!(
+            cert["SubjectAlternativeNames"],
+            serde_json::json!(["failover.shop.example.com"])
+        );
+        for option in cert["DomainValidationOptions"].as_array().unwrap() {
+            assert_eq!(option["HostedZoneId"]["Ref"], "HostedZoneId");
+        }
+        assert_eq!(
+            t["Parameters"]["HostedZoneId"]["Type"],
+            "AWS::Route53::HostedZone::Id"
+        );
+    }
+
+    #[test]
+    fn the_users_certificate_of_a_region_and_an_existing_zone_id_are_used_as_given() {
+        let mut def = example();
+        def.dns.manage_zone = false;
+        def.dns.hosted_zone_id = Some("/hostedzone/Z0123456789ABC".into());
+        let arn = "arn:aws:acm:us-west-2:123456789012:certificate/abc";
+        def.dns.certificates.insert("us-west-2".into(), arn.into());
+        let wired = synthesize(&def, Phase::Wired);
+        for r in &wired.regions {
+            let t = json(&r.template);
+            let listener = &t["Resources"]["HttpsListener"]["Properties"];
+            let cert = &t["Resources"]["RegionalCertificate"]["Properties"];
+            if r.region == "us-west-2" {
+                assert_eq!(listener["Certificates"][0]["CertificateArn"], arn);
+                assert!(cert.is_null(), "no certificate requested in us-west-2");
+            } else {
+                assert_eq!(
+                    cert["DomainValidationOptions"][0]["HostedZoneId"],
+                    "Z0123456789ABC"
+                );
+            }
+            assert!(t["Parameters"]["HostedZoneId"].is_null());
+        }
+        let global = json(wired.global.as_ref().unwrap());
+        let edge = &global["Resources"]["EdgeCertificate"]["Properties"];
+        assert_eq!(edge["DomainName"], "shop.example.com");
+    }
+
+    #[test]
+    fn plain_http_makes_no_regional_certificate_but_cloudfront_keeps_its_own() {
+        let mut def = example();
+        def.app.production = false;
+        def.dns.plain_http = true;
+        let wired = synthesize(&def, Phase::Wired);
+        for r in &wired.regions {
+            let t = json(&r.template);
+            assert!(t["Resources"]["RegionalCertificate"].is_null());
+            assert!(t["Resources"]["HttpsListener"].is_null());
+            let http = &t["Resources"]["HttpListener"]["Properties"];
+            assert_eq!(http["DefaultActions"][0]["Type"], "forward");
+        }
+        let global = json(wired.global.as_ref().unwrap());
+        assert!(!global["Resources"]["EdgeCertificate"].is_null());
+    }
+}
