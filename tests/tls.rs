@@ -4,11 +4,16 @@
 //!   records into the zone and is ISSUED (DescribeCertificate), in its own region;
 //! - one with no zone to validate in fails its stack instead of being created;
 //! - a listener takes an issued certificate of its own region, and refuses another
-//!   region's certificate or an unknown one.
+//!   region's certificate or an unknown one;
+//! - end to end, `strata deploy` of the example in an existing zone: every region's
+//!   load balancer listens on 443 with an issued certificate of its region and on 80
+//!   only to redirect, and CloudFront's certificate in us-east-1 is issued for the
+//!   public name.
 
 mod support;
 
-use support::{sandbox, sdk};
+use strata::exit_code;
+use support::{cli, sandbox, sdk};
 
 fn cname_records(zone_id: &str) -> Vec<String> {
     let r53 = sdk::route53();
@@ -297,4 +302,114 @@ fn a_listener_takes_only_an_issued_certificate_of_its_own_region() {
         assert_eq!(l.ssl_policy(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
         assert_eq!(l.certificates()[0].certificate_arn(), Some(own.as_str()));
     });
+}
+
+#[test]
+fn the_example_deploys_over_https_with_issued_certificates_in_every_region() {
+    let _moto = sandbox::exclusive();
+    let zone = sdk::create_zone("example.com");
+    let example = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
+    assert!(example.contains("manage_zone = true\n"));
+    let text = example.replace(
+        "manage_zone = true\n",
+        &format!("hosted_zone_id = \"{zone}\"\n"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("example-existing-zone.toml");
+    std::fs::write(&file, text).unwrap();
+    let run = cli::strata_sandbox(&[
+        "--output",
+        "json",
+        "deploy",
+        file.to_str().unwrap(),
+        "--yes",
+        "--bake",
+        "0s",
+    ]);
+    run.expect_code(exit_code::SUCCESS);
+
+    let records = cname_records(&zone);
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk::config(region));
+        let certs = acm(region);
+        sdk::block_on(async {
+            let lbs = elb.describe_load_balancers().send().await.unwrap();
+            let lb = lbs
+                .load_balancers()
+                .iter()
+                .find(|l| l.vpc_id().is_some())
+                .expect("the region's load balancer");
+            let listeners = elb
+                .describe_listeners()
+                .load_balancer_arn(lb.load_balancer_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let mut ports: Vec<i32> = listeners
+                .listeners()
+                .iter()
+                .filter_map(|l| l.port())
+                .collect();
+            ports.sort();
+            assert_eq!(ports, [80, 443], "{region}");
+            for l in listeners.listeners() {
+                let action = &l.default_actions()[0];
+                if l.port() == Some(80) {
+                    assert_eq!(action.r#type().unwrap().as_str(), "redirect", "{region}");
+                    let redirect = action.redirect_config().unwrap();
+                    assert_eq!(redirect.protocol(), Some("HTTPS"));
+                    assert_eq!(redirect.port(), Some("443"));
+                } else {
+                    assert_eq!(l.protocol().unwrap().as_str(), "HTTPS");
+                    assert_eq!(l.ssl_policy(), Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
+                    let arn = l.certificates()[0].certificate_arn().unwrap();
+                    assert!(arn.starts_with(&format!("arn:aws:acm:{region}:")), "{arn}");
+                    let cert = certs
+                        .describe_certificate()
+                        .certificate_arn(arn)
+                        .send()
+                        .await
+                        .unwrap();
+                    let cert = cert.certificate().unwrap();
+                    assert_eq!(cert.status().unwrap().as_str(), "ISSUED", "{region}");
+                    assert_eq!(cert.domain_name(), Some("origin.shop.example.com"));
+                    assert!(cert
+                        .subject_alternative_names()
+                        .iter()
+                        .any(|n| n == "failover.shop.example.com"));
+                    for option in cert.domain_validation_options() {
+                        let rr = option.resource_record().unwrap();
+                        assert!(records.contains(&rr.name().to_string()), "{rr:?}");
+                    }
+                }
+            }
+        });
+    }
+
+    // CloudFront's certificate: in us-east-1, issued for the public name.
+    let east = acm("us-east-1");
+    let edge = sdk::block_on(async {
+        let listed = east.list_certificates().send().await.unwrap();
+        let mut found = Vec::new();
+        for c in listed.certificate_summary_list() {
+            if c.domain_name() == Some("shop.example.com") {
+                let d = east
+                    .describe_certificate()
+                    .certificate_arn(c.certificate_arn().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                found.push(
+                    d.certificate()
+                        .unwrap()
+                        .status()
+                        .unwrap()
+                        .as_str()
+                        .to_string(),
+                );
+            }
+        }
+        found
+    });
+    assert_eq!(edge, ["ISSUED"]);
 }
