@@ -14,6 +14,10 @@ accepts any string as a listener certificate. This module models, as AWS does:
   with that reason. A name outside its zone cannot be validated there: fails too.
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-certificatemanager-certificate.html
   https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html
+- A CloudFront distribution (in a template) with alternate domain names needs an
+  ISSUED ACM certificate of us-east-1 covering each of them
+  (``check_distribution_certificate``, called by ``moto_strata``'s model).
+  https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
 - A listener certificate (CreateListener / ModifyListener, from the API or from
   CloudFormation) must be an ISSUED ACM certificate of the listener's own region:
   ACM certificates are regional.
@@ -211,6 +215,49 @@ def listeners_use_issued_certificates_of_their_region():
 
     ELBv2Backend.create_listener = checked_create
     ELBv2Backend.modify_listener = checked_modify
+
+
+def _covers(name, cert_name):
+    name, cert_name = _norm(name), _norm(cert_name)
+    if cert_name.startswith("*."):
+        return name.count(".") == cert_name.count(".") and name.endswith(cert_name[1:])
+    return name == cert_name
+
+
+def check_distribution_certificate(account_id, config):
+    """A distribution with alternate domain names needs an ISSUED ACM certificate of
+    us-east-1 that covers every one of them.
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
+    (`config` is the API form of the DistributionConfig, as moto's backend takes it.)"""
+    aliases = (config.get("Aliases") or {}).get("Items") or []
+    if not aliases:
+        return
+    arn = (config.get("ViewerCertificate") or {}).get("ACMCertificateArn")
+    if not arn:
+        raise ResourceFailed(
+            "To add an alternate domain name (CNAME) to a CloudFront distribution, you "
+            "must attach a trusted certificate that validates your authorization to use "
+            "the domain name."
+        )
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[3] != "us-east-1":
+        raise ResourceFailed(f"The specified SSL certificate {arn} is not in us-east-1.")
+    from moto.acm.exceptions import CertificateNotFound
+
+    try:
+        bundle = _acm(account_id, "us-east-1").get_certificate(arn)
+    except CertificateNotFound:
+        raise ResourceFailed(f"The specified SSL certificate doesn't exist: {arn}")
+    if bundle.status != "ISSUED":
+        raise ResourceFailed(f"The specified SSL certificate {arn} is {bundle.status}.")
+    described = bundle.describe()["Certificate"]
+    names = [described["DomainName"]] + list(described.get("SubjectAlternativeNames", []))
+    for alias in aliases:
+        if not any(_covers(alias, n) for n in names):
+            raise ResourceFailed(
+                "The certificate that is attached to your distribution doesn't cover the "
+                f"alternate domain name (CNAME) {alias}."
+            )
 
 
 def install():

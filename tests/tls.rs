@@ -399,17 +399,51 @@ fn the_example_deploys_over_https_with_issued_certificates_in_every_region() {
                     .send()
                     .await
                     .unwrap();
-                found.push(
-                    d.certificate()
-                        .unwrap()
-                        .status()
-                        .unwrap()
-                        .as_str()
-                        .to_string(),
-                );
+                let status = d
+                    .certificate()
+                    .unwrap()
+                    .status()
+                    .unwrap()
+                    .as_str()
+                    .to_string();
+                found.push((c.certificate_arn().unwrap().to_string(), status));
             }
         }
         found
     });
-    assert_eq!(edge, ["ISSUED"]);
+    assert_eq!(edge.len(), 1, "{edge:?}");
+    assert_eq!(edge[0].1, "ISSUED");
+
+    // The distribution: the public name in its aliases, that certificate, SNI only,
+    // TLS 1.2 at least, HTTPS only to the origin.
+    let cloudfront = aws_sdk_cloudfront::Client::new(&sdk::config("us-east-1"));
+    let id = physical_id("us-east-1", "shop-prod-global", "Distribution");
+    let config = sdk::block_on(async {
+        cloudfront
+            .get_distribution_config()
+            .id(&id)
+            .send()
+            .await
+            .expect("GetDistributionConfig")
+    });
+    let config = config.distribution_config().unwrap();
+    let aliases = config.aliases().unwrap().items();
+    assert_eq!(aliases, ["shop.example.com"]);
+    let viewer = config.viewer_certificate().unwrap();
+    assert_eq!(viewer.acm_certificate_arn(), Some(edge[0].0.as_str()));
+    assert_eq!(viewer.ssl_support_method().unwrap().as_str(), "sni-only");
+    assert_eq!(
+        viewer.minimum_protocol_version().unwrap().as_str(),
+        "TLSv1.2_2021"
+    );
+    let origin = &config.origins().unwrap().items()[0];
+    assert_eq!(origin.domain_name(), "origin.shop.example.com");
+    assert_eq!(
+        origin
+            .custom_origin_config()
+            .unwrap()
+            .origin_protocol_policy()
+            .as_str(),
+        "https-only"
+    );
 }
