@@ -115,7 +115,3 @@ pub fn sqs(region: &str) -> aws_sdk_sqs::Client {
 pub fn ssm(region: &str) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&config(region))
 }
-
-pub fn dynamodb(region: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&config(region))
-}
