@@ -434,6 +434,56 @@ def fail_unmodelled_types():
     parsing.parse_and_create_resource = create_or_fail
 
 
+def remember_what_an_update_starts_from():
+    """Keep, for the update's duration, the template and parameters the stack had
+    before it (``attributes_only`` compares with them)."""
+    from moto.cloudformation import parsing
+
+    original = parsing.ResourceMap.update
+
+    def update(self, template, parameters=None):
+        self.__dict__["strata_before"] = (
+            dict(self._resource_json_map or {}),
+            dict(self.input_parameters or {}),
+        )
+        try:
+            return original(self, template, parameters)
+        finally:
+            self.__dict__.pop("strata_before", None)
+
+    parsing.ResourceMap.update = update
+
+
+def attributes_only(logical_id, resource_json, resources_map):
+    """The existing resource when an update changes only its resource attributes
+    (``DeletionPolicy``, ``UpdateReplacePolicy``, ...), not its properties nor a
+    parameter they reference; else None. CloudFormation records such a change
+    without touching the resource: a change set reports it with ``Attribute:
+    DeletionPolicy`` (``RequiresRecreation`` exists only for ``Properties``,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceTargetDefinition.html),
+    so changing a custom-named table's DeletionPolicy neither replaces it nor
+    fails. moto updated (or, without an update model, replaced) the resource."""
+    from moto.cloudformation import parsing
+
+    before = resources_map.__dict__.get("strata_before")
+    if not before:
+        return None
+    old_json, old_parameters = before
+    previous = old_json.get(logical_id)
+    if (
+        not isinstance(previous, dict)
+        or previous.get("Type") != resource_json.get("Type")
+        or previous.get("Properties") != resource_json.get("Properties")
+    ):
+        return None
+    new_parameters = resources_map.input_parameters or {}
+    for name in parsing.get_references_from_template(resource_json):
+        if old_parameters.get(name) != new_parameters.get(name):
+            return None
+    existing = resources_map._parsed_resources.get(logical_id)
+    return None if existing is None or isinstance(existing, str) else existing
+
+
 def replace_what_moto_cannot_update():
     """moto's update of a resource whose model has no update returns None: the stack
     forgot the resource (a CIDR change left a stack without its VPC). CloudFormation
@@ -445,6 +495,9 @@ def replace_what_moto_cannot_update():
     update = parsing.parse_and_update_resource
 
     def update_or_replace(logical_id, resource_json, resources_map, account_id, region_name):
+        unchanged = attributes_only(logical_id, resource_json, resources_map)
+        if unchanged is not None:
+            return unchanged
         rtype = resource_json["Type"]
         cls = parsing.resource_class_from_type(rtype)
         if cls is None or not hasattr(cls.update_from_cloudformation_json, "__isabstractmethod__"):
@@ -593,4 +646,5 @@ def install():
     describe_table_with_replicas()
     deletes_for_every_type()
     fail_unmodelled_types()
+    remember_what_an_update_starts_from()
     replace_what_moto_cannot_update()

@@ -954,3 +954,76 @@ fn read_back(file: &std::path::Path, stack: &str, region: &str, template: &Value
         }
     });
 }
+
+#[test]
+fn changing_only_a_named_tables_deletion_policy_updates_the_stack_and_keeps_the_table() {
+    let _moto = sandbox::shared();
+    let region = "us-west-2";
+    let cfn = sdk::cloudformation(region);
+    let ddb = sdk::dynamodb(region);
+    let stack = sandbox::unique("policyonly");
+    let table_name = sandbox::unique("kept");
+    let template = |policy: &str| {
+        json!({ "Resources": { "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": policy,
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "TableName": table_name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{ "AttributeName": "id", "AttributeType": "S" }],
+                "KeySchema": [{ "AttributeName": "id", "KeyType": "HASH" }]
+            }
+        }}})
+        .to_string()
+    };
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(template("Retain"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
+        let item = std::collections::HashMap::from([(
+            "id".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("row".into()),
+        )]);
+        ddb.put_item()
+            .table_name(&table_name)
+            .set_item(Some(item.clone()))
+            .send()
+            .await
+            .unwrap();
+
+        // Only the resource attribute changes: CloudFormation does not touch the table.
+        cfn.update_stack()
+            .stack_name(&stack)
+            .template_body(template("RetainExceptOnCreate"))
+            .send()
+            .await
+            .unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "UPDATE_COMPLETE", "{seen:?}");
+        let row = ddb
+            .get_item()
+            .table_name(&table_name)
+            .set_key(Some(item))
+            .send()
+            .await
+            .unwrap();
+        assert!(row.item().is_some(), "the table was replaced: its row is gone");
+
+        // And the new policy is the one the delete honours: the table outlives the stack.
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        assert_eq!(statuses_until_settled(&cfn, &stack).await.last().unwrap(), "GONE");
+        ddb.describe_table()
+            .table_name(&table_name)
+            .send()
+            .await
+            .expect("a RetainExceptOnCreate table outlives the deletion of its stack");
+    });
+}

@@ -123,6 +123,20 @@ const DESTROY_DATA_TYPES: &[&str] = &[
     "AWS::DynamoDB::GlobalTable",
 ];
 
+/// Whether a resource's `policy` attribute already keeps it when its stack is
+/// deleted. `RetainExceptOnCreate` does ("retains the resource ... when a stack is
+/// deleted", deleting it only when the operation that created it rolls back:
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html),
+/// so a table marked so needs no update before the delete. `UpdateReplacePolicy`
+/// has no such value: only `Retain` keeps.
+fn keeps(policy: &str, value: Option<&str>) -> bool {
+    match value {
+        Some("Retain") => true,
+        Some("RetainExceptOnCreate") => policy == "DeletionPolicy",
+        _ => false,
+    }
+}
+
 /// Mark every resource of `types` Retain and drop a bucket's replication rules;
 /// returns the (logical id, type) kept and whether anything changed.
 fn retain_data(resources: &mut Map<String, Json>, types: &[&str]) -> (Vec<(String, String)>, bool) {
@@ -135,7 +149,7 @@ fn retain_data(resources: &mut Map<String, Json>, types: &[&str]) -> (Vec<(Strin
         }
         if let Some(obj) = r.as_object_mut() {
             for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
-                if obj.get(policy).and_then(Json::as_str) != Some("Retain") {
+                if !keeps(policy, obj.get(policy).and_then(Json::as_str)) {
                     obj.insert(policy.into(), Json::from("Retain"));
                     changed = true;
                 }
@@ -316,7 +330,15 @@ mod tests {
         let (before, after) = (parse(&home), parse(&once.template_body));
         for (id, r) in after["Resources"].as_object().unwrap() {
             if once.kept.iter().any(|(k, _)| k == id) {
-                assert_eq!(r["DeletionPolicy"], "Retain", "{id}");
+                // A table synth already marks RetainExceptOnCreate keeps it: unchanged.
+                let policy = r["DeletionPolicy"].as_str().unwrap_or_default();
+                assert!(
+                    policy == "Retain"
+                        || (policy == "RetainExceptOnCreate"
+                            && before["Resources"][id]["DeletionPolicy"] == policy),
+                    "{id}: {policy}"
+                );
+                assert_eq!(r["UpdateReplacePolicy"], "Retain", "{id}");
             } else {
                 assert_eq!(r, &before["Resources"][id], "{id} changed");
             }
