@@ -51,7 +51,9 @@ async fn parameters(ssm: &aws_sdk_ssm::Client, region: &str) -> BTreeMap<String,
             found.insert(
                 p.name().unwrap().to_string(),
                 (
-                    p.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                    p.r#type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
                     p.value().unwrap_or_default().to_string(),
                 ),
             );
@@ -90,7 +92,10 @@ fn policy_json(text: &str) -> Json {
 fn as_list(v: &Json) -> Vec<String> {
     match v {
         Json::String(s) => vec![s.clone()],
-        Json::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Json::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -99,7 +104,12 @@ fn as_list(v: &Json) -> Vec<String> {
 /// every policy attached to the role (inline and managed) read through IAM.
 async fn allowed(iam: &aws_sdk_iam::Client, role: &str) -> BTreeSet<(String, String)> {
     let mut docs = Vec::new();
-    let inline = iam.list_role_policies().role_name(role).send().await.unwrap();
+    let inline = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
     for name in inline.policy_names() {
         let got = iam
             .get_role_policy()
@@ -119,7 +129,12 @@ async fn allowed(iam: &aws_sdk_iam::Client, role: &str) -> BTreeSet<(String, Str
     for p in attached.attached_policies() {
         let arn = p.policy_arn().unwrap();
         let policy = iam.get_policy().policy_arn(arn).send().await.unwrap();
-        let version = policy.policy().unwrap().default_version_id().unwrap().to_string();
+        let version = policy
+            .policy()
+            .unwrap()
+            .default_version_id()
+            .unwrap()
+            .to_string();
         let got = iam
             .get_policy_version()
             .policy_arn(arn)
@@ -223,7 +238,10 @@ fn every_region_publishes_its_contract_and_only_the_instance_role_may_read_it() 
             );
             let value = |n: &str| found[&format!("{PATH}{n}")].clone();
             assert_eq!(value("region"), ("String".into(), region.to_string()));
-            assert_eq!(value("domain"), ("String".into(), "shop.example.com".into()));
+            assert_eq!(
+                value("domain"),
+                ("String".into(), "shop.example.com".into())
+            );
             let (kind, peers) = value("peers");
             assert_eq!(kind, "StringList", "{region}: peers");
             let peers: BTreeSet<&str> = peers.split(',').collect();
@@ -244,7 +262,11 @@ fn every_region_publishes_its_contract_and_only_the_instance_role_may_read_it() 
                 .await
                 .unwrap_or_else(|e| panic!("{region}: the contract's table {table}: {e:?}"));
             assert_eq!(
-                described.table().unwrap().table_status().map(|s| s.as_str()),
+                described
+                    .table()
+                    .unwrap()
+                    .table_status()
+                    .map(|s| s.as_str()),
                 Some("ACTIVE"),
                 "{region}: {table}"
             );
@@ -278,16 +300,19 @@ fn every_region_publishes_its_contract_and_only_the_instance_role_may_read_it() 
             match region {
                 Some(region) => {
                     let path = format!("arn:aws:ssm:{region}:{account}:parameter/shop/prod");
-                    let expected: BTreeSet<(String, String)> =
-                        ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
-                            .iter()
-                            .flat_map(|a| {
-                                [
-                                    (a.to_string(), path.clone()),
-                                    (a.to_string(), format!("{path}/*")),
-                                ]
-                            })
-                            .collect();
+                    let expected: BTreeSet<(String, String)> = [
+                        "ssm:GetParameter",
+                        "ssm:GetParameters",
+                        "ssm:GetParametersByPath",
+                    ]
+                    .iter()
+                    .flat_map(|a| {
+                        [
+                            (a.to_string(), path.clone()),
+                            (a.to_string(), format!("{path}/*")),
+                        ]
+                    })
+                    .collect();
                     assert_eq!(
                         ssm_reads, expected,
                         "{region}: the instance role {role} reads exactly /shop/prod/ of its region"

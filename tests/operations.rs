@@ -133,7 +133,9 @@ fn live_stacks() -> Vec<String> {
                     .map(|s| {
                         (
                             s.stack_name().unwrap_or_default().to_string(),
-                            s.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                            s.stack_status()
+                                .map(|s| s.as_str().to_string())
+                                .unwrap_or_default(),
                         )
                     })
                     .filter(|(_, status)| status != "DELETE_COMPLETE")

@@ -1015,11 +1015,17 @@ fn changing_only_a_named_tables_deletion_policy_updates_the_stack_and_keeps_the_
             .send()
             .await
             .unwrap();
-        assert!(row.item().is_some(), "the table was replaced: its row is gone");
+        assert!(
+            row.item().is_some(),
+            "the table was replaced: its row is gone"
+        );
 
         // And the new policy is the one the delete honours: the table outlives the stack.
         cfn.delete_stack().stack_name(&stack).send().await.unwrap();
-        assert_eq!(statuses_until_settled(&cfn, &stack).await.last().unwrap(), "GONE");
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "GONE"
+        );
         ddb.describe_table()
             .table_name(&table_name)
             .send()
