@@ -168,16 +168,7 @@ fn every_region_publishes_its_contract_and_only_the_instance_role_may_read_it() 
     let _moto = sandbox::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let file = example(dir.path());
-    cli::strata_sandbox(&[
-        "--output",
-        "json",
-        "deploy",
-        file.to_str().unwrap(),
-        "--yes",
-        "--bake",
-        "0s",
-    ])
-    .expect_code(0);
+    cli::deploy_json(&file).expect_code(0);
 
     let account = "123456789012";
     // SDK clients are made outside the runtime (their configuration blocks on it).
@@ -200,22 +191,13 @@ fn every_region_publishes_its_contract_and_only_the_instance_role_may_read_it() 
         for (region, cfn, ssm, s3, ddb, sqs) in &clients {
             let region = *region;
             let stack = format!("shop-prod-{region}");
-            let resources = cfn
-                .describe_stack_resources()
-                .stack_name(&stack)
-                .send()
+            let role = sdk::stack_resources(cfn, &stack)
                 .await
-                .unwrap();
-            let physical = |logical: &str| {
-                resources
-                    .stack_resources()
-                    .iter()
-                    .find(|r| r.logical_resource_id() == Some(logical))
-                    .and_then(|r| r.physical_resource_id())
-                    .unwrap_or_else(|| panic!("{stack} has no {logical}"))
-                    .to_string()
-            };
-            instance_roles.insert(region, physical("InstanceRole"));
+                .into_iter()
+                .find(|(logical, _, _)| logical == "InstanceRole")
+                .map(|(_, _, physical)| physical)
+                .unwrap_or_else(|| panic!("{stack} has no InstanceRole"));
+            instance_roles.insert(region, role);
 
             // Parameter Store: exactly the contract, each value pointing at what exists.
             let found = parameters(ssm, region).await;

@@ -131,20 +131,13 @@ fn fleet(region: &str, stack: &str) -> Fleet {
             .and_then(|p| p.parameter_value())
             .unwrap()
             .to_string();
-        let resources = cfn
-            .describe_stack_resources()
-            .stack_name(stack)
-            .send()
-            .await
-            .unwrap();
+        let resources = sdk::stack_resources(&cfn, stack).await;
         let physical = |kind: &str| {
             resources
-                .stack_resources()
                 .iter()
-                .find(|r| r.resource_type() == Some(kind))
-                .and_then(|r| r.physical_resource_id())
+                .find(|(_, ty, _)| ty == kind)
+                .map(|(_, _, physical)| physical.clone())
                 .unwrap_or_else(|| panic!("{stack} has no {kind}"))
-                .to_string()
         };
         let group_name = physical("AWS::AutoScaling::AutoScalingGroup");
         let tg = physical("AWS::ElasticLoadBalancingV2::TargetGroup");

@@ -55,4 +55,10 @@ pub enum AppError {
     /// Another AWS read the pipeline makes failed.
     #[error("{0}")]
     Environment(String),
+    /// `operations.promote_from` names a stack file that cannot be read or loaded.
+    #[error("{0}")]
+    PromoteFrom(String),
+    /// The stack promoted from does not run this AMI healthy (`ops::promotion`).
+    #[error("{0}")]
+    NotPromoted(String),
 }

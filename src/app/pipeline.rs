@@ -177,6 +177,9 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     if command.breaks_on_purpose() {
         confirm_account(&aws, account.as_deref()).await?;
     }
+    if command == Command::Deploy {
+        check_promotion(&aws, &definition).await?;
+    }
     if let Some(a) = accountable.as_mut() {
         if a.dri.source == DriSource::AwsIdentity {
             // Nobody named: the AWS caller identity answers for it.
@@ -234,6 +237,40 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         acting_on,
         force_unlock: operator.force_unlock,
     })
+}
+
+/// Promotion (`operations.promote_from`): the stack file it names (relative to
+/// this one) must already run this definition's AMI, healthy, in every region
+/// (`ops::promotion`), read through `status::read` before any change.
+pub async fn check_promotion(aws: &Aws, definition: &Definition) -> Result<(), AppError> {
+    let Some(from) = definition.def.operations.promote_from.as_deref() else {
+        return Ok(());
+    };
+    let path = definition
+        .path
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join(from);
+    let source = crate::app::definition::load(&path).map_err(|e| {
+        AppError::PromoteFrom(format!(
+            "{}: operations.promote_from = \"{from}\": {e}",
+            definition.path.display()
+        ))
+    })?;
+    let ami = &definition.def.ami.id;
+    let status = crate::status::read(aws, &source.def, &Default::default()).await;
+    let problems = crate::ops::promotion::problems(ami, &status);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::NotPromoted(format!(
+        "{} is promoted from {} (operations.promote_from), which does not run {ami} healthy, \
+         so nothing was changed:\n  {}\nDeploy {ami} to {} first (or set ami.id to what it runs)",
+        definition.path.display(),
+        path.display(),
+        problems.join("\n  "),
+        path.display()
+    )))
 }
 
 /// The account pin (`app.account`, `ops::account`), checked by every changing

@@ -5,5 +5,6 @@ pub mod account;
 pub mod dri;
 pub mod lock;
 pub mod notify;
+pub mod promotion;
 pub mod rules;
 pub mod window;

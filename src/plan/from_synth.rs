@@ -28,6 +28,19 @@ fn body(t: &Template) -> String {
 /// The desired state of every stack.
 ///
 /// `amis` maps each region to the AMI id its template gets as `AmiId`;
+/// The version a deploy records: the stack's AMI, then the stack file's hash.
+pub fn version_of(ami: &str, source_hash: &str) -> String {
+    format!("{ami}-{source_hash}")
+}
+
+/// The AMI a recorded version (`version_of`) ran: all but its last `-` part.
+pub fn version_ami(version: &str) -> Option<&str> {
+    version
+        .rsplit_once('-')
+        .map(|(ami, _)| ami)
+        .filter(|a| !a.is_empty())
+}
+
 /// `source_hash` is `definition_hash` of the stack file's text (the version's second half).
 pub fn desired(
     def: &StackDef,
@@ -83,7 +96,7 @@ pub fn desired(
             .global
             .as_ref()
             .map(|t| single(t, def.global_stack_name(), StackRole::Global)),
-        version: format!("{}-{}", def.ami.id, source_hash),
+        version: version_of(&def.ami.id, source_hash),
         absent: absent_stacks(def),
     }
 }

@@ -17,7 +17,7 @@ pub use at_risk::{at_risk, risk_of, AtRisk};
 pub use data::{data_resources, DataKind, DataResource};
 pub use desired::{AbsentStack, Desired, DesiredStack, StackRole};
 pub use diff::{decide, local_changes, merge_replacement, parameter_changes, replaces};
-pub use from_synth::{absent_stacks, desired};
+pub use from_synth::{absent_stacks, desired, version_ami, version_of};
 pub use global_table::{declares_global_table, home_move, HomeMove};
 pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,

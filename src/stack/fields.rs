@@ -122,6 +122,9 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
         ["policy", "advisory"] => "an array of { rule = \"...\", reason = \"...\" }",
         ["policy", "advisory", _] => "a non-empty string",
         ["operations", "require_dri"] => "true or false (default false)",
+        ["operations", "promote_from"] => {
+            "the path of the stack file to promote from, relative to this file, e.g. \"staging.toml\""
+        }
         ["operations", "windows"] => "an array of { days, start_hour, end_hour }",
         ["operations", "windows", "days"] => {
             "an array of distinct days \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\""

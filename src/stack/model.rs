@@ -508,6 +508,11 @@ pub struct Operations {
     /// Deploy windows (UTC). Empty: any time.
     #[serde(default)]
     pub windows: Vec<DeployWindow>,
+    /// The stack file (a path relative to this one) whose deployment must already
+    /// run this stack's AMI, healthy, before `deploy` of this one goes ahead
+    /// (promotion: production runs exactly what staging ran; `ops::promotion`).
+    #[serde(default)]
+    pub promote_from: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -112,6 +112,29 @@ pub fn sqs(region: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&config(region))
 }
 
+/// A stack's resources as DescribeStackResources lists them: (logical id, type,
+/// physical id). Panics naming the stack when the call fails.
+pub async fn stack_resources(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> Vec<(String, String, String)> {
+    cfn.describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DescribeStackResources {stack}: {e:?}"))
+        .stack_resources()
+        .iter()
+        .map(|r| {
+            (
+                r.logical_resource_id().unwrap_or_default().to_string(),
+                r.resource_type().unwrap_or_default().to_string(),
+                r.physical_resource_id().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 pub fn ssm(region: &str) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&config(region))
 }

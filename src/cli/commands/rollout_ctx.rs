@@ -130,8 +130,11 @@ pub fn failure(e: AppError) -> Failure {
     let code = match &e {
         AppError::UnknownRegion { .. }
         | AppError::MissingAzs { .. }
-        | AppError::WrongAccount(_) => exit_code::INVALID_INPUT,
-        AppError::Refused(_) | AppError::NotAllowed(_) => exit_code::REFUSED,
+        | AppError::WrongAccount(_)
+        | AppError::PromoteFrom(_) => exit_code::INVALID_INPUT,
+        AppError::Refused(_) | AppError::NotAllowed(_) | AppError::NotPromoted(_) => {
+            exit_code::REFUSED
+        }
         AppError::Policy { report, .. } => report.exit_code(),
         AppError::Locked { .. } => exit_code::LOCKED,
         AppError::Lock(_) | AppError::Ami(_) | AppError::Environment(_) => exit_code::ENVIRONMENT,
