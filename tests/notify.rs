@@ -109,8 +109,16 @@ fn an_alarm_that_fires_reaches_the_people_subscribed_to_its_regions_topic() {
         assert!(alarms.len() >= 6, "{region}: {} alarms", alarms.len());
         for a in &alarms {
             let name = a.alarm_name().unwrap_or_default();
-            assert_eq!(a.alarm_actions(), [topic.clone()], "{region}: {name}");
-            assert_eq!(a.ok_actions(), [topic.clone()], "{region}: {name}");
+            assert_eq!(
+                a.alarm_actions(),
+                std::slice::from_ref(&topic),
+                "{region}: {name}"
+            );
+            assert_eq!(
+                a.ok_actions(),
+                std::slice::from_ref(&topic),
+                "{region}: {name}"
+            );
         }
         // Dead letters are alarmed (told, not gated).
         assert!(

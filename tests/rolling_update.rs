@@ -68,7 +68,7 @@ fn last_health(run: &cli::Run, region: &str, signal: &str) -> Option<(bool, Stri
                 e["detail"].as_str().unwrap().to_string(),
             )
         })
-        .last()
+        .next_back()
 }
 
 /// Each region stack's result in the run's summary.

@@ -241,7 +241,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
 
 /// Promotion (`operations.promote_from`): the stack file it names (relative to
 /// this one) must already run this definition's AMI, healthy, in every region
-/// (`ops::promotion`), read through `status::read` before any change.
+/// (`ops::promotion`), read through `status::read_regions` before any change.
 pub async fn check_promotion(aws: &Aws, definition: &Definition) -> Result<(), AppError> {
     let Some(from) = definition.def.operations.promote_from.as_deref() else {
         return Ok(());
@@ -258,8 +258,8 @@ pub async fn check_promotion(aws: &Aws, definition: &Definition) -> Result<(), A
         ))
     })?;
     let ami = &definition.def.ami.id;
-    let status = crate::status::read(aws, &source.def, &Default::default()).await;
-    let problems = crate::ops::promotion::problems(ami, &status);
+    let regions = crate::status::read_regions(aws, &source.def, &Default::default()).await;
+    let problems = crate::ops::promotion::problems(ami, &source.def.stack_name(), &regions);
     if problems.is_empty() {
         return Ok(());
     }

@@ -2,19 +2,20 @@
 //! is promoted from (staging) already runs the same AMI, healthy, in every one of
 //! its regions, so production runs exactly the image staging ran ("promote to
 //! production using the identical AMIs", the seeds). Pure: the pipeline reads the
-//! other stack's status (`status::read`) and hands it here.
+//! other stack's regions (`status::read_regions`) and hands them here.
 
 use crate::plan::version_ami;
-use crate::status::{RegionState, StackStatus};
+use crate::status::{RegionState, RegionStatus};
 
-/// Why the stack promoted from does not vouch for `ami`, one line per region; empty
-/// when every region of it runs `ami` healthy.
-pub fn problems(ami: &str, from: &StackStatus) -> Vec<String> {
+/// Why the stack promoted from (`stack`, its `regions` as status reads them) does
+/// not vouch for `ami`, one line per region; empty when every region of it runs
+/// `ami` healthy.
+pub fn problems(ami: &str, stack: &str, regions: &[RegionStatus]) -> Vec<String> {
     let mut out = Vec::new();
-    if from.regions.is_empty() {
-        out.push(format!("{} has no region", from.stack));
+    if regions.is_empty() {
+        out.push(format!("{stack} has no region"));
     }
-    for r in &from.regions {
+    for r in regions {
         let region = &r.region;
         match &r.state {
             RegionState::Deployed => {}
@@ -59,7 +60,7 @@ pub fn problems(ami: &str, from: &StackStatus) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{RegionStatus, Serving, TargetView};
+    use crate::status::TargetView;
 
     fn region(name: &str, version: Option<&str>, healthy: u32) -> RegionStatus {
         RegionStatus {
@@ -80,35 +81,34 @@ mod tests {
         }
     }
 
-    fn stack(regions: Vec<RegionStatus>) -> StackStatus {
-        StackStatus {
-            stack: "shop-staging".into(),
-            regions,
-            left_behind: Vec::new(),
-            delegation: None,
-            serving: Serving::default(),
-        }
+    fn problems_of(ami: &str, regions: Vec<RegionStatus>) -> Vec<String> {
+        problems(ami, "shop-staging", &regions)
     }
 
     #[test]
     fn every_region_on_the_ami_and_healthy_vouches_for_it() {
-        let s = stack(vec![
-            region("us-east-1", Some("ami-0a1b2c3d-1234abcd"), 2),
-            region("eu-west-1", Some("ami-0a1b2c3d-1234abcd"), 2),
-        ]);
-        assert!(problems("ami-0a1b2c3d", &s).is_empty());
+        let p = problems_of(
+            "ami-0a1b2c3d",
+            vec![
+                region("us-east-1", Some("ami-0a1b2c3d-1234abcd"), 2),
+                region("eu-west-1", Some("ami-0a1b2c3d-1234abcd"), 2),
+            ],
+        );
+        assert!(p.is_empty());
     }
 
     #[test]
     fn another_ami_an_unhealthy_region_or_a_missing_one_is_named() {
         let mut missing = region("ap-south-1", None, 0);
         missing.state = RegionState::NotDeployed;
-        let s = stack(vec![
-            region("us-east-1", Some("ami-0ffff-1234abcd"), 2),
-            region("eu-west-1", Some("ami-0a1b2c3d-1234abcd"), 1),
-            missing,
-        ]);
-        let p = problems("ami-0a1b2c3d", &s);
+        let p = problems_of(
+            "ami-0a1b2c3d",
+            vec![
+                region("us-east-1", Some("ami-0ffff-1234abcd"), 2),
+                region("eu-west-1", Some("ami-0a1b2c3d-1234abcd"), 1),
+                missing,
+            ],
+        );
         assert_eq!(
             p,
             vec![
@@ -117,6 +117,6 @@ mod tests {
                 "ap-south-1: shop-staging-ap-south-1 is not deployed".to_string(),
             ]
         );
-        assert!(!problems("ami-0a1b2c3d", &stack(Vec::new())).is_empty());
+        assert!(!problems_of("ami-0a1b2c3d", Vec::new()).is_empty());
     }
 }

@@ -250,28 +250,15 @@ pub struct LeftBehind {
     pub stack_status: String,
 }
 
-/// Read every region at once.
+/// Read every region at once, with the stacks left behind and the zone's
+/// delegation read alongside; then what the public names answer.
 pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatus {
     let aws = aws.with_max_attempts(opts.max_attempts);
-    let regions = futures::future::join_all(def.regions.iter().map(|r| {
-        let aws = &aws;
-        async move {
-            let stack_name = def.region_stack_name(&r.name);
-            match tokio::time::timeout(opts.region_timeout, read_region(aws, &r.name, &stack_name))
-                .await
-            {
-                Ok(status) => status,
-                Err(_) => RegionStatus::empty(
-                    &r.name,
-                    &stack_name,
-                    RegionState::Unreachable {
-                        reason: format!("no answer within {}s", opts.region_timeout.as_secs_f64()),
-                    },
-                ),
-            }
-        }
-    }))
-    .await;
+    let (regions, left_behind, delegation) = tokio::join!(
+        regions_of(&aws, def, opts),
+        left_behind(&aws, def, opts),
+        delegation(&aws, def),
+    );
     let deployed: Vec<String> = regions
         .iter()
         .filter(|r| r.state == RegionState::Deployed)
@@ -280,10 +267,35 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
     StackStatus {
         stack: def.stack_name(),
         regions,
-        left_behind: left_behind(&aws, def, opts).await,
-        delegation: delegation(&aws, def).await,
+        left_behind,
+        delegation,
         serving: serving(&aws, def, &deployed, opts.region_timeout).await,
     }
+}
+
+/// Only the definition's regions, read at once (what `ops::promotion` needs; no
+/// scan for stacks left behind, no Route 53 reads).
+pub async fn read_regions(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<RegionStatus> {
+    regions_of(&aws.with_max_attempts(opts.max_attempts), def, opts).await
+}
+
+async fn regions_of(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<RegionStatus> {
+    futures::future::join_all(def.regions.iter().map(|r| async move {
+        let stack_name = def.region_stack_name(&r.name);
+        match tokio::time::timeout(opts.region_timeout, read_region(aws, &r.name, &stack_name))
+            .await
+        {
+            Ok(status) => status,
+            Err(_) => RegionStatus::empty(
+                &r.name,
+                &stack_name,
+                RegionState::Unreachable {
+                    reason: format!("no answer within {}s", opts.region_timeout.as_secs_f64()),
+                },
+            ),
+        }
+    }))
+    .await
 }
 
 /// Look for the region stack in every known region the definition does not name

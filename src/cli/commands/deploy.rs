@@ -121,7 +121,7 @@ async fn locked(
     .await
     .map_err(rollout_ctx::environment)?;
     // The summary is the last line CI reads: the delegation warning goes first.
-    show_delegation(&ctx).await;
+    show_delegation(ctx).await;
     render::show_summary(&ctx.renderer, &report);
     Ok(report.exit_code())
 }
