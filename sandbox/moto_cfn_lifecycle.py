@@ -647,6 +647,13 @@ def timed_stacks():
     from moto.cloudformation.models import ChangeSet, Stack
 
     def get_status(self):
+        # A finished delete shows DELETE_COMPLETE only once the stack has left the
+        # live list (`_settle`): a read between the two would otherwise find the
+        # stack by name in DELETE_COMPLETE, which AWS answers "does not exist".
+        if self.__dict__.get("strata_gone_at") is not None and not self.__dict__.get(
+            "strata_settled"
+        ):
+            return "DELETE_IN_PROGRESS"
         current = None
         for at, status in self.__dict__.get("strata_phases", []):
             if _visible(at):
@@ -763,6 +770,7 @@ def _settle(backend):
     for stack_id, stack in list(backend.stacks.items()):
         gone = getattr(stack, "strata_gone_at", None)
         if gone is not None and _visible(gone):
+            stack.strata_settled = True
             backend.stacks.pop(stack_id, None)
             backend.deleted_stacks[stack_id] = stack
 
