@@ -18,9 +18,22 @@ on every retry. ``install`` wraps moto's CreateChangeSet: a call whose
 set still exists, answers the first call's ids; another call naming a change set
 that exists on a live stack of that name is refused with
 ``AlreadyExistsException``.
+
+A change set (or stack) whose template declares a parameter without a ``Default``
+that the call gives no value for is refused, as CloudFormation refuses it
+(``ValidationError`` "Parameters: [X] must have values",
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html:
+a parameter without a default needs a value); moto 5.2.5 accepted it and
+resolved the ``Ref`` to nothing. A value for a parameter the template does not
+declare is refused ("Parameters: [X] do not exist in the template"), and so is an
+``AWS::Route53::HostedZone::Id`` value naming no hosted zone of the account (AWS
+validates AWS-specific parameter types against the account's resources, same page,
+"AWS-specific parameter types").
 """
 
-from moto.cloudformation.exceptions import AlreadyExistsException
+import json
+
+from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 
@@ -39,10 +52,60 @@ def _existing(backend, stack_name, change_set_name):
     return None
 
 
+def _refuse_missing_parameters(response):
+    """ValidationError when the template's parameters without a Default get no value."""
+    body = response._get_param("TemplateBody")
+    if not body:
+        return  # UsePreviousTemplate / TemplateURL: not what strata sends
+    try:
+        declared = json.loads(body).get("Parameters", {}) or {}
+    except ValueError:
+        return  # a YAML template: strata writes JSON only
+    given = {p.get("ParameterKey") for p in response._get_param("Parameters", [])}
+    missing = sorted(
+        name for name, p in declared.items() if "Default" not in p and name not in given
+    )
+    if missing:
+        raise ValidationError(message=f"Parameters: [{', '.join(missing)}] must have values")
+    unknown = sorted(k for k in given if k not in declared)
+    if unknown:
+        raise ValidationError(
+            message=f"Parameters: [{', '.join(unknown)}] do not exist in the template"
+        )
+    for p in response._get_param("Parameters", []):
+        name, value = p.get("ParameterKey"), p.get("ParameterValue")
+        kind = (declared.get(name) or {}).get("Type")
+        if kind == "AWS::Route53::HostedZone::Id" and value is not None:
+            if not _zone_exists(response.current_account, response.region, value):
+                raise ValidationError(
+                    message=f"Parameter validation failed: parameter value {value} for "
+                    f"parameter name {name} does not exist. Rollback requested by user."
+                )
+
+
+def _zone_exists(account_id, region, zone_id):
+    """An AWS-specific parameter type's value must exist in the account
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-specific-parameter-types):
+    for AWS::Route53::HostedZone::Id, a hosted zone of that id."""
+    from moto.route53.models import route53_backends
+    from moto.utilities.utils import get_partition
+
+    zones = route53_backends[account_id][get_partition(region)].zones
+    return zone_id.split("/")[-1] in {z.split("/")[-1] for z in zones}
+
+
 def install():
     create = CloudFormationResponse.create_change_set
+    create_stack = CloudFormationResponse.create_stack
+
+    def checked_create_stack(self):
+        _refuse_missing_parameters(self)
+        return create_stack(self)
+
+    CloudFormationResponse.create_stack = checked_create_stack
 
     def create_change_set(self):
+        _refuse_missing_parameters(self)
         backend = self.cloudformation_backend
         stack_name = self._get_param("StackName")
         name = self._get_param("ChangeSetName")

@@ -33,6 +33,7 @@ children, and the Route 53 rules the sandbox enforces) lives in ``moto_route53.p
 
 import sys
 
+import moto_acm  # next to this file: certificates a distribution's aliases need
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudfront.models import cloudfront_backends
 from moto.core.common_models import CloudFormationModel
@@ -93,6 +94,20 @@ def api_config(cfn_config, caller_reference):
         cfg["IsIPV6Enabled"] = cfg.pop("IPV6Enabled")
     if "CustomErrorResponses" in cfg:
         cfg["CustomErrorResponses"] = _items(cfg["CustomErrorResponses"])
+    viewer = cfg.get("ViewerCertificate")
+    if viewer is not None:
+        # CloudFormation spells AcmCertificateArn / SslSupportMethod; the API (and
+        # moto's backend) ACMCertificateArn / SSLSupportMethod.
+        viewer = dict(viewer)
+        for cfn_key, api_key in (
+            ("AcmCertificateArn", "ACMCertificateArn"),
+            ("SslSupportMethod", "SSLSupportMethod"),
+            ("IamCertificateId", "IAMCertificateId"),
+        ):
+            if cfn_key in viewer:
+                viewer[api_key] = viewer.pop(cfn_key)
+        viewer.setdefault("CloudFrontDefaultCertificate", "ACMCertificateArn" not in viewer)
+        cfg["ViewerCertificate"] = viewer
     geo = cfg.get("Restrictions", {}).get("GeoRestriction")
     if geo is not None:
         geo = dict(geo)
@@ -146,6 +161,7 @@ class StrataCloudFrontDistribution(CloudFormationModel):
         props = cloudformation_json.get("Properties", {})
         caller_reference = f"{kwargs.get('StackId', '')}/{kwargs.get('LogicalId', resource_name)}"
         config = api_config(props.get("DistributionConfig", {}), caller_reference)
+        moto_acm.check_distribution_certificate(account_id, config)
         dist, _, _ = _backend(account_id, region_name).create_distribution(
             config, list(props.get("Tags", []))
         )
@@ -159,6 +175,7 @@ class StrataCloudFrontDistribution(CloudFormationModel):
         backend = _backend(account_id, region_name)
         ref = original_resource.caller_reference
         config = api_config(props.get("DistributionConfig", {}), ref)
+        moto_acm.check_distribution_certificate(account_id, config)
         dist, _, _ = backend.update_distribution(
             config, original_resource.physical_resource_id, True
         )
@@ -420,6 +437,7 @@ if __name__ == "__main__":
     moto_sns.install()
     moto_autoscaling.install()
     moto_ssm.install()
+    moto_acm.install()
     moto_cfn_resources.install()
     moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     keep_default_amis()

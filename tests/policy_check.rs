@@ -193,6 +193,55 @@ fn imdsv2_required_fails_when_tokens_are_optional() {
 }
 
 #[test]
+fn https_only_fails_when_the_http_listener_forwards_instead_of_redirecting() {
+    template_mutation(
+        "https_only",
+        "us-west-2",
+        "HttpListener",
+        "serves instead of redirecting",
+        |t| {
+            props(t, "HttpListener")["DefaultActions"] =
+                json!([{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]);
+        },
+    );
+}
+
+#[test]
+fn https_only_fails_when_cloudfront_reaches_its_origin_over_http() {
+    let def = example();
+    let mut ts = templates(&def);
+    props(template(&mut ts, "global"), "Distribution")["DistributionConfig"]["Origins"][0]
+        ["CustomOriginConfig"]["OriginProtocolPolicy"] = json!("http-only");
+    let findings = only(&run(&def, &ts), "https_only");
+    has(
+        &findings,
+        Some("global"),
+        Some("Distribution"),
+        "reaches its origin over plain HTTP",
+    );
+}
+
+#[test]
+fn https_only_does_not_apply_to_a_non_production_stack_that_opts_out() {
+    let mut def = example();
+    def.app.production = false;
+    def.dns.plain_http = true;
+    let mut ts = templates(&def);
+    props(template(&mut ts, "us-east-1"), "HttpListener")["DefaultActions"] =
+        json!([{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]);
+    let report = run(&def, &ts);
+    assert!(report.passed(), "{:#?}", report.findings);
+    assert!(
+        report
+            .rules
+            .iter()
+            .any(|r| r.rule == "https_only" && r.status != RuleStatus::Fail),
+        "{:#?}",
+        report.rules
+    );
+}
+
+#[test]
 fn sg_no_world_ingress_fails_on_ssh_open_to_the_world_on_the_instances() {
     template_mutation(
         "sg_no_world_ingress",

@@ -16,24 +16,6 @@ use aws_sdk_route53::types::{
 };
 use support::{sandbox, sdk};
 
-fn create_zone(name: &str) -> String {
-    let r53 = sdk::route53();
-    sdk::block_on(async {
-        let out = r53
-            .create_hosted_zone()
-            .name(name)
-            .caller_reference(sandbox::unique("zone"))
-            .send()
-            .await
-            .expect("CreateHostedZone");
-        out.hosted_zone()
-            .unwrap()
-            .id()
-            .trim_start_matches("/hostedzone/")
-            .to_string()
-    })
-}
-
 fn endpoint_check(fqdn: &str) -> String {
     let r53 = sdk::route53();
     sdk::block_on(async {
@@ -217,7 +199,7 @@ fn get_health_check_status_refuses_a_calculated_check_and_answers_an_endpoint_ch
 fn a_failover_name_takes_one_primary_and_one_secondary_through_the_api() {
     let _moto = sandbox::shared();
     let zone_name = format!("{}.example", sandbox::unique("fo"));
-    let zone = create_zone(&zone_name);
+    let zone = sdk::create_zone(&zone_name);
     let name = format!("failover.{zone_name}.");
     use ResourceRecordSetFailover::{Primary, Secondary};
 
@@ -289,7 +271,7 @@ fn record_json(zone: serde_json::Value, name: &str, id: &str, role: &str) -> ser
 fn a_stack_with_two_failover_secondaries_for_one_name_does_not_create_them() {
     let _moto = sandbox::shared();
     let zone_name = format!("{}.example", sandbox::unique("focfn"));
-    let zone = create_zone(&zone_name);
+    let zone = sdk::create_zone(&zone_name);
     let name = format!("failover.{zone_name}.");
     let z = serde_json::json!({ "HostedZoneId": zone });
     let stack = sandbox::unique("two-secondaries");
@@ -328,7 +310,7 @@ fn a_stack_with_two_failover_secondaries_for_one_name_does_not_create_them() {
 fn a_record_by_hosted_zone_name_fails_when_two_zones_share_the_name_and_works_by_id() {
     let _moto = sandbox::shared();
     let zone_name = format!("{}.example", sandbox::unique("twin"));
-    let first = create_zone(&zone_name);
+    let first = sdk::create_zone(&zone_name);
     let stack_json = |zone: serde_json::Value| {
         serde_json::json!({ "Resources": {
             "Record": {
@@ -383,7 +365,7 @@ fn a_record_by_hosted_zone_name_fails_when_two_zones_share_the_name_and_works_by
     assert_eq!(www(&first), 1);
 
     // Two zones of that name: by name is ambiguous, CloudFormation does not create it.
-    let second = create_zone(&zone_name);
+    let second = sdk::create_zone(&zone_name);
     let result = create_stack(
         "us-east-1",
         &sandbox::unique("ambiguous"),

@@ -1033,3 +1033,60 @@ fn changing_only_a_named_tables_deletion_policy_updates_the_stack_and_keeps_the_
             .expect("a RetainExceptOnCreate table outlives the deletion of its stack");
     });
 }
+
+#[test]
+fn a_change_set_or_stack_without_a_value_for_a_parameter_lacking_a_default_is_refused() {
+    let _moto = sandbox::shared();
+    let cfn = sdk::cloudformation("us-east-1");
+    let stack = sandbox::unique("noparam");
+    let body = json!({
+        "Parameters": {
+            "ZoneId": { "Type": "String" },
+            "Delay": { "Type": "Number", "Default": "0" }
+        },
+        "Resources": { "Q": { "Type": "AWS::SQS::Queue", "Properties": { "DelaySeconds": { "Ref": "Delay" } } } }
+    })
+    .to_string();
+    sdk::block_on(async {
+        let refused = cfn
+            .create_change_set()
+            .stack_name(&stack)
+            .change_set_name("first")
+            .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+            .template_body(&body)
+            .send()
+            .await
+            .expect_err("ZoneId has no value");
+        let e = refused.into_service_error();
+        assert_eq!(e.meta().code(), Some("ValidationError"));
+        assert_eq!(
+            e.meta().message(),
+            Some("Parameters: [ZoneId] must have values")
+        );
+        let refused = cfn
+            .create_stack()
+            .stack_name(&stack)
+            .template_body(&body)
+            .send()
+            .await
+            .expect_err("ZoneId has no value");
+        assert_eq!(
+            refused.into_service_error().meta().code(),
+            Some("ValidationError")
+        );
+        let stacks = cfn.describe_stacks().stack_name(&stack).send().await;
+        assert!(stacks.is_err(), "no stack was made: {stacks:?}");
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(&body)
+            .parameters(
+                Parameter::builder()
+                    .parameter_key("ZoneId")
+                    .parameter_value("Z1")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("with a value it is accepted");
+    });
+}

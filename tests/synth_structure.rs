@@ -294,7 +294,7 @@ fn the_instance_security_group_admits_only_the_load_balancer_group_on_the_app_po
             let listeners: Vec<&Json> = of_type(&res, "AWS::ElasticLoadBalancingV2::Listener")
                 .map(|(_, l)| l)
                 .collect();
-            if def.dns.certificate_arn.is_some() {
+            if def.dns.https() {
                 assert_eq!(open, BTreeSet::from([80, 443]), "{name}");
                 let http = listeners.iter().find(|l| prop(l, "Port") == 80).unwrap();
                 assert_eq!(
@@ -304,6 +304,20 @@ fn the_instance_security_group_admits_only_the_load_balancer_group_on_the_app_po
                 );
                 let https = listeners.iter().find(|l| prop(l, "Port") == 443).unwrap();
                 assert_eq!(prop(https, "Protocol"), "HTTPS");
+                assert_eq!(
+                    prop(https, "SslPolicy"),
+                    "ELBSecurityPolicy-TLS13-1-2-2021-06"
+                );
+                // The region's own certificate: the user's, or one strata requests.
+                let cert = &prop(https, "Certificates")[0]["CertificateArn"];
+                match def.dns.certificate_for(&r.region) {
+                    Some(arn) => assert_eq!(cert, arn, "{name}"),
+                    None => {
+                        assert_eq!(cert["Ref"], "RegionalCertificate", "{name}");
+                        let c = prop(&res["RegionalCertificate"], "DomainName");
+                        assert_eq!(c, strata::synth::latency_name(&def).as_str());
+                    }
+                }
             } else {
                 assert_eq!(open, BTreeSet::from([80]), "{name}");
                 assert_eq!(listeners.len(), 1);
@@ -717,7 +731,7 @@ fn the_global_template_fronts_the_origin_name_with_api_caching() {
             def.dns.origin_name().as_str(),
             "{name}"
         );
-        let policy = if def.dns.certificate_arn.is_some() {
+        let policy = if def.dns.https() {
             "https-only"
         } else {
             "http-only"
@@ -742,16 +756,21 @@ fn the_global_template_fronts_the_origin_name_with_api_caching() {
             headers.contains(&Json::from("Authorization"))
                 && !headers.contains(&Json::from("Host"))
         );
+        // The public name is always an alias, with a certificate of its own:
+        // the user's, or the one strata requests in the global stack.
+        assert_eq!(dist["Aliases"], serde_json::json!([def.dns.domain]));
+        let viewer = &dist["ViewerCertificate"];
         match &def.edge.certificate_arn {
-            Some(arn) => {
-                assert_eq!(dist["Aliases"], serde_json::json!([def.dns.domain]));
-                assert_eq!(dist["ViewerCertificate"]["AcmCertificateArn"], arn.as_str());
+            Some(arn) => assert_eq!(viewer["AcmCertificateArn"], arn.as_str()),
+            None => {
+                assert_eq!(viewer["AcmCertificateArn"]["Ref"], "EdgeCertificate");
+                let cert = &t["Resources"]["EdgeCertificate"]["Properties"];
+                assert_eq!(cert["DomainName"], def.dns.domain.as_str());
+                assert_eq!(cert["ValidationMethod"], "DNS");
             }
-            None => assert_eq!(
-                dist["ViewerCertificate"]["CloudFrontDefaultCertificate"],
-                true
-            ),
         }
+        assert_eq!(viewer["SslSupportMethod"], "sni-only");
+        assert_eq!(viewer["MinimumProtocolVersion"], "TLSv1.2_2021");
         let record = &t["Resources"]["PublicAliasRecord"]["Properties"];
         assert_eq!(record["Name"], format!("{}.", def.dns.domain).as_str());
         assert_eq!(record["AliasTarget"]["HostedZoneId"], "Z2FDTNDATAQYW2");

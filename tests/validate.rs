@@ -81,6 +81,18 @@ const FIXTURES: &[(&str, usize, usize, &str)] = &[
         "`us-east-1b` is not an Availability Zone of us-west-2",
     ),
     (
+        "certificate_wrong_region",
+        12,
+        13,
+        "is a certificate of us-east-1, not of us-west-2",
+    ),
+    (
+        "production_plain_http",
+        10,
+        14,
+        "a production stack cannot go out over plain HTTP",
+    ),
+    (
         "az_does_not_exist",
         18,
         25,

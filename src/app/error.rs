@@ -58,6 +58,9 @@ pub enum AppError {
     /// `operations.promote_from` names a stack file that cannot be read or loaded.
     #[error("{0}")]
     PromoteFrom(String),
+    /// The stack's hosted zone cannot be found, or its name is ambiguous (`app::zone`).
+    #[error("{0}")]
+    Zone(String),
     /// The stack promoted from does not run this AMI healthy (`ops::promotion`).
     #[error("{0}")]
     NotPromoted(String),

@@ -16,6 +16,7 @@ mod command;
 pub mod definition;
 mod error;
 mod pipeline;
+pub mod zone;
 
 pub use command::Command;
 pub use definition::Definition;

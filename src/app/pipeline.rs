@@ -94,6 +94,9 @@ pub struct Pipeline {
     pub accountable: Option<Accountability>,
     /// Each region's AMI (empty when the command resolves none: the definition's id).
     pub amis: BTreeMap<String, String>,
+    /// The hosted zone's id for the `HostedZoneId` parameters (`app::zone`): `None`
+    /// when the templates carry it, or while the managed zone does not exist yet.
+    pub zone_id: Option<String>,
     pub desired: Desired,
     pub timing: Timing,
     pub events: Events,
@@ -170,6 +173,15 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     if command.policy_gate() && !policy.passed() {
         return Err(policy_refusal(file, policy, &definition));
     }
+    if def.dns.plain_http && matches!(command, Command::Plan | Command::Deploy) {
+        events.warn(
+            None,
+            Phase::Plan,
+            "dns.plain_http = true: the load balancers listen on plain HTTP, CloudFront and the \
+             health checks reach them over HTTP, and no regional certificate is made \
+             (a production stack cannot opt out)",
+        );
+    }
     let aws = Aws::connect(target).await;
     if command.changes() {
         check_account(&aws, def).await?;
@@ -218,8 +230,16 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         return Err(AppError::MissingAzs { file, list });
     }
     let amis = amis?;
-    let desired =
-        plan::desired(def, &build, &wired, &amis, &definition.source_hash).only_regions(&regions);
+    let zone_id = crate::app::zone::resolve(&aws, def, &events).await?;
+    let desired = plan::desired(
+        def,
+        &build,
+        &wired,
+        &amis,
+        &definition.source_hash,
+        zone_id.as_deref(),
+    )
+    .only_regions(&regions);
     Ok(Pipeline {
         command,
         definition,
@@ -230,6 +250,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         cloud,
         accountable,
         amis,
+        zone_id,
         desired,
         timing,
         events,
@@ -388,6 +409,7 @@ impl Pipeline {
             &self.wired,
             amis,
             &self.definition.source_hash,
+            self.zone_id.as_deref(),
         )
     }
 

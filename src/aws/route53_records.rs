@@ -67,6 +67,26 @@ pub async fn hosted_zone_id(aws: &Aws, name: &str) -> Result<Option<String>, Aws
         .map(|z| z.id().trim_start_matches("/hostedzone/").to_string()))
 }
 
+/// ListHostedZonesByName: the ids (without "/hostedzone/") of every public zone
+/// named `name` (several zones may share a name).
+pub async fn public_zone_ids(aws: &Aws, name: &str) -> Result<Vec<String>, AwsError> {
+    let want = format!("{}.", name.trim_end_matches('.'));
+    let out = aws
+        .route53()
+        .list_hosted_zones_by_name()
+        .dns_name(&want)
+        .send()
+        .await
+        .map_err(err("ListHostedZonesByName"))?;
+    Ok(out
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name().eq_ignore_ascii_case(&want))
+        .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .collect())
+}
+
 /// ListResourceRecordSets: every record set named `name` (all types, all set ids).
 pub async fn record_sets(
     aws: &Aws,

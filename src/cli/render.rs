@@ -388,6 +388,13 @@ pub fn plan_text(plan: &Plan) -> String {
             ));
         }
     }
+    if !plan.awaiting_zone.is_empty() {
+        out.push_str(&format!(
+            "Then, once the zone exists (they name it by its id): {}. A deploy creates the \
+             zone first, then plans these and asks again.\n",
+            plan.awaiting_zone.join(", ")
+        ));
+    }
     if plan.is_no_change() {
         out.push_str("Nothing to change.\n");
     }
@@ -653,6 +660,7 @@ mod tests {
                 resource_type: "AWS::EC2::Subnet".into(),
                 risk: "traffic: ...".into(),
             }],
+            awaiting_zone: vec![],
         };
         let mut plan = plan;
         plan.waves[0][0].parameters = vec![strata::plan::ParameterChange {

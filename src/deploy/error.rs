@@ -62,6 +62,9 @@ pub enum DeployError {
     NotReady { reason: String },
     #[error("interrupted")]
     Interrupted,
+    /// The managed zone's id, which other stacks take as a parameter, cannot be read.
+    #[error("the managed hosted zone is not usable: {reason}")]
+    ZoneMissing { reason: String },
     #[error(
         "refused before anything changed: the plan replaces resources of a running region, losing data or traffic:\n{}\nIf that is what you want, name each one with --allow-replace LOGICAL_ID (every region) or --allow-replace REGION:LOGICAL_ID; otherwise undo the change in the stack file",
         refused.iter().map(|r| format!("  {} {} ({}): {}", r.region, r.logical_id, r.resource_type, r.risk)).collect::<Vec<_>>().join("\n")

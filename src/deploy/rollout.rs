@@ -101,10 +101,22 @@ fn first_pass_target(
         Some(body) if *body != s.template_body => {
             let mut t = s.clone();
             t.template_body = body.clone();
+            // CloudFormation refuses a value for a parameter the template does not
+            // declare (the build template may lack the wired one's HostedZoneId).
+            let declared = declared_parameters(body);
+            t.parameters.retain(|k, _| declared.contains(k));
             (t, true)
         }
         _ => (s.clone(), false),
     }
+}
+
+/// The parameter names a template body declares.
+fn declared_parameters(body: &str) -> Vec<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|t| t.get("Parameters")?.as_object().map(|p| p.keys().cloned().collect()))
+        .unwrap_or_default()
 }
 
 /// Plan every stack (in parallel): decide locally, create change sets where needed.
@@ -207,6 +219,7 @@ fn assemble(entries: &[Entry], desired: &Desired, deployment_id: &str) -> Plan {
         global: plan_of(StackRole::Global),
         removals,
         at_risk: vec![],
+        awaiting_zone: desired.awaiting_zone.clone(),
     };
     plan.at_risk = crate::plan::at_risk(&plan);
     plan
@@ -363,6 +376,14 @@ pub async fn plan<C: Cloud>(
     desired: &Desired,
     settings: &Settings,
 ) -> Result<Plan, DeployError> {
+    // Stacks that name the zone by id cannot have a change set before it exists.
+    let zone_only;
+    let (desired, awaiting) = if desired.awaiting_zone.is_empty() {
+        (desired, Vec::new())
+    } else {
+        zone_only = desired.zone_only();
+        (&zone_only, desired.awaiting_zone.clone())
+    };
     let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();
     let deployed = join_all(stacks.iter().map(|s| async move {
         match cloud.stack(&s.region, &s.stack_name).await? {
@@ -376,7 +397,8 @@ pub async fn plan<C: Cloud>(
     let mut entries = entries_in_order(desired, stacks, deployed, leaving);
     refuse_home_move(&entries)?;
     let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
-    let plan = assemble(&entries, desired, &settings.deployment_id);
+    let mut plan = assemble(&entries, desired, &settings.deployment_id);
+    plan.awaiting_zone = awaiting;
     if planned.is_err() {
         discard_attempted(cloud, events, &entries, settings).await;
     } else {
@@ -481,7 +503,7 @@ pub async fn deploy<C: Cloud>(
     events: &Events,
     desired: &Desired,
     settings: &Settings,
-    confirm: impl FnOnce(&Plan) -> bool,
+    confirm: impl FnMut(&Plan) -> bool,
 ) -> Result<Report, DeployError> {
     deploy_when_ready(cloud, events, desired, settings, async { Ok(()) }, confirm).await
 }
@@ -489,13 +511,80 @@ pub async fn deploy<C: Cloud>(
 /// `deploy`, with `ready` running alongside the settling and planning (the AMI
 /// copies becoming available): nothing is executed until it finished; when it
 /// fails, the change sets are deleted and nothing was deployed.
+///
+/// While the managed zone does not exist, the stacks that name it by id
+/// (`Desired::awaiting_zone`) cannot be planned: the zone stack is planned,
+/// confirmed and created first, then its id (the `HostedZoneId` output) goes into
+/// the other stacks' parameters, and those are planned and confirmed in turn.
 pub async fn deploy_when_ready<C: Cloud>(
     cloud: &C,
     events: &Events,
     desired: &Desired,
     settings: &Settings,
     ready: impl std::future::Future<Output = Result<(), String>>,
-    confirm: impl FnOnce(&Plan) -> bool,
+    mut confirm: impl FnMut(&Plan) -> bool,
+) -> Result<Report, DeployError> {
+    if desired.awaiting_zone.is_empty() {
+        return deploy_stacks(cloud, events, desired, settings, ready, &mut confirm).await;
+    }
+    let zone_only = desired.zone_only();
+    let Some(zone) = &zone_only.zone else {
+        return Err(DeployError::ZoneMissing {
+            reason: format!(
+                "{} name the managed zone by id, and the definition has no zone stack",
+                desired.awaiting_zone.join(", ")
+            ),
+        });
+    };
+    let first = deploy_stacks(cloud, events, &zone_only, settings, async { Ok(()) }, &mut |p: &Plan| {
+        let mut shown = p.clone();
+        shown.awaiting_zone = desired.awaiting_zone.clone();
+        confirm(&shown)
+    })
+    .await?;
+    if !matches!(first.outcome, Outcome::Deployed | Outcome::NoChange) {
+        return Ok(first);
+    }
+    let id = cloud
+        .stack(&zone.region, &zone.stack_name)
+        .await?
+        .and_then(|s| s.outputs.get(crate::synth::zone::ZONE_ID_OUTPUT).cloned())
+        .ok_or_else(|| DeployError::ZoneMissing {
+            reason: format!(
+                "the zone stack {} has no {} output",
+                zone.stack_name,
+                crate::synth::zone::ZONE_ID_OUTPUT
+            ),
+        })?;
+    events.info(
+        Some(&zone.region),
+        Phase::Plan,
+        format!(
+            "the zone {} exists ({id}): planning the stacks that name it",
+            zone.stack_name
+        ),
+    );
+    let full = desired.with_zone_id(crate::synth::ZONE_ID_PARAMETER, &id);
+    let mut report = deploy_stacks(cloud, events, &full, settings, ready, &mut confirm).await?;
+    // The zone was created by the first step: the summary says so.
+    for s in &mut report.stacks {
+        if let Some(z) = first.stacks.iter().find(|z| z.stack == s.stack && z.region == s.region) {
+            if s.result == StackResult::Unchanged {
+                s.result = z.result;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// `deploy_when_ready` for stacks that can all be planned now.
+async fn deploy_stacks<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    desired: &Desired,
+    settings: &Settings,
+    ready: impl std::future::Future<Output = Result<(), String>>,
+    confirm: &mut impl FnMut(&Plan) -> bool,
 ) -> Result<Report, DeployError> {
     let timing = &settings.timing;
     let stacks: Vec<DesiredStack> = desired.stacks().cloned().collect();

@@ -42,6 +42,7 @@ pub(super) fn desired(capacity: u32, with_build: bool) -> Desired {
         }),
         version: format!("ami-1-{capacity}"),
         absent: Vec::new(),
+        awaiting_zone: vec![],
     }
 }
 

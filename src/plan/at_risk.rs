@@ -136,6 +136,7 @@ mod tests {
             global: None,
             removals: vec![],
             at_risk: vec![],
+            awaiting_zone: vec![],
         };
         let risks = at_risk(&plan);
         let ids: Vec<_> = risks.iter().map(|r| r.logical_id.as_str()).collect();

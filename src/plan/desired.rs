@@ -40,6 +40,10 @@ pub struct Desired {
     /// Where the definition's region stack must not exist: every other known
     /// region. A stack found there is left from an earlier definition and is removed.
     pub absent: Vec<AbsentStack>,
+    /// The stacks whose templates take the managed zone's id (`HostedZoneId`)
+    /// while the zone does not exist yet: they can be planned only once the zone
+    /// stack is deployed (`with_zone_id`).
+    pub awaiting_zone: Vec<String>,
 }
 
 /// A region stack's name in a region the definition does not name.
@@ -57,6 +61,33 @@ impl Desired {
             .chain(self.global.iter())
     }
 
+    /// Every stack awaiting the zone gets its id as the `HostedZoneId` parameter.
+    pub fn with_zone_id(&self, parameter: &str, id: &str) -> Desired {
+        let mut d = self.clone();
+        let awaiting = std::mem::take(&mut d.awaiting_zone);
+        for s in d
+            .zone
+            .iter_mut()
+            .chain(d.waves.iter_mut().flatten())
+            .chain(d.global.iter_mut())
+            .filter(|s| awaiting.contains(&s.stack_name))
+        {
+            s.parameters.insert(parameter.to_string(), id.to_string());
+        }
+        d
+    }
+
+    /// Only the zone stack: what a deploy creates first when other stacks await
+    /// its id.
+    pub fn zone_only(&self) -> Desired {
+        let mut d = self.clone();
+        d.waves.clear();
+        d.global = None;
+        d.absent.clear();
+        d.awaiting_zone.clear();
+        d
+    }
+
     /// Only the named regions' stacks (all when none are named): no zone, no global
     /// stack, and no removal of regions outside the definition.
     pub fn only_regions(&self, regions: &[String]) -> Desired {
@@ -68,6 +99,8 @@ impl Desired {
             wave.retain(|s| regions.contains(&s.region));
         }
         d.waves.retain(|w| !w.is_empty());
+        let kept: Vec<&str> = d.waves.iter().flatten().map(|s| s.stack_name.as_str()).collect();
+        d.awaiting_zone.retain(|s| kept.contains(&s.as_str()));
         d.zone = None;
         d.global = None;
         d.absent.clear();

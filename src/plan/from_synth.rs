@@ -42,13 +42,32 @@ pub fn version_ami(version: &str) -> Option<&str> {
 }
 
 /// `source_hash` is `definition_hash` of the stack file's text (the version's second half).
+/// `zone_id` is the hosted zone's id for the templates that take it as the
+/// `HostedZoneId` parameter (`app::zone::resolve`); without it (a managed zone not
+/// created yet) those stacks are listed in `Desired::awaiting_zone`.
 pub fn desired(
     def: &StackDef,
     build: &Synthesized,
     wired: &Synthesized,
     amis: &BTreeMap<String, String>,
     source_hash: &str,
+    zone_id: Option<&str>,
 ) -> Desired {
+    let zone_parameter = |t: &Template, parameters: &mut BTreeMap<String, String>| {
+        if let (true, Some(id)) = (needs_zone_id(t), zone_id) {
+            parameters.insert(synth::ZONE_ID_PARAMETER.to_string(), id.to_string());
+        }
+    };
+    let mut awaiting_zone = Vec::new();
+    if zone_id.is_none() {
+        let regions = wired.regions.iter().map(|r| (&r.template, r.stack_name.clone()));
+        let global = wired.global.iter().map(|t| (t, def.global_stack_name()));
+        awaiting_zone = regions
+            .chain(global)
+            .filter(|(t, _)| needs_zone_id(t))
+            .map(|(_, name)| name)
+            .collect();
+    }
     let region_stack = |name: &str| -> Option<DesiredStack> {
         let w = wired.regions.iter().find(|r| r.region == name)?;
         let b = build.regions.iter().find(|r| r.region == name);
@@ -60,6 +79,9 @@ pub fn desired(
                 .unwrap_or_else(|| def.ami.id.clone());
             parameters.insert(synth_ami_parameter().to_string(), ami);
         }
+        // The build template declares what the wired one does, and more: records
+        // and certificates both name the zone.
+        zone_parameter(&w.template, &mut parameters);
         let wired_body = body(&w.template);
         let build_body = b.map(|b| body(&b.template)).filter(|b| *b != wired_body);
         Some(DesiredStack {
@@ -72,32 +94,40 @@ pub fn desired(
             create_only: create_only(&w.template),
         })
     };
-    let single = |t: &Template, name: String, role: StackRole| DesiredStack {
-        region: GLOBAL_REGION.to_string(),
-        stack_name: name,
-        role,
-        template_body: body(t),
-        build_template_body: None,
-        parameters: BTreeMap::new(),
-        create_only: create_only(t),
+    let waves: Vec<Vec<DesiredStack>> = def
+        .rollout
+        .waves()
+        .iter()
+        .map(|wave| wave.iter().filter_map(|r| region_stack(r)).collect())
+        .collect();
+    let single = |t: &Template, name: String, role: StackRole| {
+        let mut parameters = BTreeMap::new();
+        zone_parameter(t, &mut parameters);
+        DesiredStack {
+            region: GLOBAL_REGION.to_string(),
+            stack_name: name,
+            role,
+            template_body: body(t),
+            build_template_body: None,
+            parameters,
+            create_only: create_only(t),
+        }
     };
+    let zone = wired
+        .zone
+        .as_ref()
+        .map(|t| single(t, synth::zone_stack_name(def), StackRole::Zone));
+    let global = wired
+        .global
+        .as_ref()
+        .map(|t| single(t, def.global_stack_name(), StackRole::Global));
     Desired {
-        zone: wired
-            .zone
-            .as_ref()
-            .map(|t| single(t, synth::zone_stack_name(def), StackRole::Zone)),
-        waves: def
-            .rollout
-            .waves()
-            .iter()
-            .map(|wave| wave.iter().filter_map(|r| region_stack(r)).collect())
-            .collect(),
-        global: wired
-            .global
-            .as_ref()
-            .map(|t| single(t, def.global_stack_name(), StackRole::Global)),
+        zone,
+        waves,
+        global,
         version: version_of(&def.ami.id, source_hash),
         absent: absent_stacks(def),
+        awaiting_zone,
     }
 }
 
@@ -112,6 +142,11 @@ pub fn absent_stacks(def: &StackDef) -> Vec<AbsentStack> {
             stack_name: def.region_stack_name(r),
         })
         .collect()
+}
+
+/// Whether a template names the hosted zone by the `HostedZoneId` parameter.
+fn needs_zone_id(t: &Template) -> bool {
+    t.parameters.contains_key(synth::ZONE_ID_PARAMETER)
 }
 
 /// The region template's AMI parameter (synth's `compute::AMI_PARAMETER`; the test
@@ -139,6 +174,7 @@ mod tests {
             &wired,
             &amis,
             &crate::plan::definition_hash(&text),
+            Some("Z0ZONE"),
         );
         let order: Vec<_> = d
             .waves
@@ -155,5 +191,40 @@ mod tests {
             "build and wired templates differ"
         );
         assert!(d.version.starts_with(&def.ami.id));
+    }
+
+    #[test]
+    fn stacks_naming_a_managed_zone_await_its_id_and_then_all_get_it() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/example.toml"))
+                .unwrap();
+        let def = crate::stack::load_str(&text, "example.toml").unwrap();
+        let build = synth::synthesize(&def, synth::Phase::Build);
+        let wired = synth::synthesize(&def, synth::Phase::Wired);
+        let d = desired(&def, &build, &wired, &BTreeMap::new(), "h", None);
+        let mut waiting = d.awaiting_zone.clone();
+        waiting.sort();
+        assert_eq!(
+            waiting,
+            [
+                "shop-prod-eu-west-1",
+                "shop-prod-global",
+                "shop-prod-us-east-1",
+                "shop-prod-us-west-2"
+            ]
+        );
+        assert!(d.stacks().all(|s| !s.parameters.contains_key(synth::ZONE_ID_PARAMETER)));
+        // The zone stack itself makes the zone: it takes no id.
+        assert!(!d.zone_only().zone.unwrap().parameters.contains_key(synth::ZONE_ID_PARAMETER));
+        assert!(d.zone_only().awaiting_zone.is_empty() && d.zone_only().waves.is_empty());
+
+        let full = d.with_zone_id(synth::ZONE_ID_PARAMETER, "Z0ZONE");
+        assert!(full.awaiting_zone.is_empty());
+        let named: Vec<_> = full
+            .stacks()
+            .filter(|s| s.parameters.get(synth::ZONE_ID_PARAMETER).map(String::as_str) == Some("Z0ZONE"))
+            .map(|s| s.stack_name.as_str())
+            .collect();
+        assert_eq!(named.len(), 4, "{named:?}");
     }
 }

@@ -45,6 +45,11 @@ pub struct Plan {
     /// The replacements that lose data or traffic in a running region
     /// (`at_risk`): a deploy refuses each one not named with `--allow-replace`.
     pub at_risk: Vec<AtRisk>,
+    /// The stacks not planned yet because they take the managed zone's id, which
+    /// exists only once the zone stack is created: the deploy creates the zone
+    /// first, then plans these and asks again (`Desired::awaiting_zone`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_zone: Vec<String>,
 }
 
 impl Plan {
@@ -59,7 +64,7 @@ impl Plan {
 
     /// True when no stack has anything to do.
     pub fn is_no_change(&self) -> bool {
-        self.stacks().all(|s| s.action == StackAction::NoChange)
+        self.stacks().all(|s| s.action == StackAction::NoChange) && self.awaiting_zone.is_empty()
     }
 }
 

@@ -66,6 +66,13 @@ pub const RULES: &[GuardRule] = &[
         "attach a bucket policy with a Deny statement on Condition Bool aws:SecureTransport false"
     ),
     guard_rule!(
+        "https_only",
+        "plain HTTP exposes every request and response on the wire, and lets anyone on the path change them",
+        "serve HTTPS (the default: drop dns.plain_http): HTTP listeners only redirect to HTTPS, \
+         HTTPS listeners name a certificate and a TLS policy, CloudFront has its own certificate \
+         with TLSv1.2_2021 and reaches its origin https-only"
+    ),
+    guard_rule!(
         "imdsv2_required",
         "IMDSv1 lets a server-side request forgery read the instance's credentials",
         "set MetadataOptions.HttpTokens: required in the launch template"

@@ -206,6 +206,9 @@ pub fn check_templates(def: &StackDef, templates: &[TemplateJson]) -> PolicyRepo
     let applicable: Vec<&guard::GuardRule> = guard::RULES
         .iter()
         .filter(|r| r.name != "bucket_replicated" || def.regions.len() >= 2)
+        // A non-production stack may opt out of HTTPS (`dns.plain_http`); validate
+        // refuses the opt-out on a production stack, so there the rule always applies.
+        .filter(|r| r.name != "https_only" || def.app.production || !def.dns.plain_http)
         .collect();
     skipped.extend(
         guard::RULES

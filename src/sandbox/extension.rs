@@ -39,6 +39,7 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_changesets.py"),
     ),
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
+    ("moto_acm.py", include_str!("../../sandbox/moto_acm.py")),
     (
         "moto_cfn_resources.py",
         include_str!("../../sandbox/moto_cfn_resources.py"),

@@ -34,8 +34,17 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
         ["dns", "origin_name"] | ["dns", "failover_name"] => {
             "a DNS name inside `hosted_zone`, different from `domain`"
         }
-        ["dns", "certificate_arn"] | ["edge", "certificate_arn"] => {
-            "an ACM certificate ARN, \"arn:aws:acm:<region>:<account>:certificate/<id>\""
+        ["dns", "certificates"] => {
+            "a table of region name = ACM certificate ARN of that region, e.g. { \"us-east-1\" = \"arn:aws:acm:us-east-1:<account>:certificate/<id>\" }"
+        }
+        ["dns", "certificates", _] => {
+            "an ACM certificate ARN in this region, \"arn:aws:acm:<region>:<account>:certificate/<id>\""
+        }
+        ["dns", "plain_http"] => {
+            "true or false (default false); true is refused when app.production = true"
+        }
+        ["edge", "certificate_arn"] => {
+            "an ACM certificate ARN in us-east-1, \"arn:aws:acm:us-east-1:<account>:certificate/<id>\""
         }
         ["regions"] => "one [[regions]] table per region, each with `name`, `cidr` and `azs`",
         ["regions", "name"] => "an AWS region name such as \"us-east-1\", each region once",
@@ -155,7 +164,9 @@ mod tests {
     /// Every field path of a definition, arrays of tables written `name[]`.
     fn leaf_paths(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
         match value {
-            toml::Value::Table(t) if prefix != "availability.components" => {
+            toml::Value::Table(t)
+                if prefix != "availability.components" && prefix != "dns.certificates" =>
+            {
                 for (k, v) in t {
                     let path = if prefix.is_empty() {
                         k.clone()
@@ -188,7 +199,9 @@ mod tests {
         def.dns.hosted_zone_id = Some("Z1".into());
         def.dns.origin_name = Some("o.example.com".into());
         def.dns.failover_name = Some("f.example.com".into());
-        def.dns.certificate_arn = Some("arn".into());
+        def.dns
+            .certificates
+            .insert("us-east-1".into(), "arn".into());
         def.regions[0].capacity = Some(def.compute.capacity);
         def.rollout.waves = Some(vec![vec!["us-east-1".into()]]);
         def.ami.kms_key_id = Some("k".into());

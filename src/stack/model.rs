@@ -96,10 +96,16 @@ pub struct Dns {
     /// Default: "failover." + domain.
     #[serde(default)]
     pub failover_name: Option<String>,
-    /// ACM certificate for the regional load balancers' HTTPS listener.
-    /// Without it the load balancer listens on plain HTTP.
+    /// The user's own ACM certificates for the load balancers' HTTPS listeners,
+    /// one per region (ACM certificates are regional): region name -> ARN. A
+    /// region without one gets a certificate strata creates and validates in
+    /// the zone.
     #[serde(default)]
-    pub certificate_arn: Option<String>,
+    pub certificates: std::collections::BTreeMap<String, String>,
+    /// Opt out of HTTPS: load balancers listen on plain HTTP, CloudFront reaches
+    /// them over HTTP and no certificate is made. Refused on a production stack.
+    #[serde(default)]
+    pub plain_http: bool,
 }
 
 impl Dns {
@@ -112,6 +118,14 @@ impl Dns {
         self.failover_name
             .clone()
             .unwrap_or_else(|| format!("failover.{}", self.domain))
+    }
+    /// Whether the stack is served over HTTPS (the default; `plain_http` opts out).
+    pub fn https(&self) -> bool {
+        !self.plain_http
+    }
+    /// The user's own certificate for `region`'s load balancer, if given.
+    pub fn certificate_for(&self, region: &str) -> Option<&str> {
+        self.certificates.get(region).map(String::as_str)
     }
 }
 
@@ -365,7 +379,8 @@ pub struct Edge {
     /// Put a CloudFront distribution in front of the latency-routed origin.
     #[serde(default = "yes")]
     pub cloudfront: bool,
-    /// ACM certificate (us-east-1) for the public name on CloudFront.
+    /// The user's own ACM certificate (us-east-1) for the public name on
+    /// CloudFront; without it strata creates one.
     #[serde(default)]
     pub certificate_arn: Option<String>,
     /// CloudFront price class.

@@ -67,6 +67,7 @@ pub fn validate_parts(parts: &Parts<'_>) -> Vec<Problem> {
     }
     if let Some(dns) = parts.dns {
         c.dns(dns);
+        c.tls(dns, parts.app, regions);
     }
     if let Some(regions) = regions {
         c.regions(regions);
@@ -219,11 +220,44 @@ impl Checks {
                 );
             }
         }
-        if let Some(arn) = &dns.certificate_arn {
-            if !is_acm_arn(arn, None) {
+    }
+
+    /// HTTPS: each of the user's certificates names a region of the stack and
+    /// lies in it (ACM certificates are regional: a load balancer only uses one
+    /// of its own region); a production stack cannot opt out of HTTPS.
+    fn tls(&mut self, dns: &Dns, app: Option<&App>, regions: Option<&[Region]>) {
+        for (region, arn) in &dns.certificates {
+            let path = p("dns.certificates").key(region);
+            if regions.is_some_and(|rs| !rs.iter().any(|r| &r.name == region)) {
                 self.bad(
-                    p("dns.certificate_arn"),
-                    format!("`{arn}` is not an ACM certificate ARN"),
+                    path,
+                    format!("`{region}` is not one of the stack's regions"),
+                );
+            } else if !is_acm_arn(arn, None) {
+                self.bad(path, format!("`{arn}` is not an ACM certificate ARN"));
+            } else if !is_acm_arn(arn, Some(region)) {
+                self.bad_with(
+                    path,
+                    format!(
+                        "`{arn}` is a certificate of {}, not of {region}",
+                        arn.split(':').nth(3).unwrap_or_default()
+                    ),
+                    "ACM certificates are regional: a load balancer uses a certificate of its own region (or omit the region and strata creates one)",
+                );
+            }
+        }
+        if dns.plain_http {
+            if app.is_some_and(|a| a.production) {
+                self.bad_with(
+                    p("dns.plain_http"),
+                    "a production stack cannot go out over plain HTTP",
+                    "remove plain_http (strata then serves HTTPS with certificates it creates), or set app.production = false",
+                );
+            } else if !dns.certificates.is_empty() {
+                self.bad_with(
+                    p("dns.plain_http"),
+                    "plain_http = true but dns.certificates names certificates",
+                    "either plain_http = true without certificates, or HTTPS with them",
                 );
             }
         }

@@ -67,9 +67,9 @@ impl<'a> RegionCtx<'a> {
             .filter(move |r| r.name != self.region.name)
     }
 
-    /// Whether the load balancer serves HTTPS (a certificate is given).
+    /// Whether the load balancer serves HTTPS (the default; `dns.plain_http` opts out).
     pub fn https(&self) -> bool {
-        self.def.dns.certificate_arn.is_some()
+        self.def.dns.https()
     }
 }
 

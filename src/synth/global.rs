@@ -7,8 +7,9 @@
 //! cookies and the headers an API needs (not Host, so that CloudFront verifies
 //! the origin's certificate against the origin name) reach the origin.
 
+use super::certificates;
 use super::context::fqdn;
-use super::dns::set_zone;
+use super::dns::zone_id;
 use super::lit::{int, opt, s, some, yes};
 use super::tags;
 use crate::cfn::gen::{cloudfront, route53};
@@ -49,7 +50,7 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
         def.stack_name(),
         def.dns.origin_name()
     ));
-    let https_origin = def.dns.certificate_arn.is_some();
+    let https_origin = def.dns.https();
 
     let mut custom = cf::CustomOriginConfig::new(s(if https_origin {
         "https-only"
@@ -84,16 +85,13 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     behavior.max_ttl = Some(Value::Lit(MAX_TTL_SECONDS));
     behavior.compress = Some(yes(true));
 
+    // The public name is an alternate domain name of the distribution, which
+    // CloudFront accepts only with a certificate covering it (even for HTTP
+    // viewers), so the distribution always has one, whatever `dns.plain_http` says.
     let mut viewer = cf::ViewerCertificate::default();
-    match &def.edge.certificate_arn {
-        Some(arn) => {
-            viewer.acm_certificate_arn = some(arn.as_str());
-            viewer.ssl_support_method = opt(cf::ViewerCertificateSslSupportMethod::SniOnly);
-            viewer.minimum_protocol_version =
-                opt(cf::ViewerCertificateMinimumProtocolVersion::TlSv122021);
-        }
-        None => viewer.cloud_front_default_certificate = Some(yes(true)),
-    }
+    viewer.acm_certificate_arn = Some(certificates::edge(&mut t, def));
+    viewer.ssl_support_method = opt(cf::ViewerCertificateSslSupportMethod::SniOnly);
+    viewer.minimum_protocol_version = opt(cf::ViewerCertificateMinimumProtocolVersion::TlSv122021);
 
     let mut config = cf::DistributionConfig::new(yes(true), behavior);
     config.comment = some(format!("{} edge", def.stack_name()));
@@ -102,9 +100,7 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     config.price_class = opt(price_class);
     config.http_version = opt(cf::DistributionConfigHttpVersion::Http2);
     config.ipv6_enabled = Some(yes(false));
-    if def.edge.certificate_arn.is_some() {
-        config.aliases = Some(vec![s(def.dns.domain.as_str())]);
-    }
+    config.aliases = Some(vec![s(def.dns.domain.as_str())]);
     let mut distribution = cloudfront::Distribution::new(config);
     distribution.tags = Some(tags::of(def, GLOBAL_REGION, &[]));
     let distribution = t.add("Distribution", distribution);
@@ -115,7 +111,7 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     );
     target.evaluate_target_health = Some(yes(false));
     let mut record = route53::RecordSet::new(s("A"), s(fqdn(&def.dns.domain)));
-    set_zone(def, &mut record);
+    record.hosted_zone_id = Some(zone_id(&mut t, def));
     record.alias_target = Some(target);
     t.add("PublicAliasRecord", record);
 

@@ -1,8 +1,10 @@
 //! The internet-facing Application Load Balancer across the public subnets, its
 //! target group (health-checked on the definition's path, cross-zone), and its
-//! listeners: HTTPS with an HTTP -> HTTPS redirect when a certificate is given,
-//! plain HTTP otherwise.
+//! listeners: HTTPS on 443 with a current TLS policy and port 80 only redirecting
+//! to it (the default), or plain HTTP on 80 when the stack opts out
+//! (`dns.plain_http`).
 
+use super::certificates;
 use super::context::RegionCtx;
 use super::lit::{int, opt, some, yes};
 use super::network::Network;
@@ -18,7 +20,9 @@ use elb::target_group::{
     TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
 };
 
-/// TLS policy of the HTTPS listener: TLS 1.3 and 1.2 only.
+/// TLS policy of the HTTPS listener: TLS 1.3 and 1.2 only, forward secrecy
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html>:
+/// the recommended policy).
 pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 pub struct LoadBalancer {
@@ -73,36 +77,33 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
         a.target_group_arn = Some(target_group.ref_());
         a
     };
-    match &ctx.def.dns.certificate_arn {
-        Some(cert) => {
-            let mut https = elb::Listener::new(alb.ref_(), vec![forward]);
-            https.port = Some(int(443));
-            https.protocol = opt(ListenerProtocol::Https);
-            https.ssl_policy = some(SSL_POLICY);
-            let mut c = Certificate::default();
-            c.certificate_arn = some(cert.as_str());
-            https.certificates = Some(vec![c]);
-            https.tags = Some(tags::standard(ctx));
-            t.add("HttpsListener", https);
+    if ctx.https() {
+        let mut c = Certificate::default();
+        c.certificate_arn = Some(certificates::regional(t, ctx));
+        let mut https = elb::Listener::new(alb.ref_(), vec![forward]);
+        https.port = Some(int(443));
+        https.protocol = opt(ListenerProtocol::Https);
+        https.ssl_policy = some(SSL_POLICY);
+        https.certificates = Some(vec![c]);
+        https.tags = Some(tags::standard(ctx));
+        t.add("HttpsListener", https);
 
-            let mut redirect = RedirectConfig::new(RedirectConfigStatusCode::Http301);
-            redirect.protocol = some("HTTPS");
-            redirect.port = some("443");
-            let mut a = Action::new(ActionType::Redirect);
-            a.redirect_config = Some(redirect);
-            let mut http = elb::Listener::new(alb.ref_(), vec![a]);
-            http.port = Some(int(80));
-            http.protocol = opt(ListenerProtocol::Http);
-            http.tags = Some(tags::standard(ctx));
-            t.add("HttpListener", http);
-        }
-        None => {
-            let mut http = elb::Listener::new(alb.ref_(), vec![forward]);
-            http.port = Some(int(80));
-            http.protocol = opt(ListenerProtocol::Http);
-            http.tags = Some(tags::standard(ctx));
-            t.add("HttpListener", http);
-        }
+        let mut redirect = RedirectConfig::new(RedirectConfigStatusCode::Http301);
+        redirect.protocol = some("HTTPS");
+        redirect.port = some("443");
+        let mut a = Action::new(ActionType::Redirect);
+        a.redirect_config = Some(redirect);
+        let mut http = elb::Listener::new(alb.ref_(), vec![a]);
+        http.port = Some(int(80));
+        http.protocol = opt(ListenerProtocol::Http);
+        http.tags = Some(tags::standard(ctx));
+        t.add("HttpListener", http);
+    } else {
+        let mut http = elb::Listener::new(alb.ref_(), vec![forward]);
+        http.port = Some(int(80));
+        http.protocol = opt(ListenerProtocol::Http);
+        http.tags = Some(tags::standard(ctx));
+        t.add("HttpListener", http);
     }
     LoadBalancer { alb, target_group }
 }

@@ -14,6 +14,7 @@
 
 mod addressing;
 mod alarms;
+mod certificates;
 mod compute;
 mod context;
 mod contract;
@@ -35,6 +36,7 @@ pub mod zone;
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use alarms::TOLD_ONLY_ALARM_SUFFIX;
 pub use compute::AMI_PARAMETER;
+pub use dns::ZONE_ID_PARAMETER;
 pub use context::{fqdn, home_region, latency_name};
 pub use outputs::names as output_names;
 

@@ -1,5 +1,5 @@
 //! Security groups of least privilege: the internet reaches the load balancer
-//! (443, and 80 only to be redirected, when a certificate is given; 80 otherwise);
+//! (443, and 80 only to be redirected, by default; 80 when `dns.plain_http`);
 //! instances are reachable only from the load balancer's group on the app port.
 
 use super::context::RegionCtx;

@@ -76,6 +76,7 @@ key_value_tags!(
     gen::kms::key::Tag,
     gen::elasticloadbalancingv2::target_group::Tag,
     gen::elasticloadbalancingv2::listener::Tag,
+    gen::certificatemanager::certificate::Tag,
 );
 
 impl TagType for gen::elasticloadbalancingv2::load_balancer::Tag {

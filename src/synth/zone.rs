@@ -1,5 +1,6 @@
 //! The managed hosted zone's template (when `dns.manage_zone`): deployed first, in
-//! us-east-1, so that every record (which names the zone by `HostedZoneName`) finds it.
+//! us-east-1; its `HostedZoneId` output is every other stack's `HostedZoneId`
+//! parameter (`app::zone`), by which records and certificate validation name it.
 
 use super::context::fqdn;
 use super::lit::some;
@@ -10,6 +11,8 @@ use crate::cfn::{Intrinsic, Template, Value};
 /// The zone stack's output listing its name servers, comma-separated (deploy and
 /// status print them until the zone is delegated).
 pub const NAME_SERVERS_OUTPUT: &str = "NameServers";
+/// The zone stack's output with the zone's id (without "/hostedzone/").
+pub const ZONE_ID_OUTPUT: &str = "HostedZoneId";
 use crate::stack::{StackDef, GLOBAL_REGION};
 
 pub fn template(def: &StackDef) -> Template {
@@ -26,7 +29,7 @@ pub fn template(def: &StackDef) -> Template {
     zone.hosted_zone_tags = Some(tags::of(def, GLOBAL_REGION, &[]));
     let zone = t.add("HostedZone", zone);
     t.output(
-        "HostedZoneId",
+        ZONE_ID_OUTPUT,
         "The hosted zone's id",
         &zone.ref_::<String>(),
     );

@@ -28,7 +28,15 @@ pub fn templates(def: &StackDef) -> Vec<TemplateJson> {
         region: Some("us-east-1".into()),
         json: json!({"Resources": {
             "Distribution": {"Type": "AWS::CloudFront::Distribution", "Properties": {
-                "DistributionConfig": {"Enabled": true, "PriceClass": def.edge.price_class}}},
+                "DistributionConfig": {"Enabled": true, "PriceClass": def.edge.price_class,
+                    "Aliases": [def.dns.domain],
+                    "DefaultCacheBehavior": {"TargetOriginId": "regions",
+                        "ViewerProtocolPolicy": "redirect-to-https"},
+                    "Origins": [{"Id": "regions", "DomainName": def.dns.origin_name(),
+                        "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}}],
+                    "ViewerCertificate": {"AcmCertificateArn": {"Ref": "EdgeCertificate"},
+                        "SslSupportMethod": "sni-only",
+                        "MinimumProtocolVersion": "TLSv1.2_2021"}}}},
             "PublicAliasRecord": {"Type": "AWS::Route53::RecordSet", "Properties": {
                 "Name": def.dns.domain, "Type": "A",
                 "AliasTarget": {"DNSName": {"Fn::GetAtt": ["Distribution", "DomainName"]},
@@ -182,10 +190,21 @@ fn region_template(def: &StackDef, index: usize) -> Value {
         "Port": def.compute.app_port, "Protocol": "HTTP", "HealthCheckPath": def.compute.health_check_path}),
     );
     add(
+        "HttpsListener",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        json!({
+        "LoadBalancerArn": {"Ref": "Alb"}, "Port": 443, "Protocol": "HTTPS",
+        "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "Certificates": [{"CertificateArn": {"Ref": "RegionalCertificate"}}],
+        "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]}),
+    );
+    add(
         "HttpListener",
         "AWS::ElasticLoadBalancingV2::Listener",
         json!({
-        "LoadBalancerArn": {"Ref": "Alb"}, "Port": 80, "Protocol": "HTTP"}),
+        "LoadBalancerArn": {"Ref": "Alb"}, "Port": 80, "Protocol": "HTTP",
+        "DefaultActions": [{"Type": "redirect",
+            "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]}),
     );
     if index == 0 {
         for t in &def.tables {

@@ -138,3 +138,22 @@ pub async fn stack_resources(
 pub fn ssm(region: &str) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&config(region))
 }
+
+/// A new public hosted zone named `name`; returns its id without `/hostedzone/`.
+pub fn create_zone(name: &str) -> String {
+    let r53 = route53();
+    block_on(async {
+        let out = r53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(sandbox::unique("zone"))
+            .send()
+            .await
+            .expect("CreateHostedZone");
+        out.hosted_zone()
+            .unwrap()
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string()
+    })
+}

@@ -48,7 +48,8 @@ pub fn region_name(i: usize) -> String {
         .unwrap_or_else(|| format!("xx-synthetic-{}", i + 1))
 }
 
-/// A full stack (table, queue, storage, CloudFront, certificates, failover roles)
+/// A full stack (table, queue, storage, CloudFront with the user's certificate,
+/// regional certificates strata requests, failover roles)
 /// over `regions` regions of `azs` AZs each; region `i` gets `10.i.0.0/16`.
 pub fn stack_toml(regions: usize, azs: usize) -> String {
     assert!((1..=250).contains(&regions) && (2..=26).contains(&azs));
@@ -61,7 +62,6 @@ environment = "test"
 domain = "api.example.org"
 hosted_zone = "example.org"
 manage_zone = true
-certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000001"
 
 "#,
     );

@@ -131,7 +131,8 @@ pub fn failure(e: AppError) -> Failure {
         AppError::UnknownRegion { .. }
         | AppError::MissingAzs { .. }
         | AppError::WrongAccount(_)
-        | AppError::PromoteFrom(_) => exit_code::INVALID_INPUT,
+        | AppError::PromoteFrom(_)
+        | AppError::Zone(_) => exit_code::INVALID_INPUT,
         AppError::Refused(_) | AppError::NotAllowed(_) | AppError::NotPromoted(_) => {
             exit_code::REFUSED
         }

@@ -165,6 +165,7 @@ fn a_cold_build_composes_waves_wiring_and_global() {
         global: Some(g.clone()),
         version: "v".into(),
         absent: Vec::new(),
+        awaiting_zone: vec![],
     };
     let plan = Plan {
         deployment_id: "d".into(),
@@ -180,6 +181,7 @@ fn a_cold_build_composes_waves_wiring_and_global() {
         global: Some(plan_of(&g, StackAction::Create, vec![])),
         removals: Vec::new(),
         at_risk: Vec::new(),
+        awaiting_zone: vec![],
     };
     let waits = Waits {
         bake: 60.0,
@@ -222,6 +224,7 @@ fn an_ami_update_weighs_the_rolling_update_and_no_change_weighs_nothing() {
         global: None,
         version: "v".into(),
         absent: Vec::new(),
+        awaiting_zone: vec![],
     };
     let changes = vec![
         change("Lt", "AWS::EC2::LaunchTemplate", ChangeAction::Modify),
@@ -239,6 +242,7 @@ fn an_ami_update_weighs_the_rolling_update_and_no_change_weighs_nothing() {
         global: None,
         removals: Vec::new(),
         at_risk: Vec::new(),
+        awaiting_zone: vec![],
     };
     let waits = Waits {
         bake: 60.0,
@@ -271,6 +275,7 @@ fn a_replacement_adds_the_old_resources_delete_in_the_cleanup() {
         global: None,
         version: "v".into(),
         absent: Vec::new(),
+        awaiting_zone: vec![],
     };
     let mut nat = change("Nat", "AWS::EC2::NatGateway", ChangeAction::Modify);
     nat.replaces = true;
@@ -282,6 +287,7 @@ fn a_replacement_adds_the_old_resources_delete_in_the_cleanup() {
         global: None,
         removals: Vec::new(),
         at_risk: Vec::new(),
+        awaiting_zone: vec![],
     };
     let e = estimate(
         &plan,
@@ -347,6 +353,7 @@ fn a_changed_ami_parameter_rolls_the_group_even_when_the_change_set_lists_nothin
         global: None,
         version: "v".into(),
         absent: Vec::new(),
+        awaiting_zone: vec![],
     };
     // plan_of's previous stack ran without the parameter's new value.
     let plan = Plan {
@@ -357,6 +364,7 @@ fn a_changed_ami_parameter_rolls_the_group_even_when_the_change_set_lists_nothin
         global: None,
         removals: Vec::new(),
         at_risk: Vec::new(),
+        awaiting_zone: vec![],
     };
     let e = estimate(
         &plan,
