@@ -419,6 +419,7 @@ def forget_removed_resources():
 if __name__ == "__main__":
     from moto.server import main
 
+    import moto_cfn_import  # IMPORT change sets (uses moto_cfn_lifecycle's timeline)
     import moto_cfn_lifecycle
     import moto_cfn_resources
     import moto_autoscaling  # next to this file: on sys.path when run as a script
@@ -440,6 +441,7 @@ if __name__ == "__main__":
     moto_acm.install()
     moto_cfn_resources.install()
     moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
+    moto_cfn_import.install()  # after moto_cfn_lifecycle: wraps its change sets
     keep_default_amis()
     refresh_outputs_after_change_sets()
     apply_bucket_configuration()

@@ -48,6 +48,10 @@ pub const MODULES: &[(&str, &str)] = &[
         "moto_cfn_lifecycle.py",
         include_str!("../../sandbox/moto_cfn_lifecycle.py"),
     ),
+    (
+        "moto_cfn_import.py",
+        include_str!("../../sandbox/moto_cfn_import.py"),
+    ),
     // Read by moto_cfn_lifecycle.py (next to it): real-AWS durations per resource type.
     (
         "aws_durations.json",
