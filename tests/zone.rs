@@ -108,9 +108,17 @@ fn a_plan_before_the_managed_zone_exists_plans_the_zone_names_what_waits_and_cre
             "shop-prod-us-west-2"
         ]
     );
-    // Nothing was created: not the zone stack, not a region's.
-    assert!(stack("us-east-1", "shop-prod-dns").is_none());
+    // Nothing was created: not a region's stack, and the zone stack's review
+    // stack (made by its CREATE change set) is deleted again.
     assert!(stack("us-west-2", "shop-prod-us-west-2").is_none());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stack("us-east-1", "shop-prod-dns").is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the zone's review stack is left"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]
@@ -127,7 +135,10 @@ fn a_managed_zone_is_created_first_and_every_record_and_certificate_names_it_by_
     assert_eq!(zone_result, Some(Value::from("created")), "{run}");
 
     let (_, outputs) = stack("us-east-1", "shop-prod-dns").expect("the zone stack");
-    let zone = outputs.get("HostedZoneId").expect("HostedZoneId output").clone();
+    let zone = outputs
+        .get("HostedZoneId")
+        .expect("HostedZoneId output")
+        .clone();
     // Every stack that names the zone got its id.
     for (region, name) in REGIONS
         .iter()
@@ -135,7 +146,11 @@ fn a_managed_zone_is_created_first_and_every_record_and_certificate_names_it_by_
         .chain([("us-east-1", "shop-prod-global".to_string())])
     {
         let (params, _) = stack(region, &name).unwrap_or_else(|| panic!("{name}"));
-        assert_eq!(params.get("HostedZoneId"), Some(&zone), "{name}: {params:?}");
+        assert_eq!(
+            params.get("HostedZoneId"),
+            Some(&zone),
+            "{name}: {params:?}"
+        );
     }
 
     let got = records(&zone);
@@ -143,7 +158,10 @@ fn a_managed_zone_is_created_first_and_every_record_and_certificate_names_it_by_
         got.iter()
             .any(|(n, t, s)| n == name && t == kind && s == id)
     };
-    assert!(has("shop.example.com.", "A", ""), "the public alias: {got:?}");
+    assert!(
+        has("shop.example.com.", "A", ""),
+        "the public alias: {got:?}"
+    );
     for region in REGIONS {
         assert!(
             has("origin.shop.example.com.", "A", region),

@@ -17,7 +17,11 @@ use crate::stack::{StackDef, GLOBAL_REGION};
 /// - otherwise the one public zone of that name (ListHostedZonesByName); none,
 ///   or several (two zones may share a name, and a record would then go to
 ///   either), is an error naming `dns.hosted_zone_id` as the fix.
-pub async fn resolve(aws: &Aws, def: &StackDef, events: &Events) -> Result<Option<String>, AppError> {
+pub async fn resolve(
+    aws: &Aws,
+    def: &StackDef,
+    events: &Events,
+) -> Result<Option<String>, AppError> {
     if def.dns.hosted_zone_id.is_some() {
         return Ok(None);
     }
@@ -25,8 +29,9 @@ pub async fn resolve(aws: &Aws, def: &StackDef, events: &Events) -> Result<Optio
         let stack = crate::synth::zone_stack_name(def);
         match stack_info::describe_stack(aws, GLOBAL_REGION, &stack).await {
             Ok(found) => {
-                return Ok(found
-                    .and_then(|s| s.outputs.get(crate::synth::zone::ZONE_ID_OUTPUT).cloned()))
+                return Ok(
+                    found.and_then(|s| s.outputs.get(crate::synth::zone::ZONE_ID_OUTPUT).cloned())
+                )
             }
             // CloudFormation in us-east-1 does not answer (a DR command may run
             // while it is down): Route 53 is global, the zone is found by its name.

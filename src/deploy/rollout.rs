@@ -115,7 +115,11 @@ fn first_pass_target(
 fn declared_parameters(body: &str) -> Vec<String> {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|t| t.get("Parameters")?.as_object().map(|p| p.keys().cloned().collect()))
+        .and_then(|t| {
+            t.get("Parameters")?
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+        })
         .unwrap_or_default()
 }
 
@@ -536,11 +540,18 @@ pub async fn deploy_when_ready<C: Cloud>(
             ),
         });
     };
-    let first = deploy_stacks(cloud, events, &zone_only, settings, async { Ok(()) }, &mut |p: &Plan| {
-        let mut shown = p.clone();
-        shown.awaiting_zone = desired.awaiting_zone.clone();
-        confirm(&shown)
-    })
+    let first = deploy_stacks(
+        cloud,
+        events,
+        &zone_only,
+        settings,
+        async { Ok(()) },
+        &mut |p: &Plan| {
+            let mut shown = p.clone();
+            shown.awaiting_zone = desired.awaiting_zone.clone();
+            confirm(&shown)
+        },
+    )
     .await?;
     if !matches!(first.outcome, Outcome::Deployed | Outcome::NoChange) {
         return Ok(first);
@@ -568,7 +579,11 @@ pub async fn deploy_when_ready<C: Cloud>(
     let mut report = deploy_stacks(cloud, events, &full, settings, ready, &mut confirm).await?;
     // The zone was created by the first step: the summary says so.
     for s in &mut report.stacks {
-        if let Some(z) = first.stacks.iter().find(|z| z.stack == s.stack && z.region == s.region) {
+        if let Some(z) = first
+            .stacks
+            .iter()
+            .find(|z| z.stack == s.stack && z.region == s.region)
+        {
             if s.result == StackResult::Unchanged {
                 s.result = z.result;
             }

@@ -13,7 +13,8 @@ use std::time::Duration;
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 fn template(desired: u32) -> String {
-    serde_json::json!({"Resources": {"Asg": {"Type": "AWS::AutoScaling::AutoScalingGroup",
+    serde_json::json!({"Parameters": {"AmiId": {"Type": "String"}},
+        "Resources": {"Asg": {"Type": "AWS::AutoScaling::AutoScalingGroup",
         "Properties": {"DesiredCapacity": desired.to_string()}}}})
     .to_string()
 }

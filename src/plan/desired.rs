@@ -99,7 +99,12 @@ impl Desired {
             wave.retain(|s| regions.contains(&s.region));
         }
         d.waves.retain(|w| !w.is_empty());
-        let kept: Vec<&str> = d.waves.iter().flatten().map(|s| s.stack_name.as_str()).collect();
+        let kept: Vec<&str> = d
+            .waves
+            .iter()
+            .flatten()
+            .map(|s| s.stack_name.as_str())
+            .collect();
         d.awaiting_zone.retain(|s| kept.contains(&s.as_str()));
         d.zone = None;
         d.global = None;

@@ -60,7 +60,10 @@ pub fn desired(
     };
     let mut awaiting_zone = Vec::new();
     if zone_id.is_none() {
-        let regions = wired.regions.iter().map(|r| (&r.template, r.stack_name.clone()));
+        let regions = wired
+            .regions
+            .iter()
+            .map(|r| (&r.template, r.stack_name.clone()));
         let global = wired.global.iter().map(|t| (t, def.global_stack_name()));
         awaiting_zone = regions
             .chain(global)
@@ -213,16 +216,28 @@ mod tests {
                 "shop-prod-us-west-2"
             ]
         );
-        assert!(d.stacks().all(|s| !s.parameters.contains_key(synth::ZONE_ID_PARAMETER)));
+        assert!(d
+            .stacks()
+            .all(|s| !s.parameters.contains_key(synth::ZONE_ID_PARAMETER)));
         // The zone stack itself makes the zone: it takes no id.
-        assert!(!d.zone_only().zone.unwrap().parameters.contains_key(synth::ZONE_ID_PARAMETER));
+        assert!(!d
+            .zone_only()
+            .zone
+            .unwrap()
+            .parameters
+            .contains_key(synth::ZONE_ID_PARAMETER));
         assert!(d.zone_only().awaiting_zone.is_empty() && d.zone_only().waves.is_empty());
 
         let full = d.with_zone_id(synth::ZONE_ID_PARAMETER, "Z0ZONE");
         assert!(full.awaiting_zone.is_empty());
         let named: Vec<_> = full
             .stacks()
-            .filter(|s| s.parameters.get(synth::ZONE_ID_PARAMETER).map(String::as_str) == Some("Z0ZONE"))
+            .filter(|s| {
+                s.parameters
+                    .get(synth::ZONE_ID_PARAMETER)
+                    .map(String::as_str)
+                    == Some("Z0ZONE")
+            })
             .map(|s| s.stack_name.as_str())
             .collect();
         assert_eq!(named.len(), 4, "{named:?}");

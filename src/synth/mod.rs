@@ -36,8 +36,8 @@ pub mod zone;
 pub use addressing::{subnets, AddressingError, AzSubnets};
 pub use alarms::TOLD_ONLY_ALARM_SUFFIX;
 pub use compute::AMI_PARAMETER;
-pub use dns::ZONE_ID_PARAMETER;
 pub use context::{fqdn, home_region, latency_name};
+pub use dns::ZONE_ID_PARAMETER;
 pub use outputs::names as output_names;
 
 use crate::cfn::Template;
