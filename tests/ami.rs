@@ -536,6 +536,15 @@ fn a_deploy_plans_while_the_copies_are_pending_and_executes_once_they_are_availa
     let app = sandbox::unique("overlap");
     let source = bake(&sandbox::unique("shop-overlap"));
     let file = stack_file(&dir, &app, &source, false);
+    // In an existing zone: a managed zone not made yet is created (after the
+    // copies) before anything else can be planned (docs/deploy.md, "The zone
+    // first"), so only a stack whose zone exists plans during the copies.
+    let zone = sdk::create_zone(&format!("{app}.example.com"));
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "manage_zone = true\n",
+        &format!("hosted_zone_id = \"{zone}\"\n"),
+    );
+    std::fs::write(&file, text).unwrap();
 
     // ap-southeast-2's copy stays "pending" for as long as the rule holds.
     let proxy = FaultProxy::in_front_of_sandbox();

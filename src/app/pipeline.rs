@@ -97,6 +97,9 @@ pub struct Pipeline {
     /// The hosted zone's id for the `HostedZoneId` parameters (`app::zone`): `None`
     /// when the templates carry it, or while the managed zone does not exist yet.
     pub zone_id: Option<String>,
+    /// The caller's account (STS), for commands that plan: buckets are named by
+    /// it, and a stack to be created takes back the data an earlier one kept.
+    pub account: Option<String>,
     pub desired: Desired,
     pub timing: Timing,
     pub events: Events,
@@ -231,6 +234,11 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     }
     let amis = amis?;
     let zone_id = crate::app::zone::resolve(&aws, def, &events).await?;
+    let account = if command.changes() || command == Command::Plan {
+        aws.caller_account().await.ok()
+    } else {
+        None
+    };
     let desired = plan::desired(
         def,
         &build,
@@ -251,6 +259,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         accountable,
         amis,
         zone_id,
+        account,
         desired,
         timing,
         events,
@@ -441,6 +450,7 @@ impl Pipeline {
             timing: self.timing,
             stop,
             allow_replace: Vec::new(),
+            account: self.account.clone(),
         }
     }
 

@@ -5,7 +5,9 @@ use crate::deploy::cloud::{
     AsgFleet, AsgInstance, ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud,
     StackEvent, StackResource, StackState, TableState,
 };
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType, Parameter, ResourceToImport, Tag, TemplateStage,
+};
 use std::collections::BTreeMap;
 
 /// The deploy's calls against AWS (or the sandbox).
@@ -153,7 +155,19 @@ impl Cloud for CloudApi {
         let kind = match req.kind {
             ChangeSetKind::Create => ChangeSetType::Create,
             ChangeSetKind::Update => ChangeSetType::Update,
+            ChangeSetKind::Import => ChangeSetType::Import,
         };
+        let imports: Vec<ResourceToImport> = req
+            .resources_to_import
+            .iter()
+            .map(|a| {
+                ResourceToImport::builder()
+                    .resource_type(&a.resource_type)
+                    .logical_resource_id(&a.logical_id)
+                    .resource_identifier(&a.id_key, &a.name)
+                    .build()
+            })
+            .collect();
         let sent = self
             .aws
             .cloudformation(&req.region)
@@ -165,6 +179,7 @@ impl Cloud for CloudApi {
             .set_parameters(Some(params(&req.parameters)))
             .set_tags(Some(tags(&req.tags)))
             .set_capabilities(Some(capabilities()))
+            .set_resources_to_import((!imports.is_empty()).then_some(imports))
             .client_token(client_token(req))
             .send()
             .await;
@@ -515,6 +530,27 @@ impl Cloud for CloudApi {
             );
         }
         Ok(found)
+    }
+
+    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, AwsError> {
+        match self
+            .aws
+            .s3(region)
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            // HeadBucket answers without a body: 404 is "no such bucket"; 403 (not
+            // ours) and 301 (in another region) are buckets that exist
+            // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html).
+            Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => Ok(false),
+                Some(403) | Some(301) => Ok(true),
+                _ => Err(AwsError::from_sdk("s3", "HeadBucket", region, e)),
+            },
+        }
     }
 
     async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, AwsError> {

@@ -154,6 +154,10 @@ impl Leftovers for CloudApi {
         Ok(())
     }
 
+    async fn clear_validation_records(&self, zone_id: &str) -> Result<Vec<String>, AwsError> {
+        super::route53_records::delete_acm_validation_records(&self.aws, zone_id).await
+    }
+
     async fn ami_copies(
         &self,
         region: &str,

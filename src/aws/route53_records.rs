@@ -337,3 +337,79 @@ pub async fn upsert_failover_cname(
         .map_err(err("ChangeResourceRecordSets"))?;
     Ok(())
 }
+
+/// Delete the DNS validation records ACM's certificates left in `zone_id` (CNAMEs
+/// whose value is under `acm-validations.aws.`): CloudFormation does not remove
+/// them with the certificate, because certificates of the same names share them,
+/// and Route 53 deletes a zone only when it holds nothing but its SOA and NS
+/// records (<https://docs.aws.amazon.com/Route53/latest/APIReference/API_DeleteHostedZone.html>,
+/// HostedZoneNotEmpty). Returns the names deleted.
+pub async fn delete_acm_validation_records(
+    aws: &Aws,
+    zone_id: &str,
+) -> Result<Vec<String>, AwsError> {
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
+    let client = aws.route53();
+    let mut found = Vec::new();
+    let mut start: Option<(String, RrType)> = None;
+    loop {
+        let mut req = client.list_resource_record_sets().hosted_zone_id(zone_id);
+        if let Some((name, kind)) = &start {
+            req = req.start_record_name(name).start_record_type(kind.clone());
+        }
+        let out = req.send().await.map_err(err("ListResourceRecordSets"))?;
+        for set in out.resource_record_sets() {
+            let acm = *set.r#type() == RrType::Cname
+                && set.resource_records().iter().any(|r| {
+                    r.value()
+                        .trim_end_matches('.')
+                        .ends_with("acm-validations.aws")
+                });
+            if acm {
+                found.push(set.clone());
+            }
+        }
+        match (
+            out.is_truncated(),
+            out.next_record_name(),
+            out.next_record_type(),
+        ) {
+            (true, Some(name), Some(kind)) => start = Some((name.to_string(), kind.clone())),
+            _ => break,
+        }
+    }
+    let names: Vec<String> = found.iter().map(|s| s.name().to_string()).collect();
+    if found.is_empty() {
+        return Ok(names);
+    }
+    let build = |e: aws_sdk_route53::error::BuildError| AwsError {
+        service: R53,
+        operation: "ChangeResourceRecordSets",
+        region: R53_REGION.into(),
+        code: "ConstructionFailure".into(),
+        message: e.to_string(),
+    };
+    let changes = found
+        .into_iter()
+        .map(|set| {
+            Change::builder()
+                .action(ChangeAction::Delete)
+                .resource_record_set(set)
+                .build()
+                .map_err(build)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = ChangeBatch::builder()
+        .set_changes(Some(changes))
+        .comment("strata destroy: validation records ACM left in the zone")
+        .build()
+        .map_err(build)?;
+    client
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(err("ChangeResourceRecordSets"))?;
+    Ok(names)
+}

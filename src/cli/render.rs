@@ -364,6 +364,7 @@ pub fn plan_text(plan: &Plan) -> String {
                 ChangeAction::Add => "+",
                 ChangeAction::Modify => "~",
                 ChangeAction::Remove => "-",
+                ChangeAction::Import => "<",
             };
             let replaces = if c.replaces { "  REPLACES" } else { "" };
             let props = if c.properties.is_empty() {
@@ -390,8 +391,9 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     if !plan.awaiting_zone.is_empty() {
         out.push_str(&format!(
-            "Then, once the zone exists (they name it by its id): {}. A deploy creates the \
-             zone first, then plans these and asks again.\n",
+            "Decided from the templates, as the zone does not exist yet (they name it by \
+             id): {}. A deploy creates the zone first, then has CloudFormation plan these and \
+             asks again.\n",
             plan.awaiting_zone.join(", ")
         ));
     }

@@ -21,6 +21,8 @@ pub struct StackState {
 pub enum ChangeSetKind {
     Create,
     Update,
+    /// Take existing resources (`resources_to_import`) into the stack.
+    Import,
 }
 
 /// Everything a change set is created from.
@@ -33,6 +35,8 @@ pub struct ChangeSetRequest {
     pub template_body: String,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+    /// For `ChangeSetKind::Import`: what is taken in, by identifier.
+    pub resources_to_import: Vec<crate::plan::adopt::Adoption>,
 }
 
 /// One change of a change set, as CloudFormation reports it.
@@ -166,6 +170,9 @@ pub trait Cloud: Sync {
         vpcs: &[String],
         subnets: &[String],
     ) -> Result<Vec<String>, AwsError>;
+    /// HeadBucket: whether the bucket exists (in any account's hands: a 403 is
+    /// "exists"; only a 404 is not).
+    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, AwsError>;
     /// DescribeTable; None when the table does not exist in the region.
     async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, AwsError>;
     /// DescribeTargetHealth: (target id, state) for every registered target.

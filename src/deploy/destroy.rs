@@ -35,6 +35,9 @@ pub trait Leftovers: Sync {
     async fn table_exists(&self, region: &str, table: &str) -> Result<bool, AwsError>;
     /// DeleteTable, then wait until DescribeTable no longer finds it.
     async fn delete_table(&self, region: &str, table: &str) -> Result<(), AwsError>;
+    /// Delete the certificate validation records ACM left in the hosted zone
+    /// (the zone cannot be deleted while they are there); returns their names.
+    async fn clear_validation_records(&self, zone_id: &str) -> Result<Vec<String>, AwsError>;
     /// The AMI copies made for the stack in the region: (image id, snapshot ids).
     async fn ami_copies(
         &self,
@@ -108,7 +111,11 @@ pub async fn destroy<C: Cloud, L: Leftovers>(
 ) -> Result<DestroyReport, DeployError> {
     let mut stacks = Vec::new();
     for s in &req.stacks {
-        let result = if cloud.stack(&s.region, &s.stack_name).await?.is_some() {
+        let state = cloud.stack(&s.region, &s.stack_name).await?;
+        let result = if let Some(state) = state {
+            if s.role == crate::plan::StackRole::Zone {
+                clear_zone(leftovers, events, &s.region, &state.outputs).await?;
+            }
             delete_keeping_data(cloud, events, s, timing).await?;
             StackResult::Destroyed
         } else {
@@ -157,6 +164,32 @@ pub async fn destroy<C: Cloud, L: Leftovers>(
         kept,
         error: None,
     })
+}
+
+/// Before the managed zone's stack is deleted (last, after every stack with a
+/// certificate): the validation records ACM left in it.
+async fn clear_zone<L: Leftovers>(
+    leftovers: &L,
+    events: &Events,
+    region: &str,
+    outputs: &std::collections::BTreeMap<String, String>,
+) -> Result<(), DeployError> {
+    let Some(zone) = outputs.get(crate::synth::zone::ZONE_ID_OUTPUT) else {
+        return Ok(());
+    };
+    let deleted = leftovers.clear_validation_records(zone).await?;
+    if !deleted.is_empty() {
+        events.info(
+            Some(region),
+            Phase::Destroy,
+            format!(
+                "deleted {} certificate validation record(s) ACM left in the zone {zone}: {}",
+                deleted.len(),
+                deleted.join(", ")
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Mark the stack's data resources Retain (an update, only when one is not yet),
@@ -414,6 +447,9 @@ mod tests {
         async fn delete_table(&self, _: &str, t: &str) -> Result<(), AwsError> {
             self.tables.lock().unwrap().remove(t);
             Ok(())
+        }
+        async fn clear_validation_records(&self, _: &str) -> Result<Vec<String>, AwsError> {
+            Ok(vec![])
         }
         async fn ami_copies(
             &self,

@@ -30,6 +30,8 @@ pub struct State {
     pub fail_execute: HashSet<String>,
     /// Regions where executing an update change set fails (a create succeeds).
     pub fail_update_execute: HashSet<String>,
+    /// Buckets that exist outside any stack: (region, name).
+    pub buckets: HashSet<(String, String)>,
     /// Regions whose targets are unhealthy.
     pub unhealthy: HashSet<String>,
     /// Regions whose alarm is in ALARM.
@@ -147,7 +149,7 @@ impl Cloud for Fake {
         self.mutate(&req.region, "CreateChangeSet")?;
         self.with(|s| {
             let key = (req.region.clone(), req.stack_name.clone());
-            if req.kind == ChangeSetKind::Create {
+            if req.kind != ChangeSetKind::Update {
                 s.stacks.insert(
                     key,
                     FakeStack {
@@ -243,11 +245,12 @@ impl Cloud for Fake {
             match (req.kind, fail) {
                 (ChangeSetKind::Create, true) => st.status = "ROLLBACK_COMPLETE".into(),
                 (ChangeSetKind::Update, true) => st.status = "UPDATE_ROLLBACK_COMPLETE".into(),
+                (ChangeSetKind::Import, true) => st.status = "IMPORT_ROLLBACK_COMPLETE".into(),
                 (kind, false) => {
-                    st.status = if kind == ChangeSetKind::Create {
-                        "CREATE_COMPLETE"
-                    } else {
-                        "UPDATE_COMPLETE"
+                    st.status = match kind {
+                        ChangeSetKind::Create => "CREATE_COMPLETE",
+                        ChangeSetKind::Update => "UPDATE_COMPLETE",
+                        ChangeSetKind::Import => "IMPORT_COMPLETE",
                     }
                     .into();
                     st.template = req.template_body;
@@ -353,6 +356,14 @@ impl Cloud for Fake {
             return Ok(vec![]);
         }
         Ok(vpcs.iter().chain(subnets).cloned().collect())
+    }
+
+    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, AwsError> {
+        self.call(region, "HeadBucket");
+        Ok(self.with(|s| {
+            s.buckets
+                .contains(&(region.to_string(), bucket.to_string()))
+        }))
     }
 
     async fn table(&self, region: &str, _name: &str) -> Result<Option<TableState>, AwsError> {

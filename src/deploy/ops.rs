@@ -60,7 +60,14 @@ pub async fn settle<C: Cloud>(
             status: s.status,
         });
     }
-    if FAILED_CREATE.contains(&s.status.as_str()) || s.status == "REVIEW_IN_PROGRESS" {
+    // A stack whose first operation, an import, was rolled back holds nothing
+    // (what it imported is retained): like a failed creation, it is made again.
+    let empty_import =
+        s.status == "IMPORT_ROLLBACK_COMPLETE" && cloud.resources(region, stack).await?.is_empty();
+    if FAILED_CREATE.contains(&s.status.as_str())
+        || s.status == "REVIEW_IN_PROGRESS"
+        || empty_import
+    {
         events.info(
             Some(region),
             Phase::Preflight,
@@ -163,6 +170,7 @@ pub async fn prepare<C: Cloud>(
             template_body: target.template_body.clone(),
             parameters: target.parameters.clone(),
             tags: tags.clone(),
+            resources_to_import: vec![],
         })
         .await?;
     let cs = wait::change_set(cloud, events, region, stack, change_set_name, timing).await?;
@@ -218,6 +226,7 @@ pub async fn prepare<C: Cloud>(
             action: match c.action.as_str() {
                 "Add" => ChangeAction::Add,
                 "Remove" => ChangeAction::Remove,
+                "Import" => ChangeAction::Import,
                 _ => ChangeAction::Modify,
             },
             replaces: matches!(c.replacement.as_deref(), Some("True") | Some("Conditional")),
@@ -233,6 +242,73 @@ pub async fn prepare<C: Cloud>(
         action,
         changes,
         change_set,
+    })
+}
+
+/// Plan the creation of a stack that takes back kept data (`plan::adopt`): an
+/// IMPORT change set holding only `adopt`, as they are; the rest of `target` is
+/// created by the update that follows the import (`deploy::step`). The plan lists
+/// the imports and, computed locally, every other resource as added.
+#[allow(clippy::too_many_arguments)]
+pub async fn prepare_import<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    region: &str,
+    stack: &str,
+    change_set_name: &str,
+    target: &crate::plan::DesiredStack,
+    adopt: &[crate::plan::adopt::Adoption],
+    tags: &BTreeMap<String, String>,
+    timing: &Timing,
+) -> Result<Prepared, DeployError> {
+    cloud
+        .create_change_set(&ChangeSetRequest {
+            region: region.into(),
+            stack_name: stack.into(),
+            name: change_set_name.into(),
+            kind: ChangeSetKind::Import,
+            template_body: plan::adopt::import_template(&target.template_body, adopt),
+            parameters: BTreeMap::new(),
+            tags: tags.clone(),
+            resources_to_import: adopt.to_vec(),
+        })
+        .await?;
+    let failed = |reason: String| DeployError::ChangeSetFailed {
+        region: region.into(),
+        stack: stack.into(),
+        name: change_set_name.into(),
+        reason,
+    };
+    let cs = wait::change_set(cloud, events, region, stack, change_set_name, timing)
+        .await?
+        .ok_or_else(|| failed("it disappeared while being created".into()))?;
+    if cs.status == "FAILED" {
+        return Err(failed(cs.status_reason.unwrap_or_default()));
+    }
+    let imported: Vec<&str> = adopt.iter().map(|a| a.logical_id.as_str()).collect();
+    let mut changes: Vec<ResourceChange> = adopt
+        .iter()
+        .map(|a| ResourceChange {
+            logical_id: a.logical_id.clone(),
+            resource_type: a.resource_type.clone(),
+            action: ChangeAction::Import,
+            replaces: false,
+            properties: vec![],
+        })
+        .collect();
+    changes.extend(
+        plan::local_changes("{}", &target.template_body, &target.create_only, &[])
+            .into_iter()
+            .filter(|c| !imported.contains(&c.logical_id.as_str())),
+    );
+    Ok(Prepared {
+        action: StackAction::Create,
+        changes,
+        change_set: Some(ChangeSetRef {
+            region: region.into(),
+            stack_name: stack.into(),
+            name: change_set_name.into(),
+        }),
     })
 }
 
@@ -254,7 +330,14 @@ pub async fn execute<C: Cloud>(
     // AWS removes an executed change set; the sandbox keeps it: do not leave it behind.
     drop_change_set(cloud, region, stack, &cs.name).await?;
     match state {
-        Some(s) if s.status == "CREATE_COMPLETE" || s.status == "UPDATE_COMPLETE" => Ok(()),
+        Some(s)
+            if matches!(
+                s.status.as_str(),
+                "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE"
+            ) =>
+        {
+            Ok(())
+        }
         Some(s) => Err(DeployError::StackFailed {
             region: region.into(),
             stack: stack.into(),
@@ -401,6 +484,7 @@ pub async fn keep_previous<C: Cloud>(
             template_body: previous.template_body.clone(),
             parameters: previous.parameters.clone(),
             tags: previous.tags.clone(),
+            resources_to_import: vec![],
         })
         .await?;
     wait::change_set(cloud, events, region, stack, &name, timing).await?;

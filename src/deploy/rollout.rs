@@ -40,6 +40,10 @@ pub struct Settings {
     /// `--allow-replace`: the replacements at risk (`plan::at_risk`) the user
     /// accepts, by logical id (every region) or `REGION:LOGICAL_ID`.
     pub allow_replace: Vec<String>,
+    /// The caller's account, which names buckets: with it, a stack to be created
+    /// takes back the buckets and tables an earlier stack kept (`plan::adopt`);
+    /// without it (the unit tests' fake) nothing is looked for.
+    pub account: Option<String>,
 }
 
 impl Settings {
@@ -111,6 +115,31 @@ fn first_pass_target(
     }
 }
 
+/// The buckets and tables `target` declares by name that exist already: kept by
+/// an earlier stack (HeadBucket, DescribeTable), to be taken back.
+async fn kept_data<C: Cloud>(
+    cloud: &C,
+    target: &DesiredStack,
+    account: &str,
+) -> Result<Vec<crate::plan::adopt::Adoption>, DeployError> {
+    let candidates = crate::plan::adopt::candidates(&target.template_body, account, &target.region);
+    let found = join_all(candidates.iter().map(|a| async move {
+        let region = target.region.as_str();
+        Ok::<_, DeployError>(match a.resource_type.as_str() {
+            "AWS::S3::Bucket" => cloud.bucket_exists(region, &a.name).await?,
+            _ => cloud.table(region, &a.name).await?.is_some(),
+        })
+    }))
+    .await;
+    let mut kept = Vec::new();
+    for (a, f) in candidates.into_iter().zip(found) {
+        if f? {
+            kept.push(a);
+        }
+    }
+    Ok(kept)
+}
+
 /// The parameter names a template body declares.
 fn declared_parameters(body: &str) -> Vec<String> {
     serde_json::from_str::<serde_json::Value>(body)
@@ -143,24 +172,56 @@ async fn plan_all<C: Cloud>(
         let name = settings.change_set(&target.stack_name, "");
         let tags = &tags;
         async move {
-            let p = ops::prepare(
-                cloud,
-                events,
-                &target.region,
-                &target.stack_name,
-                &name,
-                &target,
-                e.deployed.as_ref(),
-                tags,
-                &settings.timing,
-            )
-            .await?;
-            Ok::<_, DeployError>((p, wiring))
+            let adopt = match (&settings.account, &e.deployed, &e.leaving) {
+                (Some(account), None, None) => kept_data(cloud, &target, account).await?,
+                _ => Vec::new(),
+            };
+            let p = if adopt.is_empty() {
+                ops::prepare(
+                    cloud,
+                    events,
+                    &target.region,
+                    &target.stack_name,
+                    &name,
+                    &target,
+                    e.deployed.as_ref(),
+                    tags,
+                    &settings.timing,
+                )
+                .await?
+            } else {
+                for a in &adopt {
+                    events.info(
+                        Some(&target.region),
+                        Phase::Plan,
+                        format!(
+                            "{} {} exists, kept by an earlier stack: {} takes it back as it is \
+                             (an import), its data stays",
+                            a.resource_type, a.name, target.stack_name
+                        ),
+                    );
+                }
+                ops::prepare_import(
+                    cloud,
+                    events,
+                    &target.region,
+                    &target.stack_name,
+                    &name,
+                    &target,
+                    &adopt,
+                    tags,
+                    &settings.timing,
+                )
+                .await?
+            };
+            let adoption = (!adopt.is_empty()).then(|| (adopt, target));
+            Ok::<_, DeployError>((p, wiring, adoption))
         }
     }))
     .await;
     for (e, p) in entries.iter_mut().zip(prepared) {
-        let (p, wiring) = p?;
+        let (p, wiring, adoption) = p?;
+        e.adoption = adoption;
         // Wired later even when the build template is already there (a resumed run).
         e.needs_wiring = wiring;
         e.plan = Some(RegionPlan {
@@ -382,6 +443,7 @@ pub async fn plan<C: Cloud>(
 ) -> Result<Plan, DeployError> {
     // Stacks that name the zone by id cannot have a change set before it exists.
     let zone_only;
+    let full = desired;
     let (desired, awaiting) = if desired.awaiting_zone.is_empty() {
         (desired, Vec::new())
     } else {
@@ -402,7 +464,9 @@ pub async fn plan<C: Cloud>(
     refuse_home_move(&entries)?;
     let planned = plan_all(cloud, events, &mut entries, settings, &desired.version).await;
     let mut plan = assemble(&entries, desired, &settings.deployment_id);
-    plan.awaiting_zone = awaiting;
+    if !awaiting.is_empty() {
+        plan = with_awaiting(&plan, full, &awaiting_plans(cloud, full).await?);
+    }
     if planned.is_err() {
         discard_attempted(cloud, events, &entries, settings).await;
     } else {
@@ -532,7 +596,7 @@ pub async fn deploy_when_ready<C: Cloud>(
         return deploy_stacks(cloud, events, desired, settings, ready, &mut confirm).await;
     }
     let zone_only = desired.zone_only();
-    let Some(zone) = &zone_only.zone else {
+    let Some((zone_region, zone_name)) = desired.zone_stack.clone() else {
         return Err(DeployError::ZoneMissing {
             reason: format!(
                 "{} name the managed zone by id, and the definition has no zone stack",
@@ -540,47 +604,54 @@ pub async fn deploy_when_ready<C: Cloud>(
             ),
         });
     };
-    let first = deploy_stacks(
-        cloud,
-        events,
-        &zone_only,
-        settings,
-        async { Ok(()) },
-        &mut |p: &Plan| {
-            let mut shown = p.clone();
-            shown.awaiting_zone = desired.awaiting_zone.clone();
-            confirm(&shown)
-        },
-    )
-    .await?;
-    if !matches!(first.outcome, Outcome::Deployed | Outcome::NoChange) {
-        return Ok(first);
+    let mut first = None;
+    let mut ready = Some(ready);
+    if zone_only.zone.is_some() {
+        let waiting = awaiting_plans(cloud, desired).await?;
+        // Nothing changes before `ready` (the AMI copies), the zone included.
+        let zoned = deploy_stacks(
+            cloud,
+            events,
+            &zone_only,
+            settings,
+            ready.take().expect("taken once"),
+            &mut |p: &Plan| confirm(&with_awaiting(p, desired, &waiting)),
+        )
+        .await?;
+        if !matches!(zoned.outcome, Outcome::Deployed | Outcome::NoChange) {
+            return Ok(zoned);
+        }
+        first = Some(zoned);
     }
+    // Without the zone stack in this run (a region's own deploy), the zone must
+    // exist already: an earlier step of the same command may have made it.
     let id = cloud
-        .stack(&zone.region, &zone.stack_name)
+        .stack(&zone_region, &zone_name)
         .await?
         .and_then(|s| s.outputs.get(crate::synth::zone::ZONE_ID_OUTPUT).cloned())
         .ok_or_else(|| DeployError::ZoneMissing {
             reason: format!(
-                "the zone stack {} has no {} output",
-                zone.stack_name,
+                "the zone stack {zone_name} in {zone_region} does not exist or has no {} \
+                 output: deploy the whole stack (`strata deploy`) first",
                 crate::synth::zone::ZONE_ID_OUTPUT
             ),
         })?;
     events.info(
-        Some(&zone.region),
+        Some(&zone_region),
         Phase::Plan,
-        format!(
-            "the zone {} exists ({id}): planning the stacks that name it",
-            zone.stack_name
-        ),
+        format!("the zone {zone_name} exists ({id}): planning the stacks that name it"),
     );
     let full = desired.with_zone_id(crate::synth::ZONE_ID_PARAMETER, &id);
-    let mut report = deploy_stacks(cloud, events, &full, settings, ready, &mut confirm).await?;
+    let rest_ready = match ready.take() {
+        Some(r) => Either::Left(r),
+        None => Either::Right(async { Ok(()) }),
+    };
+    let mut report =
+        deploy_stacks(cloud, events, &full, settings, rest_ready, &mut confirm).await?;
     // The zone was created by the first step: the summary says so.
+    let first = first.map(|f| f.stacks).unwrap_or_default();
     for s in &mut report.stacks {
         if let Some(z) = first
-            .stacks
             .iter()
             .find(|z| z.stack == s.stack && z.region == s.region)
         {
@@ -590,6 +661,74 @@ pub async fn deploy_when_ready<C: Cloud>(
         }
     }
     Ok(report)
+}
+
+/// What the stacks awaiting the zone would do, decided locally (none can have a
+/// change set before the zone exists): a new stack creates every resource of its
+/// first template; an existing one changes what its template diff says.
+async fn awaiting_plans<C: Cloud>(
+    cloud: &C,
+    desired: &Desired,
+) -> Result<Vec<RegionPlan>, DeployError> {
+    let stacks: Vec<&DesiredStack> = desired
+        .stacks()
+        .filter(|s| desired.awaiting_zone.contains(&s.stack_name))
+        .collect();
+    let plans = join_all(stacks.into_iter().map(|s| async move {
+        let deployed = match cloud.stack(&s.region, &s.stack_name).await? {
+            None => None,
+            Some(st) => ops::deployed_now(cloud, &s.region, &s.stack_name, st).await?,
+        };
+        let body = match (&deployed, &s.build_template_body) {
+            (None, Some(build)) => build.as_str(),
+            _ => s.template_body.as_str(),
+        };
+        let old = deployed
+            .as_ref()
+            .map(|d| d.template_body.as_str())
+            .unwrap_or("{}");
+        Ok::<_, DeployError>(RegionPlan {
+            region: s.region.clone(),
+            stack_name: s.stack_name.clone(),
+            role: s.role,
+            action: if deployed.is_some() {
+                StackAction::Update
+            } else {
+                StackAction::Create
+            },
+            changes: crate::plan::local_changes(old, body, &s.create_only, &[]),
+            parameters: crate::plan::parameter_changes(
+                deployed.as_ref().map(|d| &d.parameters),
+                &s.parameters,
+            ),
+            previous: deployed,
+            change_set: None,
+        })
+    }))
+    .await;
+    plans.into_iter().collect()
+}
+
+/// `plan` (the zone's) with the stacks awaiting the zone in their places.
+fn with_awaiting(plan: &Plan, desired: &Desired, waiting: &[RegionPlan]) -> Plan {
+    let mut out = plan.clone();
+    let find = |s: &DesiredStack| {
+        waiting
+            .iter()
+            .find(|p| p.stack_name == s.stack_name)
+            .cloned()
+    };
+    out.waves = desired
+        .waves
+        .iter()
+        .map(|w| w.iter().filter_map(find).collect::<Vec<_>>())
+        .filter(|w: &Vec<RegionPlan>| !w.is_empty())
+        .collect();
+    if let Some(g) = &desired.global {
+        out.global = find(g).or(out.global);
+    }
+    out.awaiting_zone = desired.awaiting_zone.clone();
+    out
 }
 
 /// `deploy_when_ready` for stacks that can all be planned now.

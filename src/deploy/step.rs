@@ -26,6 +26,9 @@ pub(super) struct Entry {
     pub leaving: Option<Vec<(String, String)>>,
     /// The index of the definition's wave the region belongs to.
     pub wave: Option<usize>,
+    /// A stack created by taking back kept data: what its IMPORT change set (the
+    /// plan's) takes in, and the template the update after it applies.
+    pub adoption: Option<(Vec<crate::plan::adopt::Adoption>, DesiredStack)>,
 }
 
 impl Entry {
@@ -38,6 +41,7 @@ impl Entry {
             needs_wiring: false,
             leaving: None,
             wave: None,
+            adoption: None,
         }
     }
 
@@ -223,6 +227,9 @@ async fn attempt<C: Cloud>(
     );
     let result = async {
         ops::execute(cloud, events, phase, &cs, changes as u64, timing).await?;
+        if let (Some((adopted, target)), None) = (&entry.adoption, pass.wire) {
+            adopt_rest(cloud, events, entry, adopted, target, settings, pass).await?;
+        }
         if entry.desired.role == StackRole::Region && entry.leaving.is_none() {
             events.emit(
                 Some(region),
@@ -259,6 +266,58 @@ async fn attempt<C: Cloud>(
     events.emit(Some(region), Phase::Done, EventKind::PhaseDone { detail });
     out.outcome = Ok(Some(action));
     out
+}
+
+/// After the import took the kept data in: the update that brings the rest of
+/// the stack (and the kept resources' full configuration).
+async fn adopt_rest<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entry: &Entry,
+    adopted: &[crate::plan::adopt::Adoption],
+    target: &DesiredStack,
+    settings: &Settings,
+    pass: Pass<'_>,
+) -> Result<(), DeployError> {
+    let (region, stack) = (
+        entry.desired.region.as_str(),
+        entry.desired.stack_name.as_str(),
+    );
+    let timing = &settings.timing;
+    let names: Vec<&str> = adopted.iter().map(|a| a.name.as_str()).collect();
+    events.info(
+        Some(region),
+        Phase::Execute,
+        format!(
+            "{stack} holds {} again; creating the rest of the stack",
+            names.join(", ")
+        ),
+    );
+    let deployed = ops::settle(cloud, events, region, stack, timing).await?;
+    let p = ops::prepare(
+        cloud,
+        events,
+        region,
+        stack,
+        &settings.change_set(stack, "-adopt"),
+        target,
+        deployed.as_ref(),
+        &settings.tags(pass.version),
+        timing,
+    )
+    .await?;
+    if let Some(cs) = &p.change_set {
+        ops::execute(
+            cloud,
+            events,
+            Phase::Execute,
+            cs,
+            p.changes.len() as u64,
+            timing,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// How many times the previous-version record is tried before the run goes on

@@ -44,6 +44,7 @@ pub(super) fn desired(capacity: u32, with_build: bool) -> Desired {
         version: format!("ami-1-{capacity}"),
         absent: Vec::new(),
         awaiting_zone: vec![],
+        zone_stack: None,
     }
 }
 
@@ -64,6 +65,7 @@ pub(super) fn settings(on_failure: OnFailure) -> Settings {
         },
         stop: Arc::new(AtomicBool::new(false)),
         allow_replace: vec![],
+        account: None,
     }
 }
 

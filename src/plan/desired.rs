@@ -44,6 +44,10 @@ pub struct Desired {
     /// while the zone does not exist yet: they can be planned only once the zone
     /// stack is deployed (`with_zone_id`).
     pub awaiting_zone: Vec<String>,
+    /// Where the managed zone's stack is, (region, name), kept when
+    /// `only_regions` leaves the zone stack out: its `HostedZoneId` output is
+    /// what the stacks awaiting the zone get.
+    pub zone_stack: Option<(String, String)>,
 }
 
 /// A region stack's name in a region the definition does not name.

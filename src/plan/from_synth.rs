@@ -131,6 +131,10 @@ pub fn desired(
         version: version_of(&def.ami.id, source_hash),
         absent: absent_stacks(def),
         awaiting_zone,
+        zone_stack: wired
+            .zone
+            .as_ref()
+            .map(|_| (GLOBAL_REGION.to_string(), synth::zone_stack_name(def))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! Pure types and logic only. `deploy` fills a `Plan` from CloudFormation change
 //! sets (through its `Cloud` trait) and then carries it out; `strata plan` prints it.
 
+pub mod adopt;
 mod at_risk;
 mod data;
 mod desired;
@@ -123,6 +124,8 @@ pub enum ChangeAction {
     Add,
     Modify,
     Remove,
+    /// Taken into the stack as it is (`adopt`): a kept bucket or table.
+    Import,
 }
 
 /// What is deployed in a stack: enough to put it back.

@@ -304,7 +304,7 @@ fn first_pass(
                 .map(|c| {
                     let w = match (c.action, c.replaces) {
                         (ChangeAction::Add, _) | (ChangeAction::Modify, true) => Weight::Create,
-                        (ChangeAction::Modify, false) => Weight::Update,
+                        (ChangeAction::Modify, false) | (ChangeAction::Import, _) => Weight::Update,
                         (ChangeAction::Remove, _) => Weight::Delete,
                     };
                     (c.logical_id.clone(), w)

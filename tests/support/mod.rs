@@ -4,7 +4,9 @@
 
 pub mod aws;
 pub mod cfn_lint;
+pub mod checkov;
 pub mod cli;
+pub mod data;
 pub mod dr_stack;
 pub mod fault_proxy;
 pub mod sandbox;

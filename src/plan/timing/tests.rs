@@ -166,6 +166,7 @@ fn a_cold_build_composes_waves_wiring_and_global() {
         version: "v".into(),
         absent: Vec::new(),
         awaiting_zone: vec![],
+        zone_stack: None,
     };
     let plan = Plan {
         deployment_id: "d".into(),
@@ -225,6 +226,7 @@ fn an_ami_update_weighs_the_rolling_update_and_no_change_weighs_nothing() {
         version: "v".into(),
         absent: Vec::new(),
         awaiting_zone: vec![],
+        zone_stack: None,
     };
     let changes = vec![
         change("Lt", "AWS::EC2::LaunchTemplate", ChangeAction::Modify),
@@ -276,6 +278,7 @@ fn a_replacement_adds_the_old_resources_delete_in_the_cleanup() {
         version: "v".into(),
         absent: Vec::new(),
         awaiting_zone: vec![],
+        zone_stack: None,
     };
     let mut nat = change("Nat", "AWS::EC2::NatGateway", ChangeAction::Modify);
     nat.replaces = true;
@@ -354,6 +357,7 @@ fn a_changed_ami_parameter_rolls_the_group_even_when_the_change_set_lists_nothin
         version: "v".into(),
         absent: Vec::new(),
         awaiting_zone: vec![],
+        zone_stack: None,
     };
     // plan_of's previous stack ran without the parameter's new value.
     let plan = Plan {
