@@ -82,7 +82,12 @@ fn a_deploy_after_destroy_takes_the_kept_bucket_and_table_back_with_their_data()
     // is on and the bucket's TLS-only policy (its own resource) is back.
     let s3 = sdk::s3(HOME);
     sdk::block_on(async {
-        let v = s3.get_bucket_versioning().bucket(&bucket).send().await.unwrap();
+        let v = s3
+            .get_bucket_versioning()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(v.status().map(|s| s.as_str()), Some("Enabled"));
         let policy = s3
             .get_bucket_policy()
@@ -97,4 +102,55 @@ fn a_deploy_after_destroy_takes_the_kept_bucket_and_table_back_with_their_data()
     let again = cli::deploy_json(&file);
     again.expect_code(exit_code::SUCCESS);
     assert_eq!(summary(&again)["outcome"], "no-change", "{again}");
+}
+
+#[test]
+fn a_global_table_kept_by_destroy_is_taken_back_by_the_home_regions_stack_with_its_items() {
+    let _moto = sandbox::exclusive();
+    let file = sandbox::repo_dir().join("stacks/example.toml");
+    let f = file.to_string_lossy().to_string();
+    let def = strata::stack::load(Path::new(&file)).expect("the example loads");
+    cli::deploy_json(&file).expect_code(exit_code::SUCCESS);
+    let table = table_name(&def, "orders");
+    let db = sdk::dynamodb(HOME);
+    let key = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.into());
+    sdk::block_on(async {
+        db.put_item()
+            .table_name(&table)
+            .item("customer_id", key("c-1"))
+            .item("order_id", key("o-1"))
+            .send()
+            .await
+            .expect("put an order");
+    });
+    cli::strata_sandbox(&["destroy", &f, "--yes", "--output", "json"])
+        .expect_code(exit_code::SUCCESS);
+
+    let run = cli::deploy_json(&file);
+    run.expect_code(exit_code::SUCCESS);
+    assert!(
+        run.stdout
+            .contains(&format!("AWS::DynamoDB::GlobalTable {table} exists")),
+        "{run}"
+    );
+    let cfn = sdk::cloudformation(HOME);
+    let resources = sdk::block_on(sdk::stack_resources(&cfn, &def.region_stack_name(HOME)));
+    assert!(
+        resources
+            .iter()
+            .any(|(_, t, p)| t == "AWS::DynamoDB::GlobalTable" && *p == table),
+        "{resources:?}"
+    );
+    let item = sdk::block_on(async {
+        db.get_item()
+            .table_name(&table)
+            .key("customer_id", key("c-1"))
+            .key("order_id", key("o-1"))
+            .send()
+            .await
+            .expect("GetItem")
+            .item()
+            .is_some()
+    });
+    assert!(item, "the order is still there");
 }
