@@ -211,7 +211,8 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     // account can use (validate knows each region's zones, the account may have
     // fewer). Not DR: a failed region may not answer, and rebuild keeps its AZs.
     // Both read-only, so at the same time; a missing AZ is reported first.
-    let (azs, amis) = futures::future::join(
+    // The zone's id and the caller's account too: all read-only, all at once.
+    let (azs, amis, zone_id, account) = futures::future::join4(
         async {
             if matches!(command, Command::Plan | Command::Deploy) {
                 preflight::check_azs(&cloud, def).await
@@ -226,6 +227,14 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
                 Ok(BTreeMap::new())
             }
         },
+        crate::app::zone::resolve(&aws, def, &events),
+        async {
+            if command.changes() || command == Command::Plan {
+                aws.caller_account().await.ok()
+            } else {
+                None
+            }
+        },
     )
     .await;
     let list = azs?;
@@ -233,12 +242,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         return Err(AppError::MissingAzs { file, list });
     }
     let amis = amis?;
-    let zone_id = crate::app::zone::resolve(&aws, def, &events).await?;
-    let account = if command.changes() || command == Command::Plan {
-        aws.caller_account().await.ok()
-    } else {
-        None
-    };
+    let zone_id = zone_id?;
     let desired = plan::desired(
         def,
         &build,

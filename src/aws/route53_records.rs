@@ -50,21 +50,10 @@ pub struct HealthCheckView {
     pub disabled: bool,
 }
 
-/// ListHostedZonesByName: the id (without "/hostedzone/") of the public zone `name`.
+/// ListHostedZonesByName: the id (without "/hostedzone/") of the public zone `name`
+/// (the first, when several share the name: see `public_zone_ids`).
 pub async fn hosted_zone_id(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
-    let want = format!("{}.", name.trim_end_matches('.'));
-    let out = aws
-        .route53()
-        .list_hosted_zones_by_name()
-        .dns_name(&want)
-        .send()
-        .await
-        .map_err(err("ListHostedZonesByName"))?;
-    Ok(out
-        .hosted_zones()
-        .iter()
-        .find(|z| z.name().eq_ignore_ascii_case(&want))
-        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string()))
+    Ok(public_zone_ids(aws, name).await?.into_iter().next())
 }
 
 /// ListHostedZonesByName: the ids (without "/hostedzone/") of every public zone

@@ -214,7 +214,7 @@ async fn plan_all<C: Cloud>(
                 )
                 .await?
             };
-            let adoption = (!adopt.is_empty()).then(|| (adopt, target));
+            let adoption = (!adopt.is_empty()).then_some((adopt, target));
             Ok::<_, DeployError>((p, wiring, adoption))
         }
     }))
