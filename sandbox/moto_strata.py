@@ -427,6 +427,7 @@ if __name__ == "__main__":
     import moto_cloudwatch
     import moto_iam  # audit: a control endpoint, AdministratorAccess
     import moto_route53
+    import moto_origin_access  # prefix lists, the origin secret, dynamic references
     import moto_ssm
 
     moto_route53.install()
@@ -439,6 +440,7 @@ if __name__ == "__main__":
     moto_autoscaling.install()
     moto_ssm.install()
     moto_acm.install()
+    moto_origin_access.install()
     moto_cfn_resources.install()
     moto_cfn_lifecycle.install()  # after moto_cfn_resources: records its operations
     moto_cfn_import.install()  # after moto_cfn_lifecycle: wraps its change sets

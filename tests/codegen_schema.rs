@@ -124,6 +124,13 @@ fn instances() -> Vec<(&'static str, Json)> {
             "shop-prod-orders",
             ssm::parameter::ParameterType::String,
         )),
+        p(secretsmanager::Secret {
+            name: Some(Value::from("strata/shop-prod/origin-verify")),
+            replica_regions: Some(vec![secretsmanager::secret::ReplicaRegion::new(
+                "us-west-2",
+            )]),
+            ..Default::default()
+        }),
     ]
 }
 

@@ -200,8 +200,14 @@ fn https_only_fails_when_the_http_listener_forwards_instead_of_redirecting() {
         "HttpListener",
         "serves instead of redirecting",
         |t| {
-            props(t, "HttpListener")["DefaultActions"] =
-                json!([{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]);
+            // strata makes no port-80 listener behind CloudFront: add one that serves.
+            t["Resources"]["HttpListener"] = json!({
+                "Type": "AWS::ElasticLoadBalancingV2::Listener",
+                "Properties": {
+                    "LoadBalancerArn": {"Ref": "Alb"}, "Port": 80, "Protocol": "HTTP",
+                    "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}]
+                }
+            });
         },
     );
 }

@@ -282,27 +282,55 @@ fn the_instance_security_group_admits_only_the_load_balancer_group_on_the_app_po
                 (&port, &port)
             );
 
-            let open: BTreeSet<u64> = prop(&res[alb_sg], "SecurityGroupIngress")
+            // The load balancer's groups: one listener port, from CloudFront's and the
+            // health checkers' managed prefix lists behind CloudFront (one group
+            // each), from the internet without it.
+            let port = if def.dns.https() { 443 } else { 80 };
+            let groups: Vec<&str> = prop(&res["Alb"], "SecurityGroups")
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|i| {
-                    assert_eq!(i["CidrIp"], "0.0.0.0/0");
-                    i["FromPort"].as_u64().unwrap()
-                })
+                .map(|g| get_att(g).unwrap().0)
                 .collect();
+            let mut sources = Vec::new();
+            for g in &groups {
+                for i in prop(&res[*g], "SecurityGroupIngress").as_array().unwrap() {
+                    assert_eq!(i["FromPort"], port, "{name} {g}");
+                    assert_eq!(i["ToPort"], port, "{name} {g}");
+                    sources.push(if i["CidrIp"].is_null() {
+                        i["SourcePrefixListId"]["Ref"].as_str().unwrap().to_string()
+                    } else {
+                        i["CidrIp"].as_str().unwrap().to_string()
+                    });
+                }
+            }
+            if def.edge.cloudfront {
+                assert_eq!(groups.len(), 2, "{name}: one group per prefix list");
+                assert_eq!(
+                    sources,
+                    ["CloudFrontPrefixListId", "HealthCheckPrefixListId"],
+                    "{name}"
+                );
+            } else {
+                assert_eq!(sources, ["0.0.0.0/0"], "{name}");
+            }
             let listeners: Vec<&Json> = of_type(&res, "AWS::ElasticLoadBalancingV2::Listener")
                 .map(|(_, l)| l)
                 .collect();
+            assert_eq!(
+                listeners.len(),
+                1,
+                "{name}: one listener, nothing on 80 to redirect"
+            );
+            assert_eq!(prop(listeners[0], "Port"), port);
+            let default = &prop(listeners[0], "DefaultActions")[0]["Type"];
+            if def.edge.cloudfront {
+                assert_eq!(default, "fixed-response", "{name}: 403 unless verified");
+            } else {
+                assert_eq!(default, "forward", "{name}");
+            }
             if def.dns.https() {
-                assert_eq!(open, BTreeSet::from([80, 443]), "{name}");
-                let http = listeners.iter().find(|l| prop(l, "Port") == 80).unwrap();
-                assert_eq!(
-                    prop(http, "DefaultActions")[0]["Type"],
-                    "redirect",
-                    "{name}: 80 only redirects"
-                );
-                let https = listeners.iter().find(|l| prop(l, "Port") == 443).unwrap();
+                let https = listeners[0];
                 assert_eq!(prop(https, "Protocol"), "HTTPS");
                 assert_eq!(
                     prop(https, "SslPolicy"),
@@ -318,10 +346,6 @@ fn the_instance_security_group_admits_only_the_load_balancer_group_on_the_app_po
                         assert_eq!(c, strata::synth::latency_name(&def).as_str());
                     }
                 }
-            } else {
-                assert_eq!(open, BTreeSet::from([80]), "{name}");
-                assert_eq!(listeners.len(), 1);
-                assert_eq!(prop(listeners[0], "DefaultActions")[0]["Type"], "forward");
             }
         }
     }
@@ -515,9 +539,13 @@ fn the_build_phase_has_no_cross_region_reference_and_keeps_the_health_check() {
                 prop(&res["Bucket"], "ReplicationConfiguration").is_null(),
                 "{name}: no replication"
             );
-            // The home region's global table names every region by design (its replicas);
-            // apart from it, no other region appears anywhere.
-            res.retain(|_, v| v["Type"] != "AWS::DynamoDB::GlobalTable");
+            // The home region's global table and origin secret name every region by
+            // design (their replicas, which must exist before the other regions are
+            // wired); apart from them, no other region appears anywhere.
+            res.retain(|_, v| {
+                v["Type"] != "AWS::DynamoDB::GlobalTable"
+                    && v["Type"] != "AWS::SecretsManager::Secret"
+            });
             let text = serde_json::to_string(&res).unwrap();
             for other in def.regions.iter().filter(|o| o.name != r.region) {
                 assert!(

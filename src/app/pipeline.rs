@@ -100,6 +100,9 @@ pub struct Pipeline {
     /// The caller's account (STS), for commands that plan: buckets are named by
     /// it, and a stack to be created takes back the data an earlier one kept.
     pub account: Option<String>,
+    /// Each region's managed prefix-list ids for its template's parameters
+    /// (`deploy::preflight::resolve_prefix_lists`); empty without CloudFront.
+    pub region_parameters: BTreeMap<String, BTreeMap<String, String>>,
     pub desired: Desired,
     pub timing: Timing,
     pub events: Events,
@@ -212,7 +215,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     // fewer). Not DR: a failed region may not answer, and rebuild keeps its AZs.
     // Both read-only, so at the same time; a missing AZ is reported first.
     // The zone's id and the caller's account too: all read-only, all at once.
-    let (azs, amis, zone_id, account) = futures::future::join4(
+    let (azs, amis, zone_id, account, prefix_lists) = futures::future::join5(
         async {
             if matches!(command, Command::Plan | Command::Deploy) {
                 preflight::check_azs(&cloud, def).await
@@ -235,6 +238,13 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
                 None
             }
         },
+        async {
+            if command.resolves_amis() || command == Command::DrRebuild {
+                crate::deploy::preflight::resolve_prefix_lists(&cloud, def).await
+            } else {
+                Ok(BTreeMap::new())
+            }
+        },
     )
     .await;
     let list = azs?;
@@ -243,6 +253,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     }
     let amis = amis?;
     let zone_id = zone_id?;
+    let region_parameters = prefix_lists?;
     let desired = plan::desired(
         def,
         &build,
@@ -250,6 +261,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         &amis,
         &definition.source_hash,
         zone_id.as_deref(),
+        &region_parameters,
     )
     .only_regions(&regions);
     Ok(Pipeline {
@@ -264,6 +276,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         amis,
         zone_id,
         account,
+        region_parameters,
         desired,
         timing,
         events,
@@ -423,6 +436,7 @@ impl Pipeline {
             amis,
             &self.definition.source_hash,
             self.zone_id.as_deref(),
+            &self.region_parameters,
         )
     }
 

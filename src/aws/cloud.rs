@@ -723,6 +723,32 @@ impl Cloud for CloudApi {
             .collect())
     }
 
+    async fn managed_prefix_list(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<String>, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_managed_prefix_lists()
+            .filters(
+                Filter::builder()
+                    .name("prefix-list-name")
+                    .values(name)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeManagedPrefixLists", region, e))?;
+        Ok(out
+            .prefix_lists()
+            .iter()
+            .find(|l| l.prefix_list_name() == Some(name) && l.owner_id() == Some("AWS"))
+            .and_then(|l| l.prefix_list_id().map(str::to_string)))
+    }
+
     async fn ami_copy(
         &self,
         region: &str,

@@ -199,6 +199,13 @@ pub trait Cloud: Sync {
     /// DescribeAvailabilityZones: the names of the region's Availability Zones this
     /// account can use (zone type `availability-zone`, state `available`).
     async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;
+    /// DescribeManagedPrefixLists: the id of the AWS-managed prefix list named
+    /// `name` in the region, if there is one.
+    async fn managed_prefix_list(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<String>, AwsError>;
     /// DescribeImages: the stack's copy of `source_ami` in the region (tagged
     /// `strata:source-ami=<source>` and `strata:stack=<stack>`), chosen as `ami copy`
     /// chooses (`aws::ec2_images::preferred_copy`).

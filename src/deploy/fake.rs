@@ -435,6 +435,17 @@ impl Cloud for Fake {
         Ok(vec![(format!("{prefix}5xx"), state.into())])
     }
 
+    async fn managed_prefix_list(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<String>, AwsError> {
+        self.call(region, "DescribeManagedPrefixLists");
+        // A stable id per (region, list), shaped as AWS's.
+        let n = name.len() + region.len();
+        Ok(Some(format!("pl-{n:08x}")))
+    }
+
     async fn ami_copy(
         &self,
         region: &str,

@@ -83,3 +83,35 @@ pub async fn resolve_amis<C: Cloud>(
     }
     Ok(amis)
 }
+
+/// Each region's managed prefix-list parameters (`synth::origin_access`), read
+/// with DescribeManagedPrefixLists: region -> parameter -> prefix list id. Empty
+/// without CloudFront. A list the region does not have is `NotReady`, naming it:
+/// nothing is planned with a security group that would admit nobody.
+pub async fn resolve_prefix_lists<C: Cloud>(
+    cloud: &C,
+    def: &StackDef,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, DeployError> {
+    let lookups = futures::future::join_all(def.regions.iter().flat_map(|r| {
+        crate::synth::origin_access::prefix_list_parameters(def, &r.name)
+            .into_iter()
+            .map(move |(parameter, list)| async move {
+                let id = cloud.managed_prefix_list(&r.name, &list).await;
+                (r.name.clone(), parameter, list, id)
+            })
+    }))
+    .await;
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (region, parameter, list, id) in lookups {
+        let id = id?.ok_or_else(|| DeployError::NotReady {
+            reason: format!(
+                "{region} has no AWS-managed prefix list {list} (DescribeManagedPrefixLists), \
+                 which the load balancer's security groups admit"
+            ),
+        })?;
+        out.entry(region)
+            .or_default()
+            .insert(parameter.to_string(), id);
+    }
+    Ok(out)
+}

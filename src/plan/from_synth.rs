@@ -45,6 +45,8 @@ pub fn version_ami(version: &str) -> Option<&str> {
 /// `zone_id` is the hosted zone's id for the templates that take it as the
 /// `HostedZoneId` parameter (`app::zone::resolve`); without it (a managed zone not
 /// created yet) those stacks are listed in `Desired::awaiting_zone`.
+/// `region_parameters` maps a region to the values of the other parameters its
+/// template declares (the managed prefix lists, `deploy::preflight::resolve_prefix_lists`).
 pub fn desired(
     def: &StackDef,
     build: &Synthesized,
@@ -52,6 +54,7 @@ pub fn desired(
     amis: &BTreeMap<String, String>,
     source_hash: &str,
     zone_id: Option<&str>,
+    region_parameters: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Desired {
     let zone_parameter = |t: &Template, parameters: &mut BTreeMap<String, String>| {
         if let (true, Some(id)) = (needs_zone_id(t), zone_id) {
@@ -85,6 +88,12 @@ pub fn desired(
         // The build template declares what the wired one does, and more: records
         // and certificates both name the zone.
         zone_parameter(&w.template, &mut parameters);
+        // The region's own parameters (the managed prefix lists), where declared.
+        for (k, v) in region_parameters.get(name).into_iter().flatten() {
+            if w.template.parameters.contains_key(k) {
+                parameters.insert(k.clone(), v.clone());
+            }
+        }
         let wired_body = body(&w.template);
         let build_body = b.map(|b| body(&b.template)).filter(|b| *b != wired_body);
         Some(DesiredStack {
@@ -182,6 +191,13 @@ mod tests {
             &amis,
             &crate::plan::definition_hash(&text),
             Some("Z0ZONE"),
+            &BTreeMap::from([(
+                "us-west-2".to_string(),
+                BTreeMap::from([
+                    ("CloudFrontPrefixListId".to_string(), "pl-cf".to_string()),
+                    ("NotDeclared".to_string(), "x".to_string()),
+                ]),
+            )]),
         );
         let order: Vec<_> = d
             .waves
@@ -208,7 +224,15 @@ mod tests {
         let def = crate::stack::load_str(&text, "example.toml").unwrap();
         let build = synth::synthesize(&def, synth::Phase::Build);
         let wired = synth::synthesize(&def, synth::Phase::Wired);
-        let d = desired(&def, &build, &wired, &BTreeMap::new(), "h", None);
+        let d = desired(
+            &def,
+            &build,
+            &wired,
+            &BTreeMap::new(),
+            "h",
+            None,
+            &BTreeMap::new(),
+        );
         let mut waiting = d.awaiting_zone.clone();
         waiting.sort();
         assert_eq!(

@@ -41,6 +41,10 @@ pub const MODULES: &[(&str, &str)] = &[
     ("moto_sns.py", include_str!("../../sandbox/moto_sns.py")),
     ("moto_acm.py", include_str!("../../sandbox/moto_acm.py")),
     (
+        "moto_origin_access.py",
+        include_str!("../../sandbox/moto_origin_access.py"),
+    ),
+    (
         "moto_cfn_resources.py",
         include_str!("../../sandbox/moto_cfn_resources.py"),
     ),

@@ -160,8 +160,11 @@ mod tests {
             let t = json(&r.template);
             assert!(t["Resources"]["RegionalCertificate"].is_null());
             assert!(t["Resources"]["HttpsListener"].is_null());
+            // Behind CloudFront: 403 unless CloudFront's header or the health path.
             let http = &t["Resources"]["HttpListener"]["Properties"];
-            assert_eq!(http["DefaultActions"][0]["Type"], "forward");
+            assert_eq!(http["Port"], 80);
+            assert_eq!(http["DefaultActions"][0]["Type"], "fixed-response");
+            assert!(!t["Resources"]["OriginVerifiedRule"].is_null());
         }
         let global = json(wired.global.as_ref().unwrap());
         assert!(!global["Resources"]["EdgeCertificate"].is_null());

@@ -11,6 +11,7 @@ use super::certificates;
 use super::context::fqdn;
 use super::dns::zone_id;
 use super::lit::{int, opt, s, some, yes};
+use super::origin_access;
 use super::tags;
 use crate::cfn::gen::{cloudfront, route53};
 use crate::cfn::{Template, Value};
@@ -64,6 +65,12 @@ pub fn template(def: &StackDef, price_class: PriceClass) -> Template {
     custom.origin_keepalive_timeout = Some(int(5));
     let mut origin = cf::Origin::new(s(def.dns.origin_name()), s(ORIGIN_ID));
     origin.custom_origin_config = Some(custom);
+    // The load balancers forward only requests carrying the origin secret; the
+    // template holds the reference, CloudFormation resolves the us-east-1 replica.
+    origin.origin_custom_headers = Some(vec![cf::OriginCustomHeader::new(
+        s(origin_access::secret_reference(def)),
+        s(origin_access::ORIGIN_VERIFY_HEADER),
+    )]);
 
     let mut forwarded = cf::ForwardedValues::new(yes(true));
     forwarded.headers = Some(FORWARDED_HEADERS.iter().map(|h| s(*h)).collect());

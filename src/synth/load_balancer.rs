@@ -1,20 +1,20 @@
 //! The internet-facing Application Load Balancer across the public subnets, its
-//! target group (health-checked on the definition's path, cross-zone), and its
-//! listeners: HTTPS on 443 with a current TLS policy and port 80 only redirecting
-//! to it (the default), or plain HTTP on 80 when the stack opts out
-//! (`dns.plain_http`).
+//! target group (health-checked on the definition's path, cross-zone), and its one
+//! listener: HTTPS on 443 with a current TLS policy (the default), or plain HTTP on
+//! 80 when the stack opts out (`dns.plain_http`). Behind CloudFront the listener
+//! answers 403 except to CloudFront's verified requests and the health-check path
+//! (`origin_access`).
 
 use super::certificates;
 use super::context::RegionCtx;
-use super::lit::{int, opt, some, yes};
+use super::lit::{int, opt, s, some, yes};
 use super::network::Network;
-use super::security::SecurityGroups;
+use super::origin_access::{self, behind_cloudfront};
+use super::security::{listener_port, SecurityGroups};
 use super::tags;
 use crate::cfn::gen::elasticloadbalancingv2 as elb;
 use crate::cfn::{Handle, Options, Template};
-use elb::listener::{
-    Action, ActionType, Certificate, ListenerProtocol, RedirectConfig, RedirectConfigStatusCode,
-};
+use elb::listener::{Action, ActionType, Certificate, FixedResponseConfig, ListenerProtocol};
 use elb::load_balancer::{LoadBalancerIpAddressType, LoadBalancerScheme, LoadBalancerType};
 use elb::target_group::{
     TargetGroupHealthCheckProtocol, TargetGroupProtocol, TargetGroupTargetType,
@@ -38,7 +38,12 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
     alb.scheme = opt(LoadBalancerScheme::InternetFacing);
     alb.ip_address_type = opt(LoadBalancerIpAddressType::Ipv4);
     alb.subnets = Some(net.public_subnets.iter().map(|h| h.ref_()).collect());
-    alb.security_groups = Some(vec![sgs.alb.group_id()]);
+    alb.security_groups = Some(
+        std::iter::once(&sgs.alb)
+            .chain(sgs.health_checkers.as_ref())
+            .map(|g| g.group_id())
+            .collect(),
+    );
     alb.load_balancer_attributes = Some(vec![
         lb_attribute("routing.http.drop_invalid_header_fields.enabled", "true"),
         lb_attribute("idle_timeout.timeout_seconds", "60"),
@@ -72,40 +77,81 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, net: &Network, sgs: &SecurityGroup
     tg.tags = Some(tags::standard(ctx));
     let target_group = t.add("TargetGroup", tg);
 
-    let forward = {
+    let forward = || {
         let mut a = Action::new(ActionType::Forward);
         a.target_group_arn = Some(target_group.ref_());
         a
     };
-    if ctx.https() {
+    // Behind CloudFront the listener answers 403 unless a rule below forwards.
+    let default = if behind_cloudfront(ctx) {
+        let mut a = Action::new(ActionType::FixedResponse);
+        let mut body = FixedResponseConfig::new(s("403"));
+        body.content_type = some("text/plain");
+        body.message_body = some("Forbidden");
+        a.fixed_response_config = Some(body);
+        a
+    } else {
+        forward()
+    };
+    let mut listener = elb::Listener::new(alb.ref_(), vec![default]);
+    listener.port = Some(int(listener_port(ctx)));
+    listener.tags = Some(tags::standard(ctx));
+    let listener = if ctx.https() {
         let mut c = Certificate::default();
         c.certificate_arn = Some(certificates::regional(t, ctx));
-        let mut https = elb::Listener::new(alb.ref_(), vec![forward]);
-        https.port = Some(int(443));
-        https.protocol = opt(ListenerProtocol::Https);
-        https.ssl_policy = some(SSL_POLICY);
-        https.certificates = Some(vec![c]);
-        https.tags = Some(tags::standard(ctx));
-        t.add("HttpsListener", https);
-
-        let mut redirect = RedirectConfig::new(RedirectConfigStatusCode::Http301);
-        redirect.protocol = some("HTTPS");
-        redirect.port = some("443");
-        let mut a = Action::new(ActionType::Redirect);
-        a.redirect_config = Some(redirect);
-        let mut http = elb::Listener::new(alb.ref_(), vec![a]);
-        http.port = Some(int(80));
-        http.protocol = opt(ListenerProtocol::Http);
-        http.tags = Some(tags::standard(ctx));
-        t.add("HttpListener", http);
+        listener.protocol = opt(ListenerProtocol::Https);
+        listener.ssl_policy = some(SSL_POLICY);
+        listener.certificates = Some(vec![c]);
+        t.add("HttpsListener", listener)
     } else {
-        let mut http = elb::Listener::new(alb.ref_(), vec![forward]);
-        http.port = Some(int(80));
-        http.protocol = opt(ListenerProtocol::Http);
-        http.tags = Some(tags::standard(ctx));
-        t.add("HttpListener", http);
+        listener.protocol = opt(ListenerProtocol::Http);
+        t.add("HttpListener", listener)
+    };
+    if behind_cloudfront(ctx) {
+        add_origin_rules(t, ctx, &listener, &target_group);
     }
     LoadBalancer { alb, target_group }
+}
+
+/// Behind CloudFront, the listener's rules: the health-check path for Route 53's
+/// checkers (which cannot send a header; the security groups admit only them and
+/// CloudFront), and, once wired, every request carrying CloudFront's
+/// `X-Origin-Verify` secret (`origin_access`). The header rule is in the wired
+/// phase only: a region's first build may come before the home region has
+/// replicated the secret to it, and nothing routes to a region before its wiring.
+fn add_origin_rules(
+    t: &mut Template,
+    ctx: &RegionCtx,
+    listener: &Handle<elb::Listener>,
+    target_group: &Handle<elb::TargetGroup>,
+) {
+    use elb::listener_rule as rule;
+    let forward = || {
+        let mut a = rule::Action::new(rule::ActionType::Forward);
+        a.target_group_arn = Some(target_group.ref_());
+        a
+    };
+    if ctx.wired() {
+        let mut header = rule::HttpHeaderConfig::default();
+        header.http_header_name = some(origin_access::ORIGIN_VERIFY_HEADER);
+        header.values = Some(vec![s(origin_access::secret_reference(ctx.def))]);
+        let mut condition = rule::RuleCondition::default();
+        condition.field = some("http-header");
+        condition.http_header_config = Some(header);
+        let mut r = elb::ListenerRule::new(vec![forward()], int(1), vec![condition]);
+        r.listener_arn = Some(listener.ref_());
+        r.tags = Some(tags::standard(ctx));
+        t.add("OriginVerifiedRule", r);
+    }
+    let mut path = rule::PathPatternConfig::default();
+    path.values = Some(vec![s(ctx.def.compute.health_check_path.as_str())]);
+    let mut condition = rule::RuleCondition::default();
+    condition.field = some("path-pattern");
+    condition.path_pattern_config = Some(path);
+    let mut r = elb::ListenerRule::new(vec![forward()], int(2), vec![condition]);
+    r.listener_arn = Some(listener.ref_());
+    r.tags = Some(tags::standard(ctx));
+    t.add("HealthCheckPathRule", r);
 }
 
 fn lb_attribute(key: &str, value: &str) -> elb::load_balancer::LoadBalancerAttribute {

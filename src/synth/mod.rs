@@ -26,6 +26,7 @@ mod load_balancer;
 pub mod naming;
 mod network;
 mod notify;
+pub mod origin_access;
 mod outputs;
 mod security;
 pub mod serving_check;
@@ -179,6 +180,7 @@ fn region_template(ctx: &RegionCtx) -> Template {
     ));
     let net = network::add(&mut t, ctx);
     let sgs = security::add(&mut t, ctx, &net);
+    origin_access::add_secret(&mut t, ctx);
     let lb = load_balancer::add(&mut t, ctx, &net, &sgs);
     let data = data::add(&mut t, ctx);
     let bucket = storage::add(&mut t, ctx);

@@ -77,6 +77,8 @@ key_value_tags!(
     gen::elasticloadbalancingv2::target_group::Tag,
     gen::elasticloadbalancingv2::listener::Tag,
     gen::certificatemanager::certificate::Tag,
+    gen::secretsmanager::secret::Tag,
+    gen::elasticloadbalancingv2::listener_rule::Tag,
 );
 
 impl TagType for gen::elasticloadbalancingv2::load_balancer::Tag {

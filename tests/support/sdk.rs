@@ -157,3 +157,38 @@ pub fn create_zone(name: &str) -> String {
             .to_string()
     })
 }
+
+/// Create a stack and wait for a final status: (status, reason of a failed resource).
+pub fn create_and_settle(
+    region: &str,
+    name: &str,
+    template: serde_json::Value,
+) -> (String, String) {
+    let cfn = cloudformation(region);
+    block_on(async {
+        cfn.create_stack()
+            .stack_name(name)
+            .template_body(template.to_string())
+            .send()
+            .await
+            .expect("CreateStack");
+        let status = settled_stack(&cfn, name).await.expect("the stack exists");
+        let events = cfn
+            .describe_stack_events()
+            .stack_name(name)
+            .send()
+            .await
+            .expect("DescribeStackEvents");
+        let reason = events
+            .stack_events()
+            .iter()
+            .filter(|e| {
+                e.resource_status()
+                    .is_some_and(|s| s.as_str() == "CREATE_FAILED")
+            })
+            .filter_map(|e| e.resource_status_reason())
+            .collect::<Vec<_>>()
+            .join("; ");
+        (status, reason)
+    })
+}

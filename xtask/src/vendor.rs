@@ -50,6 +50,7 @@ pub const VENDORED_TYPES: &[&str] = &[
     "AWS::SQS::Queue",
     "AWS::SQS::QueuePolicy",
     "AWS::SSM::Parameter",
+    "AWS::SecretsManager::Secret",
 ];
 
 /// The region whose provider list picks the schema files.
