@@ -367,14 +367,21 @@ impl Cloud for CloudApi {
     }
 
     async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError> {
-        let out = self
+        let out = match self
             .aws
             .cloudformation(region)
             .describe_stack_events()
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(CFN, "DescribeStackEvents", region, e))?;
+            .map_err(|e| AwsError::from_sdk(CFN, "DescribeStackEvents", region, e))
+        {
+            Ok(out) => out,
+            // Deleted between the status read and this one: no new events; the
+            // next DescribeStacks says it is gone.
+            Err(e) if is_missing(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
         Ok(out
             .stack_events()
             .iter()

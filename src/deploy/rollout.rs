@@ -423,15 +423,43 @@ fn groups(entries: &[Entry], global_at: Option<usize>) -> Vec<Vec<usize>> {
 /// wiring together (as the first pass ran them), the waves one after another, so
 /// a wrong record or replication rule shows in one wave's gates before the next
 /// wave changes.
+///
+/// A stack whose wiring changes replicas (the home region's, when regions are
+/// added or removed: the global table's and the origin secret's) is wired alone,
+/// before the rest of its wave, which read those replicas in their own regions.
 fn wiring_groups(entries: &[Entry]) -> Vec<Vec<usize>> {
+    let mut wiring: Vec<usize> = (0..entries.len())
+        .filter(|i| entries[*i].needs_wiring)
+        .collect();
+    // Within a wave (the order is wave order already), replica changers first.
+    wiring.sort_by_key(|i| (entries[*i].wave, !changes_replicas(&entries[*i])));
     let mut out: Vec<Vec<usize>> = Vec::new();
-    for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.needs_wiring) {
+    let mut alone = false;
+    for i in wiring {
+        let e = &entries[i];
+        let changes = changes_replicas(e);
         match out.last_mut() {
-            Some(last) if e.wave.is_some() && entries[last[0]].wave == e.wave => last.push(i),
+            Some(last)
+                if !alone && !changes && e.wave.is_some() && entries[last[0]].wave == e.wave =>
+            {
+                last.push(i)
+            }
             _ => out.push(vec![i]),
         }
+        alone = changes;
     }
     out
+}
+
+/// Whether the stack's wiring changes the replicas its template declares.
+fn changes_replicas(e: &Entry) -> bool {
+    let before = e
+        .deployed
+        .as_ref()
+        .map(|d| d.template_body.as_str())
+        .or(e.desired.build_template_body.as_deref())
+        .unwrap_or_default();
+    crate::plan::replica_regions(before) != crate::plan::replica_regions(&e.desired.template_body)
 }
 
 /// Plan only: create the change sets, read them, delete them. Nothing changes.
@@ -908,4 +936,68 @@ async fn roll_out<C: Cloud>(
         entries[i].result = StackResult::Retired;
     }
     (Outcome::Deployed, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(region: &str, wave: usize, before: &str, after: &str) -> Entry {
+        let stack = DesiredStack {
+            region: region.into(),
+            stack_name: format!("app-{region}"),
+            role: StackRole::Region,
+            template_body: after.into(),
+            build_template_body: None,
+            parameters: BTreeMap::new(),
+            create_only: BTreeMap::new(),
+        };
+        let deployed = Deployed {
+            template_body: before.into(),
+            parameters: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        };
+        let mut e = Entry::new(stack, Some(deployed));
+        e.wave = Some(wave);
+        e.needs_wiring = true;
+        e
+    }
+
+    fn secret(replicas: &[&str]) -> String {
+        let list: Vec<_> = replicas
+            .iter()
+            .map(|r| serde_json::json!({ "Region": r }))
+            .collect();
+        serde_json::json!({"Resources": {"S": {"Type": "AWS::SecretsManager::Secret",
+            "Properties": {"ReplicaRegions": list}}}})
+        .to_string()
+    }
+
+    #[test]
+    fn a_stack_changing_replicas_is_wired_alone_before_the_rest_of_its_wave() {
+        let plain = r#"{"Resources": {}}"#;
+        let entries = vec![
+            entry("eu-west-1", 0, plain, r#"{"Resources": {"X": {}}}"#),
+            entry(
+                "us-east-1",
+                0,
+                &secret(&["eu-west-1"]),
+                &secret(&["eu-west-1", "ap-south-1"]),
+            ),
+            entry("ap-south-1", 0, plain, r#"{"Resources": {"Y": {}}}"#),
+            entry("sa-east-1", 1, plain, r#"{"Resources": {"Z": {}}}"#),
+        ];
+        assert_eq!(wiring_groups(&entries), vec![vec![1], vec![0, 2], vec![3]]);
+        // Nothing changes replicas: one group per wave, as before.
+        let same = vec![
+            entry(
+                "us-east-1",
+                0,
+                &secret(&["eu-west-1"]),
+                &secret(&["eu-west-1"]),
+            ),
+            entry("eu-west-1", 0, plain, r#"{"Resources": {"X": {}}}"#),
+        ];
+        assert_eq!(wiring_groups(&same), vec![vec![0, 1]]);
+    }
 }

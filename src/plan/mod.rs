@@ -11,6 +11,7 @@ mod diff;
 mod from_synth;
 mod global_table;
 mod id;
+mod replicas;
 mod retire;
 pub mod timing;
 
@@ -24,6 +25,7 @@ pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
     PREVIOUS_PREFIX,
 };
+pub use replicas::replica_regions;
 pub use retire::{keep_data, out_of_service, DataKept, OutOfService, RetireError};
 
 use serde::Serialize;
