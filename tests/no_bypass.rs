@@ -258,7 +258,7 @@ fn only_cloudfront_and_the_health_checkers_reach_the_load_balancers() {
         );
         assert_eq!(
             o.header_values,
-            [secret.clone()],
+            std::slice::from_ref(&secret),
             "{region}: CloudFront's value"
         );
 

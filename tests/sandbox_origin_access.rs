@@ -93,7 +93,7 @@ fn prefix_list_rules_are_applied_checked_and_weighed() {
             .filter_map(|l| l.prefix_list_id().map(str::to_string))
             .collect::<Vec<_>>()
     });
-    assert_eq!(lists, [checkers.clone()]);
+    assert_eq!(lists, std::slice::from_ref(&checkers));
 
     let unknown = sandbox::unique("pl-unknown");
     let (status, reason) = sdk::create_and_settle(

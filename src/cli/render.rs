@@ -351,6 +351,20 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         };
         out.push_str(&format!("  {} ({}): {what}\n", s.stack_name, s.region));
+        if !s.replica_steps.is_empty() {
+            // A global table takes one replica change per update.
+            let n = s.replica_steps.len() + 1;
+            for (k, step) in s.replica_steps.iter().enumerate() {
+                out.push_str(&format!(
+                    "      update {} of {n}: {}\n",
+                    k + 1,
+                    step.does.join(", ")
+                ));
+            }
+            out.push_str(&format!(
+                "      update {n} of {n}: the rest of the changes below\n"
+            ));
+        }
         for p in &s.parameters {
             out.push_str(&format!(
                 "      parameter {}: {} -> {}\n",
@@ -611,6 +625,7 @@ mod tests {
             parameters: vec![],
             previous: None,
             change_set: None,
+            replica_steps: vec![],
         }
     }
 
@@ -670,7 +685,19 @@ mod tests {
             old: Some("ami-1".into()),
             new: "ami-2".into(),
         }];
+        plan.waves[0][0].replica_steps = vec![strata::plan::ReplicaStep {
+            does: vec!["TableOrders: add ap-south-1".into()],
+            template_body: String::new(),
+        }];
         let text = plan_text(&plan);
+        assert!(
+            text.contains("update 1 of 2: TableOrders: add ap-south-1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("update 2 of 2: the rest of the changes below"),
+            "{text}"
+        );
         assert!(
             text.contains("shop-prod-us-east-1 (us-east-1): update"),
             "{text}"

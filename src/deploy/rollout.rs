@@ -238,6 +238,11 @@ async fn plan_all<C: Cloud>(
                     &e.desired.parameters,
                 )
             },
+            replica_steps: e
+                .deployed
+                .as_ref()
+                .map(|d| crate::plan::replica_steps(&d.template_body, &e.desired.template_body))
+                .unwrap_or_default(),
             previous: e.deployed.clone(),
             change_set: p.change_set,
         });
@@ -729,6 +734,7 @@ async fn awaiting_plans<C: Cloud>(
                 deployed.as_ref().map(|d| &d.parameters),
                 &s.parameters,
             ),
+            replica_steps: crate::plan::replica_steps(old, body),
             previous: deployed,
             change_set: None,
         })

@@ -217,7 +217,32 @@ async fn attempt<C: Cloud>(
         );
         return out;
     }
-    let Some(cs) = change_set else { return out };
+    let Some(mut cs) = change_set else {
+        return out;
+    };
+    let mut changes = changes;
+    // A global table gaining or losing several replicas: one update per replica.
+    let steps = out
+        .before
+        .as_ref()
+        .map(|b| crate::plan::replica_steps(&b.template_body, &entry.desired.template_body))
+        .unwrap_or_default();
+    if !steps.is_empty() {
+        match replica_steps(cloud, events, entry, &steps, &cs, settings, pass).await {
+            Ok(last) => {
+                changes = last.changes.len();
+                match last.change_set.clone() {
+                    Some(c) => cs = c,
+                    None => return out,
+                }
+                out.replanned = Some(last);
+            }
+            Err(e) => {
+                out.outcome = Err(e);
+                return out;
+            }
+        }
+    }
     events.emit(
         Some(region),
         phase,
@@ -225,8 +250,14 @@ async fn attempt<C: Cloud>(
             detail: format!("executing {} on {stack} ({changes} changes)", cs.name),
         },
     );
+    // The last replica's update waits as long as the steps'.
+    let exec_timing = if steps.is_empty() {
+        *timing
+    } else {
+        timing.for_replicas()
+    };
     let result = async {
-        ops::execute(cloud, events, phase, &cs, changes as u64, timing).await?;
+        ops::execute(cloud, events, phase, &cs, changes as u64, &exec_timing).await?;
         if let (Some((adopted, target)), None) = (&entry.adoption, pass.wire) {
             adopt_rest(cloud, events, entry, adopted, target, settings, pass).await?;
         }
@@ -266,6 +297,86 @@ async fn attempt<C: Cloud>(
     events.emit(Some(region), Phase::Done, EventKind::PhaseDone { detail });
     out.outcome = Ok(Some(action));
     out
+}
+
+/// The replica steps before a stack's own update (`plan::replica_steps`): each an
+/// update of its own, waited for as long as a replica of a large table takes
+/// (`Timing::replica_timeout`); then the stack's own change set, made again against
+/// what the steps left (the one planned before them is deleted: it describes a
+/// stack that no longer is).
+async fn replica_steps<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entry: &Entry,
+    steps: &[crate::plan::ReplicaStep],
+    planned: &crate::plan::ChangeSetRef,
+    settings: &Settings,
+    pass: Pass<'_>,
+) -> Result<ops::Prepared, DeployError> {
+    let (region, stack) = (
+        entry.desired.region.as_str(),
+        entry.desired.stack_name.as_str(),
+    );
+    let phase = phase_of(entry, pass);
+    let timing = &settings.timing;
+    let long = timing.for_replicas();
+    let suffix = pass.wire.unwrap_or("");
+    let tags = settings.tags(pass.version);
+    let _ = cloud.delete_change_set(region, stack, &planned.name).await;
+    for (k, step) in steps.iter().enumerate() {
+        events.info(
+            Some(region),
+            phase,
+            format!(
+                "replica step {} of {}: {}",
+                k + 1,
+                steps.len() + 1,
+                step.does.join(", ")
+            ),
+        );
+        let mut target = entry.desired.clone();
+        target.template_body = step.template_body.clone();
+        let deployed = ops::settle(cloud, events, region, stack, timing).await?;
+        let name = settings.change_set(stack, &format!("{suffix}-replica{}", k + 1));
+        let p = ops::prepare(
+            cloud,
+            events,
+            region,
+            stack,
+            &name,
+            &target,
+            deployed.as_ref(),
+            &tags,
+            timing,
+        )
+        .await?;
+        if let Some(c) = &p.change_set {
+            ops::execute(cloud, events, phase, c, p.changes.len() as u64, &long).await?;
+        }
+    }
+    events.info(
+        Some(region),
+        phase,
+        format!(
+            "replica step {} of {}: the rest of the update",
+            steps.len() + 1,
+            steps.len() + 1
+        ),
+    );
+    let deployed = ops::settle(cloud, events, region, stack, timing).await?;
+    let name = settings.change_set(stack, &format!("{suffix}-replicas"));
+    ops::prepare(
+        cloud,
+        events,
+        region,
+        stack,
+        &name,
+        &entry.desired,
+        deployed.as_ref(),
+        &tags,
+        timing,
+    )
+    .await
 }
 
 /// After the import took the kept data in: the update that brings the rest of

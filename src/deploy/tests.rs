@@ -62,6 +62,7 @@ pub(super) fn settings(on_failure: OnFailure) -> Settings {
             stack_timeout: Duration::from_secs(5),
             gate_timeout: Duration::from_millis(10),
             bake: Duration::from_millis(3),
+            replica_timeout: Duration::from_secs(5),
         },
         stop: Arc::new(AtomicBool::new(false)),
         allow_replace: vec![],

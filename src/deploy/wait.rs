@@ -22,6 +22,21 @@ pub struct Timing {
     pub gate_timeout: Duration,
     /// `rollout.bake` (or `--bake`).
     pub bake: Duration,
+    /// Longest wait for a stack update that adds or removes a global-table
+    /// replica: DynamoDB copies the table's items to the new replica, which for a
+    /// large table takes hours
+    /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_reqs_bestpractices.html>).
+    pub replica_timeout: Duration,
+}
+
+impl Timing {
+    /// This timing with the stack timeout of a replica change.
+    pub fn for_replicas(&self) -> Timing {
+        Timing {
+            stack_timeout: self.stack_timeout.max(self.replica_timeout),
+            ..*self
+        }
+    }
 }
 
 impl Default for Timing {
@@ -35,6 +50,7 @@ impl Default for Timing {
             stack_timeout: Duration::from_secs(3600),
             gate_timeout: Duration::from_secs(600),
             bake: Duration::from_secs(60),
+            replica_timeout: Duration::from_secs(12 * 3600),
         }
     }
 }

@@ -97,6 +97,7 @@ mod tests {
                 tags: BTreeMap::new(),
             }),
             change_set: None,
+            replica_steps: vec![],
         }
     }
 

@@ -25,7 +25,7 @@ pub use id::{
     change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
     PREVIOUS_PREFIX,
 };
-pub use replicas::replica_regions;
+pub use replicas::{replica_regions, replica_steps, ReplicaStep};
 pub use retire::{keep_data, out_of_service, DataKept, OutOfService, RetireError};
 
 use serde::Serialize;
@@ -86,6 +86,10 @@ pub struct RegionPlan {
     pub previous: Option<Deployed>,
     /// The change set holding this plan, while it exists.
     pub change_set: Option<ChangeSetRef>,
+    /// The updates before the stack's own when a global table gains or loses
+    /// several replicas (`replica_steps`); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replica_steps: Vec<ReplicaStep>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

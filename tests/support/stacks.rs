@@ -131,23 +131,50 @@ pub const FOURTH_REGION: &str = "ap-southeast-2";
 /// `example` (the text of `stacks/example.toml` or a copy of it) with a fourth
 /// region, ap-southeast-2, last in the rollout order.
 pub fn with_fourth_region(example: &str) -> String {
+    with_added_regions(example, &[FOURTH_REGION])
+}
+
+/// The regions tests may add to the example: name, CIDR, AZs.
+const ADDABLE: [(&str, &str, &str); 2] = [
+    (
+        "ap-southeast-2",
+        "10.40.0.0/16",
+        r#"["ap-southeast-2a", "ap-southeast-2b"]"#,
+    ),
+    (
+        "ca-central-1",
+        "10.50.0.0/16",
+        r#"["ca-central-1a", "ca-central-1b"]"#,
+    ),
+];
+
+/// `example` with `added` (of ap-southeast-2 and ca-central-1) as secondary
+/// regions, last in the rollout order, in the order given.
+pub fn with_added_regions(example: &str, added: &[&str]) -> String {
     let order = r#"order = ["us-east-1", "us-west-2", "eu-west-1"]"#;
     assert!(
         example.contains(order),
         "the example's rollout order changed"
     );
+    let quoted: Vec<String> = added.iter().map(|r| format!(", \"{r}\"")).collect();
     let text = example.replacen(
         order,
-        r#"order = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]"#,
+        &format!(
+            r#"order = ["us-east-1", "us-west-2", "eu-west-1"{}]"#,
+            quoted.concat()
+        ),
         1,
     );
-    let region = r#"
-[[regions]]
-name = "ap-southeast-2"
-cidr = "10.40.0.0/16"
-azs = ["ap-southeast-2a", "ap-southeast-2b"]
-failover = "secondary"
-"#;
+    let mut regions = String::new();
+    for name in added {
+        let (_, cidr, azs) = ADDABLE
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} is not a region tests add"));
+        regions.push_str(&format!(
+            "\n[[regions]]\nname = \"{name}\"\ncidr = \"{cidr}\"\nazs = {azs}\nfailover = \"secondary\"\n"
+        ));
+    }
     let at = text.find("[rollout]").expect("a [rollout] table");
-    format!("{}{region}\n{}", &text[..at], &text[at..])
+    format!("{}{regions}\n{}", &text[..at], &text[at..])
 }

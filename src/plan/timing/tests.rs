@@ -129,6 +129,7 @@ fn plan_of(d: &DesiredStack, action: StackAction, changes: Vec<ResourceChange>) 
             tags: BTreeMap::new(),
         }),
         change_set: None,
+        replica_steps: vec![],
     }
 }
 
