@@ -561,6 +561,17 @@ async fn handle(
             code,
             message,
         }) => return Ok(error_response(protocol, status, &code, &message)),
+        // S3 throttles with 503 SlowDown, which also reaches a HEAD request (whose
+        // response has no body to carry a code)
+        // (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+        Some(Fault::Throttle) if key.service == "s3" => {
+            return Ok(error_response(
+                protocol,
+                503,
+                "SlowDown",
+                "Please reduce your request rate.",
+            ));
+        }
         Some(Fault::Throttle) => {
             let code = match protocol {
                 Protocol::Ec2 => "RequestLimitExceeded",
