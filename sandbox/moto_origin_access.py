@@ -234,7 +234,7 @@ class StrataSecret(CloudFormationModel):
         if backend._is_valid_identifier(name):
             raise ResourceFailed(f"The operation failed because the secret {name} already exists.")
         tags = [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags", [])]
-        out = backend.create_secret(
+        backend.create_secret(
             name=name,
             secret_string=value,
             secret_binary=None,
@@ -246,7 +246,6 @@ class StrataSecret(CloudFormationModel):
             force_overwrite=False,
         )
         arn = backend.describe_secret(name).arn
-        del out
         return cls(arn, name, account_id, region_name)
 
     @classmethod

@@ -21,25 +21,6 @@ fn elb(region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
     aws_sdk_elasticloadbalancingv2::Client::new(&sdk::config(region))
 }
 
-/// The id of the AWS-managed prefix list `name` in `region`.
-fn managed_list(region: &str, name: &str) -> String {
-    let ec2 = sdk::ec2(region);
-    sdk::block_on(async {
-        let out = ec2
-            .describe_managed_prefix_lists()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("prefix-list-name")
-                    .values(name)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("DescribeManagedPrefixLists");
-        out.prefix_lists()[0].prefix_list_id().unwrap().to_string()
-    })
-}
-
 /// What the region's load balancer lets in, and the header value its rule wants.
 struct Origin {
     /// (port, prefix list ids, CIDRs, source groups) of every ingress rule of
@@ -140,21 +121,8 @@ fn origin(region: &str) -> Origin {
 /// The value CloudFront sends as `X-Origin-Verify`.
 fn cloudfront_header() -> String {
     let cloudfront = aws_sdk_cloudfront::Client::new(&sdk::config("us-east-1"));
-    let cfn = sdk::cloudformation("us-east-1");
+    let id = sdk::physical_id("us-east-1", "shop-prod-global", "Distribution");
     sdk::block_on(async {
-        let r = cfn
-            .describe_stack_resource()
-            .stack_name("shop-prod-global")
-            .logical_resource_id("Distribution")
-            .send()
-            .await
-            .unwrap();
-        let id = r
-            .stack_resource_detail()
-            .unwrap()
-            .physical_resource_id()
-            .unwrap()
-            .to_string();
         let config = cloudfront
             .get_distribution_config()
             .id(id)
@@ -229,8 +197,9 @@ fn only_cloudfront_and_the_health_checkers_reach_the_load_balancers() {
     assert!(secret.chars().all(|c| c.is_ascii_alphanumeric()));
 
     for region in REGIONS {
-        let cloudfront_list = managed_list(region, "com.amazonaws.global.cloudfront.origin-facing");
-        let checkers = managed_list(
+        let cloudfront_list =
+            sdk::managed_prefix_list(region, "com.amazonaws.global.cloudfront.origin-facing");
+        let checkers = sdk::managed_prefix_list(
             region,
             &format!("com.amazonaws.{region}.route53-healthchecks"),
         );

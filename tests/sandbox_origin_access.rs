@@ -13,24 +13,6 @@ mod support;
 use serde_json::json;
 use support::{sandbox, sdk};
 
-fn managed_list(region: &str, name: &str) -> String {
-    let ec2 = sdk::ec2(region);
-    sdk::block_on(async {
-        let out = ec2
-            .describe_managed_prefix_lists()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("prefix-list-name")
-                    .values(name)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        out.prefix_lists()[0].prefix_list_id().unwrap().to_string()
-    })
-}
-
 fn vpc(region: &str) -> String {
     let ec2 = sdk::ec2(region);
     sdk::block_on(async {
@@ -57,29 +39,17 @@ fn group_template(vpc: &str, lists: &[&str]) -> serde_json::Value {
 fn prefix_list_rules_are_applied_checked_and_weighed() {
     let _moto = sandbox::shared();
     let region = "us-west-2";
-    let cloudfront = managed_list(region, "com.amazonaws.global.cloudfront.origin-facing");
-    let checkers = managed_list(region, "com.amazonaws.us-west-2.route53-healthchecks");
+    let cloudfront =
+        sdk::managed_prefix_list(region, "com.amazonaws.global.cloudfront.origin-facing");
+    let checkers = sdk::managed_prefix_list(region, "com.amazonaws.us-west-2.route53-healthchecks");
     let vpc = vpc(region);
 
     let ok = sandbox::unique("pl-ok");
     let (status, reason) = sdk::create_and_settle(region, &ok, group_template(&vpc, &[&checkers]));
     assert_eq!(status, "CREATE_COMPLETE", "{reason}");
     let ec2 = sdk::ec2(region);
-    let cfn = sdk::cloudformation(region);
+    let id = sdk::physical_id(region, &ok, "Group");
     let lists = sdk::block_on(async {
-        let r = cfn
-            .describe_stack_resource()
-            .stack_name(&ok)
-            .logical_resource_id("Group")
-            .send()
-            .await
-            .unwrap();
-        let id = r
-            .stack_resource_detail()
-            .unwrap()
-            .physical_resource_id()
-            .unwrap()
-            .to_string();
         let g = ec2
             .describe_security_groups()
             .group_ids(id)

@@ -31,24 +31,6 @@ fn cname_records(zone_id: &str) -> Vec<String> {
     })
 }
 
-fn physical_id(region: &str, stack: &str, logical: &str) -> String {
-    let cfn = sdk::cloudformation(region);
-    sdk::block_on(async {
-        let out = cfn
-            .describe_stack_resource()
-            .stack_name(stack)
-            .logical_resource_id(logical)
-            .send()
-            .await
-            .expect("DescribeStackResource");
-        out.stack_resource_detail()
-            .unwrap()
-            .physical_resource_id()
-            .unwrap()
-            .to_string()
-    })
-}
-
 fn acm(region: &str) -> aws_sdk_acm::Client {
     aws_sdk_acm::Client::new(&sdk::config(region))
 }
@@ -82,7 +64,7 @@ fn issued_certificate(region: &str, zone_id: &str, names: &[&str]) -> String {
     let (status, reason) =
         sdk::create_and_settle(region, &stack, certificate_template(names, Some(zone_id)));
     assert_eq!(status, "CREATE_COMPLETE", "{reason}");
-    physical_id(region, &stack, "Cert")
+    sdk::physical_id(region, &stack, "Cert")
 }
 
 #[test]
@@ -381,7 +363,7 @@ fn the_example_deploys_over_https_with_issued_certificates_in_every_region() {
     // The distribution: the public name in its aliases, that certificate, SNI only,
     // TLS 1.2 at least, HTTPS only to the origin.
     let cloudfront = aws_sdk_cloudfront::Client::new(&sdk::config("us-east-1"));
-    let id = physical_id("us-east-1", "shop-prod-global", "Distribution");
+    let id = sdk::physical_id("us-east-1", "shop-prod-global", "Distribution");
     let config = sdk::block_on(async {
         cloudfront
             .get_distribution_config()

@@ -192,3 +192,41 @@ pub fn create_and_settle(
         (status, reason)
     })
 }
+
+/// The physical id of a stack's resource (DescribeStackResource).
+pub fn physical_id(region: &str, stack: &str, logical: &str) -> String {
+    let cfn = cloudformation(region);
+    block_on(async {
+        let out = cfn
+            .describe_stack_resource()
+            .stack_name(stack)
+            .logical_resource_id(logical)
+            .send()
+            .await
+            .expect("DescribeStackResource");
+        out.stack_resource_detail()
+            .unwrap()
+            .physical_resource_id()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// The id of the managed prefix list `name` in `region` (DescribeManagedPrefixLists).
+pub fn managed_prefix_list(region: &str, name: &str) -> String {
+    let ec2 = ec2(region);
+    block_on(async {
+        let out = ec2
+            .describe_managed_prefix_lists()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("prefix-list-name")
+                    .values(name)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeManagedPrefixLists");
+        out.prefix_lists()[0].prefix_list_id().unwrap().to_string()
+    })
+}
