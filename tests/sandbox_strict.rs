@@ -667,6 +667,127 @@ fn deleting_a_stack_whose_bucket_holds_objects_ends_delete_failed() {
     });
 }
 
+/// The physical id of `logical_id` in `stack`.
+async fn physical_id(cfn: &Cfn, stack: &str, logical_id: &str) -> String {
+    cfn.describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id(logical_id)
+        .send()
+        .await
+        .unwrap()
+        .stack_resource_detail()
+        .unwrap()
+        .physical_resource_id()
+        .unwrap()
+        .to_string()
+}
+
+/// A versioned bucket whose only object was deleted holds no current object, but
+/// its old version and the delete marker are still objects to S3: the stack's
+/// delete fails on it with AWS's reason while a bucket `RetainExceptOnCreate`
+/// beside it, holding objects, is kept (DELETE_SKIPPED) and outlives the stack.
+#[test]
+fn a_versioned_bucket_with_only_old_versions_fails_the_delete_and_a_retained_bucket_is_kept() {
+    let _moto = sandbox::shared();
+    let region = "eu-west-1";
+    let cfn = sdk::cloudformation(region);
+    let s3 = sdk::s3(region);
+    let stack = sandbox::unique("versioned");
+    let versioned = json!({ "VersioningConfiguration": { "Status": "Enabled" } });
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(queues(json!({
+                "Plain": { "Type": "AWS::S3::Bucket", "Properties": versioned },
+                "Kept": {
+                    "Type": "AWS::S3::Bucket",
+                    "DeletionPolicy": "RetainExceptOnCreate",
+                    "UpdateReplacePolicy": "Retain",
+                    "Properties": versioned
+                }
+            })))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
+        let plain = physical_id(&cfn, &stack, "Plain").await;
+        let kept = physical_id(&cfn, &stack, "Kept").await;
+        for bucket in [&plain, &kept] {
+            s3.put_object()
+                .bucket(bucket)
+                .key("data")
+                .body(b"x".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+            s3.delete_object()
+                .bucket(bucket)
+                .key("data")
+                .send()
+                .await
+                .unwrap();
+        }
+        let listed = s3.list_objects_v2().bucket(&plain).send().await.unwrap();
+        assert_eq!(listed.key_count(), Some(0), "no current object");
+
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen, ["DELETE_IN_PROGRESS", "DELETE_FAILED"]);
+        let evs = events(&cfn, &stack).await;
+        let failed = event_of(&evs, "Plain", "DELETE_FAILED").expect("Plain DELETE_FAILED");
+        assert!(
+            failed
+                .resource_status_reason()
+                .unwrap()
+                .contains("The bucket you tried to delete is not empty"),
+            "{failed:?}"
+        );
+        assert!(event_of(&evs, "Kept", "DELETE_FAILED").is_none());
+        assert!(
+            event_of(&evs, "Kept", "DELETE_SKIPPED").is_some(),
+            "{evs:?}"
+        );
+
+        // Emptied of every version and marker, the delete goes through; the kept
+        // bucket is still there with its version and marker, in no stack.
+        let versions = s3.list_object_versions().bucket(&plain).send().await.unwrap();
+        let ids: Vec<String> = versions
+            .versions()
+            .iter()
+            .filter_map(|v| v.version_id().map(str::to_string))
+            .chain(
+                versions
+                    .delete_markers()
+                    .iter()
+                    .filter_map(|m| m.version_id().map(str::to_string)),
+            )
+            .collect();
+        assert_eq!(ids.len(), 2, "{versions:?}");
+        for id in ids {
+            s3.delete_object()
+                .bucket(&plain)
+                .key("data")
+                .version_id(id)
+                .send()
+                .await
+                .unwrap();
+        }
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "GONE", "{seen:?}");
+        assert!(s3.head_bucket().bucket(&plain).send().await.is_err());
+        let left = s3.list_object_versions().bucket(&kept).send().await.unwrap();
+        assert_eq!(
+            (left.versions().len(), left.delete_markers().len()),
+            (1, 1),
+            "the kept bucket's data"
+        );
+    });
+}
+
 #[test]
 fn a_change_set_goes_through_its_states_and_one_without_changes_fails_with_aws_reason() {
     let _moto = sandbox::shared();
