@@ -4,9 +4,12 @@
 //! 1. pick a surviving source region;
 //! 2. copy the AMI the source runs into the region;
 //! 3. delete the region's stack when it is wrecked (failed state, or its load
-//!    balancer gone);
+//!    balancer gone), keeping its bucket and tables (`DeletionPolicy:
+//!    RetainExceptOnCreate`: on AWS a stack cannot delete a bucket that holds
+//!    objects, and their data is the region's);
 //! 4. deploy the region's stack through the deploy library (build template,
-//!    health gate, wiring);
+//!    health gate, wiring): the new stack takes the kept bucket and tables back
+//!    (an IMPORT change set, `plan::adopt`) with their data;
 //! 5. re-apply every region's wiring (replication to the rebuilt bucket, records),
 //!    a no-op where nothing changed;
 //! 6. re-create records deleted outside CloudFormation (`records::repair`);
@@ -52,6 +55,9 @@ pub struct RebuildReport {
     pub ami: String,
     /// Why the old stack was deleted, when it was.
     pub deleted_stack: Option<String>,
+    /// The buckets and tables the old stack's deletion kept (the new stack took
+    /// them back with their data).
+    pub kept_data: Vec<String>,
     pub region_deploy: Outcome,
     pub wiring_deploy: Outcome,
     /// Records of other regions found missing and re-created ("name region").
@@ -317,6 +323,51 @@ async fn delete_and_wait(
     }
 }
 
+/// The stack's buckets and tables: (type, physical name).
+async fn data_resources(
+    cloud: &CloudApi,
+    region: &str,
+    name: &str,
+) -> Result<Vec<(String, String)>, DrError> {
+    let resources = cloud
+        .resources(region, name)
+        .await
+        .map_err(DrError::aws("reading the wrecked stack's resources", region))?;
+    Ok(resources
+        .into_iter()
+        .filter(|r| DATA_TYPES.contains(&r.resource_type.as_str()) && !r.physical_id.is_empty())
+        .map(|r| (r.resource_type, r.physical_id))
+        .collect())
+}
+
+/// The data resource types a region stack holds.
+const DATA_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+];
+
+/// The names of `data` that outlived their stack's deletion.
+async fn still_there(
+    cloud: &CloudApi,
+    region: &str,
+    data: Vec<(String, String)>,
+) -> Result<Vec<String>, DrError> {
+    let mut out = Vec::new();
+    for (kind, name) in data {
+        let there = if kind == "AWS::S3::Bucket" {
+            cloud.bucket_exists(region, &name).await
+        } else {
+            cloud.table(region, &name).await.map(|t| t.is_some())
+        }
+        .map_err(DrError::aws("reading what the deleted stack kept", region))?;
+        if there {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 /// Only `region`'s stack of a desired state.
 pub fn only_region(desired: &Desired, region: &str) -> Desired {
     desired.only_regions(&[region.to_string()])
@@ -375,9 +426,27 @@ pub async fn rebuild(
 
     step(events, region, "checking the region's stack");
     let deleted = wrecked(aws, cloud, def, region).await?;
+    let mut kept_data = Vec::new();
     if let Some(why) = &deleted {
-        step(events, region, format!("deleting the wrecked stack: {why}"));
-        delete_and_wait(cloud, region, &def.region_stack_name(region), events).await?;
+        let name = def.region_stack_name(region);
+        step(
+            events,
+            region,
+            format!("deleting the wrecked stack, keeping its bucket and tables: {why}"),
+        );
+        let data = data_resources(cloud, region, &name).await?;
+        delete_and_wait(cloud, region, &name, events).await?;
+        kept_data = still_there(cloud, region, data).await?;
+        if !kept_data.is_empty() {
+            events.info(
+                Some(region),
+                Phase::Rebuild,
+                format!(
+                    "{name} is deleted; it kept {} with their data, which the new stack takes back",
+                    kept_data.join(", ")
+                ),
+            );
+        }
     }
 
     // Every other region keeps the AMI it runs; the rebuilt one gets the copy.
@@ -437,6 +506,7 @@ pub async fn rebuild(
         source_ami,
         ami: region_ami,
         deleted_stack: deleted,
+        kept_data,
         region_deploy,
         wiring_deploy,
         repaired_records,
