@@ -788,6 +788,92 @@ fn a_versioned_bucket_with_only_old_versions_fails_the_delete_and_a_retained_buc
     });
 }
 
+/// A stack DELETE_FAILED on a bucket holding objects: DescribeStackResources shows
+/// the bucket DELETE_FAILED, and DeleteStack with `RetainResources` naming it
+/// deletes the stack and keeps the bucket with its objects; `RetainResources` is
+/// refused for a stack that is not DELETE_FAILED.
+#[test]
+fn a_delete_failed_stack_is_deleted_keeping_its_bucket_with_retain_resources() {
+    let _moto = sandbox::shared();
+    let region = "eu-west-1";
+    let cfn = sdk::cloudformation(region);
+    let s3 = sdk::s3(region);
+    let stack = sandbox::unique("retainres");
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(queues(json!({ "Bucket": { "Type": "AWS::S3::Bucket" } })))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
+        let refused = cfn
+            .delete_stack()
+            .stack_name(&stack)
+            .retain_resources("Bucket")
+            .send()
+            .await;
+        assert!(
+            format!("{refused:?}").contains("DELETE_FAILED"),
+            "{refused:?}"
+        );
+        let bucket = physical_id(&cfn, &stack, "Bucket").await;
+        s3.put_object()
+            .bucket(&bucket)
+            .key("data")
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "DELETE_FAILED", "{seen:?}");
+        let resources = cfn
+            .describe_stack_resources()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
+        let status = |id: &str| {
+            resources
+                .stack_resources()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some(id))
+                .and_then(|r| r.resource_status())
+                .map(|s| s.as_str().to_string())
+        };
+        assert_eq!(status("Bucket").as_deref(), Some("DELETE_FAILED"));
+        // (AWS lists the deleted queue DELETE_COMPLETE; the sandbox no more.)
+        assert_ne!(status("First").as_deref(), Some("DELETE_FAILED"));
+
+        // Naming a resource already deleted is refused, as AWS refuses it.
+        let gone = cfn
+            .delete_stack()
+            .stack_name(&stack)
+            .retain_resources("First")
+            .send()
+            .await;
+        assert!(
+            format!("{gone:?}").contains("must be in a valid state"),
+            "{gone:?}"
+        );
+        cfn.delete_stack()
+            .stack_name(&stack)
+            .retain_resources("Bucket")
+            .send()
+            .await
+            .unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "GONE", "{seen:?}");
+        let left = s3.list_object_versions().bucket(&bucket).send().await;
+        let left = left.expect("the bucket is kept");
+        assert_eq!(left.versions().len(), 1, "its object");
+    });
+}
+
 #[test]
 fn a_change_set_goes_through_its_states_and_one_without_changes_fails_with_aws_reason() {
     let _moto = sandbox::shared();
