@@ -85,10 +85,62 @@ fn order_is_there(region: &str, table: &str) -> bool {
     })
 }
 
+/// Make the region's stack what a deploy before buckets were kept on delete left:
+/// its bucket without a DeletionPolicy (Delete), the rest as it is.
+fn forget_the_buckets_deletion_policy(region: &str, stack: &str) {
+    let cfn = sdk::cloudformation(region);
+    sdk::block_on(async {
+        let body = cfn
+            .get_template()
+            .stack_name(stack)
+            .send()
+            .await
+            .expect("GetTemplate")
+            .template_body()
+            .expect("a template")
+            .to_string();
+        let mut t: Value = serde_json::from_str(&body).expect("a JSON template");
+        let bucket = t["Resources"]["Bucket"]
+            .as_object_mut()
+            .expect("the stack's bucket");
+        bucket.remove("DeletionPolicy");
+        bucket.remove("UpdateReplacePolicy");
+        let params = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .expect("DescribeStacks")
+            .stacks()[0]
+            .parameters()
+            .to_vec();
+        let mut update = cfn
+            .update_stack()
+            .stack_name(stack)
+            .template_body(t.to_string())
+            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam);
+        for p in params {
+            update = update.parameters(
+                aws_sdk_cloudformation::types::Parameter::builder()
+                    .parameter_key(p.parameter_key().unwrap_or_default())
+                    .use_previous_value(true)
+                    .build(),
+            );
+        }
+        update.send().await.expect("UpdateStack");
+        assert_eq!(
+            sdk::settled_stack(&cfn, stack).await.as_deref(),
+            Some("UPDATE_COMPLETE")
+        );
+    });
+}
+
 /// Rebuild `region` of the test stack after putting data in its bucket and
 /// tables; check the data is intact, held by the new stack, and that a deploy
-/// afterwards changes nothing.
-fn rebuild_keeps_the_data_of(region: &str, from: &str) {
+/// afterwards changes nothing. `old_stack`: the region's stack is one deployed
+/// before buckets were kept on delete (its delete fails on the bucket, and the
+/// rebuild deletes it again keeping the bucket with RetainResources).
+fn rebuild_keeps_the_data_of(region: &str, from: &str, old_stack: bool) {
     let _moto = sandbox::exclusive();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write_stack(dir.path());
@@ -117,6 +169,9 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str) {
             .to_string()
     });
 
+    if old_stack {
+        forget_the_buckets_deletion_policy(region, &stack);
+    }
     break_region(&file, region);
     let run = cli::strata_sandbox(&[
         "dr", "rebuild", f, "--region", region, "--from", from, "--bake", "0s", "--output",
@@ -136,6 +191,12 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str) {
         .collect();
     assert!(kept.contains(&bucket.as_str()), "{report}");
     assert!(kept.contains(&sessions.as_str()), "{report}");
+    if old_stack {
+        assert!(
+            run.stdout.contains("RetainResources") || run.stderr.contains("RetainResources"),
+            "the second delete keeps the bucket\n{run}"
+        );
+    }
     assert!(
         run.stderr.contains(&format!("AWS::S3::Bucket {bucket} exists"))
             || run.stdout.contains(&format!("AWS::S3::Bucket {bucket} exists")),
@@ -229,5 +290,13 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str) {
 
 #[test]
 fn rebuilding_a_region_whose_bucket_and_table_hold_data_keeps_them_and_takes_them_back() {
-    rebuild_keeps_the_data_of("us-west-2", "us-east-1");
+    rebuild_keeps_the_data_of("us-west-2", "us-east-1", false);
+}
+
+/// A stack deployed before buckets were kept on delete: its delete ends
+/// DELETE_FAILED on the bucket (it holds objects), as on AWS; the rebuild deletes
+/// it again keeping the bucket (RetainResources) and takes it back all the same.
+#[test]
+fn rebuilding_a_region_whose_old_stack_fails_to_delete_its_bucket_keeps_it_with_retain_resources() {
+    rebuild_keeps_the_data_of("us-west-2", "us-east-1", true);
 }

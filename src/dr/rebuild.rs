@@ -22,7 +22,7 @@ use crate::app::Pipeline;
 use crate::aws::dr_compute::load_balancer_by_dns;
 use crate::aws::ec2_images;
 use crate::aws::stack_info::describe_stack;
-use crate::aws::{Aws, CloudApi};
+use crate::aws::{Aws, AwsError, CloudApi};
 use crate::deploy::cloud::Cloud;
 use crate::deploy::{self, Outcome, Settings};
 use crate::events::{EventKind, Events, Phase};
@@ -263,7 +263,15 @@ async fn wrecked(
     Ok(None)
 }
 
+/// Delete the wrecked stack and wait until it is gone. A stack whose delete ends
+/// DELETE_FAILED is deleted once more; when what failed is a bucket or table (a
+/// stack deployed before its bucket was kept on delete: on AWS a bucket holding
+/// objects cannot be deleted), the second delete keeps it with `RetainResources`,
+/// which AWS offers for exactly this case
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails>),
+/// and the new stack takes it back with its data.
 async fn delete_and_wait(
+    aws: &Aws,
     cloud: &CloudApi,
     region: &str,
     name: &str,
@@ -285,16 +293,38 @@ async fn delete_and_wait(
             None => return Ok(()),
             Some(s) if s.status == "DELETE_COMPLETE" => return Ok(()),
             Some(s) if s.status == "DELETE_FAILED" && !retried => {
-                events.warn(
-                    Some(region),
-                    Phase::Rebuild,
-                    format!("{name}: DELETE_FAILED, deleting again"),
-                );
                 retried = true;
-                cloud
-                    .delete_stack(region, name)
-                    .await
-                    .map_err(DrError::aws("deleting the wrecked stack", region))?;
+                let keep = failed_data(aws, region, name).await?;
+                if keep.is_empty() {
+                    events.warn(
+                        Some(region),
+                        Phase::Rebuild,
+                        format!("{name}: DELETE_FAILED, deleting again"),
+                    );
+                    cloud
+                        .delete_stack(region, name)
+                        .await
+                        .map_err(DrError::aws("deleting the wrecked stack", region))?;
+                } else {
+                    events.warn(
+                        Some(region),
+                        Phase::Rebuild,
+                        format!(
+                            "{name}: DELETE_FAILED on {} ({}); deleting again, keeping them \
+                             (RetainResources)",
+                            keep.join(", "),
+                            s.status_reason.unwrap_or_default()
+                        ),
+                    );
+                    aws.cloudformation(region)
+                        .delete_stack()
+                        .stack_name(name)
+                        .set_retain_resources(Some(keep))
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::from_sdk("cloudformation", "DeleteStack", region, e))
+                        .map_err(DrError::aws("deleting the wrecked stack", region))?;
+                }
             }
             Some(s) if s.status == "DELETE_FAILED" => {
                 return Err(DrError::Step {
@@ -321,6 +351,27 @@ async fn delete_and_wait(
         tokio::time::sleep(pause).await;
         pause = (pause * 3 / 2).min(Duration::from_secs(5));
     }
+}
+
+/// The logical ids of the stack's buckets and tables whose deletion failed.
+async fn failed_data(aws: &Aws, region: &str, name: &str) -> Result<Vec<String>, DrError> {
+    let out = aws
+        .cloudformation(region)
+        .describe_stack_resources()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e))
+        .map_err(DrError::aws("reading the failed deletion", region))?;
+    Ok(out
+        .stack_resources()
+        .iter()
+        .filter(|r| {
+            DATA_TYPES.contains(&r.resource_type().unwrap_or_default())
+                && r.resource_status().map(|s| s.as_str()) == Some("DELETE_FAILED")
+        })
+        .filter_map(|r| r.logical_resource_id().map(str::to_string))
+        .collect())
 }
 
 /// The stack's buckets and tables: (type, physical name).
@@ -435,7 +486,7 @@ pub async fn rebuild(
             format!("deleting the wrecked stack, keeping its bucket and tables: {why}"),
         );
         let data = data_resources(cloud, region, &name).await?;
-        delete_and_wait(cloud, region, &name, events).await?;
+        delete_and_wait(aws, cloud, region, &name, events).await?;
         kept_data = still_there(cloud, region, data).await?;
         if !kept_data.is_empty() {
             events.info(
