@@ -174,8 +174,7 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str, old_stack: bool) {
     }
     break_region(&file, region);
     let run = cli::strata_sandbox(&[
-        "dr", "rebuild", f, "--region", region, "--from", from, "--bake", "0s", "--output",
-        "json",
+        "dr", "rebuild", f, "--region", region, "--from", from, "--bake", "0s", "--output", "json",
     ]);
     run.expect_code(exit_code::SUCCESS);
     let report = last_json(&run);
@@ -198,8 +197,11 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str, old_stack: bool) {
         );
     }
     assert!(
-        run.stderr.contains(&format!("AWS::S3::Bucket {bucket} exists"))
-            || run.stdout.contains(&format!("AWS::S3::Bucket {bucket} exists")),
+        run.stderr
+            .contains(&format!("AWS::S3::Bucket {bucket} exists"))
+            || run
+                .stdout
+                .contains(&format!("AWS::S3::Bucket {bucket} exists")),
         "the new stack takes the bucket back\n{run}"
     );
 
@@ -266,7 +268,9 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str, old_stack: bool) {
             .send()
             .await
             .expect("the bucket replicates");
-        let conf = replication.replication_configuration().expect("a configuration");
+        let conf = replication
+            .replication_configuration()
+            .expect("a configuration");
         assert!(conf.role().contains(&role), "{conf:?} ({role})");
         let rules: Vec<&str> = conf.rules().iter().filter_map(|r| r.id()).collect();
         for other in def.regions.iter().filter(|r| r.name != region) {

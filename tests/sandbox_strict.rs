@@ -753,7 +753,12 @@ fn a_versioned_bucket_with_only_old_versions_fails_the_delete_and_a_retained_buc
 
         // Emptied of every version and marker, the delete goes through; the kept
         // bucket is still there with its version and marker, in no stack.
-        let versions = s3.list_object_versions().bucket(&plain).send().await.unwrap();
+        let versions = s3
+            .list_object_versions()
+            .bucket(&plain)
+            .send()
+            .await
+            .unwrap();
         let ids: Vec<String> = versions
             .versions()
             .iter()
@@ -779,7 +784,12 @@ fn a_versioned_bucket_with_only_old_versions_fails_the_delete_and_a_retained_buc
         let seen = statuses_until_settled(&cfn, &stack).await;
         assert_eq!(seen.last().unwrap(), "GONE", "{seen:?}");
         assert!(s3.head_bucket().bucket(&plain).send().await.is_err());
-        let left = s3.list_object_versions().bucket(&kept).send().await.unwrap();
+        let left = s3
+            .list_object_versions()
+            .bucket(&kept)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(
             (left.versions().len(), left.delete_markers().len()),
             (1, 1),

@@ -571,9 +571,21 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fake.mutating(), ["us-east-1 DeleteStack"]);
-        let bucket = report.kept.iter().find(|k| k.name == "b1").expect("b1 kept");
-        assert!(bucket.why.contains("holds object versions"), "{}", bucket.why);
-        assert!(bucket.why.contains("RetainExceptOnCreate"), "{}", bucket.why);
+        let bucket = report
+            .kept
+            .iter()
+            .find(|k| k.name == "b1")
+            .expect("b1 kept");
+        assert!(
+            bucket.why.contains("holds object versions"),
+            "{}",
+            bucket.why
+        );
+        assert!(
+            bucket.why.contains("RetainExceptOnCreate"),
+            "{}",
+            bucket.why
+        );
         assert!(bucket.why.contains("--delete-data"), "{}", bucket.why);
     }
 

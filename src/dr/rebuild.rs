@@ -380,10 +380,10 @@ async fn data_resources(
     region: &str,
     name: &str,
 ) -> Result<Vec<(String, String)>, DrError> {
-    let resources = cloud
-        .resources(region, name)
-        .await
-        .map_err(DrError::aws("reading the wrecked stack's resources", region))?;
+    let resources = cloud.resources(region, name).await.map_err(DrError::aws(
+        "reading the wrecked stack's resources",
+        region,
+    ))?;
     Ok(resources
         .into_iter()
         .filter(|r| DATA_TYPES.contains(&r.resource_type.as_str()) && !r.physical_id.is_empty())
