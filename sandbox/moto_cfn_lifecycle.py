@@ -23,7 +23,8 @@ what the API shows follow CloudFormation's rules:
 - **Delete.** DeleteStack leaves the stack ``DELETE_IN_PROGRESS`` (its name taken:
   CreateStack and a CREATE change set of that name are refused) until its time has
   passed; a resource that cannot be deleted (a bucket holding objects) ends it
-  ``DELETE_FAILED``, the stack and the resources left still there.
+  ``DELETE_FAILED``, the stack and the resources left still there. A DELETE_FAILED
+  stack's DeleteStack may name ``RetainResources``: those are kept, the rest goes.
 - **Change sets.** CREATE_PENDING, CREATE_IN_PROGRESS, then CREATE_COMPLETE, or
   FAILED with AWS's reason when nothing changes; an UPDATE change set with the same
   template and parameters is a FAILED change set (moto answered an error); only a
@@ -595,17 +596,29 @@ def run_update(stack, new_template, new_params, apply):
     return False
 
 
-def run_delete(stack):
+def run_delete(stack, retain=()):
     """DeleteStack: resources deleted now, the stack DELETE_IN_PROGRESS until its
-    time has passed (then DELETE_COMPLETE and gone), or DELETE_FAILED."""
+    time has passed (then DELETE_COMPLETE and gone), or DELETE_FAILED. `retain`
+    (RetainResources of a DELETE_FAILED stack) are kept as if their DeletionPolicy
+    were Retain."""
     t0 = _begin(stack)
     _stack_event(stack, t0, "DELETE_IN_PROGRESS", "User Initiated")
+    bodies = stack.resource_map._resource_json_map
+    policies = {n: bodies[n].get("DeletionPolicy") for n in retain}
+    for n in retain:
+        bodies[n]["DeletionPolicy"] = "Retain"
     with Recording(stack) as rec:
         try:
             stack.resource_map.delete()
             error = None
         except Exception as e:
             error = e
+        finally:
+            for n, policy in policies.items():
+                if policy is None:
+                    bodies[n].pop("DeletionPolicy", None)
+                else:
+                    bodies[n]["DeletionPolicy"] = policy
     # The resources changed during the call; the modelled time runs from its end.
     t = max(t0, time.time()) + seconds("AWS::CloudFormation::Stack", "delete")
     resources = _template_resources(stack.template_dict if isinstance(stack.template_dict, dict) else {})
@@ -613,7 +626,7 @@ def run_delete(stack):
     retained = [
         n
         for n, body in resources.items()
-        if body.get("DeletionPolicy") in RETAINING
+        if (body.get("DeletionPolicy") in RETAINING or n in retain)
         and n in stack.resource_map._parsed_resources
     ]
     for n in retained:
@@ -633,6 +646,27 @@ def run_delete(stack):
     )
     stack._strata_status = "DELETE_FAILED"
     return False
+
+
+def _check_retain(stack, retain):
+    """RetainResources is for a stack in DELETE_FAILED only, and names resources it
+    still has (one already deleted is refused with AWS's message, quoted in
+    rebuy-de/aws-nuke#270). https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html
+    (RetainResources), https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails"""
+    if stack.status != "DELETE_FAILED":
+        # The sandbox's own wording: AWS keeps RetainResources to DELETE_FAILED stacks.
+        raise ValidationError(
+            stack.stack_id,
+            message=f"Stack [{stack.name}] is in {stack.status} state: RetainResources can be "
+            "specified only for a stack in the DELETE_FAILED state",
+        )
+    rmap = stack.resource_map
+    if any(n not in rmap._parsed_resources or n not in rmap._resource_json_map for n in retain):
+        raise ValidationError(
+            stack.stack_id,
+            message="The specified resources to retain must be in a valid state. Do not specify "
+            "resources that are in the DELETE_COMPLETE state.",
+        )
 
 
 # --- moto's Stack, ChangeSet and backend -------------------------------------------
@@ -877,7 +911,7 @@ def timed_backend():
 
     CloudFormationBackend.execute_change_set = execute_change_set
 
-    def delete_stack(self, name_or_stack_id):
+    def delete_stack(self, name_or_stack_id, retain_resources=()):
         _settle(self)
         stack = self.stacks.get(name_or_stack_id) or next(
             (s for s in self.stacks.values() if s.name == name_or_stack_id), None
@@ -892,12 +926,25 @@ def timed_backend():
                 stack.stack_id,
                 message=f"Stack [{stack.name}] cannot be deleted while in status {status}",
             )
+        retain = list(retain_resources or ())
+        if retain:
+            _check_retain(stack, retain)
         export_names = [export.name for export in stack.exports]
-        if run_delete(stack):
+        if run_delete(stack, retain):
             for export_name in export_names:
                 self.exports.pop(export_name, None)
 
     CloudFormationBackend.delete_stack = delete_stack
+
+    def delete_stack_response(self):
+        from moto.core.responses import EmptyResult
+
+        name = self._get_param("StackName")
+        retain = self._get_param("RetainResources", [])
+        self.cloudformation_backend.delete_stack(name, retain)
+        return EmptyResult()
+
+    CloudFormationResponse.delete_stack = delete_stack_response
 
     def continue_update_rollback(self, stack_name, resources_to_skip):
         _settle(self)
@@ -973,6 +1020,32 @@ def control_endpoint():
     type(moto_api_backend).reset = reset_and_clear
 
 
+def resources_show_their_own_status():
+    """DescribeStackResources gives each resource its own status (its newest
+    visible event: DELETE_FAILED for the bucket a delete could not remove,
+    DELETE_SKIPPED for one it kept), not the stack's, which moto reported for all.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackResource.html"""
+    from moto.cloudformation import responses
+
+    dto_init = responses.StackResourceDTO.__init__
+
+    def init(self, stack, resource):
+        dto_init(self, stack, resource)
+        mine = [
+            e
+            for e in stack.__dict__.get("strata_events", [])
+            if e.logical_resource_id == self.logical_resource_id
+            and e.resource_type != "AWS::CloudFormation::Stack"
+            and _visible(getattr(e, "strata_at", 0))
+        ]
+        if mine:
+            # The newest; of two at the same moment, the later recorded.
+            newest = max(enumerate(mine), key=lambda ie: (ie[1].strata_at, ie[0]))[1]
+            self.resource_status = newest.resource_status
+
+    responses.StackResourceDTO.__init__ = init
+
+
 def install():
     """Apply everything above. Call after ``moto_cfn_resources.install`` (the
     recording wraps its resource operations)."""
@@ -981,4 +1054,5 @@ def install():
     removed_resources_keep_their_deletion_policy()
     timed_stacks()
     timed_backend()
+    resources_show_their_own_status()
     control_endpoint()

@@ -667,6 +667,223 @@ fn deleting_a_stack_whose_bucket_holds_objects_ends_delete_failed() {
     });
 }
 
+/// The physical id of `logical_id` in `stack`.
+async fn physical_id(cfn: &Cfn, stack: &str, logical_id: &str) -> String {
+    cfn.describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id(logical_id)
+        .send()
+        .await
+        .unwrap()
+        .stack_resource_detail()
+        .unwrap()
+        .physical_resource_id()
+        .unwrap()
+        .to_string()
+}
+
+/// A versioned bucket whose only object was deleted holds no current object, but
+/// its old version and the delete marker are still objects to S3: the stack's
+/// delete fails on it with AWS's reason while a bucket `RetainExceptOnCreate`
+/// beside it, holding objects, is kept (DELETE_SKIPPED) and outlives the stack.
+#[test]
+fn a_versioned_bucket_with_only_old_versions_fails_the_delete_and_a_retained_bucket_is_kept() {
+    let _moto = sandbox::shared();
+    let region = "eu-west-1";
+    let cfn = sdk::cloudformation(region);
+    let s3 = sdk::s3(region);
+    let stack = sandbox::unique("versioned");
+    let versioned = json!({ "VersioningConfiguration": { "Status": "Enabled" } });
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(queues(json!({
+                "Plain": { "Type": "AWS::S3::Bucket", "Properties": versioned },
+                "Kept": {
+                    "Type": "AWS::S3::Bucket",
+                    "DeletionPolicy": "RetainExceptOnCreate",
+                    "UpdateReplacePolicy": "Retain",
+                    "Properties": versioned
+                }
+            })))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
+        let plain = physical_id(&cfn, &stack, "Plain").await;
+        let kept = physical_id(&cfn, &stack, "Kept").await;
+        for bucket in [&plain, &kept] {
+            s3.put_object()
+                .bucket(bucket)
+                .key("data")
+                .body(b"x".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+            s3.delete_object()
+                .bucket(bucket)
+                .key("data")
+                .send()
+                .await
+                .unwrap();
+        }
+        let listed = s3.list_objects_v2().bucket(&plain).send().await.unwrap();
+        assert_eq!(listed.key_count(), Some(0), "no current object");
+
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen, ["DELETE_IN_PROGRESS", "DELETE_FAILED"]);
+        let evs = events(&cfn, &stack).await;
+        let failed = event_of(&evs, "Plain", "DELETE_FAILED").expect("Plain DELETE_FAILED");
+        assert!(
+            failed
+                .resource_status_reason()
+                .unwrap()
+                .contains("The bucket you tried to delete is not empty"),
+            "{failed:?}"
+        );
+        assert!(event_of(&evs, "Kept", "DELETE_FAILED").is_none());
+        assert!(
+            event_of(&evs, "Kept", "DELETE_SKIPPED").is_some(),
+            "{evs:?}"
+        );
+
+        // Emptied of every version and marker, the delete goes through; the kept
+        // bucket is still there with its version and marker, in no stack.
+        let versions = s3
+            .list_object_versions()
+            .bucket(&plain)
+            .send()
+            .await
+            .unwrap();
+        let ids: Vec<String> = versions
+            .versions()
+            .iter()
+            .filter_map(|v| v.version_id().map(str::to_string))
+            .chain(
+                versions
+                    .delete_markers()
+                    .iter()
+                    .filter_map(|m| m.version_id().map(str::to_string)),
+            )
+            .collect();
+        assert_eq!(ids.len(), 2, "{versions:?}");
+        for id in ids {
+            s3.delete_object()
+                .bucket(&plain)
+                .key("data")
+                .version_id(id)
+                .send()
+                .await
+                .unwrap();
+        }
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "GONE", "{seen:?}");
+        assert!(s3.head_bucket().bucket(&plain).send().await.is_err());
+        let left = s3
+            .list_object_versions()
+            .bucket(&kept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (left.versions().len(), left.delete_markers().len()),
+            (1, 1),
+            "the kept bucket's data"
+        );
+    });
+}
+
+/// A stack DELETE_FAILED on a bucket holding objects: DescribeStackResources shows
+/// the bucket DELETE_FAILED, and DeleteStack with `RetainResources` naming it
+/// deletes the stack and keeps the bucket with its objects; `RetainResources` is
+/// refused for a stack that is not DELETE_FAILED.
+#[test]
+fn a_delete_failed_stack_is_deleted_keeping_its_bucket_with_retain_resources() {
+    let _moto = sandbox::shared();
+    let region = "eu-west-1";
+    let cfn = sdk::cloudformation(region);
+    let s3 = sdk::s3(region);
+    let stack = sandbox::unique("retainres");
+    sdk::block_on(async {
+        cfn.create_stack()
+            .stack_name(&stack)
+            .template_body(queues(json!({ "Bucket": { "Type": "AWS::S3::Bucket" } })))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses_until_settled(&cfn, &stack).await.last().unwrap(),
+            "CREATE_COMPLETE"
+        );
+        let refused = cfn
+            .delete_stack()
+            .stack_name(&stack)
+            .retain_resources("Bucket")
+            .send()
+            .await;
+        assert!(
+            format!("{refused:?}").contains("DELETE_FAILED"),
+            "{refused:?}"
+        );
+        let bucket = physical_id(&cfn, &stack, "Bucket").await;
+        s3.put_object()
+            .bucket(&bucket)
+            .key("data")
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "DELETE_FAILED", "{seen:?}");
+        let resources = cfn
+            .describe_stack_resources()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
+        let status = |id: &str| {
+            resources
+                .stack_resources()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some(id))
+                .and_then(|r| r.resource_status())
+                .map(|s| s.as_str().to_string())
+        };
+        assert_eq!(status("Bucket").as_deref(), Some("DELETE_FAILED"));
+        // (AWS lists the deleted queue DELETE_COMPLETE; the sandbox no more.)
+        assert_ne!(status("First").as_deref(), Some("DELETE_FAILED"));
+
+        // Naming a resource already deleted is refused, as AWS refuses it.
+        let gone = cfn
+            .delete_stack()
+            .stack_name(&stack)
+            .retain_resources("First")
+            .send()
+            .await;
+        assert!(
+            format!("{gone:?}").contains("must be in a valid state"),
+            "{gone:?}"
+        );
+        cfn.delete_stack()
+            .stack_name(&stack)
+            .retain_resources("Bucket")
+            .send()
+            .await
+            .unwrap();
+        let seen = statuses_until_settled(&cfn, &stack).await;
+        assert_eq!(seen.last().unwrap(), "GONE", "{seen:?}");
+        let left = s3.list_object_versions().bucket(&bucket).send().await;
+        let left = left.expect("the bucket is kept");
+        assert_eq!(left.versions().len(), 1, "its object");
+    });
+}
+
 #[test]
 fn a_change_set_goes_through_its_states_and_one_without_changes_fails_with_aws_reason() {
     let _moto = sandbox::shared();

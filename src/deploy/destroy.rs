@@ -1,8 +1,9 @@
 //! `destroy`: delete the stacks (global, regions in reverse rollout order, the
-//! zone) keeping every bucket and table (DeletionPolicy Retain first, so a bucket
-//! holding objects never leaves a stack DELETE_FAILED); then empty and delete the
-//! buckets and tables the user named; then say what was deleted, what was kept and
-//! why, and how to remove it.
+//! zone) keeping every bucket and table (synthesis marks them
+//! `RetainExceptOnCreate`; a stack that does not keep one yet, or whose bucket
+//! replicates, is updated first: a bucket holding objects never leaves a stack
+//! DELETE_FAILED); then empty and delete the buckets and tables the user named;
+//! then say what was deleted, what was kept and why, and how to remove it.
 
 use super::cloud::Cloud;
 use super::error::DeployError;
@@ -192,8 +193,9 @@ async fn clear_zone<L: Leftovers>(
     Ok(())
 }
 
-/// Mark the stack's data resources Retain (an update, only when one is not yet),
-/// then delete the stack and wait until it is gone.
+/// Mark the stack's data resources Retain and drop its buckets' replication rules
+/// (an update, only when a data resource is not kept yet or a bucket replicates:
+/// `plan::keep_data`), then delete the stack and wait until it is gone.
 async fn delete_keeping_data<C: Cloud>(
     cloud: &C,
     events: &Events,
@@ -342,6 +344,10 @@ async fn keep<L: Leftovers>(
 ) -> Result<Option<Kept>, DeployError> {
     let region = d.region.as_str();
     let named_only = "strata deletes data only when it is named with --delete-data";
+    // What kept it: the stack's deletion skipped it (its DeletionPolicy), so it
+    // belongs to no stack now, and the next deploy of the definition takes it back.
+    let kept_by = "its stack's deletion kept it (DeletionPolicy RetainExceptOnCreate, or \
+                   Retain); the next deploy of this definition takes it back";
     let (kind, why, remove) = match d.kind {
         DataKind::Bucket => {
             let Some(holds) = leftovers.bucket_holds_data(region, &d.name).await? else {
@@ -354,7 +360,7 @@ async fn keep<L: Leftovers>(
             };
             (
                 "bucket",
-                format!("{what}; {named_only}"),
+                format!("{what}; {kept_by}; {named_only}"),
                 format!("{command} --delete-data {} --yes", d.name),
             )
         }
@@ -364,7 +370,7 @@ async fn keep<L: Leftovers>(
             }
             (
                 "table",
-                format!("tables keep their rows (DeletionPolicy Retain); {named_only}"),
+                format!("it keeps its rows; {kept_by}; {named_only}"),
                 format!("{command} --delete-data {} --yes", d.name),
             )
         }
@@ -374,9 +380,10 @@ async fn keep<L: Leftovers>(
             }
             (
                 "global-table",
-                "a global table keeps its rows in every replica (DeletionPolicy Retain); \
-                 strata does not delete global tables"
-                    .to_string(),
+                format!(
+                    "it keeps its rows in every replica; {kept_by}; strata does not delete \
+                     global tables"
+                ),
                 format!(
                     "remove every other replica (aws dynamodb update-table --region {region} \
                      --table-name {name} --replica-updates 'Delete={{RegionName=REGION}}'), then \
@@ -545,6 +552,41 @@ mod tests {
         assert!(report.kept.iter().any(|k| k.kind == "ami-copy"
             && k.remove
                 .contains("delete-snapshot --region us-east-1 --snapshot-id snap-1")));
+    }
+
+    #[tokio::test]
+    async fn a_stack_whose_bucket_already_outlives_it_is_deleted_without_an_update() {
+        let (fake, leftovers, req) = setup();
+        let template = serde_json::json!({"Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "RetainExceptOnCreate",
+                       "UpdateReplacePolicy": "Retain", "Properties": {}},
+            "Asg": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {}}}});
+        fake.with(|s| {
+            s.stacks
+                .get_mut(&(REGION.to_string(), STACK.to_string()))
+                .unwrap()
+                .template = template.to_string()
+        });
+        let report = destroy(&fake, &leftovers, &Events::discard(), &req, &timing(), "d1")
+            .await
+            .unwrap();
+        assert_eq!(fake.mutating(), ["us-east-1 DeleteStack"]);
+        let bucket = report
+            .kept
+            .iter()
+            .find(|k| k.name == "b1")
+            .expect("b1 kept");
+        assert!(
+            bucket.why.contains("holds object versions"),
+            "{}",
+            bucket.why
+        );
+        assert!(
+            bucket.why.contains("RetainExceptOnCreate"),
+            "{}",
+            bucket.why
+        );
+        assert!(bucket.why.contains("--delete-data"), "{}", bucket.why);
     }
 
     #[tokio::test]

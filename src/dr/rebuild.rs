@@ -4,9 +4,12 @@
 //! 1. pick a surviving source region;
 //! 2. copy the AMI the source runs into the region;
 //! 3. delete the region's stack when it is wrecked (failed state, or its load
-//!    balancer gone);
+//!    balancer gone), keeping its bucket and tables (`DeletionPolicy:
+//!    RetainExceptOnCreate`: on AWS a stack cannot delete a bucket that holds
+//!    objects, and their data is the region's);
 //! 4. deploy the region's stack through the deploy library (build template,
-//!    health gate, wiring);
+//!    health gate, wiring): the new stack takes the kept bucket and tables back
+//!    (an IMPORT change set, `plan::adopt`) with their data;
 //! 5. re-apply every region's wiring (replication to the rebuilt bucket, records),
 //!    a no-op where nothing changed;
 //! 6. re-create records deleted outside CloudFormation (`records::repair`);
@@ -19,7 +22,7 @@ use crate::app::Pipeline;
 use crate::aws::dr_compute::load_balancer_by_dns;
 use crate::aws::ec2_images;
 use crate::aws::stack_info::describe_stack;
-use crate::aws::{Aws, CloudApi};
+use crate::aws::{Aws, AwsError, CloudApi};
 use crate::deploy::cloud::Cloud;
 use crate::deploy::{self, Outcome, Settings};
 use crate::events::{EventKind, Events, Phase};
@@ -52,6 +55,9 @@ pub struct RebuildReport {
     pub ami: String,
     /// Why the old stack was deleted, when it was.
     pub deleted_stack: Option<String>,
+    /// The buckets and tables the old stack's deletion kept (the new stack took
+    /// them back with their data).
+    pub kept_data: Vec<String>,
     pub region_deploy: Outcome,
     pub wiring_deploy: Outcome,
     /// Records of other regions found missing and re-created ("name region").
@@ -257,7 +263,15 @@ async fn wrecked(
     Ok(None)
 }
 
+/// Delete the wrecked stack and wait until it is gone. A stack whose delete ends
+/// DELETE_FAILED is deleted once more; when what failed is a bucket or table (a
+/// stack deployed before its bucket was kept on delete: on AWS a bucket holding
+/// objects cannot be deleted), the second delete keeps it with `RetainResources`,
+/// which AWS offers for exactly this case
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails>),
+/// and the new stack takes it back with its data.
 async fn delete_and_wait(
+    aws: &Aws,
     cloud: &CloudApi,
     region: &str,
     name: &str,
@@ -279,16 +293,38 @@ async fn delete_and_wait(
             None => return Ok(()),
             Some(s) if s.status == "DELETE_COMPLETE" => return Ok(()),
             Some(s) if s.status == "DELETE_FAILED" && !retried => {
-                events.warn(
-                    Some(region),
-                    Phase::Rebuild,
-                    format!("{name}: DELETE_FAILED, deleting again"),
-                );
                 retried = true;
-                cloud
-                    .delete_stack(region, name)
-                    .await
-                    .map_err(DrError::aws("deleting the wrecked stack", region))?;
+                let keep = failed_data(aws, region, name).await?;
+                if keep.is_empty() {
+                    events.warn(
+                        Some(region),
+                        Phase::Rebuild,
+                        format!("{name}: DELETE_FAILED, deleting again"),
+                    );
+                    cloud
+                        .delete_stack(region, name)
+                        .await
+                        .map_err(DrError::aws("deleting the wrecked stack", region))?;
+                } else {
+                    events.warn(
+                        Some(region),
+                        Phase::Rebuild,
+                        format!(
+                            "{name}: DELETE_FAILED on {} ({}); deleting again, keeping them \
+                             (RetainResources)",
+                            keep.join(", "),
+                            s.status_reason.unwrap_or_default()
+                        ),
+                    );
+                    aws.cloudformation(region)
+                        .delete_stack()
+                        .stack_name(name)
+                        .set_retain_resources(Some(keep))
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::from_sdk("cloudformation", "DeleteStack", region, e))
+                        .map_err(DrError::aws("deleting the wrecked stack", region))?;
+                }
             }
             Some(s) if s.status == "DELETE_FAILED" => {
                 return Err(DrError::Step {
@@ -315,6 +351,72 @@ async fn delete_and_wait(
         tokio::time::sleep(pause).await;
         pause = (pause * 3 / 2).min(Duration::from_secs(5));
     }
+}
+
+/// The logical ids of the stack's buckets and tables whose deletion failed.
+async fn failed_data(aws: &Aws, region: &str, name: &str) -> Result<Vec<String>, DrError> {
+    let out = aws
+        .cloudformation(region)
+        .describe_stack_resources()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e))
+        .map_err(DrError::aws("reading the failed deletion", region))?;
+    Ok(out
+        .stack_resources()
+        .iter()
+        .filter(|r| {
+            DATA_TYPES.contains(&r.resource_type().unwrap_or_default())
+                && r.resource_status().map(|s| s.as_str()) == Some("DELETE_FAILED")
+        })
+        .filter_map(|r| r.logical_resource_id().map(str::to_string))
+        .collect())
+}
+
+/// The stack's buckets and tables: (type, physical name).
+async fn data_resources(
+    cloud: &CloudApi,
+    region: &str,
+    name: &str,
+) -> Result<Vec<(String, String)>, DrError> {
+    let resources = cloud.resources(region, name).await.map_err(DrError::aws(
+        "reading the wrecked stack's resources",
+        region,
+    ))?;
+    Ok(resources
+        .into_iter()
+        .filter(|r| DATA_TYPES.contains(&r.resource_type.as_str()) && !r.physical_id.is_empty())
+        .map(|r| (r.resource_type, r.physical_id))
+        .collect())
+}
+
+/// The data resource types a region stack holds.
+const DATA_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+];
+
+/// The names of `data` that outlived their stack's deletion.
+async fn still_there(
+    cloud: &CloudApi,
+    region: &str,
+    data: Vec<(String, String)>,
+) -> Result<Vec<String>, DrError> {
+    let mut out = Vec::new();
+    for (kind, name) in data {
+        let there = if kind == "AWS::S3::Bucket" {
+            cloud.bucket_exists(region, &name).await
+        } else {
+            cloud.table(region, &name).await.map(|t| t.is_some())
+        }
+        .map_err(DrError::aws("reading what the deleted stack kept", region))?;
+        if there {
+            out.push(name);
+        }
+    }
+    Ok(out)
 }
 
 /// Only `region`'s stack of a desired state.
@@ -375,9 +477,27 @@ pub async fn rebuild(
 
     step(events, region, "checking the region's stack");
     let deleted = wrecked(aws, cloud, def, region).await?;
+    let mut kept_data = Vec::new();
     if let Some(why) = &deleted {
-        step(events, region, format!("deleting the wrecked stack: {why}"));
-        delete_and_wait(cloud, region, &def.region_stack_name(region), events).await?;
+        let name = def.region_stack_name(region);
+        step(
+            events,
+            region,
+            format!("deleting the wrecked stack, keeping its bucket and tables: {why}"),
+        );
+        let data = data_resources(cloud, region, &name).await?;
+        delete_and_wait(aws, cloud, region, &name, events).await?;
+        kept_data = still_there(cloud, region, data).await?;
+        if !kept_data.is_empty() {
+            events.info(
+                Some(region),
+                Phase::Rebuild,
+                format!(
+                    "{name} is deleted; it kept {} with their data, which the new stack takes back",
+                    kept_data.join(", ")
+                ),
+            );
+        }
     }
 
     // Every other region keeps the AMI it runs; the rebuilt one gets the copy.
@@ -437,6 +557,7 @@ pub async fn rebuild(
         source_ami,
         ami: region_ami,
         deleted_stack: deleted,
+        kept_data,
         region_deploy,
         wiring_deploy,
         repaired_records,

@@ -12,7 +12,9 @@ use std::collections::BTreeSet;
 /// Resource types whose records put a region in DNS.
 const DNS_TYPES: &[&str] = &["AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup"];
 
-/// Resource types holding data: kept (DeletionPolicy Retain) when the stack goes.
+/// Resource types holding data: kept when the stack goes (synthesis marks them
+/// `RetainExceptOnCreate`; a stack deployed before the bucket was marked gets
+/// `Retain` here).
 const DATA_TYPES: &[&str] = &["AWS::S3::Bucket", "AWS::DynamoDB::Table"];
 
 /// A leaving region's template, out of service.
@@ -98,9 +100,12 @@ pub struct DataKept {
     pub changed: bool,
 }
 
-/// Mark the data resources Retain (and drop a bucket's replication rules, whose role
-/// goes with the stack), changing nothing else: deleting the stack afterwards
-/// keeps its data (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+/// Mark the data resources Retain where their policy does not keep them already
+/// (and drop a bucket's replication rules, whose role goes with the stack),
+/// changing nothing else: deleting the stack afterwards keeps its data
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html).
+/// A template synthesized now keeps them all (`RetainExceptOnCreate`): it needs an
+/// update only for its replication rules (a wired bucket that replicates).
 pub fn keep_data(template_body: &str) -> Result<DataKept, RetireError> {
     let mut t: Json =
         serde_json::from_str(template_body).map_err(|e| RetireError::NotJson(e.to_string()))?;
@@ -258,7 +263,9 @@ mod tests {
         assert!(buckets[0]["Properties"]
             .get("ReplicationConfiguration")
             .is_none());
-        assert_eq!(buckets[0]["DeletionPolicy"], "Retain");
+        // Synthesis already keeps the bucket (RetainExceptOnCreate, as the tables).
+        assert_eq!(buckets[0]["DeletionPolicy"], "RetainExceptOnCreate");
+        assert_eq!(buckets[0]["UpdateReplacePolicy"], "Retain");
         assert!(out.kept.iter().any(|(_, ty)| ty == "AWS::S3::Bucket"));
         // Everything else of the region is still there: its load balancer, its
         // health check, its Auto Scaling group.
@@ -346,6 +353,20 @@ mod tests {
         let twice = keep_data(&once.template_body).unwrap();
         assert!(!twice.changed);
         assert_eq!(parse(&twice.template_body), after);
+    }
+
+    #[test]
+    fn a_synthesized_build_template_already_keeps_its_data_and_needs_no_update() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/example.toml"))
+                .unwrap();
+        let def = load_str(&text, "example.toml").unwrap();
+        for region in synthesize(&def, Phase::Build).regions {
+            let body = region.template.to_json_pretty();
+            let kept = keep_data(&body).unwrap();
+            assert!(!kept.changed, "{}: {:?}", region.region, kept.kept);
+            assert!(kept.kept.iter().any(|(_, ty)| ty == "AWS::S3::Bucket"));
+        }
     }
 
     #[test]

@@ -64,14 +64,16 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Data {
     Data { queues }
 }
 
-/// Tables keep their data when removed from a template, when their stack is
-/// deleted, or when replaced — except when the operation that created them fails:
-/// then CloudFormation deletes them with the rest, so the retry does not meet a
-/// table of the same (fixed) name left behind
-/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html>,
+/// The deletion attributes of every data resource (tables, global tables, the
+/// bucket): kept when removed from a template, when their stack is deleted, or when
+/// replaced — except when the operation that created them fails: then
+/// CloudFormation deletes them with the rest, so the retry does not meet a table or
+/// bucket of the same (fixed) name left behind
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html>,
 /// `RetainExceptOnCreate`; `UpdateReplacePolicy` has no such value,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatereplacepolicy.html>).
-fn retain() -> Options {
+/// What a stack kept, the next stack that declares it takes back (`plan::adopt`).
+pub(super) fn retain() -> Options {
     Options {
         deletion_policy: Some("RetainExceptOnCreate".into()),
         update_replace_policy: Some("Retain".into()),

@@ -3,6 +3,8 @@
 //! objects owned by the bucket owner, TLS-only; in the wired phase (with
 //! `storage.replication`) it replicates to every other region's bucket through its
 //! own replication role, each rule and the role pinned to the stack's own account.
+//! The bucket outlives its stack (`DeletionPolicy: RetainExceptOnCreate`, as the
+//! tables); its policy and replication role do not.
 
 use super::compute::assume_role;
 use super::context::RegionCtx;
@@ -89,7 +91,10 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Option<Handle<s3::Bucket>> {
             Some(b::ReplicationConfiguration::new(role.arn(), rules));
     }
     bucket.tags = Some(tags::standard(ctx));
-    let bucket = t.add("Bucket", bucket);
+    // Kept when its stack is deleted, as the tables are (`data::retain`): on AWS a
+    // stack cannot delete a bucket that holds objects (its delete would end
+    // DELETE_FAILED), and what is kept the next stack takes back.
+    let bucket = t.add_with("Bucket", bucket, super::data::retain());
 
     let arn = bucket.arn().to_json();
     let objects = Intrinsic::join("", vec![arn.clone(), json!("/*")]).to_json();

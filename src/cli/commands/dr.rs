@@ -231,6 +231,12 @@ async fn rebuild(
     if let Some(why) = &report.deleted_stack {
         println!("  deleted  the wrecked stack first: {why}");
     }
+    if !report.kept_data.is_empty() {
+        println!(
+            "  data     kept by the old stack and taken back by the new one: {}",
+            report.kept_data.join(", ")
+        );
+    }
     println!(
         "  deploy   region: {:?}; wiring of every region: {:?}",
         report.region_deploy, report.wiring_deploy
