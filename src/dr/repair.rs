@@ -87,6 +87,17 @@ impl TaskStatus {
         })
     }
 
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Running => "RUNNING",
+            TaskStatus::Completed => "COMPLETED",
+            TaskStatus::Cancelling => "CANCELLING",
+            TaskStatus::Cancelled => "CANCELLED",
+            TaskStatus::Failed => "FAILED",
+        }
+    }
+
     /// Still moving (or stopping): SQS refuses another task on the queue.
     pub fn active(self) -> bool {
         matches!(self, TaskStatus::Running | TaskStatus::Cancelling)
@@ -156,6 +167,8 @@ impl Default for Pace {
 /// What to repair.
 #[derive(Debug, Clone)]
 pub struct RepairInput {
+    /// The stack file as the operator named it, for the commands messages suggest.
+    pub file: String,
     /// The regions whose queues are repaired (the stack's, or the one named).
     pub regions: Vec<String>,
     /// At most this many messages are moved out of one dead-letter queue.
@@ -445,8 +458,8 @@ async fn move_back<Q: Queues>(
                 Phase::Repair,
                 format!(
                     "{dlq} holds {} messages, more than --max-messages {}: nothing moved; \
-                     `strata dr repair FILE --region {region} --max-messages {}` moves them all",
-                    waiting.visible, input.max_messages, waiting.visible
+                     `strata dr repair {} --region {region} --max-messages {}` moves them all",
+                    waiting.visible, input.max_messages, input.file, waiting.visible
                 ),
             );
             return Ok(report(Outcome::OverLimit, 0, waiting.total(), false));
@@ -530,27 +543,21 @@ async fn follow<Q: Queues>(
                 region: region.to_string(),
                 message: format!("{dlq} lists no message move task after one was started"),
             })?;
-        let to_move = task
+        // SQS counts the backlog once it has selected the task to start.
+        let of = task
             .to_move
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "?".into());
+            .map(|n| format!(" of {n}"))
+            .unwrap_or_else(|| " (backlog not counted yet)".into());
+        let progress = format!("{}{of} moved, task {}", task.moved, task.status.as_str());
         if last_moved != Some(task.moved) {
-            events.info(
-                Some(region),
-                Phase::Repair,
-                format!(
-                    "{dlq}: {} of {to_move} moved ({:?})",
-                    task.moved, task.status
-                ),
-            );
+            events.info(Some(region), Phase::Repair, format!("{dlq}: {progress}"));
             last_moved = Some(task.moved);
         } else {
             events.info(
                 Some(region),
                 Phase::Repair,
                 format!(
-                    "still moving {dlq}: {} of {to_move} moved ({:.0}s)",
-                    task.moved,
+                    "still moving {dlq}: {progress} ({:.0}s)",
                     started.elapsed().as_secs_f64()
                 ),
             );

@@ -371,6 +371,7 @@ async fn repair(
     .await?;
     let stop = Arc::new(AtomicBool::new(false));
     let input = dr::repair::RepairInput {
+        file: file.display().to_string(),
         regions: if regions.is_empty() {
             ctx.def().regions.iter().map(|r| r.name.clone()).collect()
         } else {
@@ -427,16 +428,10 @@ async fn repair(
     let b = &report.buffer;
     if b.drained {
         println!("Write buffer: drained (every queue empty).");
+    } else if b.timeout_seconds == 0 {
+        println!("Write buffer (read once, --drain-timeout 0):");
     } else {
-        println!(
-            "Write buffer: {} after {:.0}s:",
-            if b.timeout_seconds == 0 {
-                "read once"
-            } else {
-                "NOT drained"
-            },
-            b.waited_seconds
-        );
+        println!("Write buffer: NOT drained after {:.0}s:", b.waited_seconds);
     }
     for q in &b.queues {
         println!(

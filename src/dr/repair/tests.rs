@@ -259,6 +259,7 @@ fn example() -> StackDef {
 
 fn input(regions: &[&str], max: u64) -> RepairInput {
     RepairInput {
+        file: "stacks/example.toml".into(),
         regions: regions.iter().map(|r| r.to_string()).collect(),
         max_messages: max,
         drain_timeout: Duration::ZERO,
@@ -390,7 +391,9 @@ fn a_backlog_over_max_messages_is_left_whole_and_named_with_the_command_that_mov
     assert!(messages(&events)
         .iter()
         .any(|m| m.contains("more than --max-messages 10")
-            && m.contains("--region us-east-1 --max-messages 12")));
+            && m.contains(
+                "strata dr repair stacks/example.toml --region us-east-1 --max-messages 12"
+            )));
     assert_eq!((report.moved, report.left), (10, 12));
 }
 
