@@ -250,10 +250,27 @@ fn repair_reports_the_write_buffer_until_it_drains() {
     deploy(file);
 
     // Writes buffered in us-west-2 while it was away; the app consumes them a
-    // few seconds after the repair starts.
+    // few seconds after the repair holds its lock (then it is watching the buffer:
+    // the dead-letter queue is empty, there is nothing to move first).
     send("us-west-2", QUEUE, &bodies("buffered", 4));
     let consumer = std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(4));
+        let cfn = sdk::cloudformation("us-east-1");
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            let held = sdk::block_on(cfn.describe_stacks().stack_name("shop-prod-lock").send())
+                .ok()
+                .and_then(|o| {
+                    o.stacks()
+                        .first()
+                        .and_then(|s| s.stack_status().map(|s| s.as_str().to_string()))
+                })
+                .is_some_and(|s| !s.starts_with("DELETE"));
+            if held {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_secs(3));
         drain_bodies("us-west-2", QUEUE)
     });
     let started = Instant::now();
