@@ -28,7 +28,8 @@ CloudWatch (the SDKs' RPCv2-CBOR protocol, ``AWS::CloudWatch::Alarm`` in templat
 the load balancer ``FullName`` attributes alarms use) lives in ``moto_cloudwatch.py``
 next to this file; ``moto_cloudwatch.install`` applies it. Route 53 (records by set
 identifier, health checks and zones deleted with their stack, calculated checks'
-children, and the Route 53 rules the sandbox enforces) lives in ``moto_route53.py``.
+children, and the Route 53 rules the sandbox enforces) lives in ``moto_route53.py``;
+SQS's dead-letter queue redrive (message move tasks) in ``moto_sqs.py``.
 """
 
 import sys
@@ -428,6 +429,7 @@ if __name__ == "__main__":
     import moto_iam  # audit: a control endpoint, AdministratorAccess
     import moto_route53
     import moto_origin_access  # prefix lists, the origin secret, dynamic references
+    import moto_sqs  # dead-letter queue redrive: message move tasks
     import moto_ssm
 
     moto_route53.install()
@@ -439,6 +441,7 @@ if __name__ == "__main__":
     moto_sns.install()
     moto_autoscaling.install()
     moto_ssm.install()
+    moto_sqs.install()
     moto_acm.install()
     moto_origin_access.install()
     moto_cfn_resources.install()

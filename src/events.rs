@@ -40,6 +40,8 @@ pub enum Phase {
     Rebuild,
     Drill,
     Destroy,
+    /// `dr repair`: dead-letter messages back to their queues, the buffer drained.
+    Repair,
 }
 
 /// What happened.

@@ -352,6 +352,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["dr", "rebuild"],
     &["dr", "dns"],
     &["dr", "drill"],
+    &["dr", "repair"],
     &["destroy"],
     &["unlock"],
     &["sandbox", "up"],

@@ -4,7 +4,8 @@
 //! Placeholders (runbooks/README.md): `stacks/example.toml` is replaced by the
 //! sandbox copy of the example stack (`support::dr_stack`); the endpoint comes from
 //! the environment the harness sets. Before each runbook the stack is deployed;
-//! the rebuild runbook starts from a broken region (its load balancer deleted).
+//! the rebuild runbook starts from a broken region (its load balancer deleted)
+//! and three messages in a survivor's dead-letter queue, which its repair moves back.
 
 mod support;
 
@@ -123,12 +124,121 @@ fn region_failover_runbook_runs() {
     assert!(cmds.iter().any(|c| c[..2] == ["dr", "failover"]));
 }
 
+/// SQS helpers for the rebuild runbook's repair step: the example's write-buffer
+/// queue and its dead-letter queue in one region.
+mod buffer {
+    use super::sdk;
+    use std::time::{Duration, Instant};
+
+    pub const QUEUE: &str = "shop-prod-writes";
+    pub const DLQ: &str = "shop-prod-writes-dlq";
+
+    fn url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+        sdk::block_on(async {
+            sqs.get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .expect("GetQueueUrl")
+                .queue_url()
+                .expect("a url")
+                .to_string()
+        })
+    }
+
+    pub fn send(region: &str, name: &str, n: usize) {
+        let sqs = sdk::sqs(region);
+        let url = url(&sqs, name);
+        sdk::block_on(async {
+            for i in 0..n {
+                sqs.send_message()
+                    .queue_url(&url)
+                    .message_body(format!("write-{i}"))
+                    .send()
+                    .await
+                    .expect("SendMessage");
+            }
+        });
+    }
+
+    pub fn depth(region: &str, name: &str) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = sdk::sqs(region);
+        let url = url(&sqs, name);
+        sdk::block_on(async {
+            let out = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(A::All)
+                .send()
+                .await
+                .expect("GetQueueAttributes");
+            let attrs = out.attributes().expect("attributes");
+            [
+                A::ApproximateNumberOfMessages,
+                A::ApproximateNumberOfMessagesNotVisible,
+            ]
+            .iter()
+            .map(|a| attrs[a].parse::<u64>().expect("a count"))
+            .sum()
+        })
+    }
+
+    /// The application consuming the queue: receive and delete until `n` messages
+    /// came (or ten minutes passed); their bodies.
+    pub fn consume(region: &'static str, n: usize) -> std::thread::JoinHandle<Vec<String>> {
+        std::thread::spawn(move || {
+            let sqs = sdk::sqs(region);
+            let url = url(&sqs, QUEUE);
+            let started = Instant::now();
+            let mut got = Vec::new();
+            while got.len() < n && started.elapsed() < Duration::from_secs(600) {
+                let out = sdk::block_on(sqs.receive_message().queue_url(&url).send())
+                    .expect("ReceiveMessage");
+                if out.messages().is_empty() {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                for m in out.messages() {
+                    got.push(m.body().unwrap_or_default().to_string());
+                    sdk::block_on(
+                        sqs.delete_message()
+                            .queue_url(&url)
+                            .receipt_handle(m.receipt_handle().expect("a handle"))
+                            .send(),
+                    )
+                    .expect("DeleteMessage");
+                }
+            }
+            got.sort();
+            got
+        })
+    }
+}
+
 #[test]
 fn region_rebuild_runbook_runs_end_to_end() {
+    // Writes that failed while the region was away wait in a survivor's dead-letter
+    // queue; the runbook's repair moves them back, and the application (a consumer
+    // here) drains the queue while the repair watches it.
+    let consumer = std::sync::Mutex::new(None);
     let cmds = run_runbook(
         "region-rebuild.md",
-        |file| break_region(file, "us-west-2"),
         |file| {
+            break_region(file, "us-west-2");
+            buffer::send("us-east-1", buffer::DLQ, 3);
+            *consumer.lock().unwrap() = Some(buffer::consume("us-east-1", 3));
+        },
+        |file| {
+            let consumed = consumer
+                .lock()
+                .unwrap()
+                .take()
+                .expect("the consumer")
+                .join()
+                .expect("the consumer thread");
+            assert_eq!(consumed, ["write-0", "write-1", "write-2"]);
+            assert_eq!(buffer::depth("us-east-1", buffer::DLQ), 0);
+            assert_eq!(buffer::depth("us-east-1", buffer::QUEUE), 0);
             // The region is back: every latency answer includes it again, all healthy.
             let dns = dns_answers(file);
             for n in dns["names"].as_array().expect("names") {
@@ -146,6 +256,7 @@ fn region_rebuild_runbook_runs_end_to_end() {
         },
     );
     assert!(cmds.iter().any(|c| c[..2] == ["dr", "rebuild"]));
+    assert!(cmds.iter().any(|c| c[..2] == ["dr", "repair"]));
 }
 
 #[test]

@@ -12,6 +12,9 @@ pub enum Command {
     DrFailover,
     DrRebuild,
     DrDrill,
+    /// After a recovery: dead-letter messages back to their queues, the write
+    /// buffer watched until it drains. Changes queues only (rules and lock apply).
+    DrRepair,
     AmiCopy,
     AmiPrune,
 }
@@ -27,6 +30,7 @@ impl Command {
             Command::DrFailover => "dr failover",
             Command::DrRebuild => "dr rebuild",
             Command::DrDrill => "dr drill",
+            Command::DrRepair => "dr repair",
             Command::AmiCopy => "ami copy",
             Command::AmiPrune => "ami prune",
         }
@@ -39,15 +43,15 @@ impl Command {
     }
 
     /// Only inside the deploy windows (or with a recorded reason). Repair
-    /// commands (rollback, DR) and image housekeeping run at any hour.
+    /// commands (rollback, DR, `dr repair`) and image housekeeping run at any hour.
     pub fn enforces_windows(self) -> bool {
         matches!(self, Command::Deploy | Command::Destroy)
     }
 
     /// Deploys templates synthesized from this definition: a mandatory policy
     /// violation refuses it before any AWS call. Rollback (templates that were
-    /// deployed before), destroy, failover (Route 53 and capacity only) and the
-    /// AMI commands deploy no new template and are not gated, so an outage is
+    /// deployed before), destroy, failover (Route 53 and capacity only), repair
+    /// (SQS messages only) and the AMI commands deploy no new template and are not gated, so an outage is
     /// never made worse by a rule about the next deploy.
     pub fn policy_gate(self) -> bool {
         matches!(

@@ -659,8 +659,19 @@ impl Pipeline {
     where
         AppError: From<E>,
     {
+        self.locked_with(|_| work).await
+    }
+
+    /// `locked`, with what releases the lock handed to `work` first: for a command
+    /// whose second Ctrl-C releases the lock and exits while the work still runs.
+    pub async fn locked_with<T, E, F, W>(&self, work: W) -> Result<T, AppError>
+    where
+        AppError: From<E>,
+        W: FnOnce(LockRelease) -> F,
+        F: std::future::Future<Output = Result<T, E>>,
+    {
         let guard = self.lock().await?;
-        let result = work.await.map_err(AppError::from);
+        let result = work(self.releaser(&guard)).await.map_err(AppError::from);
         self.unlock(guard).await;
         match &result {
             Ok(_) => self.announce_result(exit_code::SUCCESS, "").await,

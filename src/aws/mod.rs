@@ -15,6 +15,7 @@ mod leftovers;
 pub mod lock_stack;
 pub mod notify;
 pub mod route53_records;
+pub mod sqs_queues;
 pub mod stack_info;
 
 pub use cloud::CloudApi;
@@ -137,6 +138,10 @@ impl Aws {
 
     pub fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.config(region))
+    }
+
+    pub fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config(region))
     }
 
     pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {

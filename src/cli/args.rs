@@ -278,6 +278,25 @@ pub enum DrCommand {
         #[command(flatten)]
         ops: OpsArgs,
     },
+    /// After a recovery: move dead-letter messages back to their queues, then watch
+    /// the write buffer (the stack's queues) drain.
+    Repair {
+        /// The stack definition, e.g. stacks/example.toml.
+        file: PathBuf,
+        /// Only this region's queues (default: every region's).
+        #[arg(long)]
+        region: Option<String>,
+        /// At most this many messages moved out of one dead-letter queue; one holding
+        /// more is left as it is and named.
+        #[arg(long, value_name = "N", default_value_t = strata::dr::repair::DEFAULT_MAX_MESSAGES,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_messages: u64,
+        /// Wait at most this long for the write buffer to drain ("0": read its depth once).
+        #[arg(long, value_name = "DURATION", default_value = "10m")]
+        drain_timeout: String,
+        #[command(flatten)]
+        ops: OpsArgs,
+    },
     /// What the routed DNS names answer now (strata's model of Route 53 routing).
     Dns {
         /// The stack definition, e.g. stacks/example.toml.

@@ -32,6 +32,12 @@ pub enum DrError {
     NoStack { stack: String, region: String },
     #[error("Auto Scaling group {asg} not found in {region}")]
     NoAsg { region: String, asg: String },
+    #[error("queue {queue} not found in {region}: is the stack deployed there?")]
+    NoQueue { region: String, queue: String },
+    /// Ctrl-C during a wait: stopped at a safe point (nothing half-done; a move
+    /// task SQS runs goes on, and the same command waits for it).
+    #[error("interrupted: run the same command again to finish")]
+    Interrupted,
     #[error("{step} in {region}: {source}")]
     Aws {
         step: &'static str,

@@ -1,7 +1,9 @@
 //! Disaster recovery: take a failed region out of service through Route 53 alone
 //! (`failover`), rebuild it from the definition (`rebuild`), and rehearse both
 //! (`drill`). `dns` is strata's model of what Route 53 answers for the routed
-//! names, since the sandbox does not compute DNS answers.
+//! names, since the sandbox does not compute DNS answers. After a recovery,
+//! `repair` moves the dead-letter queues' messages back to their queues and
+//! watches the write buffer drain.
 //!
 //! How a region leaves DNS: its records use a CALCULATED "serving" health check
 //! (`synth::serving_check`) whose one child is the endpoint check. Failover raises
@@ -15,6 +17,7 @@ mod error;
 pub mod failover;
 pub mod rebuild;
 pub mod records;
+pub mod repair;
 pub mod restore;
 pub mod stack_refs;
 

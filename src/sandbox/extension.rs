@@ -34,6 +34,7 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_autoscaling.py"),
     ),
     ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
+    ("moto_sqs.py", include_str!("../../sandbox/moto_sqs.py")),
     (
         "moto_changesets.py",
         include_str!("../../sandbox/moto_changesets.py"),

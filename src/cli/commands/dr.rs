@@ -1,13 +1,14 @@
-//! `strata dr`: failover, rebuild, drill, and the DNS answers view.
+//! `strata dr`: failover, rebuild, drill, repair, and the DNS answers view.
 
 use super::rollout_ctx::{self, failure, Args, Ctx};
 use super::validate::{load_definition, load_stack};
 use super::{connect, Failure, Outcome};
 use crate::cli::args::{DrCommand, GlobalArgs, OpsArgs, OutputFormat};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use strata::app::{AppError, Command};
+use std::time::Duration;
+use strata::app::{AppError, Command, LockRelease};
 use strata::deploy::Settings;
 use strata::dr;
 use strata::exit_code;
@@ -16,6 +17,23 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
     match args {
         DrCommand::Failover { file, region, ops } => failover(global, &file, &region, &ops).await,
         DrCommand::Dns { file } => dns(global, &file).await,
+        DrCommand::Repair {
+            file,
+            region,
+            max_messages,
+            drain_timeout,
+            ops,
+        } => {
+            repair(
+                global,
+                &file,
+                region.as_deref(),
+                max_messages,
+                &drain_timeout,
+                &ops,
+            )
+            .await
+        }
         DrCommand::Rebuild {
             file,
             region,
@@ -320,4 +338,140 @@ async fn drill(
         report.rto_seconds
     );
     Ok(exit_code::SUCCESS)
+}
+
+/// How long the second Ctrl-C waits for the lock's release before exiting.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// `--drain-timeout`: a duration ("10m", "90s"), or "0" for one reading.
+fn drain_timeout(text: &str) -> Result<Duration, Failure> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    strata::stack::duration::parse_duration(text)
+        .map_err(|e| Failure::new(exit_code::INVALID_INPUT, format!("--drain-timeout: {e}")))
+}
+
+async fn repair(
+    global: &GlobalArgs,
+    file: &Path,
+    region: Option<&str>,
+    max_messages: u64,
+    drain: &str,
+    ops: &OpsArgs,
+) -> Outcome {
+    let drain_timeout = drain_timeout(drain)?;
+    // `--region` is a filter, not a region acted on while it is down: after a
+    // recovery every region votes in the lock.
+    let regions: Vec<String> = region.map(str::to_string).into_iter().collect();
+    let ctx = rollout_ctx::prepare(
+        global,
+        file,
+        Command::DrRepair,
+        rollout_ctx::Args {
+            regions: &regions,
+            ops: Some(ops),
+            ..rollout_ctx::Args::default()
+        },
+    )
+    .await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = dr::repair::RepairInput {
+        file: file.display().to_string(),
+        regions: if regions.is_empty() {
+            ctx.def().regions.iter().map(|r| r.name.clone()).collect()
+        } else {
+            regions
+        },
+        max_messages,
+        drain_timeout,
+        pace: dr::repair::Pace::default(),
+        stop: stop.clone(),
+    };
+    let queues = strata::aws::sqs_queues::SqsQueues::new(&ctx.aws);
+    let report = ctx
+        .locked_with(|release| {
+            watch_ctrl_c(stop, release);
+            dr::repair::repair(&queues, ctx.def(), &input, &ctx.events)
+        })
+        .await
+        .map_err(failure)?;
+    ctx.renderer.finish();
+    if json(global) {
+        print_json(&report);
+        return Ok(exit_code::SUCCESS);
+    }
+    println!(
+        "Dead-letter queues of {} (at most {} messages moved from each):",
+        report.stack, report.max_messages
+    );
+    for d in &report.dead_letters {
+        let what = match d.outcome {
+            dr::repair::Outcome::Empty => "nothing to move",
+            dr::repair::Outcome::Moved => "moved back",
+            dr::repair::Outcome::OverLimit => "over --max-messages: nothing moved",
+            dr::repair::Outcome::Cancelled => "task cancelled",
+            dr::repair::Outcome::StillMoving => "still moving (run again to wait for it)",
+        };
+        println!(
+            "  {:<14} {} -> {}: {} moved, {} left ({what}{})",
+            d.region,
+            d.dead_letter_queue,
+            d.queue,
+            d.moved,
+            d.left,
+            if d.resumed {
+                ", an earlier run's task"
+            } else {
+                ""
+            }
+        );
+    }
+    println!(
+        "  total          {} moved, {} left",
+        report.moved, report.left
+    );
+    let b = &report.buffer;
+    if b.drained {
+        println!("Write buffer: drained (every queue empty).");
+    } else if b.timeout_seconds == 0 {
+        println!("Write buffer (read once, --drain-timeout 0):");
+    } else {
+        println!("Write buffer: NOT drained after {:.0}s:", b.waited_seconds);
+    }
+    for q in &b.queues {
+        println!(
+            "  {:<14} {}: {} waiting, {} in flight",
+            q.region, q.queue, q.depth.visible, q.depth.in_flight
+        );
+    }
+    if !b.holding.is_empty() {
+        println!("Still holding messages: {}", b.holding.join(", "));
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// Ctrl-C during a repair: the first press stops the waits at their next poll
+/// (the lock is released, exit 130; a move task SQS runs goes on, and the same
+/// command waits for it); a second press releases the lock (at most
+/// `RELEASE_WAIT`) and exits with 130 at once.
+fn watch_ctrl_c(stop: Arc<AtomicBool>, release: LockRelease) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.store(true, Ordering::SeqCst);
+        eprintln!("\ninterrupted: stopping at the next poll (Ctrl-C again: now)");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            if tokio::time::timeout(RELEASE_WAIT, release.release())
+                .await
+                .is_err()
+            {
+                eprintln!(
+                    "the deploy lock was not released in time: run `strata unlock` for this stack"
+                );
+            }
+            std::process::exit(exit_code::INTERRUPTED);
+        }
+    });
 }

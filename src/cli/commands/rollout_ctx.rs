@@ -159,6 +159,7 @@ fn deploy_code(e: &DeployError) -> i32 {
 fn dr_code(e: &DrError) -> i32 {
     match e {
         DrError::UnknownRegion { .. } | DrError::NoSurvivor { .. } => exit_code::INVALID_INPUT,
+        DrError::Interrupted => exit_code::INTERRUPTED,
         _ => exit_code::ENVIRONMENT,
     }
 }
