@@ -430,6 +430,7 @@ if __name__ == "__main__":
     import moto_route53
     import moto_origin_access  # prefix lists, the origin secret, dynamic references
     import moto_sqs  # dead-letter queue redrive: message move tasks
+    import moto_s3_objects  # conditional copies (If-None-Match) for the back-fill
     import moto_ssm
 
     moto_route53.install()
@@ -442,6 +443,7 @@ if __name__ == "__main__":
     moto_autoscaling.install()
     moto_ssm.install()
     moto_sqs.install()
+    moto_s3_objects.install()
     moto_acm.install()
     moto_origin_access.install()
     moto_cfn_resources.install()

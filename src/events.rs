@@ -42,6 +42,9 @@ pub enum Phase {
     Destroy,
     /// `dr repair`: dead-letter messages back to their queues, the buffer drained.
     Repair,
+    /// `dr backfill` (and the deploy that adds a region): the objects a region's
+    /// bucket lacks copied from the others.
+    Backfill,
 }
 
 /// What happened.

@@ -15,6 +15,9 @@ pub enum Command {
     /// After a recovery: dead-letter messages back to their queues, the write
     /// buffer watched until it drains. Changes queues only (rules and lock apply).
     DrRepair,
+    /// A region's bucket given the objects the other regions' hold and it lacks.
+    /// Writes objects only (rules and lock apply; no policy gate, any hour).
+    DrBackfill,
     AmiCopy,
     AmiPrune,
 }
@@ -31,6 +34,7 @@ impl Command {
             Command::DrRebuild => "dr rebuild",
             Command::DrDrill => "dr drill",
             Command::DrRepair => "dr repair",
+            Command::DrBackfill => "dr backfill",
             Command::AmiCopy => "ami copy",
             Command::AmiPrune => "ami prune",
         }

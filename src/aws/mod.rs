@@ -15,6 +15,7 @@ mod leftovers;
 pub mod lock_stack;
 pub mod notify;
 pub mod route53_records;
+pub mod s3_objects;
 pub mod sqs_queues;
 pub mod stack_info;
 

@@ -297,6 +297,20 @@ pub enum DrCommand {
         #[command(flatten)]
         ops: OpsArgs,
     },
+    /// Copy into a region's bucket the objects the other regions' buckets hold and
+    /// it lacks (objects from before it joined); idempotent, resumable.
+    Backfill {
+        /// The stack definition, e.g. stacks/example.toml.
+        file: PathBuf,
+        /// The region whose bucket receives the objects.
+        #[arg(long)]
+        region: String,
+        /// Count what is missing; copy nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        ops: OpsArgs,
+    },
     /// What the routed DNS names answer now (strata's model of Route 53 routing).
     Dns {
         /// The stack definition, e.g. stacks/example.toml.

@@ -532,6 +532,19 @@ pub fn show_summary(r: &Renderer, report: &Report) {
             if let Some(e) = &report.error {
                 out.push_str(&format!("  cause: {e}\n"));
             }
+            for b in &report.backfill {
+                out.push_str(&format!(
+                    "  back-fill {}: {} of {} missing objects copied ({} already there){}\n",
+                    b.region,
+                    b.copied,
+                    b.missing,
+                    b.already_there,
+                    match &b.finish_with {
+                        None => ", complete".to_string(),
+                        Some(cmd) => format!(", NOT complete: finish with `{cmd}`"),
+                    }
+                ));
+            }
             if report.stacks.iter().any(|s| {
                 matches!(
                     s.result,

@@ -96,6 +96,10 @@ pub struct Report {
     pub stacks: Vec<StackReport>,
     /// The failure that stopped the rollout, if any.
     pub error: Option<String>,
+    /// The back-fill of each region stack this run created (its bucket given the
+    /// objects the other regions' hold, `dr::backfill::after_deploy`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backfill: Vec<crate::dr::backfill::BackfillReport>,
 }
 
 impl Report {

@@ -83,6 +83,7 @@ pub async fn rollback<C: Cloud>(
         outcome,
         stacks: reports,
         error,
+        backfill: Vec::new(),
     })
 }
 

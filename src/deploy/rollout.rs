@@ -387,6 +387,7 @@ pub async fn nothing_to_change<C: Cloud>(
         outcome: Outcome::NoChange,
         stacks: reports,
         error: None,
+        backfill: Vec::new(),
     }))
 }
 
@@ -820,6 +821,7 @@ async fn deploy_stacks<C: Cloud>(
         version: desired.version.clone(),
         outcome,
         error,
+        backfill: Vec::new(),
         stacks: entries
             .iter()
             .map(|e| StackReport {

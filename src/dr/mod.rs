@@ -10,6 +10,7 @@
 //! the serving check's threshold above its number of children (always unhealthy);
 //! putting the region back sets it to 1 again. See docs/dr.md.
 
+pub mod backfill;
 pub mod capacity;
 pub mod dns;
 pub mod drill;

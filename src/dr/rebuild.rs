@@ -62,6 +62,9 @@ pub struct RebuildReport {
     pub wiring_deploy: Outcome,
     /// Records of other regions found missing and re-created ("name region").
     pub repaired_records: Vec<String>,
+    /// The bucket's back-fill from the other regions (None without storage, with
+    /// one region, or when it could not run: a warning says why).
+    pub backfill: Option<super::backfill::BackfillReport>,
     pub restore: RestoreReport,
 }
 
@@ -545,6 +548,40 @@ pub async fn rebuild(
     let zone = super::dns::zone_id(aws, def).await?;
     let repaired_records = super::records::repair(aws, def, &zone, None, events).await?;
 
+    // The data before the traffic: the bucket gets what the others hold and it
+    // lacks (writes its own replication never sent, objects from before it joined)
+    // before the region is back in DNS. What this does not finish is said, with
+    // the command that does; it does not keep the region out of service.
+    let backfill = if def.storage.enabled && def.regions.len() > 1 {
+        step(
+            events,
+            region,
+            "back-filling the bucket from the other regions",
+        );
+        let file = input.pipeline.definition.path.display().to_string();
+        let objects = crate::aws::s3_objects::S3Objects::new(aws);
+        match super::backfill::backfill(
+            &objects,
+            def,
+            &super::backfill::BackfillInput::new(&file, region),
+            events,
+        )
+        .await
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                events.warn(
+                    Some(region),
+                    Phase::Backfill,
+                    format!("back-fill not done: {e}; run `strata dr backfill {file} --region {region}`"),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+
     step(
         events,
         region,
@@ -561,6 +598,7 @@ pub async fn rebuild(
         region_deploy,
         wiring_deploy,
         repaired_records,
+        backfill,
         restore: restored,
     })
 }

@@ -36,6 +36,10 @@ pub const MODULES: &[(&str, &str)] = &[
     ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
     ("moto_sqs.py", include_str!("../../sandbox/moto_sqs.py")),
     (
+        "moto_s3_objects.py",
+        include_str!("../../sandbox/moto_s3_objects.py"),
+    ),
+    (
         "moto_changesets.py",
         include_str!("../../sandbox/moto_changesets.py"),
     ),

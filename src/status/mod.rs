@@ -100,7 +100,19 @@ pub struct ReplicationView {
     pub configured: bool,
     /// Destination bucket ARNs of the replication rules.
     pub destinations: Vec<String>,
+    /// The bucket's current objects (None: not listed, or more than
+    /// `OBJECTS_COMPARED_AT_MOST`).
+    pub objects: Option<u64>,
+    /// Keys another region's bucket holds and this one lacks (None: not compared).
+    pub missing: Option<u64>,
+    /// True only when every other region's bucket was listed and this one lacks
+    /// none of their keys (`dr::backfill::missing_keys`); None when not compared.
+    pub complete: Option<bool>,
 }
+
+/// `status` compares buckets of at most this many objects each (listing is one
+/// request per 1,000); above it, `strata dr backfill --dry-run` compares them.
+pub const OBJECTS_COMPARED_AT_MOST: usize = 100_000;
 
 /// The status of every region of the stack, in the definition's region order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -259,6 +271,8 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
         left_behind(&aws, def, opts),
         delegation(&aws, def),
     );
+    let mut regions = regions;
+    compare_buckets(&aws, &mut regions, opts).await;
     let deployed: Vec<String> = regions
         .iter()
         .filter(|r| r.state == RegionState::Deployed)
@@ -270,6 +284,51 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
         left_behind,
         delegation,
         serving: serving(&aws, def, &deployed, opts.region_timeout).await,
+    }
+}
+
+/// Whether each region's bucket holds every object the others hold: each bucket
+/// listed once (at once, each bounded in time), then compared in memory. A region
+/// is `complete` only when every other region's bucket was listed too.
+async fn compare_buckets(aws: &Aws, regions: &mut [RegionStatus], opts: &StatusOptions) {
+    use crate::dr::backfill::{missing_keys, Object};
+    let listed: Vec<Option<Vec<Object>>> =
+        futures::future::join_all(regions.iter().map(|r| async move {
+            let bucket = r.replication.as_ref()?.bucket.clone();
+            let list = crate::aws::s3_objects::list_at_most(
+                aws,
+                &r.region,
+                &bucket,
+                OBJECTS_COMPARED_AT_MOST,
+            );
+            match tokio::time::timeout(opts.region_timeout, list).await {
+                Ok(Ok(objects)) => objects,
+                _ => None,
+            }
+        }))
+        .await;
+    if regions.len() < 2 {
+        return;
+    }
+    for (i, region) in regions.iter_mut().enumerate() {
+        let Some(view) = region.replication.as_mut() else {
+            continue;
+        };
+        let Some(own) = &listed[i] else {
+            continue;
+        };
+        view.objects = Some(own.len() as u64);
+        let others: Vec<(&str, &[Object])> = listed
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .filter_map(|(_, l)| l.as_deref().map(|l| ("", l)))
+            .collect();
+        let own_keys = own.iter().map(|o| o.key.as_str()).collect();
+        let missing = missing_keys(&own_keys, &others).len() as u64;
+        view.missing = Some(missing);
+        let all_listed = listed.iter().all(Option::is_some);
+        view.complete = Some(all_listed && missing == 0);
     }
 }
 
@@ -440,6 +499,9 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
                 bucket,
                 configured: dest.is_some(),
                 destinations: dest.unwrap_or_default(),
+                objects: None,
+                missing: None,
+                complete: None,
             })
         }
         Some((_, Err(e))) => st.problems.push(e.to_string()),

@@ -120,6 +120,17 @@ async fn locked(
     )
     .await
     .map_err(rollout_ctx::environment)?;
+    // A region stack this run created gets the objects the other regions' buckets
+    // hold (what existed before it joined), still under the lock.
+    let mut report = report;
+    report.backfill = strata::dr::backfill::after_deploy(
+        &strata::aws::s3_objects::S3Objects::new(&ctx.aws),
+        ctx.def(),
+        &report,
+        &args.file.display().to_string(),
+        &ctx.events,
+    )
+    .await;
     // The summary is the last line CI reads: the delegation warning goes first.
     show_delegation(ctx).await;
     render::show_summary(&ctx.renderer, &report);

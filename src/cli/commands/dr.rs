@@ -34,6 +34,12 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
             )
             .await
         }
+        DrCommand::Backfill {
+            file,
+            region,
+            dry_run,
+            ops,
+        } => backfill(global, &file, &region, dry_run, &ops).await,
         DrCommand::Rebuild {
             file,
             region,
@@ -259,6 +265,17 @@ async fn rebuild(
         "  deploy   region: {:?}; wiring of every region: {:?}",
         report.region_deploy, report.wiring_deploy
     );
+    if let Some(b) = &report.backfill {
+        println!(
+            "  bucket   back-filled from the other regions: {} of {} missing objects copied{}",
+            b.copied,
+            b.missing,
+            match &b.finish_with {
+                None => ", complete".to_string(),
+                Some(cmd) => format!(", NOT complete: finish with `{cmd}`"),
+            }
+        );
+    }
     for (id, changed) in &report.restore.serving_checks {
         println!(
             "  DNS      serving check {id} {}",
@@ -449,6 +466,94 @@ async fn repair(
         println!("Still holding messages: {}", b.holding.join(", "));
     }
     Ok(exit_code::SUCCESS)
+}
+
+async fn backfill(
+    global: &GlobalArgs,
+    file: &Path,
+    region: &str,
+    dry_run: bool,
+    ops: &OpsArgs,
+) -> Outcome {
+    let regions = vec![region.to_string()];
+    let ctx = rollout_ctx::prepare(
+        global,
+        file,
+        Command::DrBackfill,
+        rollout_ctx::Args {
+            regions: &regions,
+            ops: Some(ops),
+            ..rollout_ctx::Args::default()
+        },
+    )
+    .await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut input = dr::backfill::BackfillInput::new(&file.display().to_string(), region);
+    input.dry_run = dry_run;
+    input.stop = stop.clone();
+    let objects = strata::aws::s3_objects::S3Objects::new(&ctx.aws);
+    let report = ctx
+        .locked_with(|release| {
+            watch_ctrl_c(stop, release);
+            dr::backfill::backfill(&objects, ctx.def(), &input, &ctx.events)
+        })
+        .await
+        .map_err(failure)?;
+    ctx.renderer.finish();
+    if json(global) {
+        print_json(&report);
+    } else {
+        print!("{}", backfill_text(&report));
+    }
+    Ok(if report.complete || report.dry_run {
+        exit_code::SUCCESS
+    } else {
+        exit_code::ENVIRONMENT
+    })
+}
+
+/// The human report of a back-fill.
+fn backfill_text(r: &dr::backfill::BackfillReport) -> String {
+    let mut out = format!(
+        "Back-fill of {} ({}){}:\n",
+        r.bucket,
+        r.region,
+        if r.dry_run { ", dry run" } else { "" }
+    );
+    for s in &r.sources {
+        match &s.problem {
+            None => out.push_str(&format!("  from {:<14} {} objects\n", s.region, s.objects)),
+            Some(p) => out.push_str(&format!("  from {:<14} not compared: {p}\n", s.region)),
+        }
+    }
+    out.push_str(&format!(
+        "  {} objects before, {} missing, {} copied, {} already there, {} failed{}\n",
+        r.objects_before,
+        r.missing,
+        r.copied,
+        r.already_there,
+        r.failed.len(),
+        if r.not_started > 0 {
+            format!(", {} not copied", r.not_started)
+        } else {
+            String::new()
+        }
+    ));
+    for f in &r.failed {
+        out.push_str(&format!(
+            "  failed {} (from {}): {}\n",
+            f.key, f.from_region, f.reason
+        ));
+    }
+    out.push_str(if r.complete {
+        "  complete: the bucket holds every object the other regions' buckets hold\n"
+    } else {
+        "  NOT complete\n"
+    });
+    if let Some(cmd) = &r.finish_with {
+        out.push_str(&format!("  finish with: {cmd}\n"));
+    }
+    out
 }
 
 /// Ctrl-C during a repair: the first press stops the waits at their next poll

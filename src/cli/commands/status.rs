@@ -126,10 +126,16 @@ fn row(r: &RegionStatus, s: &Serving) -> [String; 11] {
         r.replication
             .as_ref()
             .map(|p| {
-                if p.configured {
+                let rules = if p.configured {
                     format!("{} rule(s)", p.destinations.len())
                 } else {
                     "none".into()
+                };
+                match (p.complete, p.missing) {
+                    (Some(true), _) => format!("{rules}, complete"),
+                    (Some(false), Some(0)) => format!("{rules}, not compared with every region"),
+                    (Some(false), Some(n)) => format!("{rules}, {n} object(s) missing"),
+                    _ => rules,
                 }
             })
             .unwrap_or_else(dash),
