@@ -189,6 +189,10 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str, old_stack: bool) {
         .filter_map(Value::as_str)
         .collect();
     assert!(kept.contains(&bucket.as_str()), "{report}");
+    // The kept bucket lacks nothing the others hold: the back-fill before DNS
+    // copied nothing and says it is complete.
+    assert_eq!(report["backfill"]["complete"], true, "{report}");
+    assert_eq!(report["backfill"]["copied"], 0, "{report}");
     assert!(kept.contains(&sessions.as_str()), "{report}");
     if old_stack {
         assert!(

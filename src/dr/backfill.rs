@@ -287,7 +287,7 @@ pub async fn backfill<O: Objects>(
     let bucket_ref = bucket.as_str();
     let bucket_of = &bucket_of;
     let stop = &input.stop;
-    let mut results = stream::iter(missing.into_iter())
+    let mut results = stream::iter(missing)
         .map(|(key, (from, size))| async move {
             if stop.load(Ordering::SeqCst) {
                 return (key, from, None);

@@ -10,10 +10,13 @@ const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
 const EU: &str = "eu-west-1";
 
-/// Buckets in memory, one per region (`bucket-<region>`), key -> (size, body).
+/// One bucket: key -> (size, body).
+type Bucket = BTreeMap<String, (u64, String)>;
+
+/// Buckets in memory, one per region (`bucket-<region>`).
 #[derive(Default)]
 struct Fake {
-    buckets: Mutex<BTreeMap<String, BTreeMap<String, (u64, String)>>>,
+    buckets: Mutex<BTreeMap<String, Bucket>>,
     /// Regions whose bucket cannot be listed.
     unreachable: Vec<&'static str>,
     /// Keys whose copy fails (once each: the next run's copy works).
