@@ -85,8 +85,8 @@ fn body(region: &str, bucket: &str, key: &str) -> String {
 fn status_of(file: &str, region: &str) -> Value {
     let run = cli::strata_sandbox(&["status", file, "--output", "json"]);
     run.expect_code(exit_code::SUCCESS);
-    let status: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("no JSON status ({e})\n{run}"));
+    let status: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("no JSON status ({e})\n{run}"));
     status["regions"]
         .as_array()
         .unwrap()
@@ -263,4 +263,102 @@ fn the_sandbox_refuses_a_conditional_copy_over_an_existing_key() {
         let dst = dst.body.collect().await.unwrap().to_vec();
         assert_eq!(dst, b"old", "the existing object is untouched");
     });
+}
+
+/// The example with a regional table beside the global one (each region's stack
+/// then holds a bucket and a table of its own), four regions or three.
+fn example_with_sessions(four: bool) -> String {
+    let example = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
+    let mut text = if four {
+        stacks::with_fourth_region(&example)
+    } else {
+        example
+    };
+    text.push_str(
+        "\n[[tables]]\nname = \"sessions\"\npartition_key = { name = \"session_id\", type = \"S\" }\n\
+         global = false\n",
+    );
+    text
+}
+
+/// Issue 16's "remove a region with objects in its bucket and rows in its tables,
+/// add it back": the removal keeps them, the deploy that adds the region back
+/// takes them back (no name clash, nothing deleted by hand) and back-fills what was
+/// written elsewhere meanwhile; the next deploy changes nothing.
+#[test]
+fn a_region_removed_and_added_back_has_its_data_and_what_was_written_while_it_was_away() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let four = dir.path().join("four.toml");
+    let three = dir.path().join("three.toml");
+    std::fs::write(&four, example_with_sessions(true)).unwrap();
+    std::fs::write(&three, example_with_sessions(false)).unwrap();
+    let def = strata::stack::load(&four).expect("four regions load");
+    let bucket = |r: &str| bucket_name_in(&def, sdk::ACCOUNT, r);
+    let sessions = strata::synth::naming::table_name(&def, "sessions");
+    cli::deploy_json(&four).expect_code(exit_code::SUCCESS);
+
+    // Data in the leaving region: two versions and a delete marker, a current
+    // object, a row.
+    support::data::put_data(ADDED, &bucket(ADDED), &sessions);
+    put_object(ADDED, &bucket(ADDED), "kept.txt", "kept");
+
+    // The region leaves the definition: its stack goes, its bucket and table stay.
+    let removed = cli::deploy_json(&three);
+    removed.expect_code(exit_code::SUCCESS);
+    let cfn = sdk::cloudformation(ADDED);
+    assert!(
+        sdk::block_on(async {
+            cfn.describe_stacks()
+                .stack_name(def.region_stack_name(ADDED))
+                .send()
+                .await
+                .is_err()
+        }),
+        "the leaving region's stack is deleted\n{removed}"
+    );
+    assert_eq!(support::data::versions(ADDED, &bucket(ADDED)), Some((3, 1)));
+
+    // Written while it is away.
+    put_object(
+        "us-east-1",
+        &bucket("us-east-1"),
+        "while-away.txt",
+        "meanwhile",
+    );
+
+    // Added back: the bucket and table taken back, the bucket back-filled.
+    let back = cli::deploy_json(&four);
+    back.expect_code(exit_code::SUCCESS);
+    let summary = back
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary\n{back}"));
+    let fill = summary["backfill"]
+        .as_array()
+        .and_then(|b| b.iter().find(|f| f["region"] == ADDED).cloned())
+        .unwrap_or_else(|| panic!("no back-fill of {ADDED}: {summary}"));
+    assert_eq!(fill["copied"], 1, "{fill}");
+    assert_eq!(fill["complete"], true, "{fill}");
+
+    // Read back: its own data intact (every version, the marker, the row), what
+    // was written meanwhile there too, and the stack holds the very bucket.
+    assert_eq!(support::data::versions(ADDED, &bucket(ADDED)), Some((4, 1)));
+    assert_eq!(body(ADDED, &bucket(ADDED), "kept.txt"), "kept");
+    assert_eq!(body(ADDED, &bucket(ADDED), "while-away.txt"), "meanwhile");
+    assert!(support::data::row_is_there(ADDED, &sessions), "the row");
+    assert_eq!(
+        sdk::physical_id(ADDED, &def.region_stack_name(ADDED), "Bucket"),
+        bucket(ADDED)
+    );
+
+    let again = cli::deploy_json(&four);
+    again.expect_code(exit_code::SUCCESS);
+    let summary = again
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .unwrap();
+    assert_eq!(summary["outcome"], "no-change", "{again}");
 }
