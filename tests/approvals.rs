@@ -176,8 +176,15 @@ fn a_deploy_needing_two_people_waits_for_another_persons_approval() {
     run.expect_code(6);
     assert!(run.stderr.contains(&id), "it names the current plan: {run}");
 
-    // Bob approves the plan: Alice's deploy goes ahead and uses the approvals up.
+    // Bob approves the plan (twice: one record, refreshed): Alice's deploy goes
+    // ahead and uses the approvals up.
     strata_as(&bob, &["approve", path, &id]).expect_code(0);
+    strata_as(&bob, &["approve", path, &id]).expect_code(0);
+    assert_eq!(
+        stacks_named(FIRST_REGION, &format!("shop-prod-approval-{id}-")).len(),
+        2,
+        "one record per person (Alice's and Bob's)"
+    );
     let run = deploy_as(&alice, &file);
     run.expect_code(0);
     assert!(run.stdout.contains(&bob.arn), "who approved is said: {run}");

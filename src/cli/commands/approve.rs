@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: ApproveArgs) -> Outcome {
         );
     } else {
         println!(
-            "{}: plan {} approved by {} at {at} (counts until {until}, unless the deployer is {})",
+            "{}: plan {} approved by {} at {at} (counts until {until} for a deploy by anyone but {})",
             ctx.def().stack_name(),
             approval.plan_id,
             approval.approver,
