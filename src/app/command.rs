@@ -99,3 +99,31 @@ impl Command {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deploy_needs_approvals_and_approving_is_not_a_change() {
+        let all = [
+            Command::Plan,
+            Command::Approve,
+            Command::Deploy,
+            Command::Rollback,
+            Command::Destroy,
+            Command::DrFailover,
+            Command::DrRebuild,
+            Command::DrDrill,
+            Command::DrRepair,
+            Command::DrBackfill,
+            Command::AmiCopy,
+            Command::AmiPrune,
+        ];
+        let needing: Vec<_> = all.iter().filter(|c| c.needs_approvals()).collect();
+        assert_eq!(needing, vec![&Command::Deploy]);
+        assert!(!Command::Approve.changes());
+        // The approver computes the plan as `plan` and `deploy` do.
+        assert!(Command::Approve.policy_gate() && Command::Approve.resolves_amis());
+    }
+}
