@@ -8,7 +8,7 @@
 //! | 3 | policy violation: a mandatory rule failed, nothing was changed (`audit`: findings) |
 //! | 4 | rollback failed: a region needs a human (see `runbooks/`) |
 //! | 5 | the stack's deploy lock is held by someone else |
-//! | 6 | refused by an operations rule (deploy window, missing DRI, AMI not promoted) |
+//! | 6 | refused by an operations rule (deploy window, missing DRI, AMI not promoted, approval missing) |
 //! | 7 | AWS or environment error (endpoint unreachable, credentials, sandbox, lock not released) |
 //! | 130 | interrupted (Ctrl-C) before anything was left half-done |
 
@@ -32,6 +32,7 @@ Exit codes:
        (strata audit: the account has findings)
   4    rollback failed: a region needs a human (see runbooks/)
   5    the stack's deploy lock is held by someone else
-  6    refused by an operations rule (deploy window, missing DRI, AMI not promoted)
+  6    refused by an operations rule (deploy window, missing DRI, AMI not promoted,
+       approval missing)
   7    AWS or environment error (endpoint unreachable, credentials, sandbox)
   130  interrupted (Ctrl-C)";

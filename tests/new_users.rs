@@ -342,6 +342,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["synth"],
     &["check"],
     &["plan"],
+    &["approve"],
     &["deploy"],
     &["rollback"],
     &["status"],

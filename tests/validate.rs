@@ -202,6 +202,13 @@ const FIXTURES: &[(&str, usize, usize, &str)] = &[
         "the window ends (hour 9) before it starts (hour 18)",
     ),
     ("window_day", 38, 16, "`funday` is not a day"),
+    ("approvals_range", 39, 13, "approvals = 0 is outside 1..5"),
+    (
+        "approvals_type",
+        38,
+        13,
+        "expected a whole number, found string \"two\"",
+    ),
     (
         "availability_percent",
         38,

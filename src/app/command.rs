@@ -6,6 +6,9 @@ pub enum Command {
     /// Read only: no rules, no lock; the policy gate applies (a plan of a
     /// definition that cannot be deployed is refused the same way).
     Plan,
+    /// `strata approve`: computes the plan as `plan` does (read only, no rules,
+    /// no lock) and records the caller's approval of its id (four eyes).
+    Approve,
     Deploy,
     Rollback,
     Destroy,
@@ -27,6 +30,7 @@ impl Command {
     pub fn name(self) -> &'static str {
         match self {
             Command::Plan => "plan",
+            Command::Approve => "approve",
             Command::Deploy => "deploy",
             Command::Rollback => "rollback",
             Command::Destroy => "destroy",
@@ -43,7 +47,14 @@ impl Command {
     /// Changes something: the operations rules (a responsible person) and the
     /// deploy lock apply.
     pub fn changes(self) -> bool {
-        self != Command::Plan
+        !matches!(self, Command::Plan | Command::Approve)
+    }
+
+    /// Four eyes (`operations.approvals`) applies: only `deploy`. Rollback puts
+    /// back what ran before, destroy has its own confirmation, and DR must never
+    /// wait for a second person during an outage; image housekeeping deploys nothing.
+    pub fn needs_approvals(self) -> bool {
+        self == Command::Deploy
     }
 
     /// Only inside the deploy windows (or with a recorded reason). Repair
@@ -60,7 +71,11 @@ impl Command {
     pub fn policy_gate(self) -> bool {
         matches!(
             self,
-            Command::Plan | Command::Deploy | Command::DrRebuild | Command::DrDrill
+            Command::Plan
+                | Command::Approve
+                | Command::Deploy
+                | Command::DrRebuild
+                | Command::DrDrill
         )
     }
 
@@ -76,10 +91,39 @@ impl Command {
         matches!(
             self,
             Command::Plan
+                | Command::Approve
                 | Command::Deploy
                 | Command::Rollback
                 | Command::Destroy
                 | Command::DrDrill
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deploy_needs_approvals_and_approving_is_not_a_change() {
+        let all = [
+            Command::Plan,
+            Command::Approve,
+            Command::Deploy,
+            Command::Rollback,
+            Command::Destroy,
+            Command::DrFailover,
+            Command::DrRebuild,
+            Command::DrDrill,
+            Command::DrRepair,
+            Command::DrBackfill,
+            Command::AmiCopy,
+            Command::AmiPrune,
+        ];
+        let needing: Vec<_> = all.iter().filter(|c| c.needs_approvals()).collect();
+        assert_eq!(needing, vec![&Command::Deploy]);
+        assert!(!Command::Approve.changes());
+        // The approver computes the plan as `plan` and `deploy` do.
+        assert!(Command::Approve.policy_gate() && Command::Approve.resolves_amis());
     }
 }

@@ -64,4 +64,7 @@ pub enum AppError {
     /// The stack promoted from does not run this AMI healthy (`ops::promotion`).
     #[error("{0}")]
     NotPromoted(String),
+    /// Four eyes: not enough other people approved this plan (`ops::approvals`).
+    #[error("{0}")]
+    NotApproved(String),
 }

@@ -104,6 +104,10 @@ pub struct Pipeline {
     /// (`deploy::preflight::resolve_prefix_lists`); empty without CloudFront.
     pub region_parameters: BTreeMap<String, BTreeMap<String, String>>,
     pub desired: Desired,
+    /// The plan id (`plan::plan_id`) of the whole definition's desired state,
+    /// every region on the definition's AMI: what `strata plan` prints and
+    /// `strata approve` approves, whatever the region filters.
+    pub plan_id: String,
     pub timing: Timing,
     pub events: Events,
     regions: Vec<String>,
@@ -264,6 +268,16 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         &region_parameters,
     )
     .only_regions(&regions);
+    // Not the AMI copies' ids: a copy made meanwhile changes nothing that was approved.
+    let plan_id = plan::plan_id(&plan::desired(
+        def,
+        &build,
+        &wired,
+        &BTreeMap::new(),
+        &definition.source_hash,
+        zone_id.as_deref(),
+        &region_parameters,
+    ));
     Ok(Pipeline {
         command,
         definition,
@@ -278,6 +292,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         account,
         region_parameters,
         desired,
+        plan_id,
         timing,
         events,
         regions,
@@ -318,6 +333,14 @@ pub async fn check_promotion(aws: &Aws, definition: &Definition) -> Result<(), A
         problems.join("\n  "),
         path.display()
     )))
+}
+
+/// The region approvals are recorded in: the definition's first.
+fn approvals_region(def: &StackDef) -> &str {
+    def.regions
+        .first()
+        .map(|r| r.name.as_str())
+        .unwrap_or("us-east-1")
 }
 
 /// The account pin (`app.account`, `ops::account`), checked by every changing
@@ -424,6 +447,109 @@ impl Pipeline {
             .as_ref()
             .map(|a| a.dri.name.clone())
             .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// Four eyes (`operations.approvals`, `ops::approvals`), for a command that
+    /// needs it: the deployer (the AWS caller identity, not `--dri`, which anyone
+    /// can type) and the recorded approvals of this plan id by others must make
+    /// the number the definition requires. Read in the first region before any
+    /// change. `Ok`: the approvers who count (empty when none are needed).
+    pub async fn check_approvals(&self) -> Result<Vec<String>, AppError> {
+        use crate::ops::approvals::{self, ApprovalStore};
+        let required = self.def().operations.approvals;
+        if !self.command.needs_approvals() || required <= 1 {
+            return Ok(Vec::new());
+        }
+        let stack = self.def().stack_name();
+        let deployer = self.aws.caller_identity().await.map_err(|e| {
+            AppError::Environment(format!(
+                "{stack} needs approvals (operations.approvals = {required}), and the caller's \
+                 identity could not be read, so nothing was changed: {e}"
+            ))
+        })?;
+        let region = approvals_region(self.def());
+        let store = crate::aws::approval_stack::CfnApprovalStore::new(&self.aws, &stack);
+        let found = store.list(region, &self.plan_id).await.map_err(|e| {
+            AppError::Environment(format!(
+                "{stack}: the approvals of plan {} could not be read, so nothing was changed: {e}",
+                self.plan_id
+            ))
+        })?;
+        let now = time::OffsetDateTime::now_utc();
+        match approvals::check(required, &self.plan_id, &deployer, &found, now) {
+            Ok(by) => {
+                self.events.info(
+                    None,
+                    Phase::Preflight,
+                    format!(
+                        "plan {} deployed by {deployer}, approved by {} (operations.approvals = {required})",
+                        self.plan_id,
+                        by.join(", ")
+                    ),
+                );
+                Ok(by)
+            }
+            Err(missing) => Err(AppError::NotApproved(
+                missing.message(&stack, &self.definition.path.display().to_string()),
+            )),
+        }
+    }
+
+    /// After a successful deploy: its approvals are deleted so they cannot be
+    /// used again (a failure is a warning: they expire after 24 h anyway).
+    pub async fn consume_approvals(&self) {
+        use crate::ops::approvals::ApprovalStore;
+        if !self.command.needs_approvals() || self.def().operations.approvals <= 1 {
+            return;
+        }
+        let region = approvals_region(self.def());
+        let store =
+            crate::aws::approval_stack::CfnApprovalStore::new(&self.aws, &self.def().stack_name());
+        if let Err(e) = store.consume(region, &self.plan_id).await {
+            self.events.warn(
+                Some(region),
+                Phase::Done,
+                format!(
+                    "the approvals of plan {} could not be deleted ({e}); they expire after 24 hours",
+                    self.plan_id
+                ),
+            );
+        }
+    }
+
+    /// `strata approve`: record the caller's approval of `plan_id`, which must be
+    /// this definition's plan id now (an approver approves what they reviewed).
+    /// Returns the approval recorded.
+    pub async fn approve(
+        &self,
+        plan_id: &str,
+    ) -> Result<crate::ops::approvals::Approval, AppError> {
+        use crate::ops::approvals::{Approval, ApprovalStore};
+        let file = self.definition.path.display().to_string();
+        if plan_id != self.plan_id {
+            return Err(AppError::NotApproved(format!(
+                "{file}: plan {plan_id} is not this definition's plan (it is {} now: the file or \
+                 what it deploys changed); nothing was approved. Review `strata plan {file}` and \
+                 approve the plan id it prints",
+                self.plan_id
+            )));
+        }
+        let approver = self.aws.caller_identity().await.map_err(|e| {
+            AppError::Environment(format!("the caller's identity could not be read: {e}"))
+        })?;
+        let approval = Approval {
+            plan_id: plan_id.to_string(),
+            approver,
+            approved_at: time::OffsetDateTime::now_utc(),
+        };
+        let region = approvals_region(self.def());
+        crate::aws::approval_stack::CfnApprovalStore::new(&self.aws, &self.def().stack_name())
+            .record(region, &approval)
+            .await
+            .map_err(|e| {
+                AppError::Environment(format!("the approval could not be recorded: {e}"))
+            })?;
+        Ok(approval)
     }
 
     /// The desired state of every stack with `amis` as each region's AMI (a

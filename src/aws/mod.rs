@@ -5,6 +5,7 @@
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
 //! into `AwsError`, keeping the service's error code and message.
 
+pub mod approval_stack;
 mod cloud;
 pub mod dr_compute;
 pub mod ec2_images;

@@ -74,6 +74,8 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Break a stack's deploy lock whose holder died.
     Unlock(UnlockArgs),
+    /// Approve a plan as a second person (four eyes, `operations.approvals`).
+    Approve(ApproveArgs),
     /// The local AWS sandbox (moto in server mode).
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -193,6 +195,14 @@ pub struct DestroyArgs {
     pub delete_data: Vec<String>,
     #[command(flatten)]
     pub ops: OpsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The stack definition, e.g. stacks/example.toml.
+    pub file: PathBuf,
+    /// The plan id `strata plan FILE` prints (it must be the file's plan now).
+    pub plan_id: String,
 }
 
 #[derive(Debug, Args)]

@@ -419,18 +419,20 @@ pub fn plan_text(plan: &Plan) -> String {
 
 /// Show the plan and its time on AWS: text on a terminal, `{"plan": …,
 /// "estimate": …}` otherwise.
-pub fn show_plan(r: &Renderer, plan: &Plan, estimate: &Estimate) {
+/// The plan, its estimate and its plan id (what `strata approve` approves).
+pub fn show_plan(r: &Renderer, plan: &Plan, estimate: &Estimate, plan_id: &str) {
     match r.mode {
         Mode::Terminal => {
             let mut text = plan_text(plan);
             if !plan.is_no_change() {
                 text.push_str(&estimate_text(estimate));
             }
+            text.push_str(&format!("Plan id: {plan_id}\n"));
             r.line(text.trim_end())
         }
         Mode::Json => println!(
             "{}",
-            serde_json::json!({ "plan": plan, "estimate": estimate })
+            serde_json::json!({ "plan": plan, "estimate": estimate, "plan_id": plan_id })
         ),
     }
 }

@@ -22,8 +22,8 @@ pub use diff::{decide, local_changes, merge_replacement, parameter_changes, repl
 pub use from_synth::{absent_stacks, desired, version_ami, version_of};
 pub use global_table::{declares_global_table, home_move, HomeMove};
 pub use id::{
-    change_set_name, definition_hash, deployment_id, previous_change_set, CHANGE_SET_PREFIX,
-    PREVIOUS_PREFIX,
+    change_set_name, definition_hash, deployment_id, is_plan_id, plan_id, previous_change_set,
+    CHANGE_SET_PREFIX, PREVIOUS_PREFIX,
 };
 pub use replicas::{replica_regions, replica_steps, ReplicaStep};
 pub use retire::{keep_data, out_of_service, DataKept, OutOfService, RetireError};

@@ -134,6 +134,9 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
         ["operations", "promote_from"] => {
             "the path of the stack file to promote from, relative to this file, e.g. \"staging.toml\""
         }
+        ["operations", "approvals"] => {
+            "a whole number of people from 1 (default: no approval) to 5, the deployer counted"
+        }
         ["operations", "windows"] => "an array of { days, start_hour, end_hour }",
         ["operations", "windows", "days"] => {
             "an array of distinct days \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\""

@@ -514,7 +514,7 @@ pub struct AdvisoryRule {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Operations {
     /// Refuse mutating commands without a responsible person (`--dri`).
@@ -528,6 +528,26 @@ pub struct Operations {
     /// (promotion: production runs exactly what staging ran; `ops::promotion`).
     #[serde(default)]
     pub promote_from: Option<String>,
+    /// Four eyes: how many distinct people a `deploy` needs, the deployer counted
+    /// (1, the default: no approval; 2: one other person's `strata approve` of
+    /// the same plan id; `ops::approvals`).
+    #[serde(default = "default_approvals")]
+    pub approvals: u8,
+}
+
+fn default_approvals() -> u8 {
+    1
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Operations {
+            require_dri: false,
+            windows: Vec::new(),
+            promote_from: None,
+            approvals: default_approvals(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

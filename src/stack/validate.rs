@@ -963,6 +963,15 @@ impl Checks {
 
     fn operations(&mut self, ops: &Operations) {
         const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        if !(1..=5).contains(&ops.approvals) {
+            self.bad(
+                p("operations").key("approvals"),
+                format!(
+                    "approvals = {} is outside 1..5 (people, the deployer counted)",
+                    ops.approvals
+                ),
+            );
+        }
         for (i, w) in ops.windows.iter().enumerate() {
             let base = p("operations.windows").index(i);
             if w.days.is_empty() {

@@ -56,6 +56,8 @@ async fn run_deploy(
         render::show_summary(&ctx.renderer, &report);
         return Ok(report.exit_code());
     }
+    // Four eyes: something changes, so the plan needs its approvals (before the lock).
+    ctx.check_approvals().await.map_err(rollout_ctx::failure)?;
     let guard = ctx.lock().await.map_err(rollout_ctx::failure)?;
     let id = guard.info.id.clone();
     let release = ctx.releaser(&guard);
@@ -104,6 +106,7 @@ async fn locked(
     let mut settings = ctx.settings(deployment_id, now, on_failure, stop);
     settings.allow_replace = args.allow_replace.clone();
     let renderer = ctx.renderer.clone();
+    let plan_id = ctx.plan_id.clone();
     let yes = args.yes;
     let ready = ctx.copies_available(&started);
     let report = deploy::deploy_when_ready(
@@ -114,7 +117,7 @@ async fn locked(
         ready,
         |plan| {
             let estimate = super::plan::estimate(ctx.def(), &ctx.desired, plan, ctx.timing.bake);
-            render::show_plan(&renderer, plan, &estimate);
+            render::show_plan(&renderer, plan, &estimate, &plan_id);
             yes || ask(&renderer, "Deploy this plan?")
         },
     )
@@ -131,6 +134,10 @@ async fn locked(
         &ctx.events,
     )
     .await;
+    // Used: a deployed plan's approvals cannot approve it again.
+    if report.exit_code() == exit_code::SUCCESS {
+        ctx.consume_approvals().await;
+    }
     // The summary is the last line CI reads: the delegation warning goes first.
     show_delegation(ctx).await;
     render::show_summary(&ctx.renderer, &report);

@@ -3,6 +3,7 @@
 use super::args::{Cli, Command, GlobalArgs};
 
 mod ami;
+mod approve;
 mod common;
 
 pub use common::{check_account, connect};
@@ -67,6 +68,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Dr(a) => dr::run(g, a).await,
         Command::Destroy(a) => with_error_summary(g, destroy::run(g, a).await),
         Command::Unlock(a) => unlock::run(g, a).await,
+        Command::Approve(a) => approve::run(g, a).await,
         Command::Sandbox(a) => sandbox::run(g, a).await,
         Command::Completions(a) => completions::run(g, a).await,
         Command::Man => completions::man(g).await,

@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> Outcome {
         .await
         .map_err(rollout_ctx::environment)?;
     let estimate = estimate(ctx.def(), &ctx.desired, &plan, ctx.timing.bake);
-    render::show_plan(&ctx.renderer, &plan, &estimate);
+    render::show_plan(&ctx.renderer, &plan, &estimate, &ctx.plan_id);
     ctx.renderer.finish();
     Ok(exit_code::SUCCESS)
 }

@@ -133,9 +133,10 @@ pub fn failure(e: AppError) -> Failure {
         | AppError::WrongAccount(_)
         | AppError::PromoteFrom(_)
         | AppError::Zone(_) => exit_code::INVALID_INPUT,
-        AppError::Refused(_) | AppError::NotAllowed(_) | AppError::NotPromoted(_) => {
-            exit_code::REFUSED
-        }
+        AppError::Refused(_)
+        | AppError::NotAllowed(_)
+        | AppError::NotPromoted(_)
+        | AppError::NotApproved(_) => exit_code::REFUSED,
         AppError::Policy { report, .. } => report.exit_code(),
         AppError::Locked { .. } => exit_code::LOCKED,
         AppError::Lock(_) | AppError::Ami(_) | AppError::Environment(_) => exit_code::ENVIRONMENT,
