@@ -7,6 +7,7 @@
 
 mod cloud;
 pub mod dr_compute;
+pub mod drift_reads;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;
