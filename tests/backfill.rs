@@ -85,8 +85,8 @@ fn body(region: &str, bucket: &str, key: &str) -> String {
 fn status_of(file: &str, region: &str) -> Value {
     let run = cli::strata_sandbox(&["status", file, "--output", "json"]);
     run.expect_code(exit_code::SUCCESS);
-    let status: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("no JSON status ({e})\n{run}"));
+    let status: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("no JSON status ({e})\n{run}"));
     status["regions"]
         .as_array()
         .unwrap()

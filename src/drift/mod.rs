@@ -455,3 +455,25 @@ pub async fn restore<P: DriftPort>(
     }
     Ok(done)
 }
+
+/// The region stacks of a definition, only `regions` when any are named.
+pub fn region_stacks(def: &crate::stack::StackDef, regions: &[String]) -> Vec<StackRef> {
+    def.regions
+        .iter()
+        .filter(|r| regions.is_empty() || regions.contains(&r.name))
+        .map(|r| StackRef {
+            region: r.name.clone(),
+            stack: def.region_stack_name(&r.name),
+        })
+        .collect()
+}
+
+/// Check a definition's region stacks through AWS (or the sandbox).
+pub async fn check(
+    aws: &crate::aws::Aws,
+    def: &crate::stack::StackDef,
+    regions: &[String],
+) -> DriftReport {
+    let port = crate::aws::drift_reads::AwsDrift::new(aws);
+    detect(&port, &def.stack_name(), &region_stacks(def, regions)).await
+}
