@@ -117,6 +117,13 @@ impl DriftPort for AwsDrift<'_> {
         }))
     }
 
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError> {
+        Ok(super::route53_records::health_check(self.aws, id)
+            .await?
+            .filter(|h| h.check_type == "CALCULATED")
+            .map(|h| (h.health_threshold.unwrap_or(0), h.children.len())))
+    }
+
     async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError> {
         let out = self
             .aws

@@ -12,6 +12,7 @@ pub const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
 pub const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
 pub const EGRESS: &str = "AWS::EC2::SecurityGroupEgress";
 pub const SCALING_POLICY: &str = "AWS::AutoScaling::ScalingPolicy";
+pub const HEALTH_CHECK: &str = "AWS::Route53::HealthCheck";
 
 /// What a deployed stack is, as CloudFormation has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,6 +66,9 @@ pub struct ExpectedGroup {
 pub struct Expected {
     pub asgs: Vec<ExpectedAsg>,
     pub groups: Vec<ExpectedGroup>,
+    /// The ids of the stack's calculated ("serving") health checks: failover's
+    /// lever, read to know whether the region is failed over, never compared.
+    pub serving_checks: Vec<String>,
     /// "LogicalId Property: why", for properties whose expected value could not be
     /// resolved (a condition, an intrinsic strata does not evaluate).
     pub skipped: Vec<String>,
@@ -236,6 +240,15 @@ pub fn expected(region: &str, deployed: &DeployedStack) -> Result<Expected, Stri
         };
         let props = props_of(res);
         match types.get(id.as_str()).copied() {
+            Some(HEALTH_CHECK) => {
+                let kind = props
+                    .get("HealthCheckConfig")
+                    .and_then(|c| c.get("Type"))
+                    .and_then(Value::as_str);
+                if kind == Some("CALCULATED") {
+                    out.serving_checks.push(physical.clone());
+                }
+            }
             Some(ASG) => {
                 let mut limit = |key: &str| match r.optional(&props, key) {
                     Resolved::Absent => None,
@@ -401,8 +414,17 @@ fn number(n: Option<i32>) -> String {
     n.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// The limits of one group that differ from the template.
-pub fn compare_asg(at: &At, want: &ExpectedAsg, live: Option<&AsgLimits>) -> Vec<Drift> {
+/// The limits of one group that differ from the template. While `failed_over`
+/// names another region (out of service through `strata dr failover`), a limit
+/// raised above the template is failover's scaling of the survivors, on purpose:
+/// noted in `skipped`, not drift (`strata dr rebuild` / the failback lowers it).
+pub fn compare_asg(
+    at: &At,
+    want: &ExpectedAsg,
+    live: Option<&AsgLimits>,
+    failed_over: Option<&str>,
+    skipped: &mut Vec<String>,
+) -> Vec<Drift> {
     let Some(live) = live else {
         return vec![Drift {
             region: at.region.into(),
@@ -424,6 +446,14 @@ pub fn compare_asg(at: &At, want: &ExpectedAsg, live: Option<&AsgLimits>) -> Vec
     ] {
         let Some(expected) = expected else { continue };
         if expected == actual {
+            continue;
+        }
+        if let Some(region) = failed_over.filter(|_| actual > expected) {
+            skipped.push(format!(
+                "{} {property}: {actual} (the template says {expected}) is failover's scaling \
+                 while {region} is out of service",
+                want.logical_id
+            ));
             continue;
         }
         let fix = match property {

@@ -140,6 +140,9 @@ pub trait DriftPort: Sync {
     /// The stack's template as CloudFormation last applied it, its parameter
     /// values and its physical ids; None when the stack does not exist.
     async fn deployed(&self, region: &str, stack: &str) -> Result<Option<DeployedStack>, AwsError>;
+    /// A calculated health check's threshold and number of children; None when
+    /// it does not exist.
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError>;
     /// None when the group does not exist.
     async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError>;
     /// Rules of each group asked for; a group that does not exist is absent.
@@ -238,9 +241,43 @@ impl DriftReport {
 }
 
 /// Check every stack at once; a region that fails to answer is an `Error` and
-/// the others still report.
+/// the others still report. Give every region stack of the definition (a
+/// failed-over region changes what counts as drift in the others), then keep
+/// the regions asked for (`DriftReport::only`).
 pub async fn detect<P: DriftPort>(port: &P, app_stack: &str, stacks: &[StackRef]) -> DriftReport {
-    let regions = futures::future::join_all(stacks.iter().map(|s| detect_stack(port, s))).await;
+    let reads = futures::future::join_all(stacks.iter().map(|s| read_stack(port, s))).await;
+    // Failover raises the serving check's threshold above its children (never
+    // healthy, `dr::failover`): that region is out of service on purpose.
+    let failed_over: Vec<&str> = stacks
+        .iter()
+        .zip(&reads)
+        .filter(|(_, r)| matches!(r, Ok(Some(r)) if r.failed_over))
+        .map(|(s, _)| s.region.as_str())
+        .collect();
+    let regions: Vec<RegionDrift> = stacks
+        .iter()
+        .zip(reads)
+        .map(|(s, read)| {
+            let mut out = RegionDrift {
+                region: s.region.clone(),
+                stack: s.stack.clone(),
+                checked: Checked::Compared,
+                skipped: Vec::new(),
+                drift: Vec::new(),
+            };
+            match read {
+                Ok(Some(read)) => {
+                    let other = failed_over.iter().find(|r| **r != s.region).copied();
+                    let (skipped, drift) = compare_read(s, read, other);
+                    out.skipped = skipped;
+                    out.drift = drift;
+                }
+                Ok(None) => out.checked = Checked::NotDeployed,
+                Err(reason) => out.checked = Checked::Error { reason },
+            }
+            out
+        })
+        .collect();
     let drift = regions.iter().flat_map(|r| r.drift.clone()).collect();
     DriftReport {
         stack: app_stack.to_string(),
@@ -250,28 +287,26 @@ pub async fn detect<P: DriftPort>(port: &P, app_stack: &str, stacks: &[StackRef]
     }
 }
 
-async fn detect_stack<P: DriftPort>(port: &P, s: &StackRef) -> RegionDrift {
-    let mut out = RegionDrift {
-        region: s.region.clone(),
-        stack: s.stack.clone(),
-        checked: Checked::Compared,
-        skipped: Vec::new(),
-        drift: Vec::new(),
-    };
-    match read_stack(port, s).await {
-        Ok(Some((skipped, drift))) => {
-            out.skipped = skipped;
-            out.drift = drift;
+impl DriftReport {
+    /// Only these regions (all when empty).
+    pub fn only(mut self, regions: &[String]) -> Self {
+        if !regions.is_empty() {
+            self.regions.retain(|r| regions.contains(&r.region));
+            self.drift.retain(|d| regions.contains(&d.region));
         }
-        Ok(None) => out.checked = Checked::NotDeployed,
-        Err(reason) => out.checked = Checked::Error { reason },
+        self
     }
-    out
 }
 
-type Found = (Vec<String>, Vec<Drift>);
+/// What one stack's reads gave.
+struct Read {
+    want: compare::Expected,
+    asgs: Vec<Option<AsgLimits>>,
+    groups: BTreeMap<String, GroupRules>,
+    failed_over: bool,
+}
 
-async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Found>, String> {
+async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>, String> {
     let Some(deployed) = port
         .deployed(&s.region, &s.stack)
         .await
@@ -281,7 +316,7 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Found
     };
     let want = compare::expected(&s.region, &deployed)?;
     let ids: Vec<String> = want.groups.iter().map(|g| g.group_id.clone()).collect();
-    let (asgs, groups) = futures::future::join(
+    let (asgs, groups, checks) = futures::future::join3(
         futures::future::join_all(
             want.asgs
                 .iter()
@@ -294,22 +329,52 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Found
                 port.group_rules(&s.region, &ids).await
             }
         },
+        futures::future::join_all(
+            want.serving_checks
+                .iter()
+                .map(|id| port.calculated_check(id)),
+        ),
     )
     .await;
     let groups = groups.map_err(|e| e.to_string())?;
+    let asgs = asgs
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut failed_over = false;
+    for c in checks {
+        if let Some((threshold, children)) = c.map_err(|e| e.to_string())? {
+            failed_over |= threshold > children as i32;
+        }
+    }
+    Ok(Some(Read {
+        want,
+        asgs,
+        groups,
+        failed_over,
+    }))
+}
+
+fn compare_read(s: &StackRef, read: Read, failed_over: Option<&str>) -> (Vec<String>, Vec<Drift>) {
     let at = At {
         region: &s.region,
         stack: &s.stack,
     };
+    let mut skipped = read.want.skipped.clone();
     let mut drift = Vec::new();
-    for (a, live) in want.asgs.iter().zip(asgs) {
-        let live = live.map_err(|e| e.to_string())?;
-        drift.extend(compare::compare_asg(&at, a, live.as_ref()));
+    for (a, live) in read.want.asgs.iter().zip(&read.asgs) {
+        drift.extend(compare::compare_asg(
+            &at,
+            a,
+            live.as_ref(),
+            failed_over,
+            &mut skipped,
+        ));
     }
-    for g in &want.groups {
-        drift.extend(compare::compare_group(&at, g, groups.get(&g.group_id)));
+    for g in &read.want.groups {
+        drift.extend(compare::compare_group(&at, g, read.groups.get(&g.group_id)));
     }
-    Ok(Some((want.skipped, drift)))
+    (skipped, drift)
 }
 
 /// One drifted property put back.
@@ -475,5 +540,7 @@ pub async fn check(
     regions: &[String],
 ) -> DriftReport {
     let port = crate::aws::drift_reads::AwsDrift::new(aws);
-    detect(&port, &def.stack_name(), &region_stacks(def, regions)).await
+    detect(&port, &def.stack_name(), &region_stacks(def, &[]))
+        .await
+        .only(regions)
 }

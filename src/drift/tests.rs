@@ -51,7 +51,14 @@ fn template() -> String {
             },
             "HealthCheck": {
                 "Type": "AWS::Route53::HealthCheck",
-                "Properties": { "HealthCheckConfig": { "HealthThreshold": 1 } }
+                "Properties": { "HealthCheckConfig": { "Type": "HTTPS" } }
+            },
+            "ServingCheck": {
+                "Type": "AWS::Route53::HealthCheck",
+                "Properties": { "HealthCheckConfig": {
+                    "Type": "CALCULATED", "HealthThreshold": 1,
+                    "ChildHealthChecks": [{ "Ref": "HealthCheck" }]
+                } }
             }
         }
     })
@@ -69,6 +76,7 @@ fn deployed() -> DeployedStack {
             ("InstanceSecurityGroup", "sg-inst"),
             ("InstanceIngressFromAlb", "sgr-1"),
             ("HealthCheck", "hc-1"),
+            ("ServingCheck", "hc-serving"),
         ]
         .into_iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -125,6 +133,9 @@ struct Fake {
     live: Arc<Mutex<Live>>,
     /// A region that does not answer.
     down: bool,
+    /// The region `strata dr failover` took out of service (its serving check's
+    /// threshold above its one child).
+    failed: Option<&'static str>,
 }
 
 impl Fake {
@@ -138,6 +149,7 @@ impl Fake {
                 calls: Vec::new(),
             })),
             down: false,
+            failed: None,
         }
     }
 
@@ -169,7 +181,16 @@ impl DriftPort for Fake {
                 message: "fake".into(),
             });
         }
-        Ok(self.stack.clone())
+        // Each region's serving check has an id of its own.
+        Ok(self.stack.clone().map(|mut s| {
+            s.physical_ids
+                .insert("ServingCheck".into(), format!("hc-serving-{region}"));
+            s
+        }))
+    }
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError> {
+        let failed = self.failed.is_some_and(|r| id.ends_with(r));
+        Ok(Some((if failed { 3 } else { 1 }, 1)))
     }
     async fn asg_limits(&self, _: &str, _: &str) -> Result<Option<AsgLimits>, AwsError> {
         Ok(self.live.lock().unwrap().asg)
@@ -440,4 +461,57 @@ fn protocols_are_compared_as_ec2_reports_them() {
         compare::rule("-1", Some(0), Some(65535), Peer::Cidr("0.0.0.0/0".into())),
         compare::rule("-1", None, None, Peer::Cidr("0.0.0.0/0".into()))
     );
+}
+
+#[tokio::test]
+async fn a_failed_over_region_makes_the_survivors_raised_limits_no_drift() {
+    const WEST: &str = "us-west-2";
+    let mut fake = Fake::new();
+    fake.failed = Some(WEST);
+    // Failover raised the limits (the fake's one group stands for both regions').
+    fake.edit(|l| {
+        let a = l.asg.as_mut().unwrap();
+        a.max = 9;
+        a.min = 3;
+    });
+    let stacks = vec![
+        StackRef {
+            region: EAST.into(),
+            stack: STACK.into(),
+        },
+        StackRef {
+            region: WEST.into(),
+            stack: "shop-prod-us-west-2".into(),
+        },
+    ];
+    let report = detect(&fake, "shop-prod", &stacks).await;
+    assert_eq!(report.count(EAST), 0, "{:#?}", report.drift);
+    assert!(
+        report.regions[0]
+            .skipped
+            .iter()
+            .any(|s| s.contains("failover's scaling while us-west-2 is out of service")),
+        "{:?}",
+        report.regions[0].skipped
+    );
+    // The failed region itself is not scaled by failover: still drift there.
+    assert_eq!(report.count(WEST), 2, "{:#?}", report.drift);
+    // A limit lowered below the template is drift even while a region is out.
+    fake.edit(|l| l.asg.as_mut().unwrap().min = 1);
+    let report = detect(&fake, "shop-prod", &stacks).await;
+    assert_eq!(
+        report
+            .drift
+            .iter()
+            .filter(|d| d.region == EAST)
+            .map(|d| d.property.as_str())
+            .collect::<Vec<_>>(),
+        vec!["MinSize"]
+    );
+    // --region: only the regions asked for.
+    let only = detect(&fake, "shop-prod", &stacks)
+        .await
+        .only(&[EAST.to_string()]);
+    assert_eq!(only.regions.len(), 1);
+    assert!(only.drift.iter().all(|d| d.region == EAST));
 }
