@@ -345,6 +345,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["deploy"],
     &["rollback"],
     &["status"],
+    &["drift"],
     &["ami", "bake"],
     &["ami", "copy"],
     &["ami", "prune"],
