@@ -216,3 +216,25 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
     let (code, json) = drift_json(&f);
     assert_eq!(code, exit_code::SUCCESS, "{json:#}");
 }
+
+/// The example stack (three regions, CloudFront, prefix-list ingress, standalone
+/// and inline rules, egress to a group) has no drift right after its deploy, so
+/// its next deploy is a true "nothing to change".
+#[test]
+fn the_example_stack_as_deployed_has_no_drift_and_redeploys_as_no_change() {
+    let _moto = sandbox::exclusive();
+    let file = sandbox::repo_dir().join("stacks/example.toml");
+    let f = file.to_string_lossy().to_string();
+    cli::deploy_json(&file).expect_code(exit_code::SUCCESS);
+    let (code, json) = drift_json(&f);
+    assert_eq!(code, exit_code::SUCCESS, "{json:#}");
+    for r in json["regions"].as_array().expect("regions") {
+        assert_eq!(r["state"], "compared", "{json:#}");
+    }
+    let again = cli::deploy_json(&file);
+    again.expect_code(exit_code::SUCCESS);
+    assert!(
+        again.stdout.contains("\"outcome\":\"no-change\""),
+        "{again}"
+    );
+}
