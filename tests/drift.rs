@@ -238,3 +238,76 @@ fn the_example_stack_as_deployed_has_no_drift_and_redeploys_as_no_change() {
         "{again}"
     );
 }
+
+/// A deploy that changes the stacks also puts back what its update leaves alone:
+/// the ASG's MaxSize follows the new template, and a hand-added rule the update
+/// does not touch is revoked after the rollout (outcome `deployed`, the rule in
+/// `drift_restored`).
+#[test]
+fn a_deploy_with_changes_also_puts_back_what_its_update_leaves_alone() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sandbox::repo_dir().join(STAGING)).unwrap();
+    let v1 = dir.path().join("staging.toml");
+    std::fs::write(&v1, &text).unwrap();
+    let def = strata::stack::load(&v1).expect("staging loads");
+    cli::deploy_json(&v1).expect_code(exit_code::SUCCESS);
+
+    let group = sdk::physical_id(HOME, &def.region_stack_name(HOME), "AlbSecurityGroup");
+    let ec2 = sdk::ec2(HOME);
+    sdk::block_on(async {
+        ec2.authorize_security_group_ingress()
+            .group_id(&group)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip(ADDED)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("AuthorizeSecurityGroupIngress");
+    });
+
+    let changed = text.replace(
+        "capacity = { min = 1, desired = 2, max = 4 }",
+        "capacity = { min = 1, desired = 2, max = 5 }",
+    );
+    assert_ne!(changed, text);
+    std::fs::write(&v1, changed).unwrap();
+    let run = cli::deploy_json(&v1);
+    run.expect_code(exit_code::SUCCESS);
+    let summary = run
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary\n{run}"));
+    assert_eq!(summary["outcome"], "deployed", "{run}");
+    let restored: Vec<(&str, &str)> = summary["drift_restored"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no drift_restored\n{run}"))
+        .iter()
+        .map(|r| {
+            (
+                r["logical_id"].as_str().unwrap(),
+                r["property"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        restored,
+        vec![("AlbSecurityGroup", "SecurityGroupIngress")],
+        "{run}"
+    );
+    assert!(!has_ssh(&group), "the hand-added rule is revoked");
+    let asg = sdk::physical_id(HOME, &def.region_stack_name(HOME), "AutoScalingGroup");
+    assert_eq!(asg_max(&asg), 5, "the new template's MaxSize");
+    let (code, json) = drift_json(&v1.to_string_lossy());
+    assert_eq!(code, exit_code::SUCCESS, "{json:#}");
+}
