@@ -411,6 +411,9 @@ pub struct RestoreError {
     pub source: AwsError,
 }
 
+/// One group's limits to set (min, max, desired) and the drifts they put back.
+type AsgPutBack<'a> = (Option<i32>, Option<i32>, Option<i32>, Vec<&'a Drift>);
+
 /// Put back every drift that has a fix, in order: each group's limits in one
 /// UpdateAutoScalingGroup (so min and max move together and never cross), then
 /// the rules (revokes before authorizes). Idempotent: a second run finds nothing.
@@ -436,10 +439,7 @@ pub async fn restore<P: DriftPort>(
         source,
     };
     // The limits, one call per group.
-    let mut groups: BTreeMap<
-        (String, String),
-        (Option<i32>, Option<i32>, Option<i32>, Vec<&Drift>),
-    > = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), AsgPutBack> = BTreeMap::new();
     for d in drift {
         if let Some(Fix::Asg {
             name,
