@@ -32,7 +32,14 @@ This module
   when there is none, as CloudFormation does
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html);
 - deletes ``AWS::ElasticLoadBalancingV2::ListenerRule`` with its stack (moto's model
-  has no delete).
+  has no delete);
+- applies the ``SecurityGroupEgress`` rules of ``AWS::EC2::SecurityGroup`` (moto
+  5.2.5 ignores them and leaves the allow-all default), removing the default as EC2
+  does when a group is created with egress rules ("When you create a security
+  group, if you do not add egress rules, we add egress rules that allow all
+  outbound IPv4 and IPv6 traffic. Otherwise, we do not add them",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html),
+  so that ``strata drift`` reads in the sandbox the rules AWS would hold.
 """
 
 import re
@@ -370,11 +377,56 @@ def listener_rule_delete():
     FakeListenerRule.delete = delete
 
 
+def security_group_egress():
+    from moto.ec2.models.security_groups import SecurityGroup
+
+    original = SecurityGroup.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        rules = properties.get("SecurityGroupEgress")
+        if not rules:
+            return group
+        backend = _ec2(account_id, region_name)
+        group.egress_rules = []
+        for rule in rules:
+            description = rule.get("Description", "")
+            ranges, groups, lists = [], [], []
+            if rule.get("CidrIp"):
+                ranges.append({"CidrIp": rule["CidrIp"], "Description": description})
+            if rule.get("CidrIpv6"):
+                ranges.append({"CidrIpv6": rule["CidrIpv6"], "Description": description})
+            if rule.get("DestinationSecurityGroupId"):
+                groups.append(
+                    {"GroupId": rule["DestinationSecurityGroupId"], "Description": description}
+                )
+            if rule.get("DestinationPrefixListId"):
+                lists.append(
+                    {"PrefixListId": rule["DestinationPrefixListId"], "Description": description}
+                )
+            protocol = str(rule["IpProtocol"])
+            backend.authorize_security_group_egress(
+                group_name_or_id=group.id,
+                ip_protocol=protocol,
+                from_port=rule.get("FromPort"),
+                to_port=rule.get("ToPort"),
+                ip_ranges=ranges,
+                source_groups=groups,
+                prefix_list_ids=lists,
+                vpc_id=properties.get("VpcId"),
+            )
+        return group
+
+    SecurityGroup.create_from_cloudformation_json = classmethod(create)
+
+
 def install():
     from moto.cloudformation import parsing
 
     route53_health_check_lists()
     prefix_list_ingress()
+    security_group_egress()
     resolve_dynamic_references()
     listener_rule_delete()
     parsing.get_model_map.cache_clear()

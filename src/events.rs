@@ -45,6 +45,8 @@ pub enum Phase {
     /// `dr backfill` (and the deploy that adds a region): the objects a region's
     /// bucket lacks copied from the others.
     Backfill,
+    /// `drift` (and the deploy that puts drifted properties back).
+    Drift,
 }
 
 /// What happened.

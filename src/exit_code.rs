@@ -10,6 +10,7 @@
 //! | 5 | the stack's deploy lock is held by someone else |
 //! | 6 | refused by an operations rule (deploy window, missing DRI, AMI not promoted, approval missing) |
 //! | 7 | AWS or environment error (endpoint unreachable, credentials, sandbox, lock not released) |
+//! | 8 | `drift`: a live resource differs from the template its stack last applied |
 //! | 130 | interrupted (Ctrl-C) before anything was left half-done |
 
 pub const SUCCESS: i32 = 0;
@@ -20,6 +21,7 @@ pub const ROLLBACK_FAILED: i32 = 4;
 pub const LOCKED: i32 = 5;
 pub const REFUSED: i32 = 6;
 pub const ENVIRONMENT: i32 = 7;
+pub const DRIFT_FOUND: i32 = 8;
 pub const INTERRUPTED: i32 = 130;
 
 /// The exit-code table, as printed by `strata --help`.
@@ -35,4 +37,5 @@ Exit codes:
   6    refused by an operations rule (deploy window, missing DRI, AMI not promoted,
        approval missing)
   7    AWS or environment error (endpoint unreachable, credentials, sandbox)
+  8    drift found: a live resource differs from its stack's template (strata drift)
   130  interrupted (Ctrl-C)";

@@ -13,6 +13,7 @@ pub mod cfn;
 pub mod cost;
 pub mod deploy;
 pub mod dr;
+pub mod drift;
 pub mod events;
 pub mod exit_code;
 pub mod ops;

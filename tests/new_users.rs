@@ -346,6 +346,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["deploy"],
     &["rollback"],
     &["status"],
+    &["drift"],
     &["ami", "bake"],
     &["ami", "copy"],
     &["ami", "prune"],

@@ -6,6 +6,7 @@
 //! app::prepare(Request)  -> Pipeline     region filters, operations rules, synth (both phases),
 //!                                        policy gate, connect, AMIs, desired state
 //! Pipeline::lock / locked / settings     the deploy lock and the deploy record
+//! Pipeline::drift / restore_drift        what differs from the deployed templates, put back
 //! ```
 //!
 //! Which rules apply to which command is one table (`Command`). The binary parses
@@ -14,6 +15,7 @@
 
 mod command;
 pub mod definition;
+mod drift;
 mod error;
 mod pipeline;
 pub mod zone;

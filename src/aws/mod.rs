@@ -8,6 +8,7 @@
 pub mod approval_stack;
 mod cloud;
 pub mod dr_compute;
+pub mod drift_reads;
 pub mod ec2_images;
 mod error;
 pub mod health_reads;

@@ -63,7 +63,10 @@ pub enum Command {
     /// Bring regions back to the template they ran before the last deploy.
     Rollback(RollbackArgs),
     /// One table of every region: stack, version, capacity, health, replication.
-    Status(FileArg),
+    Status(StatusArgs),
+    /// What differs between each region's live resources and its stack's template
+    /// (ASG limits, security-group rules); exit 8 when something does. Read-only.
+    Drift(DriftArgs),
     /// Baked AMIs: bake, copy across regions, prune.
     #[command(subcommand)]
     Ami(AmiCommand),
@@ -89,6 +92,25 @@ pub enum Command {
 pub struct FileArg {
     /// The stack definition, e.g. stacks/example.toml.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The stack definition, e.g. stacks/example.toml.
+    pub file: PathBuf,
+    /// Add a DRIFT column: the properties of each region that differ from its
+    /// stack's template (what `strata drift` lists).
+    #[arg(long)]
+    pub drift: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The stack definition, e.g. stacks/example.toml.
+    pub file: PathBuf,
+    /// Only these regions (repeatable); default: every region of the definition.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -534,6 +534,9 @@ pub fn show_summary(r: &Renderer, report: &Report) {
             if let Some(e) = &report.error {
                 out.push_str(&format!("  cause: {e}\n"));
             }
+            for r in &report.drift_restored {
+                out.push_str(&format!("  {}\n", r.line()));
+            }
             for b in &report.backfill {
                 out.push_str(&format!(
                     "  back-fill {}: {} of {} missing objects copied ({} already there){}\n",

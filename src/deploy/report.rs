@@ -12,6 +12,9 @@ pub enum Outcome {
     Deployed,
     /// Nothing to change; no mutating call was made.
     NoChange,
+    /// Nothing to change in the stacks, but properties changed outside
+    /// CloudFormation were put back (`drift_restored` lists them).
+    DriftRestored,
     /// `destroy` deleted stacks (or named data); what it kept is listed.
     Destroyed,
     /// A region failed and was put back (and the regions done too, with rollback-all).
@@ -35,9 +38,11 @@ pub enum Outcome {
 impl Outcome {
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Deployed | Outcome::NoChange | Outcome::Destroyed | Outcome::Declined => {
-                exit_code::SUCCESS
-            }
+            Outcome::Deployed
+            | Outcome::NoChange
+            | Outcome::DriftRestored
+            | Outcome::Destroyed
+            | Outcome::Declined => exit_code::SUCCESS,
             Outcome::RolledBack => exit_code::DEPLOY_FAILED_ROLLED_BACK,
             Outcome::RollbackFailed | Outcome::RemovalFailed => exit_code::ROLLBACK_FAILED,
             Outcome::Interrupted => exit_code::INTERRUPTED,
@@ -100,6 +105,10 @@ pub struct Report {
     /// objects the other regions' hold, `dr::backfill::after_deploy`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backfill: Vec<crate::dr::backfill::BackfillReport>,
+    /// The properties changed outside CloudFormation that this deploy put back
+    /// (`app::Pipeline::restore_drift`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift_restored: Vec<crate::drift::Restored>,
 }
 
 impl Report {

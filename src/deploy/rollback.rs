@@ -84,6 +84,7 @@ pub async fn rollback<C: Cloud>(
         stacks: reports,
         error,
         backfill: Vec::new(),
+        drift_restored: Vec::new(),
     })
 }
 

@@ -388,6 +388,7 @@ pub async fn nothing_to_change<C: Cloud>(
         stacks: reports,
         error: None,
         backfill: Vec::new(),
+        drift_restored: Vec::new(),
     }))
 }
 
@@ -822,6 +823,7 @@ async fn deploy_stacks<C: Cloud>(
         outcome,
         error,
         backfill: Vec::new(),
+        drift_restored: Vec::new(),
         stacks: entries
             .iter()
             .map(|e| StackReport {

@@ -77,6 +77,7 @@ mod tests {
             targets: Some(TargetView { healthy, total: 2 }),
             health_check: None,
             replication: None,
+            drift: None,
             problems: Vec::new(),
         }
     }

@@ -24,6 +24,9 @@ pub struct StatusOptions {
     pub region_timeout: Duration,
     /// Attempts per AWS call (few: a silent region should not stall the view).
     pub max_attempts: u32,
+    /// Also count each deployed region's drifted properties (`status --drift`,
+    /// the check `strata drift` makes).
+    pub drift: bool,
 }
 
 impl Default for StatusOptions {
@@ -31,6 +34,7 @@ impl Default for StatusOptions {
         StatusOptions {
             region_timeout: Duration::from_secs(15),
             max_attempts: 3,
+            drift: false,
         }
     }
 }
@@ -66,6 +70,10 @@ pub struct RegionStatus {
     pub targets: Option<TargetView>,
     pub health_check: Option<HealthCheckView>,
     pub replication: Option<ReplicationView>,
+    /// Properties that differ from the stack's template (`status --drift` only;
+    /// None when not asked, or not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<usize>,
     /// Reads that failed for a region that otherwise answered.
     pub problems: Vec<String>,
 }
@@ -273,6 +281,9 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
     );
     let mut regions = regions;
     compare_buckets(&aws, &mut regions, opts).await;
+    if opts.drift {
+        count_drift(&aws, def, &mut regions, opts).await;
+    }
     let deployed: Vec<String> = regions
         .iter()
         .filter(|r| r.state == RegionState::Deployed)
@@ -329,6 +340,51 @@ async fn compare_buckets(aws: &Aws, regions: &mut [RegionStatus], opts: &StatusO
         view.missing = Some(missing);
         let all_listed = listed.iter().all(Option::is_some);
         view.complete = Some(all_listed && missing == 0);
+    }
+}
+
+/// Each deployed region's drifted properties (`crate::drift`, each region bounded
+/// in time); a region whose check fails gets a problem line instead.
+async fn count_drift(
+    aws: &Aws,
+    def: &StackDef,
+    regions: &mut [RegionStatus],
+    opts: &StatusOptions,
+) {
+    let deployed: Vec<String> = regions
+        .iter()
+        .filter(|r| r.state == RegionState::Deployed)
+        .map(|r| r.region.clone())
+        .collect();
+    if deployed.is_empty() {
+        return;
+    }
+    let report = match tokio::time::timeout(
+        opts.region_timeout,
+        crate::drift::check(aws, def, &deployed),
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(_) => {
+            for r in regions.iter_mut().filter(|r| deployed.contains(&r.region)) {
+                r.problems.push(format!(
+                    "drift: no answer within {}s",
+                    opts.region_timeout.as_secs_f64()
+                ));
+            }
+            return;
+        }
+    };
+    for checked in &report.regions {
+        let Some(r) = regions.iter_mut().find(|r| r.region == checked.region) else {
+            continue;
+        };
+        match &checked.checked {
+            crate::drift::Checked::Compared => r.drift = Some(checked.drift.len()),
+            crate::drift::Checked::NotDeployed => {}
+            crate::drift::Checked::Error { reason } => r.problems.push(format!("drift: {reason}")),
+        }
     }
 }
 
@@ -392,6 +448,7 @@ impl RegionStatus {
             targets: None,
             health_check: None,
             replication: None,
+            drift: None,
             problems: Vec::new(),
         }
     }

@@ -46,11 +46,24 @@ async fn run_deploy(
         },
     )
     .await?;
-    // Nothing to change: say so without the lock or any mutating call.
-    if let Some(report) = deploy::nothing_to_change(&ctx.cloud, &ctx.desired, &deployment_id)
+    // Nothing to change: say so without the lock or any mutating call, unless a
+    // property was changed outside CloudFormation: then put it back, under the
+    // lock, and say so (docs/drift.md).
+    if let Some(mut report) = deploy::nothing_to_change(&ctx.cloud, &ctx.desired, &deployment_id)
         .await
         .map_err(rollout_ctx::environment)?
     {
+        if ctx.drift().await.has_drift() {
+            let restored = ctx
+                .pipeline
+                .locked(ctx.pipeline.restore_drift())
+                .await
+                .map_err(rollout_ctx::failure)?;
+            if !restored.is_empty() {
+                report.outcome = deploy::Outcome::DriftRestored;
+            }
+            report.drift_restored = restored;
+        }
         // Both before the summary, the last line CI reads; independent, so at once.
         futures::future::join(ctx.clear_dead_locks(), show_delegation(&ctx)).await;
         render::show_summary(&ctx.renderer, &report);
@@ -123,9 +136,21 @@ async fn locked(
     )
     .await
     .map_err(rollout_ctx::environment)?;
+    let mut report = report;
+    // What was changed outside CloudFormation and this update left alone (it
+    // touched no such property) is put back, still under the lock.
+    if report.outcome == deploy::Outcome::Deployed {
+        match ctx.restore_drift().await {
+            Ok(restored) => report.drift_restored = restored,
+            Err(e) => ctx.events.warn(
+                None,
+                strata::events::Phase::Drift,
+                format!("drift not restored: {e}; the next deploy tries again"),
+            ),
+        }
+    }
     // A region stack this run created gets the objects the other regions' buckets
     // hold (what existed before it joined), still under the lock.
-    let mut report = report;
     report.backfill = strata::dr::backfill::after_deploy(
         &strata::aws::s3_objects::S3Objects::new(&ctx.aws),
         ctx.def(),

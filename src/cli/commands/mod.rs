@@ -15,6 +15,7 @@ mod cost;
 mod deploy;
 mod destroy;
 mod dr;
+mod drift;
 mod plan;
 mod rollback;
 mod rollout_ctx;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Command::Deploy(a) => deploy::run(g, a).await,
         Command::Rollback(a) => with_error_summary(g, rollback::run(g, a).await),
         Command::Status(a) => status::run(g, a).await,
+        Command::Drift(a) => drift::run(g, a).await,
         Command::Ami(a) => ami::run(g, a).await,
         Command::Dr(a) => dr::run(g, a).await,
         Command::Destroy(a) => with_error_summary(g, destroy::run(g, a).await),

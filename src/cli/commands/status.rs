@@ -2,19 +2,23 @@
 
 use super::validate::load_stack;
 use super::Outcome;
-use crate::cli::args::{FileArg, GlobalArgs, OutputFormat};
+use crate::cli::args::{GlobalArgs, OutputFormat, StatusArgs};
 use strata::aws::{Aws, AwsTarget};
 use strata::exit_code;
 use strata::status::{self, RegionState, RegionStatus, Serving, StatusOptions};
 
-pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
+pub async fn run(global: &GlobalArgs, args: StatusArgs) -> Outcome {
     let def = load_stack(global, &args.file)?;
     let aws = Aws::connect(AwsTarget {
         endpoint_url: global.endpoint_url.clone(),
         profile: global.profile.clone(),
     })
     .await;
-    let report = status::read(&aws, &def, &StatusOptions::default()).await;
+    let opts = StatusOptions {
+        drift: args.drift,
+        ..StatusOptions::default()
+    };
+    let report = status::read(&aws, &def, &opts).await;
     match global.output {
         OutputFormat::Json => println!(
             "{}",
@@ -22,7 +26,7 @@ pub async fn run(global: &GlobalArgs, args: FileArg) -> Outcome {
                 .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         ),
         OutputFormat::Human => {
-            print!("{}", table(&report.regions, &report.serving));
+            print!("{}", table(&report.regions, &report.serving, args.drift));
             print!("{}", serving_lines(&report.serving));
             for l in &report.left_behind {
                 println!(
@@ -143,11 +147,33 @@ fn row(r: &RegionStatus, s: &Serving) -> [String; 11] {
     ]
 }
 
-/// The table, columns padded to their widest cell, then the notes for regions with
-/// problems.
-fn table(regions: &[RegionStatus], serving: &Serving) -> String {
-    let rows: Vec<[String; 11]> = regions.iter().map(|r| row(r, serving)).collect();
-    let mut widths = HEADER.map(str::len);
+/// The DRIFT cell (`--drift`): the region's drifted properties.
+fn drift_cell(r: &RegionStatus) -> String {
+    match r.drift {
+        Some(0) => "none".into(),
+        Some(n) => format!("{n} propert{}", if n == 1 { "y" } else { "ies" }),
+        None => "-".into(),
+    }
+}
+
+/// The table, columns padded to their widest cell (with `--drift` a DRIFT column
+/// last), then the notes for regions with problems.
+fn table(regions: &[RegionStatus], serving: &Serving, drift: bool) -> String {
+    let rows: Vec<Vec<String>> = regions
+        .iter()
+        .map(|r| {
+            let mut cells = row(r, serving).to_vec();
+            if drift {
+                cells.push(drift_cell(r));
+            }
+            cells
+        })
+        .collect();
+    let mut header: Vec<&str> = HEADER.to_vec();
+    if drift {
+        header.push("DRIFT");
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
@@ -156,17 +182,17 @@ fn table(regions: &[RegionStatus], serving: &Serving) -> String {
     let line = |cells: Vec<String>| {
         let mut s = cells
             .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c:<w$}"))
             .collect::<Vec<_>>()
             .join("  ");
         s.truncate(s.trim_end().len());
         s.push('\n');
         s
     };
-    let mut out = line(HEADER.map(String::from).to_vec());
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
     for r in rows {
-        out.push_str(&line(r.to_vec()));
+        out.push_str(&line(r));
     }
     for r in regions {
         match &r.state {

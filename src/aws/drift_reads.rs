@@ -1,0 +1,273 @@
+//! `drift::DriftPort` against CloudFormation, Auto Scaling and EC2: the template
+//! CloudFormation last applied (GetTemplate, stage Original), the stack's
+//! parameters (DescribeStacks) and physical ids (DescribeStackResources); the live
+//! limits (DescribeAutoScalingGroups) and rules (DescribeSecurityGroups); the
+//! put-back through UpdateAutoScalingGroup
+//! (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html>)
+//! and Revoke/AuthorizeSecurityGroupIngress/Egress
+//! (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RevokeSecurityGroupIngress.html>,
+//! <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AuthorizeSecurityGroupIngress.html>).
+
+use super::{stack_info, Aws, AwsError};
+use crate::drift::compare::{rule, DeployedStack};
+use crate::drift::{AsgLimits, Direction, DriftPort, GroupRules, Peer, Rule};
+use aws_sdk_cloudformation::types::TemplateStage;
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+use std::collections::BTreeMap;
+
+pub struct AwsDrift<'a> {
+    aws: &'a Aws,
+}
+
+impl<'a> AwsDrift<'a> {
+    pub fn new(aws: &'a Aws) -> Self {
+        AwsDrift { aws }
+    }
+}
+
+/// One rule per peer of an EC2 permission.
+fn rules_of(p: &IpPermission) -> Vec<Rule> {
+    let proto = p.ip_protocol().unwrap_or("-1");
+    let (from, to) = (p.from_port(), p.to_port());
+    let mut out = Vec::new();
+    let mut add = |peer| out.push(rule(proto, from, to, peer));
+    for r in p.ip_ranges() {
+        if let Some(c) = r.cidr_ip() {
+            add(Peer::Cidr(c.to_string()));
+        }
+    }
+    for r in p.ipv6_ranges() {
+        if let Some(c) = r.cidr_ipv6() {
+            add(Peer::CidrV6(c.to_string()));
+        }
+    }
+    for r in p.prefix_list_ids() {
+        if let Some(c) = r.prefix_list_id() {
+            add(Peer::PrefixList(c.to_string()));
+        }
+    }
+    for r in p.user_id_group_pairs() {
+        if let Some(c) = r.group_id() {
+            add(Peer::Group(c.to_string()));
+        }
+    }
+    out
+}
+
+/// The permission that names exactly one rule.
+fn permission(r: &Rule, description: Option<&str>) -> IpPermission {
+    let mut p = IpPermission::builder().ip_protocol(&r.protocol);
+    if r.protocol != "-1" {
+        p = p.set_from_port(r.from_port).set_to_port(r.to_port);
+    }
+    let d = description.map(str::to_string);
+    match &r.peer {
+        Peer::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d).build()),
+        Peer::CidrV6(c) => {
+            p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d).build())
+        }
+        Peer::PrefixList(c) => p.prefix_list_ids(
+            PrefixListId::builder()
+                .prefix_list_id(c)
+                .set_description(d)
+                .build(),
+        ),
+        Peer::Group(c) => p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(c)
+                .set_description(d)
+                .build(),
+        ),
+    }
+    .build()
+}
+
+impl DriftPort for AwsDrift<'_> {
+    async fn deployed(&self, region: &str, stack: &str) -> Result<Option<DeployedStack>, AwsError> {
+        let Some(info) = stack_info::describe_stack(self.aws, region, stack).await? else {
+            return Ok(None);
+        };
+        let cfn = self.aws.cloudformation(region);
+        let (template, resources) = futures::future::join(
+            cfn.get_template()
+                .stack_name(stack)
+                .template_stage(TemplateStage::Original)
+                .send(),
+            cfn.describe_stack_resources().stack_name(stack).send(),
+        )
+        .await;
+        let template =
+            template.map_err(|e| AwsError::from_sdk("cloudformation", "GetTemplate", region, e))?;
+        let resources = resources.map_err(|e| {
+            AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e)
+        })?;
+        Ok(Some(DeployedStack {
+            template_body: template.template_body().unwrap_or_default().to_string(),
+            parameters: info.parameters,
+            physical_ids: resources
+                .stack_resources()
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.logical_resource_id()?.to_string(),
+                        r.physical_resource_id()?.to_string(),
+                    ))
+                })
+                .collect(),
+        }))
+    }
+
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError> {
+        Ok(super::route53_records::health_check(self.aws, id)
+            .await?
+            .filter(|h| h.check_type == "CALCULATED")
+            .map(|h| (h.health_threshold.unwrap_or(0), h.children.len())))
+    }
+
+    async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError> {
+        let out = self
+            .aws
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
+            })?;
+        Ok(out.auto_scaling_groups().first().map(|g| AsgLimits {
+            min: g.min_size().unwrap_or_default(),
+            max: g.max_size().unwrap_or_default(),
+            desired: g.desired_capacity().unwrap_or_default(),
+        }))
+    }
+
+    async fn group_rules(
+        &self,
+        region: &str,
+        group_ids: &[String],
+    ) -> Result<BTreeMap<String, GroupRules>, AwsError> {
+        // By filter, not GroupIds: one missing group does not fail the others
+        // (InvalidGroup.NotFound), it is just absent.
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-id")
+                    .set_values(Some(group_ids.to_vec()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeSecurityGroups", region, e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .filter_map(|g| {
+                Some((
+                    g.group_id()?.to_string(),
+                    GroupRules {
+                        ingress: g.ip_permissions().iter().flat_map(rules_of).collect(),
+                        egress: g
+                            .ip_permissions_egress()
+                            .iter()
+                            .flat_map(rules_of)
+                            .collect(),
+                    },
+                ))
+            })
+            .collect())
+    }
+
+    async fn update_asg(
+        &self,
+        region: &str,
+        name: &str,
+        min: Option<i32>,
+        max: Option<i32>,
+        desired: Option<i32>,
+    ) -> Result<(), AwsError> {
+        self.aws
+            .autoscaling(region)
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .set_min_size(min)
+            .set_max_size(max)
+            .set_desired_capacity(desired)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
+        Ok(())
+    }
+
+    async fn revoke(
+        &self,
+        region: &str,
+        group_id: &str,
+        direction: Direction,
+        rule: &Rule,
+    ) -> Result<(), AwsError> {
+        let ec2 = self.aws.ec2(region);
+        let p = permission(rule, None);
+        let res = match direction {
+            Direction::Ingress => ec2
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(p)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2", "RevokeSecurityGroupIngress", region, e)),
+            Direction::Egress => ec2
+                .revoke_security_group_egress()
+                .group_id(group_id)
+                .ip_permissions(p)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2", "RevokeSecurityGroupEgress", region, e)),
+        };
+        match res {
+            // Already gone (a retried call whose answer was lost): done.
+            Err(e) if e.code == "InvalidPermission.NotFound" => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn authorize(
+        &self,
+        region: &str,
+        group_id: &str,
+        direction: Direction,
+        rule: &Rule,
+        description: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let ec2 = self.aws.ec2(region);
+        let p = permission(rule, description);
+        let res = match direction {
+            Direction::Ingress => ec2
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(p)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2", "AuthorizeSecurityGroupIngress", region, e)),
+            Direction::Egress => ec2
+                .authorize_security_group_egress()
+                .group_id(group_id)
+                .ip_permissions(p)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2", "AuthorizeSecurityGroupEgress", region, e)),
+        };
+        match res {
+            // Already there (a retried call whose answer was lost): done.
+            Err(e) if e.code == "InvalidPermission.Duplicate" => Ok(()),
+            other => other,
+        }
+    }
+}

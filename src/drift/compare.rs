@@ -1,0 +1,573 @@
+//! The pure comparison: what a region stack's deployed template says its Auto
+//! Scaling groups and security groups should be (intrinsics resolved against the
+//! stack's parameters and physical ids), compared with what the services answer.
+//! No I/O; `drift::detect` feeds it.
+
+use super::{AsgLimits, Direction, Drift, Fix, GroupRules, Peer, Rule};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const ASG: &str = "AWS::AutoScaling::AutoScalingGroup";
+pub const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
+pub const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
+pub const EGRESS: &str = "AWS::EC2::SecurityGroupEgress";
+pub const SCALING_POLICY: &str = "AWS::AutoScaling::ScalingPolicy";
+pub const HEALTH_CHECK: &str = "AWS::Route53::HealthCheck";
+
+/// What a deployed stack is, as CloudFormation has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployedStack {
+    /// GetTemplate (Original): the template CloudFormation last applied.
+    pub template_body: String,
+    /// The stack's parameter values (DescribeStacks, resolved values).
+    pub parameters: BTreeMap<String, String>,
+    /// Logical id -> physical id (DescribeStackResources).
+    pub physical_ids: BTreeMap<String, String>,
+}
+
+/// What the template says one Auto Scaling group's limits are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedAsg {
+    pub logical_id: String,
+    pub name: String,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    /// Only when the template sets it and no scaling policy of the template acts
+    /// on the group (a policy changes the desired capacity on purpose).
+    pub desired: Option<i32>,
+}
+
+/// One rule the template declares, with where it is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRule {
+    pub rule: Rule,
+    pub description: Option<String>,
+    /// The resource that declares it: the group itself (inline rules), or an
+    /// `AWS::EC2::SecurityGroupIngress` / `Egress` resource.
+    pub logical_id: String,
+    pub resource_type: String,
+    /// A rule EC2 may or may not add (the default IPv6 egress exists only in a VPC
+    /// with an IPv6 block): its absence is no drift.
+    pub optional: bool,
+}
+
+/// What the template says one security group's rules are. `None`: a direction
+/// whose rules could not all be resolved, so it is not compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedGroup {
+    pub logical_id: String,
+    pub group_id: String,
+    pub ingress: Option<Vec<ExpectedRule>>,
+    pub egress: Option<Vec<ExpectedRule>>,
+}
+
+/// Everything of one stack that is compared, and what was skipped (with why).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub asgs: Vec<ExpectedAsg>,
+    pub groups: Vec<ExpectedGroup>,
+    /// The ids of the stack's calculated ("serving") health checks: failover's
+    /// lever, read to know whether the region is failed over, never compared.
+    pub serving_checks: Vec<String>,
+    /// "LogicalId Property: why", for properties whose expected value could not be
+    /// resolved (a condition, an intrinsic strata does not evaluate).
+    pub skipped: Vec<String>,
+}
+
+/// Resolves a template value to the string CloudFormation would have passed:
+/// literals, `Ref` to a parameter (its value) or a resource (its physical id),
+/// `AWS::Region`, and `Fn::GetAtt [SecurityGroup, GroupId]` (the group's physical
+/// id is its id). Anything else is unresolved.
+struct Resolver<'a> {
+    region: &'a str,
+    deployed: &'a DeployedStack,
+    types: BTreeMap<&'a str, &'a str>,
+}
+
+/// Resolution of an optional property.
+enum Resolved {
+    Absent,
+    Value(String),
+    Unresolved,
+}
+
+impl Resolver<'_> {
+    fn value(&self, v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Object(m) if m.len() == 1 => {
+                if let Some(Value::String(name)) = m.get("Ref") {
+                    if name == "AWS::Region" {
+                        return Some(self.region.to_string());
+                    }
+                    return self
+                        .deployed
+                        .parameters
+                        .get(name)
+                        .or_else(|| self.deployed.physical_ids.get(name))
+                        .cloned();
+                }
+                if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
+                    if let [Value::String(id), Value::String(attr)] = a.as_slice() {
+                        if attr == "GroupId" && self.types.get(id.as_str()) == Some(&SECURITY_GROUP)
+                        {
+                            return self
+                                .deployed
+                                .physical_ids
+                                .get(id)
+                                .filter(|p| p.starts_with("sg-"))
+                                .cloned();
+                        }
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn optional(&self, props: &Value, key: &str) -> Resolved {
+        match props.get(key) {
+            None | Some(Value::Null) => Resolved::Absent,
+            Some(Value::Object(m)) if m.get("Ref") == Some(&Value::from("AWS::NoValue")) => {
+                Resolved::Absent
+            }
+            Some(v) => match self.value(v) {
+                Some(s) => Resolved::Value(s),
+                None => Resolved::Unresolved,
+            },
+        }
+    }
+}
+
+/// The protocol as EC2 reports it: names for tcp/udp/icmp, "-1" for all.
+pub fn protocol(p: &str) -> String {
+    match p.to_ascii_lowercase().as_str() {
+        "6" | "tcp" => "tcp".into(),
+        "17" | "udp" => "udp".into(),
+        "1" | "icmp" => "icmp".into(),
+        "58" | "icmpv6" => "icmpv6".into(),
+        "-1" | "all" => "-1".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A rule with its protocol normalised and, for all protocols, no ports (EC2
+/// reports none, or -1, for them).
+pub fn rule(protocol_name: &str, from: Option<i32>, to: Option<i32>, peer: Peer) -> Rule {
+    let protocol = protocol(protocol_name);
+    let all = protocol == "-1";
+    Rule {
+        protocol,
+        from_port: if all { None } else { from },
+        to_port: if all { None } else { to },
+        peer,
+    }
+}
+
+/// One template rule (inline or a standalone resource's properties); None when a
+/// field it needs cannot be resolved.
+fn template_rule(
+    r: &Resolver,
+    props: &Value,
+    direction: Direction,
+) -> Option<(Rule, Option<String>)> {
+    let protocol = r.value(props.get("IpProtocol")?)?;
+    let port = |k: &str| match r.optional(props, k) {
+        Resolved::Absent => Some(None),
+        Resolved::Value(v) => v.parse::<i32>().ok().map(Some),
+        Resolved::Unresolved => None,
+    };
+    let from = port("FromPort")?;
+    let to = port("ToPort")?;
+    let (group_key, list_key) = match direction {
+        Direction::Ingress => ("SourceSecurityGroupId", "SourcePrefixListId"),
+        Direction::Egress => ("DestinationSecurityGroupId", "DestinationPrefixListId"),
+    };
+    let mut peer = None;
+    for (key, make) in [
+        ("CidrIp", Peer::Cidr as fn(String) -> Peer),
+        ("CidrIpv6", Peer::CidrV6),
+        (group_key, Peer::Group),
+        (list_key, Peer::PrefixList),
+    ] {
+        match r.optional(props, key) {
+            Resolved::Absent => {}
+            Resolved::Value(v) => peer = Some(make(v)),
+            Resolved::Unresolved => return None,
+        }
+    }
+    let description = match r.optional(props, "Description") {
+        Resolved::Value(d) => Some(d),
+        _ => None,
+    };
+    Some((rule(&protocol, from, to, peer?), description))
+}
+
+/// What the deployed template says, for the resources that have a physical id.
+pub fn expected(region: &str, deployed: &DeployedStack) -> Result<Expected, String> {
+    let template: Value = serde_json::from_str(&deployed.template_body)
+        .map_err(|e| format!("the deployed template is not JSON ({e})"))?;
+    let resources = template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .ok_or("the deployed template has no Resources")?;
+    let types: BTreeMap<&str, &str> = resources
+        .iter()
+        .filter_map(|(id, r)| Some((id.as_str(), r.get("Type")?.as_str()?)))
+        .collect();
+    let r = Resolver {
+        region,
+        deployed,
+        types: types.clone(),
+    };
+    let mut out = Expected::default();
+    let no_props = Value::Object(Default::default());
+    let props_of =
+        |res: &'_ Value| -> Value { res.get("Properties").cloned().unwrap_or(no_props.clone()) };
+    // Groups a scaling policy of the template acts on: their desired capacity
+    // changes on purpose.
+    let scaled: BTreeSet<String> = resources
+        .values()
+        .filter(|res| res.get("Type").and_then(Value::as_str) == Some(SCALING_POLICY))
+        .filter_map(|res| r.value(props_of(res).get("AutoScalingGroupName")?))
+        .collect();
+    for (id, res) in resources {
+        let Some(physical) = deployed.physical_ids.get(id) else {
+            continue;
+        };
+        let props = props_of(res);
+        match types.get(id.as_str()).copied() {
+            Some(HEALTH_CHECK) => {
+                let kind = props
+                    .get("HealthCheckConfig")
+                    .and_then(|c| c.get("Type"))
+                    .and_then(Value::as_str);
+                if kind == Some("CALCULATED") {
+                    out.serving_checks.push(physical.clone());
+                }
+            }
+            Some(ASG) => {
+                let mut limit = |key: &str| match r.optional(&props, key) {
+                    Resolved::Absent => None,
+                    Resolved::Value(v) => match v.parse::<i32>() {
+                        Ok(n) => Some(n),
+                        Err(_) => {
+                            out.skipped
+                                .push(format!("{id} {key}: {v:?} is not a number"));
+                            None
+                        }
+                    },
+                    Resolved::Unresolved => {
+                        out.skipped
+                            .push(format!("{id} {key}: an intrinsic strata does not resolve"));
+                        None
+                    }
+                };
+                let min = limit("MinSize");
+                let max = limit("MaxSize");
+                let desired = limit("DesiredCapacity");
+                let desired = if scaled.contains(physical) {
+                    if desired.is_some() {
+                        out.skipped.push(format!(
+                            "{id} DesiredCapacity: a scaling policy of the stack changes it on purpose"
+                        ));
+                    }
+                    None
+                } else {
+                    desired
+                };
+                out.asgs.push(ExpectedAsg {
+                    logical_id: id.clone(),
+                    name: physical.clone(),
+                    min,
+                    max,
+                    desired,
+                });
+            }
+            Some(SECURITY_GROUP) => {
+                if !physical.starts_with("sg-") {
+                    out.skipped
+                        .push(format!("{id}: not a VPC security group ({physical})"));
+                    continue;
+                }
+                let mut group = ExpectedGroup {
+                    logical_id: id.clone(),
+                    group_id: physical.clone(),
+                    ingress: Some(Vec::new()),
+                    egress: Some(Vec::new()),
+                };
+                for direction in [Direction::Ingress, Direction::Egress] {
+                    let key = direction.property();
+                    let rules = match props.get(key) {
+                        None => Some(Vec::new()),
+                        Some(Value::Array(list)) => list
+                            .iter()
+                            .map(|p| {
+                                template_rule(&r, p, direction).map(|(rule, description)| {
+                                    ExpectedRule {
+                                        rule,
+                                        description,
+                                        logical_id: id.clone(),
+                                        resource_type: SECURITY_GROUP.into(),
+                                        optional: false,
+                                    }
+                                })
+                            })
+                            .collect(),
+                        Some(_) => None,
+                    };
+                    if rules.is_none() {
+                        out.skipped
+                            .push(format!("{id} {key}: a rule strata does not resolve"));
+                    }
+                    *group.direction_mut(direction) = rules;
+                }
+                if props.get(Direction::Egress.property()).is_none() {
+                    // EC2 adds allow-all egress to a group created without egress
+                    // rules (AWS::EC2::SecurityGroup, "When you create a security
+                    // group, if you do not add egress rules, we add egress rules that
+                    // allow all outbound IPv4 and IPv6 traffic",
+                    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html).
+                    if let Some(e) = group.egress.as_mut() {
+                        // The IPv6 one only in a VPC with an IPv6 block: optional.
+                        for (peer, optional) in [
+                            (Peer::Cidr("0.0.0.0/0".into()), false),
+                            (Peer::CidrV6("::/0".into()), true),
+                        ] {
+                            e.push(ExpectedRule {
+                                rule: rule("-1", None, None, peer),
+                                description: None,
+                                logical_id: id.clone(),
+                                resource_type: SECURITY_GROUP.into(),
+                                optional,
+                            });
+                        }
+                    }
+                }
+                out.groups.push(group);
+            }
+            _ => {}
+        }
+    }
+    // Standalone rules: added to the group they name.
+    for (id, res) in resources {
+        let direction = match types.get(id.as_str()).copied() {
+            Some(INGRESS) => Direction::Ingress,
+            Some(EGRESS) => Direction::Egress,
+            _ => continue,
+        };
+        if !deployed.physical_ids.contains_key(id) {
+            continue;
+        }
+        let props = props_of(res);
+        let Some(group_id) = props.get("GroupId").and_then(|g| r.value(g)) else {
+            out.skipped.push(format!(
+                "{id} GroupId: an intrinsic strata does not resolve"
+            ));
+            continue;
+        };
+        let Some(group) = out.groups.iter_mut().find(|g| g.group_id == group_id) else {
+            // A group of another stack: not compared here.
+            continue;
+        };
+        match template_rule(&r, &props, direction) {
+            Some((rule, description)) => {
+                if let Some(list) = group.direction_mut(direction).as_mut() {
+                    list.push(ExpectedRule {
+                        rule,
+                        description,
+                        logical_id: id.clone(),
+                        resource_type: types[id.as_str()].to_string(),
+                        optional: false,
+                    });
+                }
+            }
+            None => {
+                out.skipped
+                    .push(format!("{id}: a rule strata does not resolve"));
+                *group.direction_mut(direction) = None;
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl ExpectedGroup {
+    fn direction_mut(&mut self, d: Direction) -> &mut Option<Vec<ExpectedRule>> {
+        match d {
+            Direction::Ingress => &mut self.ingress,
+            Direction::Egress => &mut self.egress,
+        }
+    }
+}
+
+/// Where a drift is.
+pub struct At<'a> {
+    pub region: &'a str,
+    pub stack: &'a str,
+}
+
+fn number(n: Option<i32>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The limits of one group that differ from the template. While `failed_over`
+/// names another region (out of service through `strata dr failover`), a limit
+/// raised above the template is failover's scaling of the survivors, on purpose:
+/// noted in `skipped`, not drift (`strata dr rebuild` / the failback lowers it).
+pub fn compare_asg(
+    at: &At,
+    want: &ExpectedAsg,
+    live: Option<&AsgLimits>,
+    failed_over: Option<&str>,
+    skipped: &mut Vec<String>,
+) -> Vec<Drift> {
+    let Some(live) = live else {
+        return vec![Drift {
+            region: at.region.into(),
+            stack: at.stack.into(),
+            logical_id: want.logical_id.clone(),
+            resource_type: ASG.into(),
+            physical_id: want.name.clone(),
+            property: "(resource)".into(),
+            expected: "exists".into(),
+            actual: "deleted".into(),
+            fix: None,
+        }];
+    };
+    let mut out = Vec::new();
+    for (property, expected, actual) in [
+        ("MinSize", want.min, live.min),
+        ("MaxSize", want.max, live.max),
+        ("DesiredCapacity", want.desired, live.desired),
+    ] {
+        let Some(expected) = expected else { continue };
+        if expected == actual {
+            continue;
+        }
+        if let Some(region) = failed_over.filter(|_| actual > expected) {
+            skipped.push(format!(
+                "{} {property}: {actual} (the template says {expected}) is failover's scaling \
+                 while {region} is out of service",
+                want.logical_id
+            ));
+            continue;
+        }
+        let fix = match property {
+            "MinSize" => AsgFix {
+                min: Some(expected),
+                ..AsgFix::default()
+            },
+            "MaxSize" => AsgFix {
+                max: Some(expected),
+                ..AsgFix::default()
+            },
+            _ => AsgFix {
+                desired: Some(expected),
+                ..AsgFix::default()
+            },
+        };
+        out.push(Drift {
+            region: at.region.into(),
+            stack: at.stack.into(),
+            logical_id: want.logical_id.clone(),
+            resource_type: ASG.into(),
+            physical_id: want.name.clone(),
+            property: property.into(),
+            expected: number(Some(expected)),
+            actual: number(Some(actual)),
+            fix: Some(Fix::Asg {
+                name: want.name.clone(),
+                min: fix.min,
+                max: fix.max,
+                desired: fix.desired,
+            }),
+        });
+    }
+    out
+}
+
+#[derive(Default)]
+struct AsgFix {
+    min: Option<i32>,
+    max: Option<i32>,
+    desired: Option<i32>,
+}
+
+/// The rules of one group that the template lacks (added by hand) or that the
+/// group lacks (removed by hand). Descriptions are not compared.
+pub fn compare_group(at: &At, want: &ExpectedGroup, live: Option<&GroupRules>) -> Vec<Drift> {
+    let Some(live) = live else {
+        return vec![Drift {
+            region: at.region.into(),
+            stack: at.stack.into(),
+            logical_id: want.logical_id.clone(),
+            resource_type: SECURITY_GROUP.into(),
+            physical_id: want.group_id.clone(),
+            property: "(resource)".into(),
+            expected: "exists".into(),
+            actual: "deleted".into(),
+            fix: None,
+        }];
+    };
+    let mut out = Vec::new();
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let (expected, actual) = match direction {
+            Direction::Ingress => (&want.ingress, &live.ingress),
+            Direction::Egress => (&want.egress, &live.egress),
+        };
+        let Some(expected) = expected else { continue };
+        let wanted: BTreeSet<&Rule> = expected.iter().map(|e| &e.rule).collect();
+        let have: BTreeSet<&Rule> = actual.iter().collect();
+        for rule in actual {
+            if wanted.contains(rule) {
+                continue;
+            }
+            out.push(Drift {
+                region: at.region.into(),
+                stack: at.stack.into(),
+                logical_id: want.logical_id.clone(),
+                resource_type: SECURITY_GROUP.into(),
+                physical_id: want.group_id.clone(),
+                property: direction.property().into(),
+                expected: "-".into(),
+                actual: rule.to_string(),
+                fix: Some(Fix::Revoke {
+                    group_id: want.group_id.clone(),
+                    direction,
+                    rule: rule.clone(),
+                }),
+            });
+        }
+        for e in expected {
+            if have.contains(&e.rule) || e.optional {
+                continue;
+            }
+            let property = if e.resource_type == SECURITY_GROUP {
+                direction.property().to_string()
+            } else {
+                "(rule)".to_string()
+            };
+            out.push(Drift {
+                region: at.region.into(),
+                stack: at.stack.into(),
+                logical_id: e.logical_id.clone(),
+                resource_type: e.resource_type.clone(),
+                physical_id: want.group_id.clone(),
+                property,
+                expected: e.rule.to_string(),
+                actual: "-".into(),
+                fix: Some(Fix::Authorize {
+                    group_id: want.group_id.clone(),
+                    direction,
+                    rule: e.rule.clone(),
+                    description: e.description.clone(),
+                }),
+            });
+        }
+    }
+    out
+}

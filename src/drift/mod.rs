@@ -1,0 +1,546 @@
+//! `drift`: what differs between a region stack's live resources and the template
+//! CloudFormation last applied to it (GetTemplate of the live stack, not a fresh
+//! synth: drift means "changed outside CloudFormation"), read through the service
+//! APIs behind the `DriftPort` (implemented by `aws::drift_reads`), and the
+//! put-back `deploy` does. Compared: Auto Scaling group MinSize / MaxSize /
+//! DesiredCapacity (when the template sets it and no scaling policy acts on the
+//! group) and security-group rules (inline and standalone). Not compared, on
+//! purpose: Route 53 health checks (failover raises the serving check's threshold
+//! through the API, `dr::failover`). docs/drift.md says what and why.
+
+pub mod compare;
+#[cfg(test)]
+mod tests;
+
+use crate::aws::AwsError;
+use crate::events::{Events, Phase};
+use compare::{At, DeployedStack};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A rule's direction; its name is the template property of the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn property(self) -> &'static str {
+        match self {
+            Direction::Ingress => "SecurityGroupIngress",
+            Direction::Egress => "SecurityGroupEgress",
+        }
+    }
+}
+
+/// The other end of a rule: exactly one per rule, as EC2 defines them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum Peer {
+    Cidr(String),
+    CidrV6(String),
+    Group(String),
+    PrefixList(String),
+}
+
+/// One security-group rule, compared without its description.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Rule {
+    /// "tcp", "udp", "icmp", "-1" (all) …
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub peer: Peer,
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proto = if self.protocol == "-1" {
+            "all"
+        } else {
+            &self.protocol
+        };
+        write!(f, "{proto}")?;
+        match (self.from_port, self.to_port) {
+            (Some(a), Some(b)) if a == b => write!(f, " {a}")?,
+            (Some(a), Some(b)) => write!(f, " {a}-{b}")?,
+            _ => {}
+        }
+        let peer = match &self.peer {
+            Peer::Cidr(c) | Peer::CidrV6(c) | Peer::Group(c) | Peer::PrefixList(c) => c,
+        };
+        write!(f, " {peer}")
+    }
+}
+
+/// An Auto Scaling group's limits, as DescribeAutoScalingGroups answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AsgLimits {
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+}
+
+/// A security group's rules, as DescribeSecurityGroups answers (one per peer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupRules {
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+}
+
+/// How a drift is put back (None in `Drift::fix`: it cannot be, e.g. a deleted
+/// resource, which needs the stack updated or rebuilt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// UpdateAutoScalingGroup with the limits set here.
+    Asg {
+        name: String,
+        min: Option<i32>,
+        max: Option<i32>,
+        desired: Option<i32>,
+    },
+    /// A rule added by hand: revoked.
+    Revoke {
+        group_id: String,
+        direction: Direction,
+        rule: Rule,
+    },
+    /// A rule removed by hand: authorized again, with the template's description.
+    Authorize {
+        group_id: String,
+        direction: Direction,
+        rule: Rule,
+        description: Option<String>,
+    },
+}
+
+/// One property of one resource whose live value differs from the template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub region: String,
+    pub stack: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: String,
+    /// The template property ("MaxSize", "SecurityGroupIngress" …).
+    pub property: String,
+    /// What the template says ("-": nothing, e.g. for a rule added by hand).
+    pub expected: String,
+    /// What the service answers ("-": nothing, e.g. for a rule removed by hand).
+    pub actual: String,
+    #[serde(skip)]
+    pub fix: Option<Fix>,
+}
+
+/// The reads and writes drift needs. Implemented by `aws::drift_reads::AwsDrift`.
+#[allow(async_fn_in_trait)]
+pub trait DriftPort: Sync {
+    /// The stack's template as CloudFormation last applied it, its parameter
+    /// values and its physical ids; None when the stack does not exist.
+    async fn deployed(&self, region: &str, stack: &str) -> Result<Option<DeployedStack>, AwsError>;
+    /// A calculated health check's threshold and number of children; None when
+    /// it does not exist.
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError>;
+    /// None when the group does not exist.
+    async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError>;
+    /// Rules of each group asked for; a group that does not exist is absent.
+    async fn group_rules(
+        &self,
+        region: &str,
+        group_ids: &[String],
+    ) -> Result<BTreeMap<String, GroupRules>, AwsError>;
+    async fn update_asg(
+        &self,
+        region: &str,
+        name: &str,
+        min: Option<i32>,
+        max: Option<i32>,
+        desired: Option<i32>,
+    ) -> Result<(), AwsError>;
+    async fn revoke(
+        &self,
+        region: &str,
+        group_id: &str,
+        direction: Direction,
+        rule: &Rule,
+    ) -> Result<(), AwsError>;
+    async fn authorize(
+        &self,
+        region: &str,
+        group_id: &str,
+        direction: Direction,
+        rule: &Rule,
+        description: Option<&str>,
+    ) -> Result<(), AwsError>;
+}
+
+/// A region stack to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackRef {
+    pub region: String,
+    pub stack: String,
+}
+
+/// How reading one region went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum Checked {
+    Compared,
+    NotDeployed,
+    Error { reason: String },
+}
+
+/// One region's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionDrift {
+    pub region: String,
+    pub stack: String,
+    #[serde(flatten)]
+    pub checked: Checked,
+    /// The properties not compared, with why (docs/drift.md, "Limits").
+    pub skipped: Vec<String>,
+    pub drift: Vec<Drift>,
+}
+
+/// Which API answers: strata's own reads, the same against AWS and the sandbox.
+pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups) \
+against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
+DetectStackDrift (docs/drift.md)";
+
+/// The whole check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriftReport {
+    pub stack: String,
+    pub method: &'static str,
+    pub regions: Vec<RegionDrift>,
+    /// Every region's drift, in region order.
+    pub drift: Vec<Drift>,
+}
+
+impl DriftReport {
+    pub fn has_drift(&self) -> bool {
+        !self.drift.is_empty()
+    }
+
+    pub fn errors(&self) -> Vec<(&str, &str)> {
+        self.regions
+            .iter()
+            .filter_map(|r| match &r.checked {
+                Checked::Error { reason } => Some((r.region.as_str(), reason.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Drifted properties of one region.
+    pub fn count(&self, region: &str) -> usize {
+        self.drift.iter().filter(|d| d.region == region).count()
+    }
+}
+
+/// Check every stack at once; a region that fails to answer is an `Error` and
+/// the others still report. Give every region stack of the definition (a
+/// failed-over region changes what counts as drift in the others), then keep
+/// the regions asked for (`DriftReport::only`).
+pub async fn detect<P: DriftPort>(port: &P, app_stack: &str, stacks: &[StackRef]) -> DriftReport {
+    let reads = futures::future::join_all(stacks.iter().map(|s| read_stack(port, s))).await;
+    // Failover raises the serving check's threshold above its children (never
+    // healthy, `dr::failover`): that region is out of service on purpose.
+    let failed_over: Vec<&str> = stacks
+        .iter()
+        .zip(&reads)
+        .filter(|(_, r)| matches!(r, Ok(Some(r)) if r.failed_over))
+        .map(|(s, _)| s.region.as_str())
+        .collect();
+    let regions: Vec<RegionDrift> = stacks
+        .iter()
+        .zip(reads)
+        .map(|(s, read)| {
+            let mut out = RegionDrift {
+                region: s.region.clone(),
+                stack: s.stack.clone(),
+                checked: Checked::Compared,
+                skipped: Vec::new(),
+                drift: Vec::new(),
+            };
+            match read {
+                Ok(Some(read)) => {
+                    let other = failed_over.iter().find(|r| **r != s.region).copied();
+                    let (skipped, drift) = compare_read(s, read, other);
+                    out.skipped = skipped;
+                    out.drift = drift;
+                }
+                Ok(None) => out.checked = Checked::NotDeployed,
+                Err(reason) => out.checked = Checked::Error { reason },
+            }
+            out
+        })
+        .collect();
+    let drift = regions.iter().flat_map(|r| r.drift.clone()).collect();
+    DriftReport {
+        stack: app_stack.to_string(),
+        method: METHOD,
+        regions,
+        drift,
+    }
+}
+
+impl DriftReport {
+    /// Only these regions (all when empty).
+    pub fn only(mut self, regions: &[String]) -> Self {
+        if !regions.is_empty() {
+            self.regions.retain(|r| regions.contains(&r.region));
+            self.drift.retain(|d| regions.contains(&d.region));
+        }
+        self
+    }
+}
+
+/// What one stack's reads gave.
+struct Read {
+    want: compare::Expected,
+    asgs: Vec<Option<AsgLimits>>,
+    groups: BTreeMap<String, GroupRules>,
+    failed_over: bool,
+}
+
+async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>, String> {
+    let Some(deployed) = port
+        .deployed(&s.region, &s.stack)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let want = compare::expected(&s.region, &deployed)?;
+    let ids: Vec<String> = want.groups.iter().map(|g| g.group_id.clone()).collect();
+    let (asgs, groups, checks) = futures::future::join3(
+        futures::future::join_all(
+            want.asgs
+                .iter()
+                .map(|a| port.asg_limits(&s.region, &a.name)),
+        ),
+        async {
+            if ids.is_empty() {
+                Ok(BTreeMap::new())
+            } else {
+                port.group_rules(&s.region, &ids).await
+            }
+        },
+        futures::future::join_all(
+            want.serving_checks
+                .iter()
+                .map(|id| port.calculated_check(id)),
+        ),
+    )
+    .await;
+    let groups = groups.map_err(|e| e.to_string())?;
+    let asgs = asgs
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut failed_over = false;
+    for c in checks {
+        if let Some((threshold, children)) = c.map_err(|e| e.to_string())? {
+            failed_over |= threshold > children as i32;
+        }
+    }
+    Ok(Some(Read {
+        want,
+        asgs,
+        groups,
+        failed_over,
+    }))
+}
+
+fn compare_read(s: &StackRef, read: Read, failed_over: Option<&str>) -> (Vec<String>, Vec<Drift>) {
+    let at = At {
+        region: &s.region,
+        stack: &s.stack,
+    };
+    let mut skipped = read.want.skipped.clone();
+    let mut drift = Vec::new();
+    for (a, live) in read.want.asgs.iter().zip(&read.asgs) {
+        drift.extend(compare::compare_asg(
+            &at,
+            a,
+            live.as_ref(),
+            failed_over,
+            &mut skipped,
+        ));
+    }
+    for g in &read.want.groups {
+        drift.extend(compare::compare_group(&at, g, read.groups.get(&g.group_id)));
+    }
+    (skipped, drift)
+}
+
+/// One drifted property put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Restored {
+    pub region: String,
+    pub logical_id: String,
+    pub property: String,
+    /// The value it had ("-": none).
+    pub from: String,
+    /// The template's value ("-": none).
+    pub to: String,
+}
+
+impl Restored {
+    pub fn line(&self) -> String {
+        format!(
+            "drift restored: {} {} {} {} -> {}",
+            self.region, self.logical_id, self.property, self.from, self.to
+        )
+    }
+}
+
+/// Why a put-back stopped.
+#[derive(Debug, thiserror::Error)]
+#[error("putting back {region} {logical_id} {property} failed: {source}")]
+pub struct RestoreError {
+    pub region: String,
+    pub logical_id: String,
+    pub property: String,
+    /// What was put back before it.
+    pub done: Vec<Restored>,
+    #[source]
+    pub source: AwsError,
+}
+
+/// One group's limits to set (min, max, desired) and the drifts they put back.
+type AsgPutBack<'a> = (Option<i32>, Option<i32>, Option<i32>, Vec<&'a Drift>);
+
+/// Put back every drift that has a fix, in order: each group's limits in one
+/// UpdateAutoScalingGroup (so min and max move together and never cross), then
+/// the rules (revokes before authorizes). Idempotent: a second run finds nothing.
+/// An event per property restored.
+pub async fn restore<P: DriftPort>(
+    port: &P,
+    drift: &[Drift],
+    events: &Events,
+) -> Result<Vec<Restored>, RestoreError> {
+    let mut done = Vec::new();
+    let restored = |d: &Drift| Restored {
+        region: d.region.clone(),
+        logical_id: d.logical_id.clone(),
+        property: d.property.clone(),
+        from: d.actual.clone(),
+        to: d.expected.clone(),
+    };
+    let fail = |d: &Drift, done: &Vec<Restored>, source| RestoreError {
+        region: d.region.clone(),
+        logical_id: d.logical_id.clone(),
+        property: d.property.clone(),
+        done: done.clone(),
+        source,
+    };
+    // The limits, one call per group.
+    let mut groups: BTreeMap<(String, String), AsgPutBack> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Asg {
+            name,
+            min,
+            max,
+            desired,
+        }) = &d.fix
+        {
+            let e = groups.entry((d.region.clone(), name.clone())).or_insert((
+                None,
+                None,
+                None,
+                Vec::new(),
+            ));
+            e.0 = e.0.or(*min);
+            e.1 = e.1.or(*max);
+            e.2 = e.2.or(*desired);
+            e.3.push(d);
+        }
+    }
+    for ((region, name), (min, max, desired, ds)) in &groups {
+        if let Err(e) = port.update_asg(region, name, *min, *max, *desired).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
+    }
+    let revokes = drift
+        .iter()
+        .filter(|d| matches!(d.fix, Some(Fix::Revoke { .. })));
+    let authorizes = drift
+        .iter()
+        .filter(|d| matches!(d.fix, Some(Fix::Authorize { .. })));
+    for d in revokes.chain(authorizes) {
+        let result = match &d.fix {
+            Some(Fix::Revoke {
+                group_id,
+                direction,
+                rule,
+            }) => port.revoke(&d.region, group_id, *direction, rule).await,
+            Some(Fix::Authorize {
+                group_id,
+                direction,
+                rule,
+                description,
+            }) => {
+                port.authorize(
+                    &d.region,
+                    group_id,
+                    *direction,
+                    rule,
+                    description.as_deref(),
+                )
+                .await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            return Err(fail(d, &done, e));
+        }
+        let r = restored(d);
+        events.info(Some(&d.region), Phase::Drift, r.line());
+        done.push(r);
+    }
+    for d in drift.iter().filter(|d| d.fix.is_none()) {
+        events.warn(
+            Some(&d.region),
+            Phase::Drift,
+            format!(
+                "drift not restored: {} {} {} is {} (the template says {}); it needs the stack \
+                 updated or the region rebuilt",
+                d.region, d.logical_id, d.property, d.actual, d.expected
+            ),
+        );
+    }
+    Ok(done)
+}
+
+/// The region stacks of a definition, only `regions` when any are named.
+pub fn region_stacks(def: &crate::stack::StackDef, regions: &[String]) -> Vec<StackRef> {
+    def.regions
+        .iter()
+        .filter(|r| regions.is_empty() || regions.contains(&r.name))
+        .map(|r| StackRef {
+            region: r.name.clone(),
+            stack: def.region_stack_name(&r.name),
+        })
+        .collect()
+}
+
+/// Check a definition's region stacks through AWS (or the sandbox).
+pub async fn check(
+    aws: &crate::aws::Aws,
+    def: &crate::stack::StackDef,
+    regions: &[String],
+) -> DriftReport {
+    let port = crate::aws::drift_reads::AwsDrift::new(aws);
+    detect(&port, &def.stack_name(), &region_stacks(def, &[]))
+        .await
+        .only(regions)
+}

@@ -1,0 +1,313 @@
+//! `strata drift` end to end on the sandbox (issue 19, item 1): after a deploy of
+//! the staging stack nothing has drifted; a hand-changed ASG maximum and a
+//! hand-added ingress rule are reported (exit 8, JSON naming region, logical id
+//! and property; `status --drift` counts them); the next `deploy` (nothing to
+//! change in the stacks) puts both back and says so, read back through the SDK;
+//! then `drift` exits 0 again.
+
+mod support;
+
+use serde_json::Value;
+use strata::exit_code;
+use support::{cli, sandbox, sdk};
+
+const STAGING: &str = "stacks/staging.toml";
+const HOME: &str = "us-east-1";
+
+fn drift_json(file: &str) -> (i32, Value) {
+    let run = cli::strata_sandbox(&["--output", "json", "drift", file]);
+    let json =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"));
+    (run.code, json)
+}
+
+fn asg_max(name: &str) -> i32 {
+    let asg = aws_sdk_autoscaling::Client::new(&sdk::config(HOME));
+    sdk::block_on(async {
+        asg.describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups")
+            .auto_scaling_groups()[0]
+            .max_size()
+            .expect("MaxSize")
+    })
+}
+
+/// The group's ingress rules as (protocol, from port, CIDRs).
+fn ingress(group_id: &str) -> Vec<(String, Option<i32>, Vec<String>)> {
+    let ec2 = sdk::ec2(HOME);
+    sdk::block_on(async {
+        let out = ec2
+            .describe_security_groups()
+            .group_ids(group_id)
+            .send()
+            .await
+            .expect("DescribeSecurityGroups");
+        out.security_groups()[0]
+            .ip_permissions()
+            .iter()
+            .map(|p| {
+                (
+                    p.ip_protocol().unwrap_or_default().to_string(),
+                    p.from_port(),
+                    p.ip_ranges()
+                        .iter()
+                        .filter_map(|r| r.cidr_ip().map(str::to_string))
+                        .collect(),
+                )
+            })
+            .collect()
+    })
+}
+
+const ADDED: &str = "203.0.113.0/24";
+
+fn has_ssh(group_id: &str) -> bool {
+    ingress(group_id)
+        .iter()
+        .any(|(_, port, cidrs)| *port == Some(22) && cidrs.iter().any(|c| c == ADDED))
+}
+
+#[test]
+fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored_by_deploy() {
+    let _moto = sandbox::exclusive();
+    let file = sandbox::repo_dir().join(STAGING);
+    let f = file.to_string_lossy().to_string();
+    let def = strata::stack::load(&file).expect("staging loads");
+    let stack = def.region_stack_name(HOME);
+    cli::deploy_json(&file).expect_code(exit_code::SUCCESS);
+
+    // As deployed: nothing differs (the sandbox holds the rules AWS would).
+    let (code, json) = drift_json(&f);
+    assert_eq!(code, exit_code::SUCCESS, "{json:#}");
+    assert_eq!(json["drift"], Value::Array(vec![]), "{json:#}");
+
+    // By hand: the ASG's maximum raised, SSH opened on the load balancer's group.
+    let asg = sdk::physical_id(HOME, &stack, "AutoScalingGroup");
+    let group = sdk::physical_id(HOME, &stack, "AlbSecurityGroup");
+    let autoscaling = aws_sdk_autoscaling::Client::new(&sdk::config(HOME));
+    let ec2 = sdk::ec2(HOME);
+    sdk::block_on(async {
+        autoscaling
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(&asg)
+            .max_size(9)
+            .send()
+            .await
+            .expect("UpdateAutoScalingGroup");
+        ec2.authorize_security_group_ingress()
+            .group_id(&group)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip(ADDED)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("AuthorizeSecurityGroupIngress");
+    });
+    assert_eq!(asg_max(&asg), 9);
+    assert!(has_ssh(&group));
+
+    let (code, json) = drift_json(&f);
+    assert_eq!(code, exit_code::DRIFT_FOUND, "{json:#}");
+    let drift = json["drift"].as_array().expect("a drift array");
+    let found: Vec<(&str, &str, &str, &str, &str)> = drift
+        .iter()
+        .map(|d| {
+            (
+                d["region"].as_str().unwrap(),
+                d["logical_id"].as_str().unwrap(),
+                d["property"].as_str().unwrap(),
+                d["expected"].as_str().unwrap(),
+                d["actual"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (HOME, "AutoScalingGroup", "MaxSize", "4", "9"),
+            (
+                HOME,
+                "AlbSecurityGroup",
+                "SecurityGroupIngress",
+                "-",
+                "tcp 22 203.0.113.0/24"
+            ),
+        ],
+        "{json:#}"
+    );
+    let human = cli::strata_sandbox(&["drift", &f, "--region", HOME]);
+    human.expect_code(exit_code::DRIFT_FOUND);
+    assert!(
+        human.stdout.contains("MaxSize") && human.stdout.contains("AlbSecurityGroup"),
+        "{human}"
+    );
+    let other = cli::strata_sandbox(&["drift", &f, "--region", "eu-west-1"]);
+    other.expect_code(exit_code::SUCCESS);
+
+    // status --drift counts them per region.
+    let status = cli::strata_sandbox(&["--output", "json", "status", &f, "--drift"]);
+    status.expect_code(exit_code::SUCCESS);
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let count = |region: &str| {
+        status["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["region"] == region)
+            .map(|r| r["drift"].clone())
+    };
+    assert_eq!(count(HOME), Some(Value::from(2)), "{status:#}");
+    assert_eq!(count("eu-west-1"), Some(Value::from(0)), "{status:#}");
+
+    // The next deploy has nothing to change in the stacks; it puts both back.
+    let run = cli::deploy_json(&file);
+    run.expect_code(exit_code::SUCCESS);
+    let summary = run
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary\n{run}"));
+    assert_eq!(summary["outcome"], "drift-restored", "{run}");
+    let restored: Vec<(&str, &str)> = summary["drift_restored"]
+        .as_array()
+        .expect("drift_restored")
+        .iter()
+        .map(|r| {
+            (
+                r["logical_id"].as_str().unwrap(),
+                r["property"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        restored,
+        vec![
+            ("AutoScalingGroup", "MaxSize"),
+            ("AlbSecurityGroup", "SecurityGroupIngress")
+        ],
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("drift restored: us-east-1 AutoScalingGroup MaxSize 9 -> 4"),
+        "an event per restored property\n{run}"
+    );
+    assert_eq!(asg_max(&asg), 4, "the template's MaxSize is back");
+    assert!(!has_ssh(&group), "the hand-added rule is revoked");
+    assert!(
+        ingress(&group)
+            .iter()
+            .any(|(_, port, cidrs)| *port == Some(443) && cidrs.iter().any(|c| c == "0.0.0.0/0")),
+        "the template's rule is kept"
+    );
+
+    let (code, json) = drift_json(&f);
+    assert_eq!(code, exit_code::SUCCESS, "{json:#}");
+}
+
+/// The example stack (three regions, CloudFront, prefix-list ingress, standalone
+/// and inline rules, egress to a group) has no drift right after its deploy, so
+/// its next deploy is a true "nothing to change".
+#[test]
+fn the_example_stack_as_deployed_has_no_drift_and_redeploys_as_no_change() {
+    let _moto = sandbox::exclusive();
+    let file = sandbox::repo_dir().join("stacks/example.toml");
+    let f = file.to_string_lossy().to_string();
+    cli::deploy_json(&file).expect_code(exit_code::SUCCESS);
+    let (code, json) = drift_json(&f);
+    assert_eq!(code, exit_code::SUCCESS, "{json:#}");
+    for r in json["regions"].as_array().expect("regions") {
+        assert_eq!(r["state"], "compared", "{json:#}");
+    }
+    let again = cli::deploy_json(&file);
+    again.expect_code(exit_code::SUCCESS);
+    assert!(
+        again.stdout.contains("\"outcome\":\"no-change\""),
+        "{again}"
+    );
+}
+
+/// A deploy that changes the stacks also puts back what its update leaves alone:
+/// the ASG's MaxSize follows the new template, and a hand-added rule the update
+/// does not touch is revoked after the rollout (outcome `deployed`, the rule in
+/// `drift_restored`).
+#[test]
+fn a_deploy_with_changes_also_puts_back_what_its_update_leaves_alone() {
+    let _moto = sandbox::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sandbox::repo_dir().join(STAGING)).unwrap();
+    let v1 = dir.path().join("staging.toml");
+    std::fs::write(&v1, &text).unwrap();
+    let def = strata::stack::load(&v1).expect("staging loads");
+    cli::deploy_json(&v1).expect_code(exit_code::SUCCESS);
+
+    let group = sdk::physical_id(HOME, &def.region_stack_name(HOME), "AlbSecurityGroup");
+    let ec2 = sdk::ec2(HOME);
+    sdk::block_on(async {
+        ec2.authorize_security_group_ingress()
+            .group_id(&group)
+            .ip_permissions(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip(ADDED)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("AuthorizeSecurityGroupIngress");
+    });
+
+    let changed = text.replace(
+        "capacity = { min = 1, desired = 2, max = 4 }",
+        "capacity = { min = 1, desired = 2, max = 5 }",
+    );
+    assert_ne!(changed, text);
+    std::fs::write(&v1, changed).unwrap();
+    let run = cli::deploy_json(&v1);
+    run.expect_code(exit_code::SUCCESS);
+    let summary = run
+        .json_lines()
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary\n{run}"));
+    assert_eq!(summary["outcome"], "deployed", "{run}");
+    let restored: Vec<(&str, &str)> = summary["drift_restored"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no drift_restored\n{run}"))
+        .iter()
+        .map(|r| {
+            (
+                r["logical_id"].as_str().unwrap(),
+                r["property"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        restored,
+        vec![("AlbSecurityGroup", "SecurityGroupIngress")],
+        "{run}"
+    );
+    assert!(!has_ssh(&group), "the hand-added rule is revoked");
+    let asg = sdk::physical_id(HOME, &def.region_stack_name(HOME), "AutoScalingGroup");
+    assert_eq!(asg_max(&asg), 5, "the new template's MaxSize");
+    let (code, json) = drift_json(&v1.to_string_lossy());
+    assert_eq!(code, exit_code::SUCCESS, "{json:#}");
+}
