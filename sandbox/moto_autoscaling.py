@@ -479,13 +479,16 @@ def scaling_activities():
 
 # Instance health (https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html):
 # an InService instance that stops running (terminated or stopped through EC2, not
-# by Auto Scaling) is marked Unhealthy, then terminated and replaced to restore the
-# desired capacity. moto 5.2.5 never looks: the group keeps reporting the dead
-# instance InService and launches nothing. Modelled here on every Auto Scaling
-# read: a group's instance found not running is Unhealthy from then on; after
+# by Auto Scaling) is marked Unhealthy, terminated and replaced to restore the
+# desired capacity; the replacement boots before it is InService. moto 5.2.5
+# replaces an instance terminated through EC2's TerminateInstances inside that
+# very call (``notify_terminate_instances``: no window with one instance fewer)
+# and never notices a stopped one (the group keeps it InService). Modelled here
+# instead, on every DescribeAutoScalingGroups: a group's instance found not
+# running is Unhealthy and Terminating from then on; after
 # ``operations.instance_boot`` (real-AWS seconds, over the sandbox's scale) it
 # leaves the group (deregistered from the target groups) and one instance is
-# launched in its place.
+# launched in its place, InService at once.
 _UNHEALTHY_SINCE = {}
 
 
@@ -511,11 +514,14 @@ def health_check(group):
     for state in group.instance_states:
         running = getattr(state.instance, "_state", None)
         name = getattr(running, "name", "running")
-        if name in ("pending", "running") or state.lifecycle_state != "InService":
-            continue
         key = state.instance.id
+        if name in ("pending", "running"):
+            continue
+        if state.lifecycle_state != "InService" and key not in _UNHEALTHY_SINCE:
+            continue
         since = _UNHEALTHY_SINCE.setdefault(key, now)
         state.health_status = "Unhealthy"
+        state.lifecycle_state = "Terminating"
         if now - since >= _replace_after():
             dead.append(state)
     if not dead:
@@ -549,6 +555,11 @@ def replaces_dead_instances():
         return original(self, names, filters=filters)
 
     AutoScalingBackend.describe_auto_scaling_groups = describe
+
+    def notify_terminate_instances(self, instance_ids):
+        """EC2 terminated instances: the health check above replaces them."""
+
+    AutoScalingBackend.notify_terminate_instances = notify_terminate_instances
 
 
 def install():

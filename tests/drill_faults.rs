@@ -57,6 +57,15 @@ fn instance_fault_on_the_example_is_recovered_in_every_region() {
             .filter_map(Value::as_str)
             .collect();
         assert!(!replacements.is_empty(), "{r}");
+        // N+1: only the group's own count may go red while it recovers; the
+        // serving signals (targets, Route 53 checks) stay green.
+        for signal in r["gate_red_during"].as_array().expect("gate_red_during") {
+            let signal = signal.as_str().unwrap_or_default();
+            assert!(
+                signal.starts_with("asg "),
+                "{region}: {signal} went red: {r}"
+            );
+        }
 
         // EC2 says the broken instance is terminated.
         let ec2 = sdk::ec2(region);
