@@ -345,9 +345,11 @@ pub enum DrCommand {
 /// What `dr drill --fault` breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DrillFault {
-    /// Terminate one InService instance of each region's Auto Scaling group.
+    // Plain comments, not doc comments: documented variants make clap print a
+    // "Possible values" list instead of the one-line form the help test reads.
+    // Terminate one InService instance of each region's Auto Scaling group.
     Instance,
-    /// Delete a region's load balancer, fail over, rebuild (the full drill).
+    // Delete a region's load balancer, fail over, rebuild (the full drill).
     Region,
 }
 
