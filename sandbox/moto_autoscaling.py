@@ -477,9 +477,95 @@ def scaling_activities():
     AutoScalingResponse.describe_scaling_activities = describe_scaling_activities
 
 
+# Instance health (https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html):
+# an InService instance that stops running (terminated or stopped through EC2, not
+# by Auto Scaling) is marked Unhealthy, terminated and replaced to restore the
+# desired capacity; the replacement boots before it is InService. moto 5.2.5
+# replaces an instance terminated through EC2's TerminateInstances inside that
+# very call (``notify_terminate_instances``: no window with one instance fewer)
+# and never notices a stopped one (the group keeps it InService). Modelled here
+# instead, on every DescribeAutoScalingGroups: a group's instance found not
+# running is Unhealthy and Terminating from then on; after
+# ``operations.instance_boot`` (real-AWS seconds, over the sandbox's scale) it
+# leaves the group (deregistered from the target groups) and one instance is
+# launched in its place, InService at once.
+_UNHEALTHY_SINCE = {}
+
+
+def _replace_after():
+    import json
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        durations = json.load(open(os.path.join(here, "aws_durations.json")))
+        seconds = float(durations["operations"]["instance_boot"]["seconds"])
+        value = os.environ.get("STRATA_SANDBOX_CFN_SCALE")
+        scale = float(value) if value else float(durations["scale"])
+        return seconds / scale
+    except (OSError, KeyError, ValueError):
+        return 1.0
+
+
+def health_check(group):
+    """Mark, then replace, the group's instances that no longer run."""
+    now = time.monotonic()
+    dead = []
+    for state in group.instance_states:
+        running = getattr(state.instance, "_state", None)
+        name = getattr(running, "name", "running")
+        key = state.instance.id
+        if name in ("pending", "running"):
+            continue
+        if state.lifecycle_state != "InService" and key not in _UNHEALTHY_SINCE:
+            continue
+        since = _UNHEALTHY_SINCE.setdefault(key, now)
+        state.health_status = "Unhealthy"
+        state.lifecycle_state = "Terminating"
+        if now - since >= _replace_after():
+            dead.append(state)
+    if not dead:
+        return
+    ids = [s.instance.id for s in dead]
+    elbv2 = group.autoscaling_backend.elbv2_backend
+    for arn in group.target_group_arns:
+        try:
+            elbv2.deregister_targets(arn, [{"Id": i} for i in ids])
+        except Exception:  # the target group may be gone with its stack
+            pass
+    group.instance_states = [s for s in group.instance_states if s.instance.id not in ids]
+    cause = "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped."
+    for i in ids:
+        _UNHEALTHY_SINCE.pop(i, None)
+        _activity(group, f"Terminating EC2 instance: {i}", f"At {utcnow().isoformat()} {cause}")
+    missing = group.desired_capacity - len(group.instance_states)
+    launch(group, missing, f"At {utcnow().isoformat()} {cause}")
+
+
+def replaces_dead_instances():
+    """Every DescribeAutoScalingGroups (and the backend reads behind the other
+    Auto Scaling calls) runs the health check first."""
+    from moto.autoscaling.models import AutoScalingBackend
+
+    original = AutoScalingBackend.describe_auto_scaling_groups
+
+    def describe(self, names, filters=None):
+        for group in list(self.autoscaling_groups.values()):
+            health_check(group)
+        return original(self, names, filters=filters)
+
+    AutoScalingBackend.describe_auto_scaling_groups = describe
+
+    def notify_terminate_instances(self, instance_ids):
+        """EC2 terminated instances: the health check above replaces them."""
+
+    AutoScalingBackend.notify_terminate_instances = notify_terminate_instances
+
+
 def install():
     in_place_group_updates()
     roll_after_stack_updates()
     instances_keep_their_version()
     launches_use_the_group_version()
     scaling_activities()
+    replaces_dead_instances()

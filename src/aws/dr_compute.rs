@@ -137,3 +137,115 @@ pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
         .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
     Ok(out.account().unwrap_or_default().to_string())
 }
+
+/// `dr::fault::Fleet` against Auto Scaling and EC2, with the region's health gate
+/// read as the deploy reads it (`deploy::gate_signals`, `deploy::gate_readings`).
+pub struct AwsFleet<'a> {
+    aws: &'a Aws,
+    cloud: &'a super::cloud::CloudApi,
+    /// The region stack of each region.
+    stacks: std::collections::BTreeMap<String, String>,
+}
+
+impl<'a> AwsFleet<'a> {
+    pub fn new(
+        aws: &'a Aws,
+        cloud: &'a super::cloud::CloudApi,
+        stacks: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        AwsFleet { aws, cloud, stacks }
+    }
+}
+
+impl crate::dr::fault::Fleet for AwsFleet<'_> {
+    async fn group(
+        &self,
+        region: &str,
+        asg: &str,
+    ) -> Result<Option<crate::dr::fault::Group>, AwsError> {
+        let out = self
+            .aws
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(asg)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
+            })?;
+        Ok(out
+            .auto_scaling_groups()
+            .first()
+            .map(|g| crate::dr::fault::Group {
+                desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+                instances: g
+                    .instances()
+                    .iter()
+                    .map(|i| crate::dr::fault::GroupInstance {
+                        id: i.instance_id().unwrap_or_default().to_string(),
+                        availability_zone: i.availability_zone().unwrap_or_default().to_string(),
+                        lifecycle: i
+                            .lifecycle_state()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                        health: i.health_status().unwrap_or_default().to_string(),
+                    })
+                    .collect(),
+            }))
+    }
+
+    /// TerminateInstances
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TerminateInstances.html>):
+    /// EC2 shuts the instance down; Auto Scaling learns it from EC2's health
+    /// status and replaces it
+    /// (<https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html>).
+    async fn terminate(&self, region: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.aws
+            .ec2(region)
+            .terminate_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "TerminateInstances", region, e))?;
+        Ok(())
+    }
+
+    /// DescribeInstances; a terminated instance stays listed for about an hour.
+    async fn instance_state(
+        &self,
+        region: &str,
+        instance_id: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeInstances", region, e))?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+            .and_then(|i| i.state())
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string()))
+    }
+
+    async fn gate(&self, region: &str) -> Result<Vec<crate::deploy::Reading>, crate::dr::DrError> {
+        let stack = self.stacks.get(region).cloned().unwrap_or_default();
+        let step = |e: crate::deploy::DeployError| crate::dr::DrError::Step {
+            step: "reading the health gate",
+            region: region.to_string(),
+            message: e.to_string(),
+        };
+        let signals = crate::deploy::gate_signals(self.cloud, region, &stack)
+            .await
+            .map_err(step)?;
+        crate::deploy::gate_readings(self.cloud, region, &signals)
+            .await
+            .map_err(step)
+    }
+}

@@ -348,13 +348,21 @@ pub enum DrCommand {
         /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
     },
-    /// A chaos game: deploy, break a region, fail over, rebuild; report recovery times.
+    /// A chaos game: break something, check it recovers; report recovery times.
     Drill {
         /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
-        /// The region to break (default: the second region of the rollout).
+        /// What to break: `region` (deploy, break a region, fail over, rebuild) or
+        /// `instance` (terminate one instance per region; the group replaces it).
+        #[arg(long, value_enum, default_value = "region")]
+        fault: DrillFault,
+        /// The region to break (region: default the second region of the rollout;
+        /// instance: default every region).
         #[arg(long)]
         region: Option<String>,
+        /// instance: how long each region has to recover.
+        #[arg(long, value_name = "DURATION", default_value = "15m")]
+        recover_timeout: String,
         /// Run against a real AWS account: its id must be named here on purpose.
         #[arg(long)]
         account: Option<String>,
@@ -364,6 +372,17 @@ pub enum DrCommand {
         #[command(flatten)]
         ops: OpsArgs,
     },
+}
+
+/// What `dr drill --fault` breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DrillFault {
+    // Plain comments, not doc comments: documented variants make clap print a
+    // "Possible values" list instead of the one-line form the help test reads.
+    // Terminate one InService instance of each region's Auto Scaling group.
+    Instance,
+    // Delete a region's load balancer, fail over, rebuild (the full drill).
+    Region,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,7 +27,7 @@ mod unwind;
 
 pub use destroy::{destroy, DataDeleted, DestroyReport, DestroyRequest, Kept, Leftovers};
 pub use error::DeployError;
-pub use health::{Reading, Signals};
+pub use health::{discover as gate_signals, read as gate_readings, Reading, Signals};
 pub use report::{Outcome, Report, StackReport, StackResult};
 pub use retire::left_behind;
 pub use rollback::rollback;

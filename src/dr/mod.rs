@@ -16,6 +16,7 @@ pub mod dns;
 pub mod drill;
 mod error;
 pub mod failover;
+pub mod fault;
 pub mod rebuild;
 pub mod records;
 pub mod repair;

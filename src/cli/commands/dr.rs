@@ -3,7 +3,7 @@
 use super::rollout_ctx::{self, failure, Args, Ctx};
 use super::validate::{load_definition, load_stack};
 use super::{connect, Failure, Outcome};
-use crate::cli::args::{DrCommand, GlobalArgs, OpsArgs, OutputFormat};
+use crate::cli::args::{DrCommand, DrillFault, GlobalArgs, OpsArgs, OutputFormat};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -59,10 +59,31 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
         }
         DrCommand::Drill {
             file,
+            fault: DrillFault::Instance,
+            region,
+            recover_timeout,
+            account,
+            bake,
+            ops,
+        } => {
+            instance_drill(
+                global,
+                &file,
+                region.as_deref(),
+                &recover_timeout,
+                account.as_deref(),
+                bake.as_deref(),
+                &ops,
+            )
+            .await
+        }
+        DrCommand::Drill {
+            file,
             region,
             account,
             bake,
             ops,
+            ..
         } => {
             drill(
                 global,
@@ -355,6 +376,86 @@ async fn drill(
         report.rto_seconds
     );
     Ok(exit_code::SUCCESS)
+}
+
+/// `dr drill --fault instance`: one instance terminated per region, the group
+/// replaces it, the gate ends green. Exit 0 when every region recovered, else 7
+/// (the drill's failure code).
+async fn instance_drill(
+    global: &GlobalArgs,
+    file: &Path,
+    region: Option<&str>,
+    recover_timeout: &str,
+    account: Option<&str>,
+    bake: Option<&str>,
+    ops: &OpsArgs,
+) -> Outcome {
+    let timeout = strata::stack::duration::parse_duration(recover_timeout)
+        .map_err(|e| Failure::new(exit_code::INVALID_INPUT, format!("--recover-timeout: {e}")))?;
+    let regions: Vec<String> = region.map(str::to_string).into_iter().collect();
+    let ctx = rollout_ctx::prepare(
+        global,
+        file,
+        Command::DrDrill,
+        Args {
+            bake,
+            regions: &regions,
+            ops: Some(ops),
+            account,
+            ..Args::default()
+        },
+    )
+    .await?;
+    let wait = dr::fault::Wait {
+        timeout,
+        poll: Duration::from_secs(1),
+    };
+    let report = ctx
+        .locked(dr::fault::instance_drill(&ctx, &regions, wait))
+        .await
+        .map_err(failure)?;
+    ctx.renderer.finish();
+    if json(global) {
+        print_json(&report);
+    } else {
+        print!("{}", instance_text(&report));
+    }
+    Ok(if report.passed {
+        exit_code::SUCCESS
+    } else {
+        exit_code::ENVIRONMENT
+    })
+}
+
+/// The human report of an instance fault.
+fn instance_text(r: &dr::fault::InstanceFaultReport) -> String {
+    let mut out = format!(
+        "Drill (fault instance) {}: {}\n",
+        if r.passed { "passed" } else { "FAILED" },
+        r.stack
+    );
+    for g in &r.regions {
+        out.push_str(&format!(
+            "  {:<14} broke     {} ({}) of {}, desired {}\n",
+            g.region, g.broken.instance_id, g.broken.availability_zone, g.asg, g.desired
+        ));
+        match g.seconds_to_recover {
+            Some(s) => out.push_str(&format!(
+                "  {:<14} recovered {} in service, time to recover {s:.1}s\n",
+                "",
+                g.replacements.join(", ")
+            )),
+            None => out.push_str(&format!("  {:<14} NOT recovered: {}\n", "", g.detail)),
+        }
+        if !g.gate_red_during.is_empty() {
+            out.push_str(&format!(
+                "  {:<14} gate red while recovering: {}\n",
+                "",
+                g.gate_red_during.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// How long the second Ctrl-C waits for the lock's release before exiting.
