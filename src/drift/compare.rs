@@ -359,9 +359,11 @@ pub fn expected(region: &str, deployed: &DeployedStack) -> Result<Expected, Stri
             Some(EGRESS) => Direction::Egress,
             _ => continue,
         };
-        if !deployed.physical_ids.contains_key(id) {
-            continue;
-        }
+        // A standalone rule is known by its properties, not its physical id
+        // (CloudFormation may list it without one, as the sandbox does after an
+        // IMPORT): it is expected whether or not DescribeStackResources names it,
+        // so a rule the template declares is never taken for a hand-added one, and
+        // never revoked by a restore.
         let props = props_of(res);
         let Some(group_id) = props.get("GroupId").and_then(|g| r.value(g)) else {
             out.skipped.push(format!(

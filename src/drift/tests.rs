@@ -269,6 +269,16 @@ async fn a_stack_as_deployed_has_no_drift() {
 }
 
 #[tokio::test]
+async fn a_standalone_rule_listed_without_a_physical_id_is_still_expected_and_never_revoked() {
+    let mut fake = Fake::new();
+    if let Some(s) = fake.stack.as_mut() {
+        s.physical_ids.remove("InstanceIngressFromAlb");
+    }
+    let report = check(&fake).await;
+    assert!(!report.has_drift(), "{:#?}", report.drift);
+}
+
+#[tokio::test]
 async fn a_hand_changed_maximum_and_an_added_rule_are_reported_with_region_resource_and_property() {
     let fake = Fake::new();
     fake.edit(|l| {
