@@ -147,11 +147,7 @@ fn an_added_regions_bucket_receives_the_objects_from_before_it_joined_and_dr_bac
 
     let run = cli::deploy_json(&four);
     run.expect_code(exit_code::SUCCESS);
-    let summary = run
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{run}"));
+    let summary = run.summary();
     let fills = summary["backfill"]
         .as_array()
         .unwrap_or_else(|| panic!("no back-fill in the summary: {summary}"));
@@ -207,11 +203,7 @@ fn an_added_regions_bucket_receives_the_objects_from_before_it_joined_and_dr_bac
     // The next deploy changes nothing and back-fills nothing.
     let again = cli::deploy_json(&four);
     again.expect_code(exit_code::SUCCESS);
-    let summary = again
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap();
+    let summary = again.summary();
     assert_eq!(summary["outcome"], "no-change", "{again}");
     assert!(summary.get("backfill").is_none(), "{summary}");
 }
@@ -330,11 +322,7 @@ fn a_region_removed_and_added_back_has_its_data_and_what_was_written_while_it_wa
     // Added back: the bucket and table taken back, the bucket back-filled.
     let back = cli::deploy_json(&four);
     back.expect_code(exit_code::SUCCESS);
-    let summary = back
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{back}"));
+    let summary = back.summary();
     let fill = summary["backfill"]
         .as_array()
         .and_then(|b| b.iter().find(|f| f["region"] == ADDED).cloned())
@@ -355,10 +343,6 @@ fn a_region_removed_and_added_back_has_its_data_and_what_was_written_while_it_wa
 
     let again = cli::deploy_json(&four);
     again.expect_code(exit_code::SUCCESS);
-    let summary = again
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap();
+    let summary = again.summary();
     assert_eq!(summary["outcome"], "no-change", "{again}");
 }

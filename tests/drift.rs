@@ -174,11 +174,7 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
     // The next deploy has nothing to change in the stacks; it puts both back.
     let run = cli::deploy_json(&file);
     run.expect_code(exit_code::SUCCESS);
-    let summary = run
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{run}"));
+    let summary = run.summary();
     assert_eq!(summary["outcome"], "drift-restored", "{run}");
     let restored: Vec<(&str, &str)> = summary["drift_restored"]
         .as_array()
@@ -283,11 +279,7 @@ fn a_deploy_with_changes_also_puts_back_what_its_update_leaves_alone() {
     std::fs::write(&v1, changed).unwrap();
     let run = cli::deploy_json(&v1);
     run.expect_code(exit_code::SUCCESS);
-    let summary = run
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{run}"));
+    let summary = run.summary();
     assert_eq!(summary["outcome"], "deployed", "{run}");
     let restored: Vec<(&str, &str)> = summary["drift_restored"]
         .as_array()

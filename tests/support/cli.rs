@@ -126,6 +126,15 @@ impl Run {
             .collect()
     }
 
+    /// The deploy summary (`{"summary": ...}`, its last JSON line's object).
+    /// Panics, showing both outputs, when there is none.
+    pub fn summary(&self) -> serde_json::Value {
+        self.json_lines()
+            .into_iter()
+            .find_map(|l| l.get("summary").cloned())
+            .unwrap_or_else(|| panic!("no summary\n{self}"))
+    }
+
     /// Panic with both outputs unless the exit code is `code`.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Run {
