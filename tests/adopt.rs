@@ -6,7 +6,6 @@
 
 mod support;
 
-use serde_json::Value;
 use std::path::Path;
 use strata::exit_code;
 use strata::synth::naming::{bucket_name_in, table_name};
@@ -14,13 +13,6 @@ use support::{cli, data, sandbox, sdk};
 
 const STAGING: &str = "stacks/staging.toml";
 const HOME: &str = "us-east-1";
-
-fn summary(run: &cli::Run) -> Value {
-    run.json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{run}"))
-}
 
 #[test]
 fn a_deploy_after_destroy_takes_the_kept_bucket_and_table_back_with_their_data() {
@@ -43,7 +35,7 @@ fn a_deploy_after_destroy_takes_the_kept_bucket_and_table_back_with_their_data()
 
     let run = cli::deploy_json(&file);
     run.expect_code(exit_code::SUCCESS);
-    let s = summary(&run);
+    let s = run.summary();
     assert_eq!(s["outcome"], "deployed", "{run}");
     assert!(
         run.stdout
@@ -101,7 +93,7 @@ fn a_deploy_after_destroy_takes_the_kept_bucket_and_table_back_with_their_data()
     // And a deploy after that has nothing to change.
     let again = cli::deploy_json(&file);
     again.expect_code(exit_code::SUCCESS);
-    assert_eq!(summary(&again)["outcome"], "no-change", "{again}");
+    assert_eq!(again.summary()["outcome"], "no-change", "{again}");
 }
 
 #[test]

@@ -13,13 +13,6 @@ use support::{cli, data, sandbox, sdk};
 const STAGING: &str = "stacks/staging.toml";
 const HOME: &str = "us-east-1";
 
-fn summary(run: &cli::Run) -> Value {
-    run.json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{run}"))
-}
-
 fn kept<'a>(summary: &'a Value, kind: &str, name: &str) -> Option<&'a Value> {
     summary["kept"]
         .as_array()
@@ -53,7 +46,7 @@ fn destroy_keeps_a_bucket_with_versions_and_a_table_with_rows_then_deletes_them_
 
     let run = cli::strata_sandbox(&["destroy", &f, "--yes", "--output", "json"]);
     run.expect_code(exit_code::SUCCESS);
-    let s = summary(&run);
+    let s = run.summary();
     assert_eq!(s["outcome"], "destroyed", "{run}");
     assert!(s["deployment_id"].as_str().unwrap().starts_with('d'), "{s}");
     assert!(
@@ -124,7 +117,7 @@ fn destroy_keeps_a_bucket_with_versions_and_a_table_with_rows_then_deletes_them_
     // The commands it printed delete exactly what they name.
     let gone = run_remove(b);
     gone.expect_code(exit_code::SUCCESS);
-    let g = summary(&gone);
+    let g = gone.summary();
     assert_eq!(g["outcome"], "destroyed", "{gone}");
     let deleted = &g["data_deleted"][0];
     assert_eq!(deleted["name"], bucket.as_str(), "{g}");
@@ -146,5 +139,5 @@ fn destroy_keeps_a_bucket_with_versions_and_a_table_with_rows_then_deletes_them_
     // Nothing left to delete: a truthful no-change.
     let again = cli::strata_sandbox(&["destroy", &f, "--yes", "--output", "json"]);
     again.expect_code(exit_code::SUCCESS);
-    assert_eq!(summary(&again)["outcome"], "no-change", "{again}");
+    assert_eq!(again.summary()["outcome"], "no-change", "{again}");
 }

@@ -288,11 +288,7 @@ fn rebuild_keeps_the_data_of(region: &str, from: &str, old_stack: bool) {
     // And a deploy after the rebuild has nothing to change.
     let again = cli::deploy_json(&file);
     again.expect_code(exit_code::SUCCESS);
-    let summary = again
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .unwrap_or_else(|| panic!("no summary\n{again}"));
+    let summary = again.summary();
     assert_eq!(summary["outcome"], "no-change", "{again}");
 }
 

@@ -372,11 +372,7 @@ fn adding_a_fourth_region_then_removing_it_leaves_no_orphaned_record_rule_or_sta
         "json",
     ]);
     again.expect_code(exit_code::SUCCESS);
-    let summary = again
-        .json_lines()
-        .into_iter()
-        .find_map(|l| l.get("summary").cloned())
-        .expect("a summary");
+    let summary = again.summary();
     assert_eq!(summary["outcome"], "no-change", "{again}");
 }
 

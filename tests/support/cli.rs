@@ -126,7 +126,7 @@ impl Run {
             .collect()
     }
 
-    /// The deploy summary (`{"summary": ...}`, its last JSON line's object).
+    /// The command's summary: the object of the first JSON line `{"summary": ...}`.
     /// Panics, showing both outputs, when there is none.
     pub fn summary(&self) -> serde_json::Value {
         self.json_lines()
