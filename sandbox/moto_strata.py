@@ -432,6 +432,7 @@ if __name__ == "__main__":
     import moto_sqs  # dead-letter queue redrive: message move tasks
     import moto_s3_objects  # conditional copies (If-None-Match) for the back-fill
     import moto_ssm
+    import moto_instances  # user data runs: the AMI's app answers the health checks
 
     moto_route53.install()
     moto_iam.install()
@@ -442,6 +443,7 @@ if __name__ == "__main__":
     moto_sns.install()
     moto_autoscaling.install()
     moto_ssm.install()
+    moto_instances.install()
     moto_sqs.install()
     moto_s3_objects.install()
     moto_acm.install()

@@ -34,6 +34,10 @@ pub const MODULES: &[(&str, &str)] = &[
         include_str!("../../sandbox/moto_autoscaling.py"),
     ),
     ("moto_ssm.py", include_str!("../../sandbox/moto_ssm.py")),
+    (
+        "moto_instances.py",
+        include_str!("../../sandbox/moto_instances.py"),
+    ),
     ("moto_sqs.py", include_str!("../../sandbox/moto_sqs.py")),
     (
         "moto_s3_objects.py",

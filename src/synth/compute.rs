@@ -153,6 +153,19 @@ pub fn add(t: &mut Template, ctx: &RegionCtx, parts: &Parts) -> Compute {
             creation_policy: Some(json!({
                 "ResourceSignal": { "Count": capacity.desired.to_string(), "Timeout": SIGNAL_TIMEOUT }
             })),
+            // The instances' user data starts the app, which reads its contract
+            // from Parameter Store at once and signals only when it answers: so
+            // the parameters must exist, and the private subnets must route to
+            // their NAT, before the first instance boots. Neither is a reference
+            // of the group's properties, so CloudFormation would create them in
+            // parallel without `DependsOn`
+            // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html).
+            depends_on: net
+                .private_egress
+                .iter()
+                .chain(&contract.parameters)
+                .cloned()
+                .collect(),
             ..Options::default()
         },
     );
@@ -326,5 +339,50 @@ mod tests {
         assert_eq!(r["MinInstancesInService"], "9");
         assert_eq!(r["WaitOnResourceSignals"], true);
         assert_eq!(r["PauseTime"], SIGNAL_TIMEOUT);
+    }
+
+    /// The instances boot after what their user data needs at once: every contract
+    /// parameter, and each private subnet's default route to its NAT gateway with
+    /// the subnet's route-table association. Read from the synthesized template
+    /// of every region, in both phases.
+    #[test]
+    fn the_group_boots_after_its_contract_and_its_private_routes() {
+        let def = crate::stack::load_str(
+            include_str!("../../stacks/example.toml"),
+            "stacks/example.toml",
+        )
+        .expect("the example loads");
+        for phase in [crate::synth::Phase::Build, crate::synth::Phase::Wired] {
+            let out = crate::synth::synthesize(&def, phase);
+            for region in &out.regions {
+                let t: serde_json::Value =
+                    serde_json::from_str(&region.template.to_json_pretty()).unwrap();
+                let resources = t["Resources"].as_object().unwrap();
+                let after: Vec<&str> = resources[ASG_LOGICAL_ID]["DependsOn"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{}: the group has no DependsOn", region.region))
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
+                let needed: Vec<&str> = resources
+                    .iter()
+                    .filter(|(id, r)| {
+                        r["Type"] == "AWS::SSM::Parameter"
+                            || id.starts_with("PrivateDefaultRoute")
+                            || (id.starts_with("PrivateSubnet")
+                                && r["Type"] == "AWS::EC2::SubnetRouteTableAssociation")
+                    })
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                assert!(needed.len() >= 2 * def.regions[0].azs.len() + 2);
+                for id in needed {
+                    assert!(
+                        after.contains(&id),
+                        "{} ({phase:?}): the group does not wait for {id}",
+                        region.region
+                    );
+                }
+            }
+        }
     }
 }

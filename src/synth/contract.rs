@@ -21,6 +21,9 @@ use serde_json::{json, Value as Json};
 pub struct Contract {
     /// `/<app>/<env>/`, with both slashes: every parameter's name starts with it.
     pub path: String,
+    /// The logical ids of the parameters: the instances must not boot before
+    /// they exist (the app reads them at start).
+    pub parameters: Vec<String>,
 }
 
 /// The path every parameter of the stack lives under.
@@ -79,6 +82,7 @@ pub fn add(
             string(),
         ));
     }
+    let mut parameters = Vec::new();
     for (id, name, value, kind) in entries {
         let full = format!("{path}{name}");
         let mut p = ssm::Parameter::new(value, Value::Lit(kind));
@@ -94,9 +98,10 @@ pub fn add(
                 .map(|(k, v)| (k, s(v)))
                 .collect(),
         );
-        t.add(format!("Contract{id}"), p);
+        let p = t.add(format!("Contract{id}"), p);
+        parameters.push(p.logical_id().to_string());
     }
-    Contract { path }
+    Contract { path, parameters }
 }
 
 fn string() -> ssm::parameter::ParameterType {

@@ -20,6 +20,10 @@ pub struct Network {
     /// deleted before it, which CloudFormation only knows through `DependsOn`
     /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html#gatewayattachment).
     pub gateway_attachment: Handle<ec2::VpcGatewayAttachment>,
+    /// The logical ids of each AZ's private default route and its subnet's route
+    /// table association: what an instance in a private subnet needs to reach
+    /// anything outside the VPC (Parameter Store, the AWS APIs) when it boots.
+    pub private_egress: Vec<String>,
 }
 
 pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
@@ -52,6 +56,7 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
 
     let mut public_subnets = Vec::new();
     let mut private_subnets = Vec::new();
+    let mut private_egress = Vec::new();
     for ((az, id), cidrs) in ctx.region.azs.iter().zip(&ctx.az_ids).zip(&ctx.subnets) {
         let mut public = ec2::Subnet::new(vpc.ref_());
         public.availability_zone = some(az.as_str());
@@ -105,11 +110,13 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
         let mut route = ec2::Route::new(rt.ref_());
         route.destination_cidr_block = some("0.0.0.0/0");
         route.nat_gateway_id = Some(nat.ref_());
-        t.add(format!("PrivateDefaultRoute{id}"), route);
-        t.add(
+        let route = t.add(format!("PrivateDefaultRoute{id}"), route);
+        let association = t.add(
             format!("PrivateSubnet{id}RouteTableAssociation"),
             ec2::SubnetRouteTableAssociation::new(rt.ref_(), private.ref_()),
         );
+        private_egress.push(route.logical_id().to_string());
+        private_egress.push(association.logical_id().to_string());
 
         public_subnets.push(public);
         private_subnets.push(private);
@@ -119,5 +126,6 @@ pub fn add(t: &mut Template, ctx: &RegionCtx) -> Network {
         public_subnets,
         private_subnets,
         gateway_attachment: attach,
+        private_egress,
     }
 }
