@@ -104,6 +104,10 @@ pub struct Pipeline {
     /// (`deploy::preflight::resolve_prefix_lists`); empty without CloudFront.
     pub region_parameters: BTreeMap<String, BTreeMap<String, String>>,
     pub desired: Desired,
+    /// The whole definition's desired state on the definition's AMI, every region
+    /// (what the plan id is taken over); `desired` is it with the AMI copies and
+    /// the region filter.
+    whole: Desired,
     /// The plan id (`plan::plan_id`) of the whole definition's desired state,
     /// every region on the definition's AMI: what `strata plan` prints and
     /// `strata approve` approves, whatever the region filters.
@@ -258,18 +262,10 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
     let amis = amis?;
     let zone_id = zone_id?;
     let region_parameters = prefix_lists?;
-    let desired = plan::desired(
-        def,
-        &build,
-        &wired,
-        &amis,
-        &definition.source_hash,
-        zone_id.as_deref(),
-        &region_parameters,
-    )
-    .only_regions(&regions);
-    // Not the AMI copies' ids: a copy made meanwhile changes nothing that was approved.
-    let plan_id = plan::plan_id(&plan::desired(
+    // One desired state, on the definition's AMI: the plan id is taken over it (not
+    // the AMI copies' ids: a copy made meanwhile changes nothing that was
+    // approved), and the deploy's is the same with each region's copy.
+    let whole = plan::desired(
         def,
         &build,
         &wired,
@@ -277,7 +273,9 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         &definition.source_hash,
         zone_id.as_deref(),
         &region_parameters,
-    ));
+    );
+    let plan_id = plan::plan_id(&whole);
+    let desired = whole.with_amis(&amis).only_regions(&regions);
     Ok(Pipeline {
         command,
         definition,
@@ -292,6 +290,7 @@ pub async fn prepare(request: Request, events: Events) -> Result<Pipeline, AppEr
         account,
         region_parameters,
         desired,
+        whole,
         plan_id,
         timing,
         events,
@@ -555,15 +554,7 @@ impl Pipeline {
     /// The desired state of every stack with `amis` as each region's AMI (a
     /// rebuild's: the survivors keep theirs), from the templates already synthesized.
     pub fn desired_with(&self, amis: &BTreeMap<String, String>) -> Desired {
-        plan::desired(
-            self.def(),
-            &self.build,
-            &self.wired,
-            amis,
-            &self.definition.source_hash,
-            self.zone_id.as_deref(),
-            &self.region_parameters,
-        )
+        self.whole.with_amis(amis)
     }
 
     /// The deploy settings: the deploy record (who, when, the outside-window

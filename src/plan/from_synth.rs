@@ -147,6 +147,25 @@ pub fn desired(
     }
 }
 
+impl Desired {
+    /// The same desired state with `amis` as the regions' AMIs (a region absent
+    /// from `amis` keeps its own): what `desired` gives for those AMIs, without
+    /// synthesizing or serializing a template again. The plan id is taken over the
+    /// definition's AMI (`plan_id`), the deploy runs each region's copy of it.
+    pub fn with_amis(&self, amis: &BTreeMap<String, String>) -> Desired {
+        let mut d = self.clone();
+        for s in d.waves.iter_mut().flatten() {
+            if let (Some(slot), Some(ami)) = (
+                s.parameters.get_mut(synth_ami_parameter()),
+                amis.get(&s.region),
+            ) {
+                slot.clone_from(ami);
+            }
+        }
+        d
+    }
+}
+
 /// The region stack's name in every known region the definition does not name:
 /// where it must not exist.
 pub fn absent_stacks(def: &StackDef) -> Vec<AbsentStack> {
@@ -214,6 +233,23 @@ mod tests {
             "build and wired templates differ"
         );
         assert!(d.version.starts_with(&def.ami.id));
+
+        // The same state from the definition's AMIs, then the copies put in.
+        let without = desired(
+            &def,
+            &build,
+            &wired,
+            &BTreeMap::new(),
+            &crate::plan::definition_hash(&text),
+            Some("Z0ZONE"),
+            &BTreeMap::from([(
+                "us-west-2".to_string(),
+                BTreeMap::from([("CloudFrontPrefixListId".to_string(), "pl-cf".to_string())]),
+            )]),
+        );
+        assert_eq!(without.waves[1][0].parameters["AmiId"], def.ami.id);
+        let with = without.with_amis(&amis);
+        assert_eq!(format!("{with:?}"), format!("{d:?}"));
     }
 
     #[test]
