@@ -4,7 +4,10 @@
 //! APIs behind the `DriftPort` (implemented by `aws::drift_reads`), and the
 //! put-back `deploy` does. Compared: Auto Scaling group MinSize / MaxSize /
 //! DesiredCapacity (when the template sets it and no scaling policy acts on the
-//! group) and security-group rules (inline and standalone). Not compared, on
+//! group), security-group rules (inline and standalone), routes (each
+//! `AWS::EC2::Route`'s target) and metric alarms (threshold, comparison,
+//! evaluation periods, alarm and OK actions) and SSM parameters (value, type).
+//! Not compared, on
 //! purpose: Route 53 health checks (failover raises the serving check's threshold
 //! through the API, `dr::failover`). docs/drift.md says what and why.
 
@@ -90,9 +93,83 @@ pub struct GroupRules {
     pub egress: Vec<Rule>,
 }
 
+/// One route of a route table, as DescribeRouteTables answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRoute {
+    /// The IPv4 destination ("0.0.0.0/0").
+    pub destination: String,
+    /// What it goes through: the NAT gateway's id, else the gateway's (an
+    /// internet gateway's id, "local" …); None when it names neither.
+    pub target: Option<String>,
+    /// "active" or "blackhole" (its target was deleted).
+    pub state: String,
+}
+
+/// What a route goes through, by the template property that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteVia {
+    /// `NatGatewayId`.
+    NatGateway,
+    /// `GatewayId` (an internet gateway).
+    Gateway,
+}
+
+impl RouteVia {
+    pub fn property(self) -> &'static str {
+        match self {
+            RouteVia::NatGateway => "NatGatewayId",
+            RouteVia::Gateway => "GatewayId",
+        }
+    }
+}
+
+/// A metric alarm's compared settings, as DescribeAlarms answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmSettings {
+    pub threshold: Option<f64>,
+    pub comparison_operator: String,
+    pub evaluation_periods: i32,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+}
+
+/// The template's values of an alarm's drifted settings (None: left as it is).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmPatch {
+    pub threshold: Option<f64>,
+    pub comparison_operator: Option<String>,
+    pub evaluation_periods: Option<i32>,
+    pub alarm_actions: Option<Vec<String>>,
+    pub ok_actions: Option<Vec<String>>,
+}
+
+impl AlarmPatch {
+    /// Both patches' settings (self's first).
+    fn or(self, other: &AlarmPatch) -> AlarmPatch {
+        AlarmPatch {
+            threshold: self.threshold.or(other.threshold),
+            comparison_operator: self
+                .comparison_operator
+                .or_else(|| other.comparison_operator.clone()),
+            evaluation_periods: self.evaluation_periods.or(other.evaluation_periods),
+            alarm_actions: self.alarm_actions.or_else(|| other.alarm_actions.clone()),
+            ok_actions: self.ok_actions.or_else(|| other.ok_actions.clone()),
+        }
+    }
+}
+
+/// A Parameter Store parameter, as GetParameters answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterValue {
+    /// "String", "StringList" or "SecureString".
+    pub param_type: String,
+    /// A StringList's values comma-separated, as Parameter Store holds them.
+    pub value: String,
+}
+
 /// How a drift is put back (None in `Drift::fix`: it cannot be, e.g. a deleted
 /// resource, which needs the stack updated or rebuilt).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fix {
     /// UpdateAutoScalingGroup with the limits set here.
     Asg {
@@ -114,10 +191,28 @@ pub enum Fix {
         rule: Rule,
         description: Option<String>,
     },
+    /// A route deleted (CreateRoute) or pointed elsewhere (ReplaceRoute) by hand.
+    Route {
+        table_id: String,
+        destination: String,
+        via: RouteVia,
+        target: String,
+        /// The route exists with another target: replaced, not created.
+        replace: bool,
+    },
+    /// PutMetricAlarm of the live alarm with the template's values of these
+    /// settings.
+    Alarm { name: String, patch: AlarmPatch },
+    /// PutParameter (Overwrite) of the template's value and type.
+    Parameter {
+        name: String,
+        value: String,
+        param_type: String,
+    },
 }
 
 /// One property of one resource whose live value differs from the template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
     pub region: String,
     pub stack: String,
@@ -174,6 +269,51 @@ pub trait DriftPort: Sync {
         rule: &Rule,
         description: Option<&str>,
     ) -> Result<(), AwsError>;
+    /// The routes of each route table asked for; a table that does not exist is
+    /// absent.
+    async fn route_tables(
+        &self,
+        region: &str,
+        table_ids: &[String],
+    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, AwsError>;
+    /// The settings of each metric alarm asked for (by name); an alarm that does
+    /// not exist is absent.
+    async fn alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, AlarmSettings>, AwsError>;
+    /// CreateRoute (`replace` false) or ReplaceRoute (true) of one IPv4 route.
+    async fn put_route(
+        &self,
+        region: &str,
+        table_id: &str,
+        destination: &str,
+        via: RouteVia,
+        target: &str,
+        replace: bool,
+    ) -> Result<(), AwsError>;
+    /// Each parameter asked for (by name); one that does not exist is absent.
+    async fn parameters(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, ParameterValue>, AwsError>;
+    /// PutParameter with Overwrite: the value and type given.
+    async fn put_parameter(
+        &self,
+        region: &str,
+        name: &str,
+        value: &str,
+        param_type: &str,
+    ) -> Result<(), AwsError>;
+    /// The alarm as it is, with the patch's settings.
+    async fn patch_alarm(
+        &self,
+        region: &str,
+        name: &str,
+        patch: &AlarmPatch,
+    ) -> Result<(), AwsError>;
 }
 
 /// A region stack to check.
@@ -193,7 +333,7 @@ pub enum Checked {
 }
 
 /// One region's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RegionDrift {
     pub region: String,
     pub stack: String,
@@ -205,12 +345,12 @@ pub struct RegionDrift {
 }
 
 /// Which API answers: strata's own reads, the same against AWS and the sandbox.
-pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups) \
-against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
+pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups, \
+DescribeRouteTables, DescribeAlarms, GetParameters) against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
 DetectStackDrift (docs/drift.md)";
 
 /// The whole check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriftReport {
     pub stack: String,
     pub method: &'static str,
@@ -303,6 +443,9 @@ struct Read {
     want: compare::Expected,
     asgs: Vec<Option<AsgLimits>>,
     groups: BTreeMap<String, GroupRules>,
+    tables: BTreeMap<String, Vec<LiveRoute>>,
+    alarms: BTreeMap<String, AlarmSettings>,
+    parameters: BTreeMap<String, ParameterValue>,
     failed_over: bool,
 }
 
@@ -316,17 +459,18 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
     };
     let want = compare::expected(&s.region, &deployed)?;
     let ids: Vec<String> = want.groups.iter().map(|g| g.group_id.clone()).collect();
-    let (asgs, groups, checks) = futures::future::join3(
-        futures::future::join_all(
-            want.asgs
-                .iter()
-                .map(|a| port.asg_limits(&s.region, &a.name)),
-        ),
+    let mut table_ids: Vec<String> = want.routes.iter().map(|r| r.table_id.clone()).collect();
+    table_ids.dedup();
+    let alarm_names: Vec<String> = want.alarms.iter().map(|a| a.name.clone()).collect();
+    let parameter_names: Vec<String> = want.parameters.iter().map(|p| p.name.clone()).collect();
+    let region = s.region.as_str();
+    let (asgs, groups, checks, (tables, alarms, parameters)) = futures::future::join4(
+        futures::future::join_all(want.asgs.iter().map(|a| port.asg_limits(region, &a.name))),
         async {
             if ids.is_empty() {
                 Ok(BTreeMap::new())
             } else {
-                port.group_rules(&s.region, &ids).await
+                port.group_rules(region, &ids).await
             }
         },
         futures::future::join_all(
@@ -334,9 +478,35 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
                 .iter()
                 .map(|id| port.calculated_check(id)),
         ),
+        futures::future::join3(
+            async {
+                if table_ids.is_empty() {
+                    Ok(BTreeMap::new())
+                } else {
+                    port.route_tables(region, &table_ids).await
+                }
+            },
+            async {
+                if alarm_names.is_empty() {
+                    Ok(BTreeMap::new())
+                } else {
+                    port.alarms(region, &alarm_names).await
+                }
+            },
+            async {
+                if parameter_names.is_empty() {
+                    Ok(BTreeMap::new())
+                } else {
+                    port.parameters(region, &parameter_names).await
+                }
+            },
+        ),
     )
     .await;
     let groups = groups.map_err(|e| e.to_string())?;
+    let tables = tables.map_err(|e| e.to_string())?;
+    let alarms = alarms.map_err(|e| e.to_string())?;
+    let parameters = parameters.map_err(|e| e.to_string())?;
     let asgs = asgs
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -351,6 +521,9 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
         want,
         asgs,
         groups,
+        tables,
+        alarms,
+        parameters,
         failed_over,
     }))
 }
@@ -373,6 +546,19 @@ fn compare_read(s: &StackRef, read: Read, failed_over: Option<&str>) -> (Vec<Str
     }
     for g in &read.want.groups {
         drift.extend(compare::compare_group(&at, g, read.groups.get(&g.group_id)));
+    }
+    for r in &read.want.routes {
+        drift.extend(compare::compare_route(&at, r, read.tables.get(&r.table_id)));
+    }
+    for a in &read.want.alarms {
+        drift.extend(compare::compare_alarm(&at, a, read.alarms.get(&a.name)));
+    }
+    for p in &read.want.parameters {
+        drift.extend(compare::compare_parameter(
+            &at,
+            p,
+            read.parameters.get(&p.name),
+        ));
     }
     (skipped, drift)
 }
@@ -416,7 +602,9 @@ type AsgPutBack<'a> = (Option<i32>, Option<i32>, Option<i32>, Vec<&'a Drift>);
 
 /// Put back every drift that has a fix, in order: each group's limits in one
 /// UpdateAutoScalingGroup (so min and max move together and never cross), then
-/// the rules (revokes before authorizes). Idempotent: a second run finds nothing.
+/// the rules (revokes before authorizes), then the routes (CreateRoute or
+/// ReplaceRoute), then each alarm's settings in one PutMetricAlarm, then each
+/// parameter in one PutParameter. Idempotent: a second run finds nothing.
 /// An event per property restored.
 pub async fn restore<P: DriftPort>(
     port: &P,
@@ -506,6 +694,74 @@ pub async fn restore<P: DriftPort>(
         let r = restored(d);
         events.info(Some(&d.region), Phase::Drift, r.line());
         done.push(r);
+    }
+    for d in drift {
+        let Some(Fix::Route {
+            table_id,
+            destination,
+            via,
+            target,
+            replace,
+        }) = &d.fix
+        else {
+            continue;
+        };
+        if let Err(e) = port
+            .put_route(&d.region, table_id, destination, *via, target, *replace)
+            .await
+        {
+            return Err(fail(d, &done, e));
+        }
+        let r = restored(d);
+        events.info(Some(&d.region), Phase::Drift, r.line());
+        done.push(r);
+    }
+    // Each alarm in one PutMetricAlarm, whatever number of its settings drifted.
+    let mut alarms: BTreeMap<(String, String), (AlarmPatch, Vec<&Drift>)> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Alarm { name, patch }) = &d.fix {
+            let e = alarms
+                .entry((d.region.clone(), name.clone()))
+                .or_insert((AlarmPatch::default(), Vec::new()));
+            e.0 = std::mem::take(&mut e.0).or(patch);
+            e.1.push(d);
+        }
+    }
+    for ((region, name), (patch, ds)) in &alarms {
+        if let Err(e) = port.patch_alarm(region, name, patch).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
+    }
+    // Each parameter in one PutParameter, its value and type both drifted or not.
+    let mut parameters: BTreeMap<(String, String), (String, String, Vec<&Drift>)> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Parameter {
+            name,
+            value,
+            param_type,
+        }) = &d.fix
+        {
+            parameters
+                .entry((d.region.clone(), name.clone()))
+                .or_insert((value.clone(), param_type.clone(), Vec::new()))
+                .2
+                .push(d);
+        }
+    }
+    for ((region, name), (value, param_type, ds)) in &parameters {
+        if let Err(e) = port.put_parameter(region, name, value, param_type).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
     }
     for d in drift.iter().filter(|d| d.fix.is_none()) {
         events.warn(

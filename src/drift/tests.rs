@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 const EAST: &str = "us-east-1";
 const STACK: &str = "shop-prod-us-east-1";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:shop-alerts";
 
 fn template() -> String {
     json!({
@@ -49,6 +50,48 @@ fn template() -> String {
                     "SourceSecurityGroupId": { "Fn::GetAtt": ["AlbSecurityGroup", "GroupId"] }
                 }
             },
+            "NatGatewayA": { "Type": "AWS::EC2::NatGateway", "Properties": {} },
+            "InternetGateway": { "Type": "AWS::EC2::InternetGateway", "Properties": {} },
+            "PrivateRouteTableA": { "Type": "AWS::EC2::RouteTable", "Properties": {} },
+            "PublicRouteTable": { "Type": "AWS::EC2::RouteTable", "Properties": {} },
+            "PrivateDefaultRouteA": {
+                "Type": "AWS::EC2::Route",
+                "Properties": {
+                    "DestinationCidrBlock": "0.0.0.0/0",
+                    "NatGatewayId": { "Ref": "NatGatewayA" },
+                    "RouteTableId": { "Ref": "PrivateRouteTableA" }
+                }
+            },
+            "PublicDefaultRoute": {
+                "Type": "AWS::EC2::Route",
+                "Properties": {
+                    "DestinationCidrBlock": "0.0.0.0/0",
+                    "GatewayId": { "Ref": "InternetGateway" },
+                    "RouteTableId": { "Ref": "PublicRouteTable" }
+                }
+            },
+            "AlertsTopic": { "Type": "AWS::SNS::Topic", "Properties": {} },
+            "Bucket": { "Type": "AWS::S3::Bucket", "Properties": {} },
+            "ContractBucket": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": { "Name": "/shop/prod/bucket", "Type": "String", "Value": { "Ref": "Bucket" } }
+            },
+            "ContractPeers": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": { "Name": "/shop/prod/peers", "Type": "StringList", "Value": "eu-west-1,us-west-2" }
+            },
+            "Alb5xxAlarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmActions": [{ "Ref": "AlertsTopic" }],
+                    "OKActions": [{ "Ref": "AlertsTopic" }],
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                    "Dimensions": [{ "Name": "LoadBalancer",
+                                     "Value": { "Fn::GetAtt": ["Alb", "LoadBalancerFullName"] } }],
+                    "EvaluationPeriods": 1,
+                    "Threshold": 50.0
+                }
+            },
             "HealthCheck": {
                 "Type": "AWS::Route53::HealthCheck",
                 "Properties": { "HealthCheckConfig": { "Type": "HTTPS" } }
@@ -76,6 +119,17 @@ fn deployed() -> DeployedStack {
             ("InstanceSecurityGroup", "sg-inst"),
             ("InstanceIngressFromAlb", "sgr-1"),
             ("HealthCheck", "hc-1"),
+            ("NatGatewayA", "nat-a"),
+            ("InternetGateway", "igw-1"),
+            ("PrivateRouteTableA", "rtb-priv-a"),
+            ("PublicRouteTable", "rtb-pub"),
+            ("PrivateDefaultRouteA", "rtb-priv-a|0.0.0.0/0"),
+            ("PublicDefaultRoute", "rtb-pub|0.0.0.0/0"),
+            ("AlertsTopic", TOPIC),
+            ("Alb5xxAlarm", "shop-alb-5xx"),
+            ("Bucket", "shop-bucket-east"),
+            ("ContractBucket", "/shop/prod/bucket"),
+            ("ContractPeers", "/shop/prod/peers"),
             ("ServingCheck", "hc-serving"),
         ]
         .into_iter()
@@ -120,11 +174,74 @@ fn as_deployed() -> (AsgLimits, BTreeMap<String, GroupRules>) {
     (asg, groups)
 }
 
+fn route(destination: &str, target: &str) -> LiveRoute {
+    LiveRoute {
+        destination: destination.into(),
+        target: Some(target.into()),
+        state: "active".into(),
+    }
+}
+
+/// The route tables and the alarm as the services answer right after the deploy.
+fn tables_and_alarms() -> (
+    BTreeMap<String, Vec<LiveRoute>>,
+    BTreeMap<String, AlarmSettings>,
+) {
+    let tables = [
+        (
+            "rtb-priv-a".to_string(),
+            vec![route("10.0.0.0/20", "local"), route("0.0.0.0/0", "nat-a")],
+        ),
+        (
+            "rtb-pub".to_string(),
+            vec![route("10.0.0.0/20", "local"), route("0.0.0.0/0", "igw-1")],
+        ),
+    ]
+    .into();
+    let alarms = [(
+        "shop-alb-5xx".to_string(),
+        AlarmSettings {
+            threshold: Some(50.0),
+            comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+            evaluation_periods: 1,
+            alarm_actions: vec![TOPIC.into()],
+            ok_actions: vec![TOPIC.into()],
+        },
+    )]
+    .into();
+    (tables, alarms)
+}
+
 #[derive(Default)]
 struct Live {
     asg: Option<AsgLimits>,
     groups: BTreeMap<String, GroupRules>,
+    tables: BTreeMap<String, Vec<LiveRoute>>,
+    alarms: BTreeMap<String, AlarmSettings>,
+    parameters: BTreeMap<String, ParameterValue>,
     calls: Vec<String>,
+}
+
+fn parameter(param_type: &str, value: &str) -> ParameterValue {
+    ParameterValue {
+        param_type: param_type.into(),
+        value: value.into(),
+    }
+}
+
+/// The parameters as Parameter Store answers right after the deploy.
+fn contract() -> BTreeMap<String, ParameterValue> {
+    [
+        (
+            "/shop/prod/bucket".to_string(),
+            parameter("String", "shop-bucket-east"),
+        ),
+        (
+            "/shop/prod/peers".to_string(),
+            parameter("StringList", "eu-west-1,us-west-2"),
+        ),
+    ]
+    .into()
 }
 
 #[derive(Clone)]
@@ -141,11 +258,15 @@ struct Fake {
 impl Fake {
     fn new() -> Self {
         let (asg, groups) = as_deployed();
+        let (tables, alarms) = tables_and_alarms();
         Fake {
             stack: Some(deployed()),
             live: Arc::new(Mutex::new(Live {
                 asg: Some(asg),
                 groups,
+                tables,
+                alarms,
+                parameters: contract(),
                 calls: Vec::new(),
             })),
             down: false,
@@ -160,6 +281,14 @@ impl Fake {
     fn calls(&self) -> Vec<String> {
         self.live.lock().unwrap().calls.clone()
     }
+}
+
+/// The entries of `live` asked for, as a service answers a read by ids.
+fn pick<V: Clone>(live: &BTreeMap<String, V>, keys: &[String]) -> BTreeMap<String, V> {
+    live.iter()
+        .filter(|(k, _)| keys.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn rules<'a>(l: &'a mut Live, id: &str, d: Direction) -> &'a mut Vec<Rule> {
@@ -200,12 +329,7 @@ impl DriftPort for Fake {
         _: &str,
         ids: &[String],
     ) -> Result<BTreeMap<String, GroupRules>, AwsError> {
-        let l = self.live.lock().unwrap();
-        Ok(l.groups
-            .iter()
-            .filter(|(k, _)| ids.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(pick(&self.live.lock().unwrap().groups, ids))
     }
     async fn update_asg(
         &self,
@@ -244,6 +368,81 @@ impl DriftPort for Fake {
             l.calls
                 .push(format!("authorize {id} {rule} {description:?}"));
             rules(l, id, d).push(rule.clone());
+        });
+        Ok(())
+    }
+    async fn route_tables(
+        &self,
+        _: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, AwsError> {
+        Ok(pick(&self.live.lock().unwrap().tables, ids))
+    }
+    async fn alarms(
+        &self,
+        _: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, AlarmSettings>, AwsError> {
+        Ok(pick(&self.live.lock().unwrap().alarms, names))
+    }
+    async fn put_route(
+        &self,
+        _: &str,
+        table: &str,
+        destination: &str,
+        via: RouteVia,
+        target: &str,
+        replace: bool,
+    ) -> Result<(), AwsError> {
+        self.edit(|l| {
+            let verb = if replace { "replace" } else { "create" };
+            l.calls.push(format!(
+                "{verb}-route {table} {destination} {} {target}",
+                via.property()
+            ));
+            let routes = l.tables.get_mut(table).unwrap();
+            routes.retain(|r| r.destination != destination);
+            routes.push(route(destination, target));
+        });
+        Ok(())
+    }
+    async fn parameters(
+        &self,
+        _: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, ParameterValue>, AwsError> {
+        Ok(pick(&self.live.lock().unwrap().parameters, names))
+    }
+    async fn put_parameter(
+        &self,
+        _: &str,
+        name: &str,
+        value: &str,
+        param_type: &str,
+    ) -> Result<(), AwsError> {
+        self.edit(|l| {
+            l.calls
+                .push(format!("put-parameter {name} {param_type} {value}"));
+            l.parameters
+                .insert(name.to_string(), parameter(param_type, value));
+        });
+        Ok(())
+    }
+    async fn patch_alarm(&self, _: &str, name: &str, patch: &AlarmPatch) -> Result<(), AwsError> {
+        self.edit(|l| {
+            l.calls.push(format!("put-alarm {name} {patch:?}"));
+            let a = l.alarms.get_mut(name).unwrap();
+            a.threshold = patch.threshold.or(a.threshold);
+            if let Some(op) = &patch.comparison_operator {
+                a.comparison_operator = op.clone();
+            }
+            a.evaluation_periods = patch.evaluation_periods.unwrap_or(a.evaluation_periods);
+            if let Some(v) = &patch.alarm_actions {
+                a.alarm_actions = v.clone();
+            }
+            if let Some(v) = &patch.ok_actions {
+                a.ok_actions = v.clone();
+            }
         });
         Ok(())
     }
@@ -355,14 +554,7 @@ async fn the_desired_capacity_a_scaling_policy_changes_and_health_checks_are_not
     fake.edit(|l| l.asg.as_mut().unwrap().desired = 3);
     let report = check(&fake).await;
     assert!(!report.has_drift(), "{:#?}", report.drift);
-    assert!(
-        report.regions[0]
-            .skipped
-            .iter()
-            .any(|s| s.starts_with("AutoScalingGroup DesiredCapacity")),
-        "{:?}",
-        report.regions[0].skipped
-    );
+    assert_skipped(&report, "AutoScalingGroup DesiredCapacity");
 }
 
 #[tokio::test]
@@ -524,4 +716,206 @@ async fn a_failed_over_region_makes_the_survivors_raised_limits_no_drift() {
         .only(&[EAST.to_string()]);
     assert_eq!(only.regions.len(), 1);
     assert!(only.drift.iter().all(|d| d.region == EAST));
+}
+
+/// The first region noted a skipped property starting with `prefix`.
+fn assert_skipped(report: &DriftReport, prefix: &str) {
+    let skipped = &report.regions[0].skipped;
+    assert!(
+        skipped.iter().any(|s| s.starts_with(prefix)),
+        "{prefix}: {skipped:?}"
+    );
+}
+
+fn found(report: &DriftReport) -> Vec<(&str, &str, &str, &str, &str)> {
+    report
+        .drift
+        .iter()
+        .map(|d| {
+            (
+                d.region.as_str(),
+                d.logical_id.as_str(),
+                d.property.as_str(),
+                d.expected.as_str(),
+                d.actual.as_str(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deleted_nat_route_and_a_repointed_public_route_are_reported_and_put_back() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        l.tables
+            .get_mut("rtb-priv-a")
+            .unwrap()
+            .retain(|r| r.destination != "0.0.0.0/0");
+        l.tables.get_mut("rtb-pub").unwrap()[1].target = Some("nat-a".into());
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![
+            (EAST, "PrivateDefaultRouteA", "NatGatewayId", "nat-a", "-"),
+            (EAST, "PublicDefaultRoute", "GatewayId", "igw-1", "nat-a"),
+        ]
+    );
+    assert_eq!(report.drift[0].resource_type, compare::ROUTE);
+    assert_eq!(report.drift[0].physical_id, "rtb-priv-a|0.0.0.0/0");
+    let sink = Arc::new(Collect::default());
+    let restored = restore(&fake, &report.drift, &Events::new(sink.clone()))
+        .await
+        .unwrap();
+    assert_eq!(restored.len(), 2);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            "create-route rtb-priv-a 0.0.0.0/0 NatGatewayId nat-a".to_string(),
+            "replace-route rtb-pub 0.0.0.0/0 GatewayId igw-1".into(),
+        ]
+    );
+    assert_eq!(
+        restored[0].line(),
+        "drift restored: us-east-1 PrivateDefaultRouteA NatGatewayId - -> nat-a"
+    );
+    let again = check(&fake).await;
+    assert!(!again.has_drift(), "{:#?}", again.drift);
+}
+
+#[tokio::test]
+async fn a_blackhole_route_and_a_deleted_route_table_are_reported_but_not_put_back() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        l.tables.get_mut("rtb-priv-a").unwrap()[1].state = "blackhole".into();
+        l.tables.remove("rtb-pub");
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![
+            (EAST, "PrivateDefaultRouteA", "State", "active", "blackhole"),
+            (
+                EAST,
+                "PublicDefaultRoute",
+                "RouteTableId",
+                "rtb-pub",
+                "deleted"
+            ),
+        ]
+    );
+    assert!(report.drift.iter().all(|d| d.fix.is_none()));
+    let sink = Arc::new(Collect::default());
+    let restored = restore(&fake, &report.drift, &Events::new(sink.clone()))
+        .await
+        .unwrap();
+    assert!(restored.is_empty());
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_hand_changed_alarm_is_reported_per_setting_and_put_back_in_one_call() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        let a = l.alarms.get_mut("shop-alb-5xx").unwrap();
+        a.threshold = Some(500.0);
+        a.evaluation_periods = 3;
+        a.comparison_operator = "GreaterThanThreshold".into();
+        a.alarm_actions.clear();
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![
+            (EAST, "Alb5xxAlarm", "Threshold", "50", "500"),
+            (
+                EAST,
+                "Alb5xxAlarm",
+                "ComparisonOperator",
+                "GreaterThanOrEqualToThreshold",
+                "GreaterThanThreshold"
+            ),
+            (EAST, "Alb5xxAlarm", "EvaluationPeriods", "1", "3"),
+            (EAST, "Alb5xxAlarm", "AlarmActions", TOPIC, "-"),
+        ]
+    );
+    assert_eq!(report.drift[0].resource_type, compare::ALARM);
+    let restored = restore(&fake, &report.drift, &Events::discard())
+        .await
+        .unwrap();
+    assert_eq!(restored.len(), 4);
+    let calls = fake.calls();
+    assert_eq!(
+        calls.len(),
+        1,
+        "one PutMetricAlarm for the alarm: {calls:?}"
+    );
+    assert!(calls[0].starts_with("put-alarm shop-alb-5xx"), "{calls:?}");
+    let again = check(&fake).await;
+    assert!(!again.has_drift(), "{:#?}", again.drift);
+}
+
+#[tokio::test]
+async fn alarm_actions_are_compared_as_a_set_and_a_deleted_alarm_is_not_put_back() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        let a = l.alarms.get_mut("shop-alb-5xx").unwrap();
+        a.ok_actions = vec![TOPIC.into(), TOPIC.into()];
+    });
+    assert!(!check(&fake).await.has_drift());
+    fake.edit(|l| {
+        l.alarms.clear();
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![(EAST, "Alb5xxAlarm", "(resource)", "exists", "deleted")]
+    );
+    assert!(report.drift[0].fix.is_none());
+}
+
+#[tokio::test]
+async fn an_alarm_action_that_cannot_be_resolved_is_skipped_not_reported() {
+    let mut fake = Fake::new();
+    let mut t: serde_json::Value = serde_json::from_str(&template()).unwrap();
+    t["Resources"]["Alb5xxAlarm"]["Properties"]["AlarmActions"] =
+        json!([{ "Fn::ImportValue": "shared-topic" }]);
+    fake.stack.as_mut().unwrap().template_body = t.to_string();
+    let report = check(&fake).await;
+    assert!(!report.has_drift(), "{:#?}", report.drift);
+    assert_skipped(&report, "Alb5xxAlarm AlarmActions");
+}
+
+#[tokio::test]
+async fn a_hand_changed_parameter_is_reported_and_put_back_in_one_put_parameter() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        l.parameters
+            .insert("/shop/prod/bucket".into(), parameter("StringList", "other"));
+        l.parameters.remove("/shop/prod/peers");
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![
+            (EAST, "ContractBucket", "Value", "shop-bucket-east", "other"),
+            (EAST, "ContractBucket", "Type", "String", "StringList"),
+            (EAST, "ContractPeers", "(resource)", "exists", "deleted"),
+        ]
+    );
+    assert_eq!(report.drift[0].resource_type, compare::PARAMETER);
+    assert_eq!(report.drift[0].physical_id, "/shop/prod/bucket");
+    let restored = restore(&fake, &report.drift, &Events::discard())
+        .await
+        .unwrap();
+    assert_eq!(restored.len(), 2);
+    assert_eq!(
+        fake.calls(),
+        vec!["put-parameter /shop/prod/bucket String shop-bucket-east".to_string()]
+    );
+    let again = check(&fake).await;
+    assert_eq!(
+        found(&again),
+        vec![(EAST, "ContractPeers", "(resource)", "exists", "deleted")]
+    );
 }
