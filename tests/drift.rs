@@ -99,6 +99,40 @@ fn parameter(name: &str) -> String {
     })
 }
 
+/// The stack's HostedZoneId parameter and its latency record (the region's set).
+fn latency_record(stack: &str) -> (String, aws_sdk_route53::types::ResourceRecordSet) {
+    let cfn = sdk::cloudformation(HOME);
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        let out = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .expect("DescribeStacks");
+        let zone = out.stacks()[0]
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some("HostedZoneId"))
+            .and_then(|p| p.parameter_value())
+            .expect("a HostedZoneId parameter")
+            .to_string();
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .send()
+            .await
+            .expect("ListResourceRecordSets");
+        let record = sets
+            .resource_record_sets()
+            .iter()
+            .find(|r| r.r#type().as_str() == "A" && r.set_identifier() == Some(HOME))
+            .expect("the region's latency record")
+            .clone();
+        (zone, record)
+    })
+}
+
 fn alarm(name: &str) -> aws_sdk_cloudwatch::types::MetricAlarm {
     let cw = sdk::cloudwatch(HOME);
     sdk::block_on(async {
@@ -212,6 +246,40 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
     assert_eq!(default_route(&table), None);
     assert_eq!(alarm(&alarm_name).threshold(), Some(500.0));
 
+    // By hand: the region's latency record pointed at the endpoint check instead
+    // of the serving check (failover's lever would no longer take it out).
+    let serving = sdk::physical_id(HOME, &stack, "ServingHealthCheck");
+    let endpoint = sdk::physical_id(HOME, &stack, "HealthCheck");
+    let (zone, record) = latency_record(&stack);
+    assert_eq!(record.health_check_id(), Some(serving.as_str()));
+    let mut changed = record.clone();
+    changed.health_check_id = Some(endpoint.clone());
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(
+                        Change::builder()
+                            .action(ChangeAction::Upsert)
+                            .resource_record_set(changed)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("ChangeResourceRecordSets");
+    });
+    assert_eq!(
+        latency_record(&stack).1.health_check_id(),
+        Some(endpoint.as_str())
+    );
+
     let (code, json) = drift_json(&f);
     assert_eq!(code, exit_code::DRIFT_FOUND, "{json:#}");
     let drift = json["drift"].as_array().expect("a drift array");
@@ -248,6 +316,13 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
             (HOME, "Alb5xxAlarm", "Threshold", "50", "500"),
             (
                 HOME,
+                "LatencyRecord",
+                "HealthCheckId",
+                serving.as_str(),
+                endpoint.as_str()
+            ),
+            (
+                HOME,
                 "ContractDomain",
                 "Value",
                 def.dns.domain.as_str(),
@@ -277,7 +352,7 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
             .find(|r| r["region"] == region)
             .map(|r| r["drift"].clone())
     };
-    assert_eq!(count(HOME), Some(Value::from(5)), "{status:#}");
+    assert_eq!(count(HOME), Some(Value::from(6)), "{status:#}");
     assert_eq!(count("eu-west-1"), Some(Value::from(0)), "{status:#}");
 
     // The next deploy has nothing to change in the stacks; it puts both back.
@@ -303,6 +378,7 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
             ("AlbSecurityGroup", "SecurityGroupIngress"),
             ("PrivateDefaultRouteA", "NatGatewayId"),
             ("Alb5xxAlarm", "Threshold"),
+            ("LatencyRecord", "HealthCheckId"),
             ("ContractDomain", "Value"),
         ],
         "{run}"
@@ -334,6 +410,17 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
         "the NAT default route is back"
     );
     assert_eq!(parameter(&domain), def.dns.domain, "the contract's domain");
+    let (_, back_record) = latency_record(&stack);
+    assert_eq!(
+        back_record.health_check_id(),
+        Some(serving.as_str()),
+        "the serving check is the record's again"
+    );
+    assert_eq!(
+        back_record.alias_target(),
+        record.alias_target(),
+        "the rest of the record as it was"
+    );
     let back = alarm(&alarm_name);
     assert_eq!(back.threshold(), Some(50.0), "the template's threshold");
     assert_eq!(

@@ -21,13 +21,16 @@
 //! the parameters (GetParameters, ten names a call, unknown names in
 //! `InvalidParameters`,
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html>),
-//! put back through PutParameter with `Overwrite`
+//! the record sets of a name (ListResourceRecordSets, `route53_records`), a
+//! record's health check put back through an UPSERT of the live record
+//! (<https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html>);
+//! parameters put back through PutParameter with `Overwrite`
 //! (<https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html>).
 
 use super::{alarms, stack_info, Aws, AwsError};
 use crate::drift::compare::{rule, DeployedStack};
 use crate::drift::{
-    AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRoute,
+    AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRecord, LiveRoute,
     ParameterValue, Peer, RouteVia, Rule,
 };
 use aws_sdk_cloudformation::types::TemplateStage;
@@ -485,5 +488,36 @@ impl DriftPort for AwsDrift<'_> {
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "PutParameter", region, e))?;
         Ok(())
+    }
+
+    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError> {
+        Ok(super::route53_records::record_sets(self.aws, zone_id, name)
+            .await?
+            .into_iter()
+            .map(|r| LiveRecord {
+                record_type: r.record_type,
+                set_identifier: r.set_identifier,
+                health_check_id: r.health_check_id,
+            })
+            .collect())
+    }
+
+    async fn set_record_health_check(
+        &self,
+        zone_id: &str,
+        name: &str,
+        record_type: &str,
+        set_identifier: Option<&str>,
+        health_check_id: Option<&str>,
+    ) -> Result<(), AwsError> {
+        super::route53_records::set_health_check(
+            self.aws,
+            zone_id,
+            name,
+            record_type,
+            set_identifier,
+            health_check_id,
+        )
+        .await
     }
 }

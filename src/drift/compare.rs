@@ -4,7 +4,7 @@
 //! No I/O; `drift::detect` feeds it.
 
 use super::{
-    AlarmPatch, AlarmSettings, AsgLimits, Direction, Drift, Fix, GroupRules, LiveRoute,
+    AlarmPatch, AlarmSettings, AsgLimits, Direction, Drift, Fix, GroupRules, LiveRecord, LiveRoute,
     ParameterValue, Peer, RouteVia, Rule,
 };
 use serde_json::Value;
@@ -19,6 +19,7 @@ pub const HEALTH_CHECK: &str = "AWS::Route53::HealthCheck";
 pub const ROUTE: &str = "AWS::EC2::Route";
 pub const ALARM: &str = "AWS::CloudWatch::Alarm";
 pub const PARAMETER: &str = "AWS::SSM::Parameter";
+pub const RECORD_SET: &str = "AWS::Route53::RecordSet";
 
 /// What a deployed stack is, as CloudFormation has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,6 +106,21 @@ pub struct ExpectedParameter {
     pub value: String,
 }
 
+/// What the template says one Route 53 record set is: it exists, with this
+/// health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRecord {
+    pub logical_id: String,
+    pub physical_id: String,
+    pub zone_id: String,
+    /// Lowercase, with the trailing dot (as ListResourceRecordSets answers).
+    pub name: String,
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    /// None: the template sets none.
+    pub health_check_id: Option<String>,
+}
+
 /// Everything of one stack that is compared, and what was skipped (with why).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expected {
@@ -113,6 +129,7 @@ pub struct Expected {
     pub routes: Vec<ExpectedRoute>,
     pub alarms: Vec<ExpectedAlarm>,
     pub parameters: Vec<ExpectedParameter>,
+    pub records: Vec<ExpectedRecord>,
     /// The ids of the stack's calculated ("serving") health checks: failover's
     /// lever, read to know whether the region is failed over, never compared.
     pub serving_checks: Vec<String>,
@@ -462,6 +479,52 @@ pub fn expected(region: &str, deployed: &DeployedStack) -> Result<Expected, Stri
         let props = props_of(res);
         out.alarms
             .push(template_alarm(&r, id, name, &props, &mut out.skipped));
+    }
+    for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(RECORD_SET) {
+            continue;
+        }
+        let Some(physical) = deployed.physical_ids.get(id) else {
+            continue;
+        };
+        let props = props_of(res);
+        let mut field = |key: &str| match r.optional(&props, key) {
+            Resolved::Value(v) => Ok(Some(v)),
+            Resolved::Absent => Ok(None),
+            Resolved::Unresolved => {
+                out.skipped
+                    .push(format!("{id} {key}: an intrinsic strata does not resolve"));
+                Err(())
+            }
+        };
+        let (
+            Ok(Some(zone_id)),
+            Ok(Some(name)),
+            Ok(Some(record_type)),
+            Ok(set_identifier),
+            Ok(health_check_id),
+        ) = (
+            field("HostedZoneId"),
+            field("Name"),
+            field("Type"),
+            field("SetIdentifier"),
+            field("HealthCheckId"),
+        )
+        else {
+            out.skipped.push(format!(
+                "{id}: a record strata does not resolve (HostedZoneId, Name, Type)"
+            ));
+            continue;
+        };
+        out.records.push(ExpectedRecord {
+            logical_id: id.clone(),
+            physical_id: physical.clone(),
+            zone_id: zone_id.trim_start_matches("/hostedzone/").to_string(),
+            name: format!("{}.", name.trim_end_matches('.').to_ascii_lowercase()),
+            record_type,
+            set_identifier,
+            health_check_id,
+        });
     }
     for (id, res) in resources {
         if types.get(id.as_str()).copied() != Some(PARAMETER) {
@@ -953,4 +1016,51 @@ pub fn compare_parameter(
         out.push(drift("Type", &want.param_type, &live.param_type, true));
     }
     out
+}
+
+/// A record set of the template that the zone lacks (deleted outside
+/// CloudFormation: reported, not put back here: `strata dr rebuild` re-creates
+/// the routed records, `dr::records::repair`), or whose health check differs
+/// (put back: the record as it is, with the template's health check). The health
+/// checks' own settings are never compared: failover changes the serving check's
+/// threshold on purpose, never which check a record names.
+pub fn compare_record(
+    at: &At,
+    want: &ExpectedRecord,
+    live: Option<&Vec<LiveRecord>>,
+) -> Vec<Drift> {
+    let drift = |property: &str, expected: String, actual: String, fix: Option<Fix>| Drift {
+        region: at.region.into(),
+        stack: at.stack.into(),
+        logical_id: want.logical_id.clone(),
+        resource_type: RECORD_SET.into(),
+        physical_id: want.physical_id.clone(),
+        property: property.into(),
+        expected,
+        actual,
+        fix,
+    };
+    let found = live
+        .into_iter()
+        .flatten()
+        .find(|r| r.record_type == want.record_type && r.set_identifier == want.set_identifier);
+    let Some(found) = found else {
+        return vec![drift("(resource)", "exists".into(), "deleted".into(), None)];
+    };
+    if found.health_check_id == want.health_check_id {
+        return Vec::new();
+    }
+    let show = |h: &Option<String>| h.clone().unwrap_or_else(|| "-".into());
+    vec![drift(
+        "HealthCheckId",
+        show(&want.health_check_id),
+        show(&found.health_check_id),
+        Some(Fix::RecordHealthCheck {
+            zone_id: want.zone_id.clone(),
+            name: want.name.clone(),
+            record_type: want.record_type.clone(),
+            set_identifier: want.set_identifier.clone(),
+            health_check_id: want.health_check_id.clone(),
+        }),
+    )]
 }

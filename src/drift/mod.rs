@@ -6,8 +6,8 @@
 //! DesiredCapacity (when the template sets it and no scaling policy acts on the
 //! group), security-group rules (inline and standalone), routes (each
 //! `AWS::EC2::Route`'s target) and metric alarms (threshold, comparison,
-//! evaluation periods, alarm and OK actions) and SSM parameters (value, type).
-//! Not compared, on
+//! evaluation periods, alarm and OK actions), Route 53 records (existence and
+//! health check id) and SSM parameters (value, type). Not compared, on
 //! purpose: Route 53 health checks (failover raises the serving check's threshold
 //! through the API, `dr::failover`). docs/drift.md says what and why.
 
@@ -167,6 +167,15 @@ pub struct ParameterValue {
     pub value: String,
 }
 
+/// One record set of a name, as ListResourceRecordSets answers (the fields
+/// drift compares).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRecord {
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    pub health_check_id: Option<String>,
+}
+
 /// How a drift is put back (None in `Drift::fix`: it cannot be, e.g. a deleted
 /// resource, which needs the stack updated or rebuilt).
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +212,14 @@ pub enum Fix {
     /// PutMetricAlarm of the live alarm with the template's values of these
     /// settings.
     Alarm { name: String, patch: AlarmPatch },
+    /// UPSERT of the live record set with the template's health check.
+    RecordHealthCheck {
+        zone_id: String,
+        name: String,
+        record_type: String,
+        set_identifier: Option<String>,
+        health_check_id: Option<String>,
+    },
     /// PutParameter (Overwrite) of the template's value and type.
     Parameter {
         name: String,
@@ -307,6 +324,17 @@ pub trait DriftPort: Sync {
         value: &str,
         param_type: &str,
     ) -> Result<(), AwsError>;
+    /// Every record set named `name` in the zone (Route 53 is global).
+    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError>;
+    /// UPSERT of the record set as it is, with this health check (None: none).
+    async fn set_record_health_check(
+        &self,
+        zone_id: &str,
+        name: &str,
+        record_type: &str,
+        set_identifier: Option<&str>,
+        health_check_id: Option<&str>,
+    ) -> Result<(), AwsError>;
     /// The alarm as it is, with the patch's settings.
     async fn patch_alarm(
         &self,
@@ -346,7 +374,7 @@ pub struct RegionDrift {
 
 /// Which API answers: strata's own reads, the same against AWS and the sandbox.
 pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups, \
-DescribeRouteTables, DescribeAlarms, GetParameters) against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
+DescribeRouteTables, DescribeAlarms, ListResourceRecordSets, GetParameters) against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
 DetectStackDrift (docs/drift.md)";
 
 /// The whole check.
@@ -446,6 +474,8 @@ struct Read {
     tables: BTreeMap<String, Vec<LiveRoute>>,
     alarms: BTreeMap<String, AlarmSettings>,
     parameters: BTreeMap<String, ParameterValue>,
+    /// (zone id, name) -> the record sets of that name.
+    records: BTreeMap<(String, String), Vec<LiveRecord>>,
     failed_over: bool,
 }
 
@@ -507,6 +537,19 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
     let tables = tables.map_err(|e| e.to_string())?;
     let alarms = alarms.map_err(|e| e.to_string())?;
     let parameters = parameters.map_err(|e| e.to_string())?;
+    let mut names: Vec<(String, String)> = want
+        .records
+        .iter()
+        .map(|r| (r.zone_id.clone(), r.name.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    let listed =
+        futures::future::join_all(names.iter().map(|(zone, name)| port.records(zone, name))).await;
+    let mut records = BTreeMap::new();
+    for (key, sets) in names.into_iter().zip(listed) {
+        records.insert(key, sets.map_err(|e| e.to_string())?);
+    }
     let asgs = asgs
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -524,6 +567,7 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
         tables,
         alarms,
         parameters,
+        records,
         failed_over,
     }))
 }
@@ -552,6 +596,10 @@ fn compare_read(s: &StackRef, read: Read, failed_over: Option<&str>) -> (Vec<Str
     }
     for a in &read.want.alarms {
         drift.extend(compare::compare_alarm(&at, a, read.alarms.get(&a.name)));
+    }
+    for r in &read.want.records {
+        let key = (r.zone_id.clone(), r.name.clone());
+        drift.extend(compare::compare_record(&at, r, read.records.get(&key)));
     }
     for p in &read.want.parameters {
         drift.extend(compare::compare_parameter(
@@ -604,7 +652,7 @@ type AsgPutBack<'a> = (Option<i32>, Option<i32>, Option<i32>, Vec<&'a Drift>);
 /// UpdateAutoScalingGroup (so min and max move together and never cross), then
 /// the rules (revokes before authorizes), then the routes (CreateRoute or
 /// ReplaceRoute), then each alarm's settings in one PutMetricAlarm, then each
-/// parameter in one PutParameter. Idempotent: a second run finds nothing.
+/// record's health check (UPSERT), then each parameter in one PutParameter. Idempotent: a second run finds nothing.
 /// An event per property restored.
 pub async fn restore<P: DriftPort>(
     port: &P,
@@ -736,6 +784,33 @@ pub async fn restore<P: DriftPort>(
             events.info(Some(region), Phase::Drift, r.line());
             done.push(r);
         }
+    }
+    for d in drift {
+        let Some(Fix::RecordHealthCheck {
+            zone_id,
+            name,
+            record_type,
+            set_identifier,
+            health_check_id,
+        }) = &d.fix
+        else {
+            continue;
+        };
+        if let Err(e) = port
+            .set_record_health_check(
+                zone_id,
+                name,
+                record_type,
+                set_identifier.as_deref(),
+                health_check_id.as_deref(),
+            )
+            .await
+        {
+            return Err(fail(d, &done, e));
+        }
+        let r = restored(d);
+        events.info(Some(&d.region), Phase::Drift, r.line());
+        done.push(r);
     }
     // Each parameter in one PutParameter, its value and type both drifted or not.
     let mut parameters: BTreeMap<(String, String), (String, String, Vec<&Drift>)> = BTreeMap::new();

@@ -14,7 +14,10 @@ const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:shop-alerts";
 
 fn template() -> String {
     json!({
-        "Parameters": { "HealthCheckPrefixListId": { "Type": "String" } },
+        "Parameters": {
+            "HealthCheckPrefixListId": { "Type": "String" },
+            "HostedZoneId": { "Type": "String" }
+        },
         "Resources": {
             "AutoScalingGroup": {
                 "Type": "AWS::AutoScaling::AutoScalingGroup",
@@ -72,6 +75,18 @@ fn template() -> String {
             },
             "AlertsTopic": { "Type": "AWS::SNS::Topic", "Properties": {} },
             "Bucket": { "Type": "AWS::S3::Bucket", "Properties": {} },
+            "LatencyRecord": {
+                "Type": "AWS::Route53::RecordSet",
+                "Properties": {
+                    "AliasTarget": { "DNSName": { "Fn::GetAtt": ["Alb", "DNSName"] } },
+                    "HealthCheckId": { "Ref": "ServingCheck" },
+                    "HostedZoneId": { "Ref": "HostedZoneId" },
+                    "Name": "Shop.Example.com",
+                    "Region": { "Ref": "AWS::Region" },
+                    "SetIdentifier": { "Ref": "AWS::Region" },
+                    "Type": "A"
+                }
+            },
             "ContractBucket": {
                 "Type": "AWS::SSM::Parameter",
                 "Properties": { "Name": "/shop/prod/bucket", "Type": "String", "Value": { "Ref": "Bucket" } }
@@ -111,7 +126,11 @@ fn template() -> String {
 fn deployed() -> DeployedStack {
     DeployedStack {
         template_body: template(),
-        parameters: [("HealthCheckPrefixListId".to_string(), "pl-0abc".to_string())].into(),
+        parameters: [
+            ("HealthCheckPrefixListId".to_string(), "pl-0abc".to_string()),
+            ("HostedZoneId".to_string(), "Z123".to_string()),
+        ]
+        .into(),
         physical_ids: [
             ("AutoScalingGroup", "shop-asg"),
             ("ScaleOnCpu", "policy-arn"),
@@ -128,6 +147,7 @@ fn deployed() -> DeployedStack {
             ("AlertsTopic", TOPIC),
             ("Alb5xxAlarm", "shop-alb-5xx"),
             ("Bucket", "shop-bucket-east"),
+            ("LatencyRecord", "shop.example.com"),
             ("ContractBucket", "/shop/prod/bucket"),
             ("ContractPeers", "/shop/prod/peers"),
             ("ServingCheck", "hc-serving"),
@@ -219,7 +239,18 @@ struct Live {
     tables: BTreeMap<String, Vec<LiveRoute>>,
     alarms: BTreeMap<String, AlarmSettings>,
     parameters: BTreeMap<String, ParameterValue>,
+    /// The zone's record sets of shop.example.com. (one zone, one name).
+    records: Vec<LiveRecord>,
     calls: Vec<String>,
+}
+
+/// The latency record of `region` with its serving check, as deployed.
+fn latency_record(region: &str) -> LiveRecord {
+    LiveRecord {
+        record_type: "A".into(),
+        set_identifier: Some(region.into()),
+        health_check_id: Some(format!("hc-serving-{region}")),
+    }
 }
 
 fn parameter(param_type: &str, value: &str) -> ParameterValue {
@@ -267,6 +298,7 @@ impl Fake {
                 tables,
                 alarms,
                 parameters: contract(),
+                records: vec![latency_record(EAST), latency_record("us-west-2")],
                 calls: Vec::new(),
             })),
             down: false,
@@ -425,6 +457,30 @@ impl DriftPort for Fake {
                 .push(format!("put-parameter {name} {param_type} {value}"));
             l.parameters
                 .insert(name.to_string(), parameter(param_type, value));
+        });
+        Ok(())
+    }
+    async fn records(&self, zone: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError> {
+        assert_eq!((zone, name), ("Z123", "shop.example.com."));
+        Ok(self.live.lock().unwrap().records.clone())
+    }
+    async fn set_record_health_check(
+        &self,
+        zone: &str,
+        name: &str,
+        record_type: &str,
+        set_identifier: Option<&str>,
+        health_check_id: Option<&str>,
+    ) -> Result<(), AwsError> {
+        self.edit(|l| {
+            l.calls.push(format!(
+                "upsert {zone} {name} {record_type} {set_identifier:?} {health_check_id:?}"
+            ));
+            for r in l.records.iter_mut() {
+                if r.record_type == record_type && r.set_identifier.as_deref() == set_identifier {
+                    r.health_check_id = health_check_id.map(str::to_string);
+                }
+            }
         });
         Ok(())
     }
@@ -918,4 +974,56 @@ async fn a_hand_changed_parameter_is_reported_and_put_back_in_one_put_parameter(
         found(&again),
         vec![(EAST, "ContractPeers", "(resource)", "exists", "deleted")]
     );
+}
+
+#[tokio::test]
+async fn a_record_pointed_at_another_health_check_is_put_back_and_a_deleted_one_reported() {
+    let fake = Fake::new();
+    fake.edit(|l| l.records[0].health_check_id = Some("hc-1".into()));
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![(
+            EAST,
+            "LatencyRecord",
+            "HealthCheckId",
+            "hc-serving-us-east-1",
+            "hc-1"
+        )]
+    );
+    assert_eq!(report.drift[0].resource_type, compare::RECORD_SET);
+    let restored = restore(&fake, &report.drift, &Events::discard())
+        .await
+        .unwrap();
+    assert_eq!(restored.len(), 1);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            "upsert Z123 shop.example.com. A Some(\"us-east-1\") Some(\"hc-serving-us-east-1\")"
+                .to_string()
+        ]
+    );
+    assert!(!check(&fake).await.has_drift());
+    // Another region's record is not this region's: its loss is drift here only
+    // when this region's own record is gone.
+    fake.edit(|l| {
+        l.records
+            .retain(|r| r.set_identifier.as_deref() != Some(EAST))
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![(EAST, "LatencyRecord", "(resource)", "exists", "deleted")]
+    );
+    assert!(report.drift[0].fix.is_none());
+}
+
+#[tokio::test]
+async fn failover_raising_the_serving_checks_threshold_is_no_record_drift() {
+    let mut fake = Fake::new();
+    // strata dr failover took us-east-1 out: its serving check's threshold is
+    // above its children; the record still names the same check.
+    fake.failed = Some(EAST);
+    let report = check(&fake).await;
+    assert!(!report.has_drift(), "{:#?}", report.drift);
 }
