@@ -24,14 +24,20 @@
 //! the record sets of a name (ListResourceRecordSets, `route53_records`), a
 //! record's health check put back through an UPSERT of the live record
 //! (<https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html>);
+//! a bucket's replication (GetBucketReplication,
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketReplication.html>),
+//! put back through PutBucketReplication of the live configuration with the
+//! template's role and destinations ("Creates a replication configuration or
+//! replaces an existing one",
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketReplication.html>);
 //! parameters put back through PutParameter with `Overwrite`
 //! (<https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html>).
 
 use super::{alarms, stack_info, Aws, AwsError};
 use crate::drift::compare::{rule, DeployedStack};
 use crate::drift::{
-    AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRecord, LiveRoute,
-    ParameterValue, Peer, RouteVia, Rule,
+    AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRecord,
+    LiveReplication, LiveRoute, ParameterValue, Peer, ReplicationPatch, RouteVia, Rule,
 };
 use aws_sdk_cloudformation::types::TemplateStage;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
@@ -135,6 +141,12 @@ impl DriftPort for AwsDrift<'_> {
         })?;
         Ok(Some(DeployedStack {
             template_body: template.template_body().unwrap_or_default().to_string(),
+            stack_id: resources
+                .stack_resources()
+                .iter()
+                .find_map(|r| r.stack_id())
+                .unwrap_or_default()
+                .to_string(),
             parameters: info.parameters,
             physical_ids: resources
                 .stack_resources()
@@ -519,5 +531,91 @@ impl DriftPort for AwsDrift<'_> {
             health_check_id,
         )
         .await
+    }
+
+    async fn replication(
+        &self,
+        region: &str,
+        bucket: &str,
+    ) -> Result<Option<LiveReplication>, AwsError> {
+        Ok(live_replication(self.aws, region, bucket)
+            .await?
+            .map(|c| LiveReplication {
+                role: c.role().to_string(),
+                rules: c
+                    .rules()
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.id().unwrap_or_default().to_string(),
+                            r.destination()
+                                .map(|d| d.bucket().to_string())
+                                .unwrap_or_default(),
+                            r.status().as_str().to_string(),
+                        )
+                    })
+                    .collect(),
+            }))
+    }
+
+    async fn patch_replication(
+        &self,
+        region: &str,
+        bucket: &str,
+        patch: &ReplicationPatch,
+    ) -> Result<(), AwsError> {
+        let Some(mut config) = live_replication(self.aws, region, bucket).await? else {
+            return Err(AwsError {
+                service: "s3",
+                operation: "GetBucketReplication",
+                region: region.to_string(),
+                code: "ReplicationConfigurationNotFoundError".into(),
+                message: format!("{bucket} has no replication configuration"),
+            });
+        };
+        config.role = patch.role.clone();
+        for rule in config.rules.iter_mut() {
+            let Some((_, destination, status)) = patch
+                .rules
+                .iter()
+                .find(|(id, _, _)| rule.id.as_deref() == Some(id.as_str()))
+            else {
+                continue;
+            };
+            rule.status = aws_sdk_s3::types::ReplicationRuleStatus::from(status.as_str());
+            if let Some(d) = rule.destination.as_mut() {
+                d.bucket = destination.clone();
+            }
+        }
+        self.aws
+            .s3(region)
+            .put_bucket_replication()
+            .bucket(bucket)
+            .replication_configuration(config)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("s3", "PutBucketReplication", region, e))?;
+        Ok(())
+    }
+}
+
+/// GetBucketReplication; None when the bucket has none
+/// (ReplicationConfigurationNotFoundError).
+async fn live_replication(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+) -> Result<Option<aws_sdk_s3::types::ReplicationConfiguration>, AwsError> {
+    match aws
+        .s3(region)
+        .get_bucket_replication()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("s3", "GetBucketReplication", region, e))
+    {
+        Ok(out) => Ok(out.replication_configuration().cloned()),
+        Err(e) if e.code == "ReplicationConfigurationNotFoundError" => Ok(None),
+        Err(e) => Err(e),
     }
 }

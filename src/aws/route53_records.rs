@@ -245,6 +245,22 @@ async fn upsert(
     Ok(())
 }
 
+/// UPSERT of a record DR's repair re-creates.
+async fn repaired(
+    aws: &Aws,
+    zone_id: &str,
+    set: aws_sdk_route53::types::builders::ResourceRecordSetBuilder,
+) -> Result<(), AwsError> {
+    let set = set.build().map_err(|e| build("record set", e))?;
+    upsert(
+        aws,
+        zone_id,
+        set,
+        "strata dr: re-create a record deleted outside CloudFormation",
+    )
+    .await
+}
+
 /// The record set `name` / `record_type` / `set_identifier` as it is, with its
 /// health check set to `health_check_id` (drift's put-back: everything else the
 /// record holds is sent back unchanged). An error when the record does not exist.
@@ -328,14 +344,7 @@ pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(
     if let Some(f) = &r.failover {
         set = set.failover(ResourceRecordSetFailover::from(f.as_str()));
     }
-    let set = set.build().map_err(|e| build("record set", e))?;
-    upsert(
-        aws,
-        zone_id,
-        set,
-        "strata dr: re-create a record deleted outside CloudFormation",
-    )
-    .await
+    repaired(aws, zone_id, set).await
 }
 
 /// A failover CNAME as strata's templates make it (docs/synth.md, "DNS").
@@ -373,14 +382,7 @@ pub async fn upsert_failover_cname(
     if let Some(hc) = &r.health_check_id {
         set = set.health_check_id(hc);
     }
-    let set = set.build().map_err(|e| build("record set", e))?;
-    upsert(
-        aws,
-        zone_id,
-        set,
-        "strata dr: re-create a record deleted outside CloudFormation",
-    )
-    .await
+    repaired(aws, zone_id, set).await
 }
 
 /// Delete the DNS validation records ACM's certificates left in `zone_id` (CNAMEs

@@ -4,8 +4,8 @@
 //! No I/O; `drift::detect` feeds it.
 
 use super::{
-    AlarmPatch, AlarmSettings, AsgLimits, Direction, Drift, Fix, GroupRules, LiveRecord, LiveRoute,
-    ParameterValue, Peer, RouteVia, Rule,
+    AlarmPatch, AlarmSettings, AsgLimits, Direction, Drift, Fix, GroupRules, LiveRecord,
+    LiveReplication, LiveRoute, ParameterValue, Peer, ReplicationPatch, RouteVia, Rule,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +20,8 @@ pub const ROUTE: &str = "AWS::EC2::Route";
 pub const ALARM: &str = "AWS::CloudWatch::Alarm";
 pub const PARAMETER: &str = "AWS::SSM::Parameter";
 pub const RECORD_SET: &str = "AWS::Route53::RecordSet";
+pub const BUCKET: &str = "AWS::S3::Bucket";
+pub const ROLE: &str = "AWS::IAM::Role";
 
 /// What a deployed stack is, as CloudFormation has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,6 +32,9 @@ pub struct DeployedStack {
     pub parameters: BTreeMap<String, String>,
     /// Logical id -> physical id (DescribeStackResources).
     pub physical_ids: BTreeMap<String, String>,
+    /// The stack's ARN (`arn:<partition>:cloudformation:<region>:<account>:stack/...`):
+    /// where `AWS::Partition` and `AWS::AccountId` are read from.
+    pub stack_id: String,
 }
 
 /// What the template says one Auto Scaling group's limits are.
@@ -121,6 +126,25 @@ pub struct ExpectedRecord {
     pub health_check_id: Option<String>,
 }
 
+/// One replication rule the template declares, by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedReplicationRule {
+    pub id: String,
+    /// The destination bucket's ARN.
+    pub destination: String,
+    /// "Enabled" or "Disabled".
+    pub status: String,
+}
+
+/// What the template says one bucket replicates, with which role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedReplication {
+    pub logical_id: String,
+    pub bucket: String,
+    pub role: String,
+    pub rules: Vec<ExpectedReplicationRule>,
+}
+
 /// Everything of one stack that is compared, and what was skipped (with why).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expected {
@@ -130,6 +154,7 @@ pub struct Expected {
     pub alarms: Vec<ExpectedAlarm>,
     pub parameters: Vec<ExpectedParameter>,
     pub records: Vec<ExpectedRecord>,
+    pub replication: Vec<ExpectedReplication>,
     /// The ids of the stack's calculated ("serving") health checks: failover's
     /// lever, read to know whether the region is failed over, never compared.
     pub serving_checks: Vec<String>,
@@ -163,18 +188,23 @@ impl Resolver<'_> {
             Value::Bool(b) => Some(b.to_string()),
             Value::Object(m) if m.len() == 1 => {
                 if let Some(Value::String(name)) = m.get("Ref") {
-                    if name == "AWS::Region" {
-                        return Some(self.region.to_string());
-                    }
-                    return self
-                        .deployed
-                        .parameters
-                        .get(name)
-                        .or_else(|| self.deployed.physical_ids.get(name))
-                        .cloned();
+                    return self.reference(name);
+                }
+                if let Some(Value::String(text)) = m.get("Fn::Sub") {
+                    return self.sub(text);
                 }
                 if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
                     if let [Value::String(id), Value::String(attr)] = a.as_slice() {
+                        if attr == "Arn" && self.types.get(id.as_str()) == Some(&ROLE) {
+                            // A role's ARN: arn:<partition>:iam::<account>:role/<name>
+                            // for the default path "/", which strata's roles keep.
+                            let name = self.deployed.physical_ids.get(id)?;
+                            return Some(format!(
+                                "arn:{}:iam::{}:role/{name}",
+                                self.reference("AWS::Partition")?,
+                                self.reference("AWS::AccountId")?
+                            ));
+                        }
                         if attr == "GroupId" && self.types.get(id.as_str()) == Some(&SECURITY_GROUP)
                         {
                             return self
@@ -190,6 +220,55 @@ impl Resolver<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `Ref` of a pseudo parameter, a parameter or a resource.
+    fn reference(&self, name: &str) -> Option<String> {
+        let arn_part = |i: usize| {
+            self.deployed
+                .stack_id
+                .split(':')
+                .nth(i)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+        };
+        match name {
+            "AWS::Region" => Some(self.region.to_string()),
+            "AWS::Partition" => arn_part(1),
+            "AWS::AccountId" => arn_part(4),
+            _ => self
+                .deployed
+                .parameters
+                .get(name)
+                .or_else(|| self.deployed.physical_ids.get(name))
+                .cloned(),
+        }
+    }
+
+    /// `Fn::Sub` of a string whose `${Name}`s are references (no `${A.B}`
+    /// attributes, no variable map): None when one cannot be resolved.
+    fn sub(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}')?;
+            let name = &after[..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                // `${!Literal}` is the text `${Literal}`.
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if name.contains('.') {
+                return None;
+            } else {
+                out.push_str(&self.reference(name)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     fn optional(&self, props: &Value, key: &str) -> Resolved {
@@ -527,6 +606,24 @@ pub fn expected(region: &str, deployed: &DeployedStack) -> Result<Expected, Stri
         });
     }
     for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(BUCKET) {
+            continue;
+        }
+        let (Some(bucket), Some(config)) = (
+            deployed.physical_ids.get(id),
+            res.get("Properties")
+                .and_then(|p| p.get("ReplicationConfiguration")),
+        ) else {
+            continue;
+        };
+        match template_replication(&r, id, bucket, config) {
+            Some(rep) => out.replication.push(rep),
+            None => out.skipped.push(format!(
+                "{id} ReplicationConfiguration: a value strata does not resolve"
+            )),
+        }
+    }
+    for (id, res) in resources {
         if types.get(id.as_str()).copied() != Some(PARAMETER) {
             continue;
         }
@@ -603,6 +700,35 @@ fn template_route(
         destination,
         via,
         target,
+    })
+}
+
+/// A bucket's `ReplicationConfiguration`: its role and each rule's id,
+/// destination bucket and status; None when one of them cannot be resolved.
+fn template_replication(
+    r: &Resolver,
+    id: &str,
+    bucket: &str,
+    config: &Value,
+) -> Option<ExpectedReplication> {
+    let role = r.value(config.get("Role")?)?;
+    let rules = config
+        .get("Rules")?
+        .as_array()?
+        .iter()
+        .map(|rule| {
+            Some(ExpectedReplicationRule {
+                id: r.value(rule.get("Id")?)?,
+                destination: r.value(rule.get("Destination")?.get("Bucket")?)?,
+                status: r.value(rule.get("Status")?)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(ExpectedReplication {
+        logical_id: id.to_string(),
+        bucket: bucket.to_string(),
+        role,
+        rules,
     })
 }
 
@@ -1063,4 +1189,97 @@ pub fn compare_record(
             health_check_id: want.health_check_id.clone(),
         }),
     )]
+}
+
+/// A bucket's replication that differs from the template: its role, and each
+/// rule (by id) whose destination or status differs, put back by one
+/// PutBucketReplication of the live configuration with the template's role,
+/// destinations and statuses. Replication removed, a rule removed or a rule added
+/// by hand is reported, not put back here (the rule's other settings are the
+/// template's alone: the next stack update that touches the bucket re-applies
+/// them).
+pub fn compare_replication(
+    at: &At,
+    want: &ExpectedReplication,
+    live: Option<&LiveReplication>,
+) -> Vec<Drift> {
+    let drift = |property: String, expected: String, actual: String, fix: bool| Drift {
+        region: at.region.into(),
+        stack: at.stack.into(),
+        logical_id: want.logical_id.clone(),
+        resource_type: BUCKET.into(),
+        physical_id: want.bucket.clone(),
+        property,
+        expected,
+        actual,
+        fix: fix.then(|| Fix::Replication {
+            bucket: want.bucket.clone(),
+            patch: ReplicationPatch {
+                role: want.role.clone(),
+                rules: want
+                    .rules
+                    .iter()
+                    .map(|r| (r.id.clone(), r.destination.clone(), r.status.clone()))
+                    .collect(),
+            },
+        }),
+    };
+    let Some(live) = live else {
+        let rules: Vec<&str> = want.rules.iter().map(|r| r.id.as_str()).collect();
+        return vec![drift(
+            "ReplicationConfiguration".into(),
+            rules.join(","),
+            "-".into(),
+            false,
+        )];
+    };
+    let mut out = Vec::new();
+    if live.role != want.role {
+        out.push(drift(
+            "ReplicationConfiguration.Role".into(),
+            want.role.clone(),
+            live.role.clone(),
+            true,
+        ));
+    }
+    for rule in &want.rules {
+        let at_rule = |what: &str| format!("ReplicationConfiguration.Rules[{}].{what}", rule.id);
+        match live.rules.iter().find(|l| l.0 == rule.id) {
+            None => out.push(drift(
+                format!("ReplicationConfiguration.Rules[{}]", rule.id),
+                rule.destination.clone(),
+                "-".into(),
+                false,
+            )),
+            Some((_, destination, status)) => {
+                if *destination != rule.destination {
+                    out.push(drift(
+                        at_rule("Destination.Bucket"),
+                        rule.destination.clone(),
+                        destination.clone(),
+                        true,
+                    ));
+                }
+                if *status != rule.status {
+                    out.push(drift(
+                        at_rule("Status"),
+                        rule.status.clone(),
+                        status.clone(),
+                        true,
+                    ));
+                }
+            }
+        }
+    }
+    for (id, destination, _) in &live.rules {
+        if !want.rules.iter().any(|r| r.id == *id) {
+            out.push(drift(
+                format!("ReplicationConfiguration.Rules[{id}]"),
+                "-".into(),
+                destination.clone(),
+                false,
+            ));
+        }
+    }
+    out
 }

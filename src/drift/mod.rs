@@ -7,7 +7,8 @@
 //! group), security-group rules (inline and standalone), routes (each
 //! `AWS::EC2::Route`'s target) and metric alarms (threshold, comparison,
 //! evaluation periods, alarm and OK actions), Route 53 records (existence and
-//! health check id) and SSM parameters (value, type). Not compared, on
+//! health check id), S3 bucket replication (role, each rule's destination and
+//! status) and SSM parameters (value, type). Not compared, on
 //! purpose: Route 53 health checks (failover raises the serving check's threshold
 //! through the API, `dr::failover`). docs/drift.md says what and why.
 
@@ -176,6 +177,23 @@ pub struct LiveRecord {
     pub health_check_id: Option<String>,
 }
 
+/// A bucket's replication configuration, as GetBucketReplication answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveReplication {
+    /// The role's ARN.
+    pub role: String,
+    /// Each rule's (id, destination bucket ARN, status).
+    pub rules: Vec<(String, String, String)>,
+}
+
+/// The template's role and each rule's (id, destination, status), written over
+/// the live configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationPatch {
+    pub role: String,
+    pub rules: Vec<(String, String, String)>,
+}
+
 /// How a drift is put back (None in `Drift::fix`: it cannot be, e.g. a deleted
 /// resource, which needs the stack updated or rebuilt).
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +237,12 @@ pub enum Fix {
         record_type: String,
         set_identifier: Option<String>,
         health_check_id: Option<String>,
+    },
+    /// PutBucketReplication of the live configuration with the template's role,
+    /// destinations and statuses.
+    Replication {
+        bucket: String,
+        patch: ReplicationPatch,
     },
     /// PutParameter (Overwrite) of the template's value and type.
     Parameter {
@@ -335,6 +359,19 @@ pub trait DriftPort: Sync {
         set_identifier: Option<&str>,
         health_check_id: Option<&str>,
     ) -> Result<(), AwsError>;
+    /// None when the bucket has no replication configuration.
+    async fn replication(
+        &self,
+        region: &str,
+        bucket: &str,
+    ) -> Result<Option<LiveReplication>, AwsError>;
+    /// The bucket's replication as it is, with the patch's role and rules.
+    async fn patch_replication(
+        &self,
+        region: &str,
+        bucket: &str,
+        patch: &ReplicationPatch,
+    ) -> Result<(), AwsError>;
     /// The alarm as it is, with the patch's settings.
     async fn patch_alarm(
         &self,
@@ -374,7 +411,8 @@ pub struct RegionDrift {
 
 /// Which API answers: strata's own reads, the same against AWS and the sandbox.
 pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups, \
-DescribeRouteTables, DescribeAlarms, ListResourceRecordSets, GetParameters) against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
+DescribeRouteTables, DescribeAlarms, ListResourceRecordSets, GetBucketReplication, \
+GetParameters) against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
 DetectStackDrift (docs/drift.md)";
 
 /// The whole check.
@@ -390,6 +428,12 @@ pub struct DriftReport {
 impl DriftReport {
     pub fn has_drift(&self) -> bool {
         !self.drift.is_empty()
+    }
+
+    /// Something `restore` can put back (a deleted resource, say, it cannot): a
+    /// deploy with nothing to change takes the lock only then.
+    pub fn restorable(&self) -> bool {
+        self.drift.iter().any(|d| d.fix.is_some())
     }
 
     pub fn errors(&self) -> Vec<(&str, &str)> {
@@ -476,6 +520,8 @@ struct Read {
     parameters: BTreeMap<String, ParameterValue>,
     /// (zone id, name) -> the record sets of that name.
     records: BTreeMap<(String, String), Vec<LiveRecord>>,
+    /// Bucket -> its replication (None: none).
+    replication: BTreeMap<String, Option<LiveReplication>>,
     failed_over: bool,
 }
 
@@ -550,6 +596,16 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
     for (key, sets) in names.into_iter().zip(listed) {
         records.insert(key, sets.map_err(|e| e.to_string())?);
     }
+    let replicated = futures::future::join_all(
+        want.replication
+            .iter()
+            .map(|r| port.replication(region, &r.bucket)),
+    )
+    .await;
+    let mut replication = BTreeMap::new();
+    for (want, live) in want.replication.iter().zip(replicated) {
+        replication.insert(want.bucket.clone(), live.map_err(|e| e.to_string())?);
+    }
     let asgs = asgs
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -568,6 +624,7 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
         alarms,
         parameters,
         records,
+        replication,
         failed_over,
     }))
 }
@@ -600,6 +657,10 @@ fn compare_read(s: &StackRef, read: Read, failed_over: Option<&str>) -> (Vec<Str
     for r in &read.want.records {
         let key = (r.zone_id.clone(), r.name.clone());
         drift.extend(compare::compare_record(&at, r, read.records.get(&key)));
+    }
+    for b in &read.want.replication {
+        let live = read.replication.get(&b.bucket).and_then(Option::as_ref);
+        drift.extend(compare::compare_replication(&at, b, live));
     }
     for p in &read.want.parameters {
         drift.extend(compare::compare_parameter(
@@ -652,7 +713,8 @@ type AsgPutBack<'a> = (Option<i32>, Option<i32>, Option<i32>, Vec<&'a Drift>);
 /// UpdateAutoScalingGroup (so min and max move together and never cross), then
 /// the rules (revokes before authorizes), then the routes (CreateRoute or
 /// ReplaceRoute), then each alarm's settings in one PutMetricAlarm, then each
-/// record's health check (UPSERT), then each parameter in one PutParameter. Idempotent: a second run finds nothing.
+/// record's health check (UPSERT), then each bucket's replication in one
+/// PutBucketReplication, then each parameter in one PutParameter. Idempotent: a second run finds nothing.
 /// An event per property restored.
 pub async fn restore<P: DriftPort>(
     port: &P,
@@ -812,6 +874,27 @@ pub async fn restore<P: DriftPort>(
         events.info(Some(&d.region), Phase::Drift, r.line());
         done.push(r);
     }
+    // Each bucket's replication in one PutBucketReplication.
+    let mut buckets: BTreeMap<(String, String), (&ReplicationPatch, Vec<&Drift>)> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Replication { bucket, patch }) = &d.fix {
+            buckets
+                .entry((d.region.clone(), bucket.clone()))
+                .or_insert((patch, Vec::new()))
+                .1
+                .push(d);
+        }
+    }
+    for ((region, bucket), (patch, ds)) in &buckets {
+        if let Err(e) = port.patch_replication(region, bucket, patch).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
+    }
     // Each parameter in one PutParameter, its value and type both drifted or not.
     let mut parameters: BTreeMap<(String, String), (String, String, Vec<&Drift>)> = BTreeMap::new();
     for d in drift {
@@ -838,6 +921,12 @@ pub async fn restore<P: DriftPort>(
             done.push(r);
         }
     }
+    warn_unrestorable(drift, events);
+    Ok(done)
+}
+
+/// A warning for each drift `restore` cannot put back.
+pub fn warn_unrestorable(drift: &[Drift], events: &Events) {
     for d in drift.iter().filter(|d| d.fix.is_none()) {
         events.warn(
             Some(&d.region),
@@ -849,7 +938,6 @@ pub async fn restore<P: DriftPort>(
             ),
         );
     }
-    Ok(done)
 }
 
 /// The region stacks of a definition, only `regions` when any are named.

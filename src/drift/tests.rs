@@ -74,7 +74,24 @@ fn template() -> String {
                 }
             },
             "AlertsTopic": { "Type": "AWS::SNS::Topic", "Properties": {} },
-            "Bucket": { "Type": "AWS::S3::Bucket", "Properties": {} },
+            "ReplicationRole": { "Type": "AWS::IAM::Role", "Properties": {} },
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "ReplicationConfiguration": {
+                        "Role": { "Fn::GetAtt": ["ReplicationRole", "Arn"] },
+                        "Rules": [{
+                            "Id": "to-us-west-2",
+                            "Status": "Enabled",
+                            "Priority": 1,
+                            "Destination": {
+                                "Account": { "Ref": "AWS::AccountId" },
+                                "Bucket": { "Fn::Sub": "arn:${AWS::Partition}:s3:::shop-${AWS::AccountId}-us-west-2" }
+                            }
+                        }]
+                    }
+                }
+            },
             "LatencyRecord": {
                 "Type": "AWS::Route53::RecordSet",
                 "Properties": {
@@ -147,6 +164,7 @@ fn deployed() -> DeployedStack {
             ("AlertsTopic", TOPIC),
             ("Alb5xxAlarm", "shop-alb-5xx"),
             ("Bucket", "shop-bucket-east"),
+            ("ReplicationRole", "shop-replication"),
             ("LatencyRecord", "shop.example.com"),
             ("ContractBucket", "/shop/prod/bucket"),
             ("ContractPeers", "/shop/prod/peers"),
@@ -155,6 +173,8 @@ fn deployed() -> DeployedStack {
         .into_iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect(),
+        stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/shop-prod-us-east-1/1"
+            .into(),
     }
 }
 
@@ -241,7 +261,20 @@ struct Live {
     parameters: BTreeMap<String, ParameterValue>,
     /// The zone's record sets of shop.example.com. (one zone, one name).
     records: Vec<LiveRecord>,
+    /// The bucket's replication.
+    replication: Option<LiveReplication>,
     calls: Vec<String>,
+}
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/shop-replication";
+const WEST_BUCKET: &str = "arn:aws:s3:::shop-123456789012-us-west-2";
+
+/// The bucket's replication as deployed.
+fn replicating() -> LiveReplication {
+    LiveReplication {
+        role: ROLE_ARN.into(),
+        rules: vec![("to-us-west-2".into(), WEST_BUCKET.into(), "Enabled".into())],
+    }
 }
 
 /// The latency record of `region` with its serving check, as deployed.
@@ -299,6 +332,7 @@ impl Fake {
                 alarms,
                 parameters: contract(),
                 records: vec![latency_record(EAST), latency_record("us-west-2")],
+                replication: Some(replicating()),
                 calls: Vec::new(),
             })),
             down: false,
@@ -479,6 +513,32 @@ impl DriftPort for Fake {
             for r in l.records.iter_mut() {
                 if r.record_type == record_type && r.set_identifier.as_deref() == set_identifier {
                     r.health_check_id = health_check_id.map(str::to_string);
+                }
+            }
+        });
+        Ok(())
+    }
+    async fn replication(
+        &self,
+        _: &str,
+        bucket: &str,
+    ) -> Result<Option<LiveReplication>, AwsError> {
+        assert_eq!(bucket, "shop-bucket-east");
+        Ok(self.live.lock().unwrap().replication.clone())
+    }
+    async fn patch_replication(
+        &self,
+        _: &str,
+        bucket: &str,
+        patch: &ReplicationPatch,
+    ) -> Result<(), AwsError> {
+        self.edit(|l| {
+            l.calls.push(format!("put-replication {bucket} {patch:?}"));
+            let live = l.replication.as_mut().unwrap();
+            live.role = patch.role.clone();
+            for rule in live.rules.iter_mut() {
+                if let Some(p) = patch.rules.iter().find(|p| p.0 == rule.0) {
+                    *rule = p.clone();
                 }
             }
         });
@@ -818,6 +878,7 @@ async fn a_deleted_nat_route_and_a_repointed_public_route_are_reported_and_put_b
         ]
     );
     assert_eq!(report.drift[0].resource_type, compare::ROUTE);
+    assert!(report.restorable());
     assert_eq!(report.drift[0].physical_id, "rtb-priv-a|0.0.0.0/0");
     let sink = Arc::new(Collect::default());
     let restored = restore(&fake, &report.drift, &Events::new(sink.clone()))
@@ -861,6 +922,10 @@ async fn a_blackhole_route_and_a_deleted_route_table_are_reported_but_not_put_ba
         ]
     );
     assert!(report.drift.iter().all(|d| d.fix.is_none()));
+    assert!(
+        report.has_drift() && !report.restorable(),
+        "a deploy with nothing to change takes no lock for it"
+    );
     let sink = Arc::new(Collect::default());
     let restored = restore(&fake, &report.drift, &Events::new(sink.clone()))
         .await
@@ -1026,4 +1091,93 @@ async fn failover_raising_the_serving_checks_threshold_is_no_record_drift() {
     fake.failed = Some(EAST);
     let report = check(&fake).await;
     assert!(!report.has_drift(), "{:#?}", report.drift);
+}
+
+#[tokio::test]
+async fn a_changed_replication_role_and_destination_are_put_back_in_one_call() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        let r = l.replication.as_mut().unwrap();
+        r.role = "arn:aws:iam::123456789012:role/other".into();
+        r.rules[0].1 = "arn:aws:s3:::elsewhere".into();
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![
+            (
+                EAST,
+                "Bucket",
+                "ReplicationConfiguration.Role",
+                ROLE_ARN,
+                "arn:aws:iam::123456789012:role/other"
+            ),
+            (
+                EAST,
+                "Bucket",
+                "ReplicationConfiguration.Rules[to-us-west-2].Destination.Bucket",
+                WEST_BUCKET,
+                "arn:aws:s3:::elsewhere"
+            ),
+        ]
+    );
+    assert_eq!(report.drift[0].resource_type, compare::BUCKET);
+    let restored = restore(&fake, &report.drift, &Events::discard())
+        .await
+        .unwrap();
+    assert_eq!(restored.len(), 2);
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1, "one PutBucketReplication: {calls:?}");
+    assert!(calls[0].starts_with("put-replication shop-bucket-east"));
+    assert!(!check(&fake).await.has_drift());
+}
+
+#[tokio::test]
+async fn replication_removed_or_a_rule_added_by_hand_is_reported_not_put_back() {
+    let fake = Fake::new();
+    fake.edit(|l| {
+        l.replication.as_mut().unwrap().rules.push((
+            "mine".into(),
+            "arn:aws:s3:::mine".into(),
+            "Enabled".into(),
+        ))
+    });
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![(
+            EAST,
+            "Bucket",
+            "ReplicationConfiguration.Rules[mine]",
+            "-",
+            "arn:aws:s3:::mine"
+        )]
+    );
+    assert!(report.drift[0].fix.is_none());
+    fake.edit(|l| l.replication = None);
+    let report = check(&fake).await;
+    assert_eq!(
+        found(&report),
+        vec![(
+            EAST,
+            "Bucket",
+            "ReplicationConfiguration",
+            "to-us-west-2",
+            "-"
+        )]
+    );
+    assert!(report.drift[0].fix.is_none());
+}
+
+#[tokio::test]
+async fn a_replication_value_that_cannot_be_resolved_is_skipped_not_reported() {
+    let mut fake = Fake::new();
+    let mut t: serde_json::Value = serde_json::from_str(&template()).unwrap();
+    t["Resources"]["Bucket"]["Properties"]["ReplicationConfiguration"]["Rules"][0]["Destination"]
+        ["Bucket"] = json!({ "Fn::Sub": "arn:aws:s3:::${Other.Arn}" });
+    fake.stack.as_mut().unwrap().template_body = t.to_string();
+    fake.edit(|l| l.replication = None);
+    let report = check(&fake).await;
+    assert!(!report.has_drift(), "{:#?}", report.drift);
+    assert_skipped(&report, "Bucket ReplicationConfiguration");
 }
