@@ -538,24 +538,26 @@ impl DriftPort for AwsDrift<'_> {
         region: &str,
         bucket: &str,
     ) -> Result<Option<LiveReplication>, AwsError> {
-        Ok(live_replication(self.aws, region, bucket)
-            .await?
-            .map(|c| LiveReplication {
-                role: c.role().to_string(),
-                rules: c
-                    .rules()
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.id().unwrap_or_default().to_string(),
-                            r.destination()
-                                .map(|d| d.bucket().to_string())
-                                .unwrap_or_default(),
-                            r.status().as_str().to_string(),
-                        )
-                    })
-                    .collect(),
-            }))
+        Ok(
+            super::health_reads::replication_configuration(self.aws, region, bucket)
+                .await?
+                .map(|c| LiveReplication {
+                    role: c.role().to_string(),
+                    rules: c
+                        .rules()
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.id().unwrap_or_default().to_string(),
+                                r.destination()
+                                    .map(|d| d.bucket().to_string())
+                                    .unwrap_or_default(),
+                                r.status().as_str().to_string(),
+                            )
+                        })
+                        .collect(),
+                }),
+        )
     }
 
     async fn patch_replication(
@@ -564,7 +566,9 @@ impl DriftPort for AwsDrift<'_> {
         bucket: &str,
         patch: &ReplicationPatch,
     ) -> Result<(), AwsError> {
-        let Some(mut config) = live_replication(self.aws, region, bucket).await? else {
+        let Some(mut config) =
+            super::health_reads::replication_configuration(self.aws, region, bucket).await?
+        else {
             return Err(AwsError {
                 service: "s3",
                 operation: "GetBucketReplication",
@@ -596,26 +600,5 @@ impl DriftPort for AwsDrift<'_> {
             .await
             .map_err(|e| AwsError::from_sdk("s3", "PutBucketReplication", region, e))?;
         Ok(())
-    }
-}
-
-/// GetBucketReplication; None when the bucket has none
-/// (ReplicationConfigurationNotFoundError).
-async fn live_replication(
-    aws: &Aws,
-    region: &str,
-    bucket: &str,
-) -> Result<Option<aws_sdk_s3::types::ReplicationConfiguration>, AwsError> {
-    match aws
-        .s3(region)
-        .get_bucket_replication()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("s3", "GetBucketReplication", region, e))
-    {
-        Ok(out) => Ok(out.replication_configuration().cloned()),
-        Err(e) if e.code == "ReplicationConfigurationNotFoundError" => Ok(None),
-        Err(e) => Err(e),
     }
 }
