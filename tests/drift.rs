@@ -1,9 +1,10 @@
 //! `strata drift` end to end on the sandbox (issue 19, item 1): after a deploy of
-//! the staging stack nothing has drifted; a hand-changed ASG maximum and a
-//! hand-added ingress rule are reported (exit 8, JSON naming region, logical id
-//! and property; `status --drift` counts them); the next `deploy` (nothing to
-//! change in the stacks) puts both back and says so, read back through the SDK;
-//! then `drift` exits 0 again.
+//! the staging stack nothing has drifted; a hand-changed ASG maximum, a
+//! hand-added ingress rule, a hand-deleted NAT default route and a hand-changed
+//! alarm threshold are reported (exit 8, JSON naming region, logical id and
+//! property; `status --drift` counts them); the next `deploy` (nothing to change
+//! in the stacks) puts them back and says so, read back through the SDK; then
+//! `drift` exits 0 again.
 
 mod support;
 
@@ -64,6 +65,87 @@ fn ingress(group_id: &str) -> Vec<(String, Option<i32>, Vec<String>)> {
 
 const ADDED: &str = "203.0.113.0/24";
 
+/// The target (NAT gateway or gateway id) of the table's 0.0.0.0/0 route.
+fn default_route(table_id: &str) -> Option<String> {
+    let ec2 = sdk::ec2(HOME);
+    sdk::block_on(async {
+        let out = ec2
+            .describe_route_tables()
+            .route_table_ids(table_id)
+            .send()
+            .await
+            .expect("DescribeRouteTables");
+        out.route_tables()[0]
+            .routes()
+            .iter()
+            .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+            .and_then(|r| r.nat_gateway_id().or(r.gateway_id()).map(str::to_string))
+    })
+}
+
+/// The contract parameter's value.
+fn parameter(name: &str) -> String {
+    let ssm = sdk::ssm(HOME);
+    sdk::block_on(async {
+        ssm.get_parameter()
+            .name(name)
+            .send()
+            .await
+            .expect("GetParameter")
+            .parameter()
+            .and_then(|p| p.value())
+            .expect("a value")
+            .to_string()
+    })
+}
+
+/// The stack's HostedZoneId parameter and its latency record (the region's set).
+fn latency_record(stack: &str) -> (String, aws_sdk_route53::types::ResourceRecordSet) {
+    let cfn = sdk::cloudformation(HOME);
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        let out = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .expect("DescribeStacks");
+        let zone = out.stacks()[0]
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_key() == Some("HostedZoneId"))
+            .and_then(|p| p.parameter_value())
+            .expect("a HostedZoneId parameter")
+            .to_string();
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .send()
+            .await
+            .expect("ListResourceRecordSets");
+        let record = sets
+            .resource_record_sets()
+            .iter()
+            .find(|r| r.r#type().as_str() == "A" && r.set_identifier() == Some(HOME))
+            .expect("the region's latency record")
+            .clone();
+        (zone, record)
+    })
+}
+
+fn alarm(name: &str) -> aws_sdk_cloudwatch::types::MetricAlarm {
+    let cw = sdk::cloudwatch(HOME);
+    sdk::block_on(async {
+        cw.describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("DescribeAlarms")
+            .metric_alarms()[0]
+            .clone()
+    })
+}
+
 fn has_ssh(group_id: &str) -> bool {
     ingress(group_id)
         .iter()
@@ -118,6 +200,86 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
     assert_eq!(asg_max(&asg), 9);
     assert!(has_ssh(&group));
 
+    // By hand: AZ a's NAT default route deleted, the 5xx alarm's threshold raised
+    // (PutMetricAlarm of the whole alarm, as the console does).
+    let table = sdk::physical_id(HOME, &stack, "PrivateRouteTableA");
+    let nat = sdk::physical_id(HOME, &stack, "NatGatewayA");
+    assert_eq!(default_route(&table).as_deref(), Some(nat.as_str()));
+    let alarm_name = sdk::physical_id(HOME, &stack, "Alb5xxAlarm");
+    let live = alarm(&alarm_name);
+    assert_eq!(live.threshold(), Some(50.0));
+    let cw = sdk::cloudwatch(HOME);
+    // And the application contract's domain overwritten in Parameter Store.
+    let domain = sdk::physical_id(HOME, &stack, "ContractDomain");
+    assert_eq!(parameter(&domain), def.dns.domain);
+    let ssm = sdk::ssm(HOME);
+    sdk::block_on(async {
+        ssm.put_parameter()
+            .name(&domain)
+            .value("elsewhere.example.com")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("PutParameter");
+        ec2.delete_route()
+            .route_table_id(&table)
+            .destination_cidr_block("0.0.0.0/0")
+            .send()
+            .await
+            .expect("DeleteRoute");
+        cw.put_metric_alarm()
+            .alarm_name(&alarm_name)
+            .set_metric_name(live.metric_name().map(str::to_string))
+            .set_namespace(live.namespace().map(str::to_string))
+            .set_statistic(live.statistic().cloned())
+            .set_dimensions(Some(live.dimensions().to_vec()))
+            .set_period(live.period())
+            .set_evaluation_periods(live.evaluation_periods())
+            .set_comparison_operator(live.comparison_operator().cloned())
+            .set_treat_missing_data(live.treat_missing_data().map(str::to_string))
+            .threshold(500.0)
+            .send()
+            .await
+            .expect("PutMetricAlarm");
+    });
+    assert_eq!(default_route(&table), None);
+    assert_eq!(alarm(&alarm_name).threshold(), Some(500.0));
+
+    // By hand: the region's latency record pointed at the endpoint check instead
+    // of the serving check (failover's lever would no longer take it out).
+    let serving = sdk::physical_id(HOME, &stack, "ServingHealthCheck");
+    let endpoint = sdk::physical_id(HOME, &stack, "HealthCheck");
+    let (zone, record) = latency_record(&stack);
+    assert_eq!(record.health_check_id(), Some(serving.as_str()));
+    let mut changed = record.clone();
+    changed.health_check_id = Some(endpoint.clone());
+    let r53 = sdk::route53();
+    sdk::block_on(async {
+        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(
+                        Change::builder()
+                            .action(ChangeAction::Upsert)
+                            .resource_record_set(changed)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("ChangeResourceRecordSets");
+    });
+    assert_eq!(
+        latency_record(&stack).1.health_check_id(),
+        Some(endpoint.as_str())
+    );
+
     let (code, json) = drift_json(&f);
     assert_eq!(code, exit_code::DRIFT_FOUND, "{json:#}");
     let drift = json["drift"].as_array().expect("a drift array");
@@ -144,6 +306,28 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
                 "-",
                 "tcp 22 203.0.113.0/24"
             ),
+            (
+                HOME,
+                "PrivateDefaultRouteA",
+                "NatGatewayId",
+                nat.as_str(),
+                "-"
+            ),
+            (HOME, "Alb5xxAlarm", "Threshold", "50", "500"),
+            (
+                HOME,
+                "LatencyRecord",
+                "HealthCheckId",
+                serving.as_str(),
+                endpoint.as_str()
+            ),
+            (
+                HOME,
+                "ContractDomain",
+                "Value",
+                def.dns.domain.as_str(),
+                "elsewhere.example.com"
+            ),
         ],
         "{json:#}"
     );
@@ -168,7 +352,7 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
             .find(|r| r["region"] == region)
             .map(|r| r["drift"].clone())
     };
-    assert_eq!(count(HOME), Some(Value::from(2)), "{status:#}");
+    assert_eq!(count(HOME), Some(Value::from(6)), "{status:#}");
     assert_eq!(count("eu-west-1"), Some(Value::from(0)), "{status:#}");
 
     // The next deploy has nothing to change in the stacks; it puts both back.
@@ -191,7 +375,11 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
         restored,
         vec![
             ("AutoScalingGroup", "MaxSize"),
-            ("AlbSecurityGroup", "SecurityGroupIngress")
+            ("AlbSecurityGroup", "SecurityGroupIngress"),
+            ("PrivateDefaultRouteA", "NatGatewayId"),
+            ("Alb5xxAlarm", "Threshold"),
+            ("LatencyRecord", "HealthCheckId"),
+            ("ContractDomain", "Value"),
         ],
         "{run}"
     );
@@ -207,6 +395,38 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
             .iter()
             .any(|(_, port, cidrs)| *port == Some(443) && cidrs.iter().any(|c| c == "0.0.0.0/0")),
         "the template's rule is kept"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "drift restored: us-east-1 PrivateDefaultRouteA NatGatewayId - -> {nat}"
+        )) && run
+            .stdout
+            .contains("drift restored: us-east-1 Alb5xxAlarm Threshold 500 -> 50"),
+        "an event for the route and the alarm\n{run}"
+    );
+    assert_eq!(
+        default_route(&table).as_deref(),
+        Some(nat.as_str()),
+        "the NAT default route is back"
+    );
+    assert_eq!(parameter(&domain), def.dns.domain, "the contract's domain");
+    let (_, back_record) = latency_record(&stack);
+    assert_eq!(
+        back_record.health_check_id(),
+        Some(serving.as_str()),
+        "the serving check is the record's again"
+    );
+    assert_eq!(
+        back_record.alias_target(),
+        record.alias_target(),
+        "the rest of the record as it was"
+    );
+    let back = alarm(&alarm_name);
+    assert_eq!(back.threshold(), Some(50.0), "the template's threshold");
+    assert_eq!(
+        (back.metric_name(), back.period(), back.dimensions().len()),
+        (live.metric_name(), live.period(), live.dimensions().len()),
+        "the rest of the alarm is as it was"
     );
 
     let (code, json) = drift_json(&f);
@@ -226,6 +446,18 @@ fn the_example_stack_as_deployed_has_no_drift_and_redeploys_as_no_change() {
     assert_eq!(code, exit_code::SUCCESS, "{json:#}");
     for r in json["regions"].as_array().expect("regions") {
         assert_eq!(r["state"], "compared", "{json:#}");
+        // Every kind is compared, none given up on: routes, alarms (actions on
+        // the alert topic), records, replication (role ARN and Fn::Sub
+        // destinations resolved), contract parameters.
+        for s in r["skipped"].as_array().expect("skipped") {
+            let s = s.as_str().unwrap();
+            assert!(
+                !["Route", "Alarm", "Record", "Replication", "Contract"]
+                    .iter()
+                    .any(|k| s.contains(k)),
+                "{s}\n{json:#}"
+            );
+        }
     }
     let again = cli::deploy_json(&file);
     again.expect_code(exit_code::SUCCESS);

@@ -681,30 +681,20 @@ impl Cloud for CloudApi {
         region: &str,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, AwsError> {
-        let client = self.aws.cloudwatch(region);
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .describe_alarms()
-                .alarm_name_prefix(prefix)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("cloudwatch", "DescribeAlarms", region, e))?;
-            out.extend(page.metric_alarms().iter().map(|a| {
-                (
-                    a.alarm_name().unwrap_or_default().to_string(),
-                    a.state_value()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                )
-            }));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        Ok(
+            super::alarms::metric_alarms(&self.aws, region, super::alarms::Select::Prefix(prefix))
+                .await?
+                .iter()
+                .map(|a| {
+                    (
+                        a.alarm_name().unwrap_or_default().to_string(),
+                        a.state_value()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        )
     }
 
     async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {

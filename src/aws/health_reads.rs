@@ -108,30 +108,36 @@ pub async fn bucket_replication(
     region: &str,
     bucket: &str,
 ) -> Result<Option<Vec<String>>, AwsError> {
+    Ok(replication_configuration(aws, region, bucket)
+        .await?
+        .map(|c| {
+            c.rules()
+                .iter()
+                .filter_map(|r| r.destination().map(|d| d.bucket().to_string()))
+                .collect()
+        }))
+}
+
+/// GetBucketReplication
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketReplication.html>):
+/// the bucket's configuration, `None` when it has none
+/// (ReplicationConfigurationNotFoundError). The one read of it, for status and
+/// drift.
+pub async fn replication_configuration(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+) -> Result<Option<aws_sdk_s3::types::ReplicationConfiguration>, AwsError> {
     match aws
         .s3(region)
         .get_bucket_replication()
         .bucket(bucket)
         .send()
         .await
+        .map_err(|e| AwsError::from_sdk("s3", "GetBucketReplication", region, e))
     {
-        Ok(out) => Ok(Some(
-            out.replication_configuration()
-                .map(|c| {
-                    c.rules()
-                        .iter()
-                        .filter_map(|r| r.destination().map(|d| d.bucket().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        )),
-        Err(e) => {
-            let err = AwsError::from_sdk("s3", "GetBucketReplication", region, e);
-            if err.code == "ReplicationConfigurationNotFoundError" {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
+        Ok(out) => Ok(out.replication_configuration().cloned()),
+        Err(e) if e.code == "ReplicationConfigurationNotFoundError" => Ok(None),
+        Err(e) => Err(e),
     }
 }

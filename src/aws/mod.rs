@@ -5,6 +5,7 @@
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
 //! into `AwsError`, keeping the service's error code and message.
 
+pub mod alarms;
 pub mod approval_stack;
 mod cloud;
 pub mod dr_compute;
@@ -141,6 +142,10 @@ impl Aws {
 
     pub fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.config(region))
+    }
+
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.config(region))
     }
 
     pub fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {

@@ -1,6 +1,9 @@
-//! Route 53 reads and the one write DR needs: hosted zones by name, the record
-//! sets of one name, health checks (configuration and checker reports), and
-//! `UpdateHealthCheck` of a calculated check's threshold and children.
+//! Route 53 reads and writes: hosted zones by name, the record sets of one name,
+//! health checks (configuration and checker reports), `UpdateHealthCheck` of a
+//! calculated check's threshold and children (failover), and record UPSERTs, all
+//! through one `upsert`: DR's record repair (`upsert_alias`,
+//! `upsert_failover_cname`) and drift's put-back of a record's health check
+//! (`set_health_check`).
 
 use super::{Aws, AwsError};
 
@@ -199,6 +202,111 @@ pub async fn set_calculated(
     Ok(())
 }
 
+/// A record set that could not be built (a required field missing).
+fn build(what: &str, e: aws_sdk_route53::error::BuildError) -> AwsError {
+    AwsError {
+        service: R53,
+        operation: "ChangeResourceRecordSets",
+        region: R53_REGION.into(),
+        code: "ConstructionFailure".into(),
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// ChangeResourceRecordSets UPSERT of one record set
+/// (<https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html>:
+/// UPSERT "If a resource record set does not already exist, Route 53 creates it.
+/// If a resource record set does exist, Route 53 updates it with the values in the
+/// request").
+async fn upsert(
+    aws: &Aws,
+    zone_id: &str,
+    set: aws_sdk_route53::types::ResourceRecordSet,
+    comment: &str,
+) -> Result<(), AwsError> {
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set)
+        .build()
+        .map_err(|e| build("change", e))?;
+    let batch = ChangeBatch::builder()
+        .changes(change)
+        .comment(comment)
+        .build()
+        .map_err(|e| build("change batch", e))?;
+    aws.route53()
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(err("ChangeResourceRecordSets"))?;
+    Ok(())
+}
+
+/// UPSERT of a record DR's repair re-creates.
+async fn repaired(
+    aws: &Aws,
+    zone_id: &str,
+    set: aws_sdk_route53::types::builders::ResourceRecordSetBuilder,
+) -> Result<(), AwsError> {
+    let set = set.build().map_err(|e| build("record set", e))?;
+    upsert(
+        aws,
+        zone_id,
+        set,
+        "strata dr: re-create a record deleted outside CloudFormation",
+    )
+    .await
+}
+
+/// The record set `name` / `record_type` / `set_identifier` as it is, with its
+/// health check set to `health_check_id` (drift's put-back: everything else the
+/// record holds is sent back unchanged). An error when the record does not exist.
+pub async fn set_health_check(
+    aws: &Aws,
+    zone_id: &str,
+    name: &str,
+    record_type: &str,
+    set_identifier: Option<&str>,
+    health_check_id: Option<&str>,
+) -> Result<(), AwsError> {
+    let want = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+    let out = aws
+        .route53()
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(&want)
+        .start_record_type(aws_sdk_route53::types::RrType::from(record_type))
+        .set_start_record_identifier(set_identifier.map(str::to_string))
+        .send()
+        .await
+        .map_err(err("ListResourceRecordSets"))?;
+    let Some(live) = out.resource_record_sets().iter().find(|r| {
+        r.name().eq_ignore_ascii_case(&want)
+            && r.r#type().as_str() == record_type
+            && r.set_identifier() == set_identifier
+    }) else {
+        return Err(AwsError {
+            service: R53,
+            operation: "ListResourceRecordSets",
+            region: R53_REGION.into(),
+            code: "NoSuchRecord".into(),
+            message: format!("{want} {record_type} {set_identifier:?} is not in {zone_id}"),
+        });
+    };
+    let mut set = live.clone();
+    set.health_check_id = health_check_id.map(str::to_string);
+    upsert(
+        aws,
+        zone_id,
+        set,
+        "strata deploy: the template's health check, changed outside CloudFormation",
+    )
+    .await
+}
+
 /// An alias A record as strata's templates make it.
 #[derive(Debug, Clone)]
 pub struct AliasRecord {
@@ -216,15 +324,7 @@ pub struct AliasRecord {
 /// ChangeResourceRecordSets UPSERT of one alias record (evaluating target health).
 pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(), AwsError> {
     use aws_sdk_route53::types::{
-        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet,
-        ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
-    };
-    let build = |what: &str, e: aws_sdk_route53::error::BuildError| AwsError {
-        service: R53,
-        operation: "ChangeResourceRecordSets",
-        region: R53_REGION.into(),
-        code: "ConstructionFailure".into(),
-        message: format!("{what}: {e}"),
+        AliasTarget, ResourceRecordSet, ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
     };
     let target = AliasTarget::builder()
         .dns_name(&r.alias_dns_name)
@@ -244,24 +344,7 @@ pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(
     if let Some(f) = &r.failover {
         set = set.failover(ResourceRecordSetFailover::from(f.as_str()));
     }
-    let change = Change::builder()
-        .action(ChangeAction::Upsert)
-        .resource_record_set(set.build().map_err(|e| build("record set", e))?)
-        .build()
-        .map_err(|e| build("change", e))?;
-    let batch = ChangeBatch::builder()
-        .changes(change)
-        .comment("strata dr: re-create a record deleted outside CloudFormation")
-        .build()
-        .map_err(|e| build("change batch", e))?;
-    aws.route53()
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(batch)
-        .send()
-        .await
-        .map_err(err("ChangeResourceRecordSets"))?;
-    Ok(())
+    repaired(aws, zone_id, set).await
 }
 
 /// A failover CNAME as strata's templates make it (docs/synth.md, "DNS").
@@ -283,15 +366,7 @@ pub async fn upsert_failover_cname(
     r: &FailoverCname,
 ) -> Result<(), AwsError> {
     use aws_sdk_route53::types::{
-        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
-        ResourceRecordSetFailover, RrType,
-    };
-    let build = |what: &str, e: aws_sdk_route53::error::BuildError| AwsError {
-        service: R53,
-        operation: "ChangeResourceRecordSets",
-        region: R53_REGION.into(),
-        code: "ConstructionFailure".into(),
-        message: format!("{what}: {e}"),
+        ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType,
     };
     let value = ResourceRecord::builder()
         .value(&r.value)
@@ -307,24 +382,7 @@ pub async fn upsert_failover_cname(
     if let Some(hc) = &r.health_check_id {
         set = set.health_check_id(hc);
     }
-    let change = Change::builder()
-        .action(ChangeAction::Upsert)
-        .resource_record_set(set.build().map_err(|e| build("record set", e))?)
-        .build()
-        .map_err(|e| build("change", e))?;
-    let batch = ChangeBatch::builder()
-        .changes(change)
-        .comment("strata dr: re-create a record deleted outside CloudFormation")
-        .build()
-        .map_err(|e| build("change batch", e))?;
-    aws.route53()
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(batch)
-        .send()
-        .await
-        .map_err(err("ChangeResourceRecordSets"))?;
-    Ok(())
+    repaired(aws, zone_id, set).await
 }
 
 /// Delete the DNS validation records ACM's certificates left in `zone_id` (CNAMEs

@@ -65,7 +65,8 @@ pub enum Command {
     /// One table of every region: stack, version, capacity, health, replication.
     Status(StatusArgs),
     /// What differs between each region's live resources and its stack's template
-    /// (ASG limits, security-group rules); exit 8 when something does. Read-only.
+    /// (ASG limits, security-group rules, routes, alarms, records, replication,
+    /// SSM parameters); exit 8 when something does. Read-only.
     Drift(DriftArgs),
     /// Baked AMIs: bake, copy across regions, prune.
     #[command(subcommand)]

@@ -3,7 +3,10 @@
 //! stack's parameters and physical ids), compared with what the services answer.
 //! No I/O; `drift::detect` feeds it.
 
-use super::{AsgLimits, Direction, Drift, Fix, GroupRules, Peer, Rule};
+use super::{
+    AlarmPatch, AlarmSettings, AsgLimits, Direction, Drift, Fix, GroupRules, LiveRecord,
+    LiveReplication, LiveRoute, ParameterValue, Peer, ReplicationPatch, RouteVia, Rule,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +16,12 @@ pub const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
 pub const EGRESS: &str = "AWS::EC2::SecurityGroupEgress";
 pub const SCALING_POLICY: &str = "AWS::AutoScaling::ScalingPolicy";
 pub const HEALTH_CHECK: &str = "AWS::Route53::HealthCheck";
+pub const ROUTE: &str = "AWS::EC2::Route";
+pub const ALARM: &str = "AWS::CloudWatch::Alarm";
+pub const PARAMETER: &str = "AWS::SSM::Parameter";
+pub const RECORD_SET: &str = "AWS::Route53::RecordSet";
+pub const BUCKET: &str = "AWS::S3::Bucket";
+pub const ROLE: &str = "AWS::IAM::Role";
 
 /// What a deployed stack is, as CloudFormation has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +32,9 @@ pub struct DeployedStack {
     pub parameters: BTreeMap<String, String>,
     /// Logical id -> physical id (DescribeStackResources).
     pub physical_ids: BTreeMap<String, String>,
+    /// The stack's ARN (`arn:<partition>:cloudformation:<region>:<account>:stack/...`):
+    /// where `AWS::Partition` and `AWS::AccountId` are read from.
+    pub stack_id: String,
 }
 
 /// What the template says one Auto Scaling group's limits are.
@@ -61,11 +73,88 @@ pub struct ExpectedGroup {
     pub egress: Option<Vec<ExpectedRule>>,
 }
 
+/// One IPv4 route the template declares (`AWS::EC2::Route`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRoute {
+    pub logical_id: String,
+    /// The route's physical id, or the table's when CloudFormation lists none.
+    pub physical_id: String,
+    pub table_id: String,
+    pub destination: String,
+    pub via: RouteVia,
+    /// The NAT gateway's or internet gateway's id.
+    pub target: String,
+}
+
+/// What the template says one metric alarm's compared settings are. A list is
+/// None when one of its entries could not be resolved (not compared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedAlarm {
+    pub logical_id: String,
+    /// The alarm's name (its physical id).
+    pub name: String,
+    /// None: the template sets none (a metric-math threshold), not compared.
+    pub threshold: Option<f64>,
+    pub comparison_operator: Option<String>,
+    pub evaluation_periods: Option<i32>,
+    pub alarm_actions: Option<Vec<String>>,
+    pub ok_actions: Option<Vec<String>>,
+}
+
+/// What the template says one Parameter Store parameter holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedParameter {
+    pub logical_id: String,
+    /// The parameter's name (its physical id).
+    pub name: String,
+    pub param_type: String,
+    pub value: String,
+}
+
+/// What the template says one Route 53 record set is: it exists, with this
+/// health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRecord {
+    pub logical_id: String,
+    pub physical_id: String,
+    pub zone_id: String,
+    /// Lowercase, with the trailing dot (as ListResourceRecordSets answers).
+    pub name: String,
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    /// None: the template sets none.
+    pub health_check_id: Option<String>,
+}
+
+/// One replication rule the template declares, by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedReplicationRule {
+    pub id: String,
+    /// The destination bucket's ARN.
+    pub destination: String,
+    /// "Enabled" or "Disabled".
+    pub status: String,
+}
+
+/// What the template says one bucket replicates, with which role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedReplication {
+    pub logical_id: String,
+    pub bucket: String,
+    pub role: String,
+    pub rules: Vec<ExpectedReplicationRule>,
+}
+
 /// Everything of one stack that is compared, and what was skipped (with why).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Expected {
     pub asgs: Vec<ExpectedAsg>,
     pub groups: Vec<ExpectedGroup>,
+    pub routes: Vec<ExpectedRoute>,
+    pub alarms: Vec<ExpectedAlarm>,
+    pub parameters: Vec<ExpectedParameter>,
+    pub records: Vec<ExpectedRecord>,
+    pub replication: Vec<ExpectedReplication>,
     /// The ids of the stack's calculated ("serving") health checks: failover's
     /// lever, read to know whether the region is failed over, never compared.
     pub serving_checks: Vec<String>,
@@ -99,18 +188,23 @@ impl Resolver<'_> {
             Value::Bool(b) => Some(b.to_string()),
             Value::Object(m) if m.len() == 1 => {
                 if let Some(Value::String(name)) = m.get("Ref") {
-                    if name == "AWS::Region" {
-                        return Some(self.region.to_string());
-                    }
-                    return self
-                        .deployed
-                        .parameters
-                        .get(name)
-                        .or_else(|| self.deployed.physical_ids.get(name))
-                        .cloned();
+                    return self.reference(name);
+                }
+                if let Some(Value::String(text)) = m.get("Fn::Sub") {
+                    return self.sub(text);
                 }
                 if let Some(Value::Array(a)) = m.get("Fn::GetAtt") {
                     if let [Value::String(id), Value::String(attr)] = a.as_slice() {
+                        if attr == "Arn" && self.types.get(id.as_str()) == Some(&ROLE) {
+                            // A role's ARN: arn:<partition>:iam::<account>:role/<name>
+                            // for the default path "/", which strata's roles keep.
+                            let name = self.deployed.physical_ids.get(id)?;
+                            return Some(format!(
+                                "arn:{}:iam::{}:role/{name}",
+                                self.reference("AWS::Partition")?,
+                                self.reference("AWS::AccountId")?
+                            ));
+                        }
                         if attr == "GroupId" && self.types.get(id.as_str()) == Some(&SECURITY_GROUP)
                         {
                             return self
@@ -126,6 +220,55 @@ impl Resolver<'_> {
             }
             _ => None,
         }
+    }
+
+    /// `Ref` of a pseudo parameter, a parameter or a resource.
+    fn reference(&self, name: &str) -> Option<String> {
+        let arn_part = |i: usize| {
+            self.deployed
+                .stack_id
+                .split(':')
+                .nth(i)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+        };
+        match name {
+            "AWS::Region" => Some(self.region.to_string()),
+            "AWS::Partition" => arn_part(1),
+            "AWS::AccountId" => arn_part(4),
+            _ => self
+                .deployed
+                .parameters
+                .get(name)
+                .or_else(|| self.deployed.physical_ids.get(name))
+                .cloned(),
+        }
+    }
+
+    /// `Fn::Sub` of a string whose `${Name}`s are references (no `${A.B}`
+    /// attributes, no variable map): None when one cannot be resolved.
+    fn sub(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}')?;
+            let name = &after[..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                // `${!Literal}` is the text `${Literal}`.
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if name.contains('.') {
+                return None;
+            } else {
+                out.push_str(&self.reference(name)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     fn optional(&self, props: &Value, key: &str) -> Resolved {
@@ -394,7 +537,247 @@ pub fn expected(region: &str, deployed: &DeployedStack) -> Result<Expected, Stri
             }
         }
     }
+    // Routes: known by their table and destination (a route's physical id is
+    // not needed to find it, as for standalone rules).
+    for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(ROUTE) {
+            continue;
+        }
+        let props = props_of(res);
+        if let Some(route) = template_route(&r, id, &props, &mut out.skipped) {
+            out.routes.push(route);
+        }
+    }
+    for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(ALARM) {
+            continue;
+        }
+        let Some(name) = deployed.physical_ids.get(id) else {
+            continue;
+        };
+        let props = props_of(res);
+        out.alarms
+            .push(template_alarm(&r, id, name, &props, &mut out.skipped));
+    }
+    for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(RECORD_SET) {
+            continue;
+        }
+        let Some(physical) = deployed.physical_ids.get(id) else {
+            continue;
+        };
+        let props = props_of(res);
+        let mut field = |key: &str| match r.optional(&props, key) {
+            Resolved::Value(v) => Ok(Some(v)),
+            Resolved::Absent => Ok(None),
+            Resolved::Unresolved => {
+                out.skipped
+                    .push(format!("{id} {key}: an intrinsic strata does not resolve"));
+                Err(())
+            }
+        };
+        let (
+            Ok(Some(zone_id)),
+            Ok(Some(name)),
+            Ok(Some(record_type)),
+            Ok(set_identifier),
+            Ok(health_check_id),
+        ) = (
+            field("HostedZoneId"),
+            field("Name"),
+            field("Type"),
+            field("SetIdentifier"),
+            field("HealthCheckId"),
+        )
+        else {
+            out.skipped.push(format!(
+                "{id}: a record strata does not resolve (HostedZoneId, Name, Type)"
+            ));
+            continue;
+        };
+        out.records.push(ExpectedRecord {
+            logical_id: id.clone(),
+            physical_id: physical.clone(),
+            zone_id: zone_id.trim_start_matches("/hostedzone/").to_string(),
+            name: format!("{}.", name.trim_end_matches('.').to_ascii_lowercase()),
+            record_type,
+            set_identifier,
+            health_check_id,
+        });
+    }
+    for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(BUCKET) {
+            continue;
+        }
+        let (Some(bucket), Some(config)) = (
+            deployed.physical_ids.get(id),
+            res.get("Properties")
+                .and_then(|p| p.get("ReplicationConfiguration")),
+        ) else {
+            continue;
+        };
+        match template_replication(&r, id, bucket, config) {
+            Some(rep) => out.replication.push(rep),
+            None => out.skipped.push(format!(
+                "{id} ReplicationConfiguration: a value strata does not resolve"
+            )),
+        }
+    }
+    for (id, res) in resources {
+        if types.get(id.as_str()).copied() != Some(PARAMETER) {
+            continue;
+        }
+        let Some(name) = deployed.physical_ids.get(id) else {
+            continue;
+        };
+        let props = props_of(res);
+        let mut need = |key: &str| match r.optional(&props, key) {
+            Resolved::Value(v) => Some(v),
+            Resolved::Absent => {
+                out.skipped.push(format!("{id} {key}: not in the template"));
+                None
+            }
+            Resolved::Unresolved => {
+                out.skipped
+                    .push(format!("{id} {key}: an intrinsic strata does not resolve"));
+                None
+            }
+        };
+        let (Some(param_type), Some(value)) = (need("Type"), need("Value")) else {
+            continue;
+        };
+        out.parameters.push(ExpectedParameter {
+            logical_id: id.clone(),
+            name: name.clone(),
+            param_type,
+            value,
+        });
+    }
     Ok(out)
+}
+
+/// One `AWS::EC2::Route` of the template; None (noted in `skipped`) when it is
+/// not an IPv4 route through a NAT gateway or an internet gateway, or a value
+/// cannot be resolved.
+fn template_route(
+    r: &Resolver,
+    id: &str,
+    props: &Value,
+    skipped: &mut Vec<String>,
+) -> Option<ExpectedRoute> {
+    let mut need = |key: &str| match r.optional(props, key) {
+        Resolved::Value(v) => Some(v),
+        Resolved::Absent => None,
+        Resolved::Unresolved => {
+            skipped.push(format!("{id} {key}: an intrinsic strata does not resolve"));
+            None
+        }
+    };
+    let table_id = need("RouteTableId")?;
+    let Some(destination) = need("DestinationCidrBlock") else {
+        skipped.push(format!("{id}: not an IPv4 route (no DestinationCidrBlock)"));
+        return None;
+    };
+    let (via, target) = if let Some(t) = need("NatGatewayId") {
+        (RouteVia::NatGateway, t)
+    } else if let Some(t) = need("GatewayId") {
+        (RouteVia::Gateway, t)
+    } else {
+        skipped.push(format!(
+            "{id}: a route through neither a NAT gateway nor a gateway"
+        ));
+        return None;
+    };
+    Some(ExpectedRoute {
+        logical_id: id.to_string(),
+        physical_id: r
+            .deployed
+            .physical_ids
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| table_id.clone()),
+        table_id,
+        destination,
+        via,
+        target,
+    })
+}
+
+/// A bucket's `ReplicationConfiguration`: its role and each rule's id,
+/// destination bucket and status; None when one of them cannot be resolved.
+fn template_replication(
+    r: &Resolver,
+    id: &str,
+    bucket: &str,
+    config: &Value,
+) -> Option<ExpectedReplication> {
+    let role = r.value(config.get("Role")?)?;
+    let rules = config
+        .get("Rules")?
+        .as_array()?
+        .iter()
+        .map(|rule| {
+            Some(ExpectedReplicationRule {
+                id: r.value(rule.get("Id")?)?,
+                destination: r.value(rule.get("Destination")?.get("Bucket")?)?,
+                status: r.value(rule.get("Status")?)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(ExpectedReplication {
+        logical_id: id.to_string(),
+        bucket: bucket.to_string(),
+        role,
+        rules,
+    })
+}
+
+/// One `AWS::CloudWatch::Alarm` of the template (a setting that cannot be
+/// resolved is None, noted in `skipped`).
+fn template_alarm(
+    r: &Resolver,
+    id: &str,
+    name: &str,
+    props: &Value,
+    skipped: &mut Vec<String>,
+) -> ExpectedAlarm {
+    let mut scalar = |key: &str| match r.optional(props, key) {
+        Resolved::Value(v) => Some(v),
+        Resolved::Absent => None,
+        Resolved::Unresolved => {
+            skipped.push(format!("{id} {key}: an intrinsic strata does not resolve"));
+            None
+        }
+    };
+    let threshold = scalar("Threshold").and_then(|v| v.parse::<f64>().ok());
+    let comparison_operator = scalar("ComparisonOperator");
+    let evaluation_periods = scalar("EvaluationPeriods").and_then(|v| v.parse::<i32>().ok());
+    let mut list = |key: &str| -> Option<Vec<String>> {
+        let resolved = match props.get(key) {
+            None | Some(Value::Null) => Some(Vec::new()),
+            Some(Value::Array(items)) => items.iter().map(|v| r.value(v)).collect(),
+            Some(_) => None,
+        };
+        if resolved.is_none() {
+            skipped.push(format!("{id} {key}: an action strata does not resolve"));
+        }
+        resolved.map(sorted)
+    };
+    ExpectedAlarm {
+        logical_id: id.to_string(),
+        name: name.to_string(),
+        threshold,
+        comparison_operator,
+        evaluation_periods,
+        alarm_actions: list("AlarmActions"),
+        ok_actions: list("OKActions"),
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
 }
 
 impl ExpectedGroup {
@@ -569,6 +952,333 @@ pub fn compare_group(at: &At, want: &ExpectedGroup, live: Option<&GroupRules>) -
                     description: e.description.clone(),
                 }),
             });
+        }
+    }
+    out
+}
+
+/// A route of the template whose table lacks it (deleted by hand: created
+/// again), or whose target differs (replaced). A route whose target was deleted
+/// (EC2 reports it `blackhole`) is reported but not put back by a route: its NAT
+/// gateway or internet gateway needs the stack updated or the region rebuilt.
+pub fn compare_route(at: &At, want: &ExpectedRoute, live: Option<&Vec<LiveRoute>>) -> Vec<Drift> {
+    let drift = |property: &str, expected: String, actual: String, fix: Option<Fix>| Drift {
+        region: at.region.into(),
+        stack: at.stack.into(),
+        logical_id: want.logical_id.clone(),
+        resource_type: ROUTE.into(),
+        physical_id: want.physical_id.clone(),
+        property: property.into(),
+        expected,
+        actual,
+        fix,
+    };
+    let Some(routes) = live else {
+        return vec![drift(
+            "RouteTableId",
+            want.table_id.clone(),
+            "deleted".into(),
+            None,
+        )];
+    };
+    let fix = |replace| Fix::Route {
+        table_id: want.table_id.clone(),
+        destination: want.destination.clone(),
+        via: want.via,
+        target: want.target.clone(),
+        replace,
+    };
+    let property = want.via.property();
+    match routes.iter().find(|r| r.destination == want.destination) {
+        None => vec![drift(
+            property,
+            want.target.clone(),
+            "-".into(),
+            Some(fix(false)),
+        )],
+        Some(r) if r.target.as_deref() != Some(want.target.as_str()) => vec![drift(
+            property,
+            want.target.clone(),
+            r.target.clone().unwrap_or_else(|| "-".into()),
+            Some(fix(true)),
+        )],
+        Some(r) if r.state != "active" => {
+            vec![drift("State", "active".into(), r.state.clone(), None)]
+        }
+        Some(_) => Vec::new(),
+    }
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(",")
+    }
+}
+
+fn float(f: f64) -> String {
+    // 50.0 -> "50", 0.5 -> "0.5": as a person writes it.
+    format!("{f}")
+}
+
+/// The settings of one alarm that differ from the template; a deleted alarm is
+/// reported with property `(resource)` (a deploy cannot put it back: the stack
+/// needs an update that recreates it).
+pub fn compare_alarm(at: &At, want: &ExpectedAlarm, live: Option<&AlarmSettings>) -> Vec<Drift> {
+    let drift =
+        |property: &str, expected: String, actual: String, patch: Option<AlarmPatch>| Drift {
+            region: at.region.into(),
+            stack: at.stack.into(),
+            logical_id: want.logical_id.clone(),
+            resource_type: ALARM.into(),
+            physical_id: want.name.clone(),
+            property: property.into(),
+            expected,
+            actual,
+            fix: patch.map(|patch| Fix::Alarm {
+                name: want.name.clone(),
+                patch,
+            }),
+        };
+    let Some(live) = live else {
+        return vec![drift("(resource)", "exists".into(), "deleted".into(), None)];
+    };
+    let mut out = Vec::new();
+    if let Some(t) = want.threshold {
+        if live.threshold != Some(t) {
+            out.push(drift(
+                "Threshold",
+                float(t),
+                live.threshold.map(float).unwrap_or_else(|| "-".into()),
+                Some(AlarmPatch {
+                    threshold: Some(t),
+                    ..AlarmPatch::default()
+                }),
+            ));
+        }
+    }
+    if let Some(op) = &want.comparison_operator {
+        if *op != live.comparison_operator {
+            out.push(drift(
+                "ComparisonOperator",
+                op.clone(),
+                live.comparison_operator.clone(),
+                Some(AlarmPatch {
+                    comparison_operator: Some(op.clone()),
+                    ..AlarmPatch::default()
+                }),
+            ));
+        }
+    }
+    if let Some(n) = want.evaluation_periods {
+        if n != live.evaluation_periods {
+            out.push(drift(
+                "EvaluationPeriods",
+                n.to_string(),
+                live.evaluation_periods.to_string(),
+                Some(AlarmPatch {
+                    evaluation_periods: Some(n),
+                    ..AlarmPatch::default()
+                }),
+            ));
+        }
+    }
+    for (property, expected, actual) in [
+        ("AlarmActions", &want.alarm_actions, &live.alarm_actions),
+        ("OKActions", &want.ok_actions, &live.ok_actions),
+    ] {
+        let Some(expected) = expected else { continue };
+        let actual = sorted(actual.clone());
+        if *expected == actual {
+            continue;
+        }
+        let patch = if property == "AlarmActions" {
+            AlarmPatch {
+                alarm_actions: Some(expected.clone()),
+                ..AlarmPatch::default()
+            }
+        } else {
+            AlarmPatch {
+                ok_actions: Some(expected.clone()),
+                ..AlarmPatch::default()
+            }
+        };
+        out.push(drift(property, list(expected), list(&actual), Some(patch)));
+    }
+    out
+}
+
+/// A parameter whose value or type differs from the template; a deleted one is
+/// reported with property `(resource)`, not put back.
+pub fn compare_parameter(
+    at: &At,
+    want: &ExpectedParameter,
+    live: Option<&ParameterValue>,
+) -> Vec<Drift> {
+    let drift = |property: &str, expected: &str, actual: &str, fix: bool| Drift {
+        region: at.region.into(),
+        stack: at.stack.into(),
+        logical_id: want.logical_id.clone(),
+        resource_type: PARAMETER.into(),
+        physical_id: want.name.clone(),
+        property: property.into(),
+        expected: expected.into(),
+        actual: actual.into(),
+        fix: fix.then(|| Fix::Parameter {
+            name: want.name.clone(),
+            value: want.value.clone(),
+            param_type: want.param_type.clone(),
+        }),
+    };
+    let Some(live) = live else {
+        return vec![drift("(resource)", "exists", "deleted", false)];
+    };
+    let mut out = Vec::new();
+    if live.value != want.value {
+        out.push(drift("Value", &want.value, &live.value, true));
+    }
+    if live.param_type != want.param_type {
+        out.push(drift("Type", &want.param_type, &live.param_type, true));
+    }
+    out
+}
+
+/// A record set of the template that the zone lacks (deleted outside
+/// CloudFormation: reported, not put back here: `strata dr rebuild` re-creates
+/// the routed records, `dr::records::repair`), or whose health check differs
+/// (put back: the record as it is, with the template's health check). The health
+/// checks' own settings are never compared: failover changes the serving check's
+/// threshold on purpose, never which check a record names.
+pub fn compare_record(
+    at: &At,
+    want: &ExpectedRecord,
+    live: Option<&Vec<LiveRecord>>,
+) -> Vec<Drift> {
+    let drift = |property: &str, expected: String, actual: String, fix: Option<Fix>| Drift {
+        region: at.region.into(),
+        stack: at.stack.into(),
+        logical_id: want.logical_id.clone(),
+        resource_type: RECORD_SET.into(),
+        physical_id: want.physical_id.clone(),
+        property: property.into(),
+        expected,
+        actual,
+        fix,
+    };
+    let found = live
+        .into_iter()
+        .flatten()
+        .find(|r| r.record_type == want.record_type && r.set_identifier == want.set_identifier);
+    let Some(found) = found else {
+        return vec![drift("(resource)", "exists".into(), "deleted".into(), None)];
+    };
+    if found.health_check_id == want.health_check_id {
+        return Vec::new();
+    }
+    let show = |h: &Option<String>| h.clone().unwrap_or_else(|| "-".into());
+    vec![drift(
+        "HealthCheckId",
+        show(&want.health_check_id),
+        show(&found.health_check_id),
+        Some(Fix::RecordHealthCheck {
+            zone_id: want.zone_id.clone(),
+            name: want.name.clone(),
+            record_type: want.record_type.clone(),
+            set_identifier: want.set_identifier.clone(),
+            health_check_id: want.health_check_id.clone(),
+        }),
+    )]
+}
+
+/// A bucket's replication that differs from the template: its role, and each
+/// rule (by id) whose destination or status differs, put back by one
+/// PutBucketReplication of the live configuration with the template's role,
+/// destinations and statuses. Replication removed, a rule removed or a rule added
+/// by hand is reported, not put back here (the rule's other settings are the
+/// template's alone: the next stack update that touches the bucket re-applies
+/// them).
+pub fn compare_replication(
+    at: &At,
+    want: &ExpectedReplication,
+    live: Option<&LiveReplication>,
+) -> Vec<Drift> {
+    let drift = |property: String, expected: String, actual: String, fix: bool| Drift {
+        region: at.region.into(),
+        stack: at.stack.into(),
+        logical_id: want.logical_id.clone(),
+        resource_type: BUCKET.into(),
+        physical_id: want.bucket.clone(),
+        property,
+        expected,
+        actual,
+        fix: fix.then(|| Fix::Replication {
+            bucket: want.bucket.clone(),
+            patch: ReplicationPatch {
+                role: want.role.clone(),
+                rules: want
+                    .rules
+                    .iter()
+                    .map(|r| (r.id.clone(), r.destination.clone(), r.status.clone()))
+                    .collect(),
+            },
+        }),
+    };
+    let Some(live) = live else {
+        let rules: Vec<&str> = want.rules.iter().map(|r| r.id.as_str()).collect();
+        return vec![drift(
+            "ReplicationConfiguration".into(),
+            rules.join(","),
+            "-".into(),
+            false,
+        )];
+    };
+    let mut out = Vec::new();
+    if live.role != want.role {
+        out.push(drift(
+            "ReplicationConfiguration.Role".into(),
+            want.role.clone(),
+            live.role.clone(),
+            true,
+        ));
+    }
+    for rule in &want.rules {
+        let at_rule = |what: &str| format!("ReplicationConfiguration.Rules[{}].{what}", rule.id);
+        match live.rules.iter().find(|l| l.0 == rule.id) {
+            None => out.push(drift(
+                format!("ReplicationConfiguration.Rules[{}]", rule.id),
+                rule.destination.clone(),
+                "-".into(),
+                false,
+            )),
+            Some((_, destination, status)) => {
+                if *destination != rule.destination {
+                    out.push(drift(
+                        at_rule("Destination.Bucket"),
+                        rule.destination.clone(),
+                        destination.clone(),
+                        true,
+                    ));
+                }
+                if *status != rule.status {
+                    out.push(drift(
+                        at_rule("Status"),
+                        rule.status.clone(),
+                        status.clone(),
+                        true,
+                    ));
+                }
+            }
+        }
+    }
+    for (id, destination, _) in &live.rules {
+        if !want.rules.iter().any(|r| r.id == *id) {
+            out.push(drift(
+                format!("ReplicationConfiguration.Rules[{id}]"),
+                "-".into(),
+                destination.clone(),
+                false,
+            ));
         }
     }
     out

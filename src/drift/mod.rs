@@ -4,7 +4,11 @@
 //! APIs behind the `DriftPort` (implemented by `aws::drift_reads`), and the
 //! put-back `deploy` does. Compared: Auto Scaling group MinSize / MaxSize /
 //! DesiredCapacity (when the template sets it and no scaling policy acts on the
-//! group) and security-group rules (inline and standalone). Not compared, on
+//! group), security-group rules (inline and standalone), routes (each
+//! `AWS::EC2::Route`'s target) and metric alarms (threshold, comparison,
+//! evaluation periods, alarm and OK actions), Route 53 records (existence and
+//! health check id), S3 bucket replication (role, each rule's destination and
+//! status) and SSM parameters (value, type). Not compared, on
 //! purpose: Route 53 health checks (failover raises the serving check's threshold
 //! through the API, `dr::failover`). docs/drift.md says what and why.
 
@@ -90,9 +94,109 @@ pub struct GroupRules {
     pub egress: Vec<Rule>,
 }
 
+/// One route of a route table, as DescribeRouteTables answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRoute {
+    /// The IPv4 destination ("0.0.0.0/0").
+    pub destination: String,
+    /// What it goes through: the NAT gateway's id, else the gateway's (an
+    /// internet gateway's id, "local" …); None when it names neither.
+    pub target: Option<String>,
+    /// "active" or "blackhole" (its target was deleted).
+    pub state: String,
+}
+
+/// What a route goes through, by the template property that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteVia {
+    /// `NatGatewayId`.
+    NatGateway,
+    /// `GatewayId` (an internet gateway).
+    Gateway,
+}
+
+impl RouteVia {
+    pub fn property(self) -> &'static str {
+        match self {
+            RouteVia::NatGateway => "NatGatewayId",
+            RouteVia::Gateway => "GatewayId",
+        }
+    }
+}
+
+/// A metric alarm's compared settings, as DescribeAlarms answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmSettings {
+    pub threshold: Option<f64>,
+    pub comparison_operator: String,
+    pub evaluation_periods: i32,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+}
+
+/// The template's values of an alarm's drifted settings (None: left as it is).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmPatch {
+    pub threshold: Option<f64>,
+    pub comparison_operator: Option<String>,
+    pub evaluation_periods: Option<i32>,
+    pub alarm_actions: Option<Vec<String>>,
+    pub ok_actions: Option<Vec<String>>,
+}
+
+impl AlarmPatch {
+    /// Both patches' settings (self's first).
+    fn or(self, other: &AlarmPatch) -> AlarmPatch {
+        AlarmPatch {
+            threshold: self.threshold.or(other.threshold),
+            comparison_operator: self
+                .comparison_operator
+                .or_else(|| other.comparison_operator.clone()),
+            evaluation_periods: self.evaluation_periods.or(other.evaluation_periods),
+            alarm_actions: self.alarm_actions.or_else(|| other.alarm_actions.clone()),
+            ok_actions: self.ok_actions.or_else(|| other.ok_actions.clone()),
+        }
+    }
+}
+
+/// A Parameter Store parameter, as GetParameters answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterValue {
+    /// "String", "StringList" or "SecureString".
+    pub param_type: String,
+    /// A StringList's values comma-separated, as Parameter Store holds them.
+    pub value: String,
+}
+
+/// One record set of a name, as ListResourceRecordSets answers (the fields
+/// drift compares).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRecord {
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    pub health_check_id: Option<String>,
+}
+
+/// A bucket's replication configuration, as GetBucketReplication answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveReplication {
+    /// The role's ARN.
+    pub role: String,
+    /// Each rule's (id, destination bucket ARN, status).
+    pub rules: Vec<(String, String, String)>,
+}
+
+/// The template's role and each rule's (id, destination, status), written over
+/// the live configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationPatch {
+    pub role: String,
+    pub rules: Vec<(String, String, String)>,
+}
+
 /// How a drift is put back (None in `Drift::fix`: it cannot be, e.g. a deleted
 /// resource, which needs the stack updated or rebuilt).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fix {
     /// UpdateAutoScalingGroup with the limits set here.
     Asg {
@@ -114,10 +218,42 @@ pub enum Fix {
         rule: Rule,
         description: Option<String>,
     },
+    /// A route deleted (CreateRoute) or pointed elsewhere (ReplaceRoute) by hand.
+    Route {
+        table_id: String,
+        destination: String,
+        via: RouteVia,
+        target: String,
+        /// The route exists with another target: replaced, not created.
+        replace: bool,
+    },
+    /// PutMetricAlarm of the live alarm with the template's values of these
+    /// settings.
+    Alarm { name: String, patch: AlarmPatch },
+    /// UPSERT of the live record set with the template's health check.
+    RecordHealthCheck {
+        zone_id: String,
+        name: String,
+        record_type: String,
+        set_identifier: Option<String>,
+        health_check_id: Option<String>,
+    },
+    /// PutBucketReplication of the live configuration with the template's role,
+    /// destinations and statuses.
+    Replication {
+        bucket: String,
+        patch: ReplicationPatch,
+    },
+    /// PutParameter (Overwrite) of the template's value and type.
+    Parameter {
+        name: String,
+        value: String,
+        param_type: String,
+    },
 }
 
 /// One property of one resource whose live value differs from the template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
     pub region: String,
     pub stack: String,
@@ -174,6 +310,75 @@ pub trait DriftPort: Sync {
         rule: &Rule,
         description: Option<&str>,
     ) -> Result<(), AwsError>;
+    /// The routes of each route table asked for; a table that does not exist is
+    /// absent.
+    async fn route_tables(
+        &self,
+        region: &str,
+        table_ids: &[String],
+    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, AwsError>;
+    /// The settings of each metric alarm asked for (by name); an alarm that does
+    /// not exist is absent.
+    async fn alarms(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, AlarmSettings>, AwsError>;
+    /// CreateRoute (`replace` false) or ReplaceRoute (true) of one IPv4 route.
+    async fn put_route(
+        &self,
+        region: &str,
+        table_id: &str,
+        destination: &str,
+        via: RouteVia,
+        target: &str,
+        replace: bool,
+    ) -> Result<(), AwsError>;
+    /// Each parameter asked for (by name); one that does not exist is absent.
+    async fn parameters(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, ParameterValue>, AwsError>;
+    /// PutParameter with Overwrite: the value and type given.
+    async fn put_parameter(
+        &self,
+        region: &str,
+        name: &str,
+        value: &str,
+        param_type: &str,
+    ) -> Result<(), AwsError>;
+    /// Every record set named `name` in the zone (Route 53 is global).
+    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError>;
+    /// UPSERT of the record set as it is, with this health check (None: none).
+    async fn set_record_health_check(
+        &self,
+        zone_id: &str,
+        name: &str,
+        record_type: &str,
+        set_identifier: Option<&str>,
+        health_check_id: Option<&str>,
+    ) -> Result<(), AwsError>;
+    /// None when the bucket has no replication configuration.
+    async fn replication(
+        &self,
+        region: &str,
+        bucket: &str,
+    ) -> Result<Option<LiveReplication>, AwsError>;
+    /// The bucket's replication as it is, with the patch's role and rules.
+    async fn patch_replication(
+        &self,
+        region: &str,
+        bucket: &str,
+        patch: &ReplicationPatch,
+    ) -> Result<(), AwsError>;
+    /// The alarm as it is, with the patch's settings.
+    async fn patch_alarm(
+        &self,
+        region: &str,
+        name: &str,
+        patch: &AlarmPatch,
+    ) -> Result<(), AwsError>;
 }
 
 /// A region stack to check.
@@ -193,7 +398,7 @@ pub enum Checked {
 }
 
 /// One region's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RegionDrift {
     pub region: String,
     pub stack: String,
@@ -205,12 +410,13 @@ pub struct RegionDrift {
 }
 
 /// Which API answers: strata's own reads, the same against AWS and the sandbox.
-pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups) \
-against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
+pub const METHOD: &str = "service reads (DescribeAutoScalingGroups, DescribeSecurityGroups, \
+DescribeRouteTables, DescribeAlarms, ListResourceRecordSets, GetBucketReplication, \
+GetParameters) against the template CloudFormation last applied (GetTemplate); not CloudFormation's \
 DetectStackDrift (docs/drift.md)";
 
 /// The whole check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriftReport {
     pub stack: String,
     pub method: &'static str,
@@ -222,6 +428,12 @@ pub struct DriftReport {
 impl DriftReport {
     pub fn has_drift(&self) -> bool {
         !self.drift.is_empty()
+    }
+
+    /// Something `restore` can put back (a deleted resource, say, it cannot): a
+    /// deploy with nothing to change takes the lock only then.
+    pub fn restorable(&self) -> bool {
+        self.drift.iter().any(|d| d.fix.is_some())
     }
 
     pub fn errors(&self) -> Vec<(&str, &str)> {
@@ -303,6 +515,13 @@ struct Read {
     want: compare::Expected,
     asgs: Vec<Option<AsgLimits>>,
     groups: BTreeMap<String, GroupRules>,
+    tables: BTreeMap<String, Vec<LiveRoute>>,
+    alarms: BTreeMap<String, AlarmSettings>,
+    parameters: BTreeMap<String, ParameterValue>,
+    /// (zone id, name) -> the record sets of that name.
+    records: BTreeMap<(String, String), Vec<LiveRecord>>,
+    /// Bucket -> its replication (None: none).
+    replication: BTreeMap<String, Option<LiveReplication>>,
     failed_over: bool,
 }
 
@@ -316,17 +535,18 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
     };
     let want = compare::expected(&s.region, &deployed)?;
     let ids: Vec<String> = want.groups.iter().map(|g| g.group_id.clone()).collect();
-    let (asgs, groups, checks) = futures::future::join3(
-        futures::future::join_all(
-            want.asgs
-                .iter()
-                .map(|a| port.asg_limits(&s.region, &a.name)),
-        ),
+    let mut table_ids: Vec<String> = want.routes.iter().map(|r| r.table_id.clone()).collect();
+    table_ids.dedup();
+    let alarm_names: Vec<String> = want.alarms.iter().map(|a| a.name.clone()).collect();
+    let parameter_names: Vec<String> = want.parameters.iter().map(|p| p.name.clone()).collect();
+    let region = s.region.as_str();
+    let (asgs, groups, checks, (tables, alarms, parameters)) = futures::future::join4(
+        futures::future::join_all(want.asgs.iter().map(|a| port.asg_limits(region, &a.name))),
         async {
             if ids.is_empty() {
                 Ok(BTreeMap::new())
             } else {
-                port.group_rules(&s.region, &ids).await
+                port.group_rules(region, &ids).await
             }
         },
         futures::future::join_all(
@@ -334,9 +554,58 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
                 .iter()
                 .map(|id| port.calculated_check(id)),
         ),
+        futures::future::join3(
+            async {
+                if table_ids.is_empty() {
+                    Ok(BTreeMap::new())
+                } else {
+                    port.route_tables(region, &table_ids).await
+                }
+            },
+            async {
+                if alarm_names.is_empty() {
+                    Ok(BTreeMap::new())
+                } else {
+                    port.alarms(region, &alarm_names).await
+                }
+            },
+            async {
+                if parameter_names.is_empty() {
+                    Ok(BTreeMap::new())
+                } else {
+                    port.parameters(region, &parameter_names).await
+                }
+            },
+        ),
     )
     .await;
     let groups = groups.map_err(|e| e.to_string())?;
+    let tables = tables.map_err(|e| e.to_string())?;
+    let alarms = alarms.map_err(|e| e.to_string())?;
+    let parameters = parameters.map_err(|e| e.to_string())?;
+    let mut names: Vec<(String, String)> = want
+        .records
+        .iter()
+        .map(|r| (r.zone_id.clone(), r.name.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    let listed =
+        futures::future::join_all(names.iter().map(|(zone, name)| port.records(zone, name))).await;
+    let mut records = BTreeMap::new();
+    for (key, sets) in names.into_iter().zip(listed) {
+        records.insert(key, sets.map_err(|e| e.to_string())?);
+    }
+    let replicated = futures::future::join_all(
+        want.replication
+            .iter()
+            .map(|r| port.replication(region, &r.bucket)),
+    )
+    .await;
+    let mut replication = BTreeMap::new();
+    for (want, live) in want.replication.iter().zip(replicated) {
+        replication.insert(want.bucket.clone(), live.map_err(|e| e.to_string())?);
+    }
     let asgs = asgs
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
@@ -351,6 +620,11 @@ async fn read_stack<P: DriftPort>(port: &P, s: &StackRef) -> Result<Option<Read>
         want,
         asgs,
         groups,
+        tables,
+        alarms,
+        parameters,
+        records,
+        replication,
         failed_over,
     }))
 }
@@ -373,6 +647,27 @@ fn compare_read(s: &StackRef, read: Read, failed_over: Option<&str>) -> (Vec<Str
     }
     for g in &read.want.groups {
         drift.extend(compare::compare_group(&at, g, read.groups.get(&g.group_id)));
+    }
+    for r in &read.want.routes {
+        drift.extend(compare::compare_route(&at, r, read.tables.get(&r.table_id)));
+    }
+    for a in &read.want.alarms {
+        drift.extend(compare::compare_alarm(&at, a, read.alarms.get(&a.name)));
+    }
+    for r in &read.want.records {
+        let key = (r.zone_id.clone(), r.name.clone());
+        drift.extend(compare::compare_record(&at, r, read.records.get(&key)));
+    }
+    for b in &read.want.replication {
+        let live = read.replication.get(&b.bucket).and_then(Option::as_ref);
+        drift.extend(compare::compare_replication(&at, b, live));
+    }
+    for p in &read.want.parameters {
+        drift.extend(compare::compare_parameter(
+            &at,
+            p,
+            read.parameters.get(&p.name),
+        ));
     }
     (skipped, drift)
 }
@@ -416,7 +711,10 @@ type AsgPutBack<'a> = (Option<i32>, Option<i32>, Option<i32>, Vec<&'a Drift>);
 
 /// Put back every drift that has a fix, in order: each group's limits in one
 /// UpdateAutoScalingGroup (so min and max move together and never cross), then
-/// the rules (revokes before authorizes). Idempotent: a second run finds nothing.
+/// the rules (revokes before authorizes), then the routes (CreateRoute or
+/// ReplaceRoute), then each alarm's settings in one PutMetricAlarm, then each
+/// record's health check (UPSERT), then each bucket's replication in one
+/// PutBucketReplication, then each parameter in one PutParameter. Idempotent: a second run finds nothing.
 /// An event per property restored.
 pub async fn restore<P: DriftPort>(
     port: &P,
@@ -507,6 +805,128 @@ pub async fn restore<P: DriftPort>(
         events.info(Some(&d.region), Phase::Drift, r.line());
         done.push(r);
     }
+    for d in drift {
+        let Some(Fix::Route {
+            table_id,
+            destination,
+            via,
+            target,
+            replace,
+        }) = &d.fix
+        else {
+            continue;
+        };
+        if let Err(e) = port
+            .put_route(&d.region, table_id, destination, *via, target, *replace)
+            .await
+        {
+            return Err(fail(d, &done, e));
+        }
+        let r = restored(d);
+        events.info(Some(&d.region), Phase::Drift, r.line());
+        done.push(r);
+    }
+    // Each alarm in one PutMetricAlarm, whatever number of its settings drifted.
+    let mut alarms: BTreeMap<(String, String), (AlarmPatch, Vec<&Drift>)> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Alarm { name, patch }) = &d.fix {
+            let e = alarms
+                .entry((d.region.clone(), name.clone()))
+                .or_insert((AlarmPatch::default(), Vec::new()));
+            e.0 = std::mem::take(&mut e.0).or(patch);
+            e.1.push(d);
+        }
+    }
+    for ((region, name), (patch, ds)) in &alarms {
+        if let Err(e) = port.patch_alarm(region, name, patch).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
+    }
+    for d in drift {
+        let Some(Fix::RecordHealthCheck {
+            zone_id,
+            name,
+            record_type,
+            set_identifier,
+            health_check_id,
+        }) = &d.fix
+        else {
+            continue;
+        };
+        if let Err(e) = port
+            .set_record_health_check(
+                zone_id,
+                name,
+                record_type,
+                set_identifier.as_deref(),
+                health_check_id.as_deref(),
+            )
+            .await
+        {
+            return Err(fail(d, &done, e));
+        }
+        let r = restored(d);
+        events.info(Some(&d.region), Phase::Drift, r.line());
+        done.push(r);
+    }
+    // Each bucket's replication in one PutBucketReplication.
+    let mut buckets: BTreeMap<(String, String), (&ReplicationPatch, Vec<&Drift>)> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Replication { bucket, patch }) = &d.fix {
+            buckets
+                .entry((d.region.clone(), bucket.clone()))
+                .or_insert((patch, Vec::new()))
+                .1
+                .push(d);
+        }
+    }
+    for ((region, bucket), (patch, ds)) in &buckets {
+        if let Err(e) = port.patch_replication(region, bucket, patch).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
+    }
+    // Each parameter in one PutParameter, its value and type both drifted or not.
+    let mut parameters: BTreeMap<(String, String), (String, String, Vec<&Drift>)> = BTreeMap::new();
+    for d in drift {
+        if let Some(Fix::Parameter {
+            name,
+            value,
+            param_type,
+        }) = &d.fix
+        {
+            parameters
+                .entry((d.region.clone(), name.clone()))
+                .or_insert((value.clone(), param_type.clone(), Vec::new()))
+                .2
+                .push(d);
+        }
+    }
+    for ((region, name), (value, param_type, ds)) in &parameters {
+        if let Err(e) = port.put_parameter(region, name, value, param_type).await {
+            return Err(fail(ds[0], &done, e));
+        }
+        for d in ds {
+            let r = restored(d);
+            events.info(Some(region), Phase::Drift, r.line());
+            done.push(r);
+        }
+    }
+    warn_unrestorable(drift, events);
+    Ok(done)
+}
+
+/// A warning for each drift `restore` cannot put back.
+pub fn warn_unrestorable(drift: &[Drift], events: &Events) {
     for d in drift.iter().filter(|d| d.fix.is_none()) {
         events.warn(
             Some(&d.region),
@@ -518,7 +938,6 @@ pub async fn restore<P: DriftPort>(
             ),
         );
     }
-    Ok(done)
 }
 
 /// The region stacks of a definition, only `regions` when any are named.

@@ -53,7 +53,11 @@ async fn run_deploy(
         .await
         .map_err(rollout_ctx::environment)?
     {
-        if ctx.drift().await.has_drift() {
+        let drift = ctx.drift().await;
+        if !drift.restorable() {
+            // Only what a deploy cannot put back (a deleted resource): said, no lock.
+            strata::drift::warn_unrestorable(&drift.drift, &ctx.events);
+        } else {
             let restored = ctx
                 .pipeline
                 .locked(ctx.pipeline.restore_drift())
