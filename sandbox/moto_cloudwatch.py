@@ -23,7 +23,8 @@ delete; ``Ref`` = alarm name; ``Fn::GetAtt Arn``; ``Tags``. A new alarm is ``OK`
 (moto's initial state; moto evaluates no metrics, so it only changes through
 SetAlarmState). ``full_name_attributes`` answers the ``Fn::GetAtt`` the alarms'
 dimensions use (``LoadBalancerFullName``, ``TargetGroupFullName``), which moto left
-unimplemented (the value was null).
+unimplemented (the value was null). ``percentile_statistics`` adds the ``pNN.NN``
+statistics to GetMetricData and GetMetricStatistics (moto answered null).
 """
 
 import functools
@@ -195,6 +196,71 @@ def paginate_describe_alarms():
         return ActionResult(out)
 
     CloudWatchResponse.describe_alarms = describe_page
+
+
+def percentile_statistics():
+    """moto 5.2.5 computes Sum, Average, Minimum, Maximum and SampleCount only: a
+    percentile (``p99``, ``p95.45``) came back as a null value, so a canary reading
+    p99 latency read nothing. ``pNN.NN`` is "the value of the specified percentile,
+    up to two decimal places"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html),
+    computed from raw data points; a statistic set counts only when its
+    SampleCount is 1 or its Minimum equals its Maximum, and no percentile exists
+    when any value is negative
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html).
+    The sandbox takes the nearest-rank value (CloudWatch's own estimator is not
+    documented); a period with no usable value gets no value."""
+    import math
+    import re
+
+    from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, Statistics
+
+    pattern = re.compile(r"^p(\d{1,2}(\.\d{1,2})?|100)$")
+    plain = Statistics.get_statistics_for_type
+
+    def values(stats):
+        out = []
+        for m in stats.metric_data or []:
+            if isinstance(m, MetricDatum):
+                out.append(float(m.value))
+            elif isinstance(m, MetricAggregatedDatum):
+                if float(m.sample_count) == 1 or m.min == m.max:
+                    out.extend([float(m.min)] * max(1, int(float(m.sample_count))))
+                else:
+                    return None
+        return out
+
+    def statistic(self, stat):
+        match = pattern.match(stat or "")
+        if not match:
+            return plain(self, stat)
+        data = values(self)
+        if not data or min(data) < 0:
+            return None
+        data.sort()
+        rank = math.ceil(float(match.group(1)) / 100 * len(data))
+        return data[min(max(rank, 1), len(data)) - 1]
+
+    Statistics.get_statistics_for_type = statistic
+
+    # A period whose statistic is None is left out, not answered as a null value.
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    get_metric_data = CloudWatchBackend.get_metric_data
+
+    def without_nulls(self, *args, **kwargs):
+        results = get_metric_data(self, *args, **kwargs)
+        for r in results:
+            pairs = [
+                (t, v)
+                for t, v in zip(r.get("timestamps", []), r.get("values", []))
+                if v is not None
+            ]
+            r["timestamps"] = [t for t, _ in pairs]
+            r["values"] = [v for _, v in pairs]
+        return results
+
+    CloudWatchBackend.get_metric_data = without_nulls
 
 
 def _backend(account_id, region_name):
@@ -385,8 +451,9 @@ def full_name_attributes():
 
 
 def install():
-    """Everything above: the CBOR route, DescribeAlarms paging and the GetAtt
+    """Everything above: the CBOR route, DescribeAlarms paging, percentiles and the GetAtt
     attributes (the alarm model registers itself when this module is imported)."""
     rpc_v2_cbor()
     paginate_describe_alarms()
+    percentile_statistics()
     full_name_attributes()

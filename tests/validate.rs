@@ -178,6 +178,18 @@ const FIXTURES: &[(&str, usize, usize, &str)] = &[
         "`origin.other.org` is outside the hosted zone",
     ),
     ("bad_duration", 22, 8, "`5 minutes` is not a duration"),
+    (
+        "canary_short_bake",
+        22,
+        8,
+        "bake is 30s, but a canary compares the load balancer's metrics over the bake",
+    ),
+    (
+        "canary_margin",
+        25,
+        20,
+        "max_5xx_increase is 150; it is percentage points, from 0 to 100",
+    ),
     ("health_check_path", 26, 21, "does not start with '/'"),
     ("app_port_zero", 25, 12, "app_port is 0"),
     (

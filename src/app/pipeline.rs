@@ -586,6 +586,20 @@ impl Pipeline {
             stop,
             allow_replace: Vec::new(),
             account: self.account.clone(),
+            canary: self.def().rollout.canary.clone().map(|rule| {
+                crate::deploy::canary::CanaryCheck {
+                    rule,
+                    // Every region of the definition, not only those deployed
+                    // now (`--region`): the others may be the old version.
+                    peers: self
+                        .whole
+                        .waves
+                        .iter()
+                        .flatten()
+                        .map(|s| (s.region.clone(), s.stack_name.clone()))
+                        .collect(),
+                }
+            }),
         }
     }
 

@@ -697,6 +697,16 @@ impl Cloud for CloudApi {
         )
     }
 
+    async fn lb_traffic(
+        &self,
+        region: &str,
+        load_balancer_arn: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<crate::deploy::cloud::Traffic, AwsError> {
+        super::lb_metrics::traffic(&self.aws, region, load_balancer_arn, start, end).await
+    }
+
     async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
         use aws_sdk_ec2::types::Filter;
         let out = self

@@ -14,6 +14,7 @@ pub mod ec2_images;
 mod error;
 pub mod health_reads;
 pub mod iam_audit;
+mod lb_metrics;
 mod leftovers;
 pub mod lock_stack;
 pub mod notify;

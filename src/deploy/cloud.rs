@@ -110,6 +110,18 @@ pub struct TableState {
     pub replicas: Vec<(String, String)>,
 }
 
+/// A load balancer's traffic over a window, from CloudWatch's metric data
+/// (`AWS/ApplicationELB`): zero requests when none was reported.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Traffic {
+    /// `RequestCount`, Sum.
+    pub requests: f64,
+    /// `HTTPCode_Target_5XX_Count` plus `HTTPCode_ELB_5XX_Count`, Sum.
+    pub errors_5xx: f64,
+    /// `TargetResponseTime`, p99, in milliseconds; None when not reported.
+    pub p99_ms: Option<f64>,
+}
+
 /// The calls the deploy makes. Every method is one AWS call (or one paginated list).
 #[allow(async_fn_in_trait)]
 pub trait Cloud: Sync {
@@ -196,6 +208,15 @@ pub trait Cloud: Sync {
         region: &str,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, AwsError>;
+    /// GetMetricData: the traffic of the load balancer `load_balancer_arn` from
+    /// `start` to `end` (seconds since the Unix epoch), in one period.
+    async fn lb_traffic(
+        &self,
+        region: &str,
+        load_balancer_arn: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Traffic, AwsError>;
     /// DescribeAvailabilityZones: the names of the region's Availability Zones this
     /// account can use (zone type `availability-zone`, state `available`).
     async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;

@@ -46,6 +46,8 @@ pub struct State {
     pub fail_mutating_call: Option<usize>,
     /// Regions whose health reads get no answer (an endpoint that stopped).
     pub unreachable: HashSet<String>,
+    /// Each region's load-balancer traffic (none: nothing reported).
+    pub traffic: BTreeMap<String, Traffic>,
 }
 
 #[derive(Default)]
@@ -312,6 +314,7 @@ impl Cloud for Fake {
             r("AWS::EC2::LaunchTemplate", "Lt"),
             r("AWS::EC2::VPC", "Vpc"),
             r("AWS::EC2::Subnet", "Subnet"),
+            r("AWS::ElasticLoadBalancingV2::LoadBalancer", "Alb"),
         ])
     }
 
@@ -433,6 +436,17 @@ impl Cloud for Fake {
             "OK"
         };
         Ok(vec![(format!("{prefix}5xx"), state.into())])
+    }
+
+    async fn lb_traffic(
+        &self,
+        region: &str,
+        _load_balancer_arn: &str,
+        _start: i64,
+        _end: i64,
+    ) -> Result<Traffic, AwsError> {
+        self.call(region, "GetMetricData");
+        Ok(self.with(|s| s.traffic.get(region).cloned().unwrap_or_default()))
     }
 
     async fn managed_prefix_list(

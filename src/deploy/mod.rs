@@ -4,6 +4,7 @@
 //! Everything here talks to AWS through the `Cloud` trait (`aws::CloudApi` in the
 //! binary, an in-memory fake in the unit tests) and reports through `events`.
 
+pub mod canary;
 pub mod check_health;
 pub mod cloud;
 mod destroy;

@@ -44,6 +44,9 @@ pub struct Settings {
     /// takes back the buckets and tables an earlier stack kept (`plan::adopt`);
     /// without it (the unit tests' fake) nothing is looked for.
     pub account: Option<String>,
+    /// `[rollout.canary]` with the deploy's region stacks: each region's bake ends
+    /// with the comparison (`canary::check`).
+    pub canary: Option<super::canary::CanaryCheck>,
 }
 
 impl Settings {

@@ -2,6 +2,7 @@
 //! wave, at the same time) executed, gated and baked; on failure the failed stacks
 //! put back (and with rollback-all, the stacks done before, in reverse order).
 
+use super::canary;
 use super::cloud::Cloud;
 use super::error::DeployError;
 use super::health;
@@ -277,7 +278,12 @@ async fn attempt<C: Cloud>(
                     detail: format!("baking for {}s", timing.bake.as_secs()),
                 },
             );
+            let baked_from = unix_now();
             health::bake(cloud, events, region, stack, &signals, timing).await?;
+            if let (Some(c), false, None) = (&settings.canary, timing.bake.is_zero(), pass.wire) {
+                let window = (baked_from, unix_now());
+                canary::check(cloud, events, region, stack, pass.version, c, window).await?;
+            }
         }
         if let Some(prev) = &out.before {
             keep_previous(cloud, events, region, stack, prev, timing).await;
@@ -583,4 +589,9 @@ async fn fail<C: Cloud>(
         }
     }
     (outcome, Some(errors.join("; ")))
+}
+
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -67,6 +67,7 @@ pub(super) fn settings(on_failure: OnFailure) -> Settings {
         stop: Arc::new(AtomicBool::new(false)),
         allow_replace: vec![],
         account: None,
+        canary: None,
     }
 }
 
@@ -715,4 +716,114 @@ async fn an_endpoint_that_stops_answering_in_a_gate_ends_unreachable_and_puts_no
         fake.mutating()
     );
     assert!(report.error.unwrap_or_default().contains("eu-west-1"));
+}
+
+fn with_canary(on_failure: OnFailure) -> Settings {
+    Settings {
+        canary: Some(super::canary::CanaryCheck {
+            rule: crate::stack::model::Canary {
+                max_5xx_increase: 1.0,
+                max_p99_increase_ms: 100.0,
+                min_requests: 100,
+            },
+            peers: REGIONS
+                .iter()
+                .map(|r| (r.to_string(), format!("app-prod-{r}")))
+                .collect(),
+        }),
+        ..settings(on_failure)
+    }
+}
+
+fn traffic(requests: f64, errors_5xx: f64) -> super::cloud::Traffic {
+    super::cloud::Traffic {
+        requests,
+        errors_5xx,
+        p99_ms: Some(50.0),
+    }
+}
+
+#[tokio::test]
+async fn a_canary_worse_than_the_regions_on_the_old_version_is_rolled_back() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    fake.with(|s| {
+        s.traffic.insert("us-east-1".into(), traffic(1000.0, 80.0));
+        s.traffic.insert("eu-west-1".into(), traffic(1000.0, 1.0));
+        s.traffic
+            .insert("ap-southeast-2".into(), traffic(1000.0, 2.0));
+    });
+    let sink = Arc::new(crate::events::Collect::default());
+    let events = Events::new(sink.clone());
+    let report = deploy(
+        &fake,
+        &events,
+        &desired(3, false),
+        &with_canary(OnFailure::RollbackRegion),
+        |_| true,
+    )
+    .await
+    .expect("deploy runs");
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(result_of(&report, "us-east-1"), StackResult::RolledBack);
+    assert_eq!(result_of(&report, "eu-west-1"), StackResult::NotStarted);
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "2", "{r}");
+    }
+    let verdict = sink
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|e| match &e.kind {
+            crate::events::EventKind::Health { signal, ok, detail } if signal == "canary" => {
+                Some((*ok, detail.clone()))
+            }
+            _ => None,
+        })
+        .expect("a canary event");
+    assert!(!verdict.0, "{verdict:?}");
+    assert!(
+        verdict.1.contains(
+            "5xx rate 8.00% against 0.15% on the old version (eu-west-1, ap-southeast-2)"
+        ),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_as_good_as_the_old_version_goes_on_and_the_last_region_has_none_to_compare() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    fake.with(|s| {
+        for r in REGIONS {
+            s.traffic.insert(r.into(), traffic(1000.0, 3.0));
+        }
+    });
+    let sink = Arc::new(crate::events::Collect::default());
+    let events = Events::new(sink.clone());
+    let report = deploy(
+        &fake,
+        &events,
+        &desired(3, false),
+        &with_canary(OnFailure::RollbackRegion),
+        |_| true,
+    )
+    .await
+    .expect("deploy runs");
+    assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
+    let seen = sink.0.lock().unwrap();
+    let passed: Vec<_> = seen
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, crate::events::EventKind::Health { signal, ok: true, .. } if signal == "canary")
+        })
+        .filter_map(|e| e.region.clone())
+        .collect();
+    assert_eq!(passed, ["us-east-1", "eu-west-1"]);
+    assert!(seen
+        .iter()
+        .any(|e| e.region.as_deref() == Some("ap-southeast-2")
+            && matches!(&e.kind, crate::events::EventKind::Warning { message }
+            if message.contains("canary skipped: no other region runs the old version"))));
 }

@@ -70,6 +70,14 @@ pub fn help_for(path: &FieldPath) -> Option<&'static str> {
             "a duration: a whole number followed by s, m or h, e.g. \"90s\", \"5m\", \"1h30m\""
         }
         ["rollout", "on_failure"] => "\"rollback-region\" or \"rollback-all\"",
+        ["rollout", "canary"] => {
+            "a table with `max_5xx_increase`, `max_p99_increase_ms` and `min_requests` (each optional)"
+        }
+        ["rollout", "canary", "max_5xx_increase"] => {
+            "percentage points from 0 to 100 (default 1.0)"
+        }
+        ["rollout", "canary", "max_p99_increase_ms"] => "milliseconds, 0 or more (default 100)",
+        ["rollout", "canary", "min_requests"] => "a whole number of requests (default 100)",
         ["compute"] => "a table with `instance_type`, `app_port`, `health_check_path` and `capacity`",
         ["compute", "instance_type"] => "an EC2 instance type such as \"t3.micro\"",
         ["compute", "app_port"] => "a port number from 1 to 65535",

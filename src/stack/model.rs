@@ -173,6 +173,41 @@ pub struct Rollout {
     /// What to do when a region fails: roll back that region only, or all regions done.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// Compare the baking region with the regions still on the old version.
+    #[serde(default)]
+    pub canary: Option<Canary>,
+}
+
+/// `[rollout.canary]`: at the end of a region's bake, its load balancer's 5xx rate
+/// and p99 latency over the bake (CloudWatch metric data) are compared with the
+/// regions still on the old version; beyond these margins the region fails its
+/// bake and is rolled back (docs/deploy.md, "The canary").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    /// Percentage points the 5xx rate may exceed the old version's, e.g. 1.0:
+    /// 0.5 % on the old version allows up to 1.5 % on the new one.
+    #[serde(default = "default_max_5xx_increase")]
+    pub max_5xx_increase: f64,
+    /// Milliseconds the p99 target response time may exceed the slowest region
+    /// on the old version.
+    #[serde(default = "default_max_p99_increase_ms")]
+    pub max_p99_increase_ms: f64,
+    /// Fewer requests than this in the baking region or in the old regions
+    /// together and the comparison is skipped (said in an event): too little
+    /// traffic says nothing.
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u64,
+}
+
+fn default_max_5xx_increase() -> f64 {
+    1.0
+}
+fn default_max_p99_increase_ms() -> f64 {
+    100.0
+}
+fn default_min_requests() -> u64 {
+    100
 }
 
 fn default_bake() -> String {

@@ -549,6 +549,46 @@ impl Checks {
             }
         }
         self.durations(r);
+        if let Some(c) = &r.canary {
+            self.canary(r, c);
+        }
+    }
+
+    /// The canary's margins, and a bake long enough to hold a minute of the load
+    /// balancer's metrics (Elastic Load Balancing sends them in 60-second
+    /// intervals:
+    /// <https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html>).
+    fn canary(&mut self, r: &Rollout, c: &Canary) {
+        let base = p("rollout").key("canary");
+        if !(0.0..=100.0).contains(&c.max_5xx_increase) {
+            self.bad(
+                base.key("max_5xx_increase"),
+                format!(
+                    "max_5xx_increase is {}; it is percentage points, from 0 to 100",
+                    c.max_5xx_increase
+                ),
+            );
+        }
+        if !(c.max_p99_increase_ms >= 0.0 && c.max_p99_increase_ms.is_finite()) {
+            self.bad(
+                base.key("max_p99_increase_ms"),
+                format!(
+                    "max_p99_increase_ms is {}; it is milliseconds, 0 or more",
+                    c.max_p99_increase_ms
+                ),
+            );
+        }
+        if matches!(parse_duration(&r.bake), Ok(d) if d < std::time::Duration::from_secs(60)) {
+            self.bad(
+                p("rollout").key("bake"),
+                format!(
+                    "bake is {}, but a canary compares the load balancer's metrics over the \
+                     bake, which CloudWatch holds per minute: bake at least \"1m\" (\"5m\" or more \
+                     to see a few minutes of traffic)",
+                    r.bake
+                ),
+            );
+        }
     }
 
     fn durations(&mut self, r: &Rollout) {
