@@ -351,16 +351,21 @@ def _stack_events(account_id, region_name, stack_id, logical_id, group):
             resource_status_reason=reason,
             resource_properties=None,
         )
-        # With the timed lifecycle (moto_cfn_lifecycle.py) a stack's events are a
-        # view of its timeline: add the event there, visible from now on.
-        timeline = stack.__dict__.get("strata_events")
-        if timeline is not None:
-            event.strata_at = time.time()
-            timeline.append(event)
-        else:
-            stack.events.append(event)
+        append_stack_event(stack, event)
 
     return write
+
+
+def append_stack_event(stack, event):
+    """Add a stack event. With the timed lifecycle (moto_cfn_lifecycle.py) a
+    stack's events are a view of its timeline: add the event there, visible from
+    now on."""
+    timeline = stack.__dict__.get("strata_events")
+    if timeline is not None:
+        event.strata_at = time.time()
+        timeline.append(event)
+    else:
+        stack.events.append(event)
 
 
 def update_group(group, resource_json, events):

@@ -363,6 +363,7 @@ def signal_resource():
     from moto.cloudformation.models import Event
     from moto.cloudformation.responses import CloudFormationResponse
     from moto.core.responses import EmptyResult
+    from moto_autoscaling import append_stack_event
 
     def signal(self):
         stack_name = self._get_param("StackName")
@@ -392,12 +393,7 @@ def signal_resource():
             resource_status_reason=f"Received {status} signal with UniqueId {unique_id}",
             resource_properties=None,
         )
-        timeline = stack.__dict__.get("strata_events")
-        if timeline is not None:
-            event.strata_at = time.time()
-            timeline.append(event)
-        else:
-            stack.events.append(event)
+        append_stack_event(stack, event)
         return EmptyResult()
 
     CloudFormationResponse.signal_resource = signal

@@ -10,7 +10,7 @@ mod support;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use std::path::{Path, PathBuf};
-use support::cli::{strata_sandbox, Run};
+use support::cli::{deploy_json, deploy_json_baking};
 use support::{sandbox, sdk};
 
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
@@ -32,18 +32,6 @@ fn fixture(dir: &Path, name: &str, desired: u32) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn deploy(file: &Path, bake: &str) -> Run {
-    strata_sandbox(&[
-        "deploy",
-        file.to_str().unwrap(),
-        "--yes",
-        "--bake",
-        bake,
-        "--output",
-        "json",
-    ])
 }
 
 fn stack(region: &str) -> String {
@@ -128,7 +116,7 @@ fn a_new_version_with_more_5xx_than_the_old_regions_fails_its_bake_and_is_put_ba
     let dir = tempfile::tempdir().unwrap();
     let v1 = fixture(dir.path(), "v1.toml", 2);
     let v2 = fixture(dir.path(), "v2.toml", 3);
-    deploy(&v1, "0s").expect_code(0);
+    deploy_json(&v1).expect_code(0);
     let before: Vec<String> = REGIONS.iter().map(|r| version_tag(r)).collect();
 
     // 30 % of the new version's answers in us-east-1 are 5xx; 1 % elsewhere.
@@ -136,7 +124,7 @@ fn a_new_version_with_more_5xx_than_the_old_regions_fails_its_bake_and_is_put_ba
     put_traffic("us-west-2", 1.0, 0.06);
     put_traffic("eu-west-1", 1.0, 0.04);
 
-    let run = deploy(&v2, "2s");
+    let run = deploy_json_baking(&v2, "2s");
     run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
     let canary = run
         .json_lines()

@@ -267,15 +267,7 @@ fn the_example_deploys_over_https_with_issued_certificates_in_every_region() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("example-existing-zone.toml");
     std::fs::write(&file, text).unwrap();
-    let run = cli::strata_sandbox(&[
-        "--output",
-        "json",
-        "deploy",
-        file.to_str().unwrap(),
-        "--yes",
-        "--bake",
-        "0s",
-    ]);
+    let run = cli::deploy_json(&file);
     run.expect_code(exit_code::SUCCESS);
 
     let records = cname_records(&zone);

@@ -37,18 +37,6 @@ fn fixture(dir: &Path, name: &str, ami: &str) -> PathBuf {
     path
 }
 
-fn deploy(file: &Path) -> cli::Run {
-    cli::strata_sandbox(&[
-        "--output",
-        "json",
-        "deploy",
-        file.to_str().unwrap(),
-        "--yes",
-        "--bake",
-        "0s",
-    ])
-}
-
 /// Bake `app` (a directory under tests/fixtures) into `ami` in us-east-1.
 fn bake(ec2: &aws_sdk_ec2::Client, ami: &str, app: &str) {
     let dir = sandbox::repo_dir().join("tests/fixtures").join(app);
@@ -197,7 +185,7 @@ fn the_app_the_user_data_starts_reads_its_contract_and_the_gate_sees_it() {
     bake(&clients[0].ec2, GOOD_AMI, "app");
     bake(&clients[0].ec2, BROKEN_AMI, "app-unhealthy");
 
-    let run = deploy(&good);
+    let run = cli::deploy_json(&good);
     run.expect_code(0);
     // The gate read every region's targets (the app answered through them).
     for region in REGIONS {
@@ -246,7 +234,7 @@ fn the_app_the_user_data_starts_reads_its_contract_and_the_gate_sees_it() {
 
     // The broken build: its instances answer 500, the first region's gate fails on
     // its targets, and the region is put back on the good build.
-    let run = deploy(&broken);
+    let run = cli::deploy_json(&broken);
     run.expect_code(strata::exit_code::DEPLOY_FAILED_ROLLED_BACK);
     let failed = run.json_lines().into_iter().any(|e| {
         e["event"] == "health"

@@ -233,6 +233,11 @@ pub fn strata_sandbox(args: &[&str]) -> Run {
 
 /// `strata --output json deploy FILE --yes --bake 0s` against this test binary's moto.
 pub fn deploy_json(file: &std::path::Path) -> Run {
+    deploy_json_baking(file, "0s")
+}
+
+/// `strata --output json deploy FILE --yes --bake BAKE` against this test binary's moto.
+pub fn deploy_json_baking(file: &std::path::Path, bake: &str) -> Run {
     let file = file.to_str().expect("a UTF-8 path");
-    strata_sandbox(&["--output", "json", "deploy", file, "--yes", "--bake", "0s"])
+    strata_sandbox(&["--output", "json", "deploy", file, "--yes", "--bake", bake])
 }
