@@ -129,64 +129,80 @@ async fn load_balancer<C: Cloud>(
         .map(|r| r.physical_id))
 }
 
-/// The traffic of every other region stack still on the old version.
-async fn baseline<C: Cloud>(
+/// One old-version peer's traffic: None when it is not on the old version (or
+/// not there, or in a stack operation) or has no load balancer.
+async fn old_traffic<C: Cloud>(
     cloud: &C,
-    region: &str,
+    peer: &str,
+    stack: &str,
     version: &str,
-    peers: &[(String, String)],
     window: (i64, i64),
-) -> Result<Vec<(String, Traffic)>, crate::aws::AwsError> {
-    let mut out = Vec::new();
-    for (peer, stack) in peers.iter().filter(|(r, _)| r != region) {
-        let Some(state) = cloud.stack(peer, stack).await? else {
-            continue;
-        };
-        let old = state
-            .tags
-            .get(TAG_VERSION)
-            .is_some_and(|v| v.as_str() != version);
-        if !old || state.status.ends_with("_IN_PROGRESS") {
-            continue;
-        }
-        if let Some(lb) = load_balancer(cloud, peer, stack).await? {
-            out.push((
-                peer.clone(),
-                cloud.lb_traffic(peer, &lb, window.0, window.1).await?,
-            ));
-        }
+) -> Result<Option<(String, Traffic)>, crate::aws::AwsError> {
+    let Some(state) = cloud.stack(peer, stack).await? else {
+        return Ok(None);
+    };
+    let old = state
+        .tags
+        .get(TAG_VERSION)
+        .is_some_and(|v| v.as_str() != version);
+    if !old || state.status.ends_with("_IN_PROGRESS") {
+        return Ok(None);
     }
-    Ok(out)
+    let Some(lb) = load_balancer(cloud, peer, stack).await? else {
+        return Ok(None);
+    };
+    let traffic = cloud.lb_traffic(peer, &lb, window.0, window.1).await?;
+    Ok(Some((peer.to_string(), traffic)))
 }
 
-/// Run the canary for a region that baked over `window` (seconds since the Unix
-/// epoch): a `canary` health event with the comparison, and a failed bake when
-/// the new version is worse beyond the margins.
+/// A region whose bake just ended.
+pub struct Baked<'a> {
+    pub region: &'a str,
+    pub stack: &'a str,
+    /// Its load balancer (from the gate's signals), if it has one.
+    pub load_balancer: Option<&'a str>,
+    /// The version it now runs.
+    pub version: &'a str,
+    /// The bake, in seconds since the Unix epoch.
+    pub window: (i64, i64),
+}
+
+/// Run the canary for a region whose bake ended: a `canary` health event with the
+/// comparison, and a failed bake when the new version is worse beyond the margins.
+/// The old-version peers are read at once.
 pub async fn check<C: Cloud>(
     cloud: &C,
     events: &Events,
-    region: &str,
-    stack: &str,
-    version: &str,
+    baked: &Baked<'_>,
     canary: &CanaryCheck,
-    window: (i64, i64),
 ) -> Result<(), DeployError> {
+    let (region, window) = (baked.region, baked.window);
     let read = async {
-        let Some(lb) = load_balancer(cloud, region, stack).await? else {
+        let Some(lb) = baked.load_balancer else {
             return Ok(Verdict::Skipped("the stack has no load balancer".into()));
         };
-        let new = cloud.lb_traffic(region, &lb, window.0, window.1).await?;
-        let old = baseline(cloud, region, version, &canary.peers, window).await?;
-        Ok::<_, crate::aws::AwsError>(judge(&canary.rule, &new, &old))
+        let peers = canary.peers.iter().filter(|(r, _)| r != region);
+        let (new, old) = futures::future::join(
+            cloud.lb_traffic(region, lb, window.0, window.1),
+            futures::future::join_all(
+                peers.map(|(peer, stack)| old_traffic(cloud, peer, stack, baked.version, window)),
+            ),
+        )
+        .await;
+        let old = old
+            .into_iter()
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, crate::aws::AwsError>(judge(&canary.rule, &new?, &old))
     };
     let verdict = match read.await {
         Ok(v) => v,
         Err(e) if e.is_unreachable() => return Err(e.into()),
         Err(e) => Verdict::Skipped(format!("the metric data could not be read: {e}")),
     };
-    let (ok, detail) = match &verdict {
-        Verdict::Pass(d) => (true, d.clone()),
-        Verdict::Fail(d) => (false, d.clone()),
+    let (ok, detail) = match verdict {
+        Verdict::Pass(d) => (true, d),
+        Verdict::Fail(d) => (false, d),
         Verdict::Skipped(d) => {
             events.warn(Some(region), Phase::Bake, format!("canary skipped: {d}"));
             return Ok(());
@@ -206,7 +222,7 @@ pub async fn check<C: Cloud>(
     } else {
         Err(DeployError::BakeFailed {
             region: region.into(),
-            stack: stack.into(),
+            stack: baked.stack.into(),
             reason: format!("canary: {detail}"),
         })
     }

@@ -39,6 +39,8 @@ pub struct Signals {
     pub asgs: Vec<String>,
     pub target_groups: Vec<String>,
     pub health_checks: Vec<String>,
+    /// The stack's load balancers (ARNs): the canary reads their traffic.
+    pub load_balancers: Vec<String>,
     /// Alarms named with this prefix belong to the stack.
     pub alarm_prefix: String,
     /// The stack's launch templates (ids).
@@ -130,6 +132,7 @@ pub async fn discover<C: Cloud>(
             "AWS::AutoScaling::AutoScalingGroup" => s.asgs.push(r.physical_id),
             "AWS::ElasticLoadBalancingV2::TargetGroup" => s.target_groups.push(r.physical_id),
             "AWS::Route53::HealthCheck" => s.health_checks.push(r.physical_id),
+            "AWS::ElasticLoadBalancingV2::LoadBalancer" => s.load_balancers.push(r.physical_id),
             "AWS::EC2::LaunchTemplate" => s.launch_templates.push(r.physical_id),
             "AWS::EC2::VPC" => s.vpcs.push(r.physical_id),
             "AWS::EC2::Subnet" => s.subnets.push(r.physical_id),

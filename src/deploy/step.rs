@@ -282,7 +282,15 @@ async fn attempt<C: Cloud>(
             health::bake(cloud, events, region, stack, &signals, timing).await?;
             if let (Some(c), false, None) = (&settings.canary, timing.bake.is_zero(), pass.wire) {
                 let window = (baked_from, unix_now());
-                canary::check(cloud, events, region, stack, pass.version, c, window).await?;
+                let lb = signals.load_balancers.first().map(String::as_str);
+                let this = canary::Baked {
+                    region,
+                    stack,
+                    load_balancer: lb,
+                    version: pass.version,
+                    window,
+                };
+                canary::check(cloud, events, &this, c).await?;
             }
         }
         if let Some(prev) = &out.before {
