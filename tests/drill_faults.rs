@@ -17,21 +17,17 @@ use support::{sandbox, sdk};
 
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
-#[test]
-fn instance_fault_on_the_example_is_recovered_in_every_region() {
-    let _moto = sandbox::exclusive();
-    let example = sandbox::repo_dir().join("stacks").join("example.toml");
-    let file = example.to_str().expect("utf-8 path");
-    strata_sandbox(&["deploy", file, "--yes", "--bake", "0s", "--output", "json"]).expect_code(0);
-
+/// `dr drill FILE --fault FAULT` in every region, JSON: exit 0, the report passed
+/// with a region each.
+fn passed_drill(file: &str, fault: &str, recover_timeout: &str) -> Value {
     let run = strata_sandbox(&[
         "dr",
         "drill",
         file,
         "--fault",
-        "instance",
+        fault,
         "--recover-timeout",
-        "2m",
+        recover_timeout,
         "--bake",
         "0s",
         "--output",
@@ -42,10 +38,25 @@ fn instance_fault_on_the_example_is_recovered_in_every_region() {
         .json_lines()
         .pop()
         .unwrap_or_else(|| panic!("no JSON output\n{run}"));
-    assert_eq!(report["fault"], "instance", "{report}");
+    assert_eq!(report["fault"], fault, "{report}");
     assert_eq!(report["passed"], true, "{report}");
+    assert_eq!(
+        report["regions"].as_array().map(Vec::len),
+        Some(REGIONS.len()),
+        "{report}"
+    );
+    report
+}
+
+#[test]
+fn instance_fault_on_the_example_is_recovered_in_every_region() {
+    let _moto = sandbox::exclusive();
+    let example = sandbox::repo_dir().join("stacks").join("example.toml");
+    let file = example.to_str().expect("utf-8 path");
+    strata_sandbox(&["deploy", file, "--yes", "--bake", "0s", "--output", "json"]).expect_code(0);
+
+    let report = passed_drill(file, "instance", "2m");
     let regions = report["regions"].as_array().expect("regions");
-    assert_eq!(regions.len(), REGIONS.len(), "{report}");
 
     for r in regions {
         let region = r["region"].as_str().expect("region");
@@ -242,28 +253,8 @@ fn az_fault_on_the_example_is_carried_by_the_other_zone_and_put_back() {
         })
         .collect();
 
-    let run = strata_sandbox(&[
-        "dr",
-        "drill",
-        file,
-        "--fault",
-        "az",
-        "--recover-timeout",
-        "3m",
-        "--bake",
-        "0s",
-        "--output",
-        "json",
-    ]);
-    run.expect_code(0);
-    let report: Value = run
-        .json_lines()
-        .pop()
-        .unwrap_or_else(|| panic!("no JSON output\n{run}"));
-    assert_eq!(report["fault"], "az", "{report}");
-    assert_eq!(report["passed"], true, "{report}");
+    let report = passed_drill(file, "az", "3m");
     let regions = report["regions"].as_array().expect("regions");
-    assert_eq!(regions.len(), REGIONS.len(), "{report}");
 
     let mut lost_west = String::new();
     for (r, (name, had)) in regions.iter().zip(&groups) {

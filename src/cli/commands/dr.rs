@@ -446,30 +446,36 @@ async fn fault_drill(
         timeout,
         poll: Duration::from_secs(1),
     };
-    let (passed, text) = if f.fault == DrillFault::Az {
+    // The report as JSON or as text.
+    let show = |report: String, text: String| {
+        ctx.renderer.finish();
+        if json(global) {
+            println!("{report}");
+        } else {
+            print!("{text}");
+        }
+    };
+    let passed = if f.fault == DrillFault::Az {
         let report = ctx
             .locked(dr::fault::az::az_drill(&ctx, &regions, f.zone, wait))
             .await
             .map_err(failure)?;
-        ctx.renderer.finish();
-        if json(global) {
-            print_json(&report);
-        }
-        (report.passed, az_text(&report))
+        show(
+            serde_json::to_string(&report).unwrap_or_default(),
+            az_text(&report),
+        );
+        report.passed
     } else {
         let report = ctx
             .locked(dr::fault::instance_drill(&ctx, &regions, wait))
             .await
             .map_err(failure)?;
-        ctx.renderer.finish();
-        if json(global) {
-            print_json(&report);
-        }
-        (report.passed, instance_text(&report))
+        show(
+            serde_json::to_string(&report).unwrap_or_default(),
+            instance_text(&report),
+        );
+        report.passed
     };
-    if !json(global) {
-        print!("{text}");
-    }
     Ok(if passed {
         exit_code::SUCCESS
     } else {

@@ -219,6 +219,17 @@ pub struct PutBack {
     pub problems: Vec<String>,
 }
 
+impl PutBack {
+    /// "done", or what is left.
+    pub fn outcome(&self) -> String {
+        if self.done {
+            "done".to_string()
+        } else {
+            self.problems.join("; ")
+        }
+    }
+}
+
 /// One region's AZ fault: what broke, what recovered, how long, what was put back.
 #[derive(Debug, Clone, Serialize)]
 pub struct AzRecovery {
@@ -435,8 +446,8 @@ pub async fn az_fault<Z: Zones>(
     )
     .await;
     let broken_at = Instant::now();
-    if let Err(e) = broke {
-        let back = put_back(
+    let undo = || {
+        put_back(
             zones,
             region,
             asg,
@@ -444,18 +455,12 @@ pub async fn az_fault<Z: Zones>(
             subnets_changed,
             &deleted,
         )
-        .await;
+    };
+    if let Err(e) = broke {
         return Err(DrError::Step {
             step: "breaking the zone",
             region: region.into(),
-            message: format!(
-                "{e}; put back: {}",
-                if back.done {
-                    "done".to_string()
-                } else {
-                    back.problems.join("; ")
-                }
-            ),
+            message: format!("{e}; put back: {}", undo().await.outcome()),
         });
     }
     events.emit(
@@ -485,15 +490,7 @@ pub async fn az_fault<Z: Zones>(
         az_recovery(g, &zone, &before).map_err(|why| format!("{asg}: {why}"))
     })
     .await;
-    let back = put_back(
-        zones,
-        region,
-        asg,
-        &group.subnets,
-        subnets_changed,
-        &deleted,
-    )
-    .await;
+    let back = undo().await;
     let Watched {
         recovered: replacements,
         green,
@@ -503,14 +500,7 @@ pub async fn az_fault<Z: Zones>(
     } = watched.map_err(|e| DrError::Step {
         step: "waiting for the surviving zones",
         region: region.into(),
-        message: format!(
-            "{e}; put back: {}",
-            if back.done {
-                "done".to_string()
-            } else {
-                back.problems.join("; ")
-            }
-        ),
+        message: format!("{e}; put back: {}", back.outcome()),
     })?;
     let replacements: Vec<Replacement> = replacements
         .unwrap_or_default()
