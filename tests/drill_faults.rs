@@ -228,6 +228,16 @@ fn az_fault_on_the_example_is_carried_by_the_other_zone_and_put_back() {
         "{refused}"
     );
 
+    // A zone belongs to one region: --zone without --region is refused too.
+    let refused = strata_sandbox(&["dr", "drill", file, "--fault", "az", "--zone", "us-east-1a"]);
+    refused.expect_code(exit_code::INVALID_INPUT);
+    assert!(
+        refused
+            .stderr
+            .contains("--zone applies to --fault az with --region"),
+        "{refused}"
+    );
+
     strata_sandbox(&["deploy", file, "--yes", "--bake", "0s", "--output", "json"]).expect_code(0);
     let groups: Vec<(String, BTreeSet<String>)> = REGIONS
         .iter()
