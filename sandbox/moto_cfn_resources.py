@@ -15,12 +15,16 @@ it. CloudFormation either creates a resource or fails it. This module
   ``AWS::DynamoDB::GlobalTable`` (a table in every replica region, DescribeTable
   lists the replicas; at most one replica added or removed per update),
   ``AWS::S3::BucketPolicy`` (GetBucketPolicy) and
-  ``AWS::AutoScaling::ScalingPolicy`` (DescribePolicies).
+  ``AWS::AutoScaling::ScalingPolicy`` (DescribePolicies);
+- associates the subnet of an ``AWS::EC2::SubnetRouteTableAssociation`` with its
+  route table, as DescribeRouteTables then reports it (moto kept the resource in a
+  dictionary of its own), see ``subnet_associations_associate``.
 
 AWS pages: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-globaltable.html,
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucketpolicy.html,
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-autoscaling-scalingpolicy.html,
-https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html,
+https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-subnetroutetableassociation.html
 """
 
 import json
@@ -636,6 +640,33 @@ def deletes_for_every_type():
     FakeListener.delete = listener_delete
 
 
+def subnet_associations_associate():
+    """An ``AWS::EC2::SubnetRouteTableAssociation`` "associates a subnet with a
+    route table" (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-subnetroutetableassociation.html):
+    afterwards DescribeRouteTables lists the association in the table's
+    ``Associations`` and its ``association.subnet-id`` filter finds the table
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html),
+    as after AssociateRouteTable. moto 5.2.5 only recorded the resource in the
+    subnet backend's ``subnet_associations``: the table had no association, so no
+    subnet's route table could be found by its subnet. The association is made
+    through moto's AssociateRouteTable (idempotent); the stack's delete takes it
+    away again (``deletes_for_every_type``). Not modelled: the resource's physical
+    id stays moto's (the route table id, where AWS answers the association id)."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    create = SubnetRouteTableAssociation.create_from_cloudformation_json.__func__
+
+    def create_and_associate(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        association = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        ec2_backends[account_id][region_name].associate_route_table(
+            association.route_table_id, subnet_id=association.subnet_id
+        )
+        return association
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create_and_associate)
+
+
 def install():
     """The models register themselves on import; clear moto's cached model map (in
     case it was read before) and apply the patches above."""
@@ -645,6 +676,7 @@ def install():
     parsing.get_name_type_map.cache_clear()
     describe_table_with_replicas()
     deletes_for_every_type()
+    subnet_associations_associate()
     fail_unmodelled_types()
     remember_what_an_update_starts_from()
     replace_what_moto_cannot_update()

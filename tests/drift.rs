@@ -23,17 +23,9 @@ fn drift_json(file: &str) -> (i32, Value) {
 }
 
 fn asg_max(name: &str) -> i32 {
-    let asg = aws_sdk_autoscaling::Client::new(&sdk::config(HOME));
-    sdk::block_on(async {
-        asg.describe_auto_scaling_groups()
-            .auto_scaling_group_names(name)
-            .send()
-            .await
-            .expect("DescribeAutoScalingGroups")
-            .auto_scaling_groups()[0]
-            .max_size()
-            .expect("MaxSize")
-    })
+    sdk::auto_scaling_group(HOME, name)
+        .max_size()
+        .expect("MaxSize")
 }
 
 /// The group's ingress rules as (protocol, from port, CIDRs).
@@ -64,24 +56,6 @@ fn ingress(group_id: &str) -> Vec<(String, Option<i32>, Vec<String>)> {
 }
 
 const ADDED: &str = "203.0.113.0/24";
-
-/// The target (NAT gateway or gateway id) of the table's 0.0.0.0/0 route.
-fn default_route(table_id: &str) -> Option<String> {
-    let ec2 = sdk::ec2(HOME);
-    sdk::block_on(async {
-        let out = ec2
-            .describe_route_tables()
-            .route_table_ids(table_id)
-            .send()
-            .await
-            .expect("DescribeRouteTables");
-        out.route_tables()[0]
-            .routes()
-            .iter()
-            .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-            .and_then(|r| r.nat_gateway_id().or(r.gateway_id()).map(str::to_string))
-    })
-}
 
 /// The contract parameter's value.
 fn parameter(name: &str) -> String {
@@ -204,7 +178,10 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
     // (PutMetricAlarm of the whole alarm, as the console does).
     let table = sdk::physical_id(HOME, &stack, "PrivateRouteTableA");
     let nat = sdk::physical_id(HOME, &stack, "NatGatewayA");
-    assert_eq!(default_route(&table).as_deref(), Some(nat.as_str()));
+    assert_eq!(
+        sdk::default_route(HOME, &table).as_deref(),
+        Some(nat.as_str())
+    );
     let alarm_name = sdk::physical_id(HOME, &stack, "Alb5xxAlarm");
     let live = alarm(&alarm_name);
     assert_eq!(live.threshold(), Some(50.0));
@@ -243,7 +220,7 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
             .await
             .expect("PutMetricAlarm");
     });
-    assert_eq!(default_route(&table), None);
+    assert_eq!(sdk::default_route(HOME, &table), None);
     assert_eq!(alarm(&alarm_name).threshold(), Some(500.0));
 
     // By hand: the region's latency record pointed at the endpoint check instead
@@ -405,7 +382,7 @@ fn a_hand_changed_asg_maximum_and_security_group_rule_are_reported_then_restored
         "an event for the route and the alarm\n{run}"
     );
     assert_eq!(
-        default_route(&table).as_deref(),
+        sdk::default_route(HOME, &table).as_deref(),
         Some(nat.as_str()),
         "the NAT default route is back"
     );

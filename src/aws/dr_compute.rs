@@ -1,6 +1,7 @@
 //! Regional reads and writes DR needs besides CloudFormation: an Auto Scaling
 //! group's limits (and setting them), and load balancers found by DNS name (their
-//! healthy targets, and deleting one to break a region in a drill).
+//! healthy targets, and deleting one to break a region in a drill), and the
+//! drill faults' `Fleet` / `Zones` (instances, the group's subnets, a zone's NAT route).
 
 use super::{Aws, AwsError};
 
@@ -178,6 +179,14 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
             .first()
             .map(|g| crate::dr::fault::Group {
                 desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+                subnets: g
+                    .vpc_zone_identifier()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
                 instances: g
                     .instances()
                     .iter()
@@ -199,11 +208,11 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
     /// EC2 shuts the instance down; Auto Scaling learns it from EC2's health
     /// status and replaces it
     /// (<https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html>).
-    async fn terminate(&self, region: &str, instance_id: &str) -> Result<(), AwsError> {
+    async fn terminate(&self, region: &str, instance_ids: &[String]) -> Result<(), AwsError> {
         self.aws
             .ec2(region)
             .terminate_instances()
-            .instance_ids(instance_id)
+            .set_instance_ids(Some(instance_ids.to_vec()))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ec2", "TerminateInstances", region, e))?;
@@ -247,5 +256,135 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
         crate::deploy::gate_readings(self.cloud, region, &signals)
             .await
             .map_err(step)
+    }
+}
+
+/// The AZ drill's network calls (`dr::fault::az::Zones`).
+impl crate::dr::fault::az::Zones for AwsFleet<'_> {
+    /// DescribeSubnets
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html>).
+    async fn subnet_zones(
+        &self,
+        region: &str,
+        subnets: &[String],
+    ) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+        if subnets.is_empty() {
+            return Ok(Default::default());
+        }
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_subnets()
+            .filters(super::drift_reads::filter("subnet-id", subnets))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeSubnets", region, e))?;
+        Ok(out
+            .subnets()
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.subnet_id()?.to_string(),
+                    s.availability_zone()?.to_string(),
+                ))
+            })
+            .collect())
+    }
+
+    /// UpdateAutoScalingGroup of `VPCZoneIdentifier` only: "The new settings take
+    /// effect on any scaling activities after this call returns"
+    /// (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html>),
+    /// so the replacements launch in the remaining subnets.
+    async fn set_subnets(
+        &self,
+        region: &str,
+        asg: &str,
+        subnets: &[String],
+    ) -> Result<(), AwsError> {
+        self.aws
+            .autoscaling(region)
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(asg)
+            .vpc_zone_identifier(subnets.join(","))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
+        Ok(())
+    }
+
+    /// DescribeRouteTables with the `association.subnet-id` filter
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html>).
+    async fn zone_route(
+        &self,
+        region: &str,
+        subnet: &str,
+    ) -> Result<Option<crate::dr::fault::az::ZoneRoute>, AwsError> {
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_route_tables()
+            .filters(super::drift_reads::filter(
+                "association.subnet-id",
+                &[subnet.to_string()],
+            ))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeRouteTables", region, e))?;
+        Ok(out
+            .route_tables()
+            .first()
+            .map(|t| crate::dr::fault::az::ZoneRoute {
+                route_table_id: t.route_table_id().unwrap_or_default().to_string(),
+                nat_gateway_id: t
+                    .routes()
+                    .iter()
+                    .find(|r| {
+                        r.destination_cidr_block() == Some(crate::dr::fault::az::DEFAULT_ROUTE)
+                    })
+                    .and_then(|r| r.nat_gateway_id())
+                    .map(str::to_string),
+            }))
+    }
+
+    /// DeleteRoute
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRoute.html>);
+    /// `InvalidRoute.NotFound` (gone already, a retried call) is done.
+    async fn delete_default_route(
+        &self,
+        region: &str,
+        route_table_id: &str,
+    ) -> Result<(), AwsError> {
+        let res = self
+            .aws
+            .ec2(region)
+            .delete_route()
+            .route_table_id(route_table_id)
+            .destination_cidr_block(crate::dr::fault::az::DEFAULT_ROUTE)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DeleteRoute", region, e));
+        match res {
+            Err(e) if e.code == "InvalidRoute.NotFound" => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// CreateRoute through the NAT gateway, ReplaceRoute when there is one.
+    async fn put_default_route(
+        &self,
+        region: &str,
+        route_table_id: &str,
+        nat_gateway_id: &str,
+    ) -> Result<(), AwsError> {
+        super::drift_reads::put_route(
+            self.aws,
+            region,
+            route_table_id,
+            crate::dr::fault::az::DEFAULT_ROUTE,
+            crate::drift::RouteVia::NatGateway,
+            nat_gateway_id,
+            false,
+        )
+        .await
     }
 }

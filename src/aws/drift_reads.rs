@@ -56,11 +56,59 @@ impl<'a> AwsDrift<'a> {
 /// An EC2 filter: `name` is any of `values`. Describing by filter rather than by
 /// ids, a resource that no longer exists is just absent, where naming it fails
 /// the whole call (`InvalidGroup.NotFound`, `InvalidRouteTableID.NotFound`).
-fn filter(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
+pub(super) fn filter(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()
         .name(name)
         .set_values(Some(values.to_vec()))
         .build()
+}
+
+/// CreateRoute (or, with `replace`, ReplaceRoute) of `destination` through
+/// `target`; a route that is there already is replaced (a retried call whose
+/// answer was lost, or made since the read): idempotent. Drift's put-back and the
+/// AZ drill's put-back both call it.
+pub(super) async fn put_route(
+    aws: &Aws,
+    region: &str,
+    table_id: &str,
+    destination: &str,
+    via: RouteVia,
+    target: &str,
+    replace: bool,
+) -> Result<(), AwsError> {
+    let ec2 = aws.ec2(region);
+    let (nat, gateway) = match via {
+        RouteVia::NatGateway => (Some(target.to_string()), None),
+        RouteVia::Gateway => (None, Some(target.to_string())),
+    };
+    let replace_route = || async {
+        ec2.replace_route()
+            .route_table_id(table_id)
+            .destination_cidr_block(destination)
+            .set_nat_gateway_id(nat.clone())
+            .set_gateway_id(gateway.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("ec2", "ReplaceRoute", region, e))
+    };
+    if replace {
+        return replace_route().await;
+    }
+    let created = ec2
+        .create_route()
+        .route_table_id(table_id)
+        .destination_cidr_block(destination)
+        .set_nat_gateway_id(nat.clone())
+        .set_gateway_id(gateway.clone())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("ec2", "CreateRoute", region, e));
+    match created {
+        Err(e) if e.code == "RouteAlreadyExists" => replace_route().await,
+        other => other,
+    }
 }
 
 /// One rule per peer of an EC2 permission.
@@ -393,41 +441,16 @@ impl DriftPort for AwsDrift<'_> {
         target: &str,
         replace: bool,
     ) -> Result<(), AwsError> {
-        let ec2 = self.aws.ec2(region);
-        let (nat, gateway) = match via {
-            RouteVia::NatGateway => (Some(target.to_string()), None),
-            RouteVia::Gateway => (None, Some(target.to_string())),
-        };
-        let replace_route = || async {
-            ec2.replace_route()
-                .route_table_id(table_id)
-                .destination_cidr_block(destination)
-                .set_nat_gateway_id(nat.clone())
-                .set_gateway_id(gateway.clone())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2", "ReplaceRoute", region, e))
-        };
-        if replace {
-            return replace_route().await;
-        }
-        let created = ec2
-            .create_route()
-            .route_table_id(table_id)
-            .destination_cidr_block(destination)
-            .set_nat_gateway_id(nat.clone())
-            .set_gateway_id(gateway.clone())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("ec2", "CreateRoute", region, e));
-        match created {
-            // There already (a retried call whose answer was lost, or made since
-            // the read): pointed at the template's target, which is idempotent.
-            Err(e) if e.code == "RouteAlreadyExists" => replace_route().await,
-            other => other,
-        }
+        put_route(
+            self.aws,
+            region,
+            table_id,
+            destination,
+            via,
+            target,
+            replace,
+        )
+        .await
     }
 
     async fn patch_alarm(

@@ -353,17 +353,24 @@ pub enum DrCommand {
     Drill {
         /// The stack definition, e.g. stacks/example.toml.
         file: PathBuf,
-        /// What to break: `region` (deploy, break a region, fail over, rebuild) or
-        /// `instance` (terminate one instance per region; the group replaces it).
+        /// What to break: `region` (deploy, break a region, fail over, rebuild),
+        /// `instance` (terminate one instance per region; the group replaces it) or
+        /// `az` (lose one zone per region: its subnets, instances and NAT route;
+        /// the other zones carry the load; put back).
         #[arg(long, value_enum, default_value = "region")]
         fault: DrillFault,
         /// The region to break (region: default the second region of the rollout;
-        /// instance: default every region).
+        /// instance, az: default every region).
         #[arg(long)]
         region: Option<String>,
-        /// instance: how long each region has to recover.
-        #[arg(long, value_name = "DURATION", default_value = "15m")]
-        recover_timeout: String,
+        /// az: the zone to lose (needs --region; default the zone of the region's
+        /// group holding the most InService instances).
+        #[arg(long)]
+        zone: Option<String>,
+        /// instance, az: how long each region has to recover (default 15m; refused
+        /// with --fault region, whose waits are the deploy's own).
+        #[arg(long, value_name = "DURATION")]
+        recover_timeout: Option<String>,
         /// Run against a real AWS account: its id must be named here on purpose.
         #[arg(long)]
         account: Option<String>,
@@ -382,6 +389,9 @@ pub enum DrillFault {
     // "Possible values" list instead of the one-line form the help test reads.
     // Terminate one InService instance of each region's Auto Scaling group.
     Instance,
+    // Lose one Availability Zone per region: subnets out of the group, its
+    // instances terminated, its NAT route deleted; then put back.
+    Az,
     // Delete a region's load balancer, fail over, rebuild (the full drill).
     Region,
 }

@@ -24,11 +24,23 @@ pub struct GroupInstance {
     pub health: String,
 }
 
-/// An Auto Scaling group's desired capacity and instances.
+/// An Auto Scaling group's desired capacity, subnets and instances.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Group {
     pub desired: u32,
+    /// The subnets it launches in (`VPCZoneIdentifier`), in its order.
+    pub subnets: Vec<String>,
     pub instances: Vec<GroupInstance>,
+}
+
+impl Group {
+    /// The instances that count toward the desired capacity: InService and
+    /// not Unhealthy.
+    pub fn in_service(&self) -> impl Iterator<Item = &GroupInstance> {
+        self.instances
+            .iter()
+            .filter(|i| i.lifecycle == "InService" && i.health != "Unhealthy")
+    }
 }
 
 /// The calls the instance fault makes. Implemented by `aws::dr_compute::AwsFleet`.
@@ -36,8 +48,8 @@ pub struct Group {
 pub trait Fleet: Sync {
     /// DescribeAutoScalingGroups; None when the group does not exist.
     async fn group(&self, region: &str, asg: &str) -> Result<Option<Group>, AwsError>;
-    /// EC2 TerminateInstances of one instance.
-    async fn terminate(&self, region: &str, instance_id: &str) -> Result<(), AwsError>;
+    /// EC2 TerminateInstances of these instances (one call: they die together).
+    async fn terminate(&self, region: &str, instance_ids: &[String]) -> Result<(), AwsError>;
     /// DescribeInstances: the instance's state name (running, shutting-down,
     /// terminated ...); None when EC2 no longer lists it.
     async fn instance_state(
@@ -92,11 +104,7 @@ pub struct InstanceFaultReport {
 /// The instance to terminate: the first InService, Healthy instance by id (a
 /// stable choice, so a re-run names the same kind of victim).
 pub fn victim(group: &Group) -> Option<&GroupInstance> {
-    group
-        .instances
-        .iter()
-        .filter(|i| i.lifecycle == "InService" && i.health != "Unhealthy")
-        .min_by(|a, b| a.id.cmp(&b.id))
+    group.in_service().min_by(|a, b| a.id.cmp(&b.id))
 }
 
 /// The replacements when the group has recovered from losing `broken`: it no
@@ -106,11 +114,7 @@ pub fn recovery(group: &Group, broken: &str, before: &BTreeSet<String>) -> Optio
     if group.instances.iter().any(|i| i.id == broken) {
         return None;
     }
-    let in_service: Vec<&GroupInstance> = group
-        .instances
-        .iter()
-        .filter(|i| i.lifecycle == "InService" && i.health != "Unhealthy")
-        .collect();
+    let in_service: Vec<&GroupInstance> = group.in_service().collect();
     if (in_service.len() as u32) < group.desired {
         return None;
     }
@@ -132,6 +136,79 @@ pub struct Wait {
 
 fn failing(readings: &[Reading]) -> Vec<&Reading> {
     readings.iter().filter(|r| !r.ok).collect()
+}
+
+/// What a wait for a group's recovery saw.
+pub(crate) struct Watched<T> {
+    /// What `recovered` answered once the group had recovered.
+    pub recovered: Option<T>,
+    /// The group recovered and every gate signal passed at the same reading.
+    pub green: bool,
+    /// From the break to the end of the wait.
+    pub seconds: f64,
+    /// The gate's signals that failed at some reading.
+    pub red: BTreeSet<String>,
+    /// Why it has not recovered (the last reading), or the final gate reading.
+    pub detail: String,
+}
+
+/// Read the region's gate and group about every `wait.poll` from `broken_at`
+/// until `recovered` says the group is back (`Err` says why not yet) and every
+/// gate signal passes, or `wait.timeout` is over. The one wait of every fault.
+pub(crate) async fn watch<F: Fleet, T>(
+    fleet: &F,
+    region: &str,
+    asg: &str,
+    broken_at: Instant,
+    wait: Wait,
+    recovered: impl Fn(&Group) -> Result<T, String>,
+) -> Result<Watched<T>, DrError> {
+    let mut red = BTreeSet::new();
+    let mut result = None;
+    let mut detail = String::new();
+    let mut green = false;
+    loop {
+        let readings = fleet.gate(region).await?;
+        let bad = failing(&readings);
+        for r in &bad {
+            red.insert(r.signal.clone());
+        }
+        if result.is_none() {
+            if let Some(g) = fleet
+                .group(region, asg)
+                .await
+                .map_err(DrError::aws("reading the Auto Scaling group", region))?
+            {
+                match recovered(&g) {
+                    Ok(t) => result = Some(t),
+                    Err(why) => detail = why,
+                }
+            }
+        }
+        if result.is_some() {
+            if bad.is_empty() {
+                green = true;
+                detail = "the group is at desired capacity and every gate signal passes".into();
+                break;
+            }
+            detail = bad
+                .iter()
+                .map(|r| format!("{}: {}", r.signal, r.detail))
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        if broken_at.elapsed() >= wait.timeout {
+            break;
+        }
+        tokio::time::sleep(wait.poll).await;
+    }
+    Ok(Watched {
+        recovered: result,
+        green,
+        seconds: broken_at.elapsed().as_secs_f64(),
+        red,
+        detail,
+    })
 }
 
 /// Break and watch one region. Errors only on a failed call before the break;
@@ -158,7 +235,7 @@ pub async fn instance_fault<F: Fleet>(
     })?;
     let before: BTreeSet<String> = group.instances.iter().map(|i| i.id.clone()).collect();
     fleet
-        .terminate(region, &target.id)
+        .terminate(region, std::slice::from_ref(&target.id))
         .await
         .map_err(DrError::aws("terminating the instance", region))?;
     let broken_at = Instant::now();
@@ -172,58 +249,28 @@ pub async fn instance_fault<F: Fleet>(
             ),
         },
     );
-    let mut red = BTreeSet::new();
-    let mut replacements = None;
-    let mut detail = String::new();
-    let mut green = false;
-    loop {
-        let readings = fleet.gate(region).await?;
-        let bad = failing(&readings);
-        for r in &bad {
-            red.insert(r.signal.clone());
-        }
-        if replacements.is_none() {
-            if let Some(g) = fleet
-                .group(region, asg)
-                .await
-                .map_err(DrError::aws("reading the Auto Scaling group", region))?
-            {
-                replacements = recovery(&g, &target.id, &before);
-                if replacements.is_none() {
-                    detail = format!(
-                        "{asg}: {} of {} InService{}",
-                        g.instances
-                            .iter()
-                            .filter(|i| i.lifecycle == "InService" && i.health != "Unhealthy")
-                            .count(),
-                        g.desired,
-                        if g.instances.iter().any(|i| i.id == target.id) {
-                            format!(", {} still in the group", target.id)
-                        } else {
-                            String::new()
-                        }
-                    );
+    let watched = watch(fleet, region, asg, broken_at, wait, |g| {
+        recovery(g, &target.id, &before).ok_or_else(|| {
+            format!(
+                "{asg}: {} of {} InService{}",
+                g.in_service().count(),
+                g.desired,
+                if g.instances.iter().any(|i| i.id == target.id) {
+                    format!(", {} still in the group", target.id)
+                } else {
+                    String::new()
                 }
-            }
-        }
-        if replacements.is_some() {
-            if bad.is_empty() {
-                green = true;
-                detail = "the group is at desired capacity and every gate signal passes".into();
-                break;
-            }
-            detail = bad
-                .iter()
-                .map(|r| format!("{}: {}", r.signal, r.detail))
-                .collect::<Vec<_>>()
-                .join("; ");
-        }
-        if broken_at.elapsed() >= wait.timeout {
-            break;
-        }
-        tokio::time::sleep(wait.poll).await;
-    }
-    let seconds = broken_at.elapsed().as_secs_f64();
+            )
+        })
+    })
+    .await?;
+    let Watched {
+        recovered: replacements,
+        green,
+        seconds,
+        red,
+        detail,
+    } = watched;
     let broken_state = fleet
         .instance_state(region, &target.id)
         .await
@@ -267,6 +314,27 @@ pub async fn instance_fault<F: Fleet>(
     })
 }
 
+/// The regions a fault runs in: `regions`, or every region of the definition
+/// when empty.
+fn regions_of(def: &crate::stack::StackDef, regions: &[String]) -> Vec<String> {
+    if regions.is_empty() {
+        def.regions.iter().map(|r| r.name.clone()).collect()
+    } else {
+        regions.to_vec()
+    }
+}
+
+/// The fleet of the prepared command `p`: every region stack's group and gate.
+fn fleet_of(p: &crate::app::Pipeline) -> crate::aws::dr_compute::AwsFleet<'_> {
+    let def = p.def();
+    let stacks = def
+        .regions
+        .iter()
+        .map(|r| (r.name.clone(), def.region_stack_name(&r.name)))
+        .collect();
+    crate::aws::dr_compute::AwsFleet::new(&p.aws, &p.cloud, stacks)
+}
+
 /// Run the instance fault in `regions` (every region of the definition when
 /// empty), one region after the other, on the prepared command `p`. The caller
 /// has checked the target is allowed and holds the deploy lock.
@@ -276,19 +344,9 @@ pub async fn instance_drill(
     wait: Wait,
 ) -> Result<InstanceFaultReport, DrError> {
     let def = p.def();
-    let regions: Vec<String> = if regions.is_empty() {
-        def.regions.iter().map(|r| r.name.clone()).collect()
-    } else {
-        regions.to_vec()
-    };
-    let stacks = def
-        .regions
-        .iter()
-        .map(|r| (r.name.clone(), def.region_stack_name(&r.name)))
-        .collect();
-    let fleet = crate::aws::dr_compute::AwsFleet::new(&p.aws, &p.cloud, stacks);
+    let fleet = fleet_of(p);
     let mut out = Vec::new();
-    for region in &regions {
+    for region in &regions_of(def, regions) {
         let asg = super::stack_refs::asg(&p.aws, def, region).await?;
         out.push(instance_fault(&fleet, region, &asg, wait, &p.events).await?);
     }
@@ -299,6 +357,8 @@ pub async fn instance_drill(
         regions: out,
     })
 }
+
+pub mod az;
 
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,45 @@ pub fn ec2(region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&config(region))
 }
 
+pub fn autoscaling(region: &str) -> aws_sdk_autoscaling::Client {
+    aws_sdk_autoscaling::Client::new(&config(region))
+}
+
+/// DescribeAutoScalingGroups of one group; panics when it does not exist.
+pub fn auto_scaling_group(
+    region: &str,
+    name: &str,
+) -> aws_sdk_autoscaling::types::AutoScalingGroup {
+    let out = block_on(
+        autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name)
+            .send(),
+    )
+    .expect("DescribeAutoScalingGroups");
+    out.auto_scaling_groups()
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("no Auto Scaling group {name} in {region}"))
+}
+
+/// The target (NAT gateway or gateway id) of the table's 0.0.0.0/0 route; None
+/// when it has none.
+pub fn default_route(region: &str, table_id: &str) -> Option<String> {
+    let out = block_on(
+        ec2(region)
+            .describe_route_tables()
+            .route_table_ids(table_id)
+            .send(),
+    )
+    .expect("DescribeRouteTables");
+    out.route_tables()[0]
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|r| r.nat_gateway_id().or(r.gateway_id()).map(str::to_string))
+}
+
 pub fn cloudformation(region: &str) -> aws_sdk_cloudformation::Client {
     aws_sdk_cloudformation::Client::new(&config(region))
 }

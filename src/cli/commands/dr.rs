@@ -59,18 +59,33 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
         }
         DrCommand::Drill {
             file,
-            fault: DrillFault::Instance,
+            fault: DrillFault::Region,
             region,
+            zone,
             recover_timeout,
             account,
             bake,
             ops,
         } => {
-            instance_drill(
+            // The region drill's waits are the deploy's (gate timeout, bake) and
+            // the rebuild's: a recovery timeout of its own would cut a deploy
+            // short, so it is refused rather than ignored.
+            if recover_timeout.is_some() {
+                return Err(Failure::new(
+                    exit_code::INVALID_INPUT,
+                    "--recover-timeout applies to --fault instance and --fault az; the region drill's waits are its deploys' (rollout.gate_timeout, --bake)",
+                ));
+            }
+            if zone.is_some() {
+                return Err(Failure::new(
+                    exit_code::INVALID_INPUT,
+                    "--zone applies to --fault az only",
+                ));
+            }
+            drill(
                 global,
                 &file,
                 region.as_deref(),
-                &recover_timeout,
                 account.as_deref(),
                 bake.as_deref(),
                 &ops,
@@ -79,16 +94,23 @@ pub async fn run(global: &GlobalArgs, args: DrCommand) -> Outcome {
         }
         DrCommand::Drill {
             file,
+            fault,
             region,
+            zone,
+            recover_timeout,
             account,
             bake,
             ops,
-            ..
         } => {
-            drill(
+            fault_drill(
                 global,
                 &file,
-                region.as_deref(),
+                Fault {
+                    fault,
+                    region: region.as_deref(),
+                    zone: zone.as_deref(),
+                    recover_timeout: recover_timeout.as_deref().unwrap_or("15m"),
+                },
                 account.as_deref(),
                 bake.as_deref(),
                 &ops,
@@ -378,21 +400,35 @@ async fn drill(
     Ok(exit_code::SUCCESS)
 }
 
-/// `dr drill --fault instance`: one instance terminated per region, the group
-/// replaces it, the gate ends green. Exit 0 when every region recovered, else 7
-/// (the drill's failure code).
-async fn instance_drill(
+/// What `dr drill --fault instance|az` was asked to break.
+struct Fault<'a> {
+    fault: DrillFault,
+    region: Option<&'a str>,
+    zone: Option<&'a str>,
+    recover_timeout: &'a str,
+}
+
+/// `dr drill --fault instance` (one instance terminated per region, the group
+/// replaces it, the gate ends green) and `--fault az` (one zone lost per region,
+/// the others carry the load, everything put back). Exit 0 when every region
+/// recovered (and, az, was put back), else 7 (the drill's failure code).
+async fn fault_drill(
     global: &GlobalArgs,
     file: &Path,
-    region: Option<&str>,
-    recover_timeout: &str,
+    f: Fault<'_>,
     account: Option<&str>,
     bake: Option<&str>,
     ops: &OpsArgs,
 ) -> Outcome {
-    let timeout = strata::stack::duration::parse_duration(recover_timeout)
+    let timeout = strata::stack::duration::parse_duration(f.recover_timeout)
         .map_err(|e| Failure::new(exit_code::INVALID_INPUT, format!("--recover-timeout: {e}")))?;
-    let regions: Vec<String> = region.map(str::to_string).into_iter().collect();
+    if f.zone.is_some() && (f.fault != DrillFault::Az || f.region.is_none()) {
+        return Err(Failure::new(
+            exit_code::INVALID_INPUT,
+            "--zone applies to --fault az with --region (a zone belongs to one region)",
+        ));
+    }
+    let regions: Vec<String> = f.region.map(str::to_string).into_iter().collect();
     let ctx = rollout_ctx::prepare(
         global,
         file,
@@ -410,21 +446,126 @@ async fn instance_drill(
         timeout,
         poll: Duration::from_secs(1),
     };
-    let report = ctx
-        .locked(dr::fault::instance_drill(&ctx, &regions, wait))
-        .await
-        .map_err(failure)?;
-    ctx.renderer.finish();
-    if json(global) {
-        print_json(&report);
+    // The report as JSON or as text.
+    let show = |report: String, text: String| {
+        ctx.renderer.finish();
+        if json(global) {
+            println!("{report}");
+        } else {
+            print!("{text}");
+        }
+    };
+    let passed = if f.fault == DrillFault::Az {
+        let report = ctx
+            .locked(dr::fault::az::az_drill(&ctx, &regions, f.zone, wait))
+            .await
+            .map_err(failure)?;
+        show(
+            serde_json::to_string(&report).unwrap_or_default(),
+            az_text(&report),
+        );
+        report.passed
     } else {
-        print!("{}", instance_text(&report));
-    }
-    Ok(if report.passed {
+        let report = ctx
+            .locked(dr::fault::instance_drill(&ctx, &regions, wait))
+            .await
+            .map_err(failure)?;
+        show(
+            serde_json::to_string(&report).unwrap_or_default(),
+            instance_text(&report),
+        );
+        report.passed
+    };
+    Ok(if passed {
         exit_code::SUCCESS
     } else {
         exit_code::ENVIRONMENT
     })
+}
+
+/// The human report of an AZ fault.
+fn az_text(r: &dr::fault::az::AzFaultReport) -> String {
+    let mut out = format!(
+        "Drill (fault az) {}: {}\n",
+        if r.passed { "passed" } else { "FAILED" },
+        r.stack
+    );
+    for g in &r.regions {
+        let b = &g.broken;
+        out.push_str(&format!(
+            "  {:<14} broke     {} of {}, desired {}: subnets {}; instances {}; routes {}\n",
+            g.region,
+            b.zone,
+            g.asg,
+            g.desired,
+            b.subnets.join(", "),
+            if b.instances.is_empty() {
+                "none".to_string()
+            } else {
+                b.instances.join(", ")
+            },
+            if b.routes.is_empty() {
+                "none (no NAT route)".to_string()
+            } else {
+                b.routes
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} {} via {} deleted",
+                            r.route_table_id, r.destination, r.nat_gateway_id
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+        match g.seconds_to_recover {
+            Some(s) => out.push_str(&format!(
+                "  {:<14} recovered {} carry the load with {}, time to recover {s:.1}s\n",
+                "",
+                g.surviving_zones.join(", "),
+                if g.replacements.is_empty() {
+                    "no new instance".to_string()
+                } else {
+                    g.replacements
+                        .iter()
+                        .map(|i| format!("{} ({})", i.instance_id, i.availability_zone))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )),
+            None => out.push_str(&format!("  {:<14} NOT recovered: {}\n", "", g.detail)),
+        }
+        if !g.gate_red_during.is_empty() {
+            out.push_str(&format!(
+                "  {:<14} gate red while recovering: {}\n",
+                "",
+                g.gate_red_during.join(", ")
+            ));
+        }
+        let p = &g.put_back;
+        if p.done {
+            out.push_str(&format!(
+                "  {:<14} put back  subnets {}{}\n",
+                "",
+                p.subnets.join(", "),
+                p.routes
+                    .iter()
+                    .map(|r| format!(
+                        "; {} {} via {}",
+                        r.route_table_id, r.destination, r.nat_gateway_id
+                    ))
+                    .collect::<String>()
+            ));
+        } else {
+            out.push_str(&format!(
+                "  {:<14} NOT put back: {}\n",
+                "",
+                p.problems.join("; ")
+            ));
+        }
+    }
+    out
 }
 
 /// The human report of an instance fault.

@@ -3,7 +3,7 @@
 use super::*;
 use std::sync::Mutex;
 
-fn instance(id: &str, az: &str) -> GroupInstance {
+pub(super) fn instance(id: &str, az: &str) -> GroupInstance {
     GroupInstance {
         id: id.into(),
         availability_zone: az.into(),
@@ -26,6 +26,7 @@ impl FakeFleet {
         FakeFleet {
             group: Mutex::new(Group {
                 desired: 2,
+                subnets: vec!["subnet-a".into(), "subnet-b".into()],
                 instances: vec![instance("i-b", "us-east-1b"), instance("i-a", "us-east-1a")],
             }),
             terminated: Mutex::new(Vec::new()),
@@ -58,8 +59,8 @@ impl Fleet for FakeFleet {
         Ok(Some(g.clone()))
     }
 
-    async fn terminate(&self, _: &str, id: &str) -> Result<(), AwsError> {
-        self.terminated.lock().unwrap().push(id.into());
+    async fn terminate(&self, _: &str, ids: &[String]) -> Result<(), AwsError> {
+        self.terminated.lock().unwrap().extend(ids.iter().cloned());
         Ok(())
     }
 
@@ -104,6 +105,7 @@ const FAST: Wait = Wait {
 fn the_victim_is_the_first_in_service_healthy_instance() {
     let mut g = Group {
         desired: 3,
+        subnets: Vec::new(),
         instances: vec![
             instance("i-c", "b"),
             instance("i-a", "a"),
@@ -123,11 +125,13 @@ fn recovery_needs_the_broken_instance_gone_and_desired_in_service() {
     let before: BTreeSet<String> = ["i-a".to_string(), "i-b".to_string()].into();
     let with_dead = Group {
         desired: 2,
+        subnets: Vec::new(),
         instances: vec![instance("i-a", "a"), instance("i-b", "b")],
     };
     assert_eq!(recovery(&with_dead, "i-a", &before), None);
     let short = Group {
         desired: 2,
+        subnets: Vec::new(),
         instances: vec![instance("i-b", "b")],
     };
     assert_eq!(recovery(&short, "i-a", &before), None);
@@ -135,11 +139,13 @@ fn recovery_needs_the_broken_instance_gone_and_desired_in_service() {
     pending.lifecycle = "Pending".into();
     let booting = Group {
         desired: 2,
+        subnets: Vec::new(),
         instances: vec![instance("i-b", "b"), pending],
     };
     assert_eq!(recovery(&booting, "i-a", &before), None);
     let back = Group {
         desired: 2,
+        subnets: Vec::new(),
         instances: vec![instance("i-b", "b"), instance("i-c", "a")],
     };
     assert_eq!(
