@@ -17,21 +17,13 @@ const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
 /// The example without CloudFront, with a canary and the given desired capacity.
 fn fixture(dir: &Path, name: &str, desired: u32) -> PathBuf {
-    let text = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
-    let text = text
-        .replace("cloudfront = true", "cloudfront = false")
-        .replace(
-            "capacity = { min = 2, desired = 2, max = 4 }",
-            &format!("capacity = {{ min = 2, desired = {desired}, max = 4 }}"),
-        )
-        .replace(
-            "on_failure = \"rollback-region\"",
-            "on_failure = \"rollback-region\"\n\n[rollout.canary]\nmax_5xx_increase = 2.0\nmax_p99_increase_ms = 200\nmin_requests = 100",
-        );
-    assert!(text.contains("[rollout.canary]") && text.contains(&format!("desired = {desired}")));
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    let canary = "on_failure = \"rollback-region\"\n\n[rollout.canary]\nmax_5xx_increase = 2.0\nmax_p99_increase_ms = 200\nmin_requests = 100";
+    support::stacks::example_fixture(
+        dir,
+        name,
+        desired,
+        &[("on_failure = \"rollback-region\"", canary)],
+    )
 }
 
 fn stack(region: &str) -> String {

@@ -17,18 +17,12 @@ const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 /// deployed in `sandbox_fidelity.rs`), with the given desired capacity and a short
 /// gate timeout.
 fn fixture(dir: &Path, name: &str, desired: u32) -> PathBuf {
-    let text = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
-    let text = text
-        .replace("cloudfront = true", "cloudfront = false")
-        .replace(
-            "capacity = { min = 2, desired = 2, max = 4 }",
-            &format!("capacity = {{ min = 2, desired = {desired}, max = 4 }}"),
-        )
-        .replace("gate_timeout = \"10m\"", "gate_timeout = \"2s\"");
-    assert!(text.contains(&format!("desired = {desired}")));
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    support::stacks::example_fixture(
+        dir,
+        name,
+        desired,
+        &[("gate_timeout = \"10m\"", "gate_timeout = \"2s\"")],
+    )
 }
 
 fn strata(proxy: &FaultProxy, args: &[&str]) -> Run {

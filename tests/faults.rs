@@ -21,17 +21,7 @@ const LOCK_STACK: &str = "shop-prod-lock";
 /// The example stack without CloudFront (fewer resources), with `desired` instances
 /// per region; the gate timeout stays the example's 10 minutes.
 fn fixture(dir: &Path, name: &str, desired: u32) -> PathBuf {
-    let text = std::fs::read_to_string(sandbox::repo_dir().join("stacks/example.toml")).unwrap();
-    let text = text
-        .replace("cloudfront = true", "cloudfront = false")
-        .replace(
-            "capacity = { min = 2, desired = 2, max = 4 }",
-            &format!("capacity = {{ min = 2, desired = {desired}, max = 4 }}"),
-        );
-    assert!(text.contains(&format!("desired = {desired}")));
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    support::stacks::example_fixture(dir, name, desired, &[])
 }
 
 fn deploy_args(file: &Path) -> Vec<String> {

@@ -735,6 +735,17 @@ fn with_canary(on_failure: OnFailure) -> Settings {
     }
 }
 
+/// Deploy with the canary on, keeping every event.
+async fn run_with_canary(fake: &Fake, d: &Desired) -> (Report, Arc<crate::events::Collect>) {
+    let sink = Arc::new(crate::events::Collect::default());
+    let events = Events::new(sink.clone());
+    let settings = with_canary(OnFailure::RollbackRegion);
+    let report = deploy(fake, &events, d, &settings, |_| true)
+        .await
+        .expect("deploy runs");
+    (report, sink)
+}
+
 fn traffic(requests: f64, errors_5xx: f64) -> super::cloud::Traffic {
     super::cloud::Traffic {
         requests,
@@ -753,17 +764,7 @@ async fn a_canary_worse_than_the_regions_on_the_old_version_is_rolled_back() {
         s.traffic
             .insert("ap-southeast-2".into(), traffic(1000.0, 2.0));
     });
-    let sink = Arc::new(crate::events::Collect::default());
-    let events = Events::new(sink.clone());
-    let report = deploy(
-        &fake,
-        &events,
-        &desired(3, false),
-        &with_canary(OnFailure::RollbackRegion),
-        |_| true,
-    )
-    .await
-    .expect("deploy runs");
+    let (report, sink) = run_with_canary(&fake, &desired(3, false)).await;
     assert_eq!(report.outcome, Outcome::RolledBack);
     assert_eq!(result_of(&report, "us-east-1"), StackResult::RolledBack);
     assert_eq!(result_of(&report, "eu-west-1"), StackResult::NotStarted);
@@ -800,17 +801,7 @@ async fn a_canary_as_good_as_the_old_version_goes_on_and_the_last_region_has_non
             s.traffic.insert(r.into(), traffic(1000.0, 3.0));
         }
     });
-    let sink = Arc::new(crate::events::Collect::default());
-    let events = Events::new(sink.clone());
-    let report = deploy(
-        &fake,
-        &events,
-        &desired(3, false),
-        &with_canary(OnFailure::RollbackRegion),
-        |_| true,
-    )
-    .await
-    .expect("deploy runs");
+    let (report, sink) = run_with_canary(&fake, &desired(3, false)).await;
     assert_eq!(report.outcome, Outcome::Deployed, "{report:?}");
     let seen = sink.0.lock().unwrap();
     let passed: Vec<_> = seen

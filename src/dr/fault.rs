@@ -91,15 +91,20 @@ pub struct InstanceRecovery {
     pub detail: String,
 }
 
-/// The instance fault's report over every region it ran in.
+/// A fault drill's report over every region it ran in.
 #[derive(Debug, Clone, Serialize)]
-pub struct InstanceFaultReport {
+pub struct FaultReport<R> {
     pub stack: String,
+    /// `instance`, `az`.
     pub fault: &'static str,
-    pub regions: Vec<InstanceRecovery>,
-    /// Every region recovered.
+    pub regions: Vec<R>,
+    /// Every region recovered (and was put back, for a fault that changes what
+    /// the stack owns).
     pub passed: bool,
 }
+
+/// The instance fault's report.
+pub type InstanceFaultReport = FaultReport<InstanceRecovery>;
 
 /// The instance to terminate: the first InService, Healthy instance by id (a
 /// stable choice, so a re-run names the same kind of victim).

@@ -178,3 +178,31 @@ pub fn with_added_regions(example: &str, added: &[&str]) -> String {
     let at = text.find("[rollout]").expect("a [rollout] table");
     format!("{}{regions}\n{}", &text[..at], &text[at..])
 }
+
+/// `stacks/example.toml` without CloudFront (fewer resources per run), with
+/// `desired` instances per region and each `(from, to)` of `edits` replaced (each
+/// must occur), written to `dir/name`.
+pub fn example_fixture(
+    dir: &std::path::Path,
+    name: &str,
+    desired: u32,
+    edits: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/example.toml");
+    let mut text = std::fs::read_to_string(example).expect("stacks/example.toml");
+    let capacity = format!("capacity = {{ min = 2, desired = {desired}, max = 4 }}");
+    let all = [
+        ("cloudfront = true", "cloudfront = false"),
+        (
+            "capacity = { min = 2, desired = 2, max = 4 }",
+            capacity.as_str(),
+        ),
+    ];
+    for (from, to) in all.iter().chain(edits) {
+        assert!(text.contains(from), "stacks/example.toml has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write the fixture");
+    path
+}

@@ -251,15 +251,8 @@ pub struct AzRecovery {
     pub put_back: PutBack,
 }
 
-/// The AZ fault's report over every region it ran in.
-#[derive(Debug, Clone, Serialize)]
-pub struct AzFaultReport {
-    pub stack: String,
-    pub fault: &'static str,
-    pub regions: Vec<AzRecovery>,
-    /// Every region recovered and was put back.
-    pub passed: bool,
-}
+/// The AZ fault's report: every region recovered and was put back.
+pub type AzFaultReport = super::FaultReport<AzRecovery>;
 
 /// The put-back is done when the group launches in every subnet it had and each
 /// deleted route goes through its NAT gateway again (`routes`: what the tables'
