@@ -420,21 +420,11 @@ impl Cloud for CloudApi {
     }
 
     async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError> {
-        let out = self
-            .aws
-            .autoscaling(region)
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(asg)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
-            })?;
-        let Some(g) = out.auto_scaling_groups().first() else {
+        let Some(g) = super::asg_group::group(&self.aws, region, asg).await? else {
             return Ok(None);
         };
         Ok(Some(AsgFleet {
-            desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+            desired: super::asg_group::count(g.desired_capacity()),
             launch_template: g.launch_template().map(|l| {
                 (
                     l.launch_template_id().unwrap_or_default().to_string(),

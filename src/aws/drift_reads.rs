@@ -217,17 +217,9 @@ impl DriftPort for AwsDrift<'_> {
     }
 
     async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError> {
-        let out = self
-            .aws
-            .autoscaling(region)
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(name)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
-            })?;
-        Ok(out.auto_scaling_groups().first().map(|g| AsgLimits {
+        Ok(super::asg_group::group(self.aws, region, name)
+            .await?
+            .map(|g| AsgLimits {
             min: g.min_size().unwrap_or_default(),
             max: g.max_size().unwrap_or_default(),
             desired: g.desired_capacity().unwrap_or_default(),

@@ -16,20 +16,15 @@ pub async fn asg_capacity(
     region: &str,
     asg_name: &str,
 ) -> Result<Option<AsgCapacity>, AwsError> {
-    let out = aws
-        .autoscaling(region)
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(asg_name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
-    Ok(out.auto_scaling_groups().first().map(|g| AsgCapacity {
+    Ok(super::asg_group::group(aws, region, asg_name)
+        .await?
+        .map(|g| AsgCapacity {
         in_service: g
             .instances()
             .iter()
             .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
             .count() as u32,
-        desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+        desired: super::asg_group::count(g.desired_capacity()),
     }))
 }
 
