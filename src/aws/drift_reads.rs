@@ -39,7 +39,6 @@ use crate::drift::{
     AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRecord,
     LiveReplication, LiveRoute, ParameterValue, Peer, ReplicationPatch, RouteVia, Rule,
 };
-use aws_sdk_cloudformation::types::TemplateStage;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
 use std::collections::BTreeMap;
 
@@ -173,31 +172,21 @@ impl DriftPort for AwsDrift<'_> {
         let Some(info) = stack_info::describe_stack(self.aws, region, stack).await? else {
             return Ok(None);
         };
-        let cfn = self.aws.cloudformation(region);
         let (template, resources) = futures::future::join(
-            cfn.get_template()
-                .stack_name(stack)
-                .template_stage(TemplateStage::Original)
-                .send(),
-            cfn.describe_stack_resources().stack_name(stack).send(),
+            stack_info::original_template(self.aws, region, stack),
+            stack_info::resources(self.aws, region, stack),
         )
         .await;
-        let template =
-            template.map_err(|e| AwsError::from_sdk("cloudformation", "GetTemplate", region, e))?;
-        let resources = resources.map_err(|e| {
-            AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e)
-        })?;
+        let resources = resources?;
         Ok(Some(DeployedStack {
-            template_body: template.template_body().unwrap_or_default().to_string(),
+            template_body: template?,
             stack_id: resources
-                .stack_resources()
                 .iter()
                 .find_map(|r| r.stack_id())
                 .unwrap_or_default()
                 .to_string(),
             parameters: info.parameters,
             physical_ids: resources
-                .stack_resources()
                 .iter()
                 .filter_map(|r| {
                     Some((
