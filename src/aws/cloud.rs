@@ -6,7 +6,7 @@ use crate::deploy::cloud::{
     StackEvent, StackResource, StackState, TableState,
 };
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetType, Parameter, ResourceToImport, Tag, TemplateStage,
+    Capability, ChangeSetType, Parameter, ResourceToImport, Tag,
 };
 use std::collections::BTreeMap;
 
@@ -78,30 +78,13 @@ fn is_missing(e: &AwsError) -> bool {
 
 impl Cloud for CloudApi {
     async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError> {
-        let out = match self
-            .aws
-            .cloudformation(region)
-            .describe_stacks()
-            .stack_name(stack)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let e = AwsError::from_sdk(CFN, "DescribeStacks", region, e);
-                return if is_missing(&e) { Ok(None) } else { Err(e) };
-            }
-        };
-        let Some(s) = out.stacks().first() else {
+        let Some(s) = super::stack_info::stack(&self.aws, region, stack).await? else {
             return Ok(None);
         };
         let status = s
             .stack_status()
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
-        if status == "DELETE_COMPLETE" {
-            return Ok(None);
-        }
         Ok(Some(StackState {
             status,
             status_reason: s.stack_status_reason().map(str::to_string),
@@ -139,16 +122,7 @@ impl Cloud for CloudApi {
     }
 
     async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError> {
-        let out = self
-            .aws
-            .cloudformation(region)
-            .get_template()
-            .stack_name(stack)
-            .template_stage(TemplateStage::Original)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(CFN, "GetTemplate", region, e))?;
-        Ok(out.template_body().unwrap_or_default().to_string())
+        super::stack_info::original_template(&self.aws, region, stack).await
     }
 
     async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError> {
@@ -400,16 +374,8 @@ impl Cloud for CloudApi {
     }
 
     async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError> {
-        let out = self
-            .aws
-            .cloudformation(region)
-            .describe_stack_resources()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(CFN, "DescribeStackResources", region, e))?;
-        Ok(out
-            .stack_resources()
+        Ok(super::stack_info::resources(&self.aws, region, stack)
+            .await?
             .iter()
             .map(|r| StackResource {
                 logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
@@ -420,21 +386,11 @@ impl Cloud for CloudApi {
     }
 
     async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError> {
-        let out = self
-            .aws
-            .autoscaling(region)
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(asg)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
-            })?;
-        let Some(g) = out.auto_scaling_groups().first() else {
+        let Some(g) = super::asg_group::group(&self.aws, region, asg).await? else {
             return Ok(None);
         };
         Ok(Some(AsgFleet {
-            desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+            desired: super::asg_group::count(g.desired_capacity()),
             launch_template: g.launch_template().map(|l| {
                 (
                     l.launch_template_id().unwrap_or_default().to_string(),
@@ -603,76 +559,33 @@ impl Cloud for CloudApi {
         region: &str,
         target_group_arn: &str,
     ) -> Result<Vec<(String, String)>, AwsError> {
-        let out = self
-            .aws
-            .elbv2(region)
-            .describe_target_health()
-            .target_group_arn(target_group_arn)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("elasticloadbalancing", "DescribeTargetHealth", region, e)
-            })?;
-        Ok(out
-            .target_health_descriptions()
-            .iter()
-            .map(|d| {
-                (
-                    d.target()
-                        .map(|t| t.id().unwrap_or_default().to_string())
-                        .unwrap_or_default(),
-                    d.target_health()
-                        .and_then(|h| h.state())
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                )
-            })
-            .collect())
+        super::health_reads::target_states(&self.aws, region, target_group_arn).await
     }
 
     async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError> {
-        let out = self
-            .aws
-            .route53()
-            .get_health_check_status()
-            .health_check_id(health_check_id)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheckStatus", "us-east-1", e))?;
-        Ok(out
-            .health_check_observations()
-            .iter()
-            .filter_map(|o| {
-                o.status_report()
-                    .and_then(|r| r.status())
-                    .map(str::to_string)
-            })
-            .collect())
+        super::health_reads::checker_reports(&self.aws, health_check_id).await
     }
 
     async fn health_check_config(
         &self,
         health_check_id: &str,
     ) -> Result<crate::deploy::check_health::CheckConfig, AwsError> {
-        let out = self
-            .aws
-            .route53()
-            .get_health_check()
-            .health_check_id(health_check_id)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheck", "us-east-1", e))?;
-        let c = out.health_check().and_then(|h| h.health_check_config());
+        let Some(h) = super::route53_records::health_check(&self.aws, health_check_id).await?
+        else {
+            return Err(AwsError {
+                service: "route53",
+                operation: "GetHealthCheck",
+                region: "us-east-1".into(),
+                code: "NoSuchHealthCheck".into(),
+                message: format!("health check {health_check_id} does not exist"),
+            });
+        };
         Ok(crate::deploy::check_health::CheckConfig {
-            kind: c
-                .map(|c| c.r#type().as_str().to_string())
-                .unwrap_or_default(),
-            children: c
-                .map(|c| c.child_health_checks().to_vec())
-                .unwrap_or_default(),
-            threshold: c.and_then(|c| c.health_threshold()),
-            inverted: c.and_then(|c| c.inverted()).unwrap_or(false),
-            disabled: c.and_then(|c| c.disabled()).unwrap_or(false),
+            kind: h.check_type,
+            children: h.children,
+            threshold: h.health_threshold,
+            inverted: h.inverted,
+            disabled: h.disabled,
         })
     }
 

@@ -19,18 +19,14 @@ pub async fn asg_limits(
     region: &str,
     name: &str,
 ) -> Result<Option<AsgLimits>, AwsError> {
-    let out = aws
-        .autoscaling(region)
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
-    Ok(out.auto_scaling_groups().first().map(|g| AsgLimits {
-        min: g.min_size().unwrap_or(0).max(0) as u32,
-        desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
-        max: g.max_size().unwrap_or(0).max(0) as u32,
-    }))
+    use super::asg_group::count;
+    Ok(super::asg_group::group(aws, region, name)
+        .await?
+        .map(|g| AsgLimits {
+            min: count(g.min_size()),
+            desired: count(g.desired_capacity()),
+            max: count(g.max_size()),
+        }))
 }
 
 /// UpdateAutoScalingGroup: set min, desired and max.
@@ -164,21 +160,10 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
         region: &str,
         asg: &str,
     ) -> Result<Option<crate::dr::fault::Group>, AwsError> {
-        let out = self
-            .aws
-            .autoscaling(region)
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(asg)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
-            })?;
-        Ok(out
-            .auto_scaling_groups()
-            .first()
+        Ok(super::asg_group::group(self.aws, region, asg)
+            .await?
             .map(|g| crate::dr::fault::Group {
-                desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+                desired: super::asg_group::count(g.desired_capacity()),
                 subnets: g
                     .vpc_zone_identifier()
                     .unwrap_or_default()

@@ -39,7 +39,6 @@ use crate::drift::{
     AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRecord,
     LiveReplication, LiveRoute, ParameterValue, Peer, ReplicationPatch, RouteVia, Rule,
 };
-use aws_sdk_cloudformation::types::TemplateStage;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
 use std::collections::BTreeMap;
 
@@ -173,31 +172,21 @@ impl DriftPort for AwsDrift<'_> {
         let Some(info) = stack_info::describe_stack(self.aws, region, stack).await? else {
             return Ok(None);
         };
-        let cfn = self.aws.cloudformation(region);
         let (template, resources) = futures::future::join(
-            cfn.get_template()
-                .stack_name(stack)
-                .template_stage(TemplateStage::Original)
-                .send(),
-            cfn.describe_stack_resources().stack_name(stack).send(),
+            stack_info::original_template(self.aws, region, stack),
+            stack_info::resources(self.aws, region, stack),
         )
         .await;
-        let template =
-            template.map_err(|e| AwsError::from_sdk("cloudformation", "GetTemplate", region, e))?;
-        let resources = resources.map_err(|e| {
-            AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e)
-        })?;
+        let resources = resources?;
         Ok(Some(DeployedStack {
-            template_body: template.template_body().unwrap_or_default().to_string(),
+            template_body: template?,
             stack_id: resources
-                .stack_resources()
                 .iter()
                 .find_map(|r| r.stack_id())
                 .unwrap_or_default()
                 .to_string(),
             parameters: info.parameters,
             physical_ids: resources
-                .stack_resources()
                 .iter()
                 .filter_map(|r| {
                     Some((
@@ -217,17 +206,9 @@ impl DriftPort for AwsDrift<'_> {
     }
 
     async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError> {
-        let out = self
-            .aws
-            .autoscaling(region)
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(name)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e)
-            })?;
-        Ok(out.auto_scaling_groups().first().map(|g| AsgLimits {
+        Ok(super::asg_group::group(self.aws, region, name)
+            .await?
+            .map(|g| AsgLimits {
             min: g.min_size().unwrap_or_default(),
             max: g.max_size().unwrap_or_default(),
             desired: g.desired_capacity().unwrap_or_default(),

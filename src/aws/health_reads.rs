@@ -16,20 +16,15 @@ pub async fn asg_capacity(
     region: &str,
     asg_name: &str,
 ) -> Result<Option<AsgCapacity>, AwsError> {
-    let out = aws
-        .autoscaling(region)
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(asg_name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
-    Ok(out.auto_scaling_groups().first().map(|g| AsgCapacity {
+    Ok(super::asg_group::group(aws, region, asg_name)
+        .await?
+        .map(|g| AsgCapacity {
         in_service: g
             .instances()
             .iter()
             .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
             .count() as u32,
-        desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+        desired: super::asg_group::count(g.desired_capacity()),
     }))
 }
 
@@ -40,12 +35,13 @@ pub struct TargetCounts {
     pub total: u32,
 }
 
-/// DescribeTargetHealth.
-pub async fn target_health(
+/// DescribeTargetHealth: (target id, state) of every registered target (the one
+/// place the call is made: the deploy's gate and status read it).
+pub async fn target_states(
     aws: &Aws,
     region: &str,
     target_group_arn: &str,
-) -> Result<TargetCounts, AwsError> {
+) -> Result<Vec<(String, String)>, AwsError> {
     let out = aws
         .elbv2(region)
         .describe_target_health()
@@ -53,18 +49,34 @@ pub async fn target_health(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("elbv2", "DescribeTargetHealth", region, e))?;
-    let descs = out.target_health_descriptions();
-    Ok(TargetCounts {
-        healthy: descs
-            .iter()
-            .filter(|d| {
+    Ok(out
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            (
+                d.target()
+                    .and_then(|t| t.id())
+                    .unwrap_or_default()
+                    .to_string(),
                 d.target_health()
                     .and_then(|h| h.state())
-                    .map(|s| s.as_str())
-                    == Some("healthy")
-            })
-            .count() as u32,
-        total: descs.len() as u32,
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+/// DescribeTargetHealth, counted.
+pub async fn target_health(
+    aws: &Aws,
+    region: &str,
+    target_group_arn: &str,
+) -> Result<TargetCounts, AwsError> {
+    let states = target_states(aws, region, target_group_arn).await?;
+    Ok(TargetCounts {
+        healthy: states.iter().filter(|(_, s)| s == "healthy").count() as u32,
+        total: states.len() as u32,
     })
 }
 
@@ -75,11 +87,10 @@ pub struct HealthCheckStatus {
     pub observations: u32,
 }
 
-/// GetHealthCheckStatus (Route 53 is global; the call goes to us-east-1).
-pub async fn health_check_status(
-    aws: &Aws,
-    health_check_id: &str,
-) -> Result<HealthCheckStatus, AwsError> {
+/// GetHealthCheckStatus: each checker's latest status report (Route 53 is global;
+/// the call goes to us-east-1). The one place the call is made: the deploy's
+/// gate and status read it.
+pub async fn checker_reports(aws: &Aws, health_check_id: &str) -> Result<Vec<String>, AwsError> {
     let out = aws
         .route53()
         .get_health_check_status()
@@ -87,17 +98,22 @@ pub async fn health_check_status(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheckStatus", "us-east-1", e))?;
-    let obs = out.health_check_observations();
+    Ok(out
+        .health_check_observations()
+        .iter()
+        .filter_map(|o| o.status_report().and_then(|r| r.status()).map(str::to_string))
+        .collect())
+}
+
+/// GetHealthCheckStatus, counted.
+pub async fn health_check_status(
+    aws: &Aws,
+    health_check_id: &str,
+) -> Result<HealthCheckStatus, AwsError> {
+    let reports = checker_reports(aws, health_check_id).await?;
     Ok(HealthCheckStatus {
-        healthy_observations: obs
-            .iter()
-            .filter(|o| {
-                o.status_report()
-                    .and_then(|r| r.status())
-                    .is_some_and(|s| s.starts_with("Success"))
-            })
-            .count() as u32,
-        observations: obs.len() as u32,
+        healthy_observations: reports.iter().filter(|s| s.starts_with("Success")).count() as u32,
+        observations: reports.len() as u32,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod alarms;
 pub mod approval_stack;
+mod asg_group;
 mod cloud;
 pub mod dr_compute;
 pub mod drift_reads;

@@ -2,6 +2,7 @@
 //! the physical ids of its resources of one type.
 
 use super::{Aws, AwsError};
+use aws_sdk_cloudformation::types::{Stack, StackResource, TemplateStage};
 use std::collections::BTreeMap;
 
 /// What `DescribeStacks` says about one stack.
@@ -15,12 +16,10 @@ pub struct StackInfo {
     pub tags: BTreeMap<String, String>,
 }
 
-/// DescribeStacks for one stack; `None` when it does not exist (or was deleted).
-pub async fn describe_stack(
-    aws: &Aws,
-    region: &str,
-    stack_name: &str,
-) -> Result<Option<StackInfo>, AwsError> {
+/// DescribeStacks of one stack, as CloudFormation answers it: the one place the
+/// call is made. `None` when the stack does not exist or was deleted (a deleted
+/// stack is described by its id only, as DELETE_COMPLETE).
+pub async fn stack(aws: &Aws, region: &str, stack_name: &str) -> Result<Option<Stack>, AwsError> {
     let res = aws
         .cloudformation(region)
         .describe_stacks()
@@ -31,22 +30,67 @@ pub async fn describe_stack(
         Ok(out) => out,
         Err(e) => {
             let err = AwsError::from_sdk("cloudformation", "DescribeStacks", region, e);
-            if err.code == "ValidationError" && err.message.contains("does not exist") {
+            if err.message.contains("does not exist") {
                 return Ok(None);
             }
             return Err(err);
         }
     };
-    let Some(s) = out.stacks().first() else {
+    Ok(out
+        .stacks()
+        .first()
+        .filter(|s| s.stack_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE"))
+        .cloned())
+}
+
+/// DescribeStackResources: every resource of the stack (the one place the call
+/// is made).
+pub async fn resources(
+    aws: &Aws,
+    region: &str,
+    stack_name: &str,
+) -> Result<Vec<StackResource>, AwsError> {
+    let out = aws
+        .cloudformation(region)
+        .describe_stack_resources()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e))?;
+    Ok(out.stack_resources().to_vec())
+}
+
+/// GetTemplate of the Original stage: the template as strata submitted it (the
+/// one place the call is made).
+pub async fn original_template(
+    aws: &Aws,
+    region: &str,
+    stack_name: &str,
+) -> Result<String, AwsError> {
+    let out = aws
+        .cloudformation(region)
+        .get_template()
+        .stack_name(stack_name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("cloudformation", "GetTemplate", region, e))?;
+    Ok(out.template_body().unwrap_or_default().to_string())
+}
+
+/// DescribeStacks for one stack; `None` when it does not exist (or was deleted).
+pub async fn describe_stack(
+    aws: &Aws,
+    region: &str,
+    stack_name: &str,
+) -> Result<Option<StackInfo>, AwsError> {
+    let Some(s) = stack(aws, region, stack_name).await? else {
         return Ok(None);
     };
     let status = s
         .stack_status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|| "UNKNOWN".into());
-    if status == "DELETE_COMPLETE" {
-        return Ok(None);
-    }
     Ok(Some(StackInfo {
         name: s.stack_name().unwrap_or(stack_name).to_string(),
         status,
@@ -84,15 +128,8 @@ pub async fn stack_resources_of_type(
     stack_name: &str,
     resource_type: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let out = aws
-        .cloudformation(region)
-        .describe_stack_resources()
-        .stack_name(stack_name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e))?;
-    Ok(out
-        .stack_resources()
+    Ok(resources(aws, region, stack_name)
+        .await?
         .iter()
         .filter(|r| r.resource_type() == Some(resource_type))
         .filter_map(|r| r.physical_resource_id().map(str::to_string))
