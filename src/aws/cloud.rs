@@ -5,9 +5,7 @@ use crate::deploy::cloud::{
     AsgFleet, AsgInstance, ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud,
     StackEvent, StackResource, StackState, TableState,
 };
-use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetType, Parameter, ResourceToImport, Tag,
-};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
 use std::collections::BTreeMap;
 
 /// The deploy's calls against AWS (or the sandbox).

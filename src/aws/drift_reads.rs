@@ -209,10 +209,10 @@ impl DriftPort for AwsDrift<'_> {
         Ok(super::asg_group::group(self.aws, region, name)
             .await?
             .map(|g| AsgLimits {
-            min: g.min_size().unwrap_or_default(),
-            max: g.max_size().unwrap_or_default(),
-            desired: g.desired_capacity().unwrap_or_default(),
-        }))
+                min: g.min_size().unwrap_or_default(),
+                max: g.max_size().unwrap_or_default(),
+                desired: g.desired_capacity().unwrap_or_default(),
+            }))
     }
 
     async fn group_rules(

@@ -19,13 +19,13 @@ pub async fn asg_capacity(
     Ok(super::asg_group::group(aws, region, asg_name)
         .await?
         .map(|g| AsgCapacity {
-        in_service: g
-            .instances()
-            .iter()
-            .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
-            .count() as u32,
-        desired: super::asg_group::count(g.desired_capacity()),
-    }))
+            in_service: g
+                .instances()
+                .iter()
+                .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+                .count() as u32,
+            desired: super::asg_group::count(g.desired_capacity()),
+        }))
 }
 
 /// Healthy targets out of all registered targets of a target group.
@@ -101,7 +101,11 @@ pub async fn checker_reports(aws: &Aws, health_check_id: &str) -> Result<Vec<Str
     Ok(out
         .health_check_observations()
         .iter()
-        .filter_map(|o| o.status_report().and_then(|r| r.status()).map(str::to_string))
+        .filter_map(|o| {
+            o.status_report()
+                .and_then(|r| r.status())
+                .map(str::to_string)
+        })
         .collect())
 }
 
