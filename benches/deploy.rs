@@ -79,10 +79,9 @@ fn main() {
         for (region, (calls, mutating)) in per_region {
             println!("{run:<12} {wall:>8.2}  {region:<12} {calls:>6} {mutating:>9}");
         }
-        let estimate = out
-            .json_lines()
-            .into_iter()
-            .find_map(|l| l.get("estimate").cloned());
+        let lines = out.json_lines();
+        timeline(run, &lines);
+        let estimate = lines.into_iter().find_map(|l| l.get("estimate").cloned());
         floors.push((run, wall, estimate));
     }
     println!();
@@ -127,4 +126,65 @@ fn main() {
             "-"
         );
     }
+}
+
+/// Where a run's time went: per region, each stretch of one phase (from its first
+/// event to the region's next phase), from the run's first event; then the time
+/// of each phase summed over regions (`done`, a region waiting, left out).
+fn timeline(run: &str, lines: &[serde_json::Value]) {
+    let at = |l: &serde_json::Value| {
+        l["time"].as_str().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+    };
+    let events: Vec<(time::OffsetDateTime, String, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            Some((
+                at(l)?,
+                l["region"].as_str().unwrap_or("-").to_string(),
+                l["phase"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return;
+    };
+    let (t0, end) = (first.0, last.0);
+    let secs = |t: time::OffsetDateTime| (t - t0).as_seconds_f64();
+    // (region, phase, start, end) stretches, each region's in order.
+    let mut stretches: Vec<(String, String, f64, f64)> = Vec::new();
+    let regions: std::collections::BTreeSet<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    for region in regions {
+        let mine: Vec<_> = events.iter().filter(|e| e.1 == region).collect();
+        let mut k = 0;
+        while k < mine.len() {
+            let phase = &mine[k].2;
+            let start = secs(mine[k].0);
+            let mut j = k;
+            while j < mine.len() && &mine[j].2 == phase {
+                j += 1;
+            }
+            let stop = mine.get(j).map_or(secs(mine[j - 1].0), |e| secs(e.0));
+            stretches.push((region.to_string(), phase.clone(), start, stop));
+            k = j;
+        }
+    }
+    stretches.sort_by(|a, b| a.2.total_cmp(&b.2));
+    println!();
+    println!("{run} timeline ({:.2} s from the first event to the last)", secs(end));
+    println!("{:<12} {:<10} {:>8} {:>8}", "region", "phase", "start s", "length s");
+    let mut by_phase: BTreeMap<String, f64> = BTreeMap::new();
+    for (region, phase, start, stop) in &stretches {
+        println!("{region:<12} {phase:<10} {start:>8.2} {:>8.2}", stop - start);
+        // `done` is a region waiting for the others: not work.
+        if phase != "done" {
+            *by_phase.entry(phase.clone()).or_default() += stop - start;
+        }
+    }
+    let summed: Vec<String> = by_phase
+        .iter()
+        .map(|(p, s)| format!("{p} {s:.2}"))
+        .collect();
+    println!("{run} per phase, summed over regions: {}", summed.join(", "));
 }
