@@ -172,11 +172,20 @@ fn timeline(run: &str, lines: &[serde_json::Value]) {
     }
     stretches.sort_by(|a, b| a.2.total_cmp(&b.2));
     println!();
-    println!("{run} timeline ({:.2} s from the first event to the last)", secs(end));
-    println!("{:<12} {:<10} {:>8} {:>8}", "region", "phase", "start s", "length s");
+    println!(
+        "{run} timeline ({:.2} s from the first event to the last)",
+        secs(end)
+    );
+    println!(
+        "{:<12} {:<10} {:>8} {:>8}",
+        "region", "phase", "start s", "length s"
+    );
     let mut by_phase: BTreeMap<String, f64> = BTreeMap::new();
     for (region, phase, start, stop) in &stretches {
-        println!("{region:<12} {phase:<10} {start:>8.2} {:>8.2}", stop - start);
+        println!(
+            "{region:<12} {phase:<10} {start:>8.2} {:>8.2}",
+            stop - start
+        );
         // `done` is a region waiting for the others: not work.
         if phase != "done" {
             *by_phase.entry(phase.clone()).or_default() += stop - start;
@@ -186,5 +195,8 @@ fn timeline(run: &str, lines: &[serde_json::Value]) {
         .iter()
         .map(|(p, s)| format!("{p} {s:.2}"))
         .collect();
-    println!("{run} per phase, summed over regions: {}", summed.join(", "));
+    println!(
+        "{run} per phase, summed over regions: {}",
+        summed.join(", ")
+    );
 }
