@@ -21,6 +21,10 @@ const TAG_HOST: &str = "strata:lock-host";
 const TAG_PID: &str = "strata:lock-pid";
 const TAG_AT: &str = "strata:lock-acquired-at";
 
+/// How many times (a second apart) a lock record still in a stack operation is
+/// tried again before its deletion is reported as failed.
+const SETTLE_TRIES: u32 = 60;
+
 /// Lock records of one stack, as `<stack>-lock` CloudFormation stacks.
 pub struct CfnLockStore<'a> {
     aws: &'a Aws,
@@ -156,21 +160,32 @@ impl LockStore for CfnLockStore<'_> {
             }))
     }
 
+    /// DeleteStack of the record. CreateStack returns before the record's stack is
+    /// CREATE_COMPLETE, and a stack in an operation refuses DeleteStack ("cannot be
+    /// deleted while in status CREATE_IN_PROGRESS", as the sandbox enforces:
+    /// docs/sandbox.md): a record still settling is waited for, a second at a time
+    /// for up to `SETTLE_TRIES` seconds, then deleted.
     async fn delete(&self, region: &str) -> Result<(), LockStoreError> {
-        self.aws
-            .cloudformation(region)
-            .delete_stack()
-            .stack_name(&self.stack_name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                self.error(AwsError::from_sdk(
-                    "cloudformation",
-                    "DeleteStack",
-                    region,
-                    e,
-                ))
-            })
+        let mut tries = 0;
+        loop {
+            let result = self
+                .aws
+                .cloudformation(region)
+                .delete_stack()
+                .stack_name(&self.stack_name)
+                .send()
+                .await;
+            let e = match result {
+                Ok(_) => return Ok(()),
+                Err(e) => AwsError::from_sdk("cloudformation", "DeleteStack", region, e),
+            };
+            tries += 1;
+            let settling = e.message.contains("cannot be deleted while in status")
+                && e.message.contains("_IN_PROGRESS");
+            if !settling || tries >= SETTLE_TRIES {
+                return Err(self.error(e));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     }
 }
