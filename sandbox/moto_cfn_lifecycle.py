@@ -889,6 +889,16 @@ def timed_backend():
                 f"ChangeSet [{change_set.change_set_id}] cannot be executed: stack "
                 f"[{stack.name}] is in {stack.status} state."
             )
+        # "When you execute a change set, CloudFormation deletes all other change sets
+        # associated with the stack because they aren't valid for the updated stack"
+        # (API_ExecuteChangeSet); moto kept them, executable against a stack they no
+        # longer describe.
+        for other in [
+            k
+            for k, cs in self.change_sets.items()
+            if cs.stack_id == change_set.stack_id and cs is not change_set
+        ]:
+            del self.change_sets[other]
         change_set.execution_status = "EXECUTE_IN_PROGRESS"
         if change_set.change_set_type == "CREATE":
             stack.template = change_set.template

@@ -986,6 +986,91 @@ fn a_change_set_goes_through_its_states_and_one_without_changes_fails_with_aws_r
     });
 }
 
+#[test]
+fn executing_a_change_set_deletes_the_stacks_other_change_sets() {
+    let _moto = sandbox::shared();
+    let cfn = sdk::cloudformation("us-east-1");
+    let stack = sandbox::unique("othercs");
+    let body = json!({
+        "Parameters": { "Delay": { "Type": "Number" } },
+        "Resources": { "Q": { "Type": "AWS::SQS::Queue", "Properties": { "DelaySeconds": { "Ref": "Delay" } } } }
+    })
+    .to_string();
+    sdk::block_on(async {
+        let status = |name: &'static str| {
+            let (cfn, stack) = (cfn.clone(), stack.clone());
+            async move {
+                cfn.describe_change_set()
+                    .stack_name(&stack)
+                    .change_set_name(name)
+                    .send()
+                    .await
+                    .map(|cs| cs.execution_status().map(|s| s.as_str().to_string()))
+            }
+        };
+        let make = |name: &'static str, kind: ChangeSetType, delay: &'static str| {
+            let (cfn, stack, body) = (cfn.clone(), stack.clone(), body.clone());
+            async move {
+                cfn.create_change_set()
+                    .stack_name(&stack)
+                    .change_set_name(name)
+                    .change_set_type(kind)
+                    .template_body(&body)
+                    .parameters(
+                        Parameter::builder()
+                            .parameter_key("Delay")
+                            .parameter_value(delay)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("CreateChangeSet");
+                let started = Instant::now();
+                loop {
+                    let cs = cfn
+                        .describe_change_set()
+                        .stack_name(&stack)
+                        .change_set_name(name)
+                        .send()
+                        .await
+                        .unwrap();
+                    if cs.status().unwrap().as_str() == "CREATE_COMPLETE" {
+                        break;
+                    }
+                    assert!(started.elapsed() < Duration::from_secs(30));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        make("create", ChangeSetType::Create, "1").await;
+        cfn.execute_change_set()
+            .stack_name(&stack)
+            .change_set_name("create")
+            .send()
+            .await
+            .unwrap();
+        statuses_until_settled(&cfn, &stack).await;
+        make("kept", ChangeSetType::Update, "2").await;
+        make("run", ChangeSetType::Update, "3").await;
+        cfn.execute_change_set()
+            .stack_name(&stack)
+            .change_set_name("run")
+            .send()
+            .await
+            .unwrap();
+        statuses_until_settled(&cfn, &stack).await;
+        let gone = status("kept").await;
+        assert!(
+            gone.is_err(),
+            "the other change set is still there: {gone:?}"
+        );
+        assert_eq!(
+            status("run").await.unwrap().as_deref(),
+            Some("EXECUTE_COMPLETE")
+        );
+    });
+}
+
 /// The regions of a stack file (its `[[regions]]` tables' `name`).
 fn stack_regions(file: &std::path::Path) -> Vec<String> {
     let def: toml::Value = toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();

@@ -113,6 +113,21 @@ impl Fake {
         })
     }
 
+    /// The stack's kept `strata-previous` record, not executed: its template and tags.
+    pub fn kept(&self, region: &str, stack: &str) -> Option<(String, BTreeMap<String, String>)> {
+        let key = (
+            region.to_string(),
+            stack.to_string(),
+            crate::plan::previous_change_set(stack),
+        );
+        self.with(|s| {
+            s.change_sets
+                .get(&key)
+                .filter(|c| !c.executed)
+                .map(|c| (c.req.template_body.clone(), c.req.tags.clone()))
+        })
+    }
+
     pub fn stack(&self, region: &str, name: &str) -> Option<FakeStack> {
         self.with(|s| s.stacks.get(&(region.into(), name.into())).cloned())
     }
@@ -238,6 +253,9 @@ impl Cloud for Fake {
                 .ok_or_else(|| missing(name, region))?;
             cs.executed = true;
             let req = cs.req.clone();
+            // AWS deletes the stack's other change sets when one is executed.
+            s.change_sets
+                .retain(|(r, st, n), _| !(r == region && st == stack && n != name));
             let fail = s.fail_execute.contains(region)
                 || (req.kind == ChangeSetKind::Update && s.fail_update_execute.contains(region));
             let st = s

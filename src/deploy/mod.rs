@@ -12,6 +12,7 @@ mod error;
 mod health;
 mod ops;
 pub mod preflight;
+mod records;
 mod report;
 mod retire;
 mod rollback;

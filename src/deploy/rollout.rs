@@ -885,6 +885,7 @@ async fn roll_out<C: Cloud>(
     version: &str,
 ) -> (Outcome, Option<String>) {
     let mut done: Vec<usize> = Vec::new();
+    let mut records = super::records::Pending::default();
     let first = Pass {
         wire: None,
         version,
@@ -893,8 +894,17 @@ async fn roll_out<C: Cloud>(
         .iter()
         .position(|e| e.desired.role == StackRole::Global);
     for group in groups(entries, global_at) {
-        if let Some(out) =
-            run_group(cloud, events, entries, &group, settings, &mut done, first).await
+        if let Some(out) = run_group(
+            cloud,
+            events,
+            entries,
+            &group,
+            settings,
+            &mut done,
+            &mut records,
+            first,
+        )
+        .await
         {
             return out;
         }
@@ -904,18 +914,39 @@ async fn roll_out<C: Cloud>(
         version,
     };
     for group in wiring_groups(entries) {
-        if let Some(out) =
-            run_group(cloud, events, entries, &group, settings, &mut done, wire).await
+        if let Some(out) = run_group(
+            cloud,
+            events,
+            entries,
+            &group,
+            settings,
+            &mut done,
+            &mut records,
+            wire,
+        )
+        .await
         {
             return out;
         }
     }
     if let Some(g) = global_at {
-        if let Some(out) = run_group(cloud, events, entries, &[g], settings, &mut done, first).await
+        if let Some(out) = run_group(
+            cloud,
+            events,
+            entries,
+            &[g],
+            settings,
+            &mut done,
+            &mut records,
+            first,
+        )
+        .await
         {
             return out;
         }
     }
+    let timing = &settings.timing;
+    super::records::write(cloud, events, records.take(), timing).await;
     // Last, the regions that left the definition: out of service since the first
     // pass, no longer replicated to by the others: delete their stacks.
     let leaving: Vec<usize> = (0..entries.len())

@@ -7,6 +7,7 @@ use super::cloud::Cloud;
 use super::error::DeployError;
 use super::health;
 use super::ops;
+use super::records;
 use super::report::{Outcome, StackResult};
 use super::rollout::{Settings, TAG_VERSION};
 use crate::events::{EventKind, Events, Phase};
@@ -69,6 +70,8 @@ struct Attempt {
     replanned: Option<ops::Prepared>,
     /// Ok(None): nothing to change; Ok(Some(action)): done; Err: failed.
     outcome: Result<Option<StackAction>, DeployError>,
+    /// Done: the version to keep as the stack's `strata-previous` record.
+    record: Option<Deployed>,
 }
 
 /// How a pass runs its steps.
@@ -78,8 +81,10 @@ pub(super) struct Pass<'a> {
     pub version: &'a str,
 }
 
-/// Roll a group of stacks out at the same time; on failure put the failed ones
-/// (and with rollback-all, every stack done) back and return how the run ends.
+/// Roll a group of stacks out at the same time, writing the previous groups'
+/// records meanwhile (`records`); on failure put the failed ones (and with
+/// rollback-all, every stack done) back and return how the run ends.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_group<C: Cloud>(
     cloud: &C,
     events: &Events,
@@ -87,9 +92,12 @@ pub(super) async fn run_group<C: Cloud>(
     group: &[usize],
     settings: &Settings,
     done: &mut Vec<usize>,
+    records: &mut records::Pending,
     pass: Pass<'_>,
 ) -> Option<(Outcome, Option<String>)> {
+    let timing = &settings.timing;
     if settings.stop.load(Ordering::SeqCst) {
+        records::write(cloud, events, records.take(), timing).await;
         events.info(
             None,
             phase_of(&entries[group[0]], pass),
@@ -98,10 +106,20 @@ pub(super) async fn run_group<C: Cloud>(
         return Some((Outcome::Interrupted, None));
     }
     let shared: &[Entry] = entries;
-    let attempts = join_all(
-        group
-            .iter()
-            .map(|&i| attempt(cloud, events, &shared[i], settings, pass)),
+    let stacks = group.iter().map(|&i| {
+        let d = &shared[i].desired;
+        (d.region.as_str(), d.stack_name.as_str())
+    });
+    if records.touches(stacks) {
+        records::write(cloud, events, records.take(), timing).await;
+    }
+    let (attempts, ()) = futures::future::join(
+        join_all(
+            group
+                .iter()
+                .map(|&i| attempt(cloud, events, &shared[i], settings, pass)),
+        ),
+        records::write(cloud, events, records.take(), timing),
     )
     .await;
     let mut failed = Vec::new();
@@ -111,6 +129,13 @@ pub(super) async fn run_group<C: Cloud>(
             plan.change_set = p.change_set;
             plan.action = p.action;
             plan.changes = p.changes;
+        }
+        if let (Some(previous), Ok(Some(_))) = (a.record, &a.outcome) {
+            records.push(records::Due {
+                region: e.desired.region.clone(),
+                stack: e.desired.stack_name.clone(),
+                previous,
+            });
         }
         match a.outcome {
             Ok(None) => {
@@ -142,6 +167,8 @@ pub(super) async fn run_group<C: Cloud>(
     if failed.is_empty() {
         return None;
     }
+    // Before anything is put back: a put-back must not meet a record being made.
+    records::write(cloud, events, records.take(), timing).await;
     Some(fail(cloud, events, entries, failed, settings, done, pass).await)
 }
 
@@ -171,6 +198,7 @@ async fn attempt<C: Cloud>(
         before: entry.deployed.clone(),
         replanned: None,
         outcome: Ok(None),
+        record: None,
     };
     let mut plan = match &entry.plan {
         Some(p) => (p.action, p.changes.len(), p.change_set.clone()),
@@ -293,9 +321,6 @@ async fn attempt<C: Cloud>(
                 canary::check(cloud, events, &this, c).await?;
             }
         }
-        if let Some(prev) = &out.before {
-            keep_previous(cloud, events, region, stack, prev, timing).await;
-        }
         Ok::<_, DeployError>(())
     }
     .await;
@@ -309,6 +334,10 @@ async fn attempt<C: Cloud>(
         format!("{stack} runs the new version")
     };
     events.emit(Some(region), Phase::Done, EventKind::PhaseDone { detail });
+    // `strata rollback` goes back to what the stack ran before this deploy (not to
+    // what the first pass left, in the wiring pass); a stack this deploy created
+    // has nothing to go back to.
+    out.record = entry.deployed.clone();
     out.outcome = Ok(Some(action));
     out
 }
@@ -443,60 +472,6 @@ async fn adopt_rest<C: Cloud>(
         .await?;
     }
     Ok(())
-}
-
-/// How many times the previous-version record is tried before the run goes on
-/// without it, and the first pause between tries (doubled each time).
-const RECORD_TRIES: u32 = 4;
-const RECORD_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Write the `strata-previous-<stack>` record after the region passed its gate and
-/// bake, retried. The region is healthy: a record that still cannot be written
-/// does not put it back (that would undo a verified deploy for bookkeeping) nor
-/// stop the rollout; a warning says what the stack ran before (its version and
-/// deployment id: the definition to deploy again to go back) and that `strata
-/// rollback` cannot bring it back until the next successful update records one.
-async fn keep_previous<C: Cloud>(
-    cloud: &C,
-    events: &Events,
-    region: &str,
-    stack: &str,
-    previous: &Deployed,
-    timing: &super::wait::Timing,
-) {
-    let mut pause = RECORD_PAUSE;
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let err = match ops::keep_previous(cloud, events, region, stack, previous, timing).await {
-            Ok(()) => return,
-            Err(e) => e,
-        };
-        if tries >= RECORD_TRIES || err.is_unreachable() {
-            let tag = |k: &str| previous.tags.get(k).cloned().unwrap_or_else(|| "?".into());
-            events.warn(
-                Some(region),
-                Phase::Done,
-                format!(
-                    "{stack} passed its gate and bake and keeps the new version, but the record \
-                     of what it ran before ({}) could not be written after {tries} tries ({err}): \
-                     it ran version {} of deployment {}; `strata rollback` cannot bring that \
-                     back, deploy that definition again to go back",
-                    crate::plan::previous_change_set(stack),
-                    tag(TAG_VERSION),
-                    tag(super::rollout::TAG_DEPLOYMENT_ID),
-                ),
-            );
-            return;
-        }
-        events.warn(
-            Some(region),
-            Phase::Done,
-            format!("recording the previous version of {stack} failed ({err}); trying again"),
-        );
-        tokio::time::sleep(pause).await;
-        pause *= 2;
-    }
 }
 
 /// Stacks failed: put each back, then (rollback-all) the stacks done, in reverse

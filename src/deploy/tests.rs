@@ -78,13 +78,17 @@ async fn run(fake: &Fake, d: &Desired, on_failure: OnFailure) -> Report {
 }
 
 fn capacity_of(fake: &Fake, region: &str) -> String {
-    let t: serde_json::Value = serde_json::from_str(
+    capacity(
         &fake
             .stack(region, &format!("app-prod-{region}"))
             .unwrap()
             .template,
     )
-    .unwrap();
+}
+
+/// The desired capacity a template of `template(n)` declares.
+fn capacity(template: &str) -> String {
+    let t: serde_json::Value = serde_json::from_str(template).unwrap();
     t["Resources"]["Asg"]["Properties"]["DesiredCapacity"]
         .as_str()
         .unwrap()
@@ -157,6 +161,81 @@ async fn adding_a_region_builds_only_it_then_wires_all_and_never_unwires_a_runni
     );
     for r in REGIONS {
         assert_eq!(capacity_of(&fake, r), "3");
+    }
+}
+
+/// The stacks of `d` in reverse rollout order, as `strata rollback` takes them.
+fn rollback_order(d: &Desired) -> Vec<DesiredStack> {
+    d.waves.iter().flatten().rev().cloned().collect()
+}
+
+async fn roll_back(fake: &Fake, d: &Desired) -> Report {
+    let timing = settings(OnFailure::RollbackRegion).timing;
+    rollback(fake, &Events::discard(), &rollback_order(d), &timing)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_cold_deploy_keeps_no_previous_version_so_rollback_finds_nothing_to_undo() {
+    let fake = Fake::default();
+    let cold = with_records(desired(2, true));
+    run(&fake, &cold, OnFailure::RollbackRegion).await;
+    // The wiring pass updated every region (build template, then wired): what the
+    // first pass left is not a version to go back to.
+    for r in REGIONS {
+        assert_eq!(fake.kept(r, &format!("app-prod-{r}")), None, "{r}");
+    }
+    let report = roll_back(&fake, &cold).await;
+    assert!(report
+        .stacks
+        .iter()
+        .all(|s| s.result == StackResult::NothingToRollBack));
+    for r in REGIONS {
+        assert_eq!(capacity_of(&fake, r), "2", "{r} was changed by rollback");
+    }
+}
+
+#[tokio::test]
+async fn adding_a_region_keeps_what_the_running_regions_ran_before_the_deploy() {
+    let fake = Fake::default();
+    let mut two = with_records(desired(2, true));
+    two.waves.pop();
+    run(&fake, &two, OnFailure::RollbackRegion).await;
+    let before = fake.stack("us-east-1", "app-prod-us-east-1").unwrap();
+    let three = with_records(desired(3, true));
+    run(&fake, &three, OnFailure::RollbackRegion).await;
+    for r in ["us-east-1", "eu-west-1"] {
+        let (template, tags) = fake.kept(r, &format!("app-prod-{r}")).expect(r);
+        assert_eq!(capacity(&template), "2", "{r}");
+        assert_eq!(tags.get(TAG_VERSION), before.tags.get(TAG_VERSION), "{r}");
+    }
+    assert_eq!(fake.kept("ap-southeast-2", "app-prod-ap-southeast-2"), None);
+
+    let report = roll_back(&fake, &three).await;
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(capacity_of(&fake, "us-east-1"), "2");
+    assert_eq!(capacity_of(&fake, "eu-west-1"), "2");
+    // The region this deploy built has nothing to go back to: left as it is.
+    assert_eq!(capacity_of(&fake, "ap-southeast-2"), "3");
+}
+
+#[tokio::test]
+async fn a_regions_previous_version_is_recorded_while_the_next_region_rolls_out() {
+    let fake = Fake::default();
+    run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
+    let from = fake.with(|s| s.calls.len());
+    run(&fake, &desired(3, false), OnFailure::RollbackRegion).await;
+    let calls = fake.with(|s| s.calls[from..].to_vec());
+    let last = |call: &str| calls.iter().rposition(|c| c == call).unwrap();
+    // us-east-1's record (its last change set made) after eu-west-1's execute began.
+    assert!(
+        last("us-east-1 CreateChangeSet") > last("eu-west-1 ExecuteChangeSet"),
+        "{calls:#?}"
+    );
+    for r in REGIONS {
+        let (template, _) = fake.kept(r, &format!("app-prod-{r}")).expect(r);
+        assert_eq!(capacity(&template), "2", "{r}");
     }
 }
 
