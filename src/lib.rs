@@ -9,6 +9,7 @@ pub mod ami;
 pub mod app;
 pub mod audit;
 pub mod aws;
+pub mod call_error;
 pub mod cfn;
 pub mod cost;
 pub mod deploy;

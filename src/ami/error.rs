@@ -1,13 +1,13 @@
 //! `AmiError`: what can go wrong baking, copying or pruning images, with the region
 //! and image it happened to.
 
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmiError {
     #[error(transparent)]
-    Aws(#[from] AwsError),
+    Aws(#[from] CallError),
 
     #[error("source AMI {image_id} not found in {region}")]
     SourceNotFound { image_id: String, region: String },

@@ -7,7 +7,7 @@
 //! (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html>),
 //! so every setting the alarm has is sent again, and its tags are left alone.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::drift::AlarmPatch;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm};
 
@@ -25,7 +25,7 @@ pub async fn metric_alarms(
     aws: &Aws,
     region: &str,
     select: Select<'_>,
-) -> Result<Vec<MetricAlarm>, AwsError> {
+) -> Result<Vec<MetricAlarm>, CallError> {
     let client = aws.cloudwatch(region);
     let mut out = Vec::new();
     let mut token: Option<String> = None;
@@ -38,7 +38,7 @@ pub async fn metric_alarms(
         let page = call
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("cloudwatch", "DescribeAlarms", region, e))?;
+            .map_err(|e| CallError::from_sdk("cloudwatch", "DescribeAlarms", region, e))?;
         out.extend(page.metric_alarms().iter().cloned());
         token = page.next_token().map(str::to_string);
         if token.is_none() {
@@ -58,7 +58,7 @@ pub async fn put_metric_alarm(
     region: &str,
     live: &MetricAlarm,
     patch: &AlarmPatch,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     let comparison = patch
         .comparison_operator
         .as_deref()
@@ -102,6 +102,6 @@ pub async fn put_metric_alarm(
         .set_threshold_metric_id(live.threshold_metric_id().map(str::to_string))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("cloudwatch", "PutMetricAlarm", region, e))?;
+        .map_err(|e| CallError::from_sdk("cloudwatch", "PutMetricAlarm", region, e))?;
     Ok(())
 }

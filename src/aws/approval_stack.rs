@@ -3,7 +3,7 @@
 //! region, one `WaitConditionHandle` (free, touches no service), the approver's
 //! ARN, the plan id and the time in its tags. Deleted by the deploy that uses them.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::ops::approvals::{self, Approval, ApprovalStore, ApprovalStoreError};
 use aws_sdk_cloudformation::types::{StackStatus, Tag};
 use time::format_description::well_known::Rfc3339;
@@ -30,7 +30,7 @@ impl<'a> CfnApprovalStore<'a> {
     }
 }
 
-fn error(e: AwsError) -> ApprovalStoreError {
+fn error(e: CallError) -> ApprovalStoreError {
     ApprovalStoreError {
         region: e.region.clone(),
         message: e.to_string(),
@@ -57,7 +57,11 @@ fn approval_from_tags(tags: &[Tag]) -> Option<Approval> {
 
 impl CfnApprovalStore<'_> {
     /// The names of the live stacks starting with `prefix` (DescribeStacks, every page).
-    async fn names(&self, region: &str, prefix: &str) -> Result<Vec<(String, Vec<Tag>)>, AwsError> {
+    async fn names(
+        &self,
+        region: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<Tag>)>, CallError> {
         let client = self.aws.cloudformation(region);
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -67,7 +71,7 @@ impl CfnApprovalStore<'_> {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStacks", region, e))?;
+                .map_err(|e| CallError::from_sdk("cloudformation", "DescribeStacks", region, e))?;
             for s in page.stacks() {
                 let name = s.stack_name().unwrap_or_default();
                 if name.starts_with(prefix)
@@ -86,7 +90,7 @@ impl CfnApprovalStore<'_> {
         }
     }
 
-    async fn delete(&self, region: &str, name: &str) -> Result<(), AwsError> {
+    async fn delete(&self, region: &str, name: &str) -> Result<(), CallError> {
         self.aws
             .cloudformation(region)
             .delete_stack()
@@ -94,7 +98,7 @@ impl CfnApprovalStore<'_> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("cloudformation", "DeleteStack", region, e))
+            .map_err(|e| CallError::from_sdk("cloudformation", "DeleteStack", region, e))
     }
 }
 
@@ -119,7 +123,7 @@ impl ApprovalStore for CfnApprovalStore<'_> {
         let Err(e) = create else {
             return Ok(());
         };
-        let e = AwsError::from_sdk("cloudformation", "CreateStack", region, e);
+        let e = CallError::from_sdk("cloudformation", "CreateStack", region, e);
         if e.code != "AlreadyExistsException" {
             return Err(error(e));
         }
@@ -137,7 +141,7 @@ impl ApprovalStore for CfnApprovalStore<'_> {
         match update {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = AwsError::from_sdk("cloudformation", "UpdateStack", region, e);
+                let e = CallError::from_sdk("cloudformation", "UpdateStack", region, e);
                 if e.message.contains("No updates are to be performed") {
                     Ok(())
                 } else {

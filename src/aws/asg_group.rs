@@ -3,7 +3,7 @@
 //! to what it needs
 //! (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html>).
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use aws_sdk_autoscaling::types::AutoScalingGroup;
 
 /// The group named `name`; `None` when it does not exist.
@@ -11,14 +11,14 @@ pub async fn group(
     aws: &Aws,
     region: &str,
     name: &str,
-) -> Result<Option<AutoScalingGroup>, AwsError> {
+) -> Result<Option<AutoScalingGroup>, CallError> {
     let out = aws
         .autoscaling(region)
         .describe_auto_scaling_groups()
         .auto_scaling_group_names(name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
+        .map_err(|e| CallError::from_sdk("autoscaling", "DescribeAutoScalingGroups", region, e))?;
     Ok(out.auto_scaling_groups().first().cloned())
 }
 

@@ -1,6 +1,6 @@
 //! `CloudApi`: the deploy's `Cloud` trait implemented with the AWS SDK.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::deploy::cloud::{
     AsgFleet, AsgInstance, ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud,
     StackEvent, StackResource, StackState, TableState,
@@ -70,12 +70,12 @@ fn client_token(req: &ChangeSetRequest) -> String {
 }
 
 /// "Stack with id X does not exist" / "ChangeSet [X] does not exist".
-fn is_missing(e: &AwsError) -> bool {
+fn is_missing(e: &CallError) -> bool {
     e.message.contains("does not exist") || e.code == "ChangeSetNotFound"
 }
 
 impl Cloud for CloudApi {
-    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError> {
+    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, CallError> {
         let Some(s) = super::stack_info::stack(&self.aws, region, stack).await? else {
             return Ok(None);
         };
@@ -119,11 +119,11 @@ impl Cloud for CloudApi {
         }))
     }
 
-    async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError> {
+    async fn template(&self, region: &str, stack: &str) -> Result<String, CallError> {
         super::stack_info::original_template(&self.aws, region, stack).await
     }
 
-    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError> {
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), CallError> {
         let kind = match req.kind {
             ChangeSetKind::Create => ChangeSetType::Create,
             ChangeSetKind::Update => ChangeSetType::Update,
@@ -156,7 +156,7 @@ impl Cloud for CloudApi {
             .send()
             .await;
         let Err(e) = sent else { return Ok(()) };
-        let e = AwsError::from_sdk(CFN, "CreateChangeSet", &req.region, e);
+        let e = CallError::from_sdk(CFN, "CreateChangeSet", &req.region, e);
         // The SDK's retry of a call whose answer was lost met the change set that
         // call made. Its name is ours alone (it carries the deployment id; the
         // previous-version record is dropped just before, under the deploy lock).
@@ -176,7 +176,7 @@ impl Cloud for CloudApi {
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<Option<ChangeSetState>, AwsError> {
+    ) -> Result<Option<ChangeSetState>, CallError> {
         let client = self.aws.cloudformation(region);
         let mut changes = Vec::new();
         let mut token: Option<String> = None;
@@ -191,7 +191,7 @@ impl Cloud for CloudApi {
             {
                 Ok(o) => o,
                 Err(e) => {
-                    let e = AwsError::from_sdk(CFN, "DescribeChangeSet", region, e);
+                    let e = CallError::from_sdk(CFN, "DescribeChangeSet", region, e);
                     return if is_missing(&e) { Ok(None) } else { Err(e) };
                 }
             };
@@ -223,7 +223,7 @@ impl Cloud for CloudApi {
         }
     }
 
-    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError> {
+    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, CallError> {
         let out = match self
             .aws
             .cloudformation(region)
@@ -234,7 +234,7 @@ impl Cloud for CloudApi {
         {
             Ok(o) => o,
             Err(e) => {
-                let e = AwsError::from_sdk(CFN, "ListChangeSets", region, e);
+                let e = CallError::from_sdk(CFN, "ListChangeSets", region, e);
                 return if is_missing(&e) { Ok(vec![]) } else { Err(e) };
             }
         };
@@ -251,7 +251,7 @@ impl Cloud for CloudApi {
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         match self
             .aws
             .cloudformation(region)
@@ -263,7 +263,7 @@ impl Cloud for CloudApi {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = AwsError::from_sdk(CFN, "DeleteChangeSet", region, e);
+                let e = CallError::from_sdk(CFN, "DeleteChangeSet", region, e);
                 if is_missing(&e) {
                     Ok(())
                 } else {
@@ -278,7 +278,7 @@ impl Cloud for CloudApi {
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.aws
             .cloudformation(region)
             .execute_change_set()
@@ -286,7 +286,7 @@ impl Cloud for CloudApi {
             .change_set_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(CFN, "ExecuteChangeSet", region, e))?;
+            .map_err(|e| CallError::from_sdk(CFN, "ExecuteChangeSet", region, e))?;
         Ok(())
     }
 
@@ -297,7 +297,7 @@ impl Cloud for CloudApi {
         template_body: &str,
         parameters: &BTreeMap<String, String>,
         stack_tags: &BTreeMap<String, String>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.aws
             .cloudformation(region)
             .update_stack()
@@ -308,11 +308,11 @@ impl Cloud for CloudApi {
             .set_capabilities(Some(capabilities()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(CFN, "UpdateStack", region, e))?;
+            .map_err(|e| CallError::from_sdk(CFN, "UpdateStack", region, e))?;
         Ok(())
     }
 
-    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError> {
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), CallError> {
         // The sandbox deletes synchronously and may refuse with DependencyViolation
         // (resources released out of order); a few tries get it through.
         let mut tries = 0;
@@ -328,7 +328,7 @@ impl Cloud for CloudApi {
             {
                 Ok(_) => return Ok(()),
                 Err(e) => {
-                    let e = AwsError::from_sdk(CFN, "DeleteStack", region, e);
+                    let e = CallError::from_sdk(CFN, "DeleteStack", region, e);
                     if e.code != "DependencyViolation" || tries >= 5 {
                         return Err(e);
                     }
@@ -338,7 +338,7 @@ impl Cloud for CloudApi {
         }
     }
 
-    async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError> {
+    async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, CallError> {
         let out = match self
             .aws
             .cloudformation(region)
@@ -346,7 +346,7 @@ impl Cloud for CloudApi {
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk(CFN, "DescribeStackEvents", region, e))
+            .map_err(|e| CallError::from_sdk(CFN, "DescribeStackEvents", region, e))
         {
             Ok(out) => out,
             // Deleted between the status read and this one: no new events; the
@@ -371,7 +371,7 @@ impl Cloud for CloudApi {
             .collect())
     }
 
-    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError> {
+    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, CallError> {
         Ok(super::stack_info::resources(&self.aws, region, stack)
             .await?
             .iter()
@@ -383,7 +383,7 @@ impl Cloud for CloudApi {
             .collect())
     }
 
-    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError> {
+    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, CallError> {
         let Some(g) = super::asg_group::group(&self.aws, region, asg).await? else {
             return Ok(None);
         };
@@ -418,7 +418,7 @@ impl Cloud for CloudApi {
         &self,
         region: &str,
         launch_template_id: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         match self
             .aws
             .ec2(region)
@@ -433,7 +433,7 @@ impl Cloud for CloudApi {
                 .and_then(|t| t.latest_version_number())
                 .map(|n| n.to_string())),
             Err(e) => {
-                let e = AwsError::from_sdk("ec2", "DescribeLaunchTemplates", region, e);
+                let e = CallError::from_sdk("ec2", "DescribeLaunchTemplates", region, e);
                 if e.code.starts_with("InvalidLaunchTemplateId") {
                     Ok(None)
                 } else {
@@ -448,7 +448,7 @@ impl Cloud for CloudApi {
         region: &str,
         vpcs: &[String],
         subnets: &[String],
-    ) -> Result<Vec<String>, AwsError> {
+    ) -> Result<Vec<String>, CallError> {
         use aws_sdk_ec2::types::Filter;
         let ec2 = self.aws.ec2(region);
         let mut found = Vec::new();
@@ -463,7 +463,7 @@ impl Cloud for CloudApi {
                 )
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ec2", "DescribeVpcs", region, e))?;
+                .map_err(|e| CallError::from_sdk("ec2", "DescribeVpcs", region, e))?;
             found.extend(
                 out.vpcs()
                     .iter()
@@ -482,7 +482,7 @@ impl Cloud for CloudApi {
                 )
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ec2", "DescribeSubnets", region, e))?;
+                .map_err(|e| CallError::from_sdk("ec2", "DescribeSubnets", region, e))?;
             found.extend(
                 out.subnets()
                     .iter()
@@ -493,7 +493,7 @@ impl Cloud for CloudApi {
         Ok(found)
     }
 
-    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, AwsError> {
+    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, CallError> {
         match self
             .aws
             .s3(region)
@@ -509,12 +509,12 @@ impl Cloud for CloudApi {
             Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
                 Some(404) => Ok(false),
                 Some(403) | Some(301) => Ok(true),
-                _ => Err(AwsError::from_sdk("s3", "HeadBucket", region, e)),
+                _ => Err(CallError::from_sdk("s3", "HeadBucket", region, e)),
             },
         }
     }
 
-    async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, AwsError> {
+    async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, CallError> {
         match self
             .aws
             .dynamodb(region)
@@ -542,7 +542,7 @@ impl Cloud for CloudApi {
                     .collect(),
             })),
             Err(e) => {
-                let e = AwsError::from_sdk("dynamodb", "DescribeTable", region, e);
+                let e = CallError::from_sdk("dynamodb", "DescribeTable", region, e);
                 if e.code == "ResourceNotFoundException" {
                     Ok(None)
                 } else {
@@ -556,21 +556,21 @@ impl Cloud for CloudApi {
         &self,
         region: &str,
         target_group_arn: &str,
-    ) -> Result<Vec<(String, String)>, AwsError> {
+    ) -> Result<Vec<(String, String)>, CallError> {
         super::health_reads::target_states(&self.aws, region, target_group_arn).await
     }
 
-    async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError> {
+    async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, CallError> {
         super::health_reads::checker_reports(&self.aws, health_check_id).await
     }
 
     async fn health_check_config(
         &self,
         health_check_id: &str,
-    ) -> Result<crate::deploy::check_health::CheckConfig, AwsError> {
+    ) -> Result<crate::deploy::check_health::CheckConfig, CallError> {
         let Some(h) = super::route53_records::health_check(&self.aws, health_check_id).await?
         else {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "route53",
                 operation: "GetHealthCheck",
                 region: "us-east-1".into(),
@@ -591,7 +591,7 @@ impl Cloud for CloudApi {
         &self,
         region: &str,
         prefix: &str,
-    ) -> Result<Vec<(String, String)>, AwsError> {
+    ) -> Result<Vec<(String, String)>, CallError> {
         Ok(
             super::alarms::metric_alarms(&self.aws, region, super::alarms::Select::Prefix(prefix))
                 .await?
@@ -614,11 +614,11 @@ impl Cloud for CloudApi {
         load_balancer_arn: &str,
         start: i64,
         end: i64,
-    ) -> Result<crate::deploy::cloud::Traffic, AwsError> {
+    ) -> Result<crate::deploy::cloud::Traffic, CallError> {
         super::lb_metrics::traffic(&self.aws, region, load_balancer_arn, start, end).await
     }
 
-    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, CallError> {
         use aws_sdk_ec2::types::Filter;
         let out = self
             .aws
@@ -633,7 +633,7 @@ impl Cloud for CloudApi {
             .filters(Filter::builder().name("state").values("available").build())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeAvailabilityZones", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeAvailabilityZones", region, e))?;
         Ok(out
             .availability_zones()
             .iter()
@@ -645,7 +645,7 @@ impl Cloud for CloudApi {
         &self,
         region: &str,
         name: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         use aws_sdk_ec2::types::Filter;
         let out = self
             .aws
@@ -659,7 +659,7 @@ impl Cloud for CloudApi {
             )
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeManagedPrefixLists", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeManagedPrefixLists", region, e))?;
         Ok(out
             .prefix_lists()
             .iter()
@@ -672,7 +672,7 @@ impl Cloud for CloudApi {
         region: &str,
         stack: &str,
         source_ami: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         let tags = BTreeMap::from([
             (
                 crate::ami::TAG_SOURCE_AMI.to_string(),

@@ -3,7 +3,7 @@
 //! healthy targets, and deleting one to break a region in a drill), and the
 //! drill faults' `Fleet` / `Zones` (instances, the group's subnets, a zone's NAT route).
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 
 /// An Auto Scaling group's size limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -18,7 +18,7 @@ pub async fn asg_limits(
     aws: &Aws,
     region: &str,
     name: &str,
-) -> Result<Option<AsgLimits>, AwsError> {
+) -> Result<Option<AsgLimits>, CallError> {
     use super::asg_group::count;
     Ok(super::asg_group::group(aws, region, name)
         .await?
@@ -35,7 +35,7 @@ pub async fn set_asg_limits(
     region: &str,
     name: &str,
     limits: AsgLimits,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     aws.autoscaling(region)
         .update_auto_scaling_group()
         .auto_scaling_group_name(name)
@@ -44,7 +44,7 @@ pub async fn set_asg_limits(
         .max_size(limits.max as i32)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
+        .map_err(|e| CallError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
     Ok(())
 }
 
@@ -64,7 +64,7 @@ pub async fn load_balancer_by_dns(
     aws: &Aws,
     region: &str,
     dns_name: &str,
-) -> Result<Option<LoadBalancerView>, AwsError> {
+) -> Result<Option<LoadBalancerView>, CallError> {
     let client = aws.elbv2(region);
     let want = dns_name.trim_end_matches('.').to_ascii_lowercase();
     let mut marker: Option<String> = None;
@@ -74,7 +74,7 @@ pub async fn load_balancer_by_dns(
             .set_marker(marker.clone())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("elbv2", "DescribeLoadBalancers", region, e))?;
+            .map_err(|e| CallError::from_sdk("elbv2", "DescribeLoadBalancers", region, e))?;
         for lb in out.load_balancers() {
             let by_dns =
                 lb.dns_name().map(str::to_ascii_lowercase).as_deref() == Some(want.as_str());
@@ -87,7 +87,7 @@ pub async fn load_balancer_by_dns(
                 .load_balancer_arn(&arn)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("elbv2", "DescribeTargetGroups", region, e))?;
+                .map_err(|e| CallError::from_sdk("elbv2", "DescribeTargetGroups", region, e))?;
             let mut healthy = 0;
             for tg in groups.target_groups() {
                 let Some(tg_arn) = tg.target_group_arn() else {
@@ -114,24 +114,24 @@ pub async fn load_balancer_by_dns(
 }
 
 /// DeleteLoadBalancer.
-pub async fn delete_load_balancer(aws: &Aws, region: &str, arn: &str) -> Result<(), AwsError> {
+pub async fn delete_load_balancer(aws: &Aws, region: &str, arn: &str) -> Result<(), CallError> {
     aws.elbv2(region)
         .delete_load_balancer()
         .load_balancer_arn(arn)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("elbv2", "DeleteLoadBalancer", region, e))?;
+        .map_err(|e| CallError::from_sdk("elbv2", "DeleteLoadBalancer", region, e))?;
     Ok(())
 }
 
 /// GetCallerIdentity: the account the credentials belong to.
-pub async fn caller_account(aws: &Aws) -> Result<String, AwsError> {
+pub async fn caller_account(aws: &Aws) -> Result<String, CallError> {
     let out = aws
         .sts("us-east-1")
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+        .map_err(|e| CallError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
     Ok(out.account().unwrap_or_default().to_string())
 }
 
@@ -159,7 +159,7 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
         &self,
         region: &str,
         asg: &str,
-    ) -> Result<Option<crate::dr::fault::Group>, AwsError> {
+    ) -> Result<Option<crate::dr::fault::Group>, CallError> {
         Ok(super::asg_group::group(self.aws, region, asg)
             .await?
             .map(|g| crate::dr::fault::Group {
@@ -193,14 +193,14 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
     /// EC2 shuts the instance down; Auto Scaling learns it from EC2's health
     /// status and replaces it
     /// (<https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html>).
-    async fn terminate(&self, region: &str, instance_ids: &[String]) -> Result<(), AwsError> {
+    async fn terminate(&self, region: &str, instance_ids: &[String]) -> Result<(), CallError> {
         self.aws
             .ec2(region)
             .terminate_instances()
             .set_instance_ids(Some(instance_ids.to_vec()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "TerminateInstances", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "TerminateInstances", region, e))?;
         Ok(())
     }
 
@@ -209,7 +209,7 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
         &self,
         region: &str,
         instance_id: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         let out = self
             .aws
             .ec2(region)
@@ -217,7 +217,7 @@ impl crate::dr::fault::Fleet for AwsFleet<'_> {
             .instance_ids(instance_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeInstances", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeInstances", region, e))?;
         Ok(out
             .reservations()
             .iter()
@@ -252,7 +252,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
         &self,
         region: &str,
         subnets: &[String],
-    ) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+    ) -> Result<std::collections::BTreeMap<String, String>, CallError> {
         if subnets.is_empty() {
             return Ok(Default::default());
         }
@@ -263,7 +263,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
             .filters(super::drift_reads::filter("subnet-id", subnets))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeSubnets", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeSubnets", region, e))?;
         Ok(out
             .subnets()
             .iter()
@@ -285,7 +285,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
         region: &str,
         asg: &str,
         subnets: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.aws
             .autoscaling(region)
             .update_auto_scaling_group()
@@ -293,7 +293,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
             .vpc_zone_identifier(subnets.join(","))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
+            .map_err(|e| CallError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
         Ok(())
     }
 
@@ -303,7 +303,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
         &self,
         region: &str,
         subnet: &str,
-    ) -> Result<Option<crate::dr::fault::az::ZoneRoute>, AwsError> {
+    ) -> Result<Option<crate::dr::fault::az::ZoneRoute>, CallError> {
         let out = self
             .aws
             .ec2(region)
@@ -314,7 +314,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
             ))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeRouteTables", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeRouteTables", region, e))?;
         Ok(out
             .route_tables()
             .first()
@@ -338,7 +338,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
         &self,
         region: &str,
         route_table_id: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         let res = self
             .aws
             .ec2(region)
@@ -347,7 +347,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
             .destination_cidr_block(crate::dr::fault::az::DEFAULT_ROUTE)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DeleteRoute", region, e));
+            .map_err(|e| CallError::from_sdk("ec2", "DeleteRoute", region, e));
         match res {
             Err(e) if e.code == "InvalidRoute.NotFound" => Ok(()),
             other => other.map(|_| ()),
@@ -360,7 +360,7 @@ impl crate::dr::fault::az::Zones for AwsFleet<'_> {
         region: &str,
         route_table_id: &str,
         nat_gateway_id: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         super::drift_reads::put_route(
             self.aws,
             region,

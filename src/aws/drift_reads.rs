@@ -33,7 +33,7 @@
 //! parameters put back through PutParameter with `Overwrite`
 //! (<https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html>).
 
-use super::{alarms, stack_info, Aws, AwsError};
+use super::{alarms, stack_info, Aws, CallError};
 use crate::drift::compare::{rule, DeployedStack};
 use crate::drift::{
     AlarmPatch, AlarmSettings, AsgLimits, Direction, DriftPort, GroupRules, LiveRecord,
@@ -74,7 +74,7 @@ pub(super) async fn put_route(
     via: RouteVia,
     target: &str,
     replace: bool,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     let ec2 = aws.ec2(region);
     let (nat, gateway) = match via {
         RouteVia::NatGateway => (Some(target.to_string()), None),
@@ -89,7 +89,7 @@ pub(super) async fn put_route(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("ec2", "ReplaceRoute", region, e))
+            .map_err(|e| CallError::from_sdk("ec2", "ReplaceRoute", region, e))
     };
     if replace {
         return replace_route().await;
@@ -103,7 +103,7 @@ pub(super) async fn put_route(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| AwsError::from_sdk("ec2", "CreateRoute", region, e));
+        .map_err(|e| CallError::from_sdk("ec2", "CreateRoute", region, e));
     match created {
         Err(e) if e.code == "RouteAlreadyExists" => replace_route().await,
         other => other,
@@ -168,7 +168,11 @@ fn permission(r: &Rule, description: Option<&str>) -> IpPermission {
 }
 
 impl DriftPort for AwsDrift<'_> {
-    async fn deployed(&self, region: &str, stack: &str) -> Result<Option<DeployedStack>, AwsError> {
+    async fn deployed(
+        &self,
+        region: &str,
+        stack: &str,
+    ) -> Result<Option<DeployedStack>, CallError> {
         let Some(info) = stack_info::describe_stack(self.aws, region, stack).await? else {
             return Ok(None);
         };
@@ -198,14 +202,14 @@ impl DriftPort for AwsDrift<'_> {
         }))
     }
 
-    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError> {
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, CallError> {
         Ok(super::route53_records::health_check(self.aws, id)
             .await?
             .filter(|h| h.check_type == "CALCULATED")
             .map(|h| (h.health_threshold.unwrap_or(0), h.children.len())))
     }
 
-    async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError> {
+    async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, CallError> {
         Ok(super::asg_group::group(self.aws, region, name)
             .await?
             .map(|g| AsgLimits {
@@ -219,7 +223,7 @@ impl DriftPort for AwsDrift<'_> {
         &self,
         region: &str,
         group_ids: &[String],
-    ) -> Result<BTreeMap<String, GroupRules>, AwsError> {
+    ) -> Result<BTreeMap<String, GroupRules>, CallError> {
         // By filter, not GroupIds: one missing group does not fail the others
         // (InvalidGroup.NotFound), it is just absent.
         let out = self
@@ -229,7 +233,7 @@ impl DriftPort for AwsDrift<'_> {
             .filters(filter("group-id", group_ids))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeSecurityGroups", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeSecurityGroups", region, e))?;
         Ok(out
             .security_groups()
             .iter()
@@ -256,7 +260,7 @@ impl DriftPort for AwsDrift<'_> {
         min: Option<i32>,
         max: Option<i32>,
         desired: Option<i32>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.aws
             .autoscaling(region)
             .update_auto_scaling_group()
@@ -266,7 +270,7 @@ impl DriftPort for AwsDrift<'_> {
             .set_desired_capacity(desired)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
+            .map_err(|e| CallError::from_sdk("autoscaling", "UpdateAutoScalingGroup", region, e))?;
         Ok(())
     }
 
@@ -276,7 +280,7 @@ impl DriftPort for AwsDrift<'_> {
         group_id: &str,
         direction: Direction,
         rule: &Rule,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         let ec2 = self.aws.ec2(region);
         let p = permission(rule, None);
         let res = match direction {
@@ -287,7 +291,7 @@ impl DriftPort for AwsDrift<'_> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2", "RevokeSecurityGroupIngress", region, e)),
+                .map_err(|e| CallError::from_sdk("ec2", "RevokeSecurityGroupIngress", region, e)),
             Direction::Egress => ec2
                 .revoke_security_group_egress()
                 .group_id(group_id)
@@ -295,7 +299,7 @@ impl DriftPort for AwsDrift<'_> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2", "RevokeSecurityGroupEgress", region, e)),
+                .map_err(|e| CallError::from_sdk("ec2", "RevokeSecurityGroupEgress", region, e)),
         };
         match res {
             // Already gone (a retried call whose answer was lost): done.
@@ -311,7 +315,7 @@ impl DriftPort for AwsDrift<'_> {
         direction: Direction,
         rule: &Rule,
         description: Option<&str>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         let ec2 = self.aws.ec2(region);
         let p = permission(rule, description);
         let res = match direction {
@@ -322,7 +326,9 @@ impl DriftPort for AwsDrift<'_> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2", "AuthorizeSecurityGroupIngress", region, e)),
+                .map_err(|e| {
+                    CallError::from_sdk("ec2", "AuthorizeSecurityGroupIngress", region, e)
+                }),
             Direction::Egress => ec2
                 .authorize_security_group_egress()
                 .group_id(group_id)
@@ -330,7 +336,7 @@ impl DriftPort for AwsDrift<'_> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2", "AuthorizeSecurityGroupEgress", region, e)),
+                .map_err(|e| CallError::from_sdk("ec2", "AuthorizeSecurityGroupEgress", region, e)),
         };
         match res {
             // Already there (a retried call whose answer was lost): done.
@@ -343,7 +349,7 @@ impl DriftPort for AwsDrift<'_> {
         &self,
         region: &str,
         table_ids: &[String],
-    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, AwsError> {
+    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, CallError> {
         // By filter, not RouteTableIds: a deleted table is absent, not an error
         // (InvalidRouteTableID.NotFound) that hides the others.
         let mut out = BTreeMap::new();
@@ -357,7 +363,7 @@ impl DriftPort for AwsDrift<'_> {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ec2", "DescribeRouteTables", region, e))?;
+                .map_err(|e| CallError::from_sdk("ec2", "DescribeRouteTables", region, e))?;
             for t in page.route_tables() {
                 let Some(id) = t.route_table_id() else {
                     continue;
@@ -389,7 +395,7 @@ impl DriftPort for AwsDrift<'_> {
         &self,
         region: &str,
         names: &[String],
-    ) -> Result<BTreeMap<String, AlarmSettings>, AwsError> {
+    ) -> Result<BTreeMap<String, AlarmSettings>, CallError> {
         Ok(
             alarms::metric_alarms(self.aws, region, alarms::Select::Names(names))
                 .await?
@@ -421,7 +427,7 @@ impl DriftPort for AwsDrift<'_> {
         via: RouteVia,
         target: &str,
         replace: bool,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         put_route(
             self.aws,
             region,
@@ -439,11 +445,11 @@ impl DriftPort for AwsDrift<'_> {
         region: &str,
         name: &str,
         patch: &AlarmPatch,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         let names = [name.to_string()];
         let live = alarms::metric_alarms(self.aws, region, alarms::Select::Names(&names)).await?;
         let Some(a) = live.first() else {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "cloudwatch",
                 operation: "DescribeAlarms",
                 region: region.to_string(),
@@ -458,7 +464,7 @@ impl DriftPort for AwsDrift<'_> {
         &self,
         region: &str,
         names: &[String],
-    ) -> Result<BTreeMap<String, ParameterValue>, AwsError> {
+    ) -> Result<BTreeMap<String, ParameterValue>, CallError> {
         let ssm = self.aws.ssm(region);
         let mut out = BTreeMap::new();
         // GetParameters takes at most ten names.
@@ -468,7 +474,7 @@ impl DriftPort for AwsDrift<'_> {
                 .set_names(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ssm", "GetParameters", region, e))?;
+                .map_err(|e| CallError::from_sdk("ssm", "GetParameters", region, e))?;
             for p in page.parameters() {
                 let Some(name) = p.name() else { continue };
                 out.insert(
@@ -492,7 +498,7 @@ impl DriftPort for AwsDrift<'_> {
         name: &str,
         value: &str,
         param_type: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.aws
             .ssm(region)
             .put_parameter()
@@ -502,11 +508,11 @@ impl DriftPort for AwsDrift<'_> {
             .overwrite(true)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ssm", "PutParameter", region, e))?;
+            .map_err(|e| CallError::from_sdk("ssm", "PutParameter", region, e))?;
         Ok(())
     }
 
-    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError> {
+    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, CallError> {
         Ok(super::route53_records::record_sets(self.aws, zone_id, name)
             .await?
             .into_iter()
@@ -525,7 +531,7 @@ impl DriftPort for AwsDrift<'_> {
         record_type: &str,
         set_identifier: Option<&str>,
         health_check_id: Option<&str>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         super::route53_records::set_health_check(
             self.aws,
             zone_id,
@@ -541,7 +547,7 @@ impl DriftPort for AwsDrift<'_> {
         &self,
         region: &str,
         bucket: &str,
-    ) -> Result<Option<LiveReplication>, AwsError> {
+    ) -> Result<Option<LiveReplication>, CallError> {
         Ok(
             super::health_reads::replication_configuration(self.aws, region, bucket)
                 .await?
@@ -569,11 +575,11 @@ impl DriftPort for AwsDrift<'_> {
         region: &str,
         bucket: &str,
         patch: &ReplicationPatch,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         let Some(mut config) =
             super::health_reads::replication_configuration(self.aws, region, bucket).await?
         else {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "s3",
                 operation: "GetBucketReplication",
                 region: region.to_string(),
@@ -602,7 +608,7 @@ impl DriftPort for AwsDrift<'_> {
             .replication_configuration(config)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("s3", "PutBucketReplication", region, e))?;
+            .map_err(|e| CallError::from_sdk("s3", "PutBucketReplication", region, e))?;
         Ok(())
     }
 }

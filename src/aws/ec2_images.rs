@@ -1,7 +1,7 @@
 //! EC2 images: create, copy, find by tags, tag, deregister (with snapshots), and the
-//! image ids a launch template's versions name. Plain types out, `AwsError` on failure.
+//! image ids a launch template's versions name. Plain types out, `CallError` on failure.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use std::collections::BTreeMap;
 
@@ -67,7 +67,7 @@ pub async fn create_image(
     instance_id: &str,
     name: &str,
     tags: &BTreeMap<String, String>,
-) -> Result<String, AwsError> {
+) -> Result<String, CallError> {
     let out = aws
         .ec2(region)
         .create_image()
@@ -81,7 +81,7 @@ pub async fn create_image(
         )
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ec2", "CreateImage", region, e))?;
+        .map_err(|e| CallError::from_sdk("ec2", "CreateImage", region, e))?;
     out.image_id()
         .map(str::to_string)
         .ok_or_else(|| missing("CreateImage", region, "ImageId"))
@@ -92,7 +92,7 @@ pub async fn describe_image(
     aws: &Aws,
     region: &str,
     image_id: &str,
-) -> Result<Option<ImageInfo>, AwsError> {
+) -> Result<Option<ImageInfo>, CallError> {
     let res = aws
         .ec2(region)
         .describe_images()
@@ -102,7 +102,7 @@ pub async fn describe_image(
     match res {
         Ok(out) => Ok(out.images().first().map(image_from_sdk)),
         Err(e) => {
-            let err = AwsError::from_sdk("ec2", "DescribeImages", region, e);
+            let err = CallError::from_sdk("ec2", "DescribeImages", region, e);
             if err.code.starts_with("InvalidAMIID") {
                 Ok(None)
             } else {
@@ -117,7 +117,7 @@ pub async fn find_own_images_by_tags(
     aws: &Aws,
     region: &str,
     tags: &BTreeMap<String, String>,
-) -> Result<Vec<ImageInfo>, AwsError> {
+) -> Result<Vec<ImageInfo>, CallError> {
     let mut req = aws.ec2(region).describe_images().owners("self");
     for (k, v) in tags {
         req = req.filters(Filter::builder().name(format!("tag:{k}")).values(v).build());
@@ -125,7 +125,7 @@ pub async fn find_own_images_by_tags(
     let out = req
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ec2", "DescribeImages", region, e))?;
+        .map_err(|e| CallError::from_sdk("ec2", "DescribeImages", region, e))?;
     Ok(out.images().iter().map(image_from_sdk).collect())
 }
 
@@ -154,7 +154,7 @@ pub async fn find_own_images_by_name(
     aws: &Aws,
     region: &str,
     name: &str,
-) -> Result<Vec<ImageInfo>, AwsError> {
+) -> Result<Vec<ImageInfo>, CallError> {
     let out = aws
         .ec2(region)
         .describe_images()
@@ -162,7 +162,7 @@ pub async fn find_own_images_by_name(
         .filters(Filter::builder().name("name").values(name).build())
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ec2", "DescribeImages", region, e))?;
+        .map_err(|e| CallError::from_sdk("ec2", "DescribeImages", region, e))?;
     Ok(out.images().iter().map(image_from_sdk).collect())
 }
 
@@ -181,7 +181,7 @@ pub struct CopyRequest<'a> {
 }
 
 /// CopyImage, tagged at creation, with an idempotency token; returns the new id.
-pub async fn copy_image(aws: &Aws, req: &CopyRequest<'_>) -> Result<String, AwsError> {
+pub async fn copy_image(aws: &Aws, req: &CopyRequest<'_>) -> Result<String, CallError> {
     let region = req.region;
     let mut call = aws
         .ec2(region)
@@ -204,7 +204,7 @@ pub async fn copy_image(aws: &Aws, req: &CopyRequest<'_>) -> Result<String, AwsE
     let out = call
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ec2", "CopyImage", region, e))?;
+        .map_err(|e| CallError::from_sdk("ec2", "CopyImage", region, e))?;
     out.image_id()
         .map(str::to_string)
         .ok_or_else(|| missing("CopyImage", region, "ImageId"))
@@ -216,30 +216,30 @@ pub async fn tag_resource(
     region: &str,
     resource_id: &str,
     tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     aws.ec2(region)
         .create_tags()
         .resources(resource_id)
         .set_tags(Some(tags_to_sdk(tags)))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ec2", "CreateTags", region, e))?;
+        .map_err(|e| CallError::from_sdk("ec2", "CreateTags", region, e))?;
     Ok(())
 }
 
 /// DeregisterImage.
-pub async fn deregister_image(aws: &Aws, region: &str, image_id: &str) -> Result<(), AwsError> {
+pub async fn deregister_image(aws: &Aws, region: &str, image_id: &str) -> Result<(), CallError> {
     aws.ec2(region)
         .deregister_image()
         .image_id(image_id)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ec2", "DeregisterImage", region, e))?;
+        .map_err(|e| CallError::from_sdk("ec2", "DeregisterImage", region, e))?;
     Ok(())
 }
 
 /// DeleteSnapshot; a snapshot already gone is not an error.
-pub async fn delete_snapshot(aws: &Aws, region: &str, snapshot_id: &str) -> Result<(), AwsError> {
+pub async fn delete_snapshot(aws: &Aws, region: &str, snapshot_id: &str) -> Result<(), CallError> {
     match aws
         .ec2(region)
         .delete_snapshot()
@@ -249,7 +249,7 @@ pub async fn delete_snapshot(aws: &Aws, region: &str, snapshot_id: &str) -> Resu
     {
         Ok(_) => Ok(()),
         Err(e) => {
-            let err = AwsError::from_sdk("ec2", "DeleteSnapshot", region, e);
+            let err = CallError::from_sdk("ec2", "DeleteSnapshot", region, e);
             if err.code == "InvalidSnapshot.NotFound" {
                 Ok(())
             } else {
@@ -264,7 +264,7 @@ pub async fn launch_template_image_ids(
     aws: &Aws,
     region: &str,
     launch_template_id: &str,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<Vec<String>, CallError> {
     let client = aws.ec2(region);
     let mut ids = Vec::new();
     let mut next: Option<String> = None;
@@ -275,7 +275,7 @@ pub async fn launch_template_image_ids(
             .set_next_token(next.clone())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ec2", "DescribeLaunchTemplateVersions", region, e))?;
+            .map_err(|e| CallError::from_sdk("ec2", "DescribeLaunchTemplateVersions", region, e))?;
         ids.extend(
             out.launch_template_versions()
                 .iter()
@@ -288,8 +288,8 @@ pub async fn launch_template_image_ids(
     }
 }
 
-fn missing(operation: &'static str, region: &str, field: &str) -> AwsError {
-    AwsError {
+fn missing(operation: &'static str, region: &str, field: &str) -> CallError {
+    CallError {
         service: "ec2",
         operation,
         region: region.to_string(),

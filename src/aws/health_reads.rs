@@ -1,7 +1,7 @@
 //! Read-only health reads for `strata status`: ASG capacity, target health,
 //! Route 53 health check status, S3 bucket replication.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 
 /// An Auto Scaling group's capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub async fn asg_capacity(
     aws: &Aws,
     region: &str,
     asg_name: &str,
-) -> Result<Option<AsgCapacity>, AwsError> {
+) -> Result<Option<AsgCapacity>, CallError> {
     Ok(super::asg_group::group(aws, region, asg_name)
         .await?
         .map(|g| AsgCapacity {
@@ -41,14 +41,14 @@ pub async fn target_states(
     aws: &Aws,
     region: &str,
     target_group_arn: &str,
-) -> Result<Vec<(String, String)>, AwsError> {
+) -> Result<Vec<(String, String)>, CallError> {
     let out = aws
         .elbv2(region)
         .describe_target_health()
         .target_group_arn(target_group_arn)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("elbv2", "DescribeTargetHealth", region, e))?;
+        .map_err(|e| CallError::from_sdk("elbv2", "DescribeTargetHealth", region, e))?;
     Ok(out
         .target_health_descriptions()
         .iter()
@@ -72,7 +72,7 @@ pub async fn target_health(
     aws: &Aws,
     region: &str,
     target_group_arn: &str,
-) -> Result<TargetCounts, AwsError> {
+) -> Result<TargetCounts, CallError> {
     let states = target_states(aws, region, target_group_arn).await?;
     Ok(TargetCounts {
         healthy: states.iter().filter(|(_, s)| s == "healthy").count() as u32,
@@ -90,14 +90,14 @@ pub struct HealthCheckStatus {
 /// GetHealthCheckStatus: each checker's latest status report (Route 53 is global;
 /// the call goes to us-east-1). The one place the call is made: the deploy's
 /// gate and status read it.
-pub async fn checker_reports(aws: &Aws, health_check_id: &str) -> Result<Vec<String>, AwsError> {
+pub async fn checker_reports(aws: &Aws, health_check_id: &str) -> Result<Vec<String>, CallError> {
     let out = aws
         .route53()
         .get_health_check_status()
         .health_check_id(health_check_id)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("route53", "GetHealthCheckStatus", "us-east-1", e))?;
+        .map_err(|e| CallError::from_sdk("route53", "GetHealthCheckStatus", "us-east-1", e))?;
     Ok(out
         .health_check_observations()
         .iter()
@@ -113,7 +113,7 @@ pub async fn checker_reports(aws: &Aws, health_check_id: &str) -> Result<Vec<Str
 pub async fn health_check_status(
     aws: &Aws,
     health_check_id: &str,
-) -> Result<HealthCheckStatus, AwsError> {
+) -> Result<HealthCheckStatus, CallError> {
     let reports = checker_reports(aws, health_check_id).await?;
     Ok(HealthCheckStatus {
         healthy_observations: reports.iter().filter(|s| s.starts_with("Success")).count() as u32,
@@ -127,7 +127,7 @@ pub async fn bucket_replication(
     aws: &Aws,
     region: &str,
     bucket: &str,
-) -> Result<Option<Vec<String>>, AwsError> {
+) -> Result<Option<Vec<String>>, CallError> {
     Ok(replication_configuration(aws, region, bucket)
         .await?
         .map(|c| {
@@ -147,14 +147,14 @@ pub async fn replication_configuration(
     aws: &Aws,
     region: &str,
     bucket: &str,
-) -> Result<Option<aws_sdk_s3::types::ReplicationConfiguration>, AwsError> {
+) -> Result<Option<aws_sdk_s3::types::ReplicationConfiguration>, CallError> {
     match aws
         .s3(region)
         .get_bucket_replication()
         .bucket(bucket)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("s3", "GetBucketReplication", region, e))
+        .map_err(|e| CallError::from_sdk("s3", "GetBucketReplication", region, e))
     {
         Ok(out) => Ok(out.replication_configuration().cloned()),
         Err(e) if e.code == "ReplicationConfigurationNotFoundError" => Ok(None),

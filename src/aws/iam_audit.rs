@@ -3,7 +3,7 @@
 //! users with their MFA devices, access keys (and last use) and administrator
 //! policies (direct or through groups), and EC2 key pairs in each region. Read-only.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::audit::{
     parse_credential_report, AccessKey, Account, AccountReader, AuditError, KeyPair,
     PasswordPolicy, User, ADMINISTRATOR_ACCESS, ROOT_ROW,
@@ -27,14 +27,14 @@ fn when(dt: &aws_smithy_types::DateTime) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(dt.secs()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn fail(e: AwsError) -> AuditError {
+fn fail(e: CallError) -> AuditError {
     AuditError(e.to_string())
 }
 
 macro_rules! call {
     ($op:literal, $fut:expr) => {
         $fut.await
-            .map_err(|e| fail(AwsError::from_sdk("iam", $op, IAM_REGION, e)))
+            .map_err(|e| fail(CallError::from_sdk("iam", $op, IAM_REGION, e)))
     };
 }
 
@@ -108,7 +108,7 @@ impl AccountReader for IamAudit<'_> {
                 None
             }
             Err(e) => {
-                return Err(fail(AwsError::from_sdk(
+                return Err(fail(CallError::from_sdk(
                     "iam",
                     "GetAccountPasswordPolicy",
                     IAM_REGION,
@@ -201,7 +201,7 @@ impl AccountReader for IamAudit<'_> {
                 .describe_key_pairs()
                 .send()
                 .await
-                .map_err(|e| fail(AwsError::from_sdk("ec2", "DescribeKeyPairs", region, e)))?;
+                .map_err(|e| fail(CallError::from_sdk("ec2", "DescribeKeyPairs", region, e)))?;
             for k in out.key_pairs() {
                 account.key_pairs.push(KeyPair {
                     region: region.clone(),

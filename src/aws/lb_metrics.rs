@@ -8,7 +8,7 @@
 //! the window is widened to whole minutes. A metric Elastic Load Balancing did not
 //! report (no requests, no 5xx) has no values: zero, or no p99.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::deploy::cloud::Traffic;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
@@ -44,7 +44,7 @@ pub async fn traffic(
     load_balancer_arn: &str,
     start: i64,
     end: i64,
-) -> Result<Traffic, AwsError> {
+) -> Result<Traffic, CallError> {
     let (from, to, period) = minutes(start, end);
     let dim = Dimension::builder()
         .name("LoadBalancer")
@@ -79,7 +79,7 @@ pub async fn traffic(
     let out = call
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("cloudwatch", "GetMetricData", region, e))?;
+        .map_err(|e| CallError::from_sdk("cloudwatch", "GetMetricData", region, e))?;
     let values = |id: &str| -> Vec<f64> {
         out.metric_data_results()
             .iter()

@@ -1,7 +1,7 @@
 //! `Leftovers` (what destroy keeps or deletes after the stacks) against AWS:
 //! S3 object versions and buckets, DynamoDB tables, the stack's AMI copies.
 
-use super::{ec2_images, AwsError, CloudApi};
+use super::{ec2_images, CallError, CloudApi};
 use crate::ami::TAG_STACK;
 use crate::deploy::cloud::Cloud;
 use crate::deploy::Leftovers;
@@ -21,7 +21,7 @@ impl Leftovers for CloudApi {
         &self,
         region: &str,
         bucket: &str,
-    ) -> Result<Option<bool>, AwsError> {
+    ) -> Result<Option<bool>, CallError> {
         match self
             .aws
             .s3(region)
@@ -35,7 +35,7 @@ impl Leftovers for CloudApi {
                 !out.versions().is_empty() || !out.delete_markers().is_empty(),
             )),
             Err(e) => {
-                let e = AwsError::from_sdk("s3", "ListObjectVersions", region, e);
+                let e = CallError::from_sdk("s3", "ListObjectVersions", region, e);
                 if e.code == "NoSuchBucket" {
                     Ok(None)
                 } else {
@@ -53,7 +53,7 @@ impl Leftovers for CloudApi {
         region: &str,
         bucket: &str,
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64, AwsError> {
+    ) -> Result<u64, CallError> {
         let s3 = self.aws.s3(region);
         let mut deleted = 0u64;
         loop {
@@ -63,7 +63,7 @@ impl Leftovers for CloudApi {
                 .max_keys(DELETE_BATCH)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("s3", "ListObjectVersions", region, e))?;
+                .map_err(|e| CallError::from_sdk("s3", "ListObjectVersions", region, e))?;
             let mut ids = Vec::new();
             let versions = out
                 .versions()
@@ -97,9 +97,9 @@ impl Leftovers for CloudApi {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("s3", "DeleteObjects", region, e))?;
+                .map_err(|e| CallError::from_sdk("s3", "DeleteObjects", region, e))?;
             if let Some(err) = answer.errors().first() {
-                return Err(AwsError {
+                return Err(CallError {
                     service: "s3",
                     operation: "DeleteObjects",
                     region: region.into(),
@@ -119,26 +119,26 @@ impl Leftovers for CloudApi {
             .bucket(bucket)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("s3", "DeleteBucket", region, e))?;
+            .map_err(|e| CallError::from_sdk("s3", "DeleteBucket", region, e))?;
         Ok(deleted)
     }
 
-    async fn table_exists(&self, region: &str, table: &str) -> Result<bool, AwsError> {
+    async fn table_exists(&self, region: &str, table: &str) -> Result<bool, CallError> {
         Ok(self.table(region, table).await?.is_some())
     }
 
-    async fn delete_table(&self, region: &str, table: &str) -> Result<(), AwsError> {
+    async fn delete_table(&self, region: &str, table: &str) -> Result<(), CallError> {
         self.aws
             .dynamodb(region)
             .delete_table()
             .table_name(table)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("dynamodb", "DeleteTable", region, e))?;
+            .map_err(|e| CallError::from_sdk("dynamodb", "DeleteTable", region, e))?;
         let started = std::time::Instant::now();
         while self.table(region, table).await?.is_some() {
             if started.elapsed() > TABLE_DELETE_LIMIT {
-                return Err(AwsError {
+                return Err(CallError {
                     service: "dynamodb",
                     operation: "DeleteTable",
                     region: region.into(),
@@ -154,7 +154,7 @@ impl Leftovers for CloudApi {
         Ok(())
     }
 
-    async fn clear_validation_records(&self, zone_id: &str) -> Result<Vec<String>, AwsError> {
+    async fn clear_validation_records(&self, zone_id: &str) -> Result<Vec<String>, CallError> {
         super::route53_records::delete_acm_validation_records(&self.aws, zone_id).await
     }
 
@@ -162,7 +162,7 @@ impl Leftovers for CloudApi {
         &self,
         region: &str,
         stack_tag: &str,
-    ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    ) -> Result<Vec<(String, Vec<String>)>, CallError> {
         let tags = BTreeMap::from([(TAG_STACK.to_string(), stack_tag.to_string())]);
         Ok(
             ec2_images::find_own_images_by_tags(&self.aws, region, &tags)
@@ -175,8 +175,8 @@ impl Leftovers for CloudApi {
     }
 }
 
-fn build_error(region: &str, e: aws_sdk_s3::error::BuildError) -> AwsError {
-    AwsError {
+fn build_error(region: &str, e: aws_sdk_s3::error::BuildError) -> CallError {
+    CallError {
         service: "s3",
         operation: "DeleteObjects",
         region: region.into(),

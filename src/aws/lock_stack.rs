@@ -5,7 +5,7 @@
 //! needs no table or bucket to exist before the first deploy, and that keeps all of
 //! strata's state in CloudFormation. The holder is written in the stack's tags.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::ops::lock::{LockInfo, LockStore, LockStoreError};
 use aws_sdk_cloudformation::types::{StackStatus, Tag};
 use time::format_description::well_known::Rfc3339;
@@ -40,7 +40,7 @@ impl<'a> CfnLockStore<'a> {
         }
     }
 
-    fn error(&self, e: AwsError) -> LockStoreError {
+    fn error(&self, e: CallError) -> LockStoreError {
         LockStoreError {
             region: e.region.clone(),
             unreachable: e.is_unreachable(),
@@ -101,7 +101,7 @@ impl LockStore for CfnLockStore<'_> {
             match result {
                 Ok(_) => return Ok(None),
                 Err(e) => {
-                    let e = AwsError::from_sdk("cloudformation", "CreateStack", region, e);
+                    let e = CallError::from_sdk("cloudformation", "CreateStack", region, e);
                     if e.code != "AlreadyExistsException" {
                         return Err(self.error(e));
                     }
@@ -131,7 +131,7 @@ impl LockStore for CfnLockStore<'_> {
         let out = match result {
             Ok(out) => out,
             Err(e) => {
-                let e = AwsError::from_sdk("cloudformation", "DescribeStacks", region, e);
+                let e = CallError::from_sdk("cloudformation", "DescribeStacks", region, e);
                 if e.code == "ValidationError" && e.message.contains("does not exist") {
                     return Ok(None);
                 }
@@ -177,7 +177,7 @@ impl LockStore for CfnLockStore<'_> {
                 .await;
             let e = match result {
                 Ok(_) => return Ok(()),
-                Err(e) => AwsError::from_sdk("cloudformation", "DeleteStack", region, e),
+                Err(e) => CallError::from_sdk("cloudformation", "DeleteStack", region, e),
             };
             tries += 1;
             let settling = e.message.contains("cannot be deleted while in status")

@@ -3,7 +3,7 @@
 //! `Aws::connect` loads the standard credential chain once (profile, environment,
 //! SSO, instance role) with the endpoint override when one is given (the sandbox),
 //! and hands out per-region service clients. Every SDK error is mapped once, here,
-//! into `AwsError`, keeping the service's error code and message.
+//! into `CallError`, keeping the service's error code and message.
 
 pub mod alarms;
 pub mod approval_stack;
@@ -26,7 +26,7 @@ pub mod stack_info;
 
 pub use cloud::CloudApi;
 
-pub use error::AwsError;
+pub use crate::call_error::CallError;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -82,7 +82,7 @@ impl Aws {
         if let Some(url) = &target.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        error::set_endpoint_override(target.endpoint_url.as_deref());
+        crate::call_error::set_endpoint_override(target.endpoint_url.as_deref());
         // A region is needed to build the config; every client sets its own below.
         let base = loader.region(Region::new("us-east-1")).load().await;
         Aws { base, target }
@@ -169,24 +169,24 @@ impl Aws {
 
 impl Aws {
     /// The caller's identity ARN (STS GetCallerIdentity), for the deploy record.
-    pub async fn caller_identity(&self) -> Result<String, AwsError> {
+    pub async fn caller_identity(&self) -> Result<String, CallError> {
         let out = self
             .sts("us-east-1")
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+            .map_err(|e| CallError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
         Ok(out.arn().unwrap_or("unknown").to_string())
     }
 
     /// STS GetCallerIdentity: the caller's 12-digit account id.
-    pub async fn caller_account(&self) -> Result<String, AwsError> {
+    pub async fn caller_account(&self) -> Result<String, CallError> {
         let out = self
             .sts("us-east-1")
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
+            .map_err(|e| CallError::from_sdk("sts", "GetCallerIdentity", "us-east-1", e))?;
         Ok(out.account().unwrap_or_default().to_string())
     }
 }

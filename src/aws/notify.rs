@@ -1,7 +1,7 @@
 //! `ops::notify::Notifier` over SNS `Publish` (the alert topics are made by the
 //! region templates; publishing is a runtime act CloudFormation cannot do).
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::ops::notify::Notifier;
 
 pub struct SnsNotifier<'a> {
@@ -31,6 +31,6 @@ impl Notifier for SnsNotifier<'_> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("sns", "Publish", region, e).to_string())
+            .map_err(|e| CallError::from_sdk("sns", "Publish", region, e).to_string())
     }
 }

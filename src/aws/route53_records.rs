@@ -5,7 +5,7 @@
 //! `upsert_failover_cname`) and drift's put-back of a record's health check
 //! (`set_health_check`).
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 
 const R53: &str = "route53";
 /// Route 53's API lives in us-east-1 (a global service).
@@ -13,12 +13,12 @@ const R53_REGION: &str = "us-east-1";
 
 fn err<E, R>(
     op: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> CallError
 where
     E: aws_sdk_route53::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    move |e| AwsError::from_sdk(R53, op, R53_REGION, e)
+    move |e| CallError::from_sdk(R53, op, R53_REGION, e)
 }
 
 /// One record set as Route 53 holds it (the fields routing depends on).
@@ -55,13 +55,13 @@ pub struct HealthCheckView {
 
 /// ListHostedZonesByName: the id (without "/hostedzone/") of the public zone `name`
 /// (the first, when several share the name: see `public_zone_ids`).
-pub async fn hosted_zone_id(aws: &Aws, name: &str) -> Result<Option<String>, AwsError> {
+pub async fn hosted_zone_id(aws: &Aws, name: &str) -> Result<Option<String>, CallError> {
     Ok(public_zone_ids(aws, name).await?.into_iter().next())
 }
 
 /// ListHostedZonesByName: the ids (without "/hostedzone/") of every public zone
 /// named `name` (several zones may share a name).
-pub async fn public_zone_ids(aws: &Aws, name: &str) -> Result<Vec<String>, AwsError> {
+pub async fn public_zone_ids(aws: &Aws, name: &str) -> Result<Vec<String>, CallError> {
     let want = format!("{}.", name.trim_end_matches('.'));
     let out = aws
         .route53()
@@ -84,7 +84,7 @@ pub async fn record_sets(
     aws: &Aws,
     zone_id: &str,
     name: &str,
-) -> Result<Vec<RecordView>, AwsError> {
+) -> Result<Vec<RecordView>, CallError> {
     let want = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
     let mut found = Vec::new();
     let mut start: Option<(String, String, Option<String>)> =
@@ -145,7 +145,7 @@ pub async fn record_sets(
 }
 
 /// GetHealthCheck; `None` when it does not exist.
-pub async fn health_check(aws: &Aws, id: &str) -> Result<Option<HealthCheckView>, AwsError> {
+pub async fn health_check(aws: &Aws, id: &str) -> Result<Option<HealthCheckView>, CallError> {
     let out = match aws
         .route53()
         .get_health_check()
@@ -189,7 +189,7 @@ pub async fn set_calculated(
     id: &str,
     health_threshold: i32,
     children: Option<&[String]>,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     let mut req = aws
         .route53()
         .update_health_check()
@@ -203,8 +203,8 @@ pub async fn set_calculated(
 }
 
 /// A record set that could not be built (a required field missing).
-fn build(what: &str, e: aws_sdk_route53::error::BuildError) -> AwsError {
-    AwsError {
+fn build(what: &str, e: aws_sdk_route53::error::BuildError) -> CallError {
+    CallError {
         service: R53,
         operation: "ChangeResourceRecordSets",
         region: R53_REGION.into(),
@@ -223,7 +223,7 @@ async fn upsert(
     zone_id: &str,
     set: aws_sdk_route53::types::ResourceRecordSet,
     comment: &str,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
     let change = Change::builder()
         .action(ChangeAction::Upsert)
@@ -250,7 +250,7 @@ async fn repaired(
     aws: &Aws,
     zone_id: &str,
     set: aws_sdk_route53::types::builders::ResourceRecordSetBuilder,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     let set = set.build().map_err(|e| build("record set", e))?;
     upsert(
         aws,
@@ -271,7 +271,7 @@ pub async fn set_health_check(
     record_type: &str,
     set_identifier: Option<&str>,
     health_check_id: Option<&str>,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     let want = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
     let out = aws
         .route53()
@@ -288,7 +288,7 @@ pub async fn set_health_check(
             && r.r#type().as_str() == record_type
             && r.set_identifier() == set_identifier
     }) else {
-        return Err(AwsError {
+        return Err(CallError {
             service: R53,
             operation: "ListResourceRecordSets",
             region: R53_REGION.into(),
@@ -322,7 +322,7 @@ pub struct AliasRecord {
 }
 
 /// ChangeResourceRecordSets UPSERT of one alias record (evaluating target health).
-pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(), AwsError> {
+pub async fn upsert_alias(aws: &Aws, zone_id: &str, r: &AliasRecord) -> Result<(), CallError> {
     use aws_sdk_route53::types::{
         AliasTarget, ResourceRecordSet, ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
     };
@@ -364,7 +364,7 @@ pub async fn upsert_failover_cname(
     aws: &Aws,
     zone_id: &str,
     r: &FailoverCname,
-) -> Result<(), AwsError> {
+) -> Result<(), CallError> {
     use aws_sdk_route53::types::{
         ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType,
     };
@@ -394,7 +394,7 @@ pub async fn upsert_failover_cname(
 pub async fn delete_acm_validation_records(
     aws: &Aws,
     zone_id: &str,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<Vec<String>, CallError> {
     use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
     let client = aws.route53();
     let mut found = Vec::new();
@@ -429,7 +429,7 @@ pub async fn delete_acm_validation_records(
     if found.is_empty() {
         return Ok(names);
     }
-    let build = |e: aws_sdk_route53::error::BuildError| AwsError {
+    let build = |e: aws_sdk_route53::error::BuildError| CallError {
         service: R53,
         operation: "ChangeResourceRecordSets",
         region: R53_REGION.into(),

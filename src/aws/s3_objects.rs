@@ -3,7 +3,7 @@
 //! the conditional server-side copy (CopyObject with `If-None-Match: *`,
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>).
 
-use super::{stack_info, Aws, AwsError};
+use super::{stack_info, Aws, CallError};
 use crate::dr::backfill::{Copied, Object, Objects};
 use crate::synth::output_names;
 use std::time::Duration;
@@ -42,13 +42,13 @@ pub fn copy_source(bucket: &str, key: &str) -> String {
 }
 
 impl Objects for S3Objects<'_> {
-    async fn bucket(&self, region: &str, stack_name: &str) -> Result<Option<String>, AwsError> {
+    async fn bucket(&self, region: &str, stack_name: &str) -> Result<Option<String>, CallError> {
         Ok(stack_info::describe_stack(self.aws, region, stack_name)
             .await?
             .and_then(|s| s.outputs.get(output_names::BUCKET_NAME).cloned()))
     }
 
-    async fn list(&self, region: &str, bucket: &str) -> Result<Vec<Object>, AwsError> {
+    async fn list(&self, region: &str, bucket: &str) -> Result<Vec<Object>, CallError> {
         Ok(list_at_most(self.aws, region, bucket, usize::MAX)
             .await?
             .unwrap_or_default())
@@ -60,7 +60,7 @@ impl Objects for S3Objects<'_> {
         to_bucket: &str,
         from_bucket: &str,
         key: &str,
-    ) -> Result<Copied, AwsError> {
+    ) -> Result<Copied, CallError> {
         copy_if_absent(self.aws, to_region, to_bucket, from_bucket, key).await
     }
 }
@@ -72,7 +72,7 @@ pub async fn list_at_most(
     region: &str,
     bucket: &str,
     max: usize,
-) -> Result<Option<Vec<Object>>, AwsError> {
+) -> Result<Option<Vec<Object>>, CallError> {
     let s3 = aws.s3(region);
     let mut objects = Vec::new();
     let mut token: Option<String> = None;
@@ -83,7 +83,7 @@ pub async fn list_at_most(
             .set_continuation_token(token.take())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("s3", "ListObjectsV2", region, e))?;
+            .map_err(|e| CallError::from_sdk("s3", "ListObjectsV2", region, e))?;
         for o in out.contents() {
             if let Some(key) = o.key() {
                 objects.push(Object {
@@ -109,7 +109,7 @@ async fn copy_if_absent(
     to_bucket: &str,
     from_bucket: &str,
     key: &str,
-) -> Result<Copied, AwsError> {
+) -> Result<Copied, CallError> {
     let s3 = aws.s3(to_region);
     let mut attempt = 0;
     loop {
@@ -124,7 +124,7 @@ async fn copy_if_absent(
         match res {
             Ok(_) => return Ok(Copied::Copied),
             Err(e) => {
-                let err = AwsError::from_sdk("s3", "CopyObject", to_region, e);
+                let err = CallError::from_sdk("s3", "CopyObject", to_region, e);
                 if err.code == PRECONDITION_FAILED {
                     return Ok(Copied::AlreadyThere);
                 }

@@ -3,7 +3,7 @@
 //! ListMessageMoveTasks, CancelMessageMoveTask,
 //! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html>).
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use crate::dr::repair::{Depth, MoveTask, QueueInfo, Queues, TaskStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ impl<'a> SqsQueues<'a> {
         region: &str,
         url: &str,
         names: &[QueueAttributeName],
-    ) -> Result<HashMap<QueueAttributeName, String>, AwsError> {
+    ) -> Result<HashMap<QueueAttributeName, String>, CallError> {
         let out = self
             .aws
             .sqs(region)
@@ -38,7 +38,7 @@ impl<'a> SqsQueues<'a> {
             .set_attribute_names(Some(names.to_vec()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("sqs", "GetQueueAttributes", region, e))?;
+            .map_err(|e| CallError::from_sdk("sqs", "GetQueueAttributes", region, e))?;
         Ok(out.attributes().cloned().unwrap_or_default())
     }
 }
@@ -66,7 +66,7 @@ const COUNTS: [QueueAttributeName; 2] = [
 ];
 
 impl Queues for SqsQueues<'_> {
-    async fn queue(&self, region: &str, name: &str) -> Result<Option<QueueInfo>, AwsError> {
+    async fn queue(&self, region: &str, name: &str) -> Result<Option<QueueInfo>, CallError> {
         let url = match self
             .aws
             .sqs(region)
@@ -77,7 +77,7 @@ impl Queues for SqsQueues<'_> {
         {
             Ok(out) => out.queue_url().unwrap_or_default().to_string(),
             Err(e) => {
-                let e = AwsError::from_sdk("sqs", "GetQueueUrl", region, e);
+                let e = CallError::from_sdk("sqs", "GetQueueUrl", region, e);
                 if NO_SUCH_QUEUE.contains(&e.code.as_str()) {
                     return Ok(None);
                 }
@@ -106,7 +106,7 @@ impl Queues for SqsQueues<'_> {
         }))
     }
 
-    async fn depth(&self, region: &str, url: &str) -> Result<Depth, AwsError> {
+    async fn depth(&self, region: &str, url: &str) -> Result<Depth, CallError> {
         Ok(depth(&self.attributes(region, url, &COUNTS).await?))
     }
 
@@ -114,7 +114,7 @@ impl Queues for SqsQueues<'_> {
         &self,
         region: &str,
         source_arn: &str,
-    ) -> Result<Option<MoveTask>, AwsError> {
+    ) -> Result<Option<MoveTask>, CallError> {
         let out = self
             .aws
             .sqs(region)
@@ -123,13 +123,13 @@ impl Queues for SqsQueues<'_> {
             .max_results(1)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("sqs", "ListMessageMoveTasks", region, e))?;
+            .map_err(|e| CallError::from_sdk("sqs", "ListMessageMoveTasks", region, e))?;
         let Some(t) = out.results().first() else {
             return Ok(None);
         };
         let status = t.status().unwrap_or_default();
         let Some(status) = TaskStatus::parse(status) else {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "sqs",
                 operation: "ListMessageMoveTasks",
                 region: region.to_string(),
@@ -154,7 +154,7 @@ impl Queues for SqsQueues<'_> {
         region: &str,
         source_arn: &str,
         destination_arn: &str,
-    ) -> Result<String, AwsError> {
+    ) -> Result<String, CallError> {
         let out = self
             .aws
             .sqs(region)
@@ -163,11 +163,11 @@ impl Queues for SqsQueues<'_> {
             .destination_arn(destination_arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("sqs", "StartMessageMoveTask", region, e))?;
+            .map_err(|e| CallError::from_sdk("sqs", "StartMessageMoveTask", region, e))?;
         Ok(out.task_handle().unwrap_or_default().to_string())
     }
 
-    async fn cancel_move(&self, region: &str, handle: &str) -> Result<u64, AwsError> {
+    async fn cancel_move(&self, region: &str, handle: &str) -> Result<u64, CallError> {
         let out = self
             .aws
             .sqs(region)
@@ -175,7 +175,7 @@ impl Queues for SqsQueues<'_> {
             .task_handle(handle)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("sqs", "CancelMessageMoveTask", region, e))?;
+            .map_err(|e| CallError::from_sdk("sqs", "CancelMessageMoveTask", region, e))?;
         Ok(out.approximate_number_of_messages_moved().max(0) as u64)
     }
 }

@@ -1,7 +1,7 @@
 //! Reading a deployed CloudFormation stack: status, parameters, outputs, tags, and
 //! the physical ids of its resources of one type.
 
-use super::{Aws, AwsError};
+use super::{Aws, CallError};
 use aws_sdk_cloudformation::types::{Stack, StackResource, TemplateStage};
 use std::collections::BTreeMap;
 
@@ -19,7 +19,7 @@ pub struct StackInfo {
 /// DescribeStacks of one stack, as CloudFormation answers it: the one place the
 /// call is made. `None` when the stack does not exist or was deleted (a deleted
 /// stack is described by its id only, as DELETE_COMPLETE).
-pub async fn stack(aws: &Aws, region: &str, stack_name: &str) -> Result<Option<Stack>, AwsError> {
+pub async fn stack(aws: &Aws, region: &str, stack_name: &str) -> Result<Option<Stack>, CallError> {
     let res = aws
         .cloudformation(region)
         .describe_stacks()
@@ -29,7 +29,7 @@ pub async fn stack(aws: &Aws, region: &str, stack_name: &str) -> Result<Option<S
     let out = match res {
         Ok(out) => out,
         Err(e) => {
-            let err = AwsError::from_sdk("cloudformation", "DescribeStacks", region, e);
+            let err = CallError::from_sdk("cloudformation", "DescribeStacks", region, e);
             if err.message.contains("does not exist") {
                 return Ok(None);
             }
@@ -49,14 +49,14 @@ pub async fn resources(
     aws: &Aws,
     region: &str,
     stack_name: &str,
-) -> Result<Vec<StackResource>, AwsError> {
+) -> Result<Vec<StackResource>, CallError> {
     let out = aws
         .cloudformation(region)
         .describe_stack_resources()
         .stack_name(stack_name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e))?;
+        .map_err(|e| CallError::from_sdk("cloudformation", "DescribeStackResources", region, e))?;
     Ok(out.stack_resources().to_vec())
 }
 
@@ -66,7 +66,7 @@ pub async fn original_template(
     aws: &Aws,
     region: &str,
     stack_name: &str,
-) -> Result<String, AwsError> {
+) -> Result<String, CallError> {
     let out = aws
         .cloudformation(region)
         .get_template()
@@ -74,7 +74,7 @@ pub async fn original_template(
         .template_stage(TemplateStage::Original)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("cloudformation", "GetTemplate", region, e))?;
+        .map_err(|e| CallError::from_sdk("cloudformation", "GetTemplate", region, e))?;
     Ok(out.template_body().unwrap_or_default().to_string())
 }
 
@@ -83,7 +83,7 @@ pub async fn describe_stack(
     aws: &Aws,
     region: &str,
     stack_name: &str,
-) -> Result<Option<StackInfo>, AwsError> {
+) -> Result<Option<StackInfo>, CallError> {
     let Some(s) = stack(aws, region, stack_name).await? else {
         return Ok(None);
     };
@@ -127,7 +127,7 @@ pub async fn stack_resources_of_type(
     region: &str,
     stack_name: &str,
     resource_type: &str,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<Vec<String>, CallError> {
     Ok(resources(aws, region, stack_name)
         .await?
         .iter()

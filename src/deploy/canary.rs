@@ -117,7 +117,7 @@ async fn load_balancer<C: Cloud>(
     cloud: &C,
     region: &str,
     stack: &str,
-) -> Result<Option<String>, crate::aws::AwsError> {
+) -> Result<Option<String>, crate::call_error::CallError> {
     Ok(cloud
         .resources(region, stack)
         .await?
@@ -137,7 +137,7 @@ async fn old_traffic<C: Cloud>(
     stack: &str,
     version: &str,
     window: (i64, i64),
-) -> Result<Option<(String, Traffic)>, crate::aws::AwsError> {
+) -> Result<Option<(String, Traffic)>, crate::call_error::CallError> {
     let Some(state) = cloud.stack(peer, stack).await? else {
         return Ok(None);
     };
@@ -193,7 +193,7 @@ pub async fn check<C: Cloud>(
             .into_iter()
             .filter_map(Result::transpose)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok::<_, crate::aws::AwsError>(judge(&canary.rule, &new?, &old))
+        Ok::<_, crate::call_error::CallError>(judge(&canary.rule, &new?, &old))
     };
     let verdict = match read.await {
         Ok(v) => v,

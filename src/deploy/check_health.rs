@@ -21,7 +21,7 @@
 //!   considers the status of the health check to always be healthy").
 
 use super::cloud::Cloud;
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use std::collections::BTreeMap;
 
 /// What GetHealthCheck says about a check.
@@ -142,7 +142,7 @@ const MAX_DEPTH: usize = 4;
 /// Read a check (and, for a calculated check, its children) and apply the rule.
 /// Calls GetHealthCheck for every check of the tree and GetHealthCheckStatus for
 /// endpoint checks only.
-pub async fn evaluate<C: Cloud>(cloud: &C, id: &str) -> Result<Verdict, AwsError> {
+pub async fn evaluate<C: Cloud>(cloud: &C, id: &str) -> Result<Verdict, CallError> {
     let mut configs: BTreeMap<String, CheckConfig> = BTreeMap::new();
     let mut next = vec![(id.to_string(), 0usize)];
     while let Some((check, depth)) = next.pop() {

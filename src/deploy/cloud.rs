@@ -3,7 +3,7 @@
 //! `aws::CloudApi` implements it against AWS (or the sandbox); the unit tests
 //! implement it with an in-memory fake to check ordering and rollback decisions.
 
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use std::collections::BTreeMap;
 
 /// A stack as CloudFormation describes it.
@@ -126,31 +126,31 @@ pub struct Traffic {
 #[allow(async_fn_in_trait)]
 pub trait Cloud: Sync {
     /// DescribeStacks; None when the stack does not exist.
-    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError>;
+    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, CallError>;
     /// GetTemplate (the original template body).
-    async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError>;
-    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError>;
+    async fn template(&self, region: &str, stack: &str) -> Result<String, CallError>;
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), CallError>;
     /// DescribeChangeSet; None when it does not exist.
     async fn change_set(
         &self,
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<Option<ChangeSetState>, AwsError>;
+    ) -> Result<Option<ChangeSetState>, CallError>;
     /// ListChangeSets: the names of the stack's change sets.
-    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError>;
+    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, CallError>;
     async fn delete_change_set(
         &self,
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     async fn execute_change_set(
         &self,
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// UpdateStack with a whole template (used to put a stack back).
     async fn update_stack(
         &self,
@@ -159,21 +159,21 @@ pub trait Cloud: Sync {
         template_body: &str,
         parameters: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
-    ) -> Result<(), AwsError>;
-    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), CallError>;
     /// DescribeStackEvents, newest first (first page is enough while polling).
-    async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, AwsError>;
+    async fn events(&self, region: &str, stack: &str) -> Result<Vec<StackEvent>, CallError>;
     /// DescribeStackResources.
-    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError>;
+    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, CallError>;
     /// DescribeAutoScalingGroups of one group; None when it does not exist.
-    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError>;
+    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, CallError>;
     /// DescribeLaunchTemplates: the template's latest version number; None when
     /// it does not exist.
     async fn launch_template_latest(
         &self,
         region: &str,
         launch_template_id: &str,
-    ) -> Result<Option<String>, AwsError>;
+    ) -> Result<Option<String>, CallError>;
     /// DescribeVpcs and DescribeSubnets (filtered by id, so a missing one is simply
     /// absent): the ids of `vpcs` and `subnets` that exist.
     async fn network_found(
@@ -181,33 +181,33 @@ pub trait Cloud: Sync {
         region: &str,
         vpcs: &[String],
         subnets: &[String],
-    ) -> Result<Vec<String>, AwsError>;
+    ) -> Result<Vec<String>, CallError>;
     /// HeadBucket: whether the bucket exists (in any account's hands: a 403 is
     /// "exists"; only a 404 is not).
-    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, AwsError>;
+    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, CallError>;
     /// DescribeTable; None when the table does not exist in the region.
-    async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, AwsError>;
+    async fn table(&self, region: &str, name: &str) -> Result<Option<TableState>, CallError>;
     /// DescribeTargetHealth: (target id, state) for every registered target.
     async fn target_health(
         &self,
         region: &str,
         target_group_arn: &str,
-    ) -> Result<Vec<(String, String)>, AwsError>;
+    ) -> Result<Vec<(String, String)>, CallError>;
     /// GetHealthCheckStatus: the checkers' reports (empty: no observations). Route 53
     /// refuses it for CALCULATED checks: read those with `health_check_config`.
-    async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, AwsError>;
+    async fn health_check_reports(&self, health_check_id: &str) -> Result<Vec<String>, CallError>;
     /// GetHealthCheck: the check's type, children, threshold, Inverted and Disabled.
     async fn health_check_config(
         &self,
         health_check_id: &str,
-    ) -> Result<super::check_health::CheckConfig, AwsError>;
+    ) -> Result<super::check_health::CheckConfig, CallError>;
     /// DescribeAlarms (every page) of the metric alarms whose names start with
     /// `prefix`: (name, state).
     async fn alarm_states(
         &self,
         region: &str,
         prefix: &str,
-    ) -> Result<Vec<(String, String)>, AwsError>;
+    ) -> Result<Vec<(String, String)>, CallError>;
     /// GetMetricData: the traffic of the load balancer `load_balancer_arn` from
     /// `start` to `end` (seconds since the Unix epoch), in one period.
     async fn lb_traffic(
@@ -216,17 +216,17 @@ pub trait Cloud: Sync {
         load_balancer_arn: &str,
         start: i64,
         end: i64,
-    ) -> Result<Traffic, AwsError>;
+    ) -> Result<Traffic, CallError>;
     /// DescribeAvailabilityZones: the names of the region's Availability Zones this
     /// account can use (zone type `availability-zone`, state `available`).
-    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError>;
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, CallError>;
     /// DescribeManagedPrefixLists: the id of the AWS-managed prefix list named
     /// `name` in the region, if there is one.
     async fn managed_prefix_list(
         &self,
         region: &str,
         name: &str,
-    ) -> Result<Option<String>, AwsError>;
+    ) -> Result<Option<String>, CallError>;
     /// DescribeImages: the stack's copy of `source_ami` in the region (tagged
     /// `strata:source-ami=<source>` and `strata:stack=<stack>`), chosen as `ami copy`
     /// chooses (`aws::ec2_images::preferred_copy`).
@@ -235,5 +235,5 @@ pub trait Cloud: Sync {
         region: &str,
         stack: &str,
         source_ami: &str,
-    ) -> Result<Option<String>, AwsError>;
+    ) -> Result<Option<String>, CallError>;
 }

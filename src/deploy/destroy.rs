@@ -10,7 +10,7 @@ use super::error::DeployError;
 use super::ops;
 use super::report::{Outcome, StackReport, StackResult};
 use super::wait::{self, Timing};
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{self, DataKind, DataResource, DesiredStack};
 use serde::Serialize;
@@ -22,8 +22,11 @@ use std::collections::BTreeSet;
 pub trait Leftovers: Sync {
     /// `Some(true)` when the bucket holds an object version or a delete marker,
     /// `Some(false)` when it is empty, `None` when there is no such bucket.
-    async fn bucket_holds_data(&self, region: &str, bucket: &str)
-        -> Result<Option<bool>, AwsError>;
+    async fn bucket_holds_data(
+        &self,
+        region: &str,
+        bucket: &str,
+    ) -> Result<Option<bool>, CallError>;
     /// Delete every object version and delete marker, then the bucket; returns how
     /// many versions and markers were deleted. `progress` is called after each batch.
     async fn empty_and_delete_bucket(
@@ -31,20 +34,20 @@ pub trait Leftovers: Sync {
         region: &str,
         bucket: &str,
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<u64, AwsError>;
+    ) -> Result<u64, CallError>;
     /// True when the table exists in the region.
-    async fn table_exists(&self, region: &str, table: &str) -> Result<bool, AwsError>;
+    async fn table_exists(&self, region: &str, table: &str) -> Result<bool, CallError>;
     /// DeleteTable, then wait until DescribeTable no longer finds it.
-    async fn delete_table(&self, region: &str, table: &str) -> Result<(), AwsError>;
+    async fn delete_table(&self, region: &str, table: &str) -> Result<(), CallError>;
     /// Delete the certificate validation records ACM left in the hosted zone
     /// (the zone cannot be deleted while they are there); returns their names.
-    async fn clear_validation_records(&self, zone_id: &str) -> Result<Vec<String>, AwsError>;
+    async fn clear_validation_records(&self, zone_id: &str) -> Result<Vec<String>, CallError>;
     /// The AMI copies made for the stack in the region: (image id, snapshot ids).
     async fn ami_copies(
         &self,
         region: &str,
         stack_tag: &str,
-    ) -> Result<Vec<(String, Vec<String>)>, AwsError>;
+    ) -> Result<Vec<(String, Vec<String>)>, CallError>;
 }
 
 /// What to destroy and what data goes with it.
@@ -435,7 +438,7 @@ mod tests {
     }
 
     impl Leftovers for FakeLeftovers {
-        async fn bucket_holds_data(&self, _: &str, b: &str) -> Result<Option<bool>, AwsError> {
+        async fn bucket_holds_data(&self, _: &str, b: &str) -> Result<Option<bool>, CallError> {
             Ok(self.buckets.lock().unwrap().get(b).copied())
         }
         async fn empty_and_delete_bucket(
@@ -443,26 +446,26 @@ mod tests {
             _: &str,
             b: &str,
             progress: &(dyn Fn(u64) + Sync),
-        ) -> Result<u64, AwsError> {
+        ) -> Result<u64, CallError> {
             self.buckets.lock().unwrap().remove(b);
             progress(2);
             Ok(2)
         }
-        async fn table_exists(&self, _: &str, t: &str) -> Result<bool, AwsError> {
+        async fn table_exists(&self, _: &str, t: &str) -> Result<bool, CallError> {
             Ok(self.tables.lock().unwrap().contains(t))
         }
-        async fn delete_table(&self, _: &str, t: &str) -> Result<(), AwsError> {
+        async fn delete_table(&self, _: &str, t: &str) -> Result<(), CallError> {
             self.tables.lock().unwrap().remove(t);
             Ok(())
         }
-        async fn clear_validation_records(&self, _: &str) -> Result<Vec<String>, AwsError> {
+        async fn clear_validation_records(&self, _: &str) -> Result<Vec<String>, CallError> {
             Ok(vec![])
         }
         async fn ami_copies(
             &self,
             _: &str,
             _: &str,
-        ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+        ) -> Result<Vec<(String, Vec<String>)>, CallError> {
             Ok(vec![("ami-copy".into(), vec!["snap-1".into()])])
         }
     }

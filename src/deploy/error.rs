@@ -1,12 +1,12 @@
 //! `DeployError`: why a deploy step failed, with the region and stack.
 
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error(transparent)]
-    Aws(#[from] AwsError),
+    Aws(#[from] CallError),
     #[error(
         "stack {stack} in {region} is {status}: it needs a human, see runbooks/stuck-stack.md"
     )]

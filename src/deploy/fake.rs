@@ -2,7 +2,7 @@
 //! and a log of every call.
 
 use super::cloud::*;
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
@@ -75,12 +75,12 @@ impl Fake {
     }
 
     /// Record a mutating call; the one `fail_mutating_call` names fails.
-    fn mutate(&self, region: &str, action: &'static str) -> Result<(), AwsError> {
+    fn mutate(&self, region: &str, action: &'static str) -> Result<(), CallError> {
         self.with(|s| {
             s.calls.push(format!("{region} {action}"));
             let n = s.calls.iter().filter(|c| is_mutating(c)).count();
             if s.fail_mutating_call == Some(n) {
-                return Err(AwsError {
+                return Err(CallError {
                     service: "cloudformation",
                     operation: action,
                     region: region.into(),
@@ -133,8 +133,8 @@ impl Fake {
     }
 }
 
-fn missing(what: &str, region: &str) -> AwsError {
-    AwsError {
+fn missing(what: &str, region: &str) -> CallError {
+    CallError {
         service: "cloudformation",
         operation: "fake",
         region: region.into(),
@@ -144,7 +144,7 @@ fn missing(what: &str, region: &str) -> AwsError {
 }
 
 impl Cloud for Fake {
-    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, AwsError> {
+    async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, CallError> {
         self.call(region, "DescribeStacks");
         Ok(Fake::stack(self, region, stack).map(|s| StackState {
             status: s.status,
@@ -155,14 +155,14 @@ impl Cloud for Fake {
         }))
     }
 
-    async fn template(&self, region: &str, stack: &str) -> Result<String, AwsError> {
+    async fn template(&self, region: &str, stack: &str) -> Result<String, CallError> {
         self.call(region, "GetTemplate");
         Fake::stack(self, region, stack)
             .map(|s| s.template)
             .ok_or_else(|| missing(stack, region))
     }
 
-    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), AwsError> {
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<(), CallError> {
         self.mutate(&req.region, "CreateChangeSet")?;
         self.with(|s| {
             let key = (req.region.clone(), req.stack_name.clone());
@@ -193,7 +193,7 @@ impl Cloud for Fake {
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<Option<ChangeSetState>, AwsError> {
+    ) -> Result<Option<ChangeSetState>, CallError> {
         self.call(region, "DescribeChangeSet");
         Ok(self.with(|s| {
             s.change_sets
@@ -214,7 +214,7 @@ impl Cloud for Fake {
         }))
     }
 
-    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, AwsError> {
+    async fn change_sets(&self, region: &str, stack: &str) -> Result<Vec<String>, CallError> {
         self.call(region, "ListChangeSets");
         Ok(self.with(|s| {
             s.change_sets
@@ -230,7 +230,7 @@ impl Cloud for Fake {
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.mutate(region, "DeleteChangeSet")?;
         self.with(|s| {
             s.change_sets
@@ -244,7 +244,7 @@ impl Cloud for Fake {
         region: &str,
         stack: &str,
         name: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.mutate(region, "ExecuteChangeSet")?;
         self.with(|s| {
             let cs = s
@@ -289,7 +289,7 @@ impl Cloud for Fake {
         template_body: &str,
         parameters: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.mutate(region, "UpdateStack")?;
         self.with(|s| {
             let st = s
@@ -304,7 +304,7 @@ impl Cloud for Fake {
         })
     }
 
-    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), AwsError> {
+    async fn delete_stack(&self, region: &str, stack: &str) -> Result<(), CallError> {
         self.mutate(region, "DeleteStack")?;
         self.with(|s| {
             s.stacks.remove(&(region.into(), stack.into()));
@@ -314,12 +314,12 @@ impl Cloud for Fake {
         Ok(())
     }
 
-    async fn events(&self, region: &str, _stack: &str) -> Result<Vec<StackEvent>, AwsError> {
+    async fn events(&self, region: &str, _stack: &str) -> Result<Vec<StackEvent>, CallError> {
         self.call(region, "DescribeStackEvents");
         Ok(vec![])
     }
 
-    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, AwsError> {
+    async fn resources(&self, region: &str, stack: &str) -> Result<Vec<StackResource>, CallError> {
         self.call(region, "DescribeStackResources");
         let r = |t: &str, id: &str| StackResource {
             logical_id: id.into(),
@@ -336,7 +336,7 @@ impl Cloud for Fake {
         ])
     }
 
-    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, AwsError> {
+    async fn asg_fleet(&self, region: &str, asg: &str) -> Result<Option<AsgFleet>, CallError> {
         self.call(region, "DescribeAutoScalingGroups");
         let stack = asg.trim_start_matches("Asg-");
         let stale = self.with(|s| s.stale_instance.contains(region));
@@ -360,7 +360,7 @@ impl Cloud for Fake {
         &self,
         region: &str,
         _id: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         self.call(region, "DescribeLaunchTemplates");
         Ok(Some("2".into()))
     }
@@ -370,7 +370,7 @@ impl Cloud for Fake {
         region: &str,
         vpcs: &[String],
         subnets: &[String],
-    ) -> Result<Vec<String>, AwsError> {
+    ) -> Result<Vec<String>, CallError> {
         self.call(region, "DescribeVpcs");
         self.call(region, "DescribeSubnets");
         if self.with(|s| s.lost_network.contains(region)) {
@@ -379,7 +379,7 @@ impl Cloud for Fake {
         Ok(vpcs.iter().chain(subnets).cloned().collect())
     }
 
-    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, AwsError> {
+    async fn bucket_exists(&self, region: &str, bucket: &str) -> Result<bool, CallError> {
         self.call(region, "HeadBucket");
         Ok(self.with(|s| {
             s.buckets
@@ -387,7 +387,7 @@ impl Cloud for Fake {
         }))
     }
 
-    async fn table(&self, region: &str, _name: &str) -> Result<Option<TableState>, AwsError> {
+    async fn table(&self, region: &str, _name: &str) -> Result<Option<TableState>, CallError> {
         self.call(region, "DescribeTable");
         Ok(Some(TableState {
             status: "ACTIVE".into(),
@@ -399,10 +399,10 @@ impl Cloud for Fake {
         &self,
         region: &str,
         _tg: &str,
-    ) -> Result<Vec<(String, String)>, AwsError> {
+    ) -> Result<Vec<(String, String)>, CallError> {
         self.call(region, "DescribeTargetHealth");
         if self.with(|s| s.unreachable.contains(region)) {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "elasticloadbalancing",
                 operation: "DescribeTargetHealth",
                 region: region.into(),
@@ -421,7 +421,7 @@ impl Cloud for Fake {
         ])
     }
 
-    async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, AwsError> {
+    async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, CallError> {
         self.call("us-east-1", "GetHealthCheckStatus");
         Ok(vec!["Success: HTTP Status Code 200".into()])
     }
@@ -429,7 +429,7 @@ impl Cloud for Fake {
     async fn health_check_config(
         &self,
         _id: &str,
-    ) -> Result<super::check_health::CheckConfig, AwsError> {
+    ) -> Result<super::check_health::CheckConfig, CallError> {
         self.call("us-east-1", "GetHealthCheck");
         Ok(super::check_health::CheckConfig {
             kind: "HTTPS".into(),
@@ -437,7 +437,7 @@ impl Cloud for Fake {
         })
     }
 
-    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, AwsError> {
+    async fn availability_zones(&self, region: &str) -> Result<Vec<String>, CallError> {
         self.call(region, "DescribeAvailabilityZones");
         Ok(crate::stack::regions::azs_of(region).unwrap_or_default())
     }
@@ -446,7 +446,7 @@ impl Cloud for Fake {
         &self,
         region: &str,
         prefix: &str,
-    ) -> Result<Vec<(String, String)>, AwsError> {
+    ) -> Result<Vec<(String, String)>, CallError> {
         self.call(region, "DescribeAlarms");
         let state = if self.with(|s| s.alarm.contains(region)) {
             "ALARM"
@@ -462,7 +462,7 @@ impl Cloud for Fake {
         _load_balancer_arn: &str,
         _start: i64,
         _end: i64,
-    ) -> Result<Traffic, AwsError> {
+    ) -> Result<Traffic, CallError> {
         self.call(region, "GetMetricData");
         Ok(self.with(|s| s.traffic.get(region).cloned().unwrap_or_default()))
     }
@@ -471,7 +471,7 @@ impl Cloud for Fake {
         &self,
         region: &str,
         name: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         self.call(region, "DescribeManagedPrefixLists");
         // A stable id per (region, list), shaped as AWS's.
         let n = name.len() + region.len();
@@ -483,7 +483,7 @@ impl Cloud for Fake {
         region: &str,
         _stack: &str,
         _source: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<String>, CallError> {
         self.call(region, "DescribeImages");
         Ok(None)
     }

@@ -372,7 +372,10 @@ pub async fn read<C: Cloud>(
 /// `strata dr failover` took out of service (threshold above its children, so never
 /// healthy by design) is judged by its children: the gate judges the release, and a
 /// region being rebuilt is gated before `restore` puts it back into DNS.
-async fn read_check<C: Cloud>(cloud: &C, id: &str) -> Result<(bool, String), crate::aws::AwsError> {
+async fn read_check<C: Cloud>(
+    cloud: &C,
+    id: &str,
+) -> Result<(bool, String), crate::call_error::CallError> {
     let config = cloud.health_check_config(id).await?;
     if config.is_calculated() && config.threshold.unwrap_or(0) > config.children.len() as i32 {
         let mut healthy = 0;

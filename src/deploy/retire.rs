@@ -6,7 +6,7 @@ use super::cloud::Cloud;
 use super::error::DeployError;
 use super::ops;
 use super::wait::Timing;
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{self, AbsentStack, Deployed, DesiredStack, StackRole};
 use futures::future::join_all;
@@ -31,7 +31,7 @@ const REGION_NOT_ENABLED: &[&str] = &[
     "OptInRequired",
 ];
 
-fn region_not_enabled(e: &AwsError) -> bool {
+fn region_not_enabled(e: &CallError) -> bool {
     REGION_NOT_ENABLED.contains(&e.code.as_str())
 }
 

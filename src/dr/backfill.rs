@@ -27,7 +27,7 @@
 //! in the tests).
 
 use super::DrError;
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
 use futures::stream::{self, StreamExt};
@@ -66,9 +66,9 @@ pub enum Copied {
 pub trait Objects: Sync {
     /// The bucket the region's stack names in its outputs (`BucketName`); None when
     /// the stack does not exist or has no bucket.
-    async fn bucket(&self, region: &str, stack_name: &str) -> Result<Option<String>, AwsError>;
+    async fn bucket(&self, region: &str, stack_name: &str) -> Result<Option<String>, CallError>;
     /// Every current object of the bucket (ListObjectsV2, every page).
-    async fn list(&self, region: &str, bucket: &str) -> Result<Vec<Object>, AwsError>;
+    async fn list(&self, region: &str, bucket: &str) -> Result<Vec<Object>, CallError>;
     /// CopyObject of `key`'s current version from `from_bucket` (in `from_region`)
     /// into `to_bucket` (in `to_region`), only if the key does not exist there.
     async fn copy_if_absent(
@@ -77,7 +77,7 @@ pub trait Objects: Sync {
         to_bucket: &str,
         from_bucket: &str,
         key: &str,
-    ) -> Result<Copied, AwsError>;
+    ) -> Result<Copied, CallError>;
 }
 
 /// What to back-fill.

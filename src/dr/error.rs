@@ -1,6 +1,6 @@
 //! `DrError`: why a DR command stopped, with the region and step it stopped at.
 
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DrError {
@@ -43,7 +43,7 @@ pub enum DrError {
         step: &'static str,
         region: String,
         #[source]
-        source: Box<AwsError>,
+        source: Box<CallError>,
     },
     #[error("{step} in {region}: {message}")]
     Step {
@@ -55,7 +55,7 @@ pub enum DrError {
 
 impl DrError {
     /// Wrap an AWS error with the step that made the call.
-    pub fn aws(step: &'static str, region: &str) -> impl FnOnce(AwsError) -> DrError {
+    pub fn aws(step: &'static str, region: &str) -> impl FnOnce(CallError) -> DrError {
         let region = region.to_string();
         move |source| DrError::Aws {
             step,

@@ -6,7 +6,7 @@
 //! are separate from the calls, which go through the `Fleet` port.
 
 use super::DrError;
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::deploy::Reading;
 use crate::events::{EventKind, Events, Phase};
 use serde::Serialize;
@@ -47,16 +47,16 @@ impl Group {
 #[allow(async_fn_in_trait)]
 pub trait Fleet: Sync {
     /// DescribeAutoScalingGroups; None when the group does not exist.
-    async fn group(&self, region: &str, asg: &str) -> Result<Option<Group>, AwsError>;
+    async fn group(&self, region: &str, asg: &str) -> Result<Option<Group>, CallError>;
     /// EC2 TerminateInstances of these instances (one call: they die together).
-    async fn terminate(&self, region: &str, instance_ids: &[String]) -> Result<(), AwsError>;
+    async fn terminate(&self, region: &str, instance_ids: &[String]) -> Result<(), CallError>;
     /// DescribeInstances: the instance's state name (running, shutting-down,
     /// terminated ...); None when EC2 no longer lists it.
     async fn instance_state(
         &self,
         region: &str,
         instance_id: &str,
-    ) -> Result<Option<String>, AwsError>;
+    ) -> Result<Option<String>, CallError>;
     /// One reading of every signal of the region's health gate.
     async fn gate(&self, region: &str) -> Result<Vec<Reading>, DrError>;
 }

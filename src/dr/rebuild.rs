@@ -22,7 +22,8 @@ use crate::app::Pipeline;
 use crate::aws::dr_compute::load_balancer_by_dns;
 use crate::aws::ec2_images;
 use crate::aws::stack_info::describe_stack;
-use crate::aws::{Aws, AwsError, CloudApi};
+use crate::aws::{Aws, CloudApi};
+use crate::call_error::CallError;
 use crate::deploy::cloud::Cloud;
 use crate::deploy::{self, Outcome, Settings};
 use crate::events::{EventKind, Events, Phase};
@@ -325,7 +326,9 @@ async fn delete_and_wait(
                         .set_retain_resources(Some(keep))
                         .send()
                         .await
-                        .map_err(|e| AwsError::from_sdk("cloudformation", "DeleteStack", region, e))
+                        .map_err(|e| {
+                            CallError::from_sdk("cloudformation", "DeleteStack", region, e)
+                        })
                         .map_err(DrError::aws("deleting the wrecked stack", region))?;
                 }
             }
@@ -364,7 +367,7 @@ async fn failed_data(aws: &Aws, region: &str, name: &str) -> Result<Vec<String>,
         .stack_name(name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("cloudformation", "DescribeStackResources", region, e))
+        .map_err(|e| CallError::from_sdk("cloudformation", "DescribeStackResources", region, e))
         .map_err(DrError::aws("reading the failed deletion", region))?;
     Ok(out
         .stack_resources()

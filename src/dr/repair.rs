@@ -22,7 +22,7 @@
 //! fake in the tests below). See docs/dr.md, "Repair after recovery".
 
 use super::DrError;
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
 use crate::synth::naming;
@@ -123,24 +123,24 @@ pub struct MoveTask {
 pub trait Queues: Sync {
     /// GetQueueUrl and GetQueueAttributes of the queue named `name`; None when
     /// there is no such queue.
-    async fn queue(&self, region: &str, name: &str) -> Result<Option<QueueInfo>, AwsError>;
+    async fn queue(&self, region: &str, name: &str) -> Result<Option<QueueInfo>, CallError>;
     /// GetQueueAttributes: the queue's counts.
-    async fn depth(&self, region: &str, url: &str) -> Result<Depth, AwsError>;
+    async fn depth(&self, region: &str, url: &str) -> Result<Depth, CallError>;
     /// ListMessageMoveTasks (the most recent one) of the queue `source_arn`.
     async fn latest_move_task(
         &self,
         region: &str,
         source_arn: &str,
-    ) -> Result<Option<MoveTask>, AwsError>;
+    ) -> Result<Option<MoveTask>, CallError>;
     /// StartMessageMoveTask from `source_arn` to `destination_arn`; the task handle.
     async fn start_move(
         &self,
         region: &str,
         source_arn: &str,
         destination_arn: &str,
-    ) -> Result<String, AwsError>;
+    ) -> Result<String, CallError>;
     /// CancelMessageMoveTask; the number of messages it had moved.
-    async fn cancel_move(&self, region: &str, handle: &str) -> Result<u64, AwsError>;
+    async fn cancel_move(&self, region: &str, handle: &str) -> Result<u64, CallError>;
 }
 
 /// How the waits poll: the first read after `first`, then twice as long each time

@@ -16,7 +16,7 @@ pub mod compare;
 #[cfg(test)]
 mod tests;
 
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::events::{Events, Phase};
 use compare::{At, DeployedStack};
 use serde::Serialize;
@@ -275,18 +275,19 @@ pub struct Drift {
 pub trait DriftPort: Sync {
     /// The stack's template as CloudFormation last applied it, its parameter
     /// values and its physical ids; None when the stack does not exist.
-    async fn deployed(&self, region: &str, stack: &str) -> Result<Option<DeployedStack>, AwsError>;
+    async fn deployed(&self, region: &str, stack: &str)
+        -> Result<Option<DeployedStack>, CallError>;
     /// A calculated health check's threshold and number of children; None when
     /// it does not exist.
-    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError>;
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, CallError>;
     /// None when the group does not exist.
-    async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, AwsError>;
+    async fn asg_limits(&self, region: &str, name: &str) -> Result<Option<AsgLimits>, CallError>;
     /// Rules of each group asked for; a group that does not exist is absent.
     async fn group_rules(
         &self,
         region: &str,
         group_ids: &[String],
-    ) -> Result<BTreeMap<String, GroupRules>, AwsError>;
+    ) -> Result<BTreeMap<String, GroupRules>, CallError>;
     async fn update_asg(
         &self,
         region: &str,
@@ -294,14 +295,14 @@ pub trait DriftPort: Sync {
         min: Option<i32>,
         max: Option<i32>,
         desired: Option<i32>,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     async fn revoke(
         &self,
         region: &str,
         group_id: &str,
         direction: Direction,
         rule: &Rule,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     async fn authorize(
         &self,
         region: &str,
@@ -309,21 +310,21 @@ pub trait DriftPort: Sync {
         direction: Direction,
         rule: &Rule,
         description: Option<&str>,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// The routes of each route table asked for; a table that does not exist is
     /// absent.
     async fn route_tables(
         &self,
         region: &str,
         table_ids: &[String],
-    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, AwsError>;
+    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, CallError>;
     /// The settings of each metric alarm asked for (by name); an alarm that does
     /// not exist is absent.
     async fn alarms(
         &self,
         region: &str,
         names: &[String],
-    ) -> Result<BTreeMap<String, AlarmSettings>, AwsError>;
+    ) -> Result<BTreeMap<String, AlarmSettings>, CallError>;
     /// CreateRoute (`replace` false) or ReplaceRoute (true) of one IPv4 route.
     async fn put_route(
         &self,
@@ -333,13 +334,13 @@ pub trait DriftPort: Sync {
         via: RouteVia,
         target: &str,
         replace: bool,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// Each parameter asked for (by name); one that does not exist is absent.
     async fn parameters(
         &self,
         region: &str,
         names: &[String],
-    ) -> Result<BTreeMap<String, ParameterValue>, AwsError>;
+    ) -> Result<BTreeMap<String, ParameterValue>, CallError>;
     /// PutParameter with Overwrite: the value and type given.
     async fn put_parameter(
         &self,
@@ -347,9 +348,9 @@ pub trait DriftPort: Sync {
         name: &str,
         value: &str,
         param_type: &str,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// Every record set named `name` in the zone (Route 53 is global).
-    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError>;
+    async fn records(&self, zone_id: &str, name: &str) -> Result<Vec<LiveRecord>, CallError>;
     /// UPSERT of the record set as it is, with this health check (None: none).
     async fn set_record_health_check(
         &self,
@@ -358,27 +359,27 @@ pub trait DriftPort: Sync {
         record_type: &str,
         set_identifier: Option<&str>,
         health_check_id: Option<&str>,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// None when the bucket has no replication configuration.
     async fn replication(
         &self,
         region: &str,
         bucket: &str,
-    ) -> Result<Option<LiveReplication>, AwsError>;
+    ) -> Result<Option<LiveReplication>, CallError>;
     /// The bucket's replication as it is, with the patch's role and rules.
     async fn patch_replication(
         &self,
         region: &str,
         bucket: &str,
         patch: &ReplicationPatch,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// The alarm as it is, with the patch's settings.
     async fn patch_alarm(
         &self,
         region: &str,
         name: &str,
         patch: &AlarmPatch,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
 }
 
 /// A region stack to check.
@@ -703,7 +704,7 @@ pub struct RestoreError {
     /// What was put back before it.
     pub done: Vec<Restored>,
     #[source]
-    pub source: AwsError,
+    pub source: CallError,
 }
 
 /// One group's limits to set (min, max, desired) and the drifts they put back.

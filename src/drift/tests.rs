@@ -366,9 +366,9 @@ fn rules<'a>(l: &'a mut Live, id: &str, d: Direction) -> &'a mut Vec<Rule> {
 }
 
 impl DriftPort for Fake {
-    async fn deployed(&self, region: &str, _: &str) -> Result<Option<DeployedStack>, AwsError> {
+    async fn deployed(&self, region: &str, _: &str) -> Result<Option<DeployedStack>, CallError> {
         if self.down {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "cloudformation",
                 operation: "DescribeStacks",
                 region: region.into(),
@@ -383,18 +383,18 @@ impl DriftPort for Fake {
             s
         }))
     }
-    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, AwsError> {
+    async fn calculated_check(&self, id: &str) -> Result<Option<(i32, usize)>, CallError> {
         let failed = self.failed.is_some_and(|r| id.ends_with(r));
         Ok(Some((if failed { 3 } else { 1 }, 1)))
     }
-    async fn asg_limits(&self, _: &str, _: &str) -> Result<Option<AsgLimits>, AwsError> {
+    async fn asg_limits(&self, _: &str, _: &str) -> Result<Option<AsgLimits>, CallError> {
         Ok(self.live.lock().unwrap().asg)
     }
     async fn group_rules(
         &self,
         _: &str,
         ids: &[String],
-    ) -> Result<BTreeMap<String, GroupRules>, AwsError> {
+    ) -> Result<BTreeMap<String, GroupRules>, CallError> {
         Ok(pick(&self.live.lock().unwrap().groups, ids))
     }
     async fn update_asg(
@@ -404,7 +404,7 @@ impl DriftPort for Fake {
         min: Option<i32>,
         max: Option<i32>,
         desired: Option<i32>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls
                 .push(format!("update {name} {min:?} {max:?} {desired:?}"));
@@ -415,7 +415,7 @@ impl DriftPort for Fake {
         });
         Ok(())
     }
-    async fn revoke(&self, _: &str, id: &str, d: Direction, rule: &Rule) -> Result<(), AwsError> {
+    async fn revoke(&self, _: &str, id: &str, d: Direction, rule: &Rule) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls.push(format!("revoke {id} {rule}"));
             rules(l, id, d).retain(|r| r != rule);
@@ -429,7 +429,7 @@ impl DriftPort for Fake {
         d: Direction,
         rule: &Rule,
         description: Option<&str>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls
                 .push(format!("authorize {id} {rule} {description:?}"));
@@ -441,14 +441,14 @@ impl DriftPort for Fake {
         &self,
         _: &str,
         ids: &[String],
-    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, AwsError> {
+    ) -> Result<BTreeMap<String, Vec<LiveRoute>>, CallError> {
         Ok(pick(&self.live.lock().unwrap().tables, ids))
     }
     async fn alarms(
         &self,
         _: &str,
         names: &[String],
-    ) -> Result<BTreeMap<String, AlarmSettings>, AwsError> {
+    ) -> Result<BTreeMap<String, AlarmSettings>, CallError> {
         Ok(pick(&self.live.lock().unwrap().alarms, names))
     }
     async fn put_route(
@@ -459,7 +459,7 @@ impl DriftPort for Fake {
         via: RouteVia,
         target: &str,
         replace: bool,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.edit(|l| {
             let verb = if replace { "replace" } else { "create" };
             l.calls.push(format!(
@@ -476,7 +476,7 @@ impl DriftPort for Fake {
         &self,
         _: &str,
         names: &[String],
-    ) -> Result<BTreeMap<String, ParameterValue>, AwsError> {
+    ) -> Result<BTreeMap<String, ParameterValue>, CallError> {
         Ok(pick(&self.live.lock().unwrap().parameters, names))
     }
     async fn put_parameter(
@@ -485,7 +485,7 @@ impl DriftPort for Fake {
         name: &str,
         value: &str,
         param_type: &str,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls
                 .push(format!("put-parameter {name} {param_type} {value}"));
@@ -494,7 +494,7 @@ impl DriftPort for Fake {
         });
         Ok(())
     }
-    async fn records(&self, zone: &str, name: &str) -> Result<Vec<LiveRecord>, AwsError> {
+    async fn records(&self, zone: &str, name: &str) -> Result<Vec<LiveRecord>, CallError> {
         assert_eq!((zone, name), ("Z123", "shop.example.com."));
         Ok(self.live.lock().unwrap().records.clone())
     }
@@ -505,7 +505,7 @@ impl DriftPort for Fake {
         record_type: &str,
         set_identifier: Option<&str>,
         health_check_id: Option<&str>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls.push(format!(
                 "upsert {zone} {name} {record_type} {set_identifier:?} {health_check_id:?}"
@@ -522,7 +522,7 @@ impl DriftPort for Fake {
         &self,
         _: &str,
         bucket: &str,
-    ) -> Result<Option<LiveReplication>, AwsError> {
+    ) -> Result<Option<LiveReplication>, CallError> {
         assert_eq!(bucket, "shop-bucket-east");
         Ok(self.live.lock().unwrap().replication.clone())
     }
@@ -531,7 +531,7 @@ impl DriftPort for Fake {
         _: &str,
         bucket: &str,
         patch: &ReplicationPatch,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls.push(format!("put-replication {bucket} {patch:?}"));
             let live = l.replication.as_mut().unwrap();
@@ -544,7 +544,7 @@ impl DriftPort for Fake {
         });
         Ok(())
     }
-    async fn patch_alarm(&self, _: &str, name: &str, patch: &AlarmPatch) -> Result<(), AwsError> {
+    async fn patch_alarm(&self, _: &str, name: &str, patch: &AlarmPatch) -> Result<(), CallError> {
         self.edit(|l| {
             l.calls.push(format!("put-alarm {name} {patch:?}"));
             let a = l.alarms.get_mut(name).unwrap();

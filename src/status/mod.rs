@@ -8,7 +8,8 @@
 //! users are served from: a failed-over region is healthy yet out of DNS.
 
 use crate::aws::health_reads::{self, AsgCapacity, TargetCounts};
-use crate::aws::{stack_info, Aws, AwsError};
+use crate::aws::{stack_info, Aws};
+use crate::call_error::CallError;
 use crate::stack::StackDef;
 use crate::synth::output_names;
 use serde::Serialize;
@@ -454,7 +455,7 @@ impl RegionStatus {
     }
 }
 
-fn state_of(err: &AwsError) -> RegionState {
+fn state_of(err: &CallError) -> RegionState {
     if err.is_unreachable() {
         RegionState::Unreachable {
             reason: err.to_string(),

@@ -31,8 +31,8 @@ fn bucket(region: &str) -> String {
     format!("bucket-{region}")
 }
 
-fn err(operation: &'static str, region: &str, code: &str) -> AwsError {
-    AwsError {
+fn err(operation: &'static str, region: &str, code: &str) -> CallError {
+    CallError {
         service: "s3",
         operation,
         region: region.to_string(),
@@ -72,11 +72,11 @@ impl Fake {
 }
 
 impl Objects for Fake {
-    async fn bucket(&self, region: &str, _stack: &str) -> Result<Option<String>, AwsError> {
+    async fn bucket(&self, region: &str, _stack: &str) -> Result<Option<String>, CallError> {
         Ok(Some(bucket(region)))
     }
 
-    async fn list(&self, region: &str, b: &str) -> Result<Vec<Object>, AwsError> {
+    async fn list(&self, region: &str, b: &str) -> Result<Vec<Object>, CallError> {
         if self.unreachable.contains(&region) {
             return Err(err("ListObjectsV2", region, "RequestTimeout"));
         }
@@ -95,7 +95,7 @@ impl Objects for Fake {
         to_bucket: &str,
         from_bucket: &str,
         key: &str,
-    ) -> Result<Copied, AwsError> {
+    ) -> Result<Copied, CallError> {
         if self.fail_once.lock().unwrap().remove(key) {
             return Err(err("CopyObject", to_region, "InternalError"));
         }

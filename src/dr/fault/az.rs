@@ -10,7 +10,7 @@
 //! calls, which go through the `Zones` port (the `Fleet` port plus the network).
 
 use super::{watch, Fleet, Group, GroupInstance, Wait, Watched};
-use crate::aws::AwsError;
+use crate::call_error::CallError;
 use crate::dr::DrError;
 use crate::events::{EventKind, Events, Phase};
 use serde::Serialize;
@@ -38,30 +38,30 @@ pub trait Zones: Fleet {
         &self,
         region: &str,
         subnets: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError>;
+    ) -> Result<BTreeMap<String, String>, CallError>;
     /// UpdateAutoScalingGroup: launch only in these subnets from now on.
     async fn set_subnets(
         &self,
         region: &str,
         asg: &str,
         subnets: &[String],
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// DescribeRouteTables filtered by the subnet's association; None when no
     /// table is associated with it.
-    async fn zone_route(&self, region: &str, subnet: &str) -> Result<Option<ZoneRoute>, AwsError>;
+    async fn zone_route(&self, region: &str, subnet: &str) -> Result<Option<ZoneRoute>, CallError>;
     /// DeleteRoute of the table's `0.0.0.0/0` route (gone already: done).
     async fn delete_default_route(
         &self,
         region: &str,
         route_table_id: &str,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
     /// CreateRoute `0.0.0.0/0` through the NAT gateway (there already: replaced).
     async fn put_default_route(
         &self,
         region: &str,
         route_table_id: &str,
         nat_gateway_id: &str,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), CallError>;
 }
 
 /// The zone to lose: `requested`, which must be one of the group's zones, else

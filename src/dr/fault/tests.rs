@@ -37,7 +37,7 @@ impl FakeFleet {
 }
 
 impl Fleet for FakeFleet {
-    async fn group(&self, _: &str, _: &str) -> Result<Option<Group>, AwsError> {
+    async fn group(&self, _: &str, _: &str) -> Result<Option<Group>, CallError> {
         let mut reads = self.reads.lock().unwrap();
         let mut g = self.group.lock().unwrap();
         if !self.terminated.lock().unwrap().is_empty() {
@@ -59,12 +59,12 @@ impl Fleet for FakeFleet {
         Ok(Some(g.clone()))
     }
 
-    async fn terminate(&self, _: &str, ids: &[String]) -> Result<(), AwsError> {
+    async fn terminate(&self, _: &str, ids: &[String]) -> Result<(), CallError> {
         self.terminated.lock().unwrap().extend(ids.iter().cloned());
         Ok(())
     }
 
-    async fn instance_state(&self, _: &str, id: &str) -> Result<Option<String>, AwsError> {
+    async fn instance_state(&self, _: &str, id: &str) -> Result<Option<String>, CallError> {
         Ok(Some(
             if self.terminated.lock().unwrap().iter().any(|t| t == id) {
                 "terminated"

@@ -47,8 +47,8 @@ struct Fake {
     calls: Mutex<Vec<String>>,
 }
 
-fn err(operation: &'static str, region: &str, code: &str) -> AwsError {
-    AwsError {
+fn err(operation: &'static str, region: &str, code: &str) -> CallError {
+    CallError {
         service: "sqs",
         operation,
         region: region.to_string(),
@@ -150,7 +150,7 @@ impl Fake {
 }
 
 impl Queues for Fake {
-    async fn queue(&self, region: &str, name: &str) -> Result<Option<QueueInfo>, AwsError> {
+    async fn queue(&self, region: &str, name: &str) -> Result<Option<QueueInfo>, CallError> {
         Ok(self
             .queues
             .lock()
@@ -167,7 +167,7 @@ impl Queues for Fake {
             }))
     }
 
-    async fn depth(&self, region: &str, url: &str) -> Result<Depth, AwsError> {
+    async fn depth(&self, region: &str, url: &str) -> Result<Depth, CallError> {
         let mut queues = self.queues.lock().unwrap();
         let q = queues
             .values_mut()
@@ -185,7 +185,7 @@ impl Queues for Fake {
         &self,
         _region: &str,
         source_arn: &str,
-    ) -> Result<Option<MoveTask>, AwsError> {
+    ) -> Result<Option<MoveTask>, CallError> {
         let mut tasks = self.tasks.lock().unwrap();
         let Some(task) = tasks.iter_mut().rev().find(|t| t.source == source_arn) else {
             return Ok(None);
@@ -207,7 +207,7 @@ impl Queues for Fake {
         region: &str,
         source_arn: &str,
         destination_arn: &str,
-    ) -> Result<String, AwsError> {
+    ) -> Result<String, CallError> {
         self.calls
             .lock()
             .unwrap()
@@ -237,7 +237,7 @@ impl Queues for Fake {
         Ok(handle)
     }
 
-    async fn cancel_move(&self, region: &str, handle: &str) -> Result<u64, AwsError> {
+    async fn cancel_move(&self, region: &str, handle: &str) -> Result<u64, CallError> {
         self.calls
             .lock()
             .unwrap()

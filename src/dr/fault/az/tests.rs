@@ -50,10 +50,10 @@ impl FakeZones {
         }
     }
 
-    fn call(&self, name: &'static str, what: String) -> Result<(), AwsError> {
+    fn call(&self, name: &'static str, what: String) -> Result<(), CallError> {
         self.calls.lock().unwrap().push(format!("{name} {what}"));
         if self.fail == Some(name) {
-            return Err(AwsError {
+            return Err(CallError {
                 service: "ec2",
                 operation: name,
                 region: "us-east-1".into(),
@@ -86,7 +86,7 @@ fn zone_of(subnet: &str) -> &'static str {
 }
 
 impl Fleet for FakeZones {
-    async fn group(&self, _: &str, _: &str) -> Result<Option<Group>, AwsError> {
+    async fn group(&self, _: &str, _: &str) -> Result<Option<Group>, CallError> {
         let mut g = self.group.lock().unwrap();
         if self.broken() {
             let mut reads = self.reads.lock().unwrap();
@@ -105,7 +105,7 @@ impl Fleet for FakeZones {
         Ok(Some(g.clone()))
     }
 
-    async fn terminate(&self, _: &str, ids: &[String]) -> Result<(), AwsError> {
+    async fn terminate(&self, _: &str, ids: &[String]) -> Result<(), CallError> {
         self.call("terminate", ids.join(","))?;
         for i in self.group.lock().unwrap().instances.iter_mut() {
             if ids.contains(&i.id) {
@@ -116,7 +116,7 @@ impl Fleet for FakeZones {
         Ok(())
     }
 
-    async fn instance_state(&self, _: &str, _: &str) -> Result<Option<String>, AwsError> {
+    async fn instance_state(&self, _: &str, _: &str) -> Result<Option<String>, CallError> {
         Ok(None)
     }
 
@@ -151,20 +151,20 @@ impl Zones for FakeZones {
         &self,
         _: &str,
         subnets: &[String],
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    ) -> Result<BTreeMap<String, String>, CallError> {
         Ok(subnets
             .iter()
             .map(|s| (s.clone(), zone_of(s).to_string()))
             .collect())
     }
 
-    async fn set_subnets(&self, _: &str, _: &str, subnets: &[String]) -> Result<(), AwsError> {
+    async fn set_subnets(&self, _: &str, _: &str, subnets: &[String]) -> Result<(), CallError> {
         self.call("set_subnets", subnets.join(","))?;
         self.group.lock().unwrap().subnets = subnets.to_vec();
         Ok(())
     }
 
-    async fn zone_route(&self, _: &str, subnet: &str) -> Result<Option<ZoneRoute>, AwsError> {
+    async fn zone_route(&self, _: &str, subnet: &str) -> Result<Option<ZoneRoute>, CallError> {
         let table = format!("rtb-{}", subnet.trim_start_matches("subnet-"));
         Ok(self
             .routes
@@ -177,13 +177,13 @@ impl Zones for FakeZones {
             }))
     }
 
-    async fn delete_default_route(&self, _: &str, table: &str) -> Result<(), AwsError> {
+    async fn delete_default_route(&self, _: &str, table: &str) -> Result<(), CallError> {
         self.call("delete_route", table.into())?;
         self.routes.lock().unwrap().insert(table.into(), None);
         Ok(())
     }
 
-    async fn put_default_route(&self, _: &str, table: &str, nat: &str) -> Result<(), AwsError> {
+    async fn put_default_route(&self, _: &str, table: &str, nat: &str) -> Result<(), CallError> {
         self.call("put_route", format!("{table} {nat}"))?;
         self.routes
             .lock()
