@@ -17,6 +17,8 @@ pub mod dr;
 pub mod drift;
 pub mod events;
 pub mod exit_code;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod ops;
 pub mod plan;
 pub mod policy;

@@ -1,8 +1,8 @@
 //! `bake`: create an image from a builder instance, tag it, wait until available.
 //! Re-running with the same name and instance picks the existing image up.
 
+use super::images::Images;
 use super::{wait, AmiError, WaitPolicy, TAG_BAKED_FROM, TAG_VERSION};
-use crate::aws::{ec2_images, Aws};
 use crate::events::{EventKind, Events, Phase};
 use std::collections::BTreeMap;
 
@@ -26,7 +26,7 @@ pub struct BakedImage {
 }
 
 pub async fn bake(
-    aws: &Aws,
+    images: &impl Images,
     req: &BakeRequest,
     policy: &WaitPolicy,
     events: &Events,
@@ -39,7 +39,7 @@ pub async fn bake(
             detail: format!("baking {} from {}", req.name, req.instance_id),
         },
     );
-    let existing = ec2_images::find_own_images_by_name(aws, region, &req.name).await?;
+    let existing = images.images_by_name(region, &req.name).await?;
     let (image_id, created) = match existing.into_iter().next() {
         Some(img) if img.tags.get(TAG_BAKED_FROM) == Some(&req.instance_id) => {
             events.info(
@@ -65,15 +65,16 @@ pub async fn bake(
                 (TAG_BAKED_FROM.to_string(), req.instance_id.clone()),
                 (TAG_VERSION.to_string(), req.name.clone()),
             ]);
-            let id =
-                ec2_images::create_image(aws, region, &req.instance_id, &req.name, &tags).await?;
+            let id = images
+                .create_image(region, &req.instance_id, &req.name, &tags)
+                .await?;
             // Tag again after creation: some endpoints ignore tag specifications.
-            ec2_images::tag_resource(aws, region, &id, &tags).await?;
+            images.tag_image(region, &id, &tags).await?;
             events.info(Some(region), Phase::Bake, format!("created {id}"));
             (id, true)
         }
     };
-    wait::until_available(aws, region, &image_id, policy, |state, waited| {
+    wait::until_available(images, region, &image_id, policy, |state, waited| {
         events.info(
             Some(region),
             Phase::Bake,

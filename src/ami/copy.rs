@@ -5,12 +5,11 @@
 //! never copied twice. With `ami.encrypted` the source region gets an encrypted
 //! copy too, so every region launches from an encrypted image.
 
+use super::images::{preferred_copy, CopyEncryption, CopyRequest, ImageInfo, Images};
 use super::{
     wait, AmiError, RegionAmis, WaitPolicy, TAG_COPIED_AT, TAG_SOURCE_AMI, TAG_SOURCE_REGION,
     TAG_STACK, TAG_VERSION,
 };
-use crate::aws::ec2_images::{self, CopyEncryption, CopyRequest, ImageInfo};
-use crate::aws::Aws;
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
 use sha2::{Digest, Sha256};
@@ -58,24 +57,24 @@ fn client_token(stack: &str, source: &AmiSource, region: &str) -> String {
 /// every region of the stack (the source region maps to the source AMI, or to its
 /// encrypted copy when `ami.encrypted`).
 pub async fn ensure_copies(
-    aws: &Aws,
+    images: &impl Images,
     def: &StackDef,
     source: &AmiSource,
     events: &Events,
 ) -> Result<RegionAmis, AmiError> {
-    ensure_copies_with(aws, def, source, events, &WaitPolicy::copy_default()).await
+    ensure_copies_with(images, def, source, events, &WaitPolicy::copy_default()).await
 }
 
 /// `ensure_copies` with an explicit wait policy.
 pub async fn ensure_copies_with(
-    aws: &Aws,
+    images: &impl Images,
     def: &StackDef,
     source: &AmiSource,
     events: &Events,
     policy: &WaitPolicy,
 ) -> Result<RegionAmis, AmiError> {
-    let started = start_copies(aws, def, source, events).await?;
-    await_copies(aws, &started, events, policy).await
+    let started = start_copies(images, def, source, events).await?;
+    await_copies(images, &started, events, policy).await
 }
 
 /// Copies found or started in every region, not yet waited for: each region's AMI
@@ -94,12 +93,13 @@ pub struct StartedCopies {
 /// Find or start the copy in every region at once; wait for none of them.
 /// A region that fails to start is remembered and reported by `await_copies`.
 pub async fn start_copies(
-    aws: &Aws,
+    images: &impl Images,
     def: &StackDef,
     source: &AmiSource,
     events: &Events,
 ) -> Result<StartedCopies, AmiError> {
-    let src = ec2_images::describe_image(aws, &source.region, &source.image_id)
+    let src = images
+        .describe_image(&source.region, &source.image_id)
         .await?
         .ok_or_else(|| AmiError::SourceNotFound {
             image_id: source.image_id.clone(),
@@ -139,7 +139,7 @@ pub async fn start_copies(
     let results = futures::future::join_all(
         targets
             .iter()
-            .map(|region| start_one(aws, &plan, region, events)),
+            .map(|region| start_one(images, &plan, region, events)),
     )
     .await;
 
@@ -171,14 +171,14 @@ pub async fn start_copies(
 /// Wait until every started copy is available (all regions at once). Any region
 /// that failed to start or to become available in time is an error naming it.
 pub async fn await_copies(
-    aws: &Aws,
+    images: &impl Images,
     started: &StartedCopies,
     events: &Events,
     policy: &WaitPolicy,
 ) -> Result<RegionAmis, AmiError> {
     let results = futures::future::join_all(started.waiting.iter().map(|region| {
         let id = started.amis[region].clone();
-        async move { wait_one(aws, region, &id, policy, events).await }
+        async move { wait_one(images, region, &id, policy, events).await }
     }))
     .await;
     let mut failed = started.failed.clone();
@@ -236,7 +236,7 @@ impl CopyPlan {
 
 /// One region: find or start the copy.
 async fn start_one(
-    aws: &Aws,
+    images: &impl Images,
     plan: &CopyPlan,
     region: &str,
     events: &Events,
@@ -251,7 +251,7 @@ async fn start_one(
             ),
         },
     );
-    let image_id = match find_existing(aws, plan, region).await? {
+    let image_id = match find_existing(images, plan, region).await? {
         Some(img) => {
             events.info(
                 Some(region),
@@ -267,9 +267,8 @@ async fn start_one(
             let tags = plan.all_tags(&copied_at);
             let name = copy_name(&plan.stack, &plan.source);
             let token = client_token(&plan.stack, &plan.source, region);
-            let id = ec2_images::copy_image(
-                aws,
-                &CopyRequest {
+            let id = images
+                .copy_image(&CopyRequest {
                     region,
                     source_region: &plan.source.region,
                     source_image_id: &plan.source.image_id,
@@ -277,11 +276,10 @@ async fn start_one(
                     client_token: &token,
                     encryption: &plan.encryption,
                     tags: &tags,
-                },
-            )
-            .await?;
+                })
+                .await?;
             // Tag again: some endpoints ignore tag specifications on CopyImage.
-            ec2_images::tag_resource(aws, region, &id, &tags).await?;
+            images.tag_image(region, &id, &tags).await?;
             events.info(Some(region), Phase::AmiCopy, format!("copying into {id}"));
             id
         }
@@ -291,13 +289,13 @@ async fn start_one(
 
 /// One region: wait until its copy is available.
 async fn wait_one(
-    aws: &Aws,
+    images: &impl Images,
     region: &str,
     image_id: &str,
     policy: &WaitPolicy,
     events: &Events,
 ) -> Result<(), AmiError> {
-    wait::until_available(aws, region, image_id, policy, |state, waited| {
+    wait::until_available(images, region, image_id, policy, |state, waited| {
         events.info(
             Some(region),
             Phase::AmiCopy,
@@ -317,22 +315,24 @@ async fn wait_one(
 
 /// An existing copy in `region`: by tags, else by name (then tagged now).
 async fn find_existing(
-    aws: &Aws,
+    images: &impl Images,
     plan: &CopyPlan,
     region: &str,
 ) -> Result<Option<ImageInfo>, AmiError> {
-    let tagged = ec2_images::find_own_images_by_tags(aws, region, &plan.identity_tags()).await?;
-    if let Some(img) = ec2_images::preferred_copy(tagged) {
+    let tagged = images.images_by_tags(region, &plan.identity_tags()).await?;
+    if let Some(img) = preferred_copy(tagged) {
         return Ok(Some(img));
     }
-    let named =
-        ec2_images::find_own_images_by_name(aws, region, &copy_name(&plan.stack, &plan.source))
-            .await?
-            .into_iter()
-            .find(reusable);
+    let named = images
+        .images_by_name(region, &copy_name(&plan.stack, &plan.source))
+        .await?
+        .into_iter()
+        .find(reusable);
     if let Some(img) = &named {
         let copied_at = img.creation_date.clone().unwrap_or_default();
-        ec2_images::tag_resource(aws, region, &img.id, &plan.all_tags(&copied_at)).await?;
+        images
+            .tag_image(region, &img.id, &plan.all_tags(&copied_at))
+            .await?;
     }
     Ok(named)
 }

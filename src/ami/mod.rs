@@ -2,13 +2,17 @@
 //! stack at once (idempotently, found again by its tags), and prune old copies
 //! without ever touching one a deployed stack still uses.
 //!
-//! Every AWS call goes through `crate::aws::ec2_images` / `crate::aws::stack_info`;
+//! Every AWS call goes through the `Images` port (`images.rs`), which the AWS
+//! adapter implements (`aws::ec2_images`) and the unit tests' fake too (`crate::fake`);
 //! progress is reported as `Phase::AmiCopy` events.
 
 mod bake;
 mod copy;
 mod error;
+pub mod images;
 mod prune;
+#[cfg(test)]
+mod tests;
 mod wait;
 
 pub use bake::{bake, BakeRequest, BakedImage};
@@ -16,6 +20,7 @@ pub use copy::{
     await_copies, ensure_copies, ensure_copies_with, start_copies, AmiSource, StartedCopies,
 };
 pub use error::AmiError;
+pub use images::{preferred_copy, ImageInfo, Images};
 pub use prune::{prune, KeptImage, KeptReason, PruneReport, RegionPrune};
 pub use wait::WaitPolicy;
 

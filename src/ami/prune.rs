@@ -4,9 +4,8 @@
 //! of the definition's current source AMI. A region whose use cannot be read is
 //! left untouched.
 
+use super::images::{ImageInfo, Images};
 use super::{AmiError, TAG_COPIED_AT, TAG_SOURCE_AMI, TAG_STACK};
-use crate::aws::ec2_images::{self, ImageInfo};
-use crate::aws::{stack_info, Aws};
 use crate::events::{EventKind, Events, Phase};
 use crate::stack::StackDef;
 use serde::Serialize;
@@ -57,12 +56,17 @@ impl PruneReport {
 }
 
 /// Prune every region of the stack, all regions at once.
-pub async fn prune(aws: &Aws, def: &StackDef, keep: usize, events: &Events) -> PruneReport {
+pub async fn prune(
+    images: &impl Images,
+    def: &StackDef,
+    keep: usize,
+    events: &Events,
+) -> PruneReport {
     let regions: Vec<&str> = def.regions.iter().map(|r| r.name.as_str()).collect();
     let results = futures::future::join_all(
         regions
             .iter()
-            .map(|region| prune_region(aws, def, region, keep, events)),
+            .map(|region| prune_region(images, def, region, keep, events)),
     )
     .await;
     let mut report = PruneReport::default();
@@ -84,22 +88,20 @@ pub async fn prune(aws: &Aws, def: &StackDef, keep: usize, events: &Events) -> P
 
 /// The images a region's deployed stack uses; empty when there is no stack.
 async fn images_in_use(
-    aws: &Aws,
+    images: &impl Images,
     def: &StackDef,
     region: &str,
 ) -> Result<BTreeSet<String>, AmiError> {
     let name = def.region_stack_name(region);
     let mut used = BTreeSet::new();
-    let Some(stack) = stack_info::describe_stack(aws, region, &name).await? else {
+    let Some(stack) = images.deployed_stack(region, &name).await? else {
         return Ok(used);
     };
     if let Some(id) = stack.parameters.get(crate::synth::AMI_PARAMETER) {
         used.insert(id.clone());
     }
-    for lt in
-        stack_info::stack_resources_of_type(aws, region, &name, "AWS::EC2::LaunchTemplate").await?
-    {
-        used.extend(ec2_images::launch_template_image_ids(aws, region, &lt).await?);
+    for lt in &stack.launch_templates {
+        used.extend(images.launch_template_image_ids(region, lt).await?);
     }
     Ok(used)
 }
@@ -149,7 +151,7 @@ fn decide(
 }
 
 async fn prune_region(
-    aws: &Aws,
+    images: &impl Images,
     def: &StackDef,
     region: &str,
     keep: usize,
@@ -158,17 +160,18 @@ async fn prune_region(
     let mut outcome = RegionPrune::default();
     let result = async {
         // Read what is in use first: if that fails, nothing is deleted.
-        let in_use = images_in_use(aws, def, region).await?;
+        let in_use = images_in_use(images, def, region).await?;
         let tags = BTreeMap::from([(TAG_STACK.to_string(), def.stack_name())]);
-        let images: Vec<ImageInfo> = ec2_images::find_own_images_by_tags(aws, region, &tags)
+        let owned: Vec<ImageInfo> = images
+            .images_by_tags(region, &tags)
             .await?
             .into_iter()
             .filter(|i| i.state != "deregistered")
             .collect();
-        let (kept, doomed) = decide(images, keep, &in_use, &def.ami.id);
+        let (kept, doomed) = decide(owned, keep, &in_use, &def.ami.id);
         outcome.kept = kept;
         for img in doomed {
-            ec2_images::deregister_image(aws, region, &img.id).await?;
+            images.deregister_image(region, &img.id).await?;
             outcome.deregistered.push(img.id.clone());
             events.info(
                 Some(region),
@@ -176,7 +179,7 @@ async fn prune_region(
                 format!("deregistered {}", img.id),
             );
             for snap in &img.snapshot_ids {
-                ec2_images::delete_snapshot(aws, region, snap).await?;
+                images.delete_snapshot(region, snap).await?;
                 outcome.snapshots_deleted.push(snap.clone());
             }
         }

@@ -2,8 +2,8 @@
 //! from `first_poll` to `max_poll`), bounded by `max_wait`; the final state is
 //! re-read and judged here, not by an SDK waiter.
 
+use super::images::Images;
 use super::AmiError;
-use crate::aws::{ec2_images, Aws};
 use std::time::{Duration, Instant};
 
 /// How long to wait for an image, and how often to look.
@@ -40,7 +40,7 @@ impl WaitPolicy {
 
 /// Poll until the image is `available`; `on_poll` sees every non-final state.
 pub(crate) async fn until_available(
-    aws: &Aws,
+    images: &impl Images,
     region: &str,
     image_id: &str,
     policy: &WaitPolicy,
@@ -49,7 +49,7 @@ pub(crate) async fn until_available(
     let started = Instant::now();
     let mut interval = policy.first_poll;
     loop {
-        let state = match ec2_images::describe_image(aws, region, image_id).await? {
+        let state = match images.describe_image(region, image_id).await? {
             None => "missing".to_string(),
             Some(img) => match img.state.as_str() {
                 "available" => return Ok(()),

@@ -1,6 +1,7 @@
 //! `CloudApi`: the deploy's `Cloud` trait implemented with the AWS SDK.
 
 use super::{Aws, CallError};
+use crate::ami::Images;
 use crate::deploy::cloud::{
     AsgFleet, AsgInstance, ChangeSetChange, ChangeSetKind, ChangeSetRequest, ChangeSetState, Cloud,
     StackEvent, StackResource, StackState, TableState,
@@ -680,7 +681,7 @@ impl Cloud for CloudApi {
             ),
             (crate::ami::TAG_STACK.to_string(), stack.to_string()),
         ]);
-        let found = super::ec2_images::find_own_images_by_tags(&self.aws, region, &tags).await?;
-        Ok(super::ec2_images::preferred_copy(found).map(|i| i.id))
+        let found = self.aws.images_by_tags(region, &tags).await?;
+        Ok(crate::ami::preferred_copy(found).map(|i| i.id))
     }
 }

@@ -1,32 +1,7 @@
-//! Read-only health reads for `strata status`: ASG capacity, target health,
-//! Route 53 health check status, S3 bucket replication.
+//! Read-only health reads: target health, Route 53 health check status, S3
+//! bucket replication (status reads them through `CloudApi` and `bucket_reads`).
 
 use super::{Aws, CallError};
-
-/// An Auto Scaling group's capacity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AsgCapacity {
-    pub in_service: u32,
-    pub desired: u32,
-}
-
-/// DescribeAutoScalingGroups for one group; `None` when it does not exist.
-pub async fn asg_capacity(
-    aws: &Aws,
-    region: &str,
-    asg_name: &str,
-) -> Result<Option<AsgCapacity>, CallError> {
-    Ok(super::asg_group::group(aws, region, asg_name)
-        .await?
-        .map(|g| AsgCapacity {
-            in_service: g
-                .instances()
-                .iter()
-                .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
-                .count() as u32,
-            desired: super::asg_group::count(g.desired_capacity()),
-        }))
-}
 
 /// Healthy targets out of all registered targets of a target group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! `Leftovers` (what destroy keeps or deletes after the stacks) against AWS:
 //! S3 object versions and buckets, DynamoDB tables, the stack's AMI copies.
 
-use super::{ec2_images, CallError, CloudApi};
+use super::{CallError, CloudApi};
+use crate::ami::Images;
 use crate::ami::TAG_STACK;
 use crate::deploy::cloud::Cloud;
 use crate::deploy::Leftovers;
@@ -164,14 +165,14 @@ impl Leftovers for CloudApi {
         stack_tag: &str,
     ) -> Result<Vec<(String, Vec<String>)>, CallError> {
         let tags = BTreeMap::from([(TAG_STACK.to_string(), stack_tag.to_string())]);
-        Ok(
-            ec2_images::find_own_images_by_tags(&self.aws, region, &tags)
-                .await?
-                .into_iter()
-                .filter(|i| i.state != "deregistered")
-                .map(|i| (i.id, i.snapshot_ids))
-                .collect(),
-        )
+        Ok(self
+            .aws
+            .images_by_tags(region, &tags)
+            .await?
+            .into_iter()
+            .filter(|i| i.state != "deregistered")
+            .map(|i| (i.id, i.snapshot_ids))
+            .collect())
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod alarms;
 pub mod approval_stack;
 mod asg_group;
+mod bucket_reads;
 mod cloud;
 pub mod dr_compute;
 pub mod drift_reads;

@@ -229,7 +229,7 @@ pub trait Cloud: Sync {
     ) -> Result<Option<String>, CallError>;
     /// DescribeImages: the stack's copy of `source_ami` in the region (tagged
     /// `strata:source-ami=<source>` and `strata:stack=<stack>`), chosen as `ami copy`
-    /// chooses (`aws::ec2_images::preferred_copy`).
+    /// chooses (`ami::preferred_copy`).
     async fn ami_copy(
         &self,
         region: &str,

@@ -424,7 +424,7 @@ fn ami_kept(region: &str, image: &str, snapshots: &[String]) -> Kept {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::fake::{Fake, FakeStack};
+    use crate::fake::{Fake, FakeStack};
     use crate::plan::StackRole;
     use crate::stack::OnFailure;
     use std::collections::BTreeMap;

@@ -21,8 +21,6 @@ mod step;
 mod wait;
 
 #[cfg(test)]
-mod fake;
-#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod unwind;

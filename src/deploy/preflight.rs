@@ -44,7 +44,7 @@ pub async fn check_azs<C: Cloud>(cloud: &C, def: &StackDef) -> Result<Vec<String
 ///
 /// The build region uses the definition's `ami.id`, unless `ami.encrypted`: then
 /// it runs an encrypted copy like every other region. A region uses the stack's
-/// copy tagged `strata:source-ami=<id>` (`aws::ec2_images::preferred_copy`: the
+/// copy tagged `strata:source-ami=<id>` (`ami::preferred_copy`: the
 /// same choice `ami copy` makes) when one exists; otherwise the source id, said as
 /// information: `deploy` copies the AMI before it changes anything, and only
 /// `plan` shows the source id for such a region.

@@ -1,8 +1,8 @@
 //! Unit tests of the rollout's ordering and rollback decisions, against the fake.
 
-use super::fake::Fake;
 use super::*;
 use crate::events::Events;
+use crate::fake::Fake;
 use crate::plan::{Desired, DesiredStack, StackRole};
 use crate::stack::OnFailure;
 use std::collections::BTreeMap;
@@ -701,7 +701,7 @@ async fn a_new_first_region_that_would_move_the_global_table_is_refused_before_a
 
 /// Deploy v3 over v2 with region two in the given bad state: region two fails its
 /// gate, is put back on v2, region three is not started.
-async fn region_two_fails_its_gate_when(bad: impl Fn(&mut super::fake::State)) -> Report {
+async fn region_two_fails_its_gate_when(bad: impl Fn(&mut crate::fake::State)) -> Report {
     let fake = Fake::default();
     run(&fake, &desired(2, false), OnFailure::RollbackRegion).await;
     fake.with(|s| bad(s));

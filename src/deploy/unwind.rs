@@ -5,10 +5,10 @@
 //! before or the one being deployed, none left failed or in progress) and that
 //! running the same deploy again converges to what an undisturbed deploy leaves.
 
-use super::fake::Fake;
 use super::tests::{desired, settings, with_records, without_last_region};
 use super::*;
 use crate::events::Events;
+use crate::fake::Fake;
 use crate::plan::{Desired, PREVIOUS_PREFIX};
 use crate::stack::OnFailure;
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,9 +9,9 @@ use super::dns::{answers, DnsAnswers};
 use super::failover::{asg_name, failover, FailoverReport};
 use super::rebuild::{rebuild, RebuildInput, RebuildReport};
 use super::DrError;
+use crate::ami::Images;
 use crate::app::Pipeline;
 use crate::aws::dr_compute::{asg_limits, delete_load_balancer, load_balancer_by_dns};
-use crate::aws::ec2_images::describe_image;
 use crate::aws::health_reads::bucket_replication;
 use crate::aws::stack_info::describe_stack;
 use crate::aws::Aws;
@@ -312,7 +312,8 @@ pub async fn verify_back(aws: &Aws, def: &StackDef, region: &str) -> Result<(), 
             || format!("{name} is {}", s.status),
         )?;
         if let Some(ami) = s.parameters.get(AMI_PARAMETER) {
-            let image = describe_image(aws, &r.name, ami)
+            let image = aws
+                .describe_image(&r.name, ami)
                 .await
                 .map_err(DrError::aws("reading the AMI", &r.name))?;
             // The sandbox runs the definition's id, which need not exist there.

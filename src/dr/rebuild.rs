@@ -17,10 +17,10 @@
 
 use super::restore::{restore, RestoreReport};
 use super::DrError;
+use crate::ami::Images;
 use crate::ami::{self, AmiSource, TAG_SOURCE_AMI};
 use crate::app::Pipeline;
 use crate::aws::dr_compute::load_balancer_by_dns;
-use crate::aws::ec2_images;
 use crate::aws::stack_info::describe_stack;
 use crate::aws::{Aws, CloudApi};
 use crate::call_error::CallError;
@@ -141,7 +141,8 @@ async fn copy_ami(
         .get(synth::AMI_PARAMETER)
         .cloned()
         .unwrap_or_else(|| def.ami.id.clone());
-    let image = ec2_images::describe_image(aws, source, &running)
+    let image = aws
+        .describe_image(source, &running)
         .await
         .map_err(DrError::aws("reading the source AMI", source))?;
     let Some(image) = image else {
@@ -189,7 +190,7 @@ async fn copy_ami(
     // Tag the copy with the original source, as the deploy looks copies up by it.
     if let Some(original) = image.tags.get(TAG_SOURCE_AMI) {
         let tags = BTreeMap::from([(TAG_SOURCE_AMI.to_string(), original.clone())]);
-        ec2_images::tag_resource(aws, region, &copy, &tags)
+        aws.tag_image(region, &copy, &tags)
             .await
             .map_err(DrError::aws("tagging the AMI copy", region))?;
     }
@@ -205,7 +206,7 @@ async fn deployed_choice(
     aws: &Aws,
     def: &StackDef,
     running: &str,
-    image: &ec2_images::ImageInfo,
+    image: &crate::ami::ImageInfo,
     region: &str,
 ) -> Result<Option<String>, DrError> {
     let original = image
@@ -217,7 +218,7 @@ async fn deployed_choice(
         return Ok(None);
     }
     let found = if region == def.ami.build_region && !def.ami.encrypted {
-        ec2_images::describe_image(aws, region, &def.ami.id)
+        aws.describe_image(region, &def.ami.id)
             .await
             .map_err(DrError::aws("reading the definition's AMI", region))?
     } else {
@@ -225,10 +226,11 @@ async fn deployed_choice(
             (TAG_SOURCE_AMI.to_string(), def.ami.id.clone()),
             (ami::TAG_STACK.to_string(), def.stack_name()),
         ]);
-        let copies = ec2_images::find_own_images_by_tags(aws, region, &tags)
+        let copies = aws
+            .images_by_tags(region, &tags)
             .await
             .map_err(DrError::aws("looking up the AMI copies", region))?;
-        ec2_images::preferred_copy(copies)
+        crate::ami::preferred_copy(copies)
     };
     Ok(found.filter(|i| i.state == "available").map(|i| i.id))
 }

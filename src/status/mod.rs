@@ -6,10 +6,21 @@
 //! stack left in a region the definition no longer names is listed too. What the
 //! public names answer now (Route 53, as `dr::dns` models it) says which regions
 //! users are served from: a failed-over region is healthy yet out of DNS.
+//!
+//! The regions, the stacks left behind, the buckets and the zone's delegation are
+//! read through ports (the deploy's `Cloud`, and `BucketReads` in `reads.rs`),
+//! so the unit tests (`tests.rs`) run them over the shared fake; what Route 53
+//! answers (`dr::dns`) and drift (`crate::drift`) are read through the adapter.
 
-use crate::aws::health_reads::{self, AsgCapacity, TargetCounts};
-use crate::aws::{stack_info, Aws};
+mod reads;
+#[cfg(test)]
+mod tests;
+
+pub use reads::BucketReads;
+
+use crate::aws::{Aws, CloudApi};
 use crate::call_error::CallError;
+use crate::deploy::cloud::Cloud;
 use crate::stack::StackDef;
 use crate::synth::output_names;
 use serde::Serialize;
@@ -209,16 +220,20 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// zone stack exists). Reads the zone stack's outputs, then resolves the latency
 /// name (see `Delegation::delegated`).
 pub async fn delegation(aws: &Aws, def: &StackDef) -> Option<Delegation> {
+    delegation_of(&CloudApi::new(aws.clone()), def).await
+}
+
+async fn delegation_of(cloud: &impl Cloud, def: &StackDef) -> Option<Delegation> {
     if !def.dns.manage_zone {
         return None;
     }
-    let stack = stack_info::describe_stack(
-        aws,
-        crate::stack::GLOBAL_REGION,
-        &crate::synth::zone_stack_name(def),
-    )
-    .await
-    .ok()??;
+    let stack = cloud
+        .stack(
+            crate::stack::GLOBAL_REGION,
+            &crate::synth::zone_stack_name(def),
+        )
+        .await
+        .ok()??;
     let name_servers: Vec<String> = stack
         .outputs
         .get(crate::synth::zone::NAME_SERVERS_OUTPUT)?
@@ -275,13 +290,14 @@ pub struct LeftBehind {
 /// delegation read alongside; then what the public names answer.
 pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatus {
     let aws = aws.with_max_attempts(opts.max_attempts);
+    let cloud = CloudApi::new(aws.clone());
     let (regions, left_behind, delegation) = tokio::join!(
-        regions_of(&aws, def, opts),
-        left_behind(&aws, def, opts),
-        delegation(&aws, def),
+        regions_of(&cloud, def, opts),
+        left_behind(&cloud, def, opts),
+        delegation_of(&cloud, def),
     );
     let mut regions = regions;
-    compare_buckets(&aws, &mut regions, opts).await;
+    compare_buckets(&cloud, &mut regions, opts).await;
     if opts.drift {
         count_drift(&aws, def, &mut regions, opts).await;
     }
@@ -302,17 +318,16 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
 /// Whether each region's bucket holds every object the others hold: each bucket
 /// listed once (at once, each bounded in time), then compared in memory. A region
 /// is `complete` only when every other region's bucket was listed too.
-async fn compare_buckets(aws: &Aws, regions: &mut [RegionStatus], opts: &StatusOptions) {
+async fn compare_buckets(
+    reads: &impl BucketReads,
+    regions: &mut [RegionStatus],
+    opts: &StatusOptions,
+) {
     use crate::dr::backfill::{missing_keys, Object};
     let listed: Vec<Option<Vec<Object>>> =
         futures::future::join_all(regions.iter().map(|r| async move {
             let bucket = r.replication.as_ref()?.bucket.clone();
-            let list = crate::aws::s3_objects::list_at_most(
-                aws,
-                &r.region,
-                &bucket,
-                OBJECTS_COMPARED_AT_MOST,
-            );
+            let list = reads.objects_at_most(&r.region, &bucket, OBJECTS_COMPARED_AT_MOST);
             match tokio::time::timeout(opts.region_timeout, list).await {
                 Ok(Ok(objects)) => objects,
                 _ => None,
@@ -392,14 +407,22 @@ async fn count_drift(
 /// Only the definition's regions, read at once (what `ops::promotion` needs; no
 /// scan for stacks left behind, no Route 53 reads).
 pub async fn read_regions(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<RegionStatus> {
-    regions_of(&aws.with_max_attempts(opts.max_attempts), def, opts).await
+    let cloud = CloudApi::new(aws.with_max_attempts(opts.max_attempts));
+    regions_of(&cloud, def, opts).await
 }
 
-async fn regions_of(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<RegionStatus> {
+async fn regions_of(
+    reads: &(impl Cloud + BucketReads),
+    def: &StackDef,
+    opts: &StatusOptions,
+) -> Vec<RegionStatus> {
     futures::future::join_all(def.regions.iter().map(|r| async move {
         let stack_name = def.region_stack_name(&r.name);
-        match tokio::time::timeout(opts.region_timeout, read_region(aws, &r.name, &stack_name))
-            .await
+        match tokio::time::timeout(
+            opts.region_timeout,
+            read_region(reads, &r.name, &stack_name),
+        )
+        .await
         {
             Ok(status) => status,
             Err(_) => RegionStatus::empty(
@@ -416,10 +439,10 @@ async fn regions_of(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<Regi
 
 /// Look for the region stack in every known region the definition does not name
 /// (at once, each bounded in time; a region that does not answer is skipped).
-async fn left_behind(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> Vec<LeftBehind> {
+async fn left_behind(cloud: &impl Cloud, def: &StackDef, opts: &StatusOptions) -> Vec<LeftBehind> {
     let absent = crate::plan::absent_stacks(def);
     let found = futures::future::join_all(absent.into_iter().map(|a| async move {
-        let read = stack_info::describe_stack(aws, &a.region, &a.stack_name);
+        let read = cloud.stack(&a.region, &a.stack_name);
         match tokio::time::timeout(opts.region_timeout, read).await {
             Ok(Ok(Some(s))) => Some(LeftBehind {
                 region: a.region,
@@ -467,8 +490,12 @@ fn state_of(err: &CallError) -> RegionState {
     }
 }
 
-async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus {
-    let stack = match stack_info::describe_stack(aws, region, stack_name).await {
+async fn read_region(
+    reads: &(impl Cloud + BucketReads),
+    region: &str,
+    stack_name: &str,
+) -> RegionStatus {
+    let stack = match reads.stack(region, stack_name).await {
         Ok(Some(s)) => s,
         Ok(None) => return RegionStatus::empty(region, stack_name, RegionState::NotDeployed),
         Err(e) => return RegionStatus::empty(region, stack_name, state_of(&e)),
@@ -484,13 +511,13 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
     let out = |k: &str| stack.outputs.get(k).cloned();
     let asg = async {
         match out(output_names::ASG_NAME) {
-            Some(name) => Some(health_reads::asg_capacity(aws, region, &name).await),
+            Some(name) => Some(reads.asg_fleet(region, &name).await),
             None => None,
         }
     };
     let targets = async {
         match out(output_names::TARGET_GROUP_ARN) {
-            Some(arn) => Some(health_reads::target_health(aws, region, &arn).await),
+            Some(arn) => Some(reads.target_health(region, &arn).await),
             None => None,
         }
     };
@@ -498,31 +525,28 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         match out(output_names::HEALTH_CHECK_ID) {
             Some(id) => Some((
                 id.clone(),
-                crate::deploy::check_health::evaluate(&crate::aws::CloudApi::new(aws.clone()), &id)
-                    .await,
+                crate::deploy::check_health::evaluate(reads, &id).await,
             )),
             None => None,
         }
     };
     let repl = async {
         match out(output_names::BUCKET_NAME) {
-            Some(b) => Some((
-                b.clone(),
-                health_reads::bucket_replication(aws, region, &b).await,
-            )),
+            Some(b) => Some((b.clone(), reads.replication_destinations(region, &b).await)),
             None => None,
         }
     };
     let (asg, targets, check, repl) = tokio::join!(asg, targets, check, repl);
 
     match asg {
-        Some(Ok(Some(AsgCapacity {
-            in_service,
-            desired,
-        }))) => {
+        Some(Ok(Some(fleet))) => {
             st.asg = Some(AsgView {
-                in_service,
-                desired,
+                in_service: fleet
+                    .instances
+                    .iter()
+                    .filter(|i| i.lifecycle == "InService")
+                    .count() as u32,
+                desired: fleet.desired,
             })
         }
         Some(Ok(None)) => st.problems.push("the stack's ASG does not exist".into()),
@@ -530,8 +554,11 @@ async fn read_region(aws: &Aws, region: &str, stack_name: &str) -> RegionStatus 
         None => {}
     }
     match targets {
-        Some(Ok(TargetCounts { healthy, total })) => {
-            st.targets = Some(TargetView { healthy, total })
+        Some(Ok(states)) => {
+            st.targets = Some(TargetView {
+                healthy: states.iter().filter(|(_, s)| s == "healthy").count() as u32,
+                total: states.len() as u32,
+            })
         }
         Some(Err(e)) => st.problems.push(e.to_string()),
         None => {}

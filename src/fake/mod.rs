@@ -1,8 +1,16 @@
-//! An in-memory `Cloud` for the unit tests: stacks, change sets, health, faults,
-//! and a log of every call.
+//! The in-memory cloud the unit tests share: stacks, change sets, health and images,
+//! faults, and a log of every call. It implements the deploy's `Cloud` port here and
+//! the AMI commands' `Images` port in `images.rs` and status's `BucketReads` in
+//! `buckets.rs`, over one state.
 
-use super::cloud::*;
+mod buckets;
+mod images;
+
+pub use images::image;
+
+use crate::ami::ImageInfo;
 use crate::call_error::CallError;
+use crate::deploy::cloud::*;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
@@ -48,6 +56,24 @@ pub struct State {
     pub unreachable: HashSet<String>,
     /// Each region's load-balancer traffic (none: nothing reported).
     pub traffic: BTreeMap<String, Traffic>,
+    /// EC2 images: (region, image id) -> image.
+    pub images: BTreeMap<(String, String), ImageInfo>,
+    /// Launch templates: (region, id) -> the image id of each version.
+    pub launch_templates: BTreeMap<(String, String), Vec<String>>,
+    /// Stacks' launch templates: (region, stack) -> launch-template ids.
+    pub stack_launch_templates: BTreeMap<(String, String), Vec<String>>,
+    /// Deleted snapshots: (region, snapshot id).
+    pub deleted_snapshots: Vec<(String, String)>,
+    /// Stacks' outputs: (region, stack) -> output name -> value.
+    pub stack_outputs: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// Regions where a stack read never answers (a region that went silent).
+    pub silent: HashSet<String>,
+    /// Buckets' replication destinations (bucket ARNs): (region, bucket).
+    pub replication: BTreeMap<(String, String), Vec<String>>,
+    /// Buckets' objects: (region, bucket).
+    pub objects: BTreeMap<(String, String), Vec<crate::dr::backfill::Object>>,
+    /// CopyImage's idempotency tokens: (region, token) -> the copy it made.
+    copy_tokens: BTreeMap<(String, String), String>,
 }
 
 #[derive(Default)]
@@ -59,6 +85,11 @@ const MUTATING: &[&str] = &[
     "ExecuteChangeSet",
     "UpdateStack",
     "DeleteStack",
+    "CreateImage",
+    "CopyImage",
+    "CreateTags",
+    "DeregisterImage",
+    "DeleteSnapshot",
 ];
 
 fn is_mutating(call: &str) -> bool {
@@ -128,6 +159,21 @@ impl Fake {
         })
     }
 
+    /// A stack that finished its last update, running `ami` (the `AmiId`
+    /// parameter), with these tags.
+    pub fn put_deployed_stack(&self, region: &str, name: &str, ami: &str, tags: &[(&str, &str)]) {
+        let stack = FakeStack {
+            status: "UPDATE_COMPLETE".into(),
+            template: "{}".into(),
+            params: BTreeMap::from([(crate::synth::AMI_PARAMETER.to_string(), ami.to_string())]),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        self.with(|s| s.stacks.insert((region.into(), name.into()), stack));
+    }
+
     pub fn stack(&self, region: &str, name: &str) -> Option<FakeStack> {
         self.with(|s| s.stacks.get(&(region.into(), name.into())).cloned())
     }
@@ -146,12 +192,17 @@ fn missing(what: &str, region: &str) -> CallError {
 impl Cloud for Fake {
     async fn stack(&self, region: &str, stack: &str) -> Result<Option<StackState>, CallError> {
         self.call(region, "DescribeStacks");
+        if self.with(|s| s.silent.contains(region)) {
+            std::future::pending::<()>().await;
+        }
+        let key = (region.to_string(), stack.to_string());
+        let outputs = self.with(|s| s.stack_outputs.get(&key).cloned().unwrap_or_default());
         Ok(Fake::stack(self, region, stack).map(|s| StackState {
             status: s.status,
             status_reason: None,
             parameters: s.params,
             tags: s.tags,
-            outputs: BTreeMap::new(),
+            outputs,
         }))
     }
 
@@ -429,9 +480,9 @@ impl Cloud for Fake {
     async fn health_check_config(
         &self,
         _id: &str,
-    ) -> Result<super::check_health::CheckConfig, CallError> {
+    ) -> Result<crate::deploy::check_health::CheckConfig, CallError> {
         self.call("us-east-1", "GetHealthCheck");
-        Ok(super::check_health::CheckConfig {
+        Ok(crate::deploy::check_health::CheckConfig {
             kind: "HTTPS".into(),
             ..Default::default()
         })
@@ -481,10 +532,22 @@ impl Cloud for Fake {
     async fn ami_copy(
         &self,
         region: &str,
-        _stack: &str,
-        _source: &str,
+        stack: &str,
+        source: &str,
     ) -> Result<Option<String>, CallError> {
         self.call(region, "DescribeImages");
-        Ok(None)
+        let copies = self.with(|s| {
+            s.images
+                .iter()
+                .filter(|((r, _), i)| {
+                    r == region
+                        && i.tags.get(crate::ami::TAG_SOURCE_AMI).map(String::as_str)
+                            == Some(source)
+                        && i.tags.get(crate::ami::TAG_STACK).map(String::as_str) == Some(stack)
+                })
+                .map(|(_, i)| i.clone())
+                .collect()
+        });
+        Ok(crate::ami::preferred_copy(copies).map(|i| i.id))
     }
 }
