@@ -6,7 +6,7 @@ use super::error::DeployError;
 use super::ops;
 use super::report::{Outcome, Report, StackReport, StackResult};
 use super::retire::{self, Leaving};
-use super::step::{run_group, Entry, Pass};
+use super::step::{self, run_group, Entry, Pass};
 use super::wait::Timing;
 use crate::events::{EventKind, Events, Phase};
 use crate::plan::{Deployed, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
@@ -873,6 +873,83 @@ async fn deploy_stacks<C: Cloud>(
     Ok(report(&entries, outcome, error))
 }
 
+/// The stacks of `next` whose wiring can be planned while `group` runs: those
+/// not in `group` (their first pass is done, and a change set is made against
+/// the stack as it is), and none after a group that changes replicas (the rest of
+/// its wave reads those replicas: `wiring_groups`) or once a stop was asked for.
+/// Making a change set changes nothing: the wiring still executes group by
+/// group, each after the gates of the one before.
+fn ahead_of(
+    entries: &[Entry],
+    group: &[usize],
+    next: Option<&Vec<usize>>,
+    settings: &Settings,
+) -> Vec<(usize, DesiredStack)> {
+    let Some(next) = next else { return Vec::new() };
+    if settings.stop.load(Ordering::SeqCst) || group.iter().any(|&i| changes_replicas(&entries[i]))
+    {
+        return Vec::new();
+    }
+    next.iter()
+        .filter(|i| !group.contains(i))
+        .map(|&i| (i, entries[i].desired.clone()))
+        .collect()
+}
+
+/// `run_group`, while the wiring of `ahead` is planned (`step::replan`); the
+/// plans are kept for those stacks' turn. When the run stops here, the change
+/// sets made ahead are deleted.
+#[allow(clippy::too_many_arguments)]
+async fn run_group_planning<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    entries: &mut [Entry],
+    group: &[usize],
+    settings: &Settings,
+    done: &mut Vec<usize>,
+    records: &mut super::records::Pending,
+    pass: Pass<'_>,
+    ahead: &[(usize, DesiredStack)],
+    wire: Pass<'_>,
+) -> Option<(Outcome, Option<String>)> {
+    let plans = join_all(ahead.iter().map(|(i, desired)| async move {
+        (
+            *i,
+            step::replan(cloud, events, desired, settings, wire).await,
+        )
+    }));
+    let (out, planned) = futures::future::join(
+        run_group(cloud, events, entries, group, settings, done, records, pass),
+        plans,
+    )
+    .await;
+    for (i, plan) in planned {
+        entries[i].wire_ahead = Some(plan);
+    }
+    if out.is_some() {
+        discard_planned_ahead(cloud, events, entries).await;
+    }
+    out
+}
+
+/// Delete the wiring change sets made ahead that will not run now.
+async fn discard_planned_ahead<C: Cloud>(cloud: &C, events: &Events, entries: &mut [Entry]) {
+    let made: Vec<crate::plan::ChangeSetRef> = entries
+        .iter_mut()
+        .filter_map(|e| match e.wire_ahead.take() {
+            Some(Ok((_, p))) => p.change_set,
+            _ => None,
+        })
+        .collect();
+    join_all(made.iter().map(|cs| async move {
+        let (region, stack) = (cs.region.as_str(), cs.stack_name.as_str());
+        if let Err(err) = cloud.delete_change_set(region, stack, &cs.name).await {
+            warn_left_change_set(events, region, stack, &cs.name, &err.to_string());
+        }
+    }))
+    .await;
+}
+
 /// The rollout proper: the first pass (zone, leaving regions out of service, the
 /// waves: every region of a wave at the same time, anything else alone), the
 /// wiring pass wave by wave (the regions of a wave at the same time), the global stack, then the leaving regions'
@@ -890,38 +967,41 @@ async fn roll_out<C: Cloud>(
         wire: None,
         version,
     };
-    let global_at = entries
-        .iter()
-        .position(|e| e.desired.role == StackRole::Global);
-    for group in groups(entries, global_at) {
-        if let Some(out) = run_group(
-            cloud,
-            events,
-            entries,
-            &group,
-            settings,
-            &mut done,
-            &mut records,
-            first,
-        )
-        .await
-        {
-            return out;
-        }
-    }
     let wire = Pass {
         wire: Some("-wire"),
         version,
     };
-    for group in wiring_groups(entries) {
-        if let Some(out) = run_group(
+    let global_at = entries
+        .iter()
+        .position(|e| e.desired.role == StackRole::Global);
+    // Each wiring group's change sets are made while the group before it runs
+    // (the first one while the first pass's last group runs): see `ahead_of`.
+    let wiring = wiring_groups(entries);
+    let first_groups = groups(entries, global_at);
+    let steps = first_groups
+        .iter()
+        .map(|g| (g, first))
+        .chain(wiring.iter().map(|g| (g, wire)));
+    let last_first = first_groups.len().checked_sub(1);
+    for (k, (group, pass)) in steps.enumerate() {
+        // The wiring group after this step: the first one after the first pass's
+        // last group, else the next one.
+        let next = match last_first {
+            Some(last) if k >= last => wiring.get(k - last),
+            None => wiring.get(k + 1),
+            _ => None,
+        };
+        let ahead = ahead_of(entries, group, next, settings);
+        if let Some(out) = run_group_planning(
             cloud,
             events,
             entries,
-            &group,
+            group,
             settings,
             &mut done,
             &mut records,
+            pass,
+            &ahead,
             wire,
         )
         .await

@@ -31,6 +31,40 @@ pub(super) struct Entry {
     /// A stack created by taking back kept data: what its IMPORT change set (the
     /// plan's) takes in, and the template the update after it applies.
     pub adoption: Option<(Vec<crate::plan::adopt::Adoption>, DesiredStack)>,
+    /// The wiring pass's plan, made while the group before it ran (`replan`);
+    /// None: made when the stack's turn comes.
+    pub wire_ahead: Option<Replan>,
+}
+
+/// The wiring pass's plan of one stack, made against the stack as the first pass
+/// left it: what it runs now, and the change set to its final template.
+pub(super) type Replan = Result<(Option<Deployed>, ops::Prepared), DeployError>;
+
+/// Plan the wiring of one stack: settle it, then make its change set. Its own
+/// stack only: a group's wiring can be planned while another group runs.
+pub(super) async fn replan<C: Cloud>(
+    cloud: &C,
+    events: &Events,
+    desired: &DesiredStack,
+    settings: &Settings,
+    pass: Pass<'_>,
+) -> Replan {
+    let (region, stack) = (desired.region.as_str(), desired.stack_name.as_str());
+    let timing = &settings.timing;
+    let deployed = ops::settle(cloud, events, region, stack, timing).await?;
+    let p = ops::prepare(
+        cloud,
+        events,
+        region,
+        stack,
+        &settings.change_set(stack, pass.wire.unwrap_or_default()),
+        desired,
+        deployed.as_ref(),
+        &settings.tags(pass.version),
+        timing,
+    )
+    .await?;
+    Ok((deployed, p))
 }
 
 impl Entry {
@@ -44,6 +78,7 @@ impl Entry {
             leaving: None,
             wave: None,
             adoption: None,
+            wire_ahead: None,
         }
     }
 
@@ -105,6 +140,10 @@ pub(super) async fn run_group<C: Cloud>(
         );
         return Some((Outcome::Interrupted, None));
     }
+    let ahead: Vec<Option<Replan>> = group
+        .iter()
+        .map(|&i| entries[i].wire_ahead.take())
+        .collect();
     let shared: &[Entry] = entries;
     let stacks = group.iter().map(|&i| {
         let d = &shared[i].desired;
@@ -117,7 +156,8 @@ pub(super) async fn run_group<C: Cloud>(
         join_all(
             group
                 .iter()
-                .map(|&i| attempt(cloud, events, &shared[i], settings, pass)),
+                .zip(ahead)
+                .map(|(&i, ahead)| attempt(cloud, events, &shared[i], settings, pass, ahead)),
         ),
         records::write(cloud, events, records.take(), timing),
     )
@@ -181,14 +221,16 @@ fn phase_of(e: &Entry, pass: Pass<'_>) -> Phase {
     }
 }
 
-/// One stack: (the wiring pass: plan again), execute, gate and bake a region that
-/// stays, keep the previous version for `strata rollback`.
+/// One stack: (the wiring pass: plan again, unless `ahead` holds that plan),
+/// execute, gate and bake a region that stays, keep the previous version for
+/// `strata rollback`.
 async fn attempt<C: Cloud>(
     cloud: &C,
     events: &Events,
     entry: &Entry,
     settings: &Settings,
     pass: Pass<'_>,
+    ahead: Option<Replan>,
 ) -> Attempt {
     let timing = &settings.timing;
     let phase = phase_of(entry, pass);
@@ -204,25 +246,12 @@ async fn attempt<C: Cloud>(
         Some(p) => (p.action, p.changes.len(), p.change_set.clone()),
         None => return out,
     };
-    if let Some(suffix) = pass.wire {
+    if pass.wire.is_some() {
         // The wiring pass plans against the stack as the first pass left it.
-        let replanned = async {
-            let deployed = ops::settle(cloud, events, region, stack, timing).await?;
-            let p = ops::prepare(
-                cloud,
-                events,
-                region,
-                stack,
-                &settings.change_set(stack, suffix),
-                &entry.desired,
-                deployed.as_ref(),
-                &settings.tags(pass.version),
-                timing,
-            )
-            .await?;
-            Ok::<_, DeployError>((deployed, p))
-        }
-        .await;
+        let replanned = match ahead {
+            Some(planned) => planned,
+            None => replan(cloud, events, &entry.desired, settings, pass).await,
+        };
         match replanned {
             Ok((deployed, p)) => {
                 out.before = deployed;

@@ -144,6 +144,68 @@ async fn first_build_uses_build_templates_then_wires_each_region() {
 }
 
 #[tokio::test]
+async fn each_wiring_change_set_is_made_while_the_group_before_it_runs() {
+    let fake = Fake::default();
+    let report = run(&fake, &desired(2, true), OnFailure::RollbackRegion).await;
+    assert_eq!(report.outcome, Outcome::Deployed);
+    let (calls, created) = fake.with(|s| (s.calls.clone(), s.created_change_sets.clone()));
+    // (this region's wiring, the region whose step runs before it)
+    for (region, before) in [
+        ("us-east-1", "ap-southeast-2"),
+        ("eu-west-1", "us-east-1"),
+        ("ap-southeast-2", "eu-west-1"),
+    ] {
+        let name = crate::plan::change_set_name("d1", &format!("app-prod-{region}"), "-wire");
+        let made = created.iter().find(|(_, n)| *n == name).expect("wired").0;
+        let executed = calls
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| *c == &format!("{region} ExecuteChangeSet"))
+            .map(|(i, _)| i)
+            .find(|i| *i > made)
+            .expect("wiring executed");
+        assert!(
+            calls[made..executed]
+                .iter()
+                .any(|c| c.starts_with(&format!("{before} "))),
+            "{region}'s wiring change set is made while {before}'s step runs: {:?}",
+            &calls[made..executed]
+        );
+    }
+    // Executed one region after another all the same, each after the one before.
+    assert_eq!(
+        fake.executed()[3..6],
+        ["us-east-1", "eu-west-1", "ap-southeast-2"]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_wiring_deletes_the_next_groups_change_set_made_ahead() {
+    let fake = Fake::default();
+    fake.with(|s| s.fail_update_execute.insert("us-east-1".into()));
+    let report = run(&fake, &desired(2, true), OnFailure::RollbackRegion).await;
+    assert_ne!(report.outcome, Outcome::Deployed);
+    let eu_wire = crate::plan::change_set_name("d1", "app-prod-eu-west-1", "-wire");
+    assert!(
+        fake.with(|s| s.created_change_sets.iter().any(|(_, n)| *n == eu_wire)),
+        "eu-west-1's wiring was planned while us-east-1's ran"
+    );
+    let left: Vec<_> = fake
+        .change_set_names()
+        .into_iter()
+        .filter(|(_, _, n)| n.ends_with("-wire"))
+        .collect();
+    assert!(
+        !left.iter().any(|(_, _, n)| *n == eu_wire),
+        "the change set made ahead is deleted: {left:?}"
+    );
+    assert_eq!(
+        fake.executed().iter().filter(|r| *r == "eu-west-1").count(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn adding_a_region_builds_only_it_then_wires_all_and_never_unwires_a_running_one() {
     let fake = Fake::default();
     let mut two = desired(2, true);

@@ -72,6 +72,8 @@ pub struct State {
     pub replication: BTreeMap<(String, String), Vec<String>>,
     /// Buckets' objects: (region, bucket).
     pub objects: BTreeMap<(String, String), Vec<crate::dr::backfill::Object>>,
+    /// Every change set made: (its CreateChangeSet's position in `calls`, name).
+    pub created_change_sets: Vec<(usize, String)>,
     /// CopyImage's idempotency tokens: (region, token) -> the copy it made.
     copy_tokens: BTreeMap<(String, String), String>,
 }
@@ -228,6 +230,8 @@ impl Cloud for Fake {
                     },
                 );
             }
+            s.created_change_sets
+                .push((s.calls.len() - 1, req.name.clone()));
             s.change_sets.insert(
                 (req.region.clone(), req.stack_name.clone(), req.name.clone()),
                 FakeChangeSet {
