@@ -10,7 +10,8 @@
 //! the way `deploy::rollout` runs them: the change sets of every region at once
 //! overlapped with the AMI copies, the zone stack, the waves one after another (the
 //! regions of a wave at the same time; each region executed, gated, baked), the
-//! wiring pass wave by wave (again the regions of a wave at the same time), the
+//! wiring pass wave by wave (again the regions of a wave at the same time, each
+//! wave's change sets made while the step before it runs), the
 //! global stack, then leaving regions deleted.
 
 use super::{ChangeAction, Desired, DesiredStack, Plan, RegionPlan, StackAction, StackRole};
@@ -184,9 +185,11 @@ pub fn estimate(plan: &Plan, desired: &Desired, table: &Durations, waits: Waits)
                 let d = find(p)?;
                 let from = wiring_from(p, d, building)?;
                 let (execute_s, critical_path) = diff_floor(&from, &d.template_body, table);
+                // Its change set is made while the step before runs
+                // (`deploy::rollout::ahead_of`), which outlasts a change set.
                 Some(stack_estimate(
                     p,
-                    change_set,
+                    0.0,
                     execute_s,
                     0.0,
                     bake_of(p, waits),

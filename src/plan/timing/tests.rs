@@ -203,15 +203,16 @@ fn a_cold_build_composes_waves_wiring_and_global() {
     assert_eq!(secs("wave 1"), 325.0 + 60.0 + 60.0);
     // The regions of a wave at the same time.
     assert_eq!(secs("wave 2"), secs("wave 1"));
-    // Wired wave by wave: a change set, the new record (40 s + overhead), the
-    // bake; the second wave's two regions at the same time.
-    assert_eq!(secs("wiring 1"), 15.0 + 50.0 + 60.0);
+    // Wired wave by wave: the new record (40 s + overhead), the bake; the change
+    // set was made while the step before ran; the second wave's two regions at
+    // the same time.
+    assert_eq!(secs("wiring 1"), 50.0 + 60.0);
     let second = e.phase("wiring 2").unwrap();
     assert!(!second.serial);
     assert_eq!(second.stacks.len(), 2);
     assert_eq!(secs("wiring 2"), secs("wiring 1"));
     assert_eq!(secs("global"), 50.0);
-    assert_eq!(e.total_s, 600.0 + 445.0 + 445.0 + 250.0 + 50.0);
+    assert_eq!(e.total_s, 600.0 + 445.0 + 445.0 + 220.0 + 50.0);
     // StackSets' order: every stack whole, one after another, each with its change set.
     assert_eq!(e.sequential_s, 600.0 + 3.0 * (15.0 + 445.0) + (15.0 + 50.0));
 }
