@@ -113,8 +113,9 @@ impl Fake {
             s.calls.push(format!("{region} {action}"));
             let n = s.calls.iter().filter(|c| is_mutating(c)).count();
             if s.fail_mutating_call == Some(n) {
+                let ec2 = ["CreateImage", "CopyImage", "CreateTags", "DeregisterImage", "DeleteSnapshot"];
                 return Err(CallError {
-                    service: "cloudformation",
+                    service: if ec2.contains(&action) { "ec2" } else { "cloudformation" },
                     operation: action,
                     region: region.into(),
                     code: "InternalFailure".into(),
