@@ -10,6 +10,7 @@ pub mod approval_stack;
 mod asg_group;
 mod bucket_reads;
 mod cloud;
+mod dns_reads;
 pub mod dr_compute;
 pub mod drift_reads;
 pub mod ec2_images;

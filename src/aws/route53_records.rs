@@ -21,37 +21,7 @@ where
     move |e| CallError::from_sdk(R53, op, R53_REGION, e)
 }
 
-/// One record set as Route 53 holds it (the fields routing depends on).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordView {
-    /// Fully qualified, with the trailing dot.
-    pub name: String,
-    pub record_type: String,
-    pub set_identifier: Option<String>,
-    /// Latency routing: the record's region.
-    pub region: Option<String>,
-    /// Failover routing: "PRIMARY" or "SECONDARY".
-    pub failover: Option<String>,
-    pub health_check_id: Option<String>,
-    /// Alias target DNS name (lowercase, without the trailing dot).
-    pub alias_dns_name: Option<String>,
-    /// The record's values (a CNAME's target: lowercase, without the trailing dot).
-    pub values: Vec<String>,
-    pub evaluate_target_health: bool,
-}
-
-/// A health check's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthCheckView {
-    pub id: String,
-    /// "HTTP", "HTTPS", "CALCULATED" …
-    pub check_type: String,
-    pub fqdn: Option<String>,
-    pub children: Vec<String>,
-    pub health_threshold: Option<i32>,
-    pub inverted: bool,
-    pub disabled: bool,
-}
+pub use crate::dr::dns_reads::{HealthCheckView, RecordView};
 
 /// ListHostedZonesByName: the id (without "/hostedzone/") of the public zone `name`
 /// (the first, when several share the name: see `public_zone_ids`).

@@ -10,9 +10,12 @@
 //! no healthy target. A region that does not answer counts as unhealthy. Checks
 //! that cannot pass (threshold above the children) are decided without calling
 //! anything, so a region taken out by failover is never called.
+//!
+//! Everything is read through ports: `DnsReads` (`dns_reads.rs`: zone, records,
+//! health checks, load balancers' healthy targets) and the deploy's `Cloud` (the
+//! checkers' reports), so the tests below run the model over the shared fake.
 
-use crate::aws::dr_compute::load_balancer_by_dns;
-use crate::aws::route53_records::{self, HealthCheckView, RecordView};
+use super::dns_reads::{DnsReads, HealthCheckView, RecordView};
 use crate::aws::Aws;
 use crate::aws::CloudApi;
 use crate::deploy::check_health;
@@ -105,10 +108,15 @@ pub fn routed_names(def: &StackDef) -> Vec<String> {
 
 /// The hosted zone id of the definition (given, or looked up by name).
 pub async fn zone_id(aws: &Aws, def: &StackDef) -> Result<String, DrError> {
+    zone_id_with(&CloudApi::new(aws.clone()), def).await
+}
+
+async fn zone_id_with(reads: &impl DnsReads, def: &StackDef) -> Result<String, DrError> {
     if let Some(id) = &def.dns.hosted_zone_id {
         return Ok(id.clone());
     }
-    route53_records::hosted_zone_id(aws, &def.dns.hosted_zone)
+    reads
+        .hosted_zone_id(&def.dns.hosted_zone)
         .await
         .map_err(DrError::aws("finding the hosted zone", "us-east-1"))?
         .ok_or_else(|| DrError::NoZone {
@@ -117,9 +125,8 @@ pub async fn zone_id(aws: &Aws, def: &StackDef) -> Result<String, DrError> {
 }
 
 /// Evaluates health checks once each, with the model described above.
-struct Checker<'a> {
-    aws: &'a Aws,
-    cloud: CloudApi,
+struct Checker<'a, R> {
+    reads: &'a R,
     def: &'a StackDef,
     checks: BTreeMap<String, (bool, String)>,
 }
@@ -132,23 +139,19 @@ fn region_of_dns<'a>(def: &'a StackDef, dns: &str) -> Option<&'a str> {
         .find(|r| dns.contains(&format!(".{r}.")))
 }
 
-impl<'a> Checker<'a> {
+impl<'a, R: DnsReads + Cloud> Checker<'a, R> {
     async fn target(&self, region: &str, dns: &str) -> (bool, String) {
-        match load_balancer_by_dns(self.aws, region, dns).await {
-            Ok(Some(lb)) if lb.healthy_targets > 0 => (
-                true,
-                format!("load balancer has {} healthy targets", lb.healthy_targets),
-            ),
+        match self.reads.healthy_targets(region, dns).await {
+            Ok(Some(healthy)) if healthy > 0 => {
+                (true, format!("load balancer has {healthy} healthy targets"))
+            }
             Ok(Some(_)) => (false, "load balancer has no healthy target".into()),
             Ok(None) => (false, format!("load balancer {dns} does not exist")),
             Err(e) => (false, format!("region {region} did not answer: {e}")),
         }
     }
 
-    fn check<'s>(
-        &'s mut self,
-        id: &'s str,
-    ) -> Pin<Box<dyn Future<Output = (bool, String)> + Send + 's>>
+    fn check<'s>(&'s mut self, id: &'s str) -> Pin<Box<dyn Future<Output = (bool, String)> + 's>>
     where
         'a: 's,
     {
@@ -156,7 +159,7 @@ impl<'a> Checker<'a> {
             if let Some(done) = self.checks.get(id) {
                 return done.clone();
             }
-            let result = match route53_records::health_check(self.aws, id).await {
+            let result = match self.reads.health_check(id).await {
                 Ok(Some(hc)) => self.evaluate(&hc).await,
                 Ok(None) => (false, format!("health check {id} does not exist")),
                 Err(e) => (false, format!("health check {id} could not be read: {e}")),
@@ -204,7 +207,7 @@ impl<'a> Checker<'a> {
         }
         // Route 53's rule for the checkers' reports (deploy::check_health), before
         // Inverted, which is applied once below.
-        let (mut ok, mut why) = match self.cloud.health_check_reports(&hc.id).await {
+        let (mut ok, mut why) = match self.reads.health_check_reports(&hc.id).await {
             Ok(reports) => {
                 let v = check_health::endpoint(&reports, false, false);
                 (v.healthy, format!("endpoint check {}: {}", hc.id, v.detail))
@@ -249,10 +252,17 @@ impl<'a> Checker<'a> {
 
 /// What the definition's routed names answer now.
 pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
-    let zone = zone_id(aws, def).await?;
+    answers_with(&CloudApi::new(aws.clone()), def).await
+}
+
+/// `answers`, through the ports.
+pub async fn answers_with(
+    reads: &(impl DnsReads + Cloud),
+    def: &StackDef,
+) -> Result<DnsAnswers, DrError> {
+    let zone = zone_id_with(reads, def).await?;
     let mut checker = Checker {
-        aws,
-        cloud: CloudApi::new(aws.clone()),
+        reads,
         def,
         checks: BTreeMap::new(),
     };
@@ -260,7 +270,8 @@ pub async fn answers(aws: &Aws, def: &StackDef) -> Result<DnsAnswers, DrError> {
     let latency = latency_name(def).trim_end_matches('.').to_ascii_lowercase();
     let mut latency_answers: Vec<String> = Vec::new();
     for name in routed_names(def) {
-        let records = route53_records::record_sets(aws, &zone, &name)
+        let records = reads
+            .record_sets(&zone, &name)
             .await
             .map_err(DrError::aws("reading records", "us-east-1"))?;
         let mut out = Vec::new();
@@ -339,6 +350,127 @@ pub fn failover_label(role: FailoverRole) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::Fake;
+    use std::path::Path;
+
+    const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+
+    fn lb(region: &str) -> String {
+        crate::fake::lb_dns(region)
+    }
+
+    fn example() -> (Fake, StackDef) {
+        let def =
+            crate::stack::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/example.toml"))
+                .unwrap();
+        let fake = Fake::default();
+        fake.add_routed_names(&def);
+        (fake, def)
+    }
+
+    fn answers_of<'a>(a: &'a DnsAnswers, name: &str) -> &'a NameAnswers {
+        a.names
+            .iter()
+            .find(|n| n.name.trim_end_matches('.') == name.trim_end_matches('.'))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_healthy_region_answers_and_the_primary_takes_the_failover_name() {
+        let (fake, def) = example();
+        let a = answers_with(&fake, &def).await.unwrap();
+        assert_eq!(a.zone_id, "Z1");
+        assert!(a.all_healthy(), "{a:#?}");
+        assert_eq!(answers_of(&a, &latency_name(&def)).answers, REGIONS);
+        assert_eq!(
+            answers_of(&a, &def.dns.failover_name()).answers,
+            ["us-east-1"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_region_failed_over_leaves_both_names_and_the_secondaries_answer_through_latency() {
+        let (fake, def) = example();
+        // What `dr failover` does: the serving check's threshold above its children.
+        let mut out = fake.with(|s| s.health_checks["serving-us-east-1"].clone());
+        out.health_threshold = Some(never_healthy(1));
+        fake.add_health_check(out);
+
+        let a = answers_with(&fake, &def).await.unwrap();
+        assert!(a.excludes("us-east-1"), "{a:#?}");
+        assert_eq!(
+            answers_of(&a, &latency_name(&def)).answers,
+            ["us-west-2", "eu-west-1"]
+        );
+        assert_eq!(
+            answers_of(&a, &def.dns.failover_name()).answers,
+            ["us-west-2", "eu-west-1"],
+            "the secondaries answer with the latency name's answers"
+        );
+        // Taken out without reading its endpoint check.
+        let reads = fake.with(|s| s.calls.clone());
+        assert!(!reads
+            .iter()
+            .any(|c| c.contains("DescribeLoadBalancers") && c.starts_with("us-east-1")));
+    }
+
+    #[tokio::test]
+    async fn a_load_balancer_without_healthy_targets_or_a_failing_check_takes_its_region_out() {
+        let (fake, def) = example();
+        // eu-west-1's endpoint check passes (it checks an address, not the load
+        // balancer), but its alias target has no healthy target.
+        let mut by_ip = fake.with(|s| s.health_checks["endpoint-eu-west-1"].clone());
+        by_ip.fqdn = None;
+        fake.add_health_check(by_ip);
+        fake.with(|s| {
+            s.load_balancers
+                .insert(("eu-west-1".into(), lb("eu-west-1")), 0)
+        });
+        fake.with(|s| s.failing_checks.insert("endpoint-us-west-2".into()));
+
+        let a = answers_with(&fake, &def).await.unwrap();
+        let latency = answers_of(&a, &latency_name(&def));
+        assert_eq!(latency.answers, ["us-east-1"]);
+        let why = |region: &str| {
+            latency
+                .records
+                .iter()
+                .find(|r| r.region == region)
+                .unwrap()
+                .reason
+                .clone()
+        };
+        assert!(
+            why("eu-west-1").contains("alias target: load balancer has no healthy target"),
+            "{}",
+            why("eu-west-1")
+        );
+        assert!(
+            why("us-west-2").contains("0 of 1 children healthy"),
+            "{}",
+            why("us-west-2")
+        );
+    }
+
+    #[tokio::test]
+    async fn when_every_record_is_unhealthy_route53_answers_with_all_of_them() {
+        let (fake, def) = example();
+        for region in REGIONS {
+            fake.with(|s| s.failing_checks.insert(format!("endpoint-{region}")));
+        }
+        let a = answers_with(&fake, &def).await.unwrap();
+        let latency = answers_of(&a, &latency_name(&def));
+        assert!(latency.all_unhealthy);
+        assert_eq!(latency.answers, REGIONS);
+    }
+
+    #[tokio::test]
+    async fn a_zone_that_does_not_exist_is_named() {
+        let (fake, def) = example();
+        fake.with(|s| s.zones.clear());
+        let err = answers_with(&fake, &def).await.unwrap_err();
+        assert!(err.to_string().contains("example.com"), "{err}");
+    }
 
     #[test]
     fn calculated_checks_follow_route53_semantics() {

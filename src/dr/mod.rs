@@ -13,6 +13,7 @@
 pub mod backfill;
 pub mod capacity;
 pub mod dns;
+pub mod dns_reads;
 pub mod drill;
 mod error;
 pub mod failover;

@@ -1,11 +1,13 @@
 //! The in-memory cloud the unit tests share: stacks, change sets, health and images,
 //! faults, and a log of every call. It implements the deploy's `Cloud` port here and
-//! the AMI commands' `Images` port in `images.rs` and status's `BucketReads` in
-//! `buckets.rs`, over one state.
+//! the AMI commands' `Images` port in `images.rs`, status's `BucketReads` in
+//! `buckets.rs` and DR's `DnsReads` in `dns.rs`, over one state.
 
 mod buckets;
+mod dns;
 mod images;
 
+pub use dns::lb_dns;
 pub use images::image;
 
 use crate::ami::ImageInfo;
@@ -72,6 +74,16 @@ pub struct State {
     pub replication: BTreeMap<(String, String), Vec<String>>,
     /// Buckets' objects: (region, bucket).
     pub objects: BTreeMap<(String, String), Vec<crate::dr::backfill::Object>>,
+    /// Hosted zones: name (lowercase, trailing dot) -> id.
+    pub zones: BTreeMap<String, String>,
+    /// Record sets per name (lowercase, trailing dot).
+    pub record_sets: BTreeMap<String, Vec<crate::dr::dns_reads::RecordView>>,
+    /// Route 53 health checks by id.
+    pub health_checks: BTreeMap<String, crate::dr::dns_reads::HealthCheckView>,
+    /// Health checks whose checkers report failure.
+    pub failing_checks: HashSet<String>,
+    /// Load balancers: (region, DNS name, lowercase) -> healthy targets.
+    pub load_balancers: BTreeMap<(String, String), u32>,
     /// Every change set made: (its CreateChangeSet's position in `calls`, name).
     pub created_change_sets: Vec<(usize, String)>,
     /// CopyImage's idempotency tokens: (region, token) -> the copy it made.
@@ -113,9 +125,19 @@ impl Fake {
             s.calls.push(format!("{region} {action}"));
             let n = s.calls.iter().filter(|c| is_mutating(c)).count();
             if s.fail_mutating_call == Some(n) {
-                let ec2 = ["CreateImage", "CopyImage", "CreateTags", "DeregisterImage", "DeleteSnapshot"];
+                let ec2 = [
+                    "CreateImage",
+                    "CopyImage",
+                    "CreateTags",
+                    "DeregisterImage",
+                    "DeleteSnapshot",
+                ];
                 return Err(CallError {
-                    service: if ec2.contains(&action) { "ec2" } else { "cloudformation" },
+                    service: if ec2.contains(&action) {
+                        "ec2"
+                    } else {
+                        "cloudformation"
+                    },
                     operation: action,
                     region: region.into(),
                     code: "InternalFailure".into(),
@@ -477,8 +499,11 @@ impl Cloud for Fake {
         ])
     }
 
-    async fn health_check_reports(&self, _id: &str) -> Result<Vec<String>, CallError> {
+    async fn health_check_reports(&self, id: &str) -> Result<Vec<String>, CallError> {
         self.call("us-east-1", "GetHealthCheckStatus");
+        if self.with(|s| s.failing_checks.contains(id)) {
+            return Ok(vec!["Failure: HTTP Status Code 503".into()]);
+        }
         Ok(vec!["Success: HTTP Status Code 200".into()])
     }
 

@@ -9,8 +9,9 @@
 //!
 //! The regions, the stacks left behind, the buckets and the zone's delegation are
 //! read through ports (the deploy's `Cloud`, and `BucketReads` in `reads.rs`),
-//! so the unit tests (`tests.rs`) run them over the shared fake; what Route 53
-//! answers (`dr::dns`) and drift (`crate::drift`) are read through the adapter.
+//! so the unit tests (`tests.rs`) run them over the shared fake, and so is what
+//! Route 53 answers (`dr::dns`, over `DnsReads`); drift (`crate::drift`) is read
+//! through the adapter.
 
 mod reads;
 #[cfg(test)]
@@ -171,12 +172,17 @@ impl Serving {
 
 /// Read the routed names' answers, bounded in time; `deployed` are the regions
 /// whose stacks exist (the ones that can be out of DNS).
-async fn serving(aws: &Aws, def: &StackDef, deployed: &[String], limit: Duration) -> Serving {
+async fn serving(
+    reads: &(impl Cloud + crate::dr::dns_reads::DnsReads),
+    def: &StackDef,
+    deployed: &[String],
+    limit: Duration,
+) -> Serving {
     if deployed.is_empty() {
         // Nothing deployed: nothing served, and no zone or records to read.
         return Serving::default();
     }
-    match tokio::time::timeout(limit, crate::dr::dns::answers(aws, def)).await {
+    match tokio::time::timeout(limit, crate::dr::dns::answers_with(reads, def)).await {
         Ok(Ok(answers)) => {
             let mut s = Serving {
                 names: answers.names,
@@ -311,7 +317,7 @@ pub async fn read(aws: &Aws, def: &StackDef, opts: &StatusOptions) -> StackStatu
         regions,
         left_behind,
         delegation,
-        serving: serving(&aws, def, &deployed, opts.region_timeout).await,
+        serving: serving(&cloud, def, &deployed, opts.region_timeout).await,
     }
 }
 

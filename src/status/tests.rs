@@ -184,3 +184,29 @@ async fn a_region_stack_the_definition_no_longer_names_is_listed() {
         }]
     );
 }
+
+#[tokio::test]
+async fn a_failed_over_region_is_healthy_yet_out_of_dns() {
+    let (fake, def) = (Fake::default(), example());
+    for r in REGIONS {
+        deploy(&fake, &def, r);
+    }
+    fake.add_routed_names(&def);
+    let mut out = fake.with(|s| s.health_checks["serving-us-east-1"].clone());
+    out.health_threshold = Some(crate::dr::dns::never_healthy(1));
+    fake.add_health_check(out);
+
+    let all = regions_of(&fake, &def, &opts()).await;
+    assert_eq!(
+        region(&all, "us-east-1").targets,
+        Some(TargetView {
+            healthy: 2,
+            total: 2
+        })
+    );
+    let deployed: Vec<String> = REGIONS.iter().map(|r| r.to_string()).collect();
+    let s = serving(&fake, &def, &deployed, opts().region_timeout).await;
+    assert_eq!(s.error, None);
+    assert_eq!(s.out_of_dns, ["us-east-1"]);
+    assert!(s.serves("us-west-2") && s.serves("eu-west-1"));
+}
