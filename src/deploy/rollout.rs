@@ -910,12 +910,12 @@ async fn run_group_planning<C: Cloud>(
     records: &mut super::records::Pending,
     pass: Pass<'_>,
     ahead: &[(usize, DesiredStack)],
-    wire: Pass<'_>,
 ) -> Option<(Outcome, Option<String>)> {
+    let version = pass.version;
     let plans = join_all(ahead.iter().map(|(i, desired)| async move {
         (
             *i,
-            step::replan(cloud, events, desired, settings, wire).await,
+            step::replan(cloud, events, desired, settings, version).await,
         )
     }));
     let (out, planned) = futures::future::join(
@@ -968,7 +968,7 @@ async fn roll_out<C: Cloud>(
         version,
     };
     let wire = Pass {
-        wire: Some("-wire"),
+        wire: Some(step::WIRE),
         version,
     };
     let global_at = entries
@@ -1002,7 +1002,6 @@ async fn roll_out<C: Cloud>(
             &mut records,
             pass,
             &ahead,
-            wire,
         )
         .await
         {

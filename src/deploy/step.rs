@@ -47,7 +47,7 @@ pub(super) async fn replan<C: Cloud>(
     events: &Events,
     desired: &DesiredStack,
     settings: &Settings,
-    pass: Pass<'_>,
+    version: &str,
 ) -> Replan {
     let (region, stack) = (desired.region.as_str(), desired.stack_name.as_str());
     let timing = &settings.timing;
@@ -57,10 +57,10 @@ pub(super) async fn replan<C: Cloud>(
         events,
         region,
         stack,
-        &settings.change_set(stack, pass.wire.unwrap_or_default()),
+        &settings.change_set(stack, WIRE),
         desired,
         deployed.as_ref(),
-        &settings.tags(pass.version),
+        &settings.tags(version),
         timing,
     )
     .await?;
@@ -108,6 +108,9 @@ struct Attempt {
     /// Done: the version to keep as the stack's `strata-previous` record.
     record: Option<Deployed>,
 }
+
+/// The wiring pass's change-set suffix.
+pub(super) const WIRE: &str = "-wire";
 
 /// How a pass runs its steps.
 #[derive(Clone, Copy)]
@@ -250,7 +253,7 @@ async fn attempt<C: Cloud>(
         // The wiring pass plans against the stack as the first pass left it.
         let replanned = match ahead {
             Some(planned) => planned,
-            None => replan(cloud, events, &entry.desired, settings, pass).await,
+            None => replan(cloud, events, &entry.desired, settings, pass.version).await,
         };
         match replanned {
             Ok((deployed, p)) => {
